@@ -1,0 +1,424 @@
+/*
+ * libsma — named shared-memory N-dimensional arrays.
+ *
+ * A C counterpart of gridr's SharedMemoryArray: a parent creates a named
+ * segment holding an array (shape, dtype), hands the name to workers, each
+ * worker loads it (optionally through a NumPy-style slice), works on it in
+ * place and closes it; the parent finally unlinks every name it registered.
+ *
+ * Conventions that hold for every function below:
+ *  - Functions that can fail return 0 on success or a negative SMA_E* code.
+ *    sma_strerror() explains a code, sma_err_name() names it.
+ *  - When an OS call fails, its error number (errno, or GetLastError() on
+ *    Windows) is stored in the object involved (sma_os_error()) and is also
+ *    left in errno / GetLastError() when the function returns.
+ *  - The library never prints, aborts or exits, and a failed call leaves
+ *    nothing behind: no half-created segment, no leaked handle or memory.
+ *  - Pointers documented as "borrowed" stay owned by the library object and
+ *    are valid until that object changes state or is freed.
+ *  - No global mutable state except the name counter (sma_name_counter()).
+ */
+#ifndef SMA_H
+#define SMA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- Version (single source: CMake reads these lines) ------------------ */
+#define SMA_VERSION_MAJOR 0
+#define SMA_VERSION_MINOR 1
+#define SMA_VERSION_PATCH 0
+
+/* ---- Export and attribute macros --------------------------------------- */
+#if defined(SMA_STATIC)
+#  define SMA_API
+#elif defined(_WIN32) || defined(__CYGWIN__)
+#  if defined(SMA_BUILDING)
+#    define SMA_API __declspec(dllexport)
+#  else
+#    define SMA_API __declspec(dllimport)
+#  endif
+#elif defined(__GNUC__) || defined(__clang__)
+#  define SMA_API __attribute__((visibility("default")))
+#else
+#  define SMA_API
+#endif
+
+/* SMA_DEPRECATED("message") marks a declaration as deprecated, using the
+ * best attribute the compiler offers (C23 [[deprecated]], GCC/Clang
+ * __attribute__, MSVC __declspec) and nothing where none exists. It is the
+ * counterpart of gridr's `deprecated` decorator. */
+#if defined(__STDC_VERSION__) && __STDC_VERSION__ > 201710L && !defined(__cplusplus)
+#  define SMA_DEPRECATED(msg) [[deprecated(msg)]]
+#elif defined(__GNUC__) || defined(__clang__)
+#  define SMA_DEPRECATED(msg) __attribute__((deprecated(msg)))
+#elif defined(_MSC_VER)
+#  define SMA_DEPRECATED(msg) __declspec(deprecated(msg))
+#else
+#  define SMA_DEPRECATED(msg)
+#endif
+
+/* ---- Errors ------------------------------------------------------------ */
+/* XX(NAME, value, message). Values are the same on every backend. */
+#define SMA_ERRNO_MAP(XX)                                                     \
+  XX(EINVAL, -1, "invalid argument")                                          \
+  XX(ENOMEM, -2, "out of memory")                                             \
+  XX(EEXIST, -3, "a shared-memory segment with this name already exists")     \
+  XX(ENOENT, -4, "no shared-memory segment with this name")                   \
+  XX(EACCES, -5, "permission denied")                                         \
+  XX(ENAME, -6, "invalid name (empty, contains '/' or '\\', or a control byte)") \
+  XX(ENAMETOOLONG, -7, "name longer than this backend allows")                \
+  XX(EDTYPE, -8, "unknown or unsupported dtype")                              \
+  XX(EBYTEORDER, -9, "dtype byte order is not this machine's")                \
+  XX(ENDIM, -10, "more dimensions than SMA_MAX_DIMS")                         \
+  XX(EOVERFLOW, -11, "array byte size does not fit in memory")                \
+  XX(ESLICE, -12, "malformed slice")                                          \
+  XX(ESTEP, -13, "slice step is zero")                                        \
+  XX(ETOOMANYSLICES, -14, "more slices than array dimensions")                \
+  XX(ETOOSMALL, -15, "segment is smaller than shape x dtype")                 \
+  XX(EMISMATCH, -16, "shape or dtype differs from the segment's record")      \
+  XX(ENORECORD, -17, "segment has no libsma metadata record")                 \
+  XX(ECORRUPT, -18, "segment metadata record is corrupt")                     \
+  XX(ENOSPC, -19, "no space left for shared memory")                          \
+  XX(ELIMIT, -20, "a system limit was reached")                               \
+  XX(ESTATE, -21, "object is not in the state this call needs")               \
+  XX(EBOUNDS, -22, "index out of bounds")                                     \
+  XX(ENOTSUP, -23, "not supported by this backend")                           \
+  XX(EOS, -24, "operating-system error (see sma_os_error)")
+
+typedef enum sma_error {
+#define SMA__ERR_ENUM(name, value, msg) SMA_##name = (value),
+  SMA_ERRNO_MAP(SMA__ERR_ENUM)
+#undef SMA__ERR_ENUM
+  SMA_OK = 0
+} sma_error_t;
+
+/* Returns a static English sentence for an SMA_E* code, "success" for 0 and
+ * "unknown error" for anything else. Never NULL; not to be freed. */
+SMA_API const char *sma_strerror(int err);
+
+/* Returns the code's name ("SMA_EEXIST"), "SMA_OK" or "SMA_EUNKNOWN".
+ * Never NULL; not to be freed. */
+SMA_API const char *sma_err_name(int err);
+
+/* Version as MAJOR*10000 + MINOR*100 + PATCH, from the library actually
+ * linked (compare with the SMA_VERSION_* macros of the header compiled). */
+SMA_API unsigned sma_version(void);
+
+/* Name of the backend compiled in: "posix", "sysv" or "win32". */
+SMA_API const char *sma_backend(void);
+
+/* ---- dtypes ------------------------------------------------------------ */
+/* Every fixed-size numeric NumPy dtype, in native byte order. */
+typedef enum sma_dtype {
+  SMA_BOOL, SMA_INT8, SMA_INT16, SMA_INT32, SMA_INT64,
+  SMA_UINT8, SMA_UINT16, SMA_UINT32, SMA_UINT64,
+  SMA_FLOAT16, SMA_FLOAT32, SMA_FLOAT64, SMA_COMPLEX64, SMA_COMPLEX128,
+  SMA_DTYPE_COUNT
+} sma_dtype_t;
+
+/* Parses a NumPy dtype spelling: names ("float32", "uint8", "bool"), type
+ * codes ("f4", "u1", "?", "b1", "d", "B"...) and type strings with a byte
+ * order ("<f4", "=f4", "|u1"; ">" on a little-endian machine is rejected).
+ * Errors: SMA_EINVAL (NULL), SMA_EDTYPE (unknown), SMA_EBYTEORDER. */
+SMA_API int sma_dtype_parse(const char *text, sma_dtype_t *out);
+
+/* Item size in bytes; 0 for a value outside the enum. */
+SMA_API size_t sma_dtype_size(sma_dtype_t dtype);
+
+/* Canonical NumPy name ("float32"); NULL for a value outside the enum. */
+SMA_API const char *sma_dtype_name(sma_dtype_t dtype);
+
+/* NumPy type string with this machine's byte order ("<f4", "|u1");
+ * NULL for a value outside the enum. */
+SMA_API const char *sma_dtype_str(sma_dtype_t dtype);
+
+/* ---- Slices ------------------------------------------------------------ */
+#define SMA_MAX_DIMS 32
+/* An omitted start, stop or step (Python's None). */
+#define SMA_NONE INT64_MIN
+
+/* One dimension of a NumPy basic slice start:stop:step. Any field may be
+ * SMA_NONE. Negative indices count from the end; out-of-range bounds are
+ * clamped as Python does; a step of 0 is an error when applied. */
+typedef struct sma_slice {
+  int64_t start;
+  int64_t stop;
+  int64_t step;
+} sma_slice_t;
+
+/* Shorthand for the whole dimension, i.e. ":". */
+#define SMA_SLICE_ALL {SMA_NONE, SMA_NONE, SMA_NONE}
+
+/* Parses the text form of a slice tuple, e.g. "10:20, ::2, -5:" or "::-1".
+ * Writes at most `cap` slices to `out` and their number to `*count`. An
+ * empty or blank text is zero slices. Integer indices and "..." are not
+ * slices and are rejected. Errors: SMA_EINVAL (NULL), SMA_ESLICE
+ * (malformed, or an integer that does not fit int64), SMA_ESTEP (a literal
+ * step of 0), SMA_ETOOMANYSLICES (more than `cap`). */
+SMA_API int sma_slice_parse(const char *text, sma_slice_t *out, size_t cap,
+                            size_t *count);
+
+/* Writes the text form of `count` slices to buf (NUL-terminated), using
+ * the same syntax sma_slice_parse() reads. Errors: SMA_EINVAL,
+ * SMA_ENAMETOOLONG when buf is too small (buf then holds ""). */
+SMA_API int sma_slice_format(const sma_slice_t *slices, size_t count,
+                             char *buf, size_t cap);
+
+/* ---- Views ------------------------------------------------------------- */
+/* What a loaded array looks like after its slice: data points at element
+ * [0,...,0] of the view; strides are in bytes and may be negative. */
+typedef struct sma_view {
+  void *data;
+  size_t ndim;
+  size_t shape[SMA_MAX_DIMS];
+  ptrdiff_t strides[SMA_MAX_DIMS];
+  sma_dtype_t dtype;
+  size_t itemsize;
+} sma_view_t;
+
+/* Address of element `index` (ndim entries) of a view. No bounds check:
+ * plain arithmetic for hot loops. Use sma_at() for a checked version. */
+static inline void *sma_view_at(const sma_view_t *view, const size_t *index) {
+  char *p = (char *)view->data;
+  for (size_t d = 0; d < view->ndim; d++)
+    p += (ptrdiff_t)index[d] * view->strides[d];
+  return p;
+}
+
+/* Number of elements in a view (1 for a 0-d view). */
+SMA_API size_t sma_view_size(const sma_view_t *view);
+
+/* ---- The array object -------------------------------------------------- */
+typedef struct sma sma_t;
+
+/* Flags for sma_create(). */
+enum sma_create_flags {
+  /* Let the owner's group read and write the segment (0660); the default
+   * is owner-only (0600). */
+  SMA_CREATE_GROUP = 1u << 0
+};
+
+/* Makes a new, unloaded array object: gridr's SharedMemoryArray(shape,
+ * dtype, name, array_slice). Nothing is created in the OS. `shape` has
+ * `ndim` entries (0..SMA_MAX_DIMS, zero-length dimensions allowed; NULL if
+ * ndim is 0). `slice` has `nslice` entries (NULL if 0), used by sma_load().
+ * The name, shape and slices are copied. *out must be released with
+ * sma_free(). Errors: SMA_EINVAL, SMA_ENDIM, SMA_ETOOMANYSLICES,
+ * SMA_EDTYPE, SMA_ENAME, SMA_ENAMETOOLONG, SMA_EOVERFLOW (shape x itemsize
+ * does not fit), SMA_ESTEP, SMA_ENOMEM. */
+SMA_API int sma_new(sma_t **out, const char *name, size_t ndim,
+                    const size_t *shape, sma_dtype_t dtype,
+                    const sma_slice_t *slice, size_t nslice);
+
+/* Closes the object if loaded (never unlinks) and frees it. NULL is a
+ * no-op. */
+SMA_API void sma_free(sma_t *a);
+
+/* Creates the named segment (exclusively: an existing name is SMA_EEXIST,
+ * never reused), sized for shape x dtype plus the metadata record, with
+ * permissions 0600 (0660 with SMA_CREATE_GROUP), memory reserved up front
+ * where the OS allows (so a full /dev/shm fails here with SMA_ENOSPC
+ * instead of a later SIGBUS), maps it read-write and views the whole array
+ * (the slice is not applied). The array bytes start the segment, 64-byte
+ * aligned, in C order; the record follows them. On any failure no segment
+ * is left. Errors: SMA_ESTATE (already loaded), SMA_EEXIST, SMA_EACCES,
+ * SMA_ENOSPC, SMA_ELIMIT, SMA_ENAMETOOLONG, SMA_EOVERFLOW, SMA_EOS. */
+SMA_API int sma_create(sma_t *a, unsigned flags);
+
+/* Attaches to the existing segment named by the object, checks that it
+ * holds shape x dtype (SMA_ETOOSMALL otherwise), checks shape and dtype
+ * against the segment's record when it has one (SMA_EMISMATCH; a segment
+ * made by another program, without a record, loads by size alone), and
+ * applies the slice. Errors: SMA_ESTATE, SMA_ENOENT, SMA_EACCES,
+ * SMA_ETOOSMALL, SMA_EMISMATCH, SMA_ECORRUPT, SMA_ESTEP, SMA_EOS. */
+SMA_API int sma_load(sma_t *a);
+
+/* Opens a segment knowing only its name: shape and dtype come from the
+ * segment's record; the slice (nslice entries, may be 0) is applied. On
+ * success *out is a new loaded object to release with sma_free(). Errors:
+ * those of sma_new() and sma_load(), plus SMA_ENORECORD (not made by
+ * libsma) and SMA_ECORRUPT. */
+SMA_API int sma_open(sma_t **out, const char *name, const sma_slice_t *slice,
+                     size_t nslice);
+
+/* Releases this process's mapping and handle; never unlinks. The view
+ * becomes NULL. Closing an object that is not loaded is a no-op returning
+ * 0, so it is safe to call twice. */
+SMA_API int sma_close(sma_t *a);
+
+/* Removes the name from the system. Processes that have it loaded keep
+ * their mapping until they close it. Errors: SMA_EINVAL, SMA_ENAME,
+ * SMA_ENAMETOOLONG, SMA_ENOENT, SMA_EACCES, SMA_EOS. */
+SMA_API int sma_unlink(const char *name);
+
+/* gridr's clear_buffers: unlinks each of the n names, going on past a
+ * missing or failing one, and returns the first error (0 if none).
+ * names may be NULL when n is 0. */
+SMA_API int sma_clear_buffers(const char *const *names, size_t n);
+
+/* What sma_clone() changes; fields not named in `set` are ignored. */
+enum sma_override_fields {
+  SMA_SET_NAME = 1u << 0,
+  SMA_SET_SHAPE = 1u << 1,
+  SMA_SET_DTYPE = 1u << 2,
+  SMA_SET_SLICE = 1u << 3
+};
+typedef struct sma_override {
+  unsigned set;              /* OR of SMA_SET_* */
+  const char *name;
+  size_t ndim;
+  const size_t *shape;
+  sma_dtype_t dtype;
+  const sma_slice_t *slice;  /* nslice == 0 clears the slice */
+  size_t nslice;
+} sma_override_t;
+
+/* gridr's clone(sma, **override): a new, unloaded object with src's
+ * name, shape, dtype and slice, each replaced where `ov` says (ov may be
+ * NULL). Errors: those of sma_new(). */
+SMA_API int sma_clone(sma_t **out, const sma_t *src, const sma_override_t *ov);
+
+/* ---- Attributes (never fail; borrowed pointers) ------------------------ */
+SMA_API const char *sma_name(const sma_t *a);
+SMA_API size_t sma_ndim(const sma_t *a);
+SMA_API const size_t *sma_shape(const sma_t *a);      /* ndim entries */
+SMA_API sma_dtype_t sma_dtype(const sma_t *a);
+SMA_API size_t sma_itemsize(const sma_t *a);
+/* Bytes of the whole (unsliced) array: itemsize x prod(shape). */
+SMA_API size_t sma_nbytes(const sma_t *a);
+/* The slice given at sma_new()/sma_open(); *count gets its length. */
+SMA_API const sma_slice_t *sma_slice(const sma_t *a, size_t *count);
+SMA_API int sma_is_loaded(const sma_t *a);
+/* Nonzero if this object created the segment (sma_create). */
+SMA_API int sma_is_creator(const sma_t *a);
+/* The view after the slice, or NULL when not loaded. */
+SMA_API const sma_view_t *sma_view(const sma_t *a);
+/* The view's data pointer, or NULL when not loaded. */
+SMA_API void *sma_data(const sma_t *a);
+/* The OS handle while loaded (file descriptor, System V shmid or Windows
+ * HANDLE, cast to intptr_t); -1 when not loaded. */
+SMA_API intptr_t sma_os_handle(const sma_t *a);
+/* The OS error number of the last failed OS call on this object, 0 if
+ * none. */
+SMA_API int sma_os_error(const sma_t *a);
+/* Creator process id and creation time (nanoseconds since the Unix
+ * epoch, UTC) from the segment's record; 0 when not loaded or when the
+ * segment has no record. */
+SMA_API uint64_t sma_creator_pid(const sma_t *a);
+SMA_API int64_t sma_created_ns(const sma_t *a);
+
+/* Address of element `index` (ndim entries) in the view, bounds-checked.
+ * Errors: SMA_EINVAL, SMA_ESTATE (not loaded), SMA_EBOUNDS. */
+SMA_API int sma_at(const sma_t *a, const size_t *index, void **out);
+
+/* ---- Names ------------------------------------------------------------- */
+/* Buffer size that holds any name on any backend, NUL included. */
+#define SMA_NAME_BUF 256
+
+/* Longest name (bytes, NUL excluded) the compiled backend accepts:
+ * 255 on Linux POSIX, 30 on macOS POSIX (PSHMNAMLEN 31 with the '/'),
+ * 255 for System V (the record's name field), 240 on Windows. */
+SMA_API size_t sma_name_max(void);
+
+/* Checks a name without touching the OS. Errors: SMA_EINVAL (NULL),
+ * SMA_ENAME (empty, '/', '\\' or a control byte), SMA_ENAMETOOLONG. */
+SMA_API int sma_name_validate(const char *name);
+
+/* gridr's build_sma_name(prefix): writes a fresh name to buf (cap bytes;
+ * SMA_NAME_BUF always suffices). Long form, used when it fits the
+ * backend's limit:
+ *     <counter>-<prefix>-<YYYYMMDD>-<HHMMSS>-<microseconds>-<uuid4>
+ * (the "<prefix>-" part is omitted for a NULL or empty prefix; time in
+ * UTC; the UUID4 comes from the OS's CSPRNG). Short form otherwise:
+ *     <counter base36>-<prefix>-<13 base32 chars: 64 random bits>
+ * The counter is process-wide and atomic, so names built in one process
+ * never repeat; the random part keeps processes apart. Errors: SMA_EINVAL,
+ * SMA_ENAME (bad prefix), SMA_ENAMETOOLONG (prefix too long even for the
+ * short form, or cap too small), SMA_EOS (no randomness). */
+SMA_API int sma_build_name(char *buf, size_t cap, const char *prefix);
+
+/* The value of the process-wide name counter: how many names
+ * sma_build_name() has built in this process. */
+SMA_API uint64_t sma_name_counter(void);
+
+/* ---- Registry ---------------------------------------------------------- */
+/* A caller-owned growable list of segment names to unlink later. */
+typedef struct sma_registry sma_registry_t;
+
+/* Errors: SMA_EINVAL, SMA_ENOMEM. Release with sma_registry_free(). */
+SMA_API int sma_registry_new(sma_registry_t **out);
+
+/* Frees the list's memory only; unlinks nothing. NULL is a no-op. */
+SMA_API void sma_registry_free(sma_registry_t *reg);
+
+/* Appends a copy of a valid name. Errors: SMA_EINVAL, SMA_ENAME,
+ * SMA_ENAMETOOLONG, SMA_ENOMEM. */
+SMA_API int sma_registry_add(sma_registry_t *reg, const char *name);
+
+SMA_API size_t sma_registry_count(const sma_registry_t *reg);
+
+/* The i-th name (borrowed), or NULL when i is out of range. */
+SMA_API const char *sma_registry_name(const sma_registry_t *reg, size_t i);
+
+/* Unlinks every registered name, going on past failures, and returns the
+ * first error. Names that are gone afterwards (unlinked, or already
+ * missing) leave the list; names that failed otherwise stay, so the call
+ * can be retried. */
+SMA_API int sma_registry_clear(sma_registry_t *reg);
+
+/* gridr's create_and_register_sma: builds a name with `prefix` (may be
+ * NULL), creates an array of that shape and dtype (flags as sma_create)
+ * and appends the name to reg. On success *out is a loaded object to
+ * release with sma_free(); on failure nothing is created or registered.
+ * Errors: those of sma_build_name(), sma_new() and sma_create(). */
+SMA_API int sma_create_and_register(sma_t **out, size_t ndim,
+                                    const size_t *shape, sma_dtype_t dtype,
+                                    sma_registry_t *reg, const char *prefix,
+                                    unsigned flags);
+
+/* ---- wrap -------------------------------------------------------------- */
+/* Called by sma_wrap() with the views of the n loaded arrays. */
+typedef int (*sma_wrap_fn)(const sma_view_t *const *views, size_t n,
+                           void *user);
+
+/* gridr's shmarray_wrap: loads each of the n arrays, calls fn with their
+ * views and closes every one of them whatever fn returns; fn's return
+ * value goes to *fn_result (may be NULL). If the k-th load fails, the
+ * arrays loaded before it are closed, fn is not called and the load's
+ * error is returned. Arrays must not be loaded on entry (SMA_ESTATE). */
+SMA_API int sma_wrap(sma_t *const *arrays, size_t n, sma_wrap_fn fn,
+                     void *user, int *fn_result);
+
+/* ---- Names kept for gridr users --------------------------------------- */
+/* gridr's spellings, kept as thin aliases. Using one warns. */
+SMA_DEPRECATED("use sma_build_name()")
+static inline int sma_build_sma_name(char *buf, size_t cap,
+                                     const char *prefix) {
+  return sma_build_name(buf, cap, prefix);
+}
+
+SMA_DEPRECATED("use sma_create_and_register()")
+static inline int sma_create_and_register_sma(sma_t **out, size_t ndim,
+                                              const size_t *shape,
+                                              sma_dtype_t dtype,
+                                              sma_registry_t *reg,
+                                              const char *prefix) {
+  return sma_create_and_register(out, ndim, shape, dtype, reg, prefix, 0);
+}
+
+SMA_DEPRECATED("use sma_wrap()")
+static inline int sma_shmarray_wrap(sma_t *const *arrays, size_t n,
+                                    sma_wrap_fn fn, void *user,
+                                    int *fn_result) {
+  return sma_wrap(arrays, n, fn, user, fn_result);
+}
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SMA_H */

@@ -1,0 +1,133 @@
+/* Segment names: validation and gridr's build_sma_name. */
+#include "sma_int.h"
+
+#include <stdio.h>
+#include <string.h>
+
+size_t sma_name_max(void) { return sma__caps().max_name; }
+
+int sma_name_validate(const char *name) {
+  if (name == NULL) return SMA_EINVAL;
+  if (name[0] == '\0') return SMA_ENAME;
+  size_t len = 0;
+  for (const unsigned char *p = (const unsigned char *)name; *p; p++, len++) {
+    /* '/' separates POSIX paths, '\' Windows namespaces ("Local\x"). */
+    if (*p == '/' || *p == '\\' || *p < 0x20 || *p == 0x7f) return SMA_ENAME;
+  }
+  if (len > sma__caps().max_name) return SMA_ENAMETOOLONG;
+  return 0;
+}
+
+uint64_t sma_name_counter(void) { return sma__os_counter_read(); }
+
+/* Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm):
+ * pure arithmetic, so no gmtime() and its shared static buffer. */
+static void civil_from_unix(int64_t seconds, int *y, int *m, int *d, int *hh,
+                            int *mm, int *ss) {
+  int64_t days = seconds / 86400, rem = seconds % 86400;
+  if (rem < 0) {
+    rem += 86400;
+    days--;
+  }
+  *hh = (int)(rem / 3600);
+  *mm = (int)(rem / 60 % 60);
+  *ss = (int)(rem % 60);
+  int64_t z = days + 719468;
+  int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  int64_t doe = z - era * 146097;
+  int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  int64_t mp = (5 * doy + 2) / 153;
+  *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+  *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+  *y = (int)(yoe + era * 400 + (*m <= 2));
+}
+
+/* RFC 4122 version-4 UUID text (36 chars + NUL) from 16 random bytes. */
+static void format_uuid4(unsigned char b[16], char out[37]) {
+  b[6] = (unsigned char)((b[6] & 0x0f) | 0x40); /* version 4 */
+  b[8] = (unsigned char)((b[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+  static const char hex[] = "0123456789abcdef";
+  size_t o = 0;
+  for (int i = 0; i < 16; i++) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out[o++] = '-';
+    out[o++] = hex[b[i] >> 4];
+    out[o++] = hex[b[i] & 15];
+  }
+  out[o] = '\0';
+}
+
+/* Lower-case base-32 (RFC 4648 alphabet) of 64 bits: 13 characters. */
+static void format_base32(uint64_t v, char out[14]) {
+  static const char digits[] = "abcdefghijklmnopqrstuvwxyz234567";
+  for (int i = 12; i >= 0; i--) {
+    out[i] = digits[v & 31];
+    v >>= 5;
+  }
+  out[13] = '\0';
+}
+
+static void format_base36(uint64_t v, char out[14]) {
+  char tmp[14];
+  int n = 0;
+  do {
+    tmp[n++] = "0123456789abcdefghijklmnopqrstuvwxyz"[v % 36];
+    v /= 36;
+  } while (v != 0);
+  for (int i = 0; i < n; i++) out[i] = tmp[n - 1 - i];
+  out[n] = '\0';
+}
+
+static int build_long(char *buf, size_t cap, uint64_t counter,
+                      const char *prefix, unsigned char rnd[16]) {
+  int64_t ns = sma__os_now_ns();
+  int64_t secs = ns / 1000000000, micros = ns % 1000000000 / 1000;
+  int y, mo, d, hh, mi, ss;
+  civil_from_unix(secs, &y, &mo, &d, &hh, &mi, &ss);
+  char uuid[37];
+  format_uuid4(rnd, uuid);
+  int n = snprintf(buf, cap, "%llu-%s%s%04d%02d%02d-%02d%02d%02d-%06d-%s",
+                   (unsigned long long)counter, prefix, *prefix ? "-" : "",
+                   y, mo, d, hh, mi, ss, (int)micros, uuid);
+  return n < 0 ? SMA_EOS : n;
+}
+
+static int build_short(char *buf, size_t cap, uint64_t counter,
+                       const char *prefix, const unsigned char rnd[16]) {
+  uint64_t bits = 0;
+  for (int i = 0; i < 8; i++) bits = (bits << 8) | rnd[i];
+  char ctr[14], tail[14];
+  format_base36(counter, ctr);
+  format_base32(bits, tail);
+  int n = snprintf(buf, cap, "%s-%s%s%s", ctr, prefix, *prefix ? "-" : "",
+                   tail);
+  return n < 0 ? SMA_EOS : n;
+}
+
+int sma_build_name(char *buf, size_t cap, const char *prefix) {
+  if (buf == NULL || cap == 0) return SMA_EINVAL;
+  buf[0] = '\0';
+  if (prefix == NULL) prefix = "";
+  if (*prefix != '\0') {
+    int rc = sma_name_validate(prefix);
+    if (rc == SMA_EINVAL || rc == SMA_ENAME) return rc;
+  }
+  unsigned char rnd[16];
+  int os_err = 0;
+  int rc = sma__os_random(rnd, sizeof rnd, &os_err);
+  if (rc != 0) return rc;
+
+  size_t limit = sma__caps().max_name;
+  if (limit > cap - 1) limit = cap - 1;
+  uint64_t counter = sma__os_counter_next();
+  char tmp[SMA_NAME_BUF + 64];
+  int n = build_long(tmp, sizeof tmp, counter, prefix, rnd);
+  if (n < 0) return n;
+  if ((size_t)n > limit) {
+    n = build_short(tmp, sizeof tmp, counter, prefix, rnd);
+    if (n < 0) return n;
+    if ((size_t)n > limit) return SMA_ENAMETOOLONG;
+  }
+  memcpy(buf, tmp, (size_t)n + 1);
+  return 0;
+}

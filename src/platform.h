@@ -1,0 +1,86 @@
+/*
+ * The platform contract: the whole of what a backend (src/posix, src/sysv,
+ * src/win32) implements. Common code in src/ calls nothing else of the OS
+ * and includes no OS header; all policy (name rules, sizes, the metadata
+ * record, slicing, error choice for bad input) lives in common code.
+ *
+ * Rules shared by every function here, stated once:
+ *  - Pointer arguments are non-NULL; names have been validated by common
+ *    code (sma__name_check) against this backend's caps.
+ *  - Functions returning int return 0 on success or a negative SMA_E*
+ *    code; on failure of an OS call, *os_err receives errno or
+ *    GetLastError() (0 when no OS call failed), and the backend leaves no
+ *    OS object behind that the call created.
+ *  - A backend translates OS errors with one function of its own.
+ *  - Functions are thread-safe unless said otherwise.
+ */
+#ifndef SMA_PLATFORM_H
+#define SMA_PLATFORM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* What a backend can do, reported as data (filled once, never changes). */
+typedef struct sma__os_caps {
+  const char *backend;     /* "posix", "sysv", "win32" */
+  size_t max_name;         /* longest user name in bytes, NUL excluded */
+  size_t granularity;      /* segment sizes are rounded up to this power of 2 */
+  int size_is_exact;       /* open() reports the created size exactly */
+  int can_list;            /* segments can be enumerated */
+  int unlink_keeps_maps;   /* unlink leaves existing mappings usable */
+} sma__os_caps_t;
+
+/* One attached segment: the mapping and the OS handle behind it. */
+typedef struct sma__os_segment {
+  void *addr;              /* start of the mapping, NULL if size is 0 */
+  size_t size;             /* mapped bytes: the whole segment */
+  intptr_t handle;         /* fd, shmid or HANDLE; -1 when none */
+} sma__os_segment_t;
+
+/* Permissions for create(): owner-only unless the group is allowed. */
+enum sma__os_create_flags {
+  SMA__OS_GROUP = 1u << 0
+};
+
+/* Fills *caps. Cannot fail. */
+void sma__os_caps(sma__os_caps_t *caps);
+
+/* Creates the segment `name` exclusively (SMA_EEXIST if it exists), of
+ * exactly `size` bytes (a multiple of caps.granularity, > 0), with
+ * permissions 0600 (0660 with SMA__OS_GROUP) whatever the umask, reserves
+ * its memory where the OS allows (SMA_ENOSPC if it cannot), maps it
+ * read-write and fills *seg. Post: seg->size == size. On failure the name
+ * does not exist afterwards. */
+int sma__os_create(const char *name, size_t size, unsigned flags,
+                   sma__os_segment_t *seg, int *os_err);
+
+/* Opens the existing segment `name` and maps all of it read-write. Post:
+ * seg->size is the segment's size as the OS reports it (page-rounded on
+ * some systems; see caps.size_is_exact). */
+int sma__os_open(const char *name, sma__os_segment_t *seg, int *os_err);
+
+/* Unmaps and releases what create()/open() acquired. Pre: seg was filled
+ * by one of them. Post: seg->addr == NULL, seg->handle == -1, even when
+ * an error is returned. */
+int sma__os_close(sma__os_segment_t *seg, int *os_err);
+
+/* Removes the name (SMA_ENOENT if there is none). Existing mappings stay
+ * valid where caps.unlink_keeps_maps says so. */
+int sma__os_unlink(const char *name, int *os_err);
+
+/* Fills buf with n bytes from the OS's CSPRNG. */
+int sma__os_random(void *buf, size_t n, int *os_err);
+
+/* This process's id. */
+uint64_t sma__os_pid(void);
+
+/* Wall-clock time: nanoseconds since the Unix epoch, UTC. */
+int64_t sma__os_now_ns(void);
+
+/* Adds 1 to the process-wide name counter atomically and returns the new
+ * value; sma__os_counter_read() returns the current value. The counter is
+ * the one piece of global mutable state the public header documents. */
+uint64_t sma__os_counter_next(void);
+uint64_t sma__os_counter_read(void);
+
+#endif /* SMA_PLATFORM_H */

@@ -1,0 +1,173 @@
+/*
+ * The metadata record that ends every segment libsma creates, so that a
+ * segment can be opened by name alone and checked on every load.
+ *
+ * Layout of a segment: [array bytes][padding][record], the record ending
+ * the (granularity-rounded) segment, so a reader finds it from the OS size
+ * alone. Offset 0 stays exactly what NumPy expects.
+ *
+ * Record bytes (all integers little-endian, SMA__RECORD_SIZE = 640):
+ *   0   8  magic "\x89SMA\r\n\x1a\n"
+ *   8   4  format version (1)
+ *   12  4  record size (640)
+ *   16  8  array bytes (itemsize x prod(shape))
+ *   24  4  ndim (0..32)
+ *   28  4  flags (0; reserved)
+ *   32  8  dtype as a NumPy type string, NUL-padded ("<f4")
+ *   40  8  creator process id
+ *   48  8  creation time, ns since the Unix epoch (signed)
+ *   56  24 reserved (0)
+ *   80  256 shape: 32 x int64, unused entries 0
+ *   336 256 full name, NUL-padded (at most 255 bytes)
+ *   592 44 reserved (0)
+ *   636 4  CRC-32 (IEEE, as zlib) of bytes 0..635
+ * Readers check magic, version, size, checksum and every field's bounds
+ * before trusting any of it.
+ */
+#include "sma_int.h"
+
+#include <string.h>
+
+static const unsigned char record_magic[8] = {0x89, 'S', 'M', 'A',
+                                              '\r', '\n', 0x1a, '\n'};
+enum {
+  RECORD_VERSION = 1,
+  OFF_MAGIC = 0,
+  OFF_VERSION = 8,
+  OFF_SIZE = 12,
+  OFF_DATA_BYTES = 16,
+  OFF_NDIM = 24,
+  OFF_FLAGS = 28,
+  OFF_DTYPE = 32,
+  DTYPE_LEN = 8,
+  OFF_PID = 40,
+  OFF_CREATED = 48,
+  OFF_SHAPE = 80,
+  OFF_NAME = 336,
+  OFF_CRC = 636
+};
+
+static void put_u32(unsigned char *p, uint32_t v) {
+  for (int i = 0; i < 4; i++) p[i] = (unsigned char)(v >> (8 * i));
+}
+static void put_u64(unsigned char *p, uint64_t v) {
+  for (int i = 0; i < 8; i++) p[i] = (unsigned char)(v >> (8 * i));
+}
+static uint32_t get_u32(const unsigned char *p) {
+  uint32_t v = 0;
+  for (int i = 3; i >= 0; i--) v = (v << 8) | p[i];
+  return v;
+}
+static uint64_t get_u64(const unsigned char *p) {
+  uint64_t v = 0;
+  for (int i = 7; i >= 0; i--) v = (v << 8) | p[i];
+  return v;
+}
+
+/* CRC-32 (reflected polynomial 0xEDB88320), four bits at a time: small
+ * table, fast enough for 636 bytes on every load. */
+static uint32_t crc32_ieee(const unsigned char *p, size_t n) {
+  static const uint32_t nibble[16] = {
+      0x00000000, 0x1DB71064, 0x3B6E20C8, 0x26D930AC, 0x76DC4190, 0x6B6B51F4,
+      0x4DB26158, 0x5005713C, 0xEDB88320, 0xF00F9344, 0xD6D6A3E8, 0xCB61B38C,
+      0x9B64C2B0, 0x86D3D2D4, 0xA00AE278, 0xBDBDF21C};
+  uint32_t crc = 0xFFFFFFFFu;
+  for (size_t i = 0; i < n; i++) {
+    crc ^= p[i];
+    crc = (crc >> 4) ^ nibble[crc & 15];
+    crc = (crc >> 4) ^ nibble[crc & 15];
+  }
+  return crc ^ 0xFFFFFFFFu;
+}
+
+int sma__record_layout(size_t data_bytes, size_t granularity,
+                       size_t *segment_size) {
+  size_t padded, total;
+  if (!sma__round_up_ok(data_bytes, SMA__DATA_ALIGN, &padded) ||
+      !sma__add_ok(padded, SMA__RECORD_SIZE, &total) ||
+      !sma__round_up_ok(total, granularity, segment_size))
+    return SMA_EOVERFLOW;
+  return 0;
+}
+
+void sma__record_write(void *segment, size_t segment_size,
+                       const sma__record_t *rec) {
+  unsigned char r[SMA__RECORD_SIZE];
+  memset(r, 0, sizeof r);
+  memcpy(r + OFF_MAGIC, record_magic, sizeof record_magic);
+  put_u32(r + OFF_VERSION, RECORD_VERSION);
+  put_u32(r + OFF_SIZE, SMA__RECORD_SIZE);
+  put_u64(r + OFF_DATA_BYTES, rec->data_bytes);
+  put_u32(r + OFF_NDIM, (uint32_t)rec->ndim);
+  const char *typestr = sma_dtype_str(rec->dtype);
+  memcpy(r + OFF_DTYPE, typestr, strlen(typestr));
+  put_u64(r + OFF_PID, rec->creator_pid);
+  put_u64(r + OFF_CREATED, (uint64_t)rec->created_ns);
+  for (size_t d = 0; d < rec->ndim; d++)
+    put_u64(r + OFF_SHAPE + 8 * d, rec->shape[d]);
+  memcpy(r + OFF_NAME, rec->name, strlen(rec->name));
+  put_u32(r + OFF_CRC, crc32_ieee(r, OFF_CRC));
+  memcpy((unsigned char *)segment + segment_size - SMA__RECORD_SIZE, r,
+         sizeof r);
+}
+
+/* Checks the shape and sizes of a decoded record against each other and
+ * against the segment. */
+static int check_sizes(const unsigned char *r, size_t segment_size,
+                       sma__record_t *rec) {
+  uint64_t data_bytes = get_u64(r + OFF_DATA_BYTES);
+  for (size_t d = 0; d < rec->ndim; d++) {
+    uint64_t extent = get_u64(r + OFF_SHAPE + 8 * d);
+    if (extent > SIZE_MAX) return SMA_ECORRUPT;
+    rec->shape[d] = (size_t)extent;
+  }
+  size_t bytes;
+  if (sma__array_bytes(rec->ndim, rec->shape, sma_dtype_size(rec->dtype),
+                       &bytes) != 0 ||
+      bytes != data_bytes)
+    return SMA_ECORRUPT;
+  /* The array must end before the record starts. */
+  if (bytes > segment_size - SMA__RECORD_SIZE) return SMA_ECORRUPT;
+  rec->data_bytes = data_bytes;
+  return 0;
+}
+
+int sma__record_read(const void *segment, size_t segment_size,
+                     sma__record_t *rec) {
+  if (segment == NULL || segment_size < SMA__RECORD_SIZE)
+    return SMA_ENORECORD;
+  const unsigned char *r =
+      (const unsigned char *)segment + segment_size - SMA__RECORD_SIZE;
+  if (memcmp(r + OFF_MAGIC, record_magic, sizeof record_magic) != 0)
+    return SMA_ENORECORD;
+  if (get_u32(r + OFF_VERSION) != RECORD_VERSION ||
+      get_u32(r + OFF_SIZE) != SMA__RECORD_SIZE ||
+      get_u32(r + OFF_CRC) != crc32_ieee(r, OFF_CRC))
+    return SMA_ECORRUPT;
+
+  sma__record_t out;
+  memset(&out, 0, sizeof out);
+  uint32_t ndim = get_u32(r + OFF_NDIM);
+  if (ndim > SMA_MAX_DIMS || get_u32(r + OFF_FLAGS) != 0) return SMA_ECORRUPT;
+  out.ndim = ndim;
+
+  char typestr[DTYPE_LEN + 1];
+  memcpy(typestr, r + OFF_DTYPE, DTYPE_LEN);
+  typestr[DTYPE_LEN] = '\0';
+  if (sma_dtype_parse(typestr, &out.dtype) != 0) return SMA_ECORRUPT;
+
+  int rc = check_sizes(r, segment_size, &out);
+  if (rc != 0) return rc;
+
+  const char *name = (const char *)r + OFF_NAME;
+  const char *nul = memchr(name, '\0', SMA_NAME_BUF);
+  if (nul == NULL || nul == name) return SMA_ECORRUPT;
+  size_t name_len = (size_t)(nul - name);
+  memcpy(out.name, name, name_len);
+  out.name[name_len] = '\0';
+
+  out.creator_pid = get_u64(r + OFF_PID);
+  out.created_ns = (int64_t)get_u64(r + OFF_CREATED);
+  *rec = out;
+  return 0;
+}

@@ -1,0 +1,211 @@
+/* NumPy basic slicing: resolving start:stop:step, building views, and the
+ * text form "10:20, ::2, -5:". */
+#include "sma_int.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* Python's PySlice_AdjustIndices for one bound: negative values count from
+ * the end, then the result is clamped to [lo, hi] where the limits depend
+ * on the step's sign (-1 and len-1 going backwards, 0 and len forwards). */
+static int64_t clamp_bound(int64_t v, int64_t len, bool backwards) {
+  if (v < 0) {
+    v += len;
+    if (v < 0) v = backwards ? -1 : 0;
+  } else if (v >= len) {
+    v = backwards ? len - 1 : len;
+  }
+  return v;
+}
+
+int sma__slice_resolve(const sma_slice_t *s, size_t len, int64_t *start,
+                       int64_t *step, size_t *count) {
+  int64_t st = s->step == SMA_NONE ? 1 : s->step;
+  if (st == 0) return SMA_ESTEP;
+  /* Dimensions are bounded by the overflow check on the byte size, so a
+   * length always fits in int64. */
+  int64_t n = (int64_t)len;
+  bool back = st < 0;
+  int64_t b = s->start == SMA_NONE ? (back ? n - 1 : 0)
+                                   : clamp_bound(s->start, n, back);
+  int64_t e = s->stop == SMA_NONE ? (back ? -1 : n)
+                                  : clamp_bound(s->stop, n, back);
+  uint64_t c = 0;
+  if (back && e < b)
+    c = (uint64_t)(b - e - 1) / (uint64_t)(-st) + 1; /* st > INT64_MIN */
+  else if (!back && b < e)
+    c = (uint64_t)(e - b - 1) / (uint64_t)st + 1;
+  /* An empty result is normalised as NumPy does (start 0, step 1), so the
+   * view's strides match NumPy's even for empty dimensions. */
+  *start = c == 0 ? 0 : b;
+  *step = c == 0 ? 1 : st;
+  *count = (size_t)c;
+  return 0;
+}
+
+int sma__view_build(sma_view_t *view, void *base, size_t ndim,
+                    const size_t *shape, sma_dtype_t dtype,
+                    const sma_slice_t *slices, size_t nslice) {
+  if (nslice > ndim) return SMA_ETOOMANYSLICES;
+  size_t itemsize = sma_dtype_size(dtype);
+  sma_view_t v;
+  memset(&v, 0, sizeof v);
+  v.ndim = ndim;
+  v.dtype = dtype;
+  v.itemsize = itemsize;
+  /* C-order strides of the whole array, last dimension fastest. */
+  ptrdiff_t stride = (ptrdiff_t)itemsize;
+  for (size_t d = ndim; d-- > 0;) {
+    v.strides[d] = stride;
+    stride *= (ptrdiff_t)shape[d];
+  }
+  ptrdiff_t offset = 0;
+  for (size_t d = 0; d < ndim; d++) {
+    v.shape[d] = shape[d];
+    if (d >= nslice) continue;
+    int64_t start, step;
+    size_t count;
+    int rc = sma__slice_resolve(&slices[d], shape[d], &start, &step, &count);
+    if (rc != 0) return rc;
+    offset += (ptrdiff_t)start * v.strides[d];
+    v.strides[d] *= (ptrdiff_t)step;
+    v.shape[d] = count;
+  }
+  /* An empty view has no element to point at: it keeps the base rather
+   * than an address that may lie outside the mapping. */
+  bool empty = false;
+  for (size_t d = 0; d < ndim; d++) empty = empty || v.shape[d] == 0;
+  v.data = (base == NULL || empty) ? base : (char *)base + offset;
+  *view = v;
+  return 0;
+}
+
+size_t sma_view_size(const sma_view_t *view) {
+  if (view == NULL) return 0;
+  size_t n = 1;
+  for (size_t d = 0; d < view->ndim; d++) n *= view->shape[d];
+  return n;
+}
+
+/* ---- text form ----------------------------------------------------------- */
+
+static const char *skip_blanks(const char *p) {
+  while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') p++;
+  return p;
+}
+
+/* Parses an optional signed decimal integer at *pp. Leaves SMA_NONE in
+ * *value when there is none. SMA_ESLICE when it does not fit int64. */
+static int parse_bound(const char **pp, int64_t *value) {
+  const char *p = skip_blanks(*pp);
+  bool negative = false;
+  *value = SMA_NONE;
+  if (*p == '+' || *p == '-') {
+    negative = *p == '-';
+    p++;
+    if (*p < '0' || *p > '9') return SMA_ESLICE;
+  }
+  if (*p < '0' || *p > '9') {
+    *pp = p;
+    return 0;
+  }
+  /* Accumulate as a negative number: its range includes INT64_MIN + 1,
+   * and INT64_MIN itself is SMA_NONE, so it is refused below. */
+  int64_t acc = 0;
+  for (; *p >= '0' && *p <= '9'; p++) {
+    int digit = *p - '0';
+    if (acc < (INT64_MIN + digit) / 10) return SMA_ESLICE;
+    acc = acc * 10 - digit;
+  }
+  if (!negative) {
+    if (acc == INT64_MIN) return SMA_ESLICE;
+    acc = -acc;
+  } else if (acc == INT64_MIN) {
+    return SMA_ESLICE; /* reserved for SMA_NONE */
+  }
+  *value = acc;
+  *pp = skip_blanks(p);
+  return 0;
+}
+
+/* One element "start:stop[:step]"; a lone integer is an index, not a
+ * slice, and is refused. */
+static int parse_one(const char **pp, sma_slice_t *s) {
+  const char *p = *pp;
+  int rc = parse_bound(&p, &s->start);
+  if (rc != 0) return rc;
+  if (*p != ':') return SMA_ESLICE;
+  p++;
+  if ((rc = parse_bound(&p, &s->stop)) != 0) return rc;
+  s->step = SMA_NONE;
+  if (*p == ':') {
+    p++;
+    if ((rc = parse_bound(&p, &s->step)) != 0) return rc;
+    if (s->step == 0) return SMA_ESTEP;
+  }
+  *pp = p;
+  return 0;
+}
+
+int sma_slice_parse(const char *text, sma_slice_t *out, size_t cap,
+                    size_t *count) {
+  if (text == NULL || count == NULL || (out == NULL && cap > 0))
+    return SMA_EINVAL;
+  *count = 0;
+  const char *p = skip_blanks(text);
+  if (*p == '\0') return 0;
+  size_t n = 0;
+  for (;;) {
+    sma_slice_t s;
+    int rc = parse_one(&p, &s);
+    if (rc != 0) return rc;
+    if (n == cap) return SMA_ETOOMANYSLICES;
+    out[n++] = s;
+    p = skip_blanks(p);
+    if (*p == '\0') break;
+    if (*p != ',') return SMA_ESLICE;
+    p = skip_blanks(p + 1);
+    if (*p == '\0') break; /* a trailing comma, as in Python tuples */
+  }
+  *count = n;
+  return 0;
+}
+
+/* Appends text to buf at *len; false when it does not fit. */
+static bool append(char *buf, size_t cap, size_t *len, const char *text) {
+  size_t add = strlen(text);
+  if (add >= cap - *len) return false;
+  memcpy(buf + *len, text, add + 1);
+  *len += add;
+  return true;
+}
+
+static bool append_bound(char *buf, size_t cap, size_t *len, int64_t v) {
+  char num[24];
+  if (v == SMA_NONE) return true;
+  snprintf(num, sizeof num, "%lld", (long long)v);
+  return append(buf, cap, len, num);
+}
+
+int sma_slice_format(const sma_slice_t *slices, size_t count, char *buf,
+                     size_t cap) {
+  if ((slices == NULL && count > 0) || buf == NULL || cap == 0)
+    return SMA_EINVAL;
+  size_t len = 0;
+  buf[0] = '\0';
+  for (size_t i = 0; i < count; i++) {
+    const sma_slice_t *s = &slices[i];
+    bool ok = (i == 0 || append(buf, cap, &len, ",")) &&
+              append_bound(buf, cap, &len, s->start) &&
+              append(buf, cap, &len, ":") &&
+              append_bound(buf, cap, &len, s->stop) &&
+              (s->step == SMA_NONE ||
+               (append(buf, cap, &len, ":") &&
+                append_bound(buf, cap, &len, s->step)));
+    if (!ok) {
+      buf[0] = '\0';
+      return SMA_ENAMETOOLONG;
+    }
+  }
+  return 0;
+}

@@ -1,0 +1,298 @@
+/* The array object: gridr's SharedMemoryArray and its lifecycle. */
+#include "sma_int.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct sma {
+  char name[SMA_NAME_BUF];
+  size_t ndim;
+  size_t shape[SMA_MAX_DIMS];
+  sma_dtype_t dtype;
+  size_t nbytes;                 /* itemsize x prod(shape) */
+  size_t nslice;
+  sma_slice_t slice[SMA_MAX_DIMS];
+  bool loaded;
+  bool creator;
+  sma__os_segment_t seg;
+  sma_view_t view;
+  int os_error;
+  uint64_t creator_pid;
+  int64_t created_ns;
+};
+
+const char *sma_backend(void) { return sma__caps().backend; }
+
+int sma__array_bytes(size_t ndim, const size_t *shape, size_t itemsize,
+                     size_t *bytes) {
+  /* Zero-length dimensions make the array empty, but the strides of the
+   * other dimensions must still fit: check the product of the non-zero
+   * extents, bounded by PTRDIFF_MAX so every stride is representable. */
+  size_t nonzero = itemsize, total = itemsize;
+  for (size_t d = 0; d < ndim; d++) {
+    if (shape[d] == 0) {
+      total = 0;
+      continue;
+    }
+    if (!sma__mul_ok(nonzero, shape[d], &nonzero) ||
+        nonzero > (size_t)PTRDIFF_MAX)
+      return SMA_EOVERFLOW;
+    total *= shape[d];
+  }
+  *bytes = total;
+  return 0;
+}
+
+static int check_description(const char *name, size_t ndim,
+                             const size_t *shape, sma_dtype_t dtype,
+                             const sma_slice_t *slice, size_t nslice,
+                             size_t *nbytes) {
+  int rc = sma_name_validate(name);
+  if (rc != 0) return rc;
+  if (ndim > SMA_MAX_DIMS) return SMA_ENDIM;
+  if ((ndim > 0 && shape == NULL) || (nslice > 0 && slice == NULL))
+    return SMA_EINVAL;
+  if (!sma__dtype_valid(dtype)) return SMA_EDTYPE;
+  if (nslice > ndim) return SMA_ETOOMANYSLICES;
+  for (size_t d = 0; d < nslice; d++)
+    if (slice[d].step == 0) return SMA_ESTEP;
+  return sma__array_bytes(ndim, shape, sma_dtype_size(dtype), nbytes);
+}
+
+int sma_new(sma_t **out, const char *name, size_t ndim, const size_t *shape,
+            sma_dtype_t dtype, const sma_slice_t *slice, size_t nslice) {
+  if (out == NULL) return SMA_EINVAL;
+  *out = NULL;
+  size_t nbytes;
+  int rc = check_description(name, ndim, shape, dtype, slice, nslice, &nbytes);
+  if (rc != 0) return rc;
+  sma_t *a = calloc(1, sizeof *a);
+  if (a == NULL) return SMA_ENOMEM;
+  memcpy(a->name, name, strlen(name) + 1);
+  a->ndim = ndim;
+  if (ndim > 0) memcpy(a->shape, shape, ndim * sizeof *shape);
+  a->dtype = dtype;
+  a->nbytes = nbytes;
+  a->nslice = nslice;
+  if (nslice > 0) memcpy(a->slice, slice, nslice * sizeof *slice);
+  a->seg.handle = -1;
+  *out = a;
+  return 0;
+}
+
+void sma_free(sma_t *a) {
+  if (a == NULL) return;
+  sma_close(a);
+  free(a);
+}
+
+/* Records an OS failure on the object and passes the code through. */
+static int fail_os(sma_t *a, int rc, int os_err) {
+  a->os_error = os_err;
+  return rc;
+}
+
+int sma_create(sma_t *a, unsigned flags) {
+  if (a == NULL || (flags & ~(unsigned)SMA_CREATE_GROUP) != 0)
+    return SMA_EINVAL;
+  if (a->loaded) return SMA_ESTATE;
+  size_t size;
+  int rc = sma__record_layout(a->nbytes, sma__caps().granularity, &size);
+  if (rc != 0) return rc;
+
+  sma__os_segment_t seg;
+  int os_err = 0;
+  unsigned os_flags = (flags & SMA_CREATE_GROUP) ? SMA__OS_GROUP : 0;
+  rc = sma__os_create(a->name, size, os_flags, &seg, &os_err);
+  if (rc != 0) return fail_os(a, rc, os_err);
+
+  sma__record_t rec;
+  memset(&rec, 0, sizeof rec);
+  rec.data_bytes = a->nbytes;
+  rec.ndim = a->ndim;
+  memcpy(rec.shape, a->shape, sizeof rec.shape);
+  rec.dtype = a->dtype;
+  rec.creator_pid = sma__os_pid();
+  rec.created_ns = sma__os_now_ns();
+  memcpy(rec.name, a->name, sizeof rec.name);
+  sma__record_write(seg.addr, seg.size, &rec);
+
+  /* The whole array: creation does not apply the slice (gridr). */
+  sma__view_build(&a->view, seg.addr, a->ndim, a->shape, a->dtype, NULL, 0);
+  a->seg = seg;
+  a->loaded = true;
+  a->creator = true;
+  a->os_error = 0;
+  a->creator_pid = rec.creator_pid;
+  a->created_ns = rec.created_ns;
+  return 0;
+}
+
+static bool same_shape(const sma_t *a, const sma__record_t *rec) {
+  if (a->ndim != rec->ndim || a->dtype != rec->dtype) return false;
+  for (size_t d = 0; d < a->ndim; d++)
+    if (a->shape[d] != rec->shape[d]) return false;
+  return true;
+}
+
+/* Finishes a load on an open segment: size and record checks, the slice,
+ * the state. On failure the segment is closed. rec is NULL for a segment
+ * without a record (made by another program). */
+static int finish_load(sma_t *a, sma__os_segment_t *seg,
+                       const sma__record_t *rec) {
+  int rc = 0;
+  if (seg->size < a->nbytes)
+    rc = SMA_ETOOSMALL;
+  else if (rec != NULL &&
+           (!same_shape(a, rec) || strcmp(rec->name, a->name) != 0))
+    rc = SMA_EMISMATCH;
+  else
+    rc = sma__view_build(&a->view, seg->addr, a->ndim, a->shape, a->dtype,
+                         a->slice, a->nslice);
+  if (rc != 0) {
+    int ignored;
+    sma__os_close(seg, &ignored);
+    return rc;
+  }
+  a->seg = *seg;
+  a->loaded = true;
+  a->creator = false;
+  a->os_error = 0;
+  a->creator_pid = rec != NULL ? rec->creator_pid : 0;
+  a->created_ns = rec != NULL ? rec->created_ns : 0;
+  return 0;
+}
+
+int sma_load(sma_t *a) {
+  if (a == NULL) return SMA_EINVAL;
+  if (a->loaded) return SMA_ESTATE;
+  sma__os_segment_t seg;
+  int os_err = 0;
+  int rc = sma__os_open(a->name, &seg, &os_err);
+  if (rc != 0) return fail_os(a, rc, os_err);
+
+  sma__record_t rec;
+  rc = sma__record_read(seg.addr, seg.size, &rec);
+  if (rc != 0 && rc != SMA_ENORECORD) {
+    sma__os_close(&seg, &os_err);
+    return rc;
+  }
+  return finish_load(a, &seg, rc == 0 ? &rec : NULL);
+}
+
+int sma_open(sma_t **out, const char *name, const sma_slice_t *slice,
+             size_t nslice) {
+  if (out == NULL) return SMA_EINVAL;
+  *out = NULL;
+  int rc = sma_name_validate(name);
+  if (rc != 0) return rc;
+  sma__os_segment_t seg;
+  int os_err = 0;
+  rc = sma__os_open(name, &seg, &os_err);
+  if (rc != 0) return rc;
+
+  sma__record_t rec;
+  sma_t *a = NULL;
+  rc = sma__record_read(seg.addr, seg.size, &rec);
+  if (rc == 0)
+    rc = sma_new(&a, name, rec.ndim, rec.shape, rec.dtype, slice, nslice);
+  if (rc != 0) {
+    sma__os_close(&seg, &os_err);
+    return rc;
+  }
+  rc = finish_load(a, &seg, &rec);
+  if (rc != 0) {
+    free(a);
+    return rc;
+  }
+  *out = a;
+  return 0;
+}
+
+int sma_close(sma_t *a) {
+  if (a == NULL) return SMA_EINVAL;
+  if (!a->loaded) return 0;
+  int os_err = 0;
+  int rc = sma__os_close(&a->seg, &os_err);
+  a->loaded = false;
+  a->creator = false;
+  memset(&a->view, 0, sizeof a->view);
+  a->seg.addr = NULL;
+  a->seg.size = 0;
+  a->seg.handle = -1;
+  return rc != 0 ? fail_os(a, rc, os_err) : 0;
+}
+
+int sma_unlink(const char *name) {
+  int rc = sma_name_validate(name);
+  if (rc != 0) return rc;
+  int os_err = 0;
+  return sma__os_unlink(name, &os_err);
+}
+
+int sma_clear_buffers(const char *const *names, size_t n) {
+  if (names == NULL && n > 0) return SMA_EINVAL;
+  int first = 0;
+  for (size_t i = 0; i < n; i++) {
+    int rc = sma_unlink(names[i]);
+    if (rc != 0 && first == 0) first = rc;
+  }
+  return first;
+}
+
+int sma_clone(sma_t **out, const sma_t *src, const sma_override_t *ov) {
+  if (out == NULL) return SMA_EINVAL;
+  *out = NULL;
+  if (src == NULL) return SMA_EINVAL;
+  unsigned set = ov != NULL ? ov->set : 0;
+  if ((set & ~(unsigned)(SMA_SET_NAME | SMA_SET_SHAPE | SMA_SET_DTYPE |
+                         SMA_SET_SLICE)) != 0)
+    return SMA_EINVAL;
+  bool name = set & SMA_SET_NAME, shape = set & SMA_SET_SHAPE,
+       dtype = set & SMA_SET_DTYPE, slice = set & SMA_SET_SLICE;
+  return sma_new(out, name ? ov->name : src->name,
+                 shape ? ov->ndim : src->ndim, shape ? ov->shape : src->shape,
+                 dtype ? ov->dtype : src->dtype,
+                 slice ? ov->slice : src->slice,
+                 slice ? ov->nslice : src->nslice);
+}
+
+/* ---- attributes ------------------------------------------------------------ */
+
+const char *sma_name(const sma_t *a) { return a->name; }
+size_t sma_ndim(const sma_t *a) { return a->ndim; }
+const size_t *sma_shape(const sma_t *a) { return a->shape; }
+sma_dtype_t sma_dtype(const sma_t *a) { return a->dtype; }
+size_t sma_itemsize(const sma_t *a) { return sma_dtype_size(a->dtype); }
+size_t sma_nbytes(const sma_t *a) { return a->nbytes; }
+int sma_is_loaded(const sma_t *a) { return a->loaded; }
+int sma_is_creator(const sma_t *a) { return a->creator; }
+int sma_os_error(const sma_t *a) { return a->os_error; }
+uint64_t sma_creator_pid(const sma_t *a) { return a->creator_pid; }
+int64_t sma_created_ns(const sma_t *a) { return a->created_ns; }
+
+const sma_slice_t *sma_slice(const sma_t *a, size_t *count) {
+  if (count != NULL) *count = a->nslice;
+  return a->slice;
+}
+
+const sma_view_t *sma_view(const sma_t *a) {
+  return a->loaded ? &a->view : NULL;
+}
+
+void *sma_data(const sma_t *a) { return a->loaded ? a->view.data : NULL; }
+
+intptr_t sma_os_handle(const sma_t *a) {
+  return a->loaded ? a->seg.handle : -1;
+}
+
+int sma_at(const sma_t *a, const size_t *index, void **out) {
+  if (a == NULL || out == NULL || (index == NULL && a->ndim > 0))
+    return SMA_EINVAL;
+  *out = NULL;
+  if (!a->loaded) return SMA_ESTATE;
+  for (size_t d = 0; d < a->view.ndim; d++)
+    if (index[d] >= a->view.shape[d]) return SMA_EBOUNDS;
+  *out = sma_view_at(&a->view, index);
+  return 0;
+}

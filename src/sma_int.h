@@ -1,0 +1,94 @@
+/*
+ * Declarations shared by the common modules of src/ (never installed).
+ * Everything here is sma__-prefixed and includes no OS header.
+ */
+#ifndef SMA_INT_H
+#define SMA_INT_H
+
+#include "sma.h"
+#include "platform.h"
+
+#include <stdbool.h>
+
+/* The backend's capabilities (cheap to fill; no caching, no global). */
+static inline sma__os_caps_t sma__caps(void) {
+  sma__os_caps_t caps;
+  sma__os_caps(&caps);
+  return caps;
+}
+
+/* ---- dtype.c -------------------------------------------------------------- */
+bool sma__dtype_valid(sma_dtype_t dtype);
+
+/* ---- size arithmetic (sma.c) --------------------------------------------- */
+/* *out = a * b; false on overflow. */
+static inline bool sma__mul_ok(size_t a, size_t b, size_t *out) {
+  if (a != 0 && b > (size_t)-1 / a) return false;
+  *out = a * b;
+  return true;
+}
+/* *out = a + b; false on overflow. */
+static inline bool sma__add_ok(size_t a, size_t b, size_t *out) {
+  if (b > (size_t)-1 - a) return false;
+  *out = a + b;
+  return true;
+}
+/* Rounds v up to a multiple of the power of two `align`; false on overflow. */
+static inline bool sma__round_up_ok(size_t v, size_t align, size_t *out) {
+  if (!sma__add_ok(v, align - 1, out)) return false;
+  *out &= ~(align - 1);
+  return true;
+}
+
+/* Bytes of an array: itemsize x prod(shape), checked so that every C-order
+ * stride also fits in ptrdiff_t. SMA_EOVERFLOW otherwise. */
+int sma__array_bytes(size_t ndim, const size_t *shape, size_t itemsize,
+                     size_t *bytes);
+
+/* ---- slice.c -------------------------------------------------------------- */
+/* Resolves one slice against a dimension of length len, as Python's
+ * slice.indices() + len(range(...)): *start is the first index, *step the
+ * step and *count the number of elements; an empty result gives start 0
+ * and step 1, as NumPy's views do. SMA_ESTEP for a zero step. */
+int sma__slice_resolve(const sma_slice_t *s, size_t len, int64_t *start,
+                       int64_t *step, size_t *count);
+
+/* Fills *view for the C-order array at `base` with the given slices
+ * (nslice <= ndim; missing ones are whole dimensions). */
+int sma__view_build(sma_view_t *view, void *base, size_t ndim,
+                    const size_t *shape, sma_dtype_t dtype,
+                    const sma_slice_t *slices, size_t nslice);
+
+/* ---- record.c --------------------------------------------------------------- */
+/* The metadata record that ends every segment libsma creates. Fields are
+ * fixed-width little-endian on disk; see record.c for the byte layout. */
+#define SMA__RECORD_SIZE 640u
+#define SMA__DATA_ALIGN 64u
+
+typedef struct sma__record {
+  uint64_t data_bytes;
+  size_t ndim;
+  size_t shape[SMA_MAX_DIMS];
+  sma_dtype_t dtype;
+  uint64_t creator_pid;
+  int64_t created_ns;
+  char name[SMA_NAME_BUF];
+} sma__record_t;
+
+/* Segment size for an array of data_bytes: the array, padding to 64 bytes,
+ * the record, all rounded up to `granularity`. SMA_EOVERFLOW if it does
+ * not fit. */
+int sma__record_layout(size_t data_bytes, size_t granularity,
+                       size_t *segment_size);
+
+/* Writes the record into the last SMA__RECORD_SIZE bytes of the segment. */
+void sma__record_write(void *segment, size_t segment_size,
+                       const sma__record_t *rec);
+
+/* Reads and checks the record at the end of a segment of segment_size
+ * bytes. SMA_ENORECORD if there is none (too small, no magic);
+ * SMA_ECORRUPT if it is present but inconsistent in any way. */
+int sma__record_read(const void *segment, size_t segment_size,
+                     sma__record_t *rec);
+
+#endif /* SMA_INT_H */

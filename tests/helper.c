@@ -1,0 +1,77 @@
+/* The multi-process tests' child: one scenario per run, chosen by argv[1].
+ *   fill NAME SLICE VALUE    open NAME by name through SLICE, set every
+ *                            element of the view to VALUE, close
+ *   check NAME SLICE VALUE   exit 0 if every element of the view is VALUE
+ *   load NAME SHAPE DTYPE    load with an explicit shape ("4,5") and dtype
+ *   create NAME SHAPE DTYPE  create (not unlinked: the parent cleans up)
+ * Exit codes: 0 ok, 1 check failed, 10 + |SMA error| for a library error,
+ * 2 usage. */
+#include "sma.h"
+#include "support.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int lib_error(int rc) { return 10 - rc; }
+
+static int parse_shape(const char *text, size_t *shape, size_t *ndim) {
+  *ndim = 0;
+  if (*text == '\0') return 0;
+  for (const char *p = text; *ndim < SMA_MAX_DIMS;) {
+    char *end;
+    shape[(*ndim)++] = (size_t)strtoull(p, &end, 10);
+    if (*end == '\0') return 0;
+    if (*end != ',') return -1;
+    p = end + 1;
+  }
+  return -1;
+}
+
+static int open_sliced(const char *name, const char *slice_text, sma_t **a) {
+  sma_slice_t slices[SMA_MAX_DIMS];
+  size_t n;
+  int rc = sma_slice_parse(slice_text, slices, SMA_MAX_DIMS, &n);
+  if (rc == 0) rc = sma_open(a, name, slices, n);
+  return rc;
+}
+
+static int fill_or_check(int argc, char **argv, int fill) {
+  if (argc != 5) return 2;
+  sma_t *a;
+  int rc = open_sliced(argv[2], argv[3], &a);
+  if (rc != 0) return lib_error(rc);
+  double value = atof(argv[4]);
+  size_t bad = 0;
+  if (fill)
+    t_fill_view(sma_view(a), value);
+  else
+    bad = t_count_not(sma_view(a), value);
+  rc = sma_close(a);
+  sma_free(a);
+  if (rc != 0) return lib_error(rc);
+  return bad == 0 ? 0 : 1;
+}
+
+static int load_or_create(int argc, char **argv, int create) {
+  if (argc != 5) return 2;
+  size_t shape[SMA_MAX_DIMS], ndim;
+  sma_dtype_t dtype;
+  if (parse_shape(argv[3], shape, &ndim) != 0) return 2;
+  int rc = sma_dtype_parse(argv[4], &dtype);
+  sma_t *a = NULL;
+  if (rc == 0) rc = sma_new(&a, argv[2], ndim, shape, dtype, NULL, 0);
+  if (rc == 0) rc = create ? sma_create(a, 0) : sma_load(a);
+  sma_free(a);
+  return rc == 0 ? 0 : lib_error(rc);
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) return 2;
+  const char *what = argv[1];
+  if (strcmp(what, "fill") == 0) return fill_or_check(argc, argv, 1);
+  if (strcmp(what, "check") == 0) return fill_or_check(argc, argv, 0);
+  if (strcmp(what, "load") == 0) return load_or_create(argc, argv, 0);
+  if (strcmp(what, "create") == 0) return load_or_create(argc, argv, 1);
+  return 2;
+}

@@ -1,0 +1,409 @@
+/* The array object: create, load, open, close, unlink, clone, attributes,
+ * and every error they document. */
+#include "sma.h"
+#include "support.h"
+
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+
+static sma_t *make(const char *tag, size_t ndim, const size_t *shape,
+                   sma_dtype_t dtype, char *name_out) {
+  char name[SMA_NAME_BUF];
+  t_name(name, sizeof name, tag);
+  if (name_out) strcpy(name_out, name);
+  sma_t *a = NULL;
+  cr_assert_eq(sma_new(&a, name, ndim, shape, dtype, NULL, 0), 0);
+  return a;
+}
+
+Test(array, new_copies_description_and_is_unloaded) {
+  size_t shape[2] = {3, 4};
+  sma_slice_t s[1] = {{1, SMA_NONE, SMA_NONE}};
+  sma_t *a;
+  cr_assert_eq(sma_new(&a, "desc", 2, shape, SMA_INT16, s, 1), 0);
+  shape[0] = 99; /* copied, not borrowed */
+  cr_assert_str_eq(sma_name(a), "desc");
+  cr_assert_eq(sma_ndim(a), 2);
+  cr_assert_eq(sma_shape(a)[0], 3);
+  cr_assert_eq(sma_shape(a)[1], 4);
+  cr_assert_eq(sma_dtype(a), SMA_INT16);
+  cr_assert_eq(sma_itemsize(a), 2);
+  cr_assert_eq(sma_nbytes(a), 24);
+  size_t n;
+  cr_assert_eq(sma_slice(a, &n)[0].start, 1);
+  cr_assert_eq(n, 1);
+  cr_assert_eq(sma_is_loaded(a), 0);
+  cr_assert_null(sma_view(a));
+  cr_assert_null(sma_data(a));
+  cr_assert_eq(sma_os_handle(a), -1);
+  sma_free(a);
+}
+
+Test(array, new_rejects_bad_descriptions) {
+  size_t shape[SMA_MAX_DIMS + 1];
+  for (size_t i = 0; i <= SMA_MAX_DIMS; i++) shape[i] = 1;
+  sma_slice_t s[3] = {SMA_SLICE_ALL, SMA_SLICE_ALL, SMA_SLICE_ALL};
+  sma_t *a = (sma_t *)1;
+  cr_assert_eq(sma_new(NULL, "x", 1, shape, SMA_UINT8, NULL, 0), SMA_EINVAL);
+  cr_assert_eq(sma_new(&a, "x", SMA_MAX_DIMS + 1, shape, SMA_UINT8, NULL, 0),
+               SMA_ENDIM);
+  cr_assert_null(a, "*out is NULL on failure");
+  cr_assert_eq(sma_new(&a, "x", SMA_MAX_DIMS, shape, SMA_UINT8, NULL, 0), 0);
+  sma_free(a);
+  cr_assert_eq(sma_new(&a, "x", 2, NULL, SMA_UINT8, NULL, 0), SMA_EINVAL);
+  cr_assert_eq(sma_new(&a, "x", 1, shape, SMA_DTYPE_COUNT, NULL, 0), SMA_EDTYPE);
+  cr_assert_eq(sma_new(&a, "x", 2, shape, SMA_UINT8, s, 3), SMA_ETOOMANYSLICES);
+  cr_assert_eq(sma_new(&a, "x", 2, shape, SMA_UINT8, NULL, 1), SMA_EINVAL);
+  s[0].step = 0;
+  cr_assert_eq(sma_new(&a, "x", 2, shape, SMA_UINT8, s, 1), SMA_ESTEP);
+  size_t huge[2] = {SIZE_MAX / 2, 4};
+  cr_assert_eq(sma_new(&a, "x", 2, huge, SMA_UINT8, NULL, 0), SMA_EOVERFLOW);
+  size_t strides_overflow[3] = {0, (size_t)1 << 62, 8};
+  cr_assert_eq(sma_new(&a, "x", 3, strides_overflow, SMA_FLOAT64, NULL, 0),
+               SMA_EOVERFLOW, "a zero dimension does not hide stride overflow");
+  size_t fits_exactly[1] = {(size_t)PTRDIFF_MAX / 8};
+  cr_assert_eq(sma_new(&a, "x", 1, fits_exactly, SMA_FLOAT64, NULL, 0), 0);
+  sma_free(a);
+}
+
+Test(array, create_views_whole_array_and_load_applies_slice) {
+  size_t shape[2] = {6, 8};
+  char name[SMA_NAME_BUF];
+  sma_t *a = make("create", 2, shape, SMA_INT32, name);
+  cr_assert_eq(sma_create(a, 0), 0);
+  cr_assert(sma_is_loaded(a) && sma_is_creator(a));
+  cr_assert_geq(sma_os_handle(a), 0);
+  const sma_view_t *v = sma_view(a);
+  cr_assert_eq((uintptr_t)v->data % 64, 0, "data is cache-line aligned");
+  cr_assert(v->shape[0] == 6 && v->shape[1] == 8);
+  cr_assert(v->strides[0] == 32 && v->strides[1] == 4);
+  int32_t *data = v->data;
+  for (int i = 0; i < 48; i++) data[i] = i;
+  cr_assert_eq(sma_creator_pid(a) != 0, 1);
+  cr_assert_gt(sma_created_ns(a), 0);
+
+  sma_slice_t s[2] = {{1, 5, 2}, {SMA_NONE, SMA_NONE, -3}};
+  sma_t *b;
+  cr_assert_eq(sma_new(&b, name, 2, shape, SMA_INT32, s, 2), 0);
+  cr_assert_eq(sma_load(b), 0);
+  cr_assert_eq(sma_is_creator(b), 0);
+  const sma_view_t *w = sma_view(b);
+  cr_assert(w->shape[0] == 2 && w->shape[1] == 3);
+  cr_assert(w->strides[0] == 64 && w->strides[1] == -12);
+  size_t idx[2] = {1, 2};
+  void *p;
+  cr_assert_eq(sma_at(b, idx, &p), 0);
+  cr_assert_eq(*(int32_t *)p, 3 * 8 + 1, "[3, 7::-3][2] is column 1");
+  *(int32_t *)p = -1; /* the same memory as a's */
+  cr_assert_eq(data[3 * 8 + 1], -1);
+  idx[1] = 3;
+  cr_assert_eq(sma_at(b, idx, &p), SMA_EBOUNDS);
+  cr_assert_eq(sma_close(b), 0);
+  cr_assert_eq(sma_at(b, idx, &p), SMA_ESTATE);
+  sma_free(b);
+  cr_assert_eq(sma_unlink(name), 0);
+  sma_free(a);
+  cr_assert_eq(t_segment_exists(name), 0);
+}
+
+Test(array, create_is_exclusive_and_leaves_existing_data_alone) {
+  size_t shape[1] = {16};
+  char name[SMA_NAME_BUF];
+  sma_t *a = make("excl", 1, shape, SMA_UINT8, name);
+  cr_assert_eq(sma_create(a, 0), 0);
+  memset(sma_data(a), 7, 16);
+  sma_t *b = make("unused", 1, shape, SMA_UINT8, NULL);
+  sma_free(b);
+  cr_assert_eq(sma_new(&b, name, 1, shape, SMA_UINT8, NULL, 0), 0);
+  cr_assert_eq(sma_create(b, 0), SMA_EEXIST);
+  cr_assert_eq(sma_os_error(b), EEXIST);
+  cr_assert_eq(sma_is_loaded(b), 0);
+  cr_assert_eq(((unsigned char *)sma_data(a))[15], 7);
+  cr_assert_eq(sma_create(a, 0), SMA_ESTATE, "already loaded");
+  cr_assert_eq(sma_create(b, 0x100), SMA_EINVAL, "unknown flag");
+  sma_free(b);
+  sma_unlink(name);
+  sma_free(a);
+}
+
+#if !defined(_WIN32)
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/mman.h>
+#include <unistd.h>
+static unsigned mode_of(const char *name) {
+  char path[SMA_NAME_BUF + 2] = "/";
+  strcat(path, name);
+  int fd = shm_open(path, O_RDONLY, 0);
+  struct stat st;
+  fstat(fd, &st);
+  close(fd);
+  return st.st_mode & 0777;
+}
+
+Test(array, owner_only_by_default_whatever_the_umask) {
+  if (strcmp(sma_backend(), "posix") != 0) cr_skip_test("POSIX permissions");
+  umask(0);
+  size_t shape[1] = {4};
+  char n1[SMA_NAME_BUF], n2[SMA_NAME_BUF];
+  sma_t *a = make("perm", 1, shape, SMA_UINT8, n1);
+  sma_t *b = make("permg", 1, shape, SMA_UINT8, n2);
+  cr_assert_eq(sma_create(a, 0), 0);
+  cr_assert_eq(sma_create(b, SMA_CREATE_GROUP), 0);
+  umask(0777);
+  unsigned ma = mode_of(n1), mb = mode_of(n2);
+  sma_unlink(n1);
+  sma_unlink(n2);
+  sma_free(a);
+  sma_free(b);
+  cr_assert_eq(ma, 0600, "mode %o", ma);
+  cr_assert_eq(mb, 0660, "mode %o", mb);
+}
+
+Test(array, foreign_segment_without_record_loads_by_size) {
+  if (strcmp(sma_backend(), "posix") != 0) cr_skip_test("raw POSIX segment");
+  char name[SMA_NAME_BUF], path[SMA_NAME_BUF + 2] = "/";
+  t_name(name, sizeof name, "foreign");
+  strcat(path, name);
+  int fd = shm_open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
+  cr_assert_geq(fd, 0);
+  cr_assert_eq(ftruncate(fd, 100), 0); /* like Python: exact, no record */
+  close(fd);
+  size_t ok[1] = {25}, too_big[1] = {26};
+  sma_t *a, *b, *c;
+  sma_new(&a, name, 1, ok, SMA_FLOAT32, NULL, 0);
+  sma_new(&b, name, 1, too_big, SMA_FLOAT32, NULL, 0);
+  cr_assert_eq(sma_load(a), 0);
+  cr_assert_eq(sma_creator_pid(a), 0, "no record, no creator");
+  cr_assert_eq(sma_load(b), SMA_ETOOSMALL);
+  cr_assert_eq(sma_is_loaded(b), 0);
+  cr_assert_eq(sma_open(&c, name, NULL, 0), SMA_ENORECORD);
+  cr_assert_null(c);
+  sma_free(a);
+  sma_free(b);
+  shm_unlink(path);
+}
+
+Test(array, corrupt_record_is_an_error_not_a_crash) {
+  size_t shape[1] = {10};
+  char name[SMA_NAME_BUF];
+  sma_t *a = make("corrupt", 1, shape, SMA_FLOAT64, name);
+  cr_assert_eq(sma_create(a, 0), 0);
+  char path[SMA_NAME_BUF + 2] = "/";
+  strcat(path, name);
+  /* Scribble over the record's shape through a second mapping. */
+  int fd = shm_open(path, O_RDWR, 0);
+  struct stat st;
+  fstat(fd, &st);
+  unsigned char *m = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE,
+                          MAP_SHARED, fd, 0);
+  close(fd);
+  m[st.st_size - 640 + 80] ^= 0xff;
+  sma_t *b, *c;
+  sma_new(&b, name, 1, shape, SMA_FLOAT64, NULL, 0);
+  cr_assert_eq(sma_load(b), SMA_ECORRUPT);
+  cr_assert_eq(sma_open(&c, name, NULL, 0), SMA_ECORRUPT);
+  m[st.st_size - 640 + 80] ^= 0xff;
+  cr_assert_eq(sma_load(b), 0);
+  munmap(m, (size_t)st.st_size);
+  sma_free(b);
+  sma_unlink(name);
+  sma_free(a);
+}
+#endif
+
+Test(array, load_checks_against_the_record) {
+  size_t shape[2] = {4, 4};
+  char name[SMA_NAME_BUF];
+  sma_t *a = make("mismatch", 2, shape, SMA_FLOAT32, name);
+  cr_assert_eq(sma_create(a, 0), 0);
+  size_t flat[1] = {16}, bigger[2] = {4, 5};
+  sma_t *b;
+  sma_new(&b, name, 1, flat, SMA_FLOAT32, NULL, 0);
+  cr_assert_eq(sma_load(b), SMA_EMISMATCH, "same bytes, other shape");
+  sma_free(b);
+  sma_new(&b, name, 2, shape, SMA_INT32, NULL, 0);
+  cr_assert_eq(sma_load(b), SMA_EMISMATCH, "same size, other dtype");
+  sma_free(b);
+  sma_new(&b, name, 2, bigger, SMA_FLOAT32, NULL, 0);
+  cr_assert_eq(sma_load(b), SMA_EMISMATCH);
+  sma_free(b);
+  size_t huge[2] = {1000, 1000};
+  sma_new(&b, name, 2, huge, SMA_FLOAT32, NULL, 0);
+  cr_assert_eq(sma_load(b), SMA_ETOOSMALL);
+  sma_free(b);
+  sma_unlink(name);
+  sma_free(a);
+}
+
+Test(array, open_by_name_alone) {
+  size_t shape[3] = {2, 3, 4};
+  char name[SMA_NAME_BUF];
+  sma_t *a = make("open", 3, shape, SMA_UINT16, name);
+  cr_assert_eq(sma_create(a, 0), 0);
+  uint16_t *d = sma_data(a);
+  for (int i = 0; i < 24; i++) d[i] = (uint16_t)(100 + i);
+  sma_slice_t s[1] = {{-1, SMA_NONE, SMA_NONE}};
+  sma_t *b;
+  cr_assert_eq(sma_open(&b, name, s, 1), 0);
+  cr_assert_eq(sma_ndim(b), 3);
+  cr_assert_eq(sma_dtype(b), SMA_UINT16);
+  cr_assert_eq(sma_shape(b)[2], 4);
+  cr_assert_eq(sma_view(b)->shape[0], 1);
+  cr_assert_eq(*(uint16_t *)sma_data(b), 112);
+  cr_assert_eq(sma_creator_pid(b), sma_creator_pid(a));
+  cr_assert_eq(sma_created_ns(b), sma_created_ns(a));
+  sma_free(b);
+  sma_slice_t too_many[4] = {SMA_SLICE_ALL, SMA_SLICE_ALL, SMA_SLICE_ALL,
+                             SMA_SLICE_ALL};
+  cr_assert_eq(sma_open(&b, name, too_many, 4), SMA_ETOOMANYSLICES);
+  cr_assert_null(b);
+  sma_unlink(name);
+  sma_free(a);
+  cr_assert_eq(sma_open(&b, name, NULL, 0), SMA_ENOENT);
+}
+
+Test(array, zero_byte_and_zero_dim_arrays) {
+  size_t shape[2] = {0, 5};
+  char name[SMA_NAME_BUF];
+  sma_t *a = make("zero", 2, shape, SMA_FLOAT64, name);
+  cr_assert_eq(sma_create(a, 0), 0);
+  cr_assert_eq(sma_nbytes(a), 0);
+  cr_assert_eq(sma_view_size(sma_view(a)), 0);
+  sma_t *b;
+  cr_assert_eq(sma_open(&b, name, NULL, 0), 0);
+  cr_assert_eq(sma_shape(b)[0], 0);
+  cr_assert_eq(sma_shape(b)[1], 5);
+  sma_free(b);
+  sma_unlink(name);
+  sma_free(a);
+
+  sma_t *scalar = make("scalar", 0, NULL, SMA_COMPLEX128, name);
+  cr_assert_eq(sma_create(scalar, 0), 0);
+  cr_assert_eq(sma_nbytes(scalar), 16, "a 0-d array holds one element");
+  void *p;
+  cr_assert_eq(sma_at(scalar, NULL, &p), 0);
+  cr_assert_eq(p, sma_data(scalar));
+  sma_unlink(name);
+  sma_free(scalar);
+}
+
+Test(array, close_is_idempotent_and_never_unlinks) {
+  size_t shape[1] = {8};
+  char name[SMA_NAME_BUF];
+  sma_t *a = make("close", 1, shape, SMA_UINT8, name);
+  cr_assert_eq(sma_create(a, 0), 0);
+  cr_assert_eq(sma_close(a), 0);
+  cr_assert_null(sma_view(a));
+  cr_assert_null(sma_data(a));
+  cr_assert_eq(sma_close(a), 0, "second close is a no-op");
+  cr_assert_eq(t_segment_exists(name), 1);
+  cr_assert_eq(sma_load(a), 0, "reload after close");
+  cr_assert_eq(sma_load(a), SMA_ESTATE, "already loaded");
+  cr_assert_eq(sma_close(NULL), SMA_EINVAL);
+  sma_free(a);
+  cr_assert_eq(t_segment_exists(name), 1, "free does not unlink either");
+  cr_assert_eq(sma_unlink(name), 0);
+  cr_assert_eq(sma_unlink(name), SMA_ENOENT);
+  sma_free(NULL);
+}
+
+Test(array, unlink_keeps_existing_mappings) {
+  size_t shape[1] = {1024};
+  char name[SMA_NAME_BUF];
+  sma_t *a = make("unlinkmap", 1, shape, SMA_INT64, name);
+  cr_assert_eq(sma_create(a, 0), 0);
+  int64_t *d = sma_data(a);
+  cr_assert_eq(sma_unlink(name), 0);
+  for (int i = 0; i < 1024; i++) d[i] = i;
+  cr_assert_eq(d[1023], 1023);
+  cr_assert_eq(sma_load(a), SMA_ESTATE);
+  sma_free(a);
+  cr_assert_eq(t_segment_exists(name), 0);
+}
+
+Test(array, load_of_a_missing_name_keeps_the_os_error) {
+  size_t shape[1] = {8};
+  sma_t *a = make("missing", 1, shape, SMA_UINT8, NULL);
+  cr_assert_eq(sma_load(a), SMA_ENOENT);
+  cr_assert_eq(sma_os_error(a), ENOENT);
+  cr_assert_eq(errno, ENOENT);
+  cr_assert_eq(sma_is_loaded(a), 0);
+  sma_free(a);
+}
+
+Test(array, clone_with_overrides) {
+  size_t shape[2] = {10, 20}, other[3] = {1, 2, 3};
+  sma_slice_t s[1] = {{2, 8, 2}};
+  sma_t *src, *c;
+  cr_assert_eq(sma_new(&src, "orig", 2, shape, SMA_FLOAT32, s, 1), 0);
+  cr_assert_eq(sma_clone(&c, src, NULL), 0);
+  cr_assert_str_eq(sma_name(c), "orig");
+  cr_assert_eq(sma_ndim(c), 2);
+  cr_assert_eq(sma_dtype(c), SMA_FLOAT32);
+  size_t n;
+  cr_assert_eq(sma_slice(c, &n)[0].step, 2);
+  sma_free(c);
+  sma_override_t ov = {0};
+  ov.set = SMA_SET_NAME | SMA_SET_SHAPE;
+  ov.name = "new_name";
+  ov.ndim = 3;
+  ov.shape = other;
+  cr_assert_eq(sma_clone(&c, src, &ov), 0);
+  cr_assert_str_eq(sma_name(c), "new_name");
+  cr_assert_eq(sma_ndim(c), 3);
+  cr_assert_eq(sma_shape(c)[2], 3);
+  cr_assert_eq(sma_dtype(c), SMA_FLOAT32, "not overridden");
+  cr_assert_eq(sma_slice(c, &n)[0].start, 2);
+  sma_free(c);
+  ov.set = SMA_SET_DTYPE | SMA_SET_SLICE;
+  ov.dtype = SMA_UINT8;
+  ov.slice = NULL;
+  ov.nslice = 0;
+  cr_assert_eq(sma_clone(&c, src, &ov), 0);
+  cr_assert_eq(sma_dtype(c), SMA_UINT8);
+  sma_slice(c, &n);
+  cr_assert_eq(n, 0, "slice cleared");
+  sma_free(c);
+  ov.set = SMA_SET_SHAPE;
+  ov.ndim = 0;
+  cr_assert_eq(sma_clone(&c, src, &ov), SMA_ETOOMANYSLICES,
+               "the kept slice must still fit the new shape");
+  cr_assert_null(c);
+  ov.set = SMA_SET_NAME;
+  ov.name = "bad/name";
+  cr_assert_eq(sma_clone(&c, src, &ov), SMA_ENAME);
+  ov.set = 1u << 20;
+  cr_assert_eq(sma_clone(&c, src, &ov), SMA_EINVAL);
+  cr_assert_eq(sma_clone(&c, NULL, NULL), SMA_EINVAL);
+  sma_free(src);
+}
+
+Test(array, null_arguments) {
+  cr_assert_eq(sma_create(NULL, 0), SMA_EINVAL);
+  cr_assert_eq(sma_load(NULL), SMA_EINVAL);
+  cr_assert_eq(sma_open(NULL, "x", NULL, 0), SMA_EINVAL);
+  sma_t *a;
+  cr_assert_eq(sma_open(&a, NULL, NULL, 0), SMA_EINVAL);
+  cr_assert_eq(sma_at(NULL, NULL, NULL), SMA_EINVAL);
+  cr_assert_eq(sma_clear_buffers(NULL, 1), SMA_EINVAL);
+  cr_assert_eq(sma_clear_buffers(NULL, 0), 0);
+}
+
+Test(array, clear_buffers_goes_on_past_missing_names) {
+  size_t shape[1] = {4};
+  char n1[SMA_NAME_BUF], n2[SMA_NAME_BUF], missing[SMA_NAME_BUF];
+  sma_t *a = make("clr", 1, shape, SMA_UINT8, n1);
+  sma_t *b = make("clr", 1, shape, SMA_UINT8, n2);
+  t_name(missing, sizeof missing, "nothere");
+  cr_assert_eq(sma_create(a, 0), 0);
+  cr_assert_eq(sma_create(b, 0), 0);
+  const char *names[4] = {missing, n1, "bad/name", n2};
+  cr_assert_eq(sma_clear_buffers(names, 4), SMA_ENOENT, "first error");
+  cr_assert_eq(t_segment_exists(n1), 0);
+  cr_assert_eq(t_segment_exists(n2), 0);
+  sma_free(a);
+  sma_free(b);
+}

@@ -1,0 +1,119 @@
+#include "sma.h"
+#include "support.h"
+
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+Test(name, validation) {
+  cr_assert_eq(sma_name_validate("ok-name_1.x"), 0);
+  cr_assert_eq(sma_name_validate(NULL), SMA_EINVAL);
+  cr_assert_eq(sma_name_validate(""), SMA_ENAME);
+  cr_assert_eq(sma_name_validate("a/b"), SMA_ENAME);
+  cr_assert_eq(sma_name_validate("/abs"), SMA_ENAME);
+  cr_assert_eq(sma_name_validate("Local\\x"), SMA_ENAME);
+  cr_assert_eq(sma_name_validate("tab\there"), SMA_ENAME);
+  cr_assert_eq(sma_name_validate("nl\n"), SMA_ENAME);
+  cr_assert_eq(sma_name_validate("del\x7f"), SMA_ENAME);
+  char name[SMA_NAME_BUF + 8];
+  size_t max = sma_name_max();
+  cr_assert_geq(max, 30);
+  cr_assert_lt(max, SMA_NAME_BUF);
+  memset(name, 'a', max);
+  name[max] = '\0';
+  cr_assert_eq(sma_name_validate(name), 0);
+  name[max] = 'a';
+  name[max + 1] = '\0';
+  cr_assert_eq(sma_name_validate(name), SMA_ENAMETOOLONG);
+}
+
+Test(name, bad_names_fail_before_any_os_call) {
+  size_t shape[1] = {4};
+  sma_t *a = NULL;
+  cr_assert_eq(sma_new(&a, "bad/name", 1, shape, SMA_UINT8, NULL, 0), SMA_ENAME);
+  cr_assert_null(a);
+  cr_assert_eq(sma_unlink(""), SMA_ENAME);
+  cr_assert_eq(sma_unlink(NULL), SMA_EINVAL);
+  cr_assert_eq(sma_open(&a, "x\001", NULL, 0), SMA_ENAME);
+}
+
+static int is_hex(const char *p, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (!strchr("0123456789abcdef", p[i])) return 0;
+  return 1;
+}
+
+Test(name, long_form_matches_the_documented_format) {
+  if (sma_name_max() < 100) cr_skip_test("backend names are short");
+  char buf[SMA_NAME_BUF];
+  uint64_t before = sma_name_counter();
+  cr_assert_eq(sma_build_name(buf, sizeof buf, "my_prefix"), 0);
+  cr_assert_eq(sma_name_counter(), before + 1);
+  /* <counter>-my_prefix-YYYYMMDD-HHMMSS-uuuuuu-xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx */
+  char *dash = strchr(buf, '-');
+  cr_assert_not_null(dash);
+  cr_assert_eq(strtoull(buf, NULL, 10), before + 1);
+  cr_assert_eq(strncmp(dash + 1, "my_prefix-", 10), 0, "%s", buf);
+  const char *t = dash + 11;
+  cr_assert_eq(strlen(t), 8 + 1 + 6 + 1 + 6 + 1 + 36, "%s", buf);
+  cr_assert(t[8] == '-' && t[15] == '-' && t[22] == '-', "%s", buf);
+  cr_assert(strncmp(t, "20", 2) == 0, "a 21st-century year: %s", buf);
+  const char *uuid = t + 23;
+  cr_assert(is_hex(uuid, 8) && uuid[8] == '-' && uuid[13] == '-' &&
+                uuid[14] == '4' && strchr("89ab", uuid[19]) && uuid[23] == '-',
+            "uuid4: %s", uuid);
+  cr_assert_eq(sma_name_validate(buf), 0);
+  cr_assert_eq(sma_build_name(buf, sizeof buf, NULL), 0);
+  cr_assert_eq(strchr(buf, '-')[9], '-', "no prefix part: %s", buf);
+}
+
+Test(name, short_form_when_the_long_one_does_not_fit) {
+  char buf[31]; /* macOS's 30-byte limit, for every backend */
+  cr_assert_eq(sma_build_name(buf, sizeof buf, "px"), 0);
+  cr_assert_leq(strlen(buf), 30);
+  const char *p = strstr(buf, "-px-");
+  cr_assert_not_null(p, "%s", buf);
+  cr_assert_eq(strlen(p + 4), 13, "64 random bits in base32: %s", buf);
+  cr_assert_eq(sma_name_validate(buf), 0);
+  char tiny[8];
+  cr_assert_eq(sma_build_name(tiny, sizeof tiny, "px"), SMA_ENAMETOOLONG);
+  char huge_prefix[SMA_NAME_BUF];
+  memset(huge_prefix, 'p', sizeof huge_prefix - 1);
+  huge_prefix[sizeof huge_prefix - 1] = '\0';
+  char out[SMA_NAME_BUF];
+  cr_assert_eq(sma_build_name(out, sizeof out, huge_prefix), SMA_ENAMETOOLONG);
+  cr_assert_eq(sma_build_name(out, sizeof out, "a/b"), SMA_ENAME);
+  cr_assert_eq(sma_build_name(NULL, 10, NULL), SMA_EINVAL);
+}
+
+enum { THREADS = 8, PER_THREAD = 2000 };
+static char (*names)[SMA_NAME_BUF];
+
+static void *builder(void *arg) {
+  size_t base = (size_t)(uintptr_t)arg * PER_THREAD;
+  for (size_t i = 0; i < PER_THREAD; i++)
+    if (sma_build_name(names[base + i], SMA_NAME_BUF, "t") != 0) return arg;
+  return NULL;
+}
+
+static int cmp(const void *a, const void *b) { return strcmp(a, b); }
+
+Test(name, unique_across_threads) {
+  names = calloc(THREADS * PER_THREAD, SMA_NAME_BUF);
+  cr_assert_not_null(names);
+  uint64_t before = sma_name_counter();
+  pthread_t th[THREADS];
+  for (uintptr_t t = 0; t < THREADS; t++)
+    cr_assert_eq(pthread_create(&th[t], NULL, builder, (void *)t), 0);
+  for (int t = 0; t < THREADS; t++) {
+    void *res;
+    pthread_join(th[t], &res);
+    cr_assert_null(res);
+  }
+  cr_assert_eq(sma_name_counter(), before + THREADS * PER_THREAD);
+  qsort(names, THREADS * PER_THREAD, SMA_NAME_BUF, cmp);
+  for (size_t i = 1; i < THREADS * PER_THREAD; i++)
+    cr_assert_str_neq(names[i - 1], names[i]);
+  free(names);
+}

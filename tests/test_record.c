@@ -1,0 +1,102 @@
+#include "sma.h"
+#include "../src/sma_int.h"
+#include "support.h"
+
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+static sma__record_t sample(void) {
+  sma__record_t r;
+  memset(&r, 0, sizeof r);
+  r.ndim = 3;
+  r.shape[0] = 4;
+  r.shape[1] = 5;
+  r.shape[2] = 6;
+  r.dtype = SMA_FLOAT32;
+  r.data_bytes = 4 * 5 * 6 * 4;
+  r.creator_pid = 4242;
+  r.created_ns = 1700000000123456789;
+  strcpy(r.name, "rec-name");
+  return r;
+}
+
+Test(record, layout_is_page_rounded_and_overflow_checked) {
+  size_t size;
+  cr_assert_eq(sma__record_layout(0, 4096, &size), 0);
+  cr_assert_eq(size, 4096);
+  cr_assert_eq(sma__record_layout(4096 - SMA__RECORD_SIZE, 4096, &size), 0);
+  cr_assert_eq(size, 4096);
+  cr_assert_eq(sma__record_layout(4096 - SMA__RECORD_SIZE + 1, 4096, &size), 0);
+  cr_assert_eq(size, 8192);
+  cr_assert_eq(sma__record_layout(SIZE_MAX - 100, 4096, &size), SMA_EOVERFLOW);
+}
+
+Test(record, round_trip) {
+  size_t size;
+  sma__record_t in = sample(), out;
+  sma__record_layout(in.data_bytes, 4096, &size);
+  unsigned char *seg = calloc(1, size);
+  sma__record_write(seg, size, &in);
+  cr_assert_eq(sma__record_read(seg, size, &out), 0);
+  cr_assert_eq(out.ndim, 3);
+  cr_assert(out.shape[0] == 4 && out.shape[1] == 5 && out.shape[2] == 6);
+  cr_assert_eq(out.dtype, SMA_FLOAT32);
+  cr_assert_eq(out.data_bytes, in.data_bytes);
+  cr_assert_eq(out.creator_pid, 4242);
+  cr_assert_eq(out.created_ns, 1700000000123456789);
+  cr_assert_str_eq(out.name, "rec-name");
+  /* Little-endian on disk whatever the host: the version field is 1 0 0 0. */
+  const unsigned char *r = seg + size - SMA__RECORD_SIZE;
+  cr_assert(r[8] == 1 && r[9] == 0 && r[10] == 0 && r[11] == 0);
+  free(seg);
+}
+
+Test(record, no_record_in_foreign_or_tiny_segments) {
+  unsigned char buf[4096];
+  sma__record_t out;
+  memset(buf, 0xab, sizeof buf);
+  cr_assert_eq(sma__record_read(buf, sizeof buf, &out), SMA_ENORECORD);
+  cr_assert_eq(sma__record_read(buf, SMA__RECORD_SIZE - 1, &out), SMA_ENORECORD);
+  cr_assert_eq(sma__record_read(NULL, 0, &out), SMA_ENORECORD);
+}
+
+/* Flipping any single bit of the record is detected: magic bits give "no
+ * record", every other bit "corrupt" (checksum, or the checksum itself). */
+Test(record, every_single_bit_flip_is_detected) {
+  size_t size;
+  sma__record_t in = sample(), out;
+  sma__record_layout(in.data_bytes, 4096, &size);
+  unsigned char *seg = calloc(1, size);
+  sma__record_write(seg, size, &in);
+  unsigned char *r = seg + size - SMA__RECORD_SIZE;
+  for (size_t byte = 0; byte < SMA__RECORD_SIZE; byte++) {
+    for (int bit = 0; bit < 8; bit++) {
+      r[byte] ^= (unsigned char)(1u << bit);
+      int rc = sma__record_read(seg, size, &out);
+      cr_assert_eq(rc, byte < 8 ? SMA_ENORECORD : SMA_ECORRUPT,
+                   "byte %zu bit %d gave %s", byte, bit, sma_err_name(rc));
+      r[byte] ^= (unsigned char)(1u << bit);
+    }
+  }
+  cr_assert_eq(sma__record_read(seg, size, &out), 0);
+  free(seg);
+}
+
+Test(record, record_claiming_more_than_the_segment_is_corrupt) {
+  size_t size;
+  sma__record_t in = sample(), out;
+  in.ndim = 1;
+  in.shape[0] = 4096;
+  in.dtype = SMA_UINT8;
+  in.data_bytes = 4096; /* needs 4096 + record: more than one page */
+  unsigned char *seg = calloc(1, 4096);
+  size = 4096;
+  sma__record_write(seg, size, &in);
+  cr_assert_eq(sma__record_read(seg, size, &out), SMA_ECORRUPT);
+  in.data_bytes = 7; /* disagrees with shape x itemsize */
+  in.shape[0] = 8;
+  sma__record_write(seg, size, &in);
+  cr_assert_eq(sma__record_read(seg, size, &out), SMA_ECORRUPT);
+  free(seg);
+}

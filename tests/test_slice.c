@@ -1,0 +1,176 @@
+#include "sma.h"
+#include "../src/sma_int.h"
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef SMA_SLICE_TABLE
+#error "SMA_SLICE_TABLE must name tests/data/slices.tsv"
+#endif
+
+static size_t parse_list(const char *text, long long *out) {
+  size_t n = 0;
+  while (*text) {
+    char *end;
+    out[n++] = strtoll(text, &end, 10);
+    text = *end == ',' ? end + 1 : end;
+  }
+  return n;
+}
+
+static sma_slice_t sl(int64_t a, int64_t b, int64_t c) {
+  sma_slice_t s = {a, b, c};
+  return s;
+}
+
+/* Every row of the NumPy-generated table: same view shape, strides and
+ * (for non-empty views) offset of the first element. */
+Test(slice, numpy_table) {
+  FILE *f = fopen(SMA_SLICE_TABLE, "r");
+  cr_assert_not_null(f, "cannot open %s", SMA_SLICE_TABLE);
+  char line[1024];
+  size_t rows = 0;
+  while (fgets(line, sizeof line, f)) {
+    if (line[0] == '#') continue;
+    line[strcspn(line, "\n")] = '\0';
+    char *fields[6];
+    char *p = line;
+    for (int i = 0; i < 6; i++) {
+      fields[i] = p;
+      p = strchr(p, '\t');
+      if (i < 5) {
+        cr_assert_not_null(p, "row %zu: too few fields", rows + 1);
+        *p++ = '\0';
+      }
+    }
+    long long shape_ll[SMA_MAX_DIMS], want_shape[SMA_MAX_DIMS],
+        want_strides[SMA_MAX_DIMS];
+    size_t ndim = parse_list(fields[0], shape_ll);
+    size_t shape[SMA_MAX_DIMS];
+    for (size_t d = 0; d < ndim; d++) shape[d] = (size_t)shape_ll[d];
+    size_t itemsize = (size_t)atoi(fields[1]);
+    sma_dtype_t dtype = itemsize == 1   ? SMA_UINT8
+                        : itemsize == 2 ? SMA_INT16
+                        : itemsize == 4 ? SMA_FLOAT32
+                        : itemsize == 8 ? SMA_FLOAT64
+                                        : SMA_COMPLEX128;
+    sma_slice_t slices[SMA_MAX_DIMS];
+    size_t nslice;
+    cr_assert_eq(sma_slice_parse(fields[2], slices, SMA_MAX_DIMS, &nslice), 0,
+                 "row %zu: parse '%s'", rows + 1, fields[2]);
+    sma_view_t v;
+    static char base[1];
+    cr_assert_eq(sma__view_build(&v, base, ndim, shape, dtype, slices, nslice),
+                 0);
+    size_t n1 = parse_list(fields[3], want_shape);
+    size_t n2 = parse_list(fields[4], want_strides);
+    cr_assert_eq(n1, ndim);
+    cr_assert_eq(n2, ndim);
+    int empty = 0;
+    for (size_t d = 0; d < ndim; d++) {
+      cr_assert_eq((long long)v.shape[d], want_shape[d],
+                   "row %zu dim %zu: shape %zu != %lld (%s on %s)", rows + 1, d,
+                   v.shape[d], want_shape[d], fields[2], fields[0]);
+      cr_assert_eq((long long)v.strides[d], want_strides[d],
+                   "row %zu dim %zu: stride %td != %lld (%s on %s)", rows + 1,
+                   d, v.strides[d], want_strides[d], fields[2], fields[0]);
+      empty |= v.shape[d] == 0;
+    }
+    if (!empty)
+      cr_assert_eq((long long)((char *)v.data - base), atoll(fields[5]),
+                   "row %zu: offset", rows + 1);
+    rows++;
+  }
+  fclose(f);
+  cr_assert_geq(rows, 200, "the table has %zu rows", rows);
+}
+
+Test(slice, resolve_python_semantics) {
+  int64_t start, step;
+  size_t n;
+  sma_slice_t all = SMA_SLICE_ALL;
+  cr_assert_eq(sma__slice_resolve(&all, 10, &start, &step, &n), 0);
+  cr_assert(start == 0 && step == 1 && n == 10);
+  sma_slice_t rev = sl(SMA_NONE, SMA_NONE, -1);
+  sma__slice_resolve(&rev, 10, &start, &step, &n);
+  cr_assert(start == 9 && step == -1 && n == 10);
+  sma_slice_t neg = sl(-3, SMA_NONE, SMA_NONE);
+  sma__slice_resolve(&neg, 10, &start, &step, &n);
+  cr_assert(start == 7 && n == 3);
+  sma_slice_t clamp = sl(-100, 100, 3);
+  sma__slice_resolve(&clamp, 10, &start, &step, &n);
+  cr_assert(start == 0 && step == 3 && n == 4);
+  sma_slice_t back = sl(100, -100, -4);
+  sma__slice_resolve(&back, 10, &start, &step, &n);
+  cr_assert(start == 9 && step == -4 && n == 3);
+  sma_slice_t zero = sl(0, 5, 0);
+  cr_assert_eq(sma__slice_resolve(&zero, 10, &start, &step, &n), SMA_ESTEP);
+  sma_slice_t extreme = sl(INT64_MIN + 1, INT64_MAX, INT64_MAX);
+  cr_assert_eq(sma__slice_resolve(&extreme, 10, &start, &step, &n), 0);
+  cr_assert_eq(n, 1);
+}
+
+Test(slice, parse_text_forms) {
+  sma_slice_t s[4];
+  size_t n;
+  cr_assert_eq(sma_slice_parse("10:20, ::2, -5:", s, 4, &n), 0);
+  cr_assert_eq(n, 3);
+  cr_assert(s[0].start == 10 && s[0].stop == 20 && s[0].step == SMA_NONE);
+  cr_assert(s[1].start == SMA_NONE && s[1].stop == SMA_NONE && s[1].step == 2);
+  cr_assert(s[2].start == -5 && s[2].stop == SMA_NONE);
+  cr_assert_eq(sma_slice_parse("::-1", s, 4, &n), 0);
+  cr_assert(n == 1 && s[0].step == -1);
+  cr_assert_eq(sma_slice_parse("  ", s, 4, &n), 0);
+  cr_assert_eq(n, 0);
+  cr_assert_eq(sma_slice_parse(":,:", s, 4, &n), 0);
+  cr_assert_eq(n, 2);
+  cr_assert_eq(sma_slice_parse("1:2,", s, 4, &n), 0, "trailing comma");
+  cr_assert_eq(n, 1);
+  cr_assert_eq(sma_slice_parse(" +3 : -4 : +2 ", s, 4, &n), 0);
+  cr_assert(s[0].start == 3 && s[0].stop == -4 && s[0].step == 2);
+  cr_assert_eq(sma_slice_parse("9223372036854775807:-9223372036854775807", s,
+                               4, &n), 0);
+  cr_assert(s[0].start == INT64_MAX && s[0].stop == -INT64_MAX);
+}
+
+Test(slice, parse_errors) {
+  sma_slice_t s[2];
+  size_t n = 99;
+  const char *malformed[] = {"5", "1:2:3:4", "a:b", "1::x", ",", "1:2,,3:4",
+                             "...", "1 2:3", "--1:", "+:", "9223372036854775808:",
+                             "-9223372036854775808:", "1:2;"};
+  for (size_t i = 0; i < sizeof malformed / sizeof malformed[0]; i++)
+    cr_assert_eq(sma_slice_parse(malformed[i], s, 2, &n), SMA_ESLICE, "'%s'",
+                 malformed[i]);
+  cr_assert_eq(sma_slice_parse("::0", s, 2, &n), SMA_ESTEP);
+  cr_assert_eq(sma_slice_parse(":,:,:", s, 2, &n), SMA_ETOOMANYSLICES);
+  cr_assert_eq(sma_slice_parse(NULL, s, 2, &n), SMA_EINVAL);
+  cr_assert_eq(sma_slice_parse(":", s, 2, NULL), SMA_EINVAL);
+}
+
+Test(slice, format_round_trips) {
+  const char *texts[] = {"10:20,::2,-5:", "::-1", ":", "1:2:3,-1:-2:-3,:5"};
+  for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+    sma_slice_t s[4];
+    size_t n;
+    char buf[128];
+    cr_assert_eq(sma_slice_parse(texts[i], s, 4, &n), 0);
+    cr_assert_eq(sma_slice_format(s, n, buf, sizeof buf), 0);
+    cr_assert_str_eq(buf, texts[i]);
+  }
+  sma_slice_t one = sl(123456, SMA_NONE, SMA_NONE);
+  char small[4];
+  cr_assert_eq(sma_slice_format(&one, 1, small, sizeof small),
+               SMA_ENAMETOOLONG);
+  cr_assert_str_eq(small, "");
+}
+
+Test(slice, view_of_more_slices_than_dims_is_refused) {
+  size_t shape[1] = {4};
+  sma_slice_t s[2] = {SMA_SLICE_ALL, SMA_SLICE_ALL};
+  sma_view_t v;
+  cr_assert_eq(sma__view_build(&v, NULL, 1, shape, SMA_UINT8, s, 2),
+               SMA_ETOOMANYSLICES);
+}
