@@ -88,7 +88,8 @@ extern "C" {
   XX(ESTATE, -21, "object is not in the state this call needs")               \
   XX(EBOUNDS, -22, "index out of bounds")                                     \
   XX(ENOTSUP, -23, "not supported by this backend")                           \
-  XX(EOS, -24, "operating-system error (see sma_os_error)")
+  XX(ETOOBIG, -24, "segment larger than the system allows (System V: shmmax)") \
+  XX(EOS, -25, "operating-system error (see sma_os_error)")
 
 typedef enum sma_error {
 #define SMA__ERR_ENUM(name, value, msg) SMA_##name = (value),
@@ -111,6 +112,24 @@ SMA_API unsigned sma_version(void);
 
 /* Name of the backend compiled in: "posix", "sysv" or "win32". */
 SMA_API const char *sma_backend(void);
+
+/* What the compiled backend can do, as data (see the README's table). */
+typedef struct sma_caps {
+  const char *backend;      /* "posix", "sysv", "win32" */
+  size_t max_name;          /* longest name in bytes, NUL excluded */
+  size_t granularity;       /* segment sizes are multiples of this */
+  int size_is_exact;        /* the OS reports a segment's size exactly */
+  int can_list;             /* segments can be enumerated */
+  int unlink_keeps_maps;    /* mappings stay valid after unlink */
+  int outlives_creator;     /* a segment survives its creator's exit until
+                               unlinked (0 on Windows: the last handle's
+                               close removes it) */
+  int unlink_by_creator_only; /* only the creating process can remove a
+                                 name (Windows) */
+} sma_caps_t;
+
+/* Fills *out with the backend's capabilities. NULL is ignored. */
+SMA_API void sma_caps(sma_caps_t *out);
 
 /* ---- dtypes ------------------------------------------------------------ */
 /* Every fixed-size numeric NumPy dtype, in native byte order. */

@@ -20,15 +20,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* What a backend can do, reported as data (filled once, never changes). */
-typedef struct sma__os_caps {
-  const char *backend;     /* "posix", "sysv", "win32" */
-  size_t max_name;         /* longest user name in bytes, NUL excluded */
-  size_t granularity;      /* segment sizes are rounded up to this power of 2 */
-  int size_is_exact;       /* open() reports the created size exactly */
-  int can_list;            /* segments can be enumerated */
-  int unlink_keeps_maps;   /* unlink leaves existing mappings usable */
-} sma__os_caps_t;
+#include "sma.h"
+
+/* What a backend can do, reported as data: the public sma_caps_t. */
+typedef sma_caps_t sma__os_caps_t;
 
 /* One attached segment: the mapping and the OS handle behind it. */
 typedef struct sma__os_segment {
@@ -42,7 +37,7 @@ enum sma__os_create_flags {
   SMA__OS_GROUP = 1u << 0
 };
 
-/* Fills *caps. Cannot fail. */
+/* Fills *caps. Cannot fail; cheap enough to call on every create/load. */
 void sma__os_caps(sma__os_caps_t *caps);
 
 /* Creates the segment `name` exclusively (SMA_EEXIST if it exists), of

@@ -23,6 +23,10 @@ struct sma {
 
 const char *sma_backend(void) { return sma__caps().backend; }
 
+void sma_caps(sma_caps_t *out) {
+  if (out != NULL) sma__os_caps(out);
+}
+
 int sma__array_bytes(size_t ndim, const size_t *shape, size_t itemsize,
                      size_t *bytes) {
   /* Zero-length dimensions make the array empty, but the strides of the

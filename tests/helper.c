@@ -4,6 +4,7 @@
  *   check NAME SLICE VALUE   exit 0 if every element of the view is VALUE
  *   load NAME SHAPE DTYPE    load with an explicit shape ("4,5") and dtype
  *   create NAME SHAPE DTYPE  create (not unlinked: the parent cleans up)
+ *   unlink NAME              unlink from this (non-creating) process
  * Exit codes: 0 ok, 1 check failed, 10 + |SMA error| for a library error,
  * 2 usage. */
 #include "sma.h"
@@ -73,5 +74,9 @@ int main(int argc, char **argv) {
   if (strcmp(what, "check") == 0) return fill_or_check(argc, argv, 0);
   if (strcmp(what, "load") == 0) return load_or_create(argc, argv, 0);
   if (strcmp(what, "create") == 0) return load_or_create(argc, argv, 1);
+  if (strcmp(what, "unlink") == 0 && argc == 3) {
+    int rc = sma_unlink(argv[2]);
+    return rc == 0 ? 0 : lib_error(rc);
+  }
   return 2;
 }

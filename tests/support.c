@@ -2,13 +2,23 @@
 
 #include "../src/platform.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
+#if defined(SMA_BACKEND_posix)
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#elif defined(SMA_BACKEND_sysv)
+#include <sys/ipc.h>
+#include <sys/shm.h>
+#endif
 #if defined(_WIN32)
 #include <windows.h>
 #include <process.h>
 #else
+#include <pthread.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -23,6 +33,58 @@ void t_name(char *buf, size_t cap, const char *tag) {
   static unsigned n;
   snprintf(buf, cap, T_PREFIX "-%llu-%s-%u",
            (unsigned long long)sma__os_pid(), tag, n++);
+}
+
+int t_last_os_error(void) {
+#if defined(_WIN32)
+  return (int)GetLastError();
+#else
+  return errno;
+#endif
+}
+
+sma_caps_t t_caps(void) {
+  sma_caps_t c;
+  sma_caps(&c);
+  return c;
+}
+
+int t_segment_mode(const char *name) {
+#if defined(SMA_BACKEND_posix)
+  char path[SMA_NAME_BUF + 2] = "/";
+  strcat(path, name);
+  int fd = shm_open(path, O_RDONLY, 0);
+  struct stat st;
+  int ok = fd >= 0 && fstat(fd, &st) == 0;
+  if (fd >= 0) close(fd);
+  return ok ? (int)(st.st_mode & 0777) : -1;
+#elif defined(SMA_BACKEND_sysv)
+  sma__os_segment_t seg;
+  int os_err;
+  if (sma__os_open(name, &seg, &os_err) != 0) return -1;
+  struct shmid_ds ds;
+  int ok = shmctl((int)seg.handle, IPC_STAT, &ds) == 0;
+  sma__os_close(&seg, &os_err);
+  return ok ? (int)(ds.shm_perm.mode & 0777) : -1;
+#else
+  (void)name;
+  return -1;
+#endif
+}
+
+int t_raw_map(const char *name, t_raw_t *raw) {
+  static sma__os_segment_t seg; /* tests map one raw segment at a time */
+  int os_err;
+  if (sma__os_open(name, &seg, &os_err) != 0) return -1;
+  raw->bytes = seg.addr;
+  raw->size = seg.size;
+  raw->priv = &seg;
+  return 0;
+}
+
+void t_raw_unmap(t_raw_t *raw) {
+  int os_err;
+  sma__os_close(raw->priv, &os_err);
 }
 
 int t_segment_exists(const char *name) {
@@ -68,10 +130,24 @@ int t_run(const char *const *argv) {
 }
 #endif
 
+/* The helper's path. On Windows it is found beside this executable, since
+ * the build tree's Unix path means nothing to a program under Wine. */
+static const char *helper_path(void) {
+#if defined(_WIN32)
+  static char path[MAX_PATH];
+  DWORD n = GetModuleFileNameA(NULL, path, sizeof path);
+  while (n > 0 && path[n - 1] != '\\' && path[n - 1] != '/') n--;
+  snprintf(path + n, sizeof path - n, "sma_test_helper.exe");
+  return path;
+#else
+  return SMA_TEST_HELPER;
+#endif
+}
+
 int t_run_helper(const char *const *args) {
   const char *argv[32];
   size_t n = 0;
-  argv[n++] = SMA_TEST_HELPER;
+  argv[n++] = helper_path();
   for (size_t i = 0; args[i] != NULL && n < 31; i++) argv[n++] = args[i];
   argv[n] = NULL;
   return t_run(argv);
@@ -113,6 +189,58 @@ double t_load(const void *p, sma_dtype_t dtype) {
   case SMA_COMPLEX128: return ((const double *)p)[0];
   default: return -1;
   }
+}
+
+typedef struct thread_job {
+  int (*fn)(void *, int);
+  void *arg;
+  int index;
+  int result;
+} thread_job_t;
+
+#if defined(_WIN32)
+static DWORD WINAPI thread_main(LPVOID p) {
+  thread_job_t *j = p;
+  j->result = j->fn(j->arg, j->index);
+  return 0;
+}
+#else
+static void *thread_main(void *p) {
+  thread_job_t *j = p;
+  j->result = j->fn(j->arg, j->index);
+  return NULL;
+}
+#endif
+
+int t_run_threads(int n, int (*fn)(void *arg, int index), void *arg) {
+  enum { MAX_THREADS = 64 };
+  thread_job_t jobs[MAX_THREADS];
+  if (n > MAX_THREADS) return n;
+  int failed = 0, started = 0;
+#if defined(_WIN32)
+  HANDLE th[MAX_THREADS];
+#else
+  pthread_t th[MAX_THREADS];
+#endif
+  for (int i = 0; i < n; i++, started++) {
+    jobs[i] = (thread_job_t){fn, arg, i, 0};
+#if defined(_WIN32)
+    th[i] = CreateThread(NULL, 0, thread_main, &jobs[i], 0, NULL);
+    if (th[i] == NULL) break;
+#else
+    if (pthread_create(&th[i], NULL, thread_main, &jobs[i]) != 0) break;
+#endif
+  }
+  for (int i = 0; i < started; i++) {
+#if defined(_WIN32)
+    WaitForSingleObject(th[i], INFINITE);
+    CloseHandle(th[i]);
+#else
+    pthread_join(th[i], NULL);
+#endif
+    failed += jobs[i].result != 0;
+  }
+  return failed + (n - started);
 }
 
 /* Visits every element of a view in C order. */

@@ -26,6 +26,41 @@ int t_run_helper(const char *const *args);
  * as t_run_helper does. */
 int t_run(const char *const *argv);
 
+/* The OS error numbers the library keeps for "exists" and "missing":
+ * errno values on Unix, GetLastError() values on Windows. */
+#if defined(_WIN32)
+#define T_OS_EEXIST 183 /* ERROR_ALREADY_EXISTS */
+#define T_OS_ENOENT 2   /* ERROR_FILE_NOT_FOUND */
+#else
+#include <errno.h>
+#define T_OS_EEXIST EEXIST
+#define T_OS_ENOENT ENOENT
+#endif
+
+/* The thread's last OS error: errno, or GetLastError() on Windows. */
+int t_last_os_error(void);
+
+/* Permission bits of a segment (0600...), or -1 where the backend has no
+ * Unix mode (Windows uses a security descriptor). */
+int t_segment_mode(const char *name);
+
+/* Maps a segment raw through the backend (no record check): its bytes
+ * and size, or NULL. Release with t_raw_unmap(). */
+typedef struct t_raw {
+  unsigned char *bytes;
+  size_t size;
+  void *priv;
+} t_raw_t;
+int t_raw_map(const char *name, t_raw_t *raw);
+void t_raw_unmap(t_raw_t *raw);
+
+/* Runs fn(arg) on n threads at once and waits for all; returns the number
+ * of threads whose fn returned nonzero (or that could not start). */
+int t_run_threads(int n, int (*fn)(void *arg, int index), void *arg);
+
+/* The backend's capabilities. */
+sma_caps_t t_caps(void);
+
 /* Converts between doubles and elements of any dtype (bool: nonzero). */
 void t_store(void *p, sma_dtype_t dtype, double value);
 double t_load(const void *p, sma_dtype_t dtype);

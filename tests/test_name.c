@@ -2,7 +2,6 @@
 #include "support.h"
 
 #include <criterion/criterion.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -90,11 +89,12 @@ Test(name, short_form_when_the_long_one_does_not_fit) {
 enum { THREADS = 8, PER_THREAD = 2000 };
 static char (*names)[SMA_NAME_BUF];
 
-static void *builder(void *arg) {
-  size_t base = (size_t)(uintptr_t)arg * PER_THREAD;
+static int builder(void *arg, int index) {
+  (void)arg;
+  size_t base = (size_t)index * PER_THREAD;
   for (size_t i = 0; i < PER_THREAD; i++)
-    if (sma_build_name(names[base + i], SMA_NAME_BUF, "t") != 0) return arg;
-  return NULL;
+    if (sma_build_name(names[base + i], SMA_NAME_BUF, "t") != 0) return 1;
+  return 0;
 }
 
 static int cmp(const void *a, const void *b) { return strcmp(a, b); }
@@ -103,14 +103,7 @@ Test(name, unique_across_threads) {
   names = calloc(THREADS * PER_THREAD, SMA_NAME_BUF);
   cr_assert_not_null(names);
   uint64_t before = sma_name_counter();
-  pthread_t th[THREADS];
-  for (uintptr_t t = 0; t < THREADS; t++)
-    cr_assert_eq(pthread_create(&th[t], NULL, builder, (void *)t), 0);
-  for (int t = 0; t < THREADS; t++) {
-    void *res;
-    pthread_join(th[t], &res);
-    cr_assert_null(res);
-  }
+  cr_assert_eq(t_run_threads(THREADS, builder, NULL), 0);
   cr_assert_eq(sma_name_counter(), before + THREADS * PER_THREAD);
   qsort(names, THREADS * PER_THREAD, SMA_NAME_BUF, cmp);
   for (size_t i = 1; i < THREADS * PER_THREAD; i++)

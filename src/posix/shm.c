@@ -9,23 +9,17 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdatomic.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #if defined(__APPLE__)
-#include <sys/random.h>
 /* PSHMNAMLEN is 31 including the leading '/'. */
 #define POSIX_MAX_NAME 30
 #else
 #define POSIX_MAX_NAME 255 /* NAME_MAX of the /dev/shm file */
 #endif
-
-/* The only global state of the library, documented in sma.h. */
-static atomic_uint_fast64_t name_counter;
 
 void sma__os_caps(sma__os_caps_t *caps) {
   long page = sysconf(_SC_PAGESIZE);
@@ -40,6 +34,8 @@ void sma__os_caps(sma__os_caps_t *caps) {
   caps->can_list = 1; /* /dev/shm */
 #endif
   caps->unlink_keeps_maps = 1;
+  caps->outlives_creator = 1;
+  caps->unlink_by_creator_only = 0;
 }
 
 /* The one errno translation of this backend. */
@@ -165,31 +161,4 @@ int sma__os_unlink(const char *name, int *os_err) {
   int rc = os_name(name, path, sizeof path);
   if (rc != 0) return rc;
   return shm_unlink(path) == 0 ? 0 : fail(errno, os_err);
-}
-
-int sma__os_random(void *buf, size_t n, int *os_err) {
-  unsigned char *p = buf;
-  while (n > 0) {
-    size_t chunk = n > 256 ? 256 : n; /* getentropy's limit */
-    if (getentropy(p, chunk) != 0) return fail(errno, os_err);
-    p += chunk;
-    n -= chunk;
-  }
-  return 0;
-}
-
-uint64_t sma__os_pid(void) { return (uint64_t)getpid(); }
-
-int64_t sma__os_now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-uint64_t sma__os_counter_next(void) {
-  return (uint64_t)atomic_fetch_add(&name_counter, 1) + 1;
-}
-
-uint64_t sma__os_counter_read(void) {
-  return (uint64_t)atomic_load(&name_counter);
 }

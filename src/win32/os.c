@@ -1,0 +1,38 @@
+/* The process-level part of the platform contract on Windows: CSPRNG, pid,
+ * clock, name counter. */
+#include "../platform.h"
+
+#include <windows.h>
+#include <bcrypt.h>
+
+/* The only documented global state of the library (sma.h); the backend's
+ * keep-alive table in shm.c is the Windows-only other one. */
+static volatile LONG64 name_counter;
+
+int sma__os_random(void *buf, size_t n, int *os_err) {
+  NTSTATUS st = BCryptGenRandom(NULL, buf, (ULONG)n,
+                                BCRYPT_USE_SYSTEM_PREFERRED_RNG);
+  if (st != 0) {
+    *os_err = (int)st;
+    return SMA_EOS;
+  }
+  return 0;
+}
+
+uint64_t sma__os_pid(void) { return (uint64_t)GetCurrentProcessId(); }
+
+int64_t sma__os_now_ns(void) {
+  FILETIME ft;
+  GetSystemTimePreciseAsFileTime(&ft);
+  uint64_t t = ((uint64_t)ft.dwHighDateTime << 32) | ft.dwLowDateTime;
+  /* 100 ns ticks since 1601-01-01 to ns since 1970-01-01. */
+  return (int64_t)(t - 116444736000000000ull) * 100;
+}
+
+uint64_t sma__os_counter_next(void) {
+  return (uint64_t)InterlockedIncrement64(&name_counter);
+}
+
+uint64_t sma__os_counter_read(void) {
+  return (uint64_t)InterlockedCompareExchange64(&name_counter, 0, 0);
+}

@@ -1,0 +1,272 @@
+/*
+ * Windows backend: CreateFileMappingW on the paging file, OpenFileMappingW,
+ * MapViewOfFile, VirtualQuery.
+ *
+ * Names: UTF-8 names are converted to UTF-16 and placed in the Local\
+ * namespace (per session), or Global\ when built with
+ * -DSMA_WIN32_NAMESPACE=Global (creating there needs
+ * SeCreateGlobalPrivilege outside session 0).
+ *
+ * Lifetime: Windows deletes a mapping when its last handle closes; there is
+ * no unlink. So that gridr's lifecycle works (the parent creates, workers
+ * load and close later, the parent clears its registry), create() keeps a
+ * duplicate of the creator's handle in a process-wide table until this
+ * process unlinks the name. unlink() in the creating process releases that
+ * handle; the mapping then disappears once every other process has closed
+ * it. unlink() in any other process cannot remove the name: it returns
+ * SMA_ENOTSUP if the name exists (SMA_ENOENT if not). A creator that exits
+ * takes its names with it once their last user closes them.
+ */
+#include "../platform.h"
+#include "sma.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <wchar.h>
+#include <windows.h>
+#include <sddl.h>
+
+#ifndef SMA_WIN32_NAMESPACE
+#define SMA_WIN32_NAMESPACE "Local"
+#endif
+#define NAMESPACE_W_(x) L##x L"\\"
+#define NAMESPACE_W(x) NAMESPACE_W_(x)
+
+/* Longest name: MAX_PATH less "Global\" and the NUL, with room to spare. */
+enum { WIN32_MAX_NAME = 240 };
+
+void sma__os_caps(sma__os_caps_t *caps) {
+  SYSTEM_INFO si;
+  GetSystemInfo(&si);
+  caps->backend = "win32";
+  caps->max_name = WIN32_MAX_NAME;
+  caps->granularity = si.dwPageSize ? si.dwPageSize : 4096;
+  caps->size_is_exact = 0; /* VirtualQuery reports whole pages */
+  caps->can_list = 0;
+  caps->unlink_keeps_maps = 1;
+  caps->outlives_creator = 0;
+  caps->unlink_by_creator_only = 1;
+}
+
+/* The one GetLastError() translation of this backend. */
+static int from_win32(DWORD e) {
+  switch (e) {
+  case ERROR_SUCCESS: return 0;
+  case ERROR_ALREADY_EXISTS:
+  case ERROR_FILE_EXISTS: return SMA_EEXIST;
+  case ERROR_FILE_NOT_FOUND:
+  case ERROR_PATH_NOT_FOUND: return SMA_ENOENT;
+  case ERROR_ACCESS_DENIED:
+  case ERROR_PRIVILEGE_NOT_HELD: return SMA_EACCES;
+  case ERROR_NOT_ENOUGH_MEMORY:
+  case ERROR_OUTOFMEMORY:
+  case ERROR_COMMITMENT_LIMIT:
+  case ERROR_DISK_FULL: return SMA_ENOSPC;
+  case ERROR_INVALID_NAME:
+  case ERROR_BAD_PATHNAME: return SMA_ENAME;
+  case ERROR_FILENAME_EXCED_RANGE: return SMA_ENAMETOOLONG;
+  case ERROR_TOO_MANY_OPEN_FILES:
+  case ERROR_NO_SYSTEM_RESOURCES: return SMA_ELIMIT;
+  case ERROR_INVALID_PARAMETER: return SMA_EINVAL;
+  default: return SMA_EOS;
+  }
+}
+
+static int fail(DWORD e, int *os_err) {
+  *os_err = (int)e;
+  SetLastError(e);
+  return from_win32(e);
+}
+
+/* "Local\" + the name in UTF-16. */
+static int wide_name(const char *name, wchar_t *out, int cap) {
+  static const wchar_t prefix[] = NAMESPACE_W(SMA_WIN32_NAMESPACE);
+  int plen = (int)(sizeof prefix / sizeof prefix[0]) - 1;
+  memcpy(out, prefix, (size_t)plen * sizeof(wchar_t));
+  int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, name, -1,
+                              out + plen, cap - plen);
+  return n > 0 ? 0 : SMA_ENAME; /* invalid UTF-8 */
+}
+
+/* ---- the creator's keep-alive handles --------------------------------------- */
+
+typedef struct keep {
+  struct keep *next;
+  HANDLE handle;
+  char name[SMA_NAME_BUF];
+} keep_t;
+
+/* Process-wide: names this process created and has not unlinked. */
+static SRWLOCK keep_lock = SRWLOCK_INIT;
+static keep_t *keep_list;
+
+static int keep_add(const char *name, HANDLE h) {
+  keep_t *k = calloc(1, sizeof *k);
+  if (k == NULL) return SMA_ENOMEM;
+  if (!DuplicateHandle(GetCurrentProcess(), h, GetCurrentProcess(),
+                       &k->handle, 0, FALSE, DUPLICATE_SAME_ACCESS)) {
+    free(k);
+    return SMA_EOS;
+  }
+  memcpy(k->name, name, strlen(name) + 1);
+  AcquireSRWLockExclusive(&keep_lock);
+  k->next = keep_list;
+  keep_list = k;
+  ReleaseSRWLockExclusive(&keep_lock);
+  return 0;
+}
+
+/* Removes name's entry and closes its handle; 0 if there was none. */
+static int keep_release(const char *name) {
+  keep_t *found = NULL;
+  AcquireSRWLockExclusive(&keep_lock);
+  for (keep_t **p = &keep_list; *p; p = &(*p)->next) {
+    if (strcmp((*p)->name, name) == 0) {
+      found = *p;
+      *p = found->next;
+      break;
+    }
+  }
+  ReleaseSRWLockExclusive(&keep_lock);
+  if (found == NULL) return 0;
+  CloseHandle(found->handle);
+  free(found);
+  return 1;
+}
+
+/* ---- segments ------------------------------------------------------------------ */
+
+/* The string form of a SID from the process token (TokenUser or
+ * TokenPrimaryGroup); LocalFree() it. */
+static DWORD token_sid_string(TOKEN_INFORMATION_CLASS cls, wchar_t **out) {
+  HANDLE token;
+  if (!OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &token))
+    return GetLastError();
+  union {
+    TOKEN_USER user;
+    TOKEN_PRIMARY_GROUP group;
+    unsigned char bytes[512];
+  } info;
+  DWORD len, e = 0;
+  if (!GetTokenInformation(token, cls, &info, sizeof info, &len)) {
+    e = GetLastError();
+  } else {
+    PSID sid = cls == TokenUser ? info.user.User.Sid : info.group.PrimaryGroup;
+    if (!ConvertSidToStringSidW(sid, out)) e = GetLastError();
+  }
+  CloseHandle(token);
+  return e;
+}
+
+/* A DACL granting all access to this user (and its primary group with
+ * SMA__OS_GROUP) and nobody else, protected from inheritance. The user's
+ * SID is named explicitly rather than through OWNER RIGHTS, which not
+ * every implementation (Wine) honours. */
+static DWORD make_security(unsigned flags, SECURITY_ATTRIBUTES *sa) {
+  wchar_t *user = NULL, *group = NULL;
+  DWORD e = token_sid_string(TokenUser, &user);
+  if (e == 0 && (flags & SMA__OS_GROUP))
+    e = token_sid_string(TokenPrimaryGroup, &group);
+  wchar_t sddl[512];
+  if (e == 0)
+    swprintf(sddl, sizeof sddl / sizeof sddl[0], L"D:P(A;;GA;;;%ls)%ls%ls%ls",
+               user, group ? L"(A;;GA;;;" : L"", group ? group : L"",
+               group ? L")" : L"");
+  LocalFree(user);
+  LocalFree(group);
+  sa->nLength = sizeof *sa;
+  sa->bInheritHandle = FALSE;
+  sa->lpSecurityDescriptor = NULL;
+  if (e == 0 && !ConvertStringSecurityDescriptorToSecurityDescriptorW(
+                    sddl, SDDL_REVISION_1, &sa->lpSecurityDescriptor, NULL))
+    e = GetLastError();
+  return e;
+}
+
+static int map_view(HANDLE h, size_t size, sma__os_segment_t *seg) {
+  void *addr = MapViewOfFile(h, FILE_MAP_ALL_ACCESS, 0, 0, size);
+  if (addr == NULL) return (int)GetLastError();
+  if (size == 0) { /* opened: the size is the view's */
+    MEMORY_BASIC_INFORMATION mbi;
+    if (VirtualQuery(addr, &mbi, sizeof mbi) == 0) {
+      DWORD e = GetLastError();
+      UnmapViewOfFile(addr);
+      return (int)e;
+    }
+    size = mbi.RegionSize;
+  }
+  seg->addr = addr;
+  seg->size = size;
+  seg->handle = (intptr_t)h;
+  return 0;
+}
+
+int sma__os_create(const char *name, size_t size, unsigned flags,
+                   sma__os_segment_t *seg, int *os_err) {
+  wchar_t wname[SMA_NAME_BUF + 16];
+  if (wide_name(name, wname, (int)(sizeof wname / sizeof wname[0])) != 0)
+    return SMA_ENAME;
+  SECURITY_ATTRIBUTES sa;
+  DWORD sec = make_security(flags, &sa);
+  if (sec != 0) return fail(sec, os_err);
+  /* SEC_COMMIT charges the whole size now: no commit, no mapping. */
+  HANDLE h = CreateFileMappingW(INVALID_HANDLE_VALUE, &sa,
+                                PAGE_READWRITE | SEC_COMMIT,
+                                (DWORD)((uint64_t)size >> 32),
+                                (DWORD)(size & 0xffffffffu), wname);
+  DWORD last = GetLastError();
+  LocalFree(sa.lpSecurityDescriptor);
+  if (h == NULL) return fail(last, os_err);
+  if (last == ERROR_ALREADY_EXISTS) { /* a valid handle to someone else's */
+    CloseHandle(h);
+    return fail(ERROR_ALREADY_EXISTS, os_err);
+  }
+  int e = map_view(h, size, seg);
+  if (e == 0 && keep_add(name, h) != 0) {
+    e = (int)ERROR_NOT_ENOUGH_MEMORY;
+    UnmapViewOfFile(seg->addr);
+  }
+  if (e != 0) {
+    CloseHandle(h); /* the last handle: the mapping is gone */
+    return fail((DWORD)e, os_err);
+  }
+  return 0;
+}
+
+int sma__os_open(const char *name, sma__os_segment_t *seg, int *os_err) {
+  wchar_t wname[SMA_NAME_BUF + 16];
+  if (wide_name(name, wname, (int)(sizeof wname / sizeof wname[0])) != 0)
+    return SMA_ENAME;
+  HANDLE h = OpenFileMappingW(FILE_MAP_ALL_ACCESS, FALSE, wname);
+  if (h == NULL) return fail(GetLastError(), os_err);
+  int e = map_view(h, 0, seg);
+  if (e != 0) {
+    CloseHandle(h);
+    return fail((DWORD)e, os_err);
+  }
+  return 0;
+}
+
+int sma__os_close(sma__os_segment_t *seg, int *os_err) {
+  DWORD e = 0;
+  if (seg->addr != NULL && !UnmapViewOfFile(seg->addr)) e = GetLastError();
+  if (seg->handle != -1 && !CloseHandle((HANDLE)seg->handle) && e == 0)
+    e = GetLastError();
+  seg->addr = NULL;
+  seg->size = 0;
+  seg->handle = -1;
+  return e != 0 ? fail(e, os_err) : 0;
+}
+
+int sma__os_unlink(const char *name, int *os_err) {
+  if (keep_release(name)) return 0;
+  /* Not ours: it cannot be removed from here. Say whether it exists. */
+  wchar_t wname[SMA_NAME_BUF + 16];
+  if (wide_name(name, wname, (int)(sizeof wname / sizeof wname[0])) != 0)
+    return SMA_ENAME;
+  HANDLE h = OpenFileMappingW(FILE_MAP_READ, FALSE, wname);
+  if (h == NULL) return fail(GetLastError(), os_err);
+  CloseHandle(h);
+  *os_err = 0;
+  return SMA_ENOTSUP;
+}

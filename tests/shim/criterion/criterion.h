@@ -1,0 +1,72 @@
+/*
+ * A minimal stand-in for Criterion, used only where Criterion itself is not
+ * available (the MinGW build run under Wine), so the very same test files
+ * run on every backend. It implements the subset of Criterion's API that
+ * tests/ uses — Test(), cr_assert*, cr_skip_test — with the same meaning,
+ * and a runner (shim.c) that starts each test in its own process, as
+ * Criterion does, and prints Criterion's summary line.
+ * Messages given after an assertion's operands are not printed; the
+ * failing expression, file and line are.
+ */
+#ifndef SMA_CRITERION_SHIM_H
+#define SMA_CRITERION_SHIM_H
+
+#include <stddef.h>
+#include <string.h>
+
+typedef struct shim_test {
+  const char *suite;
+  const char *name;
+  void (*fn)(void);
+  struct shim_test *next;
+} shim_test_t;
+
+void shim_register(shim_test_t *test);
+void shim_fail(const char *file, int line, const char *expr);
+void shim_skip(const char *file, int line);
+
+/* A function run before main(), registering one test. */
+#if defined(_MSC_VER)
+#pragma section(".CRT$XCU", read)
+#define SHIM_CONSTRUCTOR_(f)                                                 \
+  static void f(void);                                                       \
+  __declspec(allocate(".CRT$XCU")) void (*f##_ptr)(void) = f;                \
+  static void f(void)
+#else
+#define SHIM_CONSTRUCTOR_(f) __attribute__((constructor)) static void f(void)
+#endif
+
+#define Test(...) SHIM_TEST_(__VA_ARGS__, 0)
+#define SHIM_TEST_(suite, name, ...)                                         \
+  static void suite##_##name##_impl(void);                                   \
+  static shim_test_t suite##_##name##_desc = {#suite, #name,                 \
+                                              suite##_##name##_impl, NULL};  \
+  SHIM_CONSTRUCTOR_(suite##_##name##_reg) {                                  \
+    shim_register(&suite##_##name##_desc);                                   \
+  }                                                                          \
+  static void suite##_##name##_impl(void)
+
+#define SHIM_CHECK_(ok, text) ((ok) ? (void)0 : shim_fail(__FILE__, __LINE__, text))
+
+#define cr_assert(...) SHIM_ASSERT_(__VA_ARGS__, 0)
+#define SHIM_ASSERT_(cond, ...) SHIM_CHECK_(cond, #cond)
+
+#define SHIM_CMP_(op, a, b, ...) SHIM_CHECK_((a)op(b), #a " " #op " " #b)
+#define cr_assert_eq(...) SHIM_CMP_(==, __VA_ARGS__, 0)
+#define cr_assert_neq(...) SHIM_CMP_(!=, __VA_ARGS__, 0)
+#define cr_assert_lt(...) SHIM_CMP_(<, __VA_ARGS__, 0)
+#define cr_assert_leq(...) SHIM_CMP_(<=, __VA_ARGS__, 0)
+#define cr_assert_gt(...) SHIM_CMP_(>, __VA_ARGS__, 0)
+#define cr_assert_geq(...) SHIM_CMP_(>=, __VA_ARGS__, 0)
+
+#define SHIM_PTR_(op, p, ...) SHIM_CHECK_((const void *)(p)op NULL, #p " " #op " NULL")
+#define cr_assert_null(...) SHIM_PTR_(==, __VA_ARGS__, 0)
+#define cr_assert_not_null(...) SHIM_PTR_(!=, __VA_ARGS__, 0)
+
+#define SHIM_STR_(op, a, b, ...) SHIM_CHECK_(strcmp((a), (b)) op 0, #a " " #op " " #b)
+#define cr_assert_str_eq(...) SHIM_STR_(==, __VA_ARGS__, 0)
+#define cr_assert_str_neq(...) SHIM_STR_(!=, __VA_ARGS__, 0)
+
+#define cr_skip_test(...) shim_skip(__FILE__, __LINE__)
+
+#endif

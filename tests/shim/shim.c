@@ -1,0 +1,99 @@
+/* The runner of the Criterion stand-in (criterion/criterion.h), Windows
+ * only: each test runs in a child process of this executable
+ * ("--run suite::name"); the parent prints Criterion's report lines. */
+#include "criterion/criterion.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <windows.h>
+
+enum { EXIT_PASS = 0, EXIT_FAIL = 1, EXIT_SKIP = 77 };
+enum { TEST_TIMEOUT_MS = 120000 };
+
+static shim_test_t *tests;
+
+void shim_register(shim_test_t *test) {
+  /* Keep the list sorted by suite then name, as Criterion reports them. */
+  shim_test_t **p = &tests;
+  while (*p && (strcmp((*p)->suite, test->suite) < 0 ||
+                (strcmp((*p)->suite, test->suite) == 0 &&
+                 strcmp((*p)->name, test->name) < 0)))
+    p = &(*p)->next;
+  test->next = *p;
+  *p = test;
+}
+
+void shim_fail(const char *file, int line, const char *expr) {
+  printf("[----] %s:%d: Assertion failed: %s\n", file, line, expr);
+  fflush(stdout);
+  exit(EXIT_FAIL);
+}
+
+void shim_skip(const char *file, int line) {
+  printf("[----] %s:%d: test skipped\n", file, line);
+  fflush(stdout);
+  exit(EXIT_SKIP);
+}
+
+static int run_one(const char *id) {
+  for (shim_test_t *t = tests; t; t = t->next) {
+    char full[256];
+    snprintf(full, sizeof full, "%s::%s", t->suite, t->name);
+    if (strcmp(full, id) == 0) {
+      t->fn();
+      return EXIT_PASS;
+    }
+  }
+  fprintf(stderr, "no test %s\n", id);
+  return EXIT_FAIL;
+}
+
+/* Runs one test in a child process; returns its exit code, or -1 if it
+ * crashed or timed out. */
+static long spawn_one(const char *self, const char *id) {
+  char cmd[1024];
+  snprintf(cmd, sizeof cmd, "\"%s\" --run %s", self, id);
+  STARTUPINFOA si;
+  PROCESS_INFORMATION pi;
+  memset(&si, 0, sizeof si);
+  si.cb = sizeof si;
+  if (!CreateProcessA(NULL, cmd, NULL, NULL, TRUE, 0, NULL, NULL, &si, &pi))
+    return -1;
+  long code = -1;
+  if (WaitForSingleObject(pi.hProcess, TEST_TIMEOUT_MS) != WAIT_OBJECT_0) {
+    TerminateProcess(pi.hProcess, 3);
+  } else {
+    DWORD c;
+    if (GetExitCodeProcess(pi.hProcess, &c)) code = (long)c;
+  }
+  CloseHandle(pi.hThread);
+  CloseHandle(pi.hProcess);
+  return code == EXIT_PASS || code == EXIT_FAIL || code == EXIT_SKIP ? code : -1;
+}
+
+int main(int argc, char **argv) {
+  setvbuf(stdout, NULL, _IONBF, 0);
+  for (int i = 1; i + 1 < argc; i++)
+    if (strcmp(argv[i], "--run") == 0) return run_one(argv[i + 1]);
+  char self[MAX_PATH];
+  GetModuleFileNameA(NULL, self, sizeof self);
+  int tested = 0, passing = 0, failing = 0, crashing = 0;
+  for (shim_test_t *t = tests; t; t = t->next) {
+    char id[256];
+    snprintf(id, sizeof id, "%s::%s", t->suite, t->name);
+    long code = spawn_one(self, id);
+    const char *tag = code == EXIT_PASS   ? "PASS"
+                      : code == EXIT_SKIP ? "SKIP"
+                      : code == EXIT_FAIL ? "FAIL"
+                                          : "CRASH";
+    printf("[%s] %s\n", tag, id);
+    if (code == EXIT_SKIP) continue;
+    tested++;
+    passing += code == EXIT_PASS;
+    failing += code == EXIT_FAIL;
+    crashing += code == -1;
+  }
+  printf("[====] Synthesis: Tested: %d | Passing: %d | Failing: %d | "
+         "Crashing: %d \n", tested, passing, failing, crashing);
+  return failing + crashing == 0 ? 0 : 1;
+}

@@ -1,0 +1,149 @@
+/* Behaviour that differs by backend, each checked where it applies:
+ * who may unlink, how System V finds names behind colliding keys, what
+ * its size limit gives, and Windows' owner-only security descriptor. */
+#include "sma.h"
+#include "support.h"
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+
+#if defined(SMA_BACKEND_sysv)
+#include <stdlib.h>
+#include <sys/ipc.h>
+#include <sys/shm.h>
+#elif defined(SMA_BACKEND_win32)
+#include <windows.h>
+#include <aclapi.h>
+#include <sddl.h>
+#endif
+
+static sma_t *create_one(const char *tag, char *name) {
+  size_t shape[1] = {64};
+  sma_t *a;
+  t_name(name, SMA_NAME_BUF, tag);
+  cr_assert_eq(sma_new(&a, name, 1, shape, SMA_UINT8, NULL, 0), 0);
+  cr_assert_eq(sma_create(a, 0), 0);
+  return a;
+}
+
+Test(backend, unlink_from_another_process) {
+  char name[SMA_NAME_BUF];
+  sma_t *a = create_one("otherunlink", name);
+  const char *args[] = {"unlink", name, NULL};
+  if (t_caps().unlink_by_creator_only) {
+    cr_assert_eq(t_run_helper(args), 10 - SMA_ENOTSUP);
+    cr_assert_eq(t_segment_exists(name), 1);
+    cr_assert_eq(sma_unlink(name), 0, "the creator can");
+  } else {
+    cr_assert_eq(t_run_helper(args), 0);
+    cr_assert_eq(sma_unlink(name), SMA_ENOENT, "already gone");
+  }
+  sma_free(a);
+  cr_assert_eq(t_segment_exists(name), 0);
+  cr_assert_eq(t_run_helper(args), 10 - SMA_ENOENT);
+}
+
+Test(backend, capabilities_are_consistent) {
+  sma_caps_t c = t_caps();
+  cr_assert_str_eq(c.backend, sma_backend());
+  cr_assert_eq(c.max_name, sma_name_max());
+  cr_assert_gt(c.granularity, 0);
+  cr_assert_eq(c.granularity & (c.granularity - 1), 0, "a power of two");
+  sma_caps(NULL);
+}
+
+#if defined(SMA_BACKEND_sysv)
+/* The documented key formula, written again here so that a change to the
+ * backend's hash that breaks the documentation fails this test. */
+static key_t documented_key(const char *name, unsigned probe) {
+  uint32_t h = 2166136261u;
+  for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+    h = (h ^ *p) * 16777619u;
+  h += probe * 0x9E3779B9u;
+  return h == 0 ? 1 : (key_t)h;
+}
+
+Test(backend, sysv_key_collision_probes_the_next_key) {
+  char name[SMA_NAME_BUF];
+  t_name(name, sizeof name, "collide");
+  /* Another program's segment squats the name's first key. */
+  int squatter = shmget(documented_key(name, 0), 4096,
+                        IPC_CREAT | IPC_EXCL | 0600);
+  cr_assert_geq(squatter, 0);
+  size_t shape[1] = {100};
+  sma_t *a, *b;
+  cr_assert_eq(sma_new(&a, name, 1, shape, SMA_INT32, NULL, 0), 0);
+  int rc = sma_create(a, 0);
+  int probe1 = shmget(documented_key(name, 1), 0, 0);
+  int handle = (int)sma_os_handle(a);
+  if (rc == 0) ((int32_t *)sma_data(a))[99] = 99;
+  int opened = sma_open(&b, name, NULL, 0);
+  int value = opened == 0 ? ((int32_t *)sma_data(b))[99] : -1;
+  sma_free(b);
+  int unlinked = sma_unlink(name);
+  int squatter_alive = shmctl(squatter, IPC_RMID, NULL) == 0;
+  sma_free(a);
+  cr_assert_eq(rc, 0);
+  cr_assert_geq(probe1, 0, "a segment at the second key");
+  cr_assert_eq(probe1, handle, "and it is the one created");
+  cr_assert_eq(opened, 0);
+  cr_assert_eq(value, 99, "load found it behind the squatter");
+  cr_assert_eq(unlinked, 0);
+  cr_assert(squatter_alive, "the other program's segment was not touched");
+}
+
+Test(backend, sysv_beyond_shmmax_is_a_clear_error) {
+  const char *priv = getenv("SMA_PRIVATE_IPC");
+  if (priv == NULL || strcmp(priv, "1") != 0)
+    cr_skip_test("needs a private IPC namespace (unshare -i) to lower shmmax");
+  FILE *f = fopen("/proc/sys/kernel/shmmax", "r+");
+  if (f == NULL) cr_skip_test("cannot open kernel.shmmax");
+  unsigned long long old;
+  cr_assert_eq(fscanf(f, "%llu", &old), 1);
+  rewind(f);
+  fprintf(f, "%d\n", 1 << 20);
+  fclose(f);
+  char name[SMA_NAME_BUF];
+  t_name(name, sizeof name, "shmmax");
+  size_t shape[1] = {4u << 20};
+  sma_t *a;
+  cr_assert_eq(sma_new(&a, name, 1, shape, SMA_UINT8, NULL, 0), 0);
+  int rc = sma_create(a, 0);
+  f = fopen("/proc/sys/kernel/shmmax", "w");
+  fprintf(f, "%llu\n", old);
+  fclose(f);
+  cr_assert_eq(rc, SMA_ETOOBIG, "got %s", sma_err_name(rc));
+  cr_assert_eq(t_segment_exists(name), 0, "nothing left behind");
+  sma_free(a);
+}
+#endif
+
+#if defined(SMA_BACKEND_win32)
+/* The mapping's DACL grants access to this user's SID only. */
+Test(backend, win32_security_descriptor_is_owner_only) {
+  char name[SMA_NAME_BUF];
+  sma_t *a = create_one("dacl", name);
+  PACL dacl = NULL;
+  PSECURITY_DESCRIPTOR sd = NULL;
+  DWORD e = GetSecurityInfo((HANDLE)sma_os_handle(a), SE_KERNEL_OBJECT,
+                            DACL_SECURITY_INFORMATION, NULL, NULL, &dacl, NULL,
+                            &sd);
+  cr_assert_eq(e, 0);
+  cr_assert_not_null(dacl);
+  cr_assert_eq(dacl->AceCount, 1);
+  ACCESS_ALLOWED_ACE *ace;
+  cr_assert(GetAce(dacl, 0, (void **)&ace));
+  cr_assert_eq(ace->Header.AceType, ACCESS_ALLOWED_ACE_TYPE);
+  HANDLE token;
+  cr_assert(OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &token));
+  unsigned char buf[512];
+  DWORD len;
+  cr_assert(GetTokenInformation(token, TokenUser, buf, sizeof buf, &len));
+  CloseHandle(token);
+  cr_assert(EqualSid((PSID)&ace->SidStart, ((TOKEN_USER *)buf)->User.Sid));
+  LocalFree(sd);
+  sma_unlink(name);
+  sma_free(a);
+}
+#endif
