@@ -18,7 +18,7 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends \
-    cmake ninja-build gcc clang libclang-rt-14-dev libcriterion-dev \
+    cmake ninja-build gcc clang libclang-rt-14-dev libcriterion-dev libcjson-dev \
     pkg-config python3 python3-numpy python3-yaml util-linux \
     gcc-mingw-w64-x86-64 wine wine64 yamllint >/dev/null
 fi
@@ -53,6 +53,11 @@ configure asan-ubsan-posix -DCMAKE_C_COMPILER=clang \
   -DSMA_SANITIZER=address,undefined -DCMAKE_BUILD_TYPE=Debug
 step "asan-ubsan-posix: test"; run_ctest asan-ubsan-posix
 
+# The per-user index that lists segments where the OS cannot (macOS,
+# Windows), exercised on Linux.
+configure gcc-posix-index -DCMAKE_C_COMPILER=gcc -DSMA_FORCE_INDEX=ON
+step "gcc-posix-index: test"; run_ctest gcc-posix-index
+
 configure gcc-sysv -DCMAKE_C_COMPILER=gcc -DSMA_BACKEND=sysv
 step "gcc-sysv: test in a private IPC namespace"
 if unshare -i true 2>/dev/null; then
@@ -71,5 +76,8 @@ step "mingw-win32: test under Wine"
 export WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
 wineboot --init >/dev/null 2>&1 || true   # first start creates the prefix
 run_ctest mingw-win32
+
+step "the main job: sma demo (Release build, default size, one worker per core)"
+bash ci/demo.sh
 
 step "all test configurations passed"

@@ -89,7 +89,8 @@ extern "C" {
   XX(EBOUNDS, -22, "index out of bounds")                                     \
   XX(ENOTSUP, -23, "not supported by this backend")                           \
   XX(ETOOBIG, -24, "segment larger than the system allows (System V: shmmax)") \
-  XX(EOS, -25, "operating-system error (see sma_os_error)")
+  XX(EDESCRIPTOR, -25, "malformed array descriptor")                        \
+  XX(EOS, -26, "operating-system error (see sma_os_error)")
 
 typedef enum sma_error {
 #define SMA__ERR_ENUM(name, value, msg) SMA_##name = (value),
@@ -412,6 +413,60 @@ typedef int (*sma_wrap_fn)(const sma_view_t *const *views, size_t n,
  * error is returned. Arrays must not be loaded on entry (SMA_ESTATE). */
 SMA_API int sma_wrap(sma_t *const *arrays, size_t n, sma_wrap_fn fn,
                      void *user, int *fn_result);
+
+/* ---- Descriptors: an array as one printable line ----------------------- */
+/* Version of the descriptor format written by sma_describe(). */
+#define SMA_DESCRIPTOR_VERSION 1
+
+/* Writes an object's description — format version, backend, dtype, shape,
+ * slice and name — as one printable line (no newline), e.g.
+ *     sma/1 backend=posix dtype=<f4 shape=512,512 slice=0:256 name=job-1
+ * Fields are space-separated key=value pairs in that order; shape is "()"
+ * for a 0-d array; slice is empty when there is none (sma_slice_format's
+ * syntax); the name comes last and runs to the end of the line, so it may
+ * hold any character a name may. Works on loaded and unloaded objects.
+ * Errors: SMA_EINVAL, SMA_ENAMETOOLONG (cap too small; buf gets ""). */
+SMA_API int sma_describe(const sma_t *a, char *buf, size_t cap);
+
+/* Rebuilds an unloaded object from a sma_describe() line (a trailing
+ * newline is allowed); release it with sma_free(). A line from another
+ * backend is refused. On error *bad_field (may be NULL) names the part
+ * that is wrong: "version", "backend", "dtype", "shape", "slice", "name"
+ * or "line". Errors: SMA_EINVAL, SMA_EDESCRIPTOR, SMA_EMISMATCH (other
+ * backend), and those of sma_new(). */
+SMA_API int sma_parse(sma_t **out, const char *line, const char **bad_field);
+
+/* ---- Inspecting segments ------------------------------------------------- */
+/* What sma_info() and sma_list() report of one segment. */
+typedef struct sma_info {
+  char name[SMA_NAME_BUF];
+  sma_dtype_t dtype;
+  size_t ndim;
+  size_t shape[SMA_MAX_DIMS];
+  size_t nbytes;          /* array bytes: itemsize x prod(shape) */
+  size_t segment_size;    /* the segment's size as the OS reports it */
+  uint64_t creator_pid;
+  int64_t created_ns;     /* ns since the Unix epoch */
+  int creator_alive;      /* 1 alive, 0 gone (or an earlier boot), -1 unknown */
+  int attached;           /* processes mapping it now, -1 if unknown */
+} sma_info_t;
+
+/* Reads a libsma segment's record and the OS's view of it, without
+ * keeping it mapped. Errors: SMA_EINVAL, SMA_ENAME, SMA_ENOENT,
+ * SMA_EACCES, SMA_ENORECORD (not made by libsma), SMA_ECORRUPT, SMA_EOS. */
+SMA_API int sma_info(const char *name, sma_info_t *out);
+
+/* Called by sma_list() for each segment; a nonzero return stops the walk
+ * and becomes sma_list()'s result. */
+typedef int (*sma_list_fn)(const sma_info_t *info, void *user);
+
+/* Calls fn for every libsma segment this user can see (segments of other
+ * programs are skipped). Linux POSIX lists /dev/shm, System V on Linux
+ * lists /proc/sysvipc/shm; where the OS cannot enumerate named memory
+ * (macOS POSIX, Windows) libsma keeps a per-user index of the names it
+ * created and lists those that still exist. Errors: SMA_EINVAL, SMA_EOS,
+ * or fn's nonzero value. */
+SMA_API int sma_list(sma_list_fn fn, void *user);
 
 /* ---- Names kept for gridr users --------------------------------------- */
 /* gridr's spellings, kept as thin aliases. Using one warns. */

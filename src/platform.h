@@ -63,6 +63,27 @@ int sma__os_close(sma__os_segment_t *seg, int *os_err);
  * valid where caps.unlink_keeps_maps says so. */
 int sma__os_unlink(const char *name, int *os_err);
 
+/* What the OS says of a segment beyond its bytes (for sma_info/sma gc). */
+typedef struct sma__os_stat {
+  int attached;            /* processes that map it now; -1 if unknown */
+} sma__os_stat_t;
+
+/* Fills *st for the existing segment `name` (not mapped by the caller). */
+int sma__os_stat(const char *name, sma__os_stat_t *st, int *os_err);
+
+/* Calls fn(name, user) for every segment name this user may see that
+ * could be libsma's; fn returning nonzero stops the walk with that value.
+ * Where the OS cannot enumerate (caps.can_list == 0) the backend walks
+ * its per-user index of the names it created instead. */
+int sma__os_list(int (*fn)(const char *name, void *user), void *user,
+                 int *os_err);
+
+/* Whether process `pid` exists now: 1 yes, 0 no, -1 cannot tell. */
+int sma__os_pid_alive(uint64_t pid);
+
+/* This boot's identifier (16 bytes), all zero where the OS has none. */
+void sma__os_boot_id(unsigned char id[16]);
+
 /* Fills buf with n bytes from the OS's CSPRNG. */
 int sma__os_random(void *buf, size_t n, int *os_err);
 

@@ -16,7 +16,9 @@
  *   32  8  dtype as a NumPy type string, NUL-padded ("<f4")
  *   40  8  creator process id
  *   48  8  creation time, ns since the Unix epoch (signed)
- *   56  24 reserved (0)
+ *   56  16 creator's boot id (0 where the OS has none), so a tool can tell
+ *          a creator pid of an earlier boot from a live one
+ *   72  8  reserved (0)
  *   80  256 shape: 32 x int64, unused entries 0
  *   336 256 full name, NUL-padded (at most 255 bytes)
  *   592 44 reserved (0)
@@ -42,6 +44,7 @@ enum {
   DTYPE_LEN = 8,
   OFF_PID = 40,
   OFF_CREATED = 48,
+  OFF_BOOT = 56,
   OFF_SHAPE = 80,
   OFF_NAME = 336,
   OFF_CRC = 636
@@ -103,6 +106,7 @@ void sma__record_write(void *segment, size_t segment_size,
   memcpy(r + OFF_DTYPE, typestr, strlen(typestr));
   put_u64(r + OFF_PID, rec->creator_pid);
   put_u64(r + OFF_CREATED, (uint64_t)rec->created_ns);
+  memcpy(r + OFF_BOOT, rec->boot_id, sizeof rec->boot_id);
   for (size_t d = 0; d < rec->ndim; d++)
     put_u64(r + OFF_SHAPE + 8 * d, rec->shape[d]);
   memcpy(r + OFF_NAME, rec->name, strlen(rec->name));
@@ -168,6 +172,7 @@ int sma__record_read(const void *segment, size_t segment_size,
 
   out.creator_pid = get_u64(r + OFF_PID);
   out.created_ns = (int64_t)get_u64(r + OFF_CREATED);
+  memcpy(out.boot_id, r + OFF_BOOT, sizeof out.boot_id);
   *rec = out;
   return 0;
 }

@@ -118,6 +118,7 @@ int sma_create(sma_t *a, unsigned flags) {
   rec.dtype = a->dtype;
   rec.creator_pid = sma__os_pid();
   rec.created_ns = sma__os_now_ns();
+  sma__os_boot_id(rec.boot_id);
   memcpy(rec.name, a->name, sizeof rec.name);
   sma__record_write(seg.addr, seg.size, &rec);
 

@@ -72,6 +72,7 @@ typedef struct sma__record {
   sma_dtype_t dtype;
   uint64_t creator_pid;
   int64_t created_ns;
+  unsigned char boot_id[16];
   char name[SMA_NAME_BUF];
 } sma__record_t;
 

@@ -1,12 +1,14 @@
 # Fails if a test left a segment behind.
-#  posix: any /dev/shm/smatest* file.
+#  posix: any /dev/shm/smatest* or /dev/shm/*-smatest-* file.
 #  sysv:  run inside a private IPC namespace (SMA_PRIVATE_IPC=1, set by
 #         ci/test.sh under `unshare -i`), where every segment is a test's:
 #         /proc/sysvipc/shm must list none.
 #  win32: Windows deletes a mapping with its last handle, so nothing can
 #         outlive the test processes; there is nothing to list.
 if(BACKEND STREQUAL "posix" AND EXISTS /dev/shm)
-  file(GLOB _left /dev/shm/smatest*)
+  # Names the tests chose, and names sma_build_name() made with their
+  # prefix ("<counter>-smatest-...").
+  file(GLOB _left /dev/shm/smatest* /dev/shm/*-smatest-*)
   if(_left)
     message(FATAL_ERROR "segments left behind: ${_left}")
   endif()

@@ -6,9 +6,14 @@
 #include "../platform.h"
 #include "sma.h"
 
+#include "../unix/index.h"
+
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -21,6 +26,14 @@
 #define POSIX_MAX_NAME 255 /* NAME_MAX of the /dev/shm file */
 #endif
 
+/* Where the OS cannot enumerate named memory, keep a per-user index of
+ * the names created (SMA_FORCE_INDEX tests that path on Linux). */
+#if defined(__APPLE__) || defined(SMA_FORCE_INDEX) || !defined(__linux__)
+#define USE_INDEX 1
+#else
+#define USE_INDEX 0
+#endif
+
 void sma__os_caps(sma__os_caps_t *caps) {
   long page = sysconf(_SC_PAGESIZE);
   caps->backend = "posix";
@@ -28,11 +41,10 @@ void sma__os_caps(sma__os_caps_t *caps) {
   caps->granularity = page > 0 ? (size_t)page : 4096;
 #if defined(__APPLE__)
   caps->size_is_exact = 0; /* fstat reports page-rounded sizes */
-  caps->can_list = 0;
 #else
   caps->size_is_exact = 1;
-  caps->can_list = 1; /* /dev/shm */
 #endif
+  caps->can_list = !USE_INDEX; /* /dev/shm; otherwise the index */
   caps->unlink_keeps_maps = 1;
   caps->outlives_creator = 1;
   caps->unlink_by_creator_only = 0;
@@ -126,6 +138,7 @@ int sma__os_create(const char *name, size_t size, unsigned flags,
     close(fd);
     return fail(e, os_err);
   }
+  if (USE_INDEX) sma__unix_index_add(name);
   return 0;
 }
 
@@ -160,5 +173,72 @@ int sma__os_unlink(const char *name, int *os_err) {
   char path[SMA_NAME_BUF + 2];
   int rc = os_name(name, path, sizeof path);
   if (rc != 0) return rc;
-  return shm_unlink(path) == 0 ? 0 : fail(errno, os_err);
+  int e = shm_unlink(path) == 0 ? 0 : errno;
+  if (USE_INDEX && (e == 0 || e == ENOENT)) sma__unix_index_remove(name);
+  return e == 0 ? 0 : fail(e, os_err);
+}
+
+#if defined(__linux__)
+/* Does this /proc/<pid>/maps map /dev/shm/<name>? */
+static int maps_segment(const char *maps_path, const char *file) {
+  FILE *f = fopen(maps_path, "re");
+  if (f == NULL) return 0;
+  char line[4096];
+  size_t flen = strlen(file);
+  int found = 0;
+  while (!found && fgets(line, sizeof line, f) != NULL) {
+    char *p = strstr(line, file);
+    /* The path ends the line, maybe followed by " (deleted)". */
+    found = p != NULL && p[-1] == ' ' &&
+            (p[flen] == '\n' || strncmp(p + flen, " (deleted)", 10) == 0);
+  }
+  fclose(f);
+  return found;
+}
+#endif
+
+int sma__os_stat(const char *name, sma__os_stat_t *st, int *os_err) {
+  (void)os_err;
+  st->attached = -1;
+#if defined(__linux__)
+  /* Count processes whose maps show the file: those this user may read. */
+  char file[SMA_NAME_BUF + 16];
+  snprintf(file, sizeof file, "/dev/shm/%s", name);
+  DIR *proc = opendir("/proc");
+  if (proc == NULL) return 0;
+  int count = 0;
+  struct dirent *e;
+  while ((e = readdir(proc)) != NULL) {
+    if (e->d_name[0] < '1' || e->d_name[0] > '9') continue;
+    char maps[64];
+    snprintf(maps, sizeof maps, "/proc/%.20s/maps", e->d_name);
+    count += maps_segment(maps, file);
+  }
+  closedir(proc);
+  st->attached = count;
+#else
+  (void)name;
+#endif
+  return 0;
+}
+
+static int segment_exists(const char *name) {
+  char path[SMA_NAME_BUF + 2];
+  if (os_name(name, path, sizeof path) != 0) return 0;
+  int fd = open_retry(path, O_RDONLY, 0);
+  if (fd >= 0) close(fd);
+  return fd >= 0 || errno != ENOENT;
+}
+
+int sma__os_list(int (*fn)(const char *name, void *user), void *user,
+                 int *os_err) {
+  if (USE_INDEX) return sma__unix_index_list(fn, user, segment_exists);
+  DIR *d = opendir("/dev/shm");
+  if (d == NULL) return fail(errno, os_err);
+  int rc = 0;
+  struct dirent *e;
+  while (rc == 0 && (e = readdir(d)) != NULL)
+    if (e->d_name[0] != '.') rc = fn(e->d_name, user);
+  closedir(d);
+  return rc;
 }

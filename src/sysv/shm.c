@@ -21,7 +21,10 @@
 #include "../platform.h"
 #include "../sma_int.h"
 
+#include "../unix/index.h"
+
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/ipc.h>
 #include <sys/shm.h>
@@ -29,17 +32,21 @@
 
 enum { PROBES = 8 };
 
+/* Linux lists segments in /proc/sysvipc/shm; elsewhere keep the per-user
+ * index of created names (SMA_FORCE_INDEX tests that path on Linux). */
+#if defined(__linux__) && !defined(SMA_FORCE_INDEX)
+#define USE_INDEX 0
+#else
+#define USE_INDEX 1
+#endif
+
 void sma__os_caps(sma__os_caps_t *caps) {
   long page = sysconf(_SC_PAGESIZE);
   caps->backend = "sysv";
   caps->max_name = SMA_NAME_BUF - 1; /* the record's name field */
   caps->granularity = page > 0 ? (size_t)page : 4096;
   caps->size_is_exact = 1; /* IPC_STAT shm_segsz */
-#if defined(__linux__)
-  caps->can_list = 1; /* /proc/sysvipc/shm */
-#else
-  caps->can_list = 0;
-#endif
+  caps->can_list = !USE_INDEX;
   caps->unlink_keeps_maps = 1; /* IPC_RMID waits for the last detach */
   caps->outlives_creator = 1;
   caps->unlink_by_creator_only = 0;
@@ -137,6 +144,7 @@ int sma__os_create(const char *name, size_t size, unsigned flags,
     shmctl(id, IPC_RMID, NULL);
     return fail(e, 1, os_err);
   }
+  if (USE_INDEX) sma__unix_index_add(name);
   return 0;
 }
 
@@ -163,5 +171,48 @@ int sma__os_unlink(const char *name, int *os_err) {
     e = shmctl((int)seg.handle, IPC_RMID, NULL) == 0 ? 0 : errno;
     shmdt(seg.addr);
   }
+  if (USE_INDEX && (e == 0 || e == ENOENT)) sma__unix_index_remove(name);
   return e == 0 ? 0 : fail(e, 0, os_err);
+}
+
+int sma__os_stat(const char *name, sma__os_stat_t *st, int *os_err) {
+  sma__os_segment_t seg;
+  int first_free;
+  int e = find(name, &seg, &first_free);
+  if (e != 0) return fail(e, 0, os_err);
+  shmdt(seg.addr); /* not counting ourselves */
+  struct shmid_ds ds;
+  st->attached = shmctl((int)seg.handle, IPC_STAT, &ds) == 0
+                     ? (int)ds.shm_nattch : -1;
+  return 0;
+}
+
+static int segment_exists(const char *name) {
+  sma__os_segment_t seg;
+  int first_free;
+  int e = find(name, &seg, &first_free);
+  if (e == 0) shmdt(seg.addr);
+  return e != ENOENT;
+}
+
+int sma__os_list(int (*fn)(const char *name, void *user), void *user,
+                 int *os_err) {
+  if (USE_INDEX) return sma__unix_index_list(fn, user, segment_exists);
+  FILE *f = fopen("/proc/sysvipc/shm", "re");
+  if (f == NULL) return fail(errno, 0, os_err);
+  char line[512];
+  int rc = 0;
+  if (fgets(line, sizeof line, f) == NULL) line[0] = '\0'; /* header */
+  while (rc == 0 && fgets(line, sizeof line, f) != NULL) {
+    int key, id;
+    if (sscanf(line, "%d %d", &key, &id) != 2) continue;
+    sma__os_segment_t seg;
+    if (attach(id, &seg) != 0) continue; /* not ours to read */
+    sma__record_t rec;
+    int named = sma__record_read(seg.addr, seg.size, &rec) == 0;
+    shmdt(seg.addr);
+    if (named) rc = fn(rec.name, user);
+  }
+  fclose(f);
+  return rc;
 }

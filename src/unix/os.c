@@ -6,7 +6,10 @@
 #include "../platform.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 #if defined(__APPLE__)
@@ -36,6 +39,34 @@ int64_t sma__os_now_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int sma__os_pid_alive(uint64_t pid) {
+  if (pid == 0 || pid > (uint64_t)INT32_MAX) return -1;
+  if (kill((pid_t)pid, 0) == 0) return 1;
+  return errno == EPERM ? 1 : errno == ESRCH ? 0 : -1;
+}
+
+void sma__os_boot_id(unsigned char id[16]) {
+  memset(id, 0, 16);
+#if defined(__linux__)
+  /* "2ba7a302-64b8-4e58-932b-df4d33178848\n": 32 hex digits. */
+  FILE *f = fopen("/proc/sys/kernel/random/boot_id", "re");
+  if (f == NULL) return;
+  char text[64];
+  if (fgets(text, sizeof text, f) != NULL) {
+    int k = 0;
+    for (const char *p = text; *p && k < 32; p++) {
+      int v = *p >= '0' && *p <= '9'   ? *p - '0'
+              : *p >= 'a' && *p <= 'f' ? *p - 'a' + 10
+                                       : -1;
+      if (v < 0) continue;
+      id[k / 2] = (unsigned char)(id[k / 2] << 4 | v);
+      k++;
+    }
+  }
+  fclose(f);
+#endif
 }
 
 uint64_t sma__os_counter_next(void) {

@@ -4,6 +4,7 @@
 
 #include <windows.h>
 #include <bcrypt.h>
+#include <string.h>
 
 /* The only documented global state of the library (sma.h); the backend's
  * keep-alive table in shm.c is the Windows-only other one. */
@@ -27,6 +28,20 @@ int64_t sma__os_now_ns(void) {
   uint64_t t = ((uint64_t)ft.dwHighDateTime << 32) | ft.dwLowDateTime;
   /* 100 ns ticks since 1601-01-01 to ns since 1970-01-01. */
   return (int64_t)(t - 116444736000000000ull) * 100;
+}
+
+int sma__os_pid_alive(uint64_t pid) {
+  if (pid == 0 || pid > 0xffffffffu) return -1;
+  HANDLE h = OpenProcess(SYNCHRONIZE, FALSE, (DWORD)pid);
+  if (h == NULL) return GetLastError() == ERROR_INVALID_PARAMETER ? 0 : -1;
+  DWORD r = WaitForSingleObject(h, 0);
+  CloseHandle(h);
+  return r == WAIT_TIMEOUT ? 1 : 0;
+}
+
+void sma__os_boot_id(unsigned char id[16]) {
+  /* Windows segments do not outlive their processes, let alone a boot. */
+  memset(id, 0, 16);
 }
 
 uint64_t sma__os_counter_next(void) {

@@ -134,6 +134,82 @@ static int keep_release(const char *name) {
   return 1;
 }
 
+/* ---- the per-user index ------------------------------------------------------
+ * Windows cannot enumerate named mappings, so the names this user created
+ * are kept as empty files in %LOCALAPPDATA%\libsma\index, percent-encoded
+ * (characters other than A-Z a-z 0-9 . _ - become %XX). Best-effort: a
+ * failure never fails a create or unlink; listing drops stale entries. */
+
+static int index_dir(wchar_t *buf, size_t cap) {
+  DWORD n = GetEnvironmentVariableW(L"LOCALAPPDATA", buf, (DWORD)cap);
+  if (n == 0 || n + 16 >= cap) return -1;
+  wcscat(buf, L"\\libsma");
+  CreateDirectoryW(buf, NULL);
+  wcscat(buf, L"\\index");
+  if (!CreateDirectoryW(buf, NULL) && GetLastError() != ERROR_ALREADY_EXISTS)
+    return -1;
+  return 0;
+}
+
+static int index_entry(const char *name, wchar_t *buf, size_t cap) {
+  if (index_dir(buf, cap) != 0) return -1;
+  size_t len = wcslen(buf);
+  if (len + 1 + 3 * strlen(name) + 1 > cap) return -1;
+  buf[len++] = L'\\';
+  for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+    int plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                (*p >= '0' && *p <= '9') || *p == '.' || *p == '_' || *p == '-';
+    if (plain) {
+      buf[len++] = (wchar_t)*p;
+    } else {
+      static const char hex[] = "0123456789ABCDEF";
+      buf[len++] = L'%';
+      buf[len++] = (wchar_t)hex[*p >> 4];
+      buf[len++] = (wchar_t)hex[*p & 15];
+    }
+  }
+  buf[len] = L'\0';
+  return 0;
+}
+
+static void index_add(const char *name) {
+  wchar_t path[1024];
+  if (index_entry(name, path, 1024) != 0) return;
+  HANDLE f = CreateFileW(path, GENERIC_WRITE, 0, NULL, CREATE_ALWAYS,
+                         FILE_ATTRIBUTE_NORMAL, NULL);
+  if (f != INVALID_HANDLE_VALUE) CloseHandle(f);
+}
+
+static void index_remove(const char *name) {
+  wchar_t path[1024];
+  if (index_entry(name, path, 1024) == 0) DeleteFileW(path);
+}
+
+/* Decodes an index file name back to the segment name; false if bad. */
+static int index_decode(const wchar_t *file, char *name, size_t cap) {
+  size_t n = 0;
+  for (const wchar_t *p = file; *p; p++) {
+    if (n + 1 >= cap) return 0;
+    if (*p == L'%') {
+      int v = 0;
+      for (int k = 1; k <= 2; k++) {
+        wchar_t c = p[k];
+        int d = c >= L'0' && c <= L'9' ? c - L'0' : c >= L'A' && c <= L'F' ? c - L'A' + 10 : -1;
+        if (d < 0) return 0;
+        v = v * 16 + d;
+      }
+      name[n++] = (char)v;
+      p += 2;
+    } else if (*p < 128) {
+      name[n++] = (char)*p;
+    } else {
+      return 0;
+    }
+  }
+  name[n] = '\0';
+  return n > 0;
+}
+
 /* ---- segments ------------------------------------------------------------------ */
 
 /* The string form of a SID from the process token (TokenUser or
@@ -230,6 +306,7 @@ int sma__os_create(const char *name, size_t size, unsigned flags,
     CloseHandle(h); /* the last handle: the mapping is gone */
     return fail((DWORD)e, os_err);
   }
+  index_add(name);
   return 0;
 }
 
@@ -259,14 +336,60 @@ int sma__os_close(sma__os_segment_t *seg, int *os_err) {
 }
 
 int sma__os_unlink(const char *name, int *os_err) {
-  if (keep_release(name)) return 0;
+  if (keep_release(name)) {
+    index_remove(name);
+    return 0;
+  }
   /* Not ours: it cannot be removed from here. Say whether it exists. */
   wchar_t wname[SMA_NAME_BUF + 16];
   if (wide_name(name, wname, (int)(sizeof wname / sizeof wname[0])) != 0)
     return SMA_ENAME;
   HANDLE h = OpenFileMappingW(FILE_MAP_READ, FALSE, wname);
-  if (h == NULL) return fail(GetLastError(), os_err);
+  if (h == NULL) {
+    DWORD e = GetLastError();
+    if (e == ERROR_FILE_NOT_FOUND) index_remove(name);
+    return fail(e, os_err);
+  }
   CloseHandle(h);
   *os_err = 0;
   return SMA_ENOTSUP;
+}
+
+int sma__os_stat(const char *name, sma__os_stat_t *st, int *os_err) {
+  (void)name;
+  (void)os_err;
+  st->attached = -1; /* Windows does not say who maps a section */
+  return 0;
+}
+
+static int segment_exists(const char *name) {
+  wchar_t wname[SMA_NAME_BUF + 16];
+  if (wide_name(name, wname, (int)(sizeof wname / sizeof wname[0])) != 0)
+    return 0;
+  HANDLE h = OpenFileMappingW(FILE_MAP_READ, FALSE, wname);
+  if (h != NULL) CloseHandle(h);
+  return h != NULL || GetLastError() != ERROR_FILE_NOT_FOUND;
+}
+
+int sma__os_list(int (*fn)(const char *name, void *user), void *user,
+                 int *os_err) {
+  (void)os_err;
+  wchar_t pattern[1024];
+  if (index_dir(pattern, 1024 - 4) != 0) return 0; /* no index: none made */
+  wcscat(pattern, L"\\*");
+  WIN32_FIND_DATAW fd;
+  HANDLE find = FindFirstFileW(pattern, &fd);
+  if (find == INVALID_HANDLE_VALUE) return 0;
+  int rc = 0;
+  do {
+    char name[SMA_NAME_BUF];
+    if (fd.cFileName[0] == L'.' || !index_decode(fd.cFileName, name, sizeof name))
+      continue;
+    if (segment_exists(name))
+      rc = fn(name, user);
+    else
+      index_remove(name); /* its creator and users are gone */
+  } while (rc == 0 && FindNextFileW(find, &fd));
+  FindClose(find);
+  return rc;
 }

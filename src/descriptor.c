@@ -1,0 +1,140 @@
+/* Descriptors: an array object as one printable line, and back. */
+#include "sma_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PREFIX "sma/"
+
+int sma_describe(const sma_t *a, char *buf, size_t cap) {
+  if (a == NULL || buf == NULL || cap == 0) return SMA_EINVAL;
+  buf[0] = '\0';
+  char shape[SMA_MAX_DIMS * 21 + 3] = "()";
+  size_t len = 0;
+  for (size_t d = 0; d < sma_ndim(a); d++)
+    len += (size_t)snprintf(shape + len, sizeof shape - len, "%s%llu",
+                            d ? "," : "", (unsigned long long)sma_shape(a)[d]);
+  size_t nslice;
+  const sma_slice_t *slices = sma_slice(a, &nslice);
+  char slice[SMA_MAX_DIMS * 64];
+  int rc = sma_slice_format(slices, nslice, slice, sizeof slice);
+  if (rc != 0) return rc;
+  int n = snprintf(buf, cap, PREFIX "%d backend=%s dtype=%s shape=%s slice=%s name=%s",
+                   SMA_DESCRIPTOR_VERSION, sma_backend(),
+                   sma_dtype_str(sma_dtype(a)), shape, slice, sma_name(a));
+  if (n < 0 || (size_t)n >= cap) {
+    buf[0] = '\0';
+    return SMA_ENAMETOOLONG;
+  }
+  return 0;
+}
+
+/* Expects "key=" at *p; on success *value and *len span the value up to the
+ * next space (or the end of the line when `rest` is set). */
+static int field(const char **p, const char *key, int rest, const char **value,
+                 size_t *len) {
+  size_t klen = strlen(key);
+  if (strncmp(*p, key, klen) != 0 || (*p)[klen] != '=') return SMA_EDESCRIPTOR;
+  const char *v = *p + klen + 1;
+  size_t n = rest ? strcspn(v, "\r\n") : strcspn(v, " \r\n");
+  *value = v;
+  *len = n;
+  *p = v + n;
+  if (!rest) {
+    if (**p != ' ') return SMA_EDESCRIPTOR;
+    ++*p;
+  }
+  return 0;
+}
+
+static int parse_shape(const char *v, size_t len, size_t *shape, size_t *ndim) {
+  *ndim = 0;
+  if (len == 2 && strncmp(v, "()", 2) == 0) return 0;
+  const char *end = v + len;
+  while (v < end) {
+    if (*ndim == SMA_MAX_DIMS || *v < '0' || *v > '9') return SMA_EDESCRIPTOR;
+    unsigned long long x = 0;
+    for (; v < end && *v >= '0' && *v <= '9'; v++) {
+      if (x > (~0ull - 9) / 10) return SMA_EDESCRIPTOR;
+      x = x * 10 + (unsigned)(*v - '0');
+    }
+    if (x > SIZE_MAX) return SMA_EDESCRIPTOR;
+    shape[(*ndim)++] = (size_t)x;
+    if (v < end && *v++ != ',') return SMA_EDESCRIPTOR;
+    if (v == end && v[-1] == ',') return SMA_EDESCRIPTOR;
+  }
+  return 0;
+}
+
+/* Copies a field into a NUL-terminated buffer; false if it is too long. */
+static bool copy_field(char *dst, size_t cap, const char *v, size_t len) {
+  if (len >= cap) return false;
+  memcpy(dst, v, len);
+  dst[len] = '\0';
+  return true;
+}
+
+int sma_parse(sma_t **out, const char *line, const char **bad_field) {
+  const char *ignored;
+  if (bad_field == NULL) bad_field = &ignored;
+  *bad_field = "line";
+  if (out == NULL || line == NULL) return SMA_EINVAL;
+  *out = NULL;
+
+  const char *p = line, *v;
+  size_t len;
+  char text[SMA_MAX_DIMS * 64];
+  *bad_field = "version";
+  if (strncmp(p, PREFIX, strlen(PREFIX)) != 0) return SMA_EDESCRIPTOR;
+  p += strlen(PREFIX);
+  char *end;
+  long version = strtol(p, &end, 10);
+  if (end == p || *end != ' ' || version != SMA_DESCRIPTOR_VERSION)
+    return SMA_EDESCRIPTOR;
+  p = end + 1;
+
+  *bad_field = "backend";
+  if (field(&p, "backend", 0, &v, &len) != 0) return SMA_EDESCRIPTOR;
+  if (len != strlen(sma_backend()) || strncmp(v, sma_backend(), len) != 0)
+    return SMA_EMISMATCH;
+
+  *bad_field = "dtype";
+  sma_dtype_t dtype;
+  if (field(&p, "dtype", 0, &v, &len) != 0 ||
+      !copy_field(text, sizeof text, v, len))
+    return SMA_EDESCRIPTOR;
+  int rc = sma_dtype_parse(text, &dtype);
+  if (rc != 0) return rc;
+
+  *bad_field = "shape";
+  size_t shape[SMA_MAX_DIMS], ndim;
+  if (field(&p, "shape", 0, &v, &len) != 0 ||
+      parse_shape(v, len, shape, &ndim) != 0)
+    return SMA_EDESCRIPTOR;
+
+  *bad_field = "slice";
+  sma_slice_t slices[SMA_MAX_DIMS];
+  size_t nslice;
+  if (field(&p, "slice", 0, &v, &len) != 0 ||
+      !copy_field(text, sizeof text, v, len))
+    return SMA_EDESCRIPTOR;
+  if ((rc = sma_slice_parse(text, slices, SMA_MAX_DIMS, &nslice)) != 0)
+    return rc;
+
+  *bad_field = "name";
+  char name[SMA_NAME_BUF];
+  if (field(&p, "name", 1, &v, &len) != 0 ||
+      !copy_field(name, sizeof name, v, len))
+    return SMA_EDESCRIPTOR;
+  if (*p == '\r') p++;
+  if (*p == '\n') p++;
+  if (*p != '\0') return SMA_EDESCRIPTOR; /* more than one line */
+
+  rc = sma_new(out, name, ndim, shape, dtype, slices, nslice);
+  if (rc == SMA_ENDIM) *bad_field = "shape";
+  else if (rc == SMA_ETOOMANYSLICES || rc == SMA_ESTEP) *bad_field = "slice";
+  else if (rc == SMA_EOVERFLOW) *bad_field = "shape";
+  if (rc == 0) *bad_field = NULL;
+  return rc;
+}

@@ -1,0 +1,66 @@
+/* Inspecting segments: one segment's record and OS state, and listing. */
+#include "sma_int.h"
+
+#include <string.h>
+
+/* Decides whether the record's creator is still running: a different boot
+ * means gone, whatever the pid says now. */
+static int creator_alive(const sma__record_t *rec) {
+  static const unsigned char zero[16];
+  unsigned char boot[16];
+  sma__os_boot_id(boot);
+  if (memcmp(rec->boot_id, zero, 16) != 0 && memcmp(boot, zero, 16) != 0 &&
+      memcmp(rec->boot_id, boot, 16) != 0)
+    return 0;
+  return rec->creator_pid == 0 ? -1 : sma__os_pid_alive(rec->creator_pid);
+}
+
+int sma_info(const char *name, sma_info_t *out) {
+  if (out == NULL) return SMA_EINVAL;
+  memset(out, 0, sizeof *out);
+  int rc = sma_name_validate(name);
+  if (rc != 0) return rc;
+  sma__os_segment_t seg;
+  int os_err = 0;
+  if ((rc = sma__os_open(name, &seg, &os_err)) != 0) return rc;
+  sma__record_t rec;
+  rc = sma__record_read(seg.addr, seg.size, &rec);
+  size_t size = seg.size;
+  sma__os_close(&seg, &os_err); /* before counting who maps it */
+  if (rc != 0) return rc;
+  if (strcmp(rec.name, name) != 0) return SMA_ECORRUPT;
+
+  memcpy(out->name, rec.name, sizeof out->name);
+  out->dtype = rec.dtype;
+  out->ndim = rec.ndim;
+  memcpy(out->shape, rec.shape, sizeof out->shape);
+  out->nbytes = (size_t)rec.data_bytes;
+  out->segment_size = size;
+  out->creator_pid = rec.creator_pid;
+  out->created_ns = rec.created_ns;
+  out->creator_alive = creator_alive(&rec);
+  sma__os_stat_t st;
+  out->attached = sma__os_stat(name, &st, &os_err) == 0 ? st.attached : -1;
+  return 0;
+}
+
+typedef struct list_ctx {
+  sma_list_fn fn;
+  void *user;
+} list_ctx_t;
+
+/* Reports libsma segments; skips other programs' segments and those that
+ * vanished or cannot be read between listing and opening. */
+static int visit(const char *name, void *user) {
+  list_ctx_t *ctx = user;
+  sma_info_t info;
+  if (sma_name_validate(name) != 0 || sma_info(name, &info) != 0) return 0;
+  return ctx->fn(&info, ctx->user);
+}
+
+int sma_list(sma_list_fn fn, void *user) {
+  if (fn == NULL) return SMA_EINVAL;
+  list_ctx_t ctx = {fn, user};
+  int os_err = 0;
+  return sma__os_list(visit, &ctx, &os_err);
+}

@@ -1,0 +1,19 @@
+/*
+ * A per-user index of the segment names libsma created, for Unix systems
+ * whose OS cannot enumerate them (macOS POSIX shm, System V off Linux).
+ * One empty file per name in $TMPDIR/libsma-<uid>/ (or /tmp/...), mode
+ * 0700, checked to be a real directory owned by this user. Keeping the
+ * index is best-effort: a failure never fails the create or unlink.
+ */
+#ifndef SMA_UNIX_INDEX_H
+#define SMA_UNIX_INDEX_H
+
+void sma__unix_index_add(const char *name);
+void sma__unix_index_remove(const char *name);
+
+/* Calls fn for each indexed name that `exists` says still exists, and
+ * drops the others from the index. */
+int sma__unix_index_list(int (*fn)(const char *name, void *user), void *user,
+                         int (*exists)(const char *name));
+
+#endif

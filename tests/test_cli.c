@@ -1,0 +1,248 @@
+/* The `sma` command through the real binary: exit codes, output, --json
+ * parsed with cJSON, gc after a SIGKILLed creator, and the demo's
+ * self-check, killed worker and Ctrl-C. POSIX only (popen, signals). */
+#include "sma.h"
+#include "support.h"
+
+#include <criterion/criterion.h>
+#include <cjson/cJSON.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef SMA_CLI
+#error "SMA_CLI must name the sma executable"
+#endif
+
+/* Runs `sma ARGS` through the shell; returns its exit code and, if out is
+ * not NULL, what it printed on stdout (malloc'd, NUL-terminated). */
+static int sma_cmd(char **out, const char *fmt, ...) {
+  char args[1024], cmd[2048];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(args, sizeof args, fmt, ap);
+  va_end(ap);
+  snprintf(cmd, sizeof cmd, "'%s' %s 2>/dev/null", SMA_CLI, args);
+  FILE *p = popen(cmd, "r");
+  cr_assert_not_null(p);
+  size_t cap = 1 << 16, len = 0;
+  char *buf = malloc(cap);
+  size_t n;
+  while ((n = fread(buf + len, 1, cap - len - 1, p)) > 0) len += n;
+  buf[len] = '\0';
+  int status = pclose(p);
+  if (out) *out = buf;
+  else free(buf);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* The entry of a `ls --json` array with this name, or NULL. */
+static cJSON *find_entry(cJSON *list, const char *name) {
+  cJSON *e;
+  cJSON_ArrayForEach(e, list) {
+    cJSON *n = cJSON_GetObjectItem(e, "name");
+    if (cJSON_IsString(n) && strcmp(n->valuestring, name) == 0) return e;
+  }
+  return NULL;
+}
+
+static int leftovers(const char *prefix) {
+  char *out;
+  sma_cmd(&out, "ls --json --prefix %s", prefix);
+  cJSON *list = cJSON_Parse(out);
+  int n = cJSON_GetArraySize(list);
+  cJSON_Delete(list);
+  free(out);
+  return n;
+}
+
+Test(cli, usage_and_help_exit_codes) {
+  cr_assert_eq(sma_cmd(NULL, ""), 2);
+  cr_assert_eq(sma_cmd(NULL, "frobnicate"), 2);
+  cr_assert_eq(sma_cmd(NULL, "--help"), 0);
+  const char *cmds[] = {"create", "ls", "info", "rm", "gc", "describe", "demo"};
+  for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+    char *out;
+    cr_assert_eq(sma_cmd(&out, "%s --help", cmds[i]), 0, "%s --help", cmds[i]);
+    cr_assert_not_null(strstr(out, "usage: sma"), "%s", cmds[i]);
+    free(out);
+  }
+  cr_assert_eq(sma_cmd(NULL, "create onlyname"), 2);
+  cr_assert_eq(sma_cmd(NULL, "create x --shape 2,a --dtype f4"), 2);
+  cr_assert_eq(sma_cmd(NULL, "info"), 2);
+  cr_assert_eq(sma_cmd(NULL, "rm"), 2);
+  cr_assert_eq(sma_cmd(NULL, "ls --bogus"), 2);
+  cr_assert_eq(sma_cmd(NULL, "demo --workers 0"), 2);
+}
+
+Test(cli, create_ls_info_describe_rm) {
+  char name[SMA_NAME_BUF], *out;
+  t_name(name, sizeof name, "cli");
+  cr_assert_eq(sma_cmd(NULL, "create %s --shape 3,4 --dtype float32 --fill 2.5", name), 0);
+  cr_assert_eq(sma_cmd(NULL, "create %s --shape 3,4 --dtype float32", name), 1, "exclusive");
+  cr_assert_eq(sma_cmd(NULL, "create %s-x --shape 3 --dtype bogus", name), 1);
+
+  sma_t *a;
+  cr_assert_eq(sma_open(&a, name, NULL, 0), 0);
+  cr_assert_eq(((float *)sma_data(a))[11], 2.5f, "--fill");
+  sma_free(a);
+
+  cr_assert_eq(sma_cmd(&out, "ls --json --prefix %s", T_PREFIX), 0);
+  cJSON *list = cJSON_Parse(out);
+  cr_assert(cJSON_IsArray(list), "ls --json is a JSON array: %s", out);
+  cJSON *e = find_entry(list, name);
+  cr_assert_not_null(e, "%s listed", name);
+  cr_assert_str_eq(cJSON_GetObjectItem(e, "dtype")->valuestring, "float32");
+  cJSON *shape = cJSON_GetObjectItem(e, "shape");
+  cr_assert_eq(cJSON_GetArraySize(shape), 2);
+  cr_assert_eq(cJSON_GetArrayItem(shape, 1)->valueint, 4);
+  cr_assert_eq(cJSON_GetObjectItem(e, "bytes")->valueint, 48);
+  cr_assert(cJSON_IsFalse(cJSON_GetObjectItem(e, "creator_alive")), "the creator exited");
+  cr_assert_geq(cJSON_GetObjectItem(e, "age_seconds")->valuedouble, 0);
+  cJSON_Delete(list);
+  free(out);
+
+  cr_assert_eq(sma_cmd(&out, "info %s --json", name), 0);
+  cJSON *info = cJSON_Parse(out);
+  cr_assert_not_null(info, "%s", out);
+  cr_assert_str_eq(cJSON_GetObjectItem(info, "typestr")->valuestring, "<f4");
+  cr_assert_eq(cJSON_GetObjectItem(info, "attached")->valueint, 0);
+  cJSON_Delete(info);
+  free(out);
+  cr_assert_eq(sma_cmd(&out, "ls"), 0);
+  cr_assert_not_null(strstr(out, name), "plain ls shows it too");
+  free(out);
+
+  cr_assert_eq(sma_cmd(&out, "describe %s --slice ::-1", name), 0);
+  out[strcspn(out, "\n")] = '\0';
+  cr_assert_eq(sma_parse(&a, out, NULL), 0, "the descriptor parses: %s", out);
+  cr_assert_eq(sma_load(a), 0);
+  cr_assert_eq(sma_view(a)->strides[0], -16);
+  sma_free(a);
+  free(out);
+
+  cr_assert_eq(sma_cmd(NULL, "rm %s %s-missing", name, name), 1, "one failed");
+  cr_assert_eq(t_segment_exists(name), 0, "the other was removed");
+  cr_assert_eq(sma_cmd(NULL, "info %s", name), 1);
+}
+
+/* A child creates a segment and is killed with SIGKILL before it can
+ * clean up; `sma gc` removes that segment, and only that one. */
+Test(cli, gc_removes_the_segment_of_a_killed_creator) {
+  char prefix[64], dead[SMA_NAME_BUF], live[SMA_NAME_BUF], held[SMA_NAME_BUF];
+  snprintf(prefix, sizeof prefix, T_PREFIX "-gc%d", (int)getpid());
+  snprintf(dead, sizeof dead, "%s-dead", prefix);
+  snprintf(live, sizeof live, "%s-live", prefix);
+  snprintf(held, sizeof held, "%s-held", prefix);
+  size_t shape[1] = {16};
+  int ready[2];
+  cr_assert_eq(pipe(ready), 0);
+  pid_t child = fork();
+  if (child == 0) {
+    sma_t *a, *b;
+    if (sma_new(&a, dead, 1, shape, SMA_UINT8, NULL, 0) || sma_create(a, 0) ||
+        sma_new(&b, held, 1, shape, SMA_UINT8, NULL, 0) || sma_create(b, 0))
+      _exit(1);
+    if (write(ready[1], "x", 1) != 1) _exit(1);
+    pause(); /* killed here, holding both */
+    _exit(0);
+  }
+  char c;
+  cr_assert_eq(read(ready[0], &c, 1), 1);
+  kill(child, SIGKILL);
+  waitpid(child, NULL, 0);
+  /* A live creator (this process), and a dead creator's segment that a
+   * live process (this one) still maps: both must stay. */
+  sma_t *mine, *holding;
+  cr_assert_eq(sma_new(&mine, live, 1, shape, SMA_UINT8, NULL, 0), 0);
+  cr_assert_eq(sma_create(mine, 0), 0);
+  cr_assert_eq(sma_open(&holding, held, NULL, 0), 0);
+
+  char *out;
+  cr_assert_eq(sma_cmd(&out, "gc --dry-run --prefix %s", prefix), 0);
+  cr_assert_not_null(strstr(out, dead), "%s", out);
+  cr_assert_null(strstr(out, live));
+  cr_assert_null(strstr(out, held));
+  free(out);
+  cr_assert_eq(t_segment_exists(dead), 1, "dry run removes nothing");
+  cr_assert_eq(sma_cmd(&out, "gc --prefix %s", prefix), 0);
+  cr_assert_not_null(strstr(out, "removed 1 segment"), "%s", out);
+  free(out);
+  cr_assert_eq(t_segment_exists(dead), 0);
+  cr_assert_eq(t_segment_exists(live), 1);
+  cr_assert_eq(t_segment_exists(held), 1);
+  sma_free(holding);
+  cr_assert_eq(sma_cmd(NULL, "gc --prefix %s", prefix), 0);
+  cr_assert_eq(t_segment_exists(held), 0, "collected once nobody maps it");
+  sma_unlink(live);
+  sma_free(mine);
+}
+
+Test(cli, demo_self_check_with_1_2_4_workers) {
+  char prefix[64];
+  snprintf(prefix, sizeof prefix, T_PREFIX "-demo%d", (int)getpid());
+  for (int w = 1; w <= 4; w *= 2) {
+    char *out;
+    cr_assert_eq(sma_cmd(&out, "demo --size 1024 --workers %d --prefix %s", w, prefix), 0,
+                 "%d workers", w);
+    cr_assert_not_null(strstr(out, "verified: bit-identical"), "%s", out);
+    if (w > 1) cr_assert_not_null(strstr(out, "speedup"), "%s", out);
+    free(out);
+  }
+  cr_assert_eq(sma_cmd(NULL, "demo --size 300 --workers 3 --kernel box3 --output /dev/null "
+                             "--prefix %s", prefix), 0);
+  cr_assert_eq(leftovers(prefix), 0);
+}
+
+Test(cli, demo_cleans_up_when_a_worker_is_killed) {
+  char prefix[64], cmd[512];
+  snprintf(prefix, sizeof prefix, T_PREFIX "-kill%d", (int)getpid());
+  snprintf(cmd, sizeof cmd, "'%s' demo --size 512 --workers 2 --no-baseline --verbose "
+           "--worker-delay-ms 3000 --prefix %s 2>/dev/null", SMA_CLI, prefix);
+  FILE *p = popen(cmd, "r");
+  cr_assert_not_null(p);
+  char line[256];
+  long victim = 0;
+  while (victim == 0 && fgets(line, sizeof line, p) != NULL)
+    sscanf(line, "worker 1 pid %ld", &victim);
+  cr_assert_gt(victim, 0, "the demo named its workers");
+  cr_assert_gt(leftovers(prefix), 0, "segments exist while it runs");
+  kill((pid_t)victim, SIGKILL);
+  while (fgets(line, sizeof line, p) != NULL) {
+  }
+  int status = pclose(p);
+  cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1, "exit 1 on a dead worker");
+  cr_assert_eq(leftovers(prefix), 0, "no segment left");
+}
+
+Test(cli, demo_cleans_up_on_ctrl_c) {
+  char prefix[64], delay[] = "3000", size[] = "512";
+  snprintf(prefix, sizeof prefix, T_PREFIX "-int%d", (int)getpid());
+  int out[2];
+  cr_assert_eq(pipe(out), 0);
+  pid_t demo = fork();
+  if (demo == 0) {
+    setpgid(0, 0); /* its own process group, as a terminal job */
+    dup2(out[1], STDOUT_FILENO);
+    execl(SMA_CLI, SMA_CLI, "demo", "--size", size, "--workers", "2", "--no-baseline",
+          "--verbose", "--worker-delay-ms", delay, "--prefix", prefix, (char *)NULL);
+    _exit(127);
+  }
+  close(out[1]);
+  FILE *f = fdopen(out[0], "r");
+  char line[256];
+  int started = 0;
+  while (started < 2 && fgets(line, sizeof line, f) != NULL)
+    started += strncmp(line, "worker ", 7) == 0;
+  cr_assert_eq(started, 2);
+  kill(-demo, SIGINT); /* what Ctrl-C does: the whole foreground group */
+  int status;
+  waitpid(demo, &status, 0);
+  fclose(f);
+  cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 130, "exit 130");
+  cr_assert_eq(leftovers(prefix), 0, "no segment left");
+}

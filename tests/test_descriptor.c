@@ -1,0 +1,128 @@
+#include "sma.h"
+#include "support.h"
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+
+static void round_trip(sma_t *a) {
+  char line[1024], again[1024];
+  cr_assert_eq(sma_describe(a, line, sizeof line), 0);
+  cr_assert_null(strchr(line, '\n'), "one line");
+  sma_t *b;
+  const char *bad = "unset";
+  cr_assert_eq(sma_parse(&b, line, &bad), 0, "%s (bad %s)", line, bad);
+  cr_assert_null(bad);
+  cr_assert_str_eq(sma_name(b), sma_name(a));
+  cr_assert_eq(sma_dtype(b), sma_dtype(a));
+  cr_assert_eq(sma_ndim(b), sma_ndim(a));
+  for (size_t d = 0; d < sma_ndim(a); d++) cr_assert_eq(sma_shape(b)[d], sma_shape(a)[d]);
+  size_t na, nb;
+  const sma_slice_t *sa = sma_slice(a, &na), *sb = sma_slice(b, &nb);
+  cr_assert_eq(na, nb);
+  for (size_t d = 0; d < na; d++)
+    cr_assert(sa[d].start == sb[d].start && sa[d].stop == sb[d].stop &&
+              sa[d].step == sb[d].step);
+  cr_assert_eq(sma_is_loaded(b), 0, "parsed objects are not loaded");
+  cr_assert_eq(sma_describe(b, again, sizeof again), 0);
+  cr_assert_str_eq(again, line, "exact round trip");
+  sma_free(b);
+}
+
+Test(descriptor, round_trips_exactly) {
+  size_t shape[3] = {512, 512, 3};
+  sma_slice_t s[3] = {{10, 20, SMA_NONE}, {SMA_NONE, SMA_NONE, -2}, {-1, SMA_NONE, SMA_NONE}};
+  sma_t *a;
+  cr_assert_eq(sma_new(&a, "job-1", 3, shape, SMA_FLOAT32, s, 3), 0);
+  round_trip(a);
+  char line[256];
+  sma_describe(a, line, sizeof line);
+  char want[256];
+  snprintf(want, sizeof want,
+           "sma/1 backend=%s dtype=<f4 shape=512,512,3 slice=10:20,::-2,-1: name=job-1",
+           sma_backend());
+  cr_assert_str_eq(line, want, "the documented format");
+  sma_free(a);
+  cr_assert_eq(sma_new(&a, "name with spaces=and:colons", 0, NULL, SMA_COMPLEX128, NULL, 0), 0);
+  round_trip(a); /* 0-d, no slice, odd name */
+  sma_free(a);
+  size_t big[1] = {(size_t)1 << 40};
+  cr_assert_eq(sma_new(&a, "huge", 1, big, SMA_UINT8, NULL, 0), 0);
+  sma_describe(a, line, sizeof line);
+  cr_assert_lt(strlen(line), 256, "short whatever the array size");
+  round_trip(a);
+  sma_free(a);
+}
+
+Test(descriptor, loaded_object_describes_the_same) {
+  char name[SMA_NAME_BUF], line[512];
+  size_t shape[2] = {4, 4};
+  sma_t *a, *b;
+  t_name(name, sizeof name, "desc");
+  sma_new(&a, name, 2, shape, SMA_INT16, NULL, 0);
+  cr_assert_eq(sma_create(a, 0), 0);
+  cr_assert_eq(sma_describe(a, line, sizeof line), 0);
+  strcat(line, "\n"); /* as read from a pipe */
+  cr_assert_eq(sma_parse(&b, line, NULL), 0);
+  cr_assert_eq(sma_load(b), 0);
+  cr_assert_eq(sma_data(b) != NULL, 1);
+  sma_free(b);
+  sma_unlink(name);
+  sma_free(a);
+}
+
+Test(descriptor, malformed_lines_name_the_bad_field) {
+  char good[256];
+  snprintf(good, sizeof good, "sma/1 backend=%s dtype=<f4 shape=2,3 slice=: name=x",
+           sma_backend());
+  sma_t *a;
+  cr_assert_eq(sma_parse(&a, good, NULL), 0);
+  sma_free(a);
+  struct {
+    const char *line;
+    int rc;
+    const char *field;
+  } cases[] = {
+      {"", SMA_EDESCRIPTOR, "version"},
+      {"sma/2 backend=%s dtype=<f4 shape=2 slice= name=x", SMA_EDESCRIPTOR, "version"},
+      {"sma/1 backend=%s dtype=<f4 shape=2 slice= name=x\nsecond line", SMA_EDESCRIPTOR, "name"},
+      {"sma/1 backend=%s dtype=<q9 shape=2 slice= name=x", SMA_EDTYPE, "dtype"},
+      {"sma/1 backend=%s dtype=>f4 shape=2 slice= name=x", SMA_EBYTEORDER, "dtype"},
+      {"sma/1 backend=%s dtype=<f4 shape=2,,3 slice= name=x", SMA_EDESCRIPTOR, "shape"},
+      {"sma/1 backend=%s dtype=<f4 shape=2, slice= name=x", SMA_EDESCRIPTOR, "shape"},
+      {"sma/1 backend=%s dtype=<f4 shape=99999999999999999999 slice= name=x", SMA_EDESCRIPTOR, "shape"},
+      {"sma/1 backend=%s dtype=<f4 shape=4611686018427387904,4 slice= name=x", SMA_EOVERFLOW, "shape"},
+      {"sma/1 backend=%s dtype=<f4 shape=2 slice=::0 name=x", SMA_ESTEP, "slice"},
+      {"sma/1 backend=%s dtype=<f4 shape=2 slice=:,: name=x", SMA_ETOOMANYSLICES, "slice"},
+      {"sma/1 backend=%s dtype=<f4 shape=2 slice=5 name=x", SMA_ESLICE, "slice"},
+      {"sma/1 backend=%s dtype=<f4 shape=2 slice= name=", SMA_ENAME, "name"},
+      {"sma/1 backend=%s dtype=<f4 shape=2 slice= name=a/b", SMA_ENAME, "name"},
+      {"sma/1 backend=%s dtype=<f4 shape=2 slice= nom=x", SMA_EDESCRIPTOR, "name"},
+      {"sma/1 backend=%s shape=2 dtype=<f4 slice= name=x", SMA_EDESCRIPTOR, "dtype"},
+      {"sma/1 backend=elsewhere%.0s dtype=<f4 shape=2 slice= name=x", SMA_EMISMATCH, "backend"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char line[512];
+    snprintf(line, sizeof line, cases[i].line, sma_backend());
+    const char *bad = NULL;
+    a = (sma_t *)1;
+    int rc = sma_parse(&a, line, &bad);
+    cr_assert_eq(rc, cases[i].rc, "case %zu '%s': %s", i, line, sma_err_name(rc));
+    cr_assert_null(a);
+    cr_assert_not_null(bad);
+    cr_assert_str_eq(bad, cases[i].field, "case %zu: %s", i, bad);
+  }
+  cr_assert_eq(sma_parse(NULL, good, NULL), SMA_EINVAL);
+  cr_assert_eq(sma_parse(&a, NULL, NULL), SMA_EINVAL);
+  cr_assert_eq(sma_describe(NULL, good, sizeof good), SMA_EINVAL);
+}
+
+Test(descriptor, too_small_buffer) {
+  sma_t *a;
+  size_t shape[1] = {3};
+  sma_new(&a, "x", 1, shape, SMA_UINT8, NULL, 0);
+  char small[10];
+  cr_assert_eq(sma_describe(a, small, sizeof small), SMA_ENAMETOOLONG);
+  cr_assert_str_eq(small, "");
+  sma_free(a);
+}

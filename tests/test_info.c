@@ -1,0 +1,80 @@
+#include "sma.h"
+#include "support.h"
+
+#include <criterion/criterion.h>
+#include <string.h>
+
+Test(info, reports_the_record_and_the_os_state) {
+  char name[SMA_NAME_BUF];
+  size_t shape[2] = {7, 9};
+  sma_t *a;
+  t_name(name, sizeof name, "info");
+  sma_new(&a, name, 2, shape, SMA_UINT16, NULL, 0);
+  cr_assert_eq(sma_create(a, 0), 0);
+  sma_info_t in;
+  cr_assert_eq(sma_info(name, &in), 0);
+  cr_assert_str_eq(in.name, name);
+  cr_assert_eq(in.dtype, SMA_UINT16);
+  cr_assert_eq(in.ndim, 2);
+  cr_assert_eq(in.shape[1], 9);
+  cr_assert_eq(in.nbytes, 126);
+  cr_assert_geq(in.segment_size, 126 + 640);
+  cr_assert_eq(in.creator_pid, sma_creator_pid(a));
+  cr_assert_eq(in.created_ns, sma_created_ns(a));
+  cr_assert_eq(in.creator_alive, 1, "this process");
+  if (in.attached >= 0) cr_assert_eq(in.attached, 1, "this process maps it");
+  sma_close(a);
+  cr_assert_eq(sma_info(name, &in), 0);
+  if (in.attached >= 0) cr_assert_eq(in.attached, 0);
+  cr_assert_eq(sma_unlink(name), 0);
+  sma_free(a);
+  cr_assert_eq(sma_info(name, &in), SMA_ENOENT);
+  cr_assert_eq(sma_info(NULL, &in), SMA_EINVAL);
+  cr_assert_eq(sma_info("a/b", &in), SMA_ENAME);
+  cr_assert_eq(sma_info(name, NULL), SMA_EINVAL);
+}
+
+typedef struct {
+  const char *want[3];
+  int seen[3];
+  int total;
+} seen_t;
+
+static int collect(const sma_info_t *in, void *user) {
+  seen_t *s = user;
+  s->total++;
+  for (int i = 0; i < 3; i++)
+    if (strcmp(in->name, s->want[i]) == 0) s->seen[i]++;
+  return 0;
+}
+
+static int stop_at_first(const sma_info_t *in, void *user) {
+  (void)in;
+  ++*(int *)user;
+  return 42;
+}
+
+Test(info, list_finds_what_this_user_created) {
+  char names[3][SMA_NAME_BUF];
+  sma_t *a[3];
+  size_t shape[1] = {8};
+  seen_t s = {{names[0], names[1], names[2]}, {0, 0, 0}, 0};
+  for (int i = 0; i < 3; i++) {
+    t_name(names[i], sizeof names[i], "list");
+    sma_new(&a[i], names[i], 1, shape, SMA_INT8, NULL, 0);
+    cr_assert_eq(sma_create(a[i], 0), 0);
+  }
+  sma_unlink(names[2]); /* gone before the listing */
+  cr_assert_eq(sma_list(collect, &s), 0);
+  cr_assert_eq(s.seen[0], 1, "listed once");
+  cr_assert_eq(s.seen[1], 1);
+  cr_assert_eq(s.seen[2], 0, "unlinked names are not listed");
+  int calls = 0;
+  cr_assert_eq(sma_list(stop_at_first, &calls), 42, "fn's value stops the walk");
+  cr_assert_eq(calls, 1);
+  cr_assert_eq(sma_list(NULL, NULL), SMA_EINVAL);
+  for (int i = 0; i < 3; i++) {
+    sma_unlink(names[i]);
+    sma_free(a[i]);
+  }
+}
