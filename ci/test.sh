@@ -20,7 +20,7 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   apt-get install -y -qq --no-install-recommends \
     cmake ninja-build gcc clang libclang-rt-14-dev libcriterion-dev libcjson-dev \
     pkg-config python3 python3-numpy python3-yaml util-linux \
-    gcc-mingw-w64-x86-64 wine wine64 yamllint >/dev/null
+    gcc-mingw-w64-x86-64 wine wine64 yamllint doxygen binutils >/dev/null
 fi
 
 step "common code includes no OS header and no backend #ifdef"
@@ -45,6 +45,9 @@ run_ctest() { ctest --test-dir "$root/$1" --output-on-failure -j "$jobs"; }
 
 configure gcc-posix -DCMAKE_C_COMPILER=gcc
 step "gcc-posix: test"; run_ctest gcc-posix
+
+step "gcc-posix: docs target (Doxygen, warnings are errors)"
+cmake --build "$root/gcc-posix" --target docs
 
 configure clang-posix-shared -DCMAKE_C_COMPILER=clang -DBUILD_SHARED_LIBS=ON
 step "clang-posix-shared: test"; run_ctest clang-posix-shared

@@ -1,4 +1,5 @@
-/*
+/**
+ * @file sma.h
  * libsma — named shared-memory N-dimensional arrays.
  *
  * A C counterpart of gridr's SharedMemoryArray: a parent creates a named
@@ -29,11 +30,16 @@ extern "C" {
 #endif
 
 /* ---- Version (single source: CMake reads these lines) ------------------ */
-#define SMA_VERSION_MAJOR 0
-#define SMA_VERSION_MINOR 1
-#define SMA_VERSION_PATCH 0
+#define SMA_VERSION_MAJOR 0 /**< Incompatible API or ABI changes. */
+#define SMA_VERSION_MINOR 1 /**< Compatible additions. */
+#define SMA_VERSION_PATCH 0 /**< Fixes. */
 
 /* ---- Export and attribute macros --------------------------------------- */
+/** @def SMA_API
+ * Marks the library's exported functions: dllexport while building the
+ * Windows DLL, dllimport for its users (define SMA_STATIC when linking the
+ * static library; CMake and pkg-config do it for you), default visibility
+ * on GCC/Clang, where everything else is hidden. */
 #if defined(SMA_STATIC)
 #  define SMA_API
 #elif defined(_WIN32) || defined(__CYGWIN__)
@@ -48,7 +54,7 @@ extern "C" {
 #  define SMA_API
 #endif
 
-/* SMA_DEPRECATED("message") marks a declaration as deprecated, using the
+/** SMA_DEPRECATED("message") marks a declaration as deprecated, using the
  * best attribute the compiler offers (C23 [[deprecated]], GCC/Clang
  * __attribute__, MSVC __declspec) and nothing where none exists. It is the
  * counterpart of gridr's `deprecated` decorator. */
@@ -63,7 +69,8 @@ extern "C" {
 #endif
 
 /* ---- Errors ------------------------------------------------------------ */
-/* XX(NAME, value, message). Values are the same on every backend. */
+/** The error table, XX(NAME, value, message): expands to the SMA_E*
+ * enumerators, sma_strerror() and sma_err_name(). */
 #define SMA_ERRNO_MAP(XX)                                                     \
   XX(EINVAL, -1, "invalid argument")                                          \
   XX(ENOMEM, -2, "out of memory")                                             \
@@ -92,6 +99,8 @@ extern "C" {
   XX(EDESCRIPTOR, -25, "malformed array descriptor")                        \
   XX(EOS, -26, "operating-system error (see sma_os_error)")
 
+/** Error codes: 0 is success, every failure a negative SMA_E* value, the
+ * same on every backend (see SMA_ERRNO_MAP for each one's meaning). */
 typedef enum sma_error {
 #define SMA__ERR_ENUM(name, value, msg) SMA_##name = (value),
   SMA_ERRNO_MAP(SMA__ERR_ENUM)
@@ -99,41 +108,41 @@ typedef enum sma_error {
   SMA_OK = 0
 } sma_error_t;
 
-/* Returns a static English sentence for an SMA_E* code, "success" for 0 and
+/** Returns a static English sentence for an SMA_E* code, "success" for 0 and
  * "unknown error" for anything else. Never NULL; not to be freed. */
 SMA_API const char *sma_strerror(int err);
 
-/* Returns the code's name ("SMA_EEXIST"), "SMA_OK" or "SMA_EUNKNOWN".
+/** Returns the code's name ("SMA_EEXIST"), "SMA_OK" or "SMA_EUNKNOWN".
  * Never NULL; not to be freed. */
 SMA_API const char *sma_err_name(int err);
 
-/* Version as MAJOR*10000 + MINOR*100 + PATCH, from the library actually
+/** Version as MAJOR*10000 + MINOR*100 + PATCH, from the library actually
  * linked (compare with the SMA_VERSION_* macros of the header compiled). */
 SMA_API unsigned sma_version(void);
 
-/* Name of the backend compiled in: "posix", "sysv" or "win32". */
+/** Name of the backend compiled in: "posix", "sysv" or "win32". */
 SMA_API const char *sma_backend(void);
 
-/* What the compiled backend can do, as data (see the README's table). */
+/** What the compiled backend can do, as data (see the README's table). */
 typedef struct sma_caps {
-  const char *backend;      /* "posix", "sysv", "win32" */
-  size_t max_name;          /* longest name in bytes, NUL excluded */
-  size_t granularity;       /* segment sizes are multiples of this */
-  int size_is_exact;        /* the OS reports a segment's size exactly */
-  int can_list;             /* segments can be enumerated */
-  int unlink_keeps_maps;    /* mappings stay valid after unlink */
-  int outlives_creator;     /* a segment survives its creator's exit until
+  const char *backend;      /**< "posix", "sysv", "win32" */
+  size_t max_name;          /**< longest name in bytes, NUL excluded */
+  size_t granularity;       /**< segment sizes are multiples of this */
+  int size_is_exact;        /**< the OS reports a segment's size exactly */
+  int can_list;             /**< segments can be enumerated */
+  int unlink_keeps_maps;    /**< mappings stay valid after unlink */
+  int outlives_creator;     /**< a segment survives its creator's exit until
                                unlinked (0 on Windows: the last handle's
                                close removes it) */
-  int unlink_by_creator_only; /* only the creating process can remove a
+  int unlink_by_creator_only; /**< only the creating process can remove a
                                  name (Windows) */
 } sma_caps_t;
 
-/* Fills *out with the backend's capabilities. NULL is ignored. */
+/** Fills *out with the backend's capabilities. NULL is ignored. */
 SMA_API void sma_caps(sma_caps_t *out);
 
 /* ---- dtypes ------------------------------------------------------------ */
-/* Every fixed-size numeric NumPy dtype, in native byte order. */
+/** Every fixed-size numeric NumPy dtype, in native byte order. */
 typedef enum sma_dtype {
   SMA_BOOL, SMA_INT8, SMA_INT16, SMA_INT32, SMA_INT64,
   SMA_UINT8, SMA_UINT16, SMA_UINT32, SMA_UINT64,
@@ -141,40 +150,41 @@ typedef enum sma_dtype {
   SMA_DTYPE_COUNT
 } sma_dtype_t;
 
-/* Parses a NumPy dtype spelling: names ("float32", "uint8", "bool"), type
+/** Parses a NumPy dtype spelling: names ("float32", "uint8", "bool"), type
  * codes ("f4", "u1", "?", "b1", "d", "B"...) and type strings with a byte
  * order ("<f4", "=f4", "|u1"; ">" on a little-endian machine is rejected).
  * Errors: SMA_EINVAL (NULL), SMA_EDTYPE (unknown), SMA_EBYTEORDER. */
 SMA_API int sma_dtype_parse(const char *text, sma_dtype_t *out);
 
-/* Item size in bytes; 0 for a value outside the enum. */
+/** Item size in bytes; 0 for a value outside the enum. */
 SMA_API size_t sma_dtype_size(sma_dtype_t dtype);
 
-/* Canonical NumPy name ("float32"); NULL for a value outside the enum. */
+/** Canonical NumPy name ("float32"); NULL for a value outside the enum. */
 SMA_API const char *sma_dtype_name(sma_dtype_t dtype);
 
-/* NumPy type string with this machine's byte order ("<f4", "|u1");
+/** NumPy type string with this machine's byte order ("<f4", "|u1");
  * NULL for a value outside the enum. */
 SMA_API const char *sma_dtype_str(sma_dtype_t dtype);
 
 /* ---- Slices ------------------------------------------------------------ */
+/** Most dimensions an array may have, as in NumPy. */
 #define SMA_MAX_DIMS 32
-/* An omitted start, stop or step (Python's None). */
+/** An omitted start, stop or step (Python's None). */
 #define SMA_NONE INT64_MIN
 
-/* One dimension of a NumPy basic slice start:stop:step. Any field may be
+/** One dimension of a NumPy basic slice start:stop:step. Any field may be
  * SMA_NONE. Negative indices count from the end; out-of-range bounds are
  * clamped as Python does; a step of 0 is an error when applied. */
 typedef struct sma_slice {
-  int64_t start;
-  int64_t stop;
-  int64_t step;
+  int64_t start; /**< First index (SMA_NONE: from the start, or the end if step < 0). */
+  int64_t stop;  /**< Index not reached (SMA_NONE: to the end, or the start if step < 0). */
+  int64_t step;  /**< Stride in elements (SMA_NONE: 1); never 0. */
 } sma_slice_t;
 
-/* Shorthand for the whole dimension, i.e. ":". */
+/** Shorthand for the whole dimension, i.e. ":". */
 #define SMA_SLICE_ALL {SMA_NONE, SMA_NONE, SMA_NONE}
 
-/* Parses the text form of a slice tuple, e.g. "10:20, ::2, -5:" or "::-1".
+/** Parses the text form of a slice tuple, e.g. "10:20, ::2, -5:" or "::-1".
  * Writes at most `cap` slices to `out` and their number to `*count`. An
  * empty or blank text is zero slices. Integer indices and "..." are not
  * slices and are rejected. Errors: SMA_EINVAL (NULL), SMA_ESLICE
@@ -183,25 +193,25 @@ typedef struct sma_slice {
 SMA_API int sma_slice_parse(const char *text, sma_slice_t *out, size_t cap,
                             size_t *count);
 
-/* Writes the text form of `count` slices to buf (NUL-terminated), using
+/** Writes the text form of `count` slices to buf (NUL-terminated), using
  * the same syntax sma_slice_parse() reads. Errors: SMA_EINVAL,
  * SMA_ENAMETOOLONG when buf is too small (buf then holds ""). */
 SMA_API int sma_slice_format(const sma_slice_t *slices, size_t count,
                              char *buf, size_t cap);
 
 /* ---- Views ------------------------------------------------------------- */
-/* What a loaded array looks like after its slice: data points at element
+/** What a loaded array looks like after its slice: data points at element
  * [0,...,0] of the view; strides are in bytes and may be negative. */
 typedef struct sma_view {
-  void *data;
-  size_t ndim;
-  size_t shape[SMA_MAX_DIMS];
-  ptrdiff_t strides[SMA_MAX_DIMS];
-  sma_dtype_t dtype;
-  size_t itemsize;
+  void *data;                      /**< Element [0,...,0] of the view (the array base if it is empty). */
+  size_t ndim;                     /**< Number of dimensions. */
+  size_t shape[SMA_MAX_DIMS];      /**< Extent of each dimension after the slice. */
+  ptrdiff_t strides[SMA_MAX_DIMS]; /**< Bytes between neighbours in each dimension. */
+  sma_dtype_t dtype;               /**< Element type. */
+  size_t itemsize;                 /**< Bytes per element. */
 } sma_view_t;
 
-/* Address of element `index` (ndim entries) of a view. No bounds check:
+/** Address of element `index` (ndim entries) of a view. No bounds check:
  * plain arithmetic for hot loops. Use sma_at() for a checked version. */
 static inline void *sma_view_at(const sma_view_t *view, const size_t *index) {
   char *p = (char *)view->data;
@@ -210,20 +220,22 @@ static inline void *sma_view_at(const sma_view_t *view, const size_t *index) {
   return p;
 }
 
-/* Number of elements in a view (1 for a 0-d view). */
+/** Number of elements in a view (1 for a 0-d view). */
 SMA_API size_t sma_view_size(const sma_view_t *view);
 
 /* ---- The array object -------------------------------------------------- */
+/** An array object: gridr's SharedMemoryArray. Opaque; made by sma_new(),
+ * sma_open(), sma_clone() or sma_parse(), released by sma_free(). */
 typedef struct sma sma_t;
 
-/* Flags for sma_create(). */
+/** Flags for sma_create(). */
 enum sma_create_flags {
-  /* Let the owner's group read and write the segment (0660); the default
+  /** Let the owner's group read and write the segment (0660); the default
    * is owner-only (0600). */
   SMA_CREATE_GROUP = 1u << 0
 };
 
-/* Makes a new, unloaded array object: gridr's SharedMemoryArray(shape,
+/** Makes a new, unloaded array object: gridr's SharedMemoryArray(shape,
  * dtype, name, array_slice). Nothing is created in the OS. `shape` has
  * `ndim` entries (0..SMA_MAX_DIMS, zero-length dimensions allowed; NULL if
  * ndim is 0). `slice` has `nslice` entries (NULL if 0), used by sma_load().
@@ -235,11 +247,11 @@ SMA_API int sma_new(sma_t **out, const char *name, size_t ndim,
                     const size_t *shape, sma_dtype_t dtype,
                     const sma_slice_t *slice, size_t nslice);
 
-/* Closes the object if loaded (never unlinks) and frees it. NULL is a
+/** Closes the object if loaded (never unlinks) and frees it. NULL is a
  * no-op. */
 SMA_API void sma_free(sma_t *a);
 
-/* Creates the named segment (exclusively: an existing name is SMA_EEXIST,
+/** Creates the named segment (exclusively: an existing name is SMA_EEXIST,
  * never reused), sized for shape x dtype plus the metadata record, with
  * permissions 0600 (0660 with SMA_CREATE_GROUP), memory reserved up front
  * where the OS allows (so a full /dev/shm fails here with SMA_ENOSPC
@@ -250,7 +262,7 @@ SMA_API void sma_free(sma_t *a);
  * SMA_ENOSPC, SMA_ELIMIT, SMA_ENAMETOOLONG, SMA_EOVERFLOW, SMA_EOS. */
 SMA_API int sma_create(sma_t *a, unsigned flags);
 
-/* Attaches to the existing segment named by the object, checks that it
+/** Attaches to the existing segment named by the object, checks that it
  * holds shape x dtype (SMA_ETOOSMALL otherwise), checks shape and dtype
  * against the segment's record when it has one (SMA_EMISMATCH; a segment
  * made by another program, without a record, loads by size alone), and
@@ -258,7 +270,7 @@ SMA_API int sma_create(sma_t *a, unsigned flags);
  * SMA_ETOOSMALL, SMA_EMISMATCH, SMA_ECORRUPT, SMA_ESTEP, SMA_EOS. */
 SMA_API int sma_load(sma_t *a);
 
-/* Opens a segment knowing only its name: shape and dtype come from the
+/** Opens a segment knowing only its name: shape and dtype come from the
  * segment's record; the slice (nslice entries, may be 0) is applied. On
  * success *out is a new loaded object to release with sma_free(). Errors:
  * those of sma_new() and sma_load(), plus SMA_ENORECORD (not made by
@@ -266,132 +278,141 @@ SMA_API int sma_load(sma_t *a);
 SMA_API int sma_open(sma_t **out, const char *name, const sma_slice_t *slice,
                      size_t nslice);
 
-/* Releases this process's mapping and handle; never unlinks. The view
+/** Releases this process's mapping and handle; never unlinks. The view
  * becomes NULL. Closing an object that is not loaded is a no-op returning
  * 0, so it is safe to call twice. */
 SMA_API int sma_close(sma_t *a);
 
-/* Removes the name from the system. Processes that have it loaded keep
+/** Removes the name from the system. Processes that have it loaded keep
  * their mapping until they close it. Errors: SMA_EINVAL, SMA_ENAME,
  * SMA_ENAMETOOLONG, SMA_ENOENT, SMA_EACCES, SMA_EOS. */
 SMA_API int sma_unlink(const char *name);
 
-/* gridr's clear_buffers: unlinks each of the n names, going on past a
+/** gridr's clear_buffers: unlinks each of the n names, going on past a
  * missing or failing one, and returns the first error (0 if none).
  * names may be NULL when n is 0. */
 SMA_API int sma_clear_buffers(const char *const *names, size_t n);
 
-/* What sma_clone() changes; fields not named in `set` are ignored. */
+/** What sma_clone() changes; fields not named in `set` are ignored. */
 enum sma_override_fields {
-  SMA_SET_NAME = 1u << 0,
-  SMA_SET_SHAPE = 1u << 1,
-  SMA_SET_DTYPE = 1u << 2,
-  SMA_SET_SLICE = 1u << 3
+  SMA_SET_NAME = 1u << 0,  /**< Use sma_override::name. */
+  SMA_SET_SHAPE = 1u << 1, /**< Use sma_override::ndim and sma_override::shape. */
+  SMA_SET_DTYPE = 1u << 2, /**< Use sma_override::dtype. */
+  SMA_SET_SLICE = 1u << 3  /**< Use sma_override::slice and sma_override::nslice. */
 };
+/** The overrides of sma_clone(), gridr's **override. */
 typedef struct sma_override {
-  unsigned set;              /* OR of SMA_SET_* */
-  const char *name;
-  size_t ndim;
-  const size_t *shape;
-  sma_dtype_t dtype;
-  const sma_slice_t *slice;  /* nslice == 0 clears the slice */
-  size_t nslice;
+  unsigned set;              /**< OR of SMA_SET_* */
+  const char *name;          /**< New name. */
+  size_t ndim;               /**< New number of dimensions. */
+  const size_t *shape;       /**< New shape, ndim entries. */
+  sma_dtype_t dtype;         /**< New dtype. */
+  const sma_slice_t *slice;  /**< New slice (nslice entries; 0 clears it). */
+  size_t nslice;             /**< Number of slices. */
 } sma_override_t;
 
-/* gridr's clone(sma, **override): a new, unloaded object with src's
+/** gridr's clone(sma, **override): a new, unloaded object with src's
  * name, shape, dtype and slice, each replaced where `ov` says (ov may be
  * NULL). Errors: those of sma_new(). */
 SMA_API int sma_clone(sma_t **out, const sma_t *src, const sma_override_t *ov);
 
 /* ---- Attributes (never fail; borrowed pointers) ------------------------ */
+/** The segment's name (borrowed). */
 SMA_API const char *sma_name(const sma_t *a);
+/** Number of dimensions of the whole array. */
 SMA_API size_t sma_ndim(const sma_t *a);
-SMA_API const size_t *sma_shape(const sma_t *a);      /* ndim entries */
+/** Shape of the whole array: sma_ndim() entries (borrowed). */
+SMA_API const size_t *sma_shape(const sma_t *a);
+/** Element type. */
 SMA_API sma_dtype_t sma_dtype(const sma_t *a);
+/** Bytes per element. */
 SMA_API size_t sma_itemsize(const sma_t *a);
-/* Bytes of the whole (unsliced) array: itemsize x prod(shape). */
+/** Bytes of the whole (unsliced) array: itemsize x prod(shape). */
 SMA_API size_t sma_nbytes(const sma_t *a);
-/* The slice given at sma_new()/sma_open(); *count gets its length. */
+/** The slice given at sma_new()/sma_open(); *count gets its length. */
 SMA_API const sma_slice_t *sma_slice(const sma_t *a, size_t *count);
+/** Nonzero while the object maps its segment (after create/load/open). */
 SMA_API int sma_is_loaded(const sma_t *a);
-/* Nonzero if this object created the segment (sma_create). */
+/** Nonzero if this object created the segment (sma_create). */
 SMA_API int sma_is_creator(const sma_t *a);
-/* The view after the slice, or NULL when not loaded. */
+/** The view after the slice, or NULL when not loaded. */
 SMA_API const sma_view_t *sma_view(const sma_t *a);
-/* The view's data pointer, or NULL when not loaded. */
+/** The view's data pointer, or NULL when not loaded. */
 SMA_API void *sma_data(const sma_t *a);
-/* The OS handle while loaded (file descriptor, System V shmid or Windows
+/** The OS handle while loaded (file descriptor, System V shmid or Windows
  * HANDLE, cast to intptr_t); -1 when not loaded. */
 SMA_API intptr_t sma_os_handle(const sma_t *a);
-/* The OS error number of the last failed OS call on this object, 0 if
+/** The OS error number of the last failed OS call on this object, 0 if
  * none. */
 SMA_API int sma_os_error(const sma_t *a);
-/* Creator process id and creation time (nanoseconds since the Unix
- * epoch, UTC) from the segment's record; 0 when not loaded or when the
- * segment has no record. */
+/** Creator process id from the segment's record; 0 when not loaded or
+ * when the segment has no record. */
 SMA_API uint64_t sma_creator_pid(const sma_t *a);
+/** Creation time (nanoseconds since the Unix epoch, UTC) from the
+ * segment's record; 0 when not loaded or without a record. */
 SMA_API int64_t sma_created_ns(const sma_t *a);
 
-/* Address of element `index` (ndim entries) in the view, bounds-checked.
+/** Address of element `index` (ndim entries) in the view, bounds-checked.
  * Errors: SMA_EINVAL, SMA_ESTATE (not loaded), SMA_EBOUNDS. */
 SMA_API int sma_at(const sma_t *a, const size_t *index, void **out);
 
 /* ---- Names ------------------------------------------------------------- */
-/* Buffer size that holds any name on any backend, NUL included. */
+/** Buffer size that holds any name on any backend, NUL included. */
 #define SMA_NAME_BUF 256
 
-/* Longest name (bytes, NUL excluded) the compiled backend accepts:
+/** Longest name (bytes, NUL excluded) the compiled backend accepts:
  * 255 on Linux POSIX, 30 on macOS POSIX (PSHMNAMLEN 31 with the '/'),
  * 255 for System V (the record's name field), 240 on Windows. */
 SMA_API size_t sma_name_max(void);
 
-/* Checks a name without touching the OS. Errors: SMA_EINVAL (NULL),
+/** Checks a name without touching the OS. Errors: SMA_EINVAL (NULL),
  * SMA_ENAME (empty, '/', '\\' or a control byte), SMA_ENAMETOOLONG. */
 SMA_API int sma_name_validate(const char *name);
 
-/* gridr's build_sma_name(prefix): writes a fresh name to buf (cap bytes;
+/** gridr's build_sma_name(prefix): writes a fresh name to buf (cap bytes;
  * SMA_NAME_BUF always suffices). Long form, used when it fits the
  * backend's limit:
- *     <counter>-<prefix>-<YYYYMMDD>-<HHMMSS>-<microseconds>-<uuid4>
- * (the "<prefix>-" part is omitted for a NULL or empty prefix; time in
+ *     COUNTER-PREFIX-YYYYMMDD-HHMMSS-MICROSECONDS-UUID4
+ * (the "PREFIX-" part is omitted for a NULL or empty prefix; time in
  * UTC; the UUID4 comes from the OS's CSPRNG). Short form otherwise:
- *     <counter base36>-<prefix>-<13 base32 chars: 64 random bits>
+ *     COUNTER36-PREFIX-RANDOM13 (COUNTER36: the counter in base 36; RANDOM13: 64 random bits as 13 base-32 characters)
  * The counter is process-wide and atomic, so names built in one process
  * never repeat; the random part keeps processes apart. Errors: SMA_EINVAL,
  * SMA_ENAME (bad prefix), SMA_ENAMETOOLONG (prefix too long even for the
  * short form, or cap too small), SMA_EOS (no randomness). */
 SMA_API int sma_build_name(char *buf, size_t cap, const char *prefix);
 
-/* The value of the process-wide name counter: how many names
+/** The value of the process-wide name counter: how many names
  * sma_build_name() has built in this process. */
 SMA_API uint64_t sma_name_counter(void);
 
 /* ---- Registry ---------------------------------------------------------- */
-/* A caller-owned growable list of segment names to unlink later. */
+/** A caller-owned growable list of segment names to unlink later. */
 typedef struct sma_registry sma_registry_t;
 
-/* Errors: SMA_EINVAL, SMA_ENOMEM. Release with sma_registry_free(). */
+/** Errors: SMA_EINVAL, SMA_ENOMEM. Release with sma_registry_free(). */
 SMA_API int sma_registry_new(sma_registry_t **out);
 
-/* Frees the list's memory only; unlinks nothing. NULL is a no-op. */
+/** Frees the list's memory only; unlinks nothing. NULL is a no-op. */
 SMA_API void sma_registry_free(sma_registry_t *reg);
 
-/* Appends a copy of a valid name. Errors: SMA_EINVAL, SMA_ENAME,
+/** Appends a copy of a valid name. Errors: SMA_EINVAL, SMA_ENAME,
  * SMA_ENAMETOOLONG, SMA_ENOMEM. */
 SMA_API int sma_registry_add(sma_registry_t *reg, const char *name);
 
+/** Number of registered names (0 for NULL). */
 SMA_API size_t sma_registry_count(const sma_registry_t *reg);
 
-/* The i-th name (borrowed), or NULL when i is out of range. */
+/** The i-th name (borrowed), or NULL when i is out of range. */
 SMA_API const char *sma_registry_name(const sma_registry_t *reg, size_t i);
 
-/* Unlinks every registered name, going on past failures, and returns the
+/** Unlinks every registered name, going on past failures, and returns the
  * first error. Names that are gone afterwards (unlinked, or already
  * missing) leave the list; names that failed otherwise stay, so the call
  * can be retried. */
 SMA_API int sma_registry_clear(sma_registry_t *reg);
 
-/* gridr's create_and_register_sma: builds a name with `prefix` (may be
+/** gridr's create_and_register_sma: builds a name with `prefix` (may be
  * NULL), creates an array of that shape and dtype (flags as sma_create)
  * and appends the name to reg. On success *out is a loaded object to
  * release with sma_free(); on failure nothing is created or registered.
@@ -402,11 +423,11 @@ SMA_API int sma_create_and_register(sma_t **out, size_t ndim,
                                     unsigned flags);
 
 /* ---- wrap -------------------------------------------------------------- */
-/* Called by sma_wrap() with the views of the n loaded arrays. */
+/** Called by sma_wrap() with the views of the n loaded arrays. */
 typedef int (*sma_wrap_fn)(const sma_view_t *const *views, size_t n,
                            void *user);
 
-/* gridr's shmarray_wrap: loads each of the n arrays, calls fn with their
+/** gridr's shmarray_wrap: loads each of the n arrays, calls fn with their
  * views and closes every one of them whatever fn returns; fn's return
  * value goes to *fn_result (may be NULL). If the k-th load fails, the
  * arrays loaded before it are closed, fn is not called and the load's
@@ -415,10 +436,10 @@ SMA_API int sma_wrap(sma_t *const *arrays, size_t n, sma_wrap_fn fn,
                      void *user, int *fn_result);
 
 /* ---- Descriptors: an array as one printable line ----------------------- */
-/* Version of the descriptor format written by sma_describe(). */
+/** Version of the descriptor format written by sma_describe(). */
 #define SMA_DESCRIPTOR_VERSION 1
 
-/* Writes an object's description — format version, backend, dtype, shape,
+/** Writes an object's description — format version, backend, dtype, shape,
  * slice and name — as one printable line (no newline), e.g.
  *     sma/1 backend=posix dtype=<f4 shape=512,512 slice=0:256 name=job-1
  * Fields are space-separated key=value pairs in that order; shape is "()"
@@ -428,7 +449,7 @@ SMA_API int sma_wrap(sma_t *const *arrays, size_t n, sma_wrap_fn fn,
  * Errors: SMA_EINVAL, SMA_ENAMETOOLONG (cap too small; buf gets ""). */
 SMA_API int sma_describe(const sma_t *a, char *buf, size_t cap);
 
-/* Rebuilds an unloaded object from a sma_describe() line (a trailing
+/** Rebuilds an unloaded object from a sma_describe() line (a trailing
  * newline is allowed); release it with sma_free(). A line from another
  * backend is refused. On error *bad_field (may be NULL) names the part
  * that is wrong: "version", "backend", "dtype", "shape", "slice", "name"
@@ -437,30 +458,30 @@ SMA_API int sma_describe(const sma_t *a, char *buf, size_t cap);
 SMA_API int sma_parse(sma_t **out, const char *line, const char **bad_field);
 
 /* ---- Inspecting segments ------------------------------------------------- */
-/* What sma_info() and sma_list() report of one segment. */
+/** What sma_info() and sma_list() report of one segment. */
 typedef struct sma_info {
-  char name[SMA_NAME_BUF];
-  sma_dtype_t dtype;
-  size_t ndim;
-  size_t shape[SMA_MAX_DIMS];
-  size_t nbytes;          /* array bytes: itemsize x prod(shape) */
-  size_t segment_size;    /* the segment's size as the OS reports it */
-  uint64_t creator_pid;
-  int64_t created_ns;     /* ns since the Unix epoch */
-  int creator_alive;      /* 1 alive, 0 gone (or an earlier boot), -1 unknown */
-  int attached;           /* processes mapping it now, -1 if unknown */
+  char name[SMA_NAME_BUF];     /**< The segment's name. */
+  sma_dtype_t dtype;           /**< Element type. */
+  size_t ndim;                 /**< Number of dimensions. */
+  size_t shape[SMA_MAX_DIMS];  /**< Shape, ndim entries. */
+  size_t nbytes;          /**< array bytes: itemsize x prod(shape) */
+  size_t segment_size;    /**< the segment's size as the OS reports it */
+  uint64_t creator_pid;   /**< Process that created it. */
+  int64_t created_ns;     /**< ns since the Unix epoch */
+  int creator_alive;      /**< 1 alive, 0 gone (or an earlier boot), -1 unknown */
+  int attached;           /**< processes mapping it now, -1 if unknown */
 } sma_info_t;
 
-/* Reads a libsma segment's record and the OS's view of it, without
+/** Reads a libsma segment's record and the OS's view of it, without
  * keeping it mapped. Errors: SMA_EINVAL, SMA_ENAME, SMA_ENOENT,
  * SMA_EACCES, SMA_ENORECORD (not made by libsma), SMA_ECORRUPT, SMA_EOS. */
 SMA_API int sma_info(const char *name, sma_info_t *out);
 
-/* Called by sma_list() for each segment; a nonzero return stops the walk
+/** Called by sma_list() for each segment; a nonzero return stops the walk
  * and becomes sma_list()'s result. */
 typedef int (*sma_list_fn)(const sma_info_t *info, void *user);
 
-/* Calls fn for every libsma segment this user can see (segments of other
+/** Calls fn for every libsma segment this user can see (segments of other
  * programs are skipped). Linux POSIX lists /dev/shm, System V on Linux
  * lists /proc/sysvipc/shm; where the OS cannot enumerate named memory
  * (macOS POSIX, Windows) libsma keeps a per-user index of the names it
@@ -470,12 +491,16 @@ SMA_API int sma_list(sma_list_fn fn, void *user);
 
 /* ---- Names kept for gridr users --------------------------------------- */
 /* gridr's spellings, kept as thin aliases. Using one warns. */
+/** gridr's build_sma_name, kept as a thin alias of sma_build_name().
+ * @deprecated Use sma_build_name(). */
 SMA_DEPRECATED("use sma_build_name()")
 static inline int sma_build_sma_name(char *buf, size_t cap,
                                      const char *prefix) {
   return sma_build_name(buf, cap, prefix);
 }
 
+/** gridr's create_and_register_sma: sma_create_and_register() with flags 0.
+ * @deprecated Use sma_create_and_register(). */
 SMA_DEPRECATED("use sma_create_and_register()")
 static inline int sma_create_and_register_sma(sma_t **out, size_t ndim,
                                               const size_t *shape,
@@ -485,6 +510,8 @@ static inline int sma_create_and_register_sma(sma_t **out, size_t ndim,
   return sma_create_and_register(out, ndim, shape, dtype, reg, prefix, 0);
 }
 
+/** gridr's shmarray_wrap, kept as a thin alias of sma_wrap().
+ * @deprecated Use sma_wrap(). */
 SMA_DEPRECATED("use sma_wrap()")
 static inline int sma_shmarray_wrap(sma_t *const *arrays, size_t n,
                                     sma_wrap_fn fn, void *user,

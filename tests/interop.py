@@ -6,6 +6,10 @@
       of arange; exit 0 if so.
   interop.py create NAME SHAPE DTYPE       create a plain SharedMemory
       segment (no libsma record) holding arange(size) and leave it.
+  interop.py byname NAME SLICE VALUE       open a libsma segment by name
+      alone with python/sma.py, check it holds arange, set a[SLICE] = VALUE.
+  interop.py sma-create NAME SHAPE DTYPE   create a segment with a libsma
+      record via python/sma.py, holding arange(size), and leave it.
 Python's resource tracker would unlink every segment this process touched
 when it exits (CPython gh-82300), so each one is unregistered from it.
 """
@@ -28,6 +32,23 @@ def parse_slice(text):
 
 
 def main():
+    if sys.argv[1] == "byname":
+        import sma
+        name, slice_text, value = sys.argv[2:5]
+        with sma.open(name) as a:
+            want = np.arange(a.size).astype(a.dtype).reshape(a.shape)
+            if not np.array_equal(a, want):
+                return 1
+            a[parse_slice(slice_text)] = float(value)
+        return 0
+    if sys.argv[1] == "sma-create":
+        import sma
+        name, shape_text, dtype = sys.argv[2:5]
+        shape = tuple(int(s) for s in shape_text.split(","))
+        arr = sma.create(name, shape, dtype)
+        arr.array[...] = np.arange(arr.array.size).reshape(shape)
+        arr.close()
+        return 0
     mode, name, shape_text, dtype = sys.argv[1:5]
     shape = tuple(int(s) for s in shape_text.split(","))
     dt = np.dtype(dtype)

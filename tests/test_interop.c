@@ -61,3 +61,49 @@ Test(interop, c_loads_what_numpy_created_through_a_slice) {
   sma_free(a);
   cr_assert_eq(sma_unlink(name), 0);
 }
+
+/* python/sma.py opens a C-created segment by name alone (the record gives
+ * shape and dtype) and writes through a slice; C sees the write. */
+Test(interop, python_helper_opens_by_name_alone) {
+  need_python();
+  size_t shape[2] = {6, 7};
+  char name[SMA_NAME_BUF];
+  t_name(name, sizeof name, "py-byname");
+  sma_t *a;
+  cr_assert_eq(sma_new(&a, name, 2, shape, SMA_INT16, NULL, 0), 0);
+  cr_assert_eq(sma_create(a, 0), 0);
+  int16_t *d = sma_data(a);
+  for (int i = 0; i < 42; i++) d[i] = (int16_t)i;
+  const char *argv[] = {SMA_PYTHON, SMA_INTEROP_SCRIPT, "byname", name, "::2, -1:", "-5", NULL};
+  cr_assert_eq(t_run(argv), 0);
+  for (int i = 0; i < 6; i++)
+    for (int j = 0; j < 7; j++) {
+      int16_t want = (i % 2 == 0 && j == 6) ? -5 : (int16_t)(i * 7 + j);
+      cr_assert_eq(d[i * 7 + j], want, "[%d,%d]", i, j);
+    }
+  sma_unlink(name);
+  sma_free(a);
+}
+
+/* python/sma.py writes libsma's record, so C opens a Python-made segment
+ * knowing only its name. */
+Test(interop, c_opens_python_helper_segment_by_name) {
+  need_python();
+  char name[SMA_NAME_BUF];
+  t_name(name, sizeof name, "py-sma");
+  const char *argv[] = {SMA_PYTHON, SMA_INTEROP_SCRIPT, "sma-create", name, "3,5,2", "float64", NULL};
+  cr_assert_eq(t_run(argv), 0);
+  sma_t *a;
+  cr_assert_eq(sma_open(&a, name, NULL, 0), 0);
+  cr_assert_eq(sma_dtype(a), SMA_FLOAT64);
+  cr_assert_eq(sma_ndim(a), 3);
+  cr_assert_eq(sma_shape(a)[1], 5);
+  cr_assert_neq(sma_creator_pid(a), 0);
+  const double *d = sma_data(a);
+  for (int i = 0; i < 30; i++) cr_assert_eq(d[i], (double)i);
+  sma_info_t info;
+  cr_assert_eq(sma_info(name, &info), 0);
+  cr_assert_eq(info.creator_alive, 0, "the python process has exited");
+  sma_free(a);
+  cr_assert_eq(sma_unlink(name), 0);
+}

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# ctest's `consumer` test: installs the build tree into a scratch prefix,
+# then builds and runs tests/consumer against it four ways: CMake
+# find_package (shared, then static with SMA_USE_STATIC) and plain cc with
+# pkg-config (shared, then the static archive with --static flags).
+# usage: run.sh BUILD_DIR C_COMPILER
+set -euo pipefail
+build=$1 cc=$2
+here=$(cd "$(dirname "$0")" && pwd)
+work=$build/consumer
+rm -rf "$work"
+mkdir -p "$work"
+prefix=$work/prefix
+cmake --install "$build" --prefix "$prefix" >/dev/null
+libdir=$(dirname "$(find "$prefix" -name 'libsma.so' | head -1)")
+test -f "$prefix/include/sma.h"
+test -f "$libdir/libsma.a"
+test -f "$prefix/share/man/man1/sma.1"
+"$prefix/bin/sma" --version
+readelf -d "$libdir/libsma.so" | grep -q 'SONAME.*libsma\.so\.0'
+
+for linkage in shared static; do
+  use_static=$([ $linkage = static ] && echo ON || echo OFF)
+  cmake -S "$here" -B "$work/cmake-$linkage" -DCMAKE_C_COMPILER="$cc" \
+    -DCMAKE_PREFIX_PATH="$prefix" -DSMA_USE_STATIC=$use_static >/dev/null
+  cmake --build "$work/cmake-$linkage" >/dev/null
+  LD_LIBRARY_PATH=$libdir "$work/cmake-$linkage/consumer"
+done
+if ldd "$work/cmake-static/consumer" | grep -q libsma; then
+  echo "the static consumer links libsma dynamically"; exit 1
+fi
+
+export PKG_CONFIG_PATH=$libdir/pkgconfig
+# shellcheck disable=SC2046
+"$cc" -std=c11 "$here/main.c" $(pkg-config --cflags --libs sma) -o "$work/pc-shared"
+LD_LIBRARY_PATH=$libdir "$work/pc-shared"
+# shellcheck disable=SC2046
+"$cc" -std=c11 -DSMA_STATIC "$here/main.c" $(pkg-config --cflags sma) "$libdir/libsma.a" \
+  $(pkg-config --libs-only-l --static sma | sed 's/-lsma\b//') -o "$work/pc-static"
+"$work/pc-static"
+echo "consumer: find_package and pkg-config builds all ran"

@@ -1,0 +1,48 @@
+# Checks that the shared library exports exactly the functions sma.h
+# declares with SMA_API: nothing missing, nothing else (every other symbol
+# is hidden). ELF: `nm -D --defined-only`; PE: `objdump -p` export table.
+# -DLIB=path -DHEADER=include/sma.h -DNM=... -DOBJDUMP=... -DFORMAT=ELF|PE
+file(READ ${HEADER} _header)
+string(REGEX MATCHALL "SMA_API[^;(]*[ *](sma_[a-z0-9_]+)\\(" _decls "${_header}")
+set(_want)
+foreach(_d ${_decls})
+  string(REGEX REPLACE ".*[ *](sma_[a-z0-9_]+)\\($" "\\1" _name "${_d}")
+  list(APPEND _want ${_name})
+endforeach()
+list(REMOVE_DUPLICATES _want)
+
+set(_have)
+if(FORMAT STREQUAL "PE")
+  execute_process(COMMAND ${OBJDUMP} -p ${LIB} OUTPUT_VARIABLE _out RESULT_VARIABLE _rc)
+  # Brackets would confuse CMake's lists: drop them, then read the lines
+  # of the name table ("<ordinal> <name>").
+  string(REGEX MATCH "Ordinal/Name Pointer. Table(.*)" _table "${_out}")
+  string(REGEX REPLACE "[][]" "" _table "${_table}")
+  string(REPLACE "\n" ";" _lines "${_table}")
+  foreach(_l ${_lines})
+    if(_l MATCHES "^[ \t]+[0-9]+ ([A-Za-z_][A-Za-z0-9_]*)$")
+      list(APPEND _have ${CMAKE_MATCH_1})
+    endif()
+  endforeach()
+else()
+  execute_process(COMMAND ${NM} -D --defined-only ${LIB} OUTPUT_VARIABLE _out RESULT_VARIABLE _rc)
+  string(REPLACE "\n" ";" _lines "${_out}")
+  foreach(_l ${_lines})
+    if(_l MATCHES "^[0-9a-fA-F]+ [A-Za-z] (.+)$")
+      list(APPEND _have ${CMAKE_MATCH_1})
+    endif()
+  endforeach()
+endif()
+if(NOT _rc EQUAL 0)
+  message(FATAL_ERROR "could not read the symbols of ${LIB}")
+endif()
+
+set(_extra ${_have})
+list(REMOVE_ITEM _extra ${_want})
+set(_missing ${_want})
+list(REMOVE_ITEM _missing ${_have})
+list(LENGTH _want _n)
+if(_extra OR _missing)
+  message(FATAL_ERROR "exports differ from sma.h: extra [${_extra}] missing [${_missing}]")
+endif()
+message(STATUS "${LIB} exports exactly the ${_n} SMA_API functions of sma.h")
