@@ -17,7 +17,11 @@
  *    nothing behind: no half-created segment, no leaked handle or memory.
  *  - Pointers documented as "borrowed" stay owned by the library object and
  *    are valid until that object changes state or is freed.
- *  - No global mutable state except the name counter (sma_name_counter()).
+ *  - No global mutable state except the name counter (sma_name_counter()),
+ *    and two caches of values fixed for the process's life: the boot id
+ *    (Linux, read once for the metadata record) and, on Windows, the
+ *    handles that keep this process's created segments alive until it
+ *    unlinks them.
  */
 #ifndef SMA_H
 #define SMA_H
@@ -220,6 +224,24 @@ static inline void *sma_view_at(const sma_view_t *view, const size_t *index) {
   return p;
 }
 
+/** sma_view_at() for a 1-d view: base + i*stride, no loop. */
+static inline void *sma_view_at1(const sma_view_t *view, size_t i) {
+  return (char *)view->data + (ptrdiff_t)i * view->strides[0];
+}
+
+/** sma_view_at() for a 2-d view: straight-line arithmetic for inner loops. */
+static inline void *sma_view_at2(const sma_view_t *view, size_t i, size_t j) {
+  return (char *)view->data + (ptrdiff_t)i * view->strides[0] +
+         (ptrdiff_t)j * view->strides[1];
+}
+
+/** sma_view_at() for a 3-d view. */
+static inline void *sma_view_at3(const sma_view_t *view, size_t i, size_t j,
+                                 size_t k) {
+  return (char *)view->data + (ptrdiff_t)i * view->strides[0] +
+         (ptrdiff_t)j * view->strides[1] + (ptrdiff_t)k * view->strides[2];
+}
+
 /** Number of elements in a view (1 for a 0-d view). */
 SMA_API size_t sma_view_size(const sma_view_t *view);
 
@@ -232,7 +254,21 @@ typedef struct sma sma_t;
 enum sma_create_flags {
   /** Let the owner's group read and write the segment (0660); the default
    * is owner-only (0600). */
-  SMA_CREATE_GROUP = 1u << 0
+  SMA_CREATE_GROUP = 1u << 0,
+  /** Map every page at create, so first writes run at memory speed
+   * (MAP_POPULATE on Linux POSIX; elsewhere libsma touches each page). */
+  SMA_CREATE_PREFAULT = 1u << 1,
+  /** Ask for huge pages where the OS supports them for shared memory
+   * (MADV_HUGEPAGE when shmem THP allows it, SHM_HUGETLB for System V,
+   * SEC_LARGE_PAGES on Windows). Never fails: without them the segment
+   * uses normal pages and sma_effective_flags() says so. */
+  SMA_CREATE_HUGEPAGES = 1u << 2,
+  /** Size the segment without reserving its memory (POSIX: ftruncate
+   * instead of posix_fallocate), as Python's SharedMemory does: creating
+   * is cheaper, but on a full /dev/shm a later first write dies of
+   * SIGBUS instead of create failing with SMA_ENOSPC. Other backends
+   * ignore it (System V reserves nothing at create; Windows commits). */
+  SMA_CREATE_NORESERVE = 1u << 3
 };
 
 /** Makes a new, unloaded array object: gridr's SharedMemoryArray(shape,
@@ -333,6 +369,10 @@ SMA_API size_t sma_nbytes(const sma_t *a);
 SMA_API const sma_slice_t *sma_slice(const sma_t *a, size_t *count);
 /** Nonzero while the object maps its segment (after create/load/open). */
 SMA_API int sma_is_loaded(const sma_t *a);
+/** The sma_create() flags that took effect for this object's segment
+ * (SMA_CREATE_HUGEPAGES is absent when the OS refused huge pages); 0 when
+ * not created by this object. */
+SMA_API unsigned sma_effective_flags(const sma_t *a);
 /** Nonzero if this object created the segment (sma_create). */
 SMA_API int sma_is_creator(const sma_t *a);
 /** The view after the slice, or NULL when not loaded. */

@@ -30,11 +30,16 @@ typedef struct sma__os_segment {
   void *addr;              /* start of the mapping, NULL if size is 0 */
   size_t size;             /* mapped bytes: the whole segment */
   intptr_t handle;         /* fd, shmid or HANDLE; -1 when none */
+  unsigned effective;      /* create(): the SMA__OS_* flags that took effect */
 } sma__os_segment_t;
 
 /* Permissions for create(): owner-only unless the group is allowed. */
 enum sma__os_create_flags {
-  SMA__OS_GROUP = 1u << 0
+  SMA__OS_GROUP = 1u << 0,
+  SMA__OS_PREFAULT = 1u << 1,  /* best effort; common code touches pages
+                                  itself when the backend did not */
+  SMA__OS_HUGEPAGES = 1u << 2, /* best effort; never a reason to fail */
+  SMA__OS_NORESERVE = 1u << 3  /* size only, reserve nothing */
 };
 
 /* Fills *caps. Cannot fail; cheap enough to call on every create/load. */
@@ -44,8 +49,9 @@ void sma__os_caps(sma__os_caps_t *caps);
  * exactly `size` bytes (a multiple of caps.granularity, > 0), with
  * permissions 0600 (0660 with SMA__OS_GROUP) whatever the umask, reserves
  * its memory where the OS allows (SMA_ENOSPC if it cannot), maps it
- * read-write and fills *seg. Post: seg->size == size. On failure the name
- * does not exist afterwards. */
+ * read-write and fills *seg. PREFAULT and HUGEPAGES are requests: the
+ * backend sets in seg->effective those it honoured (and GROUP). Post:
+ * seg->size == size. On failure the name does not exist afterwards. */
 int sma__os_create(const char *name, size_t size, unsigned flags,
                    sma__os_segment_t *seg, int *os_err);
 
@@ -53,6 +59,12 @@ int sma__os_create(const char *name, size_t size, unsigned flags,
  * seg->size is the segment's size as the OS reports it (page-rounded on
  * some systems; see caps.size_is_exact). */
 int sma__os_open(const char *name, sma__os_segment_t *seg, int *os_err);
+
+/* Copies the last n bytes of an open segment (n <= seg->size) into buf:
+ * the metadata record. A backend may read them through the OS rather than
+ * the mapping when that is cheaper than faulting the page in (POSIX:
+ * pread); the result is the same. */
+void sma__os_read_tail(const sma__os_segment_t *seg, void *buf, size_t n);
 
 /* Unmaps and releases what create()/open() acquired. Pre: seg was filled
  * by one of them. Post: seg->addr == NULL, seg->handle == -1, even when

@@ -67,22 +67,6 @@ static uint64_t get_u64(const unsigned char *p) {
   return v;
 }
 
-/* CRC-32 (reflected polynomial 0xEDB88320), four bits at a time: small
- * table, fast enough for 636 bytes on every load. */
-static uint32_t crc32_ieee(const unsigned char *p, size_t n) {
-  static const uint32_t nibble[16] = {
-      0x00000000, 0x1DB71064, 0x3B6E20C8, 0x26D930AC, 0x76DC4190, 0x6B6B51F4,
-      0x4DB26158, 0x5005713C, 0xEDB88320, 0xF00F9344, 0xD6D6A3E8, 0xCB61B38C,
-      0x9B64C2B0, 0x86D3D2D4, 0xA00AE278, 0xBDBDF21C};
-  uint32_t crc = 0xFFFFFFFFu;
-  for (size_t i = 0; i < n; i++) {
-    crc ^= p[i];
-    crc = (crc >> 4) ^ nibble[crc & 15];
-    crc = (crc >> 4) ^ nibble[crc & 15];
-  }
-  return crc ^ 0xFFFFFFFFu;
-}
-
 int sma__record_layout(size_t data_bytes, size_t granularity,
                        size_t *segment_size) {
   size_t padded, total;
@@ -110,7 +94,7 @@ void sma__record_write(void *segment, size_t segment_size,
   for (size_t d = 0; d < rec->ndim; d++)
     put_u64(r + OFF_SHAPE + 8 * d, rec->shape[d]);
   memcpy(r + OFF_NAME, rec->name, strlen(rec->name));
-  put_u32(r + OFF_CRC, crc32_ieee(r, OFF_CRC));
+  put_u32(r + OFF_CRC, sma__crc32(r, OFF_CRC));
   memcpy((unsigned char *)segment + segment_size - SMA__RECORD_SIZE, r,
          sizeof r);
 }
@@ -140,13 +124,27 @@ int sma__record_read(const void *segment, size_t segment_size,
                      sma__record_t *rec) {
   if (segment == NULL || segment_size < SMA__RECORD_SIZE)
     return SMA_ENORECORD;
-  const unsigned char *r =
-      (const unsigned char *)segment + segment_size - SMA__RECORD_SIZE;
+  return sma__record_decode((const unsigned char *)segment + segment_size -
+                                SMA__RECORD_SIZE,
+                            segment_size, rec);
+}
+
+int sma__record_load(const sma__os_segment_t *seg, sma__record_t *rec) {
+  unsigned char tail[SMA__RECORD_SIZE];
+  if (seg->addr == NULL || seg->size < SMA__RECORD_SIZE) return SMA_ENORECORD;
+  sma__os_read_tail(seg, tail, sizeof tail);
+  return sma__record_decode(tail, seg->size, rec);
+}
+
+int sma__record_decode(const void *tail, size_t segment_size,
+                       sma__record_t *rec) {
+  const unsigned char *r = tail;
+  if (segment_size < SMA__RECORD_SIZE) return SMA_ENORECORD;
   if (memcmp(r + OFF_MAGIC, record_magic, sizeof record_magic) != 0)
     return SMA_ENORECORD;
   if (get_u32(r + OFF_VERSION) != RECORD_VERSION ||
       get_u32(r + OFF_SIZE) != SMA__RECORD_SIZE ||
-      get_u32(r + OFF_CRC) != crc32_ieee(r, OFF_CRC))
+      get_u32(r + OFF_CRC) != sma__crc32(r, OFF_CRC))
     return SMA_ECORRUPT;
 
   sma__record_t out;

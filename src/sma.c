@@ -14,6 +14,7 @@ struct sma {
   sma_slice_t slice[SMA_MAX_DIMS];
   bool loaded;
   bool creator;
+  unsigned effective;            /* create flags that took effect */
   sma__os_segment_t seg;
   sma_view_t view;
   int os_error;
@@ -96,19 +97,46 @@ static int fail_os(sma_t *a, int rc, int os_err) {
   return rc;
 }
 
+/* Maps every page by reading and writing back one byte of each: keeps the
+ * contents (the record may already be there on some backends) and needs
+ * no OS call. The portable fallback for SMA_CREATE_PREFAULT. */
+static void touch_pages(void *addr, size_t size, size_t granularity) {
+  volatile unsigned char *p = addr;
+  for (size_t off = 0; off < size; off += granularity) p[off] = p[off];
+}
+
+/* Public create flags to the backend's, and back. */
+static unsigned os_flags_of(unsigned flags) {
+  return ((flags & SMA_CREATE_GROUP) ? SMA__OS_GROUP : 0) |
+         ((flags & SMA_CREATE_PREFAULT) ? SMA__OS_PREFAULT : 0) |
+         ((flags & SMA_CREATE_HUGEPAGES) ? SMA__OS_HUGEPAGES : 0) |
+         ((flags & SMA_CREATE_NORESERVE) ? SMA__OS_NORESERVE : 0);
+}
+static unsigned flags_of_os(unsigned os) {
+  return ((os & SMA__OS_GROUP) ? SMA_CREATE_GROUP : 0) |
+         ((os & SMA__OS_PREFAULT) ? SMA_CREATE_PREFAULT : 0) |
+         ((os & SMA__OS_HUGEPAGES) ? SMA_CREATE_HUGEPAGES : 0) |
+         ((os & SMA__OS_NORESERVE) ? SMA_CREATE_NORESERVE : 0);
+}
+
 int sma_create(sma_t *a, unsigned flags) {
-  if (a == NULL || (flags & ~(unsigned)SMA_CREATE_GROUP) != 0)
-    return SMA_EINVAL;
+  const unsigned known = SMA_CREATE_GROUP | SMA_CREATE_PREFAULT |
+                         SMA_CREATE_HUGEPAGES | SMA_CREATE_NORESERVE;
+  if (a == NULL || (flags & ~known) != 0) return SMA_EINVAL;
   if (a->loaded) return SMA_ESTATE;
-  size_t size;
-  int rc = sma__record_layout(a->nbytes, sma__caps().granularity, &size);
+  size_t size, granularity = sma__caps().granularity;
+  int rc = sma__record_layout(a->nbytes, granularity, &size);
   if (rc != 0) return rc;
 
   sma__os_segment_t seg;
   int os_err = 0;
-  unsigned os_flags = (flags & SMA_CREATE_GROUP) ? SMA__OS_GROUP : 0;
-  rc = sma__os_create(a->name, size, os_flags, &seg, &os_err);
+  seg.effective = 0;
+  rc = sma__os_create(a->name, size, os_flags_of(flags), &seg, &os_err);
   if (rc != 0) return fail_os(a, rc, os_err);
+  if ((flags & SMA_CREATE_PREFAULT) && !(seg.effective & SMA__OS_PREFAULT)) {
+    touch_pages(seg.addr, seg.size, granularity);
+    seg.effective |= SMA__OS_PREFAULT;
+  }
 
   sma__record_t rec;
   memset(&rec, 0, sizeof rec);
@@ -127,6 +155,7 @@ int sma_create(sma_t *a, unsigned flags) {
   a->seg = seg;
   a->loaded = true;
   a->creator = true;
+  a->effective = flags_of_os(seg.effective);
   a->os_error = 0;
   a->creator_pid = rec.creator_pid;
   a->created_ns = rec.created_ns;
@@ -177,7 +206,7 @@ int sma_load(sma_t *a) {
   if (rc != 0) return fail_os(a, rc, os_err);
 
   sma__record_t rec;
-  rc = sma__record_read(seg.addr, seg.size, &rec);
+  rc = sma__record_load(&seg, &rec);
   if (rc != 0 && rc != SMA_ENORECORD) {
     sma__os_close(&seg, &os_err);
     return rc;
@@ -198,7 +227,7 @@ int sma_open(sma_t **out, const char *name, const sma_slice_t *slice,
 
   sma__record_t rec;
   sma_t *a = NULL;
-  rc = sma__record_read(seg.addr, seg.size, &rec);
+  rc = sma__record_load(&seg, &rec);
   if (rc == 0)
     rc = sma_new(&a, name, rec.ndim, rec.shape, rec.dtype, slice, nslice);
   if (rc != 0) {
@@ -221,6 +250,7 @@ int sma_close(sma_t *a) {
   int rc = sma__os_close(&a->seg, &os_err);
   a->loaded = false;
   a->creator = false;
+  a->effective = 0;
   memset(&a->view, 0, sizeof a->view);
   a->seg.addr = NULL;
   a->seg.size = 0;
@@ -272,6 +302,7 @@ size_t sma_itemsize(const sma_t *a) { return sma_dtype_size(a->dtype); }
 size_t sma_nbytes(const sma_t *a) { return a->nbytes; }
 int sma_is_loaded(const sma_t *a) { return a->loaded; }
 int sma_is_creator(const sma_t *a) { return a->creator; }
+unsigned sma_effective_flags(const sma_t *a) { return a->effective; }
 int sma_os_error(const sma_t *a) { return a->os_error; }
 uint64_t sma_creator_pid(const sma_t *a) { return a->creator_pid; }
 int64_t sma_created_ns(const sma_t *a) { return a->created_ns; }

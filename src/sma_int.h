@@ -59,6 +59,10 @@ int sma__view_build(sma_view_t *view, void *base, size_t ndim,
                     const size_t *shape, sma_dtype_t dtype,
                     const sma_slice_t *slices, size_t nslice);
 
+/* ---- crc32.c ------------------------------------------------------------------ */
+/* CRC-32 as zlib computes it. */
+uint32_t sma__crc32(const void *data, size_t n);
+
 /* ---- record.c --------------------------------------------------------------- */
 /* The metadata record that ends every segment libsma creates. Fields are
  * fixed-width little-endian on disk; see record.c for the byte layout. */
@@ -86,10 +90,18 @@ int sma__record_layout(size_t data_bytes, size_t granularity,
 void sma__record_write(void *segment, size_t segment_size,
                        const sma__record_t *rec);
 
-/* Reads and checks the record at the end of a segment of segment_size
- * bytes. SMA_ENORECORD if there is none (too small, no magic);
- * SMA_ECORRUPT if it is present but inconsistent in any way. */
+/* Checks and decodes a record: `tail` holds the last SMA__RECORD_SIZE
+ * bytes of a segment of segment_size bytes. SMA_ENORECORD if there is none
+ * (too small, no magic); SMA_ECORRUPT if it is present but inconsistent
+ * in any way. */
+int sma__record_decode(const void *tail, size_t segment_size,
+                       sma__record_t *rec);
+
+/* The same, reading the tail of a mapped segment. */
 int sma__record_read(const void *segment, size_t segment_size,
                      sma__record_t *rec);
+
+/* The same, reading the tail of an open segment through the backend. */
+int sma__record_load(const sma__os_segment_t *seg, sma__record_t *rec);
 
 #endif /* SMA_INT_H */

@@ -207,6 +207,28 @@ Test(array, corrupt_record_is_an_error_not_a_crash) {
   sma_free(a);
 }
 
+Test(array, prefault_and_hugepage_requests_never_fail) {
+  size_t shape[2] = {1024, 1024};
+  char name[SMA_NAME_BUF];
+  sma_t *a = make("prefault", 2, shape, SMA_UINT8, name);
+  unsigned want = SMA_CREATE_PREFAULT | SMA_CREATE_HUGEPAGES | SMA_CREATE_GROUP;
+  cr_assert_eq(sma_create(a, want), 0);
+  unsigned got = sma_effective_flags(a);
+  cr_assert_eq(got & ~want, 0, "only requested flags are reported");
+  cr_assert(got & SMA_CREATE_PREFAULT, "prefault always happens (fallback: touching)");
+  cr_assert(got & SMA_CREATE_GROUP);
+  unsigned char *d = sma_data(a);
+  cr_assert_eq(d[0] | d[1024 * 1024 - 1], 0, "prefaulting keeps the zeros");
+  memset(d, 0xab, 1024 * 1024);
+  sma_t *b;
+  cr_assert_eq(sma_open(&b, name, NULL, 0), 0, "the record survived prefaulting");
+  cr_assert_eq(((unsigned char *)sma_data(b))[777], 0xab);
+  cr_assert_eq(sma_effective_flags(b), 0, "loading creates nothing");
+  sma_free(b);
+  sma_unlink(name);
+  sma_free(a);
+}
+
 Test(array, load_checks_against_the_record) {
   size_t shape[2] = {4, 4};
   char name[SMA_NAME_BUF];

@@ -174,3 +174,23 @@ Test(slice, view_of_more_slices_than_dims_is_refused) {
   cr_assert_eq(sma__view_build(&v, NULL, 1, shape, SMA_UINT8, s, 2),
                SMA_ETOOMANYSLICES);
 }
+
+Test(slice, fixed_rank_helpers_agree_with_sma_view_at) {
+  static char base[4096];
+  size_t shape3[3] = {4, 5, 6};
+  sma_slice_t s[3] = {{3, SMA_NONE, -1}, {1, 5, 2}, {SMA_NONE, SMA_NONE, -2}};
+  sma_view_t v;
+  cr_assert_eq(sma__view_build(&v, base, 3, shape3, SMA_FLOAT32, s, 3), 0);
+  for (size_t i = 0; i < v.shape[0]; i++)
+    for (size_t j = 0; j < v.shape[1]; j++)
+      for (size_t k = 0; k < v.shape[2]; k++) {
+        size_t idx[3] = {i, j, k};
+        cr_assert_eq(sma_view_at3(&v, i, j, k), sma_view_at(&v, idx));
+      }
+  cr_assert_eq(sma__view_build(&v, base, 2, shape3, SMA_FLOAT32, s, 2), 0);
+  size_t idx2[2] = {2, 1};
+  cr_assert_eq(sma_view_at2(&v, 2, 1), sma_view_at(&v, idx2));
+  cr_assert_eq(sma__view_build(&v, base, 1, shape3, SMA_FLOAT32, s, 1), 0);
+  size_t idx1[1] = {3};
+  cr_assert_eq(sma_view_at1(&v, 3), sma_view_at(&v, idx1));
+}

@@ -94,10 +94,12 @@ static int open_retry(const char *path, int oflag, mode_t mode) {
 
 /* Gives the new object its size, reserving the memory where possible so a
  * full /dev/shm is ENOSPC now rather than SIGBUS at first touch. */
-static int reserve(int fd, size_t size) {
+static int reserve(int fd, size_t size, int lazy) {
 #if defined(__APPLE__)
+  (void)lazy;
   return ftruncate(fd, (off_t)size) == 0 ? 0 : errno;
 #else
+  if (lazy) return ftruncate(fd, (off_t)size) == 0 ? 0 : errno;
   int rc;
   do {
     rc = posix_fallocate(fd, 0, (off_t)size);
@@ -108,16 +110,43 @@ static int reserve(int fd, size_t size) {
 #endif
 }
 
-static int map_fd(int fd, size_t size, sma__os_segment_t *seg) {
+static int map_fd(int fd, size_t size, int populate, sma__os_segment_t *seg) {
   void *addr = NULL;
+  int extra = 0;
+#if defined(MAP_POPULATE)
+  if (populate) extra = MAP_POPULATE;
+#else
+  (void)populate;
+#endif
   if (size > 0) {
-    addr = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    addr = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | extra, fd, 0);
     if (addr == MAP_FAILED) return errno;
   }
   seg->addr = addr;
   seg->size = size;
   seg->handle = fd;
   return 0;
+}
+
+/* Asks for transparent huge pages on the mapping. They only take effect
+ * when the kernel's shmem THP mode is not "never"/"deny", so report
+ * success only then. */
+static int advise_hugepages(void *addr, size_t size) {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  if (madvise(addr, size, MADV_HUGEPAGE) != 0) return 0;
+  FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/shmem_enabled", "re");
+  if (f == NULL) return 0;
+  char mode[128] = "";
+  char *got = fgets(mode, sizeof mode, f);
+  fclose(f);
+  /* The selected mode is in brackets: "always within_size advise [never]". */
+  return got != NULL && strstr(mode, "[never]") == NULL &&
+         strstr(mode, "[deny]") == NULL && strchr(mode, '[') != NULL;
+#else
+  (void)addr;
+  (void)size;
+  return 0;
+#endif
 }
 
 int sma__os_create(const char *name, size_t size, unsigned flags,
@@ -131,13 +160,19 @@ int sma__os_create(const char *name, size_t size, unsigned flags,
   if (fd < 0) return fail(errno, os_err);
   /* The umask may have removed bits we asked for; set them exactly. */
   int e = fchmod(fd, mode) == 0 ? 0 : errno;
-  if (e == 0) e = reserve(fd, size);
-  if (e == 0) e = map_fd(fd, size, seg);
+  if (e == 0) e = reserve(fd, size, (flags & SMA__OS_NORESERVE) != 0);
+  if (e == 0) e = map_fd(fd, size, (flags & SMA__OS_PREFAULT) != 0, seg);
   if (e != 0) {
     shm_unlink(path);
     close(fd);
     return fail(e, os_err);
   }
+  seg->effective = flags & (SMA__OS_GROUP | SMA__OS_NORESERVE);
+#if defined(MAP_POPULATE)
+  seg->effective |= flags & SMA__OS_PREFAULT;
+#endif
+  if ((flags & SMA__OS_HUGEPAGES) && advise_hugepages(seg->addr, size))
+    seg->effective |= SMA__OS_HUGEPAGES;
   if (USE_INDEX) sma__unix_index_add(name);
   return 0;
 }
@@ -151,12 +186,19 @@ int sma__os_open(const char *name, sma__os_segment_t *seg, int *os_err) {
   struct stat st;
   int e = fstat(fd, &st) == 0 ? 0 : errno;
   if (e == 0 && (uintmax_t)st.st_size > SIZE_MAX) e = EFBIG;
-  if (e == 0) e = map_fd(fd, (size_t)st.st_size, seg);
+  if (e == 0) e = map_fd(fd, (size_t)st.st_size, 0, seg);
   if (e != 0) {
     close(fd);
     return fail(e, os_err);
   }
   return 0;
+}
+
+void sma__os_read_tail(const sma__os_segment_t *seg, void *buf, size_t n) {
+  /* pread costs less than faulting in the mapping's last page. */
+  off_t at = (off_t)(seg->size - n);
+  if (pread((int)seg->handle, buf, n, at) != (ssize_t)n)
+    memcpy(buf, (const char *)seg->addr + seg->size - n, n);
 }
 
 int sma__os_close(sma__os_segment_t *seg, int *os_err) {

@@ -137,7 +137,17 @@ int sma__os_create(const char *name, size_t size, unsigned flags,
     return fail(EEXIST, 1, os_err);
   }
   if (first_free < 0) return fail(ENOSPC, 1, os_err); /* every probe taken */
-  int id = shmget(key_of(name, first_free), size, IPC_CREAT | IPC_EXCL | mode);
+  key_t key = key_of(name, first_free);
+  int id = -1;
+  seg->effective = flags & SMA__OS_GROUP;
+#if defined(SHM_HUGETLB)
+  /* Huge pages need reserved hugetlb pages; without them, normal pages. */
+  if (flags & SMA__OS_HUGEPAGES) {
+    id = shmget(key, size, IPC_CREAT | IPC_EXCL | SHM_HUGETLB | mode);
+    if (id >= 0) seg->effective |= SMA__OS_HUGEPAGES;
+  }
+#endif
+  if (id < 0) id = shmget(key, size, IPC_CREAT | IPC_EXCL | mode);
   if (id < 0) return fail(errno, 1, os_err);
   e = attach(id, seg);
   if (e != 0) {
@@ -152,6 +162,10 @@ int sma__os_open(const char *name, sma__os_segment_t *seg, int *os_err) {
   int first_free;
   int e = find(name, seg, &first_free);
   return e == 0 ? 0 : fail(e, 0, os_err);
+}
+
+void sma__os_read_tail(const sma__os_segment_t *seg, void *buf, size_t n) {
+  memcpy(buf, (const char *)seg->addr + seg->size - n, n);
 }
 
 int sma__os_close(sma__os_segment_t *seg, int *os_err) {

@@ -47,7 +47,9 @@ int sma__os_pid_alive(uint64_t pid) {
   return errno == EPERM ? 1 : errno == ESRCH ? 0 : -1;
 }
 
-void sma__os_boot_id(unsigned char id[16]) {
+/* Reads this boot's id (Linux: /proc/sys/kernel/random/boot_id); all
+ * zero where there is none. */
+static void read_boot_id(unsigned char id[16]) {
   memset(id, 0, 16);
 #if defined(__linux__)
   /* "2ba7a302-64b8-4e58-932b-df4d33178848\n": 32 hex digits. */
@@ -67,6 +69,30 @@ void sma__os_boot_id(unsigned char id[16]) {
   }
   fclose(f);
 #endif
+}
+
+/* The boot id cannot change while the process runs, and reading it costs
+ * three system calls, so every create would pay them: it is read once.
+ * The cache (documented in sma.h) is two atomic halves behind a ready
+ * flag; threads that race to fill it store the same value. */
+static atomic_uint_fast64_t boot_half[2];
+static atomic_int boot_ready;
+
+void sma__os_boot_id(unsigned char id[16]) {
+  if (!atomic_load_explicit(&boot_ready, memory_order_acquire)) {
+    unsigned char fresh[16];
+    read_boot_id(fresh);
+    for (int h = 0; h < 2; h++) {
+      uint64_t v = 0;
+      for (int i = 0; i < 8; i++) v = v << 8 | fresh[h * 8 + i];
+      atomic_store_explicit(&boot_half[h], v, memory_order_relaxed);
+    }
+    atomic_store_explicit(&boot_ready, 1, memory_order_release);
+  }
+  for (int h = 0; h < 2; h++) {
+    uint64_t v = atomic_load_explicit(&boot_half[h], memory_order_relaxed);
+    for (int i = 7; i >= 0; i--, v >>= 8) id[h * 8 + i] = (unsigned char)v;
+  }
 }
 
 uint64_t sma__os_counter_next(void) {

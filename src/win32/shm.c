@@ -285,12 +285,29 @@ int sma__os_create(const char *name, size_t size, unsigned flags,
   SECURITY_ATTRIBUTES sa;
   DWORD sec = make_security(flags, &sa);
   if (sec != 0) return fail(sec, os_err);
-  /* SEC_COMMIT charges the whole size now: no commit, no mapping. */
-  HANDLE h = CreateFileMappingW(INVALID_HANDLE_VALUE, &sa,
-                                PAGE_READWRITE | SEC_COMMIT,
-                                (DWORD)((uint64_t)size >> 32),
-                                (DWORD)(size & 0xffffffffu), wname);
-  DWORD last = GetLastError();
+  /* SEC_COMMIT charges the whole size now: no commit, no mapping. Large
+   * pages need SeLockMemoryPrivilege and a size in whole large pages;
+   * without them, normal pages. */
+  HANDLE h = NULL;
+  DWORD last = 0;
+  seg->effective = flags & SMA__OS_GROUP;
+  SIZE_T large = GetLargePageMinimum();
+  if ((flags & SMA__OS_HUGEPAGES) && large != 0 && size % large == 0) {
+    h = CreateFileMappingW(INVALID_HANDLE_VALUE, &sa,
+                           PAGE_READWRITE | SEC_COMMIT | SEC_LARGE_PAGES,
+                           (DWORD)((uint64_t)size >> 32),
+                           (DWORD)(size & 0xffffffffu), wname);
+    last = GetLastError();
+    if (h != NULL && last != ERROR_ALREADY_EXISTS)
+      seg->effective |= SMA__OS_HUGEPAGES;
+  }
+  if (h == NULL) {
+    h = CreateFileMappingW(INVALID_HANDLE_VALUE, &sa,
+                           PAGE_READWRITE | SEC_COMMIT,
+                           (DWORD)((uint64_t)size >> 32),
+                           (DWORD)(size & 0xffffffffu), wname);
+    last = GetLastError();
+  }
   LocalFree(sa.lpSecurityDescriptor);
   if (h == NULL) return fail(last, os_err);
   if (last == ERROR_ALREADY_EXISTS) { /* a valid handle to someone else's */
@@ -322,6 +339,10 @@ int sma__os_open(const char *name, sma__os_segment_t *seg, int *os_err) {
     return fail((DWORD)e, os_err);
   }
   return 0;
+}
+
+void sma__os_read_tail(const sma__os_segment_t *seg, void *buf, size_t n) {
+  memcpy(buf, (const char *)seg->addr + seg->size - n, n);
 }
 
 int sma__os_close(sma__os_segment_t *seg, int *os_err) {
