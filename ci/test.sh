@@ -20,7 +20,7 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   apt-get install -y -qq --no-install-recommends \
     cmake ninja-build gcc clang libclang-rt-14-dev libcriterion-dev libcjson-dev \
     pkg-config python3 python3-numpy python3-yaml util-linux \
-    gcc-mingw-w64-x86-64 wine wine64 yamllint doxygen binutils >/dev/null
+    gcc-mingw-w64-x86-64 wine wine64 yamllint doxygen binutils valgrind >/dev/null
 fi
 
 step "common code includes no OS header and no backend #ifdef"
@@ -49,6 +49,14 @@ step "gcc-posix: test"; run_ctest gcc-posix
 step "gcc-posix: docs target (Doxygen, warnings are errors)"
 cmake --build "$root/gcc-posix" --target docs
 
+step "gcc-posix: valgrind memcheck of the multi-process tests (every child traced)"
+for t in multiprocess cli; do
+  (cd "$root/gcc-posix" && valgrind -q --trace-children=yes --error-exitcode=99 \
+     --leak-check=full --errors-for-leak-kinds=definite,indirect \
+     --show-leak-kinds=definite,indirect "./tests/test_$t" --jobs 1 2>&1 | tail -1)
+  echo "valgrind: test_$t clean (no invalid access, no definite or indirect leak)"
+done
+
 configure clang-posix-shared -DCMAKE_C_COMPILER=clang -DBUILD_SHARED_LIBS=ON
 step "clang-posix-shared: test"; run_ctest clang-posix-shared
 
@@ -60,6 +68,17 @@ step "asan-ubsan-posix: test"; run_ctest asan-ubsan-posix
 # Windows), exercised on Linux.
 configure gcc-posix-index -DCMAKE_C_COMPILER=gcc -DSMA_FORCE_INDEX=ON
 step "gcc-posix-index: test"; run_ctest gcc-posix-index
+
+# Every OS call of create/load/open failing in turn (tests/test_faults.c).
+configure gcc-posix-faults -DCMAKE_C_COMPILER=gcc -DSMA_FAULT_INJECTION=ON
+step "gcc-posix-faults: test"; run_ctest gcc-posix-faults
+configure gcc-sysv-faults -DCMAKE_C_COMPILER=gcc -DSMA_BACKEND=sysv -DSMA_FAULT_INJECTION=ON
+step "gcc-sysv-faults: test in a private IPC namespace"
+if unshare -i true 2>/dev/null; then
+  SMA_PRIVATE_IPC=1 unshare -i ctest --test-dir "$root/gcc-sysv-faults" --output-on-failure -j "$jobs"
+else
+  run_ctest gcc-sysv-faults
+fi
 
 configure gcc-sysv -DCMAKE_C_COMPILER=gcc -DSMA_BACKEND=sysv
 step "gcc-sysv: test in a private IPC namespace"
@@ -79,6 +98,20 @@ step "mingw-win32: test under Wine"
 export WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
 wineboot --init >/dev/null 2>&1 || true   # first start creates the prefix
 run_ctest mingw-win32
+
+step "fuzz smoke: each libFuzzer target for ${SMA_FUZZ_SECONDS:-60} s (clang, ASan+UBSan)"
+cmake -S . -B "$root/fuzz" -G Ninja -DCMAKE_C_COMPILER=clang -DSMA_BUILD_FUZZERS=ON \
+  -DSMA_BUILD_TESTS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build "$root/fuzz" -j "$jobs" >/dev/null
+for t in dtype slice descriptor record; do
+  work=$root/fuzz/corpus-$t
+  rm -rf "$work" && cp -r fuzz/corpus/$t "$work"   # the committed seeds stay as they are
+  "$root/fuzz/fuzz/fuzz_$t" -max_total_time="${SMA_FUZZ_SECONDS:-60}" -print_final_stats=1 \
+    -artifact_prefix="$root/fuzz/crash-$t-" "$work" > "$root/fuzz/$t.log" 2>&1 ||
+    { tail -40 "$root/fuzz/$t.log"; echo "fuzz_$t found a crash"; exit 1; }
+  echo "fuzz_$t: $(grep -oE 'stat::number_of_executed_units: [0-9]+' "$root/fuzz/$t.log" \
+    | grep -oE '[0-9]+') inputs, no crash, $(grep -oE 'cov: [0-9]+' "$root/fuzz/$t.log" | tail -1)"
+done
 
 step "the main job: sma demo (Release build, default size, one worker per core)"
 bash ci/demo.sh

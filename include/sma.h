@@ -352,7 +352,7 @@ typedef struct sma_override {
  * NULL). Errors: those of sma_new(). */
 SMA_API int sma_clone(sma_t **out, const sma_t *src, const sma_override_t *ov);
 
-/* ---- Attributes (never fail; borrowed pointers) ------------------------ */
+/* ---- Attributes (never fail: NULL gives NULL, 0 or -1; borrowed pointers) */
 /** The segment's name (borrowed). */
 SMA_API const char *sma_name(const sma_t *a);
 /** Number of dimensions of the whole array. */

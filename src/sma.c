@@ -294,32 +294,33 @@ int sma_clone(sma_t **out, const sma_t *src, const sma_override_t *ov) {
 
 /* ---- attributes ------------------------------------------------------------ */
 
-const char *sma_name(const sma_t *a) { return a->name; }
-size_t sma_ndim(const sma_t *a) { return a->ndim; }
-const size_t *sma_shape(const sma_t *a) { return a->shape; }
-sma_dtype_t sma_dtype(const sma_t *a) { return a->dtype; }
-size_t sma_itemsize(const sma_t *a) { return sma_dtype_size(a->dtype); }
-size_t sma_nbytes(const sma_t *a) { return a->nbytes; }
-int sma_is_loaded(const sma_t *a) { return a->loaded; }
-int sma_is_creator(const sma_t *a) { return a->creator; }
-unsigned sma_effective_flags(const sma_t *a) { return a->effective; }
-int sma_os_error(const sma_t *a) { return a->os_error; }
-uint64_t sma_creator_pid(const sma_t *a) { return a->creator_pid; }
-int64_t sma_created_ns(const sma_t *a) { return a->created_ns; }
+/* Accessors never fail: NULL gives NULL, 0 or -1 rather than a crash. */
+const char *sma_name(const sma_t *a) { return a ? a->name : NULL; }
+size_t sma_ndim(const sma_t *a) { return a ? a->ndim : 0; }
+const size_t *sma_shape(const sma_t *a) { return a ? a->shape : NULL; }
+sma_dtype_t sma_dtype(const sma_t *a) { return a ? a->dtype : SMA_DTYPE_COUNT; }
+size_t sma_itemsize(const sma_t *a) { return a ? sma_dtype_size(a->dtype) : 0; }
+size_t sma_nbytes(const sma_t *a) { return a ? a->nbytes : 0; }
+int sma_is_loaded(const sma_t *a) { return a ? a->loaded : 0; }
+int sma_is_creator(const sma_t *a) { return a ? a->creator : 0; }
+unsigned sma_effective_flags(const sma_t *a) { return a ? a->effective : 0; }
+int sma_os_error(const sma_t *a) { return a ? a->os_error : 0; }
+uint64_t sma_creator_pid(const sma_t *a) { return a ? a->creator_pid : 0; }
+int64_t sma_created_ns(const sma_t *a) { return a ? a->created_ns : 0; }
 
 const sma_slice_t *sma_slice(const sma_t *a, size_t *count) {
-  if (count != NULL) *count = a->nslice;
-  return a->slice;
+  if (count != NULL) *count = a ? a->nslice : 0;
+  return a ? a->slice : NULL;
 }
 
 const sma_view_t *sma_view(const sma_t *a) {
-  return a->loaded ? &a->view : NULL;
+  return a && a->loaded ? &a->view : NULL;
 }
 
-void *sma_data(const sma_t *a) { return a->loaded ? a->view.data : NULL; }
+void *sma_data(const sma_t *a) { return a && a->loaded ? a->view.data : NULL; }
 
 intptr_t sma_os_handle(const sma_t *a) {
-  return a->loaded ? a->seg.handle : -1;
+  return a && a->loaded ? a->seg.handle : -1;
 }
 
 int sma_at(const sma_t *a, const size_t *index, void **out) {

@@ -5,6 +5,11 @@
  *   load NAME SHAPE DTYPE    load with an explicit shape ("4,5") and dtype
  *   create NAME SHAPE DTYPE  create (not unlinked: the parent cleans up)
  *   unlink NAME              unlink from this (non-creating) process
+ *   stress CYCLES FILE       CYCLES times: create a registered array with
+ *                            a built name, fill it with a value unique to
+ *                            this process and cycle, open it again by name,
+ *                            check every element, close both, clear the
+ *                            registry; append each name to FILE
  * Exit codes: 0 ok, 1 check failed, 10 + |SMA error| for a library error,
  * 2 usage. */
 #include "sma.h"
@@ -67,6 +72,33 @@ static int load_or_create(int argc, char **argv, int create) {
   return rc == 0 ? 0 : lib_error(rc);
 }
 
+static int stress(int argc, char **argv) {
+  if (argc != 4) return 2;
+  long cycles = atol(argv[2]);
+  FILE *out = fopen(argv[3], "w");
+  sma_registry_t *reg;
+  if (out == NULL || sma_registry_new(&reg) != 0) return 2;
+  size_t shape[1] = {512};
+  int status = 0;
+  for (long i = 0; i < cycles && status == 0; i++) {
+    sma_t *a = NULL, *b = NULL;
+    int rc = sma_create_and_register(&a, 1, shape, SMA_INT64, reg, T_PREFIX "-stress", 0);
+    if (rc == 0) {
+      double value = (double)(sma_creator_pid(a) * 100000 + (uint64_t)i);
+      t_fill_view(sma_view(a), value);
+      rc = sma_open(&b, sma_name(a), NULL, 0);
+      if (rc == 0 && t_count_not(sma_view(b), value) != 0) status = 1; /* lost write */
+      fprintf(out, "%s\n", sma_name(a));
+    }
+    sma_free(b);
+    sma_free(a);
+    int cleared = sma_registry_clear(reg);
+    if (rc != 0 || cleared != 0) status = lib_error(rc ? rc : cleared);
+  }
+  sma_registry_free(reg);
+  return fclose(out) == 0 ? status : 2;
+}
+
 int main(int argc, char **argv) {
   if (argc < 2) return 2;
   const char *what = argv[1];
@@ -74,6 +106,7 @@ int main(int argc, char **argv) {
   if (strcmp(what, "check") == 0) return fill_or_check(argc, argv, 0);
   if (strcmp(what, "load") == 0) return load_or_create(argc, argv, 0);
   if (strcmp(what, "create") == 0) return load_or_create(argc, argv, 1);
+  if (strcmp(what, "stress") == 0) return stress(argc, argv);
   if (strcmp(what, "unlink") == 0 && argc == 3) {
     int rc = sma_unlink(argv[2]);
     return rc == 0 ? 0 : lib_error(rc);

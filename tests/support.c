@@ -35,6 +35,8 @@ void t_name(char *buf, size_t cap, const char *tag) {
            (unsigned long long)sma__os_pid(), tag, n++);
 }
 
+unsigned long t_pid(void) { return (unsigned long)sma__os_pid(); }
+
 int t_last_os_error(void) {
 #if defined(_WIN32)
   return (int)GetLastError();

@@ -14,6 +14,9 @@
  * runs and within a test. */
 void t_name(char *buf, size_t cap, const char *tag);
 
+/* This process's id. */
+unsigned long t_pid(void);
+
 /* 1 if a segment with this name exists, 0 if not (asks the backend). */
 int t_segment_exists(const char *name);
 

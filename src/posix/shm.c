@@ -6,6 +6,7 @@
 #include "../platform.h"
 #include "sma.h"
 
+#include "../unix/fault.h"
 #include "../unix/index.h"
 
 #include <dirent.h>
@@ -87,7 +88,7 @@ static int os_name(const char *name, char *buf, size_t cap) {
 static int open_retry(const char *path, int oflag, mode_t mode) {
   int fd;
   do {
-    fd = shm_open(path, oflag | O_CLOEXEC, mode);
+    fd = SMA__INJECT(shm_open(path, oflag | O_CLOEXEC, mode), -1, EIO);
   } while (fd < 0 && errno == EINTR);
   return fd;
 }
@@ -99,13 +100,13 @@ static int reserve(int fd, size_t size, int lazy) {
   (void)lazy;
   return ftruncate(fd, (off_t)size) == 0 ? 0 : errno;
 #else
-  if (lazy) return ftruncate(fd, (off_t)size) == 0 ? 0 : errno;
+  if (lazy) return SMA__INJECT(ftruncate(fd, (off_t)size), -1, EIO) == 0 ? 0 : errno;
   int rc;
   do {
-    rc = posix_fallocate(fd, 0, (off_t)size);
+    rc = SMA__INJECT(posix_fallocate(fd, 0, (off_t)size), errno, ENOSPC);
   } while (rc == EINTR);
   if (rc == EOPNOTSUPP || rc == EINVAL || rc == ENOSYS)
-    rc = ftruncate(fd, (off_t)size) == 0 ? 0 : errno;
+    rc = SMA__INJECT(ftruncate(fd, (off_t)size), -1, EIO) == 0 ? 0 : errno;
   return rc;
 #endif
 }
@@ -119,7 +120,8 @@ static int map_fd(int fd, size_t size, int populate, sma__os_segment_t *seg) {
   (void)populate;
 #endif
   if (size > 0) {
-    addr = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | extra, fd, 0);
+    addr = SMA__INJECT(mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | extra, fd, 0),
+                       MAP_FAILED, ENOMEM);
     if (addr == MAP_FAILED) return errno;
   }
   seg->addr = addr;
@@ -159,7 +161,7 @@ int sma__os_create(const char *name, size_t size, unsigned flags,
   int fd = open_retry(path, O_RDWR | O_CREAT | O_EXCL, mode);
   if (fd < 0) return fail(errno, os_err);
   /* The umask may have removed bits we asked for; set them exactly. */
-  int e = fchmod(fd, mode) == 0 ? 0 : errno;
+  int e = SMA__INJECT(fchmod(fd, mode), -1, EPERM) == 0 ? 0 : errno;
   if (e == 0) e = reserve(fd, size, (flags & SMA__OS_NORESERVE) != 0);
   if (e == 0) e = map_fd(fd, size, (flags & SMA__OS_PREFAULT) != 0, seg);
   if (e != 0) {
@@ -184,7 +186,7 @@ int sma__os_open(const char *name, sma__os_segment_t *seg, int *os_err) {
   int fd = open_retry(path, O_RDWR, 0);
   if (fd < 0) return fail(errno, os_err);
   struct stat st;
-  int e = fstat(fd, &st) == 0 ? 0 : errno;
+  int e = SMA__INJECT(fstat(fd, &st), -1, EIO) == 0 ? 0 : errno;
   if (e == 0 && (uintmax_t)st.st_size > SIZE_MAX) e = EFBIG;
   if (e == 0) e = map_fd(fd, (size_t)st.st_size, 0, seg);
   if (e != 0) {
@@ -215,7 +217,7 @@ int sma__os_unlink(const char *name, int *os_err) {
   char path[SMA_NAME_BUF + 2];
   int rc = os_name(name, path, sizeof path);
   if (rc != 0) return rc;
-  int e = shm_unlink(path) == 0 ? 0 : errno;
+  int e = SMA__INJECT(shm_unlink(path), -1, EIO) == 0 ? 0 : errno;
   if (USE_INDEX && (e == 0 || e == ENOENT)) sma__unix_index_remove(name);
   return e == 0 ? 0 : fail(e, os_err);
 }

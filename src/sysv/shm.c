@@ -21,6 +21,7 @@
 #include "../platform.h"
 #include "../sma_int.h"
 
+#include "../unix/fault.h"
 #include "../unix/index.h"
 
 #include <errno.h>
@@ -86,8 +87,8 @@ static key_t key_of(const char *name, int probe) {
 /* Attaches segment `id` and fills seg with its mapping and exact size. */
 static int attach(int id, sma__os_segment_t *seg) {
   struct shmid_ds ds;
-  if (shmctl(id, IPC_STAT, &ds) != 0) return errno;
-  void *addr = shmat(id, NULL, 0);
+  if (SMA__INJECT(shmctl(id, IPC_STAT, &ds), -1, EIO) != 0) return errno;
+  void *addr = SMA__INJECT(shmat(id, NULL, 0), (void *)-1, ENOMEM);
   if (addr == (void *)-1) return errno;
   seg->addr = addr;
   seg->size = (size_t)ds.shm_segsz;
@@ -103,24 +104,23 @@ static int holds_name(const sma__os_segment_t *seg, const char *name) {
 }
 
 /* Walks the probe sequence for `name`. Returns 0 with *seg attached when
- * found; otherwise the errno to report (ENOENT, or EACCES when a probe
- * could not be examined). *first_free gets the first probe with no
- * segment (-1 if none). */
+ * found; otherwise the errno to report: ENOENT, or EACCES when a probe
+ * held a segment this user may not examine. Any other failure to examine
+ * a probe is returned as it is: skipping that key could hide the name and
+ * let create() make a second segment of the same name. *first_free gets
+ * the first probe with no segment (-1 if none). */
 static int find(const char *name, sma__os_segment_t *seg, int *first_free) {
   int denied = 0;
   *first_free = -1;
   for (int i = 0; i < PROBES; i++) {
-    int id = shmget(key_of(name, i), 0, 0);
-    if (id < 0) {
-      if (errno == ENOENT && *first_free < 0) *first_free = i;
-      denied |= errno == EACCES;
-      continue;
-    }
-    int e = attach(id, seg);
-    if (e != 0) {
+    int id = SMA__INJECT(shmget(key_of(name, i), 0, 0), -1, EIO);
+    int e = id < 0 ? errno : attach(id, seg);
+    if (e == ENOENT && id < 0 && *first_free < 0) *first_free = i;
+    if (e == ENOENT || e == EACCES) {
       denied |= e == EACCES;
       continue;
     }
+    if (e != 0) return e;
     if (holds_name(seg, name)) return 0;
     shmdt(seg->addr);
   }
@@ -136,6 +136,7 @@ int sma__os_create(const char *name, size_t size, unsigned flags,
     shmdt(seg->addr);
     return fail(EEXIST, 1, os_err);
   }
+  if (e != ENOENT && e != EACCES) return fail(e, 0, os_err); /* unexamined */
   if (first_free < 0) return fail(ENOSPC, 1, os_err); /* every probe taken */
   key_t key = key_of(name, first_free);
   int id = -1;
@@ -147,7 +148,7 @@ int sma__os_create(const char *name, size_t size, unsigned flags,
     if (id >= 0) seg->effective |= SMA__OS_HUGEPAGES;
   }
 #endif
-  if (id < 0) id = shmget(key, size, IPC_CREAT | IPC_EXCL | mode);
+  if (id < 0) id = SMA__INJECT(shmget(key, size, IPC_CREAT | IPC_EXCL | mode), -1, ENOSPC);
   if (id < 0) return fail(errno, 1, os_err);
   e = attach(id, seg);
   if (e != 0) {
@@ -182,7 +183,7 @@ int sma__os_unlink(const char *name, int *os_err) {
   int first_free;
   int e = find(name, &seg, &first_free);
   if (e == 0) {
-    e = shmctl((int)seg.handle, IPC_RMID, NULL) == 0 ? 0 : errno;
+    e = SMA__INJECT(shmctl((int)seg.handle, IPC_RMID, NULL), -1, EIO) == 0 ? 0 : errno;
     shmdt(seg.addr);
   }
   if (USE_INDEX && (e == 0 || e == ENOENT)) sma__unix_index_remove(name);

@@ -4,6 +4,7 @@
  */
 #define _GNU_SOURCE
 #include "../platform.h"
+#include "fault.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -23,7 +24,7 @@ int sma__os_random(void *buf, size_t n, int *os_err) {
   unsigned char *p = buf;
   while (n > 0) {
     size_t chunk = n > 256 ? 256 : n; /* getentropy's limit */
-    if (getentropy(p, chunk) != 0) {
+    if (SMA__INJECT(getentropy(p, chunk), -1, EIO) != 0) {
       *os_err = errno;
       return SMA_EOS;
     }

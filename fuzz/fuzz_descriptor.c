@@ -1,0 +1,29 @@
+/* libFuzzer: sma_parse on arbitrary lines. Whatever parses must describe
+ * itself back to a line that parses to the same description. */
+#include "sma.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
+int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
+  char *line = malloc(size + 1);
+  if (line == NULL) return 0;
+  memcpy(line, data, size);
+  line[size] = '\0';
+  sma_t *a = NULL, *b = NULL;
+  const char *bad = NULL;
+  if (sma_parse(&a, line, &bad) == 0) {
+    char once[4096], twice[4096];
+    if (bad != NULL || sma_describe(a, once, sizeof once) != 0 ||
+        sma_parse(&b, once, NULL) != 0 || sma_describe(b, twice, sizeof twice) != 0 ||
+        strcmp(once, twice) != 0)
+      abort();
+  } else if (a != NULL || bad == NULL) {
+    abort();
+  }
+  sma_free(a);
+  sma_free(b);
+  free(line);
+  return 0;
+}

@@ -1,0 +1,23 @@
+/* libFuzzer: sma_dtype_parse on arbitrary text. Whatever parses must be
+ * self-consistent: its name and type string parse back to it. */
+#include "sma.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
+int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
+  char *text = malloc(size + 1);
+  if (text == NULL) return 0;
+  memcpy(text, data, size);
+  text[size] = '\0';
+  sma_dtype_t d;
+  if (sma_dtype_parse(text, &d) == 0) {
+    sma_dtype_t again;
+    if (sma_dtype_size(d) == 0 || sma_dtype_parse(sma_dtype_name(d), &again) != 0 ||
+        again != d || sma_dtype_parse(sma_dtype_str(d), &again) != 0 || again != d)
+      abort();
+  }
+  free(text);
+  return 0;
+}
