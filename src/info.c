@@ -24,7 +24,7 @@ int sma_info(const char *name, sma_info_t *out) {
   int os_err = 0;
   if ((rc = sma__os_open(name, &seg, &os_err)) != 0) return rc;
   sma__record_t rec;
-  rc = sma__record_load(&seg, &rec);
+  rc = sma__record_read(seg.addr, seg.size, &rec);
   size_t size = seg.size;
   sma__os_close(&seg, &os_err); /* before counting who maps it */
   if (rc != 0) return rc;

@@ -60,12 +60,6 @@ int sma__os_create(const char *name, size_t size, unsigned flags,
  * some systems; see caps.size_is_exact). */
 int sma__os_open(const char *name, sma__os_segment_t *seg, int *os_err);
 
-/* Copies the last n bytes of an open segment (n <= seg->size) into buf:
- * the metadata record. A backend may read them through the OS rather than
- * the mapping when that is cheaper than faulting the page in (POSIX:
- * pread); the result is the same. */
-void sma__os_read_tail(const sma__os_segment_t *seg, void *buf, size_t n);
-
 /* Unmaps and releases what create()/open() acquired. Pre: seg was filled
  * by one of them. Post: seg->addr == NULL, seg->handle == -1, even when
  * an error is returned. */

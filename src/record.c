@@ -120,24 +120,9 @@ static int check_sizes(const unsigned char *r, size_t segment_size,
   return 0;
 }
 
-int sma__record_read(const void *segment, size_t segment_size,
-                     sma__record_t *rec) {
-  if (segment == NULL || segment_size < SMA__RECORD_SIZE)
-    return SMA_ENORECORD;
-  return sma__record_decode((const unsigned char *)segment + segment_size -
-                                SMA__RECORD_SIZE,
-                            segment_size, rec);
-}
-
-int sma__record_load(const sma__os_segment_t *seg, sma__record_t *rec) {
-  unsigned char tail[SMA__RECORD_SIZE];
-  if (seg->addr == NULL || seg->size < SMA__RECORD_SIZE) return SMA_ENORECORD;
-  sma__os_read_tail(seg, tail, sizeof tail);
-  return sma__record_decode(tail, seg->size, rec);
-}
-
-int sma__record_decode(const void *tail, size_t segment_size,
-                       sma__record_t *rec) {
+/* Checks and decodes the record in `tail`, the last SMA__RECORD_SIZE bytes
+ * of a segment of segment_size bytes. */
+static int decode(const void *tail, size_t segment_size, sma__record_t *rec) {
   const unsigned char *r = tail;
   if (segment_size < SMA__RECORD_SIZE) return SMA_ENORECORD;
   if (memcmp(r + OFF_MAGIC, record_magic, sizeof record_magic) != 0)
@@ -173,4 +158,13 @@ int sma__record_decode(const void *tail, size_t segment_size,
   memcpy(out.boot_id, r + OFF_BOOT, sizeof out.boot_id);
   *rec = out;
   return 0;
+}
+
+int sma__record_read(const void *segment, size_t segment_size,
+                     sma__record_t *rec) {
+  if (segment == NULL || segment_size < SMA__RECORD_SIZE)
+    return SMA_ENORECORD;
+  return decode((const unsigned char *)segment + segment_size -
+                                SMA__RECORD_SIZE,
+                            segment_size, rec);
 }

@@ -206,7 +206,7 @@ int sma_load(sma_t *a) {
   if (rc != 0) return fail_os(a, rc, os_err);
 
   sma__record_t rec;
-  rc = sma__record_load(&seg, &rec);
+  rc = sma__record_read(seg.addr, seg.size, &rec);
   if (rc != 0 && rc != SMA_ENORECORD) {
     sma__os_close(&seg, &os_err);
     return rc;
@@ -227,7 +227,7 @@ int sma_open(sma_t **out, const char *name, const sma_slice_t *slice,
 
   sma__record_t rec;
   sma_t *a = NULL;
-  rc = sma__record_load(&seg, &rec);
+  rc = sma__record_read(seg.addr, seg.size, &rec);
   if (rc == 0)
     rc = sma_new(&a, name, rec.ndim, rec.shape, rec.dtype, slice, nslice);
   if (rc != 0) {

@@ -90,18 +90,11 @@ int sma__record_layout(size_t data_bytes, size_t granularity,
 void sma__record_write(void *segment, size_t segment_size,
                        const sma__record_t *rec);
 
-/* Checks and decodes a record: `tail` holds the last SMA__RECORD_SIZE
- * bytes of a segment of segment_size bytes. SMA_ENORECORD if there is none
- * (too small, no magic); SMA_ECORRUPT if it is present but inconsistent
- * in any way. */
-int sma__record_decode(const void *tail, size_t segment_size,
-                       sma__record_t *rec);
-
-/* The same, reading the tail of a mapped segment. */
+/* Reads and checks the record at the end of a mapped segment of
+ * segment_size bytes. SMA_ENORECORD if there is none (too small, no
+ * magic); SMA_ECORRUPT if it is present but inconsistent in any way. */
 int sma__record_read(const void *segment, size_t segment_size,
                      sma__record_t *rec);
 
-/* The same, reading the tail of an open segment through the backend. */
-int sma__record_load(const sma__os_segment_t *seg, sma__record_t *rec);
 
 #endif /* SMA_INT_H */

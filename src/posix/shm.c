@@ -196,13 +196,6 @@ int sma__os_open(const char *name, sma__os_segment_t *seg, int *os_err) {
   return 0;
 }
 
-void sma__os_read_tail(const sma__os_segment_t *seg, void *buf, size_t n) {
-  /* pread costs less than faulting in the mapping's last page. */
-  off_t at = (off_t)(seg->size - n);
-  if (pread((int)seg->handle, buf, n, at) != (ssize_t)n)
-    memcpy(buf, (const char *)seg->addr + seg->size - n, n);
-}
-
 int sma__os_close(sma__os_segment_t *seg, int *os_err) {
   int e = 0;
   if (seg->addr != NULL && munmap(seg->addr, seg->size) != 0) e = errno;

@@ -341,10 +341,6 @@ int sma__os_open(const char *name, sma__os_segment_t *seg, int *os_err) {
   return 0;
 }
 
-void sma__os_read_tail(const sma__os_segment_t *seg, void *buf, size_t n) {
-  memcpy(buf, (const char *)seg->addr + seg->size - n, n);
-}
-
 int sma__os_close(sma__os_segment_t *seg, int *os_err) {
   DWORD e = 0;
   if (seg->addr != NULL && !UnmapViewOfFile(seg->addr)) e = GetLastError();
