@@ -1,16 +1,15 @@
 /* libFuzzer: sma_parse on arbitrary lines. Whatever parses must describe
  * itself back to a line that parses to the same description. */
 #include "sma.h"
+#include "text.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
-  char *line = malloc(size + 1);
+  char *line = fuzz_text(data, size);
   if (line == NULL) return 0;
-  memcpy(line, data, size);
-  line[size] = '\0';
   sma_t *a = NULL, *b = NULL;
   const char *bad = NULL;
   if (sma_parse(&a, line, &bad) == 0) {

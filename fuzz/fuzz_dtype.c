@@ -1,16 +1,15 @@
 /* libFuzzer: sma_dtype_parse on arbitrary text. Whatever parses must be
  * self-consistent: its name and type string parse back to it. */
 #include "sma.h"
+#include "text.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
-  char *text = malloc(size + 1);
+  char *text = fuzz_text(data, size);
   if (text == NULL) return 0;
-  memcpy(text, data, size);
-  text[size] = '\0';
   sma_dtype_t d;
   if (sma_dtype_parse(text, &d) == 0) {
     sma_dtype_t again;

@@ -2,6 +2,7 @@
  * format and parse back to the same slices, and resolve against any
  * length to a view inside that length. */
 #include "sma.h"
+#include "text.h"
 #include "../src/sma_int.h"
 
 #include <stdlib.h>
@@ -9,10 +10,8 @@
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size);
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
-  char *text = malloc(size + 1);
+  char *text = fuzz_text(data, size);
   if (text == NULL) return 0;
-  memcpy(text, data, size);
-  text[size] = '\0';
   sma_slice_t s[SMA_MAX_DIMS], t[SMA_MAX_DIMS];
   size_t n, m;
   if (sma_slice_parse(text, s, SMA_MAX_DIMS, &n) == 0) {

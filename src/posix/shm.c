@@ -8,6 +8,7 @@
 
 #include "../unix/fault.h"
 #include "../unix/index.h"
+#include "../unix/os.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -27,28 +28,18 @@
 #define POSIX_MAX_NAME 255 /* NAME_MAX of the /dev/shm file */
 #endif
 
-/* Where the OS cannot enumerate named memory, keep a per-user index of
- * the names created (SMA_FORCE_INDEX tests that path on Linux). */
-#if defined(__APPLE__) || defined(SMA_FORCE_INDEX) || !defined(__linux__)
-#define USE_INDEX 1
-#else
-#define USE_INDEX 0
-#endif
+/* Lists /dev/shm on Linux; elsewhere the per-user index (index.h). */
+#define USE_INDEX SMA__UNIX_USE_INDEX
 
 void sma__os_caps(sma__os_caps_t *caps) {
-  long page = sysconf(_SC_PAGESIZE);
+  sma__unix_caps(caps);
   caps->backend = "posix";
   caps->max_name = POSIX_MAX_NAME;
-  caps->granularity = page > 0 ? (size_t)page : 4096;
 #if defined(__APPLE__)
   caps->size_is_exact = 0; /* fstat reports page-rounded sizes */
 #else
   caps->size_is_exact = 1;
 #endif
-  caps->can_list = !USE_INDEX; /* /dev/shm; otherwise the index */
-  caps->unlink_keeps_maps = 1;
-  caps->outlives_creator = 1;
-  caps->unlink_by_creator_only = 0;
 }
 
 /* The one errno translation of this backend. */

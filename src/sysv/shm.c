@@ -23,6 +23,7 @@
 
 #include "../unix/fault.h"
 #include "../unix/index.h"
+#include "../unix/os.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -33,24 +34,14 @@
 
 enum { PROBES = 8 };
 
-/* Linux lists segments in /proc/sysvipc/shm; elsewhere keep the per-user
- * index of created names (SMA_FORCE_INDEX tests that path on Linux). */
-#if defined(__linux__) && !defined(SMA_FORCE_INDEX)
-#define USE_INDEX 0
-#else
-#define USE_INDEX 1
-#endif
+/* Lists /proc/sysvipc/shm on Linux; elsewhere the per-user index. */
+#define USE_INDEX SMA__UNIX_USE_INDEX
 
 void sma__os_caps(sma__os_caps_t *caps) {
-  long page = sysconf(_SC_PAGESIZE);
+  sma__unix_caps(caps); /* IPC_RMID waits for the last detach */
   caps->backend = "sysv";
   caps->max_name = SMA_NAME_BUF - 1; /* the record's name field */
-  caps->granularity = page > 0 ? (size_t)page : 4096;
-  caps->size_is_exact = 1; /* IPC_STAT shm_segsz */
-  caps->can_list = !USE_INDEX;
-  caps->unlink_keeps_maps = 1; /* IPC_RMID waits for the last detach */
-  caps->outlives_creator = 1;
-  caps->unlink_by_creator_only = 0;
+  caps->size_is_exact = 1;           /* IPC_STAT shm_segsz */
 }
 
 static int from_errno(int e, int creating) {

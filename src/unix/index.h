@@ -8,6 +8,16 @@
 #ifndef SMA_UNIX_INDEX_H
 #define SMA_UNIX_INDEX_H
 
+/* Whether this build lists through the index: where the OS cannot
+ * enumerate segments (macOS, System V off Linux), or when
+ * SMA_FORCE_INDEX asks for it on Linux (to test that path). Linux POSIX
+ * lists /dev/shm and Linux System V /proc/sysvipc/shm instead. */
+#if defined(__linux__) && !defined(SMA_FORCE_INDEX)
+#define SMA__UNIX_USE_INDEX 0
+#else
+#define SMA__UNIX_USE_INDEX 1
+#endif
+
 void sma__unix_index_add(const char *name);
 void sma__unix_index_remove(const char *name);
 

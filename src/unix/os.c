@@ -5,6 +5,8 @@
 #define _GNU_SOURCE
 #include "../platform.h"
 #include "fault.h"
+#include "index.h"
+#include "os.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -16,6 +18,15 @@
 #if defined(__APPLE__)
 #include <sys/random.h> /* getentropy */
 #endif
+
+void sma__unix_caps(sma__os_caps_t *caps) {
+  long page = sysconf(_SC_PAGESIZE);
+  caps->granularity = page > 0 ? (size_t)page : 4096;
+  caps->can_list = !SMA__UNIX_USE_INDEX;
+  caps->unlink_keeps_maps = 1;
+  caps->outlives_creator = 1;
+  caps->unlink_by_creator_only = 0;
+}
 
 /* The only global state of the library, documented in sma.h. */
 static atomic_uint_fast64_t name_counter;

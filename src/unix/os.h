@@ -1,0 +1,14 @@
+/* Helpers the Unix backends (src/posix, src/sysv) share, implemented in
+ * src/unix/os.c beside the process-level part of the platform contract. */
+#ifndef SMA_UNIX_OS_H
+#define SMA_UNIX_OS_H
+
+#include "../platform.h"
+
+/* Fills what every Unix backend reports alike: page granularity, listing
+ * (from SMA__UNIX_USE_INDEX), mappings surviving unlink, segments
+ * surviving their creator, unlink by anyone allowed. The backend then
+ * sets its name, name limit and size exactness. */
+void sma__unix_caps(sma__os_caps_t *caps);
+
+#endif
