@@ -290,12 +290,15 @@ SMA_API void sma_free(sma_t *a);
 /** Creates the named segment (exclusively: an existing name is SMA_EEXIST,
  * never reused), sized for shape x dtype plus the metadata record, with
  * permissions 0600 (0660 with SMA_CREATE_GROUP), memory reserved up front
- * where the OS allows (so a full /dev/shm fails here with SMA_ENOSPC
- * instead of a later SIGBUS), maps it read-write and views the whole array
- * (the slice is not applied). The array bytes start the segment, 64-byte
- * aligned, in C order; the record follows them. On any failure no segment
- * is left. Errors: SMA_ESTATE (already loaded), SMA_EEXIST, SMA_EACCES,
- * SMA_ENOSPC, SMA_ELIMIT, SMA_ENAMETOOLONG, SMA_EOVERFLOW, SMA_EOS. */
+ * where the OS allows unless SMA_CREATE_NORESERVE (so a full /dev/shm
+ * fails here with SMA_ENOSPC instead of a later SIGBUS), maps it
+ * read-write and views the whole array (the slice is not applied). `flags`
+ * is an OR of SMA_CREATE_*; sma_effective_flags() tells which took effect.
+ * The array bytes start the segment, page-aligned (so 64-byte aligned), in
+ * C order; the record follows them. On any failure no segment is left.
+ * Errors: SMA_EINVAL (unknown flag), SMA_ESTATE (already loaded),
+ * SMA_EEXIST, SMA_EACCES, SMA_ENOSPC, SMA_ELIMIT, SMA_ETOOBIG (System V:
+ * beyond shmmax), SMA_ENAMETOOLONG, SMA_EOVERFLOW, SMA_EOS. */
 SMA_API int sma_create(sma_t *a, unsigned flags);
 
 /** Attaches to the existing segment named by the object, checks that it

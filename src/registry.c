@@ -35,15 +35,20 @@ static int reserve_one(sma_registry_t *reg) {
   return 0;
 }
 
+static char *copy_name(const char *name) {
+  size_t len = strlen(name) + 1;
+  char *copy = malloc(len);
+  if (copy != NULL) memcpy(copy, name, len);
+  return copy;
+}
+
 int sma_registry_add(sma_registry_t *reg, const char *name) {
   if (reg == NULL) return SMA_EINVAL;
   int rc = sma_name_validate(name);
   if (rc != 0) return rc;
   if ((rc = reserve_one(reg)) != 0) return rc;
-  size_t len = strlen(name) + 1;
-  char *copy = malloc(len);
+  char *copy = copy_name(name);
   if (copy == NULL) return SMA_ENOMEM;
-  memcpy(copy, name, len);
   reg->names[reg->count++] = copy;
   return 0;
 }
@@ -85,14 +90,13 @@ int sma_create_and_register(sma_t **out, size_t ndim, const size_t *shape,
   if ((rc = sma_new(&a, name, ndim, shape, dtype, NULL, 0)) != 0) return rc;
   /* Room for the name first: once the segment exists, registering it must
    * not be able to fail. */
-  char *copy = malloc(strlen(name) + 1);
+  char *copy = copy_name(name);
   if (copy == NULL || (rc = reserve_one(reg)) != 0 ||
       (rc = sma_create(a, flags)) != 0) {
     free(copy);
     sma_free(a);
     return rc != 0 ? rc : SMA_ENOMEM;
   }
-  memcpy(copy, name, strlen(name) + 1);
   reg->names[reg->count++] = copy;
   *out = a;
   return 0;
