@@ -7,11 +7,11 @@
 #include "support.h"
 
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <stdio.h>
 #include <string.h>
 
 #if !defined(_WIN32)
+#include <dirent.h>
 #include <sched.h>
 #include <sys/mount.h>
 #include <unistd.h>

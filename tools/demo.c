@@ -16,12 +16,18 @@
 #include "proc.h"
 #include "sma.h"
 
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 enum { MAX_WORKERS = 256, MAX_RADIUS = 2 };
+
+/* A worker's progress counter in shared memory: written by that worker
+ * only, read by the parent for display. An aligned 64-bit store is not
+ * torn on the platforms libsma supports; volatile keeps the compiler from
+ * caching or deferring it (C11 atomics are not available on every
+ * compiler this builds with, MSVC among them). */
+typedef volatile uint64_t progress_t;
 
 typedef struct kernel {
   const char *name;
@@ -52,7 +58,7 @@ static size_t clamp_index(long v, size_t n) {
 static void apply_kernel(const kernel_t *k, const char *in, size_t in_row0,
                          ptrdiff_t in_pitch, char *out, ptrdiff_t out_pitch,
                          size_t row0, size_t row1, size_t height, size_t width,
-                         float *tmp, _Atomic uint64_t *progress) {
+                         float *tmp, progress_t *progress) {
   int r = k->radius;
   for (size_t y = row0; y < row1; y++) {
     for (size_t x = 0; x < width; x++) tmp[x] = 0;
@@ -68,7 +74,7 @@ static void apply_kernel(const kernel_t *k, const char *in, size_t in_row0,
       for (int t = -r; t <= r; t++) acc += k->weights[t + r] * tmp[clamp_index((long)x + t, width)];
       dst[x] = acc;
     }
-    if (progress) atomic_store_explicit(progress, y - row0 + 1, memory_order_relaxed);
+    if (progress) *progress = y - row0 + 1;
   }
 }
 
@@ -113,7 +119,7 @@ int demo_worker_main(int argc, char **argv) {
   if (tmp != NULL)
     apply_kernel(k, vi->data, in_row0, vi->strides[0], vo->data, vo->strides[0],
                  row0, row0 + vo->shape[0], height, vo->shape[1], tmp,
-                 (_Atomic uint64_t *)sma_data(prog));
+                 (progress_t *)sma_data(prog));
   free(tmp);
   sma_free(in);
   sma_free(out);
@@ -182,7 +188,7 @@ typedef struct job {
 } job_t;
 
 static void show_progress(const job_t *job, int workers, double t0) {
-  const uint64_t *done = sma_data(job->progress);
+  const progress_t *done = sma_data(job->progress);
   uint64_t rows = 0;
   for (int k = 0; k < workers; k++) rows += done[k];
   int pct = (int)(100 * rows / job->o->size), bar = pct / 4;
