@@ -33,13 +33,16 @@ typedef struct sma__os_segment {
   unsigned effective;      /* create(): the SMA__OS_* flags that took effect */
 } sma__os_segment_t;
 
-/* Permissions for create(): owner-only unless the group is allowed. */
+/* create() flags: the public SMA_CREATE_* bits, so common code passes the
+ * caller's flags through unchanged. GROUP selects 0660; PREFAULT and
+ * HUGEPAGES are requests (common code touches pages itself when the
+ * backend did not prefault; huge pages are never a reason to fail);
+ * NORESERVE sizes without reserving. */
 enum sma__os_create_flags {
-  SMA__OS_GROUP = 1u << 0,
-  SMA__OS_PREFAULT = 1u << 1,  /* best effort; common code touches pages
-                                  itself when the backend did not */
-  SMA__OS_HUGEPAGES = 1u << 2, /* best effort; never a reason to fail */
-  SMA__OS_NORESERVE = 1u << 3  /* size only, reserve nothing */
+  SMA__OS_GROUP = SMA_CREATE_GROUP,
+  SMA__OS_PREFAULT = SMA_CREATE_PREFAULT,
+  SMA__OS_HUGEPAGES = SMA_CREATE_HUGEPAGES,
+  SMA__OS_NORESERVE = SMA_CREATE_NORESERVE
 };
 
 /* Fills *caps. Cannot fail; cheap enough to call on every create/load. */

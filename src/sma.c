@@ -105,20 +105,6 @@ static void touch_pages(void *addr, size_t size, size_t granularity) {
   for (size_t off = 0; off < size; off += granularity) p[off] = p[off];
 }
 
-/* Public create flags to the backend's, and back. */
-static unsigned os_flags_of(unsigned flags) {
-  return ((flags & SMA_CREATE_GROUP) ? SMA__OS_GROUP : 0) |
-         ((flags & SMA_CREATE_PREFAULT) ? SMA__OS_PREFAULT : 0) |
-         ((flags & SMA_CREATE_HUGEPAGES) ? SMA__OS_HUGEPAGES : 0) |
-         ((flags & SMA_CREATE_NORESERVE) ? SMA__OS_NORESERVE : 0);
-}
-static unsigned flags_of_os(unsigned os) {
-  return ((os & SMA__OS_GROUP) ? SMA_CREATE_GROUP : 0) |
-         ((os & SMA__OS_PREFAULT) ? SMA_CREATE_PREFAULT : 0) |
-         ((os & SMA__OS_HUGEPAGES) ? SMA_CREATE_HUGEPAGES : 0) |
-         ((os & SMA__OS_NORESERVE) ? SMA_CREATE_NORESERVE : 0);
-}
-
 int sma_create(sma_t *a, unsigned flags) {
   const unsigned known = SMA_CREATE_GROUP | SMA_CREATE_PREFAULT |
                          SMA_CREATE_HUGEPAGES | SMA_CREATE_NORESERVE;
@@ -131,7 +117,7 @@ int sma_create(sma_t *a, unsigned flags) {
   sma__os_segment_t seg;
   int os_err = 0;
   seg.effective = 0;
-  rc = sma__os_create(a->name, size, os_flags_of(flags), &seg, &os_err);
+  rc = sma__os_create(a->name, size, flags, &seg, &os_err);
   if (rc != 0) return fail_os(a, rc, os_err);
   if ((flags & SMA_CREATE_PREFAULT) && !(seg.effective & SMA__OS_PREFAULT)) {
     touch_pages(seg.addr, seg.size, granularity);
@@ -155,7 +141,7 @@ int sma_create(sma_t *a, unsigned flags) {
   a->seg = seg;
   a->loaded = true;
   a->creator = true;
-  a->effective = flags_of_os(seg.effective);
+  a->effective = seg.effective;
   a->os_error = 0;
   a->creator_pid = rec.creator_pid;
   a->created_ns = rec.created_ns;
@@ -251,10 +237,7 @@ int sma_close(sma_t *a) {
   a->loaded = false;
   a->creator = false;
   a->effective = 0;
-  memset(&a->view, 0, sizeof a->view);
-  a->seg.addr = NULL;
-  a->seg.size = 0;
-  a->seg.handle = -1;
+  memset(&a->view, 0, sizeof a->view); /* os_close reset a->seg itself */
   return rc != 0 ? fail_os(a, rc, os_err) : 0;
 }
 
