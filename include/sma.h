@@ -81,7 +81,7 @@ extern "C" {
   XX(EEXIST, -3, "a shared-memory segment with this name already exists")     \
   XX(ENOENT, -4, "no shared-memory segment with this name")                   \
   XX(EACCES, -5, "permission denied")                                         \
-  XX(ENAME, -6, "invalid name (empty, contains '/' or '\\', or a control byte)") \
+  XX(ENAME, -6, "invalid name (empty, \".\" or \"..\", not UTF-8, or with '/', '\\' or a control character)") \
   XX(ENAMETOOLONG, -7, "name longer than this backend allows")                \
   XX(EDTYPE, -8, "unknown or unsupported dtype")                              \
   XX(EBYTEORDER, -9, "dtype byte order is not this machine's")                \
@@ -408,8 +408,11 @@ SMA_API int sma_at(const sma_t *a, const size_t *index, void **out);
  * 255 for System V (the record's name field), 240 on Windows. */
 SMA_API size_t sma_name_max(void);
 
-/** Checks a name without touching the OS. Errors: SMA_EINVAL (NULL),
- * SMA_ENAME (empty, '/', '\\' or a control byte), SMA_ENAMETOOLONG. */
+/** Checks a name without touching the OS, by one rule on every backend so
+ * that a name valid on one OS is valid on all: well-formed UTF-8 of at
+ * most sma_name_max() bytes, no C0/C1 control character or DEL (U+0000..
+ * U+001F, U+007F..U+009F), no '/' or '\\', and not "." or "..".
+ * Errors: SMA_EINVAL (NULL), SMA_ENAME, SMA_ENAMETOOLONG. */
 SMA_API int sma_name_validate(const char *name);
 
 /** gridr's build_sma_name(prefix): writes a fresh name to buf (cap bytes;

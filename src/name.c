@@ -6,13 +6,44 @@
 
 size_t sma_name_max(void) { return sma__caps().max_name; }
 
+/* Length of the UTF-8 sequence starting at p if it is well formed
+ * (shortest form, no surrogate, at most U+10FFFF) and not a C1 control
+ * (U+0080..U+009F); 0 otherwise. ASCII is handled by the caller. */
+static size_t utf8_sequence(const unsigned char *p) {
+  unsigned char b = p[0];
+  size_t len = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 0;
+  if (len == 0 || b > 0xf4) return 0; /* stray continuation, or > U+10FFFF */
+  uint32_t cp = b & (0x7f >> len);
+  for (size_t i = 1; i < len; i++) {
+    if ((p[i] & 0xc0) != 0x80) return 0; /* also stops at the NUL */
+    cp = cp << 6 | (p[i] & 0x3f);
+  }
+  static const uint32_t shortest[5] = {0, 0, 0x80, 0x800, 0x10000};
+  if (cp < shortest[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+    return 0;
+  return cp <= 0x9f ? 0 : len; /* C1 controls can carry terminal escapes */
+}
+
+/* One rule on every backend, so a name valid on one OS is valid on all:
+ * valid UTF-8 (Windows names are UTF-16), no C0/C1 control or DEL (they
+ * would reach other users' terminals through `sma ls`), no '/' (POSIX
+ * paths) or '\' (Windows namespaces), not "." or "..". */
 int sma_name_validate(const char *name) {
   if (name == NULL) return SMA_EINVAL;
-  if (name[0] == '\0') return SMA_ENAME;
+  if (name[0] == '\0' || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+    return SMA_ENAME;
+  const unsigned char *p = (const unsigned char *)name;
   size_t len = 0;
-  for (const unsigned char *p = (const unsigned char *)name; *p; p++, len++) {
-    /* '/' separates POSIX paths, '\' Windows namespaces ("Local\x"). */
-    if (*p == '/' || *p == '\\' || *p < 0x20 || *p == 0x7f) return SMA_ENAME;
+  while (p[len] != '\0') {
+    unsigned char c = p[len];
+    if (c < 0x80) {
+      if (c == '/' || c == '\\' || c < 0x20 || c == 0x7f) return SMA_ENAME;
+      len++;
+      continue;
+    }
+    size_t n = utf8_sequence(p + len);
+    if (n == 0) return SMA_ENAME;
+    len += n;
   }
   if (len > sma__caps().max_name) return SMA_ENAMETOOLONG;
   return 0;

@@ -2,6 +2,8 @@
  * text form "10:20, ::2, -5:". */
 #include "sma_int.h"
 
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -43,6 +45,44 @@ int sma__slice_resolve(const sma_slice_t *s, size_t len, int64_t *start,
   return 0;
 }
 
+/* *out = a x b in ptrdiff_t; false on overflow. */
+static bool mul_ptrdiff(ptrdiff_t a, ptrdiff_t b, ptrdiff_t *out) {
+  if (a == 0 || b == 0) {
+    *out = 0;
+    return true;
+  }
+  if (a > 0 ? (b > 0 ? a > PTRDIFF_MAX / b : b < PTRDIFF_MIN / a)
+            : (b > 0 ? a < PTRDIFF_MIN / b : a < PTRDIFF_MAX / b))
+    return false;
+  *out = a * b;
+  return true;
+}
+
+/* *out = a + b in ptrdiff_t; false on overflow. */
+static bool add_ptrdiff(ptrdiff_t a, ptrdiff_t b, ptrdiff_t *out) {
+  if ((b > 0 && a > PTRDIFF_MAX - b) || (b < 0 && a < PTRDIFF_MIN - b))
+    return false;
+  *out = a + b;
+  return true;
+}
+
+/* C-order byte strides of the whole array, last dimension fastest, as
+ * NumPy computes them: a zero-length dimension does not multiply the
+ * strides of the dimensions before it (shape (3,0) float32 has strides
+ * (4,4)). SMA_EOVERFLOW if a stride does not fit (a shape that did not
+ * pass sma__array_bytes). */
+static int base_strides(sma_view_t *v, const size_t *shape) {
+  ptrdiff_t stride = (ptrdiff_t)v->itemsize;
+  for (size_t d = v->ndim; d-- > 0;) {
+    v->strides[d] = stride;
+    if (shape[d] == 0) continue;
+    if (shape[d] > (size_t)PTRDIFF_MAX ||
+        !mul_ptrdiff(stride, (ptrdiff_t)shape[d], &stride))
+      return SMA_EOVERFLOW;
+  }
+  return 0;
+}
+
 int sma__view_build(sma_view_t *view, void *base, size_t ndim,
                     const size_t *shape, sma_dtype_t dtype,
                     const sma_slice_t *slices, size_t nslice) {
@@ -53,22 +93,24 @@ int sma__view_build(sma_view_t *view, void *base, size_t ndim,
   v.ndim = ndim;
   v.dtype = dtype;
   v.itemsize = itemsize;
-  /* C-order strides of the whole array, last dimension fastest. */
-  ptrdiff_t stride = (ptrdiff_t)itemsize;
-  for (size_t d = ndim; d-- > 0;) {
-    v.strides[d] = stride;
-    stride *= (ptrdiff_t)shape[d];
-  }
+  int rc = base_strides(&v, shape);
+  if (rc != 0) return rc;
   ptrdiff_t offset = 0;
   for (size_t d = 0; d < ndim; d++) {
     v.shape[d] = shape[d];
     if (d >= nslice) continue;
     int64_t start, step;
     size_t count;
-    int rc = sma__slice_resolve(&slices[d], shape[d], &start, &step, &count);
+    rc = sma__slice_resolve(&slices[d], shape[d], &start, &step, &count);
     if (rc != 0) return rc;
-    offset += (ptrdiff_t)start * v.strides[d];
-    v.strides[d] *= (ptrdiff_t)step;
+    /* start < shape[d], so start x stride and the running offset stay
+     * inside the array, whose byte size fits; the step is any int64, so
+     * stride x step is checked (it can only overflow when count is 1). */
+    ptrdiff_t moved;
+    if (!mul_ptrdiff(v.strides[d], (ptrdiff_t)start, &moved) ||
+        !mul_ptrdiff(v.strides[d], (ptrdiff_t)step, &v.strides[d]) ||
+        !add_ptrdiff(offset, moved, &offset))
+      return SMA_EOVERFLOW;
     v.shape[d] = count;
   }
   /* An empty view has no element to point at: it keeps the base rather

@@ -110,3 +110,39 @@ Test(name, unique_across_threads) {
     cr_assert_str_neq(names[i - 1], names[i]);
   free(names);
 }
+
+/* Regression: one name rule everywhere. Windows alone refused invalid
+ * UTF-8, and C1 controls (CSI = U+009B) reached other users' terminals
+ * through `sma ls`; "." and ".." are directory entries on POSIX. */
+Test(name, one_rule_on_every_backend) {
+  static const char *bad[] = {
+      ".", "..", "\xff", "a\xc0\xaf",   /* overlong '/' */
+      "\xed\xa0\x80",                   /* surrogate U+D800 */
+      "\xe2\x82",                       /* truncated sequence */
+      "\xf4\x90\x80\x80",               /* beyond U+10FFFF */
+      "\x80x",                          /* stray continuation byte */
+      "csi\xc2\x9b" "31m", "c1\xc2\x80", "c1\xc2\x9f", "esc\x1b[0m"};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+    cr_assert_eq(sma_name_validate(bad[i]), SMA_ENAME, "bad[%zu] accepted", i);
+  static const char *good[] = {"...", ".x", "caf\xc3\xa9", "\xc2\xa0nbsp",
+                               "\xe6\x97\xa5\xe6\x9c\xac",
+                               "\xf0\x9f\x98\x80", "\xf4\x8f\xbf\xbf"};
+  for (size_t i = 0; i < sizeof good / sizeof *good; i++)
+    cr_assert_eq(sma_name_validate(good[i]), 0, "good[%zu] refused", i);
+}
+
+/* A non-ASCII name that passes validation works end to end on this
+ * backend: create, open by name, unlink. */
+Test(name, utf8_names_work_end_to_end) {
+  char name[SMA_NAME_BUF];
+  t_name(name, sizeof name, "caf\xc3\xa9-\xe6\x97\xa5");
+  size_t shape[1] = {8};
+  sma_t *a, *b;
+  cr_assert_eq(sma_new(&a, name, 1, shape, SMA_INT32, NULL, 0), 0);
+  cr_assert_eq(sma_create(a, 0), 0);
+  cr_assert_eq(sma_open(&b, name, NULL, 0), 0);
+  cr_assert_str_eq(sma_name(b), name);
+  sma_free(b);
+  sma_free(a);
+  cr_assert_eq(sma_unlink(name), 0);
+}

@@ -1,5 +1,6 @@
 #include "sma.h"
 #include "../src/sma_int.h"
+#include "support.h"
 
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -193,4 +194,60 @@ Test(slice, fixed_rank_helpers_agree_with_sma_view_at) {
   cr_assert_eq(sma__view_build(&v, base, 1, shape3, SMA_FLOAT32, s, 1), 0);
   size_t idx1[1] = {3};
   cr_assert_eq(sma_view_at1(&v, 3), sma_view_at(&v, idx1));
+}
+
+/* Regression: stride x step overflowed (signed overflow, UB) for a huge
+ * step, reachable from `sma describe X --slice ::9223372036854775807` and
+ * from descriptors other processes send. */
+Test(slice, huge_step_is_an_overflow_error_not_ub) {
+  static char base[64];
+  size_t shape[2] = {5, 3};
+  sma_view_t v;
+  sma_slice_t huge[1] = {{SMA_NONE, SMA_NONE, INT64_MAX}};
+  cr_assert_eq(sma__view_build(&v, base, 2, shape, SMA_FLOAT64, huge, 1),
+               SMA_EOVERFLOW);
+  sma_slice_t most_negative[1] = {{SMA_NONE, SMA_NONE, INT64_MIN + 1}};
+  cr_assert_eq(sma__view_build(&v, base, 2, shape, SMA_FLOAT64,
+                               most_negative, 1),
+               SMA_EOVERFLOW);
+  /* A step whose product still fits is NumPy's answer: one element. */
+  sma_slice_t big[1] = {{SMA_NONE, SMA_NONE, 1000000}};
+  cr_assert_eq(sma__view_build(&v, base, 2, shape, SMA_FLOAT64, big, 1), 0);
+  cr_assert_eq(v.shape[0], 1);
+  cr_assert_eq(v.strides[0], 24 * 1000000);
+}
+
+/* The same through the public API: a loaded segment and a huge step. */
+Test(slice, huge_step_through_load) {
+  char name[SMA_NAME_BUF];
+  t_name(name, sizeof name, "hugestep");
+  size_t shape[1] = {5};
+  sma_t *c, *w;
+  cr_assert_eq(sma_new(&c, name, 1, shape, SMA_FLOAT64, NULL, 0), 0);
+  cr_assert_eq(sma_create(c, 0), 0);
+  sma_slice_t huge[1] = {{SMA_NONE, SMA_NONE, INT64_MAX}};
+  cr_assert_eq(sma_open(&w, name, huge, 1), SMA_EOVERFLOW);
+  cr_assert_null(w);
+  sma_free(c);
+  cr_assert_eq(sma_unlink(name), 0);
+}
+
+/* Regression: an array with a zero-length dimension has NumPy's strides,
+ * not zeros: np.ndarray((3,0), 'f4', buffer=b'') has strides (4,4), and
+ * [::-1] gives (-4,4). */
+Test(slice, empty_dimension_strides_match_numpy) {
+  static char base[1];
+  sma_view_t v;
+  size_t shape[2] = {3, 0};
+  cr_assert_eq(sma__view_build(&v, base, 2, shape, SMA_FLOAT32, NULL, 0), 0);
+  cr_assert(v.strides[0] == 4 && v.strides[1] == 4, "(%td,%td)", v.strides[0],
+            v.strides[1]);
+  sma_slice_t rev[1] = {{SMA_NONE, SMA_NONE, -1}};
+  cr_assert_eq(sma__view_build(&v, base, 2, shape, SMA_FLOAT32, rev, 1), 0);
+  cr_assert(v.strides[0] == -4 && v.strides[1] == 4, "(%td,%td)", v.strides[0],
+            v.strides[1]);
+  size_t shape4[4] = {0, 3, 0, 2}; /* NumPy: (48, 16, 16, 8) for f8 */
+  cr_assert_eq(sma__view_build(&v, base, 4, shape4, SMA_FLOAT64, NULL, 0), 0);
+  cr_assert(v.strides[0] == 48 && v.strides[1] == 16 && v.strides[2] == 16 &&
+            v.strides[3] == 8);
 }

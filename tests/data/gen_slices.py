@@ -47,15 +47,12 @@ def main():
         shape = tuple(rng.choice([0, 1, 2, 3, 5, 7, 10, 16]) for _ in range(ndim))
         itemsize = rng.choice(itemsizes)
         dtype = {1: "u1", 2: "i2", 4: "f4", 8: "f8", 16: "c16"}[itemsize]
-        # The array as a libsma segment holds it: C-order strides given
-        # explicitly (NumPy zeroes the strides of arrays it allocates with
-        # a zero-length dimension, which no mapped segment has).
-        strides, acc = [], itemsize
-        for n in reversed(shape):
-            strides.insert(0, acc)
-            acc *= n
-        buf = bytearray(max(acc, itemsize))
-        a = np.ndarray(shape, dtype=dtype, buffer=buf, strides=strides)
+        # Every expected value is NumPy's: the array is NumPy's own view of
+        # a buffer (no strides given), as Python workers see a segment.
+        nbytes = itemsize
+        for n in shape:
+            nbytes *= n
+        a = np.ndarray(shape, dtype=dtype, buffer=bytearray(nbytes))
         # Mostly every dimension sliced; sometimes fewer (the rest whole).
         nsl = ndim if rng.random() < 0.7 else rng.randint(0, ndim - 1)
         sl = tuple(slice(bound(n), bound(n), step()) for n in shape[:nsl])
