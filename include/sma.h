@@ -101,7 +101,8 @@ extern "C" {
   XX(ENOTSUP, -23, "not supported by this backend")                           \
   XX(ETOOBIG, -24, "segment larger than the system allows (System V: shmmax)") \
   XX(EDESCRIPTOR, -25, "malformed array descriptor")                        \
-  XX(EOS, -26, "operating-system error (see sma_os_error)")
+  XX(EOS, -26, "operating-system error (see sma_os_error)")                  \
+  XX(EBUSY, -27, "segment is still being created (or its creator died while creating it)")
 
 /** Error codes: 0 is success, every failure a negative SMA_E* value, the
  * same on every backend (see SMA_ERRNO_MAP for each one's meaning). */
@@ -516,11 +517,17 @@ typedef struct sma_info {
   int64_t created_ns;     /**< ns since the Unix epoch */
   int creator_alive;      /**< 1 alive, 0 gone (or an earlier boot), -1 unknown */
   int attached;           /**< processes mapping it now, -1 if unknown */
+  int creating;           /**< 1 while sma_create() has not finished (or its
+                               creator died during it: see creator_alive) */
 } sma_info_t;
 
 /** Reads a libsma segment's record and the OS's view of it, without
- * keeping it mapped. Errors: SMA_EINVAL, SMA_ENAME, SMA_ENOENT,
- * SMA_EACCES, SMA_ENORECORD (not made by libsma), SMA_ECORRUPT, SMA_EOS. */
+ * keeping it mapped. The record is read with a system call (pread), never
+ * through a mapping, so a sparse or truncated segment on a full /dev/shm
+ * is an error, not SIGBUS. A segment still being created is reported
+ * with creating = 1. Errors: SMA_EINVAL, SMA_ENAME, SMA_ENOENT,
+ * SMA_EACCES, SMA_ENORECORD (not made by libsma, or truncated),
+ * SMA_ECORRUPT, SMA_EOS. */
 SMA_API int sma_info(const char *name, sma_info_t *out);
 
 /** Called by sma_list() for each segment; a nonzero return stops the walk

@@ -24,8 +24,9 @@ int sma_info(const char *name, sma_info_t *out) {
   int os_err = 0;
   if ((rc = sma__os_open(name, &seg, &os_err)) != 0) return rc;
   sma__record_t rec;
-  rc = sma__record_read(seg.addr, seg.size, &rec);
+  rc = sma__record_fetch(&seg, &rec, &os_err);
   size_t size = seg.size;
+  int creating = seg.creating;
   sma__os_close(&seg, &os_err); /* before counting who maps it */
   if (rc != 0) return rc;
   if (strcmp(rec.name, name) != 0) return SMA_ECORRUPT;
@@ -39,6 +40,7 @@ int sma_info(const char *name, sma_info_t *out) {
   out->creator_pid = rec.creator_pid;
   out->created_ns = rec.created_ns;
   out->creator_alive = creator_alive(&rec);
+  out->creating = creating;
   sma__os_stat_t st;
   out->attached = sma__os_stat(name, &st, &os_err) == 0 ? st.attached : -1;
   return 0;

@@ -31,6 +31,9 @@ typedef struct sma__os_segment {
   size_t size;             /* mapped bytes: the whole segment */
   intptr_t handle;         /* fd, shmid or HANDLE; -1 when none */
   unsigned effective;      /* create(): the SMA__OS_* flags that took effect */
+  int creating;            /* open(): the OS object still carries the mark
+                              create() puts on it until publish() */
+  int unnamed;             /* backend's own: created but not yet named */
 } sma__os_segment_t;
 
 /* create() flags: the public SMA_CREATE_* bits, so common code passes the
@@ -48,20 +51,46 @@ enum sma__os_create_flags {
 /* Fills *caps. Cannot fail; cheap enough to call on every create/load. */
 void sma__os_caps(sma__os_caps_t *caps);
 
-/* Creates the segment `name` exclusively (SMA_EEXIST if it exists), of
+/* Creates the segment `name` exclusively (SMA_EEXIST if it exists, or if
+ * another process creating the same name at the same instant wins), of
  * exactly `size` bytes (a multiple of caps.granularity, > 0), with
  * permissions 0600 (0660 with SMA__OS_GROUP) whatever the umask, reserves
  * its memory where the OS allows (SMA_ENOSPC if it cannot), maps it
  * read-write and fills *seg. PREFAULT and HUGEPAGES are requests: the
- * backend sets in seg->effective those it honoured (and GROUP). Post:
- * seg->size == size. On failure the name does not exist afterwards. */
+ * backend sets in seg->effective those it honoured (and GROUP).
+ *
+ * Crash consistency: `record` (SMA__RECORD_SIZE bytes) is stored at the
+ * end of the segment, through a call that reports errors (never a fault
+ * on a full /dev/shm), before any long step (reservation, prefault), and
+ * the segment carries a "being created" mark until publish(). So a
+ * creator killed at any later moment leaves either nothing visible, or a
+ * marked segment whose record names its creator, which gc can judge.
+ * Post: seg->size == size. On failure the name does not exist afterwards
+ * and nothing is left open. */
 int sma__os_create(const char *name, size_t size, unsigned flags,
-                   sma__os_segment_t *seg, int *os_err);
+                   const unsigned char *record, sma__os_segment_t *seg,
+                   int *os_err);
 
-/* Opens the existing segment `name` and maps all of it read-write. Post:
- * seg->size is the segment's size as the OS reports it (page-rounded on
- * some systems; see caps.size_is_exact). */
+/* Ends a create(): removes the "being created" mark, or gives the unnamed
+ * object its name, so that loads see a complete segment. On failure the
+ * segment is removed and closed (seg as after close()), and the name does
+ * not exist afterwards; SMA_EEXIST if the name appeared meanwhile. */
+int sma__os_publish(const char *name, sma__os_segment_t *seg, int *os_err);
+
+/* Opens the existing segment `name` and maps all of it read-write without
+ * touching its pages. Post: seg->size is the segment's size as the OS
+ * reports it (page-rounded on some systems; see caps.size_is_exact);
+ * seg->creating tells whether create() has not published it. */
 int sma__os_open(const char *name, sma__os_segment_t *seg, int *os_err);
+
+/* Copies n bytes at `offset` of an opened segment into buf through a call
+ * that returns an error rather than raising SIGBUS where the segment may
+ * be sparse or truncated (POSIX: pread). SMA_ETOOSMALL if the segment
+ * ends before offset + n (it shrank since open()). Backends whose
+ * segments cannot be truncated or left unbacked (System V, Windows) copy
+ * from the mapping. */
+int sma__os_read(const sma__os_segment_t *seg, uint64_t offset, void *buf,
+                 size_t n, int *os_err);
 
 /* Unmaps and releases what create()/open() acquired. Pre: seg was filled
  * by one of them. Post: seg->addr == NULL, seg->handle == -1, even when

@@ -77,10 +77,9 @@ int sma__record_layout(size_t data_bytes, size_t granularity,
   return 0;
 }
 
-void sma__record_write(void *segment, size_t segment_size,
-                       const sma__record_t *rec) {
-  unsigned char r[SMA__RECORD_SIZE];
-  memset(r, 0, sizeof r);
+void sma__record_encode(const sma__record_t *rec,
+                        unsigned char r[SMA__RECORD_SIZE]) {
+  memset(r, 0, SMA__RECORD_SIZE);
   memcpy(r + OFF_MAGIC, record_magic, sizeof record_magic);
   put_u32(r + OFF_VERSION, RECORD_VERSION);
   put_u32(r + OFF_SIZE, SMA__RECORD_SIZE);
@@ -95,8 +94,6 @@ void sma__record_write(void *segment, size_t segment_size,
     put_u64(r + OFF_SHAPE + 8 * d, rec->shape[d]);
   memcpy(r + OFF_NAME, rec->name, strlen(rec->name));
   put_u32(r + OFF_CRC, sma__crc32(r, OFF_CRC));
-  memcpy((unsigned char *)segment + segment_size - SMA__RECORD_SIZE, r,
-         sizeof r);
 }
 
 /* Checks the shape and sizes of a decoded record against each other and
@@ -120,10 +117,8 @@ static int check_sizes(const unsigned char *r, size_t segment_size,
   return 0;
 }
 
-/* Checks and decodes the record in `tail`, the last SMA__RECORD_SIZE bytes
- * of a segment of segment_size bytes. */
-static int decode(const void *tail, size_t segment_size, sma__record_t *rec) {
-  const unsigned char *r = tail;
+int sma__record_decode(const unsigned char *r, size_t segment_size,
+                       sma__record_t *rec) {
   if (segment_size < SMA__RECORD_SIZE) return SMA_ENORECORD;
   if (memcmp(r + OFF_MAGIC, record_magic, sizeof record_magic) != 0)
     return SMA_ENORECORD;
@@ -164,7 +159,18 @@ int sma__record_read(const void *segment, size_t segment_size,
                      sma__record_t *rec) {
   if (segment == NULL || segment_size < SMA__RECORD_SIZE)
     return SMA_ENORECORD;
-  return decode((const unsigned char *)segment + segment_size -
+  return sma__record_decode((const unsigned char *)segment + segment_size -
                                 SMA__RECORD_SIZE,
                             segment_size, rec);
+}
+
+int sma__record_fetch(const sma__os_segment_t *seg, sma__record_t *rec,
+                      int *os_err) {
+  if (seg->size < SMA__RECORD_SIZE) return SMA_ENORECORD;
+  unsigned char bytes[SMA__RECORD_SIZE];
+  int rc = sma__os_read(seg, seg->size - SMA__RECORD_SIZE, bytes,
+                        sizeof bytes, os_err);
+  /* A segment that shrank under us has no record where its size said. */
+  if (rc == SMA_ETOOSMALL) return SMA_ENORECORD;
+  return rc != 0 ? rc : sma__record_decode(bytes, seg->size, rec);
 }

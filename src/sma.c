@@ -105,6 +105,19 @@ static void touch_pages(void *addr, size_t size, size_t granularity) {
   for (size_t off = 0; off < size; off += granularity) p[off] = p[off];
 }
 
+/* The record of a new segment: what sma_open() needs, and who made it. */
+static void fill_record(const sma_t *a, sma__record_t *rec) {
+  memset(rec, 0, sizeof *rec);
+  rec->data_bytes = a->nbytes;
+  rec->ndim = a->ndim;
+  memcpy(rec->shape, a->shape, sizeof rec->shape);
+  rec->dtype = a->dtype;
+  rec->creator_pid = sma__os_pid();
+  rec->created_ns = sma__os_now_ns();
+  sma__os_boot_id(rec->boot_id);
+  memcpy(rec->name, a->name, sizeof rec->name);
+}
+
 int sma_create(sma_t *a, unsigned flags) {
   const unsigned known = SMA_CREATE_GROUP | SMA_CREATE_PREFAULT |
                          SMA_CREATE_HUGEPAGES | SMA_CREATE_NORESERVE;
@@ -114,27 +127,24 @@ int sma_create(sma_t *a, unsigned flags) {
   int rc = sma__record_layout(a->nbytes, granularity, &size);
   if (rc != 0) return rc;
 
+  /* The record goes in first, through the backend's error-returning
+   * write, so a creator killed during the long steps leaves a segment
+   * that names it (see sma__os_create). */
+  sma__record_t rec;
+  fill_record(a, &rec);
+  unsigned char bytes[SMA__RECORD_SIZE];
+  sma__record_encode(&rec, bytes);
   sma__os_segment_t seg;
+  memset(&seg, 0, sizeof seg);
   int os_err = 0;
-  seg.effective = 0;
-  rc = sma__os_create(a->name, size, flags, &seg, &os_err);
+  rc = sma__os_create(a->name, size, flags, bytes, &seg, &os_err);
   if (rc != 0) return fail_os(a, rc, os_err);
   if ((flags & SMA_CREATE_PREFAULT) && !(seg.effective & SMA__OS_PREFAULT)) {
     touch_pages(seg.addr, seg.size, granularity);
     seg.effective |= SMA__OS_PREFAULT;
   }
-
-  sma__record_t rec;
-  memset(&rec, 0, sizeof rec);
-  rec.data_bytes = a->nbytes;
-  rec.ndim = a->ndim;
-  memcpy(rec.shape, a->shape, sizeof rec.shape);
-  rec.dtype = a->dtype;
-  rec.creator_pid = sma__os_pid();
-  rec.created_ns = sma__os_now_ns();
-  sma__os_boot_id(rec.boot_id);
-  memcpy(rec.name, a->name, sizeof rec.name);
-  sma__record_write(seg.addr, seg.size, &rec);
+  rc = sma__os_publish(a->name, &seg, &os_err);
+  if (rc != 0) return fail_os(a, rc, os_err);
 
   /* The whole array: creation does not apply the slice (gridr). */
   sma__view_build(&a->view, seg.addr, a->ndim, a->shape, a->dtype, NULL, 0);
@@ -183,21 +193,34 @@ static int finish_load(sma_t *a, sma__os_segment_t *seg,
   return 0;
 }
 
+/* Opens `name` and reads its record (with a system call, never through
+ * the mapping). *has_record tells whether there was one; a segment still
+ * being created is SMA_EBUSY. On failure nothing stays open. */
+static int open_checked(const char *name, sma__os_segment_t *seg,
+                        sma__record_t *rec, bool *has_record, int *os_err) {
+  int rc = sma__os_open(name, seg, os_err);
+  if (rc != 0) return rc;
+  rc = sma__record_fetch(seg, rec, os_err);
+  *has_record = rc == 0;
+  if (rc == SMA_ENORECORD) rc = 0;
+  else if (rc == 0 && seg->creating) rc = SMA_EBUSY;
+  if (rc != 0) {
+    int ignored;
+    sma__os_close(seg, &ignored);
+  }
+  return rc;
+}
+
 int sma_load(sma_t *a) {
   if (a == NULL) return SMA_EINVAL;
   if (a->loaded) return SMA_ESTATE;
   sma__os_segment_t seg;
-  int os_err = 0;
-  int rc = sma__os_open(a->name, &seg, &os_err);
-  if (rc != 0) return fail_os(a, rc, os_err);
-
   sma__record_t rec;
-  rc = sma__record_read(seg.addr, seg.size, &rec);
-  if (rc != 0 && rc != SMA_ENORECORD) {
-    sma__os_close(&seg, &os_err);
-    return rc;
-  }
-  return finish_load(a, &seg, rc == 0 ? &rec : NULL);
+  bool has_record;
+  int os_err = 0;
+  int rc = open_checked(a->name, &seg, &rec, &has_record, &os_err);
+  if (rc != 0) return fail_os(a, rc, os_err);
+  return finish_load(a, &seg, has_record ? &rec : NULL);
 }
 
 int sma_open(sma_t **out, const char *name, const sma_slice_t *slice,
@@ -207,15 +230,15 @@ int sma_open(sma_t **out, const char *name, const sma_slice_t *slice,
   int rc = sma_name_validate(name);
   if (rc != 0) return rc;
   sma__os_segment_t seg;
-  int os_err = 0;
-  rc = sma__os_open(name, &seg, &os_err);
-  if (rc != 0) return rc;
-
   sma__record_t rec;
+  bool has_record;
+  int os_err = 0;
+  rc = open_checked(name, &seg, &rec, &has_record, &os_err);
+  if (rc != 0) return rc;
   sma_t *a = NULL;
-  rc = sma__record_read(seg.addr, seg.size, &rec);
-  if (rc == 0)
-    rc = sma_new(&a, name, rec.ndim, rec.shape, rec.dtype, slice, nslice);
+  rc = has_record ? sma_new(&a, name, rec.ndim, rec.shape, rec.dtype, slice,
+                            nslice)
+                  : SMA_ENORECORD;
   if (rc != 0) {
     sma__os_close(&seg, &os_err);
     return rc;

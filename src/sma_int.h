@@ -86,15 +86,26 @@ typedef struct sma__record {
 int sma__record_layout(size_t data_bytes, size_t granularity,
                        size_t *segment_size);
 
-/* Writes the record into the last SMA__RECORD_SIZE bytes of the segment. */
-void sma__record_write(void *segment, size_t segment_size,
-                       const sma__record_t *rec);
+/* Encodes the record: the SMA__RECORD_SIZE bytes that end the segment. */
+void sma__record_encode(const sma__record_t *rec,
+                        unsigned char out[SMA__RECORD_SIZE]);
 
-/* Reads and checks the record at the end of a mapped segment of
- * segment_size bytes. SMA_ENORECORD if there is none (too small, no
- * magic); SMA_ECORRUPT if it is present but inconsistent in any way. */
+/* Checks and decodes `bytes`, the last SMA__RECORD_SIZE bytes of a
+ * segment of segment_size bytes. SMA_ENORECORD if there is none (too
+ * small, no magic); SMA_ECORRUPT if it is present but inconsistent. */
+int sma__record_decode(const unsigned char *bytes, size_t segment_size,
+                       sma__record_t *rec);
+
+/* Reads and checks the record at the end of a mapped segment (used where
+ * the mapping cannot fault: System V, tests, fuzzers). */
 int sma__record_read(const void *segment, size_t segment_size,
                      sma__record_t *rec);
 
+/* Reads the record of an opened segment through sma__os_read (never
+ * through the mapping, which can raise SIGBUS on a sparse or truncated
+ * segment) and checks it. Errors: those of sma__record_decode, and of
+ * sma__os_read (os_err set). */
+int sma__record_fetch(const sma__os_segment_t *seg, sma__record_t *rec,
+                      int *os_err);
 
 #endif /* SMA_INT_H */

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef SMA_CLI
@@ -245,4 +246,61 @@ Test(cli, demo_cleans_up_on_ctrl_c) {
   fclose(f);
   cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 130, "exit 130");
   cr_assert_eq(leftovers(prefix), 0, "no segment left");
+}
+
+#if defined(SMA_FAULT_INJECTION)
+void sma__fault_arm(int n);
+#endif
+
+/* Entries of /dev/shm starting with prefix, with or without a record
+ * (POSIX; 0 elsewhere: System V segments are counted by `sma ls`). */
+static int dev_shm_entries(const char *prefix) {
+  if (strcmp(sma_backend(), "posix") != 0) return 0;
+  char cmd[256];
+  snprintf(cmd, sizeof cmd, "ls /dev/shm | grep -c '^%s' || true", prefix);
+  FILE *p = popen(cmd, "r");
+  int n = 0;
+  if (p == NULL || fscanf(p, "%d", &n) != 1) n = -1;
+  if (p != NULL) pclose(p);
+  return n;
+}
+
+/* Regression: a creator killed during a long reservation or prefault left
+ * a full-size segment that `sma ls` did not list and `sma gc` never
+ * removed. Creators of 256 MiB prefaulted arrays are killed with SIGKILL
+ * at delays that fall before, during and after reservation and prefault;
+ * `sma gc` must then leave nothing. In fault-injection builds every other
+ * creator is made to take the POSIX path without O_TMPFILE (the named
+ * segment with its being-created mark), so both paths are killed. */
+Test(cli, creator_killed_at_any_moment_leaves_nothing_after_gc) {
+  char prefix[64];
+  snprintf(prefix, sizeof prefix, T_PREFIX "-kill%d", (int)getpid());
+  static const int delays_us[] = {0, 300, 1000, 3000, 8000, 20000, 50000, 120000, 400000};
+  int n = (int)(sizeof delays_us / sizeof *delays_us);
+  for (int i = 0; i < n; i++) {
+    char name[SMA_NAME_BUF];
+    snprintf(name, sizeof name, "%s-%d", prefix, i);
+    pid_t child = fork();
+    if (child == 0) {
+#if defined(SMA_FAULT_INJECTION)
+      if (i % 2 == 1) sma__fault_arm(1); /* no O_TMPFILE: the named path */
+#endif
+      size_t shape[1] = {256u << 20};
+      sma_t *a;
+      if (sma_new(&a, name, 1, shape, SMA_UINT8, NULL, 0) != 0) _exit(1);
+      sma_create(a, SMA_CREATE_PREFAULT);
+      pause(); /* a creator that finished is killed here */
+      _exit(0);
+    }
+    struct timespec wait = {0, (long)delays_us[i] * 1000};
+    nanosleep(&wait, NULL);
+    kill(child, SIGKILL);
+    waitpid(child, NULL, 0);
+  }
+  cr_assert_eq(sma_cmd(NULL, "ls --prefix %s", prefix), 0, "sma ls works");
+  char *out;
+  cr_assert_eq(sma_cmd(&out, "gc --prefix %s", prefix), 0);
+  free(out);
+  cr_assert_eq(leftovers(prefix), 0, "sma ls still lists segments after gc");
+  cr_assert_eq(dev_shm_entries(prefix), 0, "files gc cannot see in /dev/shm");
 }

@@ -53,7 +53,7 @@ Test(record, round_trip) {
   sma__record_t in = sample(), out;
   sma__record_layout(in.data_bytes, 4096, &size);
   unsigned char *seg = calloc(1, size);
-  sma__record_write(seg, size, &in);
+  sma__record_encode(&in, (unsigned char *)seg + size - SMA__RECORD_SIZE);
   cr_assert_eq(sma__record_read(seg, size, &out), 0);
   cr_assert_eq(out.ndim, 3);
   cr_assert(out.shape[0] == 4 && out.shape[1] == 5 && out.shape[2] == 6);
@@ -84,7 +84,7 @@ Test(record, every_single_bit_flip_is_detected) {
   sma__record_t in = sample(), out;
   sma__record_layout(in.data_bytes, 4096, &size);
   unsigned char *seg = calloc(1, size);
-  sma__record_write(seg, size, &in);
+  sma__record_encode(&in, (unsigned char *)seg + size - SMA__RECORD_SIZE);
   unsigned char *r = seg + size - SMA__RECORD_SIZE;
   for (size_t byte = 0; byte < SMA__RECORD_SIZE; byte++) {
     for (int bit = 0; bit < 8; bit++) {
@@ -108,11 +108,11 @@ Test(record, record_claiming_more_than_the_segment_is_corrupt) {
   in.data_bytes = 4096; /* needs 4096 + record: more than one page */
   unsigned char *seg = calloc(1, 4096);
   size = 4096;
-  sma__record_write(seg, size, &in);
+  sma__record_encode(&in, (unsigned char *)seg + size - SMA__RECORD_SIZE);
   cr_assert_eq(sma__record_read(seg, size, &out), SMA_ECORRUPT);
   in.data_bytes = 7; /* disagrees with shape x itemsize */
   in.shape[0] = 8;
-  sma__record_write(seg, size, &in);
+  sma__record_encode(&in, (unsigned char *)seg + size - SMA__RECORD_SIZE);
   cr_assert_eq(sma__record_read(seg, size, &out), SMA_ECORRUPT);
   free(seg);
 }

@@ -172,8 +172,9 @@ static void print_json(const sma_info_t *in) {
          in->nbytes, in->segment_size, (unsigned long long)in->creator_pid,
          in->creator_alive < 0 ? "null" : in->creator_alive ? "true" : "false",
          age_seconds(in));
-  if (in->attached < 0) printf("null}");
-  else printf("%d}", in->attached);
+  if (in->attached < 0) printf("null");
+  else printf("%d", in->attached);
+  printf(", \"creating\": %s}", in->creating ? "true" : "false");
 }
 
 static void print_row(const sma_info_t *in) {
@@ -258,6 +259,9 @@ static int cmd_info(int argc, char **argv) {
          age_seconds(&in));
   if (in.attached < 0) printf("unknown\n");
   else printf("%d process%s\n", in.attached, in.attached == 1 ? "" : "es");
+  if (in.creating)
+    printf("state:         being created%s\n",
+           in.creator_alive == 0 ? " (creator died: `sma gc` removes it)" : "");
   return OK;
 }
 

@@ -5,6 +5,7 @@
 #define _GNU_SOURCE /* MAP_POPULATE etc. on glibc; harmless elsewhere */
 #include "../platform.h"
 #include "sma.h"
+#include "../sma_int.h" /* SMA__RECORD_SIZE */
 
 #include "../unix/fault.h"
 #include "../unix/index.h"
@@ -19,6 +20,9 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#if defined(__linux__)
+#include <sys/sysmacros.h> /* major, minor */
+#endif
 #include <unistd.h>
 
 #if defined(__APPLE__)
@@ -84,20 +88,19 @@ static int open_retry(const char *path, int oflag, mode_t mode) {
   return fd;
 }
 
-/* Gives the new object its size, reserving the memory where possible so a
- * full /dev/shm is ENOSPC now rather than SIGBUS at first touch. */
-static int reserve(int fd, size_t size, int lazy) {
+/* Reserves the memory of the sized object so a full /dev/shm is ENOSPC
+ * now rather than SIGBUS at first touch. */
+static int reserve(int fd, size_t size) {
 #if defined(__APPLE__)
-  (void)lazy;
-  return ftruncate(fd, (off_t)size) == 0 ? 0 : errno;
+  (void)fd;
+  (void)size;
+  return 0; /* macOS shm is plain memory; ftruncate is all there is */
 #else
-  if (lazy) return SMA__INJECT(ftruncate(fd, (off_t)size), -1, EIO) == 0 ? 0 : errno;
   int rc;
   do {
     rc = SMA__INJECT(posix_fallocate(fd, 0, (off_t)size), errno, ENOSPC);
   } while (rc == EINTR);
-  if (rc == EOPNOTSUPP || rc == EINVAL || rc == ENOSYS)
-    rc = SMA__INJECT(ftruncate(fd, (off_t)size), -1, EIO) == 0 ? 0 : errno;
+  if (rc == EOPNOTSUPP || rc == EINVAL || rc == ENOSYS) rc = 0; /* sized */
   return rc;
 #endif
 }
@@ -118,6 +121,21 @@ static int map_fd(int fd, size_t size, int populate, sma__os_segment_t *seg) {
   seg->addr = addr;
   seg->size = size;
   seg->handle = fd;
+  return 0;
+}
+
+/* Writes all of buf at offset with pwrite: on a full tmpfs this is ENOSPC,
+ * where a store through the mapping would be SIGBUS. */
+static int write_at(int fd, const void *buf, size_t n, off_t offset) {
+  const unsigned char *p = buf;
+  while (n > 0) {
+    ssize_t w = SMA__INJECT(pwrite(fd, p, n, offset), -1, ENOSPC);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return w < 0 ? errno : EIO;
+    p += w;
+    n -= (size_t)w;
+    offset += w;
+  }
   return 0;
 }
 
@@ -142,30 +160,129 @@ static int advise_hugepages(void *addr, size_t size) {
 #endif
 }
 
+/* Mark of a segment being created: the owner's execute bit, which means
+ * nothing for shared memory. publish() clears it. */
+#define CREATING_MARK S_IXUSR
+
+#if defined(__linux__) && defined(O_TMPFILE)
+#define SHM_DIR "/dev/shm"
+/* Linux: the segment is made as an unnamed tmpfs file and only linked
+ * under its name once complete, so a creator killed at any moment leaves
+ * nothing at all (the file goes with its last descriptor). -1 with errno
+ * EOPNOTSUPP where O_TMPFILE is unavailable: the caller falls back. */
+static int open_unnamed(const char *name, mode_t mode) {
+  char path[SMA_NAME_BUF + sizeof SHM_DIR + 1];
+  snprintf(path, sizeof path, SHM_DIR "/%s", name);
+  /* Fail fast on a taken name rather than after a long reservation;
+   * linkat() in publish() is what makes create exclusive. */
+  struct stat st;
+  if (fstatat(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+    errno = EEXIST;
+    return -1;
+  }
+  int fd = SMA__INJECT(open(SHM_DIR, O_TMPFILE | O_RDWR | O_CLOEXEC, mode), -1,
+                       EOPNOTSUPP);
+  if (fd < 0 && (errno == EISDIR || errno == EINVAL || errno == ENOENT ||
+                 errno == ENOTDIR))
+    errno = EOPNOTSUPP; /* old kernel, or no /dev/shm directory */
+  return fd;
+}
+
+/* Gives the unnamed file its name: linkat() fails with EEXIST rather than
+ * replace anything (a file, a symlink) that took the name meanwhile. */
+static int link_name(int fd, const char *name) {
+  char path[SMA_NAME_BUF + sizeof SHM_DIR + 1], self[64];
+  snprintf(path, sizeof path, SHM_DIR "/%s", name);
+  snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
+  if (SMA__INJECT(linkat(AT_FDCWD, self, AT_FDCWD, path, AT_SYMLINK_FOLLOW), -1,
+                  ENOSPC) == 0)
+    return 0;
+  if (errno != ENOENT) return errno;
+  /* No /proc: AT_EMPTY_PATH (needs CAP_DAC_READ_SEARCH on older kernels). */
+  return linkat(fd, "", AT_FDCWD, path, AT_EMPTY_PATH) == 0 ? 0 : errno;
+}
+#else
+static int open_unnamed(const char *name, mode_t mode) {
+  (void)name;
+  (void)mode;
+  errno = EOPNOTSUPP;
+  return -1;
+}
+static int link_name(int fd, const char *name) {
+  (void)fd;
+  (void)name;
+  return EOPNOTSUPP;
+}
+#endif
+
+/* Sizes the new object, stores the record at its end and reserves and
+ * maps it: the steps after the name (or the unnamed file) exists. */
+static int build(int fd, size_t size, unsigned flags,
+                 const unsigned char *record, sma__os_segment_t *seg) {
+  off_t at = (off_t)(size - SMA__RECORD_SIZE);
+  int e = SMA__INJECT(ftruncate(fd, (off_t)size), -1, EIO) == 0 ? 0 : errno;
+#if defined(__APPLE__)
+  /* macOS shm objects take neither pread nor pwrite: through the map. */
+  if (e == 0) e = map_fd(fd, size, (flags & SMA__OS_PREFAULT) != 0, seg);
+  if (e == 0) memcpy((unsigned char *)seg->addr + at, record, SMA__RECORD_SIZE);
+#else
+  if (e == 0) e = write_at(fd, record, SMA__RECORD_SIZE, at);
+  if (e == 0 && !(flags & SMA__OS_NORESERVE)) e = reserve(fd, size);
+  if (e == 0) e = map_fd(fd, size, (flags & SMA__OS_PREFAULT) != 0, seg);
+#endif
+  return e;
+}
+
 int sma__os_create(const char *name, size_t size, unsigned flags,
-                   sma__os_segment_t *seg, int *os_err) {
+                   const unsigned char *record, sma__os_segment_t *seg,
+                   int *os_err) {
   char path[SMA_NAME_BUF + 2];
   int rc = os_name(name, path, sizeof path);
   if (rc != 0) return rc;
-  if (size > (size_t)(((uint64_t)1 << 62))) return SMA_EOVERFLOW;
+  if ((uint64_t)size > ((uint64_t)1 << 62) || size < SMA__RECORD_SIZE)
+    return SMA_EOVERFLOW;
   mode_t mode = (flags & SMA__OS_GROUP) ? 0660 : 0600;
-  int fd = open_retry(path, O_RDWR | O_CREAT | O_EXCL, mode);
+  int fd = open_unnamed(name, mode);
+  int unnamed = fd >= 0;
+  if (fd < 0 && errno != EOPNOTSUPP) return fail(errno, os_err);
+  if (!unnamed) fd = open_retry(path, O_RDWR | O_CREAT | O_EXCL, mode | CREATING_MARK);
   if (fd < 0) return fail(errno, os_err);
   /* The umask may have removed bits we asked for; set them exactly. */
-  int e = SMA__INJECT(fchmod(fd, mode), -1, EPERM) == 0 ? 0 : errno;
-  if (e == 0) e = reserve(fd, size, (flags & SMA__OS_NORESERVE) != 0);
-  if (e == 0) e = map_fd(fd, size, (flags & SMA__OS_PREFAULT) != 0, seg);
+  mode_t now = unnamed ? mode : mode | CREATING_MARK;
+  int e = SMA__INJECT(fchmod(fd, now), -1, EPERM) == 0 ? 0 : errno;
+  memset(seg, 0, sizeof *seg);
+  if (e == 0) e = build(fd, size, flags, record, seg);
   if (e != 0) {
-    shm_unlink(path);
+    if (seg->addr != NULL) munmap(seg->addr, size);
+    if (!unnamed) shm_unlink(path);
     close(fd);
+    memset(seg, 0, sizeof *seg);
+    seg->handle = -1;
     return fail(e, os_err);
   }
+  seg->unnamed = unnamed;
   seg->effective = flags & (SMA__OS_GROUP | SMA__OS_NORESERVE);
 #if defined(MAP_POPULATE)
   seg->effective |= flags & SMA__OS_PREFAULT;
 #endif
   if ((flags & SMA__OS_HUGEPAGES) && advise_hugepages(seg->addr, size))
     seg->effective |= SMA__OS_HUGEPAGES;
+  return 0;
+}
+
+int sma__os_publish(const char *name, sma__os_segment_t *seg, int *os_err) {
+  mode_t mode = (seg->effective & SMA__OS_GROUP) ? 0660 : 0600;
+  int e = seg->unnamed ? link_name((int)seg->handle, name)
+                       : (SMA__INJECT(fchmod((int)seg->handle, mode), -1, EPERM) == 0
+                              ? 0 : errno);
+  if (e != 0) {
+    char path[SMA_NAME_BUF + 2];
+    if (!seg->unnamed && os_name(name, path, sizeof path) == 0) shm_unlink(path);
+    int ignored;
+    sma__os_close(seg, &ignored);
+    return fail(e, os_err);
+  }
+  seg->unnamed = 0;
   if (USE_INDEX) sma__unix_index_add(name);
   return 0;
 }
@@ -179,12 +296,37 @@ int sma__os_open(const char *name, sma__os_segment_t *seg, int *os_err) {
   struct stat st;
   int e = SMA__INJECT(fstat(fd, &st), -1, EIO) == 0 ? 0 : errno;
   if (e == 0 && (uintmax_t)st.st_size > SIZE_MAX) e = EFBIG;
+  memset(seg, 0, sizeof *seg);
   if (e == 0) e = map_fd(fd, (size_t)st.st_size, 0, seg);
   if (e != 0) {
     close(fd);
+    seg->handle = -1;
     return fail(e, os_err);
   }
+  seg->creating = (st.st_mode & CREATING_MARK) != 0;
   return 0;
+}
+
+int sma__os_read(const sma__os_segment_t *seg, uint64_t offset, void *buf,
+                 size_t n, int *os_err) {
+  if (offset > seg->size || n > seg->size - offset) return SMA_ETOOSMALL;
+#if defined(__APPLE__)
+  (void)os_err;
+  memcpy(buf, (const unsigned char *)seg->addr + offset, n);
+  return 0;
+#else
+  unsigned char *p = buf;
+  while (n > 0) {
+    ssize_t r = SMA__INJECT(pread((int)seg->handle, p, n, (off_t)offset), -1, EIO);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) return fail(errno, os_err);
+    if (r == 0) return SMA_ETOOSMALL; /* truncated since open() */
+    p += r;
+    n -= (size_t)r;
+    offset += (uint64_t)r;
+  }
+  return 0;
+#endif
 }
 
 int sma__os_close(sma__os_segment_t *seg, int *os_err) {
@@ -207,45 +349,65 @@ int sma__os_unlink(const char *name, int *os_err) {
 }
 
 #if defined(__linux__)
-/* Does this /proc/<pid>/maps map /dev/shm/<name>? */
-static int maps_segment(const char *maps_path, const char *file) {
+/* Does /proc/<pid>/maps map the file with this device and inode? 1 yes,
+ * 0 no, -1 unreadable. Identity, not path text: a path can be faked by
+ * any file named "... /dev/shm/NAME", and a segment created unnamed shows
+ * as "/dev/shm/#<inode> (deleted)" in its creator's maps. */
+static int maps_segment(const char *maps_path, unsigned dev_major,
+                        unsigned dev_minor, unsigned long long ino) {
   FILE *f = fopen(maps_path, "re");
-  if (f == NULL) return 0;
-  char line[4096];
-  size_t flen = strlen(file);
+  if (f == NULL) return errno == ENOENT || errno == ESRCH ? 0 : -1;
+  char *line = NULL;
+  size_t cap = 0;
   int found = 0;
-  while (!found && fgets(line, sizeof line, f) != NULL) {
-    char *p = strstr(line, file);
-    /* The path ends the line, maybe followed by " (deleted)". */
-    found = p != NULL && p[-1] == ' ' &&
-            (p[flen] == '\n' || strncmp(p + flen, " (deleted)", 10) == 0);
+  while (!found && getline(&line, &cap, f) > 0) {
+    /* "start-end perms offset major:minor inode [path]" */
+    unsigned maj, min;
+    unsigned long long inode;
+    found = sscanf(line, "%*s %*s %*s %x:%x %llu", &maj, &min, &inode) == 3 &&
+            inode == ino && maj == dev_major && min == dev_minor;
   }
+  int bad = ferror(f);
+  free(line);
   fclose(f);
-  return found;
+  return found ? 1 : bad ? -1 : 0;
 }
 #endif
 
 int sma__os_stat(const char *name, sma__os_stat_t *st, int *os_err) {
-  (void)os_err;
   st->attached = -1;
 #if defined(__linux__)
-  /* Count processes whose maps show the file: those this user may read. */
-  char file[SMA_NAME_BUF + 16];
-  snprintf(file, sizeof file, "/dev/shm/%s", name);
+  char path[SMA_NAME_BUF + 2];
+  int rc = os_name(name, path, sizeof path);
+  if (rc != 0) return rc;
+  int fd = open_retry(path, O_RDONLY, 0);
+  if (fd < 0) return fail(errno, os_err);
+  struct stat sb;
+  int e = fstat(fd, &sb) == 0 ? 0 : errno;
+  close(fd);
+  if (e != 0) return fail(e, os_err);
+  /* Count processes whose maps show the segment's identity. A process
+   * whose maps this user cannot read is not counted (README: limits of
+   * `attached`); it is counted apart so the policy lives in one place. */
   DIR *proc = opendir("/proc");
   if (proc == NULL) return 0;
-  int count = 0;
-  struct dirent *e;
-  while ((e = readdir(proc)) != NULL) {
-    if (e->d_name[0] < '1' || e->d_name[0] > '9') continue;
+  int count = 0, unknown = 0;
+  struct dirent *d;
+  while ((d = readdir(proc)) != NULL) {
+    if (d->d_name[0] < '1' || d->d_name[0] > '9') continue;
     char maps[64];
-    snprintf(maps, sizeof maps, "/proc/%.20s/maps", e->d_name);
-    count += maps_segment(maps, file);
+    snprintf(maps, sizeof maps, "/proc/%.20s/maps", d->d_name);
+    int m = maps_segment(maps, major(sb.st_dev), minor(sb.st_dev),
+                         (unsigned long long)sb.st_ino);
+    if (m < 0) unknown = 1;
+    else count += m;
   }
   closedir(proc);
+  (void)unknown;
   st->attached = count;
 #else
   (void)name;
+  (void)os_err;
 #endif
   return 0;
 }

@@ -8,14 +8,43 @@
  *     key(i) = h + i * 0x9E3779B9 (mod 2^32), i = 0 .. PROBES-1,
  *     skipping IPC_PRIVATE (0), which is replaced by 1.
  * Two names can hash to the same key, so the metadata record ending each
- * segment (common code) holds the full name. open() walks the probe
- * sequence and takes the first segment whose record carries the name;
- * create() refuses a name already present at any probe (SMA_EEXIST) and
- * otherwise takes the first free key. A key holding another name, a
- * segment without a record, or one this user may not attach counts as
- * occupied. Two processes creating the same name at the same instant may
- * race (the record is written just after shmget); names from
- * sma_build_name() never meet that case.
+ * segment (common code) holds the full name.
+ *
+ * Trust. A probe's segment counts as carrying a name only if its record
+ * (CRC-checked) says so AND its permissions are ones libsma gives: no
+ * access for others (mode & 007 == 0) and owner == creator. Another uid's
+ * 0666 segment planted at an earlier probe is therefore someone else's
+ * segment, never yours; among candidates, open() prefers a complete
+ * segment owned by the caller's uid, so an unremovable squatter cannot
+ * hide your own segment either.
+ *
+ * Exclusive create without a lock. A segment being created carries the
+ * owner-execute bit (0700/0770; meaningless for shared memory) from shmget
+ * until publish() clears it with IPC_SET. create():
+ *   1. walks all probes; the name anywhere (complete or being created) is
+ *      SMA_EEXIST;
+ *   2. shmget(IPC_CREAT|IPC_EXCL) on the free probes in order, going on
+ *      past a key another process took meanwhile (whatever its name);
+ *   3. attaches and writes its record: from here on it is visible as
+ *      "mine, being created" to every scanner;
+ *   4. walks every other probe again: a complete segment with the name
+ *      makes it lose; so does one being created at a lower probe, or one
+ *      being created whose creator is gone (shm_nattch == 0: a creator
+ *      stays attached until publish); one being created at a higher probe
+ *      by a live creator is waited for until it is complete (lose) or
+ *      gone (go on). Segments without a valid record yet are ignored.
+ *   The loser removes its segment and returns SMA_EEXIST.
+ * Why exactly one of several racing creators wins: consider two, A and B,
+ * each writing its record (3) before scanning (4). If A's scan reads B's
+ * probe before B's record is there, then B's scan starts after A's record
+ * is written, so B sees A: A at a lower probe makes B lose at once; A at
+ * a higher probe makes B wait until A completes (A saw no rival, so it
+ * wins), then lose. If both see each other, the lower probe wins, the
+ * higher loses without waiting, so waits only go from lower to higher
+ * probes and cannot cycle. A completed segment only ever makes others
+ * lose, and the lowest probe being created only loses to a completed one,
+ * so one of any set of racers completes, unless it is killed: then its
+ * marked segment holds the name until `sma gc` removes it.
  */
 #define _GNU_SOURCE
 #include "../platform.h"
@@ -26,6 +55,8 @@
 #include "../unix/os.h"
 
 #include <errno.h>
+#include <stdatomic.h>
+#include <time.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ipc.h>
@@ -66,6 +97,9 @@ static int fail(int e, int creating, int *os_err) {
   return from_errno(e, creating);
 }
 
+/* The owner-execute bit marks a segment whose create() has not finished. */
+#define CREATING_MARK 0100
+
 static key_t key_of(const char *name, int probe) {
   uint32_t h = 2166136261u;
   for (const unsigned char *p = (const unsigned char *)name; *p; p++)
@@ -75,75 +109,199 @@ static key_t key_of(const char *name, int probe) {
   return key == IPC_PRIVATE ? (key_t)1 : key;
 }
 
-/* Attaches segment `id` and fills seg with its mapping and exact size. */
+/* What a probe holds. */
+enum probe_kind {
+  PROBE_FREE,     /* no segment at this key */
+  PROBE_OTHER,    /* another name, no record yet, or not trustworthy */
+  PROBE_DENIED,   /* a segment this user may not examine */
+  PROBE_NAMED     /* a trustworthy segment whose record carries the name */
+};
+
+typedef struct probe {
+  int kind;
+  int id;
+  struct shmid_ds ds; /* IPC_STAT, taken before our own attach */
+} probe_t;
+
+/* Permissions libsma gives its segments: nothing for others, and the
+ * owner is still the creator. */
+static int trustworthy(const struct shmid_ds *ds) {
+  return (ds->shm_perm.mode & 007) == 0 && ds->shm_perm.uid == ds->shm_perm.cuid;
+}
+
+static int is_creating(const probe_t *p) {
+  return (p->ds.shm_perm.mode & CREATING_MARK) != 0;
+}
+
+/* Does segment `id` (size `size`) carry `name` in a valid record? */
+static int record_names(int id, size_t size, const char *name) {
+  void *addr = shmat(id, NULL, SHM_RDONLY);
+  if (addr == (void *)-1) return 0;
+  sma__record_t rec;
+  int named = sma__record_read(addr, size, &rec) == 0 && strcmp(rec.name, name) == 0;
+  shmdt(addr);
+  return named;
+}
+
+/* Examines probe i of `name`. 0, or the errno of a failure that leaves
+ * the probe unknown (skipping it could hide the name). */
+static int examine(const char *name, int i, probe_t *p) {
+  p->kind = PROBE_FREE;
+  p->id = SMA__INJECT(shmget(key_of(name, i), 0, 0), -1, EIO);
+  if (p->id < 0) {
+    if (errno == ENOENT) return 0;
+    p->kind = PROBE_DENIED;
+    return errno == EACCES ? 0 : errno;
+  }
+  if (SMA__INJECT(shmctl(p->id, IPC_STAT, &p->ds), -1, EIO) != 0) {
+    if (errno == EIDRM || errno == EINVAL) return 0; /* gone meanwhile */
+    p->kind = PROBE_DENIED;
+    return errno == EACCES ? 0 : errno;
+  }
+  p->kind = trustworthy(&p->ds) && record_names(p->id, (size_t)p->ds.shm_segsz, name)
+                ? PROBE_NAMED : PROBE_OTHER;
+  return 0;
+}
+
+/* Attaches segment `id` read-write and fills seg. */
 static int attach(int id, sma__os_segment_t *seg) {
   struct shmid_ds ds;
   if (SMA__INJECT(shmctl(id, IPC_STAT, &ds), -1, EIO) != 0) return errno;
   void *addr = SMA__INJECT(shmat(id, NULL, 0), (void *)-1, ENOMEM);
   if (addr == (void *)-1) return errno;
+  memset(seg, 0, sizeof *seg);
   seg->addr = addr;
   seg->size = (size_t)ds.shm_segsz;
   seg->handle = id;
+  seg->creating = (ds.shm_perm.mode & CREATING_MARK) != 0;
   return 0;
 }
 
-/* Does the attached segment carry our name in its record? */
-static int holds_name(const sma__os_segment_t *seg, const char *name) {
-  sma__record_t rec;
-  return sma__record_read(seg->addr, seg->size, &rec) == 0 &&
-         strcmp(rec.name, name) == 0;
+/* Finds the segment of `name`: among the probes carrying it, a complete
+ * one before one being created, the caller's own uid before another's
+ * (group sharing), then the lowest probe. Returns 0 with *best filled,
+ * otherwise ENOENT, EACCES (a probe could not be examined) or the errno
+ * of a probe that could not be examined at all. */
+static int find(const char *name, probe_t *best) {
+  int found = 0, denied = 0, best_score = -1;
+  uid_t me = geteuid();
+  for (int i = 0; i < PROBES; i++) {
+    probe_t p;
+    int e = examine(name, i, &p);
+    if (e != 0) return e;
+    denied |= p.kind == PROBE_DENIED;
+    if (p.kind != PROBE_NAMED) continue;
+    int score = (is_creating(&p) ? 0 : 2) + (p.ds.shm_perm.uid == me ? 1 : 0);
+    if (score > best_score) {
+      *best = p;
+      best_score = score;
+      found = 1;
+    }
+    if (score == 3) break; /* nothing can rank higher */
+  }
+  return found ? 0 : denied ? EACCES : ENOENT;
 }
 
-/* Walks the probe sequence for `name`. Returns 0 with *seg attached when
- * found; otherwise the errno to report: ENOENT, or EACCES when a probe
- * held a segment this user may not examine. Any other failure to examine
- * a probe is returned as it is: skipping that key could hide the name and
- * let create() make a second segment of the same name. *first_free gets
- * the first probe with no segment (-1 if none). */
-static int find(const char *name, sma__os_segment_t *seg, int *first_free) {
-  int denied = 0;
-  *first_free = -1;
-  for (int i = 0; i < PROBES; i++) {
-    int id = SMA__INJECT(shmget(key_of(name, i), 0, 0), -1, EIO);
-    int e = id < 0 ? errno : attach(id, seg);
-    if (e == ENOENT && id < 0 && *first_free < 0) *first_free = i;
-    if (e == ENOENT || e == EACCES) {
-      denied |= e == EACCES;
-      continue;
+/* Sleeps ~100 us while a rival creator finishes. */
+static void pause_briefly(void) {
+  struct timespec ts = {0, 100000};
+  nanosleep(&ts, NULL);
+}
+
+/* Step 4 of the protocol (file comment): 0 if our segment at probe
+ * `mine` wins the name, EEXIST if it loses, or an examination errno. */
+static int resolve_rivals(const char *name, int mine) {
+  for (int j = 0; j < PROBES; j++) {
+    if (j == mine) continue;
+    for (;;) {
+      probe_t p;
+      int e = examine(name, j, &p);
+      if (e != 0) return e;
+      if (p.kind != PROBE_NAMED) break;
+      if (!is_creating(&p) || j < mine || p.ds.shm_nattch == 0) return EEXIST;
+      pause_briefly(); /* a live rival at a higher probe: wait for it */
     }
-    if (e != 0) return e;
-    if (holds_name(seg, name)) return 0;
-    shmdt(seg->addr);
   }
-  return denied ? EACCES : ENOENT;
+  return 0;
+}
+
+/* Steps 2-3: takes the first free probe still free, attaches it and
+ * writes the record. *probe gets its index. */
+static int claim_probe(const char *name, size_t size, unsigned flags,
+                       const int free_probe[PROBES], const unsigned char *record,
+                       sma__os_segment_t *seg, int *probe) {
+  int mode = ((flags & SMA__OS_GROUP) ? 0660 : 0600) | CREATING_MARK;
+  for (int i = 0; i < PROBES; i++) {
+    if (!free_probe[i]) continue;
+    key_t key = key_of(name, i);
+    int id = -1, huge = 0;
+#if defined(SHM_HUGETLB)
+    /* Huge pages need reserved hugetlb pages; without them, normal pages. */
+    if (flags & SMA__OS_HUGEPAGES) {
+      id = shmget(key, size, IPC_CREAT | IPC_EXCL | SHM_HUGETLB | mode);
+      huge = id >= 0;
+      if (id < 0 && errno == EEXIST) continue;
+    }
+#endif
+    if (id < 0) id = SMA__INJECT(shmget(key, size, IPC_CREAT | IPC_EXCL | mode), -1, ENOSPC);
+    if (id < 0 && errno == EEXIST) continue; /* taken meanwhile: next probe */
+    if (id < 0) return errno;
+    int e = attach(id, seg);
+    if (e != 0) {
+      shmctl(id, IPC_RMID, NULL);
+      return e;
+    }
+    memcpy((unsigned char *)seg->addr + size - SMA__RECORD_SIZE, record,
+           SMA__RECORD_SIZE);
+    atomic_thread_fence(memory_order_seq_cst); /* record before our scan */
+    seg->effective = (flags & SMA__OS_GROUP) | (huge ? SMA__OS_HUGEPAGES : 0);
+    *probe = i;
+    return 0;
+  }
+  return ENOSPC; /* every probe taken */
+}
+
+/* Removes our own segment and detaches. */
+static void discard(sma__os_segment_t *seg) {
+  shmctl((int)seg->handle, IPC_RMID, NULL);
+  shmdt(seg->addr);
+  seg->addr = NULL;
+  seg->size = 0;
+  seg->handle = -1;
 }
 
 int sma__os_create(const char *name, size_t size, unsigned flags,
-                   sma__os_segment_t *seg, int *os_err) {
-  int mode = (flags & SMA__OS_GROUP) ? 0660 : 0600; /* no umask in SysV */
-  int first_free;
-  int e = find(name, seg, &first_free);
-  if (e == 0) {
-    shmdt(seg->addr);
-    return fail(EEXIST, 1, os_err);
+                   const unsigned char *record, sma__os_segment_t *seg,
+                   int *os_err) {
+  int free_probe[PROBES];
+  for (int i = 0; i < PROBES; i++) {
+    probe_t p;
+    int e = examine(name, i, &p);
+    if (e != 0) return fail(e, 0, os_err); /* unexamined */
+    if (p.kind == PROBE_NAMED) return fail(EEXIST, 1, os_err);
+    free_probe[i] = p.kind == PROBE_FREE;
   }
-  if (e != ENOENT && e != EACCES) return fail(e, 0, os_err); /* unexamined */
-  if (first_free < 0) return fail(ENOSPC, 1, os_err); /* every probe taken */
-  key_t key = key_of(name, first_free);
-  int id = -1;
-  seg->effective = flags & SMA__OS_GROUP;
-#if defined(SHM_HUGETLB)
-  /* Huge pages need reserved hugetlb pages; without them, normal pages. */
-  if (flags & SMA__OS_HUGEPAGES) {
-    id = shmget(key, size, IPC_CREAT | IPC_EXCL | SHM_HUGETLB | mode);
-    if (id >= 0) seg->effective |= SMA__OS_HUGEPAGES;
-  }
-#endif
-  if (id < 0) id = SMA__INJECT(shmget(key, size, IPC_CREAT | IPC_EXCL | mode), -1, ENOSPC);
-  if (id < 0) return fail(errno, 1, os_err);
-  e = attach(id, seg);
+  int mine;
+  int e = claim_probe(name, size, flags, free_probe, record, seg, &mine);
+  if (e != 0) return fail(e, 1, os_err);
+  e = resolve_rivals(name, mine);
   if (e != 0) {
-    shmctl(id, IPC_RMID, NULL);
+    discard(seg);
+    return fail(e, 1, os_err);
+  }
+  return 0;
+}
+
+int sma__os_publish(const char *name, sma__os_segment_t *seg, int *os_err) {
+  struct shmid_ds ds;
+  int e = 0;
+  if (SMA__INJECT(shmctl((int)seg->handle, IPC_STAT, &ds), -1, EIO) != 0) e = errno;
+  if (e == 0) {
+    ds.shm_perm.mode &= ~(unsigned)CREATING_MARK;
+    if (SMA__INJECT(shmctl((int)seg->handle, IPC_SET, &ds), -1, EPERM) != 0) e = errno;
+  }
+  if (e != 0) {
+    discard(seg);
     return fail(e, 1, os_err);
   }
   if (USE_INDEX) sma__unix_index_add(name);
@@ -151,9 +309,20 @@ int sma__os_create(const char *name, size_t size, unsigned flags,
 }
 
 int sma__os_open(const char *name, sma__os_segment_t *seg, int *os_err) {
-  int first_free;
-  int e = find(name, seg, &first_free);
+  probe_t p;
+  int e = find(name, &p);
+  if (e == 0) e = attach(p.id, seg);
   return e == 0 ? 0 : fail(e, 0, os_err);
+}
+
+/* System V segments cannot be truncated and live in the kernel's own
+ * shm mount, which has no size limit: reading the mapping cannot fault. */
+int sma__os_read(const sma__os_segment_t *seg, uint64_t offset, void *buf,
+                 size_t n, int *os_err) {
+  (void)os_err;
+  if (offset > seg->size || n > seg->size - offset) return SMA_ETOOSMALL;
+  memcpy(buf, (const unsigned char *)seg->addr + offset, n);
+  return 0;
 }
 
 int sma__os_close(sma__os_segment_t *seg, int *os_err) {
@@ -166,35 +335,25 @@ int sma__os_close(sma__os_segment_t *seg, int *os_err) {
 }
 
 int sma__os_unlink(const char *name, int *os_err) {
-  sma__os_segment_t seg;
-  int first_free;
-  int e = find(name, &seg, &first_free);
-  if (e == 0) {
-    e = SMA__INJECT(shmctl((int)seg.handle, IPC_RMID, NULL), -1, EIO) == 0 ? 0 : errno;
-    shmdt(seg.addr);
-  }
+  probe_t p;
+  int e = find(name, &p);
+  if (e == 0)
+    e = SMA__INJECT(shmctl(p.id, IPC_RMID, NULL), -1, EIO) == 0 ? 0 : errno;
   if (USE_INDEX && (e == 0 || e == ENOENT)) sma__unix_index_remove(name);
   return e == 0 ? 0 : fail(e, 0, os_err);
 }
 
 int sma__os_stat(const char *name, sma__os_stat_t *st, int *os_err) {
-  sma__os_segment_t seg;
-  int first_free;
-  int e = find(name, &seg, &first_free);
+  probe_t p;
+  int e = find(name, &p);
   if (e != 0) return fail(e, 0, os_err);
-  shmdt(seg.addr); /* not counting ourselves */
-  struct shmid_ds ds;
-  st->attached = shmctl((int)seg.handle, IPC_STAT, &ds) == 0
-                     ? (int)ds.shm_nattch : -1;
+  st->attached = (int)p.ds.shm_nattch;
   return 0;
 }
 
 static int segment_exists(const char *name) {
-  sma__os_segment_t seg;
-  int first_free;
-  int e = find(name, &seg, &first_free);
-  if (e == 0) shmdt(seg.addr);
-  return e != ENOENT;
+  probe_t p;
+  return find(name, &p) != ENOENT;
 }
 
 int sma__os_list(int (*fn)(const char *name, void *user), void *user,
@@ -208,11 +367,13 @@ int sma__os_list(int (*fn)(const char *name, void *user), void *user,
   while (rc == 0 && fgets(line, sizeof line, f) != NULL) {
     int key, id;
     if (sscanf(line, "%d %d", &key, &id) != 2) continue;
-    sma__os_segment_t seg;
-    if (attach(id, &seg) != 0) continue; /* not ours to read */
+    struct shmid_ds ds;
+    if (shmctl(id, IPC_STAT, &ds) != 0 || !trustworthy(&ds)) continue;
+    void *addr = shmat(id, NULL, SHM_RDONLY);
+    if (addr == (void *)-1) continue; /* not ours to read */
     sma__record_t rec;
-    int named = sma__record_read(seg.addr, seg.size, &rec) == 0;
-    shmdt(seg.addr);
+    int named = sma__record_read(addr, (size_t)ds.shm_segsz, &rec) == 0;
+    shmdt(addr);
     if (named) rc = fn(rec.name, user);
   }
   fclose(f);

@@ -19,6 +19,7 @@
  */
 #include "../platform.h"
 #include "sma.h"
+#include "../sma_int.h" /* SMA__RECORD_SIZE */
 
 #include <stdlib.h>
 #include <string.h>
@@ -278,7 +279,8 @@ static int map_view(HANDLE h, size_t size, sma__os_segment_t *seg) {
 }
 
 int sma__os_create(const char *name, size_t size, unsigned flags,
-                   sma__os_segment_t *seg, int *os_err) {
+                   const unsigned char *record, sma__os_segment_t *seg,
+                   int *os_err) {
   wchar_t wname[SMA_NAME_BUF + 16];
   if (wide_name(name, wname, (int)(sizeof wname / sizeof wname[0])) != 0)
     return SMA_ENAME;
@@ -290,7 +292,7 @@ int sma__os_create(const char *name, size_t size, unsigned flags,
    * without them, normal pages. */
   HANDLE h = NULL;
   DWORD last = 0;
-  seg->effective = flags & SMA__OS_GROUP;
+  unsigned effective = flags & SMA__OS_GROUP;
   SIZE_T large = GetLargePageMinimum();
   if ((flags & SMA__OS_HUGEPAGES) && large != 0 && size % large == 0) {
     h = CreateFileMappingW(INVALID_HANDLE_VALUE, &sa,
@@ -299,7 +301,7 @@ int sma__os_create(const char *name, size_t size, unsigned flags,
                            (DWORD)(size & 0xffffffffu), wname);
     last = GetLastError();
     if (h != NULL && last != ERROR_ALREADY_EXISTS)
-      seg->effective |= SMA__OS_HUGEPAGES;
+      effective |= SMA__OS_HUGEPAGES;
   }
   if (h == NULL) {
     h = CreateFileMappingW(INVALID_HANDLE_VALUE, &sa,
@@ -314,7 +316,14 @@ int sma__os_create(const char *name, size_t size, unsigned flags,
     CloseHandle(h);
     return fail(ERROR_ALREADY_EXISTS, os_err);
   }
+  memset(seg, 0, sizeof *seg);
+  seg->effective = effective;
   int e = map_view(h, size, seg);
+  /* SEC_COMMIT memory is committed: the copy cannot fault. A creator
+   * killed at any moment takes the section with it (no other handle). */
+  if (e == 0)
+    memcpy((unsigned char *)seg->addr + size - SMA__RECORD_SIZE, record,
+           SMA__RECORD_SIZE);
   if (e == 0 && keep_add(name, h) != 0) {
     e = (int)ERROR_NOT_ENOUGH_MEMORY;
     UnmapViewOfFile(seg->addr);
@@ -323,7 +332,22 @@ int sma__os_create(const char *name, size_t size, unsigned flags,
     CloseHandle(h); /* the last handle: the mapping is gone */
     return fail((DWORD)e, os_err);
   }
+  return 0;
+}
+
+int sma__os_publish(const char *name, sma__os_segment_t *seg, int *os_err) {
+  (void)seg;
+  (void)os_err;
   index_add(name);
+  return 0;
+}
+
+/* Views of SEC_COMMIT sections are committed memory: a copy cannot fault. */
+int sma__os_read(const sma__os_segment_t *seg, uint64_t offset, void *buf,
+                 size_t n, int *os_err) {
+  (void)os_err;
+  if (offset > seg->size || n > seg->size - offset) return SMA_ETOOSMALL;
+  memcpy(buf, (const unsigned char *)seg->addr + offset, n);
   return 0;
 }
 
@@ -333,6 +357,7 @@ int sma__os_open(const char *name, sma__os_segment_t *seg, int *os_err) {
     return SMA_ENAME;
   HANDLE h = OpenFileMappingW(FILE_MAP_ALL_ACCESS, FALSE, wname);
   if (h == NULL) return fail(GetLastError(), os_err);
+  memset(seg, 0, sizeof *seg);
   int e = map_view(h, 0, seg);
   if (e != 0) {
     CloseHandle(h);
