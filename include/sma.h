@@ -411,8 +411,8 @@ SMA_API size_t sma_name_max(void);
 
 /** Checks a name without touching the OS, by one rule on every backend so
  * that a name valid on one OS is valid on all: well-formed UTF-8 of at
- * most sma_name_max() bytes, no C0/C1 control character or DEL (U+0000..
- * U+001F, U+007F..U+009F), no '/' or '\\', and not "." or "..".
+ * most sma_name_max() bytes, no C0/C1 control character or DEL (U+0000
+ * to U+001F, U+007F to U+009F), no '/' or '\\', and not a dot or two dots.
  * Errors: SMA_EINVAL (NULL), SMA_ENAME, SMA_ENAMETOOLONG. */
 SMA_API int sma_name_validate(const char *name);
 
