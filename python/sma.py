@@ -20,12 +20,18 @@ leave these alone.
 """
 import mmap
 import os
+import stat
 import struct
 import time
 import zlib
 from multiprocessing import resource_tracker, shared_memory
 
 import numpy as np
+
+try:
+    import _posixshmem
+except ImportError:  # pragma: no cover - not a POSIX system
+    _posixshmem = None
 
 RECORD_SIZE = 640
 MAGIC = b"\x89SMA\r\n\x1a\n"
@@ -35,7 +41,17 @@ _HEAD = struct.Struct("<8sIIQII8sQq16s8x")  # bytes 0..80 of the record
 
 
 class RecordError(ValueError):
-    """The segment has no libsma record, or a damaged one."""
+    """The segment has no libsma record, a damaged or hostile one, or is
+    still being created."""
+
+
+# Exactly libsma's dtypes, in this machine's byte order: a record is data
+# from whoever can write the segment, and np.dtype() of its text would also
+# accept object arrays ("|O": pointers read from the segment), strings,
+# datetimes and the other byte order.
+_ORDER = "<" if np.little_endian else ">"
+DTYPES = frozenset(["|b1", "|i1", "|u1"] + [_ORDER + t for t in (
+    "i2", "i4", "i8", "u2", "u4", "u8", "f2", "f4", "f8", "c8", "c16")])
 
 
 def _untrack(shm):
@@ -45,14 +61,23 @@ def _untrack(shm):
         pass
 
 
-def read_record(buf):
-    """Decodes and checks the record at the end of a segment's buffer.
+def _decode_dtype(raw):
+    try:
+        text = raw.rstrip(b"\0").decode("ascii")
+    except UnicodeDecodeError:
+        raise RecordError("corrupt libsma record: dtype is not text") from None
+    if text not in DTYPES:
+        raise RecordError("dtype %r is not a libsma dtype of this machine" % text)
+    return np.dtype(text)
 
-    Returns a dict with dtype, shape, nbytes, creator_pid, created_ns and
-    name; raises RecordError if there is none or it does not check out."""
-    if len(buf) < RECORD_SIZE:
+
+def decode_record(rec, segment_size):
+    """Decodes and checks `rec`, the last RECORD_SIZE bytes of a segment of
+    segment_size bytes. Returns a dict with dtype, shape, nbytes,
+    creator_pid, created_ns and name; raises RecordError for anything that
+    does not check out, never another exception."""
+    if segment_size < RECORD_SIZE or len(rec) != RECORD_SIZE:
         raise RecordError("segment too small for a libsma record")
-    rec = bytes(buf[len(buf) - RECORD_SIZE:])
     (magic, version, size, nbytes, ndim, flags, typestr, pid, created,
      _boot) = _HEAD.unpack_from(rec)
     if magic != MAGIC:
@@ -63,13 +88,39 @@ def read_record(buf):
     if ndim > MAX_DIMS or flags != 0:
         raise RecordError("corrupt libsma record")
     shape = struct.unpack_from("<%dQ" % MAX_DIMS, rec, 80)[:ndim]
-    dtype = np.dtype(typestr.rstrip(b"\0").decode("ascii"))
-    name = rec[336:592].split(b"\0", 1)[0].decode("utf-8")
-    if int(np.prod(shape, dtype=object)) * dtype.itemsize != nbytes or \
-            nbytes > len(buf) - RECORD_SIZE:
+    dtype = _decode_dtype(typestr)
+    raw_name = rec[336:592].split(b"\0", 1)[0]
+    try:
+        name = raw_name.decode("utf-8")
+    except UnicodeDecodeError:
+        raise RecordError("corrupt libsma record: name is not UTF-8") from None
+    if not name or int(np.prod(shape, dtype=object)) * dtype.itemsize != nbytes or \
+            nbytes > segment_size - RECORD_SIZE:
         raise RecordError("corrupt libsma record")
     return {"dtype": dtype, "shape": tuple(shape), "nbytes": nbytes,
             "creator_pid": pid, "created_ns": created, "name": name}
+
+
+def read_record(buf):
+    """Decodes and checks the record at the end of an in-memory buffer
+    (see decode_record)."""
+    return decode_record(bytes(buf[len(buf) - RECORD_SIZE:]), len(buf))
+
+
+def _read_record_fd(fd):
+    """Reads the record with pread after fstat, as libsma does: a sparse
+    or truncated segment on a full /dev/shm gives an error, where reading
+    the mapping would kill the process with SIGBUS."""
+    st = os.fstat(fd)
+    if st.st_size < RECORD_SIZE:
+        raise RecordError("segment too small for a libsma record")
+    rec = os.pread(fd, RECORD_SIZE, st.st_size - RECORD_SIZE)
+    if len(rec) != RECORD_SIZE:
+        raise RecordError("segment shrank while being read")
+    record = decode_record(rec, st.st_size)
+    if st.st_mode & stat.S_IXUSR:  # libsma's being-created mark
+        raise RecordError("segment is still being created (or its creator died)")
+    return record
 
 
 def _record_bytes(name, shape, dtype):
@@ -112,7 +163,7 @@ def open(name):  # noqa: A001 - the module's verb, as in sma_open()
     shm = shared_memory.SharedMemory(name)
     _untrack(shm)
     try:
-        record = read_record(shm.buf)
+        record = _read_record_fd(shm._fd)
         if record["name"] != name:
             raise RecordError("record names another segment")
         return SharedArray(shm, record)
@@ -126,9 +177,11 @@ def create(name, shape, dtype):
     the end of the page-rounded size), exclusively and owner-only, so C's
     sma_open(name) finds it. Returns a SharedArray (zero-filled)."""
     dtype = np.dtype(dtype)
-    if dtype.byteorder == ">" or dtype.byteorder == "=" and np.little_endian is False:
+    if dtype.byteorder not in "=|" and dtype.byteorder != _ORDER:
         raise ValueError("libsma arrays use the machine's byte order")
     dtype = dtype.newbyteorder("=")
+    if dtype.str not in DTYPES:
+        raise ValueError("libsma has no dtype %s" % dtype)
     shape = tuple(int(d) for d in shape)
     nbytes = int(np.prod(shape, dtype=object)) * dtype.itemsize
     padded = (nbytes + 63) // 64 * 64
@@ -140,8 +193,13 @@ def create(name, shape, dtype):
 
 
 def unlink(name):
-    """Removes the name, like sma_unlink(); mappings stay valid."""
-    shm = shared_memory.SharedMemory(name)
-    _untrack(shm)
+    """Removes the name, like sma_unlink(); mappings stay valid. Goes
+    straight to shm_unlink: SharedMemory.unlink() would also tell the
+    resource tracker to forget a name this module never left registered,
+    and the tracker prints a KeyError traceback for each such name."""
+    if _posixshmem is not None:
+        _posixshmem.shm_unlink("/" + name)
+        return
+    shm = shared_memory.SharedMemory(name)  # pragma: no cover
     shm.close()
     shm.unlink()

@@ -107,3 +107,17 @@ Test(interop, c_opens_python_helper_segment_by_name) {
   sma_free(a);
   cr_assert_eq(sma_unlink(name), 0);
 }
+
+/* Regression: python/sma.py passed the record's dtype text to np.dtype():
+ * a forged "|O" opened an object array whose pointers came from the
+ * segment (reading an element segfaulted the worker); strings, datetimes
+ * and the other byte order opened too; an undecodable field raised
+ * UnicodeDecodeError; creating and unlinking twice made the resource
+ * tracker print KeyError tracebacks. tests/python_reader.py forges each. */
+Test(interop, python_reader_refuses_hostile_records) {
+  need_python();
+  char prefix[SMA_NAME_BUF];
+  t_name(prefix, sizeof prefix, "py-hostile");
+  const char *argv[] = {SMA_PYTHON, SMA_PYTHON_READER_SCRIPT, prefix, NULL};
+  cr_assert_eq(t_run(argv), 0, "see the script's FAIL lines above");
+}
