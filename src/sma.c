@@ -135,7 +135,6 @@ int sma_create(sma_t *a, unsigned flags) {
   unsigned char bytes[SMA__RECORD_SIZE];
   sma__record_encode(&rec, bytes);
   sma__os_segment_t seg;
-  memset(&seg, 0, sizeof seg);
   int os_err = 0;
   rc = sma__os_create(a->name, size, flags, bytes, &seg, &os_err);
   if (rc != 0) return fail_os(a, rc, os_err);

@@ -45,6 +45,14 @@ int t_last_os_error(void) {
 #endif
 }
 
+uint32_t t_sysv_key(const char *name, unsigned probe) {
+  uint32_t h = 2166136261u;
+  for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+    h = (h ^ *p) * 16777619u;
+  h += probe * 0x9E3779B9u;
+  return h == 0 ? 1 : h;
+}
+
 sma_caps_t t_caps(void) {
   sma_caps_t c;
   sma_caps(&c);

@@ -6,6 +6,7 @@
 #include "sma.h"
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Every name a test makes starts with this, so a leak check can find them. */
 #define T_PREFIX "smatest"
@@ -60,6 +61,10 @@ void t_raw_unmap(t_raw_t *raw);
 /* Runs fn(arg) on n threads at once and waits for all; returns the number
  * of threads whose fn returned nonzero (or that could not start). */
 int t_run_threads(int n, int (*fn)(void *arg, int index), void *arg);
+
+/* The System V key of `name` at `probe`, by the formula src/sysv/shm.c
+ * documents (computed here independently, so a change there is caught). */
+uint32_t t_sysv_key(const char *name, unsigned probe);
 
 /* The backend's capabilities. */
 sma_caps_t t_caps(void);

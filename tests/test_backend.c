@@ -54,14 +54,10 @@ Test(backend, capabilities_are_consistent) {
 }
 
 #if defined(SMA_BACKEND_sysv)
-/* The documented key formula, written again here so that a change to the
- * backend's hash that breaks the documentation fails this test. */
+/* The documented key formula (support.c), so that a change to the
+ * backend's hash that breaks the documentation fails these tests. */
 static key_t documented_key(const char *name, unsigned probe) {
-  uint32_t h = 2166136261u;
-  for (const unsigned char *p = (const unsigned char *)name; *p; p++)
-    h = (h ^ *p) * 16777619u;
-  h += probe * 0x9E3779B9u;
-  return h == 0 ? 1 : (key_t)h;
+  return (key_t)t_sysv_key(name, probe);
 }
 
 Test(backend, sysv_key_collision_probes_the_next_key) {

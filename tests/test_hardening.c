@@ -179,12 +179,8 @@ Test(hardening, truncated_after_create_is_an_error) {
 #endif
 
 #if defined(SMA_BACKEND_sysv)
-static key_t documented_key(const char *name, uint32_t probe) {
-  uint32_t h = 2166136261u;
-  for (const unsigned char *p = (const unsigned char *)name; *p; p++)
-    h = (h ^ *p) * 16777619u;
-  h += probe * 0x9E3779B9u;
-  return h == 0 ? 1 : (key_t)h;
+static key_t documented_key(const char *name, unsigned probe) {
+  return (key_t)t_sysv_key(name, probe);
 }
 
 static int names_seen;
@@ -319,7 +315,7 @@ static int plant(const char *name, int probe, int mode) {
   if (pid == 0) {
     if (setgid(65534) != 0 || setuid(65534) != 0) _exit(7);
     size_t size = 4096;
-    int id = shmget(documented_key(name, (uint32_t)probe), size, IPC_CREAT | IPC_EXCL | mode);
+    int id = shmget(documented_key(name, (unsigned)probe), size, IPC_CREAT | IPC_EXCL | mode);
     if (id < 0) _exit(8);
     unsigned char *p = shmat(id, NULL, 0);
     if (p == (void *)-1) _exit(9);

@@ -387,23 +387,20 @@ int sma__os_stat(const char *name, sma__os_stat_t *st, int *os_err) {
   close(fd);
   if (e != 0) return fail(e, os_err);
   /* Count processes whose maps show the segment's identity. A process
-   * whose maps this user cannot read is not counted (README: limits of
-   * `attached`); it is counted apart so the policy lives in one place. */
+   * whose maps this user cannot read (-1) is not counted (README: limits
+   * of `attached`). */
   DIR *proc = opendir("/proc");
   if (proc == NULL) return 0;
-  int count = 0, unknown = 0;
+  int count = 0;
   struct dirent *d;
   while ((d = readdir(proc)) != NULL) {
     if (d->d_name[0] < '1' || d->d_name[0] > '9') continue;
     char maps[64];
     snprintf(maps, sizeof maps, "/proc/%.20s/maps", d->d_name);
-    int m = maps_segment(maps, major(sb.st_dev), minor(sb.st_dev),
-                         (unsigned long long)sb.st_ino);
-    if (m < 0) unknown = 1;
-    else count += m;
+    count += maps_segment(maps, major(sb.st_dev), minor(sb.st_dev),
+                          (unsigned long long)sb.st_ino) == 1;
   }
   closedir(proc);
-  (void)unknown;
   st->attached = count;
 #else
   (void)name;

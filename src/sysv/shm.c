@@ -133,14 +133,21 @@ static int is_creating(const probe_t *p) {
   return (p->ds.shm_perm.mode & CREATING_MARK) != 0;
 }
 
+/* Reads the valid record of segment `id` (size `size`) through a
+ * read-only attach: 0, or nonzero when it cannot be attached or has no
+ * valid record. */
+static int read_record_of(int id, size_t size, sma__record_t *rec) {
+  void *addr = shmat(id, NULL, SHM_RDONLY);
+  if (addr == (void *)-1) return -1;
+  int rc = sma__record_read(addr, size, rec);
+  shmdt(addr);
+  return rc;
+}
+
 /* Does segment `id` (size `size`) carry `name` in a valid record? */
 static int record_names(int id, size_t size, const char *name) {
-  void *addr = shmat(id, NULL, SHM_RDONLY);
-  if (addr == (void *)-1) return 0;
   sma__record_t rec;
-  int named = sma__record_read(addr, size, &rec) == 0 && strcmp(rec.name, name) == 0;
-  shmdt(addr);
-  return named;
+  return read_record_of(id, size, &rec) == 0 && strcmp(rec.name, name) == 0;
 }
 
 /* Examines probe i of `name`. 0, or the errno of a failure that leaves
@@ -369,12 +376,8 @@ int sma__os_list(int (*fn)(const char *name, void *user), void *user,
     if (sscanf(line, "%d %d", &key, &id) != 2) continue;
     struct shmid_ds ds;
     if (shmctl(id, IPC_STAT, &ds) != 0 || !trustworthy(&ds)) continue;
-    void *addr = shmat(id, NULL, SHM_RDONLY);
-    if (addr == (void *)-1) continue; /* not ours to read */
-    sma__record_t rec;
-    int named = sma__record_read(addr, (size_t)ds.shm_segsz, &rec) == 0;
-    shmdt(addr);
-    if (named) rc = fn(rec.name, user);
+    sma__record_t rec; /* skipped: not ours to read, or no record */
+    if (read_record_of(id, (size_t)ds.shm_segsz, &rec) == 0) rc = fn(rec.name, user);
   }
   fclose(f);
   return rc;
