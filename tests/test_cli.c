@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -303,4 +304,26 @@ Test(cli, creator_killed_at_any_moment_leaves_nothing_after_gc) {
   free(out);
   cr_assert_eq(leftovers(prefix), 0, "sma ls still lists segments after gc");
   cr_assert_eq(dev_shm_entries(prefix), 0, "files gc cannot see in /dev/shm");
+}
+
+/* `sma info` shows a segment whose creator never published it. */
+Test(cli, info_shows_a_segment_being_created) {
+  if (strcmp(sma_backend(), "posix") != 0) cr_skip_test("the mark is set here through /dev/shm");
+  char name[SMA_NAME_BUF], path[SMA_NAME_BUF + 16];
+  t_name(name, sizeof name, "cli-creating");
+  snprintf(path, sizeof path, "/dev/shm/%s", name);
+  size_t shape[1] = {8};
+  sma_t *a;
+  cr_assert_eq(sma_new(&a, name, 1, shape, SMA_UINT8, NULL, 0), 0);
+  cr_assert_eq(sma_create(a, 0), 0);
+  cr_assert_eq(chmod(path, 0700), 0); /* the being-created mark */
+  char *out;
+  cr_assert_eq(sma_cmd(&out, "info %s", name), 0);
+  cr_assert_not_null(strstr(out, "state:         being created"), "%s", out);
+  free(out);
+  cr_assert_eq(sma_cmd(&out, "info --json %s", name), 0);
+  cr_assert_not_null(strstr(out, "\"creating\": true"), "%s", out);
+  free(out);
+  sma_unlink(name);
+  sma_free(a);
 }
