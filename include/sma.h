@@ -102,7 +102,9 @@ extern "C" {
   XX(ETOOBIG, -24, "segment larger than the system allows (System V: shmmax)") \
   XX(EDESCRIPTOR, -25, "malformed array descriptor")                        \
   XX(EOS, -26, "operating-system error (see sma_os_error)")                  \
-  XX(EBUSY, -27, "segment is still being created (or its creator died while creating it)")
+  XX(EBUSY, -27, "segment is still being created (or its creator died while creating it)") \
+  XX(EINUSE, -28, "segment is in use, or its creator may still run: not provably orphaned") \
+  XX(EREPLACED, -29, "the name now refers to another segment than the one checked")
 
 /** Error codes: 0 is success, every failure a negative SMA_E* value, the
  * same on every backend (see SMA_ERRNO_MAP for each one's meaning). */
@@ -515,8 +517,14 @@ typedef struct sma_info {
   size_t segment_size;    /**< the segment's size as the OS reports it */
   uint64_t creator_pid;   /**< Process that created it. */
   int64_t created_ns;     /**< ns since the Unix epoch */
-  int creator_alive;      /**< 1 alive, 0 gone (or an earlier boot), -1 unknown */
-  int attached;           /**< processes mapping it now, -1 if unknown */
+  int creator_alive;      /**< 1 alive, 0 gone (an earlier boot, or a pid of
+                               the caller's pid namespace that no longer
+                               runs), -1 unknown (e.g. created in another
+                               pid namespace) */
+  int attached;           /**< processes seen mapping it; 0 only when proven
+                               that no process holds it open or mapped;
+                               -1 unknown (none seen, but some process
+                               could not be examined) */
   int creating;           /**< 1 while sma_create() has not finished (or its
                                creator died during it: see creator_alive) */
 } sma_info_t;
@@ -541,6 +549,30 @@ typedef int (*sma_list_fn)(const sma_info_t *info, void *user);
  * created and lists those that still exist. Errors: SMA_EINVAL, SMA_EOS,
  * or fn's nonzero value. */
 SMA_API int sma_list(sma_list_fn fn, void *user);
+
+/** sma_collect() flag: judge only, remove nothing. */
+#define SMA_COLLECT_DRY_RUN 1u
+
+/** Removes the segment `name` only if it is provably orphaned: its creator
+ * is gone (info->creator_alive == 0) and no process holds it open or maps
+ * it, nor can be suspected to (unknown is never taken for zero). The check
+ * and the removal refer to one OS object: Linux renames the name to a
+ * private quarantine name, checks the segment through a descriptor (a
+ * file lease proves that no other process holds it, in any pid namespace
+ * and whoever the user), then unlinks it or renames it back; System V
+ * revokes the segment's permissions, checks the kernel's attach count,
+ * then removes it or restores them. So a segment re-created under the name
+ * after the check is never removed. With SMA_COLLECT_DRY_RUN nothing is
+ * renamed or removed. `info` (may be NULL) receives what sma_info() says.
+ * Returns 0 when removed (with DRY_RUN: when it would be). Errors:
+ * SMA_EINUSE (creator alive or unknown, or in use, or that cannot be
+ * proven: always on Windows, whose sections exist only while a process
+ * holds them, and on macOS, which does not say who maps a segment),
+ * SMA_EREPLACED (the name now names another segment: left alone; should
+ * the name be re-created in the instant the quarantined segment is put
+ * back, the checked segment keeps its quarantine name ".sma-gc-..."),
+ * SMA_EINVAL (unknown flag), and those of sma_info(). */
+SMA_API int sma_collect(const char *name, unsigned flags, sma_info_t *info);
 
 /* ---- Names kept for gridr users --------------------------------------- */
 /* gridr's spellings, kept as thin aliases. Using one warns. */

@@ -37,7 +37,7 @@ RECORD_SIZE = 640
 MAGIC = b"\x89SMA\r\n\x1a\n"
 VERSION = 1
 MAX_DIMS = 32
-_HEAD = struct.Struct("<8sIIQII8sQq16s8x")  # bytes 0..80 of the record
+_HEAD = struct.Struct("<8sIIQII8sQq16sQ")  # bytes 0..80 of the record
 
 
 class RecordError(ValueError):
@@ -79,7 +79,7 @@ def decode_record(rec, segment_size):
     if segment_size < RECORD_SIZE or len(rec) != RECORD_SIZE:
         raise RecordError("segment too small for a libsma record")
     (magic, version, size, nbytes, ndim, flags, typestr, pid, created,
-     _boot) = _HEAD.unpack_from(rec)
+     _boot, _pidns) = _HEAD.unpack_from(rec)
     if magic != MAGIC:
         raise RecordError("no libsma record (not made by libsma)")
     crc, = struct.unpack_from("<I", rec, 636)
@@ -123,11 +123,28 @@ def _read_record_fd(fd):
     return record
 
 
+def _boot_id():
+    """This boot's id, as libsma records it (zeros where there is none)."""
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as f:
+            return bytes.fromhex(f.read().strip().replace("-", ""))[:16].ljust(16, b"\0")
+    except (OSError, ValueError):
+        return b"\0" * 16
+
+
+def _pid_namespace():
+    """This process's pid namespace, as libsma records it (0 if none)."""
+    try:
+        return os.stat("/proc/self/ns/pid").st_ino
+    except OSError:
+        return 0
+
+
 def _record_bytes(name, shape, dtype):
     nbytes = int(np.prod(shape, dtype=object)) * dtype.itemsize
     head = _HEAD.pack(MAGIC, VERSION, RECORD_SIZE, nbytes, len(shape), 0,
                       dtype.str.encode("ascii"), os.getpid(), time.time_ns(),
-                      b"\0" * 16)
+                      _boot_id(), _pid_namespace())
     body = head + struct.pack("<%dQ" % MAX_DIMS, *(list(shape) + [0] * (MAX_DIMS - len(shape))))
     body += name.encode("utf-8").ljust(256, b"\0") + b"\0" * 44
     return body + struct.pack("<I", zlib.crc32(body))

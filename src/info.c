@@ -4,7 +4,9 @@
 #include <string.h>
 
 /* Decides whether the record's creator is still running: a different boot
- * means gone, whatever the pid says now. */
+ * means gone, whatever the pid says now; a pid of another pid namespace
+ * says nothing here (the process it names may run, invisible to us, and
+ * our process of that number is another one). */
 static int creator_alive(const sma__record_t *rec) {
   static const unsigned char zero[16];
   unsigned char boot[16];
@@ -12,10 +14,17 @@ static int creator_alive(const sma__record_t *rec) {
   if (memcmp(rec->boot_id, zero, 16) != 0 && memcmp(boot, zero, 16) != 0 &&
       memcmp(rec->boot_id, boot, 16) != 0)
     return 0;
+  uint64_t pidns = sma__os_pidns();
+  if (rec->pidns != 0 && pidns != 0 && rec->pidns != pidns) return -1;
   return rec->creator_pid == 0 ? -1 : sma__os_pid_alive(rec->creator_pid);
 }
 
 int sma_info(const char *name, sma_info_t *out) {
+  uint64_t ident[2];
+  return sma__inspect(name, out, ident);
+}
+
+int sma__inspect(const char *name, sma_info_t *out, uint64_t ident[2]) {
   if (out == NULL) return SMA_EINVAL;
   memset(out, 0, sizeof *out);
   int rc = sma_name_validate(name);
@@ -27,6 +36,8 @@ int sma_info(const char *name, sma_info_t *out) {
   rc = sma__record_fetch(&seg, &rec, &os_err);
   size_t size = seg.size;
   int creating = seg.creating;
+  ident[0] = seg.ident[0];
+  ident[1] = seg.ident[1];
   sma__os_close(&seg, &os_err); /* before counting who maps it */
   if (rc != 0) return rc;
   if (strcmp(rec.name, name) != 0) return SMA_ECORRUPT;

@@ -34,6 +34,9 @@ typedef struct sma__os_segment {
   int creating;            /* open(): the OS object still carries the mark
                               create() puts on it until publish() */
   int unnamed;             /* backend's own: created but not yet named */
+  uint64_t ident[2];       /* open(): the OS object's identity (POSIX:
+                              device, inode; System V: shmid), which
+                              remove_unused() compares */
 } sma__os_segment_t;
 
 /* create() flags: the public SMA_CREATE_* bits, so common code passes the
@@ -103,11 +106,24 @@ int sma__os_unlink(const char *name, int *os_err);
 
 /* What the OS says of a segment beyond its bytes (for sma_info/sma gc). */
 typedef struct sma__os_stat {
-  int attached;            /* processes that map it now; -1 if unknown */
+  int attached;            /* processes seen mapping it; 0 only when proven
+                              that none holds it open or mapped (the
+                              caller included: it has closed it); -1 when
+                              none was seen but that cannot be proven */
 } sma__os_stat_t;
 
 /* Fills *st for the existing segment `name` (not mapped by the caller). */
 int sma__os_stat(const char *name, sma__os_stat_t *st, int *os_err);
+
+/* Removes `name` if, at the moment of removal, it names the object
+ * `ident` (from open()) and no process holds that object open or maps it;
+ * with dry_run only checks. Check and removal must refer to one object
+ * (see sma_collect() in sma.h for how each backend does it). 0 removed
+ * (would be); SMA_EINUSE in use or not provably unused; SMA_EREPLACED the
+ * name names another object; SMA_ENOENT. The index (if any) forgets the
+ * name when it is removed. */
+int sma__os_remove_unused(const char *name, const uint64_t ident[2],
+                          int dry_run, int *os_err);
 
 /* Calls fn(name, user) for every segment name this user may see that
  * could be libsma's; fn returning nonzero stops the walk with that value.
@@ -121,6 +137,11 @@ int sma__os_pid_alive(uint64_t pid);
 
 /* This boot's identifier (16 bytes), all zero where the OS has none. */
 void sma__os_boot_id(unsigned char id[16]);
+
+/* This process's pid namespace (Linux: the inode number of
+ * /proc/self/ns/pid), 0 where the OS has none. A pid read from a record
+ * names a process of the caller's own only when both namespaces match. */
+uint64_t sma__os_pidns(void);
 
 /* Fills buf with n bytes from the OS's CSPRNG. */
 int sma__os_random(void *buf, size_t n, int *os_err);

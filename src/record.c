@@ -18,7 +18,9 @@
  *   48  8  creation time, ns since the Unix epoch (signed)
  *   56  16 creator's boot id (0 where the OS has none), so a tool can tell
  *          a creator pid of an earlier boot from a live one
- *   72  8  reserved (0)
+ *   72  8  creator's pid namespace (Linux: the inode of /proc/self/ns/pid;
+ *          0 where the OS has none), so a tool in another pid namespace
+ *          knows the creator pid is not one of its own
  *   80  256 shape: 32 x int64, unused entries 0
  *   336 256 full name, NUL-padded (at most 255 bytes)
  *   592 44 reserved (0)
@@ -45,6 +47,7 @@ enum {
   OFF_PID = 40,
   OFF_CREATED = 48,
   OFF_BOOT = 56,
+  OFF_PIDNS = 72,
   OFF_SHAPE = 80,
   OFF_NAME = 336,
   OFF_CRC = 636
@@ -90,6 +93,7 @@ void sma__record_encode(const sma__record_t *rec,
   put_u64(r + OFF_PID, rec->creator_pid);
   put_u64(r + OFF_CREATED, (uint64_t)rec->created_ns);
   memcpy(r + OFF_BOOT, rec->boot_id, sizeof rec->boot_id);
+  put_u64(r + OFF_PIDNS, rec->pidns);
   for (size_t d = 0; d < rec->ndim; d++)
     put_u64(r + OFF_SHAPE + 8 * d, rec->shape[d]);
   memcpy(r + OFF_NAME, rec->name, strlen(rec->name));
@@ -151,6 +155,7 @@ int sma__record_decode(const unsigned char *r, size_t segment_size,
   out.creator_pid = get_u64(r + OFF_PID);
   out.created_ns = (int64_t)get_u64(r + OFF_CREATED);
   memcpy(out.boot_id, r + OFF_BOOT, sizeof out.boot_id);
+  out.pidns = get_u64(r + OFF_PIDNS);
   *rec = out;
   return 0;
 }

@@ -115,6 +115,7 @@ static void fill_record(const sma_t *a, sma__record_t *rec) {
   rec->creator_pid = sma__os_pid();
   rec->created_ns = sma__os_now_ns();
   sma__os_boot_id(rec->boot_id);
+  rec->pidns = sma__os_pidns();
   memcpy(rec->name, a->name, sizeof rec->name);
 }
 

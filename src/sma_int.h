@@ -59,6 +59,10 @@ int sma__view_build(sma_view_t *view, void *base, size_t ndim,
                     const size_t *shape, sma_dtype_t dtype,
                     const sma_slice_t *slices, size_t nslice);
 
+/* ---- info.c ------------------------------------------------------------------ */
+/* sma_info(), also giving the identity of the OS object it examined. */
+int sma__inspect(const char *name, sma_info_t *out, uint64_t ident[2]);
+
 /* ---- crc32.c ------------------------------------------------------------------ */
 /* CRC-32 as zlib computes it. */
 uint32_t sma__crc32(const void *data, size_t n);
@@ -77,6 +81,7 @@ typedef struct sma__record {
   uint64_t creator_pid;
   int64_t created_ns;
   unsigned char boot_id[16];
+  uint64_t pidns; /* creator's pid namespace, 0 if none */
   char name[SMA_NAME_BUF];
 } sma__record_t;
 

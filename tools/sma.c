@@ -29,9 +29,11 @@ static const char *const help_text[][2] = {
     {"info", "usage: sma info NAME [--json]\nShows one segment's record and state.\n"},
     {"rm", "usage: sma rm NAME...\nUnlinks each name; goes on past failures.\n"},
     {"gc", "usage: sma gc [--dry-run] [--prefix P]\n"
-           "Removes libsma segments whose creator is gone and that no process maps\n"
-           "(where the OS cannot tell who maps a segment, the segment is kept).\n"
-           "Says what it removed, or with --dry-run what it would remove.\n"},
+           "Removes libsma segments that are provably orphaned: their creator is\n"
+           "gone and no process holds or maps them. Whatever cannot be proven\n"
+           "(a creator in another pid namespace, processes this user cannot\n"
+           "examine) keeps the segment. Says what it removed (with --dry-run what\n"
+           "it would remove) and which segments of gone creators it kept, and why.\n"},
     {"describe", "usage: sma describe NAME [--slice TEXT]\n"
                  "Prints the one-line descriptor of an existing segment, optionally\n"
                  "through a slice, for passing to a worker.\n"},
@@ -284,24 +286,33 @@ typedef struct gc_ctx {
   int removed, failed;
 } gc_ctx_t;
 
-static int gc_one(const sma_info_t *in, void *user) {
+/* Why sma_collect() kept a segment whose creator is not known to run. */
+static const char *kept_reason(const sma_info_t *in, int rc) {
+  if (rc == SMA_EREPLACED) return "the name was re-created meanwhile";
+  if (in->creator_alive < 0) return "its creator cannot be judged from here";
+  if (in->attached > 0) return "processes map it";
+  return "it is held open, or that cannot be ruled out";
+}
+
+static int gc_one(const sma_info_t *listed, void *user) {
   gc_ctx_t *c = user;
-  if (!has_prefix(in->name, c->prefix) || in->creator_alive != 0 || in->attached != 0) return 0;
-  if (c->dry_run) {
-    printf("would remove %s (creator %llu gone, not attached)\n", in->name,
-           (unsigned long long)in->creator_pid);
-    c->removed++;
+  if (!has_prefix(listed->name, c->prefix) || listed->creator_alive == 1) return 0;
+  sma_info_t in;
+  int rc = sma_collect(listed->name, c->dry_run ? SMA_COLLECT_DRY_RUN : 0, &in);
+  if (rc == SMA_ENOENT || (rc == SMA_EINUSE && in.creator_alive == 1)) return 0;
+  if (rc == SMA_EINUSE || rc == SMA_EREPLACED) {
+    printf("kept %s: %s\n", listed->name, kept_reason(&in, rc));
     return 0;
   }
-  int rc = sma_unlink(in->name);
   if (rc != 0) {
-    fail("gc: remove", in->name, rc);
+    fail("gc: remove", listed->name, rc);
     c->failed++;
-  } else {
-    printf("removed %s (creator %llu gone, not attached)\n", in->name,
-           (unsigned long long)in->creator_pid);
-    c->removed++;
+    return 0;
   }
+  printf("%s %s (creator %llu gone, nothing holds it)\n",
+         c->dry_run ? "would remove" : "removed", in.name,
+         (unsigned long long)in.creator_pid);
+  c->removed++;
   return 0;
 }
 

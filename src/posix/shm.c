@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,10 @@
 #define POSIX_MAX_NAME 30
 #else
 #define POSIX_MAX_NAME 255 /* NAME_MAX of the /dev/shm file */
+#endif
+
+#if defined(__linux__)
+#define SHM_DIR "/dev/shm" /* where glibc's shm_open puts names */
 #endif
 
 /* Lists /dev/shm on Linux; elsewhere the per-user index (index.h). */
@@ -165,7 +170,6 @@ static int advise_hugepages(void *addr, size_t size) {
 #define CREATING_MARK S_IXUSR
 
 #if defined(__linux__) && defined(O_TMPFILE)
-#define SHM_DIR "/dev/shm"
 /* Linux: the segment is made as an unnamed tmpfs file and only linked
  * under its name once complete, so a creator killed at any moment leaves
  * nothing at all (the file goes with its last descriptor). -1 with errno
@@ -304,6 +308,8 @@ int sma__os_open(const char *name, sma__os_segment_t *seg, int *os_err) {
     return fail(e, os_err);
   }
   seg->creating = (st.st_mode & CREATING_MARK) != 0;
+  seg->ident[0] = (uint64_t)st.st_dev;
+  seg->ident[1] = (uint64_t)st.st_ino;
   return 0;
 }
 
@@ -353,8 +359,7 @@ int sma__os_unlink(const char *name, int *os_err) {
  * 0 no, -1 unreadable. Identity, not path text: a path can be faked by
  * any file named "... /dev/shm/NAME", and a segment created unnamed shows
  * as "/dev/shm/#<inode> (deleted)" in its creator's maps. */
-static int maps_segment(const char *maps_path, unsigned dev_major,
-                        unsigned dev_minor, unsigned long long ino) {
+static int maps_segment(const char *maps_path, const struct stat *sb) {
   FILE *f = fopen(maps_path, "re");
   if (f == NULL) return errno == ENOENT || errno == ESRCH ? 0 : -1;
   char *line = NULL;
@@ -365,49 +370,195 @@ static int maps_segment(const char *maps_path, unsigned dev_major,
     unsigned maj, min;
     unsigned long long inode;
     found = sscanf(line, "%*s %*s %*s %x:%x %llu", &maj, &min, &inode) == 3 &&
-            inode == ino && maj == dev_major && min == dev_minor;
+            inode == (unsigned long long)sb->st_ino &&
+            maj == major(sb->st_dev) && min == minor(sb->st_dev);
   }
   int bad = ferror(f);
   free(line);
   fclose(f);
   return found ? 1 : bad ? -1 : 0;
 }
-#endif
 
-int sma__os_stat(const char *name, sma__os_stat_t *st, int *os_err) {
-  st->attached = -1;
-#if defined(__linux__)
-  char path[SMA_NAME_BUF + 2];
-  int rc = os_name(name, path, sizeof path);
-  if (rc != 0) return rc;
-  int fd = open_retry(path, O_RDONLY, 0);
-  if (fd < 0) return fail(errno, os_err);
-  struct stat sb;
-  int e = fstat(fd, &sb) == 0 ? 0 : errno;
-  close(fd);
-  if (e != 0) return fail(e, os_err);
-  /* Count processes whose maps show the segment's identity. A process
-   * whose maps this user cannot read (-1) is not counted (README: limits
-   * of `attached`). */
+/* The initial pid namespace's inode number (PROC_PID_INIT_INO): only
+ * there does /proc show every process of the machine. */
+#define INIT_PIDNS_INO 0xEFFFFFFCu
+
+/* Counts the processes whose maps show the file `sb`. *complete is 1 when
+ * every process of the machine was examined: all maps readable, and this
+ * process in the initial pid namespace (elsewhere /proc hides processes
+ * outside ours). */
+static int count_mappers(const struct stat *sb, int *complete) {
+  *complete = 0;
   DIR *proc = opendir("/proc");
   if (proc == NULL) return 0;
-  int count = 0;
+  int count = 0, unreadable = 0;
   struct dirent *d;
   while ((d = readdir(proc)) != NULL) {
     if (d->d_name[0] < '1' || d->d_name[0] > '9') continue;
     char maps[64];
     snprintf(maps, sizeof maps, "/proc/%.20s/maps", d->d_name);
-    count += maps_segment(maps, major(sb.st_dev), minor(sb.st_dev),
-                          (unsigned long long)sb.st_ino) == 1;
+    int r = maps_segment(maps, sb);
+    count += r == 1;
+    unreadable |= r < 0;
   }
   closedir(proc);
-  st->attached = count;
-#else
-  (void)name;
-  (void)os_err;
-#endif
+  *complete = !unreadable && sma__os_pidns() == INIT_PIDNS_INO;
+  return count;
+}
+
+/* A signal whose arrival changes nothing in this process (its default
+ * action is to ignore it and no handler is installed), for the kernel's
+ * lease-break notice; 0 if there is none. The default notice, SIGIO,
+ * would terminate the caller. */
+static int quiet_signal(void) {
+  static const int candidates[] = {SIGURG, SIGWINCH};
+  for (size_t i = 0; i < sizeof candidates / sizeof candidates[0]; i++) {
+    struct sigaction sa;
+    if (sigaction(candidates[i], NULL, &sa) == 0 && !(sa.sa_flags & SA_SIGINFO) &&
+        (sa.sa_handler == SIG_DFL || sa.sa_handler == SIG_IGN))
+      return candidates[i];
+  }
   return 0;
 }
+
+/* Does any process but the caller hold the file of `fd` (opened
+ * read-only) open or mapped? 0 no (proven), 1 yes, -1 cannot tell. The
+ * kernel grants a write lease only when no other open file description of
+ * the inode exists, and every mapping holds one, whatever its process's
+ * user or pid namespace. Counting read-only openers needs a kernel that
+ * counts them (IMA); without it the lease is never granted to a
+ * read-only descriptor, so the answer errs towards "yes". Taking a lease
+ * needs the file's owner or CAP_LEASE (else -1). Released at once. */
+static int held_elsewhere(int fd) {
+  int sig = quiet_signal();
+  if (sig == 0 || fcntl(fd, F_SETSIG, sig) != 0) return -1;
+  if (fcntl(fd, F_SETLEASE, F_WRLCK) == 0) {
+    fcntl(fd, F_SETLEASE, F_UNLCK);
+    return 0;
+  }
+  return errno == EAGAIN ? 1 : -1;
+}
+
+/* Is the file of `fd` (`sb`) provably unused by every other process? */
+static int proven_unused(int fd, const struct stat *sb) {
+  int held = held_elsewhere(fd);
+  if (held >= 0) return !held;
+  int complete;
+  return count_mappers(sb, &complete) == 0 && complete;
+}
+
+static int open_path(const char *path, struct stat *sb) {
+  int fd;
+  do {
+    fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0) return -1;
+  if (fstat(fd, sb) != 0) {
+    int e = errno;
+    close(fd);
+    errno = e;
+    return -1;
+  }
+  return fd;
+}
+
+int sma__os_stat(const char *name, sma__os_stat_t *st, int *os_err) {
+  st->attached = -1;
+  char path[SMA_NAME_BUF + sizeof SHM_DIR + 1];
+  snprintf(path, sizeof path, SHM_DIR "/%s", name);
+  struct stat sb;
+  int fd = open_path(path, &sb);
+  if (fd < 0) return fail(errno, os_err);
+  int complete, count = count_mappers(&sb, &complete);
+  if (count > 0) {
+    st->attached = count; /* seen; others unseen may add to it */
+  } else {
+    int held = held_elsewhere(fd);
+    st->attached = held == 0 || (held < 0 && complete) ? 0 : -1;
+  }
+  close(fd);
+  return 0;
+}
+
+/* The name a segment is checked under before it is removed: in the same
+ * directory (rename cannot cross file systems), unguessable, and hidden
+ * from listings by its leading dot. */
+static int quarantine_path(char *buf, size_t cap, int *os_err) {
+  unsigned char r[8];
+  int rc = sma__os_random(r, sizeof r, os_err);
+  if (rc != 0) return rc;
+  int n = snprintf(buf, cap, SHM_DIR "/.sma-gc-");
+  for (size_t i = 0; i < sizeof r; i++)
+    n += snprintf(buf + n, cap - (size_t)n, "%02x", r[i]);
+  return 0;
+}
+
+/* Renames without replacing anything: EEXIST if `to` exists. */
+static int rename_noreplace(const char *from, const char *to) {
+#if defined(RENAME_NOREPLACE)
+  return renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0 ? 0 : errno;
+#else
+  /* link + unlink never replaces either. */
+  if (link(from, to) != 0) return errno;
+  return unlink(from) == 0 ? 0 : errno;
+#endif
+}
+
+/* The verdict on the file open as `fd`: 0 it may go, or an SMA_E* code. */
+static int verdict(int fd, const struct stat *sb, const uint64_t ident[2]) {
+  if ((uint64_t)sb->st_dev != ident[0] || (uint64_t)sb->st_ino != ident[1])
+    return SMA_EREPLACED;
+  if (!S_ISREG(sb->st_mode) || sb->st_nlink != 1) return SMA_EINUSE; /* other names */
+  return proven_unused(fd, sb) ? 0 : SMA_EINUSE;
+}
+
+int sma__os_remove_unused(const char *name, const uint64_t ident[2],
+                          int dry_run, int *os_err) {
+  SMA__PAUSE_POINT(); /* tests: the window between judging and removing */
+  char path[SMA_NAME_BUF + sizeof SHM_DIR + 1], hidden[sizeof SHM_DIR + 32];
+  snprintf(path, sizeof path, SHM_DIR "/%s", name);
+  struct stat sb;
+  int fd, rc;
+  if (dry_run) {
+    if ((fd = open_path(path, &sb)) < 0) return fail(errno, os_err);
+    rc = verdict(fd, &sb, ident);
+    close(fd);
+    return rc;
+  }
+  /* Move the name aside first: from here on nobody can open the object
+   * by its name, so what is checked below is what is removed. */
+  if ((rc = quarantine_path(hidden, sizeof hidden, os_err)) != 0) return rc;
+  int e = rename_noreplace(path, hidden);
+  if (e != 0) return fail(e, os_err);
+  fd = open_path(hidden, &sb);
+  rc = fd < 0 ? fail(errno, os_err) : verdict(fd, &sb, ident);
+  if (rc == 0 && unlink(hidden) != 0) rc = fail(errno, os_err);
+  if (fd >= 0) close(fd);
+  if (rc == 0) {
+    if (USE_INDEX) sma__unix_index_remove(name);
+    return 0;
+  }
+  /* Not ours to remove: give the name back, unless it was taken anew. */
+  e = rename_noreplace(hidden, path);
+  return e == 0 || e == EEXIST ? rc : fail(e, os_err);
+}
+#else
+int sma__os_stat(const char *name, sma__os_stat_t *st, int *os_err) {
+  (void)name;
+  (void)os_err;
+  st->attached = -1; /* nothing says who maps a segment */
+  return 0;
+}
+
+int sma__os_remove_unused(const char *name, const uint64_t ident[2],
+                          int dry_run, int *os_err) {
+  (void)name;
+  (void)ident;
+  (void)dry_run;
+  (void)os_err;
+  return SMA_EINUSE; /* unused can never be proven here */
+}
+#endif
 
 static int segment_exists(const char *name) {
   char path[SMA_NAME_BUF + 2];

@@ -181,6 +181,7 @@ static int attach(int id, sma__os_segment_t *seg) {
   seg->size = (size_t)ds.shm_segsz;
   seg->handle = id;
   seg->creating = (ds.shm_perm.mode & CREATING_MARK) != 0;
+  seg->ident[0] = (uint64_t)id;
   return 0;
 }
 
@@ -355,6 +356,44 @@ int sma__os_stat(const char *name, sma__os_stat_t *st, int *os_err) {
   int e = find(name, &p);
   if (e != 0) return fail(e, 0, os_err);
   st->attached = (int)p.ds.shm_nattch;
+  return 0;
+}
+
+/* Sets the permission bits of segment `id` (described by *ds). */
+static int set_mode(int id, struct shmid_ds *ds, unsigned mode) {
+  ds->shm_perm.mode = (ds->shm_perm.mode & ~0777u) | mode;
+  return shmctl(id, IPC_SET, ds) == 0 ? 0 : errno;
+}
+
+/* The kernel's attach count is exact for every process of this IPC
+ * namespace. Between reading it and IPC_RMID a new attach could slip in,
+ * so the segment's permissions are first revoked (only CAP_IPC_OWNER can
+ * attach then), the count read again, and the segment removed, or its
+ * permissions restored. The shmid is the identity: a segment re-created
+ * under the name has another. */
+int sma__os_remove_unused(const char *name, const uint64_t ident[2],
+                          int dry_run, int *os_err) {
+  SMA__PAUSE_POINT(); /* tests: the window between judging and removing */
+  probe_t p;
+  int e = find(name, &p);
+  if (e != 0) return fail(e, 0, os_err);
+  if ((uint64_t)p.id != ident[0]) return SMA_EREPLACED;
+  if (p.ds.shm_nattch != 0) return SMA_EINUSE;
+  if (dry_run) return 0;
+  unsigned mode = p.ds.shm_perm.mode & 0777u;
+  if ((e = set_mode(p.id, &p.ds, 0)) != 0) return fail(e, 0, os_err);
+  struct shmid_ds now;
+  if (shmctl(p.id, IPC_STAT, &now) != 0) return fail(errno, 0, os_err);
+  if (now.shm_nattch != 0) {
+    set_mode(p.id, &now, mode);
+    return SMA_EINUSE;
+  }
+  if (shmctl(p.id, IPC_RMID, NULL) != 0) {
+    e = errno;
+    set_mode(p.id, &now, mode);
+    return fail(e, 0, os_err);
+  }
+  if (USE_INDEX) sma__unix_index_remove(name);
   return 0;
 }
 

@@ -1,10 +1,13 @@
 /* The countdown behind SMA__INJECT (fault.h); test builds only. Its state
  * is global on purpose: tests arm it, then call the public API. */
+#define _POSIX_C_SOURCE 200809L /* nanosleep */
 #include "fault.h"
 
 #include "../platform.h"
 
 #include <stdatomic.h>
+#include <stdlib.h>
+#include <time.h>
 
 static atomic_int countdown; /* 0: disarmed */
 static atomic_int calls;
@@ -22,4 +25,13 @@ int sma__fault_next(void) {
   if (left <= 0) return 0;
   if (atomic_fetch_sub(&countdown, 1) == 1) return 1;
   return 0;
+}
+
+void sma__fault_pause(void) {
+  const char *text = getenv("SMA_FAULT_PAUSE_MS");
+  long ms = text != NULL ? strtol(text, NULL, 10) : 0;
+  if (ms <= 0 || ms > 60000) return;
+  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+  }
 }

@@ -18,8 +18,13 @@ void sma__fault_arm(int n);
 int sma__fault_calls(void);
 #define SMA__INJECT(call, failed, err)                                         \
   (sma__fault_next() ? (errno = (err), (failed)) : (call))
+/* Sleeps for SMA_FAULT_PAUSE_MS milliseconds (environment; none if unset)
+ * where a race needs a window wide enough for a test to hit it. */
+void sma__fault_pause(void);
+#define SMA__PAUSE_POINT() sma__fault_pause()
 #else
 #define SMA__INJECT(call, failed, err) (call)
+#define SMA__PAUSE_POINT() ((void)0)
 #endif
 
 #endif

@@ -13,6 +13,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #if defined(__APPLE__)
@@ -105,6 +106,17 @@ void sma__os_boot_id(unsigned char id[16]) {
     uint64_t v = atomic_load_explicit(&boot_half[h], memory_order_relaxed);
     for (int i = 7; i >= 0; i--, v >>= 8) id[h * 8 + i] = (unsigned char)v;
   }
+}
+
+uint64_t sma__os_pidns(void) {
+#if defined(__linux__)
+  /* A process never changes its own pid namespace (unshare and setns
+   * apply to children), so one stat per call is exact; it is cheap next
+   * to the create it serves. */
+  struct stat st;
+  if (stat("/proc/self/ns/pid", &st) == 0) return (uint64_t)st.st_ino;
+#endif
+  return 0;
 }
 
 uint64_t sma__os_counter_next(void) {

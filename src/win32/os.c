@@ -44,6 +44,8 @@ void sma__os_boot_id(unsigned char id[16]) {
   memset(id, 0, 16);
 }
 
+uint64_t sma__os_pidns(void) { return 0; /* no pid namespaces */ }
+
 uint64_t sma__os_counter_next(void) {
   return (uint64_t)InterlockedIncrement64(&name_counter);
 }
