@@ -104,7 +104,9 @@ extern "C" {
   XX(EOS, -26, "operating-system error (see sma_os_error)")                  \
   XX(EBUSY, -27, "segment is still being created (or its creator died while creating it)") \
   XX(EINUSE, -28, "segment is in use, or its creator may still run: not provably orphaned") \
-  XX(EREPLACED, -29, "the name now refers to another segment than the one checked")
+  XX(EREPLACED, -29, "the name now refers to another segment than the one checked") \
+  XX(ENOBUFS, -30, "buffer too small for the result")                         \
+  XX(EINDEX, -31, "the per-user index directory is not this user's own (another owner, a symlink, or not a directory)")
 
 /** Error codes: 0 is success, every failure a negative SMA_E* value, the
  * same on every backend (see SMA_ERRNO_MAP for each one's meaning). */
@@ -546,9 +548,18 @@ typedef int (*sma_list_fn)(const sma_info_t *info, void *user);
  * programs are skipped). Linux POSIX lists /dev/shm, System V on Linux
  * lists /proc/sysvipc/shm; where the OS cannot enumerate named memory
  * (macOS POSIX, Windows) libsma keeps a per-user index of the names it
- * created and lists those that still exist. Errors: SMA_EINVAL, SMA_EOS,
- * or fn's nonzero value. */
+ * created and lists those that still exist. The index directory is opened
+ * once without following symlinks and must be this user's (it is made
+ * mode 0700 whatever the umask); otherwise SMA_EINDEX (sma_index_path()
+ * names it; creates still succeed, unindexed). Errors: SMA_EINVAL,
+ * SMA_EINDEX, SMA_EOS, or fn's nonzero value. */
 SMA_API int sma_list(sma_list_fn fn, void *user);
+
+/** Writes the path of the per-user index directory that sma_list() reads
+ * where the OS cannot enumerate segments (macOS POSIX, Windows, builds
+ * with SMA_FORCE_INDEX), for messages. Errors: SMA_EINVAL, SMA_ENOTSUP
+ * (this build lists without an index), SMA_ENOBUFS (cap too small). */
+SMA_API int sma_index_path(char *buf, size_t cap);
 
 /** sma_collect() flag: judge only, remove nothing. */
 #define SMA_COLLECT_DRY_RUN 1u

@@ -77,3 +77,11 @@ int sma_list(sma_list_fn fn, void *user) {
   int os_err = 0;
   return sma__os_list(visit, &ctx, &os_err);
 }
+
+int sma_index_path(char *buf, size_t cap) {
+  if (buf == NULL || cap == 0) return SMA_EINVAL;
+  buf[0] = '\0';
+  int rc = sma__os_index_path(buf, cap);
+  if (rc != 0) buf[0] = '\0';
+  return rc;
+}

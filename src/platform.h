@@ -132,6 +132,10 @@ int sma__os_remove_unused(const char *name, const uint64_t ident[2],
 int sma__os_list(int (*fn)(const char *name, void *user), void *user,
                  int *os_err);
 
+/* Writes the per-user index directory's path (UTF-8). SMA_ENOTSUP where
+ * the backend lists without an index; SMA_ENOBUFS. */
+int sma__os_index_path(char *buf, size_t cap);
+
 /* Whether process `pid` exists now: 1 yes, 0 no, -1 cannot tell. */
 int sma__os_pid_alive(uint64_t pid);
 

@@ -66,6 +66,17 @@ static int fail(const char *what, const char *name, int rc) {
   return ERR;
 }
 
+/* A failed listing; an unusable index is named by its path. */
+static int list_failed(const char *cmd, int rc) {
+  char path[4096];
+  if (rc == SMA_EINDEX && sma_index_path(path, sizeof path) == 0) {
+    fprintf(stderr, "sma: %s: index directory %s: %s (%s)\n", cmd, path, sma_strerror(rc),
+            sma_err_name(rc));
+    return ERR;
+  }
+  return fail(cmd, NULL, rc);
+}
+
 /* ---- create -------------------------------------------------------------- */
 
 static int parse_shape(const char *text, size_t *shape, size_t *ndim) {
@@ -231,7 +242,7 @@ static int cmd_ls(int argc, char **argv) {
               "BYTES", "PID", "ALIVE", "AGE", "ATTACHED");
   int rc = sma_list(ls_one, &c);
   if (c.json) printf("%s]\n", c.count ? "\n" : "");
-  return rc == 0 ? OK : fail("ls", NULL, rc);
+  return rc == 0 ? OK : list_failed("ls", rc);
 }
 
 static int cmd_info(int argc, char **argv) {
@@ -324,7 +335,7 @@ static int cmd_gc(int argc, char **argv) {
     else return command_help("gc", stderr, USAGE);
   }
   int rc = sma_list(gc_one, &c);
-  if (rc != 0) return fail("gc", NULL, rc);
+  if (rc != 0) return list_failed("gc", rc);
   printf("%s %d segment%s\n", c.dry_run ? "would remove" : "removed", c.removed,
          c.removed == 1 ? "" : "s");
   return c.failed ? ERR : OK;

@@ -402,6 +402,10 @@ static int segment_exists(const char *name) {
   return find(name, &p) != ENOENT;
 }
 
+int sma__os_index_path(char *buf, size_t cap) {
+  return USE_INDEX ? sma__unix_index_path(buf, cap) : SMA_ENOTSUP;
+}
+
 int sma__os_list(int (*fn)(const char *name, void *user), void *user,
                  int *os_err) {
   if (USE_INDEX) return sma__unix_index_list(fn, user, segment_exists);

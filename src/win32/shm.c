@@ -424,6 +424,14 @@ static int segment_exists(const char *name) {
   return h != NULL || GetLastError() != ERROR_FILE_NOT_FOUND;
 }
 
+int sma__os_index_path(char *buf, size_t cap) {
+  wchar_t dir[1024];
+  if (index_dir(dir, 1024) != 0) return SMA_EOS;
+  int n = WideCharToMultiByte(CP_UTF8, 0, dir, -1, buf, (int)(cap > 0x7fffffff ? 0x7fffffff : cap),
+                              NULL, NULL);
+  return n > 0 ? 0 : SMA_ENOBUFS;
+}
+
 int sma__os_list(int (*fn)(const char *name, void *user), void *user,
                  int *os_err) {
   (void)os_err;
