@@ -204,7 +204,8 @@ SMA_API int sma_slice_parse(const char *text, sma_slice_t *out, size_t cap,
 
 /** Writes the text form of `count` slices to buf (NUL-terminated), using
  * the same syntax sma_slice_parse() reads. Errors: SMA_EINVAL,
- * SMA_ENAMETOOLONG when buf is too small (buf then holds ""). */
+ * SMA_ENOBUFS when buf is too small (buf then holds ""; 64 bytes per
+ * slice always suffice). */
 SMA_API int sma_slice_format(const sma_slice_t *slices, size_t count,
                              char *buf, size_t cap);
 
@@ -429,8 +430,9 @@ SMA_API int sma_name_validate(const char *name);
  *     COUNTER36-PREFIX-RANDOM13 (COUNTER36: the counter in base 36; RANDOM13: 64 random bits as 13 base-32 characters)
  * The counter is process-wide and atomic, so names built in one process
  * never repeat; the random part keeps processes apart. Errors: SMA_EINVAL,
- * SMA_ENAME (bad prefix), SMA_ENAMETOOLONG (prefix too long even for the
- * short form, or cap too small), SMA_EOS (no randomness). */
+ * SMA_ENAME (bad prefix), SMA_ENOBUFS (cap too small even for the short
+ * form), SMA_ENAMETOOLONG (prefix too long for the backend even in the
+ * short form), SMA_EOS (no randomness). */
 SMA_API int sma_build_name(char *buf, size_t cap, const char *prefix);
 
 /** The value of the process-wide name counter: how many names
@@ -489,6 +491,10 @@ SMA_API int sma_wrap(sma_t *const *arrays, size_t n, sma_wrap_fn fn,
 /* ---- Descriptors: an array as one printable line ----------------------- */
 /** Version of the descriptor format written by sma_describe(). */
 #define SMA_DESCRIPTOR_VERSION 1
+/** A buffer of this many bytes always holds sma_describe()'s line and its
+ * NUL: 32 dimensions of 20 digits, 32 slices of three 20-character bounds
+ * and a 255-byte name come to 2,992. A typical line is under 128. */
+#define SMA_DESCRIPTOR_MAX 3072
 
 /** Writes an object's description — format version, backend, dtype, shape,
  * slice and name — as one printable line (no newline), e.g.
@@ -497,7 +503,8 @@ SMA_API int sma_wrap(sma_t *const *arrays, size_t n, sma_wrap_fn fn,
  * for a 0-d array; slice is empty when there is none (sma_slice_format's
  * syntax); the name comes last and runs to the end of the line, so it may
  * hold any character a name may. Works on loaded and unloaded objects.
- * Errors: SMA_EINVAL, SMA_ENAMETOOLONG (cap too small; buf gets ""). */
+ * Errors: SMA_EINVAL, SMA_ENOBUFS (cap too small; buf gets "";
+ * SMA_DESCRIPTOR_MAX bytes always suffice). */
 SMA_API int sma_describe(const sma_t *a, char *buf, size_t cap);
 
 /** Rebuilds an unloaded object from a sma_describe() line (a trailing

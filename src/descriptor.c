@@ -25,7 +25,7 @@ int sma_describe(const sma_t *a, char *buf, size_t cap) {
                    sma_dtype_str(sma_dtype(a)), shape, slice, sma_name(a));
   if (n < 0 || (size_t)n >= cap) {
     buf[0] = '\0';
-    return SMA_ENAMETOOLONG;
+    return SMA_ENOBUFS;
   }
   return 0;
 }

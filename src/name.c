@@ -157,7 +157,8 @@ int sma_build_name(char *buf, size_t cap, const char *prefix) {
   if ((size_t)n > limit) {
     n = build_short(tmp, sizeof tmp, counter, prefix, rnd);
     if (n < 0) return n;
-    if ((size_t)n > limit) return SMA_ENAMETOOLONG;
+    if ((size_t)n > sma__caps().max_name) return SMA_ENAMETOOLONG; /* prefix */
+    if ((size_t)n > limit) return SMA_ENOBUFS;
   }
   memcpy(buf, tmp, (size_t)n + 1);
   return 0;

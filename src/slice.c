@@ -246,7 +246,7 @@ int sma_slice_format(const sma_slice_t *slices, size_t count, char *buf,
                 append_bound(buf, cap, &len, s->step)));
     if (!ok) {
       buf[0] = '\0';
-      return SMA_ENAMETOOLONG;
+      return SMA_ENOBUFS;
     }
   }
   return 0;

@@ -2,6 +2,7 @@
  * parsed with cJSON, gc after a SIGKILLed creator, and the demo's
  * self-check, killed worker and Ctrl-C. POSIX only (popen, signals). */
 #include "sma.h"
+#include "../src/sma_int.h" /* the record codec, to forge a record */
 #include "support.h"
 
 #include <criterion/criterion.h>
@@ -23,7 +24,7 @@
 /* Runs `sma ARGS` through the shell; returns its exit code and, if out is
  * not NULL, what it printed on stdout (malloc'd, NUL-terminated). */
 static int sma_cmd(char **out, const char *fmt, ...) {
-  char args[1024], cmd[2048];
+  char args[8192], cmd[8192 + 4200];
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(args, sizeof args, fmt, ap);
@@ -325,6 +326,241 @@ Test(cli, info_shows_a_segment_being_created) {
   free(out);
   cr_assert_eq(sma_cmd(&out, "info --json %s", name), 0);
   cr_assert_not_null(strstr(out, "\"creating\": true"), "%s", out);
+  free(out);
+  sma_unlink(name);
+  sma_free(a);
+}
+
+/* ---- what the CLI refuses ------------------------------------------------ */
+
+static int little_endian(void) {
+  const uint16_t one = 1;
+  return *(const unsigned char *)&one == 1;
+}
+
+/* Regression: --fill stored 300 as 44 in int8 (UB in the conversion), took
+ * NaN for integers and filled float16 with zeros. Values a dtype cannot
+ * hold are usage errors that create nothing; the others are stored
+ * exactly, float16 included. */
+Test(cli, fill_refuses_what_the_dtype_cannot_hold) {
+  static const char *const refused[][2] = {
+      {"int8", "300"},   {"int8", "-129"},   {"uint8", "-1"},     {"int32", "nan"},
+      {"int16", "inf"},  {"int8", "2.5"},    {"bool", "2"},       {"float16", "1e6"},
+      {"float32", "1e39"}, {"uint64", "18446744073709551616"}, {"int64", "1x"}};
+  char name[SMA_NAME_BUF];
+  t_name(name, sizeof name, "cli-fill");
+  for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+    cr_expect_eq(sma_cmd(NULL, "create %s --shape 2 --dtype %s --fill %s", name,
+                         refused[i][0], refused[i][1]), 2, "%s %s", refused[i][0],
+                 refused[i][1]);
+    cr_expect_eq(t_segment_exists(name), 0, "nothing created for %s", refused[i][1]);
+  }
+  static const struct {
+    const char *dtype, *value;
+    unsigned char bytes[8];
+    size_t size;
+  } stored[] = {
+      {"int64", "9007199254740993", {0x01, 0, 0, 0, 0, 0, 0x20, 0}, 8}, /* 2^53 + 1 */
+      {"uint64", "18446744073709551615", {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, 8},
+      {"int8", "-128", {0x80}, 1},
+      {"float16", "1.5", {0x00, 0x3e}, 2},
+      {"float16", "65504", {0xff, 0x7b}, 2},
+      {"float16", "1e-7", {0x02, 0x00}, 2}, /* a subnormal half */
+      {"float16", "-inf", {0x00, 0xfc}, 2},
+  };
+  for (size_t i = 0; i < sizeof stored / sizeof stored[0]; i++) {
+    cr_assert_eq(sma_cmd(NULL, "create %s --shape 3 --dtype %s --fill %s", name,
+                         stored[i].dtype, stored[i].value), 0, "%s", stored[i].value);
+    sma_t *a;
+    cr_assert_eq(sma_open(&a, name, NULL, 0), 0);
+    unsigned char want[8];
+    for (size_t b = 0; b < stored[i].size; b++) /* the table is little-endian */
+      want[b] = stored[i].bytes[little_endian() ? b : stored[i].size - 1 - b];
+    for (size_t e = 0; e < 3; e++)
+      cr_expect_eq(memcmp((unsigned char *)sma_data(a) + e * stored[i].size, want,
+                          stored[i].size), 0, "%s %s", stored[i].dtype, stored[i].value);
+    sma_free(a);
+    sma_unlink(name);
+  }
+}
+
+/* Regression: a --shape item beyond size_t was truncated (a 32-bit build
+ * made 4294967297 into 1). */
+Test(cli, shape_items_beyond_size_t_are_refused) {
+  char name[SMA_NAME_BUF];
+  t_name(name, sizeof name, "cli-shape");
+  cr_assert_eq(sma_cmd(NULL, "create %s --shape 2,18446744073709551616 --dtype u1", name), 2);
+  cr_assert_eq(t_segment_exists(name), 0);
+  if (sizeof(size_t) == 4) {
+    cr_assert_eq(sma_cmd(NULL, "create %s --shape 4294967297 --dtype u1", name), 2);
+    cr_assert_eq(t_segment_exists(name), 0);
+  }
+}
+
+/* Every name a segment may have comes out of --json as valid JSON that
+ * decodes to the name, and the table never writes a control byte; a file
+ * in /dev/shm whose name is not UTF-8 changes neither. */
+Test(cli, json_and_table_survive_any_name) {
+  char prefix[64];
+  snprintf(prefix, sizeof prefix, T_PREFIX "-json%d", (int)getpid());
+  static const char *const tails[] = {"q\"uote", "apos'", "\xc3\xa9t\xc3\xa9",
+                                      "line\xe2\x80\xa8sep", "emoji\xf0\x9f\x98\x80", "sp ace"};
+  enum { N = sizeof tails / sizeof tails[0] };
+  char names[N][SMA_NAME_BUF];
+  size_t shape[1] = {4};
+  for (int i = 0; i < N; i++) {
+    snprintf(names[i], sizeof names[i], "%s-%s", prefix, tails[i]);
+    sma_t *a;
+    cr_assert_eq(sma_new(&a, names[i], 1, shape, SMA_UINT8, NULL, 0), 0, "%s", names[i]);
+    cr_assert_eq(sma_create(a, 0), 0);
+    sma_free(a);
+  }
+  char odd[128];
+  snprintf(odd, sizeof odd, "/dev/shm/%s-\xff\x1b[31m", prefix);
+  FILE *f = strcmp(sma_backend(), "posix") == 0 ? fopen(odd, "w") : NULL;
+  if (f) fclose(f);
+  char *out;
+  cr_assert_eq(sma_cmd(&out, "ls --json --prefix %s", prefix), 0);
+  cJSON *list = cJSON_Parse(out);
+  cr_assert_not_null(list, "valid JSON: %s", out);
+  for (int i = 0; i < N; i++) cr_expect_not_null(find_entry(list, names[i]), "%s", names[i]);
+  cJSON_Delete(list);
+  free(out);
+  cr_assert_eq(sma_cmd(&out, "ls --prefix %s", prefix), 0);
+  for (const char *p = out; *p; p++)
+    cr_expect(*p == '\n' || (unsigned char)*p >= 0x20, "control byte 0x%02x in the table",
+              (unsigned char)*p);
+  free(out);
+  if (f) unlink(odd);
+  for (int i = 0; i < N; i++) sma_unlink(names[i]);
+}
+
+/* Regression: a record's creation time is data; INT64_MIN made the age
+ * computation overflow (UBSan: signed overflow). */
+Test(cli, the_age_of_a_hostile_record_cannot_overflow) {
+  char name[SMA_NAME_BUF];
+  t_name(name, sizeof name, "cli-age");
+  size_t shape[1] = {8};
+  sma_t *a;
+  cr_assert_eq(sma_new(&a, name, 1, shape, SMA_UINT8, NULL, 0), 0);
+  cr_assert_eq(sma_create(a, 0), 0);
+  t_raw_t raw;
+  cr_assert_eq(t_raw_map(name, &raw), 0);
+  unsigned char *rec = raw.bytes + raw.size - SMA__RECORD_SIZE;
+  sma__record_t r;
+  cr_assert_eq(sma__record_decode(rec, raw.size, &r), 0);
+  static const int64_t times[] = {INT64_MIN, INT64_MAX};
+  for (int i = 0; i < 2; i++) {
+    r.created_ns = times[i];
+    sma__record_encode(&r, rec);
+    char *out;
+    cr_assert_eq(sma_cmd(&out, "info --json %s", name), 0);
+    cJSON *info = cJSON_Parse(out);
+    cr_assert_not_null(info, "%s", out);
+    cr_expect(cJSON_IsNumber(cJSON_GetObjectItem(info, "age_seconds")), "%s", out);
+    cJSON_Delete(info);
+    free(out);
+    cr_assert_eq(sma_cmd(NULL, "ls"), 0);
+  }
+  t_raw_unmap(&raw);
+  sma_unlink(name);
+  sma_free(a);
+}
+
+/* Regression: any lower-case word counted as a counter, so --prefix data
+ * took job-data and job-database, and gc over-selected. */
+Test(cli, prefix_selects_only_its_own_names) {
+  char p[32];
+  snprintf(p, sizeof p, "pfx%d", (int)getpid());
+  char built[SMA_NAME_BUF], names[6][SMA_NAME_BUF];
+  cr_assert_eq(sma_build_name(built, sizeof built, p), 0);
+  snprintf(names[0], sizeof names[0], "%s", built);           /* built: selected */
+  snprintf(names[1], sizeof names[1], "%s-starts", p);        /* starts with P: selected */
+  snprintf(names[2], sizeof names[2], "k7-%s-abcdefghijk23", p); /* short form: selected */
+  snprintf(names[3], sizeof names[3], "job-%s", p);           /* not selected */
+  snprintf(names[4], sizeof names[4], "job-%sbase", p);       /* not selected */
+  snprintf(names[5], sizeof names[5], "12-%s-notatail", p);   /* not selected */
+  size_t shape[1] = {4};
+  for (int i = 0; i < 6; i++) {
+    sma_t *a;
+    cr_assert_eq(sma_new(&a, names[i], 1, shape, SMA_UINT8, NULL, 0), 0);
+    cr_assert_eq(sma_create(a, 0), 0);
+    sma_free(a);
+  }
+  char *out;
+  cr_assert_eq(sma_cmd(&out, "ls --json --prefix %s", p), 0);
+  cJSON *list = cJSON_Parse(out);
+  for (int i = 0; i < 6; i++)
+    cr_expect_eq(find_entry(list, names[i]) != NULL, i < 3, "%s", names[i]);
+  cJSON_Delete(list);
+  free(out);
+  for (int i = 0; i < 6; i++) sma_unlink(names[i]);
+}
+
+/* Regression: the demo's internal worker command trusted its row numbers
+ * and wrote beyond the output array (segfault). */
+Test(cli, demo_worker_refuses_rows_beyond_its_arrays) {
+  char in_name[SMA_NAME_BUF], out_name[SMA_NAME_BUF], prog_name[SMA_NAME_BUF];
+  t_name(in_name, sizeof in_name, "cli-wk-in");
+  t_name(out_name, sizeof out_name, "cli-wk-out");
+  t_name(prog_name, sizeof prog_name, "cli-wk-prog");
+  size_t shape[2] = {8, 8}, one[1] = {1};
+  sma_t *in, *out, *prog;
+  cr_assert_eq(sma_new(&in, in_name, 2, shape, SMA_FLOAT32, NULL, 0), 0);
+  cr_assert_eq(sma_create(in, 0), 0);
+  cr_assert_eq(sma_new(&out, out_name, 2, shape, SMA_FLOAT32, NULL, 0), 0);
+  cr_assert_eq(sma_create(out, 0), 0);
+  cr_assert_eq(sma_new(&prog, prog_name, 1, one, SMA_UINT64, NULL, 0), 0);
+  cr_assert_eq(sma_create(prog, 0), 0);
+  char di[SMA_DESCRIPTOR_MAX], dout[SMA_DESCRIPTOR_MAX], dp[SMA_DESCRIPTOR_MAX];
+  cr_assert_eq(sma_describe(in, di, sizeof di), 0);
+  cr_assert_eq(sma_describe(out, dout, sizeof dout), 0);
+  cr_assert_eq(sma_describe(prog, dp, sizeof dp), 0);
+  static const char *const rows[] = {"0 1000000 8 0", "0 0 1000000 0", "5 0 8 0",
+                                     "0 x 8 0", "0 0 8 -1"};
+  for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
+    cr_expect_eq(sma_cmd(NULL, "__demo-worker gauss5 '%s' '%s' '%s' %s", di, dout, dp, rows[i]),
+                 2, "rows %s: a usage error, not a crash", rows[i]);
+  cr_expect_eq(sma_cmd(NULL, "__demo-worker gauss5 '%s' '%s' '%s' 0 0 8 0", di, dout, dp), 0,
+               "the right rows still work");
+  sma_unlink(in_name), sma_unlink(out_name), sma_unlink(prog_name);
+  sma_free(in), sma_free(out), sma_free(prog);
+}
+
+/* `sma --help` names the library's semantic version, as --version does. */
+Test(cli, help_shows_the_semantic_version) {
+  char *out, want[64];
+  snprintf(want, sizeof want, "library %d.%d.%d", SMA_VERSION_MAJOR, SMA_VERSION_MINOR,
+           SMA_VERSION_PATCH);
+  cr_assert_eq(sma_cmd(&out, "--help"), 0);
+  cr_expect_not_null(strstr(out, want), "%s", out);
+  free(out);
+}
+
+/* Regression: `sma describe` used a 1 KiB buffer and reported a longer
+ * descriptor as "name longer than this backend allows". */
+Test(cli, describe_prints_the_longest_descriptor) {
+  char name[SMA_NAME_BUF];
+  t_name(name, sizeof name, "cli-long");
+  size_t len = strlen(name);
+  while (len < 200) name[len++] = 'n';
+  name[len] = '\0';
+  size_t shape[SMA_MAX_DIMS];
+  for (int d = 0; d < SMA_MAX_DIMS; d++) shape[d] = 1;
+  sma_t *a;
+  cr_assert_eq(sma_new(&a, name, SMA_MAX_DIMS, shape, SMA_UINT8, NULL, 0), 0);
+  cr_assert_eq(sma_create(a, 0), 0);
+  char slice[SMA_MAX_DIMS * 64] = "";
+  for (int d = 0; d < SMA_MAX_DIMS; d++)
+    strcat(slice, d ? ",-9223372036854775807:9223372036854775807:-9223372036854775807"
+                    : "-9223372036854775807:9223372036854775807:-9223372036854775807");
+  char *out;
+  cr_assert_eq(sma_cmd(&out, "describe %s --slice '%s'", name, slice), 0);
+  cr_expect_gt(strlen(out), 2048);
+  out[strcspn(out, "\n")] = '\0';
+  sma_t *back;
+  cr_expect_eq(sma_parse(&back, out, NULL), 0, "%s", out);
+  sma_free(back);
   free(out);
   sma_unlink(name);
   sma_free(a);

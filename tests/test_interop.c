@@ -4,6 +4,7 @@
 #include "support.h"
 
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
 
 #ifndef SMA_PYTHON
@@ -120,4 +121,50 @@ Test(interop, python_reader_refuses_hostile_records) {
   t_name(prefix, sizeof prefix, "py-hostile");
   const char *argv[] = {SMA_PYTHON, SMA_PYTHON_READER_SCRIPT, prefix, NULL};
   cr_assert_eq(t_run(argv), 0, "see the script's FAIL lines above");
+}
+
+/* Regression: the README's NumPy example attached with plain
+ * SharedMemory(name), whose resource tracker unlinks the segment when the
+ * attaching process exits. The README's block itself is run here, against
+ * a C-created segment, which must survive it with the write visible. */
+Test(interop, readme_numpy_example_keeps_the_segment) {
+  need_python();
+  FILE *f = fopen(SMA_README, "r");
+  cr_assert_not_null(f);
+  static char text[1 << 17];
+  size_t n = fread(text, 1, sizeof text - 1, f);
+  fclose(f);
+  text[n] = '\0';
+  const char *section = strstr(text, "## Python and NumPy");
+  cr_assert_not_null(section);
+  const char *start = strstr(section, "```python\n");
+  cr_assert_not_null(start);
+  start += strlen("```python\n");
+  const char *end = strstr(start, "```");
+  cr_assert_not_null(end);
+  char name[SMA_NAME_BUF];
+  t_name(name, sizeof name, "readme");
+  size_t shape[2] = {4096, 4096};
+  sma_t *a;
+  cr_assert_eq(sma_new(&a, name, 2, shape, SMA_FLOAT32, NULL, 0), 0);
+  cr_assert_eq(sma_create(a, 0), 0);
+  char path[64];
+  snprintf(path, sizeof path, "smatest-readme-%lu.py", t_pid());
+  FILE *py = fopen(path, "w");
+  cr_assert_not_null(py);
+  const char *placeholder = strstr(start, "\"1-job-...\"");
+  cr_assert(placeholder != NULL && placeholder < end, "the block names \"1-job-...\"");
+  fwrite(start, 1, (size_t)(placeholder - start), py);
+  fprintf(py, "\"%s\"", name);
+  const char *rest = placeholder + strlen("\"1-job-...\"");
+  fwrite(rest, 1, (size_t)(end - rest), py);
+  fclose(py);
+  const char *argv[] = {SMA_PYTHON, path, NULL};
+  int rc = t_run(argv);
+  remove(path);
+  cr_assert_eq(rc, 0, "the README's block runs");
+  cr_assert_eq(t_segment_exists(name), 1, "the segment survives the Python process");
+  cr_assert_eq(((float *)sma_data(a))[0], 7.0f, "and its write is there");
+  sma_unlink(name);
+  sma_free(a);
 }

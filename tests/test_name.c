@@ -76,7 +76,7 @@ Test(name, short_form_when_the_long_one_does_not_fit) {
   cr_assert_eq(strlen(p + 4), 13, "64 random bits in base32: %s", buf);
   cr_assert_eq(sma_name_validate(buf), 0);
   char tiny[8];
-  cr_assert_eq(sma_build_name(tiny, sizeof tiny, "px"), SMA_ENAMETOOLONG);
+  cr_assert_eq(sma_build_name(tiny, sizeof tiny, "px"), SMA_ENOBUFS);
   char huge_prefix[SMA_NAME_BUF];
   memset(huge_prefix, 'p', sizeof huge_prefix - 1);
   huge_prefix[sizeof huge_prefix - 1] = '\0';

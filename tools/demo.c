@@ -16,6 +16,8 @@
 #include "proc.h"
 #include "sma.h"
 
+#include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,6 +93,37 @@ static void synthesize(float *img, size_t h, size_t w) {
 
 /* ---- worker -------------------------------------------------------------- */
 
+/* A whole decimal size_t, nothing else. */
+static int parse_size(const char *text, size_t *out) {
+  if (*text < '0' || *text > '9') return 0;
+  errno = 0;
+  char *end;
+  unsigned long long v = strtoull(text, &end, 10);
+  if (*end != '\0' || errno == ERANGE || v > SIZE_MAX) return 0;
+  *out = (size_t)v;
+  return 1;
+}
+
+/* Whether the worker's arguments describe rows it may touch: 2-d float32
+ * views of one width; output rows row0.. inside the image of `height`
+ * rows; every input row the kernel reads (clamped to the image) inside the
+ * input view that starts at image row in_row0; room for the progress
+ * counter. A bad argument is an error, never an access out of bounds. */
+static int rows_fit(const kernel_t *k, const sma_view_t *vi, const sma_view_t *vo,
+                    size_t progress_bytes, size_t in_row0, size_t row0, size_t height) {
+  if (vi->ndim != 2 || vo->ndim != 2 || vi->dtype != SMA_FLOAT32 ||
+      vo->dtype != SMA_FLOAT32 || vi->shape[1] != vo->shape[1] || vo->shape[1] == 0 ||
+      vi->strides[1] != (ptrdiff_t)sizeof(float) || vo->strides[1] != (ptrdiff_t)sizeof(float) ||
+      progress_bytes < sizeof(progress_t))
+    return 0;
+  size_t rows = vo->shape[0], r = (size_t)k->radius;
+  if (rows == 0) return 1;
+  if (row0 > height || rows > height - row0) return 0;
+  size_t first = row0 > r ? row0 - r : 0;
+  size_t last = row0 + rows - 1 + r < height ? row0 + rows - 1 + r : height - 1;
+  return in_row0 <= first && last - in_row0 < vi->shape[0];
+}
+
 /* argv: kernel in-descriptor out-descriptor progress-descriptor
  *       first-input-row first-output-row height delay-ms */
 int demo_worker_main(int argc, char **argv) {
@@ -110,11 +143,16 @@ int demo_worker_main(int argc, char **argv) {
     sma_free(in), sma_free(out), sma_free(prog);
     return 1;
   }
-  size_t in_row0 = strtoull(argv[4], NULL, 10), row0 = strtoull(argv[5], NULL, 10);
-  size_t height = strtoull(argv[6], NULL, 10);
-  int delay = atoi(argv[7]);
-  if (delay > 0) proc_sleep_ms(delay); /* lets tests interrupt a running job */
   const sma_view_t *vi = sma_view(in), *vo = sma_view(out);
+  size_t in_row0, row0, height, delay;
+  if (!parse_size(argv[4], &in_row0) || !parse_size(argv[5], &row0) ||
+      !parse_size(argv[6], &height) || !parse_size(argv[7], &delay) ||
+      !rows_fit(k, vi, vo, sma_nbytes(prog), in_row0, row0, height)) {
+    fprintf(stderr, "sma demo worker: arguments do not describe rows of these arrays\n");
+    sma_free(in), sma_free(out), sma_free(prog);
+    return 2;
+  }
+  if (delay > 0) proc_sleep_ms((int)(delay > 600000 ? 600000 : delay)); /* tests interrupt */
   float *tmp = malloc(vo->shape[1] * sizeof *tmp);
   if (tmp != NULL)
     apply_kernel(k, vi->data, in_row0, vi->strides[0], vo->data, vo->strides[0],

@@ -7,6 +7,10 @@
 #include "proc.h"
 #include "sma.h"
 
+#include <errno.h>
+#include <float.h>
+#include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,9 +46,10 @@ static const char *const help_text[][2] = {
 static int usage(FILE *f, int code) {
   fprintf(f, "usage: sma COMMAND [ARGS]   (sma COMMAND --help for details)\n"
              "commands: create ls info rm gc describe demo\n"
-             "backend: %s; library %u\n"
+             "backend: %s; library %u.%u.%u\n"
              "exit status: 0 success, 1 error, 2 usage\n",
-          sma_backend(), sma_version());
+          sma_backend(), sma_version() / 10000, sma_version() / 100 % 100,
+          sma_version() % 100);
   return code;
 }
 
@@ -79,38 +84,118 @@ static int list_failed(const char *cmd, int rc) {
 
 /* ---- create -------------------------------------------------------------- */
 
+/* Parses "D0,D1,..." or "()": 0, -1 malformed, -2 an extent that does not
+ * fit this machine's size_t (never truncated). */
 static int parse_shape(const char *text, size_t *shape, size_t *ndim) {
   *ndim = 0;
   if (strcmp(text, "()") == 0) return 0;
   for (const char *p = text;;) {
     char *end;
     if (*p < '0' || *p > '9' || *ndim == SMA_MAX_DIMS) return -1;
-    shape[(*ndim)++] = (size_t)strtoull(p, &end, 10);
+    errno = 0;
+    unsigned long long v = strtoull(p, &end, 10);
+    if (errno == ERANGE || v > SIZE_MAX) return -2;
+    shape[(*ndim)++] = (size_t)v;
     if (*end == '\0') return 0;
     if (*end != ',') return -1;
     p = end + 1;
   }
 }
 
-static void fill(const sma_view_t *v, double value) {
+/* IEEE binary16 nearest to f (ties to even); |f| beyond 65504 was refused
+ * before, so only infinities and NaN map to the top exponent. */
+static uint16_t half_from_float(float f) {
+  uint32_t x;
+  memcpy(&x, &f, sizeof x);
+  uint16_t sign = (uint16_t)((x >> 16) & 0x8000u);
+  uint32_t mant = x & 0x7fffffu;
+  int32_t exp = (int32_t)((x >> 23) & 0xffu);
+  if (exp == 0xff) return (uint16_t)(sign | 0x7c00u | (mant ? 0x200u : 0));
+  exp = exp - 127 + 15;
+  if (exp >= 31) return (uint16_t)(sign | 0x7c00u);
+  int shift = 13;
+  if (exp <= 0) { /* a subnormal half, or zero */
+    if (exp < -10) return sign;
+    mant |= 0x800000u;
+    shift = 14 - exp;
+    exp = 0;
+  }
+  uint32_t h = ((uint32_t)exp << 10) + (mant >> shift);
+  uint32_t rem = mant & ((1u << shift) - 1), halfway = 1u << (shift - 1);
+  if (rem > halfway || (rem == halfway && (h & 1u))) h++; /* may carry: right */
+  return (uint16_t)(sign | h);
+}
+
+/* Encodes the --fill text as one element of `dtype` in item[] (native
+ * order). NULL on success, else the message of a usage error: a value is
+ * never wrapped, truncated or rounded into another range. */
+static const char *fill_item(const char *text, sma_dtype_t dtype, unsigned char *item,
+                             char *why, size_t cap) {
+  static const struct {
+    sma_dtype_t dtype;
+    long long min;
+    unsigned long long max;
+  } ints[] = {{SMA_BOOL, 0, 1},
+              {SMA_INT8, INT8_MIN, INT8_MAX},       {SMA_INT16, INT16_MIN, INT16_MAX},
+              {SMA_INT32, INT32_MIN, INT32_MAX},    {SMA_INT64, INT64_MIN, INT64_MAX},
+              {SMA_UINT8, 0, UINT8_MAX},            {SMA_UINT16, 0, UINT16_MAX},
+              {SMA_UINT32, 0, UINT32_MAX},          {SMA_UINT64, 0, UINT64_MAX}};
+  char *end;
+  for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
+    if (ints[i].dtype != dtype) continue;
+    errno = 0;
+    int negative = text[strspn(text, " \t")] == '-';
+    unsigned long long u = 0;
+    long long v = 0;
+    if (negative) v = strtoll(text, &end, 10);
+    else u = strtoull(text, &end, 10);
+    int bad = end == text || *end != '\0' || errno == ERANGE ||
+              (negative ? v < ints[i].min : u > ints[i].max);
+    if (bad) {
+      snprintf(why, cap, "--fill %s: %s takes an integer from %lld to %llu", text,
+               sma_dtype_name(dtype), ints[i].min, ints[i].max);
+      return why;
+    }
+    size_t size = sma_dtype_size(dtype);
+    uint64_t bits = negative ? (uint64_t)v : (uint64_t)u; /* two's complement */
+    if (size == 1) {
+      uint8_t b = (uint8_t)bits;
+      memcpy(item, &b, 1);
+    } else if (size == 2) {
+      uint16_t b = (uint16_t)bits;
+      memcpy(item, &b, 2);
+    } else if (size == 4) {
+      uint32_t b = (uint32_t)bits;
+      memcpy(item, &b, 4);
+    } else {
+      memcpy(item, &bits, 8);
+    }
+    return NULL;
+  }
+  double value = strtod(text, &end);
+  double max = dtype == SMA_FLOAT16 ? 65504.0
+               : dtype == SMA_FLOAT32 || dtype == SMA_COMPLEX64 ? (double)FLT_MAX
+                                                                : DBL_MAX;
+  if (end == text || *end != '\0' || (isfinite(value) && fabs(value) > max)) {
+    snprintf(why, cap, "--fill %s: %s takes a number from %g to %g, inf or nan", text,
+             sma_dtype_name(dtype), -max, max);
+    return why;
+  }
+  if (dtype == SMA_FLOAT16) {
+    uint16_t h = half_from_float((float)value);
+    memcpy(item, &h, 2);
+  } else if (dtype == SMA_FLOAT32 || dtype == SMA_COMPLEX64) {
+    float f = (float)value; /* complex: the real part; imaginary 0 */
+    memcpy(item, &f, 4);
+  } else {
+    memcpy(item, &value, 8);
+  }
+  return NULL;
+}
+
+static void fill(const sma_view_t *v, const unsigned char *item) {
   size_t n = sma_view_size(v);
   unsigned char *p = v->data;
-  unsigned char item[16];
-  memset(item, 0, sizeof item);
-  switch (v->dtype) {
-  case SMA_BOOL: item[0] = value != 0; break;
-  case SMA_INT8: *(int8_t *)item = (int8_t)value; break;
-  case SMA_INT16: *(int16_t *)item = (int16_t)value; break;
-  case SMA_INT32: *(int32_t *)item = (int32_t)value; break;
-  case SMA_INT64: *(int64_t *)item = (int64_t)value; break;
-  case SMA_UINT8: *(uint8_t *)item = (uint8_t)value; break;
-  case SMA_UINT16: *(uint16_t *)item = (uint16_t)value; break;
-  case SMA_UINT32: *(uint32_t *)item = (uint32_t)value; break;
-  case SMA_UINT64: *(uint64_t *)item = (uint64_t)value; break;
-  case SMA_FLOAT32: case SMA_COMPLEX64: *(float *)item = (float)value; break;
-  case SMA_FLOAT64: case SMA_COMPLEX128: *(double *)item = value; break;
-  default: break; /* float16: zero only */
-  }
   for (size_t i = 0; i < n; i++) memcpy(p + i * v->itemsize, item, v->itemsize);
 }
 
@@ -128,15 +213,23 @@ static int cmd_create(int argc, char **argv) {
   }
   size_t shape[SMA_MAX_DIMS], ndim;
   sma_dtype_t dtype;
-  if (name == NULL || shape_text == NULL || dtype_text == NULL ||
-      parse_shape(shape_text, shape, &ndim) != 0)
+  if (name == NULL || shape_text == NULL || dtype_text == NULL)
     return command_help("create", stderr, USAGE);
+  int shape_rc = parse_shape(shape_text, shape, &ndim);
+  if (shape_rc == -2) {
+    fprintf(stderr, "sma: create: --shape %s: an extent does not fit this machine's "
+                    "size_t (at most %zu)\n", shape_text, (size_t)SIZE_MAX);
+    return USAGE;
+  }
+  if (shape_rc != 0) return command_help("create", stderr, USAGE);
   int rc = sma_dtype_parse(dtype_text, &dtype);
   if (rc != 0) return fail("dtype", dtype_text, rc);
-  char *end = NULL;
-  double value = fill_text ? strtod(fill_text, &end) : 0;
-  if (fill_text && (end == fill_text || *end != '\0'))
-    return command_help("create", stderr, USAGE);
+  unsigned char item[16] = {0};
+  char why[256];
+  if (fill_text && fill_item(fill_text, dtype, item, why, sizeof why) != NULL) {
+    fprintf(stderr, "sma: create: %s\n", why);
+    return USAGE;
+  }
   sma_t *a = NULL;
   rc = sma_new(&a, name, ndim, shape, dtype, NULL, 0);
   if (rc == 0) rc = sma_create(a, flags);
@@ -144,7 +237,7 @@ static int cmd_create(int argc, char **argv) {
     sma_free(a);
     return fail("create", name, rc);
   }
-  if (fill_text) fill(sma_view(a), value);
+  if (fill_text) fill(sma_view(a), item);
   printf("created %s: %s, %zu bytes\n", name, dtype_text, sma_nbytes(a));
   sma_free(a);
   return OK;
@@ -160,18 +253,68 @@ static void shape_text(const sma_info_t *in, char *buf, size_t cap) {
   if (in->ndim == 0) snprintf(buf, cap, "()");
 }
 
+/* In double: a record's time is data, and any int64 minus any other can
+ * overflow. */
 static double age_seconds(const sma_info_t *in) {
-  return (double)(proc_wall_ns() - in->created_ns) * 1e-9;
+  return ((double)proc_wall_ns() - (double)in->created_ns) * 1e-9;
 }
 
+/* Decodes the UTF-8 sequence at p: its length (1-4) with *cp, or 0 when
+ * the bytes are not valid UTF-8 (overlong, surrogate, beyond U+10FFFF). */
+static size_t utf8_next(const unsigned char *p, uint32_t *cp) {
+  static const uint32_t min[5] = {0, 0, 0x80, 0x800, 0x10000};
+  size_t len = p[0] < 0x80 ? 1 : (p[0] & 0xe0) == 0xc0 ? 2 : (p[0] & 0xf0) == 0xe0 ? 3
+               : (p[0] & 0xf8) == 0xf0 ? 4 : 0;
+  if (len == 0) return 0;
+  uint32_t c = len == 1 ? p[0] : p[0] & (0x7fu >> len);
+  for (size_t i = 1; i < len; i++) {
+    if ((p[i] & 0xc0) != 0x80) return 0;
+    c = c << 6 | (p[i] & 0x3fu);
+  }
+  if (c < min[len] || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff)) return 0;
+  *cp = c;
+  return len;
+}
+
+/* C0, DEL and C1: what can carry a terminal escape sequence. */
+static int is_control(uint32_t c) { return c < 0x20 || (c >= 0x7f && c <= 0x9f); }
+
+/* Writes s as a JSON string: valid JSON whatever the bytes (not UTF-8:
+ * U+FFFD; control characters: \u escapes). */
 static void json_string(const char *s) {
   putchar('"');
-  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-    if (*p == '"' || *p == '\\') printf("\\%c", *p);
-    else if (*p < 0x20) printf("\\u%04x", *p);
-    else putchar(*p);
+  for (const unsigned char *p = (const unsigned char *)s; *p;) {
+    uint32_t c;
+    size_t n = utf8_next(p, &c);
+    if (n == 0) {
+      fputs("\\ufffd", stdout);
+      p++;
+      continue;
+    }
+    if (c == '"' || c == '\\') printf("\\%c", (int)c);
+    else if (is_control(c)) printf("\\u%04x", (unsigned)c);
+    else fwrite(p, 1, n, stdout);
+    p += n;
   }
   putchar('"');
+}
+
+/* s for a terminal: every control character or invalid byte becomes '?'. */
+static void printable(const char *s, char *out, size_t cap) {
+  size_t o = 0;
+  for (const unsigned char *p = (const unsigned char *)s; *p && o + 5 < cap;) {
+    uint32_t c;
+    size_t n = utf8_next(p, &c);
+    if (n == 0 || is_control(c)) {
+      out[o++] = '?';
+      p += n ? n : 1;
+      continue;
+    }
+    memcpy(out + o, p, n);
+    o += n;
+    p += n;
+  }
+  out[o] = '\0';
 }
 
 static void print_json(const sma_info_t *in) {
@@ -191,10 +334,11 @@ static void print_json(const sma_info_t *in) {
 }
 
 static void print_row(const sma_info_t *in) {
-  char shape[256], att[16];
+  char shape[SMA_MAX_DIMS * 21 + 3], att[16], name[4 * SMA_NAME_BUF];
   shape_text(in, shape, sizeof shape);
+  printable(in->name, name, sizeof name);
   snprintf(att, sizeof att, "%d", in->attached);
-  printf("%-40s %-10s %-16s %12zu %8llu %-5s %9.0fs %s\n", in->name, sma_dtype_name(in->dtype),
+  printf("%-40s %-10s %-16s %12zu %8llu %-5s %9.0fs %s\n", name, sma_dtype_name(in->dtype),
          shape, in->nbytes, (unsigned long long)in->creator_pid,
          in->creator_alive < 0 ? "?" : in->creator_alive ? "yes" : "no", age_seconds(in),
          in->attached < 0 ? "-" : att);
@@ -206,15 +350,37 @@ typedef struct ls_ctx {
   const char *prefix;
 } ls_ctx_t;
 
-/* --prefix P matches names that start with P, and names sma_build_name()
- * made with prefix P: "<counter>-P...", the counter in base 10 or 36. */
+/* Whether t matches `pattern` exactly: '9' a decimal digit, 'x' a
+ * lower-case hex digit, 'y' one of 8 9 a b (the UUID variant), 'b' a
+ * base-32 digit; any other character stands for itself. */
+static int matches(const char *t, const char *pattern) {
+  for (; *pattern; pattern++, t++) {
+    char c = *t;
+    int ok = *pattern == '9'   ? c >= '0' && c <= '9'
+             : *pattern == 'x' ? (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')
+             : *pattern == 'y' ? c == '8' || c == '9' || c == 'a' || c == 'b'
+             : *pattern == 'b' ? (c >= 'a' && c <= 'z') || (c >= '2' && c <= '7')
+                               : c == *pattern;
+    if (!ok) return 0;
+  }
+  return *t == '\0';
+}
+
+/* --prefix P matches names that start with P, and names that have exactly
+ * the form sma_build_name() gives with prefix P: COUNTER-P-YYYYMMDD-HHMMSS-
+ * MICROS-UUID4 (counter in base 10) or COUNTER36-P-RANDOM13. Another word
+ * before P ("job-data" for P = "data") is not a counter. */
 static int has_prefix(const char *name, const char *prefix) {
   if (prefix == NULL) return 1;
   size_t n = strlen(prefix);
   if (strncmp(name, prefix, n) == 0) return 1;
   const char *p = name;
-  while ((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z')) p++;
-  return p > name && *p == '-' && strncmp(p + 1, prefix, n) == 0;
+  int decimal = 1;
+  for (; (*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z'); p++) decimal &= *p <= '9';
+  if (p == name || *p != '-' || strncmp(p + 1, prefix, n) != 0 || p[1 + n] != '-') return 0;
+  const char *tail = p + 2 + n;
+  return (decimal && matches(tail, "99999999-999999-999999-xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx")) ||
+         matches(tail, "bbbbbbbbbbbbb");
 }
 
 static int ls_one(const sma_info_t *in, void *user) {
@@ -262,11 +428,12 @@ static int cmd_info(int argc, char **argv) {
     printf("\n");
     return OK;
   }
-  char shape[256];
+  char shape[SMA_MAX_DIMS * 21 + 3], shown[4 * SMA_NAME_BUF];
   shape_text(&in, shape, sizeof shape);
+  printable(in.name, shown, sizeof shown);
   printf("name:          %s\ndtype:         %s (%s)\nshape:         %s\nbytes:         %zu\n"
          "segment size:  %zu\ncreator pid:   %llu (%s)\nage:           %.1f s\nattached:      ",
-         in.name, sma_dtype_name(in.dtype), sma_dtype_str(in.dtype), shape, in.nbytes,
+         shown, sma_dtype_name(in.dtype), sma_dtype_str(in.dtype), shape, in.nbytes,
          in.segment_size, (unsigned long long)in.creator_pid,
          in.creator_alive < 0 ? "unknown" : in.creator_alive ? "running" : "gone",
          age_seconds(&in));
@@ -355,7 +522,7 @@ static int cmd_describe(int argc, char **argv) {
   if (rc != 0) return fail("slice", slice_text, rc);
   sma_t *a;
   if ((rc = sma_open(&a, name, s, n)) != 0) return fail("describe", name, rc);
-  char line[1024];
+  char line[SMA_DESCRIPTOR_MAX];
   rc = sma_describe(a, line, sizeof line);
   sma_free(a);
   if (rc != 0) return fail("describe", name, rc);
