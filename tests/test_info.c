@@ -2,7 +2,15 @@
 #include "support.h"
 
 #include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#if defined(_WIN32)
+#include <direct.h> /* _mkdir, _rmdir */
+#else
+#include <sys/stat.h>
+#include <unistd.h>
+#endif
 
 Test(info, reports_the_record_and_the_os_state) {
   char name[SMA_NAME_BUF];
@@ -77,4 +85,59 @@ Test(info, list_finds_what_this_user_created) {
     sma_unlink(names[i]);
     sma_free(a[i]);
   }
+}
+
+static int drop_count(const sma_info_t *in, void *user) {
+  (void)in;
+  ++*(int *)user;
+  return 0;
+}
+
+/* Where the backend lists through a per-user index: a file squatting the
+ * index directory's place is reported by sma_list() as SMA_EINDEX (never
+ * an empty listing), and creating still works. The index root is pointed
+ * at a fresh directory of the test's own for this. */
+Test(info, an_index_that_is_not_a_directory_is_reported) {
+  char root[128], path[4096];
+  snprintf(root, sizeof root, "smatest-index-root-%lu", t_pid());
+#if defined(_WIN32)
+  char full[4096];
+  cr_assert_neq(_fullpath(full, root, sizeof full), NULL);
+  cr_assert_eq(_mkdir(full), 0);
+  cr_assert_eq(_putenv_s("LOCALAPPDATA", full), 0);
+#else
+  char full[4096];
+  cr_assert_neq(getcwd(full, sizeof full - sizeof root - 2), NULL);
+  strcat(strcat(full, "/"), root);
+  cr_assert_eq(mkdir(full, 0700), 0);
+  cr_assert_eq(setenv("TMPDIR", full, 1), 0);
+#endif
+  int rc = sma_index_path(path, sizeof path);
+  if (rc == SMA_ENOTSUP) cr_skip_test("this build lists without an index");
+  cr_assert_eq(rc, 0);
+#if defined(_WIN32)
+  _rmdir(path); /* sma_index_path made it there */
+#endif
+  FILE *f = fopen(path, "w");
+  cr_assert_not_null(f, "%s", path);
+  fclose(f);
+  int count = 0;
+  cr_assert_eq(sma_list(drop_count, &count), SMA_EINDEX);
+  char name[SMA_NAME_BUF];
+  size_t shape[1] = {8};
+  sma_t *a;
+  t_name(name, sizeof name, "index-squatted");
+  cr_assert_eq(sma_new(&a, name, 1, shape, SMA_UINT8, NULL, 0), 0);
+  cr_assert_eq(sma_create(a, 0), 0, "creating does not depend on the index");
+  cr_assert_eq(sma_unlink(name), 0);
+  sma_free(a);
+  remove(path);
+#if defined(_WIN32)
+  char parent[4096];
+  snprintf(parent, sizeof parent, "%s\\libsma", full);
+  _rmdir(parent);
+  _rmdir(full);
+#else
+  rmdir(full);
+#endif
 }

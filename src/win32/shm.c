@@ -25,6 +25,7 @@
 #include <string.h>
 #include <wchar.h>
 #include <windows.h>
+#include <aclapi.h>
 #include <sddl.h>
 
 #ifndef SMA_WIN32_NAMESPACE
@@ -141,6 +142,8 @@ static int keep_release(const char *name) {
  * (characters other than A-Z a-z 0-9 . _ - become %XX). Best-effort: a
  * failure never fails a create or unlink; listing drops stale entries. */
 
+static DWORD token_sid_string(TOKEN_INFORMATION_CLASS cls, wchar_t **out);
+
 static int index_dir(wchar_t *buf, size_t cap) {
   DWORD n = GetEnvironmentVariableW(L"LOCALAPPDATA", buf, (DWORD)cap);
   if (n == 0 || n + 16 >= cap) return -1;
@@ -152,10 +155,58 @@ static int index_dir(wchar_t *buf, size_t cap) {
   return 0;
 }
 
-static int index_entry(const char *name, wchar_t *buf, size_t cap) {
-  if (index_dir(buf, cap) != 0) return -1;
+/* Whether `owner` is this user, or the default owner of what this user
+ * creates (an elevated administrator's files belong to Administrators). */
+static int owner_is_this_user(PSID owner) {
+  wchar_t *theirs = NULL, *mine = NULL, *dflt = NULL;
+  int ok = ConvertSidToStringSidW(owner, &theirs) &&
+           token_sid_string(TokenUser, &mine) == 0 &&
+           token_sid_string(TokenOwner, &dflt) == 0 &&
+           (wcscmp(theirs, mine) == 0 || wcscmp(theirs, dflt) == 0);
+  LocalFree(theirs);
+  LocalFree(mine);
+  LocalFree(dflt);
+  return ok;
+}
+
+/* Opens the index directory as the Unix index does: not through a reparse
+ * point (a junction or symlink planted in its place), a directory, owned
+ * by this user. The handle is opened without FILE_SHARE_DELETE, so while
+ * it is held nobody can rename or replace the directory, and the path
+ * operations inside it stay inside it. INVALID_HANDLE_VALUE otherwise. */
+static HANDLE index_guard(wchar_t *buf, size_t cap) {
+  if (index_dir(buf, cap) != 0) return INVALID_HANDLE_VALUE;
+  HANDLE h = CreateFileW(buf, FILE_LIST_DIRECTORY | READ_CONTROL,
+                         FILE_SHARE_READ | FILE_SHARE_WRITE, NULL, OPEN_EXISTING,
+                         FILE_FLAG_BACKUP_SEMANTICS | FILE_FLAG_OPEN_REPARSE_POINT, NULL);
+  if (h == INVALID_HANDLE_VALUE) return h;
+  BY_HANDLE_FILE_INFORMATION info;
+  PSID owner = NULL;
+  PSECURITY_DESCRIPTOR sd = NULL;
+  int ok = GetFileInformationByHandle(h, &info) &&
+           (info.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) &&
+           !(info.dwFileAttributes & FILE_ATTRIBUTE_REPARSE_POINT) &&
+           GetSecurityInfo(h, SE_FILE_OBJECT, OWNER_SECURITY_INFORMATION, &owner, NULL,
+                           NULL, NULL, &sd) == ERROR_SUCCESS &&
+           owner != NULL && owner_is_this_user(owner);
+  LocalFree(sd);
+  if (!ok) {
+    CloseHandle(h);
+    return INVALID_HANDLE_VALUE;
+  }
+  return h;
+}
+
+/* The entry's path, with the guard that must be held while it is used
+ * (CloseHandle it); INVALID_HANDLE_VALUE if the index is unusable. */
+static HANDLE index_entry(const char *name, wchar_t *buf, size_t cap) {
+  HANDLE guard = index_guard(buf, cap);
+  if (guard == INVALID_HANDLE_VALUE) return guard;
   size_t len = wcslen(buf);
-  if (len + 1 + 3 * strlen(name) + 1 > cap) return -1;
+  if (len + 1 + 3 * strlen(name) + 1 > cap) {
+    CloseHandle(guard);
+    return INVALID_HANDLE_VALUE;
+  }
   buf[len++] = L'\\';
   for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
     int plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
@@ -170,20 +221,25 @@ static int index_entry(const char *name, wchar_t *buf, size_t cap) {
     }
   }
   buf[len] = L'\0';
-  return 0;
+  return guard;
 }
 
 static void index_add(const char *name) {
   wchar_t path[1024];
-  if (index_entry(name, path, 1024) != 0) return;
+  HANDLE guard = index_entry(name, path, 1024);
+  if (guard == INVALID_HANDLE_VALUE) return;
   HANDLE f = CreateFileW(path, GENERIC_WRITE, 0, NULL, CREATE_ALWAYS,
-                         FILE_ATTRIBUTE_NORMAL, NULL);
+                         FILE_ATTRIBUTE_NORMAL | FILE_FLAG_OPEN_REPARSE_POINT, NULL);
   if (f != INVALID_HANDLE_VALUE) CloseHandle(f);
+  CloseHandle(guard);
 }
 
 static void index_remove(const char *name) {
   wchar_t path[1024];
-  if (index_entry(name, path, 1024) == 0) DeleteFileW(path);
+  HANDLE guard = index_entry(name, path, 1024);
+  if (guard == INVALID_HANDLE_VALUE) return;
+  DeleteFileW(path);
+  CloseHandle(guard);
 }
 
 /* Decodes an index file name back to the segment name; false if bad. */
@@ -213,14 +269,15 @@ static int index_decode(const wchar_t *file, char *name, size_t cap) {
 
 /* ---- segments ------------------------------------------------------------------ */
 
-/* The string form of a SID from the process token (TokenUser or
- * TokenPrimaryGroup); LocalFree() it. */
+/* The string form of a SID from the process token (TokenUser, TokenOwner
+ * or TokenPrimaryGroup); LocalFree() it. */
 static DWORD token_sid_string(TOKEN_INFORMATION_CLASS cls, wchar_t **out) {
   HANDLE token;
   if (!OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &token))
     return GetLastError();
   union {
     TOKEN_USER user;
+    TOKEN_OWNER owner;
     TOKEN_PRIMARY_GROUP group;
     unsigned char bytes[512];
   } info;
@@ -228,7 +285,9 @@ static DWORD token_sid_string(TOKEN_INFORMATION_CLASS cls, wchar_t **out) {
   if (!GetTokenInformation(token, cls, &info, sizeof info, &len)) {
     e = GetLastError();
   } else {
-    PSID sid = cls == TokenUser ? info.user.User.Sid : info.group.PrimaryGroup;
+    PSID sid = cls == TokenUser    ? info.user.User.Sid
+               : cls == TokenOwner ? info.owner.Owner
+                                   : info.group.PrimaryGroup;
     if (!ConvertSidToStringSidW(sid, out)) e = GetLastError();
   }
   CloseHandle(token);
@@ -437,10 +496,15 @@ int sma__os_list(int (*fn)(const char *name, void *user), void *user,
   (void)os_err;
   wchar_t pattern[1024];
   if (index_dir(pattern, 1024 - 4) != 0) return 0; /* no index: none made */
+  HANDLE guard = index_guard(pattern, 1024 - 4);
+  if (guard == INVALID_HANDLE_VALUE) return SMA_EINDEX;
   wcscat(pattern, L"\\*");
   WIN32_FIND_DATAW fd;
   HANDLE find = FindFirstFileW(pattern, &fd);
-  if (find == INVALID_HANDLE_VALUE) return 0;
+  if (find == INVALID_HANDLE_VALUE) {
+    CloseHandle(guard);
+    return 0;
+  }
   int rc = 0;
   do {
     char name[SMA_NAME_BUF];
@@ -452,5 +516,6 @@ int sma__os_list(int (*fn)(const char *name, void *user), void *user,
       index_remove(name); /* its creator and users are gone */
   } while (rc == 0 && FindNextFileW(find, &fd));
   FindClose(find);
+  CloseHandle(guard);
   return rc;
 }
