@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #if defined(__linux__)
 #include <sys/prctl.h>
@@ -264,4 +265,54 @@ Test(gc, collect_removes_only_orphans) {
   cr_assert_eq(sma_collect(NULL, 0, NULL), SMA_EINVAL);
   cr_assert_eq(t_segment_exists(live), 1);
   sma_unlink(live);
+}
+
+/* Regression: attached was counted by matching "/dev/shm/NAME" in maps
+ * lines, so any process mapping a file whose path ends in " /dev/shm/NAME"
+ * pinned NAME against gc (and a long such line crossing the scanner's
+ * 4 KiB read boundary made it read before its buffer). Identity, device
+ * and inode, is what counts now. */
+Test(gc, a_file_named_like_the_segment_does_not_pin_it) {
+  if (!posix_only()) cr_skip_test("maps lines name POSIX segments only");
+  char name[SMA_NAME_BUF], dir[4096], file[4096 + SMA_NAME_BUF];
+  t_name(name, sizeof name, "gc-pin");
+  create_orphan(name, -1, 0);
+  /* /tmp/smatest-pin-PID/aaaa.../x /dev/shm/NAME: a long path, so its
+   * maps line also spans a 4 KiB boundary. */
+  size_t len = (size_t)snprintf(dir, sizeof dir, "/tmp/smatest-pin-%d", (int)getpid());
+  while (len < 3000) len += (size_t)snprintf(dir + len, sizeof dir - len, "/%s", "aaaaaaaaaaaaaaa");
+  snprintf(dir + len, sizeof dir - len, "/x /dev/shm");
+  char mk[4200];
+  snprintf(mk, sizeof mk, "mkdir -p '%s'", dir);
+  cr_assert_eq(system(mk), 0);
+  snprintf(file, sizeof file, "%s/%s", dir, name);
+  FILE *f = fopen(file, "w");
+  cr_assert_not_null(f);
+  cr_assert_eq(fwrite("0123456789abcdef", 1, 16, f), 16);
+  fclose(f);
+  int ready[2];
+  cr_assert_eq(pipe(ready), 0);
+  pid_t pinner = fork();
+  if (pinner == 0) {
+#if defined(__linux__)
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+#endif
+    FILE *mapped = fopen(file, "r");
+    if (mapped == NULL || mmap(NULL, 16, PROT_READ, MAP_SHARED, fileno(mapped), 0) == MAP_FAILED)
+      _exit(1);
+    if (write(ready[1], "x", 1) != 1) _exit(1);
+    pause();
+    _exit(0);
+  }
+  close(ready[1]);
+  char c;
+  cr_assert_eq(read(ready[0], &c, 1), 1);
+  close(ready[0]);
+  int att = attached_seen_by(-1, name);
+  int rc = sma_collect(name, 0, NULL);
+  stop(pinner);
+  snprintf(mk, sizeof mk, "rm -rf /tmp/smatest-pin-%d", (int)getpid());
+  cr_assert_eq(system(mk), 0);
+  cr_expect_eq(att, 0, "a look-alike path is not the segment");
+  cr_assert_eq(rc, 0, "the orphan is collected despite the look-alike");
 }
