@@ -1,3 +1,8 @@
+#if defined(__linux__)
+#define _GNU_SOURCE /* unshare */
+#include <sched.h>
+#include <sys/mount.h>
+#endif
 #include "support.h"
 
 #include "../src/platform.h"
@@ -42,6 +47,21 @@ int t_last_os_error(void) {
   return (int)GetLastError();
 #else
   return errno;
+#endif
+}
+
+int t_private_dev_shm(const char *opts) {
+#if defined(__linux__)
+  char full[96];
+  snprintf(full, sizeof full, "%s,mode=1777", opts);
+  if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+      mount("tmpfs", "/dev/shm", "tmpfs", 0, full) != 0 ||
+      mount("tmpfs", "/tmp", "tmpfs", 0, "size=4m,mode=1777") != 0)
+    return -1;
+  return 0;
+#else
+  (void)opts;
+  return -1;
 #endif
 }
 

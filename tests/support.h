@@ -62,6 +62,14 @@ void t_raw_unmap(t_raw_t *raw);
  * of threads whose fn returned nonzero (or that could not start). */
 int t_run_threads(int n, int (*fn)(void *arg, int index), void *arg);
 
+/* Moves this process into a private mount namespace with a fresh tmpfs
+ * over /dev/shm (tmpfs options `opts`, e.g. "size=8m") and another over
+ * /tmp, as in a container: the per-user index under /tmp is then private
+ * too, so listing there never prunes the index entries of tests running
+ * outside. 0, or -1 where the machine cannot give one (not root, not
+ * Linux). */
+int t_private_dev_shm(const char *opts);
+
 /* The System V key of `name` at `probe`, by the formula src/sysv/shm.c
  * documents (computed here independently, so a change there is caught). */
 uint32_t t_sysv_key(const char *name, unsigned probe);

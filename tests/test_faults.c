@@ -139,8 +139,7 @@ Test(faults, every_failing_os_call_of_load_and_open_leaves_nothing) {
  * leave nothing, rather than die of SIGBUS at its first write. */
 Test(faults, full_dev_shm_fails_at_create_not_with_sigbus) {
   if (strcmp(sma_backend(), "posix") != 0) cr_skip_test("POSIX /dev/shm only");
-  if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
-      mount("tmpfs", "/dev/shm", "tmpfs", 0, "size=8m,mode=1777") != 0)
+  if (t_private_dev_shm("size=8m") != 0)
     cr_skip_test("cannot make a private /dev/shm here (needs root or CAP_SYS_ADMIN)");
   char small[SMA_NAME_BUF], big[SMA_NAME_BUF];
   t_name(small, sizeof small, "fits");
