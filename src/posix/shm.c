@@ -35,6 +35,17 @@
 
 #if defined(__linux__)
 #define SHM_DIR "/dev/shm" /* where glibc's shm_open puts names */
+
+/* The file behind `name` in SHM_DIR (names are at most NAME_MAX bytes). */
+typedef struct shm_file {
+  char path[SMA_NAME_BUF + sizeof SHM_DIR + 1];
+} shm_file_t;
+
+static shm_file_t shm_file(const char *name) {
+  shm_file_t f;
+  snprintf(f.path, sizeof f.path, SHM_DIR "/%s", name);
+  return f;
+}
 #endif
 
 /* Lists /dev/shm on Linux; elsewhere the per-user index (index.h). */
@@ -175,12 +186,11 @@ static int advise_hugepages(void *addr, size_t size) {
  * nothing at all (the file goes with its last descriptor). -1 with errno
  * EOPNOTSUPP where O_TMPFILE is unavailable: the caller falls back. */
 static int open_unnamed(const char *name, mode_t mode) {
-  char path[SMA_NAME_BUF + sizeof SHM_DIR + 1];
-  snprintf(path, sizeof path, SHM_DIR "/%s", name);
+  shm_file_t file = shm_file(name);
   /* Fail fast on a taken name rather than after a long reservation;
    * linkat() in publish() is what makes create exclusive. */
   struct stat st;
-  if (fstatat(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+  if (fstatat(AT_FDCWD, file.path, &st, AT_SYMLINK_NOFOLLOW) == 0) {
     errno = EEXIST;
     return -1;
   }
@@ -195,15 +205,15 @@ static int open_unnamed(const char *name, mode_t mode) {
 /* Gives the unnamed file its name: linkat() fails with EEXIST rather than
  * replace anything (a file, a symlink) that took the name meanwhile. */
 static int link_name(int fd, const char *name) {
-  char path[SMA_NAME_BUF + sizeof SHM_DIR + 1], self[64];
-  snprintf(path, sizeof path, SHM_DIR "/%s", name);
+  shm_file_t file = shm_file(name);
+  char self[64];
   snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
-  if (SMA__INJECT(linkat(AT_FDCWD, self, AT_FDCWD, path, AT_SYMLINK_FOLLOW), -1,
+  if (SMA__INJECT(linkat(AT_FDCWD, self, AT_FDCWD, file.path, AT_SYMLINK_FOLLOW), -1,
                   ENOSPC) == 0)
     return 0;
   if (errno != ENOENT) return errno;
   /* No /proc: AT_EMPTY_PATH (needs CAP_DAC_READ_SEARCH on older kernels). */
-  return linkat(fd, "", AT_FDCWD, path, AT_EMPTY_PATH) == 0 ? 0 : errno;
+  return linkat(fd, "", AT_FDCWD, file.path, AT_EMPTY_PATH) == 0 ? 0 : errno;
 }
 #else
 static int open_unnamed(const char *name, mode_t mode) {
@@ -464,10 +474,8 @@ static int open_path(const char *path, struct stat *sb) {
 
 int sma__os_stat(const char *name, sma__os_stat_t *st, int *os_err) {
   st->attached = -1;
-  char path[SMA_NAME_BUF + sizeof SHM_DIR + 1];
-  snprintf(path, sizeof path, SHM_DIR "/%s", name);
   struct stat sb;
-  int fd = open_path(path, &sb);
+  int fd = open_path(shm_file(name).path, &sb);
   if (fd < 0) return fail(errno, os_err);
   int complete, count = count_mappers(&sb, &complete);
   if (count > 0) {
@@ -515,8 +523,9 @@ static int verdict(int fd, const struct stat *sb, const uint64_t ident[2]) {
 int sma__os_remove_unused(const char *name, const uint64_t ident[2],
                           int dry_run, int *os_err) {
   SMA__PAUSE_POINT(); /* tests: the window between judging and removing */
-  char path[SMA_NAME_BUF + sizeof SHM_DIR + 1], hidden[sizeof SHM_DIR + 32];
-  snprintf(path, sizeof path, SHM_DIR "/%s", name);
+  shm_file_t file = shm_file(name);
+  const char *path = file.path;
+  char hidden[sizeof SHM_DIR + 32];
   struct stat sb;
   int fd, rc;
   if (dry_run) {
