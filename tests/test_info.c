@@ -116,7 +116,9 @@ Test(info, an_index_that_is_not_a_directory_is_reported) {
   if (rc == SMA_ENOTSUP) cr_skip_test("this build lists without an index");
   cr_assert_eq(rc, 0);
 #if defined(_WIN32)
-  _rmdir(path); /* sma_index_path made it there */
+  char parent[4096];
+  snprintf(parent, sizeof parent, "%s\\libsma", full);
+  cr_assert_eq(_mkdir(parent), 0); /* the index's parent, which libsma makes */
 #endif
   FILE *f = fopen(path, "w");
   cr_assert_not_null(f, "%s", path);
@@ -133,8 +135,6 @@ Test(info, an_index_that_is_not_a_directory_is_reported) {
   sma_free(a);
   remove(path);
 #if defined(_WIN32)
-  char parent[4096];
-  snprintf(parent, sizeof parent, "%s\\libsma", full);
   _rmdir(parent);
   _rmdir(full);
 #else

@@ -144,12 +144,22 @@ static int keep_release(const char *name) {
 
 static DWORD token_sid_string(TOKEN_INFORMATION_CLASS cls, wchar_t **out);
 
-static int index_dir(wchar_t *buf, size_t cap) {
+/* Writes the index directory's path: %LOCALAPPDATA%, then libsma, then index. */
+static int index_path(wchar_t *buf, size_t cap) {
   DWORD n = GetEnvironmentVariableW(L"LOCALAPPDATA", buf, (DWORD)cap);
   if (n == 0 || n + 16 >= cap) return -1;
-  wcscat(buf, L"\\libsma");
+  wcscat(buf, L"\\libsma\\index");
+  return 0;
+}
+
+/* The index directory's path, creating the directory (and its parent) if
+ * needed. */
+static int index_dir(wchar_t *buf, size_t cap) {
+  if (index_path(buf, cap) != 0) return -1;
+  wchar_t *last = wcsrchr(buf, L'\\');
+  *last = L'\0';
   CreateDirectoryW(buf, NULL);
-  wcscat(buf, L"\\index");
+  *last = L'\\';
   if (!CreateDirectoryW(buf, NULL) && GetLastError() != ERROR_ALREADY_EXISTS)
     return -1;
   return 0;
@@ -485,7 +495,7 @@ static int segment_exists(const char *name) {
 
 int sma__os_index_path(char *buf, size_t cap) {
   wchar_t dir[1024];
-  if (index_dir(dir, 1024) != 0) return SMA_EOS;
+  if (index_path(dir, 1024) != 0) return SMA_EOS; /* a path, made or not */
   int n = WideCharToMultiByte(CP_UTF8, 0, dir, -1, buf, (int)(cap > 0x7fffffff ? 0x7fffffff : cap),
                               NULL, NULL);
   return n > 0 ? 0 : SMA_ENOBUFS;
