@@ -23,6 +23,7 @@
 #include <windows.h>
 #include <process.h>
 #else
+#include <grp.h> /* setgroups */
 #include <pthread.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -49,6 +50,14 @@ int t_last_os_error(void) {
   return errno;
 #endif
 }
+
+#if !defined(_WIN32)
+int t_become(unsigned uid, unsigned gid) {
+  gid_t groups[1] = {(gid_t)gid};
+  return setgroups(1, groups) == 0 && setgid((gid_t)gid) == 0 && setuid((uid_t)uid) == 0
+             ? 0 : -1;
+}
+#endif
 
 int t_private_dev_shm(const char *opts) {
 #if defined(__linux__)

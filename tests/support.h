@@ -62,6 +62,11 @@ void t_raw_unmap(t_raw_t *raw);
  * of threads whose fn returned nonzero (or that could not start). */
 int t_run_threads(int n, int (*fn)(void *arg, int index), void *arg);
 
+/* In a forked child: becomes uid with gid as its only group (needs root).
+ * 0, or -1 if the kernel refused; the caller picks its exit code. Not on
+ * Windows. */
+int t_become(unsigned uid, unsigned gid);
+
 /* Moves this process into a private mount namespace with a fresh tmpfs
  * over /dev/shm (tmpfs options `opts`, e.g. "size=8m") and another over
  * /tmp, as in a container: the per-user index under /tmp is then private

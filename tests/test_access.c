@@ -2,7 +2,6 @@
  * opens them to the group; a name someone else created first is an error,
  * never a takeover. Checked with a child process that drops to another
  * uid ("nobody", 65534), so it needs root; skipped otherwise. */
-#define _GNU_SOURCE /* setgroups */
 #include "sma.h"
 #include "support.h"
 
@@ -10,7 +9,6 @@
 #include <string.h>
 
 #if !defined(_WIN32)
-#include <grp.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -21,8 +19,7 @@ enum { NOBODY = 65534 };
 static int as_nobody(int (*fn)(const char *), const char *name, gid_t gid) {
   pid_t pid = fork();
   if (pid == 0) {
-    gid_t groups[1] = {gid};
-    if (setgroups(1, groups) != 0 || setgid(gid) != 0 || setuid(NOBODY) != 0) _exit(99);
+    if (t_become(NOBODY, gid) != 0) _exit(99);
     _exit(-fn(name)); /* SMA codes are negative: exit with their magnitude */
   }
   int status;

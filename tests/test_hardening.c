@@ -322,7 +322,7 @@ Test(hardening, sysv_colliding_names_both_created) {
 static int plant(const char *name, int probe, int mode) {
   pid_t pid = fork();
   if (pid == 0) {
-    if (setgid(65534) != 0 || setuid(65534) != 0) _exit(7);
+    if (t_become(65534, 65534) != 0) _exit(7);
     size_t size = 4096;
     int id = shmget(documented_key(name, (unsigned)probe), size, IPC_CREAT | IPC_EXCL | mode);
     if (id < 0) _exit(8);

@@ -3,14 +3,13 @@
  * directory squatted in advance, a directory swapped for a symlink while
  * the victim lists, and a umask that would lock the owner out. Two real
  * uids (root needed; skipped otherwise). POSIX only. */
-#define _GNU_SOURCE /* setgroups, mkdtemp, renameat2 */
+#define _GNU_SOURCE /* mkdtemp, renameat2 */
 #include "sma.h"
 #include "support.h"
 
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,8 +26,7 @@
 enum { VICTIM = 65534, ATTACKER = 65533, GID = 65534, FILES = 300 };
 
 static void become(uid_t uid) {
-  gid_t groups[1] = {GID};
-  if (setgroups(1, groups) != 0 || setgid(GID) != 0 || setuid(uid) != 0) _exit(97);
+  if (t_become(uid, GID) != 0) _exit(97);
 }
 
 static void need_index_and_root(void) {
