@@ -592,6 +592,53 @@ SMA_API int sma_index_path(char *buf, size_t cap);
  * SMA_EINVAL (unknown flag), and those of sma_info(). */
 SMA_API int sma_collect(const char *name, unsigned flags, sma_info_t *info);
 
+/** Buffer size of sma_stray_t's label. */
+#define SMA_STRAY_LABEL 288
+
+/** A *stray*: a segment of this user's whose creator was killed in the few
+ * system calls between the exclusive create and the record write, so it
+ * carries the being-created mark but no record, and has no name that
+ * sma_list() could report. Only where there is no unnamed create:
+ * System V, and POSIX without O_TMPFILE. */
+typedef struct sma_stray {
+  char label[SMA_STRAY_LABEL]; /**< POSIX: the name in /dev/shm; System V:
+                                    "shmid N key 0xK" (as `ipcs -m` shows) */
+  int named;            /**< 1 when label is the segment's name (POSIX) */
+  uint64_t creator_pid; /**< its creator as the OS recorded it (System V
+                             shm_cpid); 0 when the OS keeps none or this
+                             pid namespace cannot see it */
+  int creator_alive;    /**< 1 alive, 0 gone, -1 unknown (always for a
+                             POSIX stray: a live creator holds it open,
+                             which sma_collect_stray() checks instead) */
+  uint64_t ident[2];    /**< the OS object's identity, opaque; what
+                             sma_collect_stray() checks it still is */
+} sma_stray_t;
+
+/** Called by sma_list_strays() for each stray; a nonzero return stops
+ * the walk and becomes its result. */
+typedef int (*sma_stray_fn)(const sma_stray_t *stray, void *user);
+
+/** Calls fn for every stray of this user's that the OS can enumerate
+ * (Linux: /dev/shm, /proc/sysvipc/shm). Segments of other users, unmarked
+ * ones, and marked ones that have a record (sma_collect() judges those by
+ * name) are not strays. macOS cannot enumerate strays, and Windows
+ * sections die with their creator, so none are reported there. Errors:
+ * SMA_EINVAL, SMA_EOS (the walk failed), or fn's nonzero value. */
+SMA_API int sma_list_strays(sma_stray_fn fn, void *user);
+
+/** Removes a stray from sma_list_strays() only when its creator is
+ * provably gone and nothing holds it. On Linux POSIX a live creator holds
+ * the file open until it finishes, and a write lease proves that nobody
+ * does. On System V the recorded creator must no longer run (one this pid
+ * namespace cannot see counts as running), and the attach count must be
+ * zero, read again with the segment's permissions revoked. As with
+ * sma_collect(), the object checked is the one removed: it must still be
+ * `stray->ident`, still marked and still without a record. flags:
+ * SMA_COLLECT_DRY_RUN only checks. Returns 0 when removed (DRY_RUN: when
+ * it would be). Errors: SMA_EINVAL, SMA_EINUSE (creator alive or unknown,
+ * or held), SMA_EREPLACED (another object now), SMA_ENOENT (gone). */
+SMA_API int sma_collect_stray(const sma_stray_t *stray, unsigned flags);
+
 /* ---- Names kept for gridr users --------------------------------------- */
 /* gridr's spellings, kept as thin aliases. Using one warns. */
 /** gridr's build_sma_name, kept as a thin alias of sma_build_name().

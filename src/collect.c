@@ -7,6 +7,8 @@
  */
 #include "sma_int.h"
 
+#include <string.h>
+
 int sma_collect(const char *name, unsigned flags, sma_info_t *info) {
   if ((flags & ~SMA_COLLECT_DRY_RUN) != 0) return SMA_EINVAL;
   sma_info_t local;
@@ -22,4 +24,54 @@ int sma_collect(const char *name, unsigned flags, sma_info_t *info) {
   int os_err = 0;
   return sma__os_remove_unused(name, ident, (flags & SMA_COLLECT_DRY_RUN) != 0,
                                &os_err);
+}
+
+typedef struct stray_walk {
+  sma_stray_fn fn;
+  void *user;
+} stray_walk_t;
+
+static int report_stray(const sma__os_stray_t *s, void *user) {
+  stray_walk_t *w = user;
+  sma_stray_t out;
+  memset(&out, 0, sizeof out);
+  memcpy(out.label, s->label, sizeof out.label);
+  out.named = s->named;
+  out.creator_pid = s->creator > 0 ? (uint64_t)s->creator : 0;
+  out.creator_alive = s->creator > 0 ? sma__os_pid_alive((uint64_t)s->creator) : -1;
+  out.ident[0] = s->ident[0];
+  out.ident[1] = s->ident[1];
+  return w->fn(&out, w->user);
+}
+
+int sma_list_strays(sma_stray_fn fn, void *user) {
+  if (fn == NULL) return SMA_EINVAL;
+  stray_walk_t w = {fn, user};
+  int os_err = 0;
+  return sma__os_strays(report_stray, &w, &os_err);
+}
+
+/* The policy for one stray: a creator that runs, or that cannot be
+ * judged, keeps it; otherwise the backend removes it if nothing holds
+ * it. A named (POSIX) stray has no recorded creator, and needs none: a
+ * live creator holds the object open until it publishes, which that
+ * proof sees. An unnamed (System V) one without a creator pid is never
+ * judged gone. */
+int sma_collect_stray(const sma_stray_t *stray, unsigned flags) {
+  if (stray == NULL || (flags & ~SMA_COLLECT_DRY_RUN) != 0 ||
+      memchr(stray->label, '\0', sizeof stray->label) == NULL)
+    return SMA_EINVAL;
+  sma__os_stray_t s;
+  memset(&s, 0, sizeof s);
+  memcpy(s.label, stray->label, sizeof s.label);
+  s.named = stray->named != 0;
+  s.ident[0] = stray->ident[0];
+  s.ident[1] = stray->ident[1];
+  s.creator = stray->creator_pid > 0 && stray->creator_pid <= INT64_MAX
+                  ? (int64_t)stray->creator_pid : s.named ? 0 : -1;
+  if (s.named && sma_name_validate(s.label) != 0) return SMA_EINVAL;
+  if (s.creator != 0 && (s.creator < 0 || sma__os_pid_alive((uint64_t)s.creator) != 0))
+    return SMA_EINUSE;
+  int os_err = 0;
+  return sma__os_remove_stray(&s, (flags & SMA_COLLECT_DRY_RUN) != 0, &os_err);
 }

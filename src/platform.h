@@ -125,6 +125,37 @@ int sma__os_stat(const char *name, sma__os_stat_t *st, int *os_err);
 int sma__os_remove_unused(const char *name, const uint64_t ident[2],
                           int dry_run, int *os_err);
 
+/* A stray: an object of this user's that carries the being-created mark
+ * and holds no valid record, because its creator was killed between the
+ * exclusive create and the record write (only where create() has no
+ * unnamed path: System V, POSIX without O_TMPFILE). Having no record, it
+ * has no name libsma can read; `label` says how to find it. */
+typedef struct sma__os_stray {
+  char label[SMA_STRAY_LABEL]; /* POSIX: the name; System V: "shmid N ..." */
+  int named;                   /* label is the name */
+  uint64_t ident[2];           /* as seg->ident, compared by remove_stray() */
+  int64_t creator;             /* > 0: the creator's pid as the OS keeps it
+                                  (System V shm_cpid); 0: the OS keeps none,
+                                  but a live creator holds the object open
+                                  until publish(), which remove_stray()
+                                  sees; -1: not known */
+} sma__os_stray_t;
+
+/* Calls fn(stray, user) for every stray of this user's the OS can
+ * enumerate (none where it cannot: macOS, Windows, whose sections die
+ * with their creator); fn returning nonzero stops the walk with that
+ * value. */
+int sma__os_strays(int (*fn)(const sma__os_stray_t *stray, void *user),
+                   void *user, int *os_err);
+
+/* Removes the object of `stray` if, at the moment of removal, it is still
+ * that object, still marked and without a record, and no process holds it
+ * open or maps it (the same one-object discipline as remove_unused());
+ * with dry_run only checks. 0 removed (would be); SMA_EINUSE;
+ * SMA_EREPLACED; SMA_ENOENT. */
+int sma__os_remove_stray(const sma__os_stray_t *stray, int dry_run,
+                         int *os_err);
+
 /* Calls fn(name, user) for every segment name this user may see that
  * could be libsma's; fn returning nonzero stops the walk with that value.
  * Where the OS cannot enumerate (caps.can_list == 0) the backend walks

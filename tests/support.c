@@ -59,6 +59,14 @@ int t_become(unsigned uid, unsigned gid) {
 }
 #endif
 
+int t_private_ipc(void) {
+#if defined(__linux__)
+  return unshare(CLONE_NEWIPC) == 0 ? 0 : -1;
+#else
+  return -1;
+#endif
+}
+
 int t_private_dev_shm(const char *opts) {
 #if defined(__linux__)
   char full[96];

@@ -75,6 +75,11 @@ int t_become(unsigned uid, unsigned gid);
  * Linux). */
 int t_private_dev_shm(const char *opts);
 
+/* Moves the calling process (and the processes it starts later) into an
+ * IPC namespace of its own: System V segments of other tests are out of
+ * sight there. 0, or -1 where the machine cannot give one. */
+int t_private_ipc(void);
+
 /* The System V key of `name` at `probe`, by the formula src/sysv/shm.c
  * documents (computed here independently, so a change there is caught). */
 uint32_t t_sysv_key(const char *name, unsigned probe);

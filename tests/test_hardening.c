@@ -200,7 +200,7 @@ static int segments_named(const char *name) {
 
 static void private_ipc(void) {
   if (strcmp(sma_backend(), "sysv") != 0) cr_skip_test("System V only");
-  if (unshare(CLONE_NEWIPC) != 0) cr_skip_test("cannot make a private IPC namespace here");
+  if (t_private_ipc() != 0) cr_skip_test("cannot make a private IPC namespace here");
 }
 
 /* Starts n children that each wait on `gate`, then run create(name[i])

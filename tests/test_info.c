@@ -87,6 +87,39 @@ Test(info, list_finds_what_this_user_created) {
   }
 }
 
+static int count_named(const sma_stray_t *stray, void *user) {
+  const char **name = user;
+  if (stray->named && strcmp(stray->label, *name) == 0) *name = NULL;
+  return 0;
+}
+
+/* A complete segment is never a stray, on any backend; the calls check
+ * their arguments. */
+Test(info, a_complete_segment_is_no_stray) {
+  char name[SMA_NAME_BUF];
+  t_name(name, sizeof name, "nostray");
+  size_t shape[1] = {8};
+  sma_t *a;
+  cr_assert_eq(sma_new(&a, name, 1, shape, SMA_INT8, NULL, 0), 0);
+  cr_assert_eq(sma_create(a, 0), 0);
+  const char *looking_for = name;
+  cr_assert_eq(sma_list_strays(count_named, &looking_for), 0);
+  cr_assert_not_null(looking_for, "not listed as a stray");
+  cr_assert_eq(sma_list_strays(NULL, NULL), SMA_EINVAL);
+  cr_assert_eq(sma_collect_stray(NULL, 0), SMA_EINVAL);
+  sma_stray_t fake;
+  memset(&fake, 0, sizeof fake);
+  snprintf(fake.label, sizeof fake.label, "%s", name);
+  fake.named = 1;
+  cr_assert_eq(sma_collect_stray(&fake, 2), SMA_EINVAL, "unknown flag");
+  int rc = sma_collect_stray(&fake, 0);
+  cr_assert(rc == SMA_EINUSE || rc == SMA_EREPLACED || rc == SMA_ENOENT,
+            "a complete segment is not removed as a stray: %s", sma_err_name(rc));
+  cr_assert_eq(sma_info(name, &(sma_info_t){0}), 0, "and it is still there");
+  sma_unlink(name);
+  sma_free(a);
+}
+
 static int drop_count(const sma_info_t *in, void *user) {
   (void)in;
   ++*(int *)user;

@@ -37,7 +37,10 @@ static const char *const help_text[][2] = {
            "gone and no process holds or maps them. Whatever cannot be proven\n"
            "(a creator in another pid namespace, processes this user cannot\n"
            "examine) keeps the segment. Says what it removed (with --dry-run what\n"
-           "it would remove) and which segments of gone creators it kept, and why.\n"},
+           "it would remove) and which segments of gone creators it kept, and why.\n"
+           "Also removes strays: segments whose creator was killed before writing\n"
+           "their record (System V, POSIX without O_TMPFILE); a stray without a\n"
+           "name (System V) is in no --prefix.\n"},
     {"describe", "usage: sma describe NAME [--slice TEXT]\n"
                  "Prints the one-line descriptor of an existing segment, optionally\n"
                  "through a slice, for passing to a worker.\n"},
@@ -494,6 +497,34 @@ static int gc_one(const sma_info_t *listed, void *user) {
   return 0;
 }
 
+/* A stray (sma_list_strays()): a segment whose creator was killed before
+ * it wrote the record. One without a name is in no prefix. */
+static int gc_stray(const sma_stray_t *stray, void *user) {
+  gc_ctx_t *c = user;
+  if (c->prefix != NULL && !(stray->named && has_prefix(stray->label, c->prefix)))
+    return 0;
+  if (stray->creator_alive == 1) return 0; /* still creating it */
+  int rc = sma_collect_stray(stray, c->dry_run ? SMA_COLLECT_DRY_RUN : 0);
+  if (rc == SMA_ENOENT) return 0;
+  if (rc == SMA_EINUSE || rc == SMA_EREPLACED) {
+    printf("kept stray %s: %s\n", stray->label,
+           rc == SMA_EREPLACED ? "it was replaced meanwhile"
+           : stray->creator_alive < 0 && !stray->named
+               ? "its creator cannot be judged from here"
+               : "it is held open, or that cannot be ruled out");
+    return 0;
+  }
+  if (rc != 0) {
+    fail("gc: remove stray", stray->label, rc);
+    c->failed++;
+    return 0;
+  }
+  printf("%s stray %s (its creator died before writing the record)\n",
+         c->dry_run ? "would remove" : "removed", stray->label);
+  c->removed++;
+  return 0;
+}
+
 static int cmd_gc(int argc, char **argv) {
   gc_ctx_t c = {0, NULL, 0, 0};
   for (int i = 0; i < argc; i++) {
@@ -503,6 +534,11 @@ static int cmd_gc(int argc, char **argv) {
   }
   int rc = sma_list(gc_one, &c);
   if (rc != 0) return list_failed("gc", rc);
+  rc = sma_list_strays(gc_stray, &c);
+  if (rc != 0) {
+    fail("gc: strays", NULL, rc);
+    c.failed++;
+  }
   printf("%s %d segment%s\n", c.dry_run ? "would remove" : "removed", c.removed,
          c.removed == 1 ? "" : "s");
   return c.failed ? ERR : OK;

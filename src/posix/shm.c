@@ -265,6 +265,7 @@ int sma__os_create(const char *name, size_t size, unsigned flags,
   mode_t now = unnamed ? mode : mode | CREATING_MARK;
   int e = SMA__INJECT(fchmod(fd, now), -1, EPERM) == 0 ? 0 : errno;
   memset(seg, 0, sizeof *seg);
+  if (!unnamed) SMA__PAUSE_POINT(); /* tests: named, marked, no record yet */
   if (e == 0) e = build(fd, size, flags, record, seg);
   if (e != 0) {
     if (seg->addr != NULL) munmap(seg->addr, size);
@@ -512,35 +513,40 @@ static int rename_noreplace(const char *from, const char *to) {
 #endif
 }
 
-/* The verdict on the file open as `fd`: 0 it may go, or an SMA_E* code. */
-static int verdict(int fd, const struct stat *sb, const uint64_t ident[2]) {
+/* A verdict on the file open as `fd`: 0 it may go, or an SMA_E* code. */
+typedef int (*verdict_fn)(int fd, const struct stat *sb, const void *ctx);
+
+/* remove_unused(): still the object `ident`, with one name, unused. */
+static int unused_verdict(int fd, const struct stat *sb, const void *ctx) {
+  const uint64_t *ident = ctx;
   if ((uint64_t)sb->st_dev != ident[0] || (uint64_t)sb->st_ino != ident[1])
     return SMA_EREPLACED;
   if (!S_ISREG(sb->st_mode) || sb->st_nlink != 1) return SMA_EINUSE; /* other names */
   return proven_unused(fd, sb) ? 0 : SMA_EINUSE;
 }
 
-int sma__os_remove_unused(const char *name, const uint64_t ident[2],
-                          int dry_run, int *os_err) {
-  SMA__PAUSE_POINT(); /* tests: the window between judging and removing */
-  shm_file_t file = shm_file(name);
-  const char *path = file.path;
+/* Removes `name` if `judge` allows it, judging the very file removed. A
+ * first look, under the name, spares a segment in use the quarantine
+ * rename (its users would not find the name for an instant). Then the
+ * name is moved aside, so nobody can open the object by it any more, and
+ * the file is judged again through a descriptor before it is unlinked,
+ * or renamed back. */
+static int remove_if(const char *name, verdict_fn judge, const void *ctx,
+                     int dry_run, int *os_err) {
+  const char *path = shm_file(name).path;
   char hidden[sizeof SHM_DIR + 32];
   struct stat sb;
-  int fd, rc;
-  if (dry_run) {
-    if ((fd = open_path(path, &sb)) < 0) return fail(errno, os_err);
-    rc = verdict(fd, &sb, ident);
-    close(fd);
-    return rc;
-  }
-  /* Move the name aside first: from here on nobody can open the object
-   * by its name, so what is checked below is what is removed. */
+  int fd = open_path(path, &sb);
+  if (fd < 0) return fail(errno, os_err);
+  int rc = judge(fd, &sb, ctx);
+  close(fd);
+  if (rc != 0 || dry_run) return rc;
+  SMA__PAUSE_POINT(); /* tests: the window between judging and removing */
   if ((rc = quarantine_path(hidden, sizeof hidden, os_err)) != 0) return rc;
   int e = rename_noreplace(path, hidden);
   if (e != 0) return fail(e, os_err);
   fd = open_path(hidden, &sb);
-  rc = fd < 0 ? fail(errno, os_err) : verdict(fd, &sb, ident);
+  rc = fd < 0 ? fail(errno, os_err) : judge(fd, &sb, ctx);
   if (rc == 0 && unlink(hidden) != 0) rc = fail(errno, os_err);
   if (fd >= 0) close(fd);
   if (rc == 0) {
@@ -550,6 +556,77 @@ int sma__os_remove_unused(const char *name, const uint64_t ident[2],
   /* Not ours to remove: give the name back, unless it was taken anew. */
   e = rename_noreplace(hidden, path);
   return e == 0 || e == EEXIST ? rc : fail(e, os_err);
+}
+
+int sma__os_remove_unused(const char *name, const uint64_t ident[2],
+                          int dry_run, int *os_err) {
+  return remove_if(name, unused_verdict, ident, dry_run, os_err);
+}
+
+/* Is the file open as `fd` a stray: this user's, marked being created,
+ * libsma's permissions, and without a valid record? A record that cannot
+ * be read for another reason (EIO) does not make a stray. */
+static int is_stray(int fd, const struct stat *sb) {
+  if (!S_ISREG(sb->st_mode) || sb->st_uid != geteuid() ||
+      !(sb->st_mode & CREATING_MARK) || (sb->st_mode & 007) != 0 ||
+      (uint64_t)sb->st_size > SIZE_MAX)
+    return 0;
+  sma__os_segment_t seg;
+  memset(&seg, 0, sizeof seg);
+  seg.handle = fd;
+  seg.size = (size_t)sb->st_size;
+  sma__record_t rec;
+  int os_err, rc = sma__record_fetch(&seg, &rec, &os_err);
+  return rc == SMA_ENORECORD || rc == SMA_ECORRUPT;
+}
+
+/* remove_stray(): still the stray judged, with one name, unused. Its
+ * creator, if alive, holds it open until publish(), so "unused" also
+ * proves the creator gone. */
+static int stray_verdict(int fd, const struct stat *sb, const void *ctx) {
+  const sma__os_stray_t *stray = ctx;
+  if ((uint64_t)sb->st_dev != stray->ident[0] || (uint64_t)sb->st_ino != stray->ident[1])
+    return SMA_EREPLACED;
+  if (sb->st_nlink != 1 || !is_stray(fd, sb)) return SMA_EINUSE;
+  return proven_unused(fd, sb) ? 0 : SMA_EINUSE;
+}
+
+int sma__os_remove_stray(const sma__os_stray_t *stray, int dry_run,
+                         int *os_err) {
+  return remove_if(stray->label, stray_verdict, stray, dry_run, os_err);
+}
+
+int sma__os_strays(int (*fn)(const sma__os_stray_t *stray, void *user),
+                   void *user, int *os_err) {
+  DIR *d = opendir(SHM_DIR);
+  if (d == NULL) return fail(errno, os_err);
+  int rc = 0;
+  struct dirent *e;
+  while (rc == 0 && (e = readdir(d)) != NULL) {
+    if (e->d_name[0] == '.' || sma_name_validate(e->d_name) != 0) continue;
+    struct stat sb;
+    const char *path = shm_file(e->d_name).path;
+    /* Only marked files are opened: an open by this walk would keep a
+     * concurrent gc from proving another segment unheld. */
+    if (fstatat(AT_FDCWD, path, &sb, AT_SYMLINK_NOFOLLOW) != 0 ||
+        !(sb.st_mode & CREATING_MARK))
+      continue;
+    int fd = open_path(path, &sb);
+    if (fd < 0) continue; /* gone, or not ours to open */
+    int stray = is_stray(fd, &sb);
+    close(fd);
+    if (!stray) continue;
+    sma__os_stray_t s;
+    memset(&s, 0, sizeof s);
+    snprintf(s.label, sizeof s.label, "%s", e->d_name);
+    s.named = 1;
+    s.ident[0] = (uint64_t)sb.st_dev;
+    s.ident[1] = (uint64_t)sb.st_ino;
+    s.creator = 0; /* the OS keeps none; a live creator holds it open */
+    rc = fn(&s, user);
+  }
+  closedir(d);
+  return rc;
 }
 #else
 int sma__os_stat(const char *name, sma__os_stat_t *st, int *os_err) {
@@ -566,6 +643,22 @@ int sma__os_remove_unused(const char *name, const uint64_t ident[2],
   (void)dry_run;
   (void)os_err;
   return SMA_EINUSE; /* unused can never be proven here */
+}
+
+int sma__os_strays(int (*fn)(const sma__os_stray_t *stray, void *user),
+                   void *user, int *os_err) {
+  (void)fn;
+  (void)user;
+  (void)os_err;
+  return 0; /* no enumeration, and no proof that one is unused */
+}
+
+int sma__os_remove_stray(const sma__os_stray_t *stray, int dry_run,
+                         int *os_err) {
+  (void)stray;
+  (void)dry_run;
+  (void)os_err;
+  return SMA_EINUSE;
 }
 #endif
 

@@ -61,6 +61,7 @@
 #include <string.h>
 #include <sys/ipc.h>
 #include <sys/shm.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 enum { PROBES = 8 };
@@ -254,6 +255,7 @@ static int claim_probe(const char *name, size_t size, unsigned flags,
     if (id < 0) id = SMA__INJECT(shmget(key, size, IPC_CREAT | IPC_EXCL | mode), -1, ENOSPC);
     if (id < 0 && errno == EEXIST) continue; /* taken meanwhile: next probe */
     if (id < 0) return errno;
+    SMA__PAUSE_POINT(); /* tests: created, not attached, no record yet */
     int e = attach(id, seg);
     if (e != 0) {
       shmctl(id, IPC_RMID, NULL);
@@ -395,6 +397,100 @@ int sma__os_remove_unused(const char *name, const uint64_t ident[2],
   }
   if (USE_INDEX) sma__unix_index_remove(name);
   return 0;
+}
+
+/* Whether segment `id` carries a valid record: 1 yes, 0 no (none, or a
+ * corrupt one), -1 it cannot be attached to tell. */
+static int record_state(int id, size_t size) {
+  void *addr = shmat(id, NULL, SHM_RDONLY);
+  if (addr == (void *)-1) return -1;
+  sma__record_t rec;
+  int rc = sma__record_read(addr, size, &rec);
+  shmdt(addr);
+  return rc == 0 ? 1 : rc == SMA_ENORECORD || rc == SMA_ECORRUPT ? 0 : -1;
+}
+
+/* Is segment `id` (IPC_STAT in *ds) a stray: this user's own, libsma's
+ * permissions, marked being created, and without a record? */
+static int is_stray(int id, const struct shmid_ds *ds) {
+  return trustworthy(ds) && ds->shm_perm.cuid == geteuid() &&
+         (ds->shm_perm.mode & CREATING_MARK) != 0 &&
+         record_state(id, (size_t)ds->shm_segsz) == 0;
+}
+
+/* The creator's pid as this process can use it, or -1. Linux translates
+ * shm_cpid into the reader's pid namespace since 4.17 (0 when the
+ * creator is not visible there); older kernels report the number in the
+ * creator's own namespace, which may name another process here. */
+static int64_t creator_of(const struct shmid_ds *ds) {
+  if (ds->shm_cpid <= 0) return -1;
+#if defined(__linux__)
+  struct utsname u;
+  int major = 0, minor = 0;
+  if (uname(&u) != 0 || sscanf(u.release, "%d.%d", &major, &minor) != 2 ||
+      major < 4 || (major == 4 && minor < 17))
+    return -1;
+#endif
+  return (int64_t)ds->shm_cpid;
+}
+
+/* The shmid is the identity, with the creator's pid: an id the kernel
+ * hands out again also has a new creator. Like remove_unused(), the
+ * segment's permissions are revoked before the attach count is read
+ * again and the segment removed. */
+int sma__os_remove_stray(const sma__os_stray_t *stray, int dry_run,
+                         int *os_err) {
+  int id = (int)stray->ident[0];
+  struct shmid_ds ds;
+  if (shmctl(id, IPC_STAT, &ds) != 0)
+    return errno == EINVAL || errno == EIDRM ? SMA_ENOENT : fail(errno, 0, os_err);
+  if ((uint64_t)ds.shm_cpid != stray->ident[1]) return SMA_EREPLACED;
+  if (!is_stray(id, &ds) || ds.shm_nattch != 0) return SMA_EINUSE;
+  if (dry_run) return 0;
+  SMA__PAUSE_POINT(); /* tests: the window between judging and removing */
+  unsigned mode = ds.shm_perm.mode & 0777u;
+  int e = set_mode(id, &ds, 0);
+  if (e != 0) return fail(e, 0, os_err);
+  struct shmid_ds now;
+  if (shmctl(id, IPC_STAT, &now) != 0) return fail(errno, 0, os_err);
+  if (now.shm_nattch != 0) {
+    set_mode(id, &now, mode);
+    return SMA_EINUSE;
+  }
+  if (shmctl(id, IPC_RMID, NULL) != 0) {
+    e = errno;
+    set_mode(id, &now, mode);
+    return fail(e, 0, os_err);
+  }
+  return 0;
+}
+
+/* Walks /proc/sysvipc/shm where there is one (Linux); elsewhere a
+ * segment without a record cannot be found, and none is reported. */
+int sma__os_strays(int (*fn)(const sma__os_stray_t *stray, void *user),
+                   void *user, int *os_err) {
+  FILE *f = fopen("/proc/sysvipc/shm", "re");
+  if (f == NULL) return errno == ENOENT ? 0 : fail(errno, 0, os_err);
+  char line[512];
+  int rc = 0;
+  if (fgets(line, sizeof line, f) == NULL) line[0] = '\0'; /* header */
+  while (rc == 0 && fgets(line, sizeof line, f) != NULL) {
+    long long key;
+    int id;
+    struct shmid_ds ds;
+    if (sscanf(line, "%lld %d", &key, &id) != 2 || shmctl(id, IPC_STAT, &ds) != 0 ||
+        !is_stray(id, &ds))
+      continue;
+    sma__os_stray_t s;
+    memset(&s, 0, sizeof s);
+    snprintf(s.label, sizeof s.label, "shmid %d key 0x%08x", id, (unsigned)key);
+    s.ident[0] = (uint64_t)id;
+    s.ident[1] = (uint64_t)ds.shm_cpid;
+    s.creator = creator_of(&ds);
+    rc = fn(&s, user);
+  }
+  fclose(f);
+  return rc;
 }
 
 static int segment_exists(const char *name) {

@@ -484,6 +484,24 @@ int sma__os_remove_unused(const char *name, const uint64_t ident[2],
   return SMA_EINUSE;
 }
 
+/* A section exists only while a handle to it does: its creator's
+ * death takes it along, so there are never strays. */
+int sma__os_strays(int (*fn)(const sma__os_stray_t *stray, void *user),
+                   void *user, int *os_err) {
+  (void)fn;
+  (void)user;
+  (void)os_err;
+  return 0;
+}
+
+int sma__os_remove_stray(const sma__os_stray_t *stray, int dry_run,
+                         int *os_err) {
+  (void)stray;
+  (void)dry_run;
+  (void)os_err;
+  return SMA_ENOENT;
+}
+
 static int segment_exists(const char *name) {
   wchar_t wname[SMA_NAME_BUF + 16];
   if (wide_name(name, wname, (int)(sizeof wname / sizeof wname[0])) != 0)
