@@ -306,8 +306,14 @@ static int spawn_wait(const char *const *argv, int stdin_fd, pid_t *out_pid) {
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   if (stdin_fd >= 0) posix_spawn_file_actions_adddup2(&fa, stdin_fd, 0);
+#if defined(SMA_BENCH_EMULATOR)
+  /* A cross build run under qemu-user: the child is a foreign binary. */
+  const char *emulated[8] = {SMA_BENCH_EMULATOR};
+  for (size_t i = 0; i < 6 && argv[i] != NULL; i++) emulated[i + 1] = argv[i];
+  argv = emulated;
+#endif
   pid_t pid;
-  int rc = posix_spawn(&pid, argv[0], &fa, NULL, (char *const *)argv, environ);
+  int rc = posix_spawnp(&pid, argv[0], &fa, NULL, (char *const *)argv, environ);
   posix_spawn_file_actions_destroy(&fa);
   if (rc != 0) return -1;
   if (out_pid) {
@@ -554,7 +560,12 @@ int main(int argc, char **argv) {
         (rc = sma_create(h, SMA_CREATE_PREFAULT)) != 0 || (rc = sma_describe(h, desc, sizeof desc)) != 0)
       return fail("hand-off setup", rc);
     memset(sma_data(h), 0x5a, c.handoff_bytes);
-    if (compare(&c, handoff_sma, desc, handoff_pipe, bytes, &a, &b) != 0) return fail("hand-off", 0);
+    if (compare(&c, handoff_sma, desc, handoff_pipe, bytes, &a, &b) != 0) {
+      sma_free(h);
+      sma_unlink(name);
+      free(bytes);
+      return fail("hand-off", 0);
+    }
     snprintf(what, sizeof what, "hand-off of %zu MiB to a child (descriptor: %zu bytes)",
              c.handoff_bytes >> 20, strlen(desc));
     row(what, a * 1e3, b * 1e3, "ms", 0, "the bytes through a pipe");

@@ -99,7 +99,7 @@ extern "C" {
   XX(ESTATE, -21, "object is not in the state this call needs")               \
   XX(EBOUNDS, -22, "index out of bounds")                                     \
   XX(ENOTSUP, -23, "not supported by this backend")                           \
-  XX(ETOOBIG, -24, "segment larger than the system allows (System V: shmmax)") \
+  XX(ETOOBIG, -24, "segment too large for the system (System V: shmmax) or to map here") \
   XX(EDESCRIPTOR, -25, "malformed array descriptor")                        \
   XX(EOS, -26, "operating-system error (see sma_os_error)")                  \
   XX(EBUSY, -27, "segment is still being created (or its creator died while creating it)") \
@@ -312,14 +312,16 @@ SMA_API int sma_create(sma_t *a, unsigned flags);
  * against the segment's record when it has one (SMA_EMISMATCH; a segment
  * made by another program, without a record, loads by size alone), and
  * applies the slice. Errors: SMA_ESTATE, SMA_ENOENT, SMA_EACCES,
- * SMA_ETOOSMALL, SMA_EMISMATCH, SMA_ECORRUPT, SMA_ESTEP, SMA_EOS. */
+ * SMA_ETOOSMALL, SMA_EMISMATCH, SMA_ECORRUPT, SMA_EBYTEORDER (the record
+ * says the data has the other byte order), SMA_ETOOBIG (larger than this
+ * process can map: a 32-bit process), SMA_ESTEP, SMA_EOS. */
 SMA_API int sma_load(sma_t *a);
 
 /** Opens a segment knowing only its name: shape and dtype come from the
  * segment's record; the slice (nslice entries, may be 0) is applied. On
  * success *out is a new loaded object to release with sma_free(). Errors:
  * those of sma_new() and sma_load(), plus SMA_ENORECORD (not made by
- * libsma) and SMA_ECORRUPT. */
+ * libsma), SMA_ECORRUPT and SMA_EBYTEORDER. */
 SMA_API int sma_open(sma_t **out, const char *name, const sma_slice_t *slice,
                      size_t nslice);
 
@@ -544,7 +546,8 @@ typedef struct sma_info {
  * is an error, not SIGBUS. A segment still being created is reported
  * with creating = 1. Errors: SMA_EINVAL, SMA_ENAME, SMA_ENOENT,
  * SMA_EACCES, SMA_ENORECORD (not made by libsma, or truncated),
- * SMA_ECORRUPT, SMA_EOS. */
+ * SMA_ECORRUPT, SMA_EBYTEORDER (made on a machine of the other byte
+ * order), SMA_ETOOBIG, SMA_EOS. */
 SMA_API int sma_info(const char *name, sma_info_t *out);
 
 /** Called by sma_list() for each segment; a nonzero return stops the walk

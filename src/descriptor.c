@@ -48,6 +48,10 @@ static int field(const char **p, const char *key, int rest, const char **value,
   return 0;
 }
 
+/* A function of a 64-bit argument: on 64-bit systems the test is not a
+ * constant. */
+static int fits_size_t(unsigned long long x) { return x <= SIZE_MAX; }
+
 static int parse_shape(const char *v, size_t len, size_t *shape, size_t *ndim) {
   *ndim = 0;
   if (len == 2 && strncmp(v, "()", 2) == 0) return 0;
@@ -59,7 +63,9 @@ static int parse_shape(const char *v, size_t len, size_t *shape, size_t *ndim) {
       if (x > (~0ull - 9) / 10) return SMA_EDESCRIPTOR;
       x = x * 10 + (unsigned)(*v - '0');
     }
-    if (x > SIZE_MAX) return SMA_EDESCRIPTOR;
+    /* A number, but an extent no array here can have (32-bit size_t):
+     * the same error as a shape whose byte size overflows. */
+    if (!fits_size_t(x)) return SMA_EOVERFLOW;
     shape[(*ndim)++] = (size_t)x;
     if (v < end && *v++ != ',') return SMA_EDESCRIPTOR;
     if (v == end && v[-1] == ',') return SMA_EDESCRIPTOR;
@@ -109,9 +115,8 @@ int sma_parse(sma_t **out, const char *line, const char **bad_field) {
 
   *bad_field = "shape";
   size_t shape[SMA_MAX_DIMS], ndim;
-  if (field(&p, "shape", 0, &v, &len) != 0 ||
-      parse_shape(v, len, shape, &ndim) != 0)
-    return SMA_EDESCRIPTOR;
+  if (field(&p, "shape", 0, &v, &len) != 0) return SMA_EDESCRIPTOR;
+  if ((rc = parse_shape(v, len, shape, &ndim)) != 0) return rc;
 
   *bad_field = "slice";
   sma_slice_t slices[SMA_MAX_DIMS];

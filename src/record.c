@@ -140,7 +140,12 @@ int sma__record_decode(const unsigned char *r, size_t segment_size,
   char typestr[DTYPE_LEN + 1];
   memcpy(typestr, r + OFF_DTYPE, DTYPE_LEN);
   typestr[DTYPE_LEN] = '\0';
-  if (sma_dtype_parse(typestr, &out.dtype) != 0) return SMA_ECORRUPT;
+  /* A record is little-endian on every machine; its type string gives
+   * the data's byte order, which a machine of the other order cannot
+   * use (qemu-user shows such a segment on one machine). */
+  int drc = sma_dtype_parse(typestr, &out.dtype);
+  if (drc == SMA_EBYTEORDER) return SMA_EBYTEORDER;
+  if (drc != 0) return SMA_ECORRUPT;
 
   int rc = check_sizes(r, segment_size, &out);
   if (rc != 0) return rc;

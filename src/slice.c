@@ -105,9 +105,11 @@ int sma__view_build(sma_view_t *view, void *base, size_t ndim,
     if (rc != 0) return rc;
     /* start < shape[d], so start x stride and the running offset stay
      * inside the array, whose byte size fits; the step is any int64, so
-     * stride x step is checked (it can only overflow when count is 1). */
+     * stride x step is checked (it can only overflow when count is 1),
+     * and so is the step itself where ptrdiff_t is 32 bits. */
     ptrdiff_t moved;
-    if (!mul_ptrdiff(v.strides[d], (ptrdiff_t)start, &moved) ||
+    if (step > PTRDIFF_MAX || step < PTRDIFF_MIN ||
+        !mul_ptrdiff(v.strides[d], (ptrdiff_t)start, &moved) ||
         !mul_ptrdiff(v.strides[d], (ptrdiff_t)step, &v.strides[d]) ||
         !add_ptrdiff(offset, moved, &offset))
       return SMA_EOVERFLOW;

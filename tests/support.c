@@ -59,6 +59,19 @@ int t_become(unsigned uid, unsigned gid) {
 }
 #endif
 
+const char *t_native(const char *le) {
+  static char bufs[4][512];
+  static unsigned next;
+  char *out = bufs[next++ % 4];
+  const uint16_t probe = 1;
+  int big = *(const unsigned char *)&probe == 0;
+  size_t i = 0;
+  for (; le[i] != '\0' && i + 1 < sizeof bufs[0]; i++)
+    out[i] = !big ? le[i] : le[i] == '<' ? '>' : le[i] == '>' ? '<' : le[i];
+  out[i] = '\0';
+  return out;
+}
+
 int t_private_ipc(void) {
 #if defined(__linux__)
   return unshare(CLONE_NEWIPC) == 0 ? 0 : -1;
@@ -168,11 +181,11 @@ int t_run(const char *const *argv) {
 #else
 int t_run(const char *const *argv) {
   pid_t pid;
-  if (posix_spawn(&pid, argv[0], NULL, NULL, (char *const *)argv, environ) != 0)
+  if (posix_spawnp(&pid, argv[0], NULL, NULL, (char *const *)argv, environ) != 0)
     return -1;
   int status;
-  while (waitpid(pid, &status, 0) < 0) {
-  }
+  while (waitpid(pid, &status, 0) < 0)
+    if (errno != EINTR) return -1;
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 #endif
@@ -194,6 +207,11 @@ static const char *helper_path(void) {
 int t_run_helper(const char *const *args) {
   const char *argv[32];
   size_t n = 0;
+#if defined(SMA_TEST_EMULATOR)
+  /* A cross build run under qemu-user: the helper is a foreign binary,
+   * which the kernel cannot exec without binfmt_misc. */
+  argv[n++] = SMA_TEST_EMULATOR;
+#endif
   argv[n++] = helper_path();
   for (size_t i = 0; args[i] != NULL && n < 31; i++) argv[n++] = args[i];
   argv[n] = NULL;

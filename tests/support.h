@@ -75,6 +75,12 @@ int t_become(unsigned uid, unsigned gid);
  * Linux). */
 int t_private_dev_shm(const char *opts);
 
+/* `le`, text with NumPy type strings spelled little-endian as the tests
+ * write them, in this machine's byte order: on a big-endian machine every
+ * '<' becomes '>' and every '>' becomes '<'. Returns one of a few static
+ * buffers, so use it at once. */
+const char *t_native(const char *le);
+
 /* Moves the calling process (and the processes it starts later) into an
  * IPC namespace of its own: System V segments of other tests are out of
  * sight there. 0, or -1 where the machine cannot give one. */

@@ -59,7 +59,7 @@ Test(array, new_rejects_bad_descriptions) {
   cr_assert_eq(sma_new(&a, "x", 2, shape, SMA_UINT8, s, 1), SMA_ESTEP);
   size_t huge[2] = {SIZE_MAX / 2, 4};
   cr_assert_eq(sma_new(&a, "x", 2, huge, SMA_UINT8, NULL, 0), SMA_EOVERFLOW);
-  size_t strides_overflow[3] = {0, (size_t)1 << 62, 8};
+  size_t strides_overflow[3] = {0, SIZE_MAX / 4, 8}; /* x8 overflows */
   cr_assert_eq(sma_new(&a, "x", 3, strides_overflow, SMA_FLOAT64, NULL, 0),
                SMA_EOVERFLOW, "a zero dimension does not hide stride overflow");
   size_t fits_exactly[1] = {(size_t)PTRDIFF_MAX / 8};
@@ -173,6 +173,32 @@ Test(array, foreign_segment_without_record_loads_by_size) {
   sma_free(a);
   sma_free(b);
   shm_unlink(path);
+}
+
+/* Sizes that fit 64 bits but not a 32-bit size_t: an array described
+ * beyond it is SMA_EOVERFLOW, and a 5 GiB segment that a 64-bit process
+ * made (sparse here) is SMA_ETOOBIG for a 32-bit one, where before it
+ * was SMA_EOS (stat's EOVERFLOW, without a 64-bit off_t). */
+Test(array, sizes_beyond_32_bits) {
+  int wide = SIZE_MAX > UINT32_MAX;
+  size_t shape[2] = {(size_t)1 << 20, (size_t)1 << 13}; /* 2^36 bytes as f8 */
+  sma_t *a = NULL;
+  cr_assert_eq(sma_new(&a, "x", 2, shape, SMA_FLOAT64, NULL, 0), wide ? 0 : SMA_EOVERFLOW);
+  sma_free(a);
+  if (strcmp(sma_backend(), "posix") != 0) return;
+  char name[SMA_NAME_BUF], path[SMA_NAME_BUF + 2] = "/";
+  t_name(name, sizeof name, "fivegib");
+  strcat(path, name);
+  int fd = shm_open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
+  cr_assert_geq(fd, 0);
+  int sized = ftruncate(fd, (off_t)5 << 30);
+  close(fd);
+  sma_t *c = NULL;
+  int rc = sized == 0 ? sma_open(&c, name, NULL, 0) : 0;
+  shm_unlink(path);
+  cr_assert_eq(sized, 0, "a sparse 5 GiB file: needs a 64-bit off_t");
+  cr_assert_eq(rc, wide ? SMA_ENORECORD : SMA_ETOOBIG, "%s", sma_err_name(rc));
+  cr_assert_null(c);
 }
 
 #endif

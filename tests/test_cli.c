@@ -134,7 +134,7 @@ Test(cli, create_ls_info_describe_rm) {
   cr_assert_eq(sma_cmd(&out, "info %s --json", name), 0);
   cJSON *info = cJSON_Parse(out);
   cr_assert_not_null(info, "%s", out);
-  cr_assert_str_eq(cJSON_GetObjectItem(info, "typestr")->valuestring, "<f4");
+  cr_assert_str_eq(cJSON_GetObjectItem(info, "typestr")->valuestring, t_native("<f4"));
   cr_assert_eq(cJSON_GetObjectItem(info, "attached")->valueint, 0);
   cJSON_Delete(info);
   free(out);

@@ -70,7 +70,7 @@ Test(multiprocess, spawned_helpers_write_their_row_blocks) {
 Test(multiprocess, child_created_segment_is_opened_by_name) {
   char name[SMA_NAME_BUF];
   t_name(name, sizeof name, "childmade");
-  const char *args[] = {"create", name, "5,7", "<i4", NULL};
+  const char *args[] = {"create", name, "5,7", "i4", NULL};
   cr_assert_eq(t_run_helper(args), 0);
   sma_t *a;
   if (!t_caps().outlives_creator) {
@@ -82,13 +82,13 @@ Test(multiprocess, child_created_segment_is_opened_by_name) {
   cr_assert_eq(sma_dtype(a), SMA_INT32);
   cr_assert_eq(sma_shape(a)[1], 7);
   cr_assert_neq(sma_creator_pid(a), 0);
-  const char *again[] = {"create", name, "5,7", "<i4", NULL};
+  const char *again[] = {"create", name, "5,7", "i4", NULL};
   cr_assert_eq(t_run_helper(again), 10 - SMA_EEXIST, "exclusive across processes");
-  const char *wrong[] = {"load", name, "7,5", "<i4", NULL};
+  const char *wrong[] = {"load", name, "7,5", "i4", NULL};
   cr_assert_eq(t_run_helper(wrong), 10 - SMA_EMISMATCH);
   sma_free(a);
   cr_assert_eq(sma_unlink(name), 0);
-  const char *gone[] = {"load", name, "5,7", "<i4", NULL};
+  const char *gone[] = {"load", name, "5,7", "i4", NULL};
   cr_assert_eq(t_run_helper(gone), 10 - SMA_ENOENT);
 }
 

@@ -113,7 +113,17 @@ extern char **environ;
 
 int proc_spawn(proc_t *p, const char *const *argv) {
   pid_t pid;
-  if (posix_spawn(&pid, argv[0], NULL, NULL, (char *const *)argv, environ) != 0)
+#if defined(SMA_SPAWN_EMULATOR)
+  /* Built to run under qemu-user (a cross build's tests): the worker is a
+   * foreign binary, which the kernel cannot exec without binfmt_misc. */
+  const char *emulated[64];
+  size_t n = 0;
+  emulated[n++] = SMA_SPAWN_EMULATOR;
+  for (; argv[n - 1] != NULL && n < 63; n++) emulated[n] = argv[n - 1];
+  emulated[n] = NULL;
+  argv = emulated;
+#endif
+  if (posix_spawnp(&pid, argv[0], NULL, NULL, (char *const *)argv, environ) != 0)
     return -1;
   p->handle = pid;
   p->pid = (uint64_t)pid;

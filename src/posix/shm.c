@@ -247,14 +247,23 @@ static int build(int fd, size_t size, unsigned flags,
   return e;
 }
 
+/* Whether n bytes can be a size_t, or a file's off_t size. Functions of
+ * a 64-bit argument, so that where size_t is 32 bits the test is neither
+ * a constant nor a wide constant cast to size_t. */
+static int fits_size_t(uint64_t n) { return n <= SIZE_MAX; }
+
+static int fits_off_t(uint64_t n) {
+  uint64_t off_max = ((uint64_t)1 << (sizeof(off_t) * CHAR_BIT - 1)) - 1;
+  return n <= off_max;
+}
+
 int sma__os_create(const char *name, size_t size, unsigned flags,
                    const unsigned char *record, sma__os_segment_t *seg,
                    int *os_err) {
   char path[SMA_NAME_BUF + 2];
   int rc = os_name(name, path, sizeof path);
   if (rc != 0) return rc;
-  if ((uint64_t)size > ((uint64_t)1 << 62) || size < SMA__RECORD_SIZE)
-    return SMA_EOVERFLOW;
+  if (!fits_off_t(size) || size < SMA__RECORD_SIZE) return SMA_EOVERFLOW;
   mode_t mode = (flags & SMA__OS_GROUP) ? 0660 : 0600;
   int fd = open_unnamed(name, mode);
   int unnamed = fd >= 0;
@@ -310,8 +319,12 @@ int sma__os_open(const char *name, sma__os_segment_t *seg, int *os_err) {
   if (fd < 0) return fail(errno, os_err);
   struct stat st;
   int e = SMA__INJECT(fstat(fd, &st), -1, EIO) == 0 ? 0 : errno;
-  if (e == 0 && (uintmax_t)st.st_size > SIZE_MAX) e = EFBIG;
   memset(seg, 0, sizeof *seg);
+  seg->handle = -1;
+  if (e == 0 && !fits_size_t((uint64_t)st.st_size)) {
+    close(fd); /* a 64-bit process's segment, seen from a 32-bit one */
+    return SMA_ETOOBIG;
+  }
   if (e == 0) e = map_fd(fd, (size_t)st.st_size, 0, seg);
   if (e != 0) {
     close(fd);
@@ -569,7 +582,7 @@ int sma__os_remove_unused(const char *name, const uint64_t ident[2],
 static int is_stray(int fd, const struct stat *sb) {
   if (!S_ISREG(sb->st_mode) || sb->st_uid != geteuid() ||
       !(sb->st_mode & CREATING_MARK) || (sb->st_mode & 007) != 0 ||
-      (uint64_t)sb->st_size > SIZE_MAX)
+      !fits_size_t((uint64_t)sb->st_size))
     return 0;
   sma__os_segment_t seg;
   memset(&seg, 0, sizeof seg);

@@ -1,16 +1,26 @@
-/* The runner of the Criterion stand-in (criterion/criterion.h), Windows
- * only: each test runs in a child process of this executable
- * ("--run suite::name"); the parent prints Criterion's report lines. */
+/* The runner of the Criterion stand-in (criterion/criterion.h): each test
+ * runs in a child process, as under Criterion; the parent prints
+ * Criterion's report lines. Windows starts this executable again
+ * ("--run suite::name"); POSIX forks, so no exec is needed (under
+ * qemu-user without binfmt, exec of this binary would fail). */
 #include "criterion/criterion.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#if defined(_WIN32)
 #include <windows.h>
+#else
+#include <errno.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#endif
 
 enum { EXIT_PASS = 0, EXIT_FAIL = 1, EXIT_SKIP = 77 };
 enum { TEST_TIMEOUT_MS = 120000 };
 
 static shim_test_t *tests;
+static int expect_failed; /* in the test's process */
 
 void shim_register(shim_test_t *test) {
   /* Keep the list sorted by suite then name, as Criterion reports them. */
@@ -29,6 +39,12 @@ void shim_fail(const char *file, int line, const char *expr) {
   exit(EXIT_FAIL);
 }
 
+void shim_expect_failed(const char *file, int line, const char *expr) {
+  printf("[----] %s:%d: Expectation failed: %s\n", file, line, expr);
+  fflush(stdout);
+  expect_failed = 1;
+}
+
 void shim_skip(const char *file, int line) {
   printf("[----] %s:%d: test skipped\n", file, line);
   fflush(stdout);
@@ -41,15 +57,21 @@ static int run_one(const char *id) {
     snprintf(full, sizeof full, "%s::%s", t->suite, t->name);
     if (strcmp(full, id) == 0) {
       t->fn();
-      return EXIT_PASS;
+      fflush(stdout);
+      return expect_failed ? EXIT_FAIL : EXIT_PASS;
     }
   }
   fprintf(stderr, "no test %s\n", id);
   return EXIT_FAIL;
 }
 
+static long verdict(long code) {
+  return code == EXIT_PASS || code == EXIT_FAIL || code == EXIT_SKIP ? code : -1;
+}
+
 /* Runs one test in a child process; returns its exit code, or -1 if it
  * crashed or timed out. */
+#if defined(_WIN32)
 static long spawn_one(const char *self, const char *id) {
   char cmd[1024];
   snprintf(cmd, sizeof cmd, "\"%s\" --run %s", self, id);
@@ -68,15 +90,35 @@ static long spawn_one(const char *self, const char *id) {
   }
   CloseHandle(pi.hThread);
   CloseHandle(pi.hProcess);
-  return code == EXIT_PASS || code == EXIT_FAIL || code == EXIT_SKIP ? code : -1;
+  return verdict(code);
 }
+
+static void self_path(char *buf, size_t cap) { GetModuleFileNameA(NULL, buf, (DWORD)cap); }
+#else
+static long spawn_one(const char *self, const char *id) {
+  (void)self;
+  fflush(stdout);
+  pid_t child = fork();
+  if (child < 0) return -1;
+  if (child == 0) {
+    alarm(TEST_TIMEOUT_MS / 1000); /* SIGALRM ends a hung test: a crash */
+    _exit(run_one(id));
+  }
+  int status;
+  while (waitpid(child, &status, 0) < 0)
+    if (errno != EINTR) return -1;
+  return WIFEXITED(status) ? verdict(WEXITSTATUS(status)) : -1;
+}
+
+static void self_path(char *buf, size_t cap) { snprintf(buf, cap, "-"); }
+#endif
 
 int main(int argc, char **argv) {
   setvbuf(stdout, NULL, _IONBF, 0);
   for (int i = 1; i + 1 < argc; i++)
     if (strcmp(argv[i], "--run") == 0) return run_one(argv[i + 1]);
-  char self[MAX_PATH];
-  GetModuleFileNameA(NULL, self, sizeof self);
+  char self[4096];
+  self_path(self, sizeof self);
   int tested = 0, passing = 0, failing = 0, crashing = 0;
   for (shim_test_t *t = tests; t; t = t->next) {
     char id[256];

@@ -1,8 +1,9 @@
 /*
  * A minimal stand-in for Criterion, used only where Criterion itself is not
- * available (the MinGW build run under Wine), so the very same test files
- * run on every backend. It implements the subset of Criterion's API that
- * tests/ uses — Test(), cr_assert*, cr_skip_test — with the same meaning,
+ * available (the MinGW build run under Wine, the i386 and s390x cross
+ * builds), so the very same test files run on every backend and ABI. It
+ * implements the subset of Criterion's API that tests/ uses — Test(),
+ * cr_assert*, cr_expect*, cr_skip_test — with the same meaning,
  * and a runner (shim.c) that starts each test in its own process, as
  * Criterion does, and prints Criterion's summary line.
  * Messages given after an assertion's operands are not printed; the
@@ -23,6 +24,7 @@ typedef struct shim_test {
 
 void shim_register(shim_test_t *test);
 void shim_fail(const char *file, int line, const char *expr);
+void shim_expect_failed(const char *file, int line, const char *expr);
 void shim_skip(const char *file, int line);
 
 /* A function run before main(), registering one test. */
@@ -68,5 +70,19 @@ void shim_skip(const char *file, int line);
 #define cr_assert_str_neq(...) SHIM_STR_(!=, __VA_ARGS__, 0)
 
 #define cr_skip_test(...) shim_skip(__FILE__, __LINE__)
+#define cr_assert_fail(...) shim_fail(__FILE__, __LINE__, "cr_assert_fail")
+#define cr_assert_not(...) SHIM_NOT_(__VA_ARGS__, 0)
+#define SHIM_NOT_(cond, ...) SHIM_CHECK_(!(cond), "!(" #cond ")")
+
+/* cr_expect*: a failure is reported and the test goes on (it fails at
+ * its end). */
+#define SHIM_EXPECT_(ok, text) ((ok) ? (void)0 : shim_expect_failed(__FILE__, __LINE__, text))
+#define cr_expect(...) SHIM_EXPECT1_(__VA_ARGS__, 0)
+#define SHIM_EXPECT1_(cond, ...) SHIM_EXPECT_(cond, #cond)
+#define SHIM_ECMP_(op, a, b, ...) SHIM_EXPECT_((a)op(b), #a " " #op " " #b)
+#define cr_expect_eq(...) SHIM_ECMP_(==, __VA_ARGS__, 0)
+#define cr_expect_gt(...) SHIM_ECMP_(>, __VA_ARGS__, 0)
+#define cr_expect_not_null(...) SHIM_EXPECT_PTR_(__VA_ARGS__, 0)
+#define SHIM_EXPECT_PTR_(p, ...) SHIM_EXPECT_((const void *)(p) != NULL, #p " != NULL")
 
 #endif
