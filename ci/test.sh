@@ -90,6 +90,13 @@ if unshare -i true 2>/dev/null; then
   # namespace, pass or fail, and the last test checks none is left.
   SMA_PRIVATE_IPC=1 unshare -i bash -c \
     "ctest --test-dir '$root/gcc-sysv' --output-on-failure -j '$jobs' && ipcs -m"
+  # macOS's default limits: shmmax 4 MiB, shmmni 32, shmall 1024 pages
+  # (4 MiB for all segments together, hence one test at a time). shmseg,
+  # macOS's 8 attaches per process, has no Linux counterpart.
+  step "gcc-sysv: test under macOS's default System V limits"
+  SMA_PRIVATE_IPC=1 unshare -i bash -c "echo 4194304 > /proc/sys/kernel/shmmax &&
+    echo 32 > /proc/sys/kernel/shmmni && echo 1024 > /proc/sys/kernel/shmall &&
+    ctest --test-dir '$root/gcc-sysv' --output-on-failure -j 1"
 else
   echo "unshare -i is not permitted here: System V tests run in the shared"
   echo "namespace; the leftover check only covers segments the tests name."

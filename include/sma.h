@@ -145,6 +145,10 @@ typedef struct sma_caps {
                                close removes it) */
   int unlink_by_creator_only; /**< only the creating process can remove a
                                  name (Windows) */
+  uint64_t max_segment;     /**< largest segment the OS allows now, in bytes
+                               (System V: shmmax, 4 MiB by default on
+                               macOS); 0 when there is no such fixed limit
+                               (POSIX: /dev/shm's free space decides) */
 } sma_caps_t;
 
 /** Fills *out with the backend's capabilities. NULL is ignored. */

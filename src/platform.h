@@ -51,8 +51,13 @@ enum sma__os_create_flags {
   SMA__OS_NORESERVE = SMA_CREATE_NORESERVE
 };
 
-/* Fills *caps. Cannot fail; cheap enough to call on every create/load. */
+/* Fills *caps but max_segment. Cannot fail; cheap enough to call on
+ * every create/load. */
 void sma__os_caps(sma__os_caps_t *caps);
+
+/* The largest segment the OS allows now (System V: shmmax, read from the
+ * kernel each call), 0 where no fixed limit applies. */
+uint64_t sma__os_max_segment(void);
 
 /* Creates the segment `name` exclusively (SMA_EEXIST if it exists, or if
  * another process creating the same name at the same instant wins), of

@@ -25,7 +25,10 @@ struct sma {
 const char *sma_backend(void) { return sma__caps().backend; }
 
 void sma_caps(sma_caps_t *out) {
-  if (out != NULL) sma__os_caps(out);
+  if (out == NULL) return;
+  memset(out, 0, sizeof *out);
+  sma__os_caps(out);
+  out->max_segment = sma__os_max_segment();
 }
 
 int sma__array_bytes(size_t ndim, const size_t *shape, size_t itemsize,

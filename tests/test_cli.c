@@ -212,13 +212,22 @@ Test(cli, gc_removes_the_segment_of_a_killed_creator) {
   sma_free(mine);
 }
 
+/* The demo's size, scaled down where the OS's segment limit (System V's
+ * shmmax, 4 MiB by default on macOS) cannot hold two 1024^2 float32
+ * arrays: then 512^2 (1 MiB each). */
+static int demo_size(void) {
+  sma_caps_t caps;
+  sma_caps(&caps);
+  return caps.max_segment != 0 && caps.max_segment < (8u << 20) ? 512 : 1024;
+}
+
 Test(cli, demo_self_check_with_1_2_4_workers) {
   char prefix[64];
   snprintf(prefix, sizeof prefix, T_PREFIX "-demo%d", (int)getpid());
   for (int w = 1; w <= 4; w *= 2) {
     char *out;
-    cr_assert_eq(sma_cmd(&out, "demo --size 1024 --workers %d --prefix %s", w, prefix), 0,
-                 "%d workers", w);
+    cr_assert_eq(sma_cmd(&out, "demo --size %d --workers %d --prefix %s", demo_size(), w,
+                         prefix), 0, "%d workers", w);
     cr_assert_not_null(strstr(out, "verified: bit-identical"), "%s", out);
     if (w > 1) cr_assert_not_null(strstr(out, "speedup"), "%s", out);
     free(out);
@@ -226,6 +235,33 @@ Test(cli, demo_self_check_with_1_2_4_workers) {
   cr_assert_eq(sma_cmd(NULL, "demo --size 300 --workers 3 --kernel box3 --output /dev/null "
                              "--prefix %s", prefix), 0);
   cr_assert_eq(leftovers(prefix), 0);
+}
+
+/* Under System V limits too small for the job (macOS's default shmmax
+ * is 4 MiB), sma_caps() reports the limit and the demo says which limit
+ * stopped it and how to raise it. */
+Test(cli, demo_says_how_to_raise_a_system_v_limit) {
+  if (strcmp(sma_backend(), "sysv") != 0) cr_skip_test("System V limits only");
+  if (t_private_ipc() != 0) cr_skip_test("needs a private IPC namespace");
+  FILE *f = fopen("/proc/sys/kernel/shmmax", "w");
+  if (f == NULL) cr_skip_test("cannot set shmmax here");
+  int written = fprintf(f, "1048576\n") > 0;
+  if (fclose(f) != 0 || !written) cr_skip_test("cannot set shmmax here");
+  sma_caps_t caps;
+  sma_caps(&caps);
+  cr_assert_eq(caps.max_segment, 1048576, "the limit is reported");
+  char cmd[4096];
+  snprintf(cmd, sizeof cmd, "'%s' demo --size 1024 --workers 1 --prefix %s-limit 2>&1",
+           SMA_CLI, T_PREFIX);
+  FILE *p = popen(cmd, "r");
+  cr_assert_not_null(p);
+  char out[4096];
+  size_t len = fread(out, 1, sizeof out - 1, p);
+  out[len] = '\0';
+  int status = pclose(p);
+  cr_assert(WIFEXITED(status) && WEXITSTATUS(status) != 0, "%s", out);
+  cr_assert_not_null(strstr(out, "kernel.shmmax"), "%s", out);
+  cr_assert_not_null(strstr(out, "kern.sysv.shmmax"), "%s", out);
 }
 
 Test(cli, demo_cleans_up_when_a_worker_is_killed) {

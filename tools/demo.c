@@ -359,6 +359,23 @@ static int run_job(job_t *job, const float *ref, double t_ref) {
   return 0;
 }
 
+/* After a create refused for a System V limit: which one, and how to
+ * raise it (or shrink the job). */
+static void limit_hint(int rc, size_t size) {
+  if (rc != SMA_ETOOBIG && rc != SMA_ELIMIT) return;
+  sma_caps_t caps;
+  sma_caps(&caps);
+  if (caps.max_segment == 0) return;
+  unsigned long long need = (unsigned long long)size * size * sizeof(float);
+  fprintf(stderr,
+          "sma demo: each array needs %llu bytes; the largest segment allowed is %llu "
+          "(shmmax), and all segments together are bounded by shmall (pages).\n"
+          "Raise them (Linux: sysctl -w kernel.shmmax=BYTES kernel.shmall=PAGES; macOS: "
+          "sysctl -w kern.sysv.shmmax=BYTES kern.sysv.shmall=PAGES) or use a smaller "
+          "--size.\n",
+          need, (unsigned long long)caps.max_segment);
+}
+
 int demo_main(int argc, char **argv, const char *self) {
   options_t o;
   int rc = parse_options(argc, argv, &o);
@@ -375,6 +392,7 @@ int demo_main(int argc, char **argv, const char *self) {
   int status = 1;
   if (rc != 0) {
     fprintf(stderr, "sma demo: cannot create the arrays: %s\n", sma_strerror(rc));
+    limit_hint(rc, o.size);
   } else if ((ref = malloc(o.size * o.size * sizeof *ref)) == NULL ||
              (tmp = malloc(o.size * sizeof *tmp)) == NULL) {
     fprintf(stderr, "sma demo: out of memory\n");

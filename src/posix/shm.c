@@ -51,6 +51,9 @@ static shm_file_t shm_file(const char *name) {
 /* Lists /dev/shm on Linux; elsewhere the per-user index (index.h). */
 #define USE_INDEX SMA__UNIX_USE_INDEX
 
+/* /dev/shm's free space decides, not a fixed limit. */
+uint64_t sma__os_max_segment(void) { return 0; }
+
 void sma__os_caps(sma__os_caps_t *caps) {
   sma__unix_caps(caps);
   caps->backend = "posix";

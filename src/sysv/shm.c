@@ -62,12 +62,32 @@
 #include <sys/ipc.h>
 #include <sys/shm.h>
 #include <sys/utsname.h>
+#if defined(__APPLE__)
+#include <sys/sysctl.h>
+#endif
 #include <unistd.h>
 
 enum { PROBES = 8 };
 
 /* Lists /proc/sysvipc/shm on Linux; elsewhere the per-user index. */
 #define USE_INDEX SMA__UNIX_USE_INDEX
+
+/* The kernel's shmmax now (a tunable), 0 if it cannot be read. */
+uint64_t sma__os_max_segment(void) {
+  unsigned long long v = 0;
+#if defined(__APPLE__)
+  uint64_t max = 0;
+  size_t len = sizeof max;
+  if (sysctlbyname("kern.sysv.shmmax", &max, &len, NULL, 0) == 0) v = max;
+#else
+  FILE *f = fopen("/proc/sys/kernel/shmmax", "re");
+  if (f != NULL) {
+    if (fscanf(f, "%llu", &v) != 1) v = 0;
+    fclose(f);
+  }
+#endif
+  return (uint64_t)v;
+}
 
 void sma__os_caps(sma__os_caps_t *caps) {
   sma__unix_caps(caps); /* IPC_RMID waits for the last detach */

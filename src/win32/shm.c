@@ -37,6 +37,9 @@
 /* Longest name: MAX_PATH less "Global\" and the NUL, with room to spare. */
 enum { WIN32_MAX_NAME = 240 };
 
+/* The commit limit decides, not a fixed size. */
+uint64_t sma__os_max_segment(void) { return 0; }
+
 void sma__os_caps(sma__os_caps_t *caps) {
   SYSTEM_INFO si;
   GetSystemInfo(&si);
