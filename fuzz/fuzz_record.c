@@ -2,6 +2,7 @@
  * bytes. It must never read outside the segment, and a record it accepts
  * must be consistent: shape x itemsize = array bytes, the array ends
  * before the record, the name is valid, and a view can be built on it.
+ * A record of the other byte order is refused as such (SMA_EBYTEORDER).
  * Random bytes almost never carry a valid CRC, which would stop the
  * fuzzer at the checksum: when the first byte is odd, the harness
  * re-seals the checksum of the mutated record, so the field checks
@@ -34,7 +35,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
         sma_name_validate(rec.name) == SMA_EINVAL || rec.name[0] == '\0' ||
         sma__view_build(&v, seg, rec.ndim, rec.shape, rec.dtype, NULL, 0) != 0)
       abort();
-  } else if (rc != SMA_ENORECORD && rc != SMA_ECORRUPT) {
+  } else if (rc != SMA_ENORECORD && rc != SMA_ECORRUPT && rc != SMA_EBYTEORDER) {
     abort();
   }
   free(seg);
