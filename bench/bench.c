@@ -306,12 +306,8 @@ static int spawn_wait(const char *const *argv, int stdin_fd, pid_t *out_pid) {
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   if (stdin_fd >= 0) posix_spawn_file_actions_adddup2(&fa, stdin_fd, 0);
-#if defined(SMA_BENCH_EMULATOR)
-  /* A cross build run under qemu-user: the child is a foreign binary. */
-  const char *emulated[8] = {SMA_BENCH_EMULATOR};
-  for (size_t i = 0; i < 6 && argv[i] != NULL; i++) emulated[i + 1] = argv[i];
-  argv = emulated;
-#endif
+  const char *emulated[8];
+  argv = proc_argv(argv, emulated, sizeof emulated / sizeof emulated[0]);
   pid_t pid;
   int rc = posix_spawnp(&pid, argv[0], &fa, NULL, (char *const *)argv, environ);
   posix_spawn_file_actions_destroy(&fa);

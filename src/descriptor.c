@@ -48,10 +48,6 @@ static int field(const char **p, const char *key, int rest, const char **value,
   return 0;
 }
 
-/* A function of a 64-bit argument: on 64-bit systems the test is not a
- * constant. */
-static int fits_size_t(unsigned long long x) { return x <= SIZE_MAX; }
-
 static int parse_shape(const char *v, size_t len, size_t *shape, size_t *ndim) {
   *ndim = 0;
   if (len == 2 && strncmp(v, "()", 2) == 0) return 0;
@@ -65,7 +61,7 @@ static int parse_shape(const char *v, size_t len, size_t *shape, size_t *ndim) {
     }
     /* A number, but an extent no array here can have (32-bit size_t):
      * the same error as a shape whose byte size overflows. */
-    if (!fits_size_t(x)) return SMA_EOVERFLOW;
+    if (!sma__fits_size_t(x)) return SMA_EOVERFLOW;
     shape[(*ndim)++] = (size_t)x;
     if (v < end && *v++ != ',') return SMA_EDESCRIPTOR;
     if (v == end && v[-1] == ',') return SMA_EDESCRIPTOR;

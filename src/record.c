@@ -107,7 +107,7 @@ static int check_sizes(const unsigned char *r, size_t segment_size,
   uint64_t data_bytes = get_u64(r + OFF_DATA_BYTES);
   for (size_t d = 0; d < rec->ndim; d++) {
     uint64_t extent = get_u64(r + OFF_SHAPE + 8 * d);
-    if (extent > SIZE_MAX) return SMA_ECORRUPT;
+    if (!sma__fits_size_t(extent)) return SMA_ECORRUPT;
     rec->shape[d] = (size_t)extent;
   }
   size_t bytes;
@@ -183,4 +183,11 @@ int sma__record_fetch(const sma__os_segment_t *seg, sma__record_t *rec,
   /* A segment that shrank under us has no record where its size said. */
   if (rc == SMA_ETOOSMALL) return SMA_ENORECORD;
   return rc != 0 ? rc : sma__record_decode(bytes, seg->size, rec);
+}
+
+int sma__read_mapped(const sma__os_segment_t *seg, uint64_t offset, void *buf,
+                     size_t n) {
+  if (offset > seg->size || n > seg->size - offset) return SMA_ETOOSMALL;
+  memcpy(buf, (const unsigned char *)seg->addr + offset, n);
+  return 0;
 }

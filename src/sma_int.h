@@ -21,6 +21,11 @@ static inline sma__os_caps_t sma__caps(void) {
 bool sma__dtype_valid(sma_dtype_t dtype);
 
 /* ---- size arithmetic (sma.c) --------------------------------------------- */
+/* Whether n, a 64-bit size or extent, fits size_t. A function of a 64-bit
+ * argument, so that where size_t is 32 bits the test is neither a
+ * constant nor a wide constant cast to size_t. */
+static inline bool sma__fits_size_t(uint64_t n) { return n <= SIZE_MAX; }
+
 /* *out = a * b; false on overflow. */
 static inline bool sma__mul_ok(size_t a, size_t b, size_t *out) {
   if (a != 0 && b > (size_t)-1 / a) return false;
@@ -112,5 +117,11 @@ int sma__record_read(const void *segment, size_t segment_size,
  * sma__os_read (os_err set). */
 int sma__record_fetch(const sma__os_segment_t *seg, sma__record_t *rec,
                       int *os_err);
+
+/* sma__os_read() for backends whose segments cannot shrink or fault under
+ * a reader (System V, Windows SEC_COMMIT, macOS): n bytes at `offset`
+ * copied from the mapping, or SMA_ETOOSMALL beyond its end. */
+int sma__read_mapped(const sma__os_segment_t *seg, uint64_t offset, void *buf,
+                     size_t n);
 
 #endif /* SMA_INT_H */

@@ -75,6 +75,11 @@ int t_become(unsigned uid, unsigned gid);
  * Linux). */
 int t_private_dev_shm(const char *opts);
 
+/* How many System V segments of this IPC namespace process `pid`
+ * created (shm_cpid, read from /proc/sysvipc/shm, not through libsma);
+ * -1 where that file cannot be read. */
+int t_sysv_segments_of(long pid);
+
 /* `le`, text with NumPy type strings spelled little-endian as the tests
  * write them, in this machine's byte order: on a big-endian machine every
  * '<' becomes '>' and every '>' becomes '<'. Returns one of a few static

@@ -35,24 +35,9 @@ static int open_fds(void) {
 #endif
 
 #if !defined(_WIN32)
-/* Segments in the System V namespace (Linux), or -1. */
 /* System V segments this process created (tests running in parallel
- * create theirs in the same namespace). */
-static int sysv_segments(void) {
-  FILE *f = fopen("/proc/sysvipc/shm", "r");
-  if (f == NULL) return -1;
-  char line[512];
-  int n = 0;
-  while (fgets(line, sizeof line, f)) {
-    long key, id, size, cpid;
-    unsigned perms;
-    if (sscanf(line, "%ld %ld %o %ld %ld", &key, &id, &perms, &size, &cpid) == 5 &&
-        cpid == (long)getpid())
-      n++;
-  }
-  fclose(f);
-  return n;
-}
+ * create theirs in the same namespace), or -1. */
+static int sysv_segments(void) { return t_sysv_segments_of((long)getpid()); }
 #endif
 
 typedef int (*op_fn)(const char *name, sma_t **out);

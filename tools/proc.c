@@ -111,18 +111,24 @@ int proc_stdout_is_tty(void) {
 #include <unistd.h>
 extern char **environ;
 
+const char *const *proc_argv(const char *const *argv, const char **buf, size_t cap) {
+#if defined(SMA_SPAWN_EMULATOR)
+  size_t n = 0;
+  buf[n++] = SMA_SPAWN_EMULATOR;
+  for (; argv[n - 1] != NULL && n + 1 < cap; n++) buf[n] = argv[n - 1];
+  buf[n] = NULL;
+  return buf;
+#else
+  (void)buf;
+  (void)cap;
+  return argv;
+#endif
+}
+
 int proc_spawn(proc_t *p, const char *const *argv) {
   pid_t pid;
-#if defined(SMA_SPAWN_EMULATOR)
-  /* Built to run under qemu-user (a cross build's tests): the worker is a
-   * foreign binary, which the kernel cannot exec without binfmt_misc. */
   const char *emulated[64];
-  size_t n = 0;
-  emulated[n++] = SMA_SPAWN_EMULATOR;
-  for (; argv[n - 1] != NULL && n < 63; n++) emulated[n] = argv[n - 1];
-  emulated[n] = NULL;
-  argv = emulated;
-#endif
+  argv = proc_argv(argv, emulated, sizeof emulated / sizeof emulated[0]);
   if (posix_spawnp(&pid, argv[0], NULL, NULL, (char *const *)argv, environ) != 0)
     return -1;
   p->handle = pid;

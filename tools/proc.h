@@ -15,6 +15,12 @@ typedef struct proc {
 /* Starts argv[0] (a path) with argv; 0 on success. */
 int proc_spawn(proc_t *p, const char *const *argv);
 
+/* POSIX: the argv to spawn for `argv`: itself, or, in builds meant to run
+ * under an emulator (SMA_SPAWN_EMULATOR, a cross build's qemu-user), the
+ * emulator followed by `argv` copied into buf (cap entries), since the
+ * kernel cannot exec a foreign binary without binfmt_misc. */
+const char *const *proc_argv(const char *const *argv, const char **buf, size_t cap);
+
 /* 1 if the child has ended (its status in *how: "exit N" or "signal N",
  * *code: the exit code, or -1 if killed by a signal), 0 if it runs. */
 int proc_poll(proc_t *p, int *code, char *how, size_t how_cap);

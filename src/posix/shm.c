@@ -250,11 +250,8 @@ static int build(int fd, size_t size, unsigned flags,
   return e;
 }
 
-/* Whether n bytes can be a size_t, or a file's off_t size. Functions of
- * a 64-bit argument, so that where size_t is 32 bits the test is neither
- * a constant nor a wide constant cast to size_t. */
-static int fits_size_t(uint64_t n) { return n <= SIZE_MAX; }
-
+/* Whether a file of n bytes has an off_t size; a function of a 64-bit
+ * argument, like sma__fits_size_t(). */
 static int fits_off_t(uint64_t n) {
   uint64_t off_max = ((uint64_t)1 << (sizeof(off_t) * CHAR_BIT - 1)) - 1;
   return n <= off_max;
@@ -324,7 +321,7 @@ int sma__os_open(const char *name, sma__os_segment_t *seg, int *os_err) {
   int e = SMA__INJECT(fstat(fd, &st), -1, EIO) == 0 ? 0 : errno;
   memset(seg, 0, sizeof *seg);
   seg->handle = -1;
-  if (e == 0 && !fits_size_t((uint64_t)st.st_size)) {
+  if (e == 0 && !sma__fits_size_t((uint64_t)st.st_size)) {
     close(fd); /* a 64-bit process's segment, seen from a 32-bit one */
     return SMA_ETOOBIG;
   }
@@ -342,12 +339,11 @@ int sma__os_open(const char *name, sma__os_segment_t *seg, int *os_err) {
 
 int sma__os_read(const sma__os_segment_t *seg, uint64_t offset, void *buf,
                  size_t n, int *os_err) {
-  if (offset > seg->size || n > seg->size - offset) return SMA_ETOOSMALL;
 #if defined(__APPLE__)
   (void)os_err;
-  memcpy(buf, (const unsigned char *)seg->addr + offset, n);
-  return 0;
+  return sma__read_mapped(seg, offset, buf, n);
 #else
+  if (offset > seg->size || n > seg->size - offset) return SMA_ETOOSMALL;
   unsigned char *p = buf;
   while (n > 0) {
     ssize_t r = SMA__INJECT(pread((int)seg->handle, p, n, (off_t)offset), -1, EIO);
@@ -585,7 +581,7 @@ int sma__os_remove_unused(const char *name, const uint64_t ident[2],
 static int is_stray(int fd, const struct stat *sb) {
   if (!S_ISREG(sb->st_mode) || sb->st_uid != geteuid() ||
       !(sb->st_mode & CREATING_MARK) || (sb->st_mode & 007) != 0 ||
-      !fits_size_t((uint64_t)sb->st_size))
+      !sma__fits_size_t((uint64_t)sb->st_size))
     return 0;
   sma__os_segment_t seg;
   memset(&seg, 0, sizeof seg);

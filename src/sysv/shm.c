@@ -155,8 +155,8 @@ static int is_creating(const probe_t *p) {
 }
 
 /* Reads the valid record of segment `id` (size `size`) through a
- * read-only attach: 0, or nonzero when it cannot be attached or has no
- * valid record. */
+ * read-only attach: -1 when it cannot be attached, otherwise what
+ * sma__record_read() says (0, SMA_ENORECORD, ...). */
 static int read_record_of(int id, size_t size, sma__record_t *rec) {
   void *addr = shmat(id, NULL, SHM_RDONLY);
   if (addr == (void *)-1) return -1;
@@ -350,9 +350,7 @@ int sma__os_open(const char *name, sma__os_segment_t *seg, int *os_err) {
 int sma__os_read(const sma__os_segment_t *seg, uint64_t offset, void *buf,
                  size_t n, int *os_err) {
   (void)os_err;
-  if (offset > seg->size || n > seg->size - offset) return SMA_ETOOSMALL;
-  memcpy(buf, (const unsigned char *)seg->addr + offset, n);
-  return 0;
+  return sma__read_mapped(seg, offset, buf, n);
 }
 
 int sma__os_close(sma__os_segment_t *seg, int *os_err) {
@@ -387,12 +385,32 @@ static int set_mode(int id, struct shmid_ds *ds, unsigned mode) {
   return shmctl(id, IPC_SET, ds) == 0 ? 0 : errno;
 }
 
-/* The kernel's attach count is exact for every process of this IPC
- * namespace. Between reading it and IPC_RMID a new attach could slip in,
- * so the segment's permissions are first revoked (only CAP_IPC_OWNER can
- * attach then), the count read again, and the segment removed, or its
- * permissions restored. The shmid is the identity: a segment re-created
- * under the name has another. */
+/* Removes segment `id`, seen unattached in *ds. The kernel's attach
+ * count is exact for every process of this IPC namespace, but between
+ * reading it and IPC_RMID a new attach could slip in, so the segment's
+ * permissions are first revoked (only CAP_IPC_OWNER can attach then), the
+ * count read again, and the segment removed, or its permissions
+ * restored. */
+static int remove_unattached(int id, struct shmid_ds *ds, int *os_err) {
+  unsigned mode = ds->shm_perm.mode & 0777u;
+  int e = set_mode(id, ds, 0);
+  if (e != 0) return fail(e, 0, os_err);
+  struct shmid_ds now;
+  if (shmctl(id, IPC_STAT, &now) != 0) return fail(errno, 0, os_err);
+  if (now.shm_nattch != 0) {
+    set_mode(id, &now, mode);
+    return SMA_EINUSE;
+  }
+  if (shmctl(id, IPC_RMID, NULL) != 0) {
+    e = errno;
+    set_mode(id, &now, mode);
+    return fail(e, 0, os_err);
+  }
+  return 0;
+}
+
+/* The shmid is the identity: a segment re-created under the name has
+ * another. */
 int sma__os_remove_unused(const char *name, const uint64_t ident[2],
                           int dry_run, int *os_err) {
   SMA__PAUSE_POINT(); /* tests: the window between judging and removing */
@@ -402,31 +420,16 @@ int sma__os_remove_unused(const char *name, const uint64_t ident[2],
   if ((uint64_t)p.id != ident[0]) return SMA_EREPLACED;
   if (p.ds.shm_nattch != 0) return SMA_EINUSE;
   if (dry_run) return 0;
-  unsigned mode = p.ds.shm_perm.mode & 0777u;
-  if ((e = set_mode(p.id, &p.ds, 0)) != 0) return fail(e, 0, os_err);
-  struct shmid_ds now;
-  if (shmctl(p.id, IPC_STAT, &now) != 0) return fail(errno, 0, os_err);
-  if (now.shm_nattch != 0) {
-    set_mode(p.id, &now, mode);
-    return SMA_EINUSE;
-  }
-  if (shmctl(p.id, IPC_RMID, NULL) != 0) {
-    e = errno;
-    set_mode(p.id, &now, mode);
-    return fail(e, 0, os_err);
-  }
-  if (USE_INDEX) sma__unix_index_remove(name);
-  return 0;
+  int rc = remove_unattached(p.id, &p.ds, os_err);
+  if (rc == 0 && USE_INDEX) sma__unix_index_remove(name);
+  return rc;
 }
 
 /* Whether segment `id` carries a valid record: 1 yes, 0 no (none, or a
  * corrupt one), -1 it cannot be attached to tell. */
 static int record_state(int id, size_t size) {
-  void *addr = shmat(id, NULL, SHM_RDONLY);
-  if (addr == (void *)-1) return -1;
   sma__record_t rec;
-  int rc = sma__record_read(addr, size, &rec);
-  shmdt(addr);
+  int rc = read_record_of(id, size, &rec); /* -1: not attached */
   return rc == 0 ? 1 : rc == SMA_ENORECORD || rc == SMA_ECORRUPT ? 0 : -1;
 }
 
@@ -455,9 +458,7 @@ static int64_t creator_of(const struct shmid_ds *ds) {
 }
 
 /* The shmid is the identity, with the creator's pid: an id the kernel
- * hands out again also has a new creator. Like remove_unused(), the
- * segment's permissions are revoked before the attach count is read
- * again and the segment removed. */
+ * hands out again also has a new creator. */
 int sma__os_remove_stray(const sma__os_stray_t *stray, int dry_run,
                          int *os_err) {
   int id = (int)stray->ident[0];
@@ -468,21 +469,7 @@ int sma__os_remove_stray(const sma__os_stray_t *stray, int dry_run,
   if (!is_stray(id, &ds) || ds.shm_nattch != 0) return SMA_EINUSE;
   if (dry_run) return 0;
   SMA__PAUSE_POINT(); /* tests: the window between judging and removing */
-  unsigned mode = ds.shm_perm.mode & 0777u;
-  int e = set_mode(id, &ds, 0);
-  if (e != 0) return fail(e, 0, os_err);
-  struct shmid_ds now;
-  if (shmctl(id, IPC_STAT, &now) != 0) return fail(errno, 0, os_err);
-  if (now.shm_nattch != 0) {
-    set_mode(id, &now, mode);
-    return SMA_EINUSE;
-  }
-  if (shmctl(id, IPC_RMID, NULL) != 0) {
-    e = errno;
-    set_mode(id, &now, mode);
-    return fail(e, 0, os_err);
-  }
-  return 0;
+  return remove_unattached(id, &ds, os_err);
 }
 
 /* Walks /proc/sysvipc/shm where there is one (Linux); elsewhere a

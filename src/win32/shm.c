@@ -418,9 +418,7 @@ int sma__os_publish(const char *name, sma__os_segment_t *seg, int *os_err) {
 int sma__os_read(const sma__os_segment_t *seg, uint64_t offset, void *buf,
                  size_t n, int *os_err) {
   (void)os_err;
-  if (offset > seg->size || n > seg->size - offset) return SMA_ETOOSMALL;
-  memcpy(buf, (const unsigned char *)seg->addr + offset, n);
-  return 0;
+  return sma__read_mapped(seg, offset, buf, n);
 }
 
 int sma__os_open(const char *name, sma__os_segment_t *seg, int *os_err) {
