@@ -35,6 +35,17 @@ for missing in sorted(want - combos):
 # The other ABIs .ci/run covers: i386 on both Unix backends, s390x POSIX.
 for missing in sorted({("i386", "posix"), ("i386", "sysv"), ("s390x", "posix")} - arches):
     errors.append(f"matrix lacks the {missing[0]} {missing[1]} job")
+# macOS POSIX must run what passes here under Darwin's personality.
+unix = jobs.get("unix", {}).get("strategy", {}).get("matrix", {}).get("include", [])
+personality = [e.get("options", "").split() for e in unix
+               if "-DSMA_OS_PERSONALITY=darwin" in e.get("options", "")]
+mac = [e.get("options", "").split() for e in unix
+       if e.get("os", "").startswith("macos") and e.get("backend") == "posix"]
+if not personality:
+    errors.append("no Linux job under -DSMA_OS_PERSONALITY=darwin")
+elif [sorted(o) for o in mac] != [sorted(o for o in personality[0]
+                                         if not o.startswith("-DSMA_OS_PERSONALITY"))]:
+    errors.append(f"macOS POSIX options {mac} differ from the personality job's {personality[0]}")
 if errors:
     print("\n".join(errors))
     sys.exit(1)

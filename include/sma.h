@@ -145,6 +145,16 @@ typedef struct sma_caps {
                                close removes it) */
   int unlink_by_creator_only; /**< only the creating process can remove a
                                  name (Windows) */
+  int proves_unused;        /**< the OS shows who maps a segment, so
+                               sma_info() counts attached processes and
+                               sma_collect() can prove a segment orphaned
+                               (0: POSIX on macOS, Windows) */
+  int reserves_memory;      /**< sma_create() reserves the segment's memory
+                               (unless SMA_CREATE_NORESERVE), so a store
+                               too full for it fails there, not with SIGBUS
+                               at first touch (0: POSIX on macOS, where a
+                               segment is plain memory, with no store to
+                               fill) */
   uint64_t max_segment;     /**< largest segment the OS allows now, in bytes
                                (System V: shmmax, 4 MiB by default on
                                macOS); 0 when there is no such fixed limit

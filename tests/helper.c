@@ -82,7 +82,7 @@ static int stress(int argc, char **argv) {
   int status = 0;
   for (long i = 0; i < cycles && status == 0; i++) {
     sma_t *a = NULL, *b = NULL;
-    int rc = sma_create_and_register(&a, 1, shape, SMA_INT64, reg, T_PREFIX "-stress", 0);
+    int rc = sma_create_and_register(&a, 1, shape, SMA_INT64, reg, T_PREFIX "-st", 0);
     if (rc == 0) {
       double value = (double)(sma_creator_pid(a) * 100000 + (uint64_t)i);
       t_fill_view(sma_view(a), value);

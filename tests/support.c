@@ -35,10 +35,21 @@ extern char **environ;
 #error "SMA_TEST_HELPER must name the helper executable"
 #endif
 
+/* T_PREFIX-pid-counter-tag, cut to the backend's name limit (Darwin's
+ * POSIX names are 30 bytes): the pid and counter keep names unique, the
+ * tag is cut on a character boundary. */
 void t_name(char *buf, size_t cap, const char *tag) {
   static unsigned n;
-  snprintf(buf, cap, T_PREFIX "-%llu-%s-%u",
-           (unsigned long long)sma__os_pid(), tag, n++);
+  snprintf(buf, cap, T_PREFIX "-%llu-%u-%s",
+           (unsigned long long)sma__os_pid(), n++, tag);
+  size_t len = strlen(buf), max = sma_name_max();
+  while (len > max || (len > 0 && ((unsigned char)buf[len] & 0xC0) == 0x80)) len--;
+  buf[len] = '\0';
+}
+
+void t_prefix(char *buf, size_t cap, const char *tag) {
+  snprintf(buf, cap, T_PREFIX "-%s%lu", tag, t_pid());
+  if (strlen(buf) + 19 > sma_name_max()) snprintf(buf, cap, T_PREFIX "-%s", tag);
 }
 
 unsigned long t_pid(void) { return (unsigned long)sma__os_pid(); }

@@ -14,6 +14,11 @@
 /* Writes "smatest-<pid>-<tag>-<n>" to buf: unique across parallel ctest
  * runs and within a test. */
 void t_name(char *buf, size_t cap, const char *tag);
+/* A prefix for sma_build_name() and for names of this test: T_PREFIX-tag
+ * and the pid, or without the pid where the backend's name limit (30 on
+ * macOS POSIX) leaves no room for it beside the short form's counter and
+ * 13 random characters. Tags are short and unique per test. */
+void t_prefix(char *buf, size_t cap, const char *tag);
 
 /* This process's id. */
 unsigned long t_pid(void);

@@ -53,6 +53,38 @@ Test(backend, capabilities_are_consistent) {
   sma_caps(NULL);
 }
 
+/* The capabilities describe what the backend does: a backend that cannot
+ * enumerate keeps an index; a name of max_name bytes is valid and one
+ * more byte is not; where sizes are not exact, the size seen is whole
+ * pages; the attached count is known exactly where unused can be proven.
+ * (The macOS personality on Linux changes each of these.) */
+Test(backend, capabilities_match_behaviour) {
+  sma_caps_t c = t_caps();
+  char path[4096];
+  int idx = sma_index_path(path, sizeof path);
+  cr_assert_eq(idx == SMA_ENOTSUP, c.can_list != 0, "%s", sma_err_name(idx));
+  char name[SMA_NAME_BUF + 2]; /* room for max_name + 1 */
+  t_name(name, sizeof name, "caps");
+  size_t len = strlen(name);
+  while (len < c.max_name) name[len++] = 'm';
+  name[len] = '\0';
+  cr_assert_eq(sma_name_validate(name), 0);
+  size_t shape[1] = {100};
+  sma_t *a, *b;
+  cr_assert_eq(sma_new(&a, name, 1, shape, SMA_UINT8, NULL, 0), 0);
+  cr_assert_eq(sma_create(a, 0), 0);
+  sma_info_t in;
+  cr_assert_eq(sma_info(name, &in), 0);
+  cr_assert_eq(in.attached, c.proves_unused ? 1 : -1);
+  cr_assert_eq(in.segment_size % c.granularity, 0);
+  name[len] = 'm';
+  name[len + 1] = '\0';
+  cr_assert_eq(sma_new(&b, name, 1, shape, SMA_UINT8, NULL, 0), SMA_ENAMETOOLONG);
+  name[len] = '\0';
+  cr_assert_eq(sma_unlink(name), 0);
+  sma_free(a);
+}
+
 #if defined(SMA_BACKEND_sysv)
 /* The documented key formula (support.c), so that a change to the
  * backend's hash that breaks the documentation fails these tests. */

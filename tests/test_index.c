@@ -1,5 +1,5 @@
 /* The per-user index (builds that list through it: macOS, or Linux with
- * -DSMA_FORCE_INDEX=ON) against another user who shares $TMPDIR: a
+ * -DSMA_OS_PERSONALITY=darwin) against another user who shares $TMPDIR: a
  * directory squatted in advance, a directory swapped for a symlink while
  * the victim lists, and a umask that would lock the owner out. Two real
  * uids (root needed; skipped otherwise). POSIX only. */

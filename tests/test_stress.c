@@ -44,7 +44,7 @@ static int run_one_process(void *arg, int index) {
 
 /* Segments whose names carry the stress prefix, by listing the backend. */
 static int count_stress(const sma_info_t *in, void *user) {
-  *(int *)user += strstr(in->name, T_PREFIX "-stress") != NULL;
+  *(int *)user += strstr(in->name, T_PREFIX "-st") != NULL;
   return 0;
 }
 

@@ -10,6 +10,7 @@
 #include "../unix/fault.h"
 #include "../unix/index.h"
 #include "../unix/os.h"
+#include "../unix/personality.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -26,14 +27,6 @@
 #endif
 #include <unistd.h>
 
-#if defined(__APPLE__)
-/* PSHMNAMLEN is 31 including the leading '/'. */
-#define POSIX_MAX_NAME 30
-#else
-#define POSIX_MAX_NAME 255 /* NAME_MAX of the /dev/shm file */
-#endif
-
-#if defined(__linux__)
 #define SHM_DIR "/dev/shm" /* where glibc's shm_open puts names */
 
 /* The file behind `name` in SHM_DIR (names are at most NAME_MAX bytes). */
@@ -46,10 +39,12 @@ static shm_file_t shm_file(const char *name) {
   snprintf(f.path, sizeof f.path, SHM_DIR "/%s", name);
   return f;
 }
-#endif
+
+/* The OS's behaviour as data (personality.h). */
+#define OS (sma__unix_personality())
 
 /* Lists /dev/shm on Linux; elsewhere the per-user index (index.h). */
-#define USE_INDEX SMA__UNIX_USE_INDEX
+#define USE_INDEX (!OS->posix_shm_dir)
 
 /* /dev/shm's free space decides, not a fixed limit. */
 uint64_t sma__os_max_segment(void) { return 0; }
@@ -57,12 +52,11 @@ uint64_t sma__os_max_segment(void) { return 0; }
 void sma__os_caps(sma__os_caps_t *caps) {
   sma__unix_caps(caps);
   caps->backend = "posix";
-  caps->max_name = POSIX_MAX_NAME;
-#if defined(__APPLE__)
-  caps->size_is_exact = 0; /* fstat reports page-rounded sizes */
-#else
-  caps->size_is_exact = 1;
-#endif
+  caps->max_name = OS->posix_max_name;
+  caps->size_is_exact = OS->posix_exact_size;
+  caps->can_list = !USE_INDEX;
+  caps->proves_unused = OS->posix_shm_dir; /* leases and /proc/PID/maps */
+  caps->reserves_memory = OS->posix_reserve;
 }
 
 /* The one errno translation of this backend. */
@@ -110,10 +104,11 @@ static int open_retry(const char *path, int oflag, mode_t mode) {
 /* Reserves the memory of the sized object so a full /dev/shm is ENOSPC
  * now rather than SIGBUS at first touch. */
 static int reserve(int fd, size_t size) {
+  if (!OS->posix_reserve) return 0; /* plain memory: ftruncate is all */
 #if defined(__APPLE__)
   (void)fd;
   (void)size;
-  return 0; /* macOS shm is plain memory; ftruncate is all there is */
+  return 0; /* no posix_fallocate to call */
 #else
   int rc;
   do {
@@ -189,6 +184,10 @@ static int advise_hugepages(void *addr, size_t size) {
  * nothing at all (the file goes with its last descriptor). -1 with errno
  * EOPNOTSUPP where O_TMPFILE is unavailable: the caller falls back. */
 static int open_unnamed(const char *name, mode_t mode) {
+  if (!OS->posix_shm_dir) {
+    errno = EOPNOTSUPP; /* no /dev/shm directory to make it in */
+    return -1;
+  }
   shm_file_t file = shm_file(name);
   /* Fail fast on a taken name rather than after a long reservation;
    * linkat() in publish() is what makes create exclusive. */
@@ -237,16 +236,18 @@ static int link_name(int fd, const char *name) {
 static int build(int fd, size_t size, unsigned flags,
                  const unsigned char *record, sma__os_segment_t *seg) {
   off_t at = (off_t)(size - SMA__RECORD_SIZE);
+  /* The one ftruncate of the object's life: Darwin refuses a second. */
   int e = SMA__INJECT(ftruncate(fd, (off_t)size), -1, EIO) == 0 ? 0 : errno;
-#if defined(__APPLE__)
-  /* macOS shm objects take neither pread nor pwrite: through the map. */
-  if (e == 0) e = map_fd(fd, size, (flags & SMA__OS_PREFAULT) != 0, seg);
-  if (e == 0) memcpy((unsigned char *)seg->addr + at, record, SMA__RECORD_SIZE);
-#else
+  int populate = (flags & SMA__OS_PREFAULT) != 0;
+  if (!OS->posix_fd_io) {
+    /* Objects that take neither pread nor pwrite: through the map. */
+    if (e == 0) e = map_fd(fd, size, populate, seg);
+    if (e == 0) memcpy((unsigned char *)seg->addr + at, record, SMA__RECORD_SIZE);
+    return e;
+  }
   if (e == 0) e = write_at(fd, record, SMA__RECORD_SIZE, at);
   if (e == 0 && !(flags & SMA__OS_NORESERVE)) e = reserve(fd, size);
-  if (e == 0) e = map_fd(fd, size, (flags & SMA__OS_PREFAULT) != 0, seg);
-#endif
+  if (e == 0) e = map_fd(fd, size, populate, seg);
   return e;
 }
 
@@ -311,6 +312,16 @@ int sma__os_publish(const char *name, sma__os_segment_t *seg, int *os_err) {
   return 0;
 }
 
+/* The size as the OS reports it: where it is not exact, rounded up to the
+ * page as Darwin's fstat does (idempotent there). */
+static size_t reported_size(const struct stat *st) {
+  size_t size = (size_t)st->st_size;
+  if (OS->posix_exact_size) return size;
+  size_t page = sma__caps().granularity;
+  size_t tail = size % page;
+  return tail == 0 || size > SIZE_MAX - (page - tail) ? size : size + (page - tail);
+}
+
 int sma__os_open(const char *name, sma__os_segment_t *seg, int *os_err) {
   char path[SMA_NAME_BUF + 2];
   int rc = os_name(name, path, sizeof path);
@@ -325,7 +336,7 @@ int sma__os_open(const char *name, sma__os_segment_t *seg, int *os_err) {
     close(fd); /* a 64-bit process's segment, seen from a 32-bit one */
     return SMA_ETOOBIG;
   }
-  if (e == 0) e = map_fd(fd, (size_t)st.st_size, 0, seg);
+  if (e == 0) e = map_fd(fd, reported_size(&st), 0, seg);
   if (e != 0) {
     close(fd);
     seg->handle = -1;
@@ -339,10 +350,7 @@ int sma__os_open(const char *name, sma__os_segment_t *seg, int *os_err) {
 
 int sma__os_read(const sma__os_segment_t *seg, uint64_t offset, void *buf,
                  size_t n, int *os_err) {
-#if defined(__APPLE__)
-  (void)os_err;
-  return sma__read_mapped(seg, offset, buf, n);
-#else
+  if (!OS->posix_fd_io) return sma__read_mapped(seg, offset, buf, n);
   if (offset > seg->size || n > seg->size - offset) return SMA_ETOOSMALL;
   unsigned char *p = buf;
   while (n > 0) {
@@ -355,7 +363,6 @@ int sma__os_read(const sma__os_segment_t *seg, uint64_t offset, void *buf,
     offset += (uint64_t)r;
   }
   return 0;
-#endif
 }
 
 int sma__os_close(sma__os_segment_t *seg, int *os_err) {
@@ -485,7 +492,7 @@ static int open_path(const char *path, struct stat *sb) {
   return fd;
 }
 
-int sma__os_stat(const char *name, sma__os_stat_t *st, int *os_err) {
+static int dir_stat(const char *name, sma__os_stat_t *st, int *os_err) {
   st->attached = -1;
   struct stat sb;
   int fd = open_path(shm_file(name).path, &sb);
@@ -570,8 +577,8 @@ static int remove_if(const char *name, verdict_fn judge, const void *ctx,
   return e == 0 || e == EEXIST ? rc : fail(e, os_err);
 }
 
-int sma__os_remove_unused(const char *name, const uint64_t ident[2],
-                          int dry_run, int *os_err) {
+static int dir_remove_unused(const char *name, const uint64_t ident[2],
+                             int dry_run, int *os_err) {
   return remove_if(name, unused_verdict, ident, dry_run, os_err);
 }
 
@@ -603,13 +610,13 @@ static int stray_verdict(int fd, const struct stat *sb, const void *ctx) {
   return proven_unused(fd, sb) ? 0 : SMA_EINUSE;
 }
 
-int sma__os_remove_stray(const sma__os_stray_t *stray, int dry_run,
-                         int *os_err) {
+static int dir_remove_stray(const sma__os_stray_t *stray, int dry_run,
+                            int *os_err) {
   return remove_if(stray->label, stray_verdict, stray, dry_run, os_err);
 }
 
-int sma__os_strays(int (*fn)(const sma__os_stray_t *stray, void *user),
-                   void *user, int *os_err) {
+static int dir_strays(int (*fn)(const sma__os_stray_t *stray, void *user),
+                      void *user, int *os_err) {
   DIR *d = opendir(SHM_DIR);
   if (d == NULL) return fail(errno, os_err);
   int rc = 0;
@@ -640,39 +647,54 @@ int sma__os_strays(int (*fn)(const sma__os_stray_t *stray, void *user),
   closedir(d);
   return rc;
 }
-#else
+#endif /* __linux__ */
+
+/* Without /dev/shm and /proc (Darwin), nothing shows who maps a segment,
+ * so none is ever proven unused, and strays cannot be enumerated. */
+
 int sma__os_stat(const char *name, sma__os_stat_t *st, int *os_err) {
+#if defined(__linux__)
+  if (OS->posix_shm_dir) return dir_stat(name, st, os_err);
+#endif
   (void)name;
   (void)os_err;
-  st->attached = -1; /* nothing says who maps a segment */
+  st->attached = -1;
   return 0;
 }
 
 int sma__os_remove_unused(const char *name, const uint64_t ident[2],
                           int dry_run, int *os_err) {
+#if defined(__linux__)
+  if (OS->posix_shm_dir) return dir_remove_unused(name, ident, dry_run, os_err);
+#endif
   (void)name;
   (void)ident;
   (void)dry_run;
   (void)os_err;
-  return SMA_EINUSE; /* unused can never be proven here */
+  return SMA_EINUSE;
 }
 
 int sma__os_strays(int (*fn)(const sma__os_stray_t *stray, void *user),
                    void *user, int *os_err) {
+#if defined(__linux__)
+  if (OS->posix_shm_dir) return dir_strays(fn, user, os_err);
+#endif
   (void)fn;
   (void)user;
   (void)os_err;
-  return 0; /* no enumeration, and no proof that one is unused */
+  return 0;
 }
 
 int sma__os_remove_stray(const sma__os_stray_t *stray, int dry_run,
                          int *os_err) {
+#if defined(__linux__)
+  if (OS->posix_shm_dir) return dir_remove_stray(stray, dry_run, os_err);
+#endif
   (void)stray;
   (void)dry_run;
   (void)os_err;
   return SMA_EINUSE;
 }
-#endif
 
 static int segment_exists(const char *name) {
   char path[SMA_NAME_BUF + 2];
@@ -689,7 +711,7 @@ int sma__os_index_path(char *buf, size_t cap) {
 int sma__os_list(int (*fn)(const char *name, void *user), void *user,
                  int *os_err) {
   if (USE_INDEX) return sma__unix_index_list(fn, user, segment_exists);
-  DIR *d = opendir("/dev/shm");
+  DIR *d = opendir(SHM_DIR);
   if (d == NULL) return fail(errno, os_err);
   int rc = 0;
   struct dirent *e;

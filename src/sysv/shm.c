@@ -53,6 +53,7 @@
 #include "../unix/fault.h"
 #include "../unix/index.h"
 #include "../unix/os.h"
+#include "../unix/personality.h"
 
 #include <errno.h>
 #include <stdatomic.h>
@@ -70,7 +71,7 @@
 enum { PROBES = 8 };
 
 /* Lists /proc/sysvipc/shm on Linux; elsewhere the per-user index. */
-#define USE_INDEX SMA__UNIX_USE_INDEX
+#define USE_INDEX (!sma__unix_personality()->sysv_proc)
 
 /* The kernel's shmmax now (a tunable), 0 if it cannot be read. */
 uint64_t sma__os_max_segment(void) {
@@ -94,6 +95,9 @@ void sma__os_caps(sma__os_caps_t *caps) {
   caps->backend = "sysv";
   caps->max_name = SMA_NAME_BUF - 1; /* the record's name field */
   caps->size_is_exact = 1;           /* IPC_STAT shm_segsz */
+  caps->can_list = !USE_INDEX;
+  caps->proves_unused = 1;   /* shm_nattch */
+  caps->reserves_memory = 1; /* shmget charges shmall at create */
 }
 
 static int from_errno(int e, int creating) {
@@ -476,6 +480,7 @@ int sma__os_remove_stray(const sma__os_stray_t *stray, int dry_run,
  * segment without a record cannot be found, and none is reported. */
 int sma__os_strays(int (*fn)(const sma__os_stray_t *stray, void *user),
                    void *user, int *os_err) {
+  if (USE_INDEX) return 0; /* no enumeration of segments */
   FILE *f = fopen("/proc/sysvipc/shm", "re");
   if (f == NULL) return errno == ENOENT ? 0 : fail(errno, 0, os_err);
   char line[512];

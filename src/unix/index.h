@@ -11,15 +11,8 @@
 
 #include <stddef.h>
 
-/* Whether this build lists through the index: where the OS cannot
- * enumerate segments (macOS, System V off Linux), or when
- * SMA_FORCE_INDEX asks for it on Linux (to test that path). Linux POSIX
- * lists /dev/shm and Linux System V /proc/sysvipc/shm instead. */
-#if defined(__linux__) && !defined(SMA_FORCE_INDEX)
-#define SMA__UNIX_USE_INDEX 0
-#else
-#define SMA__UNIX_USE_INDEX 1
-#endif
+/* The backends use the index where the personality (personality.h) says
+ * the OS cannot enumerate segments. */
 
 /* Writes the index directory's path. SMA_ENOBUFS if cap is too small. */
 int sma__unix_index_path(char *buf, size_t cap);

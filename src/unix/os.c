@@ -5,7 +5,6 @@
 #define _GNU_SOURCE
 #include "../platform.h"
 #include "fault.h"
-#include "index.h"
 #include "os.h"
 
 #include <errno.h>
@@ -23,7 +22,6 @@
 void sma__unix_caps(sma__os_caps_t *caps) {
   long page = sysconf(_SC_PAGESIZE);
   caps->granularity = page > 0 ? (size_t)page : 4096;
-  caps->can_list = !SMA__UNIX_USE_INDEX;
   caps->unlink_keeps_maps = 1;
   caps->outlives_creator = 1;
   caps->unlink_by_creator_only = 0;

@@ -5,10 +5,10 @@
 
 #include "../platform.h"
 
-/* Fills what every Unix backend reports alike: page granularity, listing
- * (from SMA__UNIX_USE_INDEX), mappings surviving unlink, segments
- * surviving their creator, unlink by anyone allowed. The backend then
- * sets its name, name limit and size exactness. */
+/* Fills what every Unix backend reports alike: page granularity,
+ * mappings surviving unlink, segments surviving their creator, unlink by
+ * anyone allowed. The backend then sets its name, name limit, size
+ * exactness and listing. */
 void sma__unix_caps(sma__os_caps_t *caps);
 
 #endif

@@ -51,6 +51,8 @@ void sma__os_caps(sma__os_caps_t *caps) {
   caps->unlink_keeps_maps = 1;
   caps->outlives_creator = 0;
   caps->unlink_by_creator_only = 1;
+  caps->proves_unused = 0;   /* nothing shows who maps a section */
+  caps->reserves_memory = 1; /* SEC_COMMIT charges the commit limit */
 }
 
 /* The one GetLastError() translation of this backend. */
