@@ -32,8 +32,10 @@ want = {("ubuntu", "posix", "gcc"), ("ubuntu", "posix", "clang"),
         ("windows", "win32", "msvc"), ("windows", "win32", "mingw")}
 for missing in sorted(want - combos):
     errors.append(f"matrix lacks {missing}")
-# The other ABIs .ci/run covers: i386 on both Unix backends, s390x POSIX.
-for missing in sorted({("i386", "posix"), ("i386", "sysv"), ("s390x", "posix")} - arches):
+# The other ABIs .ci/run covers: i386 on both Unix backends, big-endian
+# s390x POSIX and ppc64 System V.
+for missing in sorted({("i386", "posix"), ("i386", "sysv"), ("s390x", "posix"),
+                       ("ppc64", "sysv")} - arches):
     errors.append(f"matrix lacks the {missing[0]} {missing[1]} job")
 # macOS POSIX must run what passes here under Darwin's personality.
 unix = jobs.get("unix", {}).get("strategy", {}).get("matrix", {}).get("include", [])

@@ -4,8 +4,8 @@
 #   POSIX backend with GCC, with Clang (shared library), with Clang under
 #   ASan+UBSan; macOS's personality on Linux (POSIX) and under macOS's
 #   default limits (System V); System V backend in a private IPC
-#   namespace; i386 (POSIX and System V) and big-endian s390x (POSIX,
-#   under qemu-user); the
+#   namespace; i386 (POSIX and System V) and big-endian s390x (POSIX)
+#   and ppc64 (System V), under qemu-user; the
 #   Windows backend cross-compiled with MinGW-w64 and run under Wine.
 # Each ctest run prints its own counts; the script stops at the first
 # failure. Build trees go under ${SMA_BUILD_ROOT:-build-ci}.
@@ -25,6 +25,7 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     pkg-config python3 python3-numpy python3-yaml util-linux \
     gcc-mingw-w64-x86-64 wine wine64 yamllint doxygen binutils valgrind \
     gcc-i686-linux-gnu libc6-dev-i386-cross gcc-s390x-linux-gnu libc6-dev-s390x-cross \
+    gcc-powerpc64-linux-gnu libc6-dev-ppc64-cross \
     qemu-user >/dev/null
 fi
 
@@ -113,8 +114,8 @@ else
 fi
 
 # Other ABIs, on the Criterion stand-in (no Criterion for them here):
-# i386 (32-bit size_t, 64-bit off_t) runs natively, static; s390x
-# (big-endian) runs under qemu-user, which also starts the helpers.
+# i386 (32-bit size_t, 64-bit off_t) runs natively, static; s390x and
+# ppc64 (big-endian) run under qemu-user, which also starts the helpers.
 configure i386-posix -DCMAKE_TOOLCHAIN_FILE=cmake/i686-linux-gnu.cmake -DSMA_TEST_SHIM=ON
 step "i386-posix: test"; run_ctest i386-posix
 configure i386-sysv -DCMAKE_TOOLCHAIN_FILE=cmake/i686-linux-gnu.cmake -DSMA_TEST_SHIM=ON \
@@ -125,11 +126,20 @@ if unshare -i true 2>/dev/null; then
 else
   run_ctest i386-sysv
 fi
-# No s390x System V run: qemu-user 7.2 (Debian 12) mistranslates
-# shm_perm.mode for s390x (IPC_STAT of a 0700 segment reads 0160000000,
-# IPC_SET writes 0), so the backend's permission protocol cannot run.
 configure s390x-posix -DCMAKE_TOOLCHAIN_FILE=cmake/s390x-linux-gnu.cmake -DSMA_TEST_SHIM=ON
 step "s390x-posix: test under qemu-user (big-endian)"; run_ctest s390x-posix
+# System V big-endian runs on ppc64: qemu-user 7.2 (Debian 12) swaps
+# shm_perm.mode as 16 bits for s390x, where it is 32 (IPC_STAT of a 0700
+# segment reads 0160000000, IPC_SET writes 0), so the backend's
+# permission protocol cannot run there; its ppc64 translation is right.
+configure ppc64-sysv -DCMAKE_TOOLCHAIN_FILE=cmake/powerpc64-linux-gnu.cmake -DSMA_TEST_SHIM=ON \
+  -DSMA_BACKEND=sysv
+step "ppc64-sysv: test under qemu-user (big-endian) in a private IPC namespace"
+if unshare -i true 2>/dev/null; then
+  SMA_PRIVATE_IPC=1 unshare -i ctest --test-dir "$root/ppc64-sysv" --output-on-failure -j "$jobs"
+else
+  run_ctest ppc64-sysv
+fi
 
 configure mingw-win32 -DCMAKE_TOOLCHAIN_FILE=cmake/mingw-w64-x86_64.cmake
 step "mingw-win32: test under Wine"

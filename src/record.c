@@ -144,11 +144,7 @@ int sma__record_decode(const unsigned char *r, size_t segment_size,
    * the data's byte order, which a machine of the other order cannot
    * use (qemu-user shows such a segment on one machine). */
   int drc = sma_dtype_parse(typestr, &out.dtype);
-  if (drc == SMA_EBYTEORDER) return SMA_EBYTEORDER;
-  if (drc != 0) return SMA_ECORRUPT;
-
-  int rc = check_sizes(r, segment_size, &out);
-  if (rc != 0) return rc;
+  if (drc != 0 && drc != SMA_EBYTEORDER) return SMA_ECORRUPT;
 
   const char *name = (const char *)r + OFF_NAME;
   const char *nul = memchr(name, '\0', SMA_NAME_BUF);
@@ -156,6 +152,14 @@ int sma__record_decode(const unsigned char *r, size_t segment_size,
   size_t name_len = (size_t)(nul - name);
   memcpy(out.name, name, name_len);
   out.name[name_len] = '\0';
+  if (drc == SMA_EBYTEORDER) { /* intact, so its name can be trusted */
+    memset(rec, 0, sizeof *rec);
+    memcpy(rec->name, out.name, name_len + 1);
+    return SMA_EBYTEORDER;
+  }
+
+  int rc = check_sizes(r, segment_size, &out);
+  if (rc != 0) return rc;
 
   out.creator_pid = get_u64(r + OFF_PID);
   out.created_ns = (int64_t)get_u64(r + OFF_CREATED);

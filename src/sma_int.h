@@ -102,7 +102,9 @@ void sma__record_encode(const sma__record_t *rec,
 
 /* Checks and decodes `bytes`, the last SMA__RECORD_SIZE bytes of a
  * segment of segment_size bytes. SMA_ENORECORD if there is none (too
- * small, no magic); SMA_ECORRUPT if it is present but inconsistent. */
+ * small, no magic); SMA_ECORRUPT if it is present but inconsistent;
+ * SMA_EBYTEORDER if it is intact but its data has the other byte order,
+ * and then only rec->name is filled (the segment can still be found). */
 int sma__record_decode(const unsigned char *bytes, size_t segment_size,
                        sma__record_t *rec);
 

@@ -2,6 +2,7 @@
  * who may unlink, how System V finds names behind colliding keys, what
  * its size limit gives, and Windows' owner-only security descriptor. */
 #include "sma.h"
+#include "../src/sma_int.h" /* sma__crc32 */
 #include "support.h"
 
 #include <criterion/criterion.h>
@@ -83,6 +84,43 @@ Test(backend, capabilities_match_behaviour) {
   name[len] = '\0';
   cr_assert_eq(sma_unlink(name), 0);
   sma_free(a);
+}
+
+/* What a machine of the other byte order writes into a segment's record:
+ * the type string's byte-order character flipped, the checksum (bytes
+ * 636..639, little-endian, of bytes 0..635) recomputed. */
+static void flip_record_byte_order(unsigned char *record) {
+  record[32] = record[32] == '<' ? '>' : '<';
+  uint32_t crc = sma__crc32(record, 636);
+  for (int i = 0; i < 4; i++) record[636 + i] = (unsigned char)(crc >> (8 * i));
+}
+
+/* A segment of the other byte order (one a big-endian machine made, seen
+ * from a little-endian one, or the reverse, as under qemu-user) is found
+ * by its name and refused with SMA_EBYTEORDER, on every backend.
+ * Regression: System V found a segment by its record's name and skipped
+ * one whose record it could not use, so the name was SMA_ENOENT. */
+Test(backend, a_segment_of_the_other_byte_order_is_found_and_refused) {
+  char name[SMA_NAME_BUF];
+  t_name(name, sizeof name, "byteorder");
+  size_t shape[1] = {16};
+  sma_t *a, *b = NULL;
+  cr_assert_eq(sma_new(&a, name, 1, shape, SMA_FLOAT32, NULL, 0), 0);
+  cr_assert_eq(sma_create(a, 0), 0);
+  sma_info_t in;
+  cr_assert_eq(sma_info(name, &in), 0);
+  flip_record_byte_order((unsigned char *)sma_data(a) + in.segment_size - 640);
+  int open_rc = sma_open(&b, name, NULL, 0);
+  int info_rc = sma_info(name, &in);
+  const char *args[] = {"load", name, "16", t_native("<f4"), NULL};
+  int helper_rc = t_run_helper(args);
+  int unlink_rc = sma_unlink(name);
+  sma_free(a);
+  cr_assert_eq(open_rc, SMA_EBYTEORDER, "%s", sma_err_name(open_rc));
+  cr_assert_null(b);
+  cr_assert_eq(info_rc, SMA_EBYTEORDER, "%s", sma_err_name(info_rc));
+  cr_assert_eq(helper_rc, 10 - SMA_EBYTEORDER, "another process: %d", helper_rc);
+  cr_assert_eq(unlink_rc, 0, "%s", sma_err_name(unlink_rc));
 }
 
 #if defined(SMA_BACKEND_sysv)
