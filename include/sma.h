@@ -514,8 +514,12 @@ SMA_API int sma_wrap(sma_t *const *arrays, size_t n, sma_wrap_fn fn,
 
 /** Writes an object's description — format version, backend, dtype, shape,
  * slice and name — as one printable line (no newline), e.g.
- *     sma/1 backend=posix dtype=<f4 shape=512,512 slice=0:256 name=job-1
- * Fields are space-separated key=value pairs in that order; shape is "()"
+ *     sma/1 backend=posix dtype=float32 shape=512,512 slice=0:256 name=job-1
+ * Fields are space-separated key=value pairs in that order; dtype is the
+ * NumPy name, in native byte order, so the line is the same text on
+ * machines of either order (sma_parse() also takes type strings such as
+ * "<f4", as earlier versions wrote, and refuses the other order's with
+ * SMA_EBYTEORDER); shape is "()"
  * for a 0-d array; slice is empty when there is none (sma_slice_format's
  * syntax); the name comes last and runs to the end of the line, so it may
  * hold any character a name may. Works on loaded and unloaded objects.

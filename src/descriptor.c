@@ -20,9 +20,12 @@ int sma_describe(const sma_t *a, char *buf, size_t cap) {
   char slice[SMA_MAX_DIMS * 64];
   int rc = sma_slice_format(slices, nslice, slice, sizeof slice);
   if (rc != 0) return rc;
+  /* The dtype's name, not its type string: native order is implied (the
+   * segment's record says which order its data has, and is checked at
+   * load), so the line is the same text on every machine. */
   int n = snprintf(buf, cap, PREFIX "%d backend=%s dtype=%s shape=%s slice=%s name=%s",
                    SMA_DESCRIPTOR_VERSION, sma_backend(),
-                   sma_dtype_str(sma_dtype(a)), shape, slice, sma_name(a));
+                   sma_dtype_name(sma_dtype(a)), shape, slice, sma_name(a));
   if (n < 0 || (size_t)n >= cap) {
     buf[0] = '\0';
     return SMA_ENOBUFS;
