@@ -377,22 +377,28 @@ typedef struct sma_override {
  * NULL). Errors: those of sma_new(). */
 SMA_API int sma_clone(sma_t **out, const sma_t *src, const sma_override_t *ov);
 
-/* ---- Attributes (never fail: NULL gives NULL, 0 or -1; borrowed pointers) */
-/** The segment's name (borrowed). */
+/* ---- Attributes (never fail; borrowed pointers). For a NULL object each
+ * gives the "nothing" of its type: NULL, 0, -1 (sma_os_handle) or
+ * SMA_DTYPE_COUNT (sma_dtype), as each one's comment says. ------------- */
+/** The segment's name (borrowed); NULL for NULL. */
 SMA_API const char *sma_name(const sma_t *a);
-/** Number of dimensions of the whole array. */
+/** Number of dimensions of the whole array; 0 for NULL. */
 SMA_API size_t sma_ndim(const sma_t *a);
-/** Shape of the whole array: sma_ndim() entries (borrowed). */
+/** Shape of the whole array: sma_ndim() entries (borrowed); NULL for
+ * NULL. */
 SMA_API const size_t *sma_shape(const sma_t *a);
-/** Element type. */
+/** Element type; SMA_DTYPE_COUNT (no dtype) for NULL. */
 SMA_API sma_dtype_t sma_dtype(const sma_t *a);
-/** Bytes per element. */
+/** Bytes per element; 0 for NULL. */
 SMA_API size_t sma_itemsize(const sma_t *a);
-/** Bytes of the whole (unsliced) array: itemsize x prod(shape). */
+/** Bytes of the whole (unsliced) array: itemsize x prod(shape); 0 for
+ * NULL. */
 SMA_API size_t sma_nbytes(const sma_t *a);
-/** The slice given at sma_new()/sma_open(); *count gets its length. */
+/** The slice given at sma_new()/sma_open(); *count (if count is not
+ * NULL) gets its length. NULL and 0 for NULL or no slice. */
 SMA_API const sma_slice_t *sma_slice(const sma_t *a, size_t *count);
-/** Nonzero while the object maps its segment (after create/load/open). */
+/** Nonzero while the object maps its segment (after create/load/open);
+ * 0 for NULL. */
 SMA_API int sma_is_loaded(const sma_t *a);
 /** The sma_create() flags that took effect for this object's segment
  * (SMA_CREATE_HUGEPAGES is absent when the OS refused huge pages); 0 when

@@ -31,16 +31,15 @@ int sma__inspect(const char *name, sma_info_t *out, uint64_t ident[2]) {
   if (rc != 0) return rc;
   sma__os_segment_t seg;
   int os_err = 0;
-  if ((rc = sma__os_open(name, &seg, &os_err)) != 0) return rc;
   sma__record_t rec;
-  rc = sma__record_fetch(&seg, &rec, &os_err);
+  rc = sma__segment_open(name, &seg, &rec, &os_err);
+  if (rc != 0 && rc != SMA_ENORECORD) return rc;
   size_t size = seg.size;
   int creating = seg.creating;
   ident[0] = seg.ident[0];
   ident[1] = seg.ident[1];
   sma__os_close(&seg, &os_err); /* before counting who maps it */
   if (rc != 0) return rc;
-  if (strcmp(rec.name, name) != 0) return SMA_ECORRUPT;
 
   memcpy(out->name, rec.name, sizeof out->name);
   out->dtype = rec.dtype;

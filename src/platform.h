@@ -22,15 +22,12 @@
 
 #include "sma.h"
 
-/* What a backend can do, reported as data: the public sma_caps_t. */
-typedef sma_caps_t sma__os_caps_t;
-
 /* One attached segment: the mapping and the OS handle behind it. */
 typedef struct sma__os_segment {
   void *addr;              /* start of the mapping, NULL if size is 0 */
   size_t size;             /* mapped bytes: the whole segment */
   intptr_t handle;         /* fd, shmid or HANDLE; -1 when none */
-  unsigned effective;      /* create(): the SMA__OS_* flags that took effect */
+  unsigned effective;      /* create(): the SMA_CREATE_* flags that took effect */
   int creating;            /* open(): the OS object still carries the mark
                               create() puts on it until publish() */
   int unnamed;             /* backend's own: created but not yet named */
@@ -39,21 +36,9 @@ typedef struct sma__os_segment {
                               remove_unused() compares */
 } sma__os_segment_t;
 
-/* create() flags: the public SMA_CREATE_* bits, so common code passes the
- * caller's flags through unchanged. GROUP selects 0660; PREFAULT and
- * HUGEPAGES are requests (common code touches pages itself when the
- * backend did not prefault; huge pages are never a reason to fail);
- * NORESERVE sizes without reserving. */
-enum sma__os_create_flags {
-  SMA__OS_GROUP = SMA_CREATE_GROUP,
-  SMA__OS_PREFAULT = SMA_CREATE_PREFAULT,
-  SMA__OS_HUGEPAGES = SMA_CREATE_HUGEPAGES,
-  SMA__OS_NORESERVE = SMA_CREATE_NORESERVE
-};
-
-/* Fills *caps but max_segment. Cannot fail; cheap enough to call on
- * every create/load. */
-void sma__os_caps(sma__os_caps_t *caps);
+/* Fills *caps (the public sma_caps_t) but max_segment. Cannot fail;
+ * cheap enough to call on every create/load. */
+void sma__os_caps(sma_caps_t *caps);
 
 /* The largest segment the OS allows now (System V: shmmax, read from the
  * kernel each call), 0 where no fixed limit applies. */
@@ -62,10 +47,13 @@ uint64_t sma__os_max_segment(void);
 /* Creates the segment `name` exclusively (SMA_EEXIST if it exists, or if
  * another process creating the same name at the same instant wins), of
  * exactly `size` bytes (a multiple of caps.granularity, > 0), with
- * permissions 0600 (0660 with SMA__OS_GROUP) whatever the umask, reserves
+ * permissions 0600 (0660 with SMA_CREATE_GROUP) whatever the umask, reserves
  * its memory where the OS allows (SMA_ENOSPC if it cannot), maps it
- * read-write and fills *seg. PREFAULT and HUGEPAGES are requests: the
- * backend sets in seg->effective those it honoured (and GROUP).
+ * read-write and fills *seg. `flags` are the caller's SMA_CREATE_* bits:
+ * PREFAULT and HUGEPAGES are requests (common code touches pages itself
+ * when the backend did not prefault; huge pages are never a reason to
+ * fail), NORESERVE sizes without reserving; the backend sets in
+ * seg->effective those it honoured (and GROUP).
  *
  * Crash consistency: `record` (SMA__RECORD_SIZE bytes) is stored at the
  * end of the segment, through a call that reports errors (never a fault

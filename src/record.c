@@ -30,6 +30,7 @@
  */
 #include "sma_int.h"
 
+#include <stdint.h> /* PTRDIFF_MAX */
 #include <string.h>
 
 static const unsigned char record_magic[8] = {0x89, 'S', 'M', 'A',
@@ -68,6 +69,26 @@ static uint64_t get_u64(const unsigned char *p) {
   uint64_t v = 0;
   for (int i = 7; i >= 0; i--) v = (v << 8) | p[i];
   return v;
+}
+
+int sma__array_bytes(size_t ndim, const size_t *shape, size_t itemsize,
+                     size_t *bytes) {
+  /* Zero-length dimensions make the array empty, but the strides of the
+   * other dimensions must still fit: check the product of the non-zero
+   * extents, bounded by PTRDIFF_MAX so every stride is representable. */
+  size_t nonzero = itemsize, total = itemsize;
+  for (size_t d = 0; d < ndim; d++) {
+    if (shape[d] == 0) {
+      total = 0;
+      continue;
+    }
+    if (!sma__mul_ok(nonzero, shape[d], &nonzero) ||
+        nonzero > (size_t)PTRDIFF_MAX)
+      return SMA_EOVERFLOW;
+    total *= shape[d];
+  }
+  *bytes = total;
+  return 0;
 }
 
 int sma__record_layout(size_t data_bytes, size_t granularity,
@@ -194,4 +215,18 @@ int sma__read_mapped(const sma__os_segment_t *seg, uint64_t offset, void *buf,
   if (offset > seg->size || n > seg->size - offset) return SMA_ETOOSMALL;
   memcpy(buf, (const unsigned char *)seg->addr + offset, n);
   return 0;
+}
+
+int sma__segment_open(const char *name, sma__os_segment_t *seg,
+                      sma__record_t *rec, int *os_err) {
+  int rc = sma__os_open(name, seg, os_err);
+  if (rc != 0) return rc;
+  rc = sma__record_fetch(seg, rec, os_err);
+  if (rc == 0 && strcmp(rec->name, name) != 0)
+    rc = SMA_ECORRUPT; /* another segment's record: a link or a copy */
+  if (rc != 0 && rc != SMA_ENORECORD) {
+    int ignored;
+    sma__os_close(seg, &ignored);
+  }
+  return rc;
 }

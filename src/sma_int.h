@@ -11,8 +11,8 @@
 #include <stdbool.h>
 
 /* The backend's capabilities (cheap to fill; no caching, no global). */
-static inline sma__os_caps_t sma__caps(void) {
-  sma__os_caps_t caps;
+static inline sma_caps_t sma__caps(void) {
+  sma_caps_t caps;
   sma__os_caps(&caps);
   return caps;
 }
@@ -20,7 +20,7 @@ static inline sma__os_caps_t sma__caps(void) {
 /* ---- dtype.c -------------------------------------------------------------- */
 bool sma__dtype_valid(sma_dtype_t dtype);
 
-/* ---- size arithmetic (sma.c) --------------------------------------------- */
+/* ---- size arithmetic (inline; sma__array_bytes in record.c) ---------------- */
 /* Whether n, a 64-bit size or extent, fits size_t. A function of a 64-bit
  * argument, so that where size_t is 32 bits the test is neither a
  * constant nor a wide constant cast to size_t. */
@@ -119,6 +119,15 @@ int sma__record_read(const void *segment, size_t segment_size,
  * sma__os_read (os_err set). */
 int sma__record_fetch(const sma__os_segment_t *seg, sma__record_t *rec,
                       int *os_err);
+
+/* Opens the segment `name` and reads its record: the one way common code
+ * opens a segment by name. 0: open, *rec is its record and names it.
+ * SMA_ENORECORD: open (a segment another program made), *rec unset.
+ * Otherwise nothing stays open: errors of sma__os_open() and
+ * sma__record_fetch(), or SMA_ECORRUPT for a record naming another
+ * segment. */
+int sma__segment_open(const char *name, sma__os_segment_t *seg,
+                      sma__record_t *rec, int *os_err);
 
 /* sma__os_read() for backends whose segments cannot shrink or fault under
  * a reader (System V, Windows SEC_COMMIT, macOS): n bytes at `offset`

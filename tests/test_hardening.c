@@ -157,6 +157,40 @@ Test(hardening, noreserve_on_full_dev_shm_is_enospc_and_leaves_nothing) {
   cr_assert_eq(entries, 1, "only the filler");
 }
 
+/* A second name for a segment (a hard link in /dev/shm, or a copy of its
+ * bytes) carries a record naming the first: opening, loading and
+ * inspecting it by the second name is SMA_ECORRUPT, so one record is never
+ * taken for two arrays. Regression for the one opener (sma__segment_open):
+ * load took such a segment as its description's mismatch. */
+Test(hardening, a_record_naming_another_segment_is_corrupt) {
+  if (strcmp(sma_backend(), "posix") != 0 || access("/dev/shm", W_OK) != 0)
+    cr_skip_test("segments are files of /dev/shm only on Linux POSIX");
+  char name[SMA_NAME_BUF], alias[SMA_NAME_BUF], from[SMA_NAME_BUF + 16],
+      to[SMA_NAME_BUF + 16];
+  t_name(name, sizeof name, "original");
+  t_name(alias, sizeof alias, "alias");
+  snprintf(from, sizeof from, "/dev/shm/%s", name);
+  snprintf(to, sizeof to, "/dev/shm/%s", alias);
+  size_t shape[1] = {16};
+  sma_t *a, *b = NULL, *c;
+  cr_assert_eq(sma_new(&a, name, 1, shape, SMA_UINT8, NULL, 0), 0);
+  cr_assert_eq(sma_create(a, 0), 0);
+  cr_assert_eq(link(from, to), 0);
+  sma_info_t in;
+  int open_rc = sma_open(&b, alias, NULL, 0);
+  int info_rc = sma_info(alias, &in);
+  cr_assert_eq(sma_new(&c, alias, 1, shape, SMA_UINT8, NULL, 0), 0);
+  int load_rc = sma_load(c);
+  unlink(to);
+  sma_unlink(name);
+  sma_free(a);
+  sma_free(c);
+  cr_assert_eq(open_rc, SMA_ECORRUPT, "%s", sma_err_name(open_rc));
+  cr_assert_null(b);
+  cr_assert_eq(info_rc, SMA_ECORRUPT, "%s", sma_err_name(info_rc));
+  cr_assert_eq(load_rc, SMA_ECORRUPT, "%s", sma_err_name(load_rc));
+}
+
 /* A segment another process truncates after our load: the library's own
  * calls stay errors (the record read is a pread); only the caller's
  * array accesses could fault, as the README's threat model says. */

@@ -49,7 +49,7 @@ static shm_file_t shm_file(const char *name) {
 /* /dev/shm's free space decides, not a fixed limit. */
 uint64_t sma__os_max_segment(void) { return 0; }
 
-void sma__os_caps(sma__os_caps_t *caps) {
+void sma__os_caps(sma_caps_t *caps) {
   sma__unix_caps(caps);
   caps->backend = "posix";
   caps->max_name = OS->posix_max_name;
@@ -238,7 +238,7 @@ static int build(int fd, size_t size, unsigned flags,
   off_t at = (off_t)(size - SMA__RECORD_SIZE);
   /* The one ftruncate of the object's life: Darwin refuses a second. */
   int e = SMA__INJECT(ftruncate(fd, (off_t)size), -1, EIO) == 0 ? 0 : errno;
-  int populate = (flags & SMA__OS_PREFAULT) != 0;
+  int populate = (flags & SMA_CREATE_PREFAULT) != 0;
   if (!OS->posix_fd_io) {
     /* Objects that take neither pread nor pwrite: through the map. */
     if (e == 0) e = map_fd(fd, size, populate, seg);
@@ -246,7 +246,7 @@ static int build(int fd, size_t size, unsigned flags,
     return e;
   }
   if (e == 0) e = write_at(fd, record, SMA__RECORD_SIZE, at);
-  if (e == 0 && !(flags & SMA__OS_NORESERVE)) e = reserve(fd, size);
+  if (e == 0 && !(flags & SMA_CREATE_NORESERVE)) e = reserve(fd, size);
   if (e == 0) e = map_fd(fd, size, populate, seg);
   return e;
 }
@@ -265,7 +265,7 @@ int sma__os_create(const char *name, size_t size, unsigned flags,
   int rc = os_name(name, path, sizeof path);
   if (rc != 0) return rc;
   if (!fits_off_t(size) || size < SMA__RECORD_SIZE) return SMA_EOVERFLOW;
-  mode_t mode = (flags & SMA__OS_GROUP) ? 0660 : 0600;
+  mode_t mode = (flags & SMA_CREATE_GROUP) ? 0660 : 0600;
   int fd = open_unnamed(name, mode);
   int unnamed = fd >= 0;
   if (fd < 0 && errno != EOPNOTSUPP) return fail(errno, os_err);
@@ -286,17 +286,17 @@ int sma__os_create(const char *name, size_t size, unsigned flags,
     return fail(e, os_err);
   }
   seg->unnamed = unnamed;
-  seg->effective = flags & (SMA__OS_GROUP | SMA__OS_NORESERVE);
+  seg->effective = flags & (SMA_CREATE_GROUP | SMA_CREATE_NORESERVE);
 #if defined(MAP_POPULATE)
-  seg->effective |= flags & SMA__OS_PREFAULT;
+  seg->effective |= flags & SMA_CREATE_PREFAULT;
 #endif
-  if ((flags & SMA__OS_HUGEPAGES) && advise_hugepages(seg->addr, size))
-    seg->effective |= SMA__OS_HUGEPAGES;
+  if ((flags & SMA_CREATE_HUGEPAGES) && advise_hugepages(seg->addr, size))
+    seg->effective |= SMA_CREATE_HUGEPAGES;
   return 0;
 }
 
 int sma__os_publish(const char *name, sma__os_segment_t *seg, int *os_err) {
-  mode_t mode = (seg->effective & SMA__OS_GROUP) ? 0660 : 0600;
+  mode_t mode = (seg->effective & SMA_CREATE_GROUP) ? 0660 : 0600;
   int e = seg->unnamed ? link_name((int)seg->handle, name)
                        : (SMA__INJECT(fchmod((int)seg->handle, mode), -1, EPERM) == 0
                               ? 0 : errno);

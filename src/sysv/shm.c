@@ -90,7 +90,7 @@ uint64_t sma__os_max_segment(void) {
   return (uint64_t)v;
 }
 
-void sma__os_caps(sma__os_caps_t *caps) {
+void sma__os_caps(sma_caps_t *caps) {
   sma__unix_caps(caps); /* IPC_RMID waits for the last detach */
   caps->backend = "sysv";
   caps->max_name = SMA_NAME_BUF - 1; /* the record's name field */
@@ -266,14 +266,14 @@ static int resolve_rivals(const char *name, int mine) {
 static int claim_probe(const char *name, size_t size, unsigned flags,
                        const int free_probe[PROBES], const unsigned char *record,
                        sma__os_segment_t *seg, int *probe) {
-  int mode = ((flags & SMA__OS_GROUP) ? 0660 : 0600) | CREATING_MARK;
+  int mode = ((flags & SMA_CREATE_GROUP) ? 0660 : 0600) | CREATING_MARK;
   for (int i = 0; i < PROBES; i++) {
     if (!free_probe[i]) continue;
     key_t key = key_of(name, i);
     int id = -1, huge = 0;
 #if defined(SHM_HUGETLB)
     /* Huge pages need reserved hugetlb pages; without them, normal pages. */
-    if (flags & SMA__OS_HUGEPAGES) {
+    if (flags & SMA_CREATE_HUGEPAGES) {
       id = shmget(key, size, IPC_CREAT | IPC_EXCL | SHM_HUGETLB | mode);
       huge = id >= 0;
       if (id < 0 && errno == EEXIST) continue;
@@ -291,7 +291,7 @@ static int claim_probe(const char *name, size_t size, unsigned flags,
     memcpy((unsigned char *)seg->addr + size - SMA__RECORD_SIZE, record,
            SMA__RECORD_SIZE);
     atomic_thread_fence(memory_order_seq_cst); /* record before our scan */
-    seg->effective = (flags & SMA__OS_GROUP) | (huge ? SMA__OS_HUGEPAGES : 0);
+    seg->effective = (flags & SMA_CREATE_GROUP) | (huge ? SMA_CREATE_HUGEPAGES : 0);
     *probe = i;
     return 0;
   }

@@ -19,7 +19,7 @@
 #include <sys/random.h> /* getentropy */
 #endif
 
-void sma__unix_caps(sma__os_caps_t *caps) {
+void sma__unix_caps(sma_caps_t *caps) {
   long page = sysconf(_SC_PAGESIZE);
   caps->granularity = page > 0 ? (size_t)page : 4096;
   caps->unlink_keeps_maps = 1;

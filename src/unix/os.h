@@ -9,6 +9,6 @@
  * mappings surviving unlink, segments surviving their creator, unlink by
  * anyone allowed. The backend then sets its name, name limit, size
  * exactness and listing. */
-void sma__unix_caps(sma__os_caps_t *caps);
+void sma__unix_caps(sma_caps_t *caps);
 
 #endif

@@ -40,7 +40,7 @@ enum { WIN32_MAX_NAME = 240 };
 /* The commit limit decides, not a fixed size. */
 uint64_t sma__os_max_segment(void) { return 0; }
 
-void sma__os_caps(sma__os_caps_t *caps) {
+void sma__os_caps(sma_caps_t *caps) {
   SYSTEM_INFO si;
   GetSystemInfo(&si);
   caps->backend = "win32";
@@ -310,13 +310,13 @@ static DWORD token_sid_string(TOKEN_INFORMATION_CLASS cls, wchar_t **out) {
 }
 
 /* A DACL granting all access to this user (and its primary group with
- * SMA__OS_GROUP) and nobody else, protected from inheritance. The user's
+ * SMA_CREATE_GROUP) and nobody else, protected from inheritance. The user's
  * SID is named explicitly rather than through OWNER RIGHTS, which not
  * every implementation (Wine) honours. */
 static DWORD make_security(unsigned flags, SECURITY_ATTRIBUTES *sa) {
   wchar_t *user = NULL, *group = NULL;
   DWORD e = token_sid_string(TokenUser, &user);
-  if (e == 0 && (flags & SMA__OS_GROUP))
+  if (e == 0 && (flags & SMA_CREATE_GROUP))
     e = token_sid_string(TokenPrimaryGroup, &group);
   wchar_t sddl[512];
   if (e == 0)
@@ -366,16 +366,16 @@ int sma__os_create(const char *name, size_t size, unsigned flags,
    * without them, normal pages. */
   HANDLE h = NULL;
   DWORD last = 0;
-  unsigned effective = flags & SMA__OS_GROUP;
+  unsigned effective = flags & SMA_CREATE_GROUP;
   SIZE_T large = GetLargePageMinimum();
-  if ((flags & SMA__OS_HUGEPAGES) && large != 0 && size % large == 0) {
+  if ((flags & SMA_CREATE_HUGEPAGES) && large != 0 && size % large == 0) {
     h = CreateFileMappingW(INVALID_HANDLE_VALUE, &sa,
                            PAGE_READWRITE | SEC_COMMIT | SEC_LARGE_PAGES,
                            (DWORD)((uint64_t)size >> 32),
                            (DWORD)(size & 0xffffffffu), wname);
     last = GetLastError();
     if (h != NULL && last != ERROR_ALREADY_EXISTS)
-      effective |= SMA__OS_HUGEPAGES;
+      effective |= SMA_CREATE_HUGEPAGES;
   }
   if (h == NULL) {
     h = CreateFileMappingW(INVALID_HANDLE_VALUE, &sa,

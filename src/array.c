@@ -31,26 +31,6 @@ void sma_caps(sma_caps_t *out) {
   out->max_segment = sma__os_max_segment();
 }
 
-int sma__array_bytes(size_t ndim, const size_t *shape, size_t itemsize,
-                     size_t *bytes) {
-  /* Zero-length dimensions make the array empty, but the strides of the
-   * other dimensions must still fit: check the product of the non-zero
-   * extents, bounded by PTRDIFF_MAX so every stride is representable. */
-  size_t nonzero = itemsize, total = itemsize;
-  for (size_t d = 0; d < ndim; d++) {
-    if (shape[d] == 0) {
-      total = 0;
-      continue;
-    }
-    if (!sma__mul_ok(nonzero, shape[d], &nonzero) ||
-        nonzero > (size_t)PTRDIFF_MAX)
-      return SMA_EOVERFLOW;
-    total *= shape[d];
-  }
-  *bytes = total;
-  return 0;
-}
-
 static int check_description(const char *name, size_t ndim,
                              const size_t *shape, sma_dtype_t dtype,
                              const sma_slice_t *slice, size_t nslice,
@@ -142,9 +122,9 @@ int sma_create(sma_t *a, unsigned flags) {
   int os_err = 0;
   rc = sma__os_create(a->name, size, flags, bytes, &seg, &os_err);
   if (rc != 0) return fail_os(a, rc, os_err);
-  if ((flags & SMA_CREATE_PREFAULT) && !(seg.effective & SMA__OS_PREFAULT)) {
+  if ((flags & SMA_CREATE_PREFAULT) && !(seg.effective & SMA_CREATE_PREFAULT)) {
     touch_pages(seg.addr, seg.size, granularity);
-    seg.effective |= SMA__OS_PREFAULT;
+    seg.effective |= SMA_CREATE_PREFAULT;
   }
   rc = sma__os_publish(a->name, &seg, &os_err);
   if (rc != 0) return fail_os(a, rc, os_err);
@@ -176,8 +156,7 @@ static int finish_load(sma_t *a, sma__os_segment_t *seg,
   int rc = 0;
   if (seg->size < a->nbytes)
     rc = SMA_ETOOSMALL;
-  else if (rec != NULL &&
-           (!same_shape(a, rec) || strcmp(rec->name, a->name) != 0))
+  else if (rec != NULL && !same_shape(a, rec))
     rc = SMA_EMISMATCH;
   else
     rc = sma__view_build(&a->view, seg->addr, a->ndim, a->shape, a->dtype,
@@ -201,15 +180,13 @@ static int finish_load(sma_t *a, sma__os_segment_t *seg,
  * being created is SMA_EBUSY. On failure nothing stays open. */
 static int open_checked(const char *name, sma__os_segment_t *seg,
                         sma__record_t *rec, bool *has_record, int *os_err) {
-  int rc = sma__os_open(name, seg, os_err);
-  if (rc != 0) return rc;
-  rc = sma__record_fetch(seg, rec, os_err);
+  int rc = sma__segment_open(name, seg, rec, os_err);
   *has_record = rc == 0;
-  if (rc == SMA_ENORECORD) rc = 0;
-  else if (rc == 0 && seg->creating) rc = SMA_EBUSY;
-  if (rc != 0) {
+  if (rc == SMA_ENORECORD) return 0;
+  if (rc == 0 && seg->creating) {
     int ignored;
     sma__os_close(seg, &ignored);
+    return SMA_EBUSY;
   }
   return rc;
 }
