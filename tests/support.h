@@ -103,6 +103,19 @@ uint32_t t_sysv_key(const char *name, unsigned probe);
 /* The backend's capabilities. */
 sma_caps_t t_caps(void);
 
+/* Skips the calling test (Criterion's cr_skip_test) where a capability it
+ * exercises is absent, with the one reason given for it everywhere. */
+#define T_NEED_GC_PROOF()                                                       \
+  do {                                                                          \
+    if (!t_caps().proves_unused)                                                \
+      cr_skip_test("this OS cannot tell who maps a segment: gc keeps every one"); \
+  } while (0)
+#define T_NEED_RESERVING_STORE()                                                \
+  do {                                                                          \
+    if (!t_caps().reserves_memory)                                              \
+      cr_skip_test("segments are plain memory here: no store to fill");         \
+  } while (0)
+
 /* Converts between doubles and elements of any dtype (bool: nonzero). */
 void t_store(void *p, sma_dtype_t dtype, double value);
 double t_load(const void *p, sma_dtype_t dtype);

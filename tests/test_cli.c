@@ -158,8 +158,7 @@ Test(cli, create_ls_info_describe_rm) {
 /* A child creates a segment and is killed with SIGKILL before it can
  * clean up; `sma gc` removes that segment, and only that one. */
 Test(cli, gc_removes_the_segment_of_a_killed_creator) {
-  if (!t_caps().proves_unused)
-    cr_skip_test("this OS cannot tell who maps a segment: gc keeps every one");
+  T_NEED_GC_PROOF();
   char prefix[64], dead[SMA_NAME_BUF], live[SMA_NAME_BUF], held[SMA_NAME_BUF];
   t_prefix(prefix, sizeof prefix, "gc");
   snprintf(dead, sizeof dead, "%s-dead", prefix);
@@ -340,8 +339,7 @@ static int dev_shm_entries(const char *prefix) {
  * creator is made to take the POSIX path without O_TMPFILE (the named
  * segment with its being-created mark), so both paths are killed. */
 Test(cli, creator_killed_at_any_moment_leaves_nothing_after_gc) {
-  if (!t_caps().proves_unused)
-    cr_skip_test("this OS cannot tell who maps a segment: gc keeps every one");
+  T_NEED_GC_PROOF();
   char prefix[64];
   t_prefix(prefix, sizeof prefix, "ck");
   static const int delays_us[] = {0, 300, 1000, 3000, 8000, 20000, 50000, 120000, 400000};

@@ -131,8 +131,7 @@ Test(faults, every_failing_os_call_of_load_and_open_leaves_nothing) {
  * small container: a 64 MiB array must fail at create with SMA_ENOSPC and
  * leave nothing, rather than die of SIGBUS at its first write. */
 Test(faults, full_dev_shm_fails_at_create_not_with_sigbus) {
-  if (!t_caps().reserves_memory)
-    cr_skip_test("segments are plain memory here: no store to fill");
+  T_NEED_RESERVING_STORE();
   if (strcmp(sma_backend(), "posix") != 0) cr_skip_test("POSIX /dev/shm only");
   if (t_private_dev_shm("size=8m") != 0)
     cr_skip_test("cannot make a private /dev/shm here (needs root or CAP_SYS_ADMIN)");

@@ -34,14 +34,6 @@
 enum { USER_A = 65534, USER_B = 65533, SHARED_GID = 65534 };
 
 /* In a child: becomes uid (-1: stays as it is) with the shared group. */
-/* gc removes only what it proves orphaned; where the OS cannot tell who
- * maps a segment (macOS POSIX, Windows) it keeps every one, and a test
- * of the proof has nothing to run. */
-static void need_proof(void) {
-  if (!t_caps().proves_unused)
-    cr_skip_test("this OS cannot tell who maps a segment: gc keeps every one");
-}
-
 /* Strays have no record, so no index holds them: only an OS that
  * enumerates its segments can find them. */
 static void need_enumeration(void) {
@@ -208,7 +200,7 @@ static int posix_only(void) { return strcmp(sma_backend(), "posix") == 0; }
  * segment in use. Unknown is not zero: info says unknown (null), gc keeps
  * it, and removes it once B is gone. */
 Test(gc, a_mapper_the_user_cannot_examine_keeps_the_segment) {
-  need_proof();
+  T_NEED_GC_PROOF();
   if (getuid() != 0) cr_skip_test("needs root to act as two other uids");
   if (!posix_only()) cr_skip_test("System V's attach count is the kernel's own");
   char name[SMA_NAME_BUF];
@@ -234,7 +226,7 @@ Test(gc, a_mapper_the_user_cannot_examine_keeps_the_segment) {
  * in that namespace) and removed its live segment. A dead creator's
  * segment that a host process maps must survive it too. */
 Test(gc, a_pid_namespace_does_not_make_host_processes_dead) {
-  need_proof();
+  T_NEED_GC_PROOF();
   if (getuid() != 0) cr_skip_test("needs root for unshare -p");
   if (system("unshare -p -f --mount-proc true 2>/dev/null") != 0)
     cr_skip_test("this machine gives no pid namespace");
@@ -271,7 +263,7 @@ Test(gc, a_pid_namespace_does_not_make_host_processes_dead) {
  * it got to unlinking. A job restarting in between (unlink, create anew)
  * lost its new, live segment. The window is widened to a second here. */
 Test(gc, a_name_recreated_between_check_and_removal_survives) {
-  need_proof();
+  T_NEED_GC_PROOF();
   char name[SMA_NAME_BUF];
   t_name(name, sizeof name, "gc-replaced");
   create_orphan(name, -1, 0);
@@ -351,7 +343,7 @@ Test(gc, collect_removes_only_orphans) {
  * 4 KiB read boundary made it read before its buffer). Identity, device
  * and inode, is what counts now. */
 Test(gc, a_file_named_like_the_segment_does_not_pin_it) {
-  need_proof();
+  T_NEED_GC_PROOF();
   if (!posix_only()) cr_skip_test("maps lines name POSIX segments only");
   char name[SMA_NAME_BUF], dir[4096], file[4096 + SMA_NAME_BUF];
   t_name(name, sizeof name, "gc-pin");
@@ -485,7 +477,7 @@ static pid_t make_recordless(const char *name, int uid, int marked) {
  * creator lives (POSIX: holds it open; System V: runs, though it has not
  * attached), and removed once it is gone. */
 Test(gc, strays_are_removed_only_once_their_creator_is_gone) {
-  need_proof();
+  T_NEED_GC_PROOF();
   need_enumeration();
   if (getuid() != 0) cr_skip_test("needs root to act as another uid");
   char plain[SMA_NAME_BUF], foreign[SMA_NAME_BUF], stray[SMA_NAME_BUF];
@@ -547,7 +539,7 @@ void sma__fault_arm(int n);
  * pause: System V right after shmget (not even attached yet), POSIX on
  * the path of systems without O_TMPFILE (forced by failing that open). */
 Test(gc, a_creator_killed_before_its_record_leaves_nothing_after_gc) {
-  need_proof();
+  T_NEED_GC_PROOF();
   need_enumeration();
   char name[SMA_NAME_BUF];
   t_name(name, sizeof name, "stray-killed");

@@ -109,8 +109,7 @@ static int read_sparse_segments(void *arg) {
 /* Regression: on a full /dev/shm the record of a sparse segment was read
  * through the mapping, and sma ls / info / open died of SIGBUS. */
 Test(hardening, sparse_segment_on_full_dev_shm_is_an_error_not_sigbus) {
-  if (!t_caps().reserves_memory)
-    cr_skip_test("segments are plain memory here: no store to fill");
+  T_NEED_RESERVING_STORE();
   private_dev_shm("8m");
   sparse_file("trap", 1 << 20);
   /* A libsma segment, then made larger than its pages. */
@@ -142,8 +141,7 @@ static int create_noreserve(void *arg) {
  * mapping, died of SIGBUS inside sma_create and left a record-less
  * segment behind. */
 Test(hardening, noreserve_on_full_dev_shm_is_enospc_and_leaves_nothing) {
-  if (!t_caps().reserves_memory)
-    cr_skip_test("segments are plain memory here: no store to fill");
+  T_NEED_RESERVING_STORE();
   private_dev_shm("8m");
   fill_dev_shm();
   int rc = in_child(create_noreserve, "noreserve");

@@ -169,13 +169,19 @@ static int read_record_of(int id, size_t size, sma__record_t *rec) {
   return rc;
 }
 
-/* Does segment `id` (size `size`) carry `name` in an intact record? One
- * of the other byte order names its segment too: opening it is then
- * SMA_EBYTEORDER, not SMA_ENOENT. */
+/* Reads the name of segment `id` (size `size`) from its record into
+ * rec->name: 1 if the record is intact, 0 if there is none to trust. One
+ * of the other byte order names its segment too: opening that segment is
+ * then SMA_EBYTEORDER, not SMA_ENOENT. */
+static int read_name_of(int id, size_t size, sma__record_t *rec) {
+  int rc = read_record_of(id, size, rec);
+  return rc == 0 || rc == SMA_EBYTEORDER;
+}
+
+/* Does segment `id` (size `size`) carry `name` in an intact record? */
 static int record_names(int id, size_t size, const char *name) {
   sma__record_t rec;
-  int rc = read_record_of(id, size, &rec);
-  return (rc == 0 || rc == SMA_EBYTEORDER) && strcmp(rec.name, name) == 0;
+  return read_name_of(id, size, &rec) && strcmp(rec.name, name) == 0;
 }
 
 /* Examines probe i of `name`. 0, or the errno of a failure that leaves
@@ -531,8 +537,7 @@ int sma__os_list(int (*fn)(const char *name, void *user), void *user,
     struct shmid_ds ds;
     if (shmctl(id, IPC_STAT, &ds) != 0 || !trustworthy(&ds)) continue;
     sma__record_t rec; /* skipped: not ours to read, or no record */
-    int read = read_record_of(id, (size_t)ds.shm_segsz, &rec);
-    if (read == 0 || read == SMA_EBYTEORDER) rc = fn(rec.name, user);
+    if (read_name_of(id, (size_t)ds.shm_segsz, &rec)) rc = fn(rec.name, user);
   }
   fclose(f);
   return rc;
