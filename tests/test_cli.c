@@ -341,10 +341,15 @@ static int dev_shm_entries(const char *prefix) {
  * System V a creator killed between shmget and its record write leaves a
  * stray with no name, which only `sma gc` without --prefix removes (as
  * the README says); the test runs in an IPC namespace of its own so that
- * gc may, and counts what each killed creator left. */
+ * gc may, and counts what each killed creator left. Where System V
+ * segments cannot be enumerated (macOS), such segments stay, as
+ * documented, and the test does not apply. */
 Test(cli, creator_killed_at_any_moment_leaves_nothing_after_gc) {
   T_NEED_GC_PROOF();
   int sysv = strcmp(sma_backend(), "sysv") == 0;
+  if (sysv && !t_caps().can_list)
+    cr_skip_test("this OS cannot enumerate segments: a creator killed before publishing "
+                 "leaves one gc cannot find (ipcs, ipcrm)");
   if (sysv && t_private_ipc() != 0)
     cr_skip_test("needs a private IPC namespace (unshare -i) to run gc unfiltered");
   char prefix[64];
