@@ -24,17 +24,14 @@
 #include <windows.h>
 #else
 #include <fcntl.h>
-#include <spawn.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #if defined(SMA_BACKEND_sysv)
 #include <sys/ipc.h>
 #include <sys/shm.h>
 #endif
-extern char **environ;
 #endif
 
 typedef struct config {
@@ -302,30 +299,19 @@ static double touch_sma(const config_t *c, void *ctx) {
 /* ---- 4. hand-off ------------------------------------------------------------------------ */
 
 #if !defined(_WIN32)
-static int spawn_wait(const char *const *argv, int stdin_fd, pid_t *out_pid) {
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  if (stdin_fd >= 0) posix_spawn_file_actions_adddup2(&fa, stdin_fd, 0);
+/* Starts one of this build's programs (under the build's emulator, if any). */
+static int spawn_self(proc_t *p, const char *const *argv, int stdin_fd) {
   const char *emulated[8];
-  argv = proc_argv(argv, emulated, sizeof emulated / sizeof emulated[0]);
-  pid_t pid;
-  int rc = posix_spawnp(&pid, argv[0], &fa, NULL, (char *const *)argv, environ);
-  posix_spawn_file_actions_destroy(&fa);
-  if (rc != 0) return -1;
-  if (out_pid) {
-    *out_pid = pid;
-    return 0;
-  }
-  int status;
-  waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return proc_spawn(p, proc_argv(argv, emulated, sizeof emulated / sizeof *emulated), stdin_fd);
 }
 
 static double handoff_sma(const config_t *c, void *ctx) {
   const char *desc = ctx;
   const char *argv[] = {c->self, "--child-load", desc, NULL};
+  proc_t p;
   double t0 = proc_now();
-  return spawn_wait(argv, -1, NULL) == 0 ? proc_now() - t0 : -1;
+  if (spawn_self(&p, argv, -1) != 0 || proc_wait(&p) != 0) return -1;
+  return proc_now() - t0;
 }
 
 static double handoff_pipe(const config_t *c, void *ctx) {
@@ -337,10 +323,14 @@ static double handoff_pipe(const config_t *c, void *ctx) {
   char size[32];
   snprintf(size, sizeof size, "%zu", c->handoff_bytes);
   const char *argv[] = {c->self, "--child-pipe", size, NULL};
-  pid_t pid;
+  proc_t p;
   double t0 = proc_now();
-  if (spawn_wait(argv, fds[0], &pid) != 0) return -1;
+  int started = spawn_self(&p, argv, fds[0]) == 0;
   close(fds[0]);
+  if (!started) {
+    close(fds[1]);
+    return -1;
+  }
   size_t done = 0;
   while (done < c->handoff_bytes) {
     ssize_t n = write(fds[1], bytes + done, c->handoff_bytes - done);
@@ -348,10 +338,9 @@ static double handoff_pipe(const config_t *c, void *ctx) {
     done += (size_t)n;
   }
   close(fds[1]);
-  int status;
-  waitpid(pid, &status, 0);
+  int code = proc_wait(&p);
   double t = proc_now() - t0;
-  return done == c->handoff_bytes && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? t : -1;
+  return done == c->handoff_bytes && code == 0 ? t : -1;
 }
 #endif
 
@@ -483,8 +472,8 @@ int main(int argc, char **argv) {
   c.self = self;
 
   char name[SMA_NAME_BUF], raw_name[SMA_NAME_BUF];
-  int rc = sma_build_name(name, sizeof name, "bench");
-  if (rc == 0) rc = sma_build_name(raw_name, sizeof raw_name, "benchraw");
+  int rc = sma_build_name(name, &(size_t){sizeof name}, "bench");
+  if (rc == 0) rc = sma_build_name(raw_name, &(size_t){sizeof raw_name}, "benchraw");
   if (rc != 0) return fail("names", rc);
   machine();
   printf("| benchmark | libsma | baseline | ratio | goal | baseline is |\n");
@@ -553,7 +542,7 @@ int main(int argc, char **argv) {
     if (bytes == NULL) return fail("hand-off buffer", 0);
     memset(bytes, 0x5a, c.handoff_bytes);
     if ((rc = sma_new(&h, name, 1, hshape, SMA_UINT8, NULL, 0)) != 0 ||
-        (rc = sma_create(h, SMA_CREATE_PREFAULT)) != 0 || (rc = sma_describe(h, desc, sizeof desc)) != 0)
+        (rc = sma_create(h, SMA_CREATE_PREFAULT)) != 0 || (rc = sma_describe(h, desc, &(size_t){sizeof desc})) != 0)
       return fail("hand-off setup", rc);
     memset(sma_data(h), 0x5a, c.handoff_bytes);
     if (compare(&c, handoff_sma, desc, handoff_pipe, bytes, &a, &b) != 0) {

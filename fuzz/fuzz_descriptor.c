@@ -14,8 +14,8 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
   const char *bad = NULL;
   if (sma_parse(&a, line, &bad) == 0) {
     char once[4096], twice[4096];
-    if (bad != NULL || sma_describe(a, once, sizeof once) != 0 ||
-        sma_parse(&b, once, NULL) != 0 || sma_describe(b, twice, sizeof twice) != 0 ||
+    if (bad != NULL || sma_describe(a, once, &(size_t){sizeof once}) != 0 ||
+        sma_parse(&b, once, NULL) != 0 || sma_describe(b, twice, &(size_t){sizeof twice}) != 0 ||
         strcmp(once, twice) != 0)
       abort();
   } else if (a != NULL || bad == NULL) {

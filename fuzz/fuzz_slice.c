@@ -16,7 +16,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
   size_t n, m;
   if (sma_slice_parse(text, s, SMA_MAX_DIMS, &n) == 0) {
     char buf[SMA_MAX_DIMS * 64];
-    if (sma_slice_format(s, n, buf, sizeof buf) != 0 ||
+    if (sma_slice_format(s, n, buf, &(size_t){sizeof buf}) != 0 ||
         sma_slice_parse(buf, t, SMA_MAX_DIMS, &m) != 0 || m != n ||
         memcmp(s, t, n * sizeof *s) != 0)
       abort();

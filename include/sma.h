@@ -106,7 +106,8 @@ extern "C" {
   XX(EINUSE, -28, "segment is in use, or its creator may still run: not provably orphaned") \
   XX(EREPLACED, -29, "the name now refers to another segment than the one checked") \
   XX(ENOBUFS, -30, "buffer too small for the result")                         \
-  XX(EINDEX, -31, "the per-user index directory is not this user's own (another owner, a symlink, or not a directory)")
+  XX(EINDEX, -31, "the per-user index directory is not this user's own (another owner, a symlink, or not a directory)") \
+  XX(ESHAPE, -32, "malformed shape (expected D0,D1,... or ())")
 
 /** Error codes: 0 is success, every failure a negative SMA_E* value, the
  * same on every backend (see SMA_ERRNO_MAP for each one's meaning). */
@@ -217,11 +218,35 @@ SMA_API int sma_slice_parse(const char *text, sma_slice_t *out, size_t cap,
                             size_t *count);
 
 /** Writes the text form of `count` slices to buf (NUL-terminated), using
- * the same syntax sma_slice_parse() reads. Errors: SMA_EINVAL,
- * SMA_ENOBUFS when buf is too small (buf then holds ""; 64 bytes per
- * slice always suffice). */
+ * the same syntax sma_slice_parse() reads.
+ *
+ * Every function of libsma that writes text takes `size` as libuv does:
+ * *size is buf's capacity in bytes on entry; on success it becomes the
+ * length written (without the NUL); when buf is too small the call returns
+ * SMA_ENOBUFS, buf holds "" (if *size > 0), and *size becomes the bytes
+ * the result needs, NUL included. buf may be NULL when *size is 0, to ask
+ * for that size. Here 64 bytes per slice always suffice.
+ * Errors: SMA_EINVAL (NULL slices with count > 0, NULL size, NULL buf with
+ * *size > 0), SMA_ENOBUFS. */
 SMA_API int sma_slice_format(const sma_slice_t *slices, size_t count,
-                             char *buf, size_t cap);
+                             char *buf, size_t *size);
+
+/* ---- Shapes -------------------------------------------------------------- */
+/** Parses a shape as the descriptor and the `sma` command write it:
+ * extents in decimal separated by commas ("512,512", "7"), or "()" (or an
+ * empty text) for a 0-d array. Python's tuple spelling is accepted too:
+ * "(512, 512)", "(7,)". Writes at most `cap` extents to `shape` and their
+ * number to *ndim. Errors: SMA_EINVAL (NULL), SMA_ESHAPE (malformed),
+ * SMA_ENDIM (more than `cap` extents), SMA_EOVERFLOW (an extent that does
+ * not fit this machine's size_t: never truncated). */
+SMA_API int sma_shape_parse(const char *text, size_t *shape, size_t cap,
+                            size_t *ndim);
+
+/** Writes a shape as sma_shape_parse() reads it: "512,512", or "()" for
+ * ndim 0. `size` as for sma_slice_format(); 21 bytes per extent (and 3
+ * for "()") always suffice. Errors: SMA_EINVAL, SMA_ENOBUFS. */
+SMA_API int sma_shape_format(const size_t *shape, size_t ndim, char *buf,
+                             size_t *size);
 
 /* ---- Views ------------------------------------------------------------- */
 /** What a loaded array looks like after its slice: data points at element
@@ -443,19 +468,19 @@ SMA_API size_t sma_name_max(void);
  * Errors: SMA_EINVAL (NULL), SMA_ENAME, SMA_ENAMETOOLONG. */
 SMA_API int sma_name_validate(const char *name);
 
-/** gridr's build_sma_name(prefix): writes a fresh name to buf (cap bytes;
- * SMA_NAME_BUF always suffices). Long form, used when it fits the
- * backend's limit:
+/** gridr's build_sma_name(prefix): writes a fresh name to buf (`size` as
+ * for sma_slice_format(); SMA_NAME_BUF bytes always suffice). Long form,
+ * used when it fits the backend's limit and buf:
  *     COUNTER-PREFIX-YYYYMMDD-HHMMSS-MICROSECONDS-UUID4
  * (the "PREFIX-" part is omitted for a NULL or empty prefix; time in
  * UTC; the UUID4 comes from the OS's CSPRNG). Short form otherwise:
  *     COUNTER36-PREFIX-RANDOM13 (COUNTER36: the counter in base 36; RANDOM13: 64 random bits as 13 base-32 characters)
  * The counter is process-wide and atomic, so names built in one process
  * never repeat; the random part keeps processes apart. Errors: SMA_EINVAL,
- * SMA_ENAME (bad prefix), SMA_ENOBUFS (cap too small even for the short
- * form), SMA_ENAMETOOLONG (prefix too long for the backend even in the
- * short form), SMA_EOS (no randomness). */
-SMA_API int sma_build_name(char *buf, size_t cap, const char *prefix);
+ * SMA_ENAME (bad prefix), SMA_ENOBUFS (buf too small even for the short
+ * form; *size: the bytes it needs), SMA_ENAMETOOLONG (prefix too long for
+ * the backend even in the short form), SMA_EOS (no randomness). */
+SMA_API int sma_build_name(char *buf, size_t *size, const char *prefix);
 
 /** The value of the process-wide name counter: how many names
  * sma_build_name() has built in this process. */
@@ -529,9 +554,9 @@ SMA_API int sma_wrap(sma_t *const *arrays, size_t n, sma_wrap_fn fn,
  * for a 0-d array; slice is empty when there is none (sma_slice_format's
  * syntax); the name comes last and runs to the end of the line, so it may
  * hold any character a name may. Works on loaded and unloaded objects.
- * Errors: SMA_EINVAL, SMA_ENOBUFS (cap too small; buf gets "";
- * SMA_DESCRIPTOR_MAX bytes always suffice). */
-SMA_API int sma_describe(const sma_t *a, char *buf, size_t cap);
+ * `size` as for sma_slice_format() (SMA_DESCRIPTOR_MAX bytes always
+ * suffice). Errors: SMA_EINVAL, SMA_ENOBUFS (*size: the bytes needed). */
+SMA_API int sma_describe(const sma_t *a, char *buf, size_t *size);
 
 /** Rebuilds an unloaded object from a sma_describe() line (a trailing
  * newline is allowed); release it with sma_free(). A line from another
@@ -673,7 +698,7 @@ SMA_API int sma_collect_stray(const sma_stray_t *stray, unsigned flags);
 SMA_DEPRECATED("use sma_build_name()")
 static inline int sma_build_sma_name(char *buf, size_t cap,
                                      const char *prefix) {
-  return sma_build_name(buf, cap, prefix);
+  return sma_build_name(buf, &cap, prefix);
 }
 
 /** gridr's create_and_register_sma: sma_create_and_register() with flags 0.

@@ -1,36 +1,36 @@
 /* Descriptors: an array object as one printable line, and back. */
 #include "sma_int.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define PREFIX "sma/"
 
-int sma_describe(const sma_t *a, char *buf, size_t cap) {
-  if (a == NULL || buf == NULL || cap == 0) return SMA_EINVAL;
-  buf[0] = '\0';
-  char shape[SMA_MAX_DIMS * 21 + 3] = "()";
-  size_t len = 0;
-  for (size_t d = 0; d < sma_ndim(a); d++)
-    len += (size_t)snprintf(shape + len, sizeof shape - len, "%s%llu",
-                            d ? "," : "", (unsigned long long)sma_shape(a)[d]);
-  size_t nslice;
-  const sma_slice_t *slices = sma_slice(a, &nslice);
-  char slice[SMA_MAX_DIMS * 64];
-  int rc = sma_slice_format(slices, nslice, slice, sizeof slice);
+int sma_describe(const sma_t *a, char *buf, size_t *size) {
+  if (a == NULL) return SMA_EINVAL;
+  sma__text_t out;
+  int rc = sma__text_begin(&out, buf, size);
   if (rc != 0) return rc;
+  char shape[SMA_MAX_DIMS * 21 + 3], slice[SMA_MAX_DIMS * 64];
+  size_t shape_len = sizeof shape, slice_len = sizeof slice, nslice;
+  const sma_slice_t *slices = sma_slice(a, &nslice);
+  if ((rc = sma_shape_format(sma_shape(a), sma_ndim(a), shape, &shape_len)) != 0 ||
+      (rc = sma_slice_format(slices, nslice, slice, &slice_len)) != 0)
+    return rc;
   /* The dtype's name, not its type string: native order is implied (the
    * segment's record says which order its data has, and is checked at
    * load), so the line is the same text on every machine. */
-  int n = snprintf(buf, cap, PREFIX "%d backend=%s dtype=%s shape=%s slice=%s name=%s",
-                   SMA_DESCRIPTOR_VERSION, sma_backend(),
-                   sma_dtype_name(sma_dtype(a)), shape, slice, sma_name(a));
-  if (n < 0 || (size_t)n >= cap) {
-    buf[0] = '\0';
-    return SMA_ENOBUFS;
-  }
-  return 0;
+  sma__text_putf(&out, PREFIX "%d backend=", SMA_DESCRIPTOR_VERSION);
+  sma__text_put(&out, sma_backend());
+  sma__text_put(&out, " dtype=");
+  sma__text_put(&out, sma_dtype_name(sma_dtype(a)));
+  sma__text_put(&out, " shape=");
+  sma__text_put(&out, shape);
+  sma__text_put(&out, " slice=");
+  sma__text_put(&out, slice);
+  sma__text_put(&out, " name=");
+  sma__text_put(&out, sma_name(a));
+  return sma__text_end(&out, size);
 }
 
 /* Expects "key=" at *p; on success *value and *len span the value up to the
@@ -47,27 +47,6 @@ static int field(const char **p, const char *key, int rest, const char **value,
   if (!rest) {
     if (**p != ' ') return SMA_EDESCRIPTOR;
     ++*p;
-  }
-  return 0;
-}
-
-static int parse_shape(const char *v, size_t len, size_t *shape, size_t *ndim) {
-  *ndim = 0;
-  if (len == 2 && strncmp(v, "()", 2) == 0) return 0;
-  const char *end = v + len;
-  while (v < end) {
-    if (*ndim == SMA_MAX_DIMS || *v < '0' || *v > '9') return SMA_EDESCRIPTOR;
-    unsigned long long x = 0;
-    for (; v < end && *v >= '0' && *v <= '9'; v++) {
-      if (x > (~0ull - 9) / 10) return SMA_EDESCRIPTOR;
-      x = x * 10 + (unsigned)(*v - '0');
-    }
-    /* A number, but an extent no array here can have (32-bit size_t):
-     * the same error as a shape whose byte size overflows. */
-    if (!sma__fits_size_t(x)) return SMA_EOVERFLOW;
-    shape[(*ndim)++] = (size_t)x;
-    if (v < end && *v++ != ',') return SMA_EDESCRIPTOR;
-    if (v == end && v[-1] == ',') return SMA_EDESCRIPTOR;
   }
   return 0;
 }
@@ -114,8 +93,11 @@ int sma_parse(sma_t **out, const char *line, const char **bad_field) {
 
   *bad_field = "shape";
   size_t shape[SMA_MAX_DIMS], ndim;
-  if (field(&p, "shape", 0, &v, &len) != 0) return SMA_EDESCRIPTOR;
-  if ((rc = parse_shape(v, len, shape, &ndim)) != 0) return rc;
+  if (field(&p, "shape", 0, &v, &len) != 0 ||
+      !copy_field(text, sizeof text, v, len))
+    return SMA_EDESCRIPTOR;
+  rc = sma_shape_parse(text, shape, SMA_MAX_DIMS, &ndim);
+  if (rc != 0) return rc == SMA_ESHAPE ? SMA_EDESCRIPTOR : rc;
 
   *bad_field = "slice";
   sma_slice_t slices[SMA_MAX_DIMS];

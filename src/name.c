@@ -135,31 +135,30 @@ static int build_short(char *buf, size_t cap, uint64_t counter,
   return n < 0 ? SMA_EOS : n;
 }
 
-int sma_build_name(char *buf, size_t cap, const char *prefix) {
-  if (buf == NULL || cap == 0) return SMA_EINVAL;
-  buf[0] = '\0';
+int sma_build_name(char *buf, size_t *size, const char *prefix) {
+  sma__text_t out;
+  int rc = sma__text_begin(&out, buf, size);
+  if (rc != 0) return rc;
   if (prefix == NULL) prefix = "";
   if (*prefix != '\0') {
-    int rc = sma_name_validate(prefix);
+    rc = sma_name_validate(prefix);
     if (rc == SMA_EINVAL || rc == SMA_ENAME) return rc;
   }
   unsigned char rnd[16];
   int os_err = 0;
-  int rc = sma__os_random(rnd, sizeof rnd, &os_err);
+  rc = sma__os_random(rnd, sizeof rnd, &os_err);
   if (rc != 0) return rc;
 
-  size_t limit = sma__caps().max_name;
-  if (limit > cap - 1) limit = cap - 1;
+  size_t max = sma__caps().max_name;
   uint64_t counter = sma__os_counter_next();
   char tmp[SMA_NAME_BUF + 64];
   int n = build_long(tmp, sizeof tmp, counter, prefix, rnd);
   if (n < 0) return n;
-  if ((size_t)n > limit) {
+  if ((size_t)n > max || (size_t)n >= out.cap) {
     n = build_short(tmp, sizeof tmp, counter, prefix, rnd);
     if (n < 0) return n;
-    if ((size_t)n > sma__caps().max_name) return SMA_ENAMETOOLONG; /* prefix */
-    if ((size_t)n > limit) return SMA_ENOBUFS;
+    if ((size_t)n > max) return SMA_ENAMETOOLONG; /* the prefix */
   }
-  memcpy(buf, tmp, (size_t)n + 1);
-  return 0;
+  sma__text_put(&out, tmp);
+  return sma__text_end(&out, size);
 }

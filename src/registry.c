@@ -84,7 +84,8 @@ int sma_create_and_register(sma_t **out, size_t ndim, const size_t *shape,
   *out = NULL;
   if (reg == NULL) return SMA_EINVAL;
   char name[SMA_NAME_BUF];
-  int rc = sma_build_name(name, sizeof name, prefix);
+  size_t name_len = sizeof name;
+  int rc = sma_build_name(name, &name_len, prefix);
   if (rc != 0) return rc;
   sma_t *a = NULL;
   if ((rc = sma_new(&a, name, ndim, shape, dtype, NULL, 0)) != 0) return rc;

@@ -215,41 +215,26 @@ int sma_slice_parse(const char *text, sma_slice_t *out, size_t cap,
   return 0;
 }
 
-/* Appends text to buf at *len; false when it does not fit. */
-static bool append(char *buf, size_t cap, size_t *len, const char *text) {
-  size_t add = strlen(text);
-  if (add >= cap - *len) return false;
-  memcpy(buf + *len, text, add + 1);
-  *len += add;
-  return true;
-}
-
-static bool append_bound(char *buf, size_t cap, size_t *len, int64_t v) {
-  char num[24];
-  if (v == SMA_NONE) return true;
-  snprintf(num, sizeof num, "%lld", (long long)v);
-  return append(buf, cap, len, num);
+static void put_bound(sma__text_t *t, int64_t v) {
+  if (v != SMA_NONE) sma__text_putf(t, "%lld", (long long)v);
 }
 
 int sma_slice_format(const sma_slice_t *slices, size_t count, char *buf,
-                     size_t cap) {
-  if ((slices == NULL && count > 0) || buf == NULL || cap == 0)
-    return SMA_EINVAL;
-  size_t len = 0;
-  buf[0] = '\0';
+                     size_t *size) {
+  if (slices == NULL && count > 0) return SMA_EINVAL;
+  sma__text_t out;
+  int rc = sma__text_begin(&out, buf, size);
+  if (rc != 0) return rc;
   for (size_t i = 0; i < count; i++) {
     const sma_slice_t *s = &slices[i];
-    bool ok = (i == 0 || append(buf, cap, &len, ",")) &&
-              append_bound(buf, cap, &len, s->start) &&
-              append(buf, cap, &len, ":") &&
-              append_bound(buf, cap, &len, s->stop) &&
-              (s->step == SMA_NONE ||
-               (append(buf, cap, &len, ":") &&
-                append_bound(buf, cap, &len, s->step)));
-    if (!ok) {
-      buf[0] = '\0';
-      return SMA_ENOBUFS;
+    if (i > 0) sma__text_put(&out, ",");
+    put_bound(&out, s->start);
+    sma__text_put(&out, ":");
+    put_bound(&out, s->stop);
+    if (s->step != SMA_NONE) {
+      sma__text_put(&out, ":");
+      put_bound(&out, s->step);
     }
   }
-  return 0;
+  return sma__text_end(&out, size);
 }

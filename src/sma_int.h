@@ -17,6 +17,25 @@ static inline sma_caps_t sma__caps(void) {
   return caps;
 }
 
+/* ---- text.c ------------------------------------------------------------------ */
+/* A string result being written to a caller's buffer (see text.c for the
+ * contract every such public function follows). */
+typedef struct sma__text {
+  char *buf;
+  size_t cap, len; /* len counts what did not fit too */
+} sma__text_t;
+
+/* SMA_EINVAL for a NULL size, or a NULL buf with a nonzero *size. */
+int sma__text_begin(sma__text_t *t, char *buf, const size_t *size);
+void sma__text_put(sma__text_t *t, const char *s);
+void sma__text_putf(sma__text_t *t, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+/* 0 and *size = length, or SMA_ENOBUFS and *size = bytes needed. */
+int sma__text_end(sma__text_t *t, size_t *size);
+
 /* ---- dtype.c -------------------------------------------------------------- */
 bool sma__dtype_valid(sma_dtype_t dtype);
 

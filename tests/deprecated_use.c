@@ -7,6 +7,6 @@ int use(char *buf, size_t cap) {
 #ifdef USE_OLD
   return sma_build_sma_name(buf, cap, "x");
 #else
-  return sma_build_name(buf, cap, "x");
+  return sma_build_name(buf, &cap, "x");
 #endif
 }

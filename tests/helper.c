@@ -10,6 +10,7 @@
  *                            this process and cycle, open it again by name,
  *                            check every element, close both, clear the
  *                            registry; append each name to FILE
+ *   args ARG...              exit 0 if ARG... are exactly t_tricky_args
  * Exit codes: 0 ok, 1 check failed, 10 + |SMA error| for a library error,
  * 2 usage. */
 #include "sma.h"
@@ -20,19 +21,6 @@
 #include <string.h>
 
 static int lib_error(int rc) { return 10 - rc; }
-
-static int parse_shape(const char *text, size_t *shape, size_t *ndim) {
-  *ndim = 0;
-  if (*text == '\0') return 0;
-  for (const char *p = text; *ndim < SMA_MAX_DIMS;) {
-    char *end;
-    shape[(*ndim)++] = (size_t)strtoull(p, &end, 10);
-    if (*end == '\0') return 0;
-    if (*end != ',') return -1;
-    p = end + 1;
-  }
-  return -1;
-}
 
 static int open_sliced(const char *name, const char *slice_text, sma_t **a) {
   sma_slice_t slices[SMA_MAX_DIMS];
@@ -63,7 +51,7 @@ static int load_or_create(int argc, char **argv, int create) {
   if (argc != 5) return 2;
   size_t shape[SMA_MAX_DIMS], ndim;
   sma_dtype_t dtype;
-  if (parse_shape(argv[3], shape, &ndim) != 0) return 2;
+  if (sma_shape_parse(argv[3], shape, SMA_MAX_DIMS, &ndim) != 0) return 2;
   int rc = sma_dtype_parse(argv[4], &dtype);
   sma_t *a = NULL;
   if (rc == 0) rc = sma_new(&a, argv[2], ndim, shape, dtype, NULL, 0);
@@ -107,6 +95,16 @@ int main(int argc, char **argv) {
   if (strcmp(what, "load") == 0) return load_or_create(argc, argv, 0);
   if (strcmp(what, "create") == 0) return load_or_create(argc, argv, 1);
   if (strcmp(what, "stress") == 0) return stress(argc, argv);
+  if (strcmp(what, "args") == 0) {
+    int i = 0;
+    for (; t_tricky_args[i] != NULL; i++)
+      if (2 + i >= argc || strcmp(argv[2 + i], t_tricky_args[i]) != 0) {
+        fprintf(stderr, "helper: argument %d: got [%s], sent [%s]\n", i,
+                2 + i < argc ? argv[2 + i] : "(none)", t_tricky_args[i]);
+        return 1;
+      }
+    return 2 + i == argc ? 0 : 1;
+  }
   if (strcmp(what, "unlink") == 0 && argc == 3) {
     int rc = sma_unlink(argv[2]);
     return rc == 0 ? 0 : lib_error(rc);

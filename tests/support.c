@@ -6,6 +6,7 @@
 #include "support.h"
 
 #include "../src/platform.h"
+#include "../tools/proc.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -21,14 +22,10 @@
 #endif
 #if defined(_WIN32)
 #include <windows.h>
-#include <process.h>
 #else
 #include <grp.h> /* setgroups */
 #include <pthread.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
-extern char **environ;
 #endif
 
 #ifndef SMA_TEST_HELPER
@@ -182,40 +179,11 @@ int t_segment_exists(const char *name) {
   return 1;
 }
 
-#if defined(_WIN32)
-/* Quotes one argument for CommandLineToArgvW-style parsing. */
-static void append_arg(char *cmd, size_t cap, const char *arg) {
-  size_t len = strlen(cmd);
-  snprintf(cmd + len, cap - len, "%s\"%s\"", len ? " " : "", arg);
-}
+int t_run(const char *const *argv) { return proc_run(argv); }
 
-int t_run(const char *const *argv) {
-  char cmd[8192] = "";
-  for (size_t i = 0; argv[i] != NULL; i++) append_arg(cmd, sizeof cmd, argv[i]);
-  STARTUPINFOA si;
-  PROCESS_INFORMATION pi;
-  memset(&si, 0, sizeof si);
-  si.cb = sizeof si;
-  if (!CreateProcessA(NULL, cmd, NULL, NULL, FALSE, 0, NULL, NULL, &si, &pi))
-    return -1;
-  WaitForSingleObject(pi.hProcess, INFINITE);
-  DWORD code = (DWORD)-1;
-  GetExitCodeProcess(pi.hProcess, &code);
-  CloseHandle(pi.hThread);
-  CloseHandle(pi.hProcess);
-  return (int)code;
-}
-#else
-int t_run(const char *const *argv) {
-  pid_t pid;
-  if (posix_spawnp(&pid, argv[0], NULL, NULL, (char *const *)argv, environ) != 0)
-    return -1;
-  int status;
-  while (waitpid(pid, &status, 0) < 0)
-    if (errno != EINTR) return -1;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-#endif
+const char *const t_tricky_args[] = {
+    "plain", "with space", "quote\"inside", "back\\slash", "trailing\\",
+    "space and trailing \\", "\\\"", "", "tab\there", "two  spaces", "%PATH%", NULL};
 
 /* The helper's path. On Windows it is found beside this executable, since
  * the build tree's Unix path means nothing to a program under Wine. */
@@ -232,17 +200,12 @@ static const char *helper_path(void) {
 }
 
 int t_run_helper(const char *const *args) {
-  const char *argv[32];
+  const char *argv[32], *emulated[33];
   size_t n = 0;
-#if defined(SMA_TEST_EMULATOR)
-  /* A cross build run under qemu-user: the helper is a foreign binary,
-   * which the kernel cannot exec without binfmt_misc. */
-  argv[n++] = SMA_TEST_EMULATOR;
-#endif
   argv[n++] = helper_path();
   for (size_t i = 0; args[i] != NULL && n < 31; i++) argv[n++] = args[i];
   argv[n] = NULL;
-  return t_run(argv);
+  return proc_run(proc_argv(argv, emulated, sizeof emulated / sizeof *emulated));
 }
 
 void t_store(void *p, sma_dtype_t dtype, double value) {

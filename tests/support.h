@@ -35,6 +35,11 @@ int t_run_helper(const char *const *args);
  * as t_run_helper does. */
 int t_run(const char *const *argv);
 
+/* Arguments that a naive quoting (Windows' command line) would change:
+ * spaces, quotes, backslashes before quotes and at the end, an empty one.
+ * NULL-terminated; the helper's "args" scenario checks it got them. */
+extern const char *const t_tricky_args[];
+
 /* The OS error numbers the library keeps for "exists" and "missing":
  * errno values on Unix, GetLastError() values on Windows. */
 #if defined(_WIN32)

@@ -556,7 +556,7 @@ Test(cli, prefix_selects_only_its_own_names) {
   char p[32];
   snprintf(p, sizeof p, "pfx%d", (int)getpid());
   char built[SMA_NAME_BUF], names[6][SMA_NAME_BUF];
-  cr_assert_eq(sma_build_name(built, sizeof built, p), 0);
+  cr_assert_eq(sma_build_name(built, &(size_t){sizeof built}, p), 0);
   snprintf(names[0], sizeof names[0], "%s", built);           /* built: selected */
   snprintf(names[1], sizeof names[1], "%s-starts", p);        /* starts with P: selected */
   snprintf(names[2], sizeof names[2], "k7-%s-abcdefghijk23", p); /* short form: selected */
@@ -596,9 +596,9 @@ Test(cli, demo_worker_refuses_rows_beyond_its_arrays) {
   cr_assert_eq(sma_new(&prog, prog_name, 1, one, SMA_UINT64, NULL, 0), 0);
   cr_assert_eq(sma_create(prog, 0), 0);
   char di[SMA_DESCRIPTOR_MAX], dout[SMA_DESCRIPTOR_MAX], dp[SMA_DESCRIPTOR_MAX];
-  cr_assert_eq(sma_describe(in, di, sizeof di), 0);
-  cr_assert_eq(sma_describe(out, dout, sizeof dout), 0);
-  cr_assert_eq(sma_describe(prog, dp, sizeof dp), 0);
+  cr_assert_eq(sma_describe(in, di, &(size_t){sizeof di}), 0);
+  cr_assert_eq(sma_describe(out, dout, &(size_t){sizeof dout}), 0);
+  cr_assert_eq(sma_describe(prog, dp, &(size_t){sizeof dp}), 0);
   static const char *const rows[] = {"0 1000000 8 0", "0 0 1000000 0", "5 0 8 0",
                                      "0 x 8 0", "0 0 8 -1"};
   for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)

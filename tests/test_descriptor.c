@@ -3,11 +3,12 @@
 
 #include <criterion/criterion.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void round_trip(sma_t *a) {
   char line[1024], again[1024];
-  cr_assert_eq(sma_describe(a, line, sizeof line), 0);
+  cr_assert_eq(sma_describe(a, line, &(size_t){sizeof line}), 0);
   cr_assert_null(strchr(line, '\n'), "one line");
   sma_t *b;
   const char *bad = "unset";
@@ -24,7 +25,7 @@ static void round_trip(sma_t *a) {
     cr_assert(sa[d].start == sb[d].start && sa[d].stop == sb[d].stop &&
               sa[d].step == sb[d].step);
   cr_assert_eq(sma_is_loaded(b), 0, "parsed objects are not loaded");
-  cr_assert_eq(sma_describe(b, again, sizeof again), 0);
+  cr_assert_eq(sma_describe(b, again, &(size_t){sizeof again}), 0);
   cr_assert_str_eq(again, line, "exact round trip");
   sma_free(b);
 }
@@ -36,7 +37,7 @@ Test(descriptor, round_trips_exactly) {
   cr_assert_eq(sma_new(&a, "job-1", 3, shape, SMA_FLOAT32, s, 3), 0);
   round_trip(a);
   char line[256];
-  sma_describe(a, line, sizeof line);
+  sma_describe(a, line, &(size_t){sizeof line});
   char want[256];
   /* The same text on machines of either byte order (the s390x build
    * checks it big-endian). */
@@ -50,7 +51,7 @@ Test(descriptor, round_trips_exactly) {
   sma_free(a);
   size_t big[1] = {SIZE_MAX / 2};
   cr_assert_eq(sma_new(&a, "huge", 1, big, SMA_UINT8, NULL, 0), 0);
-  sma_describe(a, line, sizeof line);
+  sma_describe(a, line, &(size_t){sizeof line});
   cr_assert_lt(strlen(line), 256, "short whatever the array size");
   round_trip(a);
   sma_free(a);
@@ -63,7 +64,7 @@ Test(descriptor, loaded_object_describes_the_same) {
   t_name(name, sizeof name, "desc");
   sma_new(&a, name, 2, shape, SMA_INT16, NULL, 0);
   cr_assert_eq(sma_create(a, 0), 0);
-  cr_assert_eq(sma_describe(a, line, sizeof line), 0);
+  cr_assert_eq(sma_describe(a, line, &(size_t){sizeof line}), 0);
   strcat(line, "\n"); /* as read from a pipe */
   cr_assert_eq(sma_parse(&b, line, NULL), 0);
   cr_assert_eq(sma_load(b), 0);
@@ -92,7 +93,7 @@ Test(descriptor, malformed_lines_name_the_bad_field) {
       {"sma/1 backend=%s dtype=>f4 shape=2 slice= name=x", SMA_EBYTEORDER, "dtype"},
       {"sma/1 backend=%s dtype=<f4 shape=2,,3 slice= name=x", SMA_EDESCRIPTOR, "shape"},
       {"sma/1 backend=%s dtype=<f4 shape=2, slice= name=x", SMA_EDESCRIPTOR, "shape"},
-      {"sma/1 backend=%s dtype=<f4 shape=99999999999999999999 slice= name=x", SMA_EDESCRIPTOR, "shape"},
+      {"sma/1 backend=%s dtype=<f4 shape=99999999999999999999 slice= name=x", SMA_EOVERFLOW, "shape"},
       {"sma/1 backend=%s dtype=<f4 shape=4611686018427387904,4 slice= name=x", SMA_EOVERFLOW, "shape"},
       {"sma/1 backend=%s dtype=<f4 shape=2 slice=::0 name=x", SMA_ESTEP, "slice"},
       {"sma/1 backend=%s dtype=<f4 shape=2 slice=:,: name=x", SMA_ETOOMANYSLICES, "slice"},
@@ -116,7 +117,7 @@ Test(descriptor, malformed_lines_name_the_bad_field) {
   }
   cr_assert_eq(sma_parse(NULL, good, NULL), SMA_EINVAL);
   cr_assert_eq(sma_parse(&a, NULL, NULL), SMA_EINVAL);
-  cr_assert_eq(sma_describe(NULL, good, sizeof good), SMA_EINVAL);
+  cr_assert_eq(sma_describe(NULL, good, &(size_t){sizeof good}), SMA_EINVAL);
 }
 
 Test(descriptor, too_small_buffer) {
@@ -124,7 +125,27 @@ Test(descriptor, too_small_buffer) {
   size_t shape[1] = {3};
   sma_new(&a, "x", 1, shape, SMA_UINT8, NULL, 0);
   char small[10];
-  cr_assert_eq(sma_describe(a, small, sizeof small), SMA_ENOBUFS);
+  size_t size = sizeof small;
+  cr_assert_eq(sma_describe(a, small, &size), SMA_ENOBUFS);
   cr_assert_str_eq(small, "");
+  /* The size needed comes back, NUL included: exactly enough. */
+  char line[SMA_DESCRIPTOR_MAX];
+  size_t full = sizeof line;
+  cr_assert_eq(sma_describe(a, line, &full), 0);
+  cr_assert_eq(full, strlen(line), "on success: the length written");
+  cr_assert_eq(size, full + 1);
+  char *exact = malloc(size);
+  cr_assert_eq(sma_describe(a, exact, &size), 0);
+  cr_assert_str_eq(exact, line);
+  size_t one_less = full;
+  cr_assert_eq(sma_describe(a, exact, &one_less), SMA_ENOBUFS);
+  cr_assert_eq(one_less, full + 1);
+  free(exact);
+  /* A size query: no buffer, size 0. */
+  size_t query = 0;
+  cr_assert_eq(sma_describe(a, NULL, &query), SMA_ENOBUFS);
+  cr_assert_eq(query, full + 1);
+  cr_assert_eq(sma_describe(a, NULL, &(size_t){8}), SMA_EINVAL);
+  cr_assert_eq(sma_describe(a, line, NULL), SMA_EINVAL);
   sma_free(a);
 }

@@ -52,8 +52,8 @@ Test(errors, null_pointers_everywhere) {
   cr_assert_eq(sma_slice_parse(NULL, s, 1, &n), SMA_EINVAL);
   cr_assert_eq(sma_slice_parse(":", NULL, 1, &n), SMA_EINVAL);
   cr_assert_eq(sma_slice_parse(":", s, 1, NULL), SMA_EINVAL);
-  cr_assert_eq(sma_slice_format(NULL, 1, buf, sizeof buf), SMA_EINVAL);
-  cr_assert_eq(sma_slice_format(s, 0, NULL, 8), SMA_EINVAL);
+  cr_assert_eq(sma_slice_format(NULL, 1, buf, &(size_t){sizeof buf}), SMA_EINVAL);
+  cr_assert_eq(sma_slice_format(s, 0, NULL, &(size_t){8}), SMA_EINVAL);
   cr_assert_eq(sma_view_size(NULL), 0);
   cr_assert_eq(sma_new(NULL, "x", 1, shape, SMA_UINT8, NULL, 0), SMA_EINVAL);
   cr_assert_eq(sma_new(&a, NULL, 1, shape, SMA_UINT8, NULL, 0), SMA_EINVAL);
@@ -87,7 +87,7 @@ Test(errors, null_pointers_everywhere) {
   cr_assert_eq(sma_created_ns(NULL), 0);
   cr_assert_eq(sma_at(NULL, shape, (void **)&a), SMA_EINVAL);
   cr_assert_eq(sma_name_validate(NULL), SMA_EINVAL);
-  cr_assert_eq(sma_build_name(NULL, 64, "p"), SMA_EINVAL);
+  cr_assert_eq(sma_build_name(NULL, &(size_t){64}, "p"), SMA_EINVAL);
   cr_assert_eq(sma_registry_new(NULL), SMA_EINVAL);
   cr_assert_eq(sma_registry_add(NULL, "x"), SMA_EINVAL);
   cr_assert_eq(sma_registry_count(NULL), 0);
@@ -95,7 +95,7 @@ Test(errors, null_pointers_everywhere) {
   cr_assert_eq(sma_registry_clear(NULL), SMA_EINVAL);
   cr_assert_eq(sma_create_and_register(NULL, 1, shape, SMA_UINT8, r, NULL, 0), SMA_EINVAL);
   cr_assert_eq(sma_wrap(NULL, 1, NULL, NULL, NULL), SMA_EINVAL);
-  cr_assert_eq(sma_describe(NULL, buf, sizeof buf), SMA_EINVAL);
+  cr_assert_eq(sma_describe(NULL, buf, &(size_t){sizeof buf}), SMA_EINVAL);
   cr_assert_eq(sma_parse(NULL, "sma/1", NULL), SMA_EINVAL);
   cr_assert_eq(sma_info(NULL, &info), SMA_EINVAL);
   cr_assert_eq(sma_info("x", NULL), SMA_EINVAL);

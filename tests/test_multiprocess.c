@@ -44,6 +44,17 @@ static void clear_and_check_gone(sma_registry_t *r) {
   sma_registry_free(r);
 }
 
+/* Descriptors carry names with spaces and any character a name may hold:
+ * a child must receive every argument exactly (Windows: one quoting, the
+ * one CommandLineToArgvW reads back). */
+Test(multiprocess, arguments_reach_a_child_unchanged) {
+  const char *args[32] = {"args"};
+  size_t n = 1;
+  for (size_t i = 0; t_tricky_args[i] != NULL; i++) args[n++] = t_tricky_args[i];
+  args[n] = NULL;
+  cr_assert_eq(t_run_helper(args), 0, "the helper's message above names the argument");
+}
+
 Test(multiprocess, spawned_helpers_write_their_row_blocks) {
   sma_registry_t *r;
   sma_registry_new(&r);

@@ -158,13 +158,22 @@ Test(slice, format_round_trips) {
     size_t n;
     char buf[128];
     cr_assert_eq(sma_slice_parse(texts[i], s, 4, &n), 0);
-    cr_assert_eq(sma_slice_format(s, n, buf, sizeof buf), 0);
+    cr_assert_eq(sma_slice_format(s, n, buf, &(size_t){sizeof buf}), 0);
     cr_assert_str_eq(buf, texts[i]);
   }
   sma_slice_t one = sl(123456, SMA_NONE, SMA_NONE);
   char small[4];
-  cr_assert_eq(sma_slice_format(&one, 1, small, sizeof small), SMA_ENOBUFS);
+  size_t size = sizeof small;
+  cr_assert_eq(sma_slice_format(&one, 1, small, &size), SMA_ENOBUFS);
   cr_assert_str_eq(small, "");
+  cr_assert_eq(size, strlen("123456:") + 1, "the size needed, NUL included");
+  char exact[8];
+  cr_assert_eq(sma_slice_format(&one, 1, exact, &size), 0);
+  cr_assert_str_eq(exact, "123456:");
+  cr_assert_eq(size, 7);
+  size_t none = 0;
+  cr_assert_eq(sma_slice_format(NULL, 0, NULL, &none), SMA_ENOBUFS);
+  cr_assert_eq(none, 1, "even nothing needs its NUL");
 }
 
 Test(slice, view_of_more_slices_than_dims_is_refused) {

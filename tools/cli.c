@@ -87,24 +87,6 @@ static int list_failed(const char *cmd, int rc) {
 
 /* ---- create -------------------------------------------------------------- */
 
-/* Parses "D0,D1,..." or "()": 0, -1 malformed, -2 an extent that does not
- * fit this machine's size_t (never truncated). */
-static int parse_shape(const char *text, size_t *shape, size_t *ndim) {
-  *ndim = 0;
-  if (strcmp(text, "()") == 0) return 0;
-  for (const char *p = text;;) {
-    char *end;
-    if (*p < '0' || *p > '9' || *ndim == SMA_MAX_DIMS) return -1;
-    errno = 0;
-    unsigned long long v = strtoull(p, &end, 10);
-    if (errno == ERANGE || v > SIZE_MAX) return -2;
-    shape[(*ndim)++] = (size_t)v;
-    if (*end == '\0') return 0;
-    if (*end != ',') return -1;
-    p = end + 1;
-  }
-}
-
 /* IEEE binary16 nearest to f (ties to even); |f| beyond 65504 was refused
  * before, so only infinities and NaN map to the top exponent. */
 static uint16_t half_from_float(float f) {
@@ -218,13 +200,16 @@ static int cmd_create(int argc, char **argv) {
   sma_dtype_t dtype;
   if (name == NULL || shape_text == NULL || dtype_text == NULL)
     return command_help("create", stderr, USAGE);
-  int shape_rc = parse_shape(shape_text, shape, &ndim);
-  if (shape_rc == -2) {
+  int shape_rc = sma_shape_parse(shape_text, shape, SMA_MAX_DIMS, &ndim);
+  if (shape_rc == SMA_EOVERFLOW) {
     fprintf(stderr, "sma: create: --shape %s: an extent does not fit this machine's "
                     "size_t (at most %zu)\n", shape_text, (size_t)SIZE_MAX);
     return USAGE;
   }
-  if (shape_rc != 0) return command_help("create", stderr, USAGE);
+  if (shape_rc != 0) {
+    fprintf(stderr, "sma: create: --shape %s: %s\n", shape_text, sma_strerror(shape_rc));
+    return command_help("create", stderr, USAGE);
+  }
   int rc = sma_dtype_parse(dtype_text, &dtype);
   if (rc != 0) return fail("dtype", dtype_text, rc);
   unsigned char item[16] = {0};
@@ -249,11 +234,8 @@ static int cmd_create(int argc, char **argv) {
 /* ---- ls / info ------------------------------------------------------------- */
 
 static void shape_text(const sma_info_t *in, char *buf, size_t cap) {
-  size_t len = 0;
-  buf[0] = '\0';
-  for (size_t d = 0; d < in->ndim && len < cap; d++)
-    len += (size_t)snprintf(buf + len, cap - len, "%s%zu", d ? "," : "", in->shape[d]);
-  if (in->ndim == 0) snprintf(buf, cap, "()");
+  size_t size = cap;
+  if (sma_shape_format(in->shape, in->ndim, buf, &size) != 0) snprintf(buf, cap, "?");
 }
 
 /* In double: a record's time is data, and any int64 minus any other can
@@ -559,7 +541,7 @@ static int cmd_describe(int argc, char **argv) {
   sma_t *a;
   if ((rc = sma_open(&a, name, s, n)) != 0) return fail("describe", name, rc);
   char line[SMA_DESCRIPTOR_MAX];
-  rc = sma_describe(a, line, sizeof line);
+  rc = sma_describe(a, line, &(size_t){sizeof line});
   sma_free(a);
   if (rc != 0) return fail("describe", name, rc);
   printf("%s\n", line);

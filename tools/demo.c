@@ -258,9 +258,9 @@ static int run_workers(const job_t *job, int workers, double *seconds) {
     if (rc == 0) rc = sma_clone(&to, job->out, &ov);
     ov.slice = &s_prog;
     if (rc == 0) rc = sma_clone(&tp, job->progress, &ov);
-    if (rc == 0) rc = sma_describe(ti, d_in, sizeof d_in);
-    if (rc == 0) rc = sma_describe(to, d_out, sizeof d_out);
-    if (rc == 0) rc = sma_describe(tp, d_prog, sizeof d_prog);
+    if (rc == 0) rc = sma_describe(ti, d_in, &(size_t){sizeof d_in});
+    if (rc == 0) rc = sma_describe(to, d_out, &(size_t){sizeof d_out});
+    if (rc == 0) rc = sma_describe(tp, d_prog, &(size_t){sizeof d_prog});
     sma_free(ti), sma_free(to), sma_free(tp);
     snprintf(a_in0, sizeof a_in0, "%zu", in0);
     snprintf(a_row0, sizeof a_row0, "%zu", row0);
@@ -268,7 +268,9 @@ static int run_workers(const job_t *job, int workers, double *seconds) {
     snprintf(a_delay, sizeof a_delay, "%d", o->delay_ms);
     const char *argv[] = {job->self, "__demo-worker", o->kernel->name, d_in, d_out,
                           d_prog, a_in0, a_row0, a_h, a_delay, NULL};
-    if (rc != 0 || proc_spawn(&procs[k], argv) != 0) {
+    const char *emulated[16];
+    if (rc != 0 ||
+        proc_spawn(&procs[k], proc_argv(argv, emulated, sizeof emulated / sizeof *emulated), -1) != 0) {
       fprintf(stderr, "sma demo: cannot start worker %d: %s\n", k,
               rc ? sma_strerror(rc) : "spawn failed");
       failed = 1;

@@ -3,8 +3,22 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Shared by both OSes: spawn and wait. */
+int proc_run(const char *const *argv) {
+  proc_t p;
+  return proc_spawn(&p, argv, -1) == 0 ? proc_wait(&p) : -1;
+}
+
 #if defined(_WIN32)
+#include <io.h> /* _get_osfhandle */
 #include <windows.h>
+
+/* Wine runs Windows children by itself: no emulator to name. */
+const char *const *proc_argv(const char *const *argv, const char **buf, size_t cap) {
+  (void)buf;
+  (void)cap;
+  return argv;
+}
 
 /* Quotes one argument the way CommandLineToArgvW reads it back. */
 static size_t quote_arg(char *out, size_t cap, size_t len, const char *arg) {
@@ -22,24 +36,48 @@ static size_t quote_arg(char *out, size_t cap, size_t len, const char *arg) {
   return len;
 }
 
-int proc_spawn(proc_t *p, const char *const *argv) {
-  char cmd[32768];
+int proc_spawn(proc_t *p, const char *const *argv, int stdin_fd) {
+  static char cmd[32768]; /* CreateProcess's limit; too big for a stack */
   size_t len = 0;
   cmd[0] = '\0';
   for (size_t i = 0; argv[i]; i++) {
     if (i > 0 && len + 1 < sizeof cmd) cmd[len++] = ' ';
     len = quote_arg(cmd, sizeof cmd, len, argv[i]);
   }
+  if (len + 1 >= sizeof cmd) return -1; /* cut: it would run something else */
   STARTUPINFOA si;
   PROCESS_INFORMATION pi;
   memset(&si, 0, sizeof si);
   si.cb = sizeof si;
-  if (!CreateProcessA(argv[0], cmd, NULL, NULL, TRUE, 0, NULL, NULL, &si, &pi))
-    return -1;
+  HANDLE in = NULL;
+  if (stdin_fd >= 0) {
+    /* The child inherits only handles marked inheritable. */
+    if (!DuplicateHandle(GetCurrentProcess(), (HANDLE)_get_osfhandle(stdin_fd),
+                         GetCurrentProcess(), &in, 0, TRUE, DUPLICATE_SAME_ACCESS))
+      return -1;
+    si.dwFlags = STARTF_USESTDHANDLES;
+    si.hStdInput = in;
+    si.hStdOutput = GetStdHandle(STD_OUTPUT_HANDLE);
+    si.hStdError = GetStdHandle(STD_ERROR_HANDLE);
+  }
+  /* A path is run as it is; a bare name is looked up as the shell would. */
+  int path = strchr(argv[0], '\\') != NULL || strchr(argv[0], '/') != NULL;
+  BOOL ok = CreateProcessA(path ? argv[0] : NULL, cmd, NULL, NULL, TRUE, 0, NULL, NULL,
+                           &si, &pi);
+  if (in != NULL) CloseHandle(in);
+  if (!ok) return -1;
   CloseHandle(pi.hThread);
   p->handle = (intptr_t)pi.hProcess;
   p->pid = pi.dwProcessId;
   return 0;
+}
+
+int proc_wait(proc_t *p) {
+  DWORD c = (DWORD)-1;
+  WaitForSingleObject((HANDLE)p->handle, INFINITE);
+  GetExitCodeProcess((HANDLE)p->handle, &c);
+  CloseHandle((HANDLE)p->handle);
+  return (int)c;
 }
 
 int proc_poll(proc_t *p, int *code, char *how, size_t how_cap) {
@@ -125,15 +163,24 @@ const char *const *proc_argv(const char *const *argv, const char **buf, size_t c
 #endif
 }
 
-int proc_spawn(proc_t *p, const char *const *argv) {
+int proc_spawn(proc_t *p, const char *const *argv, int stdin_fd) {
+  posix_spawn_file_actions_t fa;
+  if (posix_spawn_file_actions_init(&fa) != 0) return -1;
   pid_t pid;
-  const char *emulated[64];
-  argv = proc_argv(argv, emulated, sizeof emulated / sizeof emulated[0]);
-  if (posix_spawnp(&pid, argv[0], NULL, NULL, (char *const *)argv, environ) != 0)
-    return -1;
+  int rc = stdin_fd >= 0 ? posix_spawn_file_actions_adddup2(&fa, stdin_fd, 0) : 0;
+  if (rc == 0) rc = posix_spawnp(&pid, argv[0], &fa, NULL, (char *const *)argv, environ);
+  posix_spawn_file_actions_destroy(&fa);
+  if (rc != 0) return -1;
   p->handle = pid;
   p->pid = (uint64_t)pid;
   return 0;
+}
+
+int proc_wait(proc_t *p) {
+  int status;
+  while (waitpid((pid_t)p->handle, &status, 0) < 0)
+    if (errno != EINTR) return -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 int proc_poll(proc_t *p, int *code, char *how, size_t how_cap) {

@@ -1,6 +1,8 @@
-/* The few OS services the `sma` command needs beyond libsma: child
- * processes, interruption, time, the terminal. One implementation per OS
- * in proc.c; the library itself never uses these. */
+/* The few OS services the `sma` command, the benchmark and the tests need
+ * beyond libsma: child processes (one spawn and one Windows quoting for
+ * all three), interruption, time, the terminal. One implementation per OS
+ * in proc.c, built as the internal library sma_proc; the library itself
+ * never uses these. */
 #ifndef SMA_TOOLS_PROC_H
 #define SMA_TOOLS_PROC_H
 
@@ -12,13 +14,27 @@ typedef struct proc {
   uint64_t pid;
 } proc_t;
 
-/* Starts argv[0] (a path) with argv; 0 on success. */
-int proc_spawn(proc_t *p, const char *const *argv);
+/* Starts argv[0] (a path, or a program name looked up in PATH) with argv,
+ * each argument passed through unchanged (Windows: quoted so that
+ * CommandLineToArgvW reads back exactly argv). stdin_fd: a descriptor the
+ * child gets as its standard input, or -1 to inherit the caller's.
+ * 0 on success, -1 if the child could not be started. */
+int proc_spawn(proc_t *p, const char *const *argv, int stdin_fd);
 
-/* POSIX: the argv to spawn for `argv`: itself, or, in builds meant to run
- * under an emulator (SMA_SPAWN_EMULATOR, a cross build's qemu-user), the
- * emulator followed by `argv` copied into buf (cap entries), since the
- * kernel cannot exec a foreign binary without binfmt_misc. */
+/* Waits for a started child and returns its exit code, or -1 if it was
+ * killed by a signal or cannot be waited for. */
+int proc_wait(proc_t *p);
+
+/* proc_spawn() with the caller's stdin, then proc_wait(): the exit code, or
+ * -1 if the child could not be started or did not exit. */
+int proc_run(const char *const *argv);
+
+/* The argv that starts `argv`, a program of this build: itself, or, in
+ * builds meant to run under an emulator (SMA_SPAWN_EMULATOR, a cross
+ * build's qemu-user), the emulator followed by `argv` copied into buf (cap
+ * entries; cut if longer), since the kernel cannot exec a foreign binary
+ * without binfmt_misc. Programs of the host (python3) are spawned as they
+ * are. */
 const char *const *proc_argv(const char *const *argv, const char **buf, size_t cap);
 
 /* 1 if the child has ended (its status in *how: "exit N" or "signal N",
