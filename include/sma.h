@@ -615,10 +615,11 @@ typedef int (*sma_list_fn)(const sma_info_t *info, void *user);
 SMA_API int sma_list(sma_list_fn fn, void *user);
 
 /** Writes the path of the per-user index directory that sma_list() reads
- * where the OS cannot enumerate segments (macOS POSIX, Windows, builds
- * with SMA_FORCE_INDEX), for messages. Errors: SMA_EINVAL, SMA_ENOTSUP
- * (this build lists without an index), SMA_ENOBUFS (cap too small). */
-SMA_API int sma_index_path(char *buf, size_t cap);
+ * where the OS cannot enumerate segments (sma_caps_t::can_list 0: macOS
+ * POSIX, System V off Linux, Windows), for messages. `size` as for
+ * sma_slice_format(). Errors: SMA_EINVAL, SMA_ENOTSUP (this build lists
+ * without an index), SMA_ENOBUFS (*size: the bytes needed). */
+SMA_API int sma_index_path(char *buf, size_t *size);
 
 /** sma_collect() flag: judge only, remove nothing. */
 #define SMA_COLLECT_DRY_RUN 1u

@@ -128,6 +128,7 @@ int sma_create(sma_t *a, unsigned flags) {
   }
   rc = sma__os_publish(a->name, &seg, &os_err);
   if (rc != 0) return fail_os(a, rc, os_err);
+  sma__index_add(a->name);
 
   /* The whole array: creation does not apply the slice (gridr). */
   sma__view_build(&a->view, seg.addr, a->ndim, a->shape, a->dtype, NULL, 0);
@@ -248,7 +249,9 @@ int sma_unlink(const char *name) {
   int rc = sma_name_validate(name);
   if (rc != 0) return rc;
   int os_err = 0;
-  return sma__os_unlink(name, &os_err);
+  rc = sma__os_unlink(name, &os_err);
+  if (rc == 0 || rc == SMA_ENOENT) sma__index_forget(name);
+  return rc;
 }
 
 int sma_clear_buffers(const char *const *names, size_t n) {

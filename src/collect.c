@@ -21,9 +21,14 @@ int sma_collect(const char *name, unsigned flags, sma_info_t *info) {
    * unknown attach count (-1) is not decided here: the backend may still
    * prove that nobody holds the segment. */
   if (in->creator_alive != 0 || in->attached > 0) return SMA_EINUSE;
+  /* Where nothing can be proven unused (macOS POSIX, Windows), the
+   * backend is not asked: everything is kept. */
+  if (!sma__caps().proves_unused) return SMA_EINUSE;
   int os_err = 0;
-  return sma__os_remove_unused(name, ident, (flags & SMA_COLLECT_DRY_RUN) != 0,
-                               &os_err);
+  bool dry_run = (flags & SMA_COLLECT_DRY_RUN) != 0;
+  rc = sma__os_remove_unused(name, ident, dry_run, &os_err);
+  if (rc == 0 && !dry_run) sma__index_forget(name);
+  return rc;
 }
 
 typedef struct stray_walk {
@@ -48,6 +53,7 @@ int sma_list_strays(sma_stray_fn fn, void *user) {
   if (fn == NULL) return SMA_EINVAL;
   stray_walk_t w = {fn, user};
   int os_err = 0;
+  if (!sma__caps().proves_unused) return 0; /* none could be removed */
   return sma__os_strays(report_stray, &w, &os_err);
 }
 
@@ -72,6 +78,7 @@ int sma_collect_stray(const sma_stray_t *stray, unsigned flags) {
   if (s.named && sma_name_validate(s.label) != 0) return SMA_EINVAL;
   if (s.creator != 0 && (s.creator < 0 || sma__os_pid_alive((uint64_t)s.creator) != 0))
     return SMA_EINUSE;
+  if (!sma__caps().proves_unused) return SMA_EINUSE;
   int os_err = 0;
   return sma__os_remove_stray(&s, (flags & SMA_COLLECT_DRY_RUN) != 0, &os_err);
 }

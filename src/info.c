@@ -74,13 +74,17 @@ int sma_list(sma_list_fn fn, void *user) {
   if (fn == NULL) return SMA_EINVAL;
   list_ctx_t ctx = {fn, user};
   int os_err = 0;
+  if (sma__index_used()) return sma__index_list(visit, &ctx, &os_err);
   return sma__os_list(visit, &ctx, &os_err);
 }
 
-int sma_index_path(char *buf, size_t cap) {
-  if (buf == NULL || cap == 0) return SMA_EINVAL;
-  buf[0] = '\0';
-  int rc = sma__os_index_path(buf, cap);
-  if (rc != 0) buf[0] = '\0';
-  return rc;
+int sma_index_path(char *buf, size_t *size) {
+  sma__text_t out;
+  int rc = sma__text_begin(&out, buf, size);
+  if (rc != 0) return rc;
+  if (!sma__index_used()) return SMA_ENOTSUP;
+  char path[4096];
+  if ((rc = sma__os_index_path(path, sizeof path)) != 0) return rc;
+  sma__text_put(&out, path);
+  return sma__text_end(&out, size);
 }

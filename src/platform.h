@@ -31,6 +31,8 @@ typedef struct sma__os_segment {
   int creating;            /* open(): the OS object still carries the mark
                               create() puts on it until publish() */
   int unnamed;             /* backend's own: created but not yet named */
+  intptr_t mark;           /* backend's own: the being-created mark's
+                              handle (Windows), 0 when none */
   uint64_t ident[2];       /* open(): the OS object's identity (POSIX:
                               device, inode; System V: shmid), which
                               remove_unused() compares */
@@ -108,13 +110,16 @@ typedef struct sma__os_stat {
 /* Fills *st for the existing segment `name` (not mapped by the caller). */
 int sma__os_stat(const char *name, sma__os_stat_t *st, int *os_err);
 
+/* gc: called only where caps.proves_unused is 1 (common code keeps
+ * everything elsewhere), so a backend that cannot prove an object unused
+ * implements the next three as one-line "not here" answers. */
+
 /* Removes `name` if, at the moment of removal, it names the object
  * `ident` (from open()) and no process holds that object open or maps it;
  * with dry_run only checks. Check and removal must refer to one object
  * (see sma_collect() in sma.h for how each backend does it). 0 removed
  * (would be); SMA_EINUSE in use or not provably unused; SMA_EREPLACED the
- * name names another object; SMA_ENOENT. The index (if any) forgets the
- * name when it is removed. */
+ * name names another object; SMA_ENOENT. */
 int sma__os_remove_unused(const char *name, const uint64_t ident[2],
                           int dry_run, int *os_err);
 
@@ -151,14 +156,46 @@ int sma__os_remove_stray(const sma__os_stray_t *stray, int dry_run,
 
 /* Calls fn(name, user) for every segment name this user may see that
  * could be libsma's; fn returning nonzero stops the walk with that value.
- * Where the OS cannot enumerate (caps.can_list == 0) the backend walks
- * its per-user index of the names it created instead. */
+ * Called only where caps.can_list is 1; elsewhere common code walks the
+ * per-user index (below) instead. */
 int sma__os_list(int (*fn)(const char *name, void *user), void *user,
                  int *os_err);
 
-/* Writes the per-user index directory's path (UTF-8). SMA_ENOTSUP where
- * the backend lists without an index; SMA_ENOBUFS. */
+/* ---- The per-user index (used only where caps.can_list is 0) ------------
+ * Common code (src/index.c) keeps one empty file per name this user
+ * created in a directory of this user's, and decides when entries are
+ * added, dropped and listed; entry names come encoded to the characters
+ * A-Z a-z 0-9 . _ - %, valid file names on every OS. The backend supplies
+ * the directory and the file operations, with the same guarantees on
+ * every OS: the directory is opened without following a symlink or
+ * reparse point, checked through the opened handle to be a directory
+ * owned by this user, and every operation happens inside that very
+ * directory even if another user renames or replaces its path meanwhile.
+ * A backend where caps.can_list is always 1 may return SMA_ENOTSUP. */
+
+/* Writes the index directory's path (UTF-8), made or not. SMA_ENOTSUP
+ * where the backend lists without an index; SMA_ENOBUFS. */
 int sma__os_index_path(char *buf, size_t cap);
+
+/* Opens the index directory for the calls below (*dir), creating it
+ * (private to this user, whatever the umask) when `create`. SMA_ENOENT:
+ * none yet and !create; SMA_EINDEX: not this user's own directory (a
+ * symlink, another owner, not a directory); SMA_EOS. */
+int sma__os_index_open(int create, intptr_t *dir, int *os_err);
+
+/* Creates the empty file `entry` (a no-op if it exists); removes it
+ * (SMA_ENOENT if it does not exist). */
+int sma__os_index_add(intptr_t dir, const char *entry, int *os_err);
+int sma__os_index_remove(intptr_t dir, const char *entry, int *os_err);
+
+/* Calls fn(entry, user) for every file in the directory but "." and "..";
+ * fn may remove the entry it is given; nonzero stops the walk with that
+ * value. */
+int sma__os_index_walk(intptr_t dir, int (*fn)(const char *entry, void *user),
+                       void *user, int *os_err);
+
+/* Releases *dir from open(). */
+void sma__os_index_close(intptr_t dir);
 
 /* Whether process `pid` exists now: 1 yes, 0 no, -1 cannot tell. */
 int sma__os_pid_alive(uint64_t pid);

@@ -36,6 +36,17 @@ void sma__text_putf(sma__text_t *t, const char *fmt, ...)
 /* 0 and *size = length, or SMA_ENOBUFS and *size = bytes needed. */
 int sma__text_end(sma__text_t *t, size_t *size);
 
+/* ---- index.c ----------------------------------------------------------------- */
+/* Whether this backend lists through the per-user index (caps.can_list 0). */
+bool sma__index_used(void);
+/* Best-effort; no-ops where the index is not used. */
+void sma__index_add(const char *name);
+void sma__index_forget(const char *name);
+/* Calls fn for each indexed name whose segment exists, dropping the
+ * others. SMA_EINDEX if the directory is not this user's own. */
+int sma__index_list(int (*fn)(const char *name, void *user), void *user,
+                    int *os_err);
+
 /* ---- dtype.c -------------------------------------------------------------- */
 bool sma__dtype_valid(sma_dtype_t dtype);
 

@@ -62,7 +62,7 @@ Test(backend, capabilities_are_consistent) {
 Test(backend, capabilities_match_behaviour) {
   sma_caps_t c = t_caps();
   char path[4096];
-  int idx = sma_index_path(path, sizeof path);
+  int idx = sma_index_path(path, &(size_t){sizeof path});
   cr_assert_eq(idx == SMA_ENOTSUP, c.can_list != 0, "%s", sma_err_name(idx));
   char name[SMA_NAME_BUF + 2]; /* room for max_name + 1 */
   t_name(name, sizeof name, "caps");
@@ -89,6 +89,55 @@ Test(backend, capabilities_match_behaviour) {
 /* What a machine of the other byte order writes into a segment's record:
  * the type string's byte-order character flipped, the checksum (bytes
  * 636..639, little-endian, of bytes 0..635) recomputed. */
+typedef struct seek_two {
+  const char *names[2];
+  int found[2];
+} seek_two_t;
+
+static int seek_two(const sma_info_t *in, void *user) {
+  seek_two_t *s = user;
+  for (int i = 0; i < 2; i++) s->found[i] |= strcmp(in->name, s->names[i]) == 0;
+  return 0;
+}
+
+/* The index's entry file for a name made of plain characters. */
+static int index_entry_exists(const char *name) {
+  char path[4096 + SMA_NAME_BUF];
+  size_t len = sizeof path;
+  cr_assert_eq(sma_index_path(path, &len), 0);
+  snprintf(path + len, sizeof path - len, "/%s", name);
+  FILE *f = fopen(path, "r");
+  if (f != NULL) fclose(f);
+  return f != NULL;
+}
+
+/* Where the OS cannot enumerate, common code lists the per-user index and
+ * forgets an entry only when the OS says its segment is gone; on every
+ * backend that lists so (macOS POSIX and System V, Windows). */
+Test(backend, the_index_forgets_only_names_whose_segment_is_gone) {
+  sma_caps_t caps;
+  sma_caps(&caps);
+  if (caps.can_list) cr_skip_test("this backend enumerates segments itself");
+  char gone[SMA_NAME_BUF], kept[SMA_NAME_BUF];
+  sma_t *a = create_one("gone", gone), *b = create_one("kept", kept);
+  cr_assert(index_entry_exists(gone) && index_entry_exists(kept), "create indexes the names");
+  /* Removed behind libsma's back: the OS call alone, as a crash would. */
+  cr_assert_eq(sma_close(a), 0);
+  int os_err;
+  cr_assert_eq(sma__os_unlink(gone, &os_err), 0);
+  cr_assert(index_entry_exists(gone), "the entry outlives its segment until a listing");
+  seek_two_t s = {{gone, kept}, {0, 0}};
+  cr_assert_eq(sma_list(seek_two, &s), 0);
+  cr_assert_eq(s.found[0], 0);
+  cr_assert_eq(s.found[1], 1);
+  cr_assert_not(index_entry_exists(gone), "listing dropped the entry of a segment gone");
+  cr_assert(index_entry_exists(kept));
+  cr_assert_eq(sma_unlink(kept), 0);
+  cr_assert_not(index_entry_exists(kept), "unlink forgets the name");
+  sma_free(a);
+  sma_free(b);
+}
+
 static void flip_record_byte_order(unsigned char *record) {
   record[32] = record[32] == '<' ? '>' : '<';
   uint32_t crc = sma__crc32(record, 636);

@@ -31,7 +31,7 @@ static void become(uid_t uid) {
 
 static void need_index_and_root(void) {
   char path[4096];
-  if (sma_index_path(path, sizeof path) == SMA_ENOTSUP)
+  if (sma_index_path(path, &(size_t){sizeof path}) == SMA_ENOTSUP)
     cr_skip_test("this build lists without an index");
   if (getuid() != 0) cr_skip_test("needs root to act as two other uids");
 }
@@ -138,6 +138,55 @@ Test(index, a_squatted_directory_is_reported) {
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
     cr_assert_eq(system(cmd), 0);
   }
+}
+
+/* An entry is forgotten only when the OS says its segment is gone: one
+ * whose segment exists but is not this user's to open (another uid's,
+ * mode 0600) stays, unlisted, until that segment is really removed. */
+Test(index, an_entry_whose_segment_cannot_be_opened_is_kept) {
+  need_index_and_root();
+  char tmp[64], entry[512], name[SMA_NAME_BUF];
+  shared_tmpdir(tmp, sizeof tmp);
+  t_name(name, sizeof name, "idx-theirs");
+  size_t shape[1] = {16};
+  sma_t *theirs;
+  cr_assert_eq(sma_new(&theirs, name, 1, shape, SMA_UINT8, NULL, 0), 0);
+  cr_assert_eq(sma_create(theirs, 0), 0); /* root's, 0600 */
+  snprintf(entry, sizeof entry, "%s/libsma-%d/%s", tmp, VICTIM, name);
+  for (int round = 0; round < 2; round++) {
+    pid_t child = fork();
+    cr_assert_neq(child, -1);
+    if (child == 0) {
+      become(VICTIM);
+      setenv("TMPDIR", tmp, 1);
+      if (round == 0) { /* the victim's index, holding the name */
+        char own[SMA_NAME_BUF];
+        t_name(own, sizeof own, "idx-own");
+        sma_t *a;
+        if (sma_new(&a, own, 1, shape, SMA_UINT8, NULL, 0) != 0 || sma_create(a, 0) != 0)
+          _exit(2);
+        sma_unlink(own);
+        sma_free(a);
+        FILE *f = fopen(entry, "w");
+        if (f == NULL || fclose(f) != 0) _exit(3);
+      }
+      seek_t s = {name, 0};
+      int rc = sma_list(seek, &s);
+      _exit(rc != 0 ? 10 - rc : s.found ? 4 : 0);
+    }
+    cr_assert_eq(child_status(child), 0, "round %d: listed without the segment", round);
+    struct stat st;
+    if (round == 0) {
+      cr_assert_eq(stat(entry, &st), 0, "kept: the segment exists, only not openable");
+      cr_assert_eq(sma_unlink(name), 0);
+    } else {
+      cr_assert_neq(stat(entry, &st), 0, "dropped once the segment is gone");
+    }
+  }
+  sma_free(theirs);
+  char cmd[256];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
+  cr_assert_eq(system(cmd), 0);
 }
 
 /* Regression: another user who can write $TMPDIR swapped the victim's

@@ -145,7 +145,7 @@ Test(info, an_index_that_is_not_a_directory_is_reported) {
   cr_assert_eq(mkdir(full, 0700), 0);
   cr_assert_eq(setenv("TMPDIR", full, 1), 0);
 #endif
-  int rc = sma_index_path(path, sizeof path);
+  int rc = sma_index_path(path, &(size_t){sizeof path});
   if (rc == SMA_ENOTSUP) cr_skip_test("this build lists without an index");
   cr_assert_eq(rc, 0);
 #if defined(_WIN32)

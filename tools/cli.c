@@ -77,7 +77,7 @@ static int fail(const char *what, const char *name, int rc) {
 /* A failed listing; an unusable index is named by its path. */
 static int list_failed(const char *cmd, int rc) {
   char path[4096];
-  if (rc == SMA_EINDEX && sma_index_path(path, sizeof path) == 0) {
+  if (rc == SMA_EINDEX && sma_index_path(path, &(size_t){sizeof path}) == 0) {
     fprintf(stderr, "sma: %s: index directory %s: %s (%s)\n", cmd, path, sma_strerror(rc),
             sma_err_name(rc));
     return ERR;

@@ -8,7 +8,6 @@
 #include "../sma_int.h" /* SMA__RECORD_SIZE */
 
 #include "../unix/fault.h"
-#include "../unix/index.h"
 #include "../unix/os.h"
 #include "../unix/personality.h"
 
@@ -43,7 +42,7 @@ static shm_file_t shm_file(const char *name) {
 /* The OS's behaviour as data (personality.h). */
 #define OS (sma__unix_personality())
 
-/* Lists /dev/shm on Linux; elsewhere the per-user index (index.h). */
+/* Lists /dev/shm on Linux; elsewhere common code keeps the per-user index. */
 #define USE_INDEX (!OS->posix_shm_dir)
 
 /* /dev/shm's free space decides, not a fixed limit. */
@@ -308,7 +307,6 @@ int sma__os_publish(const char *name, sma__os_segment_t *seg, int *os_err) {
     return fail(e, os_err);
   }
   seg->unnamed = 0;
-  if (USE_INDEX) sma__unix_index_add(name);
   return 0;
 }
 
@@ -380,7 +378,6 @@ int sma__os_unlink(const char *name, int *os_err) {
   int rc = os_name(name, path, sizeof path);
   if (rc != 0) return rc;
   int e = SMA__INJECT(shm_unlink(path), -1, EIO) == 0 ? 0 : errno;
-  if (USE_INDEX && (e == 0 || e == ENOENT)) sma__unix_index_remove(name);
   return e == 0 ? 0 : fail(e, os_err);
 }
 
@@ -568,10 +565,7 @@ static int remove_if(const char *name, verdict_fn judge, const void *ctx,
   rc = fd < 0 ? fail(errno, os_err) : judge(fd, &sb, ctx);
   if (rc == 0 && unlink(hidden) != 0) rc = fail(errno, os_err);
   if (fd >= 0) close(fd);
-  if (rc == 0) {
-    if (USE_INDEX) sma__unix_index_remove(name);
-    return 0;
-  }
+  if (rc == 0) return 0;
   /* Not ours to remove: give the name back, unless it was taken anew. */
   e = rename_noreplace(hidden, path);
   return e == 0 || e == EEXIST ? rc : fail(e, os_err);
@@ -696,21 +690,9 @@ int sma__os_remove_stray(const sma__os_stray_t *stray, int dry_run,
   return SMA_EINUSE;
 }
 
-static int segment_exists(const char *name) {
-  char path[SMA_NAME_BUF + 2];
-  if (os_name(name, path, sizeof path) != 0) return 0;
-  int fd = open_retry(path, O_RDONLY, 0);
-  if (fd >= 0) close(fd);
-  return fd >= 0 || errno != ENOENT;
-}
-
-int sma__os_index_path(char *buf, size_t cap) {
-  return USE_INDEX ? sma__unix_index_path(buf, cap) : SMA_ENOTSUP;
-}
-
 int sma__os_list(int (*fn)(const char *name, void *user), void *user,
                  int *os_err) {
-  if (USE_INDEX) return sma__unix_index_list(fn, user, segment_exists);
+  if (USE_INDEX) return SMA_ENOTSUP; /* common code walks the index */
   DIR *d = opendir(SHM_DIR);
   if (d == NULL) return fail(errno, os_err);
   int rc = 0;

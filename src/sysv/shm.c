@@ -51,7 +51,6 @@
 #include "../sma_int.h"
 
 #include "../unix/fault.h"
-#include "../unix/index.h"
 #include "../unix/os.h"
 #include "../unix/personality.h"
 
@@ -70,7 +69,7 @@
 
 enum { PROBES = 8 };
 
-/* Lists /proc/sysvipc/shm on Linux; elsewhere the per-user index. */
+/* Lists /proc/sysvipc/shm on Linux; elsewhere common code keeps the per-user index. */
 #define USE_INDEX (!sma__unix_personality()->sysv_proc)
 
 /* The kernel's shmmax now (a tunable), 0 if it cannot be read. */
@@ -336,6 +335,7 @@ int sma__os_create(const char *name, size_t size, unsigned flags,
 }
 
 int sma__os_publish(const char *name, sma__os_segment_t *seg, int *os_err) {
+  (void)name; /* System V names live in the record, written at create */
   struct shmid_ds ds;
   int e = 0;
   if (SMA__INJECT(shmctl((int)seg->handle, IPC_STAT, &ds), -1, EIO) != 0) e = errno;
@@ -347,7 +347,6 @@ int sma__os_publish(const char *name, sma__os_segment_t *seg, int *os_err) {
     discard(seg);
     return fail(e, 1, os_err);
   }
-  if (USE_INDEX) sma__unix_index_add(name);
   return 0;
 }
 
@@ -380,7 +379,6 @@ int sma__os_unlink(const char *name, int *os_err) {
   int e = find(name, &p);
   if (e == 0)
     e = SMA__INJECT(shmctl(p.id, IPC_RMID, NULL), -1, EIO) == 0 ? 0 : errno;
-  if (USE_INDEX && (e == 0 || e == ENOENT)) sma__unix_index_remove(name);
   return e == 0 ? 0 : fail(e, 0, os_err);
 }
 
@@ -433,9 +431,7 @@ int sma__os_remove_unused(const char *name, const uint64_t ident[2],
   if ((uint64_t)p.id != ident[0]) return SMA_EREPLACED;
   if (p.ds.shm_nattch != 0) return SMA_EINUSE;
   if (dry_run) return 0;
-  int rc = remove_unattached(p.id, &p.ds, os_err);
-  if (rc == 0 && USE_INDEX) sma__unix_index_remove(name);
-  return rc;
+  return remove_unattached(p.id, &p.ds, os_err);
 }
 
 /* Whether segment `id` carries a valid record: 1 yes, 0 no (none, or a
@@ -514,18 +510,9 @@ int sma__os_strays(int (*fn)(const sma__os_stray_t *stray, void *user),
   return rc;
 }
 
-static int segment_exists(const char *name) {
-  probe_t p;
-  return find(name, &p) != ENOENT;
-}
-
-int sma__os_index_path(char *buf, size_t cap) {
-  return USE_INDEX ? sma__unix_index_path(buf, cap) : SMA_ENOTSUP;
-}
-
 int sma__os_list(int (*fn)(const char *name, void *user), void *user,
                  int *os_err) {
-  if (USE_INDEX) return sma__unix_index_list(fn, user, segment_exists);
+  if (USE_INDEX) return SMA_ENOTSUP; /* common code walks the index */
   FILE *f = fopen("/proc/sysvipc/shm", "re");
   if (f == NULL) return fail(errno, 0, os_err);
   char line[512];

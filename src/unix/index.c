@@ -1,14 +1,14 @@
-/* The per-user index of created names (see index.h).
+/* The per-user index's directory and files on Unix (the policy is common:
+ * src/index.c). The directory is $TMPDIR/libsma-<euid> (or /tmp/...),
+ * mode 0700.
  *
- * The directory's path is only ever resolved once, by open() with
- * O_NOFOLLOW | O_DIRECTORY; its owner and mode are checked through that
- * descriptor, and every entry is created, listed and removed relative to
- * it. So another user who can write the parent ($TMPDIR shared and not
- * sticky) and swaps the directory for a symlink or another directory
- * between two calls never redirects an operation elsewhere. */
+ * Its path is only ever resolved once, by open() with O_NOFOLLOW |
+ * O_DIRECTORY; its owner and mode are checked through that descriptor,
+ * and every entry is created, listed and removed relative to it. So
+ * another user who can write the parent ($TMPDIR shared and not sticky)
+ * and swaps the directory for a symlink or another directory between two
+ * calls never redirects an operation elsewhere. */
 #define _GNU_SOURCE
-#include "index.h"
-
 #include "../platform.h"
 
 #include <dirent.h>
@@ -17,10 +17,16 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-int sma__unix_index_path(char *buf, size_t cap) {
+static int fail(int e, int *os_err) {
+  *os_err = e;
+  return e == ENOENT ? SMA_ENOENT : SMA_EOS;
+}
+
+int sma__os_index_path(char *buf, size_t cap) {
   const char *tmp = getenv("TMPDIR");
   if (tmp == NULL || tmp[0] != '/') tmp = "/tmp";
   int n = snprintf(buf, cap, "%s/libsma-%lu", tmp, (unsigned long)geteuid());
@@ -36,26 +42,24 @@ static int repair_mode(const char *path) {
   return fchmodat(AT_FDCWD, path, 0700, AT_SYMLINK_NOFOLLOW);
 }
 
-/* Opens the index directory (creating it, mode 0700 whatever the umask,
- * when `create`). Returns a descriptor, or a negative SMA_E* code:
- * SMA_ENOENT (no index yet), SMA_EINDEX (not a directory of this user's,
- * or a symlink), SMA_EOS. */
-static int open_index(int create) {
+int sma__os_index_open(int create, intptr_t *dir, int *os_err) {
   char path[PATH_MAX];
-  int rc = sma__unix_index_path(path, sizeof path);
+  int rc = sma__os_index_path(path, sizeof path);
   if (rc != 0) return rc;
   if (create) {
     if (mkdir(path, 0700) == 0)
       fchmodat(AT_FDCWD, path, 0700, AT_SYMLINK_NOFOLLOW); /* undo the umask */
     else if (errno != EEXIST)
-      return SMA_EOS;
+      return fail(errno, os_err);
   }
   int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0 && errno == EACCES && repair_mode(path) == 0)
     fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) {
-    if (errno == ENOENT) return SMA_ENOENT;
-    return errno == ENOTDIR || errno == ELOOP || errno == EACCES ? SMA_EINDEX : SMA_EOS;
+    int e = errno;
+    *os_err = e;
+    if (e == ENOENT) return SMA_ENOENT;
+    return e == ENOTDIR || e == ELOOP || e == EACCES ? SMA_EINDEX : SMA_EOS;
   }
   struct stat st;
   if (fstat(fd, &st) != 0 || st.st_uid != geteuid()) {
@@ -68,46 +72,36 @@ static int open_index(int create) {
     close(fd);
     return SMA_EINDEX;
   }
-  return fd;
+  *dir = fd;
+  return 0;
 }
 
-void sma__unix_index_add(const char *name) {
-  int dir = open_index(1);
-  if (dir < 0) return; /* best-effort: the create itself succeeded */
-  int fd = openat(dir, name, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd >= 0) close(fd);
-  close(dir);
+int sma__os_index_add(intptr_t dir, const char *entry, int *os_err) {
+  int fd = openat((int)dir, entry, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) return fail(errno, os_err);
+  close(fd);
+  return 0;
 }
 
-void sma__unix_index_remove(const char *name) {
-  int dir = open_index(0);
-  if (dir < 0) return;
-  unlinkat(dir, name, 0);
-  close(dir);
+int sma__os_index_remove(intptr_t dir, const char *entry, int *os_err) {
+  return unlinkat((int)dir, entry, 0) == 0 ? 0 : fail(errno, os_err);
 }
 
-int sma__unix_index_list(int (*fn)(const char *name, void *user), void *user,
-                         int (*exists)(const char *name)) {
-  int dir = open_index(0);
-  if (dir == SMA_ENOENT) return 0; /* no index: nothing was made */
-  if (dir < 0) return dir;
-  int walk = dup(dir); /* fdopendir owns the descriptor it is given */
+int sma__os_index_walk(intptr_t dir, int (*fn)(const char *entry, void *user),
+                       void *user, int *os_err) {
+  int walk = dup((int)dir); /* fdopendir owns the descriptor it is given */
   DIR *d = walk >= 0 ? fdopendir(walk) : NULL;
   if (d == NULL) {
+    int e = errno;
     if (walk >= 0) close(walk);
-    close(dir);
-    return SMA_EOS;
+    return fail(e, os_err);
   }
   int rc = 0;
   struct dirent *e;
-  while (rc == 0 && (e = readdir(d)) != NULL) {
-    if (e->d_name[0] == '.') continue;
-    if (exists(e->d_name))
-      rc = fn(e->d_name, user);
-    else
-      unlinkat(dir, e->d_name, 0); /* its segment is gone */
-  }
+  while (rc == 0 && (e = readdir(d)) != NULL)
+    if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) rc = fn(e->d_name, user);
   closedir(d);
-  close(dir);
   return rc;
 }
+
+void sma__os_index_close(intptr_t dir) { close((int)dir); }

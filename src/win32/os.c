@@ -1,9 +1,11 @@
 /* The process-level part of the platform contract on Windows: CSPRNG, pid,
  * clock, name counter. */
 #include "../platform.h"
+#include "os.h"
 
 #include <windows.h>
 #include <bcrypt.h>
+#include <sddl.h>
 #include <string.h>
 
 /* The only documented global state of the library (sma.h); the backend's
@@ -52,4 +54,29 @@ uint64_t sma__os_counter_next(void) {
 
 uint64_t sma__os_counter_read(void) {
   return (uint64_t)InterlockedCompareExchange64(&name_counter, 0, 0);
+}
+
+/* The string form of a SID from the process token (TokenUser, TokenOwner
+ * or TokenPrimaryGroup); LocalFree() it. */
+DWORD sma__win32_token_sid(TOKEN_INFORMATION_CLASS cls, wchar_t **out) {
+  HANDLE token;
+  if (!OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &token))
+    return GetLastError();
+  union {
+    TOKEN_USER user;
+    TOKEN_OWNER owner;
+    TOKEN_PRIMARY_GROUP group;
+    unsigned char bytes[512];
+  } info;
+  DWORD len, e = 0;
+  if (!GetTokenInformation(token, cls, &info, sizeof info, &len)) {
+    e = GetLastError();
+  } else {
+    PSID sid = cls == TokenUser    ? info.user.User.Sid
+               : cls == TokenOwner ? info.owner.Owner
+                                   : info.group.PrimaryGroup;
+    if (!ConvertSidToStringSidW(sid, out)) e = GetLastError();
+  }
+  CloseHandle(token);
+  return e;
 }

@@ -20,6 +20,7 @@
 #include "../platform.h"
 #include "sma.h"
 #include "../sma_int.h" /* SMA__RECORD_SIZE */
+#include "os.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -85,14 +86,65 @@ static int fail(DWORD e, int *os_err) {
   return from_win32(e);
 }
 
-/* "Local\" + the name in UTF-16. */
-static int wide_name(const char *name, wchar_t *out, int cap) {
-  static const wchar_t prefix[] = NAMESPACE_W(SMA_WIN32_NAMESPACE);
-  int plen = (int)(sizeof prefix / sizeof prefix[0]) - 1;
+/* `prefix` + the name in UTF-16. */
+static int prefixed_name(const wchar_t *prefix, const char *name, wchar_t *out, int cap) {
+  int plen = (int)wcslen(prefix);
   memcpy(out, prefix, (size_t)plen * sizeof(wchar_t));
   int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, name, -1,
                               out + plen, cap - plen);
   return n > 0 ? 0 : SMA_ENAME; /* invalid UTF-8 */
+}
+
+/* "Local\" + the name: the section's name. */
+static int wide_name(const char *name, wchar_t *out, int cap) {
+  return prefixed_name(NAMESPACE_W(SMA_WIN32_NAMESPACE), name, out, cap);
+}
+
+/* ---- the being-created mark --------------------------------------------------
+ * A named manual-reset event beside the section ("Local\smac-" + name, at
+ * most 251 characters, within an object name's MAX_PATH), created
+ * unsignalled before the section and signalled by publish(). open() reads
+ * it after opening the section: an unsignalled event means that section's
+ * creator has not published it. A signalled one, or none, means
+ * published: the event lives only while a handle to it does, and a loader
+ * that holds it a moment longer sees it signalled. A creator killed
+ * during create() takes its mark along (and its section, unless a loader
+ * holds that). */
+
+static int mark_name(const char *name, wchar_t *out, int cap) {
+  return prefixed_name(NAMESPACE_W(SMA_WIN32_NAMESPACE) L"smac-", name, out, cap);
+}
+
+static DWORD mark_create(const char *name, SECURITY_ATTRIBUTES *sa, HANDLE *out) {
+  wchar_t wname[SMA_NAME_BUF + 24];
+  if (mark_name(name, wname, (int)(sizeof wname / sizeof wname[0])) != 0)
+    return ERROR_INVALID_NAME;
+  HANDLE ev = CreateEventW(sa, TRUE, FALSE, wname);
+  if (ev == NULL) return GetLastError();
+  /* Left signalled by an earlier creator of this name and still held by
+   * a loader: mark it again. (A creator racing for the same name loses
+   * at the section, exclusively.) */
+  if (GetLastError() == ERROR_ALREADY_EXISTS) ResetEvent(ev);
+  *out = ev;
+  return 0;
+}
+
+/* 1 if `name`'s creator has not published it yet. */
+static int mark_present(const char *name) {
+  wchar_t wname[SMA_NAME_BUF + 24];
+  if (mark_name(name, wname, (int)(sizeof wname / sizeof wname[0])) != 0) return 0;
+  HANDLE ev = OpenEventW(SYNCHRONIZE, FALSE, wname);
+  if (ev == NULL) return 0;
+  int unsignalled = WaitForSingleObject(ev, 0) == WAIT_TIMEOUT;
+  CloseHandle(ev);
+  return unsignalled;
+}
+
+static void mark_remove(sma__os_segment_t *seg) {
+  if (seg->mark == 0) return;
+  SetEvent((HANDLE)seg->mark);
+  CloseHandle((HANDLE)seg->mark);
+  seg->mark = 0;
 }
 
 /* ---- the creator's keep-alive handles --------------------------------------- */
@@ -141,173 +193,7 @@ static int keep_release(const char *name) {
   return 1;
 }
 
-/* ---- the per-user index ------------------------------------------------------
- * Windows cannot enumerate named mappings, so the names this user created
- * are kept as empty files in %LOCALAPPDATA%\libsma\index, percent-encoded
- * (characters other than A-Z a-z 0-9 . _ - become %XX). Best-effort: a
- * failure never fails a create or unlink; listing drops stale entries. */
-
-static DWORD token_sid_string(TOKEN_INFORMATION_CLASS cls, wchar_t **out);
-
-/* Writes the index directory's path: %LOCALAPPDATA%, then libsma, then index. */
-static int index_path(wchar_t *buf, size_t cap) {
-  DWORD n = GetEnvironmentVariableW(L"LOCALAPPDATA", buf, (DWORD)cap);
-  if (n == 0 || n + 16 >= cap) return -1;
-  wcscat(buf, L"\\libsma\\index");
-  return 0;
-}
-
-/* The index directory's path, creating the directory (and its parent) if
- * needed. */
-static int index_dir(wchar_t *buf, size_t cap) {
-  if (index_path(buf, cap) != 0) return -1;
-  wchar_t *last = wcsrchr(buf, L'\\');
-  *last = L'\0';
-  CreateDirectoryW(buf, NULL);
-  *last = L'\\';
-  if (!CreateDirectoryW(buf, NULL) && GetLastError() != ERROR_ALREADY_EXISTS)
-    return -1;
-  return 0;
-}
-
-/* Whether `owner` is this user, or the default owner of what this user
- * creates (an elevated administrator's files belong to Administrators). */
-static int owner_is_this_user(PSID owner) {
-  wchar_t *theirs = NULL, *mine = NULL, *dflt = NULL;
-  int ok = ConvertSidToStringSidW(owner, &theirs) &&
-           token_sid_string(TokenUser, &mine) == 0 &&
-           token_sid_string(TokenOwner, &dflt) == 0 &&
-           (wcscmp(theirs, mine) == 0 || wcscmp(theirs, dflt) == 0);
-  LocalFree(theirs);
-  LocalFree(mine);
-  LocalFree(dflt);
-  return ok;
-}
-
-/* Opens the index directory as the Unix index does: not through a reparse
- * point (a junction or symlink planted in its place), a directory, owned
- * by this user. The handle is opened without FILE_SHARE_DELETE, so while
- * it is held nobody can rename or replace the directory, and the path
- * operations inside it stay inside it. INVALID_HANDLE_VALUE otherwise. */
-static HANDLE index_guard(wchar_t *buf, size_t cap) {
-  if (index_dir(buf, cap) != 0) return INVALID_HANDLE_VALUE;
-  HANDLE h = CreateFileW(buf, FILE_LIST_DIRECTORY | READ_CONTROL,
-                         FILE_SHARE_READ | FILE_SHARE_WRITE, NULL, OPEN_EXISTING,
-                         FILE_FLAG_BACKUP_SEMANTICS | FILE_FLAG_OPEN_REPARSE_POINT, NULL);
-  if (h == INVALID_HANDLE_VALUE) return h;
-  BY_HANDLE_FILE_INFORMATION info;
-  PSID owner = NULL;
-  PSECURITY_DESCRIPTOR sd = NULL;
-  int ok = GetFileInformationByHandle(h, &info) &&
-           (info.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) &&
-           !(info.dwFileAttributes & FILE_ATTRIBUTE_REPARSE_POINT) &&
-           GetSecurityInfo(h, SE_FILE_OBJECT, OWNER_SECURITY_INFORMATION, &owner, NULL,
-                           NULL, NULL, &sd) == ERROR_SUCCESS &&
-           owner != NULL && owner_is_this_user(owner);
-  LocalFree(sd);
-  if (!ok) {
-    CloseHandle(h);
-    return INVALID_HANDLE_VALUE;
-  }
-  return h;
-}
-
-/* The entry's path, with the guard that must be held while it is used
- * (CloseHandle it); INVALID_HANDLE_VALUE if the index is unusable. */
-static HANDLE index_entry(const char *name, wchar_t *buf, size_t cap) {
-  HANDLE guard = index_guard(buf, cap);
-  if (guard == INVALID_HANDLE_VALUE) return guard;
-  size_t len = wcslen(buf);
-  if (len + 1 + 3 * strlen(name) + 1 > cap) {
-    CloseHandle(guard);
-    return INVALID_HANDLE_VALUE;
-  }
-  buf[len++] = L'\\';
-  for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
-    int plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-                (*p >= '0' && *p <= '9') || *p == '.' || *p == '_' || *p == '-';
-    if (plain) {
-      buf[len++] = (wchar_t)*p;
-    } else {
-      static const char hex[] = "0123456789ABCDEF";
-      buf[len++] = L'%';
-      buf[len++] = (wchar_t)hex[*p >> 4];
-      buf[len++] = (wchar_t)hex[*p & 15];
-    }
-  }
-  buf[len] = L'\0';
-  return guard;
-}
-
-static void index_add(const char *name) {
-  wchar_t path[1024];
-  HANDLE guard = index_entry(name, path, 1024);
-  if (guard == INVALID_HANDLE_VALUE) return;
-  HANDLE f = CreateFileW(path, GENERIC_WRITE, 0, NULL, CREATE_ALWAYS,
-                         FILE_ATTRIBUTE_NORMAL | FILE_FLAG_OPEN_REPARSE_POINT, NULL);
-  if (f != INVALID_HANDLE_VALUE) CloseHandle(f);
-  CloseHandle(guard);
-}
-
-static void index_remove(const char *name) {
-  wchar_t path[1024];
-  HANDLE guard = index_entry(name, path, 1024);
-  if (guard == INVALID_HANDLE_VALUE) return;
-  DeleteFileW(path);
-  CloseHandle(guard);
-}
-
-/* Decodes an index file name back to the segment name; false if bad. */
-static int index_decode(const wchar_t *file, char *name, size_t cap) {
-  size_t n = 0;
-  for (const wchar_t *p = file; *p; p++) {
-    if (n + 1 >= cap) return 0;
-    if (*p == L'%') {
-      int v = 0;
-      for (int k = 1; k <= 2; k++) {
-        wchar_t c = p[k];
-        int d = c >= L'0' && c <= L'9' ? c - L'0' : c >= L'A' && c <= L'F' ? c - L'A' + 10 : -1;
-        if (d < 0) return 0;
-        v = v * 16 + d;
-      }
-      name[n++] = (char)v;
-      p += 2;
-    } else if (*p < 128) {
-      name[n++] = (char)*p;
-    } else {
-      return 0;
-    }
-  }
-  name[n] = '\0';
-  return n > 0;
-}
-
 /* ---- segments ------------------------------------------------------------------ */
-
-/* The string form of a SID from the process token (TokenUser, TokenOwner
- * or TokenPrimaryGroup); LocalFree() it. */
-static DWORD token_sid_string(TOKEN_INFORMATION_CLASS cls, wchar_t **out) {
-  HANDLE token;
-  if (!OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &token))
-    return GetLastError();
-  union {
-    TOKEN_USER user;
-    TOKEN_OWNER owner;
-    TOKEN_PRIMARY_GROUP group;
-    unsigned char bytes[512];
-  } info;
-  DWORD len, e = 0;
-  if (!GetTokenInformation(token, cls, &info, sizeof info, &len)) {
-    e = GetLastError();
-  } else {
-    PSID sid = cls == TokenUser    ? info.user.User.Sid
-               : cls == TokenOwner ? info.owner.Owner
-                                   : info.group.PrimaryGroup;
-    if (!ConvertSidToStringSidW(sid, out)) e = GetLastError();
-  }
-  CloseHandle(token);
-  return e;
-}
 
 /* A DACL granting all access to this user (and its primary group with
  * SMA_CREATE_GROUP) and nobody else, protected from inheritance. The user's
@@ -315,9 +201,9 @@ static DWORD token_sid_string(TOKEN_INFORMATION_CLASS cls, wchar_t **out) {
  * every implementation (Wine) honours. */
 static DWORD make_security(unsigned flags, SECURITY_ATTRIBUTES *sa) {
   wchar_t *user = NULL, *group = NULL;
-  DWORD e = token_sid_string(TokenUser, &user);
+  DWORD e = sma__win32_token_sid(TokenUser, &user);
   if (e == 0 && (flags & SMA_CREATE_GROUP))
-    e = token_sid_string(TokenPrimaryGroup, &group);
+    e = sma__win32_token_sid(TokenPrimaryGroup, &group);
   wchar_t sddl[512];
   if (e == 0)
     swprintf(sddl, sizeof sddl / sizeof sddl[0], L"D:P(A;;GA;;;%ls)%ls%ls%ls",
@@ -361,6 +247,12 @@ int sma__os_create(const char *name, size_t size, unsigned flags,
   SECURITY_ATTRIBUTES sa;
   DWORD sec = make_security(flags, &sa);
   if (sec != 0) return fail(sec, os_err);
+  HANDLE mark;
+  sec = mark_create(name, &sa, &mark);
+  if (sec != 0) {
+    LocalFree(sa.lpSecurityDescriptor);
+    return fail(sec, os_err);
+  }
   /* SEC_COMMIT charges the whole size now: no commit, no mapping. Large
    * pages need SeLockMemoryPrivilege and a size in whole large pages;
    * without them, normal pages. */
@@ -385,13 +277,17 @@ int sma__os_create(const char *name, size_t size, unsigned flags,
     last = GetLastError();
   }
   LocalFree(sa.lpSecurityDescriptor);
-  if (h == NULL) return fail(last, os_err);
-  if (last == ERROR_ALREADY_EXISTS) { /* a valid handle to someone else's */
+  if (h != NULL && last == ERROR_ALREADY_EXISTS) { /* a valid handle to someone else's */
     CloseHandle(h);
-    return fail(ERROR_ALREADY_EXISTS, os_err);
+    h = NULL;
+  }
+  if (h == NULL) {
+    CloseHandle(mark); /* unsignalled, but the only handle: gone */
+    return fail(last, os_err);
   }
   memset(seg, 0, sizeof *seg);
   seg->effective = effective;
+  seg->mark = (intptr_t)mark;
   int e = map_view(h, size, seg);
   /* SEC_COMMIT memory is committed: the copy cannot fault. A creator
    * killed at any moment takes the section with it (no other handle). */
@@ -404,15 +300,16 @@ int sma__os_create(const char *name, size_t size, unsigned flags,
   }
   if (e != 0) {
     CloseHandle(h); /* the last handle: the mapping is gone */
+    CloseHandle(mark);
     return fail((DWORD)e, os_err);
   }
   return 0;
 }
 
 int sma__os_publish(const char *name, sma__os_segment_t *seg, int *os_err) {
-  (void)seg;
+  (void)name;
   (void)os_err;
-  index_add(name);
+  mark_remove(seg);
   return 0;
 }
 
@@ -435,6 +332,7 @@ int sma__os_open(const char *name, sma__os_segment_t *seg, int *os_err) {
     CloseHandle(h);
     return fail((DWORD)e, os_err);
   }
+  seg->creating = mark_present(name);
   return 0;
 }
 
@@ -443,6 +341,8 @@ int sma__os_close(sma__os_segment_t *seg, int *os_err) {
   if (seg->addr != NULL && !UnmapViewOfFile(seg->addr)) e = GetLastError();
   if (seg->handle != -1 && !CloseHandle((HANDLE)seg->handle) && e == 0)
     e = GetLastError();
+  if (seg->mark != 0) CloseHandle((HANDLE)seg->mark); /* never published */
+  seg->mark = 0;
   seg->addr = NULL;
   seg->size = 0;
   seg->handle = -1;
@@ -450,20 +350,13 @@ int sma__os_close(sma__os_segment_t *seg, int *os_err) {
 }
 
 int sma__os_unlink(const char *name, int *os_err) {
-  if (keep_release(name)) {
-    index_remove(name);
-    return 0;
-  }
+  if (keep_release(name)) return 0;
   /* Not ours: it cannot be removed from here. Say whether it exists. */
   wchar_t wname[SMA_NAME_BUF + 16];
   if (wide_name(name, wname, (int)(sizeof wname / sizeof wname[0])) != 0)
     return SMA_ENAME;
   HANDLE h = OpenFileMappingW(FILE_MAP_READ, FALSE, wname);
-  if (h == NULL) {
-    DWORD e = GetLastError();
-    if (e == ERROR_FILE_NOT_FOUND) index_remove(name);
-    return fail(e, os_err);
-  }
+  if (h == NULL) return fail(GetLastError(), os_err);
   CloseHandle(h);
   *os_err = 0;
   return SMA_ENOTSUP;
@@ -476,77 +369,17 @@ int sma__os_stat(const char *name, sma__os_stat_t *st, int *os_err) {
   return 0;
 }
 
-/* A section exists only while some process holds a handle to it: one
- * that can be opened is in use by definition, never an orphan. */
-int sma__os_remove_unused(const char *name, const uint64_t ident[2],
-                          int dry_run, int *os_err) {
-  (void)name;
-  (void)ident;
-  (void)dry_run;
-  (void)os_err;
-  return SMA_EINUSE;
-}
+/* gc (remove_unused, strays, remove_stray): src/no_gc.c. A section exists
+ * only while some process holds a handle to it, so one that can be opened
+ * is in use by definition, and a creator's death takes its section along:
+ * there is never an orphan or a stray to remove (proves_unused 0). */
 
-/* A section exists only while a handle to it does: its creator's
- * death takes it along, so there are never strays. */
-int sma__os_strays(int (*fn)(const sma__os_stray_t *stray, void *user),
-                   void *user, int *os_err) {
+/* Windows cannot enumerate sections: common code lists the per-user
+ * index (src/index.c, src/win32/index.c) and never calls this. */
+int sma__os_list(int (*fn)(const char *name, void *user), void *user,
+                 int *os_err) {
   (void)fn;
   (void)user;
   (void)os_err;
-  return 0;
-}
-
-int sma__os_remove_stray(const sma__os_stray_t *stray, int dry_run,
-                         int *os_err) {
-  (void)stray;
-  (void)dry_run;
-  (void)os_err;
-  return SMA_ENOENT;
-}
-
-static int segment_exists(const char *name) {
-  wchar_t wname[SMA_NAME_BUF + 16];
-  if (wide_name(name, wname, (int)(sizeof wname / sizeof wname[0])) != 0)
-    return 0;
-  HANDLE h = OpenFileMappingW(FILE_MAP_READ, FALSE, wname);
-  if (h != NULL) CloseHandle(h);
-  return h != NULL || GetLastError() != ERROR_FILE_NOT_FOUND;
-}
-
-int sma__os_index_path(char *buf, size_t cap) {
-  wchar_t dir[1024];
-  if (index_path(dir, 1024) != 0) return SMA_EOS; /* a path, made or not */
-  int n = WideCharToMultiByte(CP_UTF8, 0, dir, -1, buf, (int)(cap > 0x7fffffff ? 0x7fffffff : cap),
-                              NULL, NULL);
-  return n > 0 ? 0 : SMA_ENOBUFS;
-}
-
-int sma__os_list(int (*fn)(const char *name, void *user), void *user,
-                 int *os_err) {
-  (void)os_err;
-  wchar_t pattern[1024];
-  if (index_dir(pattern, 1024 - 4) != 0) return 0; /* no index: none made */
-  HANDLE guard = index_guard(pattern, 1024 - 4);
-  if (guard == INVALID_HANDLE_VALUE) return SMA_EINDEX;
-  wcscat(pattern, L"\\*");
-  WIN32_FIND_DATAW fd;
-  HANDLE find = FindFirstFileW(pattern, &fd);
-  if (find == INVALID_HANDLE_VALUE) {
-    CloseHandle(guard);
-    return 0;
-  }
-  int rc = 0;
-  do {
-    char name[SMA_NAME_BUF];
-    if (fd.cFileName[0] == L'.' || !index_decode(fd.cFileName, name, sizeof name))
-      continue;
-    if (segment_exists(name))
-      rc = fn(name, user);
-    else
-      index_remove(name); /* its creator and users are gone */
-  } while (rc == 0 && FindNextFileW(find, &fd));
-  FindClose(find);
-  CloseHandle(guard);
-  return rc;
+  return SMA_ENOTSUP;
 }

@@ -1,0 +1,116 @@
+/* The per-user index of the names this user created, for systems whose OS
+ * cannot enumerate named memory (caps.can_list == 0: macOS POSIX, System V
+ * off Linux, Windows). One design on every OS: a directory of this user's
+ * (the backend opens and checks it: sma__os_index_open) holding one empty
+ * file per name, the name encoded so that every OS accepts it as a file
+ * name. Keeping the index is best-effort: a failure never fails a create
+ * or an unlink. Listing drops the entries whose segment the OS says is
+ * gone (SMA_ENOENT); a segment that exists but cannot be opened (another
+ * user's name, no permission) keeps its entry. */
+#include "sma_int.h"
+
+#include <string.h>
+
+/* Bytes other than A-Z a-z 0-9 . _ - become %XX: no separator, no
+ * reserved character, no case folding surprise (Windows) and no '%' left
+ * unencoded, so decoding is exact. SMA_ENAMETOOLONG if it does not fit. */
+static int encode(const char *name, char *out, size_t cap) {
+  static const char hex[] = "0123456789ABCDEF";
+  size_t n = 0;
+  for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+    bool plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                 (*p >= '0' && *p <= '9') || *p == '.' || *p == '_' || *p == '-';
+    if (n + (plain ? 1 : 3) >= cap) return SMA_ENAMETOOLONG;
+    if (plain) {
+      out[n++] = (char)*p;
+    } else {
+      out[n++] = '%';
+      out[n++] = hex[*p >> 4];
+      out[n++] = hex[*p & 15];
+    }
+  }
+  out[n] = '\0';
+  return 0;
+}
+
+static int hex_digit(char c) {
+  return c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+/* The name an entry stands for; false for a file that is not an entry
+ * (anything encode() cannot have written). */
+static bool decode(const char *entry, char *name, size_t cap) {
+  size_t n = 0;
+  for (const char *p = entry; *p; p++) {
+    if (n + 1 >= cap) return false;
+    if (*p == '%') {
+      int hi = hex_digit(p[1]), lo = hi < 0 ? -1 : hex_digit(p[2]);
+      if (lo < 0) return false;
+      name[n++] = (char)(hi * 16 + lo);
+      p += 2;
+    } else {
+      bool plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                   (*p >= '0' && *p <= '9') || *p == '.' || *p == '_' || *p == '-';
+      if (!plain) return false;
+      name[n++] = *p;
+    }
+  }
+  name[n] = '\0';
+  return n > 0 && sma_name_validate(name) == 0;
+}
+
+bool sma__index_used(void) { return !sma__caps().can_list; }
+
+/* Adds or drops one entry; best-effort, so errors are not reported. */
+static void change(const char *name, bool add) {
+  char entry[3 * SMA_NAME_BUF];
+  intptr_t dir;
+  int os_err;
+  if (!sma__index_used() || encode(name, entry, sizeof entry) != 0) return;
+  if (sma__os_index_open(add, &dir, &os_err) != 0) return;
+  if (add)
+    sma__os_index_add(dir, entry, &os_err);
+  else
+    sma__os_index_remove(dir, entry, &os_err);
+  sma__os_index_close(dir);
+}
+
+void sma__index_add(const char *name) { change(name, true); }
+void sma__index_forget(const char *name) { change(name, false); }
+
+typedef struct walk {
+  intptr_t dir;
+  int (*fn)(const char *name, void *user);
+  void *user;
+} walk_t;
+
+/* Whether the OS has no segment of this name: the only reason an entry
+ * is dropped. */
+static bool gone(const char *name) {
+  sma__os_segment_t seg;
+  int os_err;
+  int rc = sma__os_open(name, &seg, &os_err);
+  if (rc == 0) sma__os_close(&seg, &os_err);
+  return rc == SMA_ENOENT;
+}
+
+static int visit(const char *entry, void *user) {
+  walk_t *w = user;
+  char name[SMA_NAME_BUF];
+  if (!decode(entry, name, sizeof name)) return 0; /* not ours: left alone */
+  if (!gone(name)) return w->fn(name, w->user);
+  int os_err;
+  sma__os_index_remove(w->dir, entry, &os_err);
+  return 0;
+}
+
+int sma__index_list(int (*fn)(const char *name, void *user), void *user,
+                    int *os_err) {
+  walk_t w = {0, fn, user};
+  int rc = sma__os_index_open(0, &w.dir, os_err);
+  if (rc == SMA_ENOENT) return 0; /* no index: nothing was made */
+  if (rc != 0) return rc;
+  rc = sma__os_index_walk(w.dir, visit, &w, os_err);
+  sma__os_index_close(w.dir);
+  return rc;
+}

@@ -1,0 +1,31 @@
+/* The gc part of the platform contract for a backend that cannot prove a
+ * segment unused (caps.proves_unused 0: Windows). Common code never calls
+ * these there (src/collect.c keeps everything); they exist so that such a
+ * backend links without writing "not here" three times itself. A backend
+ * lists this file in its CMakeLists.txt instead of implementing them. */
+#include "platform.h"
+
+int sma__os_remove_unused(const char *name, const uint64_t ident[2],
+                          int dry_run, int *os_err) {
+  (void)name;
+  (void)ident;
+  (void)dry_run;
+  (void)os_err;
+  return SMA_EINUSE;
+}
+
+int sma__os_strays(int (*fn)(const sma__os_stray_t *stray, void *user),
+                   void *user, int *os_err) {
+  (void)fn;
+  (void)user;
+  (void)os_err;
+  return 0;
+}
+
+int sma__os_remove_stray(const sma__os_stray_t *stray, int dry_run,
+                         int *os_err) {
+  (void)stray;
+  (void)dry_run;
+  (void)os_err;
+  return SMA_ENOENT;
+}

@@ -1,0 +1,12 @@
+/* Helpers the Windows backend's files share, implemented in
+ * src/win32/os.c beside the process-level part of the platform contract. */
+#ifndef SMA_WIN32_OS_H
+#define SMA_WIN32_OS_H
+
+#include <windows.h>
+
+/* The string form of a SID from this process's token (TokenUser,
+ * TokenOwner or TokenPrimaryGroup); LocalFree() it. 0 or the error. */
+DWORD sma__win32_token_sid(TOKEN_INFORMATION_CLASS cls, wchar_t **out);
+
+#endif
