@@ -1,5 +1,5 @@
 /* The gc part of the platform contract for a backend that cannot prove a
- * segment unused (caps.proves_unused 0: Windows). Common code never calls
+ * segment unused (caps.proves_unused 0: Windows, macOS POSIX). Common code never calls
  * these there (src/collect.c keeps everything); they exist so that such a
  * backend links without writing "not here" three times itself. A backend
  * lists this file in its CMakeLists.txt instead of implementing them. */

@@ -4,11 +4,6 @@
 
 #include <string.h>
 
-static const char *skip_blanks(const char *p) {
-  while (*p == ' ' || *p == '\t') p++;
-  return p;
-}
-
 /* One decimal extent at *p, advanced past it. */
 static int parse_extent(const char **p, size_t *out) {
   const char *q = *p;
@@ -30,9 +25,9 @@ static int parse_extent(const char **p, size_t *out) {
 int sma_shape_parse(const char *text, size_t *shape, size_t cap, size_t *ndim) {
   if (text == NULL || (shape == NULL && cap > 0) || ndim == NULL) return SMA_EINVAL;
   *ndim = 0;
-  const char *p = skip_blanks(text);
+  const char *p = sma__skip_blanks(text);
   bool tuple = *p == '(';
-  if (tuple) p = skip_blanks(p + 1);
+  if (tuple) p = sma__skip_blanks(p + 1);
   size_t n = 0;
   while (*p >= '0' && *p <= '9') {
     size_t extent;
@@ -40,16 +35,16 @@ int sma_shape_parse(const char *text, size_t *shape, size_t cap, size_t *ndim) {
     if (rc != 0) return rc;
     if (n == cap) return SMA_ENDIM;
     shape[n++] = extent;
-    p = skip_blanks(p);
+    p = sma__skip_blanks(p);
     if (*p != ',') break;
-    p = skip_blanks(p + 1);
+    p = sma__skip_blanks(p + 1);
     /* "4," ends a tuple only inside parentheses, as in Python: "(4,)". */
     if (*p == ')' && tuple) break;
     if (*p < '0' || *p > '9') return SMA_ESHAPE;
   }
   if (tuple) {
     if (*p != ')') return SMA_ESHAPE;
-    p = skip_blanks(p + 1);
+    p = sma__skip_blanks(p + 1);
   }
   if (*p != '\0') return SMA_ESHAPE;
   *ndim = n;

@@ -133,15 +133,10 @@ size_t sma_view_size(const sma_view_t *view) {
 
 /* ---- text form ----------------------------------------------------------- */
 
-static const char *skip_blanks(const char *p) {
-  while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') p++;
-  return p;
-}
-
 /* Parses an optional signed decimal integer at *pp. Leaves SMA_NONE in
  * *value when there is none. SMA_ESLICE when it does not fit int64. */
 static int parse_bound(const char **pp, int64_t *value) {
-  const char *p = skip_blanks(*pp);
+  const char *p = sma__skip_blanks(*pp);
   bool negative = false;
   *value = SMA_NONE;
   if (*p == '+' || *p == '-') {
@@ -168,7 +163,7 @@ static int parse_bound(const char **pp, int64_t *value) {
     return SMA_ESLICE; /* reserved for SMA_NONE */
   }
   *value = acc;
-  *pp = skip_blanks(p);
+  *pp = sma__skip_blanks(p);
   return 0;
 }
 
@@ -196,7 +191,7 @@ int sma_slice_parse(const char *text, sma_slice_t *out, size_t cap,
   if (text == NULL || count == NULL || (out == NULL && cap > 0))
     return SMA_EINVAL;
   *count = 0;
-  const char *p = skip_blanks(text);
+  const char *p = sma__skip_blanks(text);
   if (*p == '\0') return 0;
   size_t n = 0;
   for (;;) {
@@ -205,10 +200,10 @@ int sma_slice_parse(const char *text, sma_slice_t *out, size_t cap,
     if (rc != 0) return rc;
     if (n == cap) return SMA_ETOOMANYSLICES;
     out[n++] = s;
-    p = skip_blanks(p);
+    p = sma__skip_blanks(p);
     if (*p == '\0') break;
     if (*p != ',') return SMA_ESLICE;
-    p = skip_blanks(p + 1);
+    p = sma__skip_blanks(p + 1);
     if (*p == '\0') break; /* a trailing comma, as in Python tuples */
   }
   *count = n;

@@ -36,6 +36,9 @@ void sma__text_putf(sma__text_t *t, const char *fmt, ...)
 /* 0 and *size = length, or SMA_ENOBUFS and *size = bytes needed. */
 int sma__text_end(sma__text_t *t, size_t *size);
 
+/* p past any spaces, tabs and line ends: the parsers' one notion of blank. */
+const char *sma__skip_blanks(const char *p);
+
 /* ---- index.c ----------------------------------------------------------------- */
 /* Whether this backend lists through the per-user index (caps.can_list 0). */
 bool sma__index_used(void);

@@ -42,3 +42,8 @@ int sma__text_end(sma__text_t *t, size_t *size) {
   *size = t->len + 1;
   return SMA_ENOBUFS;
 }
+
+const char *sma__skip_blanks(const char *p) {
+  while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') p++;
+  return p;
+}

@@ -656,39 +656,25 @@ int sma__os_stat(const char *name, sma__os_stat_t *st, int *os_err) {
   return 0;
 }
 
+/* gc, where /dev/shm shows who holds what (common code asks only where
+ * caps.proves_unused, so the darwin personality never gets here).
+ * Elsewhere (macOS) src/no_gc.c stands in. */
+#if defined(__linux__)
 int sma__os_remove_unused(const char *name, const uint64_t ident[2],
                           int dry_run, int *os_err) {
-#if defined(__linux__)
-  if (OS->posix_shm_dir) return dir_remove_unused(name, ident, dry_run, os_err);
-#endif
-  (void)name;
-  (void)ident;
-  (void)dry_run;
-  (void)os_err;
-  return SMA_EINUSE;
+  return OS->posix_shm_dir ? dir_remove_unused(name, ident, dry_run, os_err) : SMA_EINUSE;
 }
 
 int sma__os_strays(int (*fn)(const sma__os_stray_t *stray, void *user),
                    void *user, int *os_err) {
-#if defined(__linux__)
-  if (OS->posix_shm_dir) return dir_strays(fn, user, os_err);
-#endif
-  (void)fn;
-  (void)user;
-  (void)os_err;
-  return 0;
+  return OS->posix_shm_dir ? dir_strays(fn, user, os_err) : 0;
 }
 
 int sma__os_remove_stray(const sma__os_stray_t *stray, int dry_run,
                          int *os_err) {
-#if defined(__linux__)
-  if (OS->posix_shm_dir) return dir_remove_stray(stray, dry_run, os_err);
-#endif
-  (void)stray;
-  (void)dry_run;
-  (void)os_err;
-  return SMA_EINUSE;
+  return OS->posix_shm_dir ? dir_remove_stray(stray, dry_run, os_err) : SMA_EINUSE;
 }
+#endif
 
 int sma__os_list(int (*fn)(const char *name, void *user), void *user,
                  int *os_err) {
