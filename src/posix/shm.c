@@ -9,6 +9,7 @@
 
 #include "../unix/fault.h"
 #include "../unix/os.h"
+#include "hugepages.h"
 #include "../unix/personality.h"
 
 #include <dirent.h>
@@ -152,27 +153,6 @@ static int write_at(int fd, const void *buf, size_t n, off_t offset) {
   return 0;
 }
 
-/* Asks for transparent huge pages on the mapping. They only take effect
- * when the kernel's shmem THP mode is not "never"/"deny", so report
- * success only then. */
-static int advise_hugepages(void *addr, size_t size) {
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-  if (madvise(addr, size, MADV_HUGEPAGE) != 0) return 0;
-  FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/shmem_enabled", "re");
-  if (f == NULL) return 0;
-  char mode[128] = "";
-  char *got = fgets(mode, sizeof mode, f);
-  fclose(f);
-  /* The selected mode is in brackets: "always within_size advise [never]". */
-  return got != NULL && strstr(mode, "[never]") == NULL &&
-         strstr(mode, "[deny]") == NULL && strchr(mode, '[') != NULL;
-#else
-  (void)addr;
-  (void)size;
-  return 0;
-#endif
-}
-
 /* Mark of a segment being created: the owner's execute bit, which means
  * nothing for shared memory. publish() clears it. */
 #define CREATING_MARK S_IXUSR
@@ -230,6 +210,33 @@ static int link_name(int fd, const char *name) {
 }
 #endif
 
+/* Huge pages, on a tmpfs that may give them: map first (the kernel aligns
+ * a shmem mapping to the huge page size itself), advise, then allocate
+ * through the mapping. The order matters: posix_fallocate allocates
+ * through the file, which under huge=advise gives small pages that stay
+ * small. Reserving (the default) or PREFAULT allocates every page now;
+ * NORESERVE alone leaves them to the first write, huge then too. */
+static int build_huge(int fd, size_t size, unsigned flags, sma__os_segment_t *seg) {
+  int e = map_fd(fd, size, 0, seg);
+  if (e != 0) return e;
+  int advised = sma__huge_advise(seg->addr, size) == 0;
+  int allocate = !(flags & SMA_CREATE_NORESERVE) || (flags & SMA_CREATE_PREFAULT);
+  if (allocate) {
+    e = sma__huge_populate(seg->addr, size);
+    if (e == EINVAL) { /* before Linux 5.14: reserve as without the flag */
+      e = (flags & SMA_CREATE_NORESERVE) ? 0 : reserve(fd, size);
+      allocate = 0;
+    }
+    if (e != 0) return e;
+    seg->effective |= flags & SMA_CREATE_PREFAULT; /* every page is mapped */
+  }
+  /* The truth: what the kernel mapped, or, with nothing allocated yet,
+   * what it has been asked for on a mount that grants it. */
+  if (advised && (allocate ? sma__huge_pmd_mapped(seg->addr) > 0 : 1))
+    seg->effective |= SMA_CREATE_HUGEPAGES;
+  return 0;
+}
+
 /* Sizes the new object, stores the record at its end and reserves and
  * maps it: the steps after the name (or the unnamed file) exists. */
 static int build(int fd, size_t size, unsigned flags,
@@ -245,6 +252,9 @@ static int build(int fd, size_t size, unsigned flags,
     return e;
   }
   if (e == 0) e = write_at(fd, record, SMA__RECORD_SIZE, at);
+  if (e == 0 && (flags & SMA_CREATE_HUGEPAGES) && OS->posix_shm_dir &&
+      size >= sma__huge_size() && sma__huge_size() > 0 && sma__huge_mount_allows(SHM_DIR))
+    return build_huge(fd, size, flags, seg);
   if (e == 0 && !(flags & SMA_CREATE_NORESERVE)) e = reserve(fd, size);
   if (e == 0) e = map_fd(fd, size, populate, seg);
   return e;
@@ -285,12 +295,10 @@ int sma__os_create(const char *name, size_t size, unsigned flags,
     return fail(e, os_err);
   }
   seg->unnamed = unnamed;
-  seg->effective = flags & (SMA_CREATE_GROUP | SMA_CREATE_NORESERVE);
+  seg->effective |= flags & (SMA_CREATE_GROUP | SMA_CREATE_NORESERVE);
 #if defined(MAP_POPULATE)
   seg->effective |= flags & SMA_CREATE_PREFAULT;
 #endif
-  if ((flags & SMA_CREATE_HUGEPAGES) && advise_hugepages(seg->addr, size))
-    seg->effective |= SMA_CREATE_HUGEPAGES;
   return 0;
 }
 

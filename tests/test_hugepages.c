@@ -1,0 +1,162 @@
+/* SMA_CREATE_HUGEPAGES takes effect wherever the OS can honour it, and
+ * sma_effective_flags() says so only when the kernel really maps huge
+ * pages (checked here against /proc/self/smaps, not against libsma).
+ * POSIX: a private /dev/shm mounted with huge=advise / never, as a user
+ * would configure it (root, Linux; skipped elsewhere). System V: the
+ * hugetlb pool, filled for the test and given back. */
+#include "sma.h"
+#include "support.h"
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MIB ((size_t)1 << 20)
+
+#if defined(__linux__)
+/* Bytes of the mapping at addr that are PMD-mapped, as smaps says. */
+static size_t pmd_mapped(const void *addr) {
+  FILE *f = fopen("/proc/self/smaps", "r");
+  cr_assert_not_null(f);
+  char line[512];
+  int inside = 0;
+  unsigned long long kb, total = 0;
+  while (fgets(line, sizeof line, f) != NULL) {
+    unsigned long long start, end;
+    if (sscanf(line, "%llx-%llx ", &start, &end) == 2) {
+      if (inside) break;
+      inside = start == (unsigned long long)(uintptr_t)addr;
+    } else if (inside && (sscanf(line, "ShmemPmdMapped: %llu kB", &kb) == 1 ||
+                          sscanf(line, "FilePmdMapped: %llu kB", &kb) == 1)) {
+      total += kb;
+    }
+  }
+  fclose(f);
+  return (size_t)total * 1024;
+}
+#endif
+
+static void need_private_dev_shm(const char *opts) {
+  if (strcmp(sma_backend(), "posix") != 0) cr_skip_test("POSIX backend only");
+  sma_caps_t caps;
+  sma_caps(&caps);
+  if (!caps.proves_unused) cr_skip_test("no /dev/shm in this build's personality");
+  if (t_private_dev_shm(opts) != 0) cr_skip_test("needs root and Linux for a private /dev/shm");
+}
+
+static sma_t *create(const char *tag, size_t bytes, unsigned flags, int *rc) {
+  char name[SMA_NAME_BUF];
+  t_name(name, sizeof name, tag);
+  size_t shape[1] = {bytes};
+  sma_t *a;
+  cr_assert_eq(sma_new(&a, name, 1, shape, SMA_UINT8, NULL, 0), 0);
+  *rc = sma_create(a, flags);
+  return a;
+}
+
+/* Regression: with huge=advise the flag never took effect (the pages were
+ * allocated small by posix_fallocate before any advice), and whether it
+ * was reported depended on shmem_enabled, which does not govern tmpfs. */
+Test(hugepages, posix_huge_advise_mount_gives_huge_pages) {
+  need_private_dev_shm("size=64m,huge=advise");
+#if defined(__linux__)
+  const unsigned modes[] = {0, SMA_CREATE_NORESERVE, SMA_CREATE_PREFAULT};
+  for (size_t i = 0; i < 3; i++) {
+    int rc;
+    sma_t *a = create("huge", 8 * MIB, SMA_CREATE_HUGEPAGES | modes[i], &rc);
+    cr_assert_eq(rc, 0, "%s", sma_strerror(rc));
+    cr_assert(sma_effective_flags(a) & SMA_CREATE_HUGEPAGES, "mode %zu: reported", i);
+    memset(sma_data(a), 7, 8 * MIB);
+    cr_assert_geq(pmd_mapped(sma_data(a)), 4 * MIB, "mode %zu: the kernel maps huge pages", i);
+    cr_assert_eq(sma_unlink(sma_name(a)), 0);
+    sma_free(a);
+  }
+  int rc;
+  sma_t *plain = create("small", 8 * MIB, 0, &rc);
+  cr_assert_eq(rc, 0);
+  memset(sma_data(plain), 7, 8 * MIB);
+  cr_assert_not(sma_effective_flags(plain) & SMA_CREATE_HUGEPAGES);
+  cr_assert_eq(pmd_mapped(sma_data(plain)), 0, "huge=advise: only when asked");
+  sma_unlink(sma_name(plain));
+  sma_free(plain);
+#endif
+}
+
+/* A mount that gives none: the flag is a request, never a failure, and is
+ * not reported. So is an array smaller than one huge page. */
+Test(hugepages, posix_without_huge_pages_the_flag_is_not_reported) {
+  need_private_dev_shm("size=64m,huge=never");
+  int rc;
+  sma_t *a = create("never", 8 * MIB, SMA_CREATE_HUGEPAGES, &rc);
+  cr_assert_eq(rc, 0);
+  cr_assert_not(sma_effective_flags(a) & SMA_CREATE_HUGEPAGES);
+  sma_unlink(sma_name(a));
+  sma_free(a);
+}
+
+Test(hugepages, posix_small_arrays_are_not_reported_huge) {
+  need_private_dev_shm("size=64m,huge=advise");
+  int rc;
+  sma_t *a = create("tiny", 64 * 1024, SMA_CREATE_HUGEPAGES, &rc);
+  cr_assert_eq(rc, 0);
+  cr_assert_not(sma_effective_flags(a) & SMA_CREATE_HUGEPAGES);
+  sma_unlink(sma_name(a));
+  sma_free(a);
+}
+
+/* Allocating through the mapping must keep the full-/dev/shm promise:
+ * SMA_ENOSPC at create, nothing left behind, no SIGBUS. */
+Test(hugepages, posix_full_dev_shm_with_huge_pages_is_enospc) {
+  need_private_dev_shm("size=4m,huge=advise");
+  int rc;
+  sma_t *a = create("full", 16 * MIB, SMA_CREATE_HUGEPAGES, &rc);
+  cr_assert_eq(rc, SMA_ENOSPC, "%s", sma_err_name(rc));
+  cr_assert_eq(t_segment_exists(sma_name(a)), 0, "nothing left");
+  sma_free(a);
+}
+
+#if defined(__linux__)
+static long read_long(const char *path) {
+  FILE *f = fopen(path, "r");
+  long v = -1;
+  if (f != NULL) {
+    if (fscanf(f, "%ld", &v) != 1) v = -1;
+    fclose(f);
+  }
+  return v;
+}
+
+static int write_long(const char *path, long v) {
+  FILE *f = fopen(path, "w");
+  if (f == NULL) return -1;
+  int ok = fprintf(f, "%ld\n", v) > 0;
+  return fclose(f) == 0 && ok ? 0 : -1;
+}
+#endif
+
+/* System V: SHM_HUGETLB from the hugetlb pool when it has pages (reported,
+ * and the pool shrinks), normal pages when it has none (not reported). */
+Test(hugepages, sysv_hugetlb_pool) {
+  if (strcmp(sma_backend(), "sysv") != 0) cr_skip_test("System V backend only");
+#if defined(__linux__)
+  const char *pool = "/proc/sys/vm/nr_hugepages";
+  long before = read_long(pool);
+  if (before < 0 || write_long(pool, before + 8) != 0 || read_long(pool) < before + 4)
+    cr_skip_test("cannot reserve hugetlb pages here (root, free memory)");
+  int rc;
+  sma_t *a = create("tlb", 4 * MIB, SMA_CREATE_HUGEPAGES, &rc);
+  unsigned eff = rc == 0 ? sma_effective_flags(a) : 0;
+  if (rc == 0) memset(sma_data(a), 1, 4 * MIB);
+  if (rc == 0) sma_unlink(sma_name(a));
+  sma_free(a);
+  write_long(pool, before);
+  cr_assert_eq(rc, 0, "%s", sma_strerror(rc));
+  cr_assert(eff & SMA_CREATE_HUGEPAGES, "from the pool");
+  sma_t *b = create("notlb", 4 * MIB, SMA_CREATE_HUGEPAGES, &rc);
+  cr_assert_eq(rc, 0, "an empty pool is no failure");
+  if (before == 0) cr_assert_not(sma_effective_flags(b) & SMA_CREATE_HUGEPAGES);
+  sma_unlink(sma_name(b));
+  sma_free(b);
+#endif
+}
