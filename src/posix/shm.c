@@ -227,6 +227,13 @@ static int build_huge(int fd, size_t size, unsigned flags, sma__os_segment_t *se
       e = (flags & SMA_CREATE_NORESERVE) ? 0 : reserve(fd, size);
       allocate = 0;
     }
+    /* Trust the allocation only as far as the file says (an emulator such
+     * as qemu-user accepts the advice and does nothing): the rest is
+     * reserved as without the flag, so a full /dev/shm stays ENOSPC. */
+    struct stat st;
+    if (e == 0 && allocate && !(flags & SMA_CREATE_NORESERVE) &&
+        (fstat(fd, &st) != 0 || (uint64_t)st.st_blocks * 512 < (uint64_t)size))
+      e = reserve(fd, size);
     if (e != 0) return e;
     seg->effective |= flags & SMA_CREATE_PREFAULT; /* every page is mapped */
   }
