@@ -54,7 +54,8 @@ int sma__huge_mount_allows(const char *dir) {
   }
   if (strstr(policy, "[deny]") != NULL) return 0; /* overrides every mount */
   if (strstr(policy, "[force]") != NULL) return 1;
-  for (char *opt = strtok(options, ","); opt != NULL; opt = strtok(NULL, ","))
+  char *rest = NULL; /* strtok_r: create may run on many threads at once */
+  for (char *opt = strtok_r(options, ",", &rest); opt != NULL; opt = strtok_r(NULL, ",", &rest))
     if (strncmp(opt, "huge=", 5) == 0) return strcmp(opt + 5, "never") != 0;
   return 0; /* no huge= option: never */
 }

@@ -210,12 +210,30 @@ static int link_name(int fd, const char *name) {
 }
 #endif
 
+/* Whether huge pages can back a segment of `size` bytes here: /dev/shm
+ * (not the index personality), at least one huge page, a mount that
+ * grants them. */
+static int huge_possible(size_t size) {
+  size_t huge = OS->posix_shm_dir ? sma__huge_size() : 0;
+  return huge > 0 && size >= huge && sma__huge_mount_allows(SHM_DIR);
+}
+
+/* Whether every byte of the file has its memory: what the populate below
+ * is trusted for (an old kernel refuses it, an emulator such as qemu-user
+ * accepts it and does nothing). */
+static int fully_allocated(int fd, size_t size) {
+  struct stat st;
+  return fstat(fd, &st) == 0 && (uint64_t)st.st_blocks * 512 >= (uint64_t)size;
+}
+
 /* Huge pages, on a tmpfs that may give them: map first (the kernel aligns
  * a shmem mapping to the huge page size itself), advise, then allocate
  * through the mapping. The order matters: posix_fallocate allocates
  * through the file, which under huge=advise gives small pages that stay
  * small. Reserving (the default) or PREFAULT allocates every page now;
- * NORESERVE alone leaves them to the first write, huge then too. */
+ * NORESERVE alone leaves them to the first write, huge then too. Where
+ * the allocation did not happen, the default reserves as without the
+ * flag, so a full /dev/shm stays ENOSPC. */
 static int build_huge(int fd, size_t size, unsigned flags, sma__os_segment_t *seg) {
   int e = map_fd(fd, size, 0, seg);
   if (e != 0) return e;
@@ -223,23 +241,15 @@ static int build_huge(int fd, size_t size, unsigned flags, sma__os_segment_t *se
   int allocate = !(flags & SMA_CREATE_NORESERVE) || (flags & SMA_CREATE_PREFAULT);
   if (allocate) {
     e = sma__huge_populate(seg->addr, size);
-    if (e == EINVAL) { /* before Linux 5.14: reserve as without the flag */
-      e = (flags & SMA_CREATE_NORESERVE) ? 0 : reserve(fd, size);
-      allocate = 0;
-    }
-    /* Trust the allocation only as far as the file says (an emulator such
-     * as qemu-user accepts the advice and does nothing): the rest is
-     * reserved as without the flag, so a full /dev/shm stays ENOSPC. */
-    struct stat st;
-    if (e == 0 && allocate && !(flags & SMA_CREATE_NORESERVE) &&
-        (fstat(fd, &st) != 0 || (uint64_t)st.st_blocks * 512 < (uint64_t)size))
-      e = reserve(fd, size);
-    if (e != 0) return e;
-    seg->effective |= flags & SMA_CREATE_PREFAULT; /* every page is mapped */
+    if (e != 0 && e != EINVAL) return e; /* EINVAL: before Linux 5.14 */
+    if (e == 0 && fully_allocated(fd, size))
+      seg->effective |= flags & SMA_CREATE_PREFAULT; /* every page is mapped */
+    else if (!(flags & SMA_CREATE_NORESERVE) && (e = reserve(fd, size)) != 0)
+      return e;
   }
   /* The truth: what the kernel mapped, or, with nothing allocated yet,
    * what it has been asked for on a mount that grants it. */
-  if (advised && (allocate ? sma__huge_pmd_mapped(seg->addr) > 0 : 1))
+  if (advised && (!allocate || sma__huge_pmd_mapped(seg->addr) > 0))
     seg->effective |= SMA_CREATE_HUGEPAGES;
   return 0;
 }
@@ -259,8 +269,7 @@ static int build(int fd, size_t size, unsigned flags,
     return e;
   }
   if (e == 0) e = write_at(fd, record, SMA__RECORD_SIZE, at);
-  if (e == 0 && (flags & SMA_CREATE_HUGEPAGES) && OS->posix_shm_dir &&
-      size >= sma__huge_size() && sma__huge_size() > 0 && sma__huge_mount_allows(SHM_DIR))
+  if (e == 0 && (flags & SMA_CREATE_HUGEPAGES) && huge_possible(size))
     return build_huge(fd, size, flags, seg);
   if (e == 0 && !(flags & SMA_CREATE_NORESERVE)) e = reserve(fd, size);
   if (e == 0) e = map_fd(fd, size, populate, seg);
