@@ -11,6 +11,12 @@
 
 #include <string.h>
 
+/* The bytes an entry keeps as they are; every other byte becomes %XX. */
+static bool is_plain(unsigned char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+         c == '.' || c == '_' || c == '-';
+}
+
 /* Bytes other than A-Z a-z 0-9 . _ - become %XX: no separator, no
  * reserved character, no case folding surprise (Windows) and no '%' left
  * unencoded, so decoding is exact. SMA_ENAMETOOLONG if it does not fit. */
@@ -18,8 +24,7 @@ static int encode(const char *name, char *out, size_t cap) {
   static const char hex[] = "0123456789ABCDEF";
   size_t n = 0;
   for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
-    bool plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-                 (*p >= '0' && *p <= '9') || *p == '.' || *p == '_' || *p == '-';
+    bool plain = is_plain(*p);
     if (n + (plain ? 1 : 3) >= cap) return SMA_ENAMETOOLONG;
     if (plain) {
       out[n++] = (char)*p;
@@ -49,9 +54,7 @@ static bool decode(const char *entry, char *name, size_t cap) {
       name[n++] = (char)(hi * 16 + lo);
       p += 2;
     } else {
-      bool plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-                   (*p >= '0' && *p <= '9') || *p == '.' || *p == '_' || *p == '-';
-      if (!plain) return false;
+      if (!is_plain((unsigned char)*p)) return false;
       name[n++] = *p;
     }
   }

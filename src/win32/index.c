@@ -18,11 +18,6 @@
 
 enum { PATH_CAP = 1024 };
 
-static int fail(DWORD e, int *os_err) {
-  *os_err = (int)e;
-  return e == ERROR_FILE_NOT_FOUND || e == ERROR_PATH_NOT_FOUND ? SMA_ENOENT : SMA_EOS;
-}
-
 /* %LOCALAPPDATA%\libsma\index, made or not. */
 static int dir_path(wchar_t *buf, size_t cap) {
   DWORD n = GetEnvironmentVariableW(L"LOCALAPPDATA", buf, (DWORD)cap);
@@ -76,7 +71,7 @@ int sma__os_index_open(int create, intptr_t *dir, int *os_err) {
     CreateDirectoryW(path, NULL); /* %LOCALAPPDATA%\libsma */
     *last = L'\\';
     if (!CreateDirectoryW(path, NULL) && GetLastError() != ERROR_ALREADY_EXISTS)
-      return fail(GetLastError(), os_err);
+      return sma__win32_fail(GetLastError(), os_err);
   }
   HANDLE h = CreateFileW(path, FILE_LIST_DIRECTORY | READ_CONTROL,
                          FILE_SHARE_READ | FILE_SHARE_WRITE, NULL, OPEN_EXISTING,
@@ -110,7 +105,7 @@ int sma__os_index_add(intptr_t dir, const char *entry, int *os_err) {
   if (entry_path(entry, path, PATH_CAP) != 0) return SMA_ENAMETOOLONG;
   HANDLE f = CreateFileW(path, GENERIC_WRITE, 0, NULL, OPEN_ALWAYS,
                          FILE_ATTRIBUTE_NORMAL | FILE_FLAG_OPEN_REPARSE_POINT, NULL);
-  if (f == INVALID_HANDLE_VALUE) return fail(GetLastError(), os_err);
+  if (f == INVALID_HANDLE_VALUE) return sma__win32_fail(GetLastError(), os_err);
   CloseHandle(f);
   return 0;
 }
@@ -119,7 +114,7 @@ int sma__os_index_remove(intptr_t dir, const char *entry, int *os_err) {
   (void)dir;
   wchar_t path[PATH_CAP];
   if (entry_path(entry, path, PATH_CAP) != 0) return SMA_ENAMETOOLONG;
-  return DeleteFileW(path) ? 0 : fail(GetLastError(), os_err);
+  return DeleteFileW(path) ? 0 : sma__win32_fail(GetLastError(), os_err);
 }
 
 int sma__os_index_walk(intptr_t dir, int (*fn)(const char *entry, void *user),
@@ -131,7 +126,7 @@ int sma__os_index_walk(intptr_t dir, int (*fn)(const char *entry, void *user),
   HANDLE find = FindFirstFileW(pattern, &fd);
   if (find == INVALID_HANDLE_VALUE) {
     DWORD e = GetLastError();
-    return e == ERROR_FILE_NOT_FOUND ? 0 : fail(e, os_err);
+    return e == ERROR_FILE_NOT_FOUND ? 0 : sma__win32_fail(e, os_err);
   }
   int rc = 0;
   do {

@@ -80,3 +80,33 @@ DWORD sma__win32_token_sid(TOKEN_INFORMATION_CLASS cls, wchar_t **out) {
   CloseHandle(token);
   return e;
 }
+
+/* The one GetLastError() translation of this backend. */
+static int from_win32(DWORD e) {
+  switch (e) {
+  case ERROR_SUCCESS: return 0;
+  case ERROR_ALREADY_EXISTS:
+  case ERROR_FILE_EXISTS: return SMA_EEXIST;
+  case ERROR_FILE_NOT_FOUND:
+  case ERROR_PATH_NOT_FOUND: return SMA_ENOENT;
+  case ERROR_ACCESS_DENIED:
+  case ERROR_PRIVILEGE_NOT_HELD: return SMA_EACCES;
+  case ERROR_NOT_ENOUGH_MEMORY:
+  case ERROR_OUTOFMEMORY:
+  case ERROR_COMMITMENT_LIMIT:
+  case ERROR_DISK_FULL: return SMA_ENOSPC;
+  case ERROR_INVALID_NAME:
+  case ERROR_BAD_PATHNAME: return SMA_ENAME;
+  case ERROR_FILENAME_EXCED_RANGE: return SMA_ENAMETOOLONG;
+  case ERROR_TOO_MANY_OPEN_FILES:
+  case ERROR_NO_SYSTEM_RESOURCES: return SMA_ELIMIT;
+  case ERROR_INVALID_PARAMETER: return SMA_EINVAL;
+  default: return SMA_EOS;
+  }
+}
+
+int sma__win32_fail(DWORD e, int *os_err) {
+  *os_err = (int)e;
+  SetLastError(e);
+  return from_win32(e);
+}

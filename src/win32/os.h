@@ -9,4 +9,8 @@
  * TokenOwner or TokenPrimaryGroup); LocalFree() it. 0 or the error. */
 DWORD sma__win32_token_sid(TOKEN_INFORMATION_CLASS cls, wchar_t **out);
 
+/* The one GetLastError() translation of this backend: stores e in
+ * *os_err (and as the thread's last error) and returns its SMA_E* code. */
+int sma__win32_fail(DWORD e, int *os_err);
+
 #endif

@@ -56,36 +56,6 @@ void sma__os_caps(sma_caps_t *caps) {
   caps->reserves_memory = 1; /* SEC_COMMIT charges the commit limit */
 }
 
-/* The one GetLastError() translation of this backend. */
-static int from_win32(DWORD e) {
-  switch (e) {
-  case ERROR_SUCCESS: return 0;
-  case ERROR_ALREADY_EXISTS:
-  case ERROR_FILE_EXISTS: return SMA_EEXIST;
-  case ERROR_FILE_NOT_FOUND:
-  case ERROR_PATH_NOT_FOUND: return SMA_ENOENT;
-  case ERROR_ACCESS_DENIED:
-  case ERROR_PRIVILEGE_NOT_HELD: return SMA_EACCES;
-  case ERROR_NOT_ENOUGH_MEMORY:
-  case ERROR_OUTOFMEMORY:
-  case ERROR_COMMITMENT_LIMIT:
-  case ERROR_DISK_FULL: return SMA_ENOSPC;
-  case ERROR_INVALID_NAME:
-  case ERROR_BAD_PATHNAME: return SMA_ENAME;
-  case ERROR_FILENAME_EXCED_RANGE: return SMA_ENAMETOOLONG;
-  case ERROR_TOO_MANY_OPEN_FILES:
-  case ERROR_NO_SYSTEM_RESOURCES: return SMA_ELIMIT;
-  case ERROR_INVALID_PARAMETER: return SMA_EINVAL;
-  default: return SMA_EOS;
-  }
-}
-
-static int fail(DWORD e, int *os_err) {
-  *os_err = (int)e;
-  SetLastError(e);
-  return from_win32(e);
-}
-
 /* `prefix` + the name in UTF-16. */
 static int prefixed_name(const wchar_t *prefix, const char *name, wchar_t *out, int cap) {
   int plen = (int)wcslen(prefix);
@@ -246,12 +216,12 @@ int sma__os_create(const char *name, size_t size, unsigned flags,
     return SMA_ENAME;
   SECURITY_ATTRIBUTES sa;
   DWORD sec = make_security(flags, &sa);
-  if (sec != 0) return fail(sec, os_err);
+  if (sec != 0) return sma__win32_fail(sec, os_err);
   HANDLE mark;
   sec = mark_create(name, &sa, &mark);
   if (sec != 0) {
     LocalFree(sa.lpSecurityDescriptor);
-    return fail(sec, os_err);
+    return sma__win32_fail(sec, os_err);
   }
   /* SEC_COMMIT charges the whole size now: no commit, no mapping. Large
    * pages need SeLockMemoryPrivilege and a size in whole large pages;
@@ -283,7 +253,7 @@ int sma__os_create(const char *name, size_t size, unsigned flags,
   }
   if (h == NULL) {
     CloseHandle(mark); /* unsignalled, but the only handle: gone */
-    return fail(last, os_err);
+    return sma__win32_fail(last, os_err);
   }
   memset(seg, 0, sizeof *seg);
   seg->effective = effective;
@@ -301,7 +271,7 @@ int sma__os_create(const char *name, size_t size, unsigned flags,
   if (e != 0) {
     CloseHandle(h); /* the last handle: the mapping is gone */
     CloseHandle(mark);
-    return fail((DWORD)e, os_err);
+    return sma__win32_fail((DWORD)e, os_err);
   }
   return 0;
 }
@@ -325,12 +295,12 @@ int sma__os_open(const char *name, sma__os_segment_t *seg, int *os_err) {
   if (wide_name(name, wname, (int)(sizeof wname / sizeof wname[0])) != 0)
     return SMA_ENAME;
   HANDLE h = OpenFileMappingW(FILE_MAP_ALL_ACCESS, FALSE, wname);
-  if (h == NULL) return fail(GetLastError(), os_err);
+  if (h == NULL) return sma__win32_fail(GetLastError(), os_err);
   memset(seg, 0, sizeof *seg);
   int e = map_view(h, 0, seg);
   if (e != 0) {
     CloseHandle(h);
-    return fail((DWORD)e, os_err);
+    return sma__win32_fail((DWORD)e, os_err);
   }
   seg->creating = mark_present(name);
   return 0;
@@ -346,7 +316,7 @@ int sma__os_close(sma__os_segment_t *seg, int *os_err) {
   seg->addr = NULL;
   seg->size = 0;
   seg->handle = -1;
-  return e != 0 ? fail(e, os_err) : 0;
+  return e != 0 ? sma__win32_fail(e, os_err) : 0;
 }
 
 int sma__os_unlink(const char *name, int *os_err) {
@@ -356,7 +326,7 @@ int sma__os_unlink(const char *name, int *os_err) {
   if (wide_name(name, wname, (int)(sizeof wname / sizeof wname[0])) != 0)
     return SMA_ENAME;
   HANDLE h = OpenFileMappingW(FILE_MAP_READ, FALSE, wname);
-  if (h == NULL) return fail(GetLastError(), os_err);
+  if (h == NULL) return sma__win32_fail(GetLastError(), os_err);
   CloseHandle(h);
   *os_err = 0;
   return SMA_ENOTSUP;
