@@ -11,6 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__linux__)
+#include <sys/wait.h>
+#include <unistd.h>
+#endif
 
 #define MIB ((size_t)1 << 20)
 
@@ -83,6 +87,37 @@ Test(hugepages, posix_huge_advise_mount_gives_huge_pages) {
   cr_assert_eq(pmd_mapped(sma_data(plain)), 0, "huge=advise: only when asked");
   sma_unlink(sma_name(plain));
   sma_free(plain);
+#endif
+}
+
+/* README: "workers that open the segment get the huge mappings without
+ * asking". A real second process opens it by name, reads it, and looks at
+ * its own mapping in its own smaps. */
+Test(hugepages, posix_a_worker_maps_a_huge_segment_huge) {
+  need_private_dev_shm("size=64m,huge=advise");
+#if defined(SMA_TEST_EMULATED)
+  cr_skip_test("qemu-user accepts MADV_HUGEPAGE and does nothing: no huge pages to see");
+#endif
+#if defined(__linux__)
+  int rc;
+  sma_t *a = create("worker", 8 * MIB, SMA_CREATE_HUGEPAGES, &rc);
+  cr_assert_eq(rc, 0, "%s", sma_strerror(rc));
+  cr_assert(sma_effective_flags(a) & SMA_CREATE_HUGEPAGES);
+  pid_t child = fork();
+  cr_assert_neq(child, -1);
+  if (child == 0) {
+    sma_t *w;
+    if (sma_open(&w, sma_name(a), NULL, 0) != 0) _exit(2);
+    volatile unsigned char sum = 0;
+    const unsigned char *p = sma_data(w);
+    for (size_t i = 0; i < sma_nbytes(w); i += 4096) sum += p[i];
+    _exit(pmd_mapped(sma_data(w)) >= 4 * MIB ? 0 : 1);
+  }
+  int status;
+  cr_assert_eq(waitpid(child, &status, 0), child);
+  cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the worker's mapping is huge");
+  sma_unlink(sma_name(a));
+  sma_free(a);
 #endif
 }
 
