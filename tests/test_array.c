@@ -241,7 +241,8 @@ Test(array, prefault_and_hugepage_requests_never_fail) {
   char name[SMA_NAME_BUF];
   sma_t *a = make("prefault", 2, shape, SMA_UINT8, name);
   unsigned want = SMA_CREATE_PREFAULT | SMA_CREATE_HUGEPAGES | SMA_CREATE_GROUP;
-  cr_assert_eq(sma_create(a, want), 0);
+  int rc = sma_create(a, want);
+  cr_assert_eq(rc, 0, "%s (OS error %d)", sma_strerror(rc), sma_os_error(a));
   unsigned got = sma_effective_flags(a);
   cr_assert_eq(got & ~want, 0, "only requested flags are reported");
   cr_assert(got & SMA_CREATE_PREFAULT, "prefault always happens (fallback: touching)");
