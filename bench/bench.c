@@ -570,17 +570,22 @@ static double tiles_sma(const config_t *c, void *ctx) {
 
 /* The same in Python, as gridr's SharedMemoryArray.load() does it:
  * SharedMemory(name), np.ndarray over its buffer, the slice; close. The
- * attach is unregistered from the resource tracker as the README's
- * example does (Python < 3.13 would otherwise unlink it at exit). */
+ * parent makes its own array of ones with SharedMemory, as gridr's parent
+ * does (libsma's may be a System V segment Python cannot open). The
+ * forked workers share the parent's resource tracker, where an attach's
+ * registration (Python < 3.13) repeats the parent's and the parent's
+ * unlink clears it. */
 static double tiles_python(const config_t *c, void *ctx) {
   const tiles_ctx_t *t = ctx;
   char script[3072];
   snprintf(script, sizeof script,
            "import time, numpy as np, multiprocessing as mp\n"
-           "from multiprocessing import shared_memory as s, resource_tracker as rt\n"
-           "name='%s'; T=%d; W=%d; side=%zu; per=side//T; tiles=per*per\n"
+           "from multiprocessing import shared_memory as s\n"
+           "T=%d; W=%d; side=%zu; per=side//T; tiles=per*per\n"
+           "own=s.SharedMemory('%s-py', create=True, size=side*side*4); name=own.name\n"
+           "np.ndarray((side, side), np.float32, buffer=own.buf).fill(1.0)\n"
            "def attach():\n"
-           "  m=s.SharedMemory(name); rt.unregister(m._name, 'shared_memory'); return m\n"
+           "  return s.SharedMemory(name)\n"
            "def work(k, load):\n"
            "  first=tiles*k//W; last=tiles*(k+1)//W; total=0.0\n"
            "  if not load:\n"
@@ -598,11 +603,14 @@ static double tiles_python(const config_t *c, void *ctx) {
            "    del a; m.close()\n"
            "  assert total == (last-first)*T*T\n"
            "  return dt\n"
-           "with mp.get_context('fork').Pool(W) as pool:\n"
-           "  summing=sum(pool.starmap(work, [(k, False) for k in range(W)]))\n"
-           "  loading=sum(pool.starmap(work, [(k, True) for k in range(W)]))\n"
+           "try:\n"
+           "  with mp.get_context('fork').Pool(W) as pool:\n"
+           "    summing=sum(pool.starmap(work, [(k, False) for k in range(W)]))\n"
+           "    loading=sum(pool.starmap(work, [(k, True) for k in range(W)]))\n"
+           "finally:\n"
+           "  own.close(); own.unlink()\n"
            "print(summing, loading)",
-           t->name, TILE, TILE_WORKERS, c->tile_side);
+           TILE, TILE_WORKERS, c->tile_side, t->name);
   double times[2];
   if (python_numbers(c, script, times, 2) != 0) return -1;
   return per_tile(times[0], times[1], t->tiles);
