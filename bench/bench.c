@@ -646,6 +646,29 @@ static int usage(void) {
   return 2;
 }
 
+/* Where the OS caps one segment (System V's shmmax: 4 MiB by default on
+ * macOS), the sizes shrink to half the cap so that each row still runs,
+ * as `sma demo` scales down; the row labels show the sizes used. */
+static size_t fit(size_t want, uint64_t cap) {
+  if (cap == 0 || want <= cap / 2) return want;
+  size_t half = (size_t)(cap / 2), whole_mib = half & ~(size_t)0xfffff;
+  return whole_mib != 0 ? whole_mib : half & ~(size_t)0xfff;
+}
+
+static void fit_to_limit(config_t *c) {
+  sma_caps_t caps;
+  sma_caps(&caps);
+  c->touch_bytes = fit(c->touch_bytes, caps.max_segment);
+  c->handoff_bytes = fit(c->handoff_bytes, caps.max_segment);
+  for (int k = 0; k < 3; k++) c->fill_bytes[k] = fit(c->fill_bytes[k], caps.max_segment);
+  while (caps.max_segment != 0 && c->tile_side > TILE &&
+         (uint64_t)c->tile_side * c->tile_side * sizeof(float) > caps.max_segment / 2)
+    c->tile_side -= TILE;
+  if (caps.max_segment != 0)
+    printf("(one segment is capped at %llu bytes here: sizes fit half of it)\n\n",
+           (unsigned long long)caps.max_segment);
+}
+
 /* --only SECTION runs one section (lifecycle, attach, touch, huge,
  * handoff, scaling, python, fill, tiles); all by default. */
 static int wanted(const config_t *c, const char *section) {
@@ -919,6 +942,7 @@ int main(int argc, char **argv) {
   if (rc == 0) rc = sma_build_name(raw_name, &(size_t){sizeof raw_name}, "benchraw");
   if (rc != 0) return fail("names", rc);
   machine();
+  fit_to_limit(&c);
   printf("| benchmark | libsma | baseline | ratio | goal | baseline is |\n");
   printf("| --- | --- | --- | --- | --- | --- |\n");
   rc = 0;
