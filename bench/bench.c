@@ -418,12 +418,48 @@ static int child_pipe(size_t bytes) {
 
 /* ---- 5. scaling ------------------------------------------------------------------------------ */
 
+static void append(char *buf, size_t cap, size_t *len, const char *text) {
+  for (; *text != '\0'; text++, (*len)++)
+    if (*len + 1 < cap) buf[*len] = *text;
+}
+
+/* The shell's text for a program of this build (under the build's
+ * emulator, if any: a cross build run by qemu-user) with argv, each
+ * argument single-quoted for sh; for Windows' cmd.exe, which knows no
+ * single quotes, the arguments (plain words here) are left bare. 0, or
+ * -1 if it does not fit. */
+static int shell_command(char *buf, size_t cap, const char *const *argv) {
+  const char *emulated[16];
+  const char *const *full = proc_argv(argv, emulated, sizeof emulated / sizeof *emulated);
+  size_t len = 0;
+#if defined(_WIN32)
+  const char *quote = "";
+#else
+  const char *quote = "'";
+#endif
+  for (size_t i = 0; full[i] != NULL; i++) {
+    if (i) append(buf, cap, &len, " ");
+    append(buf, cap, &len, quote);
+    for (const char *p = full[i]; *p != '\0'; p++) {
+      char one[2] = {*p, '\0'};
+      append(buf, cap, &len, *p == '\'' && *quote ? "'\\''" : one); /* ' closes, escapes, reopens */
+    }
+    append(buf, cap, &len, quote);
+  }
+  if (len + 1 > cap) return -1;
+  buf[len] = '\0';
+  return 0;
+}
+
 /* Runs `sma demo` with k workers, returns its wall time for the k-worker
  * pass, or -1. */
 static double demo_time(const config_t *c, int workers) {
-  char cmd[1024];
-  snprintf(cmd, sizeof cmd, "\"%s\" demo --size %zu --workers %d --no-baseline --prefix smabench",
-           c->sma, c->demo_size, workers);
+  char size[32], count[16], cmd[2048];
+  snprintf(size, sizeof size, "%zu", c->demo_size);
+  snprintf(count, sizeof count, "%d", workers);
+  const char *argv[] = {c->sma, "demo", "--size", size, "--workers", count, "--no-baseline",
+                        "--prefix", "smabench", NULL};
+  if (shell_command(cmd, sizeof cmd, argv) != 0) return -1;
   FILE *p = popen(cmd, "r");
   if (p == NULL) return -1;
   char line[512];
