@@ -157,7 +157,7 @@ step "fuzz smoke: each libFuzzer target for ${SMA_FUZZ_SECONDS:-60} s (clang, AS
 cmake -S . -B "$root/fuzz" -G Ninja -DCMAKE_C_COMPILER=clang -DSMA_BUILD_FUZZERS=ON \
   -DSMA_BUILD_TESTS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$root/fuzz" -j "$jobs" >/dev/null
-for t in dtype slice descriptor record view; do
+for t in dtype slice descriptor record view npy; do
   work=$root/fuzz/corpus-$t
   rm -rf "$work" && cp -r fuzz/corpus/$t "$work"   # the committed seeds stay as they are
   "$root/fuzz/fuzz/fuzz_$t" -max_total_time="${SMA_FUZZ_SECONDS:-60}" -print_final_stats=1 \

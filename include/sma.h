@@ -107,7 +107,9 @@ extern "C" {
   XX(EREPLACED, -29, "the name now refers to another segment than the one checked") \
   XX(ENOBUFS, -30, "buffer too small for the result")                         \
   XX(EINDEX, -31, "the per-user index directory is not this user's own (another owner, a symlink, or not a directory)") \
-  XX(ESHAPE, -32, "malformed shape (expected D0,D1,... or ())")
+  XX(ESHAPE, -32, "malformed shape (expected D0,D1,... or ())")              \
+  XX(ENPY, -33, "not a NumPy .npy file this version reads (magic, version, header, or data cut short)") \
+  XX(EIO, -34, "the stream's read or write callback failed")
 
 /** Error codes: 0 is success, every failure a negative SMA_E* value, the
  * same on every backend (see SMA_ERRNO_MAP for each one's meaning). */
@@ -565,6 +567,35 @@ SMA_API int sma_describe(const sma_t *a, char *buf, size_t *size);
  * or "line". Errors: SMA_EINVAL, SMA_EDESCRIPTOR, SMA_EMISMATCH (other
  * backend), and those of sma_new(). */
 SMA_API int sma_parse(sma_t **out, const char *line, const char **bad_field);
+
+/* ---- NumPy .npy files ---------------------------------------------------- */
+/** Where sma_npy_write() sends bytes, as fwrite() does: returns how many of
+ * the n bytes it took; fewer stops the write with SMA_EIO. */
+typedef size_t (*sma_write_fn)(void *user, const void *buf, size_t n);
+/** Where sma_npy_read() gets bytes, as fread() does: returns how many it
+ * put in buf; fewer than n means the stream ended (or failed). */
+typedef size_t (*sma_read_fn)(void *user, void *buf, size_t n);
+
+/** Writes the view of a loaded array (its slice, in C order, any strides)
+ * as a NumPy .npy file that np.load() reads back exactly: format 1.0 (2.0
+ * only for a header over 64 KiB), the header NumPy writes for it, padded
+ * so the data starts at a multiple of 64, this machine's byte order. With
+ * stdio: `size_t put(void *f, const void *b, size_t n) { return fwrite(b,
+ * 1, n, f); }` then `sma_npy_write(a, put, file)`. Errors: SMA_EINVAL,
+ * SMA_ESTATE (not loaded), SMA_ENOMEM, SMA_EIO (write returned short). */
+SMA_API int sma_npy_write(const sma_t *a, sma_write_fn write, void *user);
+
+/** Creates the segment `name` (sma_create() with `flags`) holding the
+ * array of a .npy stream, and returns it loaded in *out (release with
+ * sma_free(); the caller unlinks it). Fortran-order data and data of the
+ * other byte order are converted to this machine's C order. Nothing is
+ * left behind on error: a stream that ends before its data does unlinks
+ * the new segment. Errors: SMA_EINVAL, SMA_ENPY (bad magic or version,
+ * malformed or over-long header, data cut short), SMA_EDTYPE (object,
+ * string, structured and other dtypes without a libsma counterpart),
+ * SMA_ENDIM, SMA_EOVERFLOW, SMA_ENOMEM, and those of sma_create(). */
+SMA_API int sma_npy_read(sma_t **out, const char *name, sma_read_fn read,
+                         void *user, unsigned flags);
 
 /* ---- Inspecting segments ------------------------------------------------- */
 /** What sma_info() and sma_list() report of one segment. */

@@ -97,6 +97,33 @@ int sma__view_build(sma_view_t *view, void *base, size_t ndim,
                     const size_t *shape, sma_dtype_t dtype,
                     const sma_slice_t *slices, size_t nslice);
 
+/* ---- npy.c ------------------------------------------------------------------- */
+/* The longest .npy header read (NumPy itself refuses more than 10,000
+ * bytes by default). */
+#define SMA__NPY_HEADER_MAX 65536u
+
+/* What a .npy header says. */
+typedef struct sma__npy_header {
+  sma_dtype_t dtype;
+  bool swap;                  /* the data has the other byte order */
+  bool fortran;               /* the data is in Fortran order */
+  size_t ndim;
+  size_t shape[SMA_MAX_DIMS];
+  size_t data_offset;         /* bytes before the first element */
+  size_t data_bytes;          /* itemsize x prod(shape), overflow-checked */
+} sma__npy_header_t;
+
+/* The magic, version and header length of the n bytes at buf:
+ * SMA_ENPY unless they start a .npy file this version reads. */
+int sma__npy_prefix(const unsigned char *buf, size_t n, size_t *header_len,
+                    size_t *prefix_len);
+/* Parses a whole preamble (magic to the end of the header) held in buf.
+ * SMA_ENPY for anything malformed or truncated, SMA_EDTYPE for a dtype
+ * libsma has no counterpart for (objects, strings, structured), SMA_ENDIM,
+ * SMA_EOVERFLOW. */
+int sma__npy_header_parse(const unsigned char *buf, size_t n,
+                          sma__npy_header_t *h);
+
 /* ---- info.c ------------------------------------------------------------------ */
 /* sma_info(), also giving the identity of the OS object it examined. */
 int sma__inspect(const char *name, sma_info_t *out, uint64_t ident[2]);

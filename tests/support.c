@@ -199,13 +199,18 @@ static const char *helper_path(void) {
 #endif
 }
 
+int t_run_built(const char *const *argv) {
+  const char *emulated[40];
+  return proc_run(proc_argv(argv, emulated, sizeof emulated / sizeof *emulated));
+}
+
 int t_run_helper(const char *const *args) {
-  const char *argv[32], *emulated[33];
+  const char *argv[32];
   size_t n = 0;
   argv[n++] = helper_path();
   for (size_t i = 0; args[i] != NULL && n < 31; i++) argv[n++] = args[i];
   argv[n] = NULL;
-  return proc_run(proc_argv(argv, emulated, sizeof emulated / sizeof *emulated));
+  return t_run_built(argv);
 }
 
 void t_store(void *p, sma_dtype_t dtype, double value) {

@@ -35,6 +35,10 @@ int t_run_helper(const char *const *args);
  * as t_run_helper does. */
 int t_run(const char *const *argv);
 
+/* t_run() for a program of this build (the `sma` command): under the
+ * build's emulator, if any (a cross build run by qemu-user). */
+int t_run_built(const char *const *argv);
+
 /* Arguments that a naive quoting (Windows' command line) would change:
  * spaces, quotes, backslashes before quotes and at the end, an empty one.
  * NULL-terminated; the helper's "args" scenario checks it got them. */

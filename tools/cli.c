@@ -3,6 +3,7 @@
  * libsma segments on any backend, and run the demo.
  * Exit status: 0 success, 1 error, 2 usage. Errors go to stderr.
  */
+#include "cli.h"
 #include "demo.h"
 #include "proc.h"
 #include "sma.h"
@@ -15,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { OK = 0, ERR = 1, USAGE = 2 };
+enum { OK = CLI_OK, ERR = CLI_ERR, USAGE = CLI_USAGE };
 
 static const char *const help_text[][2] = {
     {"create", "usage: sma create NAME --shape D0,D1,... --dtype DTYPE [--fill V] [--group]\n"
@@ -44,11 +45,23 @@ static const char *const help_text[][2] = {
     {"describe", "usage: sma describe NAME [--slice TEXT]\n"
                  "Prints the one-line descriptor of an existing segment, optionally\n"
                  "through a slice, for passing to a worker.\n"},
+    {"save", "usage: sma save NAME FILE.npy [--slice TEXT]\n"
+             "Writes the array (or its slice) as a NumPy .npy file that np.load()\n"
+             "reads exactly (C order, this machine's byte order). FILE is replaced.\n"},
+    {"load", "usage: sma load FILE.npy [NAME] [--group]\n"
+             "Creates a segment holding the array of a .npy file (Fortran order and\n"
+             "the other byte order are converted; object, string and structured\n"
+             "dtypes are refused). Without NAME, one is built (prefix \"npy\").\n"
+             "Prints the name, then the descriptor. It stays until `sma rm NAME`.\n"},
+    {"cat", "usage: sma cat NAME [--slice TEXT]\n"
+            "Prints the array's values as NumPy's str() does: nested brackets, one\n"
+            "width per array, lines wrapped at 75 columns, and over 1000 elements\n"
+            "summarised with ... (3 items at each edge).\n"},
 };
 
 static int usage(FILE *f, int code) {
   fprintf(f, "usage: sma COMMAND [ARGS]   (sma COMMAND --help for details)\n"
-             "commands: create ls info rm gc describe demo\n"
+             "commands: create ls info rm gc describe save load cat demo\n"
              "backend: %s; library %u.%u.%u\n"
              "exit status: 0 success, 1 error, 2 usage\n",
           sma_backend(), sma_version() / 10000, sma_version() / 100 % 100,
@@ -62,13 +75,32 @@ static int command_help(const char *cmd, FILE *f, int code) {
   return code;
 }
 
+int cli_usage_of(const char *cmd) { return command_help(cmd, stderr, USAGE); }
+
+int cli_open_arg(const char *cmd, int argc, char **argv, const char **extra, sma_t **a) {
+  const char *name = NULL, *slice_text = "";
+  for (int i = 0; i < argc; i++) {
+    if (strcmp(argv[i], "--slice") == 0 && i + 1 < argc) slice_text = argv[++i];
+    else if (argv[i][0] != '-' && name == NULL) name = argv[i];
+    else if (argv[i][0] != '-' && extra != NULL && *extra == NULL) *extra = argv[i];
+    else return command_help(cmd, stderr, USAGE);
+  }
+  if (name == NULL || (extra != NULL && *extra == NULL)) return command_help(cmd, stderr, USAGE);
+  sma_slice_t s[SMA_MAX_DIMS];
+  size_t n;
+  int rc = sma_slice_parse(slice_text, s, SMA_MAX_DIMS, &n);
+  if (rc != 0) return cli_fail("slice", slice_text, rc);
+  rc = sma_open(a, name, s, n);
+  return rc == 0 ? OK : cli_fail(cmd, name, rc);
+}
+
 static int wants_help(int argc, char **argv) {
   for (int i = 0; i < argc; i++)
     if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) return 1;
   return 0;
 }
 
-static int fail(const char *what, const char *name, int rc) {
+int cli_fail(const char *what, const char *name, int rc) {
   fprintf(stderr, "sma: %s%s%s: %s (%s)\n", what, name ? " " : "", name ? name : "",
           sma_strerror(rc), sma_err_name(rc));
   return ERR;
@@ -82,14 +114,14 @@ static int list_failed(const char *cmd, int rc) {
             sma_err_name(rc));
     return ERR;
   }
-  return fail(cmd, NULL, rc);
+  return cli_fail(cmd, NULL, rc);
 }
 
 /* ---- create -------------------------------------------------------------- */
 
 /* IEEE binary16 nearest to f (ties to even); |f| beyond 65504 was refused
  * before, so only infinities and NaN map to the top exponent. */
-static uint16_t half_from_float(float f) {
+uint16_t cli_half_from_float(float f) {
   uint32_t x;
   memcpy(&x, &f, sizeof x);
   uint16_t sign = (uint16_t)((x >> 16) & 0x8000u);
@@ -167,7 +199,7 @@ static const char *fill_item(const char *text, sma_dtype_t dtype, unsigned char 
     return why;
   }
   if (dtype == SMA_FLOAT16) {
-    uint16_t h = half_from_float((float)value);
+    uint16_t h = cli_half_from_float((float)value);
     memcpy(item, &h, 2);
   } else if (dtype == SMA_FLOAT32 || dtype == SMA_COMPLEX64) {
     float f = (float)value; /* complex: the real part; imaginary 0 */
@@ -211,7 +243,7 @@ static int cmd_create(int argc, char **argv) {
     return command_help("create", stderr, USAGE);
   }
   int rc = sma_dtype_parse(dtype_text, &dtype);
-  if (rc != 0) return fail("dtype", dtype_text, rc);
+  if (rc != 0) return cli_fail("dtype", dtype_text, rc);
   unsigned char item[16] = {0};
   char why[256];
   if (fill_text && fill_item(fill_text, dtype, item, why, sizeof why) != NULL) {
@@ -223,7 +255,7 @@ static int cmd_create(int argc, char **argv) {
   if (rc == 0) rc = sma_create(a, flags);
   if (rc != 0) {
     sma_free(a);
-    return fail("create", name, rc);
+    return cli_fail("create", name, rc);
   }
   if (fill_text) fill(sma_view(a), item);
   printf("created %s: %s, %zu bytes\n", name, dtype_text, sma_nbytes(a));
@@ -407,7 +439,7 @@ static int cmd_info(int argc, char **argv) {
   if (name == NULL) return command_help("info", stderr, USAGE);
   sma_info_t in;
   int rc = sma_info(name, &in);
-  if (rc != 0) return fail("info", name, rc);
+  if (rc != 0) return cli_fail("info", name, rc);
   if (json) {
     print_json(&in);
     printf("\n");
@@ -437,7 +469,7 @@ static int cmd_rm(int argc, char **argv) {
   int status = OK;
   for (int i = 0; i < argc; i++) {
     int rc = sma_unlink(argv[i]);
-    if (rc != 0) status = fail("rm", argv[i], rc);
+    if (rc != 0) status = cli_fail("rm", argv[i], rc);
     else printf("removed %s\n", argv[i]);
   }
   return status;
@@ -468,7 +500,7 @@ static int gc_one(const sma_info_t *listed, void *user) {
     return 0;
   }
   if (rc != 0) {
-    fail("gc: remove", listed->name, rc);
+    cli_fail("gc: remove", listed->name, rc);
     c->failed++;
     return 0;
   }
@@ -497,7 +529,7 @@ static int gc_stray(const sma_stray_t *stray, void *user) {
     return 0;
   }
   if (rc != 0) {
-    fail("gc: remove stray", stray->label, rc);
+    cli_fail("gc: remove stray", stray->label, rc);
     c->failed++;
     return 0;
   }
@@ -518,7 +550,7 @@ static int cmd_gc(int argc, char **argv) {
   if (rc != 0) return list_failed("gc", rc);
   rc = sma_list_strays(gc_stray, &c);
   if (rc != 0) {
-    fail("gc: strays", NULL, rc);
+    cli_fail("gc: strays", NULL, rc);
     c.failed++;
   }
   printf("%s %d segment%s\n", c.dry_run ? "would remove" : "removed", c.removed,
@@ -527,25 +559,15 @@ static int cmd_gc(int argc, char **argv) {
 }
 
 static int cmd_describe(int argc, char **argv) {
-  const char *name = NULL, *slice_text = "";
-  for (int i = 0; i < argc; i++) {
-    if (strcmp(argv[i], "--slice") == 0 && i + 1 < argc) slice_text = argv[++i];
-    else if (argv[i][0] != '-' && name == NULL) name = argv[i];
-    else return command_help("describe", stderr, USAGE);
-  }
-  if (name == NULL) return command_help("describe", stderr, USAGE);
-  sma_slice_t s[SMA_MAX_DIMS];
-  size_t n;
-  int rc = sma_slice_parse(slice_text, s, SMA_MAX_DIMS, &n);
-  if (rc != 0) return fail("slice", slice_text, rc);
   sma_t *a;
-  if ((rc = sma_open(&a, name, s, n)) != 0) return fail("describe", name, rc);
+  int status = cli_open_arg("describe", argc, argv, NULL, &a);
+  if (status != OK) return status;
   char line[SMA_DESCRIPTOR_MAX];
-  rc = sma_describe(a, line, &(size_t){sizeof line});
+  int rc = sma_describe(a, line, &(size_t){sizeof line});
+  if (rc == 0) printf("%s\n", line);
+  else cli_fail("describe", sma_name(a), rc);
   sma_free(a);
-  if (rc != 0) return fail("describe", name, rc);
-  printf("%s\n", line);
-  return OK;
+  return rc == 0 ? OK : ERR;
 }
 
 int main(int argc, char **argv) {
@@ -573,7 +595,8 @@ int main(int argc, char **argv) {
     const char *name;
     int (*fn)(int, char **);
   } commands[] = {{"create", cmd_create}, {"ls", cmd_ls}, {"info", cmd_info},
-                  {"rm", cmd_rm}, {"gc", cmd_gc}, {"describe", cmd_describe}};
+                  {"rm", cmd_rm}, {"gc", cmd_gc}, {"describe", cmd_describe},
+                  {"save", cmd_save}, {"load", cmd_load}, {"cat", cmd_cat}};
   for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
     if (strcmp(cmd, commands[i].name) != 0) continue;
     if (wants_help(n, args)) return command_help(cmd, stdout, OK);
