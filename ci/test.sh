@@ -23,7 +23,8 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends \
     cmake ninja-build gcc clang libclang-rt-14-dev libcriterion-dev libcjson-dev \
-    pkg-config python3 python3-numpy python3-yaml util-linux \
+    pkg-config python3 python3-numpy python3-yaml python3-venv python3-pytest \
+    python3-setuptools util-linux \
     gcc-mingw-w64-x86-64 wine wine64 yamllint doxygen binutils valgrind \
     gcc-i686-linux-gnu libc6-dev-i386-cross gcc-s390x-linux-gnu libc6-dev-s390x-cross \
     gcc-powerpc64-linux-gnu libc6-dev-ppc64-cross \
@@ -72,6 +73,18 @@ for t in multiprocess cli; do
      --show-leak-kinds=definite,indirect "./tests/test_$t" --jobs 1 2>&1 | tail -1)
   echo "valgrind: test_$t clean (no invalid access, no definite or indirect leak)"
 done
+
+# The Python package as a user installs it: into a fresh virtual
+# environment, offline (Debian's setuptools, no index), then its pytest
+# suite against the installed copy and the C `sma` command. Debian's
+# python3, which has NumPy (the first python3 on PATH may not).
+step "python package: pip install ./python (offline, in a venv) and pytest"
+builds=$(cd "$root" && pwd)
+rm -rf "$builds/venv"
+/usr/bin/python3 -m venv --system-site-packages "$builds/venv"
+"$builds/venv/bin/pip" install --quiet --no-index --no-build-isolation ./python
+SMA_EXPECT_INSTALLED=1 SMA_CLI="$builds/gcc-posix/sma" \
+  "$builds/venv/bin/python" -m pytest -q -p no:cacheprovider python/tests
 
 configure clang-posix-shared -DCMAKE_C_COMPILER=clang -DBUILD_SHARED_LIBS=ON
 step "clang-posix-shared: test"; run_ctest clang-posix-shared

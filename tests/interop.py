@@ -7,9 +7,9 @@
   interop.py create NAME SHAPE DTYPE       create a plain SharedMemory
       segment (no libsma record) holding arange(size) and leave it.
   interop.py byname NAME SLICE VALUE       open a libsma segment by name
-      alone with python/sma.py, check it holds arange, set a[SLICE] = VALUE.
+      alone with python/sma, check it holds arange, set a[SLICE] = VALUE.
   interop.py sma-create NAME SHAPE DTYPE   create a segment with a libsma
-      record via python/sma.py, holding arange(size), and leave it.
+      record via python/sma, holding arange(size), and leave it.
 Python's resource tracker would unlink every segment this process touched
 when it exits (CPython gh-82300), so each one is unregistered from it.
 """

@@ -1,4 +1,4 @@
-"""Hostile records against python/sma.py (run by test_interop.c).
+"""Hostile records against python/sma (run by test_interop.c).
 
 Each forged record is CRC-correct, so only the reader's own checks stand
 between it and NumPy: sma.open() must raise sma.RecordError, never open an

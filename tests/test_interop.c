@@ -104,7 +104,7 @@ Test(interop, c_loads_what_numpy_created_through_a_slice) {
   cr_assert_eq(sma_unlink(name), 0);
 }
 
-/* python/sma.py opens a C-created segment by name alone (the record gives
+/* python/sma opens a C-created segment by name alone (the record gives
  * shape and dtype) and writes through a slice; C sees the write. */
 Test(interop, python_helper_opens_by_name_alone) {
   need_numpy_peer();
@@ -127,7 +127,7 @@ Test(interop, python_helper_opens_by_name_alone) {
   sma_free(a);
 }
 
-/* python/sma.py writes libsma's record, so C opens a Python-made segment
+/* python/sma writes libsma's record, so C opens a Python-made segment
  * knowing only its name. */
 Test(interop, c_opens_python_helper_segment_by_name) {
   need_numpy_peer();
@@ -150,7 +150,7 @@ Test(interop, c_opens_python_helper_segment_by_name) {
   cr_assert_eq(sma_unlink(name), 0);
 }
 
-/* Regression: python/sma.py passed the record's dtype text to np.dtype():
+/* Regression: python/sma passed the record's dtype text to np.dtype():
  * a forged "|O" opened an object array whose pointers came from the
  * segment (reading an element segfaulted the worker); strings, datetimes
  * and the other byte order opened too; an undecodable field raised
@@ -176,7 +176,7 @@ Test(interop, readme_numpy_example_keeps_the_segment) {
   size_t n = fread(text, 1, sizeof text - 1, f);
   fclose(f);
   text[n] = '\0';
-  const char *section = strstr(text, "## Python and NumPy");
+  const char *section = strstr(text, "### Sharing segments with NumPy");
   cr_assert_not_null(section);
   const char *start = strstr(section, "```python\n");
   cr_assert_not_null(start);

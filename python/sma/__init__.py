@@ -3,35 +3,54 @@
 libsma (a C library) puts an array at offset 0 of a POSIX shared-memory
 segment and a 640-byte metadata record at the end of the page-rounded
 segment: magic, format version, dtype, shape, creator, name, CRC-32. This
-module reads that record so a Python worker can open an array knowing only
-its name, and writes it so a C worker can do the same with sma_open():
+package reads that record so a Python worker can open an array knowing
+only its name, and writes it so a C worker can do the same with
+sma_open():
 
     import sma
     with sma.open("1-job-...") as arr:          # a numpy.ndarray view
         arr[10:20] *= 2
     with sma.create("from-python", (512, 512), "float32") as arr:
         arr[...] = 0
+    sma.info("from-python").shape              # (512, 512), nothing mapped
+    [s.name for s in sma.list_segments()]      # Linux: every readable one
 
 Only the POSIX backend's segments are reachable from Python
 (multiprocessing.shared_memory). Segments are never unlinked on close;
 call sma.unlink(name). Python's resource tracker, which would unlink every
 segment a process touched when it exits (CPython gh-82300), is told to
 leave these alone.
+
+A record is data from whoever can write the segment: it is read with
+pread (never through the mapping, so a truncated or sparse segment is an
+error, not SIGBUS), checked field by field and by CRC, and only libsma's
+own dtypes in this machine's byte order are accepted (np.dtype() of the
+text would also take object arrays, whose "pointers" would come from the
+segment). Anything else raises RecordError.
 """
+from __future__ import annotations
+
 import mmap
 import os
 import stat
 import struct
 import time
 import zlib
+from dataclasses import dataclass
 from multiprocessing import resource_tracker, shared_memory
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
+import numpy.typing as npt
 
 try:
     import _posixshmem
 except ImportError:  # pragma: no cover - not a POSIX system
     _posixshmem = None
+
+__all__ = ["RecordError", "Segment", "SharedArray", "create", "decode_record", "info",
+           "list_segments", "open", "read_record", "unlink", "RECORD_SIZE", "DTYPES"]
+__version__ = "0.1.0"
 
 RECORD_SIZE = 640
 MAGIC = b"\x89SMA\r\n\x1a\n"
@@ -54,14 +73,14 @@ DTYPES = frozenset(["|b1", "|i1", "|u1"] + [_ORDER + t for t in (
     "i2", "i4", "i8", "u2", "u4", "u8", "f2", "f4", "f8", "c8", "c16")])
 
 
-def _untrack(shm):
+def _untrack(shm: shared_memory.SharedMemory) -> None:
     try:
         resource_tracker.unregister(shm._name, "shared_memory")
     except Exception:  # pragma: no cover - trackers differ across versions
         pass
 
 
-def _decode_dtype(raw):
+def _decode_dtype(raw: bytes) -> np.dtype:
     try:
         text = raw.rstrip(b"\0").decode("ascii")
     except UnicodeDecodeError:
@@ -71,7 +90,7 @@ def _decode_dtype(raw):
     return np.dtype(text)
 
 
-def decode_record(rec, segment_size):
+def decode_record(rec: bytes, segment_size: int) -> Dict[str, Any]:
     """Decodes and checks `rec`, the last RECORD_SIZE bytes of a segment of
     segment_size bytes. Returns a dict with dtype, shape, nbytes,
     creator_pid, created_ns and name; raises RecordError for anything that
@@ -101,13 +120,13 @@ def decode_record(rec, segment_size):
             "creator_pid": pid, "created_ns": created, "name": name}
 
 
-def read_record(buf):
+def read_record(buf: Union[bytes, memoryview]) -> Dict[str, Any]:
     """Decodes and checks the record at the end of an in-memory buffer
     (see decode_record)."""
     return decode_record(bytes(buf[len(buf) - RECORD_SIZE:]), len(buf))
 
 
-def _read_record_fd(fd):
+def _read_record_fd(fd: int) -> Dict[str, Any]:
     """Reads the record with pread after fstat, as libsma does: a sparse
     or truncated segment on a full /dev/shm gives an error, where reading
     the mapping would kill the process with SIGBUS."""
@@ -123,7 +142,7 @@ def _read_record_fd(fd):
     return record
 
 
-def _boot_id():
+def _boot_id() -> bytes:
     """This boot's id, as libsma records it (zeros where there is none)."""
     try:
         with open("/proc/sys/kernel/random/boot_id") as f:
@@ -132,7 +151,7 @@ def _boot_id():
         return b"\0" * 16
 
 
-def _pid_namespace():
+def _pid_namespace() -> int:
     """This process's pid namespace, as libsma records it (0 if none)."""
     try:
         return os.stat("/proc/self/ns/pid").st_ino
@@ -140,7 +159,7 @@ def _pid_namespace():
         return 0
 
 
-def _record_bytes(name, shape, dtype):
+def _record_bytes(name: str, shape: Tuple[int, ...], dtype: np.dtype) -> bytes:
     nbytes = int(np.prod(shape, dtype=object)) * dtype.itemsize
     head = _HEAD.pack(MAGIC, VERSION, RECORD_SIZE, nbytes, len(shape), 0,
                       dtype.str.encode("ascii"), os.getpid(), time.time_ns(),
@@ -154,26 +173,28 @@ class SharedArray:
     """An open segment: `.array` is the ndarray view, `.record` the record.
     Use as a context manager, or call close(); close() never unlinks."""
 
-    def __init__(self, shm, record):
+    def __init__(self, shm: shared_memory.SharedMemory, record: Dict[str, Any]) -> None:
         self._shm = shm
         self.record = record
         self.name = record["name"]
-        self.array = np.ndarray(record["shape"], record["dtype"], buffer=shm.buf)
+        self.array: Optional[npt.NDArray[Any]] = np.ndarray(
+            record["shape"], record["dtype"], buffer=shm.buf)
 
-    def close(self):
+    def close(self) -> None:
         self.array = None
         if self._shm is not None:
             self._shm.close()
             self._shm = None
 
-    def __enter__(self):
+    def __enter__(self) -> npt.NDArray[Any]:
+        assert self.array is not None, "closed"
         return self.array
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
 
-def open(name):  # noqa: A001 - the module's verb, as in sma_open()
+def open(name: str) -> SharedArray:  # noqa: A001 - the module's verb, as in sma_open()
     """Opens a libsma segment by name alone; shape and dtype come from its
     record. Raises FileNotFoundError, or RecordError for a segment that
     libsma did not make or whose record is damaged."""
@@ -189,11 +210,13 @@ def open(name):  # noqa: A001 - the module's verb, as in sma_open()
         raise
 
 
-def create(name, shape, dtype):
+def create(name: str, shape: Sequence[int], dtype: npt.DTypeLike) -> SharedArray:
     """Creates a segment laid out as libsma does (array, padding, record at
     the end of the page-rounded size), exclusively and owner-only, so C's
     sma_open(name) finds it. Returns a SharedArray (zero-filled)."""
     dtype = np.dtype(dtype)
+    if not isinstance(name, str) or not name or "/" in name or "\0" in name:
+        raise ValueError("invalid segment name %r" % (name,))
     if dtype.byteorder not in "=|" and dtype.byteorder != _ORDER:
         raise ValueError("libsma arrays use the machine's byte order")
     dtype = dtype.newbyteorder("=")
@@ -209,7 +232,7 @@ def create(name, shape, dtype):
     return SharedArray(shm, read_record(shm.buf))
 
 
-def unlink(name):
+def unlink(name: str) -> None:
     """Removes the name, like sma_unlink(); mappings stay valid. Goes
     straight to shm_unlink: SharedMemory.unlink() would also tell the
     resource tracker to forget a name this module never left registered,
@@ -220,3 +243,86 @@ def unlink(name):
     shm = shared_memory.SharedMemory(name)  # pragma: no cover
     shm.close()
     shm.unlink()
+
+
+@dataclass(frozen=True)
+class Segment:
+    """What sma.info() and sma.list_segments() report of one segment (the C
+    library's sma_info_t)."""
+
+    name: str
+    dtype: np.dtype
+    shape: Tuple[int, ...]
+    nbytes: int
+    segment_size: int
+    creator_pid: int
+    created_ns: int
+    creator_alive: Optional[bool]  # None: cannot be told from here
+    creating: bool  # still being created (or its creator died creating it)
+
+
+def _creator_alive(rec: bytes, pid: int) -> Optional[bool]:
+    """As libsma judges it: another boot's creator is gone; one of another
+    pid namespace cannot be judged; otherwise the pid must still run."""
+    fields = _HEAD.unpack_from(rec)
+    boot, pidns = fields[9], fields[10]
+    if any(boot) and boot != _boot_id():
+        return False
+    if pidns != _pid_namespace() or pid <= 0 or pid > 2**31 - 1:
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def info(name: str) -> Segment:
+    """One segment's record and state, without mapping it (shm_open, fstat,
+    pread, close). Raises FileNotFoundError, PermissionError, or RecordError
+    for a segment libsma did not make, a damaged record, or one naming
+    another segment."""
+    if _posixshmem is None:  # pragma: no cover - not a POSIX system
+        raise NotImplementedError("libsma segments need POSIX shared memory")
+    if not isinstance(name, str) or not name or "/" in name or "\0" in name:
+        raise ValueError("invalid segment name %r" % (name,))
+    fd = _posixshmem.shm_open("/" + name, os.O_RDONLY, mode=0)
+    try:
+        st = os.fstat(fd)
+        if st.st_size < RECORD_SIZE:
+            raise RecordError("segment too small for a libsma record")
+        rec = os.pread(fd, RECORD_SIZE, st.st_size - RECORD_SIZE)
+        if len(rec) != RECORD_SIZE:
+            raise RecordError("segment shrank while being read")
+        record = decode_record(rec, st.st_size)
+    finally:
+        os.close(fd)
+    if record["name"] != name:
+        raise RecordError("record names another segment")
+    return Segment(name, record["dtype"], record["shape"], record["nbytes"], st.st_size,
+                   record["creator_pid"], record["created_ns"],
+                   _creator_alive(rec, record["creator_pid"]),
+                   bool(st.st_mode & stat.S_IXUSR))
+
+
+def list_segments(directory: str = "/dev/shm") -> List[Segment]:
+    """Every libsma segment this user can read, sorted by name (Linux, where
+    POSIX shared memory is the files of /dev/shm). Other programs'
+    segments, unreadable ones and those that vanish meanwhile are skipped,
+    as `sma ls` does."""
+    try:
+        names = sorted(os.listdir(directory))
+    except FileNotFoundError:
+        raise NotImplementedError("no %s to list: POSIX shared memory cannot be "
+                                  "enumerated on this system" % directory) from None
+    found = []
+    for name in names:
+        if name.startswith("."):
+            continue
+        try:
+            found.append(info(name))
+        except (OSError, RecordError, ValueError):
+            continue
+    return found
