@@ -24,7 +24,7 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   apt-get install -y -qq --no-install-recommends \
     cmake ninja-build gcc clang libclang-rt-14-dev libcriterion-dev libcjson-dev \
     pkg-config python3 python3-numpy python3-yaml python3-venv python3-pytest \
-    python3-setuptools util-linux \
+    python3-setuptools util-linux lintian dpkg-dev \
     gcc-mingw-w64-x86-64 wine wine64 yamllint doxygen binutils valgrind \
     gcc-i686-linux-gnu libc6-dev-i386-cross gcc-s390x-linux-gnu libc6-dev-s390x-cross \
     gcc-powerpc64-linux-gnu libc6-dev-ppc64-cross \
@@ -85,6 +85,9 @@ rm -rf "$builds/venv"
 "$builds/venv/bin/pip" install --quiet --no-index --no-build-isolation ./python
 SMA_EXPECT_INSTALLED=1 SMA_CLI="$builds/gcc-posix/sma" \
   "$builds/venv/bin/python" -m pytest -q -p no:cacheprovider python/tests
+
+step "debian packages: cpack -G DEB, lintian, and a consumer built against them"
+bash ci/debian_packages.sh "$root/deb"
 
 configure clang-posix-shared -DCMAKE_C_COMPILER=clang -DBUILD_SHARED_LIBS=ON
 step "clang-posix-shared: test"; run_ctest clang-posix-shared

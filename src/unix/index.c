@@ -46,12 +46,9 @@ int sma__os_index_open(int create, intptr_t *dir, int *os_err) {
   char path[PATH_MAX];
   int rc = sma__os_index_path(path, sizeof path);
   if (rc != 0) return rc;
-  if (create) {
-    if (mkdir(path, 0700) == 0)
-      fchmodat(AT_FDCWD, path, 0700, AT_SYMLINK_NOFOLLOW); /* undo the umask */
-    else if (errno != EEXIST)
-      return fail(errno, os_err);
-  }
+  /* A umask can leave the new directory 000: the open below then repairs
+   * it (repair_mode), and the mode is fixed through the descriptor after. */
+  if (create && mkdir(path, 0700) != 0 && errno != EEXIST) return fail(errno, os_err);
   int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0 && errno == EACCES && repair_mode(path) == 0)
     fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);

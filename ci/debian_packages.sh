@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Debian packages, as ci/test.sh builds and checks them (root, Debian):
+# a system-layout Release build with Debian's hardening flags, `cpack -G
+# DEB` (libsma0, libsma-dev, sma-tools: cmake/packaging.cmake), lintian
+# (any error fails; the remaining warnings are explained in the README),
+# then the packages unpacked into a scratch root and tests/consumer built
+# and run against that root with find_package (shared and static) and
+# pkg-config, and the packaged `sma` run.
+#   ci/debian_packages.sh BUILD_DIR
+set -euo pipefail
+src=$(cd "$(dirname "$0")/.." && pwd)
+build=$1
+rm -rf "$build"
+export DEB_BUILD_MAINT_OPTIONS=hardening=+all
+CFLAGS="$(dpkg-buildflags --get CFLAGS) $(dpkg-buildflags --get CPPFLAGS)" \
+LDFLAGS="$(dpkg-buildflags --get LDFLAGS)" \
+  cmake -S "$src" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=None -DCMAKE_INSTALL_PREFIX=/usr \
+    -DBUILD_SHARED_LIBS=ON -DCMAKE_SKIP_INSTALL_RPATH=ON -DSMA_BUILD_TESTS=OFF \
+    -DSMA_WARNINGS_AS_ERRORS=ON >/dev/null
+cmake --build "$build" >/dev/null
+(cd "$build" && cpack -G DEB >/dev/null)
+debs=("$build"/libsma0_*.deb "$build"/libsma-dev_*.deb "$build"/sma-tools_*.deb)
+for deb in "${debs[@]}"; do
+  echo "$(basename "$deb"): $(dpkg-deb -f "$deb" Depends)"
+done
+
+echo "lintian (errors fail):"
+lintian --fail-on error --display-level '>=warning' "${debs[@]}" 2>&1 | grep -v 'root privileges' || true
+lintian --fail-on error "${debs[@]}" >/dev/null 2>&1
+
+# What the packages promise, checked from their contents.
+dpkg-deb -f "${debs[1]}" Depends | grep -q "libsma0 (= $(dpkg-deb -f "${debs[0]}" Version))"
+dpkg-deb -f "${debs[2]}" Depends | grep -q 'libsma0'
+root=$build/root
+for deb in "${debs[@]}"; do dpkg-deb -x "$deb" "$root"; done
+libdir=$(dirname "$(find "$root/usr/lib" -name 'libsma.so.0' | head -1)")
+readelf -d "$libdir/libsma.so.0" | grep -q 'SONAME.*\[libsma\.so\.0\]'
+if readelf -d "$root/usr/bin/sma" | grep -qE 'RPATH|RUNPATH'; then
+  echo "the packaged sma carries an rpath"; exit 1
+fi
+LD_LIBRARY_PATH=$libdir "$root/usr/bin/sma" --version
+test -f "$root/usr/share/man/man1/sma.1.gz"
+
+consumer=$src/tests/consumer
+for linkage in shared static; do
+  cmake -S "$consumer" -B "$build/consumer-$linkage" -DCMAKE_PREFIX_PATH="$root/usr" \
+    -DSMA_USE_STATIC=$([ $linkage = static ] && echo ON || echo OFF) >/dev/null
+  cmake --build "$build/consumer-$linkage" >/dev/null
+  LD_LIBRARY_PATH=$libdir "$build/consumer-$linkage/consumer"
+done
+export PKG_CONFIG_PATH=$libdir/pkgconfig
+# shellcheck disable=SC2046
+cc -std=c11 "$consumer/main.c" $(pkg-config --cflags --libs sma) -o "$build/consumer-pc"
+LD_LIBRARY_PATH=$libdir "$build/consumer-pc"
+echo "debian packages: built, lintian-clean of errors, and used from $root"
