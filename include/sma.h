@@ -618,6 +618,12 @@ typedef struct sma_info {
                                could not be examined) */
   int creating;           /**< 1 while sma_create() has not finished (or its
                                creator died during it: see creator_alive) */
+  int huge_pages;         /**< 1 if the kernel maps its memory with huge
+                               pages (Linux POSIX: PMD-mapped tmpfs pages,
+                               seen through one page that already holds
+                               data; System V: a SHM_HUGETLB segment), 0 if
+                               not, -1 where that cannot be told (macOS,
+                               Windows, no page allocated yet is 0) */
 } sma_info_t;
 
 /** Reads a libsma segment's record and the OS's view of it, without

@@ -90,6 +90,12 @@ int sma__os_open(const char *name, sma__os_segment_t *seg, int *os_err);
 int sma__os_read(const sma__os_segment_t *seg, uint64_t offset, void *buf,
                  size_t n, int *os_err);
 
+/* Whether the kernel maps an opened segment's memory with huge pages: 1
+ * yes, 0 no, -1 cannot be told here. May map one page where the segment
+ * already holds data (never one a read would allocate) and never raises a
+ * signal, even if the segment shrinks meanwhile. */
+int sma__os_huge_mapped(const sma__os_segment_t *seg);
+
 /* Unmaps and releases what create()/open() acquired. Pre: seg was filled
  * by one of them. Post: seg->addr == NULL, seg->handle == -1, even when
  * an error is returned. */

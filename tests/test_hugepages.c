@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #if defined(__linux__)
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #endif
@@ -60,6 +61,15 @@ static void need_private_dev_shm(const char *opts) {
   if (t_private_dev_shm(opts) != 0) cr_skip_test("needs root and Linux for a private /dev/shm");
 }
 
+/* A private /dev/shm mounted huge=advise, where huge pages can be seen
+ * (not under qemu-user, which accepts MADV_HUGEPAGE and does nothing). */
+static void need_huge_advise_mount(void) {
+  need_private_dev_shm("size=64m,huge=advise");
+#if defined(SMA_TEST_EMULATED)
+  cr_skip_test("qemu-user accepts MADV_HUGEPAGE and does nothing: no huge pages to see");
+#endif
+}
+
 static sma_t *create(const char *tag, size_t bytes, unsigned flags, int *rc) {
   char name[SMA_NAME_BUF];
   t_name(name, sizeof name, tag);
@@ -74,10 +84,7 @@ static sma_t *create(const char *tag, size_t bytes, unsigned flags, int *rc) {
  * allocated small by posix_fallocate before any advice), and whether it
  * was reported depended on shmem_enabled, which does not govern tmpfs. */
 Test(hugepages, posix_huge_advise_mount_gives_huge_pages) {
-  need_private_dev_shm("size=64m,huge=advise");
-#if defined(SMA_TEST_EMULATED)
-  cr_skip_test("qemu-user accepts MADV_HUGEPAGE and does nothing: no huge pages to see");
-#endif
+  need_huge_advise_mount();
 #if defined(__linux__)
   const unsigned modes[] = {0, SMA_CREATE_NORESERVE, SMA_CREATE_PREFAULT};
   for (size_t i = 0; i < 3; i++) {
@@ -105,10 +112,7 @@ Test(hugepages, posix_huge_advise_mount_gives_huge_pages) {
  * asking". A real second process opens it by name, reads it, and looks at
  * its own mapping in its own smaps. */
 Test(hugepages, posix_a_worker_maps_a_huge_segment_huge) {
-  need_private_dev_shm("size=64m,huge=advise");
-#if defined(SMA_TEST_EMULATED)
-  cr_skip_test("qemu-user accepts MADV_HUGEPAGE and does nothing: no huge pages to see");
-#endif
+  need_huge_advise_mount();
 #if defined(__linux__)
   int rc;
   sma_t *a = create("worker", 8 * MIB, SMA_CREATE_HUGEPAGES, &rc);
@@ -149,6 +153,40 @@ Test(hugepages, posix_without_huge_pages_the_flag_is_not_reported) {
 
 Test(hugepages, posix_small_arrays_are_not_reported_huge) {
   expect_not_reported("size=64m,huge=advise", 64 * 1024); /* under one huge page */
+}
+
+/* sma_info() (and `sma info`) tell a segment's huge pages to any process:
+ * yes for the flag on huge=advise, no without it, and no for a NORESERVE
+ * segment nothing was written to, whose pages it must not allocate by
+ * looking (the file's blocks stay 0). */
+Test(hugepages, posix_sma_info_tells_huge_pages_without_allocating) {
+  need_huge_advise_mount();
+#if defined(__linux__)
+  int rc;
+  sma_t *huge = create("infohuge", 8 * MIB, SMA_CREATE_HUGEPAGES, &rc);
+  cr_assert_eq(rc, 0, "%s", sma_strerror(rc));
+  sma_t *plain = create("infoplain", 8 * MIB, 0, &rc);
+  cr_assert_eq(rc, 0);
+  sma_t *lazy = create("infolazy", 8 * MIB, SMA_CREATE_NORESERVE, &rc);
+  cr_assert_eq(rc, 0);
+  sma_info_t in;
+  cr_assert_eq(sma_info(sma_name(huge), &in), 0);
+  cr_assert_eq(in.huge_pages, 1, "the flag on huge=advise");
+  cr_assert_eq(sma_info(sma_name(plain), &in), 0);
+  cr_assert_eq(in.huge_pages, 0, "huge=advise without the flag");
+  char path[SMA_NAME_BUF + 16];
+  snprintf(path, sizeof path, "/dev/shm/%s", sma_name(lazy));
+  struct stat before, after;
+  cr_assert_eq(stat(path, &before), 0);
+  cr_assert_eq(sma_info(sma_name(lazy), &in), 0);
+  cr_assert_eq(stat(path, &after), 0);
+  cr_assert_eq(in.huge_pages, 0, "nothing allocated, nothing huge");
+  cr_assert_eq(after.st_blocks, before.st_blocks, "looking allocated nothing");
+  for (sma_t **a = (sma_t *[]){huge, plain, lazy, NULL}; *a != NULL; a++) {
+    sma_unlink(sma_name(*a));
+    sma_free(*a);
+  }
+#endif
 }
 
 /* Allocating through the mapping must keep the full-/dev/shm promise:
@@ -198,15 +236,22 @@ Test(hugepages, sysv_hugetlb_pool) {
   int rc;
   sma_t *a = create("tlb", MIB, SMA_CREATE_HUGEPAGES, &rc);
   unsigned eff = rc == 0 ? sma_effective_flags(a) : 0;
+  sma_info_t in = {.huge_pages = -2};
+  if (rc == 0) sma_info(sma_name(a), &in);
   if (rc == 0) memset(sma_data(a), 1, MIB);
   if (rc == 0) sma_unlink(sma_name(a));
   sma_free(a);
   write_long(pool, before);
   cr_assert_eq(rc, 0, "%s", sma_strerror(rc));
   cr_assert(eff & SMA_CREATE_HUGEPAGES, "from the pool");
+  cr_assert_eq(in.huge_pages, 1, "sma_info sees a hugetlb segment");
   sma_t *b = create("notlb", MIB, SMA_CREATE_HUGEPAGES, &rc);
   cr_assert_eq(rc, 0, "an empty pool is no failure");
-  if (before == 0) cr_assert_not(sma_effective_flags(b) & SMA_CREATE_HUGEPAGES);
+  if (before == 0) {
+    cr_assert_not(sma_effective_flags(b) & SMA_CREATE_HUGEPAGES);
+    cr_assert_eq(sma_info(sma_name(b), &in), 0);
+    cr_assert_eq(in.huge_pages, 0, "normal pages");
+  }
   sma_unlink(sma_name(b));
   sma_free(b);
 #endif

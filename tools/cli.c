@@ -347,7 +347,8 @@ static void print_json(const sma_info_t *in) {
          age_seconds(in));
   if (in->attached < 0) printf("null");
   else printf("%d", in->attached);
-  printf(", \"creating\": %s}", in->creating ? "true" : "false");
+  printf(", \"creating\": %s, \"huge_pages\": %s}", in->creating ? "true" : "false",
+         in->huge_pages < 0 ? "null" : in->huge_pages ? "true" : "false");
 }
 
 static void print_row(const sma_info_t *in) {
@@ -456,6 +457,7 @@ static int cmd_info(int argc, char **argv) {
          age_seconds(&in));
   if (in.attached < 0) printf("unknown\n");
   else printf("%d process%s\n", in.attached, in.attached == 1 ? "" : "es");
+  printf("huge pages:    %s\n", in.huge_pages < 0 ? "unknown" : in.huge_pages ? "yes" : "no");
   if (in.creating)
     printf("state:         being created%s\n",
            in.creator_alive == 0 ? " (creator died: `sma gc` removes it)" : "");

@@ -1,6 +1,7 @@
 /* Huge pages for POSIX shared memory on Linux (see hugepages.h). */
 #define _GNU_SOURCE
 #include "hugepages.h"
+#include "../unix/smaps.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -80,23 +81,23 @@ int sma__huge_populate(void *addr, size_t size) {
 }
 
 size_t sma__huge_pmd_mapped(const void *addr) {
-  FILE *f = fopen("/proc/self/smaps", "re");
-  if (f == NULL) return 0;
-  char line[512];
-  int inside = 0;
-  unsigned long long kb, total = 0;
-  while (fgets(line, sizeof line, f) != NULL) {
-    unsigned long long start, end;
-    if (sscanf(line, "%llx-%llx ", &start, &end) == 2) {
-      if (inside) break; /* past our mapping */
-      inside = start == (unsigned long long)(uintptr_t)addr;
-    } else if (inside && (sscanf(line, "ShmemPmdMapped: %llu kB", &kb) == 1 ||
-                          sscanf(line, "FilePmdMapped: %llu kB", &kb) == 1)) {
-      total += kb;
-    }
-  }
-  fclose(f);
-  return (size_t)(total * 1024);
+  static const char *const pmd[] = {"ShmemPmdMapped:", "FilePmdMapped:", NULL};
+  long long kb = sma__smaps_kb(addr, pmd);
+  return kb > 0 ? (size_t)kb * 1024 : 0;
+}
+
+int sma__huge_touch(const void *addr, size_t size) {
+#if defined(MADV_POPULATE_READ)
+  int rc;
+  do {
+    rc = madvise((void *)(uintptr_t)addr, size, MADV_POPULATE_READ) == 0 ? 0 : errno;
+  } while (rc == EINTR);
+  return rc;
+#else
+  (void)addr;
+  (void)size;
+  return EINVAL;
+#endif
 }
 
 #else /* no transparent huge pages for shared memory here */
@@ -119,6 +120,11 @@ int sma__huge_populate(void *addr, size_t size) {
 size_t sma__huge_pmd_mapped(const void *addr) {
   (void)addr;
   return 0;
+}
+int sma__huge_touch(const void *addr, size_t size) {
+  (void)addr;
+  (void)size;
+  return EINVAL;
 }
 
 #endif

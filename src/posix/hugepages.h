@@ -31,4 +31,9 @@ int sma__huge_populate(void *addr, size_t size);
  * now (/proc/self/smaps: ShmemPmdMapped + FilePmdMapped). */
 size_t sma__huge_pmd_mapped(const void *addr);
 
+/* Maps the pages of [addr, addr + size) readable as a read would, but
+ * with an error instead of SIGBUS where the file has shrunk
+ * (MADV_POPULATE_READ, Linux 5.14). 0, or errno (EINVAL: not here). */
+int sma__huge_touch(const void *addr, size_t size);
+
 #endif

@@ -387,6 +387,26 @@ int sma__os_read(const sma__os_segment_t *seg, uint64_t offset, void *buf,
   return 0;
 }
 
+/* Huge pages are a property of the file's pages, seen in a mapping once a
+ * page is mapped: one page where the file holds data (SEEK_DATA; a hole
+ * would be allocated by a read) is mapped with MADV_POPULATE_READ, which
+ * fails rather than raising SIGBUS, then smaps says whether it is a PMD. */
+int sma__os_huge_mapped(const sma__os_segment_t *seg) {
+#if defined(SEEK_DATA)
+  if (!OS->posix_shm_dir || seg->addr == NULL) return -1;
+  if (sma__huge_size() == 0) return 0;
+  off_t data = lseek((int)seg->handle, 0, SEEK_DATA);
+  if (data < 0) return errno == ENXIO ? 0 : -1; /* ENXIO: nothing allocated */
+  if ((uint64_t)data >= seg->size) return 0;
+  size_t page = sma__caps().granularity;
+  if (sma__huge_touch((const unsigned char *)seg->addr + data, page) != 0) return -1;
+  return sma__huge_pmd_mapped(seg->addr) > 0;
+#else
+  (void)seg;
+  return -1;
+#endif
+}
+
 int sma__os_close(sma__os_segment_t *seg, int *os_err) {
   int e = 0;
   if (seg->addr != NULL && munmap(seg->addr, seg->size) != 0) e = errno;

@@ -52,6 +52,7 @@
 
 #include "../unix/fault.h"
 #include "../unix/os.h"
+#include "../unix/smaps.h"
 #include "../unix/personality.h"
 
 #include <errno.h>
@@ -363,6 +364,15 @@ int sma__os_read(const sma__os_segment_t *seg, uint64_t offset, void *buf,
                  size_t n, int *os_err) {
   (void)os_err;
   return sma__read_mapped(seg, offset, buf, n);
+}
+
+/* A SHM_HUGETLB segment is mapped with the pool's page size from the
+ * start: smaps' KernelPageSize says so without touching anything. */
+int sma__os_huge_mapped(const sma__os_segment_t *seg) {
+  static const char *const field[] = {"KernelPageSize:", NULL};
+  if (seg->addr == NULL) return -1;
+  long long kb = sma__smaps_kb(seg->addr, field);
+  return kb < 0 ? -1 : (size_t)kb * 1024 > sma__caps().granularity;
 }
 
 int sma__os_close(sma__os_segment_t *seg, int *os_err) {

@@ -306,6 +306,13 @@ int sma__os_open(const char *name, sma__os_segment_t *seg, int *os_err) {
   return 0;
 }
 
+/* Large pages are a property of the section (SEC_LARGE_PAGES) that no
+ * call reports to a process that opens it. */
+int sma__os_huge_mapped(const sma__os_segment_t *seg) {
+  (void)seg;
+  return -1;
+}
+
 int sma__os_close(sma__os_segment_t *seg, int *os_err) {
   DWORD e = 0;
   if (seg->addr != NULL && !UnmapViewOfFile(seg->addr)) e = GetLastError();
