@@ -9,8 +9,8 @@
 #   ci/debian_packages.sh BUILD_DIR
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
-build=$1
-rm -rf "$build"
+rm -rf "$1" && mkdir -p "$1"
+build=$(cd "$1" && pwd) # absolute: the consumer's CMAKE_PREFIX_PATH must be
 export DEB_BUILD_MAINT_OPTIONS=hardening=+all
 CFLAGS="$(dpkg-buildflags --get CFLAGS) $(dpkg-buildflags --get CPPFLAGS)" \
 LDFLAGS="$(dpkg-buildflags --get LDFLAGS)" \
