@@ -24,7 +24,7 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   apt-get install -y -qq --no-install-recommends \
     cmake ninja-build gcc clang libclang-rt-14-dev libcriterion-dev libcjson-dev \
     pkg-config python3 python3-numpy python3-yaml python3-venv python3-pytest \
-    python3-setuptools util-linux lintian dpkg-dev \
+    python3-setuptools util-linux lintian dpkg-dev libopenmpi-dev openmpi-bin \
     gcc-mingw-w64-x86-64 wine wine64 yamllint doxygen binutils valgrind \
     gcc-i686-linux-gnu libc6-dev-i386-cross gcc-s390x-linux-gnu libc6-dev-s390x-cross \
     gcc-powerpc64-linux-gnu libc6-dev-ppc64-cross \

@@ -13,6 +13,7 @@
  */
 #include "demo.h"
 
+#include "blur.h"
 #include "proc.h"
 #include "sma.h"
 
@@ -22,74 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { MAX_WORKERS = 256, MAX_RADIUS = 2 };
-
-/* A worker's progress counter in shared memory: written by that worker
- * only, read by the parent for display. An aligned 64-bit store is not
- * torn on the platforms libsma supports; volatile keeps the compiler from
- * caching or deferring it (C11 atomics are not available on every
- * compiler this builds with, MSVC among them). */
-typedef volatile uint64_t progress_t;
-
-typedef struct kernel {
-  const char *name;
-  int radius;
-  float weights[2 * MAX_RADIUS + 1]; /* separable, applied on rows then columns */
-} kernel_t;
-
-static const kernel_t kernels[] = {
-    {"gauss5", 2, {1 / 16.f, 4 / 16.f, 6 / 16.f, 4 / 16.f, 1 / 16.f}},
-    {"box3", 1, {1 / 3.f, 1 / 3.f, 1 / 3.f}},
-};
-
-static const kernel_t *find_kernel(const char *name) {
-  for (size_t i = 0; i < sizeof kernels / sizeof kernels[0]; i++)
-    if (strcmp(kernels[i].name, name) == 0) return &kernels[i];
-  return NULL;
-}
-
-static size_t clamp_index(long v, size_t n) {
-  return v < 0 ? 0 : (size_t)v >= n ? n - 1 : (size_t)v;
-}
-
-/* Computes output rows [row0, row1) of an image `height` rows tall. `in`
- * points at global row in_row0, with row pitch in_pitch bytes; `out` at
- * row row0. Borders replicate the edge. The arithmetic is the same for
- * every tiling, so any split gives bit-identical results. `progress`, if
- * not NULL, receives the number of rows done. */
-static void apply_kernel(const kernel_t *k, const char *in, size_t in_row0,
-                         ptrdiff_t in_pitch, char *out, ptrdiff_t out_pitch,
-                         size_t row0, size_t row1, size_t height, size_t width,
-                         float *tmp, progress_t *progress) {
-  int r = k->radius;
-  for (size_t y = row0; y < row1; y++) {
-    for (size_t x = 0; x < width; x++) tmp[x] = 0;
-    for (int t = -r; t <= r; t++) {
-      size_t src = clamp_index((long)y + t, height);
-      const float *row = (const float *)(in + (ptrdiff_t)(src - in_row0) * in_pitch);
-      float w = k->weights[t + r];
-      for (size_t x = 0; x < width; x++) tmp[x] += w * row[x];
-    }
-    float *dst = (float *)(out + (ptrdiff_t)(y - row0) * out_pitch);
-    for (size_t x = 0; x < width; x++) {
-      float acc = 0;
-      for (int t = -r; t <= r; t++) acc += k->weights[t + r] * tmp[clamp_index((long)x + t, width)];
-      dst[x] = acc;
-    }
-    if (progress) *progress = y - row0 + 1;
-  }
-}
-
-/* A deterministic synthetic raster: ramps, rings and a fine texture. */
-static void synthesize(float *img, size_t h, size_t w) {
-  for (size_t y = 0; y < h; y++)
-    for (size_t x = 0; x < w; x++) {
-      size_t dx = x > w / 2 ? x - w / 2 : w / 2 - x;
-      size_t dy = y > h / 2 ? y - h / 2 : h / 2 - y;
-      img[y * w + x] = (float)((dx * dx + dy * dy) / 64 % 256) +
-                       0.25f * (float)((x * 7 ^ y * 13) & 31) + (float)x / (float)w;
-    }
-}
+enum { MAX_WORKERS = 256 };
 
 /* ---- worker -------------------------------------------------------------- */
 
@@ -109,12 +43,12 @@ static int parse_size(const char *text, size_t *out) {
  * rows; every input row the kernel reads (clamped to the image) inside the
  * input view that starts at image row in_row0; room for the progress
  * counter. A bad argument is an error, never an access out of bounds. */
-static int rows_fit(const kernel_t *k, const sma_view_t *vi, const sma_view_t *vo,
+static int rows_fit(const blur_kernel_t *k, const sma_view_t *vi, const sma_view_t *vo,
                     size_t progress_bytes, size_t in_row0, size_t row0, size_t height) {
   if (vi->ndim != 2 || vo->ndim != 2 || vi->dtype != SMA_FLOAT32 ||
       vo->dtype != SMA_FLOAT32 || vi->shape[1] != vo->shape[1] || vo->shape[1] == 0 ||
       vi->strides[1] != (ptrdiff_t)sizeof(float) || vo->strides[1] != (ptrdiff_t)sizeof(float) ||
-      progress_bytes < sizeof(progress_t))
+      progress_bytes < sizeof(blur_progress_t))
     return 0;
   size_t rows = vo->shape[0], r = (size_t)k->radius;
   if (rows == 0) return 1;
@@ -128,7 +62,7 @@ static int rows_fit(const kernel_t *k, const sma_view_t *vi, const sma_view_t *v
  *       first-input-row first-output-row height delay-ms */
 int demo_worker_main(int argc, char **argv) {
   if (argc != 8) return 2;
-  const kernel_t *k = find_kernel(argv[0]);
+  const blur_kernel_t *k = blur_find_kernel(argv[0]);
   if (k == NULL) return 2;
   sma_t *in = NULL, *out = NULL, *prog = NULL;
   const char *bad;
@@ -155,9 +89,9 @@ int demo_worker_main(int argc, char **argv) {
   if (delay > 0) proc_sleep_ms((int)(delay > 600000 ? 600000 : delay)); /* tests interrupt */
   float *tmp = malloc(vo->shape[1] * sizeof *tmp);
   if (tmp != NULL)
-    apply_kernel(k, vi->data, in_row0, vi->strides[0], vo->data, vo->strides[0],
+    blur_rows(k, vi->data, in_row0, vi->strides[0], vo->data, vo->strides[0],
                  row0, row0 + vo->shape[0], height, vo->shape[1], tmp,
-                 (progress_t *)sma_data(prog));
+                 (blur_progress_t *)sma_data(prog));
   free(tmp);
   sma_free(in);
   sma_free(out);
@@ -170,7 +104,7 @@ int demo_worker_main(int argc, char **argv) {
 typedef struct options {
   size_t size;
   int workers;
-  const kernel_t *kernel;
+  const blur_kernel_t *kernel;
   const char *output;
   const char *prefix;
   int baseline;
@@ -197,7 +131,7 @@ static int usage(FILE *f, int code) {
 }
 
 static int parse_options(int argc, char **argv, options_t *o) {
-  *o = (options_t){4096, proc_cpu_count(), &kernels[0], NULL, "smademo", 1, 0, 0};
+  *o = (options_t){4096, proc_cpu_count(), blur_find_kernel("gauss5"), NULL, "smademo", 1, 0, 0};
   for (int i = 0; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) return usage(stdout, 0) - 1;
@@ -207,7 +141,7 @@ static int parse_options(int argc, char **argv, options_t *o) {
     i++;
     if (strcmp(a, "--size") == 0) o->size = strtoull(v, NULL, 10);
     else if (strcmp(a, "--workers") == 0) o->workers = atoi(v);
-    else if (strcmp(a, "--kernel") == 0) o->kernel = find_kernel(v);
+    else if (strcmp(a, "--kernel") == 0) o->kernel = blur_find_kernel(v);
     else if (strcmp(a, "--output") == 0) o->output = v;
     else if (strcmp(a, "--prefix") == 0) o->prefix = v;
     else if (strcmp(a, "--worker-delay-ms") == 0) o->delay_ms = atoi(v);
@@ -226,7 +160,7 @@ typedef struct job {
 } job_t;
 
 static void show_progress(const job_t *job, int workers, double t0) {
-  const progress_t *done = sma_data(job->progress);
+  const blur_progress_t *done = sma_data(job->progress);
   uint64_t rows = 0;
   for (int k = 0; k < workers; k++) rows += done[k];
   int pct = (int)(100 * rows / job->o->size), bar = pct / 4;
@@ -399,9 +333,9 @@ int demo_main(int argc, char **argv, const char *self) {
              (tmp = malloc(o.size * sizeof *tmp)) == NULL) {
     fprintf(stderr, "sma demo: out of memory\n");
   } else {
-    synthesize(sma_data(job.in), o.size, o.size);
+    blur_synthesize(sma_data(job.in), 0, o.size, o.size, o.size);
     double t0 = proc_now();
-    apply_kernel(o.kernel, sma_data(job.in), 0, (ptrdiff_t)(o.size * sizeof(float)), (char *)ref,
+    blur_rows(o.kernel, sma_data(job.in), 0, (ptrdiff_t)(o.size * sizeof(float)), (char *)ref,
                  (ptrdiff_t)(o.size * sizeof(float)), 0, o.size, o.size, o.size, tmp, NULL);
     status = run_job(&job, ref, proc_now() - t0);
   }

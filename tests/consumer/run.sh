@@ -38,4 +38,23 @@ LD_LIBRARY_PATH=$libdir "$work/pc-shared"
 "$cc" -std=c11 -DSMA_STATIC "$here/main.c" $(pkg-config --cflags sma) "$libdir/libsma.a" \
   $(pkg-config --libs-only-l --static sma | sed 's/-lsma\b//') -o "$work/pc-static"
 "$work/pc-static"
+# sma::mpi, where the tree has it: an MPI program (tests/mpi_check.c)
+# built with find_package(sma COMPONENTS mpi) and run on 2 ranks.
+if [ -f "$prefix/include/sma_mpi.h" ] && command -v mpiexec >/dev/null; then
+  mkdir -p "$work/mpi-src"
+  cp "$here/../mpi_check.c" "$work/mpi-src/main.c"
+  cat > "$work/mpi-src/CMakeLists.txt" <<'CMAKE'
+cmake_minimum_required(VERSION 3.16)
+project(sma_mpi_consumer C)
+find_package(sma 0.1 CONFIG REQUIRED COMPONENTS mpi)
+add_executable(mpi_consumer main.c)
+target_link_libraries(mpi_consumer PRIVATE sma::mpi)
+CMAKE
+  cmake -S "$work/mpi-src" -B "$work/mpi-build" -DCMAKE_C_COMPILER="$cc" \
+    -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
+  cmake --build "$work/mpi-build" >/dev/null
+  root_flags=$([ "$(id -u)" = 0 ] && echo --allow-run-as-root || true)
+  LD_LIBRARY_PATH=$libdir SMA_MPI_RANKS_PER_NODE=1 mpiexec -n 2 --oversubscribe $root_flags \
+    "$work/mpi-build/mpi_consumer" layouts consumer-mpi | tail -1
+fi
 echo "consumer: find_package and pkg-config builds all ran"

@@ -1,0 +1,100 @@
+/*
+ * libsma over MPI (library sma::mpi, built when CMake finds MPI): an
+ * N-d array split along axis 0 over the ranks of a communicator. Inside
+ * a node, ranks share one named libsma segment (the node's rows plus
+ * halo rows from the neighbouring nodes): zero copies, and readable by
+ * NumPy and the `sma` tools. Between nodes only the halo rows travel, as
+ * MPI messages. The core library has no MPI dependency; this one adds it.
+ *
+ * Every function named "collective" must be called by every rank of the
+ * array's communicator. Errors are agreed: a failure on any rank is
+ * returned on every rank (the most negative SMA_E* code), so no rank
+ * waits for one that failed.
+ *
+ * Nodes come from MPI_Comm_split_type(MPI_COMM_TYPE_SHARED). For tests on
+ * one machine, SMA_MPI_RANKS_PER_NODE=K in the environment makes every K
+ * consecutive ranks a "node" of their own: its own segment, data between
+ * such nodes only through MPI.
+ */
+#ifndef SMA_MPI_H
+#define SMA_MPI_H
+
+#include <mpi.h>
+
+#include "sma.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(SMA_MPI_BUILDING) && defined(__GNUC__)
+#define SMA_MPI_API __attribute__((visibility("default")))
+#else
+#define SMA_MPI_API
+#endif
+
+/** A distributed array (opaque). */
+typedef struct sma_mpi_array sma_mpi_array_t;
+
+/** Collective: creates an ndim-d array of `shape` and `dtype` over comm,
+ * rows (axis 0) split as evenly as possible over the nodes and then over
+ * each node's ranks, with `halo` rows of the neighbouring nodes kept
+ * beside each node's rows. Each node's leader creates one libsma segment
+ * (name built by sma_build_name() with `prefix`, may be NULL: "mpi"),
+ * and every rank loads its rows, plus up to `halo` rows on each side, as
+ * a slice of it. The array is zero-filled. On success *out is the rank's
+ * handle (free with sma_mpi_free()); on error *out is NULL and no
+ * segment is left. Errors: SMA_EINVAL (NULL, ndim 0, a rank given other
+ * arguments), SMA_ENOMEM, SMA_EOVERFLOW, SMA_EOS (an MPI call failed),
+ * and those of sma_create() and sma_open(). */
+SMA_MPI_API int sma_mpi_create(sma_mpi_array_t **out, MPI_Comm comm, size_t ndim,
+                               const size_t *shape, sma_dtype_t dtype, size_t halo,
+                               const char *prefix);
+
+/** Collective: closes the rank's view and unlinks the node's segment
+ * (the leader, after every rank of the node has closed). NULL is a
+ * no-op. Returns the agreed error of the closes and unlinks. */
+SMA_MPI_API int sma_mpi_free(sma_mpi_array_t *a);
+
+/** The rank's view: its rows, preceded and followed by up to `halo` rows
+ * (fewer at the array's edges). Borrowed; valid until sma_mpi_free(). */
+SMA_MPI_API const sma_view_t *sma_mpi_view(const sma_mpi_array_t *a);
+
+/** The global rows the rank owns, [*first, *first + *count), and the
+ * global row of the view's row 0 (*view_first <= *first). Any pointer may
+ * be NULL. */
+SMA_MPI_API void sma_mpi_rows(const sma_mpi_array_t *a, size_t *first, size_t *count,
+                              size_t *view_first);
+
+/** Collective: makes every rank's halo rows current. Ranks of one node
+ * see each other's rows directly (after a node barrier); the leaders of
+ * neighbouring nodes send each other `halo` rows. Call after writing the
+ * owned rows and before reading the halos. */
+SMA_MPI_API int sma_mpi_halo_exchange(sma_mpi_array_t *a);
+
+/** Collective: copies the whole array, C order, into buf on rank root
+ * (buf is ignored elsewhere and may be NULL there). */
+SMA_MPI_API int sma_mpi_gather(const sma_mpi_array_t *a, int root, void *buf);
+
+/** Collective: sets the whole array from buf, C order, held by rank root
+ * (ignored elsewhere). Halos are not exchanged. */
+SMA_MPI_API int sma_mpi_scatter(sma_mpi_array_t *a, int root, const void *buf);
+
+/** Layout, as data. */
+typedef struct sma_mpi_layout {
+  int nodes;          /**< nodes (or fake nodes) of the communicator */
+  int node;           /**< this rank's node, 0..nodes-1, in row order */
+  int node_ranks;     /**< ranks on this node */
+  int node_rank;      /**< this rank on its node; 0 is the leader */
+  uint64_t bytes_sent; /**< bytes this rank sent to other nodes in halo
+                            exchanges so far (leaders only send) */
+  char segment[SMA_NAME_BUF]; /**< the node's libsma segment */
+} sma_mpi_layout_t;
+
+/** Fills *out (zeroed for NULL a). */
+SMA_MPI_API void sma_mpi_layout(const sma_mpi_array_t *a, sma_mpi_layout_t *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SMA_MPI_H */
