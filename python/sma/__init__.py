@@ -126,16 +126,22 @@ def read_record(buf: Union[bytes, memoryview]) -> Dict[str, Any]:
     return decode_record(bytes(buf[len(buf) - RECORD_SIZE:]), len(buf))
 
 
-def _read_record_fd(fd: int) -> Dict[str, Any]:
-    """Reads the record with pread after fstat, as libsma does: a sparse
-    or truncated segment on a full /dev/shm gives an error, where reading
-    the mapping would kill the process with SIGBUS."""
+def _fetch_record(fd: int) -> Tuple[bytes, os.stat_result]:
+    """The record's bytes, read with pread after fstat, as libsma does: a
+    sparse or truncated segment on a full /dev/shm gives an error, where
+    reading the mapping would kill the process with SIGBUS."""
     st = os.fstat(fd)
     if st.st_size < RECORD_SIZE:
         raise RecordError("segment too small for a libsma record")
     rec = os.pread(fd, RECORD_SIZE, st.st_size - RECORD_SIZE)
     if len(rec) != RECORD_SIZE:
         raise RecordError("segment shrank while being read")
+    return rec, st
+
+
+def _read_record_fd(fd: int) -> Dict[str, Any]:
+    """The checked record of an open segment that is complete."""
+    rec, st = _fetch_record(fd)
     record = decode_record(rec, st.st_size)
     if st.st_mode & stat.S_IXUSR:  # libsma's being-created mark
         raise RecordError("segment is still being created (or its creator died)")
@@ -290,12 +296,7 @@ def info(name: str) -> Segment:
         raise ValueError("invalid segment name %r" % (name,))
     fd = _posixshmem.shm_open("/" + name, os.O_RDONLY, mode=0)
     try:
-        st = os.fstat(fd)
-        if st.st_size < RECORD_SIZE:
-            raise RecordError("segment too small for a libsma record")
-        rec = os.pread(fd, RECORD_SIZE, st.st_size - RECORD_SIZE)
-        if len(rec) != RECORD_SIZE:
-            raise RecordError("segment shrank while being read")
+        rec, st = _fetch_record(fd)
         record = decode_record(rec, st.st_size)
     finally:
         os.close(fd)
