@@ -201,6 +201,17 @@ static int examine(const char *name, int i, probe_t *p) {
   }
   p->kind = trustworthy(&p->ds) && record_names(p->id, (size_t)p->ds.shm_segsz, name)
                 ? PROBE_NAMED : PROBE_OTHER;
+  /* The state that goes with the record is read after it: a stat taken
+   * before could catch a rival between its shmget and its attach (nattch
+   * 0) and the read then find the record it wrote since. Together they
+   * made a live creator look like a dead one's segment, the lower creator
+   * yielded to it, the rival yielded to the lower one, and nobody won. */
+  if (p->kind == PROBE_NAMED && SMA__INJECT(shmctl(p->id, IPC_STAT, &p->ds), -1, EIO) != 0) {
+    p->kind = PROBE_FREE;
+    if (errno == EIDRM || errno == EINVAL) return 0; /* gone meanwhile */
+    p->kind = PROBE_DENIED;
+    return errno == EACCES ? 0 : errno;
+  }
   return 0;
 }
 
