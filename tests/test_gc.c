@@ -262,10 +262,10 @@ Test(gc, a_pid_namespace_does_not_make_host_processes_dead) {
 /* Regression: gc judged a name, then removed whatever the name named when
  * it got to unlinking. A job restarting in between (unlink, create anew)
  * lost its new, live segment. The window is widened to a second here. */
-Test(gc, a_name_recreated_between_check_and_removal_survives) {
-  T_NEED_GC_PROOF();
-  char name[SMA_NAME_BUF];
-  t_name(name, sizeof name, "gc-replaced");
+/* One run of the scenario below; its gc output in out. 1 if gc's first
+ * look found the orphan held open for an instant (a parallel test's
+ * listing: the transient verdict the other tests here retry too). */
+static int replace_during_gc(const char *name, char *out, size_t cap) {
   create_orphan(name, -1, 0);
   int pipefd[2];
   cr_assert_eq(pipe(pipefd), 0);
@@ -284,13 +284,26 @@ Test(gc, a_name_recreated_between_check_and_removal_survives) {
   sma_t *again;
   cr_assert_eq(sma_new(&again, name, 1, shape, SMA_UINT8, NULL, 0), 0);
   cr_assert_eq(sma_create(again, 0), 0);
-  char out[4096];
+  sma_free(again);
   ssize_t n, len = 0;
-  while ((n = read(pipefd[0], out + len, sizeof out - 1 - (size_t)len)) > 0) len += n;
+  while ((n = read(pipefd[0], out + len, cap - 1 - (size_t)len)) > 0) len += n;
   out[len] = '\0';
+  close(pipefd[0]);
   int status;
   waitpid(gc, &status, 0);
   cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s", out);
+  int transient = strstr(out, "it is held open") != NULL;
+  if (transient) sma_unlink(name); /* the new segment: start again */
+  return transient;
+}
+
+Test(gc, a_name_recreated_between_check_and_removal_survives) {
+  T_NEED_GC_PROOF();
+  char name[SMA_NAME_BUF];
+  t_name(name, sizeof name, "gc-replaced");
+  char out[4096];
+  for (int tries = 0; tries < 10 && replace_during_gc(name, out, sizeof out); tries++) {
+  }
   sma_info_t in;
   cr_assert_eq(sma_info(name, &in), 0, "the new segment survives: %s", out);
   cr_assert_eq(in.creator_pid, (uint64_t)getpid(), "and it is the new one");
@@ -298,7 +311,6 @@ Test(gc, a_name_recreated_between_check_and_removal_survives) {
   cr_assert_eq(run_as(-1, NULL, "ls -a /dev/shm | grep -q '^\\.sma-gc-'"), 1,
                "no quarantined file left behind");
   sma_unlink(name);
-  sma_free(again);
 }
 #endif
 
