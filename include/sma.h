@@ -671,7 +671,8 @@ SMA_API int sma_index_path(char *buf, size_t *size);
  * revokes the segment's permissions, checks the kernel's attach count,
  * then removes it or restores them. So a segment re-created under the name
  * after the check is never removed. With SMA_COLLECT_DRY_RUN nothing is
- * renamed or removed. `info` (may be NULL) receives what sma_info() says.
+ * renamed or removed. `info` (may be NULL) receives what sma_info() says,
+ * but huge_pages is -1 (gc does not ask the kernel about pages).
  * Returns 0 when removed (with DRY_RUN: when it would be). Errors:
  * SMA_EINUSE (creator alive or unknown, or in use, or that cannot be
  * proven: always on Windows, whose sections exist only while a process

@@ -14,7 +14,7 @@ int sma_collect(const char *name, unsigned flags, sma_info_t *info) {
   sma_info_t local;
   sma_info_t *in = info != NULL ? info : &local;
   uint64_t ident[2];
-  int rc = sma__inspect(name, in, ident);
+  int rc = sma__inspect(name, in, ident, false);
   if (rc != 0) return rc;
   /* A creator alive, or one we cannot judge (another pid namespace, no
    * pid), keeps the segment; so does any process seen mapping it. An

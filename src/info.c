@@ -21,10 +21,10 @@ static int creator_alive(const sma__record_t *rec) {
 
 int sma_info(const char *name, sma_info_t *out) {
   uint64_t ident[2];
-  return sma__inspect(name, out, ident);
+  return sma__inspect(name, out, ident, true);
 }
 
-int sma__inspect(const char *name, sma_info_t *out, uint64_t ident[2]) {
+int sma__inspect(const char *name, sma_info_t *out, uint64_t ident[2], bool huge_pages) {
   if (out == NULL) return SMA_EINVAL;
   memset(out, 0, sizeof *out);
   int rc = sma_name_validate(name);
@@ -36,7 +36,7 @@ int sma__inspect(const char *name, sma_info_t *out, uint64_t ident[2]) {
   if (rc != 0 && rc != SMA_ENORECORD) return rc;
   size_t size = seg.size;
   int creating = seg.creating;
-  int huge_pages = rc == 0 ? sma__os_huge_mapped(&seg) : -1;
+  int huge = rc == 0 && huge_pages ? sma__os_huge_mapped(&seg) : -1;
   ident[0] = seg.ident[0];
   ident[1] = seg.ident[1];
   sma__os_close(&seg, &os_err); /* before counting who maps it */
@@ -52,7 +52,7 @@ int sma__inspect(const char *name, sma_info_t *out, uint64_t ident[2]) {
   out->created_ns = rec.created_ns;
   out->creator_alive = creator_alive(&rec);
   out->creating = creating;
-  out->huge_pages = huge_pages;
+  out->huge_pages = huge;
   sma__os_stat_t st;
   out->attached = sma__os_stat(name, &st, &os_err) == 0 ? st.attached : -1;
   return 0;
