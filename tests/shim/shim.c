@@ -17,7 +17,13 @@
 #endif
 
 enum { EXIT_PASS = 0, EXIT_FAIL = 1, EXIT_SKIP = 77 };
+/* The bound on one test when it sets no .timeout of its own (Criterion
+ * has none by default): a hung test ends as a crash. */
 enum { TEST_TIMEOUT_MS = 120000 };
+
+static unsigned timeout_ms(const shim_test_t *t) {
+  return t->options->timeout > 0 ? (unsigned)(t->options->timeout * 1000) : TEST_TIMEOUT_MS;
+}
 
 static shim_test_t *tests;
 static int expect_failed; /* in the test's process */
@@ -72,7 +78,7 @@ static long verdict(long code) {
 /* Runs one test in a child process; returns its exit code, or -1 if it
  * crashed or timed out. */
 #if defined(_WIN32)
-static long spawn_one(const char *self, const char *id) {
+static long spawn_one(const char *self, const char *id, unsigned limit_ms) {
   char cmd[1024];
   snprintf(cmd, sizeof cmd, "\"%s\" --run %s", self, id);
   STARTUPINFOA si;
@@ -82,7 +88,7 @@ static long spawn_one(const char *self, const char *id) {
   if (!CreateProcessA(NULL, cmd, NULL, NULL, TRUE, 0, NULL, NULL, &si, &pi))
     return -1;
   long code = -1;
-  if (WaitForSingleObject(pi.hProcess, TEST_TIMEOUT_MS) != WAIT_OBJECT_0) {
+  if (WaitForSingleObject(pi.hProcess, limit_ms) != WAIT_OBJECT_0) {
     TerminateProcess(pi.hProcess, 3);
   } else {
     DWORD c;
@@ -95,13 +101,13 @@ static long spawn_one(const char *self, const char *id) {
 
 static void self_path(char *buf, size_t cap) { GetModuleFileNameA(NULL, buf, (DWORD)cap); }
 #else
-static long spawn_one(const char *self, const char *id) {
+static long spawn_one(const char *self, const char *id, unsigned limit_ms) {
   (void)self;
   fflush(stdout);
   pid_t child = fork();
   if (child < 0) return -1;
   if (child == 0) {
-    alarm(TEST_TIMEOUT_MS / 1000); /* SIGALRM ends a hung test: a crash */
+    alarm((limit_ms + 999) / 1000); /* SIGALRM ends a hung test: a crash */
     _exit(run_one(id));
   }
   int status;
@@ -123,7 +129,7 @@ int main(int argc, char **argv) {
   for (shim_test_t *t = tests; t; t = t->next) {
     char id[256];
     snprintf(id, sizeof id, "%s::%s", t->suite, t->name);
-    long code = spawn_one(self, id);
+    long code = spawn_one(self, id, timeout_ms(t));
     const char *tag = code == EXIT_PASS   ? "PASS"
                       : code == EXIT_SKIP ? "SKIP"
                       : code == EXIT_FAIL ? "FAIL"

@@ -15,10 +15,17 @@
 #include <stddef.h>
 #include <string.h>
 
+/* The Test() options the stand-in honours, as Criterion spells them. */
+typedef struct shim_test_options {
+  double timeout; /* seconds; 0: the runner's default bound */
+  int end_;       /* takes the trailing 0 that Test() appends */
+} shim_test_options_t;
+
 typedef struct shim_test {
   const char *suite;
   const char *name;
   void (*fn)(void);
+  const shim_test_options_t *options;
   struct shim_test *next;
 } shim_test_t;
 
@@ -41,8 +48,9 @@ void shim_skip(const char *file, int line);
 #define Test(...) SHIM_TEST_(__VA_ARGS__, 0)
 #define SHIM_TEST_(suite, name, ...)                                         \
   static void suite##_##name##_impl(void);                                   \
-  static shim_test_t suite##_##name##_desc = {#suite, #name,                 \
-                                              suite##_##name##_impl, NULL};  \
+  static const shim_test_options_t suite##_##name##_options = {__VA_ARGS__}; \
+  static shim_test_t suite##_##name##_desc = {                               \
+      #suite, #name, suite##_##name##_impl, &suite##_##name##_options, NULL}; \
   SHIM_CONSTRUCTOR_(suite##_##name##_reg) {                                  \
     shim_register(&suite##_##name##_desc);                                   \
   }                                                                          \
