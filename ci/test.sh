@@ -1,47 +1,21 @@
 #!/usr/bin/env bash
-# The README's test command: installs what the build needs (Debian, as
-# root), then builds and runs every test configuration:
-#   POSIX backend with GCC, with Clang (shared library), with Clang under
-#   ASan+UBSan; macOS's personality on Linux (POSIX) and under macOS's
-#   default limits (System V); System V backend in a private IPC
-#   namespace; i386 (POSIX and System V; natively, or under qemu-i386 on a
-#   kernel that cannot execute i386 programs: probed); big-endian s390x (POSIX under
-#   qemu-user, System V on an s390x kernel under qemu-system) and ppc64
-#   (System V, qemu-user); the
-#   Windows backend cross-compiled with MinGW-w64 and run under Wine.
-# Each ctest run prints its own counts; the script stops at the first
-# failure. Build trees go under ${SMA_BUILD_ROOT:-build-ci}.
+# The README's test command. With no argument: installs what the build
+# needs (ci/install_deps.sh: Debian, as root), then builds and runs every
+# test configuration below, in order, stopping at the first failure.
+#
+#   bash ci/test.sh               # everything (what .ci/run does)
+#   bash ci/test.sh --list        # the configurations, one a line
+#   bash ci/test.sh NAME [NAME…]  # only those, without the install step
+#
+# Build trees go under ${SMA_BUILD_ROOT:-build-ci}; each ctest run prints
+# its own counts. SMA_FUZZ_SECONDS shortens the fuzzing (default 60 s per
+# parser); SMA_I386_EMULATOR overrides the i386 probe (below).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=${SMA_BUILD_ROOT:-build-ci}
 jobs=$(nproc 2>/dev/null || echo 2)
 
 step() { printf '\n==== %s\n' "$*"; }
-
-step "install build and test dependencies"
-if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends \
-    cmake ninja-build gcc clang libclang-rt-14-dev libcriterion-dev libcjson-dev \
-    pkg-config python3 python3-numpy python3-yaml python3-venv python3-pytest \
-    python3-setuptools util-linux lintian dpkg-dev libopenmpi-dev openmpi-bin \
-    gcc-mingw-w64-x86-64 wine wine64 yamllint doxygen binutils valgrind \
-    gcc-i686-linux-gnu libc6-dev-i386-cross gcc-s390x-linux-gnu libc6-dev-s390x-cross \
-    gcc-powerpc64-linux-gnu libc6-dev-ppc64-cross \
-    qemu-user qemu-system-misc cpio gzip >/dev/null
-fi
-
-step "common code includes no OS header and no backend #ifdef"
-if grep -nE '^\s*#\s*include\s*<(windows|unistd|fcntl|errno|sys/|pthread|spawn|io\.h)' \
-     src/*.c src/*.h || grep -nE '_WIN32|__APPLE__|__linux__|SMA_BACKEND_' src/*.c src/*.h; then
-  echo "OS-specific code found in common src/ (belongs in a backend)"; exit 1
-fi
-
-step "GitHub Actions workflow is valid YAML with the expected matrix"
-yamllint -d '{extends: default, rules: {line-length: {max: 120}, truthy: disable, document-start: disable}}' \
-  ci/github-actions.yml
-/usr/bin/python3 ci/check_workflow.py ci/github-actions.yml
 
 # configure NAME [cmake args...]: configure and build one tree.
 configure() {
@@ -51,12 +25,15 @@ configure() {
   cmake --build "$root/$name" -j "$jobs"
 }
 run_ctest() { ctest --test-dir "$root/$1" --output-on-failure -j "$jobs"; }
+private_ipc_allowed() { unshare -i true 2>/dev/null; }
 # System V builds: in a private IPC namespace where unshare -i is allowed,
 # so every segment there is a test's and the leftover check sees them all.
 run_ctest_sysv() {
-  if unshare -i true 2>/dev/null; then
+  if private_ipc_allowed; then
     SMA_PRIVATE_IPC=1 unshare -i ctest --test-dir "$root/$1" --output-on-failure -j "$jobs"
   else
+    echo "unshare -i is not permitted here: System V tests run in the shared"
+    echo "namespace; the leftover check only covers segments the tests name."
     run_ctest "$1"
   fi
 }
@@ -91,141 +68,222 @@ i386_emulator_choice() {
   echo qemu-i386
 }
 
-configure gcc-posix -DCMAKE_C_COMPILER=gcc
-step "gcc-posix: test"; run_ctest gcc-posix
+# ---- The configurations, in the order a full run takes them -----------------
 
-step "gcc-posix: docs target (Doxygen, warnings are errors)"
-cmake --build "$root/gcc-posix" --target docs
+cfg_lint() {
+  step "lint: common code includes no OS header and no backend #ifdef"
+  if grep -nE '^\s*#\s*include\s*<(windows|unistd|fcntl|errno|sys/|pthread|spawn|io\.h)' \
+       src/*.c src/*.h || grep -nE '_WIN32|__APPLE__|__linux__|SMA_BACKEND_' src/*.c src/*.h; then
+    echo "OS-specific code found in common src/ (belongs in a backend)"; exit 1
+  fi
+  step "lint: GitHub Actions workflow is valid YAML with the expected matrix"
+  yamllint -d '{extends: default, rules: {line-length: {max: 120}, truthy: disable, document-start: disable}}' \
+    ci/github-actions.yml
+  /usr/bin/python3 ci/check_workflow.py ci/github-actions.yml
+}
 
-step "gcc-posix: valgrind memcheck of the multi-process tests (every child traced)"
-for t in multiprocess cli; do
-  (cd "$root/gcc-posix" && valgrind -q --trace-children=yes --error-exitcode=99 \
-     --leak-check=full --errors-for-leak-kinds=definite,indirect \
-     --show-leak-kinds=definite,indirect "./tests/test_$t" --jobs 1 2>&1 | tail -1)
-  echo "valgrind: test_$t clean (no invalid access, no definite or indirect leak)"
-done
+cfg_gcc_posix() {
+  configure gcc-posix -DCMAKE_C_COMPILER=gcc
+  step "gcc-posix: test"; run_ctest gcc-posix
+  step "gcc-posix: docs target (Doxygen, warnings are errors)"
+  cmake --build "$root/gcc-posix" --target docs
+  step "gcc-posix: valgrind memcheck of the multi-process tests (every child traced)"
+  local t
+  for t in multiprocess cli; do
+    (cd "$root/gcc-posix" && valgrind -q --trace-children=yes --error-exitcode=99 \
+       --leak-check=full --errors-for-leak-kinds=definite,indirect \
+       --show-leak-kinds=definite,indirect "./tests/test_$t" --jobs 1 2>&1 | tail -1)
+    echo "valgrind: test_$t clean (no invalid access, no definite or indirect leak)"
+  done
+}
 
 # The Python package as a user installs it: into a fresh virtual
 # environment, offline (Debian's setuptools, no index), then its pytest
 # suite against the installed copy and the C `sma` command. Debian's
 # python3, which has NumPy (the first python3 on PATH may not).
-step "python package: pip install ./python (offline, in a venv) and pytest"
-builds=$(cd "$root" && pwd)
-rm -rf "$builds/venv"
-/usr/bin/python3 -m venv --system-site-packages "$builds/venv"
-"$builds/venv/bin/pip" install --quiet --no-index --no-build-isolation ./python
-SMA_EXPECT_INSTALLED=1 SMA_CLI="$builds/gcc-posix/sma" \
-  "$builds/venv/bin/python" -m pytest -q -p no:cacheprovider python/tests
+cfg_python() {
+  [ -x "$root/gcc-posix/sma" ] || configure gcc-posix -DCMAKE_C_COMPILER=gcc
+  step "python: pip install ./python (offline, in a venv) and pytest"
+  local builds
+  builds=$(cd "$root" && pwd)
+  rm -rf "$builds/venv"
+  /usr/bin/python3 -m venv --system-site-packages "$builds/venv"
+  "$builds/venv/bin/pip" install --quiet --no-index --no-build-isolation ./python
+  SMA_EXPECT_INSTALLED=1 SMA_CLI="$builds/gcc-posix/sma" \
+    "$builds/venv/bin/python" -m pytest -q -p no:cacheprovider python/tests
+}
 
-step "debian packages: cpack -G DEB, lintian, and a consumer built against them"
-bash ci/debian_packages.sh "$root/deb"
+cfg_deb() {
+  step "deb: cpack -G DEB, lintian, and a consumer built against them"
+  bash ci/debian_packages.sh "$root/deb"
+}
 
-configure clang-posix-shared -DCMAKE_C_COMPILER=clang -DBUILD_SHARED_LIBS=ON
-step "clang-posix-shared: test"; run_ctest clang-posix-shared
+cfg_clang_posix_shared() {
+  configure clang-posix-shared -DCMAKE_C_COMPILER=clang -DBUILD_SHARED_LIBS=ON
+  step "clang-posix-shared: test"; run_ctest clang-posix-shared
+}
 
-configure asan-ubsan-posix -DCMAKE_C_COMPILER=clang \
-  -DSMA_SANITIZER=address,undefined -DCMAKE_BUILD_TYPE=Debug
-step "asan-ubsan-posix: test"; run_ctest asan-ubsan-posix
+cfg_asan_ubsan_posix() {
+  configure asan-ubsan-posix -DCMAKE_C_COMPILER=clang \
+    -DSMA_SANITIZER=address,undefined -DCMAKE_BUILD_TYPE=Debug
+  step "asan-ubsan-posix: test"; run_ctest asan-ubsan-posix
+}
 
 # macOS's personality on Linux (src/unix/personality.h): 30-byte names,
 # page-rounded sizes, the record written through the map, no reservation,
 # no O_TMPFILE, listing through the per-user index, nothing proven unused;
 # with every OS call of create/load/open failing in turn. The macOS jobs
 # of ci/github-actions.yml run this same configuration on Darwin.
-configure gcc-posix-darwin -DCMAKE_C_COMPILER=gcc -DSMA_OS_PERSONALITY=darwin \
-  -DSMA_FAULT_INJECTION=ON
-step "gcc-posix-darwin: test (macOS's personality)"; run_ctest gcc-posix-darwin
+cfg_gcc_posix_darwin() {
+  configure gcc-posix-darwin -DCMAKE_C_COMPILER=gcc -DSMA_OS_PERSONALITY=darwin \
+    -DSMA_FAULT_INJECTION=ON
+  step "gcc-posix-darwin: test (macOS's personality)"; run_ctest gcc-posix-darwin
+}
 
 # Every OS call of create/load/open failing in turn (tests/test_faults.c).
-configure gcc-posix-faults -DCMAKE_C_COMPILER=gcc -DSMA_FAULT_INJECTION=ON
-step "gcc-posix-faults: test"; run_ctest gcc-posix-faults
-configure gcc-sysv-faults -DCMAKE_C_COMPILER=gcc -DSMA_BACKEND=sysv -DSMA_FAULT_INJECTION=ON
-step "gcc-sysv-faults: test in a private IPC namespace"
-run_ctest_sysv gcc-sysv-faults
+cfg_gcc_posix_faults() {
+  configure gcc-posix-faults -DCMAKE_C_COMPILER=gcc -DSMA_FAULT_INJECTION=ON
+  step "gcc-posix-faults: test"; run_ctest gcc-posix-faults
+}
 
-configure gcc-sysv -DCMAKE_C_COMPILER=gcc -DSMA_BACKEND=sysv
-step "gcc-sysv: test in a private IPC namespace"
-if unshare -i true 2>/dev/null; then
-  # Every segment in the namespace is a test's; it vanishes with the
-  # namespace, pass or fail, and the last test checks none is left.
-  SMA_PRIVATE_IPC=1 unshare -i bash -c \
-    "ctest --test-dir '$root/gcc-sysv' --output-on-failure -j '$jobs' && ipcs -m"
-  # macOS's default limits: shmmax 4 MiB, shmmni 32, shmall 1024 pages
-  # (4 MiB for all segments together, hence one test at a time), with
-  # macOS's personality (listing through the index, no stray walk).
-  # shmseg, macOS's 8 attaches per process, has no Linux counterpart.
-  # The limits are set inside the private namespace, through /proc/sys,
-  # which a container may mount read-only: probed, and said when skipped.
-  if unshare -i sh -c 'echo 4194304 > /proc/sys/kernel/shmmax' 2>/dev/null; then
-    configure gcc-sysv-darwin -DCMAKE_C_COMPILER=gcc -DSMA_BACKEND=sysv \
-      -DSMA_OS_PERSONALITY=darwin
-    step "gcc-sysv-darwin: test under macOS's default System V limits"
-    SMA_PRIVATE_IPC=1 unshare -i bash -c "echo 4194304 > /proc/sys/kernel/shmmax &&
-      echo 32 > /proc/sys/kernel/shmmni && echo 1024 > /proc/sys/kernel/shmall &&
-      ctest --test-dir '$root/gcc-sysv-darwin' --output-on-failure -j 1"
+cfg_gcc_sysv_faults() {
+  configure gcc-sysv-faults -DCMAKE_C_COMPILER=gcc -DSMA_BACKEND=sysv -DSMA_FAULT_INJECTION=ON
+  step "gcc-sysv-faults: test in a private IPC namespace"
+  run_ctest_sysv gcc-sysv-faults
+}
+
+cfg_gcc_sysv() {
+  configure gcc-sysv -DCMAKE_C_COMPILER=gcc -DSMA_BACKEND=sysv
+  step "gcc-sysv: test in a private IPC namespace"
+  if private_ipc_allowed; then
+    # Every segment in the namespace is a test's; it vanishes with the
+    # namespace, pass or fail, and the last test checks none is left.
+    SMA_PRIVATE_IPC=1 unshare -i bash -c \
+      "ctest --test-dir '$root/gcc-sysv' --output-on-failure -j '$jobs' && ipcs -m"
   else
-    step "gcc-sysv-darwin: SKIPPED: /proc/sys/kernel/shmmax cannot be written in a"
-    echo "private IPC namespace here (read-only /proc/sys), so macOS's limits cannot be set"
+    run_ctest_sysv gcc-sysv
   fi
-else
-  echo "unshare -i is not permitted here: System V tests run in the shared"
-  echo "namespace; the leftover check only covers segments the tests name."
-  run_ctest gcc-sysv
-fi
+}
+
+# macOS's default limits: shmmax 4 MiB, shmmni 32, shmall 1024 pages
+# (4 MiB for all segments together, hence one test at a time), with
+# macOS's personality (listing through the index, no stray walk). shmseg,
+# macOS's 8 attaches per process, has no Linux counterpart. The limits are
+# set inside a private IPC namespace, through /proc/sys, which a container
+# may mount read-only: probed, and said when skipped.
+cfg_gcc_sysv_darwin() {
+  if ! private_ipc_allowed ||
+     ! unshare -i sh -c 'echo 4194304 > /proc/sys/kernel/shmmax' 2>/dev/null; then
+    step "gcc-sysv-darwin: SKIPPED: no private IPC namespace whose limits can be set"
+    echo "(unshare -i refused, or /proc/sys/kernel/shmmax read-only there)"
+    return
+  fi
+  configure gcc-sysv-darwin -DCMAKE_C_COMPILER=gcc -DSMA_BACKEND=sysv \
+    -DSMA_OS_PERSONALITY=darwin
+  step "gcc-sysv-darwin: test under macOS's default System V limits"
+  SMA_PRIVATE_IPC=1 unshare -i bash -c "echo 4194304 > /proc/sys/kernel/shmmax &&
+    echo 32 > /proc/sys/kernel/shmmni && echo 1024 > /proc/sys/kernel/shmall &&
+    ctest --test-dir '$root/gcc-sysv-darwin' --output-on-failure -j 1"
+}
 
 # Other ABIs, on the Criterion stand-in (no Criterion for them here):
 # i386 (32-bit size_t, 64-bit off_t) runs natively where this kernel
-# executes i386 programs and under qemu-user where it does not (probed
-# once, below); s390x and ppc64 (big-endian) run under qemu-user, which
-# also starts the helpers.
-i386_emulator=$(i386_emulator_choice)
-configure i386-posix -DCMAKE_TOOLCHAIN_FILE=cmake/i686-linux-gnu.cmake -DSMA_TEST_SHIM=ON \
-  "-DSMA_CROSS_EMULATOR=$i386_emulator"
-step "i386-posix: test"; run_ctest i386-posix
-configure i386-sysv -DCMAKE_TOOLCHAIN_FILE=cmake/i686-linux-gnu.cmake -DSMA_TEST_SHIM=ON \
-  -DSMA_BACKEND=sysv "-DSMA_CROSS_EMULATOR=$i386_emulator"
-step "i386-sysv: test in a private IPC namespace"
-run_ctest_sysv i386-sysv
-configure s390x-posix -DCMAKE_TOOLCHAIN_FILE=cmake/s390x-linux-gnu.cmake -DSMA_TEST_SHIM=ON
-step "s390x-posix: test under qemu-user (big-endian)"; run_ctest s390x-posix
+# executes i386 programs and under qemu-user where it does not (probed);
+# s390x and ppc64 (big-endian) run under qemu-user, which also starts the
+# helpers.
+i386_emulator=unprobed
+configure_i386() {
+  [ "$i386_emulator" != unprobed ] || i386_emulator=$(i386_emulator_choice)
+  local name=$1; shift
+  configure "$name" -DCMAKE_TOOLCHAIN_FILE=cmake/i686-linux-gnu.cmake -DSMA_TEST_SHIM=ON \
+    "-DSMA_CROSS_EMULATOR=$i386_emulator" "$@"
+}
+cfg_i386_posix() {
+  configure_i386 i386-posix
+  step "i386-posix: test"; run_ctest i386-posix
+}
+cfg_i386_sysv() {
+  configure_i386 i386-sysv -DSMA_BACKEND=sysv
+  step "i386-sysv: test in a private IPC namespace"; run_ctest_sysv i386-sysv
+}
+
+cfg_s390x_posix() {
+  configure s390x-posix -DCMAKE_TOOLCHAIN_FILE=cmake/s390x-linux-gnu.cmake -DSMA_TEST_SHIM=ON
+  step "s390x-posix: test under qemu-user (big-endian)"; run_ctest s390x-posix
+}
+
 # System V on s390x: qemu-user 7.2 (Debian 12) swaps shm_perm.mode as 16
 # bits for s390x, where it is 32 (IPC_STAT of a 0700 segment reads
 # 0160000000, IPC_SET writes 0), so the backend's permission protocol
 # cannot run under it. The suite boots Debian's s390x kernel under
 # qemu-system instead, with ctest's list of the tree's tests as its init's
 # work (ci/vm_suite.sh; no emulator in front of the helpers there).
-configure s390x-sysv -DCMAKE_TOOLCHAIN_FILE=cmake/s390x-linux-gnu.cmake -DSMA_TEST_SHIM=ON \
-  -DSMA_BACKEND=sysv -DSMA_CROSS_EMULATOR=
-step "s390x-sysv: test on an s390x kernel under qemu-system (big-endian)"
-bash ci/vm_suite.sh "$root/s390x-sysv"
+cfg_s390x_sysv() {
+  configure s390x-sysv -DCMAKE_TOOLCHAIN_FILE=cmake/s390x-linux-gnu.cmake -DSMA_TEST_SHIM=ON \
+    -DSMA_BACKEND=sysv -DSMA_CROSS_EMULATOR=
+  step "s390x-sysv: test on an s390x kernel under qemu-system (big-endian)"
+  bash ci/vm_suite.sh "$root/s390x-sysv"
+}
+
 # System V big-endian under qemu-user too, on ppc64, whose translation is
 # right.
-configure ppc64-sysv -DCMAKE_TOOLCHAIN_FILE=cmake/powerpc64-linux-gnu.cmake -DSMA_TEST_SHIM=ON \
-  -DSMA_BACKEND=sysv
-step "ppc64-sysv: test under qemu-user (big-endian) in a private IPC namespace"
-run_ctest_sysv ppc64-sysv
+cfg_ppc64_sysv() {
+  configure ppc64-sysv -DCMAKE_TOOLCHAIN_FILE=cmake/powerpc64-linux-gnu.cmake -DSMA_TEST_SHIM=ON \
+    -DSMA_BACKEND=sysv
+  step "ppc64-sysv: test under qemu-user (big-endian) in a private IPC namespace"
+  run_ctest_sysv ppc64-sysv
+}
 
-configure mingw-win32 -DCMAKE_TOOLCHAIN_FILE=cmake/mingw-w64-x86_64.cmake
-step "mingw-win32: test under Wine"
-export WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
-wineboot --init >/dev/null 2>&1 || true   # first start creates the prefix
-run_ctest mingw-win32
+cfg_mingw_win32() {
+  configure mingw-win32 -DCMAKE_TOOLCHAIN_FILE=cmake/mingw-w64-x86_64.cmake
+  step "mingw-win32: test under Wine"
+  export WINEDEBUG=-all WINEDLLOVERRIDES="mscoree,mshtml="
+  wineboot --init >/dev/null 2>&1 || true   # first start creates the prefix
+  run_ctest mingw-win32
+}
 
-step "fuzz smoke: each libFuzzer target for ${SMA_FUZZ_SECONDS:-60} s (clang, ASan+UBSan)"
-cmake -S . -B "$root/fuzz" -G Ninja -DCMAKE_C_COMPILER=clang -DSMA_BUILD_FUZZERS=ON \
-  -DSMA_BUILD_TESTS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$root/fuzz" -j "$jobs" >/dev/null
-for t in dtype slice descriptor record view npy; do
-  work=$root/fuzz/corpus-$t
-  rm -rf "$work" && cp -r fuzz/corpus/$t "$work"   # the committed seeds stay as they are
-  "$root/fuzz/fuzz/fuzz_$t" -max_total_time="${SMA_FUZZ_SECONDS:-60}" -print_final_stats=1 \
-    -artifact_prefix="$root/fuzz/crash-$t-" "$work" > "$root/fuzz/$t.log" 2>&1 ||
-    { tail -40 "$root/fuzz/$t.log"; echo "fuzz_$t found a crash"; exit 1; }
-  echo "fuzz_$t: $(grep -oE 'stat::number_of_executed_units: [0-9]+' "$root/fuzz/$t.log" \
-    | grep -oE '[0-9]+') inputs, no crash, $(grep -oE 'cov: [0-9]+' "$root/fuzz/$t.log" | tail -1)"
-done
+cfg_fuzz() {
+  step "fuzz: each libFuzzer target for ${SMA_FUZZ_SECONDS:-60} s (clang, ASan+UBSan)"
+  cmake -S . -B "$root/fuzz" -G Ninja -DCMAKE_C_COMPILER=clang -DSMA_BUILD_FUZZERS=ON \
+    -DSMA_BUILD_TESTS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake --build "$root/fuzz" -j "$jobs" >/dev/null
+  local t work
+  for t in dtype slice descriptor record view npy; do
+    work=$root/fuzz/corpus-$t
+    rm -rf "$work" && cp -r fuzz/corpus/$t "$work"   # the committed seeds stay as they are
+    "$root/fuzz/fuzz/fuzz_$t" -max_total_time="${SMA_FUZZ_SECONDS:-60}" -print_final_stats=1 \
+      -artifact_prefix="$root/fuzz/crash-$t-" "$work" > "$root/fuzz/$t.log" 2>&1 ||
+      { tail -40 "$root/fuzz/$t.log"; echo "fuzz_$t found a crash"; exit 1; }
+    echo "fuzz_$t: $(grep -oE 'stat::number_of_executed_units: [0-9]+' "$root/fuzz/$t.log" \
+      | grep -oE '[0-9]+') inputs, no crash, $(grep -oE 'cov: [0-9]+' "$root/fuzz/$t.log" | tail -1)"
+  done
+}
 
-step "the main job: sma demo (Release build, default size, one worker per core)"
-bash ci/demo.sh
+cfg_demo() {
+  step "demo: sma demo (Release build, default size, one worker per core)"
+  bash ci/demo.sh
+}
 
-step "all test configurations passed"
+configs=(lint gcc-posix python deb clang-posix-shared asan-ubsan-posix gcc-posix-darwin
+         gcc-posix-faults gcc-sysv-faults gcc-sysv gcc-sysv-darwin i386-posix i386-sysv
+         s390x-posix s390x-sysv ppc64-sysv mingw-win32 fuzz demo)
+
+run_config() {
+  local name=$1 fn=cfg_${1//-/_}
+  if ! declare -F "$fn" >/dev/null; then
+    echo "ci/test.sh: no configuration '$name'; --list shows them" >&2; exit 2
+  fi
+  "$fn"
+}
+
+case "${1:-}" in
+  --list) printf '%s\n' "${configs[@]}"; exit 0 ;;
+  -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+esac
+if [ $# -eq 0 ]; then
+  step "install build and test dependencies"
+  bash ci/install_deps.sh
+  set -- "${configs[@]}"
+fi
+for name in "$@"; do run_config "$name"; done
+step "passed: $*"
