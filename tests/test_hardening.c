@@ -274,7 +274,7 @@ static void race(int n, const char *const *names, int *won, int *lost, int *bad)
 
 /* Regression: 8 processes creating one name at the same instant often
  * ended with two segments carrying it. Exactly one must win. */
-Test(hardening, sysv_racing_creators_exactly_one_wins) {
+Test(hardening, sysv_racing_creators_exactly_one_wins, .timeout = 900) {
   private_ipc();
   int rounds = 300, doubled = 0, no_winner = 0;
   for (int r = 0; r < rounds; r++) {
