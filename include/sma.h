@@ -588,9 +588,17 @@ SMA_API int sma_npy_write(const sma_t *a, sma_write_fn write, void *user);
 /** Creates the segment `name` (sma_create() with `flags`) holding the
  * array of a .npy stream, and returns it loaded in *out (release with
  * sma_free(); the caller unlinks it). Fortran-order data and data of the
- * other byte order are converted to this machine's C order. Nothing is
- * left behind on error: a stream that ends before its data does unlinks
- * the new segment. Errors: SMA_EINVAL, SMA_ENPY (bad magic or version,
+ * other byte order are converted to this machine's C order. The name is
+ * published only once every byte is in: until then other processes find
+ * no segment of that name (SMA_ENOENT; Linux POSIX) or one that
+ * sma_open()/sma_load() refuse as still being created (SMA_EBUSY), so a
+ * reader never takes a partly loaded array for the array, and a process
+ * killed while loading leaves either nothing or a segment that `sma gc`
+ * removes once the process is gone. Nothing is left behind on error: a
+ * stream that ends before its data does abandons the new segment. As
+ * sma_create(), the name is taken exclusively only when it is published
+ * where the segment is made unnamed first (Linux POSIX): a name created
+ * meanwhile is SMA_EEXIST after the stream was read. Errors: SMA_EINVAL, SMA_ENPY (bad magic or version,
  * malformed or over-long header, data cut short), SMA_EDTYPE (object,
  * string, structured and other dtypes without a libsma counterpart),
  * SMA_ENDIM, SMA_EOVERFLOW, SMA_ENOMEM, and those of sma_create(). */

@@ -103,6 +103,10 @@ static void fill_record(const sma_t *a, sma__record_t *rec) {
 }
 
 int sma_create(sma_t *a, unsigned flags) {
+  return sma__create_filled(a, flags, NULL, NULL);
+}
+
+int sma__create_filled(sma_t *a, unsigned flags, sma__fill_fn fill, void *user) {
   const unsigned known = SMA_CREATE_GROUP | SMA_CREATE_PREFAULT |
                          SMA_CREATE_HUGEPAGES | SMA_CREATE_NORESERVE;
   if (a == NULL || (flags & ~known) != 0) return SMA_EINVAL;
@@ -125,6 +129,14 @@ int sma_create(sma_t *a, unsigned flags) {
   if ((flags & SMA_CREATE_PREFAULT) && !(seg.effective & SMA_CREATE_PREFAULT)) {
     touch_pages(seg.addr, seg.size, granularity);
     seg.effective |= SMA_CREATE_PREFAULT;
+  }
+  /* The data goes in before the name is published: until then a reader
+   * finds no name (an unnamed file) or a marked one that open() refuses
+   * (SMA_EBUSY), so a creator killed while filling never leaves an array
+   * that looks complete, and gc judges it by its record's dead creator. */
+  if (fill != NULL && (rc = fill(user, seg.addr)) != 0) {
+    sma__os_abandon(a->name, &seg, &os_err);
+    return rc;
   }
   rc = sma__os_publish(a->name, &seg, &os_err);
   if (rc != 0) return fail_os(a, rc, os_err);

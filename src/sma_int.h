@@ -83,6 +83,16 @@ static inline bool sma__round_up_ok(size_t v, size_t align, size_t *out) {
 int sma__array_bytes(size_t ndim, const size_t *shape, size_t itemsize,
                      size_t *bytes);
 
+/* ---- array.c ------------------------------------------------------------------ */
+/* Fills a new segment's array bytes at `data` before it is published: 0,
+ * or an SMA_E* code that abandons the create. */
+typedef int (*sma__fill_fn)(void *user, void *data);
+
+/* sma_create(), with fill(user, data) run on the whole array after the
+ * segment exists and before its name is published (fill may be NULL).
+ * If fill fails, its code is returned and nothing is left behind. */
+int sma__create_filled(sma_t *a, unsigned flags, sma__fill_fn fill, void *user);
+
 /* ---- slice.c -------------------------------------------------------------- */
 /* Resolves one slice against a dimension of length len, as Python's
  * slice.indices() + len(range(...)): *start is the first index, *step the
