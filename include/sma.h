@@ -315,7 +315,18 @@ enum sma_create_flags {
    * is cheaper, but on a full /dev/shm a later first write dies of
    * SIGBUS instead of create failing with SMA_ENOSPC. Other backends
    * ignore it (System V reserves nothing at create; Windows commits). */
-  SMA_CREATE_NORESERVE = 1u << 3
+  SMA_CREATE_NORESERVE = 1u << 3,
+  /** The segment is meant to outlive its creator (a dataset loaded for
+   * later jobs, data a service prepares and leaves): recorded in the
+   * segment's record, reported by sma_info() (persistent = 1), and never
+   * removed by sma_collect() (`sma gc`), whatever became of its creator;
+   * only sma_unlink() (`sma rm`) removes it. Without it, a segment whose
+   * creator is gone and that nobody holds is gc's to remove. The `sma
+   * create` and `sma load` commands set it unless given --transient.
+   * Earlier versions of libsma refuse such a segment's record
+   * (SMA_ECORRUPT: they demanded that its flags field be 0), so an older
+   * gc never removes it either. */
+  SMA_CREATE_PERSIST = 1u << 4
 };
 
 /** Makes a new, unloaded array object: gridr's SharedMemoryArray(shape,
@@ -343,6 +354,9 @@ SMA_API void sma_free(sma_t *a);
  * is an OR of SMA_CREATE_*; sma_effective_flags() tells which took effect.
  * The array bytes start the segment, page-aligned (so 64-byte aligned), in
  * C order; the record follows them. On any failure no segment is left.
+ * An object marked persistent (sma_parse() of a line that says so,
+ * sma_clone() of such an object) creates as if SMA_CREATE_PERSIST were in
+ * `flags`.
  * Errors: SMA_EINVAL (unknown flag), SMA_ESTATE (already loaded),
  * SMA_EEXIST, SMA_EACCES, SMA_ENOSPC, SMA_ELIMIT, SMA_ETOOBIG (System V:
  * beyond shmmax), SMA_ENAMETOOLONG, SMA_EOVERFLOW, SMA_EOS. */
@@ -433,6 +447,12 @@ SMA_API int sma_is_loaded(const sma_t *a);
 SMA_API unsigned sma_effective_flags(const sma_t *a);
 /** Nonzero if this object created the segment (sma_create). */
 SMA_API int sma_is_creator(const sma_t *a);
+/** 1 if the object's segment is meant to persist (SMA_CREATE_PERSIST):
+ * after sma_create(), whether it was asked; after sma_load()/sma_open(),
+ * what the segment's record says; for an unloaded object, what its
+ * descriptor (sma_parse()) or its source (sma_clone()) said, which
+ * sma_create() honours. 0 otherwise and for NULL. */
+SMA_API int sma_is_persistent(const sma_t *a);
 /** The view after the slice, or NULL when not loaded. */
 SMA_API const sma_view_t *sma_view(const sma_t *a);
 /** The view's data pointer, or NULL when not loaded. */
@@ -538,17 +558,24 @@ SMA_API int sma_wrap(sma_t *const *arrays, size_t n, sma_wrap_fn fn,
                      void *user, int *fn_result);
 
 /* ---- Descriptors: an array as one printable line ----------------------- */
-/** Version of the descriptor format written by sma_describe(). */
-#define SMA_DESCRIPTOR_VERSION 1
+/** The newest version of the descriptor format, which sma_describe()
+ * writes for a persistent object; version 1 lines, which have no
+ * persistent field, are still written for the others (so readers that
+ * know only version 1 take them) and read as not persistent. */
+#define SMA_DESCRIPTOR_VERSION 2
 /** A buffer of this many bytes always holds sma_describe()'s line and its
  * NUL: 32 dimensions of 20 digits, 32 slices of three 20-character bounds
- * and a 255-byte name come to 2,992. A typical line is under 128. */
+ * and a 255-byte name come to 2,992, and " persistent=1" to 3,005. A
+ * typical line is under 128. */
 #define SMA_DESCRIPTOR_MAX 3072
 
 /** Writes an object's description — format version, backend, dtype, shape,
- * slice and name — as one printable line (no newline), e.g.
+ * slice, persistence and name — as one printable line (no newline), e.g.
  *     sma/1 backend=posix dtype=float32 shape=512,512 slice=0:256 name=job-1
- * Fields are space-separated key=value pairs in that order; dtype is the
+ *     sma/2 backend=posix dtype=float32 shape=512,512 slice= persistent=1 name=set
+ * Fields are space-separated key=value pairs in that order; persistent=1
+ * (version 2, only for an object sma_is_persistent() says so of) carries
+ * SMA_CREATE_PERSIST to the object sma_parse() rebuilds; dtype is the
  * NumPy name, in native byte order, so the line is the same text on
  * machines of either order (sma_parse() also takes type strings such as
  * "<f4", as earlier versions wrote, and refuses the other order's with
@@ -563,8 +590,8 @@ SMA_API int sma_describe(const sma_t *a, char *buf, size_t *size);
 /** Rebuilds an unloaded object from a sma_describe() line (a trailing
  * newline is allowed); release it with sma_free(). A line from another
  * backend is refused. On error *bad_field (may be NULL) names the part
- * that is wrong: "version", "backend", "dtype", "shape", "slice", "name"
- * or "line". Errors: SMA_EINVAL, SMA_EDESCRIPTOR, SMA_EMISMATCH (other
+ * that is wrong: "version", "backend", "dtype", "shape", "slice",
+ * "persistent", "name" or "line". Errors: SMA_EINVAL, SMA_EDESCRIPTOR, SMA_EMISMATCH (other
  * backend), and those of sma_new(). */
 SMA_API int sma_parse(sma_t **out, const char *line, const char **bad_field);
 
@@ -632,6 +659,11 @@ typedef struct sma_info {
                                data; System V: a SHM_HUGETLB segment), 0 if
                                not, -1 where that cannot be told (macOS,
                                Windows, no page allocated yet is 0) */
+  int persistent;         /**< 1 if created with SMA_CREATE_PERSIST: meant
+                               to outlive its creator, never collected by
+                               sma_collect(), removed only by sma_unlink();
+                               0 otherwise (and for records written before
+                               the flag existed) */
 } sma_info_t;
 
 /** Reads a libsma segment's record and the OS's view of it, without
@@ -681,8 +713,12 @@ SMA_API int sma_index_path(char *buf, size_t *size);
  * after the check is never removed. With SMA_COLLECT_DRY_RUN nothing is
  * renamed or removed. `info` (may be NULL) receives what sma_info() says,
  * but huge_pages is -1 (gc does not ask the kernel about pages).
+ * A persistent segment (info->persistent, SMA_CREATE_PERSIST) is always
+ * kept (SMA_EINUSE), once published: one still marked being created
+ * (info->creating) whose creator is gone is an interrupted create, judged
+ * as any other.
  * Returns 0 when removed (with DRY_RUN: when it would be). Errors:
- * SMA_EINUSE (creator alive or unknown, or in use, or that cannot be
+ * SMA_EINUSE (persistent, creator alive or unknown, or in use, or that cannot be
  * proven: always on Windows, whose sections exist only while a process
  * holds them, and on macOS, which does not say who maps a segment),
  * SMA_EREPLACED (the name now names another segment: left alone; should

@@ -93,6 +93,9 @@ typedef int (*sma__fill_fn)(void *user, void *data);
  * If fill fails, its code is returned and nothing is left behind. */
 int sma__create_filled(sma_t *a, unsigned flags, sma__fill_fn fill, void *user);
 
+/* Marks an unloaded object persistent (a descriptor said so). */
+void sma__mark_persistent(sma_t *a);
+
 /* ---- slice.c -------------------------------------------------------------- */
 /* Resolves one slice against a dimension of length len, as Python's
  * slice.indices() + len(range(...)): *start is the first index, *step the
@@ -159,6 +162,7 @@ typedef struct sma__record {
   int64_t created_ns;
   unsigned char boot_id[16];
   uint64_t pidns; /* creator's pid namespace, 0 if none */
+  bool persistent; /* SMA_CREATE_PERSIST: gc never collects it */
   char name[SMA_NAME_BUF];
 } sma__record_t;
 
