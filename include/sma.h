@@ -362,6 +362,26 @@ SMA_API void sma_free(sma_t *a);
  * beyond shmmax), SMA_ENAMETOOLONG, SMA_EOVERFLOW, SMA_EOS. */
 SMA_API int sma_create(sma_t *a, unsigned flags);
 
+/** Fills a new segment's array, seen through `view` (the whole array, C
+ * order, writable), before sma_create_filled() publishes it: 0 to
+ * publish, nonzero to abandon the create (that value is returned). */
+typedef int (*sma_fill_fn)(void *user, const sma_view_t *view);
+
+/** sma_create() that runs fill(user, view) on the new segment's array
+ * before its name is published, so no other process ever opens it
+ * half-filled: until fill returns, the name does not exist (Linux POSIX,
+ * where the segment is an unnamed file until then; there the name is
+ * taken exclusively only at publication, so one created meanwhile is
+ * SMA_EEXIST after fill ran) or names a segment that sma_open() and
+ * sma_load() refuse as being created (SMA_EBUSY). A process killed while
+ * filling leaves nothing, or that marked segment, which sma_collect()
+ * removes once the process is gone (even with SMA_CREATE_PERSIST: only a
+ * published segment is kept). If fill returns nonzero, nothing is left
+ * and its value is returned. `fill` may be NULL (then as sma_create()).
+ * Errors: those of sma_create(), or fill's value. */
+SMA_API int sma_create_filled(sma_t *a, unsigned flags, sma_fill_fn fill,
+                              void *user);
+
 /** Attaches to the existing segment named by the object, checks that it
  * holds shape x dtype (SMA_ETOOSMALL otherwise), checks shape and dtype
  * against the segment's record when it has one (SMA_EMISMATCH; a segment

@@ -105,10 +105,10 @@ static void fill_record(const sma_t *a, bool persistent, sma__record_t *rec) {
 }
 
 int sma_create(sma_t *a, unsigned flags) {
-  return sma__create_filled(a, flags, NULL, NULL);
+  return sma_create_filled(a, flags, NULL, NULL);
 }
 
-int sma__create_filled(sma_t *a, unsigned flags, sma__fill_fn fill, void *user) {
+int sma_create_filled(sma_t *a, unsigned flags, sma_fill_fn fill, void *user) {
   const unsigned known = SMA_CREATE_GROUP | SMA_CREATE_PREFAULT |
                          SMA_CREATE_HUGEPAGES | SMA_CREATE_NORESERVE |
                          SMA_CREATE_PERSIST;
@@ -140,16 +140,20 @@ int sma__create_filled(sma_t *a, unsigned flags, sma__fill_fn fill, void *user) 
    * finds no name (an unnamed file) or a marked one that open() refuses
    * (SMA_EBUSY), so a creator killed while filling never leaves an array
    * that looks complete, and gc judges it by its record's dead creator. */
-  if (fill != NULL && (rc = fill(user, seg.addr)) != 0) {
+  /* The whole array: creation does not apply the slice (gridr). */
+  sma__view_build(&a->view, seg.addr, a->ndim, a->shape, a->dtype, NULL, 0);
+  if (fill != NULL && (rc = fill(user, &a->view)) != 0) {
     sma__os_abandon(a->name, &seg, &os_err);
+    memset(&a->view, 0, sizeof a->view);
     return rc;
   }
   rc = sma__os_publish(a->name, &seg, &os_err);
-  if (rc != 0) return fail_os(a, rc, os_err);
+  if (rc != 0) {
+    memset(&a->view, 0, sizeof a->view);
+    return fail_os(a, rc, os_err);
+  }
   sma__index_add(a->name);
 
-  /* The whole array: creation does not apply the slice (gridr). */
-  sma__view_build(&a->view, seg.addr, a->ndim, a->shape, a->dtype, NULL, 0);
   a->seg = seg;
   a->loaded = true;
   a->creator = true;

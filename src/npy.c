@@ -314,9 +314,9 @@ typedef struct pour {
   const sma__npy_header_t *h;
 } pour_t;
 
-static int pour(void *user, void *data) {
+static int pour(void *user, const sma_view_t *view) {
   const pour_t *p = user;
-  return get_data(p->read, p->user, p->h, data);
+  return get_data(p->read, p->user, p->h, view->data);
 }
 
 int sma_npy_read(sma_t **out, const char *name, sma_read_fn read, void *user,
@@ -332,7 +332,7 @@ int sma_npy_read(sma_t **out, const char *name, sma_read_fn read, void *user,
   /* The name appears only once every byte is in: a load killed or cut
    * short midway leaves nothing a reader could take for the array. */
   pour_t p = {read, user, &h};
-  if ((rc = sma__create_filled(a, flags, pour, &p)) != 0) {
+  if ((rc = sma_create_filled(a, flags, pour, &p)) != 0) {
     sma_free(a);
     return rc;
   }

@@ -84,15 +84,6 @@ int sma__array_bytes(size_t ndim, const size_t *shape, size_t itemsize,
                      size_t *bytes);
 
 /* ---- array.c ------------------------------------------------------------------ */
-/* Fills a new segment's array bytes at `data` before it is published: 0,
- * or an SMA_E* code that abandons the create. */
-typedef int (*sma__fill_fn)(void *user, void *data);
-
-/* sma_create(), with fill(user, data) run on the whole array after the
- * segment exists and before its name is published (fill may be NULL).
- * If fill fails, its code is returned and nothing is left behind. */
-int sma__create_filled(sma_t *a, unsigned flags, sma__fill_fn fill, void *user);
-
 /* Marks an unloaded object persistent (a descriptor said so). */
 void sma__mark_persistent(sma_t *a);
 

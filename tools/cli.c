@@ -126,7 +126,12 @@ static int list_failed(const char *cmd, int rc) {
 }
 
 void cli_say_persistence(const sma_t *a) {
-  if (sma_is_persistent(a))
+  sma_caps_t caps;
+  sma_caps(&caps);
+  if (sma_is_persistent(a) && !caps.outlives_creator)
+    printf("persistent (recorded; on this OS a segment still goes with the last "
+           "process that holds it)\n");
+  else if (sma_is_persistent(a))
     printf("persistent: stays until `sma rm %s`; `sma gc` keeps it\n", sma_name(a));
   else
     printf("transient: `sma gc` removes it once nothing holds it\n");
@@ -225,10 +230,13 @@ static const char *fill_item(const char *text, sma_dtype_t dtype, unsigned char 
   return NULL;
 }
 
-static void fill(const sma_view_t *v, const unsigned char *item) {
+/* sma_fill_fn: every element = the item, before the name is published,
+ * so a create killed while filling leaves no half-filled array. */
+static int fill(void *item, const sma_view_t *v) {
   size_t n = sma_view_size(v);
   unsigned char *p = v->data;
   for (size_t i = 0; i < n; i++) memcpy(p + i * v->itemsize, item, v->itemsize);
+  return 0;
 }
 
 static int cmd_create(int argc, char **argv) {
@@ -268,12 +276,11 @@ static int cmd_create(int argc, char **argv) {
   }
   sma_t *a = NULL;
   rc = sma_new(&a, name, ndim, shape, dtype, NULL, 0);
-  if (rc == 0) rc = sma_create(a, flags);
+  if (rc == 0) rc = sma_create_filled(a, flags, fill_text ? fill : NULL, item);
   if (rc != 0) {
     sma_free(a);
     return cli_fail("create", name, rc);
   }
-  if (fill_text) fill(sma_view(a), item);
   printf("created %s: %s, %zu bytes\n", name, dtype_text, sma_nbytes(a));
   cli_say_persistence(a);
   sma_free(a);
