@@ -378,6 +378,8 @@ typedef int (*sma_fill_fn)(void *user, const sma_view_t *view);
  * removes once the process is gone (even with SMA_CREATE_PERSIST: only a
  * published segment is kept). If fill returns nonzero, nothing is left
  * and its value is returned. `fill` may be NULL (then as sma_create()).
+ * fill must not use the object `a` itself (it is not loaded yet); it runs
+ * on the calling thread, once.
  * Errors: those of sma_create(), or fill's value. */
 SMA_API int sma_create_filled(sma_t *a, unsigned flags, sma_fill_fn fill,
                               void *user);

@@ -400,11 +400,12 @@ static void feed_end(feed_t *f) {
 static void assert_not_openable(const char *name, const char *when) {
   sma_t *r = NULL;
   int rc = sma_open(&r, name, NULL, 0);
-  size_t bad = rc == 0 ? t_count_not(sma_view(r), 1.0) : 0;
+  if (rc == 0) /* the defect: say how much of what it got is not the data */
+    fprintf(stderr, "%s: a reader opened %s, %zu of its %d elements not loaded yet\n", when,
+            name, t_count_not(sma_view(r), 1.0), FEED_ITEMS);
   sma_free(r);
-  cr_assert(rc == SMA_ENOENT || rc == SMA_EBUSY,
-            "%s: a reader opened %s (%s; %zu of %d elements not yet loaded)", when, name,
-            sma_err_name(rc), bad, FEED_ITEMS);
+  cr_assert(rc == SMA_ENOENT || rc == SMA_EBUSY, "%s: sma_open gave %s", when,
+            sma_err_name(rc));
   sma_info_t in;
   rc = sma_info(name, &in);
   cr_assert(rc == SMA_ENOENT || (rc == 0 && in.creating == 1),
