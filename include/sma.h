@@ -315,7 +315,18 @@ enum sma_create_flags {
    * is cheaper, but on a full /dev/shm a later first write dies of
    * SIGBUS instead of create failing with SMA_ENOSPC. Other backends
    * ignore it (System V reserves nothing at create; Windows commits). */
-  SMA_CREATE_NORESERVE = 1u << 3
+  SMA_CREATE_NORESERVE = 1u << 3,
+  /** The segment is meant to outlive its creator (a dataset loaded for
+   * later jobs, data a service prepares and leaves): recorded in the
+   * segment's record, reported by sma_info() (persistent = 1), and never
+   * removed by sma_collect() (`sma gc`), whatever became of its creator;
+   * only sma_unlink() (`sma rm`) removes it. Without it, a segment whose
+   * creator is gone and that nobody holds is gc's to remove. The `sma
+   * create` and `sma load` commands set it unless given --transient.
+   * Earlier versions of libsma refuse such a segment's record
+   * (SMA_ECORRUPT: they demanded that its flags field be 0), so an older
+   * gc never removes it either. */
+  SMA_CREATE_PERSIST = 1u << 4
 };
 
 /** Makes a new, unloaded array object: gridr's SharedMemoryArray(shape,
@@ -343,10 +354,35 @@ SMA_API void sma_free(sma_t *a);
  * is an OR of SMA_CREATE_*; sma_effective_flags() tells which took effect.
  * The array bytes start the segment, page-aligned (so 64-byte aligned), in
  * C order; the record follows them. On any failure no segment is left.
+ * An object marked persistent (sma_parse() of a line that says so,
+ * sma_clone() of such an object) creates as if SMA_CREATE_PERSIST were in
+ * `flags`.
  * Errors: SMA_EINVAL (unknown flag), SMA_ESTATE (already loaded),
  * SMA_EEXIST, SMA_EACCES, SMA_ENOSPC, SMA_ELIMIT, SMA_ETOOBIG (System V:
  * beyond shmmax), SMA_ENAMETOOLONG, SMA_EOVERFLOW, SMA_EOS. */
 SMA_API int sma_create(sma_t *a, unsigned flags);
+
+/** Fills a new segment's array, seen through `view` (the whole array, C
+ * order, writable), before sma_create_filled() publishes it: 0 to
+ * publish, nonzero to abandon the create (that value is returned). */
+typedef int (*sma_fill_fn)(void *user, const sma_view_t *view);
+
+/** sma_create() that runs fill(user, view) on the new segment's array
+ * before its name is published, so no other process ever opens it
+ * half-filled: until fill returns, the name does not exist (Linux POSIX,
+ * where the segment is an unnamed file until then; there the name is
+ * taken exclusively only at publication, so one created meanwhile is
+ * SMA_EEXIST after fill ran) or names a segment that sma_open() and
+ * sma_load() refuse as being created (SMA_EBUSY). A process killed while
+ * filling leaves nothing, or that marked segment, which sma_collect()
+ * removes once the process is gone (even with SMA_CREATE_PERSIST: only a
+ * published segment is kept). If fill returns nonzero, nothing is left
+ * and its value is returned. `fill` may be NULL (then as sma_create()).
+ * fill must not use the object `a` itself (it is not loaded yet); it runs
+ * on the calling thread, once.
+ * Errors: those of sma_create(), or fill's value. */
+SMA_API int sma_create_filled(sma_t *a, unsigned flags, sma_fill_fn fill,
+                              void *user);
 
 /** Attaches to the existing segment named by the object, checks that it
  * holds shape x dtype (SMA_ETOOSMALL otherwise), checks shape and dtype
@@ -433,6 +469,12 @@ SMA_API int sma_is_loaded(const sma_t *a);
 SMA_API unsigned sma_effective_flags(const sma_t *a);
 /** Nonzero if this object created the segment (sma_create). */
 SMA_API int sma_is_creator(const sma_t *a);
+/** 1 if the object's segment is meant to persist (SMA_CREATE_PERSIST):
+ * after sma_create(), whether it was asked; after sma_load()/sma_open(),
+ * what the segment's record says; for an unloaded object, what its
+ * descriptor (sma_parse()) or its source (sma_clone()) said, which
+ * sma_create() honours. 0 otherwise and for NULL. */
+SMA_API int sma_is_persistent(const sma_t *a);
 /** The view after the slice, or NULL when not loaded. */
 SMA_API const sma_view_t *sma_view(const sma_t *a);
 /** The view's data pointer, or NULL when not loaded. */
@@ -538,17 +580,24 @@ SMA_API int sma_wrap(sma_t *const *arrays, size_t n, sma_wrap_fn fn,
                      void *user, int *fn_result);
 
 /* ---- Descriptors: an array as one printable line ----------------------- */
-/** Version of the descriptor format written by sma_describe(). */
-#define SMA_DESCRIPTOR_VERSION 1
+/** The newest version of the descriptor format, which sma_describe()
+ * writes for a persistent object; version 1 lines, which have no
+ * persistent field, are still written for the others (so readers that
+ * know only version 1 take them) and read as not persistent. */
+#define SMA_DESCRIPTOR_VERSION 2
 /** A buffer of this many bytes always holds sma_describe()'s line and its
  * NUL: 32 dimensions of 20 digits, 32 slices of three 20-character bounds
- * and a 255-byte name come to 2,992. A typical line is under 128. */
+ * and a 255-byte name come to 2,992, and " persistent=1" to 3,005. A
+ * typical line is under 128. */
 #define SMA_DESCRIPTOR_MAX 3072
 
 /** Writes an object's description — format version, backend, dtype, shape,
- * slice and name — as one printable line (no newline), e.g.
+ * slice, persistence and name — as one printable line (no newline), e.g.
  *     sma/1 backend=posix dtype=float32 shape=512,512 slice=0:256 name=job-1
- * Fields are space-separated key=value pairs in that order; dtype is the
+ *     sma/2 backend=posix dtype=float32 shape=512,512 slice= persistent=1 name=set
+ * Fields are space-separated key=value pairs in that order; persistent=1
+ * (version 2, only for an object sma_is_persistent() says so of) carries
+ * SMA_CREATE_PERSIST to the object sma_parse() rebuilds; dtype is the
  * NumPy name, in native byte order, so the line is the same text on
  * machines of either order (sma_parse() also takes type strings such as
  * "<f4", as earlier versions wrote, and refuses the other order's with
@@ -563,8 +612,8 @@ SMA_API int sma_describe(const sma_t *a, char *buf, size_t *size);
 /** Rebuilds an unloaded object from a sma_describe() line (a trailing
  * newline is allowed); release it with sma_free(). A line from another
  * backend is refused. On error *bad_field (may be NULL) names the part
- * that is wrong: "version", "backend", "dtype", "shape", "slice", "name"
- * or "line". Errors: SMA_EINVAL, SMA_EDESCRIPTOR, SMA_EMISMATCH (other
+ * that is wrong: "version", "backend", "dtype", "shape", "slice",
+ * "persistent", "name" or "line". Errors: SMA_EINVAL, SMA_EDESCRIPTOR, SMA_EMISMATCH (other
  * backend), and those of sma_new(). */
 SMA_API int sma_parse(sma_t **out, const char *line, const char **bad_field);
 
@@ -588,9 +637,17 @@ SMA_API int sma_npy_write(const sma_t *a, sma_write_fn write, void *user);
 /** Creates the segment `name` (sma_create() with `flags`) holding the
  * array of a .npy stream, and returns it loaded in *out (release with
  * sma_free(); the caller unlinks it). Fortran-order data and data of the
- * other byte order are converted to this machine's C order. Nothing is
- * left behind on error: a stream that ends before its data does unlinks
- * the new segment. Errors: SMA_EINVAL, SMA_ENPY (bad magic or version,
+ * other byte order are converted to this machine's C order. The name is
+ * published only once every byte is in: until then other processes find
+ * no segment of that name (SMA_ENOENT; Linux POSIX) or one that
+ * sma_open()/sma_load() refuse as still being created (SMA_EBUSY), so a
+ * reader never takes a partly loaded array for the array, and a process
+ * killed while loading leaves either nothing or a segment that `sma gc`
+ * removes once the process is gone. Nothing is left behind on error: a
+ * stream that ends before its data does abandons the new segment. As
+ * sma_create(), the name is taken exclusively only when it is published
+ * where the segment is made unnamed first (Linux POSIX): a name created
+ * meanwhile is SMA_EEXIST after the stream was read. Errors: SMA_EINVAL, SMA_ENPY (bad magic or version,
  * malformed or over-long header, data cut short), SMA_EDTYPE (object,
  * string, structured and other dtypes without a libsma counterpart),
  * SMA_ENDIM, SMA_EOVERFLOW, SMA_ENOMEM, and those of sma_create(). */
@@ -624,6 +681,11 @@ typedef struct sma_info {
                                data; System V: a SHM_HUGETLB segment), 0 if
                                not, -1 where that cannot be told (macOS,
                                Windows, no page allocated yet is 0) */
+  int persistent;         /**< 1 if created with SMA_CREATE_PERSIST: meant
+                               to outlive its creator, never collected by
+                               sma_collect(), removed only by sma_unlink();
+                               0 otherwise (and for records written before
+                               the flag existed) */
 } sma_info_t;
 
 /** Reads a libsma segment's record and the OS's view of it, without
@@ -673,8 +735,12 @@ SMA_API int sma_index_path(char *buf, size_t *size);
  * after the check is never removed. With SMA_COLLECT_DRY_RUN nothing is
  * renamed or removed. `info` (may be NULL) receives what sma_info() says,
  * but huge_pages is -1 (gc does not ask the kernel about pages).
+ * A persistent segment (info->persistent, SMA_CREATE_PERSIST) is always
+ * kept (SMA_EINUSE), once published: one still marked being created
+ * (info->creating) whose creator is gone is an interrupted create, judged
+ * as any other.
  * Returns 0 when removed (with DRY_RUN: when it would be). Errors:
- * SMA_EINUSE (creator alive or unknown, or in use, or that cannot be
+ * SMA_EINUSE (persistent, creator alive or unknown, or in use, or that cannot be
  * proven: always on Windows, whose sections exist only while a process
  * holds them, and on macOS, which does not say who maps a segment),
  * SMA_EREPLACED (the name now names another segment: left alone; should

@@ -14,6 +14,7 @@ struct sma {
   sma_slice_t slice[SMA_MAX_DIMS];
   bool loaded;
   bool creator;
+  bool persistent;               /* see sma_is_persistent() */
   unsigned effective;            /* create flags that took effect */
   sma__os_segment_t seg;
   sma_view_t view;
@@ -89,7 +90,7 @@ static void touch_pages(void *addr, size_t size, size_t granularity) {
 }
 
 /* The record of a new segment: what sma_open() needs, and who made it. */
-static void fill_record(const sma_t *a, sma__record_t *rec) {
+static void fill_record(const sma_t *a, bool persistent, sma__record_t *rec) {
   memset(rec, 0, sizeof *rec);
   rec->data_bytes = a->nbytes;
   rec->ndim = a->ndim;
@@ -99,14 +100,23 @@ static void fill_record(const sma_t *a, sma__record_t *rec) {
   rec->created_ns = sma__os_now_ns();
   sma__os_boot_id(rec->boot_id);
   rec->pidns = sma__os_pidns();
+  rec->persistent = persistent;
   memcpy(rec->name, a->name, sizeof rec->name);
 }
 
 int sma_create(sma_t *a, unsigned flags) {
+  return sma_create_filled(a, flags, NULL, NULL);
+}
+
+int sma_create_filled(sma_t *a, unsigned flags, sma_fill_fn fill, void *user) {
   const unsigned known = SMA_CREATE_GROUP | SMA_CREATE_PREFAULT |
-                         SMA_CREATE_HUGEPAGES | SMA_CREATE_NORESERVE;
+                         SMA_CREATE_HUGEPAGES | SMA_CREATE_NORESERVE |
+                         SMA_CREATE_PERSIST;
   if (a == NULL || (flags & ~known) != 0) return SMA_EINVAL;
   if (a->loaded) return SMA_ESTATE;
+  /* Persistence is the record's business, not the backend's. */
+  bool persistent = (flags & SMA_CREATE_PERSIST) != 0 || a->persistent;
+  flags &= ~(unsigned)SMA_CREATE_PERSIST;
   size_t size, granularity = sma__caps().granularity;
   int rc = sma__record_layout(a->nbytes, granularity, &size);
   if (rc != 0) return rc;
@@ -115,7 +125,7 @@ int sma_create(sma_t *a, unsigned flags) {
    * write, so a creator killed during the long steps leaves a segment
    * that names it (see sma__os_create). */
   sma__record_t rec;
-  fill_record(a, &rec);
+  fill_record(a, persistent, &rec);
   unsigned char bytes[SMA__RECORD_SIZE];
   sma__record_encode(&rec, bytes);
   sma__os_segment_t seg;
@@ -126,16 +136,29 @@ int sma_create(sma_t *a, unsigned flags) {
     touch_pages(seg.addr, seg.size, granularity);
     seg.effective |= SMA_CREATE_PREFAULT;
   }
-  rc = sma__os_publish(a->name, &seg, &os_err);
-  if (rc != 0) return fail_os(a, rc, os_err);
-  sma__index_add(a->name);
-
+  /* The data goes in before the name is published: until then a reader
+   * finds no name (an unnamed file) or a marked one that open() refuses
+   * (SMA_EBUSY), so a creator killed while filling never leaves an array
+   * that looks complete, and gc judges it by its record's dead creator. */
   /* The whole array: creation does not apply the slice (gridr). */
   sma__view_build(&a->view, seg.addr, a->ndim, a->shape, a->dtype, NULL, 0);
+  if (fill != NULL && (rc = fill(user, &a->view)) != 0) {
+    sma__os_abandon(a->name, &seg, &os_err);
+    memset(&a->view, 0, sizeof a->view);
+    return rc;
+  }
+  rc = sma__os_publish(a->name, &seg, &os_err);
+  if (rc != 0) {
+    memset(&a->view, 0, sizeof a->view);
+    return fail_os(a, rc, os_err);
+  }
+  sma__index_add(a->name);
+
   a->seg = seg;
   a->loaded = true;
   a->creator = true;
-  a->effective = seg.effective;
+  a->effective = seg.effective | (persistent ? SMA_CREATE_PERSIST : 0u);
+  a->persistent = persistent;
   a->os_error = 0;
   a->creator_pid = rec.creator_pid;
   a->created_ns = rec.created_ns;
@@ -173,6 +196,7 @@ static int finish_load(sma_t *a, sma__os_segment_t *seg,
   a->os_error = 0;
   a->creator_pid = rec != NULL ? rec->creator_pid : 0;
   a->created_ns = rec != NULL ? rec->created_ns : 0;
+  a->persistent = rec != NULL && rec->persistent;
   return 0;
 }
 
@@ -274,12 +298,16 @@ int sma_clone(sma_t **out, const sma_t *src, const sma_override_t *ov) {
     return SMA_EINVAL;
   bool name = set & SMA_SET_NAME, shape = set & SMA_SET_SHAPE,
        dtype = set & SMA_SET_DTYPE, slice = set & SMA_SET_SLICE;
-  return sma_new(out, name ? ov->name : src->name,
-                 shape ? ov->ndim : src->ndim, shape ? ov->shape : src->shape,
-                 dtype ? ov->dtype : src->dtype,
-                 slice ? ov->slice : src->slice,
-                 slice ? ov->nslice : src->nslice);
+  int rc = sma_new(out, name ? ov->name : src->name,
+                   shape ? ov->ndim : src->ndim, shape ? ov->shape : src->shape,
+                   dtype ? ov->dtype : src->dtype,
+                   slice ? ov->slice : src->slice,
+                   slice ? ov->nslice : src->nslice);
+  if (rc == 0) (*out)->persistent = src->persistent;
+  return rc;
 }
+
+void sma__mark_persistent(sma_t *a) { a->persistent = true; }
 
 /* ---- attributes ------------------------------------------------------------ */
 
@@ -292,6 +320,7 @@ size_t sma_itemsize(const sma_t *a) { return a ? sma_dtype_size(a->dtype) : 0; }
 size_t sma_nbytes(const sma_t *a) { return a ? a->nbytes : 0; }
 int sma_is_loaded(const sma_t *a) { return a ? a->loaded : 0; }
 int sma_is_creator(const sma_t *a) { return a ? a->creator : 0; }
+int sma_is_persistent(const sma_t *a) { return a ? a->persistent : 0; }
 unsigned sma_effective_flags(const sma_t *a) { return a ? a->effective : 0; }
 int sma_os_error(const sma_t *a) { return a ? a->os_error : 0; }
 uint64_t sma_creator_pid(const sma_t *a) { return a ? a->creator_pid : 0; }

@@ -16,6 +16,11 @@ int sma_collect(const char *name, unsigned flags, sma_info_t *info) {
   uint64_t ident[2];
   int rc = sma__inspect(name, in, ident, false);
   if (rc != 0) return rc;
+  /* Meant to outlive its creator (SMA_CREATE_PERSIST): only sma_unlink()
+   * removes it. A persistent segment still marked being created is not
+   * yet the data that promise was about (an interrupted load or create),
+   * and is judged as any other. */
+  if (in->persistent && !in->creating) return SMA_EINUSE;
   /* A creator alive, or one we cannot judge (another pid namespace, no
    * pid), keeps the segment; so does any process seen mapping it. An
    * unknown attach count (-1) is not decided here: the backend may still

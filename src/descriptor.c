@@ -20,7 +20,10 @@ int sma_describe(const sma_t *a, char *buf, size_t *size) {
   /* The dtype's name, not its type string: native order is implied (the
    * segment's record says which order its data has, and is checked at
    * load), so the line is the same text on every machine. */
-  sma__text_putf(&out, PREFIX "%d backend=", SMA_DESCRIPTOR_VERSION);
+  /* Version 1 unless there is a flag to carry, so that readers which
+   * know only version 1 take every line they can represent. */
+  bool persistent = sma_is_persistent(a) != 0;
+  sma__text_putf(&out, PREFIX "%d backend=", persistent ? SMA_DESCRIPTOR_VERSION : 1);
   sma__text_put(&out, sma_backend());
   sma__text_put(&out, " dtype=");
   sma__text_put(&out, sma_dtype_name(sma_dtype(a)));
@@ -28,6 +31,7 @@ int sma_describe(const sma_t *a, char *buf, size_t *size) {
   sma__text_put(&out, shape);
   sma__text_put(&out, " slice=");
   sma__text_put(&out, slice);
+  if (persistent) sma__text_put(&out, " persistent=1");
   sma__text_put(&out, " name=");
   sma__text_put(&out, sma_name(a));
   return sma__text_end(&out, size);
@@ -74,7 +78,7 @@ int sma_parse(sma_t **out, const char *line, const char **bad_field) {
   p += strlen(PREFIX);
   char *end;
   long version = strtol(p, &end, 10);
-  if (end == p || *end != ' ' || version != SMA_DESCRIPTOR_VERSION)
+  if (end == p || *end != ' ' || version < 1 || version > SMA_DESCRIPTOR_VERSION)
     return SMA_EDESCRIPTOR;
   p = end + 1;
 
@@ -108,6 +112,15 @@ int sma_parse(sma_t **out, const char *line, const char **bad_field) {
   if ((rc = sma_slice_parse(text, slices, SMA_MAX_DIMS, &nslice)) != 0)
     return rc;
 
+  /* Version 2: whether the segment is meant to persist, 0 or 1. */
+  bool persistent = false;
+  if (version >= 2) {
+    *bad_field = "persistent";
+    if (field(&p, "persistent", 0, &v, &len) != 0 || len != 1 || (*v != '0' && *v != '1'))
+      return SMA_EDESCRIPTOR;
+    persistent = *v == '1';
+  }
+
   *bad_field = "name";
   char name[SMA_NAME_BUF];
   if (field(&p, "name", 1, &v, &len) != 0 ||
@@ -121,6 +134,7 @@ int sma_parse(sma_t **out, const char *line, const char **bad_field) {
   if (rc == SMA_ENDIM) *bad_field = "shape";
   else if (rc == SMA_ETOOMANYSLICES || rc == SMA_ESTEP) *bad_field = "slice";
   else if (rc == SMA_EOVERFLOW) *bad_field = "shape";
+  if (rc == 0 && persistent) sma__mark_persistent(*out);
   if (rc == 0) *bad_field = NULL;
   return rc;
 }

@@ -53,6 +53,7 @@ int sma__inspect(const char *name, sma_info_t *out, uint64_t ident[2], bool huge
   out->creator_alive = creator_alive(&rec);
   out->creating = creating;
   out->huge_pages = huge;
+  out->persistent = rec.persistent;
   sma__os_stat_t st;
   out->attached = sma__os_stat(name, &st, &os_err) == 0 ? st.attached : -1;
   return 0;

@@ -307,6 +307,18 @@ static int get_header(sma_read_fn read, void *user, sma__npy_header_t *h) {
   return rc;
 }
 
+/* The stream's data, poured into a new segment before it is published. */
+typedef struct pour {
+  sma_read_fn read;
+  void *user;
+  const sma__npy_header_t *h;
+} pour_t;
+
+static int pour(void *user, const sma_view_t *view) {
+  const pour_t *p = user;
+  return get_data(p->read, p->user, p->h, view->data);
+}
+
 int sma_npy_read(sma_t **out, const char *name, sma_read_fn read, void *user,
                  unsigned flags) {
   if (out == NULL) return SMA_EINVAL;
@@ -317,13 +329,10 @@ int sma_npy_read(sma_t **out, const char *name, sma_read_fn read, void *user,
   if (rc != 0) return rc;
   sma_t *a;
   if ((rc = sma_new(&a, name, h.ndim, h.shape, h.dtype, NULL, 0)) != 0) return rc;
-  if ((rc = sma_create(a, flags)) != 0) {
-    sma_free(a);
-    return rc;
-  }
-  rc = get_data(read, user, &h, sma_data(a));
-  if (rc != 0) { /* leave nothing behind */
-    sma_unlink(name);
+  /* The name appears only once every byte is in: a load killed or cut
+   * short midway leaves nothing a reader could take for the array. */
+  pour_t p = {read, user, &h};
+  if ((rc = sma_create_filled(a, flags, pour, &p)) != 0) {
     sma_free(a);
     return rc;
   }

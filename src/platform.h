@@ -75,6 +75,13 @@ int sma__os_create(const char *name, size_t size, unsigned flags,
  * not exist afterwards; SMA_EEXIST if the name appeared meanwhile. */
 int sma__os_publish(const char *name, sma__os_segment_t *seg, int *os_err);
 
+/* Ends a create() without publish(): the segment is removed and closed
+ * (seg as after close()), so no reader ever finds it, neither under its
+ * name nor half-filled. Used when filling a new segment failed before
+ * publication (sma_npy_read() on a stream cut short). Pre: seg was filled
+ * by create(`name`) and not published. */
+int sma__os_abandon(const char *name, sma__os_segment_t *seg, int *os_err);
+
 /* Opens the existing segment `name` and maps all of it read-write without
  * touching its pages. Post: seg->size is the segment's size as the OS
  * reports it (page-rounded on some systems; see caps.size_is_exact);

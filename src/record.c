@@ -12,7 +12,11 @@
  *   12  4  record size (640)
  *   16  8  array bytes (itemsize x prod(shape))
  *   24  4  ndim (0..32)
- *   28  4  flags (0; reserved)
+ *   28  4  flags: bit 0 persistent (SMA_CREATE_PERSIST); the other bits
+ *          are 0, and a reader refuses a record with a bit it does not
+ *          know (a flag it cannot honour, such as an older gc meeting
+ *          "persistent", must not be ignored); records written before
+ *          bit 0 existed have 0 here and read as not persistent
  *   32  8  dtype as a NumPy type string, NUL-padded ("<f4")
  *   40  8  creator process id
  *   48  8  creation time, ns since the Unix epoch (signed)
@@ -53,6 +57,7 @@ enum {
   OFF_NAME = 336,
   OFF_CRC = 636
 };
+enum { FLAG_PERSISTENT = 1u << 0, FLAGS_KNOWN = FLAG_PERSISTENT };
 
 static void put_u32(unsigned char *p, uint32_t v) {
   for (int i = 0; i < 4; i++) p[i] = (unsigned char)(v >> (8 * i));
@@ -109,6 +114,7 @@ void sma__record_encode(const sma__record_t *rec,
   put_u32(r + OFF_SIZE, SMA__RECORD_SIZE);
   put_u64(r + OFF_DATA_BYTES, rec->data_bytes);
   put_u32(r + OFF_NDIM, (uint32_t)rec->ndim);
+  put_u32(r + OFF_FLAGS, rec->persistent ? FLAG_PERSISTENT : 0);
   const char *typestr = sma_dtype_str(rec->dtype);
   memcpy(r + OFF_DTYPE, typestr, strlen(typestr));
   put_u64(r + OFF_PID, rec->creator_pid);
@@ -155,8 +161,10 @@ int sma__record_decode(const unsigned char *r, size_t segment_size,
   sma__record_t out;
   memset(&out, 0, sizeof out);
   uint32_t ndim = get_u32(r + OFF_NDIM);
-  if (ndim > SMA_MAX_DIMS || get_u32(r + OFF_FLAGS) != 0) return SMA_ECORRUPT;
+  uint32_t flags = get_u32(r + OFF_FLAGS);
+  if (ndim > SMA_MAX_DIMS || (flags & ~(uint32_t)FLAGS_KNOWN) != 0) return SMA_ECORRUPT;
   out.ndim = ndim;
+  out.persistent = (flags & FLAG_PERSISTENT) != 0;
 
   char typestr[DTYPE_LEN + 1];
   memcpy(typestr, r + OFF_DTYPE, DTYPE_LEN);

@@ -83,6 +83,10 @@ static inline bool sma__round_up_ok(size_t v, size_t align, size_t *out) {
 int sma__array_bytes(size_t ndim, const size_t *shape, size_t itemsize,
                      size_t *bytes);
 
+/* ---- array.c ------------------------------------------------------------------ */
+/* Marks an unloaded object persistent (a descriptor said so). */
+void sma__mark_persistent(sma_t *a);
+
 /* ---- slice.c -------------------------------------------------------------- */
 /* Resolves one slice against a dimension of length len, as Python's
  * slice.indices() + len(range(...)): *start is the first index, *step the
@@ -149,6 +153,7 @@ typedef struct sma__record {
   int64_t created_ns;
   unsigned char boot_id[16];
   uint64_t pidns; /* creator's pid namespace, 0 if none */
+  bool persistent; /* SMA_CREATE_PERSIST: gc never collects it */
   char name[SMA_NAME_BUF];
 } sma__record_t;
 

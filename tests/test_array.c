@@ -452,3 +452,45 @@ Test(array, clear_buffers_goes_on_past_missing_names) {
   cr_assert_eq(t_segment_exists(n1), 0);
   cr_assert_eq(t_segment_exists(n2), 0);
 }
+
+/* sma_create_filled(): the fill runs before the name is published, so a
+ * reader meanwhile gets no array; a failing fill leaves nothing. */
+typedef struct fill_probe {
+  const char *name;
+  int reader_rc;      /* what sma_open() gave during the fill */
+  int result;         /* what the fill returns */
+} fill_probe_t;
+
+static int probe_fill(void *user, const sma_view_t *v) {
+  fill_probe_t *p = user;
+  for (size_t i = 0; i < v->shape[0]; i++) ((int32_t *)v->data)[i] = (int32_t)i;
+  sma_t *r = NULL;
+  p->reader_rc = sma_open(&r, p->name, NULL, 0);
+  sma_free(r);
+  return p->result;
+}
+
+Test(array, create_filled_publishes_only_after_the_fill) {
+  char name[SMA_NAME_BUF];
+  t_name(name, sizeof name, "filled");
+  size_t shape[1] = {1000};
+  sma_t *a;
+  cr_assert_eq(sma_new(&a, name, 1, shape, SMA_INT32, NULL, 0), 0);
+  fill_probe_t p = {name, 0, SMA_EIO};
+  cr_assert_eq(sma_create_filled(a, 0, probe_fill, &p), SMA_EIO, "the fill's value");
+  cr_assert(p.reader_rc == SMA_ENOENT || p.reader_rc == SMA_EBUSY, "%s",
+            sma_err_name(p.reader_rc));
+  cr_assert_eq(sma_is_loaded(a), 0);
+  cr_assert_null(sma_view(a));
+  cr_assert_eq(t_segment_exists(name), 0, "an abandoned create leaves nothing");
+  p.result = 0;
+  cr_assert_eq(sma_create_filled(a, 0, probe_fill, &p), 0);
+  cr_assert(p.reader_rc == SMA_ENOENT || p.reader_rc == SMA_EBUSY, "%s",
+            sma_err_name(p.reader_rc));
+  sma_t *r;
+  cr_assert_eq(sma_open(&r, name, NULL, 0), 0);
+  cr_assert_eq(((int32_t *)sma_data(r))[999], 999, "published with its data");
+  sma_free(r);
+  cr_assert_eq(sma_unlink(name), 0);
+  sma_free(a);
+}

@@ -87,7 +87,8 @@ Test(descriptor, malformed_lines_name_the_bad_field) {
     const char *field;
   } cases[] = {
       {"", SMA_EDESCRIPTOR, "version"},
-      {"sma/2 backend=%s dtype=<f4 shape=2 slice= name=x", SMA_EDESCRIPTOR, "version"},
+      {"sma/3 backend=%s dtype=<f4 shape=2 slice= name=x", SMA_EDESCRIPTOR, "version"},
+      {"sma/2 backend=%s dtype=<f4 shape=2 slice= name=x", SMA_EDESCRIPTOR, "persistent"},
       {"sma/1 backend=%s dtype=<f4 shape=2 slice= name=x\nsecond line", SMA_EDESCRIPTOR, "name"},
       {"sma/1 backend=%s dtype=<q9 shape=2 slice= name=x", SMA_EDTYPE, "dtype"},
       {"sma/1 backend=%s dtype=>f4 shape=2 slice= name=x", SMA_EBYTEORDER, "dtype"},
@@ -148,4 +149,78 @@ Test(descriptor, too_small_buffer) {
   cr_assert_eq(sma_describe(a, NULL, &(size_t){8}), SMA_EINVAL);
   cr_assert_eq(sma_describe(a, line, NULL), SMA_EINVAL);
   sma_free(a);
+}
+
+/* The persistent flag travels in the line (version 2); a line without it
+ * stays version 1, as earlier versions wrote and read it. */
+Test(descriptor, the_persistent_flag_round_trips_and_creates_persistent) {
+  char name[SMA_NAME_BUF], line[512], again[512], want[512];
+  size_t shape[1] = {8};
+  sma_t *a, *b, *c;
+  t_name(name, sizeof name, "descp");
+  cr_assert_eq(sma_new(&a, name, 1, shape, SMA_UINT8, NULL, 0), 0);
+  cr_assert_eq(sma_create(a, SMA_CREATE_PERSIST), 0);
+  cr_assert_eq(sma_is_persistent(a), 1);
+  cr_assert(sma_effective_flags(a) & SMA_CREATE_PERSIST);
+  cr_assert_eq(sma_describe(a, line, &(size_t){sizeof line}), 0);
+  snprintf(want, sizeof want, "sma/2 backend=%s dtype=uint8 shape=8 slice= persistent=1 name=%s",
+           sma_backend(), name);
+  cr_assert_str_eq(line, want);
+  cr_assert_eq(sma_parse(&b, line, NULL), 0);
+  cr_assert_eq(sma_is_persistent(b), 1, "parsed");
+  cr_assert_eq(sma_describe(b, again, &(size_t){sizeof again}), 0);
+  cr_assert_str_eq(again, line, "round trip");
+  cr_assert_eq(sma_load(b), 0);
+  cr_assert_eq(sma_is_persistent(b), 1, "the record says so");
+  sma_free(b);
+  /* A clone and a create from the parsed line carry it on. */
+  cr_assert_eq(sma_parse(&b, line, NULL), 0);
+  cr_assert_eq(sma_clone(&c, b, &(sma_override_t){.set = SMA_SET_NAME, .name = "x"}), 0);
+  cr_assert_eq(sma_is_persistent(c), 1, "cloned");
+  sma_free(c);
+  cr_assert_eq(sma_unlink(name), 0);
+  cr_assert_eq(sma_create(b, 0), 0);
+  sma_info_t in;
+  cr_assert_eq(sma_info(name, &in), 0);
+  cr_assert_eq(in.persistent, 1, "created from a persistent descriptor");
+  sma_free(b);
+  cr_assert_eq(sma_unlink(name), 0);
+  sma_free(a);
+
+  /* Transient: version 1, the same text as before the flag. */
+  cr_assert_eq(sma_new(&a, name, 1, shape, SMA_UINT8, NULL, 0), 0);
+  cr_assert_eq(sma_create(a, 0), 0);
+  cr_assert_eq(sma_is_persistent(a), 0);
+  cr_assert_eq(sma_describe(a, line, &(size_t){sizeof line}), 0);
+  snprintf(want, sizeof want, "sma/1 backend=%s dtype=uint8 shape=8 slice= name=%s",
+           sma_backend(), name);
+  cr_assert_str_eq(line, want);
+  cr_assert_eq(sma_parse(&b, line, NULL), 0);
+  cr_assert_eq(sma_is_persistent(b), 0);
+  sma_free(b);
+  cr_assert_eq(sma_unlink(name), 0);
+  sma_free(a);
+
+  /* Malformed flag fields name "persistent"; unknown versions "version". */
+  static const char *const bad[] = {
+      "sma/2 backend=%s dtype=uint8 shape=8 slice= name=x",
+      "sma/2 backend=%s dtype=uint8 shape=8 slice= persistent=2 name=x",
+      "sma/2 backend=%s dtype=uint8 shape=8 slice= persistent=11 name=x",
+      "sma/2 backend=%s dtype=uint8 shape=8 slice= persistent= name=x",
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    const char *field = NULL;
+    snprintf(line, sizeof line, bad[i], sma_backend());
+    cr_assert_eq(sma_parse(&b, line, &field), SMA_EDESCRIPTOR, "%s", line);
+    cr_assert_str_eq(field, "persistent", "%s", line);
+  }
+  const char *field = NULL;
+  snprintf(line, sizeof line, "sma/3 backend=%s dtype=uint8 shape=8 slice= persistent=1 name=x",
+           sma_backend());
+  cr_assert_eq(sma_parse(&b, line, &field), SMA_EDESCRIPTOR);
+  cr_assert_str_eq(field, "version");
+  snprintf(line, sizeof line, "sma/1 backend=%s dtype=uint8 shape=8 slice= persistent=1 name=x",
+           sma_backend());
+  cr_assert_eq(sma_parse(&b, line, &field), SMA_EDESCRIPTOR, "version 1 has no such field");
+  cr_assert_str_eq(field, "name");
 }

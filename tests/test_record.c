@@ -116,3 +116,44 @@ Test(record, record_claiming_more_than_the_segment_is_corrupt) {
   cr_assert_eq(sma__record_read(seg, size, &out), SMA_ECORRUPT);
   free(seg);
 }
+
+/* Flags (bytes 28..31): bit 0 is SMA_CREATE_PERSIST; 0 is what every
+ * record before the flag holds; an unknown bit is refused. */
+static int decode_with_flags(uint32_t flags, sma__record_t *out) {
+  size_t size;
+  sma__record_t in = sample();
+  sma__record_layout(in.data_bytes, 4096, &size);
+  unsigned char *seg = calloc(1, size), *r = seg + size - SMA__RECORD_SIZE;
+  sma__record_encode(&in, r);
+  for (int i = 0; i < 4; i++) r[28 + i] = (unsigned char)(flags >> (8 * i));
+  uint32_t crc = sma__crc32(r, 636);
+  for (int i = 0; i < 4; i++) r[636 + i] = (unsigned char)(crc >> (8 * i));
+  int rc = sma__record_read(seg, size, out);
+  free(seg);
+  return rc;
+}
+
+Test(record, the_persistent_flag_round_trips_and_unknown_flags_are_refused) {
+  size_t size;
+  sma__record_t in = sample(), out;
+  in.persistent = true;
+  sma__record_layout(in.data_bytes, 4096, &size);
+  unsigned char *seg = calloc(1, size), *r = seg + size - SMA__RECORD_SIZE;
+  sma__record_encode(&in, r);
+  cr_assert_eq(sma__record_read(seg, size, &out), 0);
+  cr_assert(out.persistent);
+  cr_assert(r[28] == 1 && r[29] == 0 && r[30] == 0 && r[31] == 0, "bit 0 of the flags");
+  in.persistent = false;
+  sma__record_encode(&in, r);
+  cr_assert_eq(sma__record_read(seg, size, &out), 0);
+  cr_assert(!out.persistent);
+  cr_assert_eq(r[28], 0, "a transient record is what earlier versions wrote");
+  free(seg);
+
+  cr_assert_eq(decode_with_flags(0, &out), 0);
+  cr_assert(!out.persistent, "an older record reads as not persistent");
+  cr_assert_eq(decode_with_flags(1, &out), 0);
+  cr_assert(out.persistent);
+  for (int bit = 1; bit < 32; bit++)
+    cr_assert_eq(decode_with_flags(1u | 1u << bit, &out), SMA_ECORRUPT, "unknown bit %d", bit);
+}

@@ -20,16 +20,19 @@ enum { OK = CLI_OK, ERR = CLI_ERR, USAGE = CLI_USAGE };
 
 static const char *const help_text[][2] = {
     {"create", "usage: sma create NAME --shape D0,D1,... --dtype DTYPE [--fill V] [--group]\n"
-               "Creates a segment holding a zeroed array (or filled with V). It stays\n"
-               "until `sma rm NAME` (or `sma gc`: its creator, this command, exits at\n"
-               "once; on Windows it goes with this command, as every mapping goes with\n"
-               "its last handle). --group lets the owner's group read and write it.\n"},
+               "                  [--transient]\n"
+               "Creates a segment holding a zeroed array (or filled with V), persistent:\n"
+               "it stays until `sma rm NAME`, and `sma gc` never removes it (on Windows\n"
+               "it still goes with this command, as every mapping goes with its last\n"
+               "handle). --transient leaves it to `sma gc` once this command, its\n"
+               "creator, has exited and nothing holds it. --group lets the owner's\n"
+               "group read and write it.\n"},
     {"ls", "usage: sma ls [--json] [--prefix P]\n"
            "--prefix P keeps names starting with P or built with prefix P\n"
            "(<counter>-P...).\n"
            "Lists the libsma segments this user can see: name, dtype, shape, bytes,\n"
            "creator pid and whether it still runs, age, processes attached (- if\n"
-           "unknown). Where the OS cannot enumerate shared memory (macOS POSIX,\n"
+           "unknown), and whether it is persistent (kept by `sma gc`). Where the OS cannot enumerate shared memory (macOS POSIX,\n"
            "Windows) it lists the per-user index of segments libsma created.\n"},
     {"info", "usage: sma info NAME [--json]\nShows one segment's record and state.\n"},
     {"rm", "usage: sma rm NAME...\nUnlinks each name; goes on past failures.\n"},
@@ -37,8 +40,10 @@ static const char *const help_text[][2] = {
            "Removes libsma segments that are provably orphaned: their creator is\n"
            "gone and no process holds or maps them. Whatever cannot be proven\n"
            "(a creator in another pid namespace, processes this user cannot\n"
-           "examine) keeps the segment. Says what it removed (with --dry-run what\n"
-           "it would remove) and which segments of gone creators it kept, and why.\n"
+           "examine) keeps the segment, and so does being persistent (`sma create`,\n"
+           "`sma load`, SMA_CREATE_PERSIST: only `sma rm` removes those). Says what\n"
+           "it removed (with --dry-run what it would remove) and which segments of\n"
+           "gone creators it kept, and why.\n"
            "Also removes strays: segments whose creator was killed before writing\n"
            "their record (System V, POSIX without O_TMPFILE); a stray without a\n"
            "name (System V) is in no --prefix.\n"},
@@ -48,11 +53,14 @@ static const char *const help_text[][2] = {
     {"save", "usage: sma save NAME FILE.npy [--slice TEXT]\n"
              "Writes the array (or its slice) as a NumPy .npy file that np.load()\n"
              "reads exactly (C order, this machine's byte order). FILE is replaced.\n"},
-    {"load", "usage: sma load FILE.npy [NAME] [--group]\n"
+    {"load", "usage: sma load FILE.npy [NAME] [--group] [--transient]\n"
              "Creates a segment holding the array of a .npy file (Fortran order and\n"
              "the other byte order are converted; object, string and structured\n"
              "dtypes are refused). Without NAME, one is built (prefix \"npy\").\n"
-             "Prints the name, then the descriptor. It stays until `sma rm NAME`.\n"},
+             "The name appears only once all the data is in. Prints the name, the\n"
+             "descriptor, then that it is persistent: it stays until `sma rm NAME`,\n"
+             "and `sma gc` never removes it. --transient leaves it to `sma gc` once\n"
+             "nothing holds it (this command, its creator, exits at once).\n"},
     {"cat", "usage: sma cat NAME [--slice TEXT]\n"
             "Prints the array's values as NumPy's str() does: nested brackets, one\n"
             "width per array, lines wrapped at 75 columns, and over 1000 elements\n"
@@ -115,6 +123,18 @@ static int list_failed(const char *cmd, int rc) {
     return ERR;
   }
   return cli_fail(cmd, NULL, rc);
+}
+
+void cli_say_persistence(const sma_t *a) {
+  sma_caps_t caps;
+  sma_caps(&caps);
+  if (sma_is_persistent(a) && !caps.outlives_creator)
+    printf("persistent (recorded; on this OS a segment still goes with the last "
+           "process that holds it)\n");
+  else if (sma_is_persistent(a))
+    printf("persistent: stays until `sma rm %s`; `sma gc` keeps it\n", sma_name(a));
+  else
+    printf("transient: `sma gc` removes it once nothing holds it\n");
 }
 
 /* ---- create -------------------------------------------------------------- */
@@ -210,18 +230,22 @@ static const char *fill_item(const char *text, sma_dtype_t dtype, unsigned char 
   return NULL;
 }
 
-static void fill(const sma_view_t *v, const unsigned char *item) {
+/* sma_fill_fn: every element = the item, before the name is published,
+ * so a create killed while filling leaves no half-filled array. */
+static int fill(void *item, const sma_view_t *v) {
   size_t n = sma_view_size(v);
   unsigned char *p = v->data;
   for (size_t i = 0; i < n; i++) memcpy(p + i * v->itemsize, item, v->itemsize);
+  return 0;
 }
 
 static int cmd_create(int argc, char **argv) {
   const char *name = NULL, *shape_text = NULL, *dtype_text = NULL, *fill_text = NULL;
-  unsigned flags = 0;
+  unsigned flags = SMA_CREATE_PERSIST; /* this command exits at once */
   for (int i = 0; i < argc; i++) {
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (strcmp(argv[i], "--group") == 0) flags |= SMA_CREATE_GROUP;
+    else if (strcmp(argv[i], "--transient") == 0) flags &= ~(unsigned)SMA_CREATE_PERSIST;
     else if (strcmp(argv[i], "--shape") == 0 && v) shape_text = v, i++;
     else if (strcmp(argv[i], "--dtype") == 0 && v) dtype_text = v, i++;
     else if (strcmp(argv[i], "--fill") == 0 && v) fill_text = v, i++;
@@ -252,13 +276,13 @@ static int cmd_create(int argc, char **argv) {
   }
   sma_t *a = NULL;
   rc = sma_new(&a, name, ndim, shape, dtype, NULL, 0);
-  if (rc == 0) rc = sma_create(a, flags);
+  if (rc == 0) rc = sma_create_filled(a, flags, fill_text ? fill : NULL, item);
   if (rc != 0) {
     sma_free(a);
     return cli_fail("create", name, rc);
   }
-  if (fill_text) fill(sma_view(a), item);
   printf("created %s: %s, %zu bytes\n", name, dtype_text, sma_nbytes(a));
+  cli_say_persistence(a);
   sma_free(a);
   return OK;
 }
@@ -347,8 +371,10 @@ static void print_json(const sma_info_t *in) {
          age_seconds(in));
   if (in->attached < 0) printf("null");
   else printf("%d", in->attached);
-  printf(", \"creating\": %s, \"huge_pages\": %s}", in->creating ? "true" : "false",
-         in->huge_pages < 0 ? "null" : in->huge_pages ? "true" : "false");
+  printf(", \"creating\": %s, \"huge_pages\": %s, \"persistent\": %s}",
+         in->creating ? "true" : "false",
+         in->huge_pages < 0 ? "null" : in->huge_pages ? "true" : "false",
+         in->persistent ? "true" : "false");
 }
 
 static void print_row(const sma_info_t *in) {
@@ -356,10 +382,10 @@ static void print_row(const sma_info_t *in) {
   shape_text(in, shape, sizeof shape);
   printable(in->name, name, sizeof name);
   snprintf(att, sizeof att, "%d", in->attached);
-  printf("%-40s %-10s %-16s %12zu %8llu %-5s %9.0fs %s\n", name, sma_dtype_name(in->dtype),
-         shape, in->nbytes, (unsigned long long)in->creator_pid,
+  printf("%-40s %-10s %-16s %12zu %8llu %-5s %9.0fs %-8s %s\n", name,
+         sma_dtype_name(in->dtype), shape, in->nbytes, (unsigned long long)in->creator_pid,
          in->creator_alive < 0 ? "?" : in->creator_alive ? "yes" : "no", age_seconds(in),
-         in->attached < 0 ? "-" : att);
+         in->attached < 0 ? "-" : att, in->persistent ? "yes" : "no");
 }
 
 typedef struct ls_ctx {
@@ -422,8 +448,8 @@ static int cmd_ls(int argc, char **argv) {
     else return command_help("ls", stderr, USAGE);
   }
   if (c.json) printf("[");
-  else printf("%-40s %-10s %-16s %12s %8s %-5s %10s %s\n", "NAME", "DTYPE", "SHAPE",
-              "BYTES", "PID", "ALIVE", "AGE", "ATTACHED");
+  else printf("%-40s %-10s %-16s %12s %8s %-5s %10s %-8s %s\n", "NAME", "DTYPE", "SHAPE",
+              "BYTES", "PID", "ALIVE", "AGE", "ATTACHED", "PERSISTENT");
   int rc = sma_list(ls_one, &c);
   if (c.json) printf("%s]\n", c.count ? "\n" : "");
   return rc == 0 ? OK : list_failed("ls", rc);
@@ -458,6 +484,8 @@ static int cmd_info(int argc, char **argv) {
   if (in.attached < 0) printf("unknown\n");
   else printf("%d process%s\n", in.attached, in.attached == 1 ? "" : "es");
   printf("huge pages:    %s\n", in.huge_pages < 0 ? "unknown" : in.huge_pages ? "yes" : "no");
+  printf("persistent:    %s\n", in.persistent ? "yes (`sma gc` keeps it; `sma rm` removes it)"
+                                                : "no (`sma gc` removes it once orphaned)");
   if (in.creating)
     printf("state:         being created%s\n",
            in.creator_alive == 0 ? " (creator died: `sma gc` removes it)" : "");
@@ -486,6 +514,8 @@ typedef struct gc_ctx {
 /* Why sma_collect() kept a segment whose creator is not known to run. */
 static const char *kept_reason(const sma_info_t *in, int rc) {
   if (rc == SMA_EREPLACED) return "the name was re-created meanwhile";
+  if (in->persistent && !in->creating)
+    return "it is persistent (meant to outlive its creator; `sma rm` removes it)";
   if (in->creator_alive < 0) return "its creator cannot be judged from here";
   if (in->attached > 0) return "processes map it";
   return "it is held open, or that cannot be ruled out";

@@ -20,6 +20,10 @@ int cli_usage_of(const char *cmd);
  * slice into *a. CLI_OK, or CLI_USAGE / CLI_ERR after saying why. */
 int cli_open_arg(const char *cmd, int argc, char **argv, const char **extra, sma_t **a);
 
+/* Says on stdout whether the segment `a` created is persistent
+ * (SMA_CREATE_PERSIST: `sma gc` keeps it) or transient. */
+void cli_say_persistence(const sma_t *a);
+
 /* IEEE binary16 nearest to f (ties to even); |f| up to 65504, infinities
  * and NaN. */
 uint16_t cli_half_from_float(float f);

@@ -51,9 +51,10 @@ static const char *load_hint(int rc) {
 
 int cmd_load(int argc, char **argv) {
   const char *path = NULL, *name = NULL;
-  unsigned flags = 0;
+  unsigned flags = SMA_CREATE_PERSIST; /* this command exits at once */
   for (int i = 0; i < argc; i++) {
     if (strcmp(argv[i], "--group") == 0) flags |= SMA_CREATE_GROUP;
+    else if (strcmp(argv[i], "--transient") == 0) flags &= ~(unsigned)SMA_CREATE_PERSIST;
     else if (argv[i][0] != '-' && path == NULL) path = argv[i];
     else if (argv[i][0] != '-' && name == NULL) name = argv[i];
     else return cli_usage_of("load");
@@ -78,8 +79,10 @@ int cmd_load(int argc, char **argv) {
   }
   char line[SMA_DESCRIPTOR_MAX];
   rc = sma_describe(a, line, &(size_t){sizeof line});
+  if (rc == 0) {
+    printf("%s\n%s\n", name, line);
+    cli_say_persistence(a);
+  }
   sma_free(a);
-  if (rc != 0) return cli_fail("load: describe", name, rc);
-  printf("%s\n%s\n", name, line);
-  return CLI_OK;
+  return rc == 0 ? CLI_OK : cli_fail("load: describe", name, rc);
 }

@@ -12,6 +12,7 @@ sma_open():
         arr[10:20] *= 2
     with sma.create("from-python", (512, 512), "float32") as arr:
         arr[...] = 0
+    sma.create("dataset", (512,), "f8", persistent=True)  # `sma gc` keeps it
     sma.info("from-python").shape              # (512, 512), nothing mapped
     [s.name for s in sma.list_segments()]      # Linux: every readable one
 
@@ -49,13 +50,19 @@ except ImportError:  # pragma: no cover - not a POSIX system
     _posixshmem = None
 
 __all__ = ["RecordError", "Segment", "SharedArray", "create", "decode_record", "info",
-           "list_segments", "open", "read_record", "unlink", "RECORD_SIZE", "DTYPES"]
+           "list_segments", "open", "read_record", "unlink", "RECORD_SIZE", "DTYPES",
+           "FLAG_PERSISTENT"]
 __version__ = "0.1.0"
 
 RECORD_SIZE = 640
 MAGIC = b"\x89SMA\r\n\x1a\n"
 VERSION = 1
 MAX_DIMS = 32
+# The record's flags (bytes 28..32): bit 0 is SMA_CREATE_PERSIST. A bit this
+# module does not know is refused, as libsma refuses it: it may be a
+# promise (such as "never collect") that a reader must not ignore.
+FLAG_PERSISTENT = 1
+_FLAGS_KNOWN = FLAG_PERSISTENT
 _HEAD = struct.Struct("<8sIIQII8sQq16sQ")  # bytes 0..80 of the record
 
 
@@ -93,8 +100,9 @@ def _decode_dtype(raw: bytes) -> np.dtype:
 def decode_record(rec: bytes, segment_size: int) -> Dict[str, Any]:
     """Decodes and checks `rec`, the last RECORD_SIZE bytes of a segment of
     segment_size bytes. Returns a dict with dtype, shape, nbytes,
-    creator_pid, created_ns and name; raises RecordError for anything that
-    does not check out, never another exception."""
+    creator_pid, created_ns, name and persistent (SMA_CREATE_PERSIST;
+    False for records written before the flag existed); raises RecordError
+    for anything that does not check out, never another exception."""
     if segment_size < RECORD_SIZE or len(rec) != RECORD_SIZE:
         raise RecordError("segment too small for a libsma record")
     (magic, version, size, nbytes, ndim, flags, typestr, pid, created,
@@ -104,7 +112,7 @@ def decode_record(rec: bytes, segment_size: int) -> Dict[str, Any]:
     crc, = struct.unpack_from("<I", rec, 636)
     if version != VERSION or size != RECORD_SIZE or crc != zlib.crc32(rec[:636]):
         raise RecordError("corrupt libsma record")
-    if ndim > MAX_DIMS or flags != 0:
+    if ndim > MAX_DIMS or flags & ~_FLAGS_KNOWN:
         raise RecordError("corrupt libsma record")
     shape = struct.unpack_from("<%dQ" % MAX_DIMS, rec, 80)[:ndim]
     dtype = _decode_dtype(typestr)
@@ -117,7 +125,8 @@ def decode_record(rec: bytes, segment_size: int) -> Dict[str, Any]:
             nbytes > segment_size - RECORD_SIZE:
         raise RecordError("corrupt libsma record")
     return {"dtype": dtype, "shape": tuple(shape), "nbytes": nbytes,
-            "creator_pid": pid, "created_ns": created, "name": name}
+            "creator_pid": pid, "created_ns": created, "name": name,
+            "persistent": bool(flags & FLAG_PERSISTENT)}
 
 
 def read_record(buf: Union[bytes, memoryview]) -> Dict[str, Any]:
@@ -165,9 +174,11 @@ def _pid_namespace() -> int:
         return 0
 
 
-def _record_bytes(name: str, shape: Tuple[int, ...], dtype: np.dtype) -> bytes:
+def _record_bytes(name: str, shape: Tuple[int, ...], dtype: np.dtype,
+                  persistent: bool = False) -> bytes:
     nbytes = int(np.prod(shape, dtype=object)) * dtype.itemsize
-    head = _HEAD.pack(MAGIC, VERSION, RECORD_SIZE, nbytes, len(shape), 0,
+    flags = FLAG_PERSISTENT if persistent else 0
+    head = _HEAD.pack(MAGIC, VERSION, RECORD_SIZE, nbytes, len(shape), flags,
                       dtype.str.encode("ascii"), os.getpid(), time.time_ns(),
                       _boot_id(), _pid_namespace())
     body = head + struct.pack("<%dQ" % MAX_DIMS, *(list(shape) + [0] * (MAX_DIMS - len(shape))))
@@ -216,10 +227,16 @@ def open(name: str) -> SharedArray:  # noqa: A001 - the module's verb, as in sma
         raise
 
 
-def create(name: str, shape: Sequence[int], dtype: npt.DTypeLike) -> SharedArray:
+def create(name: str, shape: Sequence[int], dtype: npt.DTypeLike,
+           persistent: bool = False) -> SharedArray:
     """Creates a segment laid out as libsma does (array, padding, record at
     the end of the page-rounded size), exclusively and owner-only, so C's
-    sma_open(name) finds it. Returns a SharedArray (zero-filled)."""
+    sma_open(name) finds it. Returns a SharedArray (zero-filled).
+
+    persistent=True records SMA_CREATE_PERSIST: the segment is meant to
+    outlive this process, and `sma gc` never removes it (only unlink() or
+    `sma rm` does). Otherwise, once this process has exited and nothing
+    holds the segment, `sma gc` may remove it."""
     dtype = np.dtype(dtype)
     if not isinstance(name, str) or not name or "/" in name or "\0" in name:
         raise ValueError("invalid segment name %r" % (name,))
@@ -234,7 +251,7 @@ def create(name: str, shape: Sequence[int], dtype: npt.DTypeLike) -> SharedArray
     size = (padded + RECORD_SIZE + mmap.PAGESIZE - 1) // mmap.PAGESIZE * mmap.PAGESIZE
     shm = shared_memory.SharedMemory(name, create=True, size=size)  # O_EXCL, 0600
     _untrack(shm)
-    shm.buf[size - RECORD_SIZE:size] = _record_bytes(name, shape, dtype)
+    shm.buf[size - RECORD_SIZE:size] = _record_bytes(name, shape, dtype, bool(persistent))
     return SharedArray(shm, read_record(shm.buf))
 
 
@@ -265,6 +282,7 @@ class Segment:
     created_ns: int
     creator_alive: Optional[bool]  # None: cannot be told from here
     creating: bool  # still being created (or its creator died creating it)
+    persistent: bool = False  # SMA_CREATE_PERSIST: `sma gc` never removes it
 
 
 def _creator_alive(rec: bytes, pid: int) -> Optional[bool]:
@@ -305,7 +323,7 @@ def info(name: str) -> Segment:
     return Segment(name, record["dtype"], record["shape"], record["nbytes"], st.st_size,
                    record["creator_pid"], record["created_ns"],
                    _creator_alive(rec, record["creator_pid"]),
-                   bool(st.st_mode & stat.S_IXUSR))
+                   bool(st.st_mode & stat.S_IXUSR), record["persistent"])
 
 
 def list_segments(directory: str = "/dev/shm") -> List[Segment]:

@@ -168,3 +168,61 @@ def test_the_readme_c_parent_python_worker_example(name, tmp_path):
     subprocess.run([sys.executable, str(worker), name], check=True, env=env)
     with sma.open(name) as a:
         assert np.all(a == np.arange(64, dtype=np.float32)[:, None])
+
+
+def test_persistence_is_recorded_and_an_unknown_flag_is_refused(name):
+    sma.create(name, (4,), "u1", persistent=True).close()
+    assert sma.info(name).persistent
+    with sma.open(name):
+        pass
+    shown = sma.open(name)
+    assert shown.record["persistent"]
+    shown.close()
+    patch(name, 28, struct.pack("<I", 2))  # a flag this version does not know
+    with pytest.raises(sma.RecordError):
+        sma.open(name)
+    with pytest.raises(sma.RecordError):
+        sma.info(name)
+
+
+def test_a_segment_is_transient_unless_asked_and_older_records_read_so(name):
+    sma.create(name, (4,), "u1").close()
+    assert sma.info(name).persistent is False
+    patch(name, 28, struct.pack("<I", 1))
+    assert sma.info(name).persistent
+    patch(name, 28, struct.pack("<I", 0))  # as every record before the flag
+    assert sma.info(name).persistent is False
+
+
+def test_the_commands_create_persistent_segments_unless_transient(name):
+    cli("create", name, "--shape", "2", "--dtype", "u1")
+    assert sma.info(name).persistent
+    sma.unlink(name)
+    out = cli("create", name, "--shape", "2", "--dtype", "u1", "--transient")
+    assert "transient" in out and sma.info(name).persistent is False
+
+
+def test_gc_keeps_a_persistent_python_segment_and_collects_a_transient_one(name):
+    """A Python process makes both and exits: `sma gc` keeps the persistent
+    one, says why, lists it as persistent, and removes the other."""
+    if not SMA_CLI:
+        pytest.skip("SMA_CLI (the sma command) is not set")
+    keep, drop = name + "-keep", name + "-drop"
+    code = ("import sma, sys; sma.create(sys.argv[1], (8,), 'u1', persistent=True).close(); "
+            "sma.create(sys.argv[2], (8,), 'u1').close()")
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(sma.__file__)))
+    try:
+        subprocess.run([sys.executable, "-c", code, keep, drop], check=True, env=env)
+        out = cli("gc", "--prefix", name)
+        assert "kept %s: it is persistent" % keep in out, out
+        assert "removed %s " % drop in out, out
+        listed = json.loads(cli("ls", "--json", "--prefix", name))
+        assert [(s["name"], s["persistent"]) for s in listed] == [(keep, True)]
+        with pytest.raises(FileNotFoundError):
+            sma.info(drop)
+    finally:
+        for n in (keep, drop):
+            try:
+                sma.unlink(n)
+            except FileNotFoundError:
+                pass

@@ -334,6 +334,17 @@ int sma__os_publish(const char *name, sma__os_segment_t *seg, int *os_err) {
   return 0;
 }
 
+int sma__os_abandon(const char *name, sma__os_segment_t *seg, int *os_err) {
+  /* An unnamed file goes with its last descriptor; a named one is ours
+   * since the exclusive create, still marked, and must lose its name. */
+  char path[SMA_NAME_BUF + 2];
+  int e = 0;
+  if (!seg->unnamed && os_name(name, path, sizeof path) == 0 && shm_unlink(path) != 0)
+    e = errno;
+  int rc = sma__os_close(seg, os_err);
+  return e != 0 ? fail(e, os_err) : rc;
+}
+
 /* The size as the OS reports it: where it is not exact, rounded up to the
  * page as Darwin's fstat does (idempotent there). */
 static size_t reported_size(const struct stat *st) {

@@ -283,6 +283,13 @@ int sma__os_publish(const char *name, sma__os_segment_t *seg, int *os_err) {
   return 0;
 }
 
+int sma__os_abandon(const char *name, sma__os_segment_t *seg, int *os_err) {
+  /* The section lives while a handle does: drop the kept one, then ours
+   * (close() also drops the unsignalled mark). */
+  keep_release(name);
+  return sma__os_close(seg, os_err);
+}
+
 /* Views of SEC_COMMIT sections are committed memory: a copy cannot fault. */
 int sma__os_read(const sma__os_segment_t *seg, uint64_t offset, void *buf,
                  size_t n, int *os_err) {

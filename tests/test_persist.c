@@ -1,0 +1,189 @@
+/* Persistent segments (SMA_CREATE_PERSIST): meant to outlive their
+ * creator, so gc never collects them and only sma_unlink() (`sma rm`)
+ * removes them, while a transient segment of a gone creator is still
+ * collected. Creators are real processes that have exited; the `sma`
+ * command is run as a user runs it. */
+#include "proc.h"
+#include "sma.h"
+#include "support.h"
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#if !defined(_WIN32)
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#endif
+
+#ifndef SMA_CLI
+#error "SMA_CLI must name the sma executable"
+#endif
+
+Test(persist, the_flag_is_recorded_and_reported_by_info) {
+  char keep[SMA_NAME_BUF], drop[SMA_NAME_BUF];
+  t_name(keep, sizeof keep, "pkeep");
+  t_name(drop, sizeof drop, "pdrop");
+  size_t shape[1] = {16};
+  sma_t *a, *b;
+  cr_assert_eq(sma_new(&a, keep, 1, shape, SMA_FLOAT32, NULL, 0), 0);
+  cr_assert_eq(sma_create(a, SMA_CREATE_PERSIST | SMA_CREATE_GROUP), 0);
+  cr_assert_eq(sma_new(&b, drop, 1, shape, SMA_FLOAT32, NULL, 0), 0);
+  cr_assert_eq(sma_create(b, 0), 0);
+  sma_info_t in;
+  cr_assert_eq(sma_info(keep, &in), 0);
+  cr_assert_eq(in.persistent, 1);
+  cr_assert_eq(sma_info(drop, &in), 0);
+  cr_assert_eq(in.persistent, 0);
+  sma_t *r;
+  cr_assert_eq(sma_open(&r, keep, NULL, 0), 0);
+  cr_assert_eq(sma_is_persistent(r), 1, "a loader sees it in the record");
+  sma_free(r);
+  cr_assert_eq(sma_new(&r, keep, 1, shape, SMA_UINT8, NULL, 0), 0);
+  cr_assert_eq(sma_create(r, 1u << 5), SMA_EINVAL, "an unknown flag is still refused");
+  sma_free(r);
+  cr_assert_eq(sma_unlink(keep), 0, "sma_unlink removes a persistent segment");
+  cr_assert_eq(sma_unlink(drop), 0);
+  sma_free(a);
+  sma_free(b);
+}
+
+#if !defined(_WIN32)
+/* Creates `name` in a child process that then exits: a gone creator. */
+static void create_in_dead_child(const char *name, unsigned flags) {
+  pid_t pid = fork();
+  cr_assert_neq(pid, -1);
+  if (pid == 0) {
+    size_t shape[1] = {64};
+    sma_t *a;
+    int rc = sma_new(&a, name, 1, shape, SMA_UINT8, NULL, 0);
+    if (rc == 0) rc = sma_create(a, flags);
+    _exit(rc == 0 ? 0 : 1);
+  }
+  int status;
+  cr_assert_eq(waitpid(pid, &status, 0), pid);
+  cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the child created %s", name);
+}
+
+Test(persist, gc_keeps_a_dead_creators_persistent_segment_and_collects_a_transient_one) {
+  T_NEED_GC_PROOF();
+  char keep[SMA_NAME_BUF], drop[SMA_NAME_BUF];
+  t_name(keep, sizeof keep, "gkeep");
+  t_name(drop, sizeof drop, "gdrop");
+  create_in_dead_child(keep, SMA_CREATE_PERSIST);
+  create_in_dead_child(drop, 0);
+  sma_info_t in;
+  cr_assert_eq(sma_collect(keep, SMA_COLLECT_DRY_RUN, &in), SMA_EINUSE);
+  cr_assert_eq(sma_collect(keep, 0, &in), SMA_EINUSE, "the keep verdict");
+  cr_assert_eq(in.persistent, 1);
+  cr_assert_eq(in.creator_alive, 0, "kept although its creator is gone");
+  cr_assert_eq(in.attached, 0, "and nothing holds it");
+  cr_assert_eq(t_segment_exists(keep), 1);
+  cr_assert_eq(sma_collect(drop, 0, &in), 0, "a transient one is still collected");
+  cr_assert_eq(t_segment_exists(drop), 0);
+  cr_assert_eq(sma_unlink(keep), 0);
+}
+
+/* Runs the `sma` command with stdout to a temporary file and returns
+ * that output (malloc'ed) and the exit code. */
+static char *sma_output(int *code, const char *const *args) {
+  const char *argv[16], *emulated[24];
+  size_t n = 0;
+  argv[n++] = SMA_CLI;
+  for (size_t i = 0; args[i] != NULL && n < 15; i++) argv[n++] = args[i];
+  argv[n] = NULL;
+  char path[] = "/tmp/smatest-persist-XXXXXX";
+  int fd = mkstemp(path);
+  cr_assert_geq(fd, 0);
+  unlink(path);
+  fflush(stdout);
+  int saved = dup(1);
+  dup2(fd, 1);
+  *code = proc_run(proc_argv(argv, emulated, sizeof emulated / sizeof *emulated));
+  dup2(saved, 1);
+  close(saved);
+  off_t len = lseek(fd, 0, SEEK_END);
+  char *out = calloc(1, (size_t)len + 1);
+  cr_assert_not_null(out);
+  cr_assert_eq(pread(fd, out, (size_t)len, 0), len);
+  close(fd);
+  return out;
+}
+
+static size_t put(void *file, const void *buf, size_t n) { return fwrite(buf, 1, n, file); }
+
+/* A .npy file of 6 float64 (0..5) at `path`, written by the library. */
+static void write_npy(const char *path, const char *scratch) {
+  size_t shape[1] = {6};
+  sma_t *a;
+  cr_assert_eq(sma_new(&a, scratch, 1, shape, SMA_FLOAT64, NULL, 0), 0);
+  cr_assert_eq(sma_create(a, 0), 0);
+  double *d = sma_data(a);
+  for (int i = 0; i < 6; i++) d[i] = i;
+  FILE *f = fopen(path, "wb");
+  cr_assert_not_null(f);
+  cr_assert_eq(sma_npy_write(a, put, f), 0);
+  cr_assert_eq(fclose(f), 0);
+  sma_unlink(scratch);
+  sma_free(a);
+}
+
+/* The issue's report: `sma load data.npy dataset` then `sma gc` removed
+ * the dataset at once ("creator gone, nothing holds it"). */
+Test(persist, sma_load_then_gc_keeps_the_dataset_and_lists_it_as_persistent,
+     .timeout = 60) {
+  T_NEED_GC_PROOF();
+  char name[SMA_NAME_BUF], scratch[SMA_NAME_BUF], transient[SMA_NAME_BUF];
+  char path[] = "/tmp/smatest-persist-npy-XXXXXX";
+  t_name(name, sizeof name, "lset");
+  t_name(scratch, sizeof scratch, "lscr");
+  t_name(transient, sizeof transient, "ltmp");
+  int fd = mkstemp(path);
+  cr_assert_geq(fd, 0);
+  close(fd);
+  write_npy(path, scratch);
+
+  int code;
+  char *out = sma_output(&code, (const char *const[]){"load", path, name, NULL});
+  cr_assert_eq(code, 0, "%s", out);
+  cr_assert_not_null(strstr(out, "persistent"), "load says it is persistent: %s", out);
+  free(out);
+  out = sma_output(&code, (const char *const[]){"load", path, transient, "--transient", NULL});
+  cr_assert_eq(code, 0, "%s", out);
+  cr_assert_not_null(strstr(out, "transient"), "%s", out);
+  free(out);
+  unlink(path);
+
+  /* Both creators (the two `sma load` processes) have exited. */
+  out = sma_output(&code, (const char *const[]){"gc", "--prefix", name, NULL});
+  cr_assert_eq(code, 0, "%s", out);
+  cr_assert_eq(t_segment_exists(name), 1, "gc removed the loaded dataset: %s", out);
+  char why[SMA_NAME_BUF + 64];
+  snprintf(why, sizeof why, "kept %s: it is persistent", name);
+  cr_assert_not_null(strstr(out, why), "gc says why: %s", out);
+  free(out);
+  sma_info_t in;
+  cr_assert_eq(sma_info(name, &in), 0);
+  cr_assert_eq(in.persistent, 1);
+
+  out = sma_output(&code, (const char *const[]){"ls", "--json", "--prefix", name, NULL});
+  cr_assert_eq(code, 0);
+  cr_assert_not_null(strstr(out, "\"persistent\": true"), "ls lists it as persistent: %s", out);
+  free(out);
+  out = sma_output(&code, (const char *const[]){"info", name, NULL});
+  cr_assert_eq(code, 0);
+  cr_assert_not_null(strstr(out, "persistent:    yes"), "%s", out);
+  free(out);
+
+  out = sma_output(&code, (const char *const[]){"gc", "--prefix", transient, NULL});
+  cr_assert_eq(code, 0, "%s", out);
+  cr_assert_eq(t_segment_exists(transient), 0, "a transient load is still collected: %s", out);
+  free(out);
+
+  out = sma_output(&code, (const char *const[]){"rm", name, NULL});
+  cr_assert_eq(code, 0, "`sma rm` removes it: %s", out);
+  free(out);
+  cr_assert_eq(t_segment_exists(name), 0);
+}
+#endif
