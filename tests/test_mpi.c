@@ -72,6 +72,19 @@ static size_t segments_named(const char *prefix) {
   return (size_t)found[1];
 }
 
+/* Open MPI forwards no environment to remote hosts without -x, so ranks
+ * can see different values: rank 0's counts everywhere, a bad one is
+ * SMA_EINVAL everywhere, and no rank waits (mpi_check has a watchdog). */
+Test(mpi, ranks_that_see_different_ranks_per_node_agree_on_rank_0s_and_none_hangs,
+     .timeout = 300) {
+  char prefix[SMA_NAME_BUF];
+  t_prefix(prefix, sizeof prefix, "mpa");
+  const char *check[] = {SMA_MPI_CHECK, "disagree", prefix, NULL};
+  cr_assert_eq(mpi_run(4, 0, check), 0, "4 ranks");
+  cr_assert_eq(mpi_run(3, 0, check), 0, "3 ranks");
+  cr_assert_eq(segments_named(prefix), 0, "no segment is left");
+}
+
 Test(mpi, a_rank_killed_mid_job_hangs_no_rank_and_gc_reclaims_its_segments, .timeout = 300) {
   sma_caps_t caps = t_caps();
   char prefix[SMA_NAME_BUF];
