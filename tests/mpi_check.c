@@ -23,6 +23,9 @@
  *                              the job holds its segments until
  *                              STATE/release exists
  *   mpi_check layouts PREFIX NODES   as layouts, NODES nodes expected
+ *   mpi_check halo-cost PREFIX measures (prints, asserts nothing about
+ *                              time) a halo exchange's time per call
+ *                              against the bytes it moves between nodes
  *
  * Rank 0 prints "N passed, N failed"; the exit status is 0 only if every
  * check held on every rank. */
@@ -366,6 +369,42 @@ static void hosts(const char *prefix, const char *iface, const char *state) {
   check(sma_mpi_free(b) == 0 && sma_mpi_free(a) == 0, "hosts", "free");
 }
 
+/* One halo exchange's cost for rows of 1 KiB to 1 MiB, halo 2: the
+ * slowest rank's time per call (median of 5 runs of 10 calls) and the
+ * bytes sent between nodes per call. */
+static int by_value(const void *x, const void *y) {
+  double a = *(const double *)x, b = *(const double *)y;
+  return (a > b) - (a < b);
+}
+
+static void halo_cost(const char *prefix) {
+  if (rank == 0) printf("halo-cost: row bytes, bytes between nodes per call, us per call\n");
+  for (size_t row = 1024; row <= 1024 * 1024; row *= 4) {
+    size_t shape[2] = {(size_t)size * 8, row / sizeof(double)};
+    sma_mpi_array_t *a;
+    int rc = sma_mpi_create(&a, MPI_COMM_WORLD, 2, shape, SMA_FLOAT64, 2, prefix);
+    check(rc == 0, "halo-cost: create", sma_strerror(rc));
+    if (rc != 0) return;
+    double runs[5];
+    for (int r = 0; r < 5; r++) {
+      MPI_Barrier(MPI_COMM_WORLD);
+      double t0 = MPI_Wtime(), mine, slowest;
+      for (int i = 0; i < 10; i++) rc |= sma_mpi_halo_exchange(a);
+      mine = (MPI_Wtime() - t0) / 10;
+      MPI_Allreduce(&mine, &slowest, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+      runs[r] = slowest;
+    }
+    qsort(runs, 5, sizeof runs[0], by_value);
+    sma_mpi_layout_t l;
+    sma_mpi_layout(a, &l);
+    unsigned long long sent = l.bytes_sent, total = 0;
+    MPI_Reduce(&sent, &total, 1, MPI_UNSIGNED_LONG_LONG, MPI_SUM, 0, MPI_COMM_WORLD);
+    if (rank == 0)
+      printf("halo-cost: %8zu %10llu %10.1f\n", row, total / 50, runs[2] * 1e6);
+    check(rc == 0 && sma_mpi_free(a) == 0, "halo-cost", "exchanges and free");
+  }
+}
+
 int main(int argc, char **argv) {
   MPI_Init(&argc, &argv);
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
@@ -378,6 +417,7 @@ int main(int argc, char **argv) {
   else if (strcmp(argv[1], "fail") == 0) fail_create(argv[2]);
   else if (strcmp(argv[1], "kill") == 0) kill_mid_job(argv[2]);
   else if (strcmp(argv[1], "disagree") == 0) disagree(argv[2]);
+  else if (strcmp(argv[1], "halo-cost") == 0) halo_cost(argv[2]);
   else if (strcmp(argv[1], "hosts") == 0 && argc == 5) hosts(argv[2], argv[3], argv[4]);
   else failed++;
   if (rank == 0) printf("mpi_check %s (%d ranks): %d passed, %d failed\n", argv[1], size, passed, failed);

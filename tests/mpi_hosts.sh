@@ -241,14 +241,21 @@ fake_nodes_pass() { # the mutant passes where every "node" shares /dev/shm
     grep -q "verified: bit-identical" "$state/fake.log"
 }
 
-# measure HOSTS PER: the demo's time and the bytes through every interface.
+# measure HOSTS PER [mpirun options]: the demo's time and the bytes
+# through every host's interface (the whole job: launch, wire-up, halos,
+# gather), then a halo exchange's cost per call against its bytes.
 measure() {
-  local before after
-  before=$(wire_bytes)
-  mpi "$1" "$2" -- "$demo" demo --size 2048 --prefix mhm > "$state/measure.log" 2>&1
-  after=$(wire_bytes)
-  say "measure: hosts [$1] x $2 ranks: $(grep -E 'ranks:|bytes sent' "$state/measure.log" | tr -s ' ' | tr '\n' ';')"
-  say "measure:   interface bytes before [$before] after [$after]"
+  local hosts=$1 per=$2 before after h
+  shift 2
+  before=($(wire_bytes "$hosts"))
+  mpi "$hosts" "$per" "$@" -- "$demo" demo --size 2048 --prefix mhm > "$state/measure.log" 2>&1
+  after=($(wire_bytes "$hosts"))
+  say "measure: [$hosts] x $per ranks $*: $(grep -E 'ranks:|bytes sent|verified|FAILED' "$state/measure.log" | tr -s ' ' | tr '\n' ';')"
+  for ((h = 0; h < ${#after[@]}; h += 2)); do
+    say "measure:   ${after[h]} interface bytes (tx+rx) for the whole job: $((after[h + 1] - before[h + 1]))"
+  done
+  mpi "$hosts" "$per" "$@" -- "$check" halo-cost mhc > "$state/measure.log" 2>&1
+  grep '^halo-cost' "$state/measure.log" | sed 's/^/    /'
 }
 
 world_teardown() {
@@ -296,10 +303,15 @@ world() {
   expect fail "the mutant fails the demo on 2 hosts" check_demo "$mutant_demo" "host1 host2" 2
   expect fail "the mutant fails the /dev/shm and wire checks on 3 hosts" check_shm "$mutant_check"
   if [[ ${SMA_MPI_HOSTS_MEASURE:-} == 1 ]]; then
-    measure "host1" 4
-    measure "host1 host2" 2
-    measure "host1" 6
-    measure "host1 host2 host3" 2
+    local r # 1 rank a host: 2 busy cores, and more ranks only measure the scheduler
+    for r in 1 2; do # alternating, 2 rounds
+      measure "host1" 2
+      measure "host1" 2 -x SMA_MPI_RANKS_PER_NODE=1
+      measure "host1 host2" 1
+      measure "host1" 3
+      measure "host1" 3 -x SMA_MPI_RANKS_PER_NODE=1
+      measure "host1 host2 host3" 1
+    done
   fi
   exit $((failures > 0))
 }
@@ -352,7 +364,8 @@ fi
 command -v mpirun > /dev/null || { say "SKIP: no mpirun"; exit 77; }
 
 tmp=$(mktemp -d /tmp/sma-mpi-hosts.XXXXXX)
-trap 'kill "$world_pid" 2>/dev/null; rm -rf "$tmp"' EXIT
+world_pid=
+trap 'kill -KILL "$world_pid" 2>/dev/null; rm -rf "$tmp"' EXIT # unshare ignores TERM; --kill-child ends the world
 trap 'exit 130' INT TERM
 links_before=$(ip -o link show | cut -d: -f2 | sort)
 
@@ -380,5 +393,5 @@ interrupt() {
 expect pass "nothing is left when the world's first process gets SIGTERM mid-job" interrupt TERM init
 expect pass "nothing is left when the world's owner gets SIGKILL mid-job" interrupt KILL unshare
 
-say "$([[ $failures == 0 ]] && echo passed || echo "$failures failed")"
+say "$([[ $failures == 0 ]] && echo passed || echo "FAILED (see above)")"
 exit $((failures > 0))

@@ -1,7 +1,8 @@
 /* sma::mpi under a real mpiexec (tests/mpi_check.c is the MPI program):
  * 1 to 4 ranks, 1 or 2 ranks per fake node (SMA_MPI_RANKS_PER_NODE) or
  * MPI's own node grouping, shapes 1-d to 3-d that do not divide evenly,
- * halos 0 to 3; a create failing on one node; a rank killed mid-job (no
+ * halos 0 to 3; ranks that see different SMA_MPI_RANKS_PER_NODE values;
+ * a create failing on one node; a rank killed mid-job (no
  * rank may hang: mpiexec has a time limit, and the job's segments must
  * then be reclaimed by `sma gc`); and `sma-mpi demo` verified bit for bit
  * in every layout. Tags are 3 letters: under macOS's personality a whole
