@@ -159,14 +159,16 @@ static int create_segment(sma_mpi_array_t *a, sma_dtype_t dtype, const char *pre
   return rc;
 }
 
-/* Every rank opens its rows of the node's segment. The leader created it
- * and holds it, so a member that finds no such name does not share the
- * leader's shared memory: the node spans hosts or containers. */
+/* Every rank opens its rows of the node's segment. A member that finds
+ * no such name while the leader, who created it and holds it, opened it
+ * by that name does not share the leader's shared memory: the node spans
+ * hosts or containers. */
 static int open_view(sma_mpi_array_t *a) {
   sma_slice_t rows = {(int64_t)(a->view_first - a->seg_first),
                       (int64_t)(a->view_first - a->seg_first + a->view_count), 1};
-  int rc = sma_open(&a->view, a->name, &rows, 1);
-  return rc == SMA_ENOENT && a->node_rank != 0 ? SMA_ENOTSHARED : rc;
+  int rc = sma_open(&a->view, a->name, &rows, 1), leader = rc;
+  if (MPI_Bcast(&leader, 1, MPI_INT, 0, a->node_comm) != MPI_SUCCESS) return rc ? rc : SMA_EOS;
+  return rc == SMA_ENOENT && a->node_rank != 0 && leader == 0 ? SMA_ENOTSHARED : rc;
 }
 
 static void release(sma_mpi_array_t *a) {
