@@ -109,7 +109,8 @@ extern "C" {
   XX(EINDEX, -31, "the per-user index directory is not this user's own (another owner, a symlink, or not a directory)") \
   XX(ESHAPE, -32, "malformed shape (expected D0,D1,... or ())")              \
   XX(ENPY, -33, "not a NumPy .npy file this version reads (magic, version, header, or data cut short)") \
-  XX(EIO, -34, "the stream's read or write callback failed")
+  XX(EIO, -34, "the stream's read or write callback failed")                 \
+  XX(ENOTSHARED, -35, "the ranks of one MPI node do not share memory: a member cannot see its leader's segment (a node spanning hosts or containers)")
 
 /** Error codes: 0 is success, every failure a negative SMA_E* value, the
  * same on every backend (see SMA_ERRNO_MAP for each one's meaning). */

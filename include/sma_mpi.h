@@ -14,7 +14,20 @@
  * Nodes come from MPI_Comm_split_type(MPI_COMM_TYPE_SHARED). For tests on
  * one machine, SMA_MPI_RANKS_PER_NODE=K in the environment makes every K
  * consecutive ranks a "node" of their own: its own segment, data between
- * such nodes only through MPI.
+ * such nodes only through MPI. Only rank 0's value counts (it is
+ * broadcast; mpirun forwards no environment to remote hosts unless told,
+ * Open MPI's -x): ranks that see other values or none follow rank 0. Set
+ * on rank 0 to anything but a whole number 1..INT_MAX (empty counts as
+ * unset), every rank's create returns SMA_EINVAL. The ranks of one node
+ * must share shared memory (/dev/shm): a grouping that spans hosts or
+ * containers is SMA_ENOTSHARED on every rank.
+ *
+ * A job that is killed or aborts before sma_mpi_free() leaves each node's
+ * segment on that node's host. Run `sma gc` (or sma_gc()) on every host
+ * the job ran on, in the same pid namespace and /dev/shm as the job (in
+ * the container, if the ranks ran in one): gc removes a segment only when
+ * it proves its creator gone, and a host sees only its own processes and
+ * segments. tests/mpi_hosts.sh checks this on simulated hosts.
  */
 #ifndef SMA_MPI_H
 #define SMA_MPI_H
@@ -44,9 +57,13 @@ typedef struct sma_mpi_array sma_mpi_array_t;
  * and every rank loads its rows, plus up to `halo` rows on each side, as
  * a slice of it. The array is zero-filled. On success *out is the rank's
  * handle (free with sma_mpi_free()); on error *out is NULL and no
- * segment is left. Errors: SMA_EINVAL (NULL, ndim 0, a rank given other
- * arguments), SMA_ENOMEM, SMA_EOVERFLOW, SMA_EOS (an MPI call failed),
- * and those of sma_create() and sma_open(). */
+ * segment is left. The same code is returned on every rank. Errors:
+ * SMA_EINVAL (NULL, ndim 0, a rank given other arguments, fewer than
+ * max(1, halo) rows per node, rank 0's SMA_MPI_RANKS_PER_NODE not a
+ * whole number 1..INT_MAX), SMA_ENOTSHARED (a rank cannot see the
+ * segment its node's leader created: the node's ranks do not share
+ * /dev/shm), SMA_ENOMEM, SMA_EOVERFLOW, SMA_EOS (an MPI call failed), and
+ * those of sma_create() and sma_open(). */
 SMA_MPI_API int sma_mpi_create(sma_mpi_array_t **out, MPI_Comm comm, size_t ndim,
                                const size_t *shape, sma_dtype_t dtype, size_t halo,
                                const char *prefix);

@@ -1,7 +1,8 @@
 /* sma::mpi under a real mpiexec (tests/mpi_check.c is the MPI program):
  * 1 to 4 ranks, 1 or 2 ranks per fake node (SMA_MPI_RANKS_PER_NODE) or
  * MPI's own node grouping, shapes 1-d to 3-d that do not divide evenly,
- * halos 0 to 3; a create failing on one node; a rank killed mid-job (no
+ * halos 0 to 3; ranks that see different SMA_MPI_RANKS_PER_NODE values;
+ * a create failing on one node; a rank killed mid-job (no
  * rank may hang: mpiexec has a time limit, and the job's segments must
  * then be reclaimed by `sma gc`); and `sma-mpi demo` verified bit for bit
  * in every layout. Tags are 3 letters: under macOS's personality a whole
@@ -70,6 +71,19 @@ static size_t segments_named(const char *prefix) {
   const char *found[2] = {prefix, NULL};
   sma_list(count_prefixed, found);
   return (size_t)found[1];
+}
+
+/* Open MPI forwards no environment to remote hosts without -x, so ranks
+ * can see different values: rank 0's counts everywhere, a bad one is
+ * SMA_EINVAL everywhere, and no rank waits (mpi_check has a watchdog). */
+Test(mpi, ranks_that_see_different_ranks_per_node_agree_on_rank_0s_and_none_hangs,
+     .timeout = 300) {
+  char prefix[SMA_NAME_BUF];
+  t_prefix(prefix, sizeof prefix, "mpa");
+  const char *check[] = {SMA_MPI_CHECK, "disagree", prefix, NULL};
+  cr_assert_eq(mpi_run(4, 0, check), 0, "4 ranks");
+  cr_assert_eq(mpi_run(3, 0, check), 0, "3 ranks");
+  cr_assert_eq(segments_named(prefix), 0, "no segment is left");
 }
 
 Test(mpi, a_rank_killed_mid_job_hangs_no_rank_and_gc_reclaims_its_segments, .timeout = 300) {

@@ -29,6 +29,17 @@ struct sma_mpi_array {
   uint64_t bytes_sent;
 };
 
+/* A deliberate defect, compiled only into the tests' mutant build
+ * (tests/CMakeLists.txt, never the shipped library): one segment for the
+ * whole array, created by rank 0 and shared by every "node", and no halo
+ * swap. It passes every test on one machine; tests/mpi_hosts.sh must
+ * catch it. */
+#ifdef SMA_MPI_MUTANT_ONE_SEGMENT
+enum { one_segment = 1 };
+#else
+enum { one_segment = 0 };
+#endif
+
 /* The most negative code of all ranks of comm (SMA_EOS if MPI fails). */
 static int agree(MPI_Comm comm, int rc) {
   int all = rc;
@@ -57,12 +68,29 @@ static int same_arguments(MPI_Comm comm, size_t ndim, const size_t *shape, int d
   return memcmp(lo, hi, sizeof lo) == 0 ? 0 : SMA_EINVAL;
 }
 
+/* Rank 0's SMA_MPI_RANKS_PER_NODE: 0 when unset, -1 when not a whole
+ * number 1..INT_MAX (empty counts as unset). Only rank 0 reads it and broadcasts it, because
+ * mpirun does not forward the environment to remote hosts (Open MPI
+ * needs -x): ranks that each read their own could call different splits
+ * and wait for each other forever. */
+static int ranks_per_node(MPI_Comm comm, int rank, int *per) {
+  *per = 0;
+  const char *env = rank == 0 ? getenv("SMA_MPI_RANKS_PER_NODE") : NULL;
+  if (env != NULL && *env != '\0') {
+    char *end;
+    long v = strtol(env, &end, 10);
+    *per = end != env && *end == '\0' && v > 0 && v <= INT_MAX ? (int)v : -1;
+  }
+  return MPI_Bcast(per, 1, MPI_INT, 0, comm) == MPI_SUCCESS ? 0 : SMA_EOS;
+}
+
 /* Nodes: MPI's shared-memory groups, or SMA_MPI_RANKS_PER_NODE ranks each. */
 static int split_nodes(sma_mpi_array_t *a) {
-  const char *env = getenv("SMA_MPI_RANKS_PER_NODE");
-  long per = env != NULL ? strtol(env, NULL, 10) : 0;
-  int e = per > 0 ? MPI_Comm_split(a->comm, a->rank / (int)(per < INT_MAX ? per : INT_MAX),
-                                   a->rank, &a->node_comm)
+  int per;
+  int rc = ranks_per_node(a->comm, a->rank, &per);
+  if (rc != 0) return rc;
+  if (per < 0) return SMA_EINVAL; /* the same verdict on every rank */
+  int e = per > 0 ? MPI_Comm_split(a->comm, a->rank / per, a->rank, &a->node_comm)
                   : MPI_Comm_split_type(a->comm, MPI_COMM_TYPE_SHARED, a->rank, MPI_INFO_NULL,
                                         &a->node_comm);
   if (e != MPI_SUCCESS) return SMA_EOS;
@@ -91,6 +119,7 @@ static int plan_rows(sma_mpi_array_t *a) {
   size_t above = min_size(a->halo, rows - a->node_first - a->node_count);
   a->seg_first = a->node_first - below;
   a->seg_count = below + a->node_count + above;
+  if (one_segment) a->seg_first = 0, a->seg_count = rows;
   share(a->node_count, (size_t)a->node_ranks, (size_t)a->node_rank, &a->first, &a->count);
   a->first += a->node_first;
   a->view_first = a->first - min_size(a->halo, a->first - a->seg_first);
@@ -113,7 +142,8 @@ static int row_bytes(size_t ndim, const size_t *shape, sma_dtype_t dtype, size_t
 /* The leader creates the node's segment; every rank learns its name. */
 static int create_segment(sma_mpi_array_t *a, sma_dtype_t dtype, const char *prefix) {
   int rc = 0;
-  if (a->node_rank == 0) {
+  MPI_Comm shared = one_segment ? a->comm : a->node_comm;
+  if ((one_segment ? a->rank : a->node_rank) == 0) {
     size_t seg_shape[SMA_MAX_DIMS];
     memcpy(seg_shape, a->shape, sizeof seg_shape);
     seg_shape[0] = a->seg_count;
@@ -124,15 +154,21 @@ static int create_segment(sma_mpi_array_t *a, sma_dtype_t dtype, const char *pre
       a->whole = NULL;
     }
   }
-  if (MPI_Bcast(a->name, SMA_NAME_BUF, MPI_CHAR, 0, a->node_comm) != MPI_SUCCESS && rc == 0)
+  if (MPI_Bcast(a->name, SMA_NAME_BUF, MPI_CHAR, 0, shared) != MPI_SUCCESS && rc == 0)
     rc = SMA_EOS;
   return rc;
 }
 
+/* Every rank opens its rows of the node's segment. A member that finds
+ * no such name while the leader, who created it and holds it, opened it
+ * by that name does not share the leader's shared memory: the node spans
+ * hosts or containers. */
 static int open_view(sma_mpi_array_t *a) {
   sma_slice_t rows = {(int64_t)(a->view_first - a->seg_first),
                       (int64_t)(a->view_first - a->seg_first + a->view_count), 1};
-  return sma_open(&a->view, a->name, &rows, 1);
+  int rc = sma_open(&a->view, a->name, &rows, 1), leader = rc;
+  if (MPI_Bcast(&leader, 1, MPI_INT, 0, a->node_comm) != MPI_SUCCESS) return rc ? rc : SMA_EOS;
+  return rc == SMA_ENOENT && a->node_rank != 0 && leader == 0 ? SMA_ENOTSHARED : rc;
 }
 
 static void release(sma_mpi_array_t *a) {
@@ -219,7 +255,7 @@ static unsigned char *segment_row(const sma_mpi_array_t *a, size_t r) {
 
 /* The leaders swap `halo` rows with the neighbouring nodes' leaders. */
 static int swap_halos(sma_mpi_array_t *a) {
-  if (a->leaders == MPI_COMM_NULL || a->halo == 0 || a->nodes < 2) return 0;
+  if (one_segment || a->leaders == MPI_COMM_NULL || a->halo == 0 || a->nodes < 2) return 0;
   if (a->halo > (size_t)INT_MAX / (a->row_bytes ? a->row_bytes : 1)) return SMA_EOVERFLOW;
   int n = (int)(a->halo * a->row_bytes);
   int up = a->node > 0 ? a->node - 1 : MPI_PROC_NULL;
