@@ -1,0 +1,186 @@
+/* The `sma` command keeps its promises (issue 24), through the real
+ * binary: the demo worker writes only inside the views it is given, `sma
+ * save` refuses to overwrite the segment it reads, a name that is not a
+ * segment is reported with the OS's reason, and a huge slice step that
+ * selects one element is NumPy's one-element view. POSIX only (popen). */
+#include "sma.h"
+#include "support.h"
+
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef SMA_CLI
+#error "SMA_CLI must name the sma executable"
+#endif
+
+/* Runs `sma ARGS` through the shell (under `timeout`, so a command that
+ * blocks fails the test instead of hanging it); returns its exit code,
+ * 128 + N if signal N ended it, and, if out is not NULL, what it printed
+ * on stdout and stderr (malloc'd, NUL-terminated). */
+static int sma_run(char **out, const char *fmt, ...) {
+  char args[8192], cmd[8192 + 4200];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(args, sizeof args, fmt, ap);
+  va_end(ap);
+  snprintf(cmd, sizeof cmd, "timeout -s KILL 20 '%s' %s 2>&1", SMA_CLI, args);
+  FILE *p = popen(cmd, "r");
+  cr_assert_not_null(p);
+  size_t cap = 1 << 16, len = 0, n;
+  char *buf = malloc(cap);
+  while ((n = fread(buf + len, 1, cap - len - 1, p)) > 0) len += n;
+  buf[len] = '\0';
+  int status = pclose(p);
+  if (out) *out = buf;
+  else free(buf);
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static int is_posix(void) { return strcmp(sma_backend(), "posix") == 0; }
+
+static sma_t *make(const char *name, size_t ndim, const size_t *shape, sma_dtype_t dtype) {
+  sma_t *a;
+  cr_assert_eq(sma_new(&a, name, ndim, shape, dtype, NULL, 0), 0);
+  cr_assert_eq(sma_create(a, 0), 0, "create %s", name);
+  return a;
+}
+
+static void describe(const sma_t *a, char *buf, size_t cap) {
+  cr_assert_eq(sma_describe(a, buf, &(size_t){cap}), 0);
+}
+
+/* ---- 1. the demo worker writes only inside its views ------------------- */
+
+/* The two image descriptors of a valid 8x8 worker job. */
+typedef struct job {
+  char in_name[SMA_NAME_BUF], out_name[SMA_NAME_BUF];
+  sma_t *in, *out;
+  char din[SMA_DESCRIPTOR_MAX], dout[SMA_DESCRIPTOR_MAX];
+} job_t;
+
+static void job_make(job_t *j) {
+  size_t shape[2] = {8, 8};
+  t_name(j->in_name, sizeof j->in_name, "pr-wk-in");
+  t_name(j->out_name, sizeof j->out_name, "pr-wk-out");
+  j->in = make(j->in_name, 2, shape, SMA_FLOAT32);
+  j->out = make(j->out_name, 2, shape, SMA_FLOAT32);
+  describe(j->in, j->din, sizeof j->din);
+  describe(j->out, j->dout, sizeof j->dout);
+}
+
+static void job_free(job_t *j) {
+  sma_unlink(j->in_name), sma_unlink(j->out_name);
+  sma_free(j->in), sma_free(j->out);
+}
+
+static int run_worker(const job_t *j, const char *progress_descriptor) {
+  char *out;
+  int rc = sma_run(&out, "__demo-worker gauss5 '%s' '%s' '%s' 0 0 8 0", j->din, j->dout,
+                   progress_descriptor);
+  cr_log_info("worker: %s", out);
+  free(out);
+  return rc;
+}
+
+/* Regression (issue 24): a progress descriptor sliced to the last byte of
+ * a uint8 array passed the worker's check (the whole array has room for
+ * the 8-byte counter) and the counter was written over the 7 bytes after
+ * the array: there, the segment's own record. */
+Test(cli_promises, demo_worker_refuses_a_progress_view_too_small_for_the_counter) {
+  job_t j;
+  job_make(&j);
+  char name[SMA_NAME_BUF], d[SMA_DESCRIPTOR_MAX];
+  t_name(name, sizeof name, "pr-wk-prog");
+  size_t shape[1] = {3456}; /* a multiple of 64: the record follows at once */
+  sma_t *prog = make(name, 1, shape, SMA_UINT8);
+  sma_free(prog);
+  const char *slices[] = {"3455:", "3448:", ":0", "::-1", "3455::-8"};
+  for (size_t i = 0; i < sizeof slices / sizeof slices[0]; i++) {
+    sma_slice_t s[1];
+    size_t n;
+    cr_assert_eq(sma_slice_parse(slices[i], s, 1, &n), 0);
+    cr_assert_eq(sma_new(&prog, name, 1, shape, SMA_UINT8, s, n), 0);
+    describe(prog, d, sizeof d);
+    sma_free(prog);
+    cr_expect_eq(run_worker(&j, d), 2, "slice %s of uint8: a usage error", slices[i]);
+    sma_info_t info;
+    cr_expect_eq(sma_info(name, &info), 0, "slice %s: the record is intact", slices[i]);
+  }
+  /* The same place as a uint64 element is the counter's own. */
+  size_t shape64[1] = {432}; /* 3456 bytes */
+  sma_unlink(name);
+  prog = make(name, 1, shape64, SMA_UINT64);
+  sma_slice_t last[1] = {{431, SMA_NONE, SMA_NONE}};
+  sma_t *view;
+  cr_assert_eq(sma_new(&view, name, 1, shape64, SMA_UINT64, last, 1), 0);
+  describe(view, d, sizeof d);
+  sma_free(view);
+  cr_expect_eq(run_worker(&j, d), 0, "the last uint64 element holds the counter");
+  cr_expect_eq(((const uint64_t *)sma_data(prog))[431], 8, "8 rows done");
+  sma_slice_t none[1] = {{432, SMA_NONE, SMA_NONE}};
+  cr_assert_eq(sma_new(&view, name, 1, shape64, SMA_UINT64, none, 1), 0);
+  describe(view, d, sizeof d);
+  sma_free(view);
+  cr_expect_eq(run_worker(&j, d), 2, "an empty view has no place for the counter");
+  sma_info_t info;
+  cr_expect_eq(sma_info(name, &info), 0, "the record is intact");
+  sma_unlink(name);
+  sma_free(prog);
+  job_free(&j);
+}
+
+/* Regression (issue 24): the same through a segment made by another
+ * program (no record), whose mapping ends right after its last byte: the
+ * counter was written 7 bytes past the end of the mapping (SIGSEGV). */
+Test(cli_promises, demo_worker_never_writes_past_a_record_less_segment) {
+  if (!is_posix()) cr_skip_test("makes a segment without libsma through shm_open");
+  job_t j;
+  job_make(&j);
+  char name[SMA_NAME_BUF], path[SMA_NAME_BUF + 2], d[SMA_DESCRIPTOR_MAX];
+  t_name(name, sizeof name, "pr-wk-raw");
+  snprintf(path, sizeof path, "/%s", name);
+  long page = sysconf(_SC_PAGESIZE);
+  int fd = shm_open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
+  cr_assert_geq(fd, 0);
+  cr_assert_eq(ftruncate(fd, page), 0);
+  close(fd);
+  snprintf(d, sizeof d, "sma/1 backend=posix dtype=uint8 shape=%ld slice=%ld: name=%s", page,
+           page - 1, name);
+  cr_expect_eq(run_worker(&j, d), 2, "a usage error, not a crash");
+  shm_unlink(path);
+  job_free(&j);
+}
+
+/* ---- 4. a huge step that selects one element ----------------------------- */
+
+/* Regression (issue 24): step x itemsize overflowed, and the command
+ * refused with SMA_EOVERFLOW what NumPy gives as a one-element view:
+ * np.arange(5.)[::2305843009213693952] is [0.]. */
+Test(cli_promises, a_huge_step_selecting_one_element_is_a_view) {
+  char name[SMA_NAME_BUF], *out;
+  t_name(name, sizeof name, "pr-huge");
+  size_t shape[1] = {5};
+  sma_t *a = make(name, 1, shape, SMA_FLOAT64);
+  for (int i = 0; i < 5; i++) ((double *)sma_data(a))[i] = i + 1;
+  cr_expect_eq(sma_run(&out, "describe %s --slice ::2305843009213693952", name), 0, "%s", out);
+  cr_expect_not_null(strstr(out, "slice=::2305843009213693952 name="), "%s", out);
+  free(out);
+  cr_expect_eq(sma_run(&out, "cat %s --slice ::-9223372036854775807", name), 0, "%s", out);
+  cr_expect_str_eq(out, "[5.]\n");
+  free(out);
+  sma_unlink(name);
+  sma_free(a);
+}
