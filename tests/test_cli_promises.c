@@ -3,6 +3,7 @@
  * save` refuses to overwrite the segment it reads, a name that is not a
  * segment is reported with the OS's reason, and a huge slice step that
  * selects one element is NumPy's one-element view. POSIX only (popen). */
+#define _XOPEN_SOURCE 700 /* mknod */
 #include "sma.h"
 #include "support.h"
 
@@ -181,6 +182,100 @@ Test(cli_promises, a_huge_step_selecting_one_element_is_a_view) {
   cr_expect_eq(sma_run(&out, "cat %s --slice ::-9223372036854775807", name), 0, "%s", out);
   cr_expect_str_eq(out, "[5.]\n");
   free(out);
+  sma_unlink(name);
+  sma_free(a);
+}
+
+/* ---- 2. `sma save` never overwrites the segment it reads ----------------- */
+
+/* A float64 segment of 4096 elements holding 0, 1, 2...; its name in buf. */
+static sma_t *counting_segment(char *name, size_t cap, const char *tag) {
+  t_name(name, cap, tag);
+  size_t shape[1] = {4096};
+  sma_t *a = make(name, 1, shape, SMA_FLOAT64);
+  for (int i = 0; i < 4096; i++) ((double *)sma_data(a))[i] = i;
+  return a;
+}
+
+/* The segment is whole: its record reads, its size and data unchanged. */
+static void expect_intact(const char *name, const sma_t *a, size_t size) {
+  sma_info_t info;
+  cr_expect_eq(sma_info(name, &info), 0, "the record still reads");
+  cr_expect_eq(info.segment_size, size, "not truncated");
+  if (info.segment_size != size) return; /* its pages are gone: SIGBUS */
+  const double *d = sma_data(a);
+  int same = 1;
+  for (int i = 0; i < 4096; i++) same &= d[i] == i;
+  cr_expect(same, "the data is unchanged");
+}
+
+/* Regression (issue 24): `sma save s /dev/shm/s` truncated its own
+ * segment, then died of SIGBUS reading it. The file is refused when it is
+ * the segment, by whatever path: its name, a hard link, a symlink. */
+Test(cli_promises, save_refuses_the_segment_s_own_file) {
+  char name[SMA_NAME_BUF], own[SMA_NAME_BUF + 16], link_path[SMA_NAME_BUF + 16],
+      sym[64], *out;
+  sma_t *a = counting_segment(name, sizeof name, "pr-save");
+  snprintf(own, sizeof own, "/dev/shm/%s", name);
+  struct stat st;
+  if (!is_posix() || stat(own, &st) != 0) {
+    sma_unlink(name), sma_free(a);
+    cr_skip_test("segments are not files under /dev/shm here");
+  }
+  size_t size = (size_t)st.st_size;
+  snprintf(link_path, sizeof link_path, "/dev/shm/%s-ln", name);
+  cr_assert_eq(link(own, link_path), 0);
+  snprintf(sym, sizeof sym, "/tmp/smatest-%lu-save-sym", t_pid());
+  unlink(sym);
+  cr_assert_eq(symlink(own, sym), 0);
+  const char *paths[] = {own, link_path, sym};
+  for (size_t i = 0; i < 3; i++) {
+    int rc = sma_run(&out, "save %s '%s'", name, paths[i]);
+    cr_expect_eq(rc, 1, "%s: an error (exit %d), not a crash: %s", paths[i], rc, out);
+    cr_expect_not_null(strstr(out, "is the segment itself"), "%s", out);
+    free(out);
+    expect_intact(name, a, size);
+  }
+  /* Through a slice too: the view is the segment's all the same. */
+  cr_expect_eq(sma_run(NULL, "save %s %s --slice 10:20", name, own), 1);
+  expect_intact(name, a, size);
+  /* `sma load` of the segment's file under its own name only reads it:
+   * an error, and nothing is removed or changed. */
+  cr_expect_eq(sma_run(&out, "load %s %s", own, name), 1);
+  cr_expect(strstr(out, "SMA_ENPY") || strstr(out, "SMA_EEXIST"), "%s", out);
+  free(out);
+  expect_intact(name, a, size);
+  /* Another file is written as before. */
+  char npy[64];
+  snprintf(npy, sizeof npy, "/tmp/smatest-%lu-save.npy", t_pid());
+  cr_expect_eq(sma_run(NULL, "save %s %s", name, npy), 0);
+  cr_expect(stat(npy, &st) == 0 && st.st_size == 128 + 4096 * 8);
+  unlink(npy), unlink(sym), unlink(link_path);
+  sma_unlink(name);
+  sma_free(a);
+}
+
+/* A failed save removes the half-written file only when it made a
+ * regular file: a device that refuses the bytes (/dev/full) stays. */
+Test(cli_promises, a_failed_save_never_removes_a_device) {
+  if (geteuid() != 0) cr_skip_test("needs root to make a device node");
+  char name[SMA_NAME_BUF], dir[64], node[80], *out;
+  sma_t *a = counting_segment(name, sizeof name, "pr-full");
+  snprintf(dir, sizeof dir, "/tmp/smatest-%lu-dev-XXXXXX", t_pid());
+  cr_assert_not_null(mkdtemp(dir));
+  snprintf(node, sizeof node, "%s/full", dir);
+  struct stat full;
+  cr_assert_eq(stat("/dev/full", &full), 0);
+  if (mknod(node, S_IFCHR | 0666, full.st_rdev) != 0) {
+    rmdir(dir), sma_unlink(name), sma_free(a);
+    cr_skip_test("cannot make a device node here");
+  }
+  cr_expect_eq(sma_run(&out, "save %s %s", name, node), 1, "%s", out);
+  cr_expect_not_null(strstr(out, "No space left"), "%s", out);
+  free(out);
+  struct stat st;
+  cr_expect_eq(stat(node, &st), 0, "the device node is still there");
+  unlink(node), rmdir(dir);
   sma_unlink(name);
   sma_free(a);
 }
