@@ -279,3 +279,146 @@ Test(cli_promises, a_failed_save_never_removes_a_device) {
   sma_unlink(name);
   sma_free(a);
 }
+
+/* ---- 3. a name that is not a segment: the OS's reason -------------------- */
+
+/* Things that are not segments, made under names in /dev/shm. */
+typedef struct not_segment {
+  const char *tag;
+  int os_err; /* what the library reports as the OS's reason */
+} not_segment_t;
+
+static const not_segment_t not_segments[] = {
+    {"sym", ELOOP}, {"sock", ENXIO}, {"fifo", ENODEV}, {"dir", EISDIR}};
+
+/* Makes not_segments[i] under a fresh name in /dev/shm; 0, or -1 where
+ * segments are not files there. */
+static int make_not_segment(size_t i, char *name, size_t cap) {
+  t_name(name, cap, not_segments[i].tag);
+  char path[SMA_NAME_BUF + 16];
+  snprintf(path, sizeof path, "/dev/shm/%s", name);
+  struct stat st;
+  if (!is_posix() || stat("/dev/shm", &st) != 0) return -1;
+  switch (i) {
+  case 0: cr_assert_eq(symlink("/etc/passwd", path), 0); break;
+  case 1: {
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    cr_assert_lt(strlen(path), sizeof sa.sun_path);
+    strcpy(sa.sun_path, path);
+    int s = socket(AF_UNIX, SOCK_STREAM, 0);
+    cr_assert_geq(s, 0);
+    cr_assert_eq(bind(s, (struct sockaddr *)&sa, sizeof sa), 0);
+    close(s); /* the socket file stays */
+    break;
+  }
+  case 2: cr_assert_eq(mkfifo(path, 0600), 0); break;
+  default: cr_assert_eq(mkdir(path, 0700), 0); break;
+  }
+  return 0;
+}
+
+static void remove_not_segment(const char *name) {
+  char path[SMA_NAME_BUF + 16];
+  snprintf(path, sizeof path, "/dev/shm/%s", name);
+  if (unlink(path) != 0) rmdir(path);
+}
+
+/* Regression (issue 24): `sma info` of a symlink or a socket in /dev/shm
+ * said "operating-system error (see sma_os_error)", naming a function of
+ * an object the caller never had. Every call that takes a name leaves the
+ * OS's reason for sma_last_os_error(); a FIFO neither blocks nor passes
+ * for a segment without a record. */
+Test(cli_promises, name_based_calls_give_the_os_reason) {
+  for (size_t i = 0; i < sizeof not_segments / sizeof not_segments[0]; i++) {
+    char name[SMA_NAME_BUF];
+    if (make_not_segment(i, name, sizeof name) != 0)
+      cr_skip_test("segments are not files under /dev/shm here");
+    int want = not_segments[i].os_err;
+    const char *tag = not_segments[i].tag;
+    sma_info_t info;
+    errno = 0;
+    cr_expect_eq(sma_info(name, &info), SMA_EOS, "%s", tag);
+    cr_expect_eq(sma_last_os_error(), want, "info %s: %d", tag, sma_last_os_error());
+    sma_t *a = (sma_t *)&info; /* not NULL: sma_open must clear it */
+    cr_expect_eq(sma_open(&a, name, NULL, 0), SMA_EOS, "%s", tag);
+    cr_expect_null(a);
+    cr_expect_eq(sma_last_os_error(), want, "open %s", tag);
+    cr_expect_eq(sma_collect(name, SMA_COLLECT_DRY_RUN, NULL), SMA_EOS, "%s", tag);
+    cr_expect_eq(sma_last_os_error(), want, "collect %s", tag);
+    remove_not_segment(name);
+  }
+}
+
+/* A failure that is not the OS's leaves 0, whatever errno held before. */
+Test(cli_promises, a_failure_not_of_the_os_leaves_no_os_reason) {
+  sma_info_t info;
+  errno = EIO;
+  cr_expect_eq(sma_info("bad/name", &info), SMA_ENAME);
+  cr_expect_eq(sma_last_os_error(), 0);
+  errno = EIO;
+  cr_expect_eq(sma_unlink(""), SMA_ENAME);
+  cr_expect_eq(sma_last_os_error(), 0);
+  char name[SMA_NAME_BUF];
+  t_name(name, sizeof name, "missing");
+  cr_expect_eq(sma_unlink(name), SMA_ENOENT);
+  cr_expect_eq(sma_last_os_error(), T_OS_ENOENT, "the OS said so");
+  const char *names[] = {name, "bad/name"};
+  cr_expect_eq(sma_clear_buffers(names, 2), SMA_ENOENT);
+  cr_expect_eq(sma_last_os_error(), T_OS_ENOENT, "the first failure's reason");
+  if (is_posix()) { /* a plain file: a segment without a record */
+    char path[SMA_NAME_BUF + 16];
+    snprintf(path, sizeof path, "/dev/shm/%s", name);
+    int fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
+    if (fd >= 0) {
+      close(fd);
+      errno = EIO;
+      cr_expect_eq(sma_info(name, &info), SMA_ENORECORD);
+      cr_expect_eq(sma_last_os_error(), 0);
+      unlink(path);
+    }
+  }
+}
+
+/* sma_os_strerror(): the name and the OS's message, in the text contract
+ * every formatting call of libsma follows. */
+Test(cli_promises, os_strerror_names_the_error) {
+  char buf[256];
+  size_t size = sizeof buf;
+  cr_assert_eq(sma_os_strerror(ELOOP, buf, &size), 0);
+  cr_expect_eq(strncmp(buf, "ELOOP: ", 7), 0, "%s", buf);
+  cr_expect_eq(size, strlen(buf));
+  size = sizeof buf;
+  cr_assert_eq(sma_os_strerror(0, buf, &size), 0);
+  cr_expect_str_eq(buf, "no OS error");
+  size = sizeof buf;
+  cr_assert_eq(sma_os_strerror(98765, buf, &size), 0);
+  cr_expect_eq(strncmp(buf, "errno 98765: ", 13), 0, "%s", buf);
+  char small[4];
+  size = sizeof small;
+  cr_expect_eq(sma_os_strerror(EACCES, small, &size), SMA_ENOBUFS);
+  cr_expect_str_eq(small, "");
+  cr_expect_gt(size, 8);
+  cr_expect_eq(sma_os_strerror(EACCES, NULL, NULL), SMA_EINVAL);
+}
+
+/* The command prints the OS's reason, and a FIFO does not block it. */
+Test(cli_promises, commands_print_the_os_reason) {
+  static const char *const texts[] = {"ELOOP: ", "ENXIO: ", "ENODEV: ", "EISDIR: "};
+  for (size_t i = 0; i < sizeof not_segments / sizeof not_segments[0]; i++) {
+    char name[SMA_NAME_BUF], *out;
+    if (make_not_segment(i, name, sizeof name) != 0)
+      cr_skip_test("segments are not files under /dev/shm here");
+    const char *cmds[] = {"info", "describe", "cat", "info --json"};
+    for (size_t c = 0; c < sizeof cmds / sizeof cmds[0]; c++) {
+      int rc = sma_run(&out, "%s %s", cmds[c], name);
+      cr_expect_eq(rc, 1, "%s %s: exit %d: %s", cmds[c], not_segments[i].tag, rc, out);
+      cr_expect_not_null(strstr(out, texts[i]), "%s %s: %s", cmds[c], not_segments[i].tag, out);
+      cr_expect_null(strstr(out, "see sma_os_error"), "%s", out);
+      free(out);
+    }
+    cr_expect_eq(sma_run(&out, "save %s /dev/null", name), 1);
+    cr_expect_not_null(strstr(out, texts[i]), "save: %s", out);
+    free(out);
+    remove_not_segment(name);
+  }
+}
