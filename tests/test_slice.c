@@ -32,7 +32,8 @@ static size_t parse_strides(const char *text, long long *out, int *fits) {
     char *end;
     errno = 0;
     out[n] = strtoll(text, &end, 10);
-    fits[n++] = errno != ERANGE && out[n - 1] <= PTRDIFF_MAX && out[n - 1] >= PTRDIFF_MIN;
+    fits[n] = errno != ERANGE && out[n] <= PTRDIFF_MAX && out[n] >= PTRDIFF_MIN;
+    n++;
     text = *end == ',' ? end + 1 : end;
   }
   return n;
