@@ -292,13 +292,16 @@ static const not_segment_t not_segments[] = {
     {"sym", ELOOP}, {"sock", ENXIO}, {"fifo", ENODEV}, {"dir", EISDIR}};
 
 /* Makes not_segments[i] under a fresh name in /dev/shm; 0, or -1 where
- * segments are not files there. */
+ * segments are not files there. A FIFO and a directory are only made
+ * where the backend works in /dev/shm (Linux, not the macOS personality,
+ * whose real OS has no directory for them to be in): 1, nothing made. */
 static int make_not_segment(size_t i, char *name, size_t cap) {
   t_name(name, cap, not_segments[i].tag);
   char path[SMA_NAME_BUF + 16];
   snprintf(path, sizeof path, "/dev/shm/%s", name);
   struct stat st;
   if (!is_posix() || stat("/dev/shm", &st) != 0) return -1;
+  if (i >= 2 && !t_caps().can_list) return 1;
   switch (i) {
   case 0: cr_assert_eq(symlink("/etc/passwd", path), 0); break;
   case 1: {
@@ -331,8 +334,9 @@ static void remove_not_segment(const char *name) {
 Test(cli_promises, name_based_calls_give_the_os_reason) {
   for (size_t i = 0; i < sizeof not_segments / sizeof not_segments[0]; i++) {
     char name[SMA_NAME_BUF];
-    if (make_not_segment(i, name, sizeof name) != 0)
-      cr_skip_test("segments are not files under /dev/shm here");
+    int made = make_not_segment(i, name, sizeof name);
+    if (made < 0) cr_skip_test("segments are not files under /dev/shm here");
+    if (made > 0) continue;
     int want = not_segments[i].os_err;
     const char *tag = not_segments[i].tag;
     sma_info_t info;
@@ -406,8 +410,9 @@ Test(cli_promises, commands_print_the_os_reason) {
   static const char *const texts[] = {"ELOOP: ", "ENXIO: ", "ENODEV: ", "EISDIR: "};
   for (size_t i = 0; i < sizeof not_segments / sizeof not_segments[0]; i++) {
     char name[SMA_NAME_BUF], *out;
-    if (make_not_segment(i, name, sizeof name) != 0)
-      cr_skip_test("segments are not files under /dev/shm here");
+    int made = make_not_segment(i, name, sizeof name);
+    if (made < 0) cr_skip_test("segments are not files under /dev/shm here");
+    if (made > 0) continue;
     const char *cmds[] = {"info", "describe", "cat", "info --json"};
     for (size_t c = 0; c < sizeof cmds / sizeof cmds[0]; c++) {
       int rc = sma_run(&out, "%s %s", cmds[c], name);
