@@ -89,7 +89,7 @@ cfg_gcc_posix() {
   cmake --build "$root/gcc-posix" --target docs
   step "gcc-posix: valgrind memcheck of the multi-process tests (every child traced)"
   local t
-  for t in multiprocess cli; do
+  for t in multiprocess cli cli_promises; do
     (cd "$root/gcc-posix" && valgrind -q --trace-children=yes --error-exitcode=99 \
        --leak-check=full --errors-for-leak-kinds=definite,indirect \
        --show-leak-kinds=definite,indirect "./tests/test_$t" --jobs 1 2>&1 | tail -1)

@@ -12,7 +12,11 @@
  *    sma_strerror() explains a code, sma_err_name() names it.
  *  - When an OS call fails, its error number (errno, or GetLastError() on
  *    Windows) is stored in the object involved (sma_os_error()) and is also
- *    left in errno / GetLastError() when the function returns.
+ *    left in errno / GetLastError() when the function returns. Calls that
+ *    take a name rather than an object (sma_info(), sma_open(),
+ *    sma_unlink(), sma_collect()...) have no object to keep it in: when
+ *    one fails, sma_last_os_error() gives the OS's reason, or 0 when the
+ *    failure was not the OS's. sma_os_strerror() describes a number.
  *  - The library never prints, aborts or exits, and a failed call leaves
  *    nothing behind: no half-created segment, no leaked handle or memory.
  *  - Pointers documented as "borrowed" stay owned by the library object and
@@ -128,6 +132,28 @@ SMA_API const char *sma_strerror(int err);
 /** Returns the code's name ("SMA_EEXIST"), "SMA_OK" or "SMA_EUNKNOWN".
  * Never NULL; not to be freed. */
 SMA_API const char *sma_err_name(int err);
+
+/** The OS's reason for the last failure of a libsma call on this thread:
+ * its error number (errno, or GetLastError() on Windows). After a call
+ * that takes a name rather than a loaded object fails — sma_info(),
+ * sma_open(), sma_unlink(), sma_clear_buffers(), sma_collect(),
+ * sma_collect_stray(), sma_list(), sma_list_strays(),
+ * sma_create_and_register() — it is the number of the OS
+ * call that failed, or 0 when the failure was not the OS's (a bad name,
+ * a segment without a record, a full buffer...). Read it at once: any
+ * later call, of libsma or of the C library, may change it. (An object's
+ * own failures are also kept in the object: sma_os_error().) The value is
+ * the calling thread's own; never fails. */
+SMA_API int sma_last_os_error(void);
+
+/** Writes a description of an OS error number (from sma_last_os_error()
+ * or sma_os_error()) to buf: its symbolic name where known and the OS's
+ * message, e.g. "ELOOP: Too many levels of symbolic links" ("errno N:
+ * ..." for a number without a known name; Windows: "error 5: Access is
+ * denied."). `size` as for sma_slice_format(); 256 bytes always suffice
+ * (a longer message is cut short). Thread-safe. Errors: SMA_EINVAL,
+ * SMA_ENOBUFS. */
+SMA_API int sma_os_strerror(int os_err, char *buf, size_t *size);
 
 /** Version as MAJOR*10000 + MINOR*100 + PATCH, from the library actually
  * linked (compare with the SMA_VERSION_* macros of the header compiled). */
@@ -253,7 +279,10 @@ SMA_API int sma_shape_format(const size_t *shape, size_t ndim, char *buf,
 
 /* ---- Views ------------------------------------------------------------- */
 /** What a loaded array looks like after its slice: data points at element
- * [0,...,0] of the view; strides are in bytes and may be negative. */
+ * [0,...,0] of the view; strides are in bytes and may be negative. They
+ * are NumPy's, but for a dimension of one element whose slice step jumps
+ * past the end at once by more bytes than ptrdiff_t holds (NumPy wraps
+ * that product around): its stride, never used, is 0. */
 typedef struct sma_view {
   void *data;                      /**< Element [0,...,0] of the view (the array base if it is empty). */
   size_t ndim;                     /**< Number of dimensions. */

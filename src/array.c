@@ -230,28 +230,29 @@ int sma_load(sma_t *a) {
 
 int sma_open(sma_t **out, const char *name, const sma_slice_t *slice,
              size_t nslice) {
-  if (out == NULL) return SMA_EINVAL;
+  if (out == NULL) return sma__named_result(SMA_EINVAL, 0);
   *out = NULL;
   int rc = sma_name_validate(name);
-  if (rc != 0) return rc;
+  if (rc != 0) return sma__named_result(rc, 0);
   sma__os_segment_t seg;
   sma__record_t rec;
   bool has_record;
   int os_err = 0;
   rc = open_checked(name, &seg, &rec, &has_record, &os_err);
-  if (rc != 0) return rc;
+  if (rc != 0) return sma__named_result(rc, os_err);
   sma_t *a = NULL;
   rc = has_record ? sma_new(&a, name, rec.ndim, rec.shape, rec.dtype, slice,
                             nslice)
                   : SMA_ENORECORD;
+  int ignored;
   if (rc != 0) {
-    sma__os_close(&seg, &os_err);
-    return rc;
+    sma__os_close(&seg, &ignored);
+    return sma__named_result(rc, 0);
   }
   rc = finish_load(a, &seg, &rec);
   if (rc != 0) {
     free(a);
-    return rc;
+    return sma__named_result(rc, 0);
   }
   *out = a;
   return 0;
@@ -271,21 +272,21 @@ int sma_close(sma_t *a) {
 
 int sma_unlink(const char *name) {
   int rc = sma_name_validate(name);
-  if (rc != 0) return rc;
+  if (rc != 0) return sma__named_result(rc, 0);
   int os_err = 0;
   rc = sma__os_unlink(name, &os_err);
   if (rc == 0 || rc == SMA_ENOENT) sma__index_forget(name);
-  return rc;
+  return sma__named_result(rc, os_err);
 }
 
 int sma_clear_buffers(const char *const *names, size_t n) {
-  if (names == NULL && n > 0) return SMA_EINVAL;
-  int first = 0;
+  if (names == NULL && n > 0) return sma__named_result(SMA_EINVAL, 0);
+  int first = 0, first_os = 0;
   for (size_t i = 0; i < n; i++) {
     int rc = sma_unlink(names[i]);
-    if (rc != 0 && first == 0) first = rc;
+    if (rc != 0 && first == 0) first = rc, first_os = sma__os_last_error();
   }
-  return first;
+  return sma__named_result(first, first_os); /* the first failure's reason */
 }
 
 int sma_clone(sma_t **out, const sma_t *src, const sma_override_t *ov) {

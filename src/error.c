@@ -1,5 +1,6 @@
-/* Error codes: messages and names generated from SMA_ERRNO_MAP. */
-#include "sma.h"
+/* Error codes: messages and names generated from SMA_ERRNO_MAP, and the
+ * OS's reasons behind SMA_EOS and friends. */
+#include "sma_int.h"
 
 const char *sma_strerror(int err) {
   switch (err) {
@@ -24,4 +25,21 @@ const char *sma_err_name(int err) {
 unsigned sma_version(void) {
   return SMA_VERSION_MAJOR * 10000u + SMA_VERSION_MINOR * 100u +
          SMA_VERSION_PATCH;
+}
+
+int sma_last_os_error(void) { return sma__os_last_error(); }
+
+int sma_os_strerror(int os_err, char *buf, size_t *size) {
+  sma__text_t out;
+  int rc = sma__text_begin(&out, buf, size);
+  if (rc != 0) return rc;
+  char text[256] = "no OS error";
+  if (os_err != 0) sma__os_error_text(os_err, text, sizeof text);
+  sma__text_put(&out, text);
+  return sma__text_end(&out, size);
+}
+
+int sma__named_result(int rc, int os_err) {
+  if (rc != 0) sma__os_set_last_error(os_err);
+  return rc;
 }

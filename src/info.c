@@ -25,22 +25,23 @@ int sma_info(const char *name, sma_info_t *out) {
 }
 
 int sma__inspect(const char *name, sma_info_t *out, uint64_t ident[2], bool huge_pages) {
-  if (out == NULL) return SMA_EINVAL;
+  if (out == NULL) return sma__named_result(SMA_EINVAL, 0);
   memset(out, 0, sizeof *out);
   int rc = sma_name_validate(name);
-  if (rc != 0) return rc;
+  if (rc != 0) return sma__named_result(rc, 0);
   sma__os_segment_t seg;
   int os_err = 0;
   sma__record_t rec;
   rc = sma__segment_open(name, &seg, &rec, &os_err);
-  if (rc != 0 && rc != SMA_ENORECORD) return rc;
+  if (rc != 0 && rc != SMA_ENORECORD) return sma__named_result(rc, os_err);
   size_t size = seg.size;
   int creating = seg.creating;
   int huge = rc == 0 && huge_pages ? sma__os_huge_mapped(&seg) : -1;
   ident[0] = seg.ident[0];
   ident[1] = seg.ident[1];
-  sma__os_close(&seg, &os_err); /* before counting who maps it */
-  if (rc != 0) return rc;
+  int ignored;
+  sma__os_close(&seg, &ignored); /* before counting who maps it */
+  if (rc != 0) return sma__named_result(rc, 0); /* no record: not the OS's doing */
 
   memcpy(out->name, rec.name, sizeof out->name);
   out->dtype = rec.dtype;
@@ -55,7 +56,7 @@ int sma__inspect(const char *name, sma_info_t *out, uint64_t ident[2], bool huge
   out->huge_pages = huge;
   out->persistent = rec.persistent;
   sma__os_stat_t st;
-  out->attached = sma__os_stat(name, &st, &os_err) == 0 ? st.attached : -1;
+  out->attached = sma__os_stat(name, &st, &ignored) == 0 ? st.attached : -1;
   return 0;
 }
 
@@ -74,11 +75,12 @@ static int visit(const char *name, void *user) {
 }
 
 int sma_list(sma_list_fn fn, void *user) {
-  if (fn == NULL) return SMA_EINVAL;
+  if (fn == NULL) return sma__named_result(SMA_EINVAL, 0);
   list_ctx_t ctx = {fn, user};
   int os_err = 0;
-  if (sma__index_used()) return sma__index_list(visit, &ctx, &os_err);
-  return sma__os_list(visit, &ctx, &os_err);
+  int rc = sma__index_used() ? sma__index_list(visit, &ctx, &os_err)
+                             : sma__os_list(visit, &ctx, &os_err);
+  return sma__named_result(rc, os_err);
 }
 
 int sma_index_path(char *buf, size_t *size) {

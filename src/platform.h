@@ -236,4 +236,17 @@ int64_t sma__os_now_ns(void);
 uint64_t sma__os_counter_next(void);
 uint64_t sma__os_counter_read(void);
 
+/* The calling thread's OS error slot: errno, or GetLastError() on
+ * Windows. Public calls that take a name rather than an object leave
+ * their OS reason there (0 when the failure was not the OS's), for
+ * sma_last_os_error(). Cannot fail. */
+int sma__os_last_error(void);
+void sma__os_set_last_error(int os_err);
+
+/* Writes a description of the OS error number `os_err` to buf (cap > 0
+ * bytes; NUL-terminated, cut short if need be): its symbolic name where
+ * the backend knows it and the OS's message ("ELOOP: Too many levels of
+ * symbolic links"; Windows: "error 5: Access is denied."). Thread-safe. */
+void sma__os_error_text(int os_err, char *buf, size_t cap);
+
 #endif /* SMA_PLATFORM_H */

@@ -80,23 +80,26 @@ int sma_registry_clear(sma_registry_t *reg) {
 int sma_create_and_register(sma_t **out, size_t ndim, const size_t *shape,
                             sma_dtype_t dtype, sma_registry_t *reg,
                             const char *prefix, unsigned flags) {
-  if (out == NULL) return SMA_EINVAL;
+  if (out == NULL) return sma__named_result(SMA_EINVAL, 0);
   *out = NULL;
-  if (reg == NULL) return SMA_EINVAL;
+  if (reg == NULL) return sma__named_result(SMA_EINVAL, 0);
   char name[SMA_NAME_BUF];
   size_t name_len = sizeof name;
   int rc = sma_build_name(name, &name_len, prefix);
-  if (rc != 0) return rc;
+  /* SMA_EOS there is the CSPRNG's failure, whose errno is still in place. */
+  if (rc != 0) return sma__named_result(rc, rc == SMA_EOS ? sma__os_last_error() : 0);
   sma_t *a = NULL;
-  if ((rc = sma_new(&a, name, ndim, shape, dtype, NULL, 0)) != 0) return rc;
+  if ((rc = sma_new(&a, name, ndim, shape, dtype, NULL, 0)) != 0)
+    return sma__named_result(rc, 0);
   /* Room for the name first: once the segment exists, registering it must
    * not be able to fail. */
   char *copy = copy_name(name);
   if (copy == NULL || (rc = reserve_one(reg)) != 0 ||
       (rc = sma_create(a, flags)) != 0) {
+    int os_err = sma_os_error(a); /* create's, kept in the object */
     free(copy);
     sma_free(a);
-    return rc != 0 ? rc : SMA_ENOMEM;
+    return sma__named_result(rc != 0 ? rc : SMA_ENOMEM, os_err);
   }
   reg->names[reg->count++] = copy;
   *out = a;

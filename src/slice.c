@@ -83,6 +83,22 @@ static int base_strides(sma_view_t *v, const size_t *shape) {
   return 0;
 }
 
+/* The stride of a sliced dimension: stride x step, as NumPy computes it.
+ * The step is any int64, so the product can overflow (ptrdiff_t, or the
+ * step itself where ptrdiff_t is 32 bits), but only when the step jumps
+ * past the end at once: two elements or more lie inside the array, whose
+ * strides fit. A dimension of at most one element never uses its stride,
+ * so there the overflow is no error (NumPy gives a one-element view, with
+ * the product wrapped around) and the stride is 0. */
+static int step_stride(ptrdiff_t stride, int64_t step, size_t count, ptrdiff_t *out) {
+  if (step <= PTRDIFF_MAX && step >= PTRDIFF_MIN &&
+      mul_ptrdiff(stride, (ptrdiff_t)step, out))
+    return 0;
+  if (count > 1) return SMA_EOVERFLOW; /* cannot happen: see above */
+  *out = 0;
+  return 0;
+}
+
 int sma__view_build(sma_view_t *view, void *base, size_t ndim,
                     const size_t *shape, sma_dtype_t dtype,
                     const sma_slice_t *slices, size_t nslice) {
@@ -104,15 +120,13 @@ int sma__view_build(sma_view_t *view, void *base, size_t ndim,
     rc = sma__slice_resolve(&slices[d], shape[d], &start, &step, &count);
     if (rc != 0) return rc;
     /* start < shape[d], so start x stride and the running offset stay
-     * inside the array, whose byte size fits; the step is any int64, so
-     * stride x step is checked (it can only overflow when count is 1),
-     * and so is the step itself where ptrdiff_t is 32 bits. */
+     * inside the array, whose byte size fits. */
     ptrdiff_t moved;
-    if (step > PTRDIFF_MAX || step < PTRDIFF_MIN ||
-        !mul_ptrdiff(v.strides[d], (ptrdiff_t)start, &moved) ||
-        !mul_ptrdiff(v.strides[d], (ptrdiff_t)step, &v.strides[d]) ||
+    if (!mul_ptrdiff(v.strides[d], (ptrdiff_t)start, &moved) ||
         !add_ptrdiff(offset, moved, &offset))
       return SMA_EOVERFLOW;
+    rc = step_stride(v.strides[d], step, count, &v.strides[d]);
+    if (rc != 0) return rc;
     v.shape[d] = count;
   }
   /* An empty view has no element to point at: it keeps the base rather

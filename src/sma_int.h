@@ -39,6 +39,12 @@ int sma__text_end(sma__text_t *t, size_t *size);
 /* p past any spaces, tabs and line ends: the parsers' one notion of blank. */
 const char *sma__skip_blanks(const char *p);
 
+/* ---- error.c ----------------------------------------------------------------- */
+/* The end of a public call that takes a name rather than an object: on
+ * failure, leaves the OS's reason (os_err, 0 when the failure was not the
+ * OS's) where sma_last_os_error() reads it. Returns rc. */
+int sma__named_result(int rc, int os_err);
+
 /* ---- index.c ----------------------------------------------------------------- */
 /* Whether this backend lists through the per-user index (caps.can_list 0). */
 bool sma__index_used(void);

@@ -67,6 +67,8 @@ static const char *const help_text[][2] = {
             "summarised with ... (3 items at each edge).\n"},
 };
 
+static void printable(const char *s, char *out, size_t cap);
+
 static int usage(FILE *f, int code) {
   fprintf(f, "usage: sma COMMAND [ARGS]   (sma COMMAND --help for details)\n"
              "commands: create ls info rm gc describe save load cat demo\n"
@@ -99,7 +101,7 @@ int cli_open_arg(const char *cmd, int argc, char **argv, const char **extra, sma
   int rc = sma_slice_parse(slice_text, s, SMA_MAX_DIMS, &n);
   if (rc != 0) return cli_fail("slice", slice_text, rc);
   rc = sma_open(a, name, s, n);
-  return rc == 0 ? OK : cli_fail(cmd, name, rc);
+  return rc == 0 ? OK : cli_fail_os(cmd, name, rc, sma_last_os_error());
 }
 
 static int wants_help(int argc, char **argv) {
@@ -108,21 +110,30 @@ static int wants_help(int argc, char **argv) {
   return 0;
 }
 
-int cli_fail(const char *what, const char *name, int rc) {
-  fprintf(stderr, "sma: %s%s%s: %s (%s)\n", what, name ? " " : "", name ? name : "",
-          sma_strerror(rc), sma_err_name(rc));
+int cli_fail(const char *what, const char *name, int rc) { return cli_fail_os(what, name, rc, 0); }
+
+int cli_fail_os(const char *what, const char *name, int rc, int os_err) {
+  char shown[4 * SMA_NAME_BUF] = "", reason[256] = "";
+  if (name != NULL) printable(name, shown, sizeof shown);
+  if (os_err != 0) sma_os_strerror(os_err, reason, &(size_t){sizeof reason});
+  if (rc == SMA_EOS && os_err != 0) /* the OS's reason is the message */
+    fprintf(stderr, "sma: %s%s%s: operating-system error: %s (%s)\n", what, name ? " " : "",
+            shown, reason, sma_err_name(rc));
+  else
+    fprintf(stderr, "sma: %s%s%s: %s (%s%s%s)\n", what, name ? " " : "", shown,
+            sma_strerror(rc), sma_err_name(rc), os_err ? "; " : "", reason);
   return ERR;
 }
 
 /* A failed listing; an unusable index is named by its path. */
-static int list_failed(const char *cmd, int rc) {
+static int list_failed(const char *cmd, int rc, int os_err) {
   char path[4096];
   if (rc == SMA_EINDEX && sma_index_path(path, &(size_t){sizeof path}) == 0) {
     fprintf(stderr, "sma: %s: index directory %s: %s (%s)\n", cmd, path, sma_strerror(rc),
             sma_err_name(rc));
     return ERR;
   }
-  return cli_fail(cmd, NULL, rc);
+  return cli_fail_os(cmd, NULL, rc, os_err);
 }
 
 void cli_say_persistence(const sma_t *a) {
@@ -278,8 +289,9 @@ static int cmd_create(int argc, char **argv) {
   rc = sma_new(&a, name, ndim, shape, dtype, NULL, 0);
   if (rc == 0) rc = sma_create_filled(a, flags, fill_text ? fill : NULL, item);
   if (rc != 0) {
+    int os_err = a != NULL ? sma_os_error(a) : 0;
     sma_free(a);
-    return cli_fail("create", name, rc);
+    return cli_fail_os("create", name, rc, os_err);
   }
   printf("created %s: %s, %zu bytes\n", name, dtype_text, sma_nbytes(a));
   cli_say_persistence(a);
@@ -451,8 +463,9 @@ static int cmd_ls(int argc, char **argv) {
   else printf("%-40s %-10s %-16s %12s %8s %-5s %10s %-8s %s\n", "NAME", "DTYPE", "SHAPE",
               "BYTES", "PID", "ALIVE", "AGE", "ATTACHED", "PERSISTENT");
   int rc = sma_list(ls_one, &c);
+  int os_err = sma_last_os_error();
   if (c.json) printf("%s]\n", c.count ? "\n" : "");
-  return rc == 0 ? OK : list_failed("ls", rc);
+  return rc == 0 ? OK : list_failed("ls", rc, os_err);
 }
 
 static int cmd_info(int argc, char **argv) {
@@ -466,7 +479,7 @@ static int cmd_info(int argc, char **argv) {
   if (name == NULL) return command_help("info", stderr, USAGE);
   sma_info_t in;
   int rc = sma_info(name, &in);
-  if (rc != 0) return cli_fail("info", name, rc);
+  if (rc != 0) return cli_fail_os("info", name, rc, sma_last_os_error());
   if (json) {
     print_json(&in);
     printf("\n");
@@ -499,7 +512,7 @@ static int cmd_rm(int argc, char **argv) {
   int status = OK;
   for (int i = 0; i < argc; i++) {
     int rc = sma_unlink(argv[i]);
-    if (rc != 0) status = cli_fail("rm", argv[i], rc);
+    if (rc != 0) status = cli_fail_os("rm", argv[i], rc, sma_last_os_error());
     else printf("removed %s\n", argv[i]);
   }
   return status;
@@ -526,13 +539,14 @@ static int gc_one(const sma_info_t *listed, void *user) {
   if (!has_prefix(listed->name, c->prefix) || listed->creator_alive == 1) return 0;
   sma_info_t in;
   int rc = sma_collect(listed->name, c->dry_run ? SMA_COLLECT_DRY_RUN : 0, &in);
+  int os_err = sma_last_os_error();
   if (rc == SMA_ENOENT || (rc == SMA_EINUSE && in.creator_alive == 1)) return 0;
   if (rc == SMA_EINUSE || rc == SMA_EREPLACED) {
     printf("kept %s: %s\n", listed->name, kept_reason(&in, rc));
     return 0;
   }
   if (rc != 0) {
-    cli_fail("gc: remove", listed->name, rc);
+    cli_fail_os("gc: remove", listed->name, rc, os_err);
     c->failed++;
     return 0;
   }
@@ -551,6 +565,7 @@ static int gc_stray(const sma_stray_t *stray, void *user) {
     return 0;
   if (stray->creator_alive == 1) return 0; /* still creating it */
   int rc = sma_collect_stray(stray, c->dry_run ? SMA_COLLECT_DRY_RUN : 0);
+  int os_err = sma_last_os_error();
   if (rc == SMA_ENOENT) return 0;
   if (rc == SMA_EINUSE || rc == SMA_EREPLACED) {
     printf("kept stray %s: %s\n", stray->label,
@@ -561,7 +576,7 @@ static int gc_stray(const sma_stray_t *stray, void *user) {
     return 0;
   }
   if (rc != 0) {
-    cli_fail("gc: remove stray", stray->label, rc);
+    cli_fail_os("gc: remove stray", stray->label, rc, os_err);
     c->failed++;
     return 0;
   }
@@ -579,10 +594,10 @@ static int cmd_gc(int argc, char **argv) {
     else return command_help("gc", stderr, USAGE);
   }
   int rc = sma_list(gc_one, &c);
-  if (rc != 0) return list_failed("gc", rc);
+  if (rc != 0) return list_failed("gc", rc, sma_last_os_error());
   rc = sma_list_strays(gc_stray, &c);
   if (rc != 0) {
-    cli_fail("gc: strays", NULL, rc);
+    cli_fail_os("gc: strays", NULL, rc, sma_last_os_error());
     c.failed++;
   }
   printf("%s %d segment%s\n", c.dry_run ? "would remove" : "removed", c.removed,

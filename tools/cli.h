@@ -11,8 +11,15 @@
 
 enum { CLI_OK = 0, CLI_ERR = 1, CLI_USAGE = 2 };
 
-/* Prints "sma: WHAT NAME: message (SMA_E...)" to stderr; returns CLI_ERR. */
+/* Prints "sma: WHAT NAME: message (SMA_E...)" to stderr; returns CLI_ERR.
+ * NAME is shown with control characters and invalid UTF-8 as '?'. */
 int cli_fail(const char *what, const char *name, int rc);
+/* cli_fail() with the OS's reason os_err (sma_last_os_error() right after
+ * a call that takes a name, or sma_os_error() of an object; 0: none):
+ * "sma: WHAT NAME: operating-system error: ELOOP: Too many levels of
+ * symbolic links (SMA_EOS)" for SMA_EOS, else "sma: WHAT NAME: message
+ * (SMA_E...; ENAME: OS message)". */
+int cli_fail_os(const char *what, const char *name, int rc, int os_err);
 /* Prints the command's usage to stderr; returns CLI_USAGE. */
 int cli_usage_of(const char *cmd);
 /* The arguments "NAME [EXTRA] [--slice TEXT]" of command cmd (EXTRA only

@@ -38,17 +38,29 @@ static int parse_size(const char *text, size_t *out) {
   return 1;
 }
 
+/* Whether the progress descriptor's view can take the counter: the
+ * counter is stored at the view's first element, so that element must be
+ * a whole uint64 of the view itself (its size and alignment). The size of
+ * the array the view was cut from says nothing: a view of its last byte
+ * lies in an array of any size. */
+static int progress_fits(const sma_view_t *vp) {
+  return vp->dtype == SMA_UINT64 && vp->itemsize == sizeof(blur_progress_t) &&
+         sma_view_size(vp) >= 1;
+}
+
 /* Whether the worker's arguments describe rows it may touch: 2-d float32
  * views of one width; output rows row0.. inside the image of `height`
  * rows; every input row the kernel reads (clamped to the image) inside the
- * input view that starts at image row in_row0; room for the progress
- * counter. A bad argument is an error, never an access out of bounds. */
+ * input view that starts at image row in_row0; a progress view that holds
+ * the counter. A bad argument is an error, never an access out of
+ * bounds: every address the worker writes or reads is one of the views'
+ * own elements, whatever the arrays around them. */
 static int rows_fit(const blur_kernel_t *k, const sma_view_t *vi, const sma_view_t *vo,
-                    size_t progress_bytes, size_t in_row0, size_t row0, size_t height) {
+                    const sma_view_t *vp, size_t in_row0, size_t row0, size_t height) {
   if (vi->ndim != 2 || vo->ndim != 2 || vi->dtype != SMA_FLOAT32 ||
       vo->dtype != SMA_FLOAT32 || vi->shape[1] != vo->shape[1] || vo->shape[1] == 0 ||
       vi->strides[1] != (ptrdiff_t)sizeof(float) || vo->strides[1] != (ptrdiff_t)sizeof(float) ||
-      progress_bytes < sizeof(blur_progress_t))
+      !progress_fits(vp))
     return 0;
   size_t rows = vo->shape[0], r = (size_t)k->radius;
   if (rows == 0) return 1;
@@ -81,7 +93,7 @@ int demo_worker_main(int argc, char **argv) {
   size_t in_row0, row0, height, delay;
   if (!parse_size(argv[4], &in_row0) || !parse_size(argv[5], &row0) ||
       !parse_size(argv[6], &height) || !parse_size(argv[7], &delay) ||
-      !rows_fit(k, vi, vo, sma_nbytes(prog), in_row0, row0, height)) {
+      !rows_fit(k, vi, vo, sma_view(prog), in_row0, row0, height)) {
     fprintf(stderr, "sma demo worker: arguments do not describe rows of these arrays\n");
     sma_free(in), sma_free(out), sma_free(prog);
     return 2;

@@ -355,14 +355,36 @@ static size_t reported_size(const struct stat *st) {
   return tail == 0 || size > SIZE_MAX - (page - tail) ? size : size + (page - tail);
 }
 
+/* Why shm_open() refused an existing name `path` ("/x"), as errno: glibc
+ * reports a directory as EINVAL (an invalid name), which a validated name
+ * is not. */
+static int open_error(const char *path, int e) {
+#if defined(__linux__)
+  struct stat st;
+  if (e == EINVAL && OS->posix_shm_dir &&
+      fstatat(AT_FDCWD, shm_file(path + 1).path, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+      S_ISDIR(st.st_mode))
+    return EISDIR;
+#else
+  (void)path;
+#endif
+  return e;
+}
+
 int sma__os_open(const char *name, sma__os_segment_t *seg, int *os_err) {
   char path[SMA_NAME_BUF + 2];
   int rc = os_name(name, path, sizeof path);
   if (rc != 0) return rc;
+  /* O_RDWR never blocks on a FIFO (Linux), which is refused below. */
   int fd = open_retry(path, O_RDWR, 0);
-  if (fd < 0) return fail(errno, os_err);
+  if (fd < 0) return fail(open_error(path, errno), os_err);
   struct stat st;
   int e = SMA__INJECT(fstat(fd, &st), -1, EIO) == 0 ? 0 : errno;
+  /* A FIFO or a device under the name in /dev/shm is no shared-memory
+   * object: ENODEV, what mmap() says of a file it cannot map (a FIFO),
+   * rather than a segment without a record (its size is 0). (macOS's
+   * fstat of a shm object gives no file type: not checked there.) */
+  if (e == 0 && OS->posix_shm_dir && !S_ISREG(st.st_mode)) e = ENODEV;
   memset(seg, 0, sizeof *seg);
   seg->handle = -1;
   if (e == 0 && !sma__fits_size_t((uint64_t)st.st_size)) {
