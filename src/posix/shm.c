@@ -370,6 +370,23 @@ int sma__os_open(const char *name, sma__os_segment_t *seg, int *os_err) {
   return 0;
 }
 
+/* One lstat of the /dev/shm file: what open() would find there, without
+ * opening it. shm_open() does not follow a symlink, and anything but a
+ * regular file is left to open() to refuse as it does. */
+int sma__os_identify(const char *name, uint64_t ident[2], size_t *size,
+                     int *creating, int *os_err) {
+  if (!OS->posix_shm_dir) return SMA_ENOTSUP; /* no file to stat (Darwin) */
+  struct stat st;
+  if (fstatat(AT_FDCWD, shm_file(name).path, &st, AT_SYMLINK_NOFOLLOW) != 0)
+    return fail(errno, os_err);
+  if (!S_ISREG(st.st_mode) || !sma__fits_size_t((uint64_t)st.st_size)) return SMA_ENOTSUP;
+  ident[0] = (uint64_t)st.st_dev;
+  ident[1] = (uint64_t)st.st_ino;
+  *size = reported_size(&st);
+  *creating = (st.st_mode & CREATING_MARK) != 0;
+  return 0;
+}
+
 int sma__os_read(const sma__os_segment_t *seg, uint64_t offset, void *buf,
                  size_t n, int *os_err) {
   if (!OS->posix_fd_io) return sma__read_mapped(seg, offset, buf, n);
