@@ -9,7 +9,8 @@
  *   sma_bench [--quick] [--reps N] [--iters N] [--touch-mb N]
  *             [--handoff-mb N] [--demo-size N] [--tile-side N]
  *             [--only SECTION] [--python PATH] [--sma PATH]
- * --quick shrinks every size and count (ctest's smoke run).
+ * --quick shrinks every size and count (ctest's smoke run). Sections in
+ * their own files: maps (maps.c), peers (peers.cpp), files (files.c).
  */
 #include "../tools/proc.h"
 #include "sma.h"
@@ -698,7 +699,7 @@ static void fit_to_limit(config_t *c) {
            (unsigned long long)caps.max_segment);
 }
 
-/* --only SECTION runs one section (lifecycle, attach, touch, huge,
+/* --only SECTION runs one section (lifecycle, attach, touch, huge, maps, peers, files,
  * handoff, scaling, python, fill, tiles); all by default. */
 int wanted(const config_t *c, const char *section) {
   return c->only == NULL || strcmp(c->only, section) == 0;
@@ -986,6 +987,7 @@ int main(int argc, char **argv) {
   if (rc == 0 && wanted(&c, "tiles")) rc = bench_tiles(&c, name, raw_name);
   if (rc == 0) rc = bench_maps(&c, name);
   if (rc == 0) rc = bench_peers(&c, name);
+  if (rc == 0) rc = bench_files(&c, name);
   if (rc == 0 && c.python[0] == '\0') printf("| lifecycle vs Python | — | — | — | — | no python3 found |\n");
   if (rc == 0) printf("\nsma_bench: every section ran\n"); /* what ctest's smoke runs look for */
   return rc;

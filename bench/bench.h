@@ -41,6 +41,7 @@ double proc_now(void);
 /* Sections in files of their own. */
 int bench_maps(const config_t *c, const char *name);  /* maps.c: the mapping cache */
 int bench_peers(const config_t *c, const char *name); /* peers.cpp or its stand-in */
+int bench_files(const config_t *c, const char *name); /* files.c: sma save/load vs NumPy */
 
 #ifdef __cplusplus
 }
