@@ -35,6 +35,11 @@ struct sma__map {
 };
 
 static sma__map_t *maps; /* under sma__os_maps_lock() */
+/* How many mappings the table holds, also read without the lock: a load
+ * in a process that holds none (every cold attach) skips the identity
+ * call, which could only miss, and opens at once. A stale read costs only
+ * that call or its saving: the open path looks the object up again. */
+static atomic_size_t held_count;
 
 /* SMA_MAP_CACHE=0 in the environment turns the cache off (read once per
  * process): every load then maps the segment afresh, as before 0.2. */
@@ -103,12 +108,14 @@ static int check_held(const sma__map_t *m, const char *name, sma__record_t *rec,
 static void release(sma__map_t *m, int *os_err, int *rc) {
   sma__os_maps_lock();
   bool last = --m->refs == 0;
-  if (last)
+  if (last) {
     for (sma__map_t **p = &maps; *p != NULL; p = &(*p)->next)
       if (*p == m) {
         *p = m->next;
         break;
       }
+    atomic_fetch_sub_explicit(&held_count, 1, memory_order_relaxed);
+  }
   sma__os_maps_unlock();
   if (!last) return;
   int close_rc = sma__os_close(&m->seg, os_err); /* outside the lock: munmap is slow */
@@ -126,7 +133,8 @@ static int open_new(const char *name, sma__os_segment_t *seg, sma__record_t *rec
   sma__map_t *m = calloc(1, sizeof *m);
   unsigned char scratch[SMA__RECORD_SIZE];
   rc = check_name(read_record(seg, m != NULL ? m->bytes : scratch, rec, os_err), rec, name);
-  if ((rc != 0 && rc != SMA_ENORECORD) || seg->creating || m == NULL) {
+  bool anonymous = seg->ident[0] == 0 && seg->ident[1] == 0; /* no identity (Windows) */
+  if ((rc != 0 && rc != SMA_ENORECORD) || seg->creating || anonymous || m == NULL) {
     if (rc != 0 && rc != SMA_ENORECORD) {
       int ignored;
       sma__os_close(seg, &ignored);
@@ -143,6 +151,7 @@ static int open_new(const char *name, sma__os_segment_t *seg, sma__record_t *rec
   if (held == NULL) {
     m->next = maps;
     maps = m;
+    atomic_fetch_add_explicit(&held_count, 1, memory_order_relaxed);
   }
   sma__os_maps_unlock();
   if (held != NULL) {
@@ -160,6 +169,8 @@ int sma__map_open(const char *name, sma__os_segment_t *seg, sma__record_t *rec,
                   sma__map_t **map, int *os_err) {
   *map = NULL;
   if (!cache_enabled()) return sma__segment_open(name, seg, rec, os_err);
+  if (atomic_load_explicit(&held_count, memory_order_relaxed) == 0)
+    return open_new(name, seg, rec, map, os_err); /* nothing held to share */
   uint64_t ident[2];
   size_t size;
   int creating;

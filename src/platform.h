@@ -35,7 +35,8 @@ typedef struct sma__os_segment {
                               handle (Windows), 0 when none */
   uint64_t ident[2];       /* open(): the OS object's identity (POSIX:
                               device, inode; System V: shmid), which
-                              remove_unused() compares */
+                              remove_unused() and the mapping cache
+                              compare; all zero where there is none */
 } sma__os_segment_t;
 
 /* Fills *caps (the public sma_caps_t) but max_segment. Cannot fail;

@@ -162,16 +162,18 @@ static int write_at(int fd, const void *buf, size_t n, off_t offset) {
  * under its name once complete, so a creator killed at any moment leaves
  * nothing at all (the file goes with its last descriptor). -1 with errno
  * EOPNOTSUPP where O_TMPFILE is unavailable: the caller falls back. */
-static int open_unnamed(const char *name, mode_t mode) {
+static int open_unnamed(const char *name, mode_t mode, int long_build) {
   if (!OS->posix_shm_dir) {
     errno = EOPNOTSUPP; /* no /dev/shm directory to make it in */
     return -1;
   }
   shm_file_t file = shm_file(name);
-  /* Fail fast on a taken name rather than after a long reservation;
-   * linkat() in publish() is what makes create exclusive. */
+  /* Fail fast on a taken name rather than after a long reservation or
+   * prefault (a create without either has nothing long to save, and
+   * skips the call); linkat() in publish() is what makes create
+   * exclusive. */
   struct stat st;
-  if (fstatat(AT_FDCWD, file.path, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+  if (long_build && fstatat(AT_FDCWD, file.path, &st, AT_SYMLINK_NOFOLLOW) == 0) {
     errno = EEXIST;
     return -1;
   }
@@ -197,9 +199,10 @@ static int link_name(int fd, const char *name) {
   return linkat(fd, "", AT_FDCWD, file.path, AT_EMPTY_PATH) == 0 ? 0 : errno;
 }
 #else
-static int open_unnamed(const char *name, mode_t mode) {
+static int open_unnamed(const char *name, mode_t mode, int long_build) {
   (void)name;
   (void)mode;
+  (void)long_build;
   errno = EOPNOTSUPP;
   return -1;
 }
@@ -291,7 +294,8 @@ int sma__os_create(const char *name, size_t size, unsigned flags,
   if (rc != 0) return rc;
   if (!fits_off_t(size) || size < SMA__RECORD_SIZE) return SMA_EOVERFLOW;
   mode_t mode = (flags & SMA_CREATE_GROUP) ? 0660 : 0600;
-  int fd = open_unnamed(name, mode);
+  int long_build = !(flags & SMA_CREATE_NORESERVE) || (flags & SMA_CREATE_PREFAULT);
+  int fd = open_unnamed(name, mode, long_build);
   int unnamed = fd >= 0;
   if (fd < 0 && errno != EOPNOTSUPP) return fail(errno, os_err);
   if (!unnamed) fd = open_retry(path, O_RDWR | O_CREAT | O_EXCL, mode | CREATING_MARK);
