@@ -133,7 +133,11 @@ Test(map_cache, a_spoiled_record_fails_a_load_of_a_held_mapping) {
   cr_assert_eq(t_raw_map(name, &raw), 0);
   raw.bytes[raw.size - 1] ^= 0x5a; /* a CRC byte */
   sma_t *b = NULL;
-  cr_assert_eq(sma_open(&b, name, NULL, 0), SMA_ECORRUPT);
+  /* System V finds a segment by the name in its record: a spoiled one
+   * names nothing there. */
+  int rc = sma_open(&b, name, NULL, 0);
+  cr_assert(rc == SMA_ECORRUPT || (rc == SMA_ENOENT && strcmp(sma_backend(), "sysv") == 0),
+            "%s", sma_strerror(rc));
   raw.bytes[raw.size - 1] ^= 0x5a;
   b = load(name, NULL, 0);
   cr_assert_eq(sma_data(b), sma_data(held));
