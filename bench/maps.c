@@ -23,6 +23,7 @@ typedef struct held {
   size_t tiles; /* (side / TILE)^2 */
 } held_t;
 
+#if !defined(_WIN32)
 /* Loads and closes one tile-sliced object again and again. */
 static double load_held(const config_t *c, void *ctx) {
   const held_t *h = ctx;
@@ -41,7 +42,6 @@ static double load_held(const config_t *c, void *ctx) {
   return t;
 }
 
-#if !defined(_WIN32)
 /* The floor of a cold attach, as bench.c's attach row (POSIX names). */
 static double attach_floor(const config_t *c, void *ctx) {
   const held_t *h = ctx;
@@ -194,10 +194,11 @@ int bench_maps(const config_t *c, const char *name) {
   held_t h = {name, side, (side / TILE) * (side / TILE)};
   sma_t *holder = NULL;
   double a = 0, b = 0;
-  char what[200], note[160];
+  char what[200];
   rc = sma_open(&holder, name, NULL, 0);
 #if !defined(_WIN32)
   if (rc == 0 && strcmp(sma_backend(), "posix") == 0) {
+    char note[160];
     rc = compare(c, load_held, &h, attach_floor, &h, &a, &b);
     if (rc == 0) {
       snprintf(what, sizeof what, "load+close of a mapped segment (a %dx%d slice of %zux%zu float32)",
