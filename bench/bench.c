@@ -9,7 +9,8 @@
  *   sma_bench [--quick] [--reps N] [--iters N] [--touch-mb N]
  *             [--handoff-mb N] [--demo-size N] [--tile-side N]
  *             [--only SECTION] [--python PATH] [--sma PATH]
- * --quick shrinks every size and count (ctest's smoke run).
+ * --quick shrinks every size and count (ctest's smoke run). Sections in
+ * their own files: maps (maps.c), peers (peers.cpp), files (files.c).
  */
 #include "../tools/proc.h"
 #include "sma.h"
@@ -35,19 +36,12 @@
 #endif
 #endif
 
-typedef struct config {
-  int reps, iters;
-  size_t touch_bytes, handoff_bytes, demo_size, tile_side;
-  size_t fill_bytes[3];
-  const char *python, *sma, *self;
-  const char *only; /* one section, or NULL for all */
-} config_t;
+#include "bench.h"
 
 enum { MAX_REPS = 64 };
 
 /* ---- measuring ------------------------------------------------------------ */
 
-typedef double (*side_fn)(const config_t *c, void *ctx); /* seconds per op */
 
 static int cmp_double(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
@@ -61,7 +55,7 @@ static double median(double *v, int n) {
 
 /* Runs the two sides alternately c->reps times; medians in *a, *b.
  * A side returning a negative time failed. */
-static int compare(const config_t *c, side_fn fa, void *ca, side_fn fb, void *cb,
+int compare(const config_t *c, side_fn fa, void *ca, side_fn fb, void *cb,
                    double *a, double *b) {
   double ta[MAX_REPS], tb[MAX_REPS];
   for (int r = 0; r < c->reps; r++) {
@@ -86,7 +80,7 @@ static const char *num(char *buf, size_t cap, double v) {
   return buf;
 }
 
-static void row(const char *what, double lib, double base, const char *unit,
+void row(const char *what, double lib, double base, const char *unit,
                 double goal, const char *note) {
   char goal_text[32] = "—", verdict[32] = "", l[32], b[32], r[32];
   double ratio = lib / base;
@@ -102,7 +96,7 @@ static void row(const char *what, double lib, double base, const char *unit,
   fflush(stdout);
 }
 
-static int fail(const char *what, int rc) {
+int fail(const char *what, int rc) {
   fprintf(stderr, "sma_bench: %s: %s\n", what, rc < 0 ? sma_strerror(rc) : "failed");
   return 1;
 }
@@ -121,7 +115,7 @@ typedef struct life_ctx {
   int fill;
 } life_ctx_t;
 
-static void use_array(void *p, size_t bytes, int fill) {
+void use_array(void *p, size_t bytes, int fill) {
   if (!fill) {
     ((volatile unsigned char *)p)[0] = 1;
     return;
@@ -481,7 +475,7 @@ static double scale_side(const config_t *c, void *ctx) { return demo_time(c, *(i
 /* Runs a Python script (no double quotes, dollars, backquotes or
  * backslashes: it is passed in double quotes through the shell) that
  * prints n numbers into out. 0, or -1 if it failed. */
-static int python_numbers(const config_t *c, const char *script, double *out, int n) {
+int python_numbers(const config_t *c, const char *script, double *out, int n) {
   char cmd[4096];
   if (snprintf(cmd, sizeof cmd, "\"%s\" -c \"%s\"", c->python, script) >= (int)sizeof cmd) return -1;
   FILE *p = popen(cmd, "r");
@@ -525,9 +519,9 @@ static double life_python(const config_t *c, void *ctx) {
  * segment too). Mode "sum" maps the array once and sums every tile
  * through the same view arithmetic, so load-mode time minus sum-mode time
  * is the per-tile cost of loading and closing. */
-enum { TILE = 64, TILE_WORKERS = 2 };
+enum { TILE_WORKERS = 2 };
 
-static double sum_tile(const sma_view_t *v, size_t r0, size_t c0) {
+double sum_tile(const sma_view_t *v, size_t r0, size_t c0) {
   double sum = 0;
   for (size_t i = 0; i < TILE; i++) {
     const float *row = sma_view_at2(v, r0 + i, c0);
@@ -705,9 +699,9 @@ static void fit_to_limit(config_t *c) {
            (unsigned long long)caps.max_segment);
 }
 
-/* --only SECTION runs one section (lifecycle, attach, touch, huge,
+/* --only SECTION runs one section (lifecycle, attach, touch, huge, maps, peers, files,
  * handoff, scaling, python, fill, tiles); all by default. */
-static int wanted(const config_t *c, const char *section) {
+int wanted(const config_t *c, const char *section) {
   return c->only == NULL || strcmp(c->only, section) == 0;
 }
 
@@ -927,7 +921,7 @@ static int bench_tiles(const config_t *c, const char *name, const char *raw_name
   snprintf(what, sizeof what, "many tiles: %zux%zu float32, %zu tiles of %dx%d, %d workers: "
            "overhead per tile (load with slice + close)", c->tile_side, c->tile_side,
            (c->tile_side / TILE) * (c->tile_side / TILE), TILE, TILE, TILE_WORKERS);
-  row(what, a * 1e6, b * 1e6, "µs", 0.5, "Python: SharedMemory + np.ndarray + slice, as gridr's load()");
+  row(what, a * 1e6, b * 1e6, "µs", 0.05, "Python: SharedMemory + np.ndarray + slice, as gridr's load()");
   return 0;
 }
 
@@ -991,6 +985,9 @@ int main(int argc, char **argv) {
   if (rc == 0 && wanted(&c, "python") && c.python[0] != '\0') rc = bench_python_lifecycle(&c, name);
   if (rc == 0 && wanted(&c, "fill")) rc = bench_fill(&c, name, raw_name);
   if (rc == 0 && wanted(&c, "tiles")) rc = bench_tiles(&c, name, raw_name);
+  if (rc == 0) rc = bench_maps(&c, name);
+  if (rc == 0) rc = bench_peers(&c, name);
+  if (rc == 0) rc = bench_files(&c, name);
   if (rc == 0 && c.python[0] == '\0') printf("| lifecycle vs Python | — | — | — | — | no python3 found |\n");
   if (rc == 0) printf("\nsma_bench: every section ran\n"); /* what ctest's smoke runs look for */
   return rc;

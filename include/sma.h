@@ -22,10 +22,30 @@
  *  - Pointers documented as "borrowed" stay owned by the library object and
  *    are valid until that object changes state or is freed.
  *  - No global mutable state except the name counter (sma_name_counter()),
- *    and two caches of values fixed for the process's life: the boot id
- *    (Linux, read once for the metadata record) and, on Windows, the
- *    handles that keep this process's created segments alive until it
- *    unlinks them.
+ *    the mapping cache (below), caches of values fixed for the process's
+ *    life: the boot id and the pid namespace (Linux, read once for the
+ *    metadata record; a forked child reads its pid namespace again, as it
+ *    may live in another), and, on Windows, the handles that keep this
+ *    process's created segments alive until it unlinks them.
+ *  - Threads: one sma_t is used by one thread at a time; different sma_t
+ *    objects, of the same segment or not, may be used by different threads
+ *    at once. Everything global is thread-safe and fork-safe (a forked
+ *    child keeps using the arrays it inherited and loads as its parent).
+ *
+ * The mapping cache: loads of one segment in one process share one
+ * mapping (sma_load(), sma_open()), so loading many slices of one array
+ * costs about a pointer each, not a mapping each. Every load still asks
+ * the OS which object the name names now (one stat-sized call) and reads
+ * and checks the record: a name unlinked and made again maps the new
+ * segment, while arrays loaded from the old one keep it. Release policy:
+ * a mapping is unmapped, and its handle closed, with the last sma_close()
+ * of the arrays sharing it, exactly as without the cache; so to reuse one
+ * mapping across many short loads, keep one array of the segment loaded
+ * meanwhile. sma_os_handle() of arrays sharing a mapping is the same
+ * handle (borrowed: never close it). Where the OS cannot identify a name
+ * without opening it (Windows, macOS) every load maps afresh. Opt-out: the
+ * environment variable SMA_MAP_CACHE=0, read at the first load, makes every
+ * load map afresh.
  */
 #ifndef SMA_H
 #define SMA_H
@@ -421,7 +441,9 @@ SMA_API int sma_create_filled(sma_t *a, unsigned flags, sma_fill_fn fill,
  * applies the slice. Errors: SMA_ESTATE, SMA_ENOENT, SMA_EACCES,
  * SMA_ETOOSMALL, SMA_EMISMATCH, SMA_ECORRUPT, SMA_EBYTEORDER (the record
  * says the data has the other byte order), SMA_ETOOBIG (larger than this
- * process can map: a 32-bit process), SMA_ESTEP, SMA_EOS. */
+ * process can map: a 32-bit process), SMA_ESTEP, SMA_EOS. Shares the
+ * mapping of arrays of the same segment already loaded in this process
+ * (the mapping cache, above). */
 SMA_API int sma_load(sma_t *a);
 
 /** Opens a segment knowing only its name: shape and dtype come from the
@@ -432,7 +454,8 @@ SMA_API int sma_load(sma_t *a);
 SMA_API int sma_open(sma_t **out, const char *name, const sma_slice_t *slice,
                      size_t nslice);
 
-/** Releases this process's mapping and handle; never unlinks. The view
+/** Releases this object's share of the process's mapping and handle (the
+ * last array of a segment to close unmaps it); never unlinks. The view
  * becomes NULL. Closing an object that is not loaded is a no-op returning
  * 0, so it is safe to call twice. */
 SMA_API int sma_close(sma_t *a);

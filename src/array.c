@@ -1,5 +1,6 @@
 /* The array object: gridr's SharedMemoryArray and its lifecycle. */
 #include "sma_int.h"
+#include "map_cache.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@ struct sma {
   bool persistent;               /* see sma_is_persistent() */
   unsigned effective;            /* create flags that took effect */
   sma__os_segment_t seg;
+  sma__map_t *map;               /* the shared mapping seg copies, or NULL */
   sma_view_t view;
   int os_error;
   uint64_t creator_pid;
@@ -172,10 +174,20 @@ static bool same_shape(const sma_t *a, const sma__record_t *rec) {
   return true;
 }
 
+/* Lets go of what a load opened: its reference of the shared mapping, or
+ * its own mapping. */
+static int drop_segment(sma__os_segment_t *seg, sma__map_t *map, int *os_err) {
+  if (map == NULL) return sma__os_close(seg, os_err);
+  seg->addr = NULL;
+  seg->size = 0;
+  seg->handle = -1;
+  return sma__map_close(map, os_err);
+}
+
 /* Finishes a load on an open segment: size and record checks, the slice,
  * the state. On failure the segment is closed. rec is NULL for a segment
  * without a record (made by another program). */
-static int finish_load(sma_t *a, sma__os_segment_t *seg,
+static int finish_load(sma_t *a, sma__os_segment_t *seg, sma__map_t *map,
                        const sma__record_t *rec) {
   int rc = 0;
   if (seg->size < a->nbytes)
@@ -187,10 +199,11 @@ static int finish_load(sma_t *a, sma__os_segment_t *seg,
                          a->slice, a->nslice);
   if (rc != 0) {
     int ignored;
-    sma__os_close(seg, &ignored);
+    drop_segment(seg, map, &ignored);
     return rc;
   }
   a->seg = *seg;
+  a->map = map;
   a->loaded = true;
   a->creator = false;
   a->os_error = 0;
@@ -201,16 +214,17 @@ static int finish_load(sma_t *a, sma__os_segment_t *seg,
 }
 
 /* Opens `name` and reads its record (with a system call, never through
- * the mapping). *has_record tells whether there was one; a segment still
+ * the mapping), sharing the mapping this process holds of the same object
+ * (map_cache.c). *has_record tells whether there was one; a segment still
  * being created is SMA_EBUSY. On failure nothing stays open. */
-static int open_checked(const char *name, sma__os_segment_t *seg,
+static int open_checked(const char *name, sma__os_segment_t *seg, sma__map_t **map,
                         sma__record_t *rec, bool *has_record, int *os_err) {
-  int rc = sma__segment_open(name, seg, rec, os_err);
+  int rc = sma__map_open(name, seg, rec, map, os_err);
   *has_record = rc == 0;
   if (rc == SMA_ENORECORD) return 0;
   if (rc == 0 && seg->creating) {
     int ignored;
-    sma__os_close(seg, &ignored);
+    drop_segment(seg, *map, &ignored);
     return SMA_EBUSY;
   }
   return rc;
@@ -223,9 +237,10 @@ int sma_load(sma_t *a) {
   sma__record_t rec;
   bool has_record;
   int os_err = 0;
-  int rc = open_checked(a->name, &seg, &rec, &has_record, &os_err);
+  sma__map_t *map;
+  int rc = open_checked(a->name, &seg, &map, &rec, &has_record, &os_err);
   if (rc != 0) return fail_os(a, rc, os_err);
-  return finish_load(a, &seg, has_record ? &rec : NULL);
+  return finish_load(a, &seg, map, has_record ? &rec : NULL);
 }
 
 int sma_open(sma_t **out, const char *name, const sma_slice_t *slice,
@@ -238,7 +253,8 @@ int sma_open(sma_t **out, const char *name, const sma_slice_t *slice,
   sma__record_t rec;
   bool has_record;
   int os_err = 0;
-  rc = open_checked(name, &seg, &rec, &has_record, &os_err);
+  sma__map_t *map;
+  rc = open_checked(name, &seg, &map, &rec, &has_record, &os_err);
   if (rc != 0) return sma__named_result(rc, os_err);
   sma_t *a = NULL;
   rc = has_record ? sma_new(&a, name, rec.ndim, rec.shape, rec.dtype, slice,
@@ -246,10 +262,10 @@ int sma_open(sma_t **out, const char *name, const sma_slice_t *slice,
                   : SMA_ENORECORD;
   int ignored;
   if (rc != 0) {
-    sma__os_close(&seg, &ignored);
+    drop_segment(&seg, map, &ignored);
     return sma__named_result(rc, 0);
   }
-  rc = finish_load(a, &seg, &rec);
+  rc = finish_load(a, &seg, map, &rec);
   if (rc != 0) {
     free(a);
     return sma__named_result(rc, 0);
@@ -262,7 +278,8 @@ int sma_close(sma_t *a) {
   if (a == NULL) return SMA_EINVAL;
   if (!a->loaded) return 0;
   int os_err = 0;
-  int rc = sma__os_close(&a->seg, &os_err);
+  int rc = drop_segment(&a->seg, a->map, &os_err);
+  a->map = NULL;
   a->loaded = false;
   a->creator = false;
   a->effective = 0;

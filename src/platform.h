@@ -35,7 +35,8 @@ typedef struct sma__os_segment {
                               handle (Windows), 0 when none */
   uint64_t ident[2];       /* open(): the OS object's identity (POSIX:
                               device, inode; System V: shmid), which
-                              remove_unused() compares */
+                              remove_unused() and the mapping cache
+                              compare; all zero where there is none */
 } sma__os_segment_t;
 
 /* Fills *caps (the public sma_caps_t) but max_segment. Cannot fail;
@@ -87,6 +88,23 @@ int sma__os_abandon(const char *name, sma__os_segment_t *seg, int *os_err);
  * reports it (page-rounded on some systems; see caps.size_is_exact);
  * seg->creating tells whether create() has not published it. */
 int sma__os_open(const char *name, sma__os_segment_t *seg, int *os_err);
+
+/* Tells, without opening or mapping anything, which OS object `name`
+ * names now: ident as open() would fill seg->ident, the size open() would
+ * map, and whether create() has not published it. One stat-sized call
+ * (POSIX on Linux: an lstat of the /dev/shm file); the mapping cache
+ * (src/map_cache.c) calls it on every load to decide whether a mapping
+ * it holds is still the segment of that name. SMA_ENOTSUP where the OS
+ * cannot tell without opening (the cache is then not used). */
+int sma__os_identify(const char *name, uint64_t ident[2], size_t *size,
+                     int *creating, int *os_err);
+
+/* The process-wide lock of the mapping cache. Not recursive; held only
+ * for table operations, never across an OS call that may block. The
+ * backend keeps it consistent across fork() (taken before, released in
+ * parent and child after, so a child never inherits it held). */
+void sma__os_maps_lock(void);
+void sma__os_maps_unlock(void);
 
 /* Copies n bytes at `offset` of an opened segment into buf through a call
  * that returns an error rather than raising SIGBUS where the segment may

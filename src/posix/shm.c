@@ -162,16 +162,18 @@ static int write_at(int fd, const void *buf, size_t n, off_t offset) {
  * under its name once complete, so a creator killed at any moment leaves
  * nothing at all (the file goes with its last descriptor). -1 with errno
  * EOPNOTSUPP where O_TMPFILE is unavailable: the caller falls back. */
-static int open_unnamed(const char *name, mode_t mode) {
+static int open_unnamed(const char *name, mode_t mode, int long_build) {
   if (!OS->posix_shm_dir) {
     errno = EOPNOTSUPP; /* no /dev/shm directory to make it in */
     return -1;
   }
   shm_file_t file = shm_file(name);
-  /* Fail fast on a taken name rather than after a long reservation;
-   * linkat() in publish() is what makes create exclusive. */
+  /* Fail fast on a taken name rather than after a long reservation or
+   * prefault (a create without either has nothing long to save, and
+   * skips the call); linkat() in publish() is what makes create
+   * exclusive. */
   struct stat st;
-  if (fstatat(AT_FDCWD, file.path, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+  if (long_build && fstatat(AT_FDCWD, file.path, &st, AT_SYMLINK_NOFOLLOW) == 0) {
     errno = EEXIST;
     return -1;
   }
@@ -197,9 +199,10 @@ static int link_name(int fd, const char *name) {
   return linkat(fd, "", AT_FDCWD, file.path, AT_EMPTY_PATH) == 0 ? 0 : errno;
 }
 #else
-static int open_unnamed(const char *name, mode_t mode) {
+static int open_unnamed(const char *name, mode_t mode, int long_build) {
   (void)name;
   (void)mode;
+  (void)long_build;
   errno = EOPNOTSUPP;
   return -1;
 }
@@ -291,7 +294,8 @@ int sma__os_create(const char *name, size_t size, unsigned flags,
   if (rc != 0) return rc;
   if (!fits_off_t(size) || size < SMA__RECORD_SIZE) return SMA_EOVERFLOW;
   mode_t mode = (flags & SMA_CREATE_GROUP) ? 0660 : 0600;
-  int fd = open_unnamed(name, mode);
+  int long_build = !(flags & SMA_CREATE_NORESERVE) || (flags & SMA_CREATE_PREFAULT);
+  int fd = open_unnamed(name, mode, long_build);
   int unnamed = fd >= 0;
   if (fd < 0 && errno != EOPNOTSUPP) return fail(errno, os_err);
   if (!unnamed) fd = open_retry(path, O_RDWR | O_CREAT | O_EXCL, mode | CREATING_MARK);
@@ -400,6 +404,23 @@ int sma__os_open(const char *name, sma__os_segment_t *seg, int *os_err) {
   seg->creating = (st.st_mode & CREATING_MARK) != 0;
   seg->ident[0] = (uint64_t)st.st_dev;
   seg->ident[1] = (uint64_t)st.st_ino;
+  return 0;
+}
+
+/* One lstat of the /dev/shm file: what open() would find there, without
+ * opening it. shm_open() does not follow a symlink, and anything but a
+ * regular file is left to open() to refuse as it does. */
+int sma__os_identify(const char *name, uint64_t ident[2], size_t *size,
+                     int *creating, int *os_err) {
+  if (!OS->posix_shm_dir) return SMA_ENOTSUP; /* no file to stat (Darwin) */
+  struct stat st;
+  if (fstatat(AT_FDCWD, shm_file(name).path, &st, AT_SYMLINK_NOFOLLOW) != 0)
+    return fail(errno, os_err);
+  if (!S_ISREG(st.st_mode) || !sma__fits_size_t((uint64_t)st.st_size)) return SMA_ENOTSUP;
+  ident[0] = (uint64_t)st.st_dev;
+  ident[1] = (uint64_t)st.st_ino;
+  *size = reported_size(&st);
+  *creating = (st.st_mode & CREATING_MARK) != 0;
   return 0;
 }
 

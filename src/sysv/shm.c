@@ -376,6 +376,19 @@ int sma__os_open(const char *name, sma__os_segment_t *seg, int *os_err) {
   return e == 0 ? 0 : fail(e, 0, os_err);
 }
 
+/* The segment the name's probes find, as open() finds it, unattached. */
+int sma__os_identify(const char *name, uint64_t ident[2], size_t *size,
+                     int *creating, int *os_err) {
+  probe_t p;
+  int e = find(name, &p);
+  if (e != 0) return fail(e, 0, os_err);
+  ident[0] = (uint64_t)p.id;
+  ident[1] = 0;
+  *size = (size_t)p.ds.shm_segsz;
+  *creating = (p.ds.shm_perm.mode & CREATING_MARK) != 0;
+  return 0;
+}
+
 /* System V segments cannot be truncated and live in the kernel's own
  * shm mount, which has no size limit: reading the mapping cannot fault. */
 int sma__os_read(const sma__os_segment_t *seg, uint64_t offset, void *buf,

@@ -8,6 +8,7 @@
 #include "os.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -106,15 +107,69 @@ void sma__os_boot_id(unsigned char id[16]) {
   }
 }
 
-uint64_t sma__os_pidns(void) {
+/* ---- state that fork() must see consistent -------------------------------
+ * The mapping cache's lock, and the pid namespace cache below. One set
+ * of at-fork handlers, registered once: the lock is taken before fork and
+ * released in parent and child (so a child never inherits it held by a
+ * thread that does not exist there; the child's copy of the table is
+ * consistent and its mappings and descriptors are inherited, so it keeps
+ * using them), and the child forgets the pid namespace. */
+static pthread_mutex_t maps_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t fork_handlers_once = PTHREAD_ONCE_INIT;
+
+/* 0: not known; else the inode of /proc/self/ns/pid. */
+static atomic_uint_fast64_t pidns_cache;
+
+static void before_fork(void) { pthread_mutex_lock(&maps_lock); }
+static void after_fork_parent(void) { pthread_mutex_unlock(&maps_lock); }
+static void after_fork_child(void) {
+  /* A child made after unshare(CLONE_NEWPID), or after setns() into
+   * another pid namespace, lives in a namespace its parent does not, and
+   * may even have its parent's pid there: only a fresh look is right. */
+  atomic_store_explicit(&pidns_cache, 0, memory_order_relaxed);
+  pthread_mutex_unlock(&maps_lock);
+}
+
+static void register_fork_handlers(void) {
+  /* Failure (ENOMEM) leaves no handler: then nothing may be cached, which
+   * the flag below tells. */
+  if (pthread_atfork(before_fork, after_fork_parent, after_fork_child) != 0)
+    atomic_store_explicit(&pidns_cache, UINT64_MAX, memory_order_relaxed);
+}
+
+/* Whether the at-fork handlers are in place (registered on first use). */
+static int fork_safe(void) {
+  pthread_once(&fork_handlers_once, register_fork_handlers);
+  return atomic_load_explicit(&pidns_cache, memory_order_relaxed) != UINT64_MAX;
+}
+
+void sma__os_maps_lock(void) {
+  pthread_once(&fork_handlers_once, register_fork_handlers);
+  pthread_mutex_lock(&maps_lock);
+}
+
+void sma__os_maps_unlock(void) { pthread_mutex_unlock(&maps_lock); }
+
+static uint64_t read_pidns(void) {
 #if defined(__linux__)
-  /* A process never changes its own pid namespace (unshare and setns
-   * apply to children), so one stat per call is exact; it is cheap next
-   * to the create it serves. */
   struct stat st;
   if (stat("/proc/self/ns/pid", &st) == 0) return (uint64_t)st.st_ino;
 #endif
   return 0;
+}
+
+/* A process never changes its own pid namespace (unshare and setns apply
+ * to its later children), so it is read once per process (a stat of
+ * /proc, ~5 us, was the largest extra call of a create) and forgotten in
+ * every child at fork. A value of 0 (no /proc) is not cached: /proc may
+ * be mounted later. */
+uint64_t sma__os_pidns(void) {
+  if (!fork_safe()) return read_pidns();
+  uint64_t ns = atomic_load_explicit(&pidns_cache, memory_order_relaxed);
+  if (ns != 0) return ns;
+  ns = read_pidns();
+  if (ns != 0) atomic_store_explicit(&pidns_cache, ns, memory_order_relaxed);
+  return ns;
 }
 
 uint64_t sma__os_counter_next(void) {

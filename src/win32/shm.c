@@ -297,6 +297,18 @@ int sma__os_read(const sma__os_segment_t *seg, uint64_t offset, void *buf,
   return sma__read_mapped(seg, offset, buf, n);
 }
 
+/* A section has no identity to read without opening it: the mapping
+ * cache is not used on Windows. */
+int sma__os_identify(const char *name, uint64_t ident[2], size_t *size,
+                     int *creating, int *os_err) {
+  (void)name;
+  (void)ident;
+  (void)size;
+  (void)creating;
+  (void)os_err;
+  return SMA_ENOTSUP;
+}
+
 int sma__os_open(const char *name, sma__os_segment_t *seg, int *os_err) {
   wchar_t wname[SMA_NAME_BUF + 16];
   if (wide_name(name, wname, (int)(sizeof wname / sizeof wname[0])) != 0)

@@ -1,0 +1,113 @@
+/*
+ * sma_bench section "files": `sma save` and `sma load` against NumPy on
+ * the same .npy file (float32, half of --handoff-mb: 512 MiB by default).
+ * save: the whole `sma save NAME FILE` command (start, attach, write)
+ * against np.save of an array NumPy holds; load: the whole `sma load FILE
+ * NAME` command (read into a new segment) against np.load + a copy into a
+ * new SharedMemory, which is what Python needs to share the array.
+ */
+#include "bench.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct files_ctx {
+  const char *name; /* the segment saved; loads create `load_name` */
+  char load_name[SMA_NAME_BUF];
+  char path[512];
+  size_t elements;
+} files_ctx_t;
+
+/* Wall seconds of one shell command (its output discarded), or -1. */
+static double timed_command(const char *cmd) {
+  double t0 = proc_now();
+  FILE *p = popen(cmd, "r");
+  if (p == NULL) return -1;
+  char sink[256];
+  while (fgets(sink, sizeof sink, p) != NULL) {
+  }
+  return pclose(p) == 0 ? proc_now() - t0 : -1;
+}
+
+static double save_sma(const config_t *c, void *ctx) {
+  const files_ctx_t *f = ctx;
+  char cmd[1200];
+  snprintf(cmd, sizeof cmd, "'%s' save '%s' '%s'", c->sma, f->name, f->path);
+  return timed_command(cmd);
+}
+
+static double save_numpy(const config_t *c, void *ctx) {
+  const files_ctx_t *f = ctx;
+  char script[2048];
+  snprintf(script, sizeof script,
+           "import time, numpy as np\n"
+           "a=np.ones(%zu, np.float32)\n"
+           "t=time.perf_counter(); np.save('%s', a); print(time.perf_counter()-t)",
+           f->elements, f->path);
+  double t;
+  return python_numbers(c, script, &t, 1) == 0 ? t : -1;
+}
+
+static double load_sma(const config_t *c, void *ctx) {
+  files_ctx_t *f = ctx;
+  char cmd[1200];
+  snprintf(cmd, sizeof cmd, "'%s' load '%s' '%s'", c->sma, f->path, f->load_name);
+  double t = timed_command(cmd);
+  return sma_unlink(f->load_name) == 0 ? t : -1;
+}
+
+static double load_numpy(const config_t *c, void *ctx) {
+  const files_ctx_t *f = ctx;
+  char script[2048];
+  snprintf(script, sizeof script,
+           "import time, numpy as np\n"
+           "from multiprocessing import shared_memory as s\n"
+           "t=time.perf_counter(); a=np.load('%s')\n"
+           "m=s.SharedMemory('%s', create=True, size=a.nbytes)\n"
+           "b=np.ndarray(a.shape, a.dtype, buffer=m.buf); b[...]=a\n"
+           "dt=time.perf_counter()-t; del b; m.close(); m.unlink(); print(dt)",
+           f->path, f->load_name);
+  double t;
+  return python_numbers(c, script, &t, 1) == 0 ? t : -1;
+}
+
+int bench_files(const config_t *c, const char *name) {
+  if (!wanted(c, "files")) return 0;
+  if (c->python[0] == '\0' || c->sma[0] == '\0') {
+    printf("| sma save/load vs NumPy | — | — | — | — | no python3 or no sma command |\n");
+    return 0;
+  }
+  files_ctx_t f;
+  memset(&f, 0, sizeof f);
+  f.name = name;
+  f.elements = c->handoff_bytes / 2 / sizeof(float);
+  const char *tmp = getenv("TMPDIR");
+  snprintf(f.path, sizeof f.path, "%s/%s.npy", tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp", name);
+  int rc = sma_build_name(f.load_name, &(size_t){sizeof f.load_name}, "benchload");
+  size_t shape[1] = {f.elements};
+  sma_t *a = NULL;
+  if (rc == 0) rc = sma_new(&a, name, 1, shape, SMA_FLOAT32, NULL, 0);
+  if (rc == 0) rc = sma_create(a, 0);
+  if (rc != 0) {
+    sma_free(a);
+    return fail("files setup", rc);
+  }
+  use_array(sma_data(a), sma_nbytes(a), 1);
+  double x, y;
+  char what[160];
+  rc = compare(c, save_sma, &f, save_numpy, &f, &x, &y);
+  if (rc == 0) {
+    snprintf(what, sizeof what, "sma save vs np.save: %zu MiB float32 .npy", sma_nbytes(a) >> 20);
+    row(what, x * 1e3, y * 1e3, "ms", 1.0, "np.save of an array in memory");
+    rc = compare(c, load_sma, &f, load_numpy, &f, &x, &y);
+  }
+  if (rc == 0) {
+    snprintf(what, sizeof what, "sma load vs np.load + copy: %zu MiB float32 .npy", sma_nbytes(a) >> 20);
+    row(what, x * 1e3, y * 1e3, "ms", 1.0, "np.load + copy into a new SharedMemory");
+  }
+  remove(f.path);
+  sma_free(a);
+  sma_unlink(name);
+  return rc != 0 ? fail("files", -1) : 0;
+}

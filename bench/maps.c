@@ -1,0 +1,231 @@
+/*
+ * sma_bench section "maps": the mapping cache (src/map_cache.c). Loads of
+ * a segment this process already maps share that mapping; these rows
+ * measure what such a load costs, how loads in threads scale, and gridr's
+ * tile pattern in one process against Python's.
+ */
+#include "bench.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#if !defined(_WIN32)
+#include <fcntl.h>
+#include <pthread.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#endif
+
+typedef struct held {
+  const char *name;
+  size_t side;  /* the array is side x side float32, all ones */
+  size_t tiles; /* (side / TILE)^2 */
+} held_t;
+
+#if !defined(_WIN32)
+/* Loads and closes one tile-sliced object again and again. */
+static double load_held(const config_t *c, void *ctx) {
+  const held_t *h = ctx;
+  sma_slice_t box[2] = {{0, TILE, 1}, {0, TILE, 1}};
+  size_t shape[2] = {h->side, h->side};
+  sma_t *tile;
+  if (sma_new(&tile, h->name, 2, shape, SMA_FLOAT32, box, 2) != 0) return -1;
+  int n = c->iters * 10;
+  double t0 = proc_now();
+  for (int i = 0; i < n; i++) {
+    if (sma_load(tile) != 0) return -1;
+    sma_close(tile);
+  }
+  double t = (proc_now() - t0) / n;
+  sma_free(tile);
+  return t;
+}
+
+/* The floor of a cold attach, as bench.c's attach row (POSIX names). */
+static double attach_floor(const config_t *c, void *ctx) {
+  const held_t *h = ctx;
+  char path[300];
+  snprintf(path, sizeof path, "/%s", h->name);
+  int n = c->iters * 10;
+  double t0 = proc_now();
+  for (int i = 0; i < n; i++) {
+    int fd = shm_open(path, O_RDWR | O_CLOEXEC, 0);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0) return -1;
+    void *p = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (p == MAP_FAILED) return -1;
+    munmap(p, (size_t)st.st_size);
+    close(fd);
+  }
+  return (proc_now() - t0) / n;
+}
+#endif
+
+/* gridr's tile loop in this process: every tile loaded as a slice, summed,
+ * closed (load_each), or summed through one view; seconds for all. */
+static double tile_loop(const held_t *h, int load_each) {
+  sma_t *whole;
+  if (sma_open(&whole, h->name, NULL, 0) != 0) return -1;
+  size_t per_row = h->side / TILE;
+  double total = 0, t0 = proc_now();
+  for (size_t t = 0; t < h->tiles; t++) {
+    size_t r0 = t / per_row * TILE, c0 = t % per_row * TILE;
+    if (!load_each) {
+      total += sum_tile(sma_view(whole), r0, c0);
+      continue;
+    }
+    sma_slice_t box[2] = {{(int64_t)r0, (int64_t)(r0 + TILE), 1}, {(int64_t)c0, (int64_t)(c0 + TILE), 1}};
+    sma_t *tile;
+    if (sma_open(&tile, h->name, box, 2) != 0) return -1;
+    total += sum_tile(sma_view(tile), 0, 0);
+    sma_free(tile);
+  }
+  double t = proc_now() - t0;
+  sma_free(whole);
+  return total == (double)h->tiles * TILE * TILE ? t : -1;
+}
+
+static double tiles_here_sma(const config_t *c, void *ctx) {
+  (void)c;
+  const held_t *h = ctx;
+  double summing = tile_loop(h, 0), loading = tile_loop(h, 1);
+  if (summing < 0 || loading < 0) return -1;
+  return loading > summing ? (loading - summing) / (double)h->tiles : 0;
+}
+
+static double tiles_here_python(const config_t *c, void *ctx) {
+  const held_t *h = ctx;
+  char script[2048];
+  snprintf(script, sizeof script,
+           "import time, numpy as np\n"
+           "from multiprocessing import shared_memory as s\n"
+           "T=%d; side=%zu; per=side//T; tiles=per*per\n"
+           "own=s.SharedMemory('%s-py1', create=True, size=side*side*4); name=own.name\n"
+           "a=np.ndarray((side, side), np.float32, buffer=own.buf); a.fill(1.0)\n"
+           "def run(load):\n"
+           "  total=0.0; t0=time.perf_counter()\n"
+           "  for t in range(tiles):\n"
+           "    r=t//per*T; c=t%%per*T\n"
+           "    if load:\n"
+           "      m=s.SharedMemory(name); v=np.ndarray((side, side), np.float32, buffer=m.buf)[r:r+T, c:c+T]\n"
+           "      total+=float(v.sum()); del v; m.close()\n"
+           "    else:\n"
+           "      total+=float(a[r:r+T, c:c+T].sum())\n"
+           "  assert total == tiles*T*T\n"
+           "  return time.perf_counter()-t0\n"
+           "try:\n"
+           "  summing=run(False); loading=run(True)\n"
+           "finally:\n"
+           "  del a; own.close(); own.unlink()\n"
+           "print(summing, loading)",
+           TILE, h->side, h->name);
+  double t[2];
+  if (python_numbers(c, script, t, 2) != 0) return -1;
+  return t[1] > t[0] ? (t[1] - t[0]) / (double)h->tiles : 0;
+}
+
+#if !defined(_WIN32)
+typedef struct threads_ctx {
+  const held_t *held;
+  int threads;
+  size_t loads; /* in all, split between the threads */
+} threads_ctx_t;
+
+typedef struct worker {
+  const held_t *held;
+  size_t first, count;
+  int failed;
+} worker_t;
+
+static void *thread_tiles(void *arg) {
+  worker_t *w = arg;
+  size_t per_row = w->held->side / TILE;
+  for (size_t i = 0; i < w->count; i++) {
+    size_t t = (w->first + i) % w->held->tiles, r0 = t / per_row * TILE, c0 = t % per_row * TILE;
+    sma_slice_t box[2] = {{(int64_t)r0, (int64_t)(r0 + TILE), 1}, {(int64_t)c0, (int64_t)(c0 + TILE), 1}};
+    sma_t *tile;
+    if (sma_open(&tile, w->held->name, box, 2) != 0) {
+      w->failed = 1;
+      return NULL;
+    }
+    w->failed |= sum_tile(sma_view(tile), 0, 0) != TILE * TILE;
+    sma_free(tile);
+  }
+  return NULL;
+}
+
+/* Seconds for ctx->loads tile loads (slice + sum + close) shared by
+ * ctx->threads threads, the segment held loaded meanwhile. */
+static double tiles_threads(const config_t *c, void *ctx) {
+  (void)c;
+  const threads_ctx_t *t = ctx;
+  enum { MAX = 8 };
+  pthread_t th[MAX];
+  worker_t w[MAX];
+  sma_t *whole;
+  if (t->threads > MAX || sma_open(&whole, t->held->name, NULL, 0) != 0) return -1;
+  double t0 = proc_now();
+  int started = 0, failed = 0;
+  for (int k = 0; k < t->threads; k++, started++) {
+    w[k] = (worker_t){t->held, t->loads * (size_t)k / (size_t)t->threads,
+                      t->loads / (size_t)t->threads, 0};
+    if (pthread_create(&th[k], NULL, thread_tiles, &w[k]) != 0) break;
+  }
+  for (int k = 0; k < started; k++) {
+    pthread_join(th[k], NULL);
+    failed |= w[k].failed;
+  }
+  double s = proc_now() - t0;
+  sma_free(whole);
+  return started < t->threads || failed ? -1 : s;
+}
+#endif
+
+int bench_maps(const config_t *c, const char *name) {
+  if (!wanted(c, "maps")) return 0;
+  size_t side = c->tile_side, shape[2] = {side, side};
+  sma_t *array;
+  int rc;
+  if ((rc = sma_new(&array, name, 2, shape, SMA_FLOAT32, NULL, 0)) != 0 ||
+      (rc = sma_create(array, 0)) != 0)
+    return fail("maps setup", rc);
+  use_array(sma_data(array), sma_nbytes(array), 1);
+  held_t h = {name, side, (side / TILE) * (side / TILE)};
+  sma_t *holder = NULL;
+  double a = 0, b = 0;
+  char what[200];
+  rc = sma_open(&holder, name, NULL, 0);
+#if !defined(_WIN32)
+  if (rc == 0 && strcmp(sma_backend(), "posix") == 0) {
+    char note[160];
+    rc = compare(c, load_held, &h, attach_floor, &h, &a, &b);
+    if (rc == 0) {
+      snprintf(what, sizeof what, "load+close of a mapped segment (a %dx%d slice of %zux%zu float32)",
+               TILE, TILE, side, side);
+      snprintf(note, sizeof note, "cold attach floor (open+size+map+unmap+close); goal ≤ 2 µs: %s",
+               a * 1e6 <= 2 ? "met" : "missed");
+      row(what, a * 1e6, b * 1e6, "µs", 0, note);
+    }
+  }
+  if (rc == 0) {
+    threads_ctx_t one = {&h, 1, (size_t)c->iters * 40}, two = {&h, 2, (size_t)c->iters * 40};
+    rc = compare(c, tiles_threads, &one, tiles_threads, &two, &a, &b);
+    if (rc == 0)
+      row("threads: tile load+sum+close of one mapped segment, 2 threads vs 1 (speedup)", a, b, "s",
+          -1.8, "time with 1 thread / time with 2");
+  }
+#endif
+  sma_free(holder);
+  if (rc == 0 && c->python[0] != '\0') {
+    rc = compare(c, tiles_here_sma, &h, tiles_here_python, &h, &a, &b);
+    if (rc == 0) {
+      snprintf(what, sizeof what, "many tiles, one process: %zux%zu float32, %zu tiles of %dx%d: "
+               "overhead per tile (load with slice + close)", side, side, h.tiles, TILE, TILE);
+      row(what, a * 1e6, b * 1e6, "µs", 0.05, "Python: SharedMemory + np.ndarray + slice, same loop");
+    }
+  }
+  sma_free(array);
+  sma_unlink(name);
+  return rc != 0 ? fail("maps", rc) : 0;
+}

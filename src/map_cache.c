@@ -1,0 +1,200 @@
+/*
+ * The mapping cache: every load of a segment used to map all of it again
+ * and every close to unmap it, and for gridr's pattern (thousands of tiles
+ * of one large array, each loaded, used and closed) the page faults and
+ * the munmap were nearly all of a tile's cost. Now a process holds one
+ * mapping per OS object, shared by every loaded sma_t of it, counted, and
+ * released with the last close (policy documented in sma.h).
+ *
+ * Each load still asks the OS what the name names now (one stat-sized
+ * call, sma__os_identify()): a name unlinked and made again is another
+ * object, so it gets its own mapping, and the old one lives on for its
+ * holders. The record is read again through a system call on every load
+ * and compared with the bytes checked when the mapping was made: equal
+ * bytes need no new check; different bytes are checked in full, as
+ * without the cache.
+ *
+ * The table is a list behind one process-wide lock (a process holds few
+ * segments); the lock covers only the list and the counts, never an OS
+ * call, so loads in many threads do their system calls in parallel.
+ */
+#include "map_cache.h"
+
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct sma__map {
+  sma__map_t *next;
+  sma__os_segment_t seg;   /* the mapping, shared; seg.ident is the key */
+  size_t refs;             /* loads holding it; under the lock */
+  /* What the record check gave when the mapping was made (immutable). */
+  int record_rc;           /* 0 or SMA_ENORECORD */
+  sma__record_t rec;
+  unsigned char bytes[SMA__RECORD_SIZE];
+};
+
+static sma__map_t *maps; /* under sma__os_maps_lock() */
+/* How many mappings the table holds, also read without the lock: a load
+ * in a process that holds none (every cold attach) skips the identity
+ * call, which could only miss, and opens at once. A stale read costs only
+ * that call or its saving: the open path looks the object up again. */
+static atomic_size_t held_count;
+
+/* SMA_MAP_CACHE=0 in the environment turns the cache off (read once per
+ * process): every load then maps the segment afresh, as before 0.2. */
+static int cache_enabled(void) {
+  static atomic_int state; /* 0 unknown, 1 on, 2 off */
+  int s = atomic_load_explicit(&state, memory_order_relaxed);
+  if (s == 0) {
+    const char *v = getenv("SMA_MAP_CACHE");
+    s = v != NULL && strcmp(v, "0") == 0 ? 2 : 1;
+    atomic_store_explicit(&state, s, memory_order_relaxed);
+  }
+  return s == 1;
+}
+
+static bool same_object(const sma__map_t *m, const uint64_t ident[2], size_t size) {
+  return m->seg.ident[0] == ident[0] && m->seg.ident[1] == ident[1] && m->seg.size == size;
+}
+
+/* The mapping of (ident, size) with one more reference, or NULL. Under
+ * the lock. */
+static sma__map_t *find_and_hold(const uint64_t ident[2], size_t size) {
+  for (sma__map_t *m = maps; m != NULL; m = m->next)
+    if (same_object(m, ident, size)) {
+      m->refs++;
+      return m;
+    }
+  return NULL;
+}
+
+/* The record bytes at the end of `seg`, read with a system call (never
+ * through the mapping: a truncated segment would raise SIGBUS) and
+ * checked: 0, SMA_ENORECORD or an error, as sma__record_fetch(). */
+static int read_record(const sma__os_segment_t *seg, unsigned char bytes[SMA__RECORD_SIZE],
+                       sma__record_t *rec, int *os_err) {
+  if (seg->size < SMA__RECORD_SIZE) return SMA_ENORECORD;
+  int rc = sma__os_read(seg, seg->size - SMA__RECORD_SIZE, bytes, SMA__RECORD_SIZE, os_err);
+  if (rc == SMA_ETOOSMALL) return SMA_ENORECORD; /* shrank since it was sized */
+  return rc != 0 ? rc : sma__record_decode(bytes, seg->size, rec);
+}
+
+/* The record must name the segment by the name it was opened by (another
+ * name of the same object, a link or a copy, is corrupt), as in
+ * sma__segment_open(). */
+static int check_name(int rc, const sma__record_t *rec, const char *name) {
+  return rc == 0 && strcmp(rec->name, name) != 0 ? SMA_ECORRUPT : rc;
+}
+
+/* A load of a mapping already held: the record is read again, and only
+ * bytes that changed since it was checked are checked again. */
+static int check_held(const sma__map_t *m, const char *name, sma__record_t *rec,
+                      int *os_err) {
+  unsigned char bytes[SMA__RECORD_SIZE];
+  if (m->seg.size < SMA__RECORD_SIZE) return SMA_ENORECORD;
+  int rc = sma__os_read(&m->seg, m->seg.size - SMA__RECORD_SIZE, bytes, sizeof bytes, os_err);
+  if (rc == SMA_ETOOSMALL) return SMA_ENORECORD;
+  if (rc != 0) return rc;
+  if (memcmp(bytes, m->bytes, sizeof bytes) == 0) {
+    *rec = m->rec;
+    rc = m->record_rc;
+  } else {
+    rc = sma__record_decode(bytes, m->seg.size, rec);
+  }
+  return check_name(rc, rec, name);
+}
+
+static void release(sma__map_t *m, int *os_err, int *rc) {
+  sma__os_maps_lock();
+  bool last = --m->refs == 0;
+  if (last) {
+    for (sma__map_t **p = &maps; *p != NULL; p = &(*p)->next)
+      if (*p == m) {
+        *p = m->next;
+        break;
+      }
+    atomic_fetch_sub_explicit(&held_count, 1, memory_order_relaxed);
+  }
+  sma__os_maps_unlock();
+  if (!last) return;
+  int close_rc = sma__os_close(&m->seg, os_err); /* outside the lock: munmap is slow */
+  if (rc != NULL) *rc = close_rc;
+  free(m);
+}
+
+/* No mapping of the object was held: maps it as without the cache, then
+ * shares it, unless another thread shared one of the same object
+ * meanwhile (then that one is used and this one closed). */
+static int open_new(const char *name, sma__os_segment_t *seg, sma__record_t *rec,
+                    sma__map_t **map, int *os_err) {
+  int rc = sma__os_open(name, seg, os_err);
+  if (rc != 0) return rc;
+  sma__map_t *m = calloc(1, sizeof *m);
+  unsigned char scratch[SMA__RECORD_SIZE];
+  rc = check_name(read_record(seg, m != NULL ? m->bytes : scratch, rec, os_err), rec, name);
+  bool anonymous = seg->ident[0] == 0 && seg->ident[1] == 0; /* no identity (Windows) */
+  if ((rc != 0 && rc != SMA_ENORECORD) || seg->creating || anonymous || m == NULL) {
+    if (rc != 0 && rc != SMA_ENORECORD) {
+      int ignored;
+      sma__os_close(seg, &ignored);
+    }
+    free(m); /* not shared: the caller owns seg, as without the cache */
+    return rc;
+  }
+  m->seg = *seg;
+  m->refs = 1;
+  m->record_rc = rc;
+  m->rec = *rec;
+  sma__os_maps_lock();
+  sma__map_t *held = find_and_hold(seg->ident, seg->size);
+  if (held == NULL) {
+    m->next = maps;
+    maps = m;
+    atomic_fetch_add_explicit(&held_count, 1, memory_order_relaxed);
+  }
+  sma__os_maps_unlock();
+  if (held != NULL) {
+    int ignored;
+    sma__os_close(seg, &ignored);
+    free(m);
+    m = held;
+    *seg = held->seg;
+  }
+  *map = m;
+  return rc;
+}
+
+int sma__map_open(const char *name, sma__os_segment_t *seg, sma__record_t *rec,
+                  sma__map_t **map, int *os_err) {
+  *map = NULL;
+  if (!cache_enabled()) return sma__segment_open(name, seg, rec, os_err);
+  if (atomic_load_explicit(&held_count, memory_order_relaxed) == 0)
+    return open_new(name, seg, rec, map, os_err); /* nothing held to share */
+  uint64_t ident[2];
+  size_t size;
+  int creating;
+  int rc = sma__os_identify(name, ident, &size, &creating, os_err);
+  if (rc == SMA_ENOTSUP || (rc == 0 && creating))
+    return sma__segment_open(name, seg, rec, os_err); /* as without the cache */
+  if (rc != 0) return rc;
+  sma__os_maps_lock();
+  sma__map_t *m = find_and_hold(ident, size);
+  sma__os_maps_unlock();
+  if (m == NULL) return open_new(name, seg, rec, map, os_err);
+  rc = check_held(m, name, rec, os_err);
+  if (rc != 0 && rc != SMA_ENORECORD) {
+    int ignored;
+    release(m, &ignored, NULL);
+    return rc;
+  }
+  *seg = m->seg;
+  *map = m;
+  return rc;
+}
+
+int sma__map_close(sma__map_t *map, int *os_err) {
+  int rc = 0;
+  release(map, os_err, &rc);
+  return rc;
+}
