@@ -103,8 +103,10 @@ def shape_for(rng):
     pick = rng.integers(0, 20)
     if pick == 0:
         return ()
-    if pick == 1:
-        return (int(rng.integers(1001, 3000)),)  # summarised
+    if pick == 1:  # summarised: only the edges are shown
+        if rng.integers(0, 2):
+            return (int(rng.integers(1001, 3000)),)
+        return (int(rng.integers(2, 60)), int(rng.integers(20, 60)), int(rng.integers(1, 4)))
     if pick == 2:
         return (int(rng.integers(1, 12)), int(rng.integers(1, 12)), int(rng.integers(1, 6)))
     if pick <= 5:

@@ -146,7 +146,8 @@ static void stats_add(part_stats_t *s, double x) {
  * array's dtype, rounded to that dtype (float16: through float32, as
  * NumPy's half arithmetic does). Both are positive and finite. */
 static double ratio_in_dtype(double max, double min, sma_dtype_t t) {
-  if (t == SMA_FLOAT64 || t == SMA_COMPLEX128) return max / min;
+  /* The casts drop the excess precision x87 may carry (i386 builds). */
+  if (t == SMA_FLOAT64 || t == SMA_COMPLEX128) return (double)(max / min);
   /* A double quotient rounded once more to float is the float quotient
    * (53 >= 2 * 24 + 2 bits); an out-of-range one becomes inf. */
   float q = (float)(max / min);
