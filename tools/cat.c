@@ -163,14 +163,17 @@ static int wants_exp(const part_stats_t *s, sma_dtype_t t) {
 /* The layout of the first pass (unique digits, at most PRECISION after
  * the point, zeros trimmed) and of the second (the array's widths). */
 static float_style_t first_pass_style(const ffmt_t *f) {
-  float_style_t st = {f->exp, 1, PRECISION, -1, f->plus, FLOAT_TRIM_ZEROS, -1, -1, -1};
+  float_style_t st = {.scientific = f->exp, .fractional = 1, .precision = PRECISION,
+                      .min_digits = -1, .plus = f->plus, .trim = FLOAT_TRIM_ZEROS,
+                      .pad_left = -1, .pad_right = -1, .exp_digits = -1};
   return st;
 }
 
 static float_style_t final_style(const ffmt_t *f) {
-  float_style_t st = {f->exp,     1,          f->precision, f->min_digits, f->plus,
-                      f->trim,    f->pad_left, f->exp ? -1 : f->pad_right,
-                      f->exp ? f->exp_size : -1};
+  float_style_t st = {.scientific = f->exp, .fractional = 1, .precision = f->precision,
+                      .min_digits = f->min_digits, .plus = f->plus, .trim = f->trim,
+                      .pad_left = f->pad_left, .pad_right = f->exp ? -1 : f->pad_right,
+                      .exp_digits = f->exp ? f->exp_size : -1};
   return st;
 }
 
@@ -224,8 +227,10 @@ static void ffmt_finish(ffmt_t *f, const part_stats_t *s) {
 static void ffmt_put(out_t *o, const ffmt_t *f, double x, sma_dtype_t t) {
   char buf[FLOAT_TEXT_CAP];
   if (!isfinite(x)) {
-    snprintf(buf, sizeof buf, "%s%s", isnan(x) ? (f->plus ? "+" : "") : x < 0 ? "-" : f->plus ? "+" : "",
-             isnan(x) ? "nan" : "inf");
+    /* NumPy's own words, padded to the format's width; nan signed only
+     * where every value is (imaginary parts: "+nan"). */
+    const char *sign = !isnan(x) && x < 0 ? "-" : f->plus ? "+" : "";
+    snprintf(buf, sizeof buf, "%s%s", sign, isnan(x) ? "nan" : "inf");
     spaces(o, f->pad_left + f->pad_right + 1 - (int)strlen(buf));
     puts_(o, buf);
     return;
@@ -410,7 +415,9 @@ static void scalar_float(out_t *o, double x, sma_dtype_t t, int complex_part, in
   double a = fabs(x);
   int positional = isnan(x) || a == 0 || (a >= 1e-4 && a < 1e16);
   float_trim_t trim = positional && !complex_part ? FLOAT_TRIM_ONE_ZERO : FLOAT_TRIM_POINT;
-  float_style_t st = {!positional, 0, -1, -1, plus, trim, -1, -1, -1};
+  float_style_t st = {.scientific = !positional, .fractional = 0, .precision = -1,
+                      .min_digits = -1, .plus = plus, .trim = trim,
+                      .pad_left = -1, .pad_right = -1, .exp_digits = -1};
   float_parts_t v = parts_of(x, t);
   char buf[FLOAT_TEXT_CAP];
   size_t n = float_format(&v, &st, buf, sizeof buf);

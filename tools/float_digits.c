@@ -12,7 +12,7 @@
 
 #include <string.h>
 
-/* ---- a fixed-size unsigned big integer ---------------------------------------------- */
+/* ---- a fixed-size unsigned big integer --------------------------------------- */
 
 /* The largest number held: a binary64's scale 2^1076 (the smallest
  * subnormal's denominator, with two bits of margin), times 10 for the digit
@@ -27,7 +27,8 @@ typedef struct big {
 } big_t;
 
 static void big_trim(big_t *x) {
-  while (x->len > 0 && x->b[x->len - 1] == 0) x->len--;
+  while (x->len > 0 && x->b[x->len - 1] == 0)
+    x->len--;
 }
 
 static void big_set(big_t *x, uint64_t v) {
@@ -50,9 +51,10 @@ static void big_mul_small(big_t *x, uint32_t m) {
 }
 
 static void big_mul_pow10(big_t *x, int n) {
-  for (; n >= 9; n -= 9) big_mul_small(x, 1000000000u);
-  static const uint32_t small[] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000,
-                                   100000000};
+  for (; n >= 9; n -= 9)
+    big_mul_small(x, 1000000000u);
+  static const uint32_t small[] = {1,      10,      100,      1000,     10000,
+                                   100000, 1000000, 10000000, 100000000};
   if (n > 0) big_mul_small(x, small[n]);
 }
 
@@ -63,7 +65,8 @@ static void big_shift_left(big_t *x, uint32_t bits) {
   if (len > BIG_BLOCKS) len = BIG_BLOCKS;
   for (uint32_t i = len; i-- > 0;) {
     uint64_t hi = i >= blocks && i - blocks < x->len ? x->b[i - blocks] : 0;
-    uint64_t lo = i >= blocks + 1 && i - blocks - 1 < x->len ? x->b[i - blocks - 1] : 0;
+    uint64_t lo =
+        i >= blocks + 1 && i - blocks - 1 < x->len ? x->b[i - blocks - 1] : 0;
     x->b[i] = (uint32_t)(((hi << 32 | lo) << shift) >> 32);
   }
   x->len = len;
@@ -81,7 +84,8 @@ static void big_add(big_t *sum, const big_t *x, const big_t *y) {
   uint32_t n = x->len > y->len ? x->len : y->len;
   uint64_t carry = 0;
   for (uint32_t i = 0; i < n; i++) {
-    uint64_t s = carry + (i < x->len ? x->b[i] : 0) + (i < y->len ? y->b[i] : 0);
+    uint64_t s =
+        carry + (i < x->len ? x->b[i] : 0) + (i < y->len ? y->b[i] : 0);
     sum->b[i] = (uint32_t)s;
     carry = s >> 32;
   }
@@ -110,7 +114,7 @@ static uint32_t big_take_digit(big_t *x, const big_t *y) {
   return q;
 }
 
-/* ---- the digits: NumPy's Dragon4 ------------------------------------------------------ */
+/* ---- the digits: NumPy's Dragon4 --------------------------------------------- */
 
 typedef struct digits {
   char d[FLOAT_MAX_DIGITS + 1];
@@ -166,7 +170,8 @@ static int estimate_exp10(const float_parts_t *v) {
 
 /* Which digit exponents bound the output: the last digit allowed, and
  * the last one that must be reached before stopping at unique digits. */
-static void cutoff_exponents(const cutoff_t *c, int k, int *last_max, int *last_min) {
+static void cutoff_exponents(const cutoff_t *c, int k, int *last_max,
+                             int *last_min) {
   *last_max = k - FLOAT_MAX_DIGITS;
   if (c->max >= 0) {
     int want = c->fractional ? -c->max : k - c->max;
@@ -185,7 +190,8 @@ static void round_up(digits_t *out, uint32_t digit) {
     out->d[out->n++] = (char)('0' + digit + 1);
     return;
   }
-  while (out->n > 0 && out->d[out->n - 1] == '9') out->n--;
+  while (out->n > 0 && out->d[out->n - 1] == '9')
+    out->n--;
   if (out->n == 0) {
     out->d[out->n++] = '1';
     out->exp10++;
@@ -235,7 +241,8 @@ static void dragon4(const float_parts_t *v, const cutoff_t *c, digits_t *out) {
     /* Stop where the digits so far, rounded, can only read back as this
      * value: the rest is within the margin below or above. */
     big_add(&s.tmp, &s.value, &s.margin_high);
-    int cmp_low = big_cmp(&s.value, &s.margin_low), cmp_high = big_cmp(&s.tmp, &s.scale);
+    int cmp_low = big_cmp(&s.value, &s.margin_low),
+        cmp_high = big_cmp(&s.tmp, &s.scale);
     low = even ? cmp_low <= 0 : cmp_low < 0;
     high = even ? cmp_high >= 0 : cmp_high > 0;
     if (((low || high) && k <= last_min) || k == last_max) break;
@@ -251,21 +258,25 @@ static void dragon4(const float_parts_t *v, const cutoff_t *c, digits_t *out) {
     int cmp = big_cmp(&s.value, &s.scale);
     down = cmp < 0 || (cmp == 0 && (digit & 1) == 0);
   }
-  if (down) out->d[out->n++] = (char)('0' + digit);
-  else round_up(out, digit);
+  if (down)
+    out->d[out->n++] = (char)('0' + digit);
+  else
+    round_up(out, digit);
 }
 
-/* ---- taking floats apart ------------------------------------------------------------- */
+/* ---- taking floats apart ----------------------------------------------------- */
 
 static uint32_t highest_bit(uint64_t x) {
   uint32_t n = 0;
-  while (x >>= 1) n++;
+  while (x >>= 1)
+    n++;
   return n;
 }
 
 /* IEEE binary formats: `mant_bits` stored mantissa bits, exponent bias. */
-static float_parts_t parts_of(int negative, uint32_t biased, uint32_t max_biased,
-                              uint64_t fraction, uint32_t mant_bits, int32_t bias) {
+static float_parts_t parts_of(int negative, uint32_t biased,
+                              uint32_t max_biased, uint64_t fraction,
+                              uint32_t mant_bits, int32_t bias) {
   float_parts_t p = {FLOAT_FINITE, negative, 0, 0, 0, 0};
   if (biased == max_biased) {
     p.kind = fraction == 0 ? FLOAT_INF : FLOAT_NAN;
@@ -285,13 +296,15 @@ static float_parts_t parts_of(int negative, uint32_t biased, uint32_t max_biased
 }
 
 float_parts_t float_parts_half(uint16_t bits) {
-  return parts_of(bits >> 15, (uint32_t)(bits >> 10) & 0x1f, 0x1f, bits & 0x3ffu, 10, 15);
+  return parts_of(bits >> 15, (uint32_t)(bits >> 10) & 0x1f, 0x1f,
+                  bits & 0x3ffu, 10, 15);
 }
 
 float_parts_t float_parts_single(float x) {
   uint32_t bits;
   memcpy(&bits, &x, sizeof bits);
-  return parts_of((int)(bits >> 31), (bits >> 23) & 0xff, 0xff, bits & 0x7fffffu, 23, 127);
+  return parts_of((int)(bits >> 31), (bits >> 23) & 0xff, 0xff,
+                  bits & 0x7fffffu, 23, 127);
 }
 
 float_parts_t float_parts_double(double x) {
@@ -301,7 +314,7 @@ float_parts_t float_parts_double(double x) {
                   bits & 0xfffffffffffffu, 52, 1023);
 }
 
-/* ---- laying the digits out ------------------------------------------------------------ */
+/* ---- laying the digits out --------------------------------------------------- */
 
 /* The text before padding, at most: 309 integer digits, a point and
  * FLOAT_MAX_DIGITS digits after it, then zeros up to min_digits (<= 1000);
@@ -321,11 +334,13 @@ static void body_put(body_t *b, char c) {
 }
 
 static void body_zeros(body_t *b, int n) {
-  for (int i = 0; i < n; i++) body_put(b, '0');
+  for (int i = 0; i < n; i++)
+    body_put(b, '0');
 }
 
 /* Adds zeros up to `want` fraction digits (TRIM_NONE), or trims them. */
-static void finish_fraction(body_t *b, float_trim_t trim, int want, int drop_point) {
+static void finish_fraction(body_t *b, float_trim_t trim, int want,
+                            int drop_point) {
   if (trim == FLOAT_TRIM_ONE_ZERO && b->fraction == 0) {
     body_put(b, '0');
     b->fraction++;
@@ -347,19 +362,23 @@ static void finish_fraction(body_t *b, float_trim_t trim, int want, int drop_poi
   }
 }
 
-static void positional(const float_parts_t *v, const float_style_t *st, body_t *b) {
+static void positional(const float_parts_t *v, const float_style_t *st,
+                       body_t *b) {
   digits_t d;
   cutoff_t c = {st->fractional, st->precision, st->min_digits};
   dragon4(v, &c, &d);
   if (d.exp10 >= 0) {
     b->whole = d.exp10 + 1;
     if (d.n <= b->whole) {
-      for (int i = 0; i < d.n; i++) body_put(b, d.d[i]);
+      for (int i = 0; i < d.n; i++)
+        body_put(b, d.d[i]);
       body_zeros(b, b->whole - d.n);
     } else {
-      for (int i = 0; i < b->whole; i++) body_put(b, d.d[i]);
+      for (int i = 0; i < b->whole; i++)
+        body_put(b, d.d[i]);
       body_put(b, '.');
-      for (int i = b->whole; i < d.n; i++) body_put(b, d.d[i]);
+      for (int i = b->whole; i < d.n; i++)
+        body_put(b, d.d[i]);
       b->fraction = d.n - b->whole;
     }
   } else {
@@ -367,7 +386,8 @@ static void positional(const float_parts_t *v, const float_style_t *st, body_t *
     body_put(b, '0');
     body_put(b, '.');
     body_zeros(b, -(d.exp10 + 1));
-    for (int i = 0; i < d.n; i++) body_put(b, d.d[i]);
+    for (int i = 0; i < d.n; i++)
+      body_put(b, d.d[i]);
     b->fraction = -(d.exp10 + 1) + d.n;
   }
   if (st->trim != FLOAT_TRIM_POINT && b->fraction == 0) body_put(b, '.');
@@ -377,7 +397,8 @@ static void positional(const float_parts_t *v, const float_style_t *st, body_t *
   finish_fraction(b, st->trim, want, 1);
 }
 
-static void scientific(const float_parts_t *v, const float_style_t *st, body_t *b) {
+static void scientific(const float_parts_t *v, const float_style_t *st,
+                       body_t *b) {
   digits_t d;
   cutoff_t c = {0, st->precision < 0 ? -1 : st->precision + 1,
                 st->min_digits < 0 ? -1 : st->min_digits + 1};
@@ -386,25 +407,31 @@ static void scientific(const float_parts_t *v, const float_style_t *st, body_t *
   b->whole = 1;
   if (d.n > 1) {
     body_put(b, '.');
-    for (int i = 1; i < d.n; i++) body_put(b, d.d[i]);
+    for (int i = 1; i < d.n; i++)
+      body_put(b, d.d[i]);
     b->fraction = d.n - 1;
   }
   if (st->trim != FLOAT_TRIM_POINT && b->fraction == 0) body_put(b, '.');
   /* NumPy's scientific layout trims zeros but never a point left bare. */
   finish_fraction(b, st->trim, st->min_digits < 0 ? 0 : st->min_digits, 0);
 
-  int e = d.exp10, min_exp = st->exp_digits < 0 ? 2 : st->exp_digits > 5 ? 5 : st->exp_digits;
+  int e = d.exp10, min_exp = st->exp_digits < 0   ? 2
+                             : st->exp_digits > 5 ? 5
+                                                  : st->exp_digits;
   body_put(b, 'e');
   body_put(b, e < 0 ? '-' : '+');
   if (e < 0) e = -e;
   char rev[8];
   int n = 0;
-  for (; e > 0 && n < 5; e /= 10) rev[n++] = (char)('0' + e % 10);
-  while (n < min_exp) rev[n++] = '0'; /* NumPy's: none at all for e+0 with 0 */
-  while (n > 0) body_put(b, rev[--n]);
+  for (; e > 0 && n < 5; e /= 10)
+    rev[n++] = (char)('0' + e % 10);
+  while (n < min_exp)
+    rev[n++] = '0'; /* NumPy's: none at all for e+0 with 0 */
+  while (n > 0)
+    body_put(b, rev[--n]);
 }
 
-/* ---- output ---------------------------------------------------------------------------- */
+/* ---- output ------------------------------------------------------------------ */
 
 typedef struct sink {
   char *buf;
@@ -417,13 +444,14 @@ static void sink_put(sink_t *o, const char *s, size_t n) {
 }
 
 static void sink_spaces(sink_t *o, int n) {
-  for (int i = 0; i < n; i++) sink_put(o, " ", 1);
+  for (int i = 0; i < n; i++)
+    sink_put(o, " ", 1);
 }
 
 static int clamp(int x) { return x < -1 ? -1 : x > 1000 ? 1000 : x; }
 
-size_t float_format(const float_parts_t *value, const float_style_t *style, char *buf,
-                    size_t cap) {
+size_t float_format(const float_parts_t *value, const float_style_t *style,
+                    char *buf, size_t cap) {
   sink_t o = {buf, cap, 0};
   float_style_t st = *style;
   st.precision = clamp(st.precision);
