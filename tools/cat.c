@@ -1,14 +1,18 @@
 /*
  * `sma cat`: an array's values as NumPy's str() prints them (NumPy's
  * default print options: 75 columns, summaries past 1000 elements with 3
- * items at each edge, up to 8 fractional digits, the shortest digits that
- * read back as the same value). One format per array, chosen over the
- * elements shown, as numpy/core/arrayprint.py does: integers right-aligned
- * to one width; floats positional, or scientific when the shown non-zero
- * magnitudes reach 1e8, go below 1e-4 or span more than 1000x; complex
- * numbers as a real and a signed imaginary format.
+ * items at each edge, up to 8 fractional digits). One format per array,
+ * chosen over the elements shown, as numpy/core/arrayprint.py does:
+ * integers right-aligned to one width; floats positional, or scientific
+ * when the shown non-zero magnitudes reach 1e8, go below 1e-4 or span more
+ * than 1000x (the ratio rounded to the dtype); complex numbers as a real
+ * and a signed imaginary format. Digits come from float_digits.c, which
+ * makes them as NumPy's Dragon4 does: the unique digits in a first pass,
+ * then, in scientific notation, every element to the longest fraction of
+ * the first pass with its own exact digits past its unique ones.
  */
 #include "cli.h"
+#include "float_digits.h"
 #include "sma.h"
 
 #include <math.h>
@@ -17,6 +21,11 @@
 #include <string.h>
 
 enum { LINE_WIDTH = 75, THRESHOLD = 1000, EDGE = 3, PRECISION = 8 };
+
+/* Room for one element's text: NumPy's widest here is a positional
+ * float64 below 1e16 or 17 digits and an exponent, padded to the widest
+ * of the array; the formats cut nothing shorter than this. */
+enum { FLOAT_TEXT_CAP = 512 };
 
 /* ---- a growable string ----------------------------------------------------- */
 
@@ -89,57 +98,29 @@ static int is_signed(sma_dtype_t t) {
 }
 static int is_float(sma_dtype_t t) { return t >= SMA_FLOAT16; }
 
-/* Whether the decimal text reads back as x in the array's precision. */
-static int reads_back(const char *text, double x, sma_dtype_t t) {
-  double d = strtod(text, NULL);
-  if (t == SMA_FLOAT64 || t == SMA_COMPLEX128) return d == x;
-  float f = strtof(text, NULL);
-  if (t == SMA_FLOAT16) return cli_half_from_float(f) == cli_half_from_float((float)x);
-  return f == (float)x;
-}
-
-/* The shortest text of x with at most PRECISION digits after the point,
- * positional ('f') or scientific ('e'), trailing zeros trimmed but the
- * point kept ("1.", "0.25", "1.5e-05"). */
-static void shortest(double x, sma_dtype_t t, char kind, char *buf, size_t cap) {
-  char fmt[8] = {'%', '.', '*', kind, '\0'};
-  for (int k = 0; k <= PRECISION; k++) {
-    snprintf(buf, cap, fmt, k, x);
-    if (reads_back(buf, x, t) || k == PRECISION) break;
-  }
-  char *e = strchr(buf, 'e'), exp[16] = "";
-  if (e != NULL) {
-    snprintf(exp, sizeof exp, "%s", e);
-    *e = '\0';
-  }
-  if (strchr(buf, '.') == NULL) strcat(buf, ".");
-  size_t n = strlen(buf);
-  while (n > 0 && buf[n - 1] == '0') buf[--n] = '\0';
-  strcat(buf, exp);
+/* The float's bits, for its digits: the element's own dtype (float16 and
+ * float32 values travel as doubles here, exactly). */
+static float_parts_t parts_of(double x, sma_dtype_t t) {
+  if (t == SMA_FLOAT16) return float_parts_half(cli_half_from_float((float)x));
+  if (t == SMA_FLOAT32 || t == SMA_COMPLEX64) return float_parts_single((float)x);
+  return float_parts_double(x);
 }
 
 /* ---- one format per array: NumPy's FloatingFormat --------------------------- */
 
 typedef struct ffmt {
   int exp, plus;        /* scientific; '+' before non-negative values */
-  int pad_left, pad_right, precision, exp_size;
+  int precision, min_digits, pad_left, pad_right, exp_size;
+  float_trim_t trim;
+  /* the widest parts of the first pass's texts */
+  int int_len, frac_len, exp_len;
 } ffmt_t;
 
 typedef struct fmt {
   sma_dtype_t dtype;
   int width;            /* integers and booleans */
   ffmt_t re, im;
-  /* what the shown elements were, gathered before formatting */
-  double min_abs, max_abs;
-  int any_nonzero, any_finite, any_nonfinite, neg_inf;
 } fmt_t;
-
-static void split_number(const char *s, int *int_len, int *frac_len, int *exp_len) {
-  const char *dot = strchr(s, '.'), *e = strchr(s, 'e');
-  *int_len = (int)(dot - s);
-  *frac_len = (int)((e ? e : s + strlen(s)) - dot - 1);
-  *exp_len = e ? (int)strlen(e + 2) : 0; /* digits after "e+" */
-}
 
 /* First pass over the shown values of one part (real or imaginary). */
 typedef struct part_stats {
@@ -161,22 +142,81 @@ static void stats_add(part_stats_t *s, double x) {
   s->any_nonzero = 1;
 }
 
-/* Second pass: the widths, from the texts each finite value would get. */
-static void ffmt_measure(ffmt_t *f, double x, sma_dtype_t t) {
-  if (!isfinite(x)) return;
-  char buf[512];
-  shortest(x, t, f->exp ? 'e' : 'f', buf, sizeof buf);
-  int il, fl, el;
-  split_number(buf, &il, &fl, &el);
-  if (f->plus && !signbit(x)) il++;
-  if (il > f->pad_left) f->pad_left = il;
-  if (fl > f->precision) f->precision = fl;
-  if (el > f->exp_size) f->exp_size = el;
+/* max / min as NumPy computes it: a division of two scalars of the
+ * array's dtype, rounded to that dtype (float16: through float32, as
+ * NumPy's half arithmetic does). Both are positive and finite. */
+static double ratio_in_dtype(double max, double min, sma_dtype_t t) {
+  /* The casts drop the excess precision x87 may carry (i386 builds). */
+  if (t == SMA_FLOAT64 || t == SMA_COMPLEX128) return (double)(max / min);
+  /* A double quotient rounded once more to float is the float quotient
+   * (53 >= 2 * 24 + 2 bits); an out-of-range one becomes inf. */
+  float q = (float)(max / min);
+  if (t != SMA_FLOAT16) return q;
+  return half_to_float(cli_half_from_float(q));
 }
 
+static int wants_exp(const part_stats_t *s, sma_dtype_t t) {
+  return s->any_nonzero && (s->max_abs >= 1e8 || s->min_abs < 1e-4 ||
+                            ratio_in_dtype(s->max_abs, s->min_abs, t) > 1e3);
+}
+
+/* The layout of the first pass (unique digits, at most PRECISION after
+ * the point, zeros trimmed) and of the second (the array's widths). */
+static float_style_t first_pass_style(const ffmt_t *f) {
+  float_style_t st = {.scientific = f->exp, .fractional = 1, .precision = PRECISION,
+                      .min_digits = -1, .plus = f->plus, .trim = FLOAT_TRIM_ZEROS,
+                      .pad_left = -1, .pad_right = -1, .exp_digits = -1};
+  return st;
+}
+
+static float_style_t final_style(const ffmt_t *f) {
+  float_style_t st = {.scientific = f->exp, .fractional = 1, .precision = f->precision,
+                      .min_digits = f->min_digits, .plus = f->plus, .trim = f->trim,
+                      .pad_left = f->pad_left, .pad_right = f->exp ? -1 : f->pad_right,
+                      .exp_digits = f->exp ? f->exp_size : -1};
+  return st;
+}
+
+/* Second pass: the widest integer part, fraction and exponent of the
+ * first-pass texts of the finite values. */
+static void ffmt_measure(ffmt_t *f, double x, sma_dtype_t t) {
+  if (!isfinite(x)) return;
+  char buf[FLOAT_TEXT_CAP];
+  float_style_t st = first_pass_style(f);
+  float_parts_t v = parts_of(x, t);
+  float_format(&v, &st, buf, sizeof buf);
+  const char *dot = strchr(buf, '.'), *e = strchr(buf, 'e');
+  if (dot == NULL) return; /* the first pass always keeps the point */
+  int int_len = (int)(dot - buf);
+  int frac_len = (int)((e ? e : buf + strlen(buf)) - dot - 1);
+  int exp_len = e ? (int)strlen(e + 2) : 0; /* digits after "e+" */
+  if (int_len > f->int_len) f->int_len = int_len;
+  if (frac_len > f->frac_len) f->frac_len = frac_len;
+  if (exp_len > f->exp_len) f->exp_len = exp_len;
+}
+
+/* NumPy's fillFormat after the first pass. */
 static void ffmt_finish(ffmt_t *f, const part_stats_t *s) {
-  if (f->exp) f->pad_right = f->exp_size + 2 + f->precision;
-  else f->pad_right = f->precision;
+  if (!s->any_finite) {
+    f->pad_left = f->pad_right = 0;
+    f->exp_size = -1;
+    f->trim = FLOAT_TRIM_ZEROS;
+    f->precision = PRECISION;
+    f->min_digits = -1;
+  } else if (f->exp) {
+    f->exp_size = f->exp_len;
+    f->precision = f->min_digits = f->frac_len;
+    f->trim = FLOAT_TRIM_NONE;
+    f->pad_left = f->int_len;
+    f->pad_right = f->exp_size + 2 + f->precision;
+  } else {
+    f->pad_left = f->int_len;
+    f->pad_right = f->frac_len;
+    f->exp_size = -1;
+    f->precision = PRECISION;
+    f->min_digits = 0;
+    f->trim = FLOAT_TRIM_ZEROS;
+  }
   if (s->any_nonfinite) {
     int offset = f->pad_right + 1, inflen = 3 + (f->plus || s->neg_inf);
     if (3 - offset > f->pad_left) f->pad_left = 3 - offset;
@@ -185,30 +225,20 @@ static void ffmt_finish(ffmt_t *f, const part_stats_t *s) {
 }
 
 static void ffmt_put(out_t *o, const ffmt_t *f, double x, sma_dtype_t t) {
-  char buf[512];
+  char buf[FLOAT_TEXT_CAP];
   if (!isfinite(x)) {
-    snprintf(buf, sizeof buf, "%s%s", isnan(x) ? "" : x < 0 ? "-" : f->plus ? "+" : "",
-             isnan(x) ? "nan" : "inf");
+    /* NumPy's own words, padded to the format's width; nan signed only
+     * where every value is (imaginary parts: "+nan"). */
+    const char *sign = !isnan(x) && x < 0 ? "-" : f->plus ? "+" : "";
+    snprintf(buf, sizeof buf, "%s%s", sign, isnan(x) ? "nan" : "inf");
     spaces(o, f->pad_left + f->pad_right + 1 - (int)strlen(buf));
     puts_(o, buf);
     return;
   }
-  shortest(x, t, f->exp ? 'e' : 'f', buf, sizeof buf);
-  int il, fl, el;
-  split_number(buf, &il, &fl, &el);
-  int sign = f->plus && !signbit(x);
-  spaces(o, f->pad_left - il - sign);
-  if (sign) puts_(o, "+");
-  put(o, buf, (size_t)il + 1 + (size_t)fl); /* "int.frac" */
-  if (!f->exp) {
-    spaces(o, f->pad_right - fl);
-    return;
-  }
-  for (int i = fl; i < f->precision; i++) puts_(o, "0");
-  const char *e = strchr(buf, 'e');
-  put(o, e, 2); /* "e+" or "e-" */
-  for (int i = el; i < f->exp_size; i++) puts_(o, "0");
-  puts_(o, e + 2);
+  float_style_t st = final_style(f);
+  float_parts_t v = parts_of(x, t);
+  size_t n = float_format(&v, &st, buf, sizeof buf);
+  put(o, buf, n < sizeof buf ? n : sizeof buf - 1);
 }
 
 /* ---- walking the shown elements ---------------------------------------------- */
@@ -254,11 +284,6 @@ static void gather(walk_t *w, const unsigned char *p) {
   }
 }
 
-static int wants_exp(const part_stats_t *s) {
-  return s->any_nonzero &&
-         (s->max_abs >= 1e8 || s->min_abs < 1e-4 || s->max_abs / s->min_abs > 1e3);
-}
-
 static void choose_format(const sma_view_t *v, int summarise, fmt_t *f) {
   memset(f, 0, sizeof *f);
   f->dtype = v->dtype;
@@ -269,8 +294,8 @@ static void choose_format(const sma_view_t *v, int summarise, fmt_t *f) {
   walk_t w = {v, summarise, gather, f, {0, 0, 0, 0, 0, 0}, {0, 0, 0, 0, 0, 0}, 0};
   visit_all(&w, 0, v->data);
   if (!is_float(f->dtype)) return;
-  f->re.exp = wants_exp(&w.re);
-  f->im.exp = wants_exp(&w.im);
+  f->re.exp = wants_exp(&w.re, f->dtype);
+  f->im.exp = wants_exp(&w.im, f->dtype);
   f->im.plus = 1;
   w.pass = 1;
   visit_all(&w, 0, v->data);
@@ -381,28 +406,30 @@ static void format_dim(const layout_t *l, size_t dim, const unsigned char *p,
   free(body.s);
 }
 
-/* A float as NumPy's scalar str() prints it (Python's repr): the shortest
- * digits that read back, positional from 1e-4 up to 1e16 ("1.0", "0.25"),
- * scientific beyond ("1e-05", "1.5e+16"). Complex parts drop a bare
- * ".0", as Python's complex repr does. */
-static void scalar_float(out_t *o, double x, sma_dtype_t t, int part, int plus) {
-  char buf[512];
-  if (!isfinite(x)) {
-    snprintf(buf, sizeof buf, "%s%s", isnan(x) ? (plus ? "+" : "") : x < 0 ? "-" : plus ? "+" : "",
-             isnan(x) ? "nan" : "inf");
-    puts_(o, buf);
-    return;
-  }
+/* A float as NumPy's scalar str() prints it (numpy's scalartypes.c):
+ * the unique digits, positional for zero, nan and magnitudes from 1e-4 up
+ * to 1e16, scientific beyond; "1.0" in positional and "1e-05" in
+ * scientific notation, but complex parts drop a bare point ("1", "2.5").
+ * inf and nan print without padding, nan never with a sign. */
+static void scalar_float(out_t *o, double x, sma_dtype_t t, int complex_part, int plus) {
   double a = fabs(x);
-  int positional = a == 0 || (a >= 1e-4 && a < 1e16);
-  char fmt[8] = {'%', '.', '*', positional ? 'f' : 'e', '\0'};
-  for (int k = 0; k <= 40; k++) {
-    snprintf(buf, sizeof buf, fmt, k, x);
-    if (reads_back(buf, x, t)) break;
-  }
-  if (positional && strchr(buf, '.') == NULL && !part) strcat(buf, ".0");
-  if (plus && !signbit(x)) puts_(o, "+");
-  puts_(o, buf);
+  int positional = isnan(x) || a == 0 || (a >= 1e-4 && a < 1e16);
+  float_trim_t trim = positional && !complex_part ? FLOAT_TRIM_ONE_ZERO : FLOAT_TRIM_POINT;
+  float_style_t st = {.scientific = !positional, .fractional = 0, .precision = -1,
+                      .min_digits = -1, .plus = plus, .trim = trim,
+                      .pad_left = -1, .pad_right = -1, .exp_digits = -1};
+  float_parts_t v = parts_of(x, t);
+  char buf[FLOAT_TEXT_CAP];
+  size_t n = float_format(&v, &st, buf, sizeof buf);
+  put(o, buf, n < sizeof buf ? n : sizeof buf - 1);
+}
+
+/* The parts of a complex scalar that are not finite print as words:
+ * "nan", "inf", and the imaginary one always signed ("+nan"). */
+static void scalar_complex_part(out_t *o, double x, sma_dtype_t t, int imaginary) {
+  if (isfinite(x)) scalar_float(o, x, t, 1, imaginary);
+  else if (isnan(x)) puts_(o, imaginary ? "+nan" : "nan");
+  else puts_(o, x < 0 ? "-inf" : imaginary ? "+inf" : "inf");
 }
 
 /* A 0-d array prints its one value as NumPy's scalar str() does. */
@@ -422,8 +449,8 @@ static void scalar(out_t *o, const sma_view_t *v) {
     puts_(o, "j");
   } else {
     puts_(o, "(");
-    scalar_float(o, x.re, v->dtype, 1, 0);
-    scalar_float(o, x.im, v->dtype, 1, 1);
+    scalar_complex_part(o, x.re, v->dtype, 0);
+    scalar_complex_part(o, x.im, v->dtype, 1);
     puts_(o, "j)");
   }
 }
