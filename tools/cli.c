@@ -39,9 +39,11 @@ static const char *const help_text[][2] = {
            "(a creator in another pid namespace, processes this user cannot\n"
            "examine) keeps the segment. Says what it removed (with --dry-run what\n"
            "it would remove) and which segments of gone creators it kept, and why.\n"
-           "Also removes strays: segments whose creator was killed before writing\n"
-           "their record (System V, POSIX without O_TMPFILE); a stray without a\n"
-           "name (System V) is in no --prefix.\n"},
+           "Also removes strays: segments whose creator was killed before\n"
+           "publishing them (System V, POSIX without O_TMPFILE), and only those\n"
+           "that the creator's intent entry (written before it created them)\n"
+           "names: another program's segment, whatever its mode, is never one.\n"
+           "--prefix matches the name a stray was being created under.\n"},
     {"describe", "usage: sma describe NAME [--slice TEXT]\n"
                  "Prints the one-line descriptor of an existing segment, optionally\n"
                  "through a slice, for passing to a worker.\n"},
@@ -513,20 +515,19 @@ static int gc_one(const sma_info_t *listed, void *user) {
   return 0;
 }
 
-/* A stray (sma_list_strays()): a segment whose creator was killed before
- * it wrote the record. One without a name is in no prefix. */
+/* A stray (sma_list_strays()): a segment whose creator, named by the
+ * intent it wrote before creating it, was killed before publishing it.
+ * Its label starts with the name it was being created under. */
 static int gc_stray(const sma_stray_t *stray, void *user) {
   gc_ctx_t *c = user;
-  if (c->prefix != NULL && !(stray->named && has_prefix(stray->label, c->prefix)))
-    return 0;
+  if (!has_prefix(stray->label, c->prefix)) return 0;
   if (stray->creator_alive == 1) return 0; /* still creating it */
   int rc = sma_collect_stray(stray, c->dry_run ? SMA_COLLECT_DRY_RUN : 0);
   if (rc == SMA_ENOENT) return 0;
   if (rc == SMA_EINUSE || rc == SMA_EREPLACED) {
     printf("kept stray %s: %s\n", stray->label,
            rc == SMA_EREPLACED ? "it was replaced meanwhile"
-           : stray->creator_alive < 0 && !stray->named
-               ? "its creator cannot be judged from here"
+           : stray->creator_alive < 0 ? "its creator cannot be judged from here"
                : "it is held open, or that cannot be ruled out");
     return 0;
   }
@@ -535,8 +536,9 @@ static int gc_stray(const sma_stray_t *stray, void *user) {
     c->failed++;
     return 0;
   }
-  printf("%s stray %s (its creator died before writing the record)\n",
-         c->dry_run ? "would remove" : "removed", stray->label);
+  printf("%s stray %s (its creator %llu died before publishing it)\n",
+         c->dry_run ? "would remove" : "removed", stray->label,
+         (unsigned long long)stray->creator_pid);
   c->removed++;
   return 0;
 }
