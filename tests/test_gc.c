@@ -388,7 +388,9 @@ Test(gc, a_file_named_like_the_segment_does_not_pin_it) {
   stop(pinner);
   snprintf(mk, sizeof mk, "rm -rf /tmp/smatest-pin-%d", (int)getpid());
   cr_assert_eq(system(mk), 0);
-  cr_expect_eq(att, 0, "a look-alike path is not the segment");
+  /* 0, or unknown (-1) where /proc cannot show every process: info takes
+   * no lease to prove 0 (issue 23); never counted as a mapper. */
+  cr_expect(att == 0 || att == -1, "a look-alike path is not the segment (%d)", att);
   cr_assert_eq(rc, 0, "the orphan is collected despite the look-alike");
 }
 

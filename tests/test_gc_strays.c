@@ -418,6 +418,7 @@ static int enter_pidns_without_proc(int high_pid) {
   if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) return -1;
   pid_t init = fork();
   if (init < 0) return -1;
+  if (init == 0) die_with_parent(); /* never outlives the test */
   if (init > 0) {
     int status;
     waitpid(init, &status, 0);
@@ -435,6 +436,7 @@ static int enter_pidns_without_proc(int high_pid) {
     _exit(92);
   pid_t worker = fork();
   if (worker < 0) _exit(93);
+  if (worker == 0) die_with_parent();
   if (worker > 0) {
     int status;
     waitpid(worker, &status, 0);
