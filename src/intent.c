@@ -19,16 +19,12 @@
 
 void sma__intent_write(const char *object, char entry[32]) {
   entry[0] = '\0';
-  unsigned char r[8], boot[16];
+  unsigned char boot[16];
   int os_err;
-  if (sma__os_random(r, sizeof r, &os_err) != 0) return;
-  char name[32];
-  int n = snprintf(name, sizeof name, INTENT_PREFIX);
-  for (size_t i = 0; i < sizeof r; i++) n += snprintf(name + n, sizeof name - (size_t)n, "%02x", r[i]);
   uint64_t pid = sma__os_pid();
   sma__os_boot_id(boot);
   char line[SMA_STRAY_LABEL + 160];
-  n = snprintf(line, sizeof line, INTENT_MAGIC "%llu %llu ", (unsigned long long)pid,
+  int n = snprintf(line, sizeof line, INTENT_MAGIC "%llu %llu ", (unsigned long long)pid,
                (unsigned long long)sma__os_pidns());
   for (int i = 0; i < 16; i++) n += snprintf(line + n, sizeof line - (size_t)n, "%02x", boot[i]);
   n += snprintf(line + n, sizeof line - (size_t)n, " %llu %s\n",
@@ -36,7 +32,18 @@ void sma__intent_write(const char *object, char entry[32]) {
   if (n < 0 || (size_t)n >= sizeof line) return; /* cannot say it: no intent */
   intptr_t dir;
   if (sma__os_index_open(1, &dir, &os_err) != 0) return;
-  if (sma__os_index_put(dir, name, line, (size_t)n, &os_err) == 0) memcpy(entry, name, sizeof name);
+  /* Unique enough without the CSPRNG (whose failure must not fail a
+   * create): the pid and the nanosecond clock; the entry is created
+   * exclusively, so a collision (two threads in one nanosecond, a pid of
+   * another namespace) only retries. */
+  for (uint64_t tries = 0; tries < 8; tries++) {
+    char name[32];
+    uint64_t mix = ((uint64_t)sma__os_now_ns() + tries) ^ (pid << 44);
+    snprintf(name, sizeof name, INTENT_PREFIX "%016llx", (unsigned long long)mix);
+    int rc = sma__os_index_put(dir, name, line, (size_t)n, &os_err);
+    if (rc == 0) memcpy(entry, name, sizeof name);
+    if (rc != SMA_EEXIST) break;
+  }
   sma__os_index_close(dir);
 }
 
