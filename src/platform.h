@@ -81,6 +81,10 @@ uint64_t sma__os_max_segment(void);
  * the segment carries a "being created" mark until publish(). So a
  * creator killed at any later moment leaves either nothing visible, or a
  * marked segment whose record names its creator, which gc can judge.
+ * Where create is not atomic (no unnamed object that publish() names),
+ * the backend calls sma__intent_write() before its exclusive create and
+ * sma__intent_drop() after publish() or on failure: the intent is the only
+ * evidence on which gc removes an object without a record.
  * Post: seg->size == size. On failure the name does not exist afterwards
  * and nothing is left open. */
 int sma__os_create(const char *name, size_t size, unsigned flags,
@@ -131,12 +135,18 @@ typedef struct sma__os_stat {
                               none was seen but that cannot be proven */
 } sma__os_stat_t;
 
-/* Fills *st for the existing segment `name` (not mapped by the caller). */
+/* Fills *st for the existing segment `name` (not mapped by the caller).
+ * Facts only, and it never blocks another process: no lease, no lock
+ * (`sma ls` and `sma info` call it on every segment they show). */
 int sma__os_stat(const char *name, sma__os_stat_t *st, int *os_err);
 
-/* gc: called only where caps.proves_unused is 1 (common code keeps
- * everything elsewhere), so a backend that cannot prove an object unused
- * implements the next three as one-line "not here" answers. */
+/* gc: mechanism and facts only; every verdict (whose creator is gone,
+ * what counts as libsma's) is common code's (src/collect.c). Called only
+ * where caps.proves_unused is 1 (common code keeps everything elsewhere),
+ * so a backend that cannot prove an object unused implements the next
+ * three as one-line "not here" answers (src/no_gc.c). Only these may take
+ * a lease or anything else that makes another process wait, and only on
+ * a candidate about to be removed, released at once. */
 
 /* Removes `name` if, at the moment of removal, it names the object
  * `ident` (from open()) and no process holds that object open or maps it;
