@@ -49,12 +49,6 @@ static void pause_ms(long ms) {
   nanosleep(&ts, NULL);
 }
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static void die_with_parent(void) {
 #if defined(__linux__)
   prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -183,6 +177,12 @@ Test(gc_strays, another_programs_sysv_segment_survives_gc) {
 
 #if defined(SMA_FAULT_INJECTION)
 void sma__fault_arm(int n);
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
 
 /* ---- Creators killed after their intent: still collected ---------------- */
 
