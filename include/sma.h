@@ -561,7 +561,10 @@ SMA_API size_t sma_name_max(void);
 /** Checks a name without touching the OS, by one rule on every backend so
  * that a name valid on one OS is valid on all: well-formed UTF-8 of at
  * most sma_name_max() bytes, no C0/C1 control character or DEL (U+0000
- * to U+001F, U+007F to U+009F), no '/' or '\\', and not a dot or two dots.
+ * to U+001F, U+007F to U+009F), no '/' or '\\', and no leading '.'
+ * (dot names are libsma's own bookkeeping, which listings and gc skip, so
+ * a segment so named would be one nothing lists or collects; this also
+ * refuses "." and "..").
  * Errors: SMA_EINVAL (NULL), SMA_ENAME, SMA_ENAMETOOLONG. */
 SMA_API int sma_name_validate(const char *name);
 
@@ -805,21 +808,26 @@ SMA_API int sma_collect(const char *name, unsigned flags, sma_info_t *info);
 /** Buffer size of sma_stray_t's label. */
 #define SMA_STRAY_LABEL 288
 
-/** A *stray*: a segment of this user's whose creator was killed in the few
- * system calls between the exclusive create and the record write, so it
- * carries the being-created mark but no record, and has no name that
- * sma_list() could report. Only where there is no unnamed create:
- * System V, and POSIX without O_TMPFILE. */
+/** A *stray*: a segment of this user's whose creator was killed between
+ * its exclusive create and publishing it, so that no name (POSIX) or no
+ * record (System V) shows it to sma_list(). Only an object that the
+ * creator's *intent entry* names is ever a stray: the creator writes that
+ * entry (pid, pid namespace, boot id, start time, the object) in its
+ * per-user, owner-checked index directory before creating the object, and
+ * drops it once the segment is published. No mode bit and no name pattern
+ * make another program's object a stray. Only where create is not atomic:
+ * System V, and POSIX without O_TMPFILE (Linux before 3.11); with
+ * O_TMPFILE there are none. */
 typedef struct sma_stray {
-  char label[SMA_STRAY_LABEL]; /**< POSIX: the name in /dev/shm; System V:
-                                    "shmid N key 0xK" (as `ipcs -m` shows) */
-  int named;            /**< 1 when label is the segment's name (POSIX) */
-  uint64_t creator_pid; /**< its creator as the OS recorded it (System V
-                             shm_cpid); 0 when the OS keeps none or this
-                             pid namespace cannot see it */
-  int creator_alive;    /**< 1 alive, 0 gone, -1 unknown (always for a
-                             POSIX stray: a live creator holds it open,
-                             which sma_collect_stray() checks instead) */
+  char label[SMA_STRAY_LABEL]; /**< "NAME (unpublished: WHERE)": the name it
+                                    was being created under, then the OS
+                                    object (a /dev/shm path, or "shmid N
+                                    key 0xK" as `ipcs -m` shows) */
+  int named;            /**< 0: kept for compatibility (the label is no
+                             segment name) */
+  uint64_t creator_pid; /**< the creator, as its intent names it */
+  int creator_alive;    /**< 1 alive, 0 provably gone, -1 cannot be judged
+                             here (another pid namespace, no /proc) */
   uint64_t ident[2];    /**< the OS object's identity, opaque; what
                              sma_collect_stray() checks it still is */
 } sma_stray_t;
@@ -828,25 +836,25 @@ typedef struct sma_stray {
  * the walk and becomes its result. */
 typedef int (*sma_stray_fn)(const sma_stray_t *stray, void *user);
 
-/** Calls fn for every stray of this user's that the OS can enumerate
- * (Linux: /dev/shm, /proc/sysvipc/shm). Segments of other users, unmarked
- * ones, and marked ones that have a record (sma_collect() judges those by
- * name) are not strays. macOS cannot enumerate strays, and Windows
- * sections die with their creator, so none are reported there. Errors:
- * SMA_EINVAL, SMA_EOS (the walk failed), or fn's nonzero value. */
+/** Calls fn for every stray of this user's: for every intent entry of this
+ * user's, the objects it names that still exist unpublished (Linux:
+ * /dev/shm, System V keys of this IPC namespace). An intent whose creator
+ * is provably gone and whose object no longer exists is dropped on the
+ * way. macOS and Windows have none. Errors: SMA_EINVAL, SMA_EOS, or fn's
+ * nonzero value. */
 SMA_API int sma_list_strays(sma_stray_fn fn, void *user);
 
-/** Removes a stray from sma_list_strays() only when its creator is
- * provably gone and nothing holds it. On Linux POSIX a live creator holds
- * the file open until it finishes, and a write lease proves that nobody
- * does. On System V the recorded creator must no longer run (one this pid
- * namespace cannot see counts as running), and the attach count must be
- * zero, read again with the segment's permissions revoked. As with
- * sma_collect(), the object checked is the one removed: it must still be
- * `stray->ident`, still marked and still without a record. flags:
- * SMA_COLLECT_DRY_RUN only checks. Returns 0 when removed (DRY_RUN: when
- * it would be). Errors: SMA_EINVAL, SMA_EINUSE (creator alive or unknown,
- * or held), SMA_EREPLACED (another object now), SMA_ENOENT (gone). */
+/** Removes a stray from sma_list_strays() only when an intent entry names
+ * it, the intent's creator is provably gone (another boot; or, in the same
+ * pid namespace, no such process, a zombie, or a process of another start
+ * time), and nothing holds it: on Linux POSIX a write lease proves that
+ * nobody has it open or mapped; on System V the attach count must be zero,
+ * read again with the segment's permissions revoked. The object checked is
+ * the one removed: it must still be `stray->ident`, unpublished and this
+ * user's. flags: SMA_COLLECT_DRY_RUN only checks. Returns 0 when removed
+ * (DRY_RUN: when it would be). Errors: SMA_EINVAL, SMA_EINUSE (creator
+ * alive or unknown, or held), SMA_EREPLACED (another object now),
+ * SMA_ENOENT (gone, or no intent names it). */
 SMA_API int sma_collect_stray(const sma_stray_t *stray, unsigned flags);
 
 /* ---- Names kept for gridr users --------------------------------------- */

@@ -130,6 +130,11 @@ int sma_create_filled(sma_t *a, unsigned flags, sma_fill_fn fill, void *user) {
   fill_record(a, persistent, &rec);
   unsigned char bytes[SMA__RECORD_SIZE];
   sma__record_encode(&rec, bytes);
+  /* Where listing goes through the per-user index, the entry comes
+   * first: a creator killed before publication then leaves a segment that
+   * `sma ls` and `sma gc` still find. An entry whose name has no segment
+   * (this create failed) is dropped by the next walk. */
+  sma__index_add(a->name);
   sma__os_segment_t seg;
   int os_err = 0;
   rc = sma__os_create(a->name, size, flags, bytes, &seg, &os_err);
@@ -154,7 +159,6 @@ int sma_create_filled(sma_t *a, unsigned flags, sma_fill_fn fill, void *user) {
     memset(&a->view, 0, sizeof a->view);
     return fail_os(a, rc, os_err);
   }
-  sma__index_add(a->name);
 
   a->seg = seg;
   a->loaded = true;

@@ -1,13 +1,41 @@
 /*
  * Garbage collection: removing a segment only when it is provably
- * orphaned. The policy (whose creator counts as gone, which unknowns keep
- * a segment) is here; proving that nobody holds the very object that was
- * judged, and removing that object and no other, is the backend's
- * sma__os_remove_unused().
+ * orphaned. Every verdict is here, once for every backend: whose creator
+ * counts as gone (sma__creator_state), which unknowns keep a segment, what
+ * proves that an object without a record is libsma's (an intent entry).
+ * The backends supply facts and mechanism only: the facts of an object
+ * (sma__os_stat, sma__os_intent_objects), and removing the very object
+ * judged, if at that moment nobody holds it (sma__os_remove_unused,
+ * sma__os_remove_stray).
  */
 #include "sma_int.h"
 
 #include <string.h>
+
+int sma__creator_state(uint64_t pid, uint64_t pidns, const unsigned char boot_id[16],
+                       uint64_t start) {
+  static const unsigned char zero[16];
+  unsigned char boot[16];
+  sma__os_boot_id(boot);
+  if (memcmp(boot_id, zero, 16) != 0 && memcmp(boot, zero, 16) != 0 &&
+      memcmp(boot_id, boot, 16) != 0)
+    return 0; /* another boot: whatever the pid says now */
+  /* Where the OS has pid namespaces (ours is not 0), a pid means nothing
+   * unless both namespaces were read and are the same one: a creator that
+   * could not read its own (no /proc) wrote 0 or SMA__PIDNS_UNKNOWN, and a
+   * gc without /proc cannot place itself. kill() in the wrong namespace
+   * would ask about another process. */
+  uint64_t mine = sma__os_pidns();
+  if (mine == SMA__PIDNS_UNKNOWN) return -1;
+  if (mine != 0 && pidns != mine) return -1;
+  if (pid == 0) return -1;
+  int alive = sma__os_pid_alive(pid);
+  if (alive == 1 && start != 0) {
+    uint64_t now = sma__os_pid_start(pid);
+    if (now != 0 && now != start) return 0; /* the pid was given to another */
+  }
+  return alive;
+}
 
 int sma_collect(const char *name, unsigned flags, sma_info_t *info) {
   if ((flags & ~SMA_COLLECT_DRY_RUN) != 0) return sma__named_result(SMA_EINVAL, 0);
@@ -36,55 +64,127 @@ int sma_collect(const char *name, unsigned flags, sma_info_t *info) {
   return sma__named_result(rc, os_err);
 }
 
+/* ---- Strays: proven libsma's by an intent entry --------------------------
+ * An object without a published record is removed only when an intent
+ * entry of this user's (written before the exclusive create: src/intent.c)
+ * names it, the intent's creator is provably gone, and the backend proves,
+ * at the moment of removal, that it is still that object, unpublished,
+ * this user's, and held by nobody. No mode bit or name pattern counts. */
+
 typedef struct stray_walk {
   sma_stray_fn fn;
   void *user;
+  const sma__intent_t *intent;
+  int alive;
+  const sma_stray_t *wanted; /* sma_collect_stray(): the one to find */
+  int found;
+  unsigned flags;
+  int result;
 } stray_walk_t;
+
+static int intent_alive(const sma__intent_t *it) {
+  return sma__creator_state(it->pid, it->pidns, it->boot_id, it->start);
+}
+
+static void to_public(const stray_walk_t *w, const sma__os_stray_t *s, sma_stray_t *out) {
+  memset(out, 0, sizeof *out);
+  memcpy(out->label, s->label, sizeof out->label);
+  out->label[sizeof out->label - 1] = '\0';
+  out->creator_pid = w->intent->pid;
+  out->creator_alive = w->alive;
+  out->ident[0] = s->ident[0];
+  out->ident[1] = s->ident[1];
+}
 
 static int report_stray(const sma__os_stray_t *s, void *user) {
   stray_walk_t *w = user;
   sma_stray_t out;
-  memset(&out, 0, sizeof out);
-  memcpy(out.label, s->label, sizeof out.label);
-  out.named = s->named;
-  out.creator_pid = s->creator > 0 ? (uint64_t)s->creator : 0;
-  out.creator_alive = s->creator > 0 ? sma__os_pid_alive((uint64_t)s->creator) : -1;
-  out.ident[0] = s->ident[0];
-  out.ident[1] = s->ident[1];
+  to_public(w, s, &out);
   return w->fn(&out, w->user);
+}
+
+static int count_only(const sma__os_stray_t *s, void *user) {
+  (void)s;
+  (void)user;
+  return 0;
+}
+
+/* An intent whose creator is gone and whose object does not exist (any
+ * more) proves nothing and is dropped; one the backend cannot judge
+ * (another namespace) is kept for a gc that can. */
+static void drop_if_spent(const sma__intent_t *it, int alive) {
+  if (alive != 0) return;
+  int os_err = 0;
+  size_t found = 0;
+  if (sma__os_intent_objects(it->object, it->pid, count_only, NULL, &found, &os_err) != 0 ||
+      found != 0)
+    return;
+  char entry[32];
+  memcpy(entry, it->entry, sizeof entry);
+  sma__intent_drop(entry);
+}
+
+static int list_intent(const sma__intent_t *it, void *user) {
+  stray_walk_t *w = user;
+  w->intent = it;
+  w->alive = intent_alive(it);
+  int os_err = 0;
+  size_t found = 0;
+  int rc = sma__os_intent_objects(it->object, it->pid, report_stray, w, &found, &os_err);
+  if (rc != 0 && rc != SMA_ENOTSUP && rc != SMA_EACCES) return rc; /* fn stopped it */
+  drop_if_spent(it, w->alive);
+  return 0;
 }
 
 int sma_list_strays(sma_stray_fn fn, void *user) {
   if (fn == NULL) return sma__named_result(SMA_EINVAL, 0);
-  stray_walk_t w = {fn, user};
-  int os_err = 0;
   if (!sma__caps().proves_unused) return 0; /* none could be removed */
-  return sma__named_result(sma__os_strays(report_stray, &w, &os_err), os_err);
+  stray_walk_t w;
+  memset(&w, 0, sizeof w);
+  w.fn = fn;
+  w.user = user;
+  return sma__intent_walk(list_intent, &w);
 }
 
-/* The policy for one stray: a creator that runs, or that cannot be
- * judged, keeps it; otherwise the backend removes it if nothing holds
- * it. A named (POSIX) stray has no recorded creator, and needs none: a
- * live creator holds the object open until it publishes, which that
- * proof sees. An unnamed (System V) one without a creator pid is never
- * judged gone. */
+static int match_stray(const sma__os_stray_t *s, void *user) {
+  stray_walk_t *w = user;
+  if (s->ident[0] != w->wanted->ident[0] || s->ident[1] != w->wanted->ident[1]) return 0;
+  w->found = 1;
+  if (w->alive != 0) {
+    w->result = SMA_EINUSE; /* its creator may still be making it */
+    return 1;
+  }
+  int os_err = 0;
+  w->result = sma__os_remove_stray(s, (w->flags & SMA_COLLECT_DRY_RUN) != 0, &os_err);
+  return 1;
+}
+
+static int find_intent(const sma__intent_t *it, void *user) {
+  stray_walk_t *w = user;
+  if (it->pid != w->wanted->creator_pid) return 0;
+  w->intent = it;
+  w->alive = intent_alive(it);
+  int os_err = 0;
+  size_t found = 0;
+  sma__os_intent_objects(it->object, it->pid, match_stray, w, &found, &os_err);
+  if (!w->found) return 0;
+  if (w->result == 0 && !(w->flags & SMA_COLLECT_DRY_RUN)) drop_if_spent(it, w->alive);
+  return 1;
+}
+
+/* The policy for one stray: only an object an intent names, and only
+ * once that intent's creator is provably gone; the backend then removes
+ * it if nothing holds it. */
 int sma_collect_stray(const sma_stray_t *stray, unsigned flags) {
   if (stray == NULL || (flags & ~SMA_COLLECT_DRY_RUN) != 0 ||
       memchr(stray->label, '\0', sizeof stray->label) == NULL)
     return sma__named_result(SMA_EINVAL, 0);
-  sma__os_stray_t s;
-  memset(&s, 0, sizeof s);
-  memcpy(s.label, stray->label, sizeof s.label);
-  s.named = stray->named != 0;
-  s.ident[0] = stray->ident[0];
-  s.ident[1] = stray->ident[1];
-  s.creator = stray->creator_pid > 0 && stray->creator_pid <= INT64_MAX
-                  ? (int64_t)stray->creator_pid : s.named ? 0 : -1;
-  if (s.named && sma_name_validate(s.label) != 0) return sma__named_result(SMA_EINVAL, 0);
-  if (s.creator != 0 && (s.creator < 0 || sma__os_pid_alive((uint64_t)s.creator) != 0))
-    return sma__named_result(SMA_EINUSE, 0);
   if (!sma__caps().proves_unused) return sma__named_result(SMA_EINUSE, 0);
-  int os_err = 0;
-  int rc = sma__os_remove_stray(&s, (flags & SMA_COLLECT_DRY_RUN) != 0, &os_err);
-  return sma__named_result(rc, os_err);
+  stray_walk_t w;
+  memset(&w, 0, sizeof w);
+  w.wanted = stray;
+  w.flags = flags;
+  int rc = sma__intent_walk(find_intent, &w);
+  if (rc < 0) return rc;
+  return w.found ? w.result : SMA_ENOENT; /* no intent names it: not ours */
 }

@@ -3,22 +3,6 @@
 
 #include <string.h>
 
-/* Decides whether the record's creator is still running: a different boot
- * means gone, whatever the pid says now; a pid of another pid namespace
- * says nothing here (the process it names may run, invisible to us, and
- * our process of that number is another one). */
-static int creator_alive(const sma__record_t *rec) {
-  static const unsigned char zero[16];
-  unsigned char boot[16];
-  sma__os_boot_id(boot);
-  if (memcmp(rec->boot_id, zero, 16) != 0 && memcmp(boot, zero, 16) != 0 &&
-      memcmp(rec->boot_id, boot, 16) != 0)
-    return 0;
-  uint64_t pidns = sma__os_pidns();
-  if (rec->pidns != 0 && pidns != 0 && rec->pidns != pidns) return -1;
-  return rec->creator_pid == 0 ? -1 : sma__os_pid_alive(rec->creator_pid);
-}
-
 int sma_info(const char *name, sma_info_t *out) {
   uint64_t ident[2];
   return sma__inspect(name, out, ident, true);
@@ -51,7 +35,7 @@ int sma__inspect(const char *name, sma_info_t *out, uint64_t ident[2], bool huge
   out->segment_size = size;
   out->creator_pid = rec.creator_pid;
   out->created_ns = rec.created_ns;
-  out->creator_alive = creator_alive(&rec);
+  out->creator_alive = sma__creator_state(rec.creator_pid, rec.pidns, rec.boot_id, 0);
   out->creating = creating;
   out->huge_pages = huge;
   out->persistent = rec.persistent;

@@ -14,12 +14,16 @@ int sma__os_remove_unused(const char *name, const uint64_t ident[2],
   return SMA_EINUSE;
 }
 
-int sma__os_strays(int (*fn)(const sma__os_stray_t *stray, void *user),
-                   void *user, int *os_err) {
+int sma__os_intent_objects(const char *object, uint64_t creator,
+                           int (*fn)(const sma__os_stray_t *stray, void *user),
+                           void *user, size_t *found, int *os_err) {
+  (void)object;
+  (void)creator;
   (void)fn;
   (void)user;
   (void)os_err;
-  return 0;
+  *found = 0;
+  return SMA_ENOTSUP; /* nothing can be said here: intents are kept */
 }
 
 int sma__os_remove_stray(const sma__os_stray_t *stray, int dry_run,

@@ -31,13 +31,31 @@ typedef struct sma__os_segment {
   int creating;            /* open(): the OS object still carries the mark
                               create() puts on it until publish() */
   int unnamed;             /* backend's own: created but not yet named */
+  char staged[48];         /* backend's own: the private name a create
+                              builds under before publish() renames it */
   intptr_t mark;           /* backend's own: the being-created mark's
                               handle (Windows), 0 when none */
   uint64_t ident[2];       /* open(): the OS object's identity (POSIX:
                               device, inode; System V: shmid), which
                               remove_unused() and the mapping cache
                               compare; all zero where there is none */
+  char intent[32];         /* create(): the intent entry written for this
+                              create (sma__intent_write), "" when none */
 } sma__os_segment_t;
+
+/* ---- Services common code offers backends --------------------------------
+ * An intent entry (src/intent.c) is the one piece of evidence that lets gc
+ * remove an object that holds no record: written in the per-user,
+ * owner-checked index directory BEFORE the exclusive create of a named
+ * object, it names the object (`object`: a line of text of the backend's
+ * own making, starting with the backend's name, which only that backend's
+ * sma__os_intent_objects() reads back) and the creator (pid, pid
+ * namespace, boot id, start time). The backend drops it once the object
+ * is published or removed. Writing it is best-effort: where it cannot be
+ * written, the create goes on and a creator killed before its record
+ * leaves an object that gc never removes (unknown means keep). */
+void sma__intent_write(const char *object, char entry[32]);
+void sma__intent_drop(char entry[32]);
 
 /* Fills *caps (the public sma_caps_t) but max_segment. Cannot fail;
  * cheap enough to call on every create/load. */
@@ -64,6 +82,10 @@ uint64_t sma__os_max_segment(void);
  * the segment carries a "being created" mark until publish(). So a
  * creator killed at any later moment leaves either nothing visible, or a
  * marked segment whose record names its creator, which gc can judge.
+ * Where create is not atomic (no unnamed object that publish() names),
+ * the backend calls sma__intent_write() before its exclusive create and
+ * sma__intent_drop() after publish() or on failure: the intent is the only
+ * evidence on which gc removes an object without a record.
  * Post: seg->size == size. On failure the name does not exist afterwards
  * and nothing is left open. */
 int sma__os_create(const char *name, size_t size, unsigned flags,
@@ -138,12 +160,18 @@ typedef struct sma__os_stat {
                               none was seen but that cannot be proven */
 } sma__os_stat_t;
 
-/* Fills *st for the existing segment `name` (not mapped by the caller). */
+/* Fills *st for the existing segment `name` (not mapped by the caller).
+ * Facts only, and it never blocks another process: no lease, no lock
+ * (`sma ls` and `sma info` call it on every segment they show). */
 int sma__os_stat(const char *name, sma__os_stat_t *st, int *os_err);
 
-/* gc: called only where caps.proves_unused is 1 (common code keeps
- * everything elsewhere), so a backend that cannot prove an object unused
- * implements the next three as one-line "not here" answers. */
+/* gc: mechanism and facts only; every verdict (whose creator is gone,
+ * what counts as libsma's) is common code's (src/collect.c). Called only
+ * where caps.proves_unused is 1 (common code keeps everything elsewhere),
+ * so a backend that cannot prove an object unused implements the next
+ * three as one-line "not here" answers (src/no_gc.c). Only these may take
+ * a lease or anything else that makes another process wait, and only on
+ * a candidate about to be removed, released at once. */
 
 /* Removes `name` if, at the moment of removal, it names the object
  * `ident` (from open()) and no process holds that object open or maps it;
@@ -154,34 +182,34 @@ int sma__os_stat(const char *name, sma__os_stat_t *st, int *os_err);
 int sma__os_remove_unused(const char *name, const uint64_t ident[2],
                           int dry_run, int *os_err);
 
-/* A stray: an object of this user's that carries the being-created mark
- * and holds no valid record, because its creator was killed between the
- * exclusive create and the record write (only where create() has no
- * unnamed path: System V, POSIX without O_TMPFILE). Having no record, it
- * has no name libsma can read; `label` says how to find it. */
+/* A stray: an object that an intent entry names, that this user owns and
+ * that was never published, because its creator was killed between the
+ * exclusive create and publish() (only where create() has no unnamed
+ * path: System V, POSIX without O_TMPFILE). A mode bit or a name pattern
+ * never makes a stray: only the intent does. */
 typedef struct sma__os_stray {
-  char label[SMA_STRAY_LABEL]; /* POSIX: the name; System V: "shmid N ..." */
-  int named;                   /* label is the name */
+  char label[SMA_STRAY_LABEL]; /* "NAME (how to find the object)" */
   uint64_t ident[2];           /* as seg->ident, compared by remove_stray() */
-  int64_t creator;             /* > 0: the creator's pid as the OS keeps it
-                                  (System V shm_cpid); 0: the OS keeps none,
-                                  but a live creator holds the object open
-                                  until publish(), which remove_stray()
-                                  sees; -1: not known */
 } sma__os_stray_t;
 
-/* Calls fn(stray, user) for every stray of this user's the OS can
- * enumerate (none where it cannot: macOS, Windows, whose sections die
- * with their creator); fn returning nonzero stops the walk with that
- * value. */
-int sma__os_strays(int (*fn)(const sma__os_stray_t *stray, void *user),
-                   void *user, int *os_err);
+/* Facts, no verdict: calls fn(stray, user) for every object that `object`
+ * (a line this backend gave sma__intent_write()) names now, that this user
+ * owns, that the intent's `creator` pid made where the OS records a
+ * creator (System V shm_cpid), and that is not published; *found gets
+ * how many there are. Returns 0, fn's nonzero value (which stops the
+ * walk), SMA_ENOTSUP when the object is another backend's or of another
+ * namespace (another /dev/shm, another IPC namespace), where nothing can
+ * be said of it, or an error. */
+int sma__os_intent_objects(const char *object, uint64_t creator,
+                           int (*fn)(const sma__os_stray_t *stray, void *user),
+                           void *user, size_t *found, int *os_err);
 
 /* Removes the object of `stray` if, at the moment of removal, it is still
- * that object, still marked and without a record, and no process holds it
+ * that object, still unpublished and this user's, and no process holds it
  * open or maps it (the same one-object discipline as remove_unused());
- * with dry_run only checks. 0 removed (would be); SMA_EINUSE;
- * SMA_EREPLACED; SMA_ENOENT. */
+ * with dry_run only checks. Common code calls it only once the intent's
+ * creator is proven gone. 0 removed (would be); SMA_EINUSE; SMA_EREPLACED;
+ * SMA_ENOENT. */
 int sma__os_remove_stray(const sma__os_stray_t *stray, int dry_run,
                          int *os_err);
 
@@ -225,18 +253,38 @@ int sma__os_index_remove(intptr_t dir, const char *entry, int *os_err);
 int sma__os_index_walk(intptr_t dir, int (*fn)(const char *entry, void *user),
                        void *user, int *os_err);
 
+/* Intent entries (src/intent.c): creates `entry` exclusively (SMA_EEXIST
+ * if it exists) holding the n bytes of data; reads at most cap bytes of
+ * `entry` into buf (*n: how many). Neither follows a symlink. A backend
+ * that never writes intents may return SMA_ENOTSUP. */
+int sma__os_index_put(intptr_t dir, const char *entry, const void *data, size_t n,
+                      int *os_err);
+int sma__os_index_get(intptr_t dir, const char *entry, void *buf, size_t cap,
+                      size_t *n, int *os_err);
+
 /* Releases *dir from open(). */
 void sma__os_index_close(intptr_t dir);
 
-/* Whether process `pid` exists now: 1 yes, 0 no, -1 cannot tell. */
+/* Whether process `pid` (of the caller's pid namespace) can still hold
+ * anything: 1 yes, 0 no, -1 cannot tell. A zombie counts as gone: it has
+ * released every mapping and descriptor, and only its exit status waits
+ * for a parent that may never reap it (a container's pid 1). */
 int sma__os_pid_alive(uint64_t pid);
+
+/* When process `pid` started (Linux: /proc/PID/stat's starttime, in clock
+ * ticks since boot), 0 when it cannot be told. With the pid, it names one
+ * process of one boot: a pid reused by a later process has another. */
+uint64_t sma__os_pid_start(uint64_t pid);
 
 /* This boot's identifier (16 bytes), all zero where the OS has none. */
 void sma__os_boot_id(unsigned char id[16]);
 
 /* This process's pid namespace (Linux: the inode number of
- * /proc/self/ns/pid), 0 where the OS has none. A pid read from a record
- * names a process of the caller's own only when both namespaces match. */
+ * /proc/self/ns/pid), 0 where the OS has no pid namespaces,
+ * SMA__PIDNS_UNKNOWN where it has them but this process cannot read its
+ * own (no /proc mounted). A pid read from a record names a process of the
+ * caller's own only when both namespaces are known and match. */
+#define SMA__PIDNS_UNKNOWN UINT64_MAX
 uint64_t sma__os_pidns(void);
 
 /* Fills buf with n bytes from the OS's CSPRNG. */

@@ -140,6 +140,28 @@ int sma__npy_header_parse(const unsigned char *buf, size_t n,
  * which gc's sma_collect() does not need (-1 then). */
 int sma__inspect(const char *name, sma_info_t *out, uint64_t ident[2], bool huge_pages);
 
+/* ---- collect.c --------------------------------------------------------------- */
+/* The one verdict on a creator: 1 it may still run (or hold anything), 0
+ * provably gone, -1 cannot be judged here. A different boot is gone. A
+ * pid names a process here only when both pid namespaces are known and
+ * equal; otherwise unknown, never a guess. `start` (0: not known) tells a
+ * reused pid from the creator. */
+int sma__creator_state(uint64_t pid, uint64_t pidns, const unsigned char boot_id[16],
+                       uint64_t start);
+
+/* ---- intent.c ---------------------------------------------------------------- */
+/* One intent entry as read back (the writing side is in platform.h). */
+typedef struct sma__intent {
+  char entry[32];
+  uint64_t pid, pidns, start;
+  unsigned char boot_id[16];
+  char object[SMA_STRAY_LABEL];
+} sma__intent_t;
+
+/* Calls fn for every well-formed intent entry of this user's; nonzero
+ * stops the walk with that value. */
+int sma__intent_walk(int (*fn)(const sma__intent_t *it, void *user), void *user);
+
 /* ---- crc32.c ------------------------------------------------------------------ */
 /* CRC-32 as zlib computes it. */
 uint32_t sma__crc32(const void *data, size_t n);

@@ -2,8 +2,8 @@
  * Each test stages a case that an older gc got wrong, with real processes:
  * a second and third uid (root needed; skipped otherwise), a pid namespace
  * (`unshare -p`), a name re-created between check and removal (in fault-
- * injection builds, which can widen that window), a creator killed before
- * its record (a stray). POSIX and System V; some cases are one backend's. */
+ * injection builds, which can widen that window). POSIX and System V; some
+ * cases are one backend's. Strays: test_gc_strays.c. */
 #include "sma.h"
 #include "support.h"
 
@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/shm.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #if defined(__linux__)
@@ -34,13 +33,6 @@
 enum { USER_A = 65534, USER_B = 65533, SHARED_GID = 65534 };
 
 /* In a child: becomes uid (-1: stays as it is) with the shared group. */
-/* Strays have no record, so no index holds them: only an OS that
- * enumerates its segments can find them. */
-static void need_enumeration(void) {
-  if (!t_caps().can_list)
-    cr_skip_test("this OS cannot enumerate segments: strays stay (ipcs, ipcrm)");
-}
-
 static void become(int uid) {
   if (uid >= 0 && t_become((unsigned)uid, SHARED_GID) != 0) _exit(97);
 }
@@ -216,7 +208,7 @@ Test(gc, a_mapper_the_user_cannot_examine_keeps_the_segment) {
   cr_expect_not_null(strstr(out, "removed 0 segments"), "%s", out);
   free(out);
   cr_assert_eq(survived, 1, "B's mapped segment survives A's gc");
-  cr_expect_eq(attached_soon(USER_A, name), 0, "once B is gone, A can prove 0");
+  cr_expect_neq(attached_soon(USER_A, name), -2, "info works once B is gone");
   cr_assert_eq(gc_as_soon(USER_A, name), 0);
   cr_assert_eq(t_segment_exists(name), 0, "collected once nobody maps it");
 }
@@ -396,193 +388,11 @@ Test(gc, a_file_named_like_the_segment_does_not_pin_it) {
   stop(pinner);
   snprintf(mk, sizeof mk, "rm -rf /tmp/smatest-pin-%d", (int)getpid());
   cr_assert_eq(system(mk), 0);
-  cr_expect_eq(att, 0, "a look-alike path is not the segment");
+  /* 0, or unknown (-1) where /proc cannot show every process: info takes
+   * no lease to prove 0 (issue 23); never counted as a mapper. */
+  cr_expect(att == 0 || att == -1, "a look-alike path is not the segment (%d)", att);
   cr_assert_eq(rc, 0, "the orphan is collected despite the look-alike");
 }
 
-/* ---- Strays: a creator killed before it wrote the record ---------------- */
-
-typedef struct stray_seen {
-  const char *name;     /* POSIX: the stray's name */
-  uint64_t creator_pid; /* System V: its creator */
-  unsigned flags;       /* for sma_collect_stray() */
-  int found, result;
-  sma_stray_t copy;     /* as listed */
-} stray_seen_t;
-
-static int is_the_stray(const sma_stray_t *stray, const stray_seen_t *s) {
-  return posix_only() ? stray->named && strcmp(stray->label, s->name) == 0
-                      : stray->creator_pid == s->creator_pid;
-}
-
-static int collect_the_stray(const sma_stray_t *stray, void *user) {
-  stray_seen_t *s = user;
-  if (is_the_stray(stray, s)) {
-    s->found++;
-    s->copy = *stray;
-    s->result = sma_collect_stray(stray, s->flags);
-  }
-  return 0;
-}
-
-/* Lists the strays and collects (with flags) the one of `name` (POSIX)
- * or `creator` (System V): how often it was seen, and the result. */
-static stray_seen_t strays_of(const char *name, pid_t creator, unsigned flags) {
-  stray_seen_t s;
-  memset(&s, 0, sizeof s);
-  s.name = name;
-  s.creator_pid = (uint64_t)creator;
-  s.flags = flags;
-  cr_assert_eq(sma_list_strays(collect_the_stray, &s), 0);
-  return s;
-}
-
-/* Does an OS object of `name` (POSIX) or of creator `pid` (System V)
- * exist, whatever it holds? Read from the OS, not through libsma. */
-static int object_exists(const char *name, pid_t pid) {
-  if (posix_only()) {
-    char path[SMA_NAME_BUF + 16];
-    snprintf(path, sizeof path, "/dev/shm/%s", name);
-    return access(path, F_OK) == 0;
-  }
-  int n = t_sysv_segments_of((long)pid);
-  cr_assert_geq(n, 0, "/proc/sysvipc/shm is readable");
-  return n > 0;
-}
-
-/* Runs `sma gc` so that it can only meet this test's segments: POSIX
- * strays have names (--prefix); System V strays have none, so the test
- * moves to an IPC namespace of its own first (see private_sysv()). */
-static int gc_strays_cli(const char *name, char **out) {
-  if (posix_only()) return run_as(-1, out, "'%s' gc --prefix %s", SMA_CLI, name);
-  return run_as(-1, out, "'%s' gc", SMA_CLI);
-}
-
-/* System V: this test process (and the processes it starts) get an IPC
- * namespace of their own; 0, or skips the test. */
-static void private_sysv(void) {
-  if (posix_only()) return;
-  if (t_private_ipc() != 0)
-    cr_skip_test("needs a private IPC namespace (unshare -i) to run gc unfiltered");
-}
-
-/* Makes what a creator killed between its exclusive create and its
- * record write leaves: an object with the being-created mark
- * (owner-execute) and libsma's permissions, or without the mark, and no
- * record. The file stays open (POSIX), as a live creator keeps it. */
-static int make_recordless_object(const char *name, int marked) {
-  mode_t mode = marked ? 0700 : 0600;
-  if (!posix_only()) return shmget(IPC_PRIVATE, 8192, IPC_CREAT | (int)mode) < 0;
-  char path[SMA_NAME_BUF + 16];
-  snprintf(path, sizeof path, "/dev/shm/%s", name);
-  int fd = open(path, O_RDWR | O_CREAT | O_EXCL, mode);
-  return fd < 0 || fchmod(fd, mode) != 0 || ftruncate(fd, 8192) != 0;
-}
-
-/* A process, as uid, that made a record-less object and stays. */
-static pid_t make_recordless(const char *name, int uid, int marked) {
-  return spawn_holder(name, uid, make_recordless_object, marked);
-}
-
-/* What is not a stray is never touched: another program's object without
- * the mark, and another user's marked one; a marked one is kept while its
- * creator lives (POSIX: holds it open; System V: runs, though it has not
- * attached), and removed once it is gone. */
-Test(gc, strays_are_removed_only_once_their_creator_is_gone) {
-  T_NEED_GC_PROOF();
-  need_enumeration();
-  if (getuid() != 0) cr_skip_test("needs root to act as another uid");
-  char plain[SMA_NAME_BUF], foreign[SMA_NAME_BUF], stray[SMA_NAME_BUF];
-  private_sysv();
-  t_name(plain, sizeof plain, "stray-plain");
-  t_name(foreign, sizeof foreign, "stray-foreign");
-  t_name(stray, sizeof stray, "stray-mine");
-  pid_t p = make_recordless(plain, -1, 0);
-  pid_t f = make_recordless(foreign, USER_A, 1);
-  pid_t s = make_recordless(stray, -1, 1);
-  stray_seen_t alive = strays_of(stray, s, 0);
-  cr_assert_eq(alive.found, 1, "the marked object is reported");
-  cr_assert_eq(alive.result, SMA_EINUSE, "and kept while its creator lives");
-  cr_assert(object_exists(stray, s));
-  stop(p);
-  stop(f);
-  stop(s);
-  cr_assert_eq(strays_of(plain, p, SMA_COLLECT_DRY_RUN).found, 0,
-               "an unmarked object is no stray");
-  cr_assert_eq(strays_of(foreign, f, SMA_COLLECT_DRY_RUN).found, 0,
-               "another user's is not ours");
-  stray_seen_t dry = strays_of(stray, s, SMA_COLLECT_DRY_RUN);
-  cr_assert_eq(dry.found, 1);
-  cr_assert_eq(dry.result, 0, "removable once its creator is gone");
-  cr_assert(object_exists(stray, s), "but a dry run removes nothing");
-  sma_stray_t other = dry.copy;
-  other.ident[1] ^= 1;
-  cr_assert_eq(sma_collect_stray(&other, 0), SMA_EREPLACED, "another object is not it");
-  cr_assert_eq(sma_collect_stray(&dry.copy, 4), SMA_EINVAL, "unknown flag");
-  cr_assert_eq(sma_collect_stray(NULL, 0), SMA_EINVAL);
-  cr_assert_eq(sma_list_strays(NULL, NULL), SMA_EINVAL);
-  char *out;
-  int rc = gc_strays_cli(stray, &out);
-  cr_expect_eq(rc, 0, "%s", out);
-  cr_expect_not_null(strstr(out, "removed stray"), "%s", out);
-  free(out);
-  cr_assert_not(object_exists(stray, s), "gc removed the stray");
-  cr_assert(object_exists(plain, p), "and not another program's object");
-  cr_assert(object_exists(foreign, f), "nor another user's");
-  if (posix_only()) {
-    char cmd[2 * SMA_NAME_BUF + 64];
-    snprintf(cmd, sizeof cmd, "rm -f /dev/shm/%s /dev/shm/%s", plain, foreign);
-    cr_assert_eq(system(cmd), 0);
-  } else {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "ipcrm $(awk '$5 == %d || $5 == %d {print \"-m\", $2}' "
-             "/proc/sysvipc/shm)", (int)p, (int)f);
-    cr_assert_eq(system(cmd), 0);
-  }
-}
-
-#if defined(SMA_FAULT_INJECTION)
-void sma__fault_arm(int n);
-
-/* Regression (issue 10, last gap): a creator killed in the few system
- * calls between its exclusive create and its record write left a marked
- * object without a record, which gc could not attribute to a name and
- * never removed. The window is held open here with the fault build's
- * pause: System V right after shmget (not even attached yet), POSIX on
- * the path of systems without O_TMPFILE (forced by failing that open). */
-Test(gc, a_creator_killed_before_its_record_leaves_nothing_after_gc) {
-  T_NEED_GC_PROOF();
-  need_enumeration();
-  char name[SMA_NAME_BUF];
-  t_name(name, sizeof name, "stray-killed");
-  private_sysv();
-  pid_t creator = fork();
-  cr_assert_neq(creator, -1);
-  if (creator == 0) {
-#if defined(__linux__)
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-#endif
-    setenv("SMA_FAULT_PAUSE_MS", "30000", 1);
-    size_t shape[1] = {4096};
-    sma_t *a;
-    if (sma_new(&a, name, 1, shape, SMA_UINT8, NULL, 0) != 0) _exit(1);
-    if (posix_only()) sma__fault_arm(1); /* O_TMPFILE "unsupported" */
-    _exit(sma_create(a, 0) == 0 ? 0 : 2);
-  }
-  int in_window = 0;
-  for (int i = 0; i < 500 && !in_window; i++) {
-    in_window = strays_of(name, creator, SMA_COLLECT_DRY_RUN).found;
-    if (!in_window) pause_ms(10);
-  }
-  cr_assert(in_window, "the creator paused between create and record");
-  stray_seen_t kept = strays_of(name, creator, 0);
-  cr_assert_eq(kept.result, SMA_EINUSE, "a live creator's object is kept");
-  stop(creator);
-  cr_assert(object_exists(name, creator), "killed, it left the object behind");
-  char *out;
-  int rc = gc_strays_cli(name, &out);
-  cr_expect_eq(rc, 0, "%s", out);
-  cr_assert_not(object_exists(name, creator), "gc removed it: %s", out);
-  free(out);
-}
-#endif
+/* Strays (objects without a published record) are judged only through
+ * the intent entry their creator wrote first: tests/test_gc_strays.c. */

@@ -44,9 +44,11 @@ static const char *const help_text[][2] = {
            "`sma load`, SMA_CREATE_PERSIST: only `sma rm` removes those). Says what\n"
            "it removed (with --dry-run what it would remove) and which segments of\n"
            "gone creators it kept, and why.\n"
-           "Also removes strays: segments whose creator was killed before writing\n"
-           "their record (System V, POSIX without O_TMPFILE); a stray without a\n"
-           "name (System V) is in no --prefix.\n"},
+           "Also removes strays: segments whose creator was killed before\n"
+           "publishing them (System V, POSIX without O_TMPFILE), and only those\n"
+           "that the creator's intent entry (written before it created them)\n"
+           "names: another program's segment, whatever its mode, is never one.\n"
+           "--prefix matches the name a stray was being created under.\n"},
     {"describe", "usage: sma describe NAME [--slice TEXT]\n"
                  "Prints the one-line descriptor of an existing segment, optionally\n"
                  "through a slice, for passing to a worker.\n"},
@@ -397,7 +399,8 @@ static void print_row(const sma_info_t *in) {
   printf("%-40s %-10s %-16s %12zu %8llu %-5s %9.0fs %-8s %s\n", name,
          sma_dtype_name(in->dtype), shape, in->nbytes, (unsigned long long)in->creator_pid,
          in->creator_alive < 0 ? "?" : in->creator_alive ? "yes" : "no", age_seconds(in),
-         in->attached < 0 ? "-" : att, in->persistent ? "yes" : "no");
+         in->attached < 0 ? "-" : att,
+         in->creating ? "creating" : in->persistent ? "yes" : "no");
 }
 
 typedef struct ls_ctx {
@@ -468,6 +471,29 @@ static int cmd_ls(int argc, char **argv) {
   return rc == 0 ? OK : list_failed("ls", rc, os_err);
 }
 
+/* What gc will do with the segment `in` describes, as `sma info` says it:
+ * only what sma_collect() does here. A persistent segment still being
+ * created is an interrupted create that gc judges as any other; and where
+ * the OS cannot show who maps a segment (macOS, Windows) gc removes
+ * nothing at all. */
+static void print_keeping(const sma_info_t *in) {
+  sma_caps_t caps;
+  sma_caps(&caps);
+  const char *gc_removes = caps.proves_unused ? "`sma gc` removes it" : "`sma rm` removes it";
+  if (!in->creating) {
+    printf("persistent:    %s\n",
+           in->persistent ? "yes (`sma gc` keeps it; `sma rm` removes it)"
+           : caps.proves_unused ? "no (`sma gc` removes it once orphaned)"
+                                : "no (but `sma gc` cannot prove it orphaned here: `sma rm` removes it)");
+    return;
+  }
+  printf("persistent:    %s\n", in->persistent ? "once published (not yet)" : "no");
+  if (in->creator_alive == 0)
+    printf("state:         being created, creator died: %s\n", gc_removes);
+  else
+    printf("state:         being created\n");
+}
+
 static int cmd_info(int argc, char **argv) {
   const char *name = NULL;
   int json = 0;
@@ -497,11 +523,7 @@ static int cmd_info(int argc, char **argv) {
   if (in.attached < 0) printf("unknown\n");
   else printf("%d process%s\n", in.attached, in.attached == 1 ? "" : "es");
   printf("huge pages:    %s\n", in.huge_pages < 0 ? "unknown" : in.huge_pages ? "yes" : "no");
-  printf("persistent:    %s\n", in.persistent ? "yes (`sma gc` keeps it; `sma rm` removes it)"
-                                                : "no (`sma gc` removes it once orphaned)");
-  if (in.creating)
-    printf("state:         being created%s\n",
-           in.creator_alive == 0 ? " (creator died: `sma gc` removes it)" : "");
+  print_keeping(&in);
   return OK;
 }
 
@@ -557,12 +579,12 @@ static int gc_one(const sma_info_t *listed, void *user) {
   return 0;
 }
 
-/* A stray (sma_list_strays()): a segment whose creator was killed before
- * it wrote the record. One without a name is in no prefix. */
+/* A stray (sma_list_strays()): a segment whose creator, named by the
+ * intent it wrote before creating it, was killed before publishing it.
+ * Its label starts with the name it was being created under. */
 static int gc_stray(const sma_stray_t *stray, void *user) {
   gc_ctx_t *c = user;
-  if (c->prefix != NULL && !(stray->named && has_prefix(stray->label, c->prefix)))
-    return 0;
+  if (!has_prefix(stray->label, c->prefix)) return 0;
   if (stray->creator_alive == 1) return 0; /* still creating it */
   int rc = sma_collect_stray(stray, c->dry_run ? SMA_COLLECT_DRY_RUN : 0);
   int os_err = sma_last_os_error();
@@ -570,8 +592,7 @@ static int gc_stray(const sma_stray_t *stray, void *user) {
   if (rc == SMA_EINUSE || rc == SMA_EREPLACED) {
     printf("kept stray %s: %s\n", stray->label,
            rc == SMA_EREPLACED ? "it was replaced meanwhile"
-           : stray->creator_alive < 0 && !stray->named
-               ? "its creator cannot be judged from here"
+           : stray->creator_alive < 0 ? "its creator cannot be judged from here"
                : "it is held open, or that cannot be ruled out");
     return 0;
   }
@@ -580,8 +601,9 @@ static int gc_stray(const sma_stray_t *stray, void *user) {
     c->failed++;
     return 0;
   }
-  printf("%s stray %s (its creator died before writing the record)\n",
-         c->dry_run ? "would remove" : "removed", stray->label);
+  printf("%s stray %s (its creator %llu died before publishing it)\n",
+         c->dry_run ? "would remove" : "removed", stray->label,
+         (unsigned long long)stray->creator_pid);
   c->removed++;
   return 0;
 }

@@ -286,6 +286,58 @@ static int fits_off_t(uint64_t n) {
   return n <= off_max;
 }
 
+/* Linux without O_TMPFILE: the segment is built under a private name,
+ * "/.sma-new-<random>", and renamed to its own only once complete, so no
+ * incomplete segment ever carries the name. An intent entry naming that
+ * private name, this /dev/shm and the creator is written before the
+ * exclusive create: it is what lets gc remove what a killed creator left
+ * there (nothing else does: not the name pattern, not a mode bit). */
+static int stage_name(char *buf, size_t cap, int *os_err) {
+  unsigned char r[16];
+  int rc = sma__os_random(r, sizeof r, os_err);
+  if (rc != 0) return rc;
+  int n = snprintf(buf, cap, "/.sma-new-");
+  for (size_t i = 0; i < sizeof r; i++) n += snprintf(buf + n, cap - (size_t)n, "%02x", r[i]);
+  return 0;
+}
+
+/* The intent's object: "posix DEV STAGED NAME", DEV the /dev/shm it is in
+ * (another mount namespace's /dev/shm is another directory). */
+static void stage_intent(const char *staged, const char *name, char entry[32]) {
+  struct stat st;
+  entry[0] = '\0';
+  if (stat(SHM_DIR, &st) != 0) return;
+  char object[SMA_STRAY_LABEL];
+  int n = snprintf(object, sizeof object, "posix %llu %s %s", (unsigned long long)st.st_dev,
+                   staged + 1, name);
+  if (n > 0 && (size_t)n < sizeof object) sma__intent_write(object, entry);
+}
+
+/* Opens the object create() builds: unnamed (O_TMPFILE), staged under a
+ * private name with an intent (Linux without O_TMPFILE), or under its name
+ * with the being-created mark (Darwin, where nothing can be renamed and
+ * gc never removes anything). *how: 1, 2 or 0 respectively. */
+static int open_new(const char *name, const char *path, mode_t mode, int long_build,
+                    sma__os_segment_t *seg, int *how, int *os_err) {
+  int fd = open_unnamed(name, mode, long_build);
+  *how = 1;
+  if (fd >= 0 || errno != EOPNOTSUPP) return fd;
+  if (!OS->posix_shm_dir) {
+    *how = 0;
+    return open_retry(path, O_RDWR | O_CREAT | O_EXCL, mode | CREATING_MARK);
+  }
+  *how = 2;
+  if (stage_name(seg->staged, sizeof seg->staged, os_err) != 0) {
+    errno = *os_err != 0 ? *os_err : EIO;
+    return -1;
+  }
+  stage_intent(seg->staged, name, seg->intent);
+  SMA__PAUSE_AT("intent"); /* tests: intent written, nothing created yet */
+  fd = open_retry(seg->staged, O_RDWR | O_CREAT | O_EXCL, mode | CREATING_MARK);
+  if (fd < 0) sma__intent_drop(seg->intent);
+  return fd;
+}
+
 int sma__os_create(const char *name, size_t size, unsigned flags,
                    const unsigned char *record, sma__os_segment_t *seg,
                    int *os_err) {
@@ -294,27 +346,31 @@ int sma__os_create(const char *name, size_t size, unsigned flags,
   if (rc != 0) return rc;
   if (!fits_off_t(size) || size < SMA__RECORD_SIZE) return SMA_EOVERFLOW;
   mode_t mode = (flags & SMA_CREATE_GROUP) ? 0660 : 0600;
+  sma__os_segment_t fresh;
+  memset(&fresh, 0, sizeof fresh);
+  int how;
   int long_build = !(flags & SMA_CREATE_NORESERVE) || (flags & SMA_CREATE_PREFAULT);
-  int fd = open_unnamed(name, mode, long_build);
-  int unnamed = fd >= 0;
-  if (fd < 0 && errno != EOPNOTSUPP) return fail(errno, os_err);
-  if (!unnamed) fd = open_retry(path, O_RDWR | O_CREAT | O_EXCL, mode | CREATING_MARK);
+  int fd = open_new(name, path, mode, long_build, &fresh, &how, os_err);
   if (fd < 0) return fail(errno, os_err);
   /* The umask may have removed bits we asked for; set them exactly. */
-  mode_t now = unnamed ? mode : mode | CREATING_MARK;
+  mode_t now = how == 1 ? mode : mode | CREATING_MARK;
   int e = SMA__INJECT(fchmod(fd, now), -1, EPERM) == 0 ? 0 : errno;
-  memset(seg, 0, sizeof *seg);
-  if (!unnamed) SMA__PAUSE_POINT(); /* tests: named, marked, no record yet */
+  *seg = fresh;
+  if (how != 1) SMA__PAUSE_AT("created"); /* tests: created, no record yet */
+  if (how == 0) SMA__PAUSE_POINT();
   if (e == 0) e = build(fd, size, flags, record, seg);
   if (e != 0) {
     if (seg->addr != NULL) munmap(seg->addr, size);
-    if (!unnamed) shm_unlink(path);
+    if (how != 1) shm_unlink(how == 2 ? fresh.staged : path);
     close(fd);
+    sma__intent_drop(fresh.intent);
     memset(seg, 0, sizeof *seg);
     seg->handle = -1;
     return fail(e, os_err);
   }
-  seg->unnamed = unnamed;
+  seg->unnamed = how;
+  memcpy(seg->staged, fresh.staged, sizeof seg->staged);
+  memcpy(seg->intent, fresh.intent, sizeof seg->intent);
   seg->effective |= flags & (SMA_CREATE_GROUP | SMA_CREATE_NORESERVE);
 #if defined(MAP_POPULATE)
   seg->effective |= flags & SMA_CREATE_PREFAULT;
@@ -322,30 +378,73 @@ int sma__os_create(const char *name, size_t size, unsigned flags,
   return 0;
 }
 
+/* Renames without replacing anything: EEXIST if `to` exists. */
+static int rename_noreplace(const char *from, const char *to) {
+#if defined(RENAME_NOREPLACE)
+  if (renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0) return 0;
+  if (errno != EINVAL && errno != ENOSYS) return errno;
+#endif
+  /* link + unlink never replaces either. */
+  if (link(from, to) != 0) return errno;
+  return unlink(from) == 0 ? 0 : errno;
+}
+
+/* Gives a staged segment its name: complete, unmarked, then renamed. */
+static int publish_staged(const char *name, sma__os_segment_t *seg, mode_t mode) {
+  if (SMA__INJECT(fchmod((int)seg->handle, mode), -1, EPERM) != 0) return errno;
+  return rename_noreplace(shm_file(seg->staged + 1).path, shm_file(name).path);
+}
+
+/* Removes the name `path` ("/x") that our exclusive create took (how 0:
+ * the Darwin path), but only while it still names the object behind fd:
+ * during a long fill another process may have removed it (`sma rm`) and
+ * created another segment under the name, which is not ours to remove.
+ * Where fstat tells no inode (0), the name is taken to be ours, as the
+ * exclusive create made it; and no OS offers a conditional shm_unlink, so
+ * a replacement in the instant between the check and the unlink cannot
+ * be excluded. */
+static int unlink_own_name(const char *path, int fd) {
+  struct stat ours, now;
+  if (fstat(fd, &ours) != 0) return errno;
+  int other = shm_open(path, O_RDONLY | O_NONBLOCK, 0);
+  if (other < 0) return errno == ENOENT ? 0 : errno;
+  int same = fstat(other, &now) == 0 && now.st_dev == ours.st_dev && now.st_ino == ours.st_ino;
+  close(other);
+  if (!same) return 0; /* another's segment now: left alone */
+  return shm_unlink(path) == 0 || errno == ENOENT ? 0 : errno;
+}
+
+/* Takes back the name or private name of an unpublished create: an
+ * unnamed file (how 1) has none and goes with its descriptor. */
+static int unname_unpublished(const char *name, const sma__os_segment_t *seg) {
+  char path[SMA_NAME_BUF + 2];
+  if (seg->unnamed == 2) return shm_unlink(seg->staged) == 0 ? 0 : errno;
+  if (seg->unnamed == 0 && os_name(name, path, sizeof path) == 0)
+    return unlink_own_name(path, (int)seg->handle);
+  return 0;
+}
+
 int sma__os_publish(const char *name, sma__os_segment_t *seg, int *os_err) {
   mode_t mode = (seg->effective & SMA_CREATE_GROUP) ? 0660 : 0600;
-  int e = seg->unnamed ? link_name((int)seg->handle, name)
-                       : (SMA__INJECT(fchmod((int)seg->handle, mode), -1, EPERM) == 0
-                              ? 0 : errno);
+  int e = seg->unnamed == 1 ? link_name((int)seg->handle, name)
+          : seg->unnamed == 2 ? publish_staged(name, seg, mode)
+          : (SMA__INJECT(fchmod((int)seg->handle, mode), -1, EPERM) == 0 ? 0 : errno);
   if (e != 0) {
-    char path[SMA_NAME_BUF + 2];
-    if (!seg->unnamed && os_name(name, path, sizeof path) == 0) shm_unlink(path);
+    unname_unpublished(name, seg);
     int ignored;
     sma__os_close(seg, &ignored);
+    sma__intent_drop(seg->intent);
     return fail(e, os_err);
   }
+  sma__intent_drop(seg->intent);
   seg->unnamed = 0;
   return 0;
 }
 
 int sma__os_abandon(const char *name, sma__os_segment_t *seg, int *os_err) {
-  /* An unnamed file goes with its last descriptor; a named one is ours
-   * since the exclusive create, still marked, and must lose its name. */
-  char path[SMA_NAME_BUF + 2];
-  int e = 0;
-  if (!seg->unnamed && os_name(name, path, sizeof path) == 0 && shm_unlink(path) != 0)
-    e = errno;
+  int e = unname_unpublished(name, seg);
   int rc = sma__os_close(seg, os_err);
+  sma__intent_drop(seg->intent);
   return e != 0 ? fail(e, os_err) : rc;
 }
 
@@ -587,18 +686,21 @@ static int open_path(const char *path, struct stat *sb) {
   return fd;
 }
 
+/* What `sma ls` and `sma info` see: only what /proc shows. Never a
+ * lease: while one is held, every other process's open() of the segment
+ * blocks (up to the kernel's lease-break-time if the holder is stopped),
+ * and looking must never block anyone. So where /proc cannot show every
+ * process (another user's maps, a pid namespace), the count is unknown
+ * (-1); only gc, on a candidate it is about to remove, takes a lease. */
 static int dir_stat(const char *name, sma__os_stat_t *st, int *os_err) {
   st->attached = -1;
   struct stat sb;
-  int fd = open_path(shm_file(name).path, &sb);
+  shm_file_t file = shm_file(name);
+  int fd = open_path(file.path, &sb);
   if (fd < 0) return fail(errno, os_err);
   int complete, count = count_mappers(&sb, &complete);
-  if (count > 0) {
-    st->attached = count; /* seen; others unseen may add to it */
-  } else {
-    int held = held_elsewhere(fd);
-    st->attached = held == 0 || (held < 0 && complete) ? 0 : -1;
-  }
+  SMA__PAUSE_AT("examine"); /* tests: a lister in the middle of looking */
+  st->attached = count > 0 ? count : complete ? 0 : -1;
   close(fd);
   return 0;
 }
@@ -616,16 +718,6 @@ static int quarantine_path(char *buf, size_t cap, int *os_err) {
   return 0;
 }
 
-/* Renames without replacing anything: EEXIST if `to` exists. */
-static int rename_noreplace(const char *from, const char *to) {
-#if defined(RENAME_NOREPLACE)
-  return renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE) == 0 ? 0 : errno;
-#else
-  /* link + unlink never replaces either. */
-  if (link(from, to) != 0) return errno;
-  return unlink(from) == 0 ? 0 : errno;
-#endif
-}
 
 /* A verdict on the file open as `fd`: 0 it may go, or an SMA_E* code. */
 typedef int (*verdict_fn)(int fd, const struct stat *sb, const void *ctx);
@@ -647,7 +739,8 @@ static int unused_verdict(int fd, const struct stat *sb, const void *ctx) {
  * or renamed back. */
 static int remove_if(const char *name, verdict_fn judge, const void *ctx,
                      int dry_run, int *os_err) {
-  const char *path = shm_file(name).path;
+  shm_file_t file = shm_file(name);
+  const char *path = file.path;
   char hidden[sizeof SHM_DIR + 32];
   struct stat sb;
   int fd = open_path(path, &sb);
@@ -674,69 +767,78 @@ static int dir_remove_unused(const char *name, const uint64_t ident[2],
   return remove_if(name, unused_verdict, ident, dry_run, os_err);
 }
 
-/* Is the file open as `fd` a stray: this user's, marked being created,
- * libsma's permissions, and without a valid record? A record that cannot
- * be read for another reason (EIO) does not make a stray. */
-static int is_stray(int fd, const struct stat *sb) {
-  if (!S_ISREG(sb->st_mode) || sb->st_uid != geteuid() ||
-      !(sb->st_mode & CREATING_MARK) || (sb->st_mode & 007) != 0 ||
-      !sma__fits_size_t((uint64_t)sb->st_size))
-    return 0;
-  sma__os_segment_t seg;
-  memset(&seg, 0, sizeof seg);
-  seg.handle = fd;
-  seg.size = (size_t)sb->st_size;
-  sma__record_t rec;
-  int os_err, rc = sma__record_fetch(&seg, &rec, &os_err);
-  return rc == SMA_ENORECORD || rc == SMA_ECORRUPT;
+/* The intent's object (stage_intent): "posix DEV STAGED NAME". */
+static int parse_object(const char *object, unsigned long long *dev, char *staged,
+                        size_t cap, const char **name) {
+  int at = 0;
+  char fmt[32];
+  snprintf(fmt, sizeof fmt, "posix %%llu %%%zus %%n", cap - 1);
+  if (sscanf(object, fmt, dev, staged, &at) != 2 || at == 0) return -1;
+  *name = object + at;
+  return strncmp(staged, ".sma-new-", 9) == 0 && strchr(staged, '/') == NULL ? 0 : -1;
 }
 
-/* remove_stray(): still the stray judged, with one name, unused. Its
- * creator, if alive, holds it open until publish(), so "unused" also
- * proves the creator gone. */
-static int stray_verdict(int fd, const struct stat *sb, const void *ctx) {
-  const sma__os_stray_t *stray = ctx;
-  if ((uint64_t)sb->st_dev != stray->ident[0] || (uint64_t)sb->st_ino != stray->ident[1])
-    return SMA_EREPLACED;
-  if (sb->st_nlink != 1 || !is_stray(fd, sb)) return SMA_EINUSE;
-  return proven_unused(fd, sb) ? 0 : SMA_EINUSE;
+/* A staged file of this user's: a regular file with one name (the
+ * staged one: a rename or link elsewhere makes it something else). */
+static int staged_ours(const struct stat *sb) {
+  return S_ISREG(sb->st_mode) && sb->st_uid == geteuid() && sb->st_nlink == 1;
 }
 
-static int dir_remove_stray(const sma__os_stray_t *stray, int dry_run,
-                            int *os_err) {
-  return remove_if(stray->label, stray_verdict, stray, dry_run, os_err);
+static int dir_intent_objects(const char *object, int (*fn)(const sma__os_stray_t *, void *),
+                              void *user, size_t *found, int *os_err) {
+  unsigned long long dev;
+  char staged[48];
+  const char *name;
+  struct stat here, sb;
+  if (parse_object(object, &dev, staged, sizeof staged, &name) != 0) return SMA_ENOTSUP;
+  if (stat(SHM_DIR, &here) != 0) return fail(errno, os_err);
+  if ((unsigned long long)here.st_dev != dev) return SMA_ENOTSUP; /* another /dev/shm */
+  shm_file_t file = shm_file(staged);
+  if (fstatat(AT_FDCWD, file.path, &sb, AT_SYMLINK_NOFOLLOW) != 0)
+    return errno == ENOENT ? 0 : fail(errno, os_err);
+  if (!staged_ours(&sb)) return 0;
+  sma__os_stray_t s;
+  memset(&s, 0, sizeof s);
+  snprintf(s.label, sizeof s.label, "%s (unpublished: " SHM_DIR "/%s)", name, staged);
+  s.ident[0] = (uint64_t)sb.st_dev;
+  s.ident[1] = (uint64_t)sb.st_ino;
+  *found = 1;
+  return fn(&s, user);
 }
 
-static int dir_strays(int (*fn)(const sma__os_stray_t *stray, void *user),
-                      void *user, int *os_err) {
-  DIR *d = opendir(SHM_DIR);
-  if (d == NULL) return fail(errno, os_err);
+/* A staged file is never opened by its name by anyone but its creator,
+ * which is gone (common code's verdict), and no create can take that
+ * name again (it is random, made exclusively): judging the file through a
+ * descriptor and unlinking the name, which still names it (checked
+ * after), removes that file and no other. */
+static int dir_remove_stray(const sma__os_stray_t *stray, int dry_run, int *os_err) {
+  const char *open_paren = strstr(stray->label, "(unpublished: " SHM_DIR "/");
+  if (open_paren == NULL) return SMA_ENOENT;
+  char staged[48];
+  const char *at = open_paren + strlen("(unpublished: " SHM_DIR "/");
+  size_t len = strcspn(at, ")");
+  if (len == 0 || len >= sizeof staged) return SMA_ENOENT;
+  memcpy(staged, at, len);
+  staged[len] = '\0';
+  if (strncmp(staged, ".sma-new-", 9) != 0 || strchr(staged, '/') != NULL) return SMA_ENOENT;
+  shm_file_t file = shm_file(staged);
+  struct stat sb, again;
+  int fd = open_path(file.path, &sb);
+  if (fd < 0) return fail(errno, os_err);
   int rc = 0;
-  struct dirent *e;
-  while (rc == 0 && (e = readdir(d)) != NULL) {
-    if (e->d_name[0] == '.' || sma_name_validate(e->d_name) != 0) continue;
-    struct stat sb;
-    const char *path = shm_file(e->d_name).path;
-    /* Only marked files are opened: an open by this walk would keep a
-     * concurrent gc from proving another segment unheld. */
-    if (fstatat(AT_FDCWD, path, &sb, AT_SYMLINK_NOFOLLOW) != 0 ||
-        !(sb.st_mode & CREATING_MARK))
-      continue;
-    int fd = open_path(path, &sb);
-    if (fd < 0) continue; /* gone, or not ours to open */
-    int stray = is_stray(fd, &sb);
-    close(fd);
-    if (!stray) continue;
-    sma__os_stray_t s;
-    memset(&s, 0, sizeof s);
-    snprintf(s.label, sizeof s.label, "%s", e->d_name);
-    s.named = 1;
-    s.ident[0] = (uint64_t)sb.st_dev;
-    s.ident[1] = (uint64_t)sb.st_ino;
-    s.creator = 0; /* the OS keeps none; a live creator holds it open */
-    rc = fn(&s, user);
+  if ((uint64_t)sb.st_dev != stray->ident[0] || (uint64_t)sb.st_ino != stray->ident[1])
+    rc = SMA_EREPLACED;
+  else if (!staged_ours(&sb) || !proven_unused(fd, &sb))
+    rc = SMA_EINUSE;
+  SMA__PAUSE_AT("stray");
+  if (rc == 0 && !dry_run) {
+    if (fstatat(AT_FDCWD, file.path, &again, AT_SYMLINK_NOFOLLOW) != 0 ||
+        again.st_ino != sb.st_ino || again.st_dev != sb.st_dev)
+      rc = SMA_EREPLACED;
+    else if (unlink(file.path) != 0)
+      rc = fail(errno, os_err);
   }
-  closedir(d);
+  close(fd);
   return rc;
 }
 #endif /* __linux__ */
@@ -763,9 +865,12 @@ int sma__os_remove_unused(const char *name, const uint64_t ident[2],
   return OS->posix_shm_dir ? dir_remove_unused(name, ident, dry_run, os_err) : SMA_EINUSE;
 }
 
-int sma__os_strays(int (*fn)(const sma__os_stray_t *stray, void *user),
-                   void *user, int *os_err) {
-  return OS->posix_shm_dir ? dir_strays(fn, user, os_err) : 0;
+int sma__os_intent_objects(const char *object, uint64_t creator,
+                           int (*fn)(const sma__os_stray_t *stray, void *user),
+                           void *user, size_t *found, int *os_err) {
+  (void)creator; /* tmpfs keeps no creator: the intent names the file */
+  *found = 0;
+  return OS->posix_shm_dir ? dir_intent_objects(object, fn, user, found, os_err) : SMA_ENOTSUP;
 }
 
 int sma__os_remove_stray(const sma__os_stray_t *stray, int dry_run,

@@ -62,7 +62,7 @@
 #include <string.h>
 #include <sys/ipc.h>
 #include <sys/shm.h>
-#include <sys/utsname.h>
+#include <sys/stat.h>
 #if defined(__APPLE__)
 #include <sys/sysctl.h>
 #endif
@@ -300,6 +300,7 @@ static int claim_probe(const char *name, size_t size, unsigned flags,
     if (id < 0 && errno == EEXIST) continue; /* taken meanwhile: next probe */
     if (id < 0) return errno;
     SMA__PAUSE_POINT(); /* tests: created, not attached, no record yet */
+    SMA__PAUSE_AT("created");
     int e = attach(id, seg);
     if (e != 0) {
       shmctl(id, IPC_RMID, NULL);
@@ -315,8 +316,25 @@ static int claim_probe(const char *name, size_t size, unsigned flags,
   return ENOSPC; /* every probe taken */
 }
 
+/* This process's IPC namespace (Linux: the inode of /proc/self/ns/ipc),
+ * 0 when it cannot be read. A key names a segment only in one of them. */
+static unsigned long long ipc_namespace(void) {
+  struct stat st;
+  return stat("/proc/self/ns/ipc", &st) == 0 ? (unsigned long long)st.st_ino : 0;
+}
+
+/* The intent's object: "sysv IPCNS NAME": the segments at NAME's probes
+ * that the intent's creator made (shm_cpid) in that IPC namespace. */
+static void write_intent(const char *name, char entry[32]) {
+  char object[SMA_STRAY_LABEL];
+  entry[0] = '\0';
+  int n = snprintf(object, sizeof object, "sysv %llu %s", ipc_namespace(), name);
+  if (n > 0 && (size_t)n < sizeof object) sma__intent_write(object, entry);
+}
+
 /* Removes our own segment and detaches. */
 static void discard(sma__os_segment_t *seg) {
+  sma__intent_drop(seg->intent);
   shmctl((int)seg->handle, IPC_RMID, NULL);
   shmdt(seg->addr);
   seg->addr = NULL;
@@ -336,8 +354,15 @@ int sma__os_create(const char *name, size_t size, unsigned flags,
     free_probe[i] = p.kind == PROBE_FREE;
   }
   int mine;
+  char intent[32];
+  write_intent(name, intent); /* before any shmget: gc's evidence */
+  SMA__PAUSE_AT("intent");    /* tests: intent written, nothing created */
   int e = claim_probe(name, size, flags, free_probe, record, seg, &mine);
-  if (e != 0) return fail(e, 1, os_err);
+  if (e != 0) {
+    sma__intent_drop(intent);
+    return fail(e, 1, os_err);
+  }
+  memcpy(seg->intent, intent, sizeof seg->intent);
   e = resolve_rivals(name, mine);
   if (e != 0) {
     discard(seg);
@@ -359,6 +384,7 @@ int sma__os_publish(const char *name, sma__os_segment_t *seg, int *os_err) {
     discard(seg);
     return fail(e, 1, os_err);
   }
+  sma__intent_drop(seg->intent);
   return 0;
 }
 
@@ -483,28 +509,48 @@ static int record_state(int id, size_t size) {
   return rc == 0 ? 1 : rc == SMA_ENORECORD || rc == SMA_ECORRUPT ? 0 : -1;
 }
 
-/* Is segment `id` (IPC_STAT in *ds) a stray: this user's own, libsma's
- * permissions, marked being created, and without a record? */
-static int is_stray(int id, const struct shmid_ds *ds) {
-  return trustworthy(ds) && ds->shm_perm.cuid == geteuid() &&
+/* Is segment `id` (IPC_STAT in *ds) one that `creator` made for this
+ * user and never published: created by that pid, owned and created by
+ * this user, still marked being created, without a valid record? The
+ * mark alone proves nothing (any program may use mode 0700): the intent
+ * that led here, and the creator pid the kernel recorded, do. */
+static int unpublished_by(int id, const struct shmid_ds *ds, uint64_t creator) {
+  return ds->shm_cpid > 0 && (uint64_t)ds->shm_cpid == creator &&
+         ds->shm_perm.cuid == geteuid() && ds->shm_perm.uid == geteuid() &&
          (ds->shm_perm.mode & CREATING_MARK) != 0 &&
          record_state(id, (size_t)ds->shm_segsz) == 0;
 }
 
-/* The creator's pid as this process can use it, or -1. Linux translates
- * shm_cpid into the reader's pid namespace since 4.17 (0 when the
- * creator is not visible there); older kernels report the number in the
- * creator's own namespace, which may name another process here. */
-static int64_t creator_of(const struct shmid_ds *ds) {
-  if (ds->shm_cpid <= 0) return -1;
-#if defined(__linux__)
-  struct utsname u;
-  int major = 0, minor = 0;
-  if (uname(&u) != 0 || sscanf(u.release, "%d.%d", &major, &minor) != 2 ||
-      major < 4 || (major == 4 && minor < 17))
-    return -1;
-#endif
-  return (int64_t)ds->shm_cpid;
+/* Shm_cpid is the creator's pid as this pid namespace sees it (Linux 4.17
+ * and later; earlier, as the creator's own namespace saw it). Common code
+ * calls this only for a creator of its own pid namespace, where both are
+ * the same number. */
+int sma__os_intent_objects(const char *object, uint64_t creator,
+                           int (*fn)(const sma__os_stray_t *stray, void *user),
+                           void *user, size_t *found, int *os_err) {
+  (void)os_err;
+  *found = 0;
+  unsigned long long ns;
+  int at = 0;
+  if (sscanf(object, "sysv %llu %n", &ns, &at) != 1 || at == 0) return SMA_ENOTSUP;
+  unsigned long long here = ipc_namespace();
+  if (ns == 0 || here == 0 || ns != here) return SMA_ENOTSUP; /* cannot place it */
+  const char *name = object + at;
+  for (int i = 0; i < PROBES; i++) {
+    int id = shmget(key_of(name, i), 0, 0);
+    struct shmid_ds ds;
+    if (id < 0 || shmctl(id, IPC_STAT, &ds) != 0 || !unpublished_by(id, &ds, creator)) continue;
+    sma__os_stray_t s;
+    memset(&s, 0, sizeof s);
+    snprintf(s.label, sizeof s.label, "%s (unpublished: shmid %d key 0x%08x)", name, id,
+             (unsigned)key_of(name, i));
+    s.ident[0] = (uint64_t)id;
+    s.ident[1] = (uint64_t)ds.shm_cpid;
+    (*found)++;
+    int rc = fn(&s, user);
+    if (rc != 0) return rc;
+  }
+  return 0;
 }
 
 /* The shmid is the identity, with the creator's pid: an id the kernel
@@ -516,39 +562,10 @@ int sma__os_remove_stray(const sma__os_stray_t *stray, int dry_run,
   if (shmctl(id, IPC_STAT, &ds) != 0)
     return errno == EINVAL || errno == EIDRM ? SMA_ENOENT : fail(errno, 0, os_err);
   if ((uint64_t)ds.shm_cpid != stray->ident[1]) return SMA_EREPLACED;
-  if (!is_stray(id, &ds) || ds.shm_nattch != 0) return SMA_EINUSE;
+  if (!unpublished_by(id, &ds, stray->ident[1]) || ds.shm_nattch != 0) return SMA_EINUSE;
   if (dry_run) return 0;
   SMA__PAUSE_POINT(); /* tests: the window between judging and removing */
   return remove_unattached(id, &ds, os_err);
-}
-
-/* Walks /proc/sysvipc/shm where there is one (Linux); elsewhere a
- * segment without a record cannot be found, and none is reported. */
-int sma__os_strays(int (*fn)(const sma__os_stray_t *stray, void *user),
-                   void *user, int *os_err) {
-  if (USE_INDEX) return 0; /* no enumeration of segments */
-  FILE *f = fopen("/proc/sysvipc/shm", "re");
-  if (f == NULL) return errno == ENOENT ? 0 : fail(errno, 0, os_err);
-  char line[512];
-  int rc = 0;
-  if (fgets(line, sizeof line, f) == NULL) line[0] = '\0'; /* header */
-  while (rc == 0 && fgets(line, sizeof line, f) != NULL) {
-    long long key;
-    int id;
-    struct shmid_ds ds;
-    if (sscanf(line, "%lld %d", &key, &id) != 2 || shmctl(id, IPC_STAT, &ds) != 0 ||
-        !is_stray(id, &ds))
-      continue;
-    sma__os_stray_t s;
-    memset(&s, 0, sizeof s);
-    snprintf(s.label, sizeof s.label, "shmid %d key 0x%08x", id, (unsigned)key);
-    s.ident[0] = (uint64_t)id;
-    s.ident[1] = (uint64_t)ds.shm_cpid;
-    s.creator = creator_of(&ds);
-    rc = fn(&s, user);
-  }
-  fclose(f);
-  return rc;
 }
 
 int sma__os_list(int (*fn)(const char *name, void *user), void *user,

@@ -7,6 +7,7 @@
 
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 static atomic_int countdown; /* 0: disarmed */
@@ -34,4 +35,9 @@ void sma__fault_pause(void) {
   struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
   while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
   }
+}
+
+void sma__fault_pause_at(const char *where) {
+  const char *at = getenv("SMA_FAULT_PAUSE_AT");
+  if (at != NULL ? where != NULL && strcmp(at, where) == 0 : where == NULL) sma__fault_pause();
 }

@@ -21,10 +21,16 @@ int sma__fault_calls(void);
 /* Sleeps for SMA_FAULT_PAUSE_MS milliseconds (environment; none if unset)
  * where a race needs a window wide enough for a test to hit it. */
 void sma__fault_pause(void);
-#define SMA__PAUSE_POINT() sma__fault_pause()
+/* A named pause point: pauses only when SMA_FAULT_PAUSE_AT names it, so a
+ * test can stop one step of a multi-step operation. Unnamed points pause
+ * only when SMA_FAULT_PAUSE_AT is unset. */
+void sma__fault_pause_at(const char *where);
+#define SMA__PAUSE_POINT() sma__fault_pause_at(NULL)
+#define SMA__PAUSE_AT(where) sma__fault_pause_at(where)
 #else
 #define SMA__INJECT(call, failed, err) (call)
 #define SMA__PAUSE_POINT() ((void)0)
+#define SMA__PAUSE_AT(where) ((void)0)
 #endif
 
 #endif

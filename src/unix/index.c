@@ -101,4 +101,50 @@ int sma__os_index_walk(intptr_t dir, int (*fn)(const char *entry, void *user),
   return rc;
 }
 
+int sma__os_index_put(intptr_t dir, const char *entry, const void *data, size_t n,
+                      int *os_err) {
+  int fd = openat((int)dir, entry, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) return errno == EEXIST ? SMA_EEXIST : fail(errno, os_err);
+  const unsigned char *p = data;
+  while (n > 0) {
+    ssize_t w = write(fd, p, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) {
+      int e = w < 0 ? errno : EIO;
+      close(fd);
+      unlinkat((int)dir, entry, 0);
+      return fail(e, os_err);
+    }
+    p += w;
+    n -= (size_t)w;
+  }
+  return close(fd) == 0 ? 0 : fail(errno, os_err);
+}
+
+int sma__os_index_get(intptr_t dir, const char *entry, void *buf, size_t cap,
+                      size_t *n, int *os_err) {
+  *n = 0;
+  int fd = openat((int)dir, entry, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+  if (fd < 0) return fail(errno, os_err);
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) { /* a FIFO would block */
+    close(fd);
+    return SMA_EOS;
+  }
+  unsigned char *p = buf;
+  while (*n < cap) {
+    ssize_t r = read(fd, p + *n, cap - *n);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) {
+      int e = errno;
+      close(fd);
+      return fail(e, os_err);
+    }
+    if (r == 0) break;
+    *n += (size_t)r;
+  }
+  close(fd);
+  return 0;
+}
+
 void sma__os_index_close(intptr_t dir) { close((int)dir); }

@@ -53,10 +53,47 @@ int64_t sma__os_now_ns(void) {
   return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* Reads /proc/PID/stat's state letter and starttime (field 22); 0 when
+ * they cannot be read (no /proc, or not Linux). The command name (field
+ * 2) may hold spaces and parentheses: fields are counted after its last
+ * ')'. */
+static int proc_stat(uint64_t pid, char *state, unsigned long long *start) {
+#if defined(__linux__)
+  char path[48], text[1024];
+  snprintf(path, sizeof path, "/proc/%llu/stat", (unsigned long long)pid);
+  FILE *f = fopen(path, "re");
+  if (f == NULL) return 0;
+  size_t n = fread(text, 1, sizeof text - 1, f);
+  fclose(f);
+  text[n] = '\0';
+  const char *p = strrchr(text, ')');
+  /* After ')': state (3), then fields 4..21, then starttime (22). */
+  return p != NULL &&
+         sscanf(p + 1, " %c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s "
+                       "%*s %*s %*s %*s %llu", state, start) == 2;
+#else
+  (void)pid;
+  (void)state;
+  (void)start;
+  return 0;
+#endif
+}
+
 int sma__os_pid_alive(uint64_t pid) {
   if (pid == 0 || pid > (uint64_t)INT32_MAX) return -1;
-  if (kill((pid_t)pid, 0) == 0) return 1;
-  return errno == EPERM ? 1 : errno == ESRCH ? 0 : -1;
+  if (kill((pid_t)pid, 0) != 0) return errno == EPERM ? 1 : errno == ESRCH ? 0 : -1;
+  /* A zombie (Z) or a dying process (X) has released its mappings and
+   * descriptors: nothing of it holds a segment any more. */
+  char state;
+  unsigned long long start;
+  if (proc_stat(pid, &state, &start) && (state == 'Z' || state == 'X')) return 0;
+  return 1;
+}
+
+uint64_t sma__os_pid_start(uint64_t pid) {
+  char state;
+  unsigned long long start;
+  return proc_stat(pid, &state, &start) ? (uint64_t)start : 0;
 }
 
 /* Reads this boot's id (Linux: /proc/sys/kernel/random/boot_id); all
@@ -154,8 +191,10 @@ static uint64_t read_pidns(void) {
 #if defined(__linux__)
   struct stat st;
   if (stat("/proc/self/ns/pid", &st) == 0) return (uint64_t)st.st_ino;
-#endif
+  return SMA__PIDNS_UNKNOWN; /* Linux has pid namespaces: ours is unknown */
+#else
   return 0;
+#endif
 }
 
 /* A process never changes its own pid namespace (unshare and setns apply

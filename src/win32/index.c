@@ -141,4 +141,27 @@ int sma__os_index_walk(intptr_t dir, int (*fn)(const char *entry, void *user),
   return rc;
 }
 
+/* Windows sections die with their last handle: no create leaves a stray,
+ * so no intent is ever written here. */
+int sma__os_index_put(intptr_t dir, const char *entry, const void *data, size_t n,
+                      int *os_err) {
+  (void)dir;
+  (void)entry;
+  (void)data;
+  (void)n;
+  (void)os_err;
+  return SMA_ENOTSUP;
+}
+
+int sma__os_index_get(intptr_t dir, const char *entry, void *buf, size_t cap,
+                      size_t *n, int *os_err) {
+  (void)dir;
+  (void)entry;
+  (void)buf;
+  (void)cap;
+  (void)os_err;
+  *n = 0;
+  return SMA_ENOTSUP;
+}
+
 void sma__os_index_close(intptr_t dir) { CloseHandle((HANDLE)dir); }

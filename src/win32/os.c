@@ -54,6 +54,11 @@ void sma__os_boot_id(unsigned char id[16]) {
 
 uint64_t sma__os_pidns(void) { return 0; /* no pid namespaces */ }
 
+uint64_t sma__os_pid_start(uint64_t pid) {
+  (void)pid;
+  return 0; /* not needed: no intent is written here */
+}
+
 uint64_t sma__os_counter_next(void) {
   return (uint64_t)InterlockedIncrement64(&name_counter);
 }
