@@ -20,6 +20,23 @@
 
 #define N_ELEMS 4096 /* float64 */
 
+/* Linux POSIX with the fault-injection build: the first injectable call of
+ * a create is open(O_TMPFILE); failing it (EOPNOTSUPP) takes the named
+ * path, as on a kernel or /dev/shm without O_TMPFILE (test_cli does the
+ * same). Elsewhere the backend's own path is used. */
+#if defined(SMA_FAULT_INJECTION) && defined(SMA_BACKEND_posix) && defined(__linux__)
+void sma__fault_arm(int n);
+#define T_CAN_FORCE_NAMED 1
+static void force_named(int on) {
+  /* Only where O_TMPFILE is tried at all (/dev/shm listed: not the darwin
+   * personality, which is named anyway). */
+  if (on && t_caps().can_list) sma__fault_arm(1);
+}
+#else
+#define T_CAN_FORCE_NAMED 0
+static void force_named(int on) { (void)on; }
+#endif
+
 typedef struct stream stream_t;
 struct stream {
   unsigned char hdr[128];
@@ -78,7 +95,7 @@ static int rm_and_recreate(stream_t *s) {
   return 1;        /* the stream ends before the data */
 }
 
-Test(attack_load, abandon_never_unlinks_anothers_segment) {
+static void abandon_case(int named) {
   char name[64];
   t_name(name, sizeof name, "abandon");
   stream_t s;
@@ -87,6 +104,7 @@ Test(attack_load, abandon_never_unlinks_anothers_segment) {
   s.hook = rm_and_recreate;
   s.name = name;
   sma_t *a = NULL;
+  force_named(named);
   int rc = sma_npy_read(&a, name, rd, &s, 0);
   cr_assert_neq(rc, 0, "a cut stream must fail");
   if (!s.named_while_filling) {
@@ -103,6 +121,11 @@ Test(attack_load, abandon_never_unlinks_anothers_segment) {
                name);
 }
 
+Test(attack_load, abandon_never_unlinks_anothers_segment) { abandon_case(0); }
+#if T_CAN_FORCE_NAMED
+Test(attack_load, abandon_never_unlinks_anothers_segment_no_tmpfile) { abandon_case(1); }
+#endif
+
 /* ---- 2. a killed load's leftover must be visible to ls and taken by gc -- */
 
 static int wait_forever(stream_t *s) {
@@ -115,7 +138,7 @@ static int wait_forever(stream_t *s) {
 
 /* Starts a child loading `name`, kills it in the middle of the data;
  * returns whether the name existed while it was filling. */
-static int killed_load(const char *name) {
+static int killed_load(const char *name, int named) {
   int fds[2];
   cr_assert_eq(pipe(fds), 0);
   pid_t pid = fork();
@@ -129,6 +152,7 @@ static int killed_load(const char *name) {
     s.name = name;
     s.flag = fds[1];
     sma_t *a = NULL;
+    force_named(named);
     sma_npy_read(&a, name, rd, &s, SMA_CREATE_PERSIST);
     _exit(8);
   }
@@ -154,10 +178,10 @@ static int look(const sma_info_t *in, void *user) {
   return 0;
 }
 
-Test(attack_load, killed_load_leftover_is_listed) {
+static void listed_case(int named) {
   char name[64];
   t_name(name, sizeof name, "klist");
-  killed_load(name);
+  killed_load(name, named);
   if (t_segment_exists(name) != 1) return; /* nothing left: as promised */
   seen_t seen = {name, 0};
   int rc = sma_list(look, &seen);
@@ -169,10 +193,15 @@ Test(attack_load, killed_load_leftover_is_listed) {
             name);
 }
 
-Test(attack_load, killed_load_leftover_is_collected) {
+Test(attack_load, killed_load_leftover_is_listed) { listed_case(0); }
+#if T_CAN_FORCE_NAMED
+Test(attack_load, killed_load_leftover_is_listed_no_tmpfile) { listed_case(1); }
+#endif
+
+static void collected_case(int named) {
   char name[64];
   t_name(name, sizeof name, "kgc");
-  killed_load(name);
+  killed_load(name, named);
   if (t_segment_exists(name) != 1) return; /* nothing left: as promised */
   sma_info_t in;
   memset(&in, 0, sizeof in);
@@ -186,6 +215,11 @@ Test(attack_load, killed_load_leftover_is_collected) {
                name, in.creating, in.creator_alive, sma_strerror(rc));
   cr_assert_eq(exists, 0);
 }
+
+Test(attack_load, killed_load_leftover_is_collected) { collected_case(0); }
+#if T_CAN_FORCE_NAMED
+Test(attack_load, killed_load_leftover_is_collected_no_tmpfile) { collected_case(1); }
+#endif
 
 /* ---- 3. every reader refuses a segment being loaded --------------------- */
 
@@ -205,7 +239,7 @@ static int python_opens(stream_t *s) {
   return 0;
 }
 
-Test(attack_load, python_open_refuses_a_segment_being_loaded) {
+static void python_case(int named) {
   if (SMA_PYTHON[0] == '\0') cr_skip_test("no python3 with NumPy");
   char name[64];
   t_name(name, sizeof name, "py");
@@ -216,6 +250,7 @@ Test(attack_load, python_open_refuses_a_segment_being_loaded) {
   s.name = name;
   s.flag = -2;
   sma_t *a = NULL;
+  force_named(named);
   int rc = sma_npy_read(&a, name, rd, &s, 0);
   if (rc == 0) sma_free(a);
   sma_unlink(name);
@@ -226,4 +261,9 @@ Test(attack_load, python_open_refuses_a_segment_being_loaded) {
                 "data in (marked being created): a reader took partial data as final",
                 name);
 }
+
+Test(attack_load, python_open_refuses_a_segment_being_loaded) { python_case(0); }
+#if T_CAN_FORCE_NAMED
+Test(attack_load, python_open_refuses_a_segment_being_loaded_no_tmpfile) { python_case(1); }
+#endif
 #endif
