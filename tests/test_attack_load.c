@@ -267,3 +267,41 @@ Test(attack_load, python_open_refuses_a_segment_being_loaded) { python_case(0); 
 Test(attack_load, python_open_refuses_a_segment_being_loaded_no_tmpfile) { python_case(1); }
 #endif
 #endif
+
+/* ---- 4. what `sma info` says of a killed load's leftover ----------------- */
+
+#if defined(SMA_CLI) && !defined(SMA_TEST_EMULATED) && !defined(_WIN32)
+/* A persistent load killed midway leaves a segment marked being created,
+ * which gc removes (as it should: "only a published segment is kept").
+ * `sma info` must not tell the user at the same time that gc keeps it. */
+static void info_case(int named) {
+  char name[64];
+  t_name(name, sizeof name, "kinfo");
+  killed_load(name, named);
+  if (t_segment_exists(name) != 1) return; /* nothing left: nothing to say */
+  char cmd[256];
+  snprintf(cmd, sizeof cmd, "'%s' info '%s' 2>&1", SMA_CLI, name);
+  FILE *p = popen(cmd, "r");
+  cr_assert_not_null(p);
+  char out[4096];
+  size_t n = fread(out, 1, sizeof out - 1, p);
+  out[n] = '\0';
+  pclose(p);
+  sma_info_t in;
+  memset(&in, 0, sizeof in);
+  int rc = sma_collect(name, SMA_COLLECT_DRY_RUN, &in);
+  sma_unlink(name);
+  int says_kept = strstr(out, "`sma gc` keeps it") != NULL;
+  cr_assert(!(says_kept && rc == 0),
+            "`sma info` of a killed load's leftover claims \"`sma gc` keeps it\", "
+            "yet gc would remove it (sma_collect dry run: %s):\n%s",
+            rc == 0 ? "removable" : sma_strerror(rc), out);
+}
+
+Test(attack_load, info_of_killed_load_does_not_claim_gc_keeps_it) { info_case(0); }
+#if T_CAN_FORCE_NAMED
+Test(attack_load, info_of_killed_load_does_not_claim_gc_keeps_it_no_tmpfile) {
+  info_case(1);
+}
+#endif
+#endif
