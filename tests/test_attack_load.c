@@ -126,6 +126,44 @@ Test(attack_load, abandon_never_unlinks_anothers_segment) { abandon_case(0); }
 Test(attack_load, abandon_never_unlinks_anothers_segment_no_tmpfile) { abandon_case(1); }
 #endif
 
+#if T_CAN_FORCE_NAMED
+/* The same, but the stream is complete and publication itself fails (its
+ * fchmod, injected): sma__os_publish()'s failure path also unlinks by
+ * name. */
+static int rm_recreate_then_fail_publish(stream_t *s) {
+  rm_and_recreate(s);
+  if (s->named_while_filling) sma__fault_arm(1); /* the next injectable call: publish's fchmod */
+  return 0;
+}
+
+Test(attack_load, failed_publish_never_unlinks_anothers_segment) {
+  char name[64];
+  t_name(name, sizeof name, "pub");
+  stream_t s;
+  memset(&s, 0, sizeof s);
+  npy_header(&s);
+  s.hook = rm_recreate_then_fail_publish;
+  s.name = name;
+  sma_t *a = NULL;
+  force_named(1);
+  int rc = sma_npy_read(&a, name, rd, &s, 0);
+  sma__fault_arm(0);
+  if (rc == 0) sma_free(a);
+  if (!s.named_while_filling) {
+    sma_unlink(name);
+    return;
+  }
+  cr_assert_eq(s.flag, 0, "the other create failed: %s", sma_strerror(s.flag));
+  int exists = t_segment_exists(name);
+  sma_unlink(name);
+  cr_assert_neq(rc, 0, "publication was to fail");
+  cr_assert_eq(exists, 1,
+               "the failed publication unlinked %s, which by then named another "
+               "process's segment",
+               name);
+}
+#endif
+
 /* ---- 2. a killed load's leftover must be visible to ls and taken by gc -- */
 
 static int wait_forever(stream_t *s) {
