@@ -1,4 +1,4 @@
-/* Attacks on the crash-consistent load (issue 23, item 5): what
+/* An interrupted or raced load (issue 23, item 5; found by an attack): what
  * sma_create_filled() / sma_npy_read() leave behind, and what readers see,
  * where the segment is named while it is filled (no O_TMPFILE: the darwin
  * personality, macOS, the BSDs). On Linux POSIX, where the segment has no
@@ -15,7 +15,7 @@
 /* Windows sections have no name while they are filled in the sense
  * attacked here (an unsignalled event marks them), and these tests use
  * fork(): nothing to run. */
-Test(attack_load, not_on_windows) { cr_skip_test("Unix only"); }
+Test(load_interrupted, not_on_windows) { cr_skip_test("Unix only"); }
 #else
 #include <signal.h>
 #include <stdio.h>
@@ -127,9 +127,9 @@ static void abandon_case(int named) {
                name);
 }
 
-Test(attack_load, abandon_never_unlinks_anothers_segment) { abandon_case(0); }
+Test(load_interrupted, abandon_never_unlinks_anothers_segment) { abandon_case(0); }
 #if T_CAN_FORCE_NAMED
-Test(attack_load, abandon_never_unlinks_anothers_segment_no_tmpfile) { abandon_case(1); }
+Test(load_interrupted, abandon_never_unlinks_anothers_segment_no_tmpfile) { abandon_case(1); }
 #endif
 
 #if T_CAN_FORCE_NAMED
@@ -142,7 +142,7 @@ static int rm_recreate_then_fail_publish(stream_t *s) {
   return 0;
 }
 
-Test(attack_load, failed_publish_never_unlinks_anothers_segment) {
+Test(load_interrupted, failed_publish_never_unlinks_anothers_segment) {
   char name[64];
   t_name(name, sizeof name, "pub");
   stream_t s;
@@ -237,9 +237,9 @@ static void listed_case(int named) {
             name);
 }
 
-Test(attack_load, killed_load_leftover_is_listed) { listed_case(0); }
+Test(load_interrupted, killed_load_leftover_is_listed) { listed_case(0); }
 #if T_CAN_FORCE_NAMED
-Test(attack_load, killed_load_leftover_is_listed_no_tmpfile) { listed_case(1); }
+Test(load_interrupted, killed_load_leftover_is_listed_no_tmpfile) { listed_case(1); }
 #endif
 
 static void collected_case(int named) {
@@ -253,6 +253,13 @@ static void collected_case(int named) {
   int exists = t_segment_exists(name);
   sma_unlink(name);
   cr_assert(in.creating, "the leftover of a killed load is not marked being created");
+  if (!t_caps().proves_unused) {
+    /* macOS: nothing shows who maps a segment, so gc removes nothing and
+     * the leftover is `sma rm`'s (as `sma info` says); it must be kept. */
+    cr_assert_eq(rc, SMA_EINUSE, "%s", sma_strerror(rc));
+    cr_assert_eq(exists, 1);
+    return;
+  }
   cr_assert_eq(rc, 0,
                "a killed load left %s (creating=%d, creator_alive=%d) and sma_collect() "
                "keeps it: %s; the promise is that gc reclaims it",
@@ -260,9 +267,9 @@ static void collected_case(int named) {
   cr_assert_eq(exists, 0);
 }
 
-Test(attack_load, killed_load_leftover_is_collected) { collected_case(0); }
+Test(load_interrupted, killed_load_leftover_is_collected) { collected_case(0); }
 #if T_CAN_FORCE_NAMED
-Test(attack_load, killed_load_leftover_is_collected_no_tmpfile) { collected_case(1); }
+Test(load_interrupted, killed_load_leftover_is_collected_no_tmpfile) { collected_case(1); }
 #endif
 
 /* ---- 3. every reader refuses a segment being loaded --------------------- */
@@ -306,9 +313,9 @@ static void python_case(int named) {
                 name);
 }
 
-Test(attack_load, python_open_refuses_a_segment_being_loaded) { python_case(0); }
+Test(load_interrupted, python_open_refuses_a_segment_being_loaded) { python_case(0); }
 #if T_CAN_FORCE_NAMED
-Test(attack_load, python_open_refuses_a_segment_being_loaded_no_tmpfile) { python_case(1); }
+Test(load_interrupted, python_open_refuses_a_segment_being_loaded_no_tmpfile) { python_case(1); }
 #endif
 #endif
 
@@ -342,9 +349,9 @@ static void info_case(int named) {
             rc == 0 ? "removable" : sma_strerror(rc), out);
 }
 
-Test(attack_load, info_of_killed_load_does_not_claim_gc_keeps_it) { info_case(0); }
+Test(load_interrupted, info_of_killed_load_does_not_claim_gc_keeps_it) { info_case(0); }
 #if T_CAN_FORCE_NAMED
-Test(attack_load, info_of_killed_load_does_not_claim_gc_keeps_it_no_tmpfile) {
+Test(load_interrupted, info_of_killed_load_does_not_claim_gc_keeps_it_no_tmpfile) {
   info_case(1);
 }
 #endif
