@@ -102,6 +102,7 @@ static void fill_record(const sma_t *a, bool persistent, sma__record_t *rec) {
   rec->created_ns = sma__os_now_ns();
   sma__os_boot_id(rec->boot_id);
   rec->pidns = sma__os_pidns();
+  rec->creator_start = sma__os_pid_start(rec->creator_pid);
   rec->persistent = persistent;
   memcpy(rec->name, a->name, sizeof rec->name);
 }

@@ -76,6 +76,7 @@ typedef struct stray_walk {
   void *user;
   const sma__intent_t *intent;
   int alive;
+  int pid_reused;            /* gone, but its pid names a running process */
   const sma_stray_t *wanted; /* sma_collect_stray(): the one to find */
   int found;
   unsigned flags;
@@ -86,12 +87,28 @@ static int intent_alive(const sma__intent_t *it) {
   return sma__creator_state(it->pid, it->pidns, it->boot_id, it->start);
 }
 
+/* Judges the walk's intent: its creator's state, and whether its pid was
+ * given to a process that runs now. */
+static void judge_intent(stray_walk_t *w, const sma__intent_t *it) {
+  w->intent = it;
+  w->alive = intent_alive(it);
+  w->pid_reused = w->alive == 0 && sma__os_pid_alive(it->pid) == 1;
+}
+
+/* Whether the object's maker may still be at work: the intent's creator
+ * runs or cannot be judged, or the object is tied to the intent by its
+ * creator pid alone (System V) and that pid's new owner runs: it may be
+ * that process's own create, which the kernel records with the same pid. */
+static int maker_may_run(const stray_walk_t *w, const sma__os_stray_t *s) {
+  return w->alive != 0 || (w->pid_reused && s->by_creator_pid);
+}
+
 static void to_public(const stray_walk_t *w, const sma__os_stray_t *s, sma_stray_t *out) {
   memset(out, 0, sizeof *out);
   memcpy(out->label, s->label, sizeof out->label);
   out->label[sizeof out->label - 1] = '\0';
   out->creator_pid = w->intent->pid;
-  out->creator_alive = w->alive;
+  out->creator_alive = maker_may_run(w, s) ? (w->alive != 0 ? w->alive : 1) : 0;
   out->ident[0] = s->ident[0];
   out->ident[1] = s->ident[1];
 }
@@ -126,8 +143,7 @@ static void drop_if_spent(const sma__intent_t *it, int alive) {
 
 static int list_intent(const sma__intent_t *it, void *user) {
   stray_walk_t *w = user;
-  w->intent = it;
-  w->alive = intent_alive(it);
+  judge_intent(w, it);
   int os_err = 0;
   size_t found = 0;
   int rc = sma__os_intent_objects(it->object, it->pid, report_stray, w, &found, &os_err);
@@ -150,7 +166,7 @@ static int match_stray(const sma__os_stray_t *s, void *user) {
   stray_walk_t *w = user;
   if (s->ident[0] != w->wanted->ident[0] || s->ident[1] != w->wanted->ident[1]) return 0;
   w->found = 1;
-  if (w->alive != 0) {
+  if (maker_may_run(w, s)) {
     w->result = SMA_EINUSE; /* its creator may still be making it */
     return 1;
   }
@@ -162,8 +178,7 @@ static int match_stray(const sma__os_stray_t *s, void *user) {
 static int find_intent(const sma__intent_t *it, void *user) {
   stray_walk_t *w = user;
   if (it->pid != w->wanted->creator_pid) return 0;
-  w->intent = it;
-  w->alive = intent_alive(it);
+  judge_intent(w, it);
   int os_err = 0;
   size_t found = 0;
   sma__os_intent_objects(it->object, it->pid, match_stray, w, &found, &os_err);

@@ -35,7 +35,8 @@ int sma__inspect(const char *name, sma_info_t *out, uint64_t ident[2], bool huge
   out->segment_size = size;
   out->creator_pid = rec.creator_pid;
   out->created_ns = rec.created_ns;
-  out->creator_alive = sma__creator_state(rec.creator_pid, rec.pidns, rec.boot_id, 0);
+  out->creator_alive = sma__creator_state(rec.creator_pid, rec.pidns, rec.boot_id,
+                                          rec.creator_start);
   out->creating = creating;
   out->huge_pages = huge;
   out->persistent = rec.persistent;

@@ -190,6 +190,9 @@ int sma__os_remove_unused(const char *name, const uint64_t ident[2],
 typedef struct sma__os_stray {
   char label[SMA_STRAY_LABEL]; /* "NAME (how to find the object)" */
   uint64_t ident[2];           /* as seg->ident, compared by remove_stray() */
+  int by_creator_pid;          /* tied to the intent by the OS's creator pid
+                                  alone (System V shm_cpid): a process that
+                                  now has that pid may have made it */
 } sma__os_stray_t;
 
 /* Facts, no verdict: calls fn(stray, user) for every object that `object`

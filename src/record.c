@@ -27,7 +27,13 @@
  *          knows the creator pid is not one of its own
  *   80  256 shape: 32 x int64, unused entries 0
  *   336 256 full name, NUL-padded (at most 255 bytes)
- *   592 44 reserved (0)
+ *   592 8  creator's start time as the OS tells it (Linux: /proc/PID/stat
+ *          starttime, clock ticks since boot), 0 where unknown; with the
+ *          pid and boot id it names one process, so a pid the kernel gave
+ *          to a later process does not keep the segment; records written
+ *          before the field existed have 0 here (readers never checked
+ *          these bytes)
+ *   600 36 reserved (0)
  *   636 4  CRC-32 (IEEE, as zlib) of bytes 0..635
  * Readers check magic, version, size, checksum and every field's bounds
  * before trusting any of it.
@@ -54,6 +60,7 @@ enum {
   OFF_BOOT = 56,
   OFF_PIDNS = 72,
   OFF_SHAPE = 80,
+  OFF_START = 592,
   OFF_NAME = 336,
   OFF_CRC = 636
 };
@@ -121,6 +128,7 @@ void sma__record_encode(const sma__record_t *rec,
   put_u64(r + OFF_CREATED, (uint64_t)rec->created_ns);
   memcpy(r + OFF_BOOT, rec->boot_id, sizeof rec->boot_id);
   put_u64(r + OFF_PIDNS, rec->pidns);
+  put_u64(r + OFF_START, rec->creator_start);
   for (size_t d = 0; d < rec->ndim; d++)
     put_u64(r + OFF_SHAPE + 8 * d, rec->shape[d]);
   memcpy(r + OFF_NAME, rec->name, strlen(rec->name));
@@ -194,6 +202,7 @@ int sma__record_decode(const unsigned char *r, size_t segment_size,
   out.created_ns = (int64_t)get_u64(r + OFF_CREATED);
   memcpy(out.boot_id, r + OFF_BOOT, sizeof out.boot_id);
   out.pidns = get_u64(r + OFF_PIDNS);
+  out.creator_start = get_u64(r + OFF_START);
   *rec = out;
   return 0;
 }

@@ -181,6 +181,8 @@ typedef struct sma__record {
   int64_t created_ns;
   unsigned char boot_id[16];
   uint64_t pidns; /* creator's pid namespace, 0 if none */
+  uint64_t creator_start; /* creator's start time (sma__os_pid_start), 0 if
+                             unknown or written before the field existed */
   bool persistent; /* SMA_CREATE_PERSIST: gc never collects it */
   char name[SMA_NAME_BUF];
 } sma__record_t;

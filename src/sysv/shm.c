@@ -546,6 +546,7 @@ int sma__os_intent_objects(const char *object, uint64_t creator,
              (unsigned)key_of(name, i));
     s.ident[0] = (uint64_t)id;
     s.ident[1] = (uint64_t)ds.shm_cpid;
+    s.by_creator_pid = 1;
     (*found)++;
     int rc = fn(&s, user);
     if (rc != 0) return rc;

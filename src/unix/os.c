@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -57,8 +58,41 @@ int64_t sma__os_now_ns(void) {
  * they cannot be read (no /proc, or not Linux). The command name (field
  * 2) may hold spaces and parentheses: fields are counted after its last
  * ')'. */
+#if defined(__linux__)
+/* Whether the mounted /proc numbers processes as this process's own pid
+ * namespace does: /proc/self names the caller by its pid in the /proc's
+ * namespace, which differs from getpid() when /proc was mounted for
+ * another one (after unshare -p without a /proc of its own). Reading
+ * /proc/PID of such a /proc would read another process. */
+static int proc_is_own_pidns(void) {
+  char link[32];
+  ssize_t n = readlink("/proc/self", link, sizeof link - 1);
+  if (n <= 0) return 0;
+  link[n] = '\0';
+  char *end;
+  unsigned long long self = strtoull(link, &end, 10);
+  return *end == '\0' && self == (unsigned long long)getpid();
+}
+
+/* Whether the thread group `pid` still has a running thread: its leader
+ * reads as a zombie once the main thread has exited (pthread_exit in
+ * main) while other threads, and the process's mappings, live on. */
+static int threads_live_on(uint64_t pid) {
+  char path[48], line[128];
+  snprintf(path, sizeof path, "/proc/%llu/status", (unsigned long long)pid);
+  FILE *f = fopen(path, "re");
+  if (f == NULL) return 1; /* cannot tell: taken as running */
+  unsigned long threads = 1;
+  while (fgets(line, sizeof line, f) != NULL)
+    if (sscanf(line, "Threads: %lu", &threads) == 1) break;
+  fclose(f);
+  return threads > 1;
+}
+#endif
+
 static int proc_stat(uint64_t pid, char *state, unsigned long long *start) {
 #if defined(__linux__)
+  if (!proc_is_own_pidns()) return 0; /* unknown, never another's facts */
   char path[48], text[1024];
   snprintf(path, sizeof path, "/proc/%llu/stat", (unsigned long long)pid);
   FILE *f = fopen(path, "re");
@@ -86,14 +120,23 @@ int sma__os_pid_alive(uint64_t pid) {
    * descriptors: nothing of it holds a segment any more. */
   char state;
   unsigned long long start;
-  if (proc_stat(pid, &state, &start) && (state == 'Z' || state == 'X')) return 0;
-  return 1;
+  if (!proc_stat(pid, &state, &start) || (state != 'Z' && state != 'X')) return 1;
+#if defined(__linux__)
+  if (threads_live_on(pid)) return 1;
+#endif
+  return 0;
 }
 
-uint64_t sma__os_pid_start(uint64_t pid) {
+static uint64_t read_pid_start(uint64_t pid) {
   char state;
   unsigned long long start;
   return proc_stat(pid, &state, &start) ? (uint64_t)start : 0;
+}
+
+static uint64_t own_start(void); /* cached per process: below */
+
+uint64_t sma__os_pid_start(uint64_t pid) {
+  return pid == (uint64_t)getpid() ? own_start() : read_pid_start(pid);
 }
 
 /* Reads this boot's id (Linux: /proc/sys/kernel/random/boot_id); all
@@ -156,6 +199,8 @@ static pthread_once_t fork_handlers_once = PTHREAD_ONCE_INIT;
 
 /* 0: not known; else the inode of /proc/self/ns/pid. */
 static atomic_uint_fast64_t pidns_cache;
+/* 0: not known; else this process's start time (every create records it). */
+static atomic_uint_fast64_t start_cache;
 
 static void before_fork(void) { pthread_mutex_lock(&maps_lock); }
 static void after_fork_parent(void) { pthread_mutex_unlock(&maps_lock); }
@@ -164,6 +209,7 @@ static void after_fork_child(void) {
    * another pid namespace, lives in a namespace its parent does not, and
    * may even have its parent's pid there: only a fresh look is right. */
   atomic_store_explicit(&pidns_cache, 0, memory_order_relaxed);
+  atomic_store_explicit(&start_cache, 0, memory_order_relaxed);
   pthread_mutex_unlock(&maps_lock);
 }
 
@@ -209,6 +255,18 @@ uint64_t sma__os_pidns(void) {
   ns = read_pidns();
   if (ns != 0) atomic_store_explicit(&pidns_cache, ns, memory_order_relaxed);
   return ns;
+}
+
+/* A process's start time never changes; a child has its own, hence the
+ * reset at fork. 0 (unknown: no /proc, or another namespace's) is not
+ * cached. */
+static uint64_t own_start(void) {
+  if (!fork_safe()) return read_pid_start((uint64_t)getpid());
+  uint64_t start = atomic_load_explicit(&start_cache, memory_order_relaxed);
+  if (start != 0) return start;
+  start = read_pid_start((uint64_t)getpid());
+  if (start != 0) atomic_store_explicit(&start_cache, start, memory_order_relaxed);
+  return start;
 }
 
 uint64_t sma__os_counter_next(void) {
