@@ -1,0 +1,72 @@
+/* Attacks on gc by proof (issue 23, items 1, 3, 4): gc must never remove
+ * a segment whose creator is alive. Each scenario runs real processes in
+ * private mount, IPC and pid namespaces (root only; skipped elsewhere)
+ * through a shell script that exits 0 when the promise held, 1 when it
+ * broke, 77 when the scenario could not be set up. */
+#include <criterion/criterion.h>
+
+#if !defined(__linux__)
+Test(attack_gc, linux_only) { cr_skip_test("Linux namespaces only"); }
+#else
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* Runs `script` (bash, $SMA and $CREATOR set) as pid 1 of fresh mount,
+ * IPC and pid namespaces with private /dev/shm and /tmp; its exit code. */
+static int run_private(const char *script) {
+  if (geteuid() != 0) return 77;
+  char path[] = "/tmp/attack_gc_XXXXXX";
+  int fd = mkstemp(path);
+  if (fd < 0) return 77;
+  FILE *f = fdopen(fd, "w");
+  fprintf(f,
+          "export SMA='%s' CREATOR='%s'\n"
+          "mount -t tmpfs tmpfs /dev/shm || exit 77\n"
+          "%s\n",
+          SMA_CLI, SMA_ATTACK_CREATOR, script);
+  fclose(f);
+  char cmd[512];
+  /* bash stays pid 1 (`; true` would keep it; the script's own `exit`
+   * ends the namespace and its processes with it). */
+  snprintf(cmd, sizeof cmd, "unshare -m -i -p -f --mount-proc bash %s 2>&1", path);
+  int st = system(cmd);
+  unlink(path);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
+}
+
+/* The /proc a gc reads belongs to another pid namespace than its own (a
+ * child pid namespace made with `unshare -p -f` without --mount-proc, as
+ * sandboxes and build jails do). Both pid namespaces are known and equal
+ * (read through /proc/self, which resolves correctly), so the pid is
+ * judged: kill(pid, 0) asks the right namespace, but the state letter and
+ * start time are read from /proc/PID/stat of the *outer* namespace's
+ * numbering, i.e. from another process. Here the outer process with the
+ * creator's number is a zombie: the live creator is judged gone and its
+ * segment removed. (Equally: that outer pid given to another process
+ * since the create reads as "the pid was given to another".) */
+Test(attack_gc, proc_of_another_pidns_judges_a_live_creator_gone, .timeout = 60) {
+  int rc = run_private(
+      "sh -c 'sleep 0.2 & exec sleep 1000' &\n"
+      "sleep 0.6\n"
+      "Z=$(ps -o pid=,stat= -e | awk '$2 ~ /Z/ {print $1; exit}')\n"
+      "[ -n \"$Z\" ] || exit 77\n"
+      "unshare -p -f bash -c \"\n"
+      "  echo \\$(($Z - 1)) > /proc/sys/kernel/ns_last_pid || exit 77\n"
+      "  \\$CREATOR mine > /dev/shm/.c.out &\n"
+      "  c=\\$!\n"
+      "  [ \\$c = $Z ] || exit 77\n"
+      "  for i in 1 2 3 4 5 6 7 8 9 10; do grep -q ready /dev/shm/.c.out && break; sleep 0.2; done\n"
+      "  grep -q ready /dev/shm/.c.out || exit 77\n"
+      "  \\$SMA gc\n"
+      "  kill -0 \\$c || exit 77\n"
+      "  \\$SMA info mine > /dev/null 2>&1 || { echo 'gc removed a live creator s segment'; exit 1; }\n"
+      "  kill \\$c; exit 0\n"
+      "\"\n");
+  if (rc == 77) cr_skip_test("needs root and unshare");
+  cr_assert_eq(rc, 0, "gc removed the segment of a creator that is alive (pid %s)",
+               "in its own namespace");
+}
+#endif
