@@ -69,4 +69,40 @@ Test(attack_gc, proc_of_another_pidns_judges_a_live_creator_gone, .timeout = 60)
   cr_assert_eq(rc, 0, "gc removed the segment of a creator that is alive (pid %s)",
                "in its own namespace");
 }
+
+#if defined(SMA_BACKEND_sysv) && defined(SMA_FAULT_INJECTION)
+/* System V, pid reuse. Creator A (pid P) is killed after writing its
+ * intent, before its shmget. Pid P is handed to creator B (same user,
+ * same name), which is alive, between its shmget and its attach; B's own
+ * intent sits in another TMPDIR (a second shell of the same user), so gc
+ * sees only A's. A's intent's start time shows that pid P is now another
+ * process, i.e. A is gone: right. But the segment is then attributed to
+ * A by shm_cpid == P alone, which B's segment also has: gc removes a live
+ * creator's segment ("its creator P died before publishing it": false)
+ * and B's create fails (with SMA_ETOOBIG, also false). With one TMPDIR the
+ * outcome depends on the order readdir returns the two intents in. */
+Test(attack_gc, sysv_reused_pid_makes_a_live_creators_segment_a_stray, .timeout = 60) {
+  int rc = run_private(
+      "mkdir -p /dev/shm/.ta /dev/shm/.tb\n"
+      "export TMPDIR=/dev/shm/.ta\n"
+      "SMA_FAULT_PAUSE_AT=intent SMA_FAULT_PAUSE_MS=5000 $SMA create X --shape 4096 --dtype uint8 &\n"
+      "A=$!\n"
+      "sleep 0.5; kill -9 $A; wait $A 2>/dev/null\n"
+      "ls /dev/shm/.ta/libsma-0/.sma-intent-* > /dev/null || exit 77\n"
+      "echo $((A - 1)) > /proc/sys/kernel/ns_last_pid || exit 77\n"
+      "TMPDIR=/dev/shm/.tb SMA_FAULT_PAUSE_AT=created SMA_FAULT_PAUSE_MS=3000 "
+      "$SMA create X --shape 4096 --dtype uint8 > /dev/shm/.b.out 2>&1 &\n"
+      "B=$!\n"
+      "[ $B = $A ] || exit 77\n"
+      "sleep 0.7\n"
+      "$SMA gc\n"
+      "wait $B; b=$?\n"
+      "cat /dev/shm/.b.out\n"
+      "[ $b = 0 ] || { echo 'gc removed the live creator s segment'; exit 1; }\n"
+      "exit 0\n");
+  if (rc == 77) cr_skip_test("needs root, unshare and ns_last_pid");
+  cr_assert_eq(rc, 0, "gc removed the unpublished segment of a live creator whose pid %s",
+               "a dead creator's intent names");
+}
+#endif
 #endif
