@@ -70,6 +70,31 @@ Test(attack_gc, proc_of_another_pidns_judges_a_live_creator_gone, .timeout = 60)
                "in its own namespace");
 }
 
+/* Pid reuse, published segment. A non-persistent segment's creator is
+ * killed; its pid is handed to an unrelated long-lived process. The
+ * promise: "pid reuse is detected by start time". The record carries no
+ * start time (sma__inspect() judges with start 0), so the dead creator
+ * reads as "running" (sma info) and gc keeps the orphan for as long as
+ * the unrelated process lives (a leak, and a false statement). */
+Test(attack_gc, reused_pid_keeps_a_dead_creators_published_segment, .timeout = 60) {
+  int rc = run_private(
+      "$CREATOR mine > /dev/shm/.c.out &\n"
+      "c=$!\n"
+      "for i in 1 2 3 4 5 6 7 8 9 10; do grep -q ready /dev/shm/.c.out && break; sleep 0.2; done\n"
+      "grep -q ready /dev/shm/.c.out || exit 77\n"
+      "kill -9 $c; wait $c 2>/dev/null\n"
+      "echo $((c - 1)) > /proc/sys/kernel/ns_last_pid || exit 77\n"
+      "sleep 1000 &\n"
+      "[ $! = $c ] || exit 77\n"
+      "$SMA info mine | grep creator\n"
+      "$SMA gc\n"
+      "$SMA info mine > /dev/null 2>&1 && { echo 'kept: the reused pid reads as the creator'; exit 1; }\n"
+      "exit 0\n");
+  if (rc == 77) cr_skip_test("needs root, unshare and ns_last_pid");
+  cr_assert_eq(rc, 0, "gc kept a dead creator's segment because its pid %s",
+               "was given to another process");
+}
+
 #if defined(SMA_BACKEND_sysv) && defined(SMA_FAULT_INJECTION)
 /* System V, pid reuse. Creator A (pid P) is killed after writing its
  * intent, before its shmget. Pid P is handed to creator B (same user,
