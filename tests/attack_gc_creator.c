@@ -1,13 +1,23 @@
 /* test_attack_gc's creator: creates NAME (4096 bytes, not persistent),
  * closes it (no mapping, no descriptor left), prints "ready" and stays
- * alive until killed. A live creator: `sma gc` must keep its segment. */
+ * alive until killed. A live creator: `sma gc` must keep its segment.
+ * With a second argument "thread", the main thread then exits
+ * (pthread_exit) while another thread keeps the process running. */
 #include "sma.h"
 
+#include <pthread.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
+static void *stay(void *arg) {
+  (void)arg;
+  for (;;) pause();
+  return NULL;
+}
+
 int main(int argc, char **argv) {
-  if (argc != 2) return 2;
+  if (argc != 2 && argc != 3) return 2;
   size_t shape[1] = {4096};
   sma_t *a = NULL;
   int rc = sma_new(&a, argv[1], 1, shape, SMA_UINT8, NULL, 0);
@@ -20,5 +30,10 @@ int main(int argc, char **argv) {
   }
   printf("ready\n");
   fflush(stdout);
+  if (argc == 3 && strcmp(argv[2], "thread") == 0) {
+    pthread_t t;
+    if (pthread_create(&t, NULL, stay, NULL) != 0) return 1;
+    pthread_exit(NULL);
+  }
   for (;;) pause();
 }

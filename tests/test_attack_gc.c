@@ -95,6 +95,27 @@ Test(attack_gc, reused_pid_keeps_a_dead_creators_published_segment, .timeout = 6
                "was given to another process");
 }
 
+/* "A zombie counts as gone (state from /proc/PID/stat)". A process whose
+ * main thread has called pthread_exit() while another thread goes on is
+ * alive, but /proc/PID/stat (the thread group leader's) says 'Z': gc
+ * judges the live creator gone and removes its segment. */
+Test(attack_gc, exited_main_thread_reads_as_a_zombie, .timeout = 60) {
+  int rc = run_private(
+      "$CREATOR mine thread > /dev/shm/.c.out &\n"
+      "c=$!\n"
+      "for i in 1 2 3 4 5 6 7 8 9 10; do grep -q ready /dev/shm/.c.out && break; sleep 0.2; done\n"
+      "grep -q ready /dev/shm/.c.out || exit 77\n"
+      "sleep 0.3\n"
+      "$SMA gc\n"
+      "kill -0 $c || exit 77\n"
+      "grep -q '^Threads:[[:space:]]*[2-9]' /proc/$c/status || exit 77\n"
+      "$SMA info mine > /dev/null 2>&1 || { echo 'gc removed a live creator s segment'; exit 1; }\n"
+      "exit 0\n");
+  if (rc == 77) cr_skip_test("needs root and unshare");
+  cr_assert_eq(rc, 0, "gc removed the segment of a running process whose main thread %s",
+               "exited (its /proc/PID/stat says Z)");
+}
+
 #if defined(SMA_BACKEND_sysv) && defined(SMA_FAULT_INJECTION)
 /* System V, pid reuse. Creator A (pid P) is killed after writing its
  * intent, before its shmget. Pid P is handed to creator B (same user,
