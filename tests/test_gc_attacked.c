@@ -6,7 +6,7 @@
 #include <criterion/criterion.h>
 
 #if !defined(__linux__)
-Test(attack_gc, linux_only) { cr_skip_test("Linux namespaces only"); }
+Test(gc_attacked, linux_only) { cr_skip_test("Linux namespaces only"); }
 #else
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,7 +47,7 @@ static int run_private(const char *script) {
  * creator's number is a zombie: the live creator is judged gone and its
  * segment removed. (Equally: that outer pid given to another process
  * since the create reads as "the pid was given to another".) */
-Test(attack_gc, proc_of_another_pidns_judges_a_live_creator_gone, .timeout = 60) {
+Test(gc_attacked, proc_of_another_pidns_judges_a_live_creator_gone, .timeout = 60) {
   int rc = run_private(
       "sh -c 'sleep 0.2 & exec sleep 1000' &\n"
       "sleep 0.6\n"
@@ -76,7 +76,7 @@ Test(attack_gc, proc_of_another_pidns_judges_a_live_creator_gone, .timeout = 60)
  * start time (sma__inspect() judges with start 0), so the dead creator
  * reads as "running" (sma info) and gc keeps the orphan for as long as
  * the unrelated process lives (a leak, and a false statement). */
-Test(attack_gc, reused_pid_keeps_a_dead_creators_published_segment, .timeout = 60) {
+Test(gc_attacked, reused_pid_keeps_a_dead_creators_published_segment, .timeout = 60) {
   int rc = run_private(
       "$CREATOR mine > /dev/shm/.c.out &\n"
       "c=$!\n"
@@ -99,7 +99,7 @@ Test(attack_gc, reused_pid_keeps_a_dead_creators_published_segment, .timeout = 6
  * main thread has called pthread_exit() while another thread goes on is
  * alive, but /proc/PID/stat (the thread group leader's) says 'Z': gc
  * judges the live creator gone and removes its segment. */
-Test(attack_gc, exited_main_thread_reads_as_a_zombie, .timeout = 60) {
+Test(gc_attacked, exited_main_thread_reads_as_a_zombie, .timeout = 60) {
   int rc = run_private(
       "$CREATOR mine thread > /dev/shm/.c.out &\n"
       "c=$!\n"
@@ -127,7 +127,7 @@ Test(attack_gc, exited_main_thread_reads_as_a_zombie, .timeout = 60) {
  * creator's segment ("its creator P died before publishing it": false)
  * and B's create fails (with SMA_ETOOBIG, also false). With one TMPDIR the
  * outcome depends on the order readdir returns the two intents in. */
-Test(attack_gc, sysv_reused_pid_makes_a_live_creators_segment_a_stray, .timeout = 60) {
+Test(gc_attacked, sysv_reused_pid_makes_a_live_creators_segment_a_stray, .timeout = 60) {
   int rc = run_private(
       "mkdir -p /dev/shm/.ta /dev/shm/.tb\n"
       "export TMPDIR=/dev/shm/.ta\n"
