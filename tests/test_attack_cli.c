@@ -1,0 +1,132 @@
+/* Attacks on the promises of issue 24 for the `sma` command (POSIX):
+ * the demo worker touches only its views, a failed `sma save` removes only
+ * a regular file it created or truncated. Each test failed when written. */
+#include "sma.h"
+#include "support.h"
+
+#include <criterion/criterion.h>
+#if !defined(_WIN32) /* POSIX only: fork, symlinks, rlimits */
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef SMA_CLI
+#error "SMA_CLI must name the sma executable"
+#endif
+
+/* Runs SMA_CLI with argv (argv[0] is ignored); fsize > 0 limits the
+ * files it writes (RLIMIT_FSIZE, SIGXFSZ ignored: writes fail with
+ * EFBIG). Returns the exit code, or 128 + the signal that killed it. */
+static int run_cli(const char *const *argv, rlim_t fsize) {
+  pid_t pid = fork();
+  cr_assert_neq(pid, -1);
+  if (pid == 0) {
+    if (fsize > 0) {
+      struct rlimit rl = {fsize, fsize};
+      signal(SIGXFSZ, SIG_IGN);
+      if (setrlimit(RLIMIT_FSIZE, &rl) != 0) _exit(120);
+    }
+    int devnull = open("/dev/null", O_WRONLY);
+    if (devnull >= 0) dup2(devnull, 1);
+    execv(SMA_CLI, (char *const *)argv);
+    _exit(127);
+  }
+  int status;
+  cr_assert_eq(waitpid(pid, &status, 0), pid);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static sma_t *make(const char *name, size_t ndim, const size_t *shape, sma_dtype_t dt) {
+  sma_t *a = NULL;
+  cr_assert_eq(sma_new(&a, name, ndim, shape, dt, NULL, 0), 0);
+  cr_assert_eq(sma_create(a, 0), 0);
+  return a;
+}
+
+/* Output row numbers beyond LONG_MAX (any size_t is a valid argument):
+ * blur_rows() casts the row to long, which turns it negative and clamps
+ * the source row to 0, and (0 - in_row0) * pitch then wraps (signed
+ * overflow) to 3 rows BEFORE the input view. rows_fit() accepted these
+ * arguments, so the worker read rows 0..2 of the array, outside its view
+ * (slice 3:8), and wrote what it read into its output; with a view at the
+ * start of a wide array it reads before the mapping and dies of SIGSEGV. */
+Test(attack_cli, demo_worker_never_reads_outside_its_input_view) {
+  char in_name[SMA_NAME_BUF], out_name[SMA_NAME_BUF], prog_name[SMA_NAME_BUF];
+  t_name(in_name, sizeof in_name, "atk-in");
+  t_name(out_name, sizeof out_name, "atk-out");
+  t_name(prog_name, sizeof prog_name, "atk-prog");
+  size_t in_shape[2] = {8, 4}, out_shape[2] = {1, 4}, prog_shape[1] = {1};
+  sma_t *in = make(in_name, 2, in_shape, SMA_FLOAT32);
+  sma_t *out = make(out_name, 2, out_shape, SMA_FLOAT32);
+  sma_t *prog = make(prog_name, 1, prog_shape, SMA_UINT64);
+  float *img = sma_data(in);
+  for (size_t i = 0; i < 32; i++) img[i] = i < 12 ? 1000.0f : 0.0f; /* rows 0..2 */
+  memset(sma_data(out), 0, 16);
+
+  char d_in[512], d_out[512], d_prog[512], a_in0[32], a_row0[32], a_h[32];
+  snprintf(d_in, sizeof d_in, "sma/1 backend=%s dtype=float32 shape=8,4 slice=3:8 name=%s",
+           sma_backend(), in_name);
+  snprintf(d_out, sizeof d_out, "sma/1 backend=%s dtype=float32 shape=1,4 slice= name=%s",
+           sma_backend(), out_name);
+  snprintf(d_prog, sizeof d_prog, "sma/1 backend=%s dtype=uint64 shape=1 slice= name=%s",
+           sma_backend(), prog_name);
+  /* The view holds image rows base+3 .. base+7; output row base+5 needs
+   * rows base+3 .. base+7 (gauss5): every read should be in the view. */
+  size_t base = (size_t)LONG_MAX + 1;
+  snprintf(a_in0, sizeof a_in0, "%zu", base + 3);
+  snprintf(a_row0, sizeof a_row0, "%zu", base + 5);
+  snprintf(a_h, sizeof a_h, "%zu", base + 10);
+  const char *argv[] = {"sma", "__demo-worker", "gauss5", d_in, d_out, d_prog,
+                        a_in0, a_row0, a_h, "0", NULL};
+  int rc = run_cli(argv, 0);
+  const float *o = sma_data(out);
+  float got[4];
+  memcpy(got, o, sizeof got);
+  sma_unlink(in_name), sma_unlink(out_name), sma_unlink(prog_name);
+  sma_free(in), sma_free(out), sma_free(prog);
+  cr_assert(rc == 0 || rc == 2, "the worker died or failed: status %d", rc);
+  for (int x = 0; x < 4; x++)
+    cr_assert_eq(got[x], 0.0f,
+                 "output[%d] = %g: the worker read rows outside its input view (slice 3:8)", x,
+                 (double)got[x]);
+}
+
+/* `sma save NAME LINK`, LINK a symlink (not made by sma) to a regular
+ * file: the file is truncated and half written, the write fails, and
+ * remove(path) deletes the symlink, which sma neither created nor
+ * truncated, and leaves the half-written file behind. */
+Test(attack_cli, failed_save_never_removes_a_symlink_it_did_not_create) {
+  char name[SMA_NAME_BUF];
+  t_name(name, sizeof name, "atk-save");
+  size_t shape[1] = {4096};
+  sma_t *a = make(name, 1, shape, SMA_FLOAT64);
+  char dir[] = "/tmp/smatest-atk-XXXXXX";
+  cr_assert_not_null(mkdtemp(dir));
+  char target[256], link_path[256];
+  snprintf(target, sizeof target, "%s/data.npy", dir);
+  snprintf(link_path, sizeof link_path, "%s/link", dir);
+  FILE *f = fopen(target, "w");
+  cr_assert_not_null(f);
+  fputs("precious\n", f);
+  fclose(f);
+  cr_assert_eq(symlink(target, link_path), 0);
+
+  const char *argv[] = {"sma", "save", name, link_path, NULL};
+  int rc = run_cli(argv, 4096); /* 32 KiB of data: the write fails */
+  struct stat st;
+  int link_left = lstat(link_path, &st) == 0 && S_ISLNK(st.st_mode);
+  unlink(link_path), unlink(target), rmdir(dir);
+  sma_unlink(name);
+  sma_free(a);
+  cr_assert_eq(rc, 1, "the save should fail (status %d)", rc);
+  cr_assert(link_left, "a failed save removed the symlink FILE, which it did not create "
+                       "(and left the truncated, half-written file it points to)");
+}
+#endif
