@@ -6,7 +6,9 @@
 
 #include <criterion/criterion.h>
 #if !defined(_WIN32) /* POSIX only: fork, symlinks, rlimits */
+#include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -19,6 +21,78 @@
 
 #ifndef SMA_CLI
 #error "SMA_CLI must name the sma executable"
+/* The race behind that remove(path): the save identifies its file through
+ * the descriptor it opened, but a failed write removes by path, which by
+ * then may name another file. DIR/x is a symlink flipped between a
+ * directory where FILE is a regular file (the write fails there) and one
+ * where DIR/x/out is a FIFO (a device stands for the same: `sma save s
+ * /tmp/x/full` as root removes /dev/full once /tmp/x points at /dev).
+ * A save that opens the regular file and removes through the flipped link
+ * deletes the FIFO, which it never opened. */
+typedef struct flipper {
+  char dir[64];
+  volatile int stop;
+} flipper_t;
+
+static void *flip(void *arg) {
+  flipper_t *f = arg;
+  char tmp[128], x[128], a[128], b[128];
+  snprintf(tmp, sizeof tmp, "%s/x.tmp", f->dir);
+  snprintf(x, sizeof x, "%s/x", f->dir);
+  snprintf(a, sizeof a, "%s/a", f->dir);
+  snprintf(b, sizeof b, "%s/b", f->dir);
+  for (unsigned long i = 0; !f->stop; i++) {
+    unlink(tmp);
+    if (symlink(i % 2 ? b : a, tmp) == 0) rename(tmp, x);
+  }
+  return NULL;
+}
+
+Test(attack_cli, failed_save_never_removes_a_fifo_through_a_swapped_path, .timeout = 120) {
+  char name[SMA_NAME_BUF];
+  t_name(name, sizeof name, "atk-race");
+  size_t shape[1] = {4096};
+  sma_t *arr = make(name, 1, shape, SMA_FLOAT64);
+  flipper_t f = {.stop = 0};
+  snprintf(f.dir, sizeof f.dir, "/tmp/smatest-atk-XXXXXX");
+  cr_assert_not_null(mkdtemp(f.dir));
+  char a[128], b[128], fifo[128], file[128], regular[128];
+  snprintf(a, sizeof a, "%s/a", f.dir);
+  snprintf(b, sizeof b, "%s/b", f.dir);
+  snprintf(fifo, sizeof fifo, "%s/b/out", f.dir);
+  snprintf(regular, sizeof regular, "%s/a/out", f.dir);
+  snprintf(file, sizeof file, "%s/x/out", f.dir);
+  cr_assert_eq(mkdir(a, 0700), 0);
+  cr_assert_eq(mkdir(b, 0700), 0);
+  cr_assert_eq(mkfifo(fifo, 0600), 0);
+  /* A reader, so a save that opens the FIFO does not block (and succeeds:
+   * the file size limit is for regular files). */
+  int reader = open(fifo, O_RDWR | O_NONBLOCK);
+  cr_assert_geq(reader, 0);
+  pthread_t t;
+  cr_assert_eq(pthread_create(&t, NULL, flip, &f), 0);
+  const char *argv[] = {"sma", "save", name, file, NULL};
+  int removed = 0, tries = 0;
+  for (; tries < 400 && !removed; tries++) {
+    run_cli(argv, 4096);
+    char drain[65536];
+    while (read(reader, drain, sizeof drain) > 0) {}
+    struct stat st;
+    removed = lstat(fifo, &st) != 0 || !S_ISFIFO(st.st_mode);
+    unlink(regular);
+  }
+  f.stop = 1;
+  pthread_join(t, NULL);
+  close(reader);
+  char x[128], tmp[128];
+  snprintf(x, sizeof x, "%s/x", f.dir);
+  snprintf(tmp, sizeof tmp, "%s/x.tmp", f.dir);
+  unlink(fifo), unlink(regular), unlink(x), unlink(tmp), rmdir(a), rmdir(b), rmdir(f.dir);
+  sma_unlink(name);
+  sma_free(arr);
+  cr_assert(!removed, "a failed save removed the FIFO %s, which it never opened (after %d "
+                      "tries): it removes by path, not the file it wrote", fifo, tries);
+}
 #endif
 
 /* Runs SMA_CLI with argv (argv[0] is ignored); fsize > 0 limits the
@@ -128,5 +202,77 @@ Test(attack_cli, failed_save_never_removes_a_symlink_it_did_not_create) {
   cr_assert_eq(rc, 1, "the save should fail (status %d)", rc);
   cr_assert(link_left, "a failed save removed the symlink FILE, which it did not create "
                        "(and left the truncated, half-written file it points to)");
+}
+/* The race behind that remove(path): the save identifies its file through
+ * the descriptor it opened, but a failed write removes by path, which by
+ * then may name another file. DIR/x is a symlink flipped between a
+ * directory where FILE is a regular file (the write fails there) and one
+ * where DIR/x/out is a FIFO (a device stands for the same: `sma save s
+ * /tmp/x/full` as root removes /dev/full once /tmp/x points at /dev).
+ * A save that opens the regular file and removes through the flipped link
+ * deletes the FIFO, which it never opened. */
+typedef struct flipper {
+  char dir[64];
+  volatile int stop;
+} flipper_t;
+
+static void *flip(void *arg) {
+  flipper_t *f = arg;
+  char tmp[128], x[128], a[128], b[128];
+  snprintf(tmp, sizeof tmp, "%s/x.tmp", f->dir);
+  snprintf(x, sizeof x, "%s/x", f->dir);
+  snprintf(a, sizeof a, "%s/a", f->dir);
+  snprintf(b, sizeof b, "%s/b", f->dir);
+  for (unsigned long i = 0; !f->stop; i++) {
+    unlink(tmp);
+    if (symlink(i % 2 ? b : a, tmp) == 0) rename(tmp, x);
+  }
+  return NULL;
+}
+
+Test(attack_cli, failed_save_never_removes_a_fifo_through_a_swapped_path, .timeout = 120) {
+  char name[SMA_NAME_BUF];
+  t_name(name, sizeof name, "atk-race");
+  size_t shape[1] = {4096};
+  sma_t *arr = make(name, 1, shape, SMA_FLOAT64);
+  flipper_t f = {.stop = 0};
+  snprintf(f.dir, sizeof f.dir, "/tmp/smatest-atk-XXXXXX");
+  cr_assert_not_null(mkdtemp(f.dir));
+  char a[128], b[128], fifo[128], file[128], regular[128];
+  snprintf(a, sizeof a, "%s/a", f.dir);
+  snprintf(b, sizeof b, "%s/b", f.dir);
+  snprintf(fifo, sizeof fifo, "%s/b/out", f.dir);
+  snprintf(regular, sizeof regular, "%s/a/out", f.dir);
+  snprintf(file, sizeof file, "%s/x/out", f.dir);
+  cr_assert_eq(mkdir(a, 0700), 0);
+  cr_assert_eq(mkdir(b, 0700), 0);
+  cr_assert_eq(mkfifo(fifo, 0600), 0);
+  /* A reader, so a save that opens the FIFO does not block (and succeeds:
+   * the file size limit is for regular files). */
+  int reader = open(fifo, O_RDWR | O_NONBLOCK);
+  cr_assert_geq(reader, 0);
+  pthread_t t;
+  cr_assert_eq(pthread_create(&t, NULL, flip, &f), 0);
+  const char *argv[] = {"sma", "save", name, file, NULL};
+  int removed = 0, tries = 0;
+  for (; tries < 400 && !removed; tries++) {
+    run_cli(argv, 4096);
+    char drain[65536];
+    while (read(reader, drain, sizeof drain) > 0) {}
+    struct stat st;
+    removed = lstat(fifo, &st) != 0 || !S_ISFIFO(st.st_mode);
+    unlink(regular);
+  }
+  f.stop = 1;
+  pthread_join(t, NULL);
+  close(reader);
+  char x[128], tmp[128];
+  snprintf(x, sizeof x, "%s/x", f.dir);
+  snprintf(tmp, sizeof tmp, "%s/x.tmp", f.dir);
+  unlink(fifo), unlink(regular), unlink(x), unlink(tmp), rmdir(a), rmdir(b), rmdir(f.dir);
+  sma_unlink(name);
+  sma_free(arr);
+  cr_assert(!removed, "a failed save removed the FIFO %s, which it never opened (after %d "
+                      "tries): it removes by path, not the file it wrote", fifo, tries);
 }
 #endif
