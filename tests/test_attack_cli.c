@@ -3,6 +3,7 @@
  * a regular file it created or truncated. Each test failed when written. */
 #include "sma.h"
 #include "support.h"
+#include "../tools/proc.h" /* proc_argv: the build's emulator, if any */
 
 #include <criterion/criterion.h>
 #if !defined(_WIN32) /* POSIX only: fork, symlinks, rlimits */
@@ -99,6 +100,12 @@ Test(attack_cli, failed_save_never_removes_a_fifo_through_a_swapped_path, .timeo
  * files it writes (RLIMIT_FSIZE, SIGXFSZ ignored: writes fail with
  * EFBIG). Returns the exit code, or 128 + the signal that killed it. */
 static int run_cli(const char *const *argv, rlim_t fsize) {
+  const char *full[16], *emulated[24];
+  size_t n = 0;
+  full[n++] = SMA_CLI;
+  for (size_t i = 1; argv[i] != NULL && n < 15; i++) full[n++] = argv[i];
+  full[n] = NULL;
+  const char *const *run = proc_argv(full, emulated, sizeof emulated / sizeof *emulated);
   pid_t pid = fork();
   cr_assert_neq(pid, -1);
   if (pid == 0) {
@@ -109,7 +116,7 @@ static int run_cli(const char *const *argv, rlim_t fsize) {
     }
     int devnull = open("/dev/null", O_WRONLY);
     if (devnull >= 0) dup2(devnull, 1);
-    execv(SMA_CLI, (char *const *)argv);
+    execv(run[0], (char *const *)run);
     _exit(127);
   }
   int status;
