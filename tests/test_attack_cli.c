@@ -94,6 +94,57 @@ Test(attack_cli, failed_save_never_removes_a_fifo_through_a_swapped_path, .timeo
   cr_assert(!removed, "a failed save removed the FIFO %s, which it never opened (after %d "
                       "tries): it removes by path, not the file it wrote", fifo, tries);
 }
+/* The segment's own file reached through /proc/PID/map_files (Linux; the
+ * kernel lets CAP_SYS_ADMIN open it): the same device and inode as the
+ * segment, so `sma save` must refuse it and leave the segment as it was.
+ * On the System V backend is_the_segment() answers "no" without looking
+ * ("System V segments have no path"): save truncated the segment's memory
+ * to 0 bytes, died of SIGBUS, and the segment's data and record were gone
+ * (sma no longer finds the name). */
+Test(attack_cli, save_refuses_the_segment_through_proc_map_files) {
+  char name[SMA_NAME_BUF];
+  t_name(name, sizeof name, "atk-mapf");
+  size_t shape[1] = {4096};
+  sma_t *a = make(name, 1, shape, SMA_FLOAT64);
+  double *d = sma_data(a);
+  for (size_t i = 0; i < 4096; i++) d[i] = 3.0;
+  /* This process maps the segment: its line in /proc/self/maps. */
+  char range[64] = "";
+  FILE *maps = fopen("/proc/self/maps", "r");
+  if (maps != NULL) {
+    char line[512];
+    uintptr_t p = (uintptr_t)sma_data(a);
+    while (fgets(line, sizeof line, maps) != NULL) {
+      unsigned long lo, hi;
+      if (sscanf(line, "%lx-%lx", &lo, &hi) == 2 && p >= lo && p < hi) {
+        snprintf(range, sizeof range, "%lx-%lx", lo, hi);
+        break;
+      }
+    }
+    fclose(maps);
+  }
+  char file[128];
+  snprintf(file, sizeof file, "/proc/%lu/map_files/%s", t_pid(), range);
+  int probe = range[0] ? open(file, O_RDONLY) : -1;
+  if (probe < 0) {
+    sma_unlink(name);
+    sma_free(a);
+    cr_skip_test("cannot open %s (needs Linux and CAP_SYS_ADMIN)", file);
+  }
+  close(probe);
+  const char *argv[] = {"sma", "save", name, file, NULL};
+  int rc = run_cli(argv, 0);
+  sma_info_t info;
+  int info_rc = sma_info(name, &info);
+  int intact = rc == 1 && info_rc == 0; /* reading a truncated segment is SIGBUS */
+  for (size_t i = 0; intact && i < 4096; i++) intact = d[i] == 3.0;
+  sma_unlink(name);
+  sma_free(a);
+  cr_assert_eq(rc, 1, "save onto the segment's own file (%s): status %d, not refused", file, rc);
+  cr_assert_eq(info_rc, 0, "the segment is no longer found after the save (%s)",
+               sma_err_name(info_rc));
+  cr_assert(intact);
+}
 #endif
 
 /* Runs SMA_CLI with argv (argv[0] is ignored); fsize > 0 limits the
@@ -281,5 +332,56 @@ Test(attack_cli, failed_save_never_removes_a_fifo_through_a_swapped_path, .timeo
   sma_free(arr);
   cr_assert(!removed, "a failed save removed the FIFO %s, which it never opened (after %d "
                       "tries): it removes by path, not the file it wrote", fifo, tries);
+}
+/* The segment's own file reached through /proc/PID/map_files (Linux; the
+ * kernel lets CAP_SYS_ADMIN open it): the same device and inode as the
+ * segment, so `sma save` must refuse it and leave the segment as it was.
+ * On the System V backend is_the_segment() answers "no" without looking
+ * ("System V segments have no path"): save truncated the segment's memory
+ * to 0 bytes, died of SIGBUS, and the segment's data and record were gone
+ * (sma no longer finds the name). */
+Test(attack_cli, save_refuses_the_segment_through_proc_map_files) {
+  char name[SMA_NAME_BUF];
+  t_name(name, sizeof name, "atk-mapf");
+  size_t shape[1] = {4096};
+  sma_t *a = make(name, 1, shape, SMA_FLOAT64);
+  double *d = sma_data(a);
+  for (size_t i = 0; i < 4096; i++) d[i] = 3.0;
+  /* This process maps the segment: its line in /proc/self/maps. */
+  char range[64] = "";
+  FILE *maps = fopen("/proc/self/maps", "r");
+  if (maps != NULL) {
+    char line[512];
+    uintptr_t p = (uintptr_t)sma_data(a);
+    while (fgets(line, sizeof line, maps) != NULL) {
+      unsigned long lo, hi;
+      if (sscanf(line, "%lx-%lx", &lo, &hi) == 2 && p >= lo && p < hi) {
+        snprintf(range, sizeof range, "%lx-%lx", lo, hi);
+        break;
+      }
+    }
+    fclose(maps);
+  }
+  char file[128];
+  snprintf(file, sizeof file, "/proc/%lu/map_files/%s", t_pid(), range);
+  int probe = range[0] ? open(file, O_RDONLY) : -1;
+  if (probe < 0) {
+    sma_unlink(name);
+    sma_free(a);
+    cr_skip_test("cannot open %s (needs Linux and CAP_SYS_ADMIN)", file);
+  }
+  close(probe);
+  const char *argv[] = {"sma", "save", name, file, NULL};
+  int rc = run_cli(argv, 0);
+  sma_info_t info;
+  int info_rc = sma_info(name, &info);
+  int intact = rc == 1 && info_rc == 0; /* reading a truncated segment is SIGBUS */
+  for (size_t i = 0; intact && i < 4096; i++) intact = d[i] == 3.0;
+  sma_unlink(name);
+  sma_free(a);
+  cr_assert_eq(rc, 1, "save onto the segment's own file (%s): status %d, not refused", file, rc);
+  cr_assert_eq(info_rc, 0, "the segment is no longer found after the save (%s)",
+               sma_err_name(info_rc));
+  cr_assert(intact);
 }
 #endif
