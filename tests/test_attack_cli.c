@@ -167,7 +167,7 @@ static int run_cli(const char *const *argv, rlim_t fsize) {
     }
     int devnull = open("/dev/null", O_WRONLY);
     if (devnull >= 0) dup2(devnull, 1);
-    execv(run[0], (char *const *)run);
+    execvp(run[0], (char *const *)run);
     _exit(127);
   }
   int status;
