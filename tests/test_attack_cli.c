@@ -145,6 +145,73 @@ Test(attack_cli, save_refuses_the_segment_through_proc_map_files) {
                sma_err_name(info_rc));
   cr_assert(intact);
 }
+/* sma.1's DIAGNOSTICS: "A bad --slice prints "sma: slice TEXT: message
+ * (SMA_ESLICE)"". A zero step prints SMA_ESTEP, and more slices than
+ * dimensions "sma: cat NAME: more slices than array dimensions
+ * (SMA_ETOOMANYSLICES)": codes the page never names. */
+static char *cli_stderr(const char *const *argv) {
+  char path[] = "/tmp/smatest-atk-err-XXXXXX";
+  int fd = mkstemp(path);
+  cr_assert_geq(fd, 0);
+  const char *full[16], *emulated[24];
+  size_t n = 0;
+  full[n++] = SMA_CLI;
+  for (size_t i = 1; argv[i] != NULL && n < 15; i++) full[n++] = argv[i];
+  full[n] = NULL;
+  const char *const *run = proc_argv(full, emulated, sizeof emulated / sizeof *emulated);
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(fd, 2);
+    execvp(run[0], (char *const *)run);
+    _exit(127);
+  }
+  int status;
+  waitpid(pid, &status, 0);
+  static char text[4096];
+  ssize_t got = pread(fd, text, sizeof text - 1, 0);
+  text[got > 0 ? got : 0] = '\0';
+  close(fd);
+  unlink(path);
+  return text;
+}
+
+static char *man_diagnostics(void) {
+  FILE *f = fopen(SMA_MAN_PAGE, "r");
+  cr_assert_not_null(f, "%s", SMA_MAN_PAGE);
+  static char page[1 << 16];
+  size_t n = fread(page, 1, sizeof page - 1, f);
+  page[n] = '\0';
+  fclose(f);
+  char *d = strstr(page, ".SH DIAGNOSTICS");
+  cr_assert_not_null(d);
+  char *next = strstr(d + 1, "\n.SH ");
+  if (next != NULL) *next = '\0';
+  return d;
+}
+
+Test(attack_cli, man_page_diagnostics_name_the_codes_a_bad_slice_prints) {
+  char name[SMA_NAME_BUF];
+  t_name(name, sizeof name, "atk-man");
+  size_t shape[1] = {5};
+  sma_t *a = make(name, 1, shape, SMA_FLOAT64);
+  const char *zero[] = {"sma", "cat", name, "--slice", "::0", NULL};
+  const char *many[] = {"sma", "cat", name, "--slice", "1:2,3:4", NULL};
+  char e1[4096], e2[4096];
+  snprintf(e1, sizeof e1, "%s", cli_stderr(zero));
+  snprintf(e2, sizeof e2, "%s", cli_stderr(many));
+  sma_unlink(name);
+  sma_free(a);
+  const char *diag = man_diagnostics();
+  const char *codes[] = {"SMA_ESTEP", "SMA_ETOOMANYSLICES"};
+  char *printed[] = {e1, e2};
+  for (int i = 0; i < 2; i++) {
+    cr_assert_not_null(strstr(printed[i], codes[i]), "%s", printed[i]);
+    cr_assert_not_null(strstr(diag, codes[i]),
+                       "a bad --slice printed \"%s\" but sma.1 DIAGNOSTICS promises "
+                       "\"sma: slice TEXT: message (SMA_ESLICE)\" and never names %s",
+                       strtok(printed[i], "\n"), codes[i]);
+  }
+}
 #endif
 
 /* Runs SMA_CLI with argv (argv[0] is ignored); fsize > 0 limits the
@@ -383,5 +450,72 @@ Test(attack_cli, save_refuses_the_segment_through_proc_map_files) {
   cr_assert_eq(info_rc, 0, "the segment is no longer found after the save (%s)",
                sma_err_name(info_rc));
   cr_assert(intact);
+}
+/* sma.1's DIAGNOSTICS: "A bad --slice prints "sma: slice TEXT: message
+ * (SMA_ESLICE)"". A zero step prints SMA_ESTEP, and more slices than
+ * dimensions "sma: cat NAME: more slices than array dimensions
+ * (SMA_ETOOMANYSLICES)": codes the page never names. */
+static char *cli_stderr(const char *const *argv) {
+  char path[] = "/tmp/smatest-atk-err-XXXXXX";
+  int fd = mkstemp(path);
+  cr_assert_geq(fd, 0);
+  const char *full[16], *emulated[24];
+  size_t n = 0;
+  full[n++] = SMA_CLI;
+  for (size_t i = 1; argv[i] != NULL && n < 15; i++) full[n++] = argv[i];
+  full[n] = NULL;
+  const char *const *run = proc_argv(full, emulated, sizeof emulated / sizeof *emulated);
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(fd, 2);
+    execvp(run[0], (char *const *)run);
+    _exit(127);
+  }
+  int status;
+  waitpid(pid, &status, 0);
+  static char text[4096];
+  ssize_t got = pread(fd, text, sizeof text - 1, 0);
+  text[got > 0 ? got : 0] = '\0';
+  close(fd);
+  unlink(path);
+  return text;
+}
+
+static char *man_diagnostics(void) {
+  FILE *f = fopen(SMA_MAN_PAGE, "r");
+  cr_assert_not_null(f, "%s", SMA_MAN_PAGE);
+  static char page[1 << 16];
+  size_t n = fread(page, 1, sizeof page - 1, f);
+  page[n] = '\0';
+  fclose(f);
+  char *d = strstr(page, ".SH DIAGNOSTICS");
+  cr_assert_not_null(d);
+  char *next = strstr(d + 1, "\n.SH ");
+  if (next != NULL) *next = '\0';
+  return d;
+}
+
+Test(attack_cli, man_page_diagnostics_name_the_codes_a_bad_slice_prints) {
+  char name[SMA_NAME_BUF];
+  t_name(name, sizeof name, "atk-man");
+  size_t shape[1] = {5};
+  sma_t *a = make(name, 1, shape, SMA_FLOAT64);
+  const char *zero[] = {"sma", "cat", name, "--slice", "::0", NULL};
+  const char *many[] = {"sma", "cat", name, "--slice", "1:2,3:4", NULL};
+  char e1[4096], e2[4096];
+  snprintf(e1, sizeof e1, "%s", cli_stderr(zero));
+  snprintf(e2, sizeof e2, "%s", cli_stderr(many));
+  sma_unlink(name);
+  sma_free(a);
+  const char *diag = man_diagnostics();
+  const char *codes[] = {"SMA_ESTEP", "SMA_ETOOMANYSLICES"};
+  char *printed[] = {e1, e2};
+  for (int i = 0; i < 2; i++) {
+    cr_assert_not_null(strstr(printed[i], codes[i]), "%s", printed[i]);
+    cr_assert_not_null(strstr(diag, codes[i]),
+                       "a bad --slice printed \"%s\" but sma.1 DIAGNOSTICS promises "
+                       "\"sma: slice TEXT: message (SMA_ESLICE)\" and never names %s",
+                       strtok(printed[i], "\n"), codes[i]);
+  }
 }
 #endif
