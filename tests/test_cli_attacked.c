@@ -67,7 +67,7 @@ static sma_t *make(const char *name, size_t ndim, const size_t *shape, sma_dtype
  * arguments, so the worker read rows 0..2 of the array, outside its view
  * (slice 3:8), and wrote what it read into its output; with a view at the
  * start of a wide array it reads before the mapping and dies of SIGSEGV. */
-Test(attack_cli, demo_worker_never_reads_outside_its_input_view) {
+Test(cli_attacked, demo_worker_never_reads_outside_its_input_view) {
   char in_name[SMA_NAME_BUF], out_name[SMA_NAME_BUF], prog_name[SMA_NAME_BUF];
   t_name(in_name, sizeof in_name, "atk-in");
   t_name(out_name, sizeof out_name, "atk-out");
@@ -112,7 +112,7 @@ Test(attack_cli, demo_worker_never_reads_outside_its_input_view) {
  * file: the file is truncated and half written, the write fails, and
  * remove(path) deletes the symlink, which sma neither created nor
  * truncated, and leaves the half-written file behind. */
-Test(attack_cli, failed_save_never_removes_a_symlink_it_did_not_create) {
+Test(cli_attacked, failed_save_never_removes_a_symlink_it_did_not_create) {
   char name[SMA_NAME_BUF];
   t_name(name, sizeof name, "atk-save");
   size_t shape[1] = {4096};
@@ -166,7 +166,7 @@ static void *flip(void *arg) {
   return NULL;
 }
 
-Test(attack_cli, failed_save_never_removes_a_fifo_through_a_swapped_path, .timeout = 90) {
+Test(cli_attacked, failed_save_never_removes_a_fifo_through_a_swapped_path, .timeout = 90) {
   char name[SMA_NAME_BUF];
   t_name(name, sizeof name, "atk-race");
   size_t shape[1] = {4096};
@@ -221,7 +221,7 @@ Test(attack_cli, failed_save_never_removes_a_fifo_through_a_swapped_path, .timeo
  * ("System V segments have no path"): save truncated the segment's memory
  * to 0 bytes, died of SIGBUS, and the segment's data and record were gone
  * (sma no longer finds the name). */
-Test(attack_cli, save_refuses_the_segment_through_proc_map_files) {
+Test(cli_attacked, save_refuses_the_segment_through_proc_map_files) {
   char name[SMA_NAME_BUF];
   t_name(name, sizeof name, "atk-mapf");
   size_t shape[1] = {4096};
@@ -309,7 +309,7 @@ static char *man_diagnostics(void) {
   return d;
 }
 
-Test(attack_cli, man_page_diagnostics_name_the_codes_a_bad_slice_prints) {
+Test(cli_attacked, man_page_diagnostics_name_the_codes_a_bad_slice_prints) {
   char name[SMA_NAME_BUF];
   t_name(name, sizeof name, "atk-man");
   size_t shape[1] = {5};
