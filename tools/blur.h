@@ -27,12 +27,15 @@ typedef struct blur_kernel {
 const blur_kernel_t *blur_find_kernel(const char *name);
 
 /* Computes output rows [row0, row1) of an image `height` rows tall. `in`
- * points at global row in_row0, with row pitch in_pitch bytes; `out` at
- * row row0. Borders replicate the edge. `tmp` holds `width` floats.
- * `progress`, if not NULL, receives the number of rows done. */
-void blur_rows(const blur_kernel_t *k, const char *in, size_t in_row0, ptrdiff_t in_pitch,
-               char *out, ptrdiff_t out_pitch, size_t row0, size_t row1, size_t height,
-               size_t width, float *tmp, blur_progress_t *progress);
+ * points at global row in_row0 and holds in_rows rows, with row pitch
+ * in_pitch bytes; `out` at row row0. Borders replicate the edge. `tmp`
+ * holds `width` floats. `progress`, if not NULL, receives the number of
+ * rows done. Row numbers are any size_t (the arithmetic is unsigned).
+ * Returns 0, or -1 as soon as a row it needs is not among the in_rows
+ * rows (nothing outside them is read; rows before it are written). */
+int blur_rows(const blur_kernel_t *k, const char *in, size_t in_row0, size_t in_rows,
+              ptrdiff_t in_pitch, char *out, ptrdiff_t out_pitch, size_t row0, size_t row1,
+              size_t height, size_t width, float *tmp, blur_progress_t *progress);
 
 /* Rows [row0, row1) of a deterministic h x w raster (ramps, rings and a
  * fine texture), into img (row row0 first, pitch w floats). */

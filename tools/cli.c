@@ -54,7 +54,10 @@ static const char *const help_text[][2] = {
                  "through a slice, for passing to a worker.\n"},
     {"save", "usage: sma save NAME FILE.npy [--slice TEXT]\n"
              "Writes the array (or its slice) as a NumPy .npy file that np.load()\n"
-             "reads exactly (C order, this machine's byte order). FILE is replaced.\n"},
+             "reads exactly (C order, this machine's byte order). FILE is replaced\n"
+             "(a symlink is followed), never when it is the segment itself. A failed\n"
+             "save removes FILE only if it created it; a file that existed before\n"
+             "is left incomplete, and the error says so.\n"},
     {"load", "usage: sma load FILE.npy [NAME] [--group] [--transient]\n"
              "Creates a segment holding the array of a .npy file (Fortran order and\n"
              "the other byte order are converted; object, string and structured\n"

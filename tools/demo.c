@@ -65,8 +65,12 @@ static int rows_fit(const blur_kernel_t *k, const sma_view_t *vi, const sma_view
   size_t rows = vo->shape[0], r = (size_t)k->radius;
   if (rows == 0) return 1;
   if (row0 > height || rows > height - row0) return 0;
+  /* Unsigned throughout: any size_t is a row number (above LONG_MAX, above
+   * 2^31 on 32-bit systems), and no sum below can wrap: row0 + rows <=
+   * height, and the radius is added only when it stays below height. */
+  size_t last_out = row0 + rows - 1;
   size_t first = row0 > r ? row0 - r : 0;
-  size_t last = row0 + rows - 1 + r < height ? row0 + rows - 1 + r : height - 1;
+  size_t last = height - 1 - last_out > r ? last_out + r : height - 1;
   return in_row0 <= first && last - in_row0 < vi->shape[0];
 }
 
@@ -100,15 +104,20 @@ int demo_worker_main(int argc, char **argv) {
   }
   if (delay > 0) proc_sleep_ms((int)(delay > 600000 ? 600000 : delay)); /* tests interrupt */
   float *tmp = malloc(vo->shape[1] * sizeof *tmp);
-  if (tmp != NULL)
-    blur_rows(k, vi->data, in_row0, vi->strides[0], vo->data, vo->strides[0],
-                 row0, row0 + vo->shape[0], height, vo->shape[1], tmp,
-                 (blur_progress_t *)sma_data(prog));
+  int status = tmp == NULL ? 1 : 0;
+  if (tmp != NULL &&
+      blur_rows(k, vi->data, in_row0, vi->shape[0], vi->strides[0], vo->data, vo->strides[0],
+                row0, row0 + vo->shape[0], height, vo->shape[1], tmp,
+                (blur_progress_t *)sma_data(prog)) != 0) {
+    /* rows_fit() admits no such row: a second line of defence. */
+    fprintf(stderr, "sma demo worker: an input row lies outside the input view\n");
+    status = 2;
+  }
   free(tmp);
   sma_free(in);
   sma_free(out);
   sma_free(prog);
-  return tmp == NULL ? 1 : 0;
+  return status;
 }
 
 /* ---- parent -------------------------------------------------------------- */
@@ -347,8 +356,9 @@ int demo_main(int argc, char **argv, const char *self) {
   } else {
     blur_synthesize(sma_data(job.in), 0, o.size, o.size, o.size);
     double t0 = proc_now();
-    blur_rows(o.kernel, sma_data(job.in), 0, (ptrdiff_t)(o.size * sizeof(float)), (char *)ref,
-                 (ptrdiff_t)(o.size * sizeof(float)), 0, o.size, o.size, o.size, tmp, NULL);
+    blur_rows(o.kernel, sma_data(job.in), 0, o.size, (ptrdiff_t)(o.size * sizeof(float)),
+              (char *)ref, (ptrdiff_t)(o.size * sizeof(float)), 0, o.size, o.size, o.size, tmp,
+              NULL);
     status = run_job(&job, ref, proc_now() - t0);
   }
   free(ref);

@@ -75,9 +75,9 @@ static int verify(const options_t *o, const float *got) {
   int ok = img && ref && tmp;
   if (ok) {
     blur_synthesize(img, 0, n, n, n);
-    blur_rows(o->kernel, (const char *)img, 0, (ptrdiff_t)(n * sizeof(float)), (char *)ref,
-              (ptrdiff_t)(n * sizeof(float)), 0, n, n, n, tmp, NULL);
-    ok = memcmp(ref, got, n * n * sizeof *ref) == 0;
+    ok = blur_rows(o->kernel, (const char *)img, 0, n, (ptrdiff_t)(n * sizeof(float)),
+                   (char *)ref, (ptrdiff_t)(n * sizeof(float)), 0, n, n, n, tmp, NULL) == 0 &&
+         memcmp(ref, got, n * n * sizeof *ref) == 0;
   }
   free(img), free(ref), free(tmp);
   return ok;
@@ -97,10 +97,11 @@ static int run(const options_t *o, sma_mpi_array_t *in, sma_mpi_array_t *out, do
   double t0 = MPI_Wtime();
   int xrc = sma_mpi_halo_exchange(in);
   if (rc == 0) rc = xrc;
-  if (rc == 0)
-    blur_rows(o->kernel, vi->data, in_first, vi->strides[0],
-              (char *)vo->data + (first - out_first) * (size_t)vo->strides[0], vo->strides[0],
-              first, first + count, n, n, tmp, NULL);
+  if (rc == 0 &&
+      blur_rows(o->kernel, vi->data, in_first, vi->shape[0], vi->strides[0],
+                (char *)vo->data + (first - out_first) * (size_t)vo->strides[0], vo->strides[0],
+                first, first + count, n, n, tmp, NULL) != 0)
+    rc = SMA_EBOUNDS; /* the halo did not cover a row the kernel reads */
   double mine = MPI_Wtime() - t0;
   MPI_Allreduce(&mine, seconds, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
   free(tmp);

@@ -1,14 +1,19 @@
 /* `sma save` and `sma load`: segments to and from NumPy .npy files,
  * through the library's stream calls (the files are the command's: the
  * library opens none). */
+#if defined(__linux__)
+#define _GNU_SOURCE /* O_PATH */
+#endif
 #if !defined(_WIN32)
-#define _POSIX_C_SOURCE 200809L /* fdopen, ftruncate, O_CLOEXEC */
+#define _POSIX_C_SOURCE 200809L /* fdopen, ftruncate, O_CLOEXEC, openat, unlinkat */
 #endif
 #include "cli.h"
 #include "sma.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #if !defined(_WIN32)
 #include <fcntl.h>
@@ -24,60 +29,136 @@ static int file_failed(const char *what, const char *path, int err) {
   return CLI_ERR;
 }
 
+/* The file a save writes: the stream, and what a failed save may undo. */
+typedef struct output {
+  FILE *f;
+  int created; /* this save created the file (O_EXCL): only then may it remove it */
 #if !defined(_WIN32)
-/* Whether the open file `fd` is the very object segment `a` maps: same
- * device and inode, however the path reached it (/dev/shm/NAME, a hard
- * link, a symlink, /proc/self/fd/N). Only POSIX segments are files;
- * System V segments have no path. */
-static int is_the_segment(int fd, const sma_t *a) {
-  struct stat file, seg;
-  return strcmp(sma_backend(), "posix") == 0 && fstat(fd, &file) == 0 &&
-         fstat((int)sma_os_handle(a), &seg) == 0 && file.st_dev == seg.st_dev &&
-         file.st_ino == seg.st_ino;
+  int dirfd;        /* FILE's directory, opened once: the path is not looked up again */
+  const char *base; /* FILE's name in that directory */
+  dev_t dev;        /* identity of the file this save created */
+  ino_t ino;
+#endif
+} output_t;
+
+#if !defined(_WIN32)
+/* Whether the open file (its fstat) is the very object segment `a` maps, however
+ * the path reached it. POSIX: the same device and inode as the segment's
+ * descriptor (/dev/shm/NAME, a hard link, a symlink, /proc/self/fd/N).
+ * System V segments have no path, but the kernel's file behind one is
+ * reachable through /proc/PID/map_files/START-END (with CAP_SYS_ADMIN):
+ * Linux gives that file the shmid as inode number, and no link (it is
+ * unlinked from birth). A FILE with no link and the shmid as inode is
+ * refused: at worst another unlinked file that happens to bear that
+ * number, which a save has no use for anyway. */
+static int is_the_segment(const struct stat *file, const sma_t *a) {
+  intptr_t handle = sma_os_handle(a);
+  struct stat seg;
+  if (handle < 0) return 0;
+  if (strcmp(sma_backend(), "sysv") == 0)
+    return file->st_nlink == 0 && file->st_ino == (ino_t)handle;
+  return strcmp(sma_backend(), "posix") == 0 && fstat((int)handle, &seg) == 0 &&
+         file->st_dev == seg.st_dev && file->st_ino == seg.st_ino;
 }
 
-/* Opens FILE to be replaced, for the array `a` maps. The file is opened
- * without truncating it, and truncated only once it is known not to be
- * the segment itself: truncating the segment would cut the very bytes
- * being written (SIGBUS). NULL with *err (errno), or with *err 0 and
- * *is_segment 1. *regular tells whether a failed write may remove the
- * file: never a device or a FIFO (`sma save s /dev/full` as root must not
- * delete /dev/full). */
-static FILE *open_output(const char *path, const sma_t *a, int *err, int *is_segment,
-                         int *regular) {
-  *err = 0;
-  *is_segment = 0;
-  *regular = 0;
-  int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY, 0666);
-  if (fd < 0) {
-    *err = errno;
-    return NULL;
-  }
+/* Opens FILE's directory once (O_PATH where there is one: a directory
+ * this user may search but not list still works); o->base names FILE in
+ * it. `copy` holds the directory part. */
+static int open_directory(output_t *o, const char *path, char *copy) {
+  const char *slash = strrchr(path, '/');
+  o->base = slash == NULL ? path : slash + 1;
+  if (o->base[0] == '\0') return EISDIR; /* "dir/" names no file */
+  if (slash == NULL) strcpy(copy, ".");
+  else if (slash == path) strcpy(copy, "/");
+  else memcpy(copy, path, (size_t)(slash - path)), copy[slash - path] = '\0';
+#if defined(O_PATH)
+  int flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
+#elif defined(O_SEARCH)
+  int flags = O_SEARCH | O_DIRECTORY | O_CLOEXEC;
+#else
+  int flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
+#endif
+  o->dirfd = open(copy, flags);
+  return o->dirfd < 0 ? errno : 0;
+}
+
+/* Creates FILE (it did not exist: ours to remove if the save fails), or
+ * opens the existing one, following a symlink, without truncating it. */
+static int open_file(output_t *o) {
+  int fd = openat(o->dirfd, o->base,
+                  O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0666);
+  o->created = fd >= 0;
+  if (fd < 0 && errno == EEXIST) /* O_CREAT again: a dangling symlink's target is made */
+    fd = openat(o->dirfd, o->base, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY, 0666);
+  return fd;
+}
+
+static int discard_output(const output_t *o, const char *path);
+
+/* Opens FILE to be replaced, for the array `a` maps. An existing file is
+ * opened without truncating it, and truncated only once it is known not
+ * to be the segment itself (truncating the segment would cut the very
+ * bytes being written: SIGBUS), and only if it is a regular file (a
+ * device or a FIFO takes the bytes as they come). 0, or errno, or -1 for
+ * the segment itself. */
+static int open_output(output_t *o, const char *path, const sma_t *a) {
+  *o = (output_t){.f = NULL, .created = 0, .dirfd = -1};
+  char *copy = malloc(strlen(path) + 2);
+  if (copy == NULL) return ENOMEM;
+  int err = open_directory(o, path, copy);
+  free(copy);
+  if (err != 0) return err;
+  int fd = open_file(o);
+  if (fd < 0) return errno;
   struct stat st;
-  if (is_the_segment(fd, a)) {
-    *is_segment = 1;
-  } else if (fstat(fd, &st) != 0 || (S_ISREG(st.st_mode) && ftruncate(fd, 0) != 0)) {
-    *err = errno; /* a device or FIFO takes the bytes as they come */
-  } else {
-    *regular = S_ISREG(st.st_mode);
-    FILE *f = fdopen(fd, "wb");
-    if (f != NULL) return f;
-    *err = errno;
+  if (fstat(fd, &st) != 0) {
+    err = errno;
+    close(fd);
+    return err; /* no identity: even a file made here is kept (empty) */
   }
+  o->dev = st.st_dev, o->ino = st.st_ino;
+  if (is_the_segment(&st, a)) err = -1;
+  else if (!o->created && S_ISREG(st.st_mode) && ftruncate(fd, 0) != 0) err = errno;
+  else if ((o->f = fdopen(fd, "wb")) != NULL) return 0;
+  else err = errno;
   close(fd);
-  return NULL;
+  discard_output(o, NULL); /* only a file made here, and nothing written yet */
+  return err;
+}
+
+/* After a failed save: removes FILE only if this save created it and the
+ * directory's entry still is that very file (same device and inode, the
+ * entry itself, not a symlink's target). A file that existed before is
+ * never removed. 1 if removed. */
+static int discard_output(const output_t *o, const char *path) {
+  (void)path; /* never looked up again: the directory is held open */
+  struct stat st;
+  return o->created && fstatat(o->dirfd, o->base, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+         st.st_dev == o->dev && st.st_ino == o->ino && unlinkat(o->dirfd, o->base, 0) == 0;
+}
+
+static void close_output_dir(output_t *o) {
+  if (o->dirfd >= 0) close(o->dirfd);
+  o->dirfd = -1;
 }
 #else
-/* Windows: a segment is a named section, never a file. */
-static FILE *open_output(const char *path, const sma_t *a, int *err, int *is_segment,
-                         int *regular) {
+/* Windows: a segment is a named section, never a file. The file is
+ * created if absent (then a failed save removes it) or replaced. */
+static int open_output(output_t *o, const char *path, const sma_t *a) {
   (void)a;
-  *is_segment = 0;
-  *regular = 1;
-  FILE *f = fopen(path, "wb");
-  *err = f == NULL ? errno : 0;
-  return f;
+  *o = (output_t){.f = NULL, .created = 0};
+  FILE *probe = fopen(path, "rb");
+  o->created = probe == NULL;
+  if (probe != NULL) fclose(probe);
+  o->f = fopen(path, "wb");
+  return o->f == NULL ? errno : 0;
 }
+
+static int discard_output(const output_t *o, const char *path) {
+  return o->created && remove(path) == 0;
+}
+
+static void close_output_dir(output_t *o) { (void)o; }
 #endif
 
 int cmd_save(int argc, char **argv) {
@@ -85,26 +166,31 @@ int cmd_save(int argc, char **argv) {
   sma_t *a;
   int status = cli_open_arg("save", argc, argv, &path, &a);
   if (status != CLI_OK) return status;
-  int err, is_segment, regular;
-  FILE *f = open_output(path, a, &err, &is_segment, &regular);
-  if (is_segment) {
+  output_t out;
+  int err = open_output(&out, path, a);
+  if (err == -1) {
     fprintf(stderr, "sma: save %s: %s is the segment itself (same device and inode); "
                     "it is left as it was\n", sma_name(a), path);
+  } else if (err != 0) {
+    file_failed("save: cannot create", path, err);
+  }
+  if (err != 0) {
+    close_output_dir(&out);
     sma_free(a);
     return CLI_ERR;
   }
-  if (f == NULL) {
-    sma_free(a);
-    return file_failed("save: cannot create", path, err);
-  }
-  int rc = sma_npy_write(a, put, f);
+  int rc = sma_npy_write(a, put, out.f);
   err = rc == SMA_EIO ? errno : 0;
-  if (fclose(f) != 0 && rc == 0) rc = SMA_EIO, err = errno;
+  if (fclose(out.f) != 0 && rc == 0) rc = SMA_EIO, err = errno;
   if (rc != 0) {
-    if (regular) remove(path); /* no half-written file */
     if (err != 0) file_failed("save: writing", path, err);
     else cli_fail("save", sma_name(a), rc);
+    if (!discard_output(&out, path))
+      fprintf(stderr, "sma: save: %s is left incomplete (%s)\n", path,
+              out.created ? "it is no longer the file this save created"
+                          : "it existed before: a failed save removes only a file it created");
   }
+  close_output_dir(&out);
   sma_free(a);
   return rc == 0 ? CLI_OK : CLI_ERR;
 }
