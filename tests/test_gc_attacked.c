@@ -5,6 +5,8 @@
  * broke, 77 when the scenario could not be set up. */
 #include <criterion/criterion.h>
 
+#include "support.h"
+
 #if !defined(__linux__)
 Test(gc_attacked, linux_only) { cr_skip_test("Linux namespaces only"); }
 #else
@@ -77,6 +79,7 @@ Test(gc_attacked, proc_of_another_pidns_judges_a_live_creator_gone, .timeout = 6
  * reads as "running" (sma info) and gc keeps the orphan for as long as
  * the unrelated process lives (a leak, and a false statement). */
 Test(gc_attacked, reused_pid_keeps_a_dead_creators_published_segment, .timeout = 60) {
+  T_NEED_GC_PROOF(); /* the promise is that gc removes it */
   int rc = run_private(
       "$CREATOR mine > /dev/shm/.c.out &\n"
       "c=$!\n"

@@ -201,6 +201,36 @@ static pthread_once_t fork_handlers_once = PTHREAD_ONCE_INIT;
 static atomic_uint_fast64_t pidns_cache;
 /* 0: not known; else this process's start time (every create records it). */
 static atomic_uint_fast64_t start_cache;
+/* The pid the two caches above were filled for. A child made by a raw
+ * clone() or _Fork() runs no at-fork handler, but has a pid of its own
+ * (it may live in another pid namespace, where it is 1): a cache filled
+ * under another pid is not used. */
+static atomic_uint_fast64_t cached_for;
+
+/* Reads one of the caches above, if it was filled for this process. Pid 1
+ * never caches: a raw clone into a new pid namespace is pid 1 there, as a
+ * container's init is in its own. What remains is a raw clone, after
+ * setns() into another pid namespace, that gets its parent's pid number
+ * there: documented, as the at-fork handlers cover fork(). */
+static uint64_t cache_get(atomic_uint_fast64_t *cache) {
+  uint64_t me = (uint64_t)getpid();
+  if (me == 1 || atomic_load_explicit(&cached_for, memory_order_acquire) != me) return 0;
+  uint64_t v = atomic_load_explicit(cache, memory_order_acquire);
+  return atomic_load_explicit(&cached_for, memory_order_acquire) == me ? v : 0;
+}
+
+/* Fills one of the caches for this process, forgetting both if they were
+ * another process's (a parent's, copied by a raw clone). */
+static void cache_put(atomic_uint_fast64_t *cache, uint64_t v) {
+  uint64_t me = (uint64_t)getpid();
+  if (atomic_load_explicit(&cached_for, memory_order_acquire) != me) {
+    atomic_store_explicit(&cached_for, 0, memory_order_release);
+    atomic_store_explicit(&pidns_cache, 0, memory_order_release);
+    atomic_store_explicit(&start_cache, 0, memory_order_release);
+  }
+  atomic_store_explicit(cache, v, memory_order_release);
+  atomic_store_explicit(&cached_for, me, memory_order_release);
+}
 
 static void before_fork(void) { pthread_mutex_lock(&maps_lock); }
 static void after_fork_parent(void) { pthread_mutex_unlock(&maps_lock); }
@@ -250,10 +280,10 @@ static uint64_t read_pidns(void) {
  * be mounted later. */
 uint64_t sma__os_pidns(void) {
   if (!fork_safe()) return read_pidns();
-  uint64_t ns = atomic_load_explicit(&pidns_cache, memory_order_relaxed);
+  uint64_t ns = cache_get(&pidns_cache);
   if (ns != 0) return ns;
   ns = read_pidns();
-  if (ns != 0) atomic_store_explicit(&pidns_cache, ns, memory_order_relaxed);
+  if (ns != 0) cache_put(&pidns_cache, ns);
   return ns;
 }
 
@@ -262,10 +292,10 @@ uint64_t sma__os_pidns(void) {
  * cached. */
 static uint64_t own_start(void) {
   if (!fork_safe()) return read_pid_start((uint64_t)getpid());
-  uint64_t start = atomic_load_explicit(&start_cache, memory_order_relaxed);
+  uint64_t start = cache_get(&start_cache);
   if (start != 0) return start;
   start = read_pid_start((uint64_t)getpid());
-  if (start != 0) atomic_store_explicit(&start_cache, start, memory_order_relaxed);
+  if (start != 0) cache_put(&start_cache, start);
   return start;
 }
 
