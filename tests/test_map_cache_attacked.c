@@ -1,0 +1,88 @@
+/* Attacks on issue 27's mapping cache and pid-namespace cache (att-perf). */
+#define _GNU_SOURCE
+#include "sma.h"
+#include "support.h"
+
+#include <criterion/criterion.h>
+#include <string.h>
+
+#if defined(__linux__)
+#include <errno.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* A child made without the at-fork handlers (glibc's _Fork(), a raw clone
+ * as Go, container runtimes and some language runtimes make) in a new pid
+ * namespace must record its own pid namespace: before issue 27 every
+ * create stat'ed /proc/self/ns/pid; now the parent's cached value leaks
+ * into the child, so the creator seems to live in the caller's namespace
+ * with a pid that means another process there (here pid 1, "alive";
+ * elsewhere a dead pid, so sma_collect() would take a live creator's
+ * segment for an orphan). Expected: creator_alive -1 (other namespace). */
+static pid_t fork_without_handlers(void) {
+  return (pid_t)syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
+}
+
+static int make_segment(const char *name) {
+  size_t shape[1] = {16};
+  sma_t *a;
+  if (sma_new(&a, name, 1, shape, SMA_UINT8, NULL, 0) != 0) return -1;
+  int rc = sma_create(a, 0);
+  sma_free(a); /* closes; the segment stays */
+  return rc;
+}
+
+Test(map_cache_attacked, raw_clone_child_in_new_pidns_records_its_own_pidns) {
+  if (geteuid() != 0) cr_skip_test("needs root for unshare(CLONE_NEWPID)");
+  char name[SMA_NAME_BUF], warm[SMA_NAME_BUF];
+  t_name(name, sizeof name, "pidns");
+  t_name(warm, sizeof warm, "warm");
+  int pfd[2];
+  cr_assert_eq(pipe(pfd), 0);
+  pid_t outer = fork(); /* keeps the test process out of the new namespace */
+  cr_assert_neq(outer, -1);
+  if (outer == 0) {
+    close(pfd[0]);
+    /* A create reads the pid namespace and caches it in this process. */
+    if (make_segment(warm) != 0) _exit(5);
+    sma_unlink(warm);
+    if (unshare(CLONE_NEWPID) != 0) _exit(77);
+    pid_t c = fork_without_handlers();
+    if (c == 0) { /* pid 1 of the new namespace */
+      if (make_segment(name) != 0) _exit(3);
+      pid_t zero = 0;
+      if (write(pfd[1], &zero, sizeof zero) != sizeof zero) _exit(4);
+      pause(); /* alive until killed */
+      _exit(0);
+    }
+    if (c < 0) _exit(6);
+    if (write(pfd[1], &c, sizeof c) != sizeof c) _exit(4);
+    int st;
+    waitpid(c, &st, 0);
+    _exit(0);
+  }
+  close(pfd[1]);
+  pid_t creator = -1, zero = -1;
+  ssize_t got1 = read(pfd[0], &creator, sizeof creator);
+  ssize_t got2 = got1 == sizeof creator ? read(pfd[0], &zero, sizeof zero) : 0;
+  sma_info_t info;
+  int rc = sma_info(name, &info);
+  if (got1 == sizeof creator && creator > 0) kill(creator, SIGKILL);
+  sma_unlink(name);
+  int st;
+  waitpid(outer, &st, 0);
+  close(pfd[0]);
+  if (WIFEXITED(st) && WEXITSTATUS(st) == 77) cr_skip_test("unshare(CLONE_NEWPID) refused");
+  cr_assert(got2 == sizeof zero && zero == 0,
+            "the creator in the new pid namespace did not report (outer status %d)", st);
+  cr_assert_eq(rc, 0);
+  cr_assert_eq(info.creator_pid, 1, "creator pid in its own namespace");
+  cr_assert_eq(info.creator_alive, -1,
+               "a creator in another pid namespace is unknown (-1), got %d: the "
+               "child recorded its parent's cached pid namespace",
+               info.creator_alive);
+}
+#endif
