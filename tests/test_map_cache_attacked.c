@@ -86,3 +86,31 @@ Test(map_cache_attacked, raw_clone_child_in_new_pidns_records_its_own_pidns) {
                info.creator_alive);
 }
 #endif
+
+/* The mapping cache keys System V segments by shmid and takes an all-zero
+ * identity for "none" (Windows): but shmid 0 is a real id, the first
+ * segment of every fresh IPC namespace (every container) gets it, and that
+ * segment is then mapped afresh at every load, never shared. */
+Test(attack_perf, sysv_shmid_zero_is_shared_like_any_other) {
+#if !defined(SMA_BACKEND_sysv)
+  cr_skip_test("System V backend only");
+#else
+  if (t_private_ipc() != 0) cr_skip_test("needs a private IPC namespace (unshare -i)");
+  char name[SMA_NAME_BUF];
+  t_name(name, sizeof name, "shmid0");
+  size_t shape[1] = {1024};
+  sma_t *c;
+  cr_assert_eq(sma_new(&c, name, 1, shape, SMA_INT32, NULL, 0), 0);
+  cr_assert_eq(sma_create(c, 0), 0);
+  cr_assert_eq(sma_os_handle(c), 0, "the first segment of a fresh IPC namespace has shmid 0");
+  sma_t *a, *b;
+  cr_assert_eq(sma_open(&a, name, NULL, 0), 0);
+  cr_assert_eq(sma_open(&b, name, NULL, 0), 0);
+  void *pa = sma_data(a), *pb = sma_data(b);
+  sma_free(a);
+  sma_free(b);
+  sma_free(c);
+  sma_unlink(name);
+  cr_assert_eq(pa, pb, "two loads of the segment with shmid 0 were not given one mapping");
+#endif
+}
