@@ -114,3 +114,33 @@ Test(attack_perf, sysv_shmid_zero_is_shared_like_any_other) {
   cr_assert_eq(pa, pb, "two loads of the segment with shmid 0 were not given one mapping");
 #endif
 }
+
+#if defined(__linux__) && !defined(SMA_BACKEND_sysv)
+#include <fcntl.h>
+/* sma.h: "an existing name is SMA_EEXIST". A NORESERVE create now skips
+ * the name pre-check and builds the segment first, so on a full /dev/shm
+ * (or one out of inodes) a taken name answers SMA_ENOSPC: a caller that
+ * picks another name on SMA_EEXIST takes a name collision for a full
+ * machine. The default create still answers SMA_EEXIST. */
+Test(attack_perf, noreserve_create_of_taken_name_on_full_dev_shm_is_eexist) {
+  if (t_private_dev_shm("size=1m") != 0) cr_skip_test("needs a private /dev/shm (root, Linux)");
+  char name[SMA_NAME_BUF];
+  t_name(name, sizeof name, "taken");
+  size_t shape[1] = {100000};
+  sma_t *a;
+  cr_assert_eq(sma_new(&a, name, 1, shape, SMA_UINT8, NULL, 0), 0);
+  cr_assert_eq(sma_create(a, 0), 0);
+  sma_close(a);
+  int fd = open("/dev/shm/fill", O_WRONLY | O_CREAT, 0600);
+  cr_assert_geq(fd, 0);
+  static char block[65536];
+  while (write(fd, block, sizeof block) > 0) {}
+  close(fd);
+  int dflt = sma_create(a, 0);
+  int noreserve = sma_create(a, SMA_CREATE_NORESERVE);
+  sma_free(a);
+  cr_assert_eq(dflt, SMA_EEXIST);
+  cr_assert_eq(noreserve, SMA_EEXIST, "NORESERVE create of a taken name gave %s",
+               sma_err_name(noreserve));
+}
+#endif
