@@ -40,12 +40,14 @@ Test(map_cache_attacked, raw_clone_child_in_new_pidns_records_its_own_pidns) {
   char name[SMA_NAME_BUF], warm[SMA_NAME_BUF];
   t_name(name, sizeof name, "pidns");
   t_name(warm, sizeof warm, "warm");
-  int pfd[2];
+  int pfd[2], cfd[2]; /* pfd: the creator's pid from outer; cfd: the creator's report */
   cr_assert_eq(pipe(pfd), 0);
+  cr_assert_eq(pipe(cfd), 0);
   pid_t outer = fork(); /* keeps the test process out of the new namespace */
   cr_assert_neq(outer, -1);
   if (outer == 0) {
     close(pfd[0]);
+    close(cfd[0]);
     /* A create reads the pid namespace and caches it in this process. */
     if (make_segment(warm) != 0) _exit(5);
     sma_unlink(warm);
@@ -54,8 +56,9 @@ Test(map_cache_attacked, raw_clone_child_in_new_pidns_records_its_own_pidns) {
     if (c == 0) { /* pid 1 of the new namespace */
       if (make_segment(name) != 0) _exit(3);
       pid_t zero = 0;
-      if (write(pfd[1], &zero, sizeof zero) != sizeof zero) _exit(4);
-      pause(); /* alive until killed */
+      if (write(cfd[1], &zero, sizeof zero) != sizeof zero) _exit(4);
+      alarm(60); /* alive until killed (or a minute at most) */
+      pause();
       _exit(0);
     }
     if (c < 0) _exit(6);
@@ -65,9 +68,10 @@ Test(map_cache_attacked, raw_clone_child_in_new_pidns_records_its_own_pidns) {
     _exit(0);
   }
   close(pfd[1]);
+  close(cfd[1]);
   pid_t creator = -1, zero = -1;
   ssize_t got1 = read(pfd[0], &creator, sizeof creator);
-  ssize_t got2 = got1 == sizeof creator ? read(pfd[0], &zero, sizeof zero) : 0;
+  ssize_t got2 = got1 == sizeof creator ? read(cfd[0], &zero, sizeof zero) : 0;
   sma_info_t info;
   int rc = sma_info(name, &info);
   if (got1 == sizeof creator && creator > 0) kill(creator, SIGKILL);
@@ -75,6 +79,7 @@ Test(map_cache_attacked, raw_clone_child_in_new_pidns_records_its_own_pidns) {
   int st;
   waitpid(outer, &st, 0);
   close(pfd[0]);
+  close(cfd[0]);
   if (WIFEXITED(st) && WEXITSTATUS(st) == 77) cr_skip_test("unshare(CLONE_NEWPID) refused");
   cr_assert(got2 == sizeof zero && zero == 0,
             "the creator in the new pid namespace did not report (outer status %d)", st);
