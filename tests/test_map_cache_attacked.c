@@ -90,6 +90,73 @@ Test(map_cache_attacked, raw_clone_child_in_new_pidns_records_its_own_pidns) {
                "child recorded its parent's cached pid namespace",
                info.creator_alive);
 }
+
+/* The consequence: sma_collect() removes a live creator's segment. In a
+ * pid namespace A of our own (pids 2 and 3 there already gone), a process
+ * that has read its pid namespace moves its children to a namespace B and
+ * makes them without at-fork handlers; the one with pid 2 in B creates a
+ * segment, closes it and keeps running. Its record names pid 2 and
+ * namespace A, so gc in A sees pid 2 gone and takes the segment: expected
+ * SMA_EINUSE (creator in another pid namespace: unknown). */
+Test(attack_perf, gc_keeps_the_segment_of_a_live_creator_made_by_raw_clone_in_new_pidns) {
+  if (geteuid() != 0) cr_skip_test("needs root for unshare(CLONE_NEWPID)");
+  char name[SMA_NAME_BUF], warm[SMA_NAME_BUF];
+  t_name(name, sizeof name, "gc");
+  t_name(warm, sizeof warm, "warm");
+  int res[2];
+  cr_assert_eq(pipe(res), 0);
+  pid_t w = fork();
+  cr_assert_neq(w, -1);
+  if (w == 0) {
+    if (unshare(CLONE_NEWPID) != 0) _exit(77);
+    pid_t w1 = fork(); /* pid 1 of namespace A */
+    if (w1 != 0) {
+      int st;
+      waitpid(w1, &st, 0);
+      _exit(WIFEXITED(st) ? WEXITSTATUS(st) : 1);
+    }
+    alarm(60);
+    for (int i = 0; i < 2; i++) { /* pids 2 and 3 of A: gone */
+      pid_t k = fork();
+      if (k == 0) _exit(0);
+      waitpid(k, NULL, 0);
+    }
+    if (make_segment(warm) != 0) _exit(5); /* caches A */
+    sma_unlink(warm);
+    if (unshare(CLONE_NEWPID) != 0) _exit(77);
+    int ready[2];
+    if (pipe(ready) != 0) _exit(6);
+    pid_t c = fork_without_handlers(); /* pid 1 of B */
+    if (c == 0) {
+      pid_t g = fork_without_handlers(); /* pid 2 of B */
+      if (g == 0) {
+        if (make_segment(name) == 0 && write(ready[1], "x", 1) == 1) pause();
+        _exit(3);
+      }
+      pause();
+      _exit(0);
+    }
+    char ch;
+    if (read(ready[0], &ch, 1) != 1) _exit(4);
+    int rc = sma_collect(name, 0, NULL);
+    if (write(res[1], &rc, sizeof rc) != sizeof rc) _exit(4);
+    kill(c, SIGKILL); /* ends B */
+    waitpid(c, NULL, 0);
+    _exit(0); /* ends A */
+  }
+  close(res[1]);
+  int rc = 12345;
+  ssize_t got = read(res[0], &rc, sizeof rc);
+  close(res[0]);
+  int st;
+  waitpid(w, &st, 0);
+  sma_unlink(name);
+  if (WIFEXITED(st) && WEXITSTATUS(st) == 77) cr_skip_test("unshare(CLONE_NEWPID) refused");
+  cr_assert_eq(got, (ssize_t)sizeof rc, "no result (status %d)", st);
+  cr_assert_eq(rc, SMA_EINUSE,
+               "sma_collect() of a segment whose creator runs (pid 2 of another pid "
+               "namespace) gave %s: it was removed", sma_err_name(rc));
+}
 #endif
 
 /* The mapping cache keys System V segments by shmid and takes an all-zero
