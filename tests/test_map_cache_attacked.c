@@ -216,3 +216,48 @@ Test(attack_perf, noreserve_create_of_taken_name_on_full_dev_shm_is_eexist) {
                sma_err_name(noreserve));
 }
 #endif
+
+#if defined(__linux__)
+/* A load while this process holds a mapping of the segment asks only
+ * lstat which object the name names, never open(): the permission check
+ * of the load is skipped. A daemon that loaded as root, dropped to
+ * another uid and loads again gets SMA_OK where the segment's mode (0600,
+ * root's) says SMA_EACCES, as it says with SMA_MAP_CACHE=0 or once nothing
+ * is held. Low severity: the process already holds a read-write mapping
+ * of that very object. */
+Test(attack_perf, load_after_dropping_privileges_is_eacces_while_a_mapping_is_held) {
+  if (geteuid() != 0) cr_skip_test("needs root to drop to another uid");
+  char name[SMA_NAME_BUF];
+  t_name(name, sizeof name, "drop");
+  cr_assert_eq(make_segment(name), 0);
+  int res[2];
+  cr_assert_eq(pipe(res), 0);
+  pid_t k = fork(); /* drops privileges; the test process unlinks after */
+  cr_assert_neq(k, -1);
+  if (k == 0) {
+    sma_t *held, *b = NULL;
+    if (sma_open(&held, name, NULL, 0) != 0) _exit(2);
+    if (t_become(65534, 65534) != 0) _exit(77);
+    int rcs[2];
+    rcs[0] = sma_open(&b, name, NULL, 0);
+    sma_free(b);
+    b = NULL;
+    sma_free(held);
+    rcs[1] = sma_open(&b, name, NULL, 0);
+    sma_free(b);
+    _exit(write(res[1], rcs, sizeof rcs) == sizeof rcs ? 0 : 3);
+  }
+  close(res[1]);
+  int rcs[2] = {12345, 12345};
+  ssize_t got = read(res[0], rcs, sizeof rcs);
+  close(res[0]);
+  int st;
+  waitpid(k, &st, 0);
+  sma_unlink(name);
+  if (WIFEXITED(st) && WEXITSTATUS(st) == 77) cr_skip_test("cannot become uid 65534");
+  cr_assert_eq(got, (ssize_t)sizeof rcs, "child status %d", st);
+  cr_assert_eq(rcs[1], SMA_EACCES);
+  cr_assert_eq(rcs[0], SMA_EACCES, "a load as uid 65534 of root's 0600 segment gave %s "
+               "because this process held a mapping of it", sma_err_name(rcs[0]));
+}
+#endif
