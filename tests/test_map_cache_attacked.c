@@ -98,7 +98,7 @@ Test(map_cache_attacked, raw_clone_child_in_new_pidns_records_its_own_pidns) {
  * segment, closes it and keeps running. Its record names pid 2 and
  * namespace A, so gc in A sees pid 2 gone and takes the segment: expected
  * SMA_EINUSE (creator in another pid namespace: unknown). */
-Test(attack_perf, gc_keeps_the_segment_of_a_live_creator_made_by_raw_clone_in_new_pidns) {
+Test(map_cache_attacked, gc_keeps_the_segment_of_a_live_creator_made_by_raw_clone_in_new_pidns) {
   if (geteuid() != 0) cr_skip_test("needs root for unshare(CLONE_NEWPID)");
   char name[SMA_NAME_BUF], warm[SMA_NAME_BUF];
   t_name(name, sizeof name, "gc");
@@ -163,7 +163,7 @@ Test(attack_perf, gc_keeps_the_segment_of_a_live_creator_made_by_raw_clone_in_ne
  * identity for "none" (Windows): but shmid 0 is a real id, the first
  * segment of every fresh IPC namespace (every container) gets it, and that
  * segment is then mapped afresh at every load, never shared. */
-Test(attack_perf, sysv_shmid_zero_is_shared_like_any_other) {
+Test(map_cache_attacked, sysv_shmid_zero_is_shared_like_any_other) {
 #if !defined(SMA_BACKEND_sysv)
   cr_skip_test("System V backend only");
 #else
@@ -194,7 +194,7 @@ Test(attack_perf, sysv_shmid_zero_is_shared_like_any_other) {
  * (or one out of inodes) a taken name answers SMA_ENOSPC: a caller that
  * picks another name on SMA_EEXIST takes a name collision for a full
  * machine. The default create still answers SMA_EEXIST. */
-Test(attack_perf, noreserve_create_of_taken_name_on_full_dev_shm_is_eexist) {
+Test(map_cache_attacked, noreserve_create_of_taken_name_on_full_dev_shm_is_eexist) {
   if (t_private_dev_shm("size=1m") != 0) cr_skip_test("needs a private /dev/shm (root, Linux)");
   char name[SMA_NAME_BUF];
   t_name(name, sizeof name, "taken");
@@ -225,7 +225,7 @@ Test(attack_perf, noreserve_create_of_taken_name_on_full_dev_shm_is_eexist) {
  * root's) says SMA_EACCES, as it says with SMA_MAP_CACHE=0 or once nothing
  * is held. Low severity: the process already holds a read-write mapping
  * of that very object. */
-Test(attack_perf, load_after_dropping_privileges_is_eacces_while_a_mapping_is_held) {
+Test(map_cache_attacked, load_after_dropping_privileges_is_eacces_while_a_mapping_is_held) {
   if (geteuid() != 0) cr_skip_test("needs root to drop to another uid");
   char name[SMA_NAME_BUF];
   t_name(name, sizeof name, "drop");
