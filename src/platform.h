@@ -36,7 +36,8 @@ typedef struct sma__os_segment {
   intptr_t mark;           /* backend's own: the being-created mark's
                               handle (Windows), 0 when none */
   uint64_t ident[2];       /* open(): the OS object's identity (POSIX:
-                              device, inode; System V: shmid), which
+                              device, inode; System V: shmid, and a
+                              nonzero tag, since shmid 0 exists), which
                               remove_unused() and the mapping cache
                               compare; all zero where there is none */
   char intent[32];         /* create(): the intent entry written for this
@@ -116,8 +117,10 @@ int sma__os_open(const char *name, sma__os_segment_t *seg, int *os_err);
  * map, and whether create() has not published it. One stat-sized call
  * (POSIX on Linux: an lstat of the /dev/shm file); the mapping cache
  * (src/map_cache.c) calls it on every load to decide whether a mapping
- * it holds is still the segment of that name. SMA_ENOTSUP where the OS
- * cannot tell without opening (the cache is then not used). */
+ * it holds is still the segment of that name. SMA_EACCES (and the OS's
+ * reason) when open() would refuse the caller, as a shared mapping opens
+ * nothing. SMA_ENOTSUP where the OS cannot tell without opening (the
+ * cache is then not used). */
 int sma__os_identify(const char *name, uint64_t ident[2], size_t *size,
                      int *creating, int *os_err);
 

@@ -338,6 +338,17 @@ static int open_new(const char *name, const char *path, mode_t mode, int long_bu
   return fd;
 }
 
+/* The error a create reports when building the segment failed with `e`:
+ * EEXIST if the name is taken, as sma.h promises for an existing name,
+ * where the name was not looked at before building (a create with
+ * nothing long to save skips that look) and a full /dev/shm, say, failed
+ * the build first. */
+static int taken_instead(const char *name, int looked_before, int e) {
+  struct stat st;
+  if (e == EEXIST || looked_before || !OS->posix_shm_dir) return e;
+  return fstatat(AT_FDCWD, shm_file(name).path, &st, AT_SYMLINK_NOFOLLOW) == 0 ? EEXIST : e;
+}
+
 int sma__os_create(const char *name, size_t size, unsigned flags,
                    const unsigned char *record, sma__os_segment_t *seg,
                    int *os_err) {
@@ -351,7 +362,7 @@ int sma__os_create(const char *name, size_t size, unsigned flags,
   int how;
   int long_build = !(flags & SMA_CREATE_NORESERVE) || (flags & SMA_CREATE_PREFAULT);
   int fd = open_new(name, path, mode, long_build, &fresh, &how, os_err);
-  if (fd < 0) return fail(errno, os_err);
+  if (fd < 0) return fail(taken_instead(name, long_build, errno), os_err);
   /* The umask may have removed bits we asked for; set them exactly. */
   mode_t now = how == 1 ? mode : mode | CREATING_MARK;
   int e = SMA__INJECT(fchmod(fd, now), -1, EPERM) == 0 ? 0 : errno;
@@ -359,6 +370,7 @@ int sma__os_create(const char *name, size_t size, unsigned flags,
   if (how != 1) SMA__PAUSE_AT("created"); /* tests: created, no record yet */
   if (how == 0) SMA__PAUSE_POINT();
   if (e == 0) e = build(fd, size, flags, record, seg);
+  if (e != 0 && how == 1) e = taken_instead(name, long_build, e);
   if (e != 0) {
     if (seg->addr != NULL) munmap(seg->addr, size);
     if (how != 1) shm_unlink(how == 2 ? fresh.staged : path);
@@ -516,6 +528,12 @@ int sma__os_identify(const char *name, uint64_t ident[2], size_t *size,
   if (fstatat(AT_FDCWD, shm_file(name).path, &st, AT_SYMLINK_NOFOLLOW) != 0)
     return fail(errno, os_err);
   if (!S_ISREG(st.st_mode) || !sma__fits_size_t((uint64_t)st.st_size)) return SMA_ENOTSUP;
+  /* A load that shares a held mapping opens nothing, so the permission
+   * open() would check is checked here: the owner's own read-write
+   * segment at no cost, anything else by the kernel's rule. */
+  int own_rw = st.st_uid == geteuid() && (st.st_mode & 0600) == 0600;
+  if (!own_rw && faccessat(AT_FDCWD, shm_file(name).path, R_OK | W_OK, AT_EACCESS) != 0)
+    return fail(errno, os_err);
   ident[0] = (uint64_t)st.st_dev;
   ident[1] = (uint64_t)st.st_ino;
   *size = reported_size(&st);

@@ -69,6 +69,10 @@
 #include <unistd.h>
 
 enum { PROBES = 8 };
+/* seg->ident[1] of every System V segment: the identity is the shmid, and
+ * shmid 0 (the first segment of an IPC namespace) must not read as "no
+ * identity" (all zero) to the mapping cache. */
+#define SYSV_IDENT_TAG 1u
 
 /* Lists /proc/sysvipc/shm on Linux; elsewhere common code keeps the per-user index. */
 #define USE_INDEX (!sma__unix_personality()->sysv_proc)
@@ -227,6 +231,7 @@ static int attach(int id, sma__os_segment_t *seg) {
   seg->handle = id;
   seg->creating = (ds.shm_perm.mode & CREATING_MARK) != 0;
   seg->ident[0] = (uint64_t)id;
+  seg->ident[1] = SYSV_IDENT_TAG;
   return 0;
 }
 
@@ -409,7 +414,7 @@ int sma__os_identify(const char *name, uint64_t ident[2], size_t *size,
   int e = find(name, &p);
   if (e != 0) return fail(e, 0, os_err);
   ident[0] = (uint64_t)p.id;
-  ident[1] = 0;
+  ident[1] = SYSV_IDENT_TAG;
   *size = (size_t)p.ds.shm_segsz;
   *creating = (p.ds.shm_perm.mode & CREATING_MARK) != 0;
   return 0;
