@@ -9,6 +9,8 @@
 #include "../tools/proc.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -25,6 +27,7 @@
 #else
 #include <grp.h> /* setgroups */
 #include <pthread.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #endif
 
@@ -64,6 +67,39 @@ int t_become(unsigned uid, unsigned gid) {
   gid_t groups[1] = {(gid_t)gid};
   return setgroups(1, groups) == 0 && setgid((gid_t)gid) == 0 && setuid((uid_t)uid) == 0
              ? 0 : -1;
+}
+
+int t_shell_as(int uid, unsigned gid, char **out, const char *fmt, ...) {
+  char cmd[2048];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(cmd, sizeof cmd, fmt, ap);
+  va_end(ap);
+  int pipefd[2];
+  if (pipe(pipefd) != 0) return -1;
+  pid_t child = fork();
+  if (child < 0) return -1;
+  if (child == 0) {
+    dup2(pipefd[1], STDOUT_FILENO);
+    dup2(pipefd[1], STDERR_FILENO);
+    close(pipefd[0]);
+    close(pipefd[1]);
+    if (uid >= 0 && t_become((unsigned)uid, gid) != 0) _exit(97);
+    execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+    _exit(127);
+  }
+  close(pipefd[1]);
+  size_t cap = 1 << 16, len = 0;
+  char *buf = malloc(cap);
+  ssize_t n;
+  while (buf != NULL && (n = read(pipefd[0], buf + len, cap - len - 1)) > 0) len += (size_t)n;
+  if (buf != NULL) buf[len] = '\0';
+  close(pipefd[0]);
+  int status;
+  waitpid(child, &status, 0);
+  if (out) *out = buf;
+  else free(buf);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 #endif
 

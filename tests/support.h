@@ -81,6 +81,12 @@ int t_run_threads(int n, int (*fn)(void *arg, int index), void *arg);
  * Windows. */
 int t_become(unsigned uid, unsigned gid);
 
+/* Runs the shell command printf(fmt, ...) as uid with gid as its only
+ * group (uid -1: as we are); returns its exit code (-1 if it could not be
+ * run or did not exit), and its stdout and stderr in *out (malloc'd) if
+ * out is not NULL. Not on Windows. */
+int t_shell_as(int uid, unsigned gid, char **out, const char *fmt, ...);
+
 /* Moves this process into a private mount namespace with a fresh tmpfs
  * over /dev/shm (tmpfs options `opts`, e.g. "size=8m") and another over
  * /tmp, as in a container: the per-user index under /tmp is then private

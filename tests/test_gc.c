@@ -37,39 +37,7 @@ static void become(int uid) {
   if (uid >= 0 && t_become((unsigned)uid, SHARED_GID) != 0) _exit(97);
 }
 
-/* Runs the shell command `cmd` as uid (-1: as we are) and returns its
- * exit code; *out (if not NULL) gets its stdout, malloc'd. */
-static int run_as(int uid, char **out, const char *fmt, ...) {
-  char cmd[2048];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(cmd, sizeof cmd, fmt, ap);
-  va_end(ap);
-  int pipefd[2];
-  cr_assert_eq(pipe(pipefd), 0);
-  pid_t child = fork();
-  cr_assert_neq(child, -1);
-  if (child == 0) {
-    dup2(pipefd[1], STDOUT_FILENO);
-    close(pipefd[0]);
-    close(pipefd[1]);
-    become(uid);
-    execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-    _exit(127);
-  }
-  close(pipefd[1]);
-  size_t cap = 1 << 16, len = 0;
-  char *buf = malloc(cap);
-  ssize_t n;
-  while ((n = read(pipefd[0], buf + len, cap - len - 1)) > 0) len += (size_t)n;
-  buf[len] = '\0';
-  close(pipefd[0]);
-  int status;
-  waitpid(child, &status, 0);
-  if (out) *out = buf;
-  else free(buf);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
+#define run_as(uid, out, ...) t_shell_as(uid, SHARED_GID, out, __VA_ARGS__)
 
 /* Creates `name` in a child process that then exits: a creator gone. As
  * uid (-1: as we are), with `flags`. */

@@ -55,40 +55,7 @@ static void die_with_parent(void) {
 #endif
 }
 
-/* Runs the shell command as uid (-1: as we are); its exit code, and its
- * stdout in *out (malloc'd) if out is not NULL. */
-static int run_as(int uid, char **out, const char *fmt, ...) {
-  char cmd[2048];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(cmd, sizeof cmd, fmt, ap);
-  va_end(ap);
-  int pipefd[2];
-  cr_assert_eq(pipe(pipefd), 0);
-  pid_t child = fork();
-  cr_assert_neq(child, -1);
-  if (child == 0) {
-    dup2(pipefd[1], STDOUT_FILENO);
-    dup2(pipefd[1], STDERR_FILENO);
-    close(pipefd[0]);
-    close(pipefd[1]);
-    if (uid >= 0 && t_become((unsigned)uid, SHARED_GID) != 0) _exit(97);
-    execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-    _exit(127);
-  }
-  close(pipefd[1]);
-  size_t cap = 1 << 16, len = 0;
-  char *buf = malloc(cap);
-  ssize_t n;
-  while ((n = read(pipefd[0], buf + len, cap - len - 1)) > 0) len += (size_t)n;
-  buf[len] = '\0';
-  close(pipefd[0]);
-  int status;
-  waitpid(child, &status, 0);
-  if (out) *out = buf;
-  else free(buf);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
+#define run_as(uid, out, ...) t_shell_as(uid, SHARED_GID, out, __VA_ARGS__)
 
 static void stop(pid_t child) {
   kill(child, SIGKILL);
