@@ -146,9 +146,10 @@ static int attached_seen_by(int uid, const char *name) {
   return v;
 }
 
-/* A parallel test's `sma ls` holds each segment open for an instant, and
- * gc rightly keeps what it cannot prove unheld (attached -1). The helpers
- * below retry only that case, for up to 2 s; any other verdict is final. */
+/* A parallel test's `sma ls` holds each segment open for an instant (and
+ * test_gc_strays.c's paused lister for 5 s), and gc rightly keeps what it
+ * cannot prove unheld (attached -1). The helpers below retry only that
+ * case (collect_soon() for up to 8 s); any other verdict is final. */
 static void pause_ms(long ms) {
   struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
   while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
@@ -158,7 +159,7 @@ static void pause_ms(long ms) {
 static int collect_soon(const char *name, unsigned flags) {
   sma_info_t in;
   int rc = SMA_EINUSE;
-  for (int i = 0; i < 100; i++) {
+  for (int i = 0; i < 400; i++) {
     rc = sma_collect(name, flags, &in);
     if (rc != SMA_EINUSE || in.creator_alive != 0 || in.attached > 0) break;
     pause_ms(20);
