@@ -743,8 +743,12 @@ static int identity_verdict(const struct stat *sb, const uint64_t ident[2]) {
  *  - The write lease is granted only if no other process has the file
  *    open or mapped, and while it is held every other open() of the file
  *    waits in the kernel. So from the lease to the unlink nobody can come
- *    to hold the file; an open() that waited completes after the unlink on
- *    a file without a name, which sma__os_open() refuses as gone.
+ *    to hold the file. An open() that is already waiting when gc is about
+ *    to unlink shows as a lease being broken (F_GETLEASE no longer
+ *    F_WRLCK): the segment is wanted, and kept. This also covers a gc
+ *    stopped past lease-break-time, after which the kernel lets the open()
+ *    through. One that starts after that check completes after the unlink
+ *    on a file without a name, which sma__os_open() refuses as gone.
  *  - Where no lease can be taken (another user's file without CAP_LEASE,
  *    leases disabled, no quiet signal), nothing holds the file still
  *    between looking and unlinking, so it is kept: unknown means keep.
@@ -763,6 +767,8 @@ static int unlink_unused(const char *path, const uint64_t ident[2], int *os_err)
     SMA__PAUSE_POINT(); /* tests: leased, about to unlink */
     if (fstatat(AT_FDCWD, path, &now, AT_SYMLINK_NOFOLLOW) != 0 || !same_file(&sb, &now))
       rc = SMA_EREPLACED;
+    else if (fcntl(fd, F_GETLEASE) != F_WRLCK)
+      rc = SMA_EINUSE; /* an open() is waiting for it: wanted after all */
     else if (unlink(path) != 0)
       rc = fail(errno, os_err);
     lease_release(fd);
