@@ -782,14 +782,18 @@ SMA_API int sma_index_path(char *buf, size_t *size);
 /** Removes the segment `name` only if it is provably orphaned: its creator
  * is gone (info->creator_alive == 0) and no process holds it open or maps
  * it, nor can be suspected to (unknown is never taken for zero). The check
- * and the removal refer to one OS object: Linux renames the name to a
- * private quarantine name, checks the segment through a descriptor (a
- * file lease proves that no other process holds it, in any pid namespace
- * and whoever the user), then unlinks it or renames it back; System V
- * revokes the segment's permissions, checks the kernel's attach count,
- * then removes it or restores them. So a segment re-created under the name
- * after the check is never removed. With SMA_COLLECT_DRY_RUN nothing is
- * renamed or removed. `info` (may be NULL) receives what sma_info() says,
+ * and the removal refer to one OS object: Linux checks the segment
+ * through a descriptor and takes a file lease on it (granted only if no
+ * other process holds it, in any pid namespace and whoever the user; while
+ * it is held, other processes' open() of it waits), checks that the name
+ * still names it and that no open() is waiting, then unlinks it; the name
+ * stays taken throughout (a create of it fails with SMA_EEXIST), and a
+ * killed caller leaves nothing behind. System V revokes the segment's
+ * permissions, checks the kernel's attach count, then removes it or
+ * restores them. So a segment re-created under the name after the check
+ * is not removed (short of a removal by hand and a re-create in the
+ * microseconds between the last check and the unlink, which no system call
+ * can exclude). With SMA_COLLECT_DRY_RUN nothing is removed. `info` (may be NULL) receives what sma_info() says,
  * but huge_pages is -1 (gc does not ask the kernel about pages).
  * A persistent segment (info->persistent, SMA_CREATE_PERSIST) is always
  * kept (SMA_EINUSE), once published: one still marked being created

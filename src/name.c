@@ -28,9 +28,9 @@ static size_t utf8_sequence(const unsigned char *p) {
  * valid UTF-8 (Windows names are UTF-16), no C0/C1 control or DEL (they
  * would reach other users' terminals through `sma ls`), no '/' (POSIX
  * paths) or '\' (Windows namespaces), and no leading '.': dot names are
- * libsma's own bookkeeping (gc's quarantine ".sma-gc-*", a create's staged
- * ".sma-new-*", intent entries ".sma-intent-*"), which listings and gc
- * skip, so a segment so named would be one nothing lists or collects.
+ * libsma's own bookkeeping (an older gc's quarantine ".sma-gc-*", a
+ * create's staged ".sma-new-*", intent entries ".sma-intent-*"), which
+ * listings and gc skip, so a segment so named would be one nothing lists or collects.
  * This also excludes "." and "..". */
 int sma_name_validate(const char *name) {
   if (name == NULL) return SMA_EINVAL;

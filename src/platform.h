@@ -174,7 +174,8 @@ int sma__os_stat(const char *name, sma__os_stat_t *st, int *os_err);
  * so a backend that cannot prove an object unused implements the next
  * three as one-line "not here" answers (src/no_gc.c). Only these may take
  * a lease or anything else that makes another process wait, and only on
- * a candidate about to be removed, released at once. */
+ * a candidate about to be removed, held only from the last check to the
+ * removal. */
 
 /* Removes `name` if, at the moment of removal, it names the object
  * `ident` (from open()) and no process holds that object open or maps it;

@@ -500,6 +500,10 @@ int sma__os_open(const char *name, sma__os_segment_t *seg, int *os_err) {
    * rather than a segment without a record (its size is 0). (macOS's
    * fstat of a shm object gives no file type: not checked there.) */
   if (e == 0 && OS->posix_shm_dir && !S_ISREG(st.st_mode)) e = ENODEV;
+  /* No name any more: removed while this open() waited, e.g. for gc's
+   * lease to end (unlink_unused). A segment gc has just removed is not
+   * handed out as if its name still stood for it. */
+  if (e == 0 && OS->posix_shm_dir && st.st_nlink == 0) e = ENOENT;
   memset(seg, 0, sizeof *seg);
   seg->handle = -1;
   if (e == 0 && !sma__fits_size_t((uint64_t)st.st_size)) {
@@ -663,22 +667,35 @@ static int quiet_signal(void) {
   return 0;
 }
 
-/* Does any process but the caller hold the file of `fd` (opened
- * read-only) open or mapped? 0 no (proven), 1 yes, -1 cannot tell. The
- * kernel grants a write lease only when no other open file description of
- * the inode exists, and every mapping holds one, whatever its process's
- * user or pid namespace. Counting read-only openers needs a kernel that
- * counts them (IMA); without it the lease is never granted to a
- * read-only descriptor, so the answer errs towards "yes". Taking a lease
- * needs the file's owner or CAP_LEASE (else -1). Released at once. */
-static int held_elsewhere(int fd) {
+/* Takes a write lease on the file of `fd` (opened read-only) and keeps
+ * it: 0 taken, 1 another process holds the file open or mapped, -1
+ * cannot tell. The kernel grants a write lease only when no other open
+ * file description of the inode exists, and every mapping holds one,
+ * whatever its process's user or pid namespace; while the lease is held,
+ * every other process's open() of the file waits in the kernel (up to
+ * /proc/sys/fs/lease-break-time) until it is released. Counting
+ * read-only openers needs a kernel that counts them (IMA); without it the
+ * lease is never granted to a read-only descriptor, so the answer errs
+ * towards "held". Taking a lease needs the file's owner or CAP_LEASE
+ * (else -1). */
+static int lease_take(int fd) {
   int sig = quiet_signal();
   if (sig == 0 || fcntl(fd, F_SETSIG, sig) != 0) return -1;
-  if (fcntl(fd, F_SETLEASE, F_WRLCK) == 0) {
-    fcntl(fd, F_SETLEASE, F_UNLCK);
-    return 0;
-  }
+  if (fcntl(fd, F_SETLEASE, F_WRLCK) == 0) return 0;
   return errno == EAGAIN ? 1 : -1;
+}
+
+static void lease_release(int fd) {
+  fcntl(fd, F_SETLEASE, F_UNLCK);
+}
+
+/* Does any process but the caller hold the file of `fd` (opened
+ * read-only) open or mapped? 0 no (proven), 1 yes, -1 cannot tell. The
+ * lease is released at once. */
+static int held_elsewhere(int fd) {
+  int held = lease_take(fd);
+  if (held == 0) lease_release(fd);
+  return held;
 }
 
 /* Is the file of `fd` (`sb`) provably unused by every other process? */
@@ -723,66 +740,77 @@ static int dir_stat(const char *name, sma__os_stat_t *st, int *os_err) {
   return 0;
 }
 
-/* The name a segment is checked under before it is removed: in the same
- * directory (rename cannot cross file systems), unguessable, and hidden
- * from listings by its leading dot. */
-static int quarantine_path(char *buf, size_t cap, int *os_err) {
-  unsigned char r[8];
-  int rc = sma__os_random(r, sizeof r, os_err);
-  if (rc != 0) return rc;
-  int n = snprintf(buf, cap, SHM_DIR "/.sma-gc-");
-  for (size_t i = 0; i < sizeof r; i++)
-    n += snprintf(buf + n, cap - (size_t)n, "%02x", r[i]);
-  return 0;
+static int same_file(const struct stat *a, const struct stat *b) {
+  return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
 }
 
-
-/* A verdict on the file open as `fd`: 0 it may go, or an SMA_E* code. */
-typedef int (*verdict_fn)(int fd, const struct stat *sb, const void *ctx);
-
-/* remove_unused(): still the object `ident`, with one name, unused. */
-static int unused_verdict(int fd, const struct stat *sb, const void *ctx) {
-  const uint64_t *ident = ctx;
+/* remove_unused(): still the object `ident`, with one name. */
+static int identity_verdict(const struct stat *sb, const uint64_t ident[2]) {
   if ((uint64_t)sb->st_dev != ident[0] || (uint64_t)sb->st_ino != ident[1])
     return SMA_EREPLACED;
   if (!S_ISREG(sb->st_mode) || sb->st_nlink != 1) return SMA_EINUSE; /* other names */
-  return proven_unused(fd, sb) ? 0 : SMA_EINUSE;
+  return 0;
 }
 
-/* Removes `name` if `judge` allows it, judging the very file removed. A
- * first look, under the name, spares a segment in use the quarantine
- * rename (its users would not find the name for an instant). Then the
- * name is moved aside, so nobody can open the object by it any more, and
- * the file is judged again through a descriptor before it is unlinked,
- * or renamed back. */
-static int remove_if(const char *name, verdict_fn judge, const void *ctx,
-                     int dry_run, int *os_err) {
-  shm_file_t file = shm_file(name);
-  const char *path = file.path;
-  char hidden[sizeof SHM_DIR + 32];
-  struct stat sb;
+/* Unlinks `path` if it still names the object `ident` and nobody else
+ * holds that object, judged and removed while nobody can start to hold it.
+ * The name is never taken away while the object is examined (issue 23
+ * item 2): a creator of the name gets EEXIST throughout, and a gc killed
+ * at any instant leaves nothing behind, because the only state is a
+ * lease, which the kernel drops with its holder.
+ *  - The write lease is granted only if no other process has the file
+ *    open or mapped, and while it is held every other open() of the file
+ *    waits in the kernel. So from the lease to the unlink nobody can come
+ *    to hold the file. An open() that is already waiting when gc is about
+ *    to unlink shows as a lease being broken (F_GETLEASE no longer
+ *    F_WRLCK): the segment is wanted, and kept. This also covers a gc
+ *    stopped past lease-break-time, after which the kernel lets the open()
+ *    through. One that starts after that check completes after the unlink
+ *    on a file without a name, which sma__os_open() refuses as gone.
+ *  - Where no lease can be taken (another user's file without CAP_LEASE,
+ *    leases disabled, no quiet signal), nothing holds the file still
+ *    between looking and unlinking, so it is kept: unknown means keep.
+ *  - Between the check that `path` still names the object and the unlink,
+ *    no system call removes a name only if it names a given file: a user's
+ *    own `sma rm NAME` and re-create in that instant (microseconds, while
+ *    gc holds the lease) would lose the new segment. Only such a removal of
+ *    the candidate by hand can do it; a creator alone cannot (EEXIST). */
+static int unlink_unused(const char *path, const uint64_t ident[2], int *os_err) {
+  struct stat sb, now;
   int fd = open_path(path, &sb);
   if (fd < 0) return fail(errno, os_err);
-  int rc = judge(fd, &sb, ctx);
+  int rc = identity_verdict(&sb, ident);
+  if (rc == 0 && lease_take(fd) != 0) rc = SMA_EINUSE;
+  if (rc == 0) {
+    SMA__PAUSE_POINT(); /* tests: leased, about to unlink */
+    if (fstatat(AT_FDCWD, path, &now, AT_SYMLINK_NOFOLLOW) != 0 || !same_file(&sb, &now))
+      rc = SMA_EREPLACED;
+    else if (fcntl(fd, F_GETLEASE) != F_WRLCK)
+      rc = SMA_EINUSE; /* an open() is waiting for it: wanted after all */
+    else if (unlink(path) != 0)
+      rc = fail(errno, os_err);
+    lease_release(fd);
+  }
+  close(fd);
+  return rc;
+}
+
+/* Removes `name` if it is still the object `ident` and nobody holds it.
+ * A first look, which holds nothing, spares a segment in use the lease
+ * (its users' open() would wait for an instant); the decision is then
+ * taken again, and acted on, under the lease (unlink_unused). */
+static int dir_remove_unused(const char *name, const uint64_t ident[2],
+                             int dry_run, int *os_err) {
+  shm_file_t file = shm_file(name);
+  struct stat sb;
+  int fd = open_path(file.path, &sb);
+  if (fd < 0) return fail(errno, os_err);
+  int rc = identity_verdict(&sb, ident);
+  if (rc == 0 && !proven_unused(fd, &sb)) rc = SMA_EINUSE;
   close(fd);
   if (rc != 0 || dry_run) return rc;
   SMA__PAUSE_POINT(); /* tests: the window between judging and removing */
-  if ((rc = quarantine_path(hidden, sizeof hidden, os_err)) != 0) return rc;
-  int e = rename_noreplace(path, hidden);
-  if (e != 0) return fail(e, os_err);
-  fd = open_path(hidden, &sb);
-  rc = fd < 0 ? fail(errno, os_err) : judge(fd, &sb, ctx);
-  if (rc == 0 && unlink(hidden) != 0) rc = fail(errno, os_err);
-  if (fd >= 0) close(fd);
-  if (rc == 0) return 0;
-  /* Not ours to remove: give the name back, unless it was taken anew. */
-  e = rename_noreplace(hidden, path);
-  return e == 0 || e == EEXIST ? rc : fail(e, os_err);
-}
-
-static int dir_remove_unused(const char *name, const uint64_t ident[2],
-                             int dry_run, int *os_err) {
-  return remove_if(name, unused_verdict, ident, dry_run, os_err);
+  return unlink_unused(file.path, ident, os_err);
 }
 
 /* The intent's object (stage_intent): "posix DEV STAGED NAME". */
