@@ -15,6 +15,8 @@
  * The multi-host tests need root (namespaces, CAP_NET_ADMIN) and skip
  * without; all need Open MPI's mpirun. */
 #define _POSIX_C_SOURCE 200809L
+#include "sma.h"
+
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,4 +127,48 @@ Test(attack_mpi, ranks_per_node_with_a_leading_blank_is_einval_like_a_trailing_o
   cr_assert_neq(demo_with("2 "), 0, "\"2 \" is refused (SMA_EINVAL), as documented");
   cr_expect_neq(demo_with(" 2"), 0, "\" 2\" is not a whole number either, but was taken as 2");
   cr_expect_neq(demo_with("\t2"), 0, "\"\\t2\" was taken as 2");
+}
+
+/* Ranks that disagree, or a bad argument, after the create (4 ranks, 2
+ * fake nodes): the header promises "a failure on any rank is returned on
+ * every rank (the most negative SMA_E* code), so no rank waits for one
+ * that failed". Returns how many ranks returned (printed "-> CODE") and
+ * mpirun's exit code in *rc (124: timed out, a rank waited for ever). */
+static int ranks_that_returned(const char *mode, int *rc, int want_code) {
+  char cmd[4096];
+  snprintf(cmd, sizeof cmd,
+           "out=$(timeout 30 mpirun --allow-run-as-root --oversubscribe -np 4 -x "
+           "SMA_MPI_RANKS_PER_NODE=2 '%s' %s 2>&1); rc=$?; echo \"$out\" | head -12; "
+           "'%s' gc --prefix attroot > /dev/null 2>&1; "
+           "n=$(echo \"$out\" | grep -c -- '-> %d$'); exit $(( rc == 124 ? 200 + n : rc == 1 ? 100 + n : n ))",
+           SMA_MPI_ATTACK, mode, SMA_CLI, want_code);
+  int r = sh(cmd);
+  *rc = r >= 200 ? 124 : r >= 100 ? 1 : -1;
+  return r % 100;
+}
+
+
+Test(attack_mpi, gather_with_an_invalid_root_is_einval_on_every_rank_not_a_fatal_abort,
+     .timeout = 120) {
+  int rc;
+  int n = ranks_that_returned("range", &rc, SMA_EINVAL);
+  cr_expect_eq(n, 4, "root = size: %d of 4 ranks returned SMA_EINVAL (the job aborted: "
+                     "MPI_ERR_ROOT is fatal)", n);
+  n = ranks_that_returned("neg", &rc, SMA_EINVAL);
+  cr_expect_eq(n, 4, "root = -1: %d of 4 ranks returned SMA_EINVAL (the job aborted)", n);
+}
+
+Test(attack_mpi, gather_with_roots_that_differ_between_ranks_does_not_hang, .timeout = 120) {
+  int rc;
+  int n = ranks_that_returned("differ", &rc, SMA_EINVAL);
+  cr_expect_neq(rc, 124, "rank 0 gathers to 0, the others to 1: the job hung (%d ranks returned)",
+                n);
+  cr_expect_eq(n, 4, "%d of 4 ranks returned SMA_EINVAL", n);
+}
+
+Test(attack_mpi, halo_exchange_failing_on_one_rank_fails_on_every_rank, .timeout = 120) {
+  int rc;
+  int n = ranks_that_returned("nullx", &rc, SMA_EINVAL);
+  cr_expect_neq(rc, 124, "rank 1 passed NULL (SMA_EINVAL there): another rank waits for ever");
+  cr_expect_eq(n, 4, "%d of 4 ranks returned SMA_EINVAL (ranks 2 and 3 returned 0)", n);
 }
