@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-/* Helper of tests/test_attack_mpi.c: sma_mpi_attack MODE, run on 4 ranks
+/* Helper of tests/test_mpi_attacked.c: sma_mpi_misuse MODE, run on 4 ranks
  * with 2 a node. Creates a 2-d array on every rank, then
  *   range: gather with root = size on every rank
  *   neg:   gather with root = -1 on every rank

@@ -1,16 +1,20 @@
-/* Attacks on sma::mpi across simulated hosts (issue 28) and on its test,
- * tests/mpi_hosts.sh. Each test here failed when written: it shows a
- * promise that does not hold.
+/* What an attack on sma::mpi and its multi-host test found (issue 28),
+ * held: each test here failed on the code it attacked (5aa3576).
  *
- * - SIGKILL of the test (mpi_hosts.sh itself, the process ctest or a
- *   user runs) leaves its world running: the world's `unshare` is
- *   re-parented to init and goes on launching jobs on its simulated
- *   hosts; its directory in /tmp stays for ever.
+ * - SIGKILL of tests/mpi_hosts.sh itself (the process ctest or a user
+ *   runs) leaves nothing: its world dies with it (parent-death signal)
+ *   and its directory in /tmp is removed (the script's keeper).
  * - A mutant whose byte accounting is wrong (bytes_sent counts every halo
  *   row twice: `sma-mpi demo` then prints twice the bytes sent between
- *   nodes) passes every check of mpi_hosts.sh.
- * - SMA_MPI_RANKS_PER_NODE=" 2" (leading blank) is taken as 2 while "2 "
- *   is SMA_EINVAL: " 2" is not a whole number either.
+ *   nodes) fails mpi_hosts.sh.
+ * - SMA_MPI_RANKS_PER_NODE=" 2" or "\t2" (a leading blank) is SMA_EINVAL
+ *   like "2 ": only decimal digits make a whole number.
+ * - sma_mpi_gather with a root out of range, or with roots that differ
+ *   between ranks, is SMA_EINVAL on every rank (not an MPI abort, not a
+ *   hang); a halo exchange given NULL on one rank is SMA_EINVAL on every
+ *   rank (helper: tests/mpi_misuse.c).
+ * - mpi_hosts.sh fails, naming it, when the `ip` command is missing,
+ *   instead of skipping with a false reason.
  *
  * The multi-host tests need root (namespaces, CAP_NET_ADMIN) and skip
  * without; all need Open MPI's mpirun. */
@@ -50,7 +54,7 @@ static void need_namespaces(void) {
 /* The test is SIGKILLed while its world runs a job: nothing of the world
  * may stay (promise: everything is gone afterwards, also when
  * interrupted). Found: the world's unshare lives on, orphaned. */
-Test(attack_mpi, sigkill_of_mpi_hosts_sh_leaves_no_world_running, .timeout = 300) {
+Test(mpi_attacked, sigkill_of_mpi_hosts_sh_leaves_no_world_running, .timeout = 300) {
   need_namespaces();
   char args[8192], cmd[16384];
   script_args(args, sizeof args, NULL, NULL);
@@ -80,7 +84,7 @@ Test(attack_mpi, sigkill_of_mpi_hosts_sh_leaves_no_world_running, .timeout = 300
   /* bash for [[ ]] and <<< */
   char *full = malloc(strlen(cmd) + 64);
   cr_assert_not_null(full);
-  char path[] = "/tmp/sma-attack-mpi-XXXXXX";
+  char path[] = "/tmp/sma-mpi-attacked-XXXXXX";
   int fd = mkstemp(path);
   cr_assert(fd >= 0);
   cr_assert_eq(write(fd, cmd, strlen(cmd)), (ssize_t)strlen(cmd));
@@ -96,7 +100,7 @@ Test(attack_mpi, sigkill_of_mpi_hosts_sh_leaves_no_world_running, .timeout = 300
 /* A sma::mpi whose bytes_sent counts every halo row twice (the demo's
  * "bytes sent between nodes" is then twice the truth) must fail
  * mpi_hosts.sh (the brief: wrong byte accounting). Found: it passes. */
-Test(attack_mpi, wrong_byte_accounting_fails_mpi_hosts, .timeout = 300) {
+Test(mpi_attacked, wrong_byte_accounting_fails_mpi_hosts, .timeout = 300) {
   need_namespaces();
   char args[8192], cmd[16384];
   script_args(args, sizeof args, SMA_MPI_DEMO_ACCOUNTING, SMA_MPI_CHECK_ACCOUNTING);
@@ -122,7 +126,7 @@ static int demo_with(const char *value) {
   return sh(cmd);
 }
 
-Test(attack_mpi, ranks_per_node_with_a_leading_blank_is_einval_like_a_trailing_one,
+Test(mpi_attacked, ranks_per_node_with_a_leading_blank_is_einval_like_a_trailing_one,
      .timeout = 300) {
   cr_assert_neq(demo_with("2 "), 0, "\"2 \" is refused (SMA_EINVAL), as documented");
   cr_expect_neq(demo_with(" 2"), 0, "\" 2\" is not a whole number either, but was taken as 2");
@@ -142,14 +146,14 @@ static int ranks_that_returned(const char *mode, int *rc, int want_code) {
            "for i in 1 2 3 4 5 6 7 8 9 10; do '%s' gc --prefix attroot > /dev/null 2>&1; "
            "ls /dev/shm | grep -q attroot || break; sleep 0.5; done; "
            "n=$(echo \"$out\" | grep -c -- '-> %d$'); exit $(( rc == 124 ? 200 + n : rc == 1 ? 100 + n : n ))",
-           SMA_MPI_ATTACK, mode, SMA_CLI, want_code);
+           SMA_MPI_MISUSE, mode, SMA_CLI, want_code);
   int r = sh(cmd);
   *rc = r >= 200 ? 124 : r >= 100 ? 1 : -1;
   return r % 100;
 }
 
 
-Test(attack_mpi, gather_with_an_invalid_root_is_einval_on_every_rank_not_a_fatal_abort,
+Test(mpi_attacked, gather_with_an_invalid_root_is_einval_on_every_rank_not_a_fatal_abort,
      .timeout = 120) {
   int rc;
   int n = ranks_that_returned("range", &rc, SMA_EINVAL);
@@ -159,7 +163,7 @@ Test(attack_mpi, gather_with_an_invalid_root_is_einval_on_every_rank_not_a_fatal
   cr_expect_eq(n, 4, "root = -1: %d of 4 ranks returned SMA_EINVAL (the job aborted)", n);
 }
 
-Test(attack_mpi, gather_with_roots_that_differ_between_ranks_does_not_hang, .timeout = 120) {
+Test(mpi_attacked, gather_with_roots_that_differ_between_ranks_does_not_hang, .timeout = 120) {
   int rc;
   int n = ranks_that_returned("differ", &rc, SMA_EINVAL);
   cr_expect_neq(rc, 124, "rank 0 gathers to 0, the others to 1: the job hung (%d ranks returned)",
@@ -167,7 +171,7 @@ Test(attack_mpi, gather_with_roots_that_differ_between_ranks_does_not_hang, .tim
   cr_expect_eq(n, 4, "%d of 4 ranks returned SMA_EINVAL", n);
 }
 
-Test(attack_mpi, halo_exchange_failing_on_one_rank_fails_on_every_rank, .timeout = 120) {
+Test(mpi_attacked, halo_exchange_failing_on_one_rank_fails_on_every_rank, .timeout = 120) {
   int rc;
   int n = ranks_that_returned("nullx", &rc, SMA_EINVAL);
   cr_expect_neq(rc, 124, "rank 1 passed NULL (SMA_EINVAL there): another rank waits for ever");
@@ -180,7 +184,7 @@ Test(attack_mpi, halo_exchange_failing_on_one_rank_fails_on_every_rank, .timeout
  * prints "SKIP: this machine refuses network/mount/IPC/UTS/pid namespaces
  * or CAP_NET_ADMIN" and exits 77: ctest reports a skip, not a failure,
  * and the reason given is false. */
-Test(attack_mpi, mpi_hosts_sh_does_not_skip_for_a_missing_ip_command, .timeout = 120) {
+Test(mpi_attacked, mpi_hosts_sh_does_not_skip_for_a_missing_ip_command, .timeout = 120) {
   need_namespaces();
   char args[8192], cmd[16384];
   script_args(args, sizeof args, NULL, NULL);
