@@ -128,7 +128,7 @@ static int same_arguments(MPI_Comm comm, size_t ndim, const size_t *shape, int d
  * strtol would also take leading blanks and a sign, so " 2" would be 2
  * while "2 " is refused. */
 static int whole_number(const char *s) {
-  long v = 0;
+  long long v = 0; /* <= INT_MAX before each step: v * 10 + 9 fits */
   for (const char *p = s; *p != '\0'; p++) {
     if (*p < '0' || *p > '9') return -1;
     v = v * 10 + (*p - '0');
