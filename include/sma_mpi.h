@@ -9,7 +9,20 @@
  * Every function named "collective" must be called by every rank of the
  * array's communicator. Errors are agreed: a failure on any rank is
  * returned on every rank (the most negative SMA_E* code), so no rank
- * waits for one that failed.
+ * waits for one that failed. Each collective first agrees, before any
+ * rank waits for another, that every rank passed valid arguments. A rank
+ * that passes NULL for the array cannot name the communicator: it takes
+ * part on the communicator of its process's live arrays when they all
+ * share one (the usual case: MPI_COMM_WORLD), and every rank returns
+ * SMA_EINVAL; with no live array, or arrays on several communicators,
+ * it can only return SMA_EINVAL at once and the other ranks wait (an
+ * MPI usage error: the same call on every rank is the caller's part).
+ * sma_mpi_free(NULL) is a no-op on that rank only.
+ *
+ * Threads: calls on one array, or on arrays sharing a communicator, must
+ * not overlap (MPI's rule for collectives on one communicator); arrays on
+ * distinct communicators may be used from distinct threads when MPI was
+ * initialised with MPI_THREAD_MULTIPLE.
  *
  * Nodes come from MPI_Comm_split_type(MPI_COMM_TYPE_SHARED). For tests on
  * one machine, SMA_MPI_RANKS_PER_NODE=K in the environment makes every K
@@ -17,8 +30,9 @@
  * such nodes only through MPI. Only rank 0's value counts (it is
  * broadcast; mpirun forwards no environment to remote hosts unless told,
  * Open MPI's -x): ranks that see other values or none follow rank 0. Set
- * on rank 0 to anything but a whole number 1..INT_MAX (empty counts as
- * unset), every rank's create returns SMA_EINVAL. The ranks of one node
+ * on rank 0 to anything but a whole number 1..INT_MAX written in decimal
+ * digits only (no blank, sign or other character anywhere; empty counts
+ * as unset), every rank's create returns SMA_EINVAL. The ranks of one node
  * must share shared memory (/dev/shm): a grouping that spans hosts or
  * containers is SMA_ENOTSHARED on every rank.
  *
@@ -86,15 +100,21 @@ SMA_MPI_API void sma_mpi_rows(const sma_mpi_array_t *a, size_t *first, size_t *c
 /** Collective: makes every rank's halo rows current. Ranks of one node
  * see each other's rows directly (after a node barrier); the leaders of
  * neighbouring nodes send each other `halo` rows. Call after writing the
- * owned rows and before reading the halos. */
+ * owned rows and before reading the halos. Errors, on every rank:
+ * SMA_EINVAL (a NULL on any rank), SMA_EOVERFLOW, SMA_EOS. */
 SMA_MPI_API int sma_mpi_halo_exchange(sma_mpi_array_t *a);
 
 /** Collective: copies the whole array, C order, into buf on rank root
- * (buf is ignored elsewhere and may be NULL there). */
+ * (buf is ignored elsewhere and may be NULL there). Errors, on every
+ * rank: SMA_EINVAL (a NULL on any rank; root not a rank of the
+ * communicator, 0..size-1; ranks that name different roots; buf NULL on
+ * root), SMA_ENOMEM, SMA_EOVERFLOW (a rank's rows exceed INT_MAX bytes),
+ * SMA_EOS. */
 SMA_MPI_API int sma_mpi_gather(const sma_mpi_array_t *a, int root, void *buf);
 
 /** Collective: sets the whole array from buf, C order, held by rank root
- * (ignored elsewhere). Halos are not exchanged. */
+ * (ignored elsewhere). Halos are not exchanged. Errors: those of
+ * sma_mpi_gather(). */
 SMA_MPI_API int sma_mpi_scatter(sma_mpi_array_t *a, int root, const void *buf);
 
 /** Layout, as data. */

@@ -269,8 +269,11 @@ static void wire_checks(const char *iface, sma_mpi_array_t *a, size_t rows) {
   sma_mpi_layout_t l;
   sma_mpi_layout(a, &l);
   int xrc = 0;
+  uint64_t sent_before = l.bytes_sent;
   wire_t halo = measure(iface, exchanges, a, &xrc);
   check(xrc == 0, "hosts", "halo exchanges");
+  sma_mpi_layout(a, &l);
+  uint64_t counted = l.bytes_sent - sent_before;
   double *whole = rank == 0 ? malloc(rows * row_bytes) : NULL;
   double dummy = 0;
   wire_t gath = measure(iface, gather, a, rank == 0 ? (void *)whole : &dummy);
@@ -307,6 +310,14 @@ static void wire_checks(const char *iface, sma_mpi_array_t *a, size_t rows) {
            "node %d: halo tx %llu rx %llu for %llu bytes of rows; gather tx %llu rx %llu for "
            "%llu out, %llu in",
            l.node, halo.tx, halo.rx, halo_bytes, gath.tx, gath.rx, out, in);
+  /* The library's own count: exactly the halo rows the leader sent (the
+   * wire check alone would pass an accounting that counts them twice). */
+  unsigned long long want_counted = l.node_rank == 0 ? halo_bytes : 0;
+  char counted_detail[160];
+  snprintf(counted_detail, sizeof counted_detail,
+           "node %d rank %d: bytes_sent grew by %llu in %d exchanges, the rows sent are %llu",
+           l.node, rank, (unsigned long long)counted, EXCHANGES, want_counted);
+  check(counted == want_counted, "bytes_sent counts the halo rows sent", counted_detail);
   int halo_ok = carries(halo.tx, halo_bytes, halo_slack) && carries(halo.rx, halo_bytes, halo_slack);
   int gather_ok = carries(gath.tx, out, slack_per_phase) && carries(gath.rx, in, slack_per_phase);
   check(halo_ok, "halo rows on the wire", detail);

@@ -25,8 +25,14 @@
 # with SMA_ENOTSHARED; after a rank is killed `sma gc` on each host
 # reclaims that host's segments; the mutant fails these checks (and passes
 # on one host with fake nodes, where nothing can tell); and when the test
-# is interrupted nothing is left. Exit 0 passed, 1 failed, 77 skipped
-# (namespaces or CAP_NET_ADMIN refused).
+# is interrupted nothing is left, also when the script itself gets
+# SIGKILL: each world's unshare runs under `setpriv --pdeathsig KILL`, so
+# the kernel ends it (and with it the world) when the script dies, and a
+# keeper process removes the script's /tmp directory once the script and
+# its worlds are gone (directories of runs whose script is proven dead
+# are removed at the next start). Exit 0 passed, 1 failed (also when a
+# command it needs is missing), 77 skipped (the kernel refuses
+# namespaces or CAP_NET_ADMIN).
 #
 # SMA_MPI_HOSTS_MEASURE=1 adds the measurements of docs/mpi.md (the demo's
 # time and wire bytes on 1, 2 and 3 hosts) to the output.
@@ -325,12 +331,19 @@ fi
 
 # run_world DIR [SCENARIO]: in the background; its unshare's pid in $world_pid.
 # (unshare ignores SIGINT and SIGTERM while it waits: its child is signalled.)
+# setpriv gives unshare a parent-death signal, kept across the exec: when
+# this script dies, even by SIGKILL (no trap runs), the kernel kills
+# unshare, whose --kill-child then ends the world's first process and so
+# every process of the world. Without it unshare would be re-parented and
+# go on running the checks.
 run_world() {
   mkdir -p "$1"
   SMA_MPI_HOSTS_ROLE=world SMA_MPI_HOSTS_OUT=$1 SMA_MPI_HOSTS_SCENARIO=${2:-} \
+    setpriv --pdeathsig KILL \
     unshare -n -m -p -f --kill-child --mount-proc bash "$self" "$demo" "$check" "$cli" \
     "$mutant_demo" "$mutant_check" &
   world_pid=$!
+  echo "$world_pid $(start_time "$world_pid")" >> "$tmp/worlds"
 }
 
 # Nothing of a world is left: no process in any of its namespaces, no
@@ -350,6 +363,61 @@ nothing_left() {
   return 0
 }
 
+# start_time PID: the process's start time (clock ticks after boot; with
+# the pid, it names one process even after the pid is reused), empty when
+# there is no such process or it is a zombie (it runs nothing any more).
+start_time() {
+  local stat
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+  stat=${stat##*) } # the fields after the command name, which may hold blanks
+  set -- $stat
+  [[ $1 == Z ]] || printf '%s' "${20}"
+}
+
+# alive PID START: that very process still runs.
+alive() { [[ -n $2 && $(start_time "$1") == "$2" ]]; }
+
+# keeper DIR: once this script (its pid and start time in DIR/owner) and
+# every world it started (DIR/worlds) are gone, removes DIR. It outlives
+# the script: after a SIGKILL no trap of the script runs.
+keeper() {
+  local dir=$1 pid start
+  read -r pid start < "$dir/owner"
+  while alive "$pid" "$start"; do sleep 0.2; done
+  while [[ -d $dir ]]; do
+    local running=0
+    if [[ -e $dir/worlds ]]; then
+      while read -r pid start; do alive "$pid" "$start" && running=1; done < "$dir/worlds"
+    fi
+    [[ $running == 0 ]] && rm -rf "$dir" 2>/dev/null
+    sleep 0.2
+  done
+}
+
+# Directories of earlier runs whose script is proven gone (an owner file
+# naming a process that no longer runs): their keeper was killed too.
+# Without an owner file nothing proves the run dead: kept.
+remove_dead_runs() {
+  local dir pid start
+  for dir in /tmp/sma-mpi-hosts.*; do
+    [[ -f $dir/owner ]] || continue
+    read -r pid start < "$dir/owner" || continue
+    alive "$pid" "$start" || rm -rf "$dir"
+  done
+}
+
+# Every command the script needs, checked one by one: a missing tool is
+# a broken test machine (a failure that names it), not a kernel that
+# refuses namespaces (a skip).
+need_commands() {
+  local c missing=0
+  for c in unshare nsenter setpriv ip mount mktemp mpirun; do
+    command -v "$c" > /dev/null || { say "FAIL: the command $c is missing (needed to simulate hosts)"; missing=1; }
+  done
+  [[ -x /usr/bin/python3 ]] || { say "FAIL: /usr/bin/python3 is missing"; missing=1; }
+  return $missing
+}
+
 probe() { # namespaces, a bridge and a veth pair, a tmpfs: or skip
   unshare -n -m -p -f --kill-child --mount-proc /bin/sh -c \
     'ip link add smaprobe type bridge && ip link add smaprobe0 type veth peer name smaprobe1 &&
@@ -357,13 +425,16 @@ probe() { # namespaces, a bridge and a veth pair, a tmpfs: or skip
     > /dev/null 2>&1
 }
 
+need_commands || exit 1
 if ! probe; then
   say "SKIP: this machine refuses network/mount/IPC/UTS/pid namespaces or CAP_NET_ADMIN"
   exit 77
 fi
-command -v mpirun > /dev/null || { say "SKIP: no mpirun"; exit 77; }
 
+remove_dead_runs
 tmp=$(mktemp -d /tmp/sma-mpi-hosts.XXXXXX)
+echo "$$ $(start_time $$)" > "$tmp/owner"
+keeper "$tmp" < /dev/null > /dev/null 2>&1 &
 world_pid=
 trap 'kill -KILL "$world_pid" 2>/dev/null; rm -rf "$tmp"' EXIT # unshare ignores TERM; --kill-child ends the world
 trap 'exit 130' INT TERM

@@ -12,6 +12,7 @@
 #include "sma_mpi.h"
 
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,6 +28,7 @@ struct sma_mpi_array {
   sma_t *view;                   /* every rank's slice */
   char name[SMA_NAME_BUF];
   uint64_t bytes_sent;
+  sma_mpi_array_t *next_live; /* the process's live arrays (below) */
 };
 
 /* A deliberate defect, compiled only into the tests' mutant build
@@ -44,6 +46,60 @@ enum { one_segment = 0 };
 static int agree(MPI_Comm comm, int rc) {
   int all = rc;
   return MPI_Allreduce(&rc, &all, 1, MPI_INT, MPI_MIN, comm) == MPI_SUCCESS ? all : SMA_EOS;
+}
+
+/* The arrays alive in this process. A rank that passes NULL to a
+ * collective cannot name the communicator the others wait on; when every
+ * live array is on one communicator, it is that one, and the rank still
+ * takes part with SMA_EINVAL so that every rank returns it. A spin lock
+ * (held for a few pointer moves) keeps arrays of several threads apart. */
+static atomic_flag live_lock = ATOMIC_FLAG_INIT;
+static sma_mpi_array_t *live;
+
+static void lock_live(void) {
+  while (atomic_flag_test_and_set_explicit(&live_lock, memory_order_acquire)) {
+  }
+}
+
+static void unlock_live(void) { atomic_flag_clear_explicit(&live_lock, memory_order_release); }
+
+static void add_live(sma_mpi_array_t *a) {
+  lock_live();
+  a->next_live = live;
+  live = a;
+  unlock_live();
+}
+
+static void remove_live(sma_mpi_array_t *a) {
+  lock_live();
+  for (sma_mpi_array_t **p = &live; *p != NULL; p = &(*p)->next_live)
+    if (*p == a) {
+      *p = a->next_live;
+      break;
+    }
+  unlock_live();
+}
+
+/* The communicator of every live array, if there is one and only one. */
+static int only_live_comm(MPI_Comm *comm) {
+  int found = 0, unique = 1;
+  lock_live();
+  for (const sma_mpi_array_t *p = live; p != NULL; p = p->next_live) {
+    if (found && p->comm != *comm) unique = 0;
+    *comm = p->comm, found = 1;
+  }
+  unlock_live();
+  return found && unique;
+}
+
+/* The start of a collective on a: every rank learns whether every rank
+ * has an array, before any rank waits for another in a barrier or a
+ * point-to-point message. A rank with NULL joins on the only live
+ * communicator (see above); with none it can only return. */
+static int enter(const sma_mpi_array_t *a, int rc) {
+  MPI_Comm comm;
+  if (a != NULL) return agree(a->comm, rc);
+  return only_live_comm(&comm) ? agree(comm, SMA_EINVAL) : SMA_EINVAL;
 }
 
 /* Part i of n of `total` items: the first parts one item larger. */
@@ -68,6 +124,19 @@ static int same_arguments(MPI_Comm comm, size_t ndim, const size_t *shape, int d
   return memcmp(lo, hi, sizeof lo) == 0 ? 0 : SMA_EINVAL;
 }
 
+/* s as a whole number 1..INT_MAX written in decimal digits only, or -1:
+ * strtol would also take leading blanks and a sign, so " 2" would be 2
+ * while "2 " is refused. */
+static int whole_number(const char *s) {
+  long long v = 0; /* <= INT_MAX before each step: v * 10 + 9 fits */
+  for (const char *p = s; *p != '\0'; p++) {
+    if (*p < '0' || *p > '9') return -1;
+    v = v * 10 + (*p - '0');
+    if (v > INT_MAX) return -1;
+  }
+  return v > 0 ? (int)v : -1;
+}
+
 /* Rank 0's SMA_MPI_RANKS_PER_NODE: 0 when unset, -1 when not a whole
  * number 1..INT_MAX (empty counts as unset). Only rank 0 reads it and broadcasts it, because
  * mpirun does not forward the environment to remote hosts (Open MPI
@@ -76,11 +145,7 @@ static int same_arguments(MPI_Comm comm, size_t ndim, const size_t *shape, int d
 static int ranks_per_node(MPI_Comm comm, int rank, int *per) {
   *per = 0;
   const char *env = rank == 0 ? getenv("SMA_MPI_RANKS_PER_NODE") : NULL;
-  if (env != NULL && *env != '\0') {
-    char *end;
-    long v = strtol(env, &end, 10);
-    *per = end != env && *end == '\0' && v > 0 && v <= INT_MAX ? (int)v : -1;
-  }
+  if (env != NULL && *env != '\0') *per = whole_number(env);
   return MPI_Bcast(per, 1, MPI_INT, 0, comm) == MPI_SUCCESS ? 0 : SMA_EOS;
 }
 
@@ -172,6 +237,7 @@ static int open_view(sma_mpi_array_t *a) {
 }
 
 static void release(sma_mpi_array_t *a) {
+  remove_live(a);
   sma_free(a->view);
   if (a->whole != NULL) {
     sma_unlink(a->name);
@@ -211,6 +277,7 @@ int sma_mpi_create(sma_mpi_array_t **out, MPI_Comm comm, size_t ndim, const size
     release(a);
     return rc;
   }
+  add_live(a);
   *out = a;
   return 0;
 }
@@ -275,9 +342,10 @@ static int swap_halos(sma_mpi_array_t *a) {
 }
 
 int sma_mpi_halo_exchange(sma_mpi_array_t *a) {
-  if (a == NULL) return SMA_EINVAL;
+  int rc = enter(a, 0);
+  if (rc != 0) return rc;
   MPI_Barrier(a->node_comm); /* the node's owned rows are written */
-  int rc = agree(a->comm, swap_halos(a));
+  rc = agree(a->comm, swap_halos(a));
   MPI_Barrier(a->node_comm); /* the halos are in place for every rank */
   return rc;
 }
@@ -333,10 +401,33 @@ static int move_rows(const sma_mpi_array_t *a, int root, void *buf, int gather) 
   return agree(a->comm, rc);
 }
 
+/* The start of a gather or scatter: enter(), and every rank named the
+ * same root, a rank of the communicator. MPI aborts the job for a root
+ * out of range, and ranks that name different roots wait for each other
+ * for ever: both are SMA_EINVAL on every rank instead. One allreduce of
+ * (code, root, -root) with MIN gives the worst code and the least and
+ * greatest root. */
+static int enter_rooted(const sma_mpi_array_t *a, int root) {
+  MPI_Comm comm;
+  int rc = 0;
+  if (a != NULL) comm = a->comm;
+  else if (only_live_comm(&comm)) rc = SMA_EINVAL;
+  else return SMA_EINVAL;
+  int size = 0;
+  if (MPI_Comm_size(comm, &size) != MPI_SUCCESS) rc = SMA_EOS;
+  long long mine[3] = {rc, root, -(long long)root}, all[3];
+  if (MPI_Allreduce(mine, all, 3, MPI_LONG_LONG, MPI_MIN, comm) != MPI_SUCCESS) return SMA_EOS;
+  if (all[0] != 0) return (int)all[0];
+  long long lowest = all[1], highest = -all[2];
+  return lowest == highest && lowest >= 0 && lowest < size ? 0 : SMA_EINVAL;
+}
+
 int sma_mpi_gather(const sma_mpi_array_t *a, int root, void *buf) {
-  return a != NULL ? move_rows(a, root, buf, 1) : SMA_EINVAL;
+  int rc = enter_rooted(a, root);
+  return rc != 0 ? rc : move_rows(a, root, buf, 1);
 }
 
 int sma_mpi_scatter(sma_mpi_array_t *a, int root, const void *buf) {
-  return a != NULL ? move_rows(a, root, (void *)(uintptr_t)buf, 0) : SMA_EINVAL;
+  int rc = enter_rooted(a, root);
+  return rc != 0 ? rc : move_rows(a, root, (void *)(uintptr_t)buf, 0);
 }
