@@ -121,6 +121,11 @@ def shown(a):
     return int(np.prod([min(n, 6) for n in a.shape]))
 
 
+# Segments removed together: few enough for macOS's default System V limit
+# of 32 segments (shmmni), under which one configuration runs this.
+BATCH = 16
+
+
 class Run:
     def __init__(self, tmp):
         self.tmp, self.k, self.mismatches, self.arrays = tmp, 0, 0, 0
@@ -142,6 +147,8 @@ class Run:
             self.report(a, f"sma cat printed\n{got.stdout.rstrip()}\n{got.stderr}"
                            f"NumPy prints\n{want}")
         os.unlink(path)
+        if len(self.names) >= BATCH:
+            self.clean()
 
     def report(self, a, what):
         self.mismatches += 1
@@ -151,7 +158,7 @@ class Run:
 
     def clean(self):
         for i in range(0, len(self.names), 200):
-            sma("rm", *self.names[i:i + 200])
+            sma("rm", *self.names[i:i + 200])  # after a failed run: at most BATCH
         self.names = []
 
 
