@@ -285,5 +285,13 @@ if [ $# -eq 0 ]; then
   bash ci/install_deps.sh
   set -- "${configs[@]}"
 fi
-for name in "$@"; do run_config "$name"; done
-step "passed: $*"
+# Each configuration's wall time, so that the run's budget (CI: 30 min on
+# 2 cores) can be seen and kept.
+timings=()
+for name in "$@"; do
+  started=$SECONDS
+  run_config "$name"
+  timings+=("$(printf '%5d s  %s' $((SECONDS - started)) "$name")")
+done
+step "passed: $* (wall time per configuration below, $SECONDS s in all)"
+printf '%s\n' "${timings[@]}"
