@@ -97,6 +97,14 @@ cfg_gcc_posix() {
   done
 }
 
+# The shared library's ABI against the last release's (docs/abi.md).
+cfg_abi() {
+  step "abi: the shared library against ci/abi/ (abidiff)"
+  cmake -S . -B "$root/abi" -G Ninja -DCMAKE_C_COMPILER=gcc -DCMAKE_BUILD_TYPE=Debug \
+    -DSMA_BUILD_TESTS=OFF >/dev/null
+  bash ci/abi_check.sh "$root/abi"
+}
+
 # The Python package as a user installs it: into a fresh virtual
 # environment, offline (Debian's setuptools, no index), then its pytest
 # suite against the installed copy and the C `sma` command. Debian's
@@ -264,7 +272,7 @@ cfg_demo() {
   bash ci/demo.sh
 }
 
-configs=(lint gcc-posix python deb clang-posix-shared asan-ubsan-posix gcc-posix-darwin
+configs=(lint gcc-posix abi python deb clang-posix-shared asan-ubsan-posix gcc-posix-darwin
          gcc-posix-faults gcc-sysv-faults gcc-sysv gcc-sysv-darwin i386-posix i386-sysv
          s390x-posix s390x-sysv ppc64-sysv mingw-win32 fuzz demo)
 
