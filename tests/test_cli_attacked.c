@@ -333,3 +333,54 @@ Test(cli_attacked, man_page_diagnostics_name_the_codes_a_bad_slice_prints) {
   }
 }
 #endif
+
+/* `sma save a /dev/shm/b`, b another segment (libsma's, or another
+ * program's object made with shm_open, as Python's SharedMemory makes):
+ * save took b for an ordinary existing file and truncated it to the .npy
+ * it wrote, so b's record and data were gone ("segment has no libsma
+ * metadata record"). Expected: refused (status 1), both left whole. */
+Test(cli_attacked, save_never_replaces_another_segment) {
+#if !defined(__linux__)
+  cr_skip_test("only Linux gives shared memory a path (/dev/shm)");
+#else
+  char src[SMA_NAME_BUF], victim[SMA_NAME_BUF], foreign[SMA_NAME_BUF];
+  t_name(src, sizeof src, "atk-svsrc");
+  t_name(victim, sizeof victim, "atk-svvic");
+  t_name(foreign, sizeof foreign, "atk-svfor");
+  size_t shape[1] = {512};
+  sma_t *a = make(src, 1, shape, SMA_FLOAT64);
+  sma_t *b = make(victim, 1, shape, SMA_FLOAT64);
+  double *d = sma_data(b);
+  for (size_t i = 0; i < 512; i++) d[i] = 7.0;
+  char foreign_path[300], victim_path[300];
+  snprintf(foreign_path, sizeof foreign_path, "/dev/shm/%s", foreign);
+  snprintf(victim_path, sizeof victim_path, "/dev/shm/%s", victim);
+  int fd = open(foreign_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  cr_assert_geq(fd, 0, "cannot make %s", foreign_path);
+  cr_assert_eq(write(fd, "another program's bytes", 23), 23);
+  /* b's own file on the POSIX backend; System V segments have no path,
+   * so there only the foreign object is a file in /dev/shm. */
+  int victim_has_path = access(victim_path, F_OK) == 0;
+  const char *to_victim[] = {"sma", "save", src, victim_path, NULL};
+  const char *to_foreign[] = {"sma", "save", src, foreign_path, NULL};
+  int rc_victim = victim_has_path ? run_cli(to_victim, 0) : 1;
+  int rc_foreign = run_cli(to_foreign, 0);
+  struct stat st;
+  int foreign_whole = fstat(fd, &st) == 0 && st.st_size == 23;
+  close(fd);
+  unlink(foreign_path);
+  sma_info_t info;
+  int info_rc = sma_info(victim, &info);
+  int intact = info_rc == 0;
+  for (size_t i = 0; intact && i < 512; i++) intact = d[i] == 7.0;
+  sma_unlink(src);
+  sma_unlink(victim);
+  sma_free(a);
+  sma_free(b);
+  cr_assert_eq(rc_victim, 1, "save onto another libsma segment's file: status %d", rc_victim);
+  cr_assert_eq(info_rc, 0, "the other segment lost its record (%s)", sma_err_name(info_rc));
+  cr_assert(intact, "the other segment's data changed");
+  cr_assert_eq(rc_foreign, 1, "save onto another program's /dev/shm object: status %d", rc_foreign);
+  cr_assert(foreign_whole, "another program's /dev/shm object was truncated");
+#endif
+}

@@ -55,7 +55,8 @@ static const char *const help_text[][2] = {
     {"save", "usage: sma save NAME FILE.npy [--slice TEXT]\n"
              "Writes the array (or its slice) as a NumPy .npy file that np.load()\n"
              "reads exactly (C order, this machine's byte order). FILE is replaced\n"
-             "(a symlink is followed), never when it is the segment itself. A failed\n"
+             "(a symlink is followed), never when it is the segment itself or any\n"
+             "other shared-memory segment (a file in /dev/shm on Linux). A failed\n"
              "save removes FILE only if it created it; a file that existed before\n"
              "is left incomplete, and the error says so.\n"},
     {"load", "usage: sma load FILE.npy [NAME] [--group] [--transient]\n"

@@ -61,6 +61,21 @@ static int is_the_segment(const struct stat *file, const sma_t *a) {
          file->st_dev == seg.st_dev && file->st_ino == seg.st_ino;
 }
 
+/* Whether a file that existed before lives in the shared-memory store
+ * (Linux: the file system of /dev/shm, however the path reached it: a
+ * bind mount, a symlink). Every file there is some program's segment --
+ * libsma's, Python's SharedMemory, Boost's -- whose bytes a save would
+ * cut to an .npy header: never replaced. */
+static int in_shm_store(const struct stat *file) {
+#if defined(__linux__)
+  struct stat store;
+  return stat("/dev/shm", &store) == 0 && file->st_dev == store.st_dev;
+#else
+  (void)file;
+  return 0; /* POSIX shm objects and System V segments have no path here */
+#endif
+}
+
 /* Opens FILE's directory once (O_PATH where there is one: a directory
  * this user may search but not list still works); o->base names FILE in
  * it. `copy` holds the directory part. */
@@ -100,7 +115,7 @@ static int discard_output(const output_t *o, const char *path);
  * to be the segment itself (truncating the segment would cut the very
  * bytes being written: SIGBUS), and only if it is a regular file (a
  * device or a FIFO takes the bytes as they come). 0, or errno, or -1 for
- * the segment itself. */
+ * the segment itself, -2 for another segment (in_shm_store()). */
 static int open_output(output_t *o, const char *path, const sma_t *a) {
   *o = (output_t){.f = NULL, .created = 0, .dirfd = -1};
   char *copy = malloc(strlen(path) + 2);
@@ -118,6 +133,7 @@ static int open_output(output_t *o, const char *path, const sma_t *a) {
   }
   o->dev = st.st_dev, o->ino = st.st_ino;
   if (is_the_segment(&st, a)) err = -1;
+  else if (!o->created && in_shm_store(&st)) err = -2;
   else if (!o->created && S_ISREG(st.st_mode) && ftruncate(fd, 0) != 0) err = errno;
   else if ((o->f = fdopen(fd, "wb")) != NULL) return 0;
   else err = errno;
@@ -171,6 +187,9 @@ int cmd_save(int argc, char **argv) {
   if (err == -1) {
     fprintf(stderr, "sma: save %s: %s is the segment itself (same device and inode); "
                     "it is left as it was\n", sma_name(a), path);
+  } else if (err == -2) {
+    fprintf(stderr, "sma: save %s: %s is a shared-memory segment (it lives in /dev/shm); "
+                    "a save never replaces one: it is left as it was\n", sma_name(a), path);
   } else if (err != 0) {
     file_failed("save: cannot create", path, err);
   }
