@@ -41,7 +41,7 @@ def same_backend_cli():
         pytest.skip("SMA_CLI is another backend's build")
 
 
-@pytest.mark.parametrize("method", ["fork", "spawn"])
+@pytest.mark.parametrize("method", ["fork", "spawn", "forkserver"])
 def test_pool_workers_write_through_shared_memory_arrays(name, method):
     if method not in multiprocessing.get_all_start_methods():
         pytest.skip("no %s here" % method)
