@@ -30,8 +30,17 @@ class SmaError(OSError):
         self.code = code
         self.name = lib.sma_err_name(code).decode()
         self.os_error = os_error
+        self.message = message
         if os_error:
             self.errno = os_error
+
+    def __reduce__(self) -> tuple:
+        # A worker's exception crosses to its multiprocessing parent pickled:
+        # rebuild it from these, not from OSError's args.
+        return (type(self), (self.code, self.message, self.os_error))
+
+    def __str__(self) -> str:
+        return self.message
 
 
 class NotFoundError(SmaError, FileNotFoundError):

@@ -18,3 +18,9 @@ def fill_loaded(loaded, value):
     loaded.array[...] = value
     loaded.close()
     return os.getpid()
+
+
+@shmarray_wrap
+def touch(arr):
+    """Loads a segment that may not exist: the error crosses back."""
+    return arr.shape

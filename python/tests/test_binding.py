@@ -47,6 +47,31 @@ def test_a_missing_library_says_what_was_looked_for():
         assert "set SMA_LIBRARY" in err
 
 
+def test_a_library_shipped_next_to_the_package_is_found(tmp_path):
+    import shutil
+    pkg = tmp_path / "sma"
+    shutil.copytree(os.path.dirname(sma.__file__), str(pkg),
+                    ignore=shutil.ignore_patterns("__pycache__", "lib*.so*"))
+    shutil.copy(os.path.realpath(sma.library_path), str(pkg / "libsma.so.0"))
+    env = child_env()
+    del env["SMA_LIBRARY"]
+    env["PYTHONPATH"] = str(tmp_path)
+    r = subprocess.run([sys.executable, "-c", "import sma; print(sma.library_path)"],
+                       env=env, capture_output=True, cwd=str(tmp_path))
+    if sys.platform.startswith("linux"):
+        assert r.returncode == 0, r.stderr.decode()
+        assert r.stdout.decode().strip() == str(pkg / "libsma.so.0")
+
+
+def test_errors_pickle_with_their_name():
+    import pickle
+    with pytest.raises(FileNotFoundError) as e:
+        sma.info(fresh_name("none"))
+    again = pickle.loads(pickle.dumps(e.value))
+    assert type(again) is type(e.value) and again.name == "SMA_ENOENT"
+    assert str(again) == str(e.value) and again.errno == e.value.errno
+
+
 def test_errors_carry_the_c_name_and_fit_python_classes(name):
     with pytest.raises(FileNotFoundError) as e:
         sma.open(name)

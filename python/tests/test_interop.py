@@ -62,6 +62,14 @@ def test_pool_workers_write_through_shared_memory_arrays(name, method):
     a.close()
 
 
+def test_a_workers_error_reaches_the_parent_with_its_name():
+    missing = sma.SharedMemoryArray((2,), "u1", fresh_name("gone"))
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        with pytest.raises(FileNotFoundError) as e:
+            pool.apply(pool_workers.touch, (missing,))
+    assert e.value.name == "SMA_ENOENT" and missing.name in str(e.value)
+
+
 def test_c_parent_with_python_workers(same_backend_cli):
     n = fresh_name("cpar")
     cli("create", n, "--shape", "4,3", "--dtype", "int32", "--transient")
