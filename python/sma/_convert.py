@@ -37,8 +37,8 @@ def name_bytes(name: Any) -> bytes:
 
 def shape_array(shape: Any) -> Tuple[Tuple[int, ...], Any]:
     """(shape as a tuple, its C size_t array). An int is a 1-d shape, as
-    NumPy takes it. A negative or too large extent is SMA_EOVERFLOW... but
-    never reaches C wrapped around."""
+    NumPy takes it. A negative extent is SMA_ESHAPE and one beyond size_t
+    SMA_EOVERFLOW, raised here: ctypes would hand C either wrapped around."""
     try:
         dims = (operator.index(shape),)
     except TypeError:

@@ -9,7 +9,6 @@ import subprocess
 import sys
 import zlib
 
-import numpy as np
 import pytest
 
 import sma
