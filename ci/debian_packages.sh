@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Debian packages, as ci/test.sh builds and checks them (root, Debian):
 # a system-layout Release build with Debian's hardening flags, `cpack -G
-# DEB` (libsma0, libsma-dev, sma-tools: cmake/packaging.cmake), lintian
+# DEB` (libsma0, libsma-dev, sma-tools: cmake/packaging.cmake) and
+# python3-libsma (dpkg-deb, below), lintian
 # (any error fails; the remaining warnings are explained in the README),
 # then the packages unpacked into a scratch root and tests/consumer built
 # and run against that root with find_package (shared and static) and
-# pkg-config, and the packaged `sma` run.
+# pkg-config, the packaged `sma` run, and the packaged Python module used.
 #   ci/debian_packages.sh BUILD_DIR
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
@@ -19,7 +20,39 @@ LDFLAGS="$(dpkg-buildflags --get LDFLAGS)" \
     -DSMA_WARNINGS_AS_ERRORS=ON >/dev/null
 cmake --build "$build" >/dev/null
 (cd "$build" && cpack -G DEB >/dev/null)
-debs=("$build"/libsma0_*.deb "$build"/libsma-dev_*.deb "$build"/sma-tools_*.deb)
+# python3-libsma: the Python package (pure Python, Architecture: all),
+# made with dpkg-deb beside CPack's three; it finds libsma0's libsma.so.0
+# through the system's loader.
+python_deb() {
+  local version pkg=$build/python3-libsma
+  version=$(dpkg-deb -f "$build"/libsma0_*.deb Version)
+  rm -rf "$pkg" && mkdir -p "$pkg/DEBIAN" "$pkg/usr/lib/python3/dist-packages/sma" \
+    "$pkg/usr/share/doc/python3-libsma"
+  install -m 0644 "$src"/python/sma/*.py "$src"/python/sma/py.typed \
+    "$pkg/usr/lib/python3/dist-packages/sma/"
+  cp "$build/debian-doc/libsma0/copyright" "$pkg/usr/share/doc/python3-libsma/"
+  zcat "$build/debian-doc/libsma0/changelog.gz" | sed 's/^libsma0 /python3-libsma /' |
+    gzip -9n > "$pkg/usr/share/doc/python3-libsma/changelog.gz"
+  chmod 0644 "$pkg/usr/share/doc/python3-libsma/"*
+  cat > "$pkg/DEBIAN/control" <<CONTROL
+Package: python3-libsma
+Version: $version
+Architecture: all
+Section: python
+Priority: optional
+Maintainer: $(dpkg-deb -f "$build"/libsma0_*.deb Maintainer)
+Depends: libsma0 (>= $version), libsma0 (<< 1), python3:any, python3-numpy
+Description: named shared-memory N-dimensional arrays for Python
+ A ctypes binding of libsma with the API of gridr's SharedMemoryArray:
+ NumPy arrays in named shared memory that worker processes open by
+ name, with libsma's checks of names and metadata records.
+CONTROL
+  (cd "$pkg" && find usr -type f -exec md5sum {} + > DEBIAN/md5sums)
+  dpkg-deb --root-owner-group --build "$pkg" "$build/python3-libsma_${version}_all.deb" >/dev/null
+}
+python_deb
+debs=("$build"/libsma0_*.deb "$build"/libsma-dev_*.deb "$build"/sma-tools_*.deb
+      "$build"/python3-libsma_*.deb)
 for deb in "${debs[@]}"; do
   echo "$(basename "$deb"): $(dpkg-deb -f "$deb" Depends)"
 done
@@ -52,4 +85,15 @@ export PKG_CONFIG_PATH=$libdir/pkgconfig
 # shellcheck disable=SC2046
 cc -std=c11 "$consumer/main.c" $(pkg-config --cflags --libs sma) -o "$build/consumer-pc"
 LD_LIBRARY_PATH=$libdir "$build/consumer-pc"
+# The Python package, as installed, finds libsma.so.0 through the loader.
+dpkg-deb -f "${debs[3]}" Depends | grep -q 'libsma0 (>= '
+shm=${SMA_PYTHON_DEB_NAME:-deb-py-$$}
+LD_LIBRARY_PATH=$libdir PYTHONPATH=$root/usr/lib/python3/dist-packages /usr/bin/python3 -c "
+import sys, sma
+assert sma.library_path == 'libsma.so.0', sma.library_path
+a = sma.create(sys.argv[1], (3,), 'f8'); a.array[:] = 2
+assert sma.open(sys.argv[1]).array.sum() == 6
+sma.unlink(sys.argv[1])
+print('python3-libsma: sma', sma.__version__, 'on libsma', sma.library_version(), sma.backend())
+" "$shm"
 echo "debian packages: built, lintian-clean of errors, and used from $root"

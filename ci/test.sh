@@ -108,20 +108,44 @@ cfg_abi() {
   bash ci/abi_check.sh "$root/abi"
 }
 
-# The Python package as a user installs it: into a fresh virtual
-# environment, offline (Debian's setuptools, no index), then its pytest
-# suite against the installed copy and the C `sma` command. Debian's
-# python3, which has NumPy (the first python3 on PATH may not).
+# The Python package (a ctypes binding of libsma), installed offline in a
+# venv with Debian's python3 (which has NumPy; the first python3 on PATH
+# may not), its pytest suite run against three builds of the library it
+# binds: gcc-posix's, and a System V and a macOS-personality tree in which
+# only the shared library, the sma command and sma_example (the suite's C
+# side) are built.
+python_library_tree() {
+  local name=$1; shift
+  step "$name: configure and build libsma.so, sma and sma_example"
+  cmake -S . -B "$root/$name" -G Ninja -DSMA_WARNINGS_AS_ERRORS=ON -DCMAKE_C_COMPILER=gcc \
+    -DBUILD_SHARED_LIBS=ON -DSMA_BUILD_TESTS=OFF "$@" >/dev/null
+  cmake --build "$root/$name" -j "$jobs" --target sma_shared sma_cli sma_example
+}
+# python_pytest TREE [RUNNER...]: the suite against that tree's libsma.
+python_pytest() {
+  local tree=$builds/$1; shift
+  step "python: pytest against $tree/libsma.so.0"
+  SMA_EXPECT_INSTALLED=1 SMA_LIBRARY="$tree/libsma.so.0" SMA_CLI="$tree/sma" \
+    SMA_EXAMPLE="$tree/sma_example" \
+    "$@" "$builds/venv/bin/python" -m pytest -q -p no:cacheprovider python/tests
+}
 cfg_python() {
   [ -x "$root/gcc-posix/sma" ] || configure gcc-posix -DCMAKE_C_COMPILER=gcc
-  step "python: pip install ./python (offline, in a venv) and pytest"
+  python_library_tree python-sysv -DSMA_BACKEND=sysv
+  python_library_tree python-darwin -DSMA_OS_PERSONALITY=darwin
+  step "python: pip install ./python (offline, in a venv)"
   local builds
   builds=$(cd "$root" && pwd)
   rm -rf "$builds/venv"
   /usr/bin/python3 -m venv --system-site-packages "$builds/venv"
   "$builds/venv/bin/pip" install --quiet --no-index --no-build-isolation ./python
-  SMA_EXPECT_INSTALLED=1 SMA_CLI="$builds/gcc-posix/sma" \
-    "$builds/venv/bin/python" -m pytest -q -p no:cacheprovider python/tests
+  python_pytest gcc-posix
+  if private_ipc_allowed; then
+    python_pytest python-sysv env SMA_PRIVATE_IPC=1 unshare -i
+  else
+    python_pytest python-sysv
+  fi
+  python_pytest python-darwin
 }
 
 cfg_deb() {

@@ -18,16 +18,17 @@ import numpy as np
 
 import sma
 
+RECORD_SIZE = 640  # the record that ends every libsma segment (src/record.c)
 
 def patch(name, offset, data):
     """Overwrites record bytes at `offset` and re-seals the CRC."""
     shm = shared_memory.SharedMemory(name)
     resource_tracker.unregister(shm._name, "shared_memory")
     end = shm.size
-    rec = bytearray(shm.buf[end - sma.RECORD_SIZE:end])
+    rec = bytearray(shm.buf[end - RECORD_SIZE:end])
     rec[offset:offset + len(data)] = data
     rec[636:640] = struct.pack("<I", zlib.crc32(bytes(rec[:636])))
-    shm.buf[end - sma.RECORD_SIZE:end] = bytes(rec)
+    shm.buf[end - RECORD_SIZE:end] = bytes(rec)
     shm.close()
 
 
@@ -45,8 +46,10 @@ def main():
     prefix = sys.argv[1]
     failures = []
     foreign = ">f4" if np.little_endian else "<f4"
+    # (b"f4" is not here: the C library, which python/sma binds, reads a
+    # type code without a byte order as this machine's, float32.)
     forged = [b"|O8", b"|O", b"<U2", b"<M8[s]", b"|S4", b"|V4",
-              foreign.encode(), b"\xff\xfe", b"f4"]
+              foreign.encode(), b"\xff\xfe"]
     for i, typestr in enumerate(forged):
         name = "%s-dtype%d" % (prefix, i)
         sma.create(name, (4,), "f4").close()
