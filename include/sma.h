@@ -209,6 +209,9 @@ typedef struct sma_caps {
                                (System V: shmmax, 4 MiB by default on
                                macOS); 0 when there is no such fixed limit
                                (POSIX: /dev/shm's free space decides) */
+  uint64_t reserved[8];     /**< Zero. Room for the fields of later minor
+                               releases, so that the struct keeps its size
+                               (docs/abi.md). */
 } sma_caps_t;
 
 /** Fills *out with the backend's capabilities. NULL is ignored. */
@@ -477,7 +480,10 @@ enum sma_override_fields {
   SMA_SET_DTYPE = 1u << 2, /**< Use sma_override::dtype. */
   SMA_SET_SLICE = 1u << 3  /**< Use sma_override::slice and sma_override::nslice. */
 };
-/** The overrides of sma_clone(), gridr's **override. */
+/** The overrides of sma_clone(), gridr's **override. The library reads
+ * a member only when its SMA_SET_* bit is in `set`, so a member that a
+ * later minor release adds (with a new bit) is never read from an older
+ * program's smaller struct (docs/abi.md). */
 typedef struct sma_override {
   unsigned set;              /**< OR of SMA_SET_* */
   const char *name;          /**< New name. */
@@ -742,6 +748,9 @@ typedef struct sma_info {
                                sma_collect(), removed only by sma_unlink();
                                0 otherwise (and for records written before
                                the flag existed) */
+  uint64_t reserved[8];   /**< Zero. Room for the fields of later minor
+                               releases, so that the struct keeps its size
+                               (docs/abi.md). */
 } sma_info_t;
 
 /** Reads a libsma segment's record and the OS's view of it, without
@@ -834,6 +843,8 @@ typedef struct sma_stray {
                              here (another pid namespace, no /proc) */
   uint64_t ident[2];    /**< the OS object's identity, opaque; what
                              sma_collect_stray() checks it still is */
+  uint64_t reserved[8]; /**< Zero. Room for later minor releases' fields
+                             (docs/abi.md). */
 } sma_stray_t;
 
 /** Called by sma_list_strays() for each stray; a nonzero return stops
