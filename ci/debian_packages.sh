@@ -26,6 +26,11 @@ cmake --build "$build" >/dev/null
 python_deb() {
   local version pkg=$build/python3-libsma
   version=$(dpkg-deb -f "$build"/libsma0_*.deb Version)
+  # The binding mirrors the library's structs (docs/abi.md): before 1.0
+  # only the same minor series, from 1.0 on the same major.
+  local major=${version%%.*} minor rest next_abi
+  rest=${version#*.}; minor=${rest%%.*}
+  if [ "$major" = 0 ]; then next_abi=0.$((minor + 1)); else next_abi=$((major + 1)); fi
   rm -rf "$pkg" && mkdir -p "$pkg/DEBIAN" "$pkg/usr/lib/python3/dist-packages/sma" \
     "$pkg/usr/share/doc/python3-libsma"
   install -m 0644 "$src"/python/sma/*.py "$src"/python/sma/py.typed \
@@ -41,7 +46,7 @@ Architecture: all
 Section: python
 Priority: optional
 Maintainer: $(dpkg-deb -f "$build"/libsma0_*.deb Maintainer)
-Depends: libsma0 (>= $version), libsma0 (<< 1), python3:any, python3-numpy
+Depends: libsma0 (>= $version), libsma0 (<< $next_abi), python3:any, python3-numpy
 Description: named shared-memory N-dimensional arrays for Python
  A ctypes binding of libsma with the API of gridr's SharedMemoryArray:
  NumPy arrays in named shared memory that worker processes open by

@@ -59,7 +59,7 @@ extern "C" {
 
 /* ---- Version (single source: CMake reads these lines) ------------------ */
 #define SMA_VERSION_MAJOR 0 /**< Incompatible API or ABI changes. */
-#define SMA_VERSION_MINOR 1 /**< Compatible additions. */
+#define SMA_VERSION_MINOR 2 /**< Compatible additions. */
 #define SMA_VERSION_PATCH 0 /**< Fixes. */
 
 /* ---- Export and attribute macros --------------------------------------- */

@@ -28,9 +28,18 @@ CREATE_NORESERVE = 1 << 3
 CREATE_PERSIST = 1 << 4
 SET_NAME, SET_SHAPE, SET_DTYPE, SET_SLICE = 1, 2, 4, 8
 
-# The oldest library this package can use: 0.1 (MAJOR*10000 + MINOR*100).
-MIN_VERSION = 100
-SUPPORTED_MAJOR = 0
+# The library series whose structs the declarations below mirror
+# (docs/abi.md): before 1.0 each minor release may change them, so a 0.x
+# library must be exactly this minor; from 1.0 on, this major and at least
+# this minor.
+ABI_SERIES = (0, 2)
+
+
+def _compatible(version: int) -> bool:
+    major, minor = version // 10000, version // 100 % 100
+    if major != ABI_SERIES[0]:
+        return False
+    return minor == ABI_SERIES[1] if major == 0 else minor >= ABI_SERIES[1]
 
 
 class Slice(ctypes.Structure):
@@ -52,7 +61,7 @@ class Info(ctypes.Structure):
                 ("creator_pid", ctypes.c_uint64), ("created_ns", ctypes.c_int64),
                 ("creator_alive", ctypes.c_int), ("attached", ctypes.c_int),
                 ("creating", ctypes.c_int), ("huge_pages", ctypes.c_int),
-                ("persistent", ctypes.c_int)]
+                ("persistent", ctypes.c_int), ("reserved", ctypes.c_uint64 * 8)]
 
 
 class Caps(ctypes.Structure):
@@ -62,7 +71,7 @@ class Caps(ctypes.Structure):
                 ("outlives_creator", ctypes.c_int),
                 ("unlink_by_creator_only", ctypes.c_int),
                 ("proves_unused", ctypes.c_int), ("reserves_memory", ctypes.c_int),
-                ("max_segment", ctypes.c_uint64)]
+                ("max_segment", ctypes.c_uint64), ("reserved", ctypes.c_uint64 * 8)]
 
 
 class Override(ctypes.Structure):
@@ -165,10 +174,10 @@ def _declare(lib: ctypes.CDLL, path: str) -> None:
         fn.restype = restype
         fn.argtypes = argtypes
     version = lib.sma_version()
-    if version // 10000 != SUPPORTED_MAJOR or version < MIN_VERSION:
-        raise ImportError("sma: %s is libsma %d.%d.%d; this package needs 0.1 or a "
-                          "later 0.x" % (path, version // 10000, version // 100 % 100,
-                                         version % 100))
+    if not _compatible(version):
+        raise ImportError("sma: %s is libsma %d.%d.%d; this package needs libsma %d.%d "
+                          "(docs/abi.md)" % (path, version // 10000, version // 100 % 100,
+                                             version % 100, *ABI_SERIES))
 
 
 lib, path = _load()

@@ -278,3 +278,24 @@ def test_many_threads_share_one_segment(name):
         t.join()
     assert list(a.array[:, 0]) == list(range(1, 9)) and a.array.sum() == 36 * 1000
     a.close()
+
+
+@pytest.mark.parametrize("struct, fill", [
+    ("Info", lambda lib, buf, name: lib.sma_info(name.encode(), buf)),
+    ("Caps", lambda lib, buf, name: lib.sma_caps(buf)),
+])
+def test_ctypes_structs_are_exactly_the_c_structs(name, struct, fill):
+    # The library fills (zeroes) sizeof(C struct) bytes: a ctypes mirror
+    # smaller than the C struct would let it write past the buffer. The
+    # buffer is larger, patterned, and the bytes past the mirror must stay.
+    from sma import _lib
+    a = sma.create(name, (4,), "u1")
+    try:
+        size = ctypes.sizeof(getattr(_lib, struct))
+        raw = (ctypes.c_ubyte * (size + 256))(*([0xA5] * (size + 256)))
+        fill(_lib.lib, ctypes.cast(raw, ctypes.POINTER(getattr(_lib, struct))), name)
+        assert bytes(raw[size:]) == b"\xa5" * 256, "the C struct is larger than its mirror"
+        assert any(b != 0xA5 for b in raw[size - 64:size]), "the C struct is smaller"
+    finally:
+        a.close()
+        sma.unlink(name)
