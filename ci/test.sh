@@ -137,7 +137,8 @@ cfg_asan_ubsan_posix() {
 # randomisation off for them only (setarch -R). Only the tests where
 # threads meet the library's state run (the others run one thread, and
 # ten times slower here, for nothing): the thread test, the mapping cache,
-# the name counter, the multi-threaded stress and the registry. A report
+# the name counter and the registry (test_stress, 50 s here, repeats the
+# name counter's threads at length). A report
 # fails the test at once (halt_on_error; the exit code is TSan's 66).
 # The tests run on the Criterion stand-in (SMA_TEST_SHIM): Criterion's
 # BoxFort maps its arena at a random fixed address in a range TSan keeps
@@ -161,19 +162,43 @@ tsan_launcher() {
   fi
   echo "tsan: the TSan runtime cannot run here, even under setarch -R" >&2; exit 1
 }
-cfg_tsan_posix() {
-  local tests=(threads map_cache name stress registry) t targets=(sma_test_helper)
+# tsan_build NAME [cmake args...]: configures NAME for TSan and builds
+# only the tests named in the array `tests` and their helper.
+tsan_build() {
+  local name=$1; shift
+  local t targets=(sma_test_helper)
   for t in "${tests[@]}"; do targets+=("test_$t"); done
-  step "tsan-posix: configure and build (${tests[*]} and their helper)"
-  cmake -S . -B "$root/tsan-posix" -G Ninja -DSMA_WARNINGS_AS_ERRORS=ON -DCMAKE_C_COMPILER=clang \
-    -DSMA_SANITIZER=thread -DCMAKE_BUILD_TYPE=Debug -DSMA_TEST_SHIM=ON >/dev/null
-  cmake --build "$root/tsan-posix" -j "$jobs" --target "${targets[@]}"
-  step "tsan-posix: the tests where threads meet the library"
+  step "$name: configure and build (${tests[*]} and their helper)"
+  cmake -S . -B "$root/$name" -G Ninja -DSMA_WARNINGS_AS_ERRORS=ON -DCMAKE_C_COMPILER=clang \
+    -DSMA_SANITIZER=thread -DCMAKE_BUILD_TYPE=Debug -DSMA_TEST_SHIM=ON "$@" >/dev/null
+  cmake --build "$root/$name" -j "$jobs" --target "${targets[@]}"
+}
+# tsan_run NAME [command prefix...]: runs those tests, a report failing one.
+tsan_run() {
+  local name=$1; shift
+  step "$name: the tests where threads meet the library (${tests[*]})"
   local launcher
   launcher=$(tsan_launcher)
-  TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 ${TSAN_OPTIONS:-}" $launcher \
-    ctest --test-dir "$root/tsan-posix" --output-on-failure -j "$jobs" \
+  TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 ${TSAN_OPTIONS:-}" $launcher "$@" \
+    ctest --test-dir "$root/$name" --output-on-failure -j "$jobs" \
       -R "^($(IFS='|'; echo "${tests[*]}"))\$"
+}
+cfg_tsan_posix() {
+  local tests=(threads map_cache name registry)
+  tsan_build tsan-posix
+  tsan_run tsan-posix
+}
+# System V under TSan: the thread test and the mapping cache, in a private
+# IPC namespace as gcc-sysv runs them where unshare -i is allowed.
+cfg_tsan_sysv() {
+  local tests=(threads map_cache)
+  tsan_build tsan-sysv -DSMA_BACKEND=sysv
+  if private_ipc_allowed; then
+    SMA_PRIVATE_IPC=1 tsan_run tsan-sysv unshare -i
+  else
+    echo "unshare -i is not permitted here: the System V tests run in the shared namespace."
+    tsan_run tsan-sysv
+  fi
 }
 
 # macOS's personality on Linux (src/unix/personality.h): 30-byte names,
@@ -311,7 +336,7 @@ cfg_demo() {
   bash ci/demo.sh
 }
 
-configs=(lint gcc-posix python deb clang-posix-shared asan-ubsan-posix tsan-posix gcc-posix-darwin
+configs=(lint gcc-posix python deb clang-posix-shared asan-ubsan-posix tsan-posix tsan-sysv gcc-posix-darwin
          gcc-posix-faults gcc-sysv-faults gcc-sysv gcc-sysv-darwin i386-posix i386-sysv
          s390x-posix s390x-sysv ppc64-sysv mingw-win32 fuzz demo)
 

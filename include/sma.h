@@ -57,14 +57,17 @@
  *    with the pid they were read for; SMA_MAP_CACHE, read once into an
  *    atomic; the mapping cache, a list behind one mutex that is never held
  *    across an OS call; the Windows list of kept handles, an SRW lock.
+ *    Intent entries and the per-user index live in files (an intent is
+ *    created exclusively under a name of its own, an index entry is named
+ *    after its segment), not in memory the threads share.
  *    Reading the environment (SMA_MAP_CACHE, TMPDIR) is getenv(), as unsafe
  *    as any against a concurrent setenv() in another thread.
  *  - fork(): any thread may fork while others are inside libsma, and the
  *    child may use the library at once: at-fork handlers (registered at
- *    the library's first use of them) hold the mapping cache's lock across the
- *    fork, so the child's table is consistent and never locked by a thread
- *    it lacks, and make the child read its pid namespace and start time
- *    afresh. The child keeps the arrays it inherited loaded (their
+ *    the library's first use of them) hold the mapping cache's lock
+ *    across the fork, so the child's table is consistent and never locked
+ *    by a thread it lacks, and make the child read its pid namespace and
+ *    start time afresh. The child keeps the arrays it inherited loaded (their
  *    mappings are its own too); it must not use an object that another
  *    thread of the parent was changing during the fork. A child made by a
  *    raw clone() or _Fork() runs no handler: the pid tags above keep it
