@@ -164,6 +164,79 @@ cfg_asan_ubsan_posix() {
   step "asan-ubsan-posix: test"; run_ctest asan-ubsan-posix
 }
 
+# ThreadSanitizer: the thread-safety contract of sma.h's conventions.
+# Clang's TSan runtime maps its shadow at fixed addresses and stops with
+# "unexpected memory mapping" when the kernel randomises mmap over more
+# bits than it expects (vm.mmap_rnd_bits above 28 with clang 14's
+# runtime): a probe program tells, and then the tests run with address
+# randomisation off for them only (setarch -R). Only the tests where
+# threads meet the library's state run (the others run one thread, and
+# ten times slower here, for nothing): the thread test, the mapping cache,
+# the name counter and the registry (test_stress, 50 s here, repeats the
+# name counter's threads at length). A report
+# fails the test at once (halt_on_error; the exit code is TSan's 66).
+# The tests run on the Criterion stand-in (SMA_TEST_SHIM): Criterion's
+# BoxFort maps its arena at a random fixed address in a range TSan keeps
+# for its shadow, and most runs die at start ("Could not initialize
+# inheritable arena").
+tsan_launcher() {
+  local probe=$root/tsan-probe
+  mkdir -p "$probe"
+  printf '%s\n' '#include <pthread.h>' '#include <stdio.h>' \
+    'static void *run(void *p) { return p; }' \
+    'int main(void) { pthread_t t; pthread_create(&t, 0, run, 0); pthread_join(t, 0);' \
+    '  puts("tsan runs"); return 0; }' > "$probe/probe.c"
+  clang -fsanitize=thread -o "$probe/probe" "$probe/probe.c"
+  if [ "$("$probe/probe" 2>&1)" = "tsan runs" ]; then
+    echo "tsan: the TSan runtime runs here as is" >&2; return
+  fi
+  if [ "$(setarch "$(uname -m)" -R "$probe/probe" 2>&1)" = "tsan runs" ]; then
+    echo "tsan: vm.mmap_rnd_bits=$(cat /proc/sys/vm/mmap_rnd_bits 2>/dev/null) is too many" \
+         "for the TSan runtime: tests run under setarch -R" >&2
+    echo "setarch $(uname -m) -R"; return
+  fi
+  echo "tsan: the TSan runtime cannot run here, even under setarch -R" >&2; exit 1
+}
+# tsan_build NAME [cmake args...]: configures NAME for TSan and builds
+# only the tests named in the array `tests` and their helper.
+tsan_build() {
+  local name=$1; shift
+  local t targets=(sma_test_helper)
+  for t in "${tests[@]}"; do targets+=("test_$t"); done
+  step "$name: configure and build (${tests[*]} and their helper)"
+  cmake -S . -B "$root/$name" -G Ninja -DSMA_WARNINGS_AS_ERRORS=ON -DCMAKE_C_COMPILER=clang \
+    -DSMA_SANITIZER=thread -DCMAKE_BUILD_TYPE=Debug -DSMA_TEST_SHIM=ON "$@" >/dev/null
+  cmake --build "$root/$name" -j "$jobs" --target "${targets[@]}"
+}
+# tsan_run NAME [command prefix...]: runs those tests, a report failing one.
+tsan_run() {
+  local name=$1; shift
+  step "$name: the tests where threads meet the library (${tests[*]})"
+  local launcher
+  launcher=$(tsan_launcher)
+  TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 ${TSAN_OPTIONS:-}" $launcher "$@" \
+    ctest --test-dir "$root/$name" --output-on-failure -j "$jobs" \
+      -R "^($(IFS='|'; echo "${tests[*]}"))\$"
+}
+cfg_tsan_posix() {
+  local tests=(threads map_cache name registry)
+  tsan_build tsan-posix
+  tsan_run tsan-posix
+}
+# System V under TSan: the thread test (its mapping-cache part included;
+# test_map_cache's 6,400 loads take minutes here), in a private IPC
+# namespace as gcc-sysv runs where unshare -i is allowed.
+cfg_tsan_sysv() {
+  local tests=(threads)
+  tsan_build tsan-sysv -DSMA_BACKEND=sysv
+  if private_ipc_allowed; then
+    SMA_PRIVATE_IPC=1 tsan_run tsan-sysv unshare -i
+  else
+    echo "unshare -i is not permitted here: the System V tests run in the shared namespace."
+    tsan_run tsan-sysv
+  fi
+}
+
 # macOS's personality on Linux (src/unix/personality.h): 30-byte names,
 # page-rounded sizes, the record written through the map, no reservation,
 # no O_TMPFILE, listing through the per-user index, nothing proven unused;
@@ -299,7 +372,8 @@ cfg_demo() {
   bash ci/demo.sh
 }
 
-configs=(lint gcc-posix abi python deb clang-posix-shared asan-ubsan-posix gcc-posix-darwin
+configs=(lint gcc-posix abi python deb clang-posix-shared asan-ubsan-posix tsan-posix tsan-sysv
+         gcc-posix-darwin
          gcc-posix-faults gcc-sysv-faults gcc-sysv gcc-sysv-darwin i386-posix i386-sysv
          s390x-posix s390x-sysv ppc64-sysv mingw-win32 fuzz demo)
 

@@ -27,10 +27,53 @@
  *    metadata record; a forked child reads its pid namespace again, as it
  *    may live in another), and, on Windows, the handles that keep this
  *    process's created segments alive until it unlinks them.
- *  - Threads: one sma_t is used by one thread at a time; different sma_t
- *    objects, of the same segment or not, may be used by different threads
- *    at once. Everything global is thread-safe and fork-safe (a forked
- *    child keeps using the arrays it inherited and loads as its parent).
+ *  - Threads (proven under ThreadSanitizer by tests/test_threads.c):
+ *    every function may be called from any thread, and from many threads
+ *    at once on distinct objects. An object (sma_t, sma_registry_t) is
+ *    used by one thread at a time: a call that changes it (a non-const
+ *    parameter: sma_create*(), sma_load(), sma_close(), sma_free(),
+ *    sma_registry_add(), sma_registry_clear(), sma_create_and_register()'s
+ *    registry, sma_wrap()'s arrays...) must not overlap any other call on
+ *    it; calls that take it const (sma_name(), sma_view(), sma_data(),
+ *    sma_describe(), sma_clone()'s source, sma_npy_write(),
+ *    sma_registry_count()...) may run on it in many threads at once while
+ *    nothing changes it. To share a registry between threads, hold one
+ *    lock of yours around every call on it. Many sma_t of one segment,
+ *    each in its own thread, are the way to share a segment: they share
+ *    one mapping (the cache, below) and may load and close at any time.
+ *    The array's elements are plain memory: the library orders no access
+ *    to them, so threads (and processes) writing the same elements need
+ *    their own synchronisation; disjoint elements may be written at once.
+ *    Calls that take a name (sma_open(), sma_info(), sma_list(),
+ *    sma_collect(), sma_unlink(), sma_build_name()...) meet other threads'
+ *    creates and unlinks as they meet other processes': sma_list() skips a
+ *    segment removed while it walks. Callbacks (sma_fill_fn, sma_list_fn,
+ *    sma_wrap_fn...) run on the calling thread, before the call returns.
+ *    sma_last_os_error() is per thread (errno, GetLastError()), and
+ *    sma_os_error() per object. The process-wide state and what guards it:
+ *    the name counter, one atomic counter (names are distinct across
+ *    threads); the boot id, atomics filled once (racing fillers store the
+ *    same value); the pid namespace and start time caches, atomics tagged
+ *    with the pid they were read for; SMA_MAP_CACHE, read once into an
+ *    atomic; the mapping cache, a list behind one mutex that is never held
+ *    across an OS call; the Windows list of kept handles, an SRW lock.
+ *    Intent entries and the per-user index live in files (an intent is
+ *    created exclusively under a name of its own, an index entry is named
+ *    after its segment), not in memory the threads share.
+ *    Reading the environment (SMA_MAP_CACHE, TMPDIR) is getenv(), as unsafe
+ *    as any against a concurrent setenv() in another thread.
+ *  - fork(): any thread may fork while others are inside libsma, and the
+ *    child may use the library at once: at-fork handlers (registered at
+ *    the library's first use of them) hold the mapping cache's lock
+ *    across the fork, so the child's table is consistent and never locked
+ *    by a thread it lacks, and make the child read its pid namespace and
+ *    start time afresh. The child keeps the arrays it inherited loaded (their
+ *    mappings are its own too); it must not use an object that another
+ *    thread of the parent was changing during the fork. A child made by a
+ *    raw clone() or _Fork() runs no handler: the pid tags above keep it
+ *    from using its parent's caches. (POSIX promises such a child only
+ *    async-signal-safe functions; glibc, whose malloc and stdio are
+ *    fork-safe, gives libsma what it needs.)
  *
  * The mapping cache: loads of one segment in one process share one
  * mapping (sma_load(), sma_open()), so loading many slices of one array
@@ -593,7 +636,11 @@ SMA_API int sma_build_name(char *buf, size_t *size, const char *prefix);
 SMA_API uint64_t sma_name_counter(void);
 
 /* ---- Registry ---------------------------------------------------------- */
-/** A caller-owned growable list of segment names to unlink later. */
+/** A caller-owned growable list of segment names to unlink later. Like
+ * an sma_t, one registry is used by one thread at a time (a thread of its
+ * own each, or one lock of the caller's around every call on a shared
+ * one, sma_create_and_register() included); distinct registries need
+ * nothing. */
 typedef struct sma_registry sma_registry_t;
 
 /** Errors: SMA_EINVAL, SMA_ENOMEM. Release with sma_registry_free(). */
@@ -763,8 +810,9 @@ typedef struct sma_info {
  * order), SMA_ETOOBIG, SMA_EOS. */
 SMA_API int sma_info(const char *name, sma_info_t *out);
 
-/** Called by sma_list() for each segment; a nonzero return stops the walk
- * and becomes sma_list()'s result. */
+/** Called by sma_list() for each segment, on the thread that called
+ * sma_list(); a nonzero return stops the walk and becomes sma_list()'s
+ * result. */
 typedef int (*sma_list_fn)(const sma_info_t *info, void *user);
 
 /** Calls fn for every libsma segment this user can see (segments of other

@@ -7,6 +7,7 @@
 #include "support.h"
 
 #include <criterion/criterion.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -271,12 +272,12 @@ Test(map_cache, a_forked_child_loads_and_closes) {
 
 typedef struct churn {
   const char *name;
-  volatile int stop;
+  atomic_int stop; /* atomic: ThreadSanitizer runs this test (tsan-posix) */
 } churn_t;
 
 static void *churn_main(void *arg) {
   churn_t *c = arg;
-  while (!c->stop) {
+  while (!atomic_load(&c->stop)) {
     sma_t *a;
     if (sma_open(&a, c->name, NULL, 0) == 0) sma_free(a);
   }
@@ -314,7 +315,7 @@ Test(map_cache, fork_while_threads_load_never_hangs_a_child, .timeout = 600) {
     }
     failed += child_status(pid) != 0;
   }
-  c.stop = 1;
+  atomic_store(&c.stop, 1);
   for (int i = 0; i < 2; i++) pthread_join(th[i], NULL);
   cr_assert_eq(failed, 0, "%d children failed or hung", failed);
   cr_assert_eq(sma_unlink(name), 0);

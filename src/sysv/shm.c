@@ -61,6 +61,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ipc.h>
+#include <sys/mman.h>
 #include <sys/shm.h>
 #include <sys/stat.h>
 #if defined(__APPLE__)
@@ -162,6 +163,34 @@ static int is_creating(const probe_t *p) {
   return (p->ds.shm_perm.mode & CREATING_MARK) != 0;
 }
 
+/* ThreadSanitizer intercepts munmap() but not shmdt(): after a shmdt()
+ * it still holds the range's old accesses, and takes a later attach at the
+ * same address (the kernel reuses it) for the same memory, so a thread's
+ * read of a segment it has detached and another thread's write to a new
+ * segment mapped there since read as a race. On Linux an attach is one
+ * mapping, and munmap() of it detaches exactly as shmdt() does (the
+ * kernel's shm_close() counts the detach either way), so under TSan the
+ * detach is a munmap(), through which TSan forgets the range; should it
+ * fail (a huge-page segment whose size is not a multiple of the huge
+ * page), shmdt() does it. */
+#if defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define SMA_UNDER_TSAN 1
+#endif
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define SMA_UNDER_TSAN 1
+#endif
+
+static int detach(void *addr, size_t size) {
+#if defined(SMA_UNDER_TSAN) && defined(__linux__)
+  if (munmap(addr, size) == 0) return 0;
+#else
+  (void)size;
+#endif
+  return shmdt(addr);
+}
+
 /* Reads the valid record of segment `id` (size `size`) through a
  * read-only attach: -1 when it cannot be attached, otherwise what
  * sma__record_read() says (0, SMA_ENORECORD, ...). */
@@ -169,7 +198,7 @@ static int read_record_of(int id, size_t size, sma__record_t *rec) {
   void *addr = shmat(id, NULL, SHM_RDONLY);
   if (addr == (void *)-1) return -1;
   int rc = sma__record_read(addr, size, rec);
-  shmdt(addr);
+  detach(addr, size);
   return rc;
 }
 
@@ -341,7 +370,7 @@ static void write_intent(const char *name, char entry[32]) {
 static void discard(sma__os_segment_t *seg) {
   sma__intent_drop(seg->intent);
   shmctl((int)seg->handle, IPC_RMID, NULL);
-  shmdt(seg->addr);
+  detach(seg->addr, seg->size);
   seg->addr = NULL;
   seg->size = 0;
   seg->handle = -1;
@@ -439,7 +468,7 @@ int sma__os_huge_mapped(const sma__os_segment_t *seg) {
 
 int sma__os_close(sma__os_segment_t *seg, int *os_err) {
   int e = 0;
-  if (seg->addr != NULL && shmdt(seg->addr) != 0) e = errno;
+  if (seg->addr != NULL && detach(seg->addr, seg->size) != 0) e = errno;
   seg->addr = NULL;
   seg->size = 0;
   seg->handle = -1;
