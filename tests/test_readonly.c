@@ -116,6 +116,23 @@ Test(readonly, clone_and_slice_stay_readonly) {
   sma_free(w);
 }
 
+#if defined(_WIN32)
+/* No fork here: the helper process writes, and its exit code is the
+ * exception that ended it. */
+Test(readonly, a_write_through_it_faults) {
+  char name[SMA_NAME_BUF];
+  t_name(name, sizeof name, "ro-fault");
+  sma_t *w = make_filled(name, 0);
+  const char *args[] = {"write-readonly", name, NULL};
+  int code = t_run_helper(args);
+  cr_assert_eq((unsigned)code, 0xC0000005u, "the helper's write was not an access violation: %d",
+               code);
+  cr_assert(shows_pattern(w, 0), "nothing was written");
+  sma_unlink(name);
+  sma_free(w);
+}
+#endif
+
 #if !defined(_WIN32)
 #include <fcntl.h>
 #include <signal.h>
