@@ -9,6 +9,7 @@
 #include "support.h"
 
 #include <criterion/criterion.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -363,9 +364,12 @@ Test(readonly, read_commands_work_for_a_reader) {
       rc = t_shell_as(READER, GROUP, &out, "'%s' %s '%s'", SMA_CLI, cmd, name);
     cr_assert_neq(out, NULL);
     cr_assert_eq(rc, 0, "sma %s as uid %d: exit %d: %s", cmd, READER, rc, out);
+    /* Where listing goes through a per-user index (macOS), `sma ls` shows
+     * the names this user created only: it must still run. */
+    bool unlisted = strcmp(cmd, "ls") == 0 && !t_caps().can_list;
     if (strcmp(cmd, "cat") == 0)
       cr_assert(strstr(out, "94") != NULL, "sma cat shows the last value (3*31+1): %s", out);
-    else if (strcmp(cmd, "save") != 0)
+    else if (strcmp(cmd, "save") != 0 && !unlisted)
       cr_assert(strstr(out, name) != NULL, "sma %s names the segment: %s", cmd, out);
     free(out);
   }
