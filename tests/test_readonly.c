@@ -5,6 +5,7 @@
  * so those tests need root and skip otherwise), and never shares a
  * mapping with a read-write load of the same segment in one process. The
  * `sma` commands that only read use it. */
+#define _GNU_SOURCE /* F_SETLEASE */
 #include "sma.h"
 #include "support.h"
 
@@ -388,4 +389,46 @@ Test(readonly, read_commands_work_for_a_reader) {
   free(out);
   cr_assert_eq(sma_unlink(name), 0);
 }
+
+#if defined(SMA_BACKEND_posix) && defined(__linux__)
+/* A read-only open does not block (a FIFO would hold O_RDONLY), so it
+ * meets gc's write lease as EWOULDBLOCK, not as a wait: it must still
+ * break the lease (gc then keeps the segment: F_GETLEASE is no longer
+ * F_WRLCK) and succeed once the lease is gone, as a read-write open does. */
+Test(readonly, a_read_only_open_breaks_a_lease_and_waits_for_it) {
+  char name[SMA_NAME_BUF];
+  t_name(name, sizeof name, "ro-lease");
+  sma_free(make_filled(name, 0)); /* closed: a lease needs no other opener */
+  char path[SMA_NAME_BUF + 16];
+  snprintf(path, sizeof path, "/dev/shm/%s", name);
+  int fd = open(path, O_RDONLY);
+  if (fd < 0) cr_skip_test("segments are not files under /dev/shm here");
+  signal(SIGIO, SIG_IGN); /* the lease-break notice */
+  if (fcntl(fd, F_SETLEASE, F_WRLCK) != 0) {
+    close(fd);
+    sma_unlink(name);
+    cr_skip_test("no leases here");
+  }
+  fflush(NULL);
+  pid_t pid = fork();
+  cr_assert_neq(pid, -1);
+  if (pid == 0) {
+    sma_t *r;
+    if (sma_open_as(&r, name, NULL, 0, SMA_OPEN_READONLY) != 0) _exit(BAD_OPEN);
+    _exit(shows_pattern(r, 0) ? 0 : BAD_VALUE);
+  }
+  int broken = 0;
+  for (int i = 0; i < 500 && !broken; i++) { /* up to 5 s */
+    broken = fcntl(fd, F_GETLEASE) != F_WRLCK;
+    if (!broken) usleep(10000);
+  }
+  fcntl(fd, F_SETLEASE, F_UNLCK);
+  close(fd);
+  int status;
+  cr_assert_eq(waitpid(pid, &status, 0), pid);
+  cr_expect(broken, "the read-only open did not break the lease: gc would not see it");
+  cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "reader: status %d", status);
+  sma_unlink(name);
+}
+#endif
 #endif
