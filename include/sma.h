@@ -500,6 +500,42 @@ SMA_API int sma_load(sma_t *a);
 SMA_API int sma_open(sma_t **out, const char *name, const sma_slice_t *slice,
                      size_t nslice);
 
+/** Flags for sma_load_as() and sma_open_as(). */
+enum sma_open_flags {
+  /** Attach read-only: POSIX O_RDONLY and PROT_READ, System V SHM_RDONLY,
+   * Windows FILE_MAP_READ. Needs only read permission (e.g. a 0640 segment
+   * of another user whose group the caller is in; without it the load is
+   * SMA_EACCES as before), and the library writes nothing through such a
+   * mapping. sma_data(), sma_view() and sma_at() still give the addresses,
+   * typed as usual, but any write through them faults (SIGSEGV, or SIGBUS
+   * on some systems; an access violation on Windows): read only. */
+  SMA_OPEN_READONLY = 1u << 0
+};
+
+/** sma_load() with `flags` (an OR of SMA_OPEN_*): with SMA_OPEN_READONLY
+ * the segment is mapped read-only and the object becomes read-only
+ * (sma_is_readonly()), so that later sma_load() calls and sma_clone()
+ * copies (a slice of it) load read-only too; without it the object loads
+ * read-write and stops being read-only. A failed call leaves the object as
+ * it was. The mapping cache never shares a mapping between read-only and
+ * read-write loads of one segment: each gets a mapping of its own access.
+ * Thread safety as sma_load(). Errors: those of sma_load(), and SMA_EINVAL
+ * for an unknown flag. */
+SMA_API int sma_load_as(sma_t *a, unsigned flags);
+
+/** sma_open() with `flags` (an OR of SMA_OPEN_*): with SMA_OPEN_READONLY
+ * the new object is read-only, as after sma_load_as(). Errors: those of
+ * sma_open(), and SMA_EINVAL for an unknown flag. */
+SMA_API int sma_open_as(sma_t **out, const char *name, const sma_slice_t *slice,
+                        size_t nslice, unsigned flags);
+
+/** 1 if the object is read-only: loaded with SMA_OPEN_READONLY (its
+ * mapping faults on a write), or, unloaded, one that sma_load() loads
+ * read-only (it was, or is a sma_clone() of such an object). sma_create()
+ * maps its new segment read-write and makes the object read-write. 0
+ * otherwise and for NULL; never fails. */
+SMA_API int sma_is_readonly(const sma_t *a);
+
 /** Releases this object's share of the process's mapping and handle (the
  * last array of a segment to close unmaps it); never unlinks. The view
  * becomes NULL. Closing an object that is not loaded is a no-op returning

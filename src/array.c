@@ -16,6 +16,7 @@ struct sma {
   bool loaded;
   bool creator;
   bool persistent;               /* see sma_is_persistent() */
+  bool readonly;                 /* loads map read-only: sma_is_readonly() */
   unsigned effective;            /* create flags that took effect */
   sma__os_segment_t seg;
   sma__map_t *map;               /* the shared mapping seg copies, or NULL */
@@ -166,6 +167,7 @@ int sma_create_filled(sma_t *a, unsigned flags, sma_fill_fn fill, void *user) {
   a->creator = true;
   a->effective = seg.effective | (persistent ? SMA_CREATE_PERSIST : 0u);
   a->persistent = persistent;
+  a->readonly = false; /* the creator maps its new segment read-write */
   a->os_error = 0;
   a->creator_pid = rec.creator_pid;
   a->created_ns = rec.created_ns;
@@ -222,9 +224,10 @@ static int finish_load(sma_t *a, sma__os_segment_t *seg, sma__map_t *map,
  * the mapping), sharing the mapping this process holds of the same object
  * (map_cache.c). *has_record tells whether there was one; a segment still
  * being created is SMA_EBUSY. On failure nothing stays open. */
-static int open_checked(const char *name, sma__os_segment_t *seg, sma__map_t **map,
-                        sma__record_t *rec, bool *has_record, int *os_err) {
-  int rc = sma__map_open(name, seg, rec, map, os_err);
+static int open_checked(const char *name, bool readonly, sma__os_segment_t *seg,
+                        sma__map_t **map, sma__record_t *rec, bool *has_record,
+                        int *os_err) {
+  int rc = sma__map_open(name, readonly, seg, rec, map, os_err);
   *has_record = rc == 0;
   if (rc == SMA_ENORECORD) return 0;
   if (rc == 0 && seg->creating) {
@@ -237,21 +240,36 @@ static int open_checked(const char *name, sma__os_segment_t *seg, sma__map_t **m
 
 int sma_load(sma_t *a) {
   if (a == NULL) return SMA_EINVAL;
+  return sma_load_as(a, a->readonly ? SMA_OPEN_READONLY : 0u);
+}
+
+int sma_load_as(sma_t *a, unsigned flags) {
+  if (a == NULL || (flags & ~(unsigned)SMA_OPEN_READONLY) != 0) return SMA_EINVAL;
   if (a->loaded) return SMA_ESTATE;
+  bool readonly = (flags & SMA_OPEN_READONLY) != 0;
   sma__os_segment_t seg;
   sma__record_t rec;
   bool has_record;
   int os_err = 0;
   sma__map_t *map;
-  int rc = open_checked(a->name, &seg, &map, &rec, &has_record, &os_err);
+  int rc = open_checked(a->name, readonly, &seg, &map, &rec, &has_record, &os_err);
   if (rc != 0) return fail_os(a, rc, os_err);
-  return finish_load(a, &seg, map, has_record ? &rec : NULL);
+  rc = finish_load(a, &seg, map, has_record ? &rec : NULL);
+  if (rc == 0) a->readonly = readonly; /* a failed load leaves the object as it was */
+  return rc;
 }
 
 int sma_open(sma_t **out, const char *name, const sma_slice_t *slice,
              size_t nslice) {
+  return sma_open_as(out, name, slice, nslice, 0);
+}
+
+int sma_open_as(sma_t **out, const char *name, const sma_slice_t *slice,
+                size_t nslice, unsigned flags) {
   if (out == NULL) return sma__named_result(SMA_EINVAL, 0);
   *out = NULL;
+  if ((flags & ~(unsigned)SMA_OPEN_READONLY) != 0) return sma__named_result(SMA_EINVAL, 0);
+  bool readonly = (flags & SMA_OPEN_READONLY) != 0;
   int rc = sma_name_validate(name);
   if (rc != 0) return sma__named_result(rc, 0);
   sma__os_segment_t seg;
@@ -259,7 +277,7 @@ int sma_open(sma_t **out, const char *name, const sma_slice_t *slice,
   bool has_record;
   int os_err = 0;
   sma__map_t *map;
-  rc = open_checked(name, &seg, &map, &rec, &has_record, &os_err);
+  rc = open_checked(name, readonly, &seg, &map, &rec, &has_record, &os_err);
   if (rc != 0) return sma__named_result(rc, os_err);
   sma_t *a = NULL;
   rc = has_record ? sma_new(&a, name, rec.ndim, rec.shape, rec.dtype, slice,
@@ -275,6 +293,7 @@ int sma_open(sma_t **out, const char *name, const sma_slice_t *slice,
     free(a);
     return sma__named_result(rc, 0);
   }
+  a->readonly = readonly;
   *out = a;
   return 0;
 }
@@ -326,7 +345,10 @@ int sma_clone(sma_t **out, const sma_t *src, const sma_override_t *ov) {
                    dtype ? ov->dtype : src->dtype,
                    slice ? ov->slice : src->slice,
                    slice ? ov->nslice : src->nslice);
-  if (rc == 0) (*out)->persistent = src->persistent;
+  if (rc == 0) {
+    (*out)->persistent = src->persistent;
+    (*out)->readonly = src->readonly; /* a slice of a read-only array stays so */
+  }
   return rc;
 }
 
@@ -344,6 +366,7 @@ size_t sma_nbytes(const sma_t *a) { return a ? a->nbytes : 0; }
 int sma_is_loaded(const sma_t *a) { return a ? a->loaded : 0; }
 int sma_is_creator(const sma_t *a) { return a ? a->creator : 0; }
 int sma_is_persistent(const sma_t *a) { return a ? a->persistent : 0; }
+int sma_is_readonly(const sma_t *a) { return a ? a->readonly : 0; }
 unsigned sma_effective_flags(const sma_t *a) { return a ? a->effective : 0; }
 int sma_os_error(const sma_t *a) { return a ? a->os_error : 0; }
 uint64_t sma_creator_pid(const sma_t *a) { return a ? a->creator_pid : 0; }

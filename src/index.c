@@ -92,7 +92,7 @@ typedef struct walk {
 static bool gone(const char *name) {
   sma__os_segment_t seg;
   int os_err;
-  int rc = sma__os_open(name, &seg, &os_err);
+  int rc = sma__os_open(name, 1, &seg, &os_err);
   if (rc == 0) sma__os_close(&seg, &os_err);
   return rc == SMA_ENOENT;
 }

@@ -16,7 +16,9 @@ int sma__inspect(const char *name, sma_info_t *out, uint64_t ident[2], bool huge
   sma__os_segment_t seg;
   int os_err = 0;
   sma__record_t rec;
-  rc = sma__segment_open(name, &seg, &rec, &os_err);
+  /* Read-only: inspecting a segment needs only read permission (`sma ls`
+   * and `sma info` on a group's segment the caller may only read). */
+  rc = sma__segment_open(name, 1, &seg, &rec, &os_err);
   if (rc != 0 && rc != SMA_ENORECORD) return sma__named_result(rc, os_err);
   size_t size = seg.size;
   int creating = seg.creating;

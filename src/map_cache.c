@@ -14,6 +14,12 @@
  * bytes need no new check; different bytes are checked in full, as
  * without the cache.
  *
+ * A read-only load (SMA_OPEN_READONLY) and a read-write load of one object
+ * never share a mapping: the access is part of the key. A read-only load
+ * handed a writable mapping would not fault on a write, and one that
+ * needed only read permission would write where it may not; a read-write
+ * load handed a read-only mapping would fault.
+ *
  * The table is a list behind one process-wide lock (a process holds few
  * segments); the lock covers only the list and the counts, never an OS
  * call, so loads in many threads do their system calls in parallel.
@@ -54,15 +60,17 @@ static int cache_enabled(void) {
   return s == 1;
 }
 
-static bool same_object(const sma__map_t *m, const uint64_t ident[2], size_t size) {
-  return m->seg.ident[0] == ident[0] && m->seg.ident[1] == ident[1] && m->seg.size == size;
+static bool same_mapping(const sma__map_t *m, const uint64_t ident[2], size_t size,
+                         int readonly) {
+  return m->seg.ident[0] == ident[0] && m->seg.ident[1] == ident[1] && m->seg.size == size &&
+         m->seg.readonly == readonly;
 }
 
-/* The mapping of (ident, size) with one more reference, or NULL. Under
- * the lock. */
-static sma__map_t *find_and_hold(const uint64_t ident[2], size_t size) {
+/* The mapping of (ident, size, access) with one more reference, or NULL.
+ * Under the lock. */
+static sma__map_t *find_and_hold(const uint64_t ident[2], size_t size, int readonly) {
   for (sma__map_t *m = maps; m != NULL; m = m->next)
-    if (same_object(m, ident, size)) {
+    if (same_mapping(m, ident, size, readonly)) {
       m->refs++;
       return m;
     }
@@ -126,9 +134,9 @@ static void release(sma__map_t *m, int *os_err, int *rc) {
 /* No mapping of the object was held: maps it as without the cache, then
  * shares it, unless another thread shared one of the same object
  * meanwhile (then that one is used and this one closed). */
-static int open_new(const char *name, sma__os_segment_t *seg, sma__record_t *rec,
-                    sma__map_t **map, int *os_err) {
-  int rc = sma__os_open(name, seg, os_err);
+static int open_new(const char *name, int readonly, sma__os_segment_t *seg,
+                    sma__record_t *rec, sma__map_t **map, int *os_err) {
+  int rc = sma__os_open(name, readonly, seg, os_err);
   if (rc != 0) return rc;
   sma__map_t *m = calloc(1, sizeof *m);
   unsigned char scratch[SMA__RECORD_SIZE];
@@ -147,7 +155,7 @@ static int open_new(const char *name, sma__os_segment_t *seg, sma__record_t *rec
   m->record_rc = rc;
   m->rec = *rec;
   sma__os_maps_lock();
-  sma__map_t *held = find_and_hold(seg->ident, seg->size);
+  sma__map_t *held = find_and_hold(seg->ident, seg->size, seg->readonly);
   if (held == NULL) {
     m->next = maps;
     maps = m;
@@ -165,23 +173,23 @@ static int open_new(const char *name, sma__os_segment_t *seg, sma__record_t *rec
   return rc;
 }
 
-int sma__map_open(const char *name, sma__os_segment_t *seg, sma__record_t *rec,
-                  sma__map_t **map, int *os_err) {
+int sma__map_open(const char *name, int readonly, sma__os_segment_t *seg,
+                  sma__record_t *rec, sma__map_t **map, int *os_err) {
   *map = NULL;
-  if (!cache_enabled()) return sma__segment_open(name, seg, rec, os_err);
+  if (!cache_enabled()) return sma__segment_open(name, readonly, seg, rec, os_err);
   if (atomic_load_explicit(&held_count, memory_order_relaxed) == 0)
-    return open_new(name, seg, rec, map, os_err); /* nothing held to share */
+    return open_new(name, readonly, seg, rec, map, os_err); /* nothing held to share */
   uint64_t ident[2];
   size_t size;
   int creating;
-  int rc = sma__os_identify(name, ident, &size, &creating, os_err);
+  int rc = sma__os_identify(name, readonly, ident, &size, &creating, os_err);
   if (rc == SMA_ENOTSUP || (rc == 0 && creating))
-    return sma__segment_open(name, seg, rec, os_err); /* as without the cache */
+    return sma__segment_open(name, readonly, seg, rec, os_err); /* as without the cache */
   if (rc != 0) return rc;
   sma__os_maps_lock();
-  sma__map_t *m = find_and_hold(ident, size);
+  sma__map_t *m = find_and_hold(ident, size, readonly);
   sma__os_maps_unlock();
-  if (m == NULL) return open_new(name, seg, rec, map, os_err);
+  if (m == NULL) return open_new(name, readonly, seg, rec, map, os_err);
   rc = check_held(m, name, rec, os_err);
   if (rc != 0 && rc != SMA_ENORECORD) {
     int ignored;

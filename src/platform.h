@@ -30,6 +30,7 @@ typedef struct sma__os_segment {
   unsigned effective;      /* create(): the SMA_CREATE_* flags that took effect */
   int creating;            /* open(): the OS object still carries the mark
                               create() puts on it until publish() */
+  int readonly;            /* open(): mapped read-only (a write faults) */
   int unnamed;             /* backend's own: created but not yet named */
   char staged[48];         /* backend's own: the private name a create
                               builds under before publish() renames it */
@@ -106,11 +107,14 @@ int sma__os_publish(const char *name, sma__os_segment_t *seg, int *os_err);
  * by create(`name`) and not published. */
 int sma__os_abandon(const char *name, sma__os_segment_t *seg, int *os_err);
 
-/* Opens the existing segment `name` and maps all of it read-write without
- * touching its pages. Post: seg->size is the segment's size as the OS
- * reports it (page-rounded on some systems; see caps.size_is_exact);
- * seg->creating tells whether create() has not published it. */
-int sma__os_open(const char *name, sma__os_segment_t *seg, int *os_err);
+/* Opens the existing segment `name` and maps all of it without touching
+ * its pages: read-write, or, with `readonly`, read-only (POSIX O_RDONLY and
+ * PROT_READ, System V SHM_RDONLY, Windows FILE_MAP_READ), which needs only
+ * read permission and makes any write through the mapping fault. Post:
+ * seg->size is the segment's size as the OS reports it (page-rounded on
+ * some systems; see caps.size_is_exact); seg->creating tells whether
+ * create() has not published it; seg->readonly == readonly. */
+int sma__os_open(const char *name, int readonly, sma__os_segment_t *seg, int *os_err);
 
 /* Tells, without opening or mapping anything, which OS object `name`
  * names now: ident as open() would fill seg->ident, the size open() would
@@ -118,10 +122,10 @@ int sma__os_open(const char *name, sma__os_segment_t *seg, int *os_err);
  * (POSIX on Linux: an lstat of the /dev/shm file); the mapping cache
  * (src/map_cache.c) calls it on every load to decide whether a mapping
  * it holds is still the segment of that name. SMA_EACCES (and the OS's
- * reason) when open() would refuse the caller, as a shared mapping opens
- * nothing. SMA_ENOTSUP where the OS cannot tell without opening (the
- * cache is then not used). */
-int sma__os_identify(const char *name, uint64_t ident[2], size_t *size,
+ * reason) when open() with the same `readonly` would refuse the caller,
+ * as a shared mapping opens nothing. SMA_ENOTSUP where the OS cannot tell
+ * without opening (the cache is then not used). */
+int sma__os_identify(const char *name, int readonly, uint64_t ident[2], size_t *size,
                      int *creating, int *os_err);
 
 /* The process-wide lock of the mapping cache. Not recursive; held only

@@ -234,9 +234,9 @@ int sma__read_mapped(const sma__os_segment_t *seg, uint64_t offset, void *buf,
   return 0;
 }
 
-int sma__segment_open(const char *name, sma__os_segment_t *seg,
+int sma__segment_open(const char *name, int readonly, sma__os_segment_t *seg,
                       sma__record_t *rec, int *os_err) {
-  int rc = sma__os_open(name, seg, os_err);
+  int rc = sma__os_open(name, readonly, seg, os_err);
   if (rc != 0) return rc;
   rc = sma__record_fetch(seg, rec, os_err);
   if (rc == 0 && strcmp(rec->name, name) != 0)

@@ -217,13 +217,13 @@ int sma__record_read(const void *segment, size_t segment_size,
 int sma__record_fetch(const sma__os_segment_t *seg, sma__record_t *rec,
                       int *os_err);
 
-/* Opens the segment `name` and reads its record: the one way common code
- * opens a segment by name. 0: open, *rec is its record and names it.
+/* Opens the segment `name` (read-only with `readonly`, see sma__os_open)
+ * and reads its record: the one way common code opens a segment by name. 0: open, *rec is its record and names it.
  * SMA_ENORECORD: open (a segment another program made), *rec unset.
  * Otherwise nothing stays open: errors of sma__os_open() and
  * sma__record_fetch(), or SMA_ECORRUPT for a record naming another
  * segment. */
-int sma__segment_open(const char *name, sma__os_segment_t *seg,
+int sma__segment_open(const char *name, int readonly, sma__os_segment_t *seg,
                       sma__record_t *rec, int *os_err);
 
 /* sma__os_read() for backends whose segments cannot shrink or fault under

@@ -11,6 +11,10 @@
  *                            check every element, close both, clear the
  *                            registry; append each name to FILE
  *   args ARG...              exit 0 if ARG... are exactly t_tricky_args
+ *   write-readonly NAME      open NAME read-only and write through it:
+ *                            dies of the fault (Windows: exits with the
+ *                            exception's code, e.g. 0xC0000005, without a
+ *                            debugger); exit 0 means the write went in
  * Exit codes: 0 ok, 1 check failed, 10 + |SMA error| for a library error,
  * 2 usage. */
 #include "sma.h"
@@ -21,6 +25,30 @@
 #include <string.h>
 
 static int lib_error(int rc) { return 10 - rc; }
+
+#if defined(_WIN32)
+#include <windows.h>
+/* An unhandled exception ends the process with its code as the exit
+ * code, instead of starting a debugger. */
+static LONG WINAPI exit_with_exception_code(EXCEPTION_POINTERS *e) {
+  ExitProcess((UINT)e->ExceptionRecord->ExceptionCode);
+  return EXCEPTION_EXECUTE_HANDLER;
+}
+#endif
+
+static int write_readonly(int argc, char **argv) {
+  if (argc != 3) return 2;
+  sma_t *a;
+  int rc = sma_open_as(&a, argv[2], NULL, 0, SMA_OPEN_READONLY);
+  if (rc != 0) return lib_error(rc);
+#if defined(_WIN32)
+  SetErrorMode(SEM_NOGPFAULTERRORBOX);
+  SetUnhandledExceptionFilter(exit_with_exception_code);
+#endif
+  *(volatile unsigned char *)sma_data(a) = 1;
+  sma_free(a);
+  return 0;
+}
 
 static int open_sliced(const char *name, const char *slice_text, sma_t **a) {
   sma_slice_t slices[SMA_MAX_DIMS];
@@ -95,6 +123,7 @@ int main(int argc, char **argv) {
   if (strcmp(what, "load") == 0) return load_or_create(argc, argv, 0);
   if (strcmp(what, "create") == 0) return load_or_create(argc, argv, 1);
   if (strcmp(what, "stress") == 0) return stress(argc, argv);
+  if (strcmp(what, "write-readonly") == 0) return write_readonly(argc, argv);
   if (strcmp(what, "args") == 0) {
     int i = 0;
     for (; t_tricky_args[i] != NULL; i++)

@@ -181,7 +181,7 @@ int t_segment_mode(const char *name) {
 #elif defined(SMA_BACKEND_sysv)
   sma__os_segment_t seg;
   int os_err;
-  if (sma__os_open(name, &seg, &os_err) != 0) return -1;
+  if (sma__os_open(name, 0, &seg, &os_err) != 0) return -1;
   struct shmid_ds ds;
   int ok = shmctl((int)seg.handle, IPC_STAT, &ds) == 0;
   sma__os_close(&seg, &os_err);
@@ -195,7 +195,7 @@ int t_segment_mode(const char *name) {
 int t_raw_map(const char *name, t_raw_t *raw) {
   static sma__os_segment_t seg; /* tests map one raw segment at a time */
   int os_err;
-  if (sma__os_open(name, &seg, &os_err) != 0) return -1;
+  if (sma__os_open(name, 0, &seg, &os_err) != 0) return -1;
   raw->bytes = seg.addr;
   raw->size = seg.size;
   raw->priv = &seg;
@@ -210,7 +210,7 @@ void t_raw_unmap(t_raw_t *raw) {
 int t_segment_exists(const char *name) {
   sma__os_segment_t seg;
   int os_err;
-  if (sma__os_open(name, &seg, &os_err) != 0) return 0;
+  if (sma__os_open(name, 0, &seg, &os_err) != 0) return 0;
   sma__os_close(&seg, &os_err);
   return 1;
 }

@@ -28,7 +28,7 @@ static void need_cache(const char *name) {
   uint64_t ident[2];
   size_t size;
   int creating, os_err = 0;
-  if (sma__os_identify(name, ident, &size, &creating, &os_err) == SMA_ENOTSUP) {
+  if (sma__os_identify(name, 0, ident, &size, &creating, &os_err) == SMA_ENOTSUP) {
     sma_unlink(name);
     cr_skip_test("this backend cannot identify a segment without opening it: no cache");
   }

@@ -85,7 +85,7 @@ Test(platform, a_segment_through_its_whole_life) {
 
   int os_err = 0, ignored;
   sma__os_segment_t early;
-  int early_rc = sma__os_open(m.name, &early, &os_err);
+  int early_rc = sma__os_open(m.name, 0, &early, &os_err);
   if (early_rc == 0) {
     cr_assert_eq(early.creating, 1, "before publish(), a visible segment is marked");
     sma__os_close(&early, &ignored);
@@ -100,7 +100,7 @@ Test(platform, a_segment_through_its_whole_life) {
                "create() is exclusive");
 
   sma__os_segment_t seg;
-  cr_assert_eq(sma__os_open(m.name, &seg, &os_err), 0);
+  cr_assert_eq(sma__os_open(m.name, 0, &seg, &os_err), 0);
   cr_assert_eq(seg.creating, 0, "published");
   if (t_caps().size_is_exact) cr_assert_eq(seg.size, m.size);
   else cr_assert_geq(seg.size, m.size);
@@ -126,7 +126,7 @@ Test(platform, a_segment_through_its_whole_life) {
   cr_assert(unlinked == 0 || (!t_caps().outlives_creator && unlinked == SMA_ENOENT),
             "%s", sma_err_name(unlinked));
   cr_assert_eq(sma__os_unlink(m.name, &os_err), SMA_ENOENT);
-  cr_assert_eq(sma__os_open(m.name, &seg, &os_err), SMA_ENOENT);
+  cr_assert_eq(sma__os_open(m.name, 0, &seg, &os_err), SMA_ENOENT);
 }
 
 /* remove_unused() removes only the object it was given, and only when
@@ -138,7 +138,7 @@ Test(platform, remove_unused_keeps_what_is_held_or_replaced) {
   cr_assert_eq(make(&m, "plat-gc", 0), 0);
   cr_assert_eq(sma__os_publish(m.name, &m.seg, &os_err), 0);
   sma__os_segment_t seg;
-  cr_assert_eq(sma__os_open(m.name, &seg, &os_err), 0);
+  cr_assert_eq(sma__os_open(m.name, 0, &seg, &os_err), 0);
   uint64_t ident[2] = {seg.ident[0], seg.ident[1]};
   cr_assert_eq(sma__os_remove_unused(m.name, ident, 0, &os_err), SMA_EINUSE, "mapped twice");
   sma__os_close(&seg, &os_err);
@@ -149,12 +149,12 @@ Test(platform, remove_unused_keeps_what_is_held_or_replaced) {
             "%s", sma_err_name(replaced));
   cr_assert_eq(sma__os_remove_unused(m.name, ident, 1, &os_err),
                t_caps().proves_unused ? 0 : SMA_EINUSE, "dry run");
-  cr_assert_eq(sma__os_open(m.name, &seg, &os_err), 0, "a dry run removes nothing");
+  cr_assert_eq(sma__os_open(m.name, 0, &seg, &os_err), 0, "a dry run removes nothing");
   sma__os_close(&seg, &os_err);
   int removed = sma__os_remove_unused(m.name, ident, 0, &os_err);
   if (t_caps().proves_unused) {
     cr_assert_eq(removed, 0, "%s", sma_err_name(removed));
-    cr_assert_eq(sma__os_open(m.name, &seg, &os_err), SMA_ENOENT);
+    cr_assert_eq(sma__os_open(m.name, 0, &seg, &os_err), SMA_ENOENT);
   } else {
     cr_assert_eq(removed, SMA_EINUSE);
     cr_assert_eq(sma__os_unlink(m.name, &os_err), 0);

@@ -106,7 +106,7 @@ int cli_open_arg(const char *cmd, int argc, char **argv, const char **extra, sma
   size_t n;
   int rc = sma_slice_parse(slice_text, s, SMA_MAX_DIMS, &n);
   if (rc != 0) return cli_fail("slice", slice_text, rc);
-  rc = sma_open(a, name, s, n);
+  rc = sma_open_as(a, name, s, n, SMA_OPEN_READONLY); /* needs only read permission */
   return rc == 0 ? OK : cli_fail_os(cmd, name, rc, sma_last_os_error());
 }
 

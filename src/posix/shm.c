@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #if defined(__linux__)
 #include <sys/sysmacros.h> /* major, minor */
 #endif
@@ -119,7 +120,7 @@ static int reserve(int fd, size_t size) {
 #endif
 }
 
-static int map_fd(int fd, size_t size, int populate, sma__os_segment_t *seg) {
+static int map_fd(int fd, size_t size, int populate, int readonly, sma__os_segment_t *seg) {
   void *addr = NULL;
   int extra = 0;
 #if defined(MAP_POPULATE)
@@ -128,13 +129,14 @@ static int map_fd(int fd, size_t size, int populate, sma__os_segment_t *seg) {
   (void)populate;
 #endif
   if (size > 0) {
-    addr = SMA__INJECT(mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | extra, fd, 0),
-                       MAP_FAILED, ENOMEM);
+    int prot = readonly ? PROT_READ : PROT_READ | PROT_WRITE;
+    addr = SMA__INJECT(mmap(NULL, size, prot, MAP_SHARED | extra, fd, 0), MAP_FAILED, ENOMEM);
     if (addr == MAP_FAILED) return errno;
   }
   seg->addr = addr;
   seg->size = size;
   seg->handle = fd;
+  seg->readonly = readonly;
   return 0;
 }
 
@@ -238,7 +240,7 @@ static int fully_allocated(int fd, size_t size) {
  * the allocation did not happen, the default reserves as without the
  * flag, so a full /dev/shm stays ENOSPC. */
 static int build_huge(int fd, size_t size, unsigned flags, sma__os_segment_t *seg) {
-  int e = map_fd(fd, size, 0, seg);
+  int e = map_fd(fd, size, 0, 0, seg);
   if (e != 0) return e;
   int advised = sma__huge_advise(seg->addr, size) == 0;
   int allocate = !(flags & SMA_CREATE_NORESERVE) || (flags & SMA_CREATE_PREFAULT);
@@ -267,7 +269,7 @@ static int build(int fd, size_t size, unsigned flags,
   int populate = (flags & SMA_CREATE_PREFAULT) != 0;
   if (!OS->posix_fd_io) {
     /* Objects that take neither pread nor pwrite: through the map. */
-    if (e == 0) e = map_fd(fd, size, populate, seg);
+    if (e == 0) e = map_fd(fd, size, populate, 0, seg);
     if (e == 0) memcpy((unsigned char *)seg->addr + at, record, SMA__RECORD_SIZE);
     return e;
   }
@@ -275,7 +277,7 @@ static int build(int fd, size_t size, unsigned flags,
   if (e == 0 && (flags & SMA_CREATE_HUGEPAGES) && huge_possible(size))
     return build_huge(fd, size, flags, seg);
   if (e == 0 && !(flags & SMA_CREATE_NORESERVE)) e = reserve(fd, size);
-  if (e == 0) e = map_fd(fd, size, populate, seg);
+  if (e == 0) e = map_fd(fd, size, populate, 0, seg);
   return e;
 }
 
@@ -486,12 +488,33 @@ static int open_error(const char *path, int e) {
   return e;
 }
 
-int sma__os_open(const char *name, sma__os_segment_t *seg, int *os_err) {
+/* How long a read-only open waits, in all, for gc's lease to end (see
+ * open_segment_fd): gc lets go at once of a lease an open has broken. */
+#define LEASE_WAIT_MS 2000
+
+/* Opens the segment's descriptor. O_RDWR never blocks on a FIFO (Linux),
+ * which open() then refuses; O_RDONLY would wait for a writer, so a
+ * read-only open does not block (O_NONBLOCK, where /dev/shm holds files).
+ * A non-blocking open of a file gc holds a lease on fails (EWOULDBLOCK)
+ * instead of waiting for it, but still breaks the lease, which makes gc
+ * keep the segment and let go: so it is retried for a while. */
+static int open_segment_fd(const char *path, int readonly) {
+  if (!readonly) return open_retry(path, O_RDWR, 0);
+  int oflag = O_RDONLY | (OS->posix_shm_dir ? O_NONBLOCK : 0);
+  int fd = open_retry(path, oflag, 0);
+  for (int waited = 0; fd < 0 && errno == EWOULDBLOCK && waited < LEASE_WAIT_MS; waited++) {
+    struct timespec ms = {0, 1000000};
+    nanosleep(&ms, NULL);
+    fd = open_retry(path, oflag, 0);
+  }
+  return fd;
+}
+
+int sma__os_open(const char *name, int readonly, sma__os_segment_t *seg, int *os_err) {
   char path[SMA_NAME_BUF + 2];
   int rc = os_name(name, path, sizeof path);
   if (rc != 0) return rc;
-  /* O_RDWR never blocks on a FIFO (Linux), which is refused below. */
-  int fd = open_retry(path, O_RDWR, 0);
+  int fd = open_segment_fd(path, readonly);
   if (fd < 0) return fail(open_error(path, errno), os_err);
   struct stat st;
   int e = SMA__INJECT(fstat(fd, &st), -1, EIO) == 0 ? 0 : errno;
@@ -500,6 +523,8 @@ int sma__os_open(const char *name, sma__os_segment_t *seg, int *os_err) {
    * rather than a segment without a record (its size is 0). (macOS's
    * fstat of a shm object gives no file type: not checked there.) */
   if (e == 0 && OS->posix_shm_dir && !S_ISREG(st.st_mode)) e = ENODEV;
+  /* A directory, which a read-only open() opens: EISDIR, as O_RDWR says. */
+  if (e == ENODEV && S_ISDIR(st.st_mode)) e = EISDIR;
   /* No name any more: removed while this open() waited, e.g. for gc's
    * lease to end (unlink_unused). A segment gc has just removed is not
    * handed out as if its name still stood for it. */
@@ -510,7 +535,7 @@ int sma__os_open(const char *name, sma__os_segment_t *seg, int *os_err) {
     close(fd); /* a 64-bit process's segment, seen from a 32-bit one */
     return SMA_ETOOBIG;
   }
-  if (e == 0) e = map_fd(fd, reported_size(&st), 0, seg);
+  if (e == 0) e = map_fd(fd, reported_size(&st), 0, readonly, seg);
   if (e != 0) {
     close(fd);
     seg->handle = -1;
@@ -525,7 +550,7 @@ int sma__os_open(const char *name, sma__os_segment_t *seg, int *os_err) {
 /* One lstat of the /dev/shm file: what open() would find there, without
  * opening it. shm_open() does not follow a symlink, and anything but a
  * regular file is left to open() to refuse as it does. */
-int sma__os_identify(const char *name, uint64_t ident[2], size_t *size,
+int sma__os_identify(const char *name, int readonly, uint64_t ident[2], size_t *size,
                      int *creating, int *os_err) {
   if (!OS->posix_shm_dir) return SMA_ENOTSUP; /* no file to stat (Darwin) */
   struct stat st;
@@ -535,8 +560,10 @@ int sma__os_identify(const char *name, uint64_t ident[2], size_t *size,
   /* A load that shares a held mapping opens nothing, so the permission
    * open() would check is checked here: the owner's own read-write
    * segment at no cost, anything else by the kernel's rule. */
-  int own_rw = st.st_uid == geteuid() && (st.st_mode & 0600) == 0600;
-  if (!own_rw && faccessat(AT_FDCWD, shm_file(name).path, R_OK | W_OK, AT_EACCESS) != 0)
+  mode_t own_bits = readonly ? 0400 : 0600;
+  int own_ok = st.st_uid == geteuid() && (st.st_mode & own_bits) == own_bits;
+  int wanted = readonly ? R_OK : R_OK | W_OK;
+  if (!own_ok && faccessat(AT_FDCWD, shm_file(name).path, wanted, AT_EACCESS) != 0)
     return fail(errno, os_err);
   ident[0] = (uint64_t)st.st_dev;
   ident[1] = (uint64_t)st.st_ino;

@@ -248,17 +248,19 @@ static int examine(const char *name, int i, probe_t *p) {
   return 0;
 }
 
-/* Attaches segment `id` read-write and fills seg. */
-static int attach(int id, sma__os_segment_t *seg) {
+/* Attaches segment `id` read-write, or read-only (SHM_RDONLY: read
+ * permission suffices, a write faults), and fills seg. */
+static int attach(int id, int readonly, sma__os_segment_t *seg) {
   struct shmid_ds ds;
   if (SMA__INJECT(shmctl(id, IPC_STAT, &ds), -1, EIO) != 0) return errno;
-  void *addr = SMA__INJECT(shmat(id, NULL, 0), (void *)-1, ENOMEM);
+  void *addr = SMA__INJECT(shmat(id, NULL, readonly ? SHM_RDONLY : 0), (void *)-1, ENOMEM);
   if (addr == (void *)-1) return errno;
   memset(seg, 0, sizeof *seg);
   seg->addr = addr;
   seg->size = (size_t)ds.shm_segsz;
   seg->handle = id;
   seg->creating = (ds.shm_perm.mode & CREATING_MARK) != 0;
+  seg->readonly = readonly;
   seg->ident[0] = (uint64_t)id;
   seg->ident[1] = SYSV_IDENT_TAG;
   return 0;
@@ -335,7 +337,7 @@ static int claim_probe(const char *name, size_t size, unsigned flags,
     if (id < 0) return errno;
     SMA__PAUSE_POINT(); /* tests: created, not attached, no record yet */
     SMA__PAUSE_AT("created");
-    int e = attach(id, seg);
+    int e = attach(id, 0, seg);
     if (e != 0) {
       shmctl(id, IPC_RMID, NULL);
       return e;
@@ -429,16 +431,19 @@ int sma__os_abandon(const char *name, sma__os_segment_t *seg, int *os_err) {
   return 0;
 }
 
-int sma__os_open(const char *name, sma__os_segment_t *seg, int *os_err) {
+int sma__os_open(const char *name, int readonly, sma__os_segment_t *seg, int *os_err) {
   probe_t p;
   int e = find(name, &p);
-  if (e == 0) e = attach(p.id, seg);
+  if (e == 0) e = attach(p.id, readonly, seg);
   return e == 0 ? 0 : fail(e, 0, os_err);
 }
 
-/* The segment the name's probes find, as open() finds it, unattached. */
-int sma__os_identify(const char *name, uint64_t ident[2], size_t *size,
+/* The segment the name's probes find, as open() finds it, unattached.
+ * find() read its record through a read-only attach, which the kernel
+ * allowed only with read permission: what a read-only open needs. */
+int sma__os_identify(const char *name, int readonly, uint64_t ident[2], size_t *size,
                      int *creating, int *os_err) {
+  (void)readonly;
   probe_t p;
   int e = find(name, &p);
   if (e != 0) return fail(e, 0, os_err);

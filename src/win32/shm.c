@@ -190,8 +190,8 @@ static DWORD make_security(unsigned flags, SECURITY_ATTRIBUTES *sa) {
   return e;
 }
 
-static int map_view(HANDLE h, size_t size, sma__os_segment_t *seg) {
-  void *addr = MapViewOfFile(h, FILE_MAP_ALL_ACCESS, 0, 0, size);
+static int map_view(HANDLE h, size_t size, int readonly, sma__os_segment_t *seg) {
+  void *addr = MapViewOfFile(h, readonly ? FILE_MAP_READ : FILE_MAP_ALL_ACCESS, 0, 0, size);
   if (addr == NULL) return (int)GetLastError();
   if (size == 0) { /* opened: the size is the view's */
     MEMORY_BASIC_INFORMATION mbi;
@@ -205,6 +205,7 @@ static int map_view(HANDLE h, size_t size, sma__os_segment_t *seg) {
   seg->addr = addr;
   seg->size = size;
   seg->handle = (intptr_t)h;
+  seg->readonly = readonly;
   return 0;
 }
 
@@ -258,7 +259,7 @@ int sma__os_create(const char *name, size_t size, unsigned flags,
   memset(seg, 0, sizeof *seg);
   seg->effective = effective;
   seg->mark = (intptr_t)mark;
-  int e = map_view(h, size, seg);
+  int e = map_view(h, size, 0, seg);
   /* SEC_COMMIT memory is committed: the copy cannot fault. A creator
    * killed at any moment takes the section with it (no other handle). */
   if (e == 0)
@@ -299,9 +300,10 @@ int sma__os_read(const sma__os_segment_t *seg, uint64_t offset, void *buf,
 
 /* A section has no identity to read without opening it: the mapping
  * cache is not used on Windows. */
-int sma__os_identify(const char *name, uint64_t ident[2], size_t *size,
+int sma__os_identify(const char *name, int readonly, uint64_t ident[2], size_t *size,
                      int *creating, int *os_err) {
   (void)name;
+  (void)readonly;
   (void)ident;
   (void)size;
   (void)creating;
@@ -309,14 +311,16 @@ int sma__os_identify(const char *name, uint64_t ident[2], size_t *size,
   return SMA_ENOTSUP;
 }
 
-int sma__os_open(const char *name, sma__os_segment_t *seg, int *os_err) {
+/* A read-only open asks for FILE_MAP_READ only, both of the section (so
+ * a DACL granting only read suffices) and of the view (a write faults). */
+int sma__os_open(const char *name, int readonly, sma__os_segment_t *seg, int *os_err) {
   wchar_t wname[SMA_NAME_BUF + 16];
   if (wide_name(name, wname, (int)(sizeof wname / sizeof wname[0])) != 0)
     return SMA_ENAME;
-  HANDLE h = OpenFileMappingW(FILE_MAP_ALL_ACCESS, FALSE, wname);
+  HANDLE h = OpenFileMappingW(readonly ? FILE_MAP_READ : FILE_MAP_ALL_ACCESS, FALSE, wname);
   if (h == NULL) return sma__win32_fail(GetLastError(), os_err);
   memset(seg, 0, sizeof *seg);
-  int e = map_view(h, 0, seg);
+  int e = map_view(h, 0, readonly, seg);
   if (e != 0) {
     CloseHandle(h);
     return sma__win32_fail((DWORD)e, os_err);
