@@ -64,6 +64,23 @@ static int run_private(const char *script) {
   return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
 }
 
+/* No kill at all: a non-root owner's gc removes an orphan. At mode 0 its
+ * owner may no longer IPC_STAT the segment, so re-reading the attach
+ * count there failed, and every segment such a gc tried to remove was
+ * left at mode 000, exactly as if the gc had been killed. */
+Test(gc_revoked, owners_gc_removes_and_leaves_nothing_revoked, .timeout = 60) {
+  int rc = run_private(
+      "$U $SMA create X --shape 4096 --dtype uint8 --transient > /dev/null || exit 77\n"
+      "$U $SMA gc > /dev/shm/.gc 2>&1\n"
+      "cat /dev/shm/.gc\n"
+      "MODE0 && { echo 'gc left the segment at mode 0'; exit 1; }\n"
+      "grep -q '^removed X ' /dev/shm/.gc || { echo 'gc did not remove it'; exit 1; }\n"
+      "[ $(SEGS) = 0 ] || { ipcs -m; exit 1; }\n"
+      "exit 0\n");
+  if (rc == 77) cr_skip_test("needs root, unshare and setpriv");
+  cr_assert_eq(rc, 0, "the owner's gc did not remove an orphan cleanly");
+}
+
 /* The gc of a transient segment whose creator exited is killed at mode 0.
  * A create of the name must then fail (no second segment), and the next
  * `sma gc` of the owner restores the segment and removes it. */

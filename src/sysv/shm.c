@@ -567,7 +567,8 @@ static int remove_unattached(int id, key_t key, struct shmid_ds *ds, int *os_err
     e = errno;
     now = *ds;
     set_mode(id, &now, mode);
-    rc = fail(e, 0, os_err);
+    /* Unreadable at mode 0 without SHM_STAT_ANY: unknown count, kept. */
+    rc = e == EACCES ? SMA_EINUSE : fail(e, 0, os_err);
   } else if (now.shm_nattch != 0) {
     set_mode(id, &now, mode);
     rc = SMA_EINUSE;
