@@ -858,7 +858,10 @@ typedef int (*sma_list_fn)(const sma_info_t *info, void *user);
  * created and lists those that still exist. The index directory is opened
  * once without following symlinks and must be this user's (it is made
  * mode 0700 whatever the umask); otherwise SMA_EINDEX (sma_index_path()
- * names it; creates still succeed, unindexed). Errors: SMA_EINVAL,
+ * names it; creates still succeed, unindexed). First, System V segments
+ * that a gc of this user's was killed while revoking (mode 0, unreadable,
+ * so otherwise unlisted) get their mode back once that gc is provably
+ * gone (sma_collect()). Errors: SMA_EINVAL,
  * SMA_EINDEX, SMA_EOS, or fn's nonzero value. */
 SMA_API int sma_list(sma_list_fn fn, void *user);
 
@@ -883,7 +886,10 @@ SMA_API int sma_index_path(char *buf, size_t *size);
  * stays taken throughout (a create of it fails with SMA_EEXIST), and a
  * killed caller leaves nothing behind. System V revokes the segment's
  * permissions, checks the kernel's attach count, then removes it or
- * restores them. So a segment re-created under the name after the check
+ * restores them; a System V segment that a gc killed meanwhile left
+ * revoked (mode 0) is given its mode back by the next sma_collect() or
+ * sma_list() of the same user, once that gc is provably gone (README,
+ * gc). So a segment re-created under the name after the check
  * is not removed (short of a removal by hand and a re-create in the
  * microseconds between the last check and the unlink, which no system call
  * can exclude). With SMA_COLLECT_DRY_RUN nothing is removed. `info` (may be NULL) receives what sma_info() says,

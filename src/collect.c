@@ -37,8 +37,54 @@ int sma__creator_state(uint64_t pid, uint64_t pidns, const unsigned char boot_id
   return alive;
 }
 
+/* ---- Recovery: what a killed gc left half-done ---------------------------
+ * A backend that makes a candidate unreachable while it removes it
+ * (System V: mode 0) announces that in an intent entry first and drops
+ * the entry after (sma__os_restore_revoked in platform.h). An entry that
+ * outlives its gc is judged here by the one rule for creators: only a gc
+ * provably gone (dead pid of this pid namespace and boot, or a pid given
+ * to another process) has its change undone; a gc that runs, is stopped,
+ * or cannot be judged keeps it (unknown means keep). A live gc that
+ * announced the same change (the same object line: the same segment, at
+ * the same key, with the same mode to give back) owns it now: left to it.
+ * Run before listing, since a revoked segment cannot be read to be listed. */
+
+typedef struct recover_walk {
+  const sma__intent_t *dead; /* the entry being judged */
+  int claimed;               /* another entry, of a gc not gone, names it */
+} recover_walk_t;
+
+static int claimed_by_another(const sma__intent_t *it, void *user) {
+  recover_walk_t *w = user;
+  if (strcmp(it->entry, w->dead->entry) == 0 || strcmp(it->object, w->dead->object) != 0)
+    return 0;
+  if (sma__creator_state(it->pid, it->pidns, it->boot_id, it->start) == 0) return 0;
+  w->claimed = 1;
+  return 1;
+}
+
+static int recover_one(const sma__intent_t *it, void *user) {
+  (void)user;
+  if (sma__creator_state(it->pid, it->pidns, it->boot_id, it->start) != 0) return 0;
+  recover_walk_t w = {it, 0};
+  sma__intent_walk(claimed_by_another, &w);
+  if (w.claimed) return 0;
+  int os_err = 0;
+  if (sma__os_restore_revoked(it->object, &os_err) != 0) return 0; /* not one, or kept */
+  char entry[32];
+  memcpy(entry, it->entry, sizeof entry);
+  sma__intent_drop(entry);
+  return 0;
+}
+
+void sma__gc_recover(void) {
+  if (!sma__caps().proves_unused) return; /* nothing is ever revoked there */
+  sma__intent_walk(recover_one, NULL);
+}
+
 int sma_collect(const char *name, unsigned flags, sma_info_t *info) {
   if ((flags & ~SMA_COLLECT_DRY_RUN) != 0) return sma__named_result(SMA_EINVAL, 0);
+  sma__gc_recover();
   sma_info_t local;
   sma_info_t *in = info != NULL ? info : &local;
   uint64_t ident[2];
@@ -159,6 +205,7 @@ int sma_list_strays(sma_stray_fn fn, void *user) {
   memset(&w, 0, sizeof w);
   w.fn = fn;
   w.user = user;
+  sma__gc_recover();
   return sma__intent_walk(list_intent, &w);
 }
 

@@ -65,6 +65,7 @@ int sma_list(sma_list_fn fn, void *user) {
   if (fn == NULL) return sma__named_result(SMA_EINVAL, 0);
   list_ctx_t ctx = {fn, user};
   int os_err = 0;
+  sma__gc_recover(); /* a segment a killed gc left revoked is listed again */
   int rc = sma__index_used() ? sma__index_list(visit, &ctx, &os_err)
                              : sma__os_list(visit, &ctx, &os_err);
   return sma__named_result(rc, os_err);

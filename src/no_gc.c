@@ -33,3 +33,9 @@ int sma__os_remove_stray(const sma__os_stray_t *stray, int dry_run,
   (void)os_err;
   return SMA_ENOENT;
 }
+
+int sma__os_restore_revoked(const char *object, int *os_err) {
+  (void)object;
+  (void)os_err;
+  return SMA_ENOTSUP; /* nothing here is ever revoked */
+}

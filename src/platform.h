@@ -224,6 +224,23 @@ int sma__os_intent_objects(const char *object, uint64_t creator,
 int sma__os_remove_stray(const sma__os_stray_t *stray, int dry_run,
                          int *os_err);
 
+/* Revocations. A backend whose removal makes a candidate unreachable
+ * for a moment (System V sets its mode to 0, so that no attach slips in
+ * between the last check of the attach count and the removal) announces
+ * that change first in an intent entry of its own making
+ * (sma__intent_write(); the object line names the change and all that is
+ * needed to undo it) and drops the entry once the candidate is removed or
+ * restored. A gc killed in between leaves the entry; common code
+ * (sma__gc_recover(), src/collect.c) judges its writer as it judges a
+ * creator and, only once that gc is provably gone, calls this to undo the
+ * change: restores the object that `object` names if it is still that
+ * very object (System V: the same shmid at the same key) and still bears
+ * the change. 0 when the entry is spent (restored now, or removed, or no
+ * longer in that state: common code drops it); SMA_ENOTSUP when `object`
+ * is not a revocation of this backend's, or lies in another namespace
+ * (the entry is kept); another error keeps it too. */
+int sma__os_restore_revoked(const char *object, int *os_err);
+
 /* Calls fn(name, user) for every segment name this user may see that
  * could be libsma's; fn returning nonzero stops the walk with that value.
  * Called only where caps.can_list is 1; elsewhere common code walks the

@@ -149,6 +149,10 @@ int sma__inspect(const char *name, sma_info_t *out, uint64_t ident[2], bool huge
 int sma__creator_state(uint64_t pid, uint64_t pidns, const unsigned char boot_id[16],
                        uint64_t start);
 
+/* Undoes what a gc that is provably gone left half-done (a System V
+ * segment it revoked to mode 0), before anything lists or judges. */
+void sma__gc_recover(void);
+
 /* ---- intent.c ---------------------------------------------------------------- */
 /* One intent entry as read back (the writing side is in platform.h). */
 typedef struct sma__intent {

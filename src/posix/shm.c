@@ -950,6 +950,12 @@ int sma__os_remove_stray(const sma__os_stray_t *stray, int dry_run,
                          int *os_err) {
   return OS->posix_shm_dir ? dir_remove_stray(stray, dry_run, os_err) : SMA_EINUSE;
 }
+
+int sma__os_restore_revoked(const char *object, int *os_err) {
+  (void)object;
+  (void)os_err;
+  return SMA_ENOTSUP; /* the lease holds a candidate still: nothing is revoked */
+}
 #endif
 
 int sma__os_list(int (*fn)(const char *name, void *user), void *user,

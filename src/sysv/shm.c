@@ -149,7 +149,9 @@ enum probe_kind {
 
 typedef struct probe {
   int kind;
+  int probe; /* which probe of the name: key_of(name, probe) */
   int id;
+  int may_be_named;   /* PROBE_DENIED: the segment could be the name's */
   struct shmid_ds ds; /* IPC_STAT, taken before our own attach */
 } probe_t;
 
@@ -217,20 +219,56 @@ static int record_names(int id, size_t size, const char *name) {
   return read_name_of(id, size, &rec) && strcmp(rec.name, name) == 0;
 }
 
+/* IPC_STAT of segment `id` without asking for read permission (Linux
+ * 4.17 and later: SHM_STAT_ANY over the kernel's indices): 0, or -1 where
+ * it cannot be had. */
+static int stat_any(int id, struct shmid_ds *ds) {
+#if defined(SHM_STAT_ANY) && defined(SHM_INFO)
+  struct shm_info info;
+  int last = shmctl(0, SHM_INFO, (struct shmid_ds *)(void *)&info);
+  for (int i = 0; i <= last; i++)
+    if (shmctl(i, SHM_STAT_ANY, ds) == id) return 0;
+#else
+  (void)id;
+  (void)ds;
+#endif
+  return -1;
+}
+
+/* Whether a segment this user may not examine could carry the name: it
+ * could, unless it is shown to be another user's with permissions that
+ * a gc's revocation does not leave (mode 0). A segment at mode 0 may be
+ * the name's, revoked by a gc that is removing it or was killed doing so;
+ * unknown means taken, or a create would make a second segment for one
+ * name at another key. */
+static int denied_may_be_named(int id) {
+  struct shmid_ds ds;
+  if (stat_any(id, &ds) != 0) return 1;
+  return (ds.shm_perm.mode & 0777u) == 0 || ds.shm_perm.uid == geteuid();
+}
+
+/* Denies probe p, whose segment `id` could not be examined for errno e:
+ * 0, or e when it is not a plain refusal. */
+static int deny(probe_t *p, int e) {
+  p->kind = PROBE_DENIED;
+  p->may_be_named = p->id < 0 || denied_may_be_named(p->id);
+  return e == EACCES ? 0 : e;
+}
+
 /* Examines probe i of `name`. 0, or the errno of a failure that leaves
  * the probe unknown (skipping it could hide the name). */
 static int examine(const char *name, int i, probe_t *p) {
   p->kind = PROBE_FREE;
+  p->probe = i;
+  p->may_be_named = 0;
   p->id = SMA__INJECT(shmget(key_of(name, i), 0, 0), -1, EIO);
   if (p->id < 0) {
     if (errno == ENOENT) return 0;
-    p->kind = PROBE_DENIED;
-    return errno == EACCES ? 0 : errno;
+    return deny(p, errno);
   }
   if (SMA__INJECT(shmctl(p->id, IPC_STAT, &p->ds), -1, EIO) != 0) {
     if (errno == EIDRM || errno == EINVAL) return 0; /* gone meanwhile */
-    p->kind = PROBE_DENIED;
-    return errno == EACCES ? 0 : errno;
+    return deny(p, errno);
   }
   p->kind = trustworthy(&p->ds) && record_names(p->id, (size_t)p->ds.shm_segsz, name)
                 ? PROBE_NAMED : PROBE_OTHER;
@@ -242,8 +280,7 @@ static int examine(const char *name, int i, probe_t *p) {
   if (p->kind == PROBE_NAMED && SMA__INJECT(shmctl(p->id, IPC_STAT, &p->ds), -1, EIO) != 0) {
     p->kind = PROBE_FREE;
     if (errno == EIDRM || errno == EINVAL) return 0; /* gone meanwhile */
-    p->kind = PROBE_DENIED;
-    return errno == EACCES ? 0 : errno;
+    return deny(p, errno);
   }
   return 0;
 }
@@ -306,6 +343,7 @@ static int resolve_rivals(const char *name, int mine) {
       probe_t p;
       int e = examine(name, j, &p);
       if (e != 0) return e;
+      if (p.kind == PROBE_DENIED && p.may_be_named) return EEXIST;
       if (p.kind != PROBE_NAMED) break;
       if (!is_creating(&p) || j < mine || p.ds.shm_nattch == 0) return EEXIST;
       pause_briefly(); /* a live rival at a higher probe: wait for it */
@@ -386,7 +424,8 @@ int sma__os_create(const char *name, size_t size, unsigned flags,
     probe_t p;
     int e = examine(name, i, &p);
     if (e != 0) return fail(e, 0, os_err); /* unexamined */
-    if (p.kind == PROBE_NAMED) return fail(EEXIST, 1, os_err);
+    if (p.kind == PROBE_NAMED || (p.kind == PROBE_DENIED && p.may_be_named))
+      return fail(EEXIST, 1, os_err); /* the name's, or may be: taken */
     free_probe[i] = p.kind == PROBE_FREE;
   }
   int mine;
@@ -502,28 +541,123 @@ static int set_mode(int id, struct shmid_ds *ds, unsigned mode) {
   return shmctl(id, IPC_SET, ds) == 0 ? 0 : errno;
 }
 
-/* Removes segment `id`, seen unattached in *ds. The kernel's attach
- * count is exact for every process of this IPC namespace, but between
- * reading it and IPC_RMID a new attach could slip in, so the segment's
- * permissions are first revoked (only CAP_IPC_OWNER can attach then), the
- * count read again, and the segment removed, or its permissions
- * restored. */
-static int remove_unattached(int id, struct shmid_ds *ds, int *os_err) {
+/* A revocation's intent entry (its object, for sma__intent_write()):
+ *     "sysv-revoked IPCNS SHMID KEY UID GID MODE"
+ * everything needed to give segment SHMID back its owner, group and
+ * permission bits without reading it (a segment at mode 0 refuses its
+ * non-root owner IPC_STAT; IPC_SET needs only ownership). */
+#define REVOKED_FORMAT "sysv-revoked %llu %d %u %u %u %o"
+
+static void write_revocation(int id, key_t key, const struct shmid_ds *ds, char entry[32]) {
+  char object[SMA_STRAY_LABEL];
+  entry[0] = '\0';
+  int n = snprintf(object, sizeof object, REVOKED_FORMAT, ipc_namespace(), id, (unsigned)key,
+                   (unsigned)ds->shm_perm.uid, (unsigned)ds->shm_perm.gid,
+                   (unsigned)(ds->shm_perm.mode & 0777u));
+  if (n > 0 && (size_t)n < sizeof object) sma__intent_write(object, entry);
+}
+
+/* IPC_STAT of segment `id` at mode 0: its non-root owner may no longer
+ * read it (EACCES), so the kernel's table is read without the permission
+ * check where it can be. 0, or -1 with errno set. */
+static int stat_revoked(int id, struct shmid_ds *ds) {
+  if (shmctl(id, IPC_STAT, ds) == 0) return 0;
+  if (errno != EACCES) return -1;
+  if (stat_any(id, ds) == 0) return 0;
+  errno = EACCES;
+  return -1;
+}
+
+/* Removes segment `id` (at `key`), seen unattached in *ds. The kernel's
+ * attach count is exact for every process of this IPC namespace, but
+ * between reading it and IPC_RMID a new attach could slip in, so the
+ * segment's permissions are first revoked (only CAP_IPC_OWNER can attach
+ * then), the count read again, and the segment removed, or its
+ * permissions restored.
+ * A gc killed while the segment is revoked would leave it at mode 0,
+ * which its non-root owner can neither read, list nor remove. So the
+ * revocation is announced first in an intent entry of this user's
+ * (mode, owner, shmid, key), dropped once the segment is removed or
+ * restored; the next gc restores what a provably dead gc revoked
+ * (sma__gc_recover() in src/collect.c). No entry, no revocation: a
+ * segment that could not be restored after a crash is kept instead. A
+ * segment already at mode 0 is under another gc's revocation (root's,
+ * which can still read it) and is left to that gc. */
+static int remove_unattached(int id, key_t key, struct shmid_ds *ds, int *os_err) {
   unsigned mode = ds->shm_perm.mode & 0777u;
+  if (mode == 0 || key == IPC_PRIVATE) return SMA_EINUSE;
+  char entry[32];
+  write_revocation(id, key, ds, entry);
+  if (entry[0] == '\0') return SMA_EINUSE; /* a crash could not be undone */
   int e = set_mode(id, ds, 0);
-  if (e != 0) return fail(e, 0, os_err);
-  struct shmid_ds now;
-  if (shmctl(id, IPC_STAT, &now) != 0) return fail(errno, 0, os_err);
-  if (now.shm_nattch != 0) {
-    set_mode(id, &now, mode);
-    return SMA_EINUSE;
-  }
-  if (shmctl(id, IPC_RMID, NULL) != 0) {
-    e = errno;
-    set_mode(id, &now, mode);
+  if (e != 0) {
+    sma__intent_drop(entry);
     return fail(e, 0, os_err);
   }
-  return 0;
+  SMA__PAUSE_AT("revoked"); /* tests: mode 0, not yet removed or restored */
+  struct shmid_ds now;
+  int rc = 0;
+  if (stat_revoked(id, &now) != 0) {
+    e = errno;
+    now = *ds;
+    set_mode(id, &now, mode);
+    /* Unreadable at mode 0 without SHM_STAT_ANY: unknown count, kept. */
+    rc = e == EACCES ? SMA_EINUSE : fail(e, 0, os_err);
+  } else if (now.shm_nattch != 0) {
+    set_mode(id, &now, mode);
+    rc = SMA_EINUSE;
+  } else if (shmctl(id, IPC_RMID, NULL) != 0) {
+    e = errno;
+    set_mode(id, &now, mode);
+    rc = fail(e, 0, os_err);
+  }
+  sma__intent_drop(entry);
+  return rc;
+}
+
+/* Gives segment `id` back the owner, group and mode it had, through
+ * IPC_SET, which needs ownership but no read permission. */
+static int restore_owner_mode(int id, unsigned uid, unsigned gid, unsigned mode) {
+  struct shmid_ds ds;
+  memset(&ds, 0, sizeof ds);
+  ds.shm_perm.uid = (uid_t)uid;
+  ds.shm_perm.gid = (gid_t)gid;
+  ds.shm_perm.mode = (unsigned short)(mode & 0777u);
+  return shmctl(id, IPC_SET, &ds) == 0 ? 0 : errno;
+}
+
+/* Whether segment `id` can be shown to be still revoked: 1 yes (mode 0,
+ * owned by uid), 0 no (readable, so not under revocation any more: a gc
+ * restored it, or it was given other permissions since), -1 it cannot be
+ * read at all, which for its owner means that its mode grants nothing. */
+static int still_revoked(int id, unsigned uid) {
+  struct shmid_ds ds;
+  if (shmctl(id, IPC_STAT, &ds) != 0) return errno == EACCES ? -1 : 0;
+  return (ds.shm_perm.mode & 0777u) == 0 && (unsigned)ds.shm_perm.uid == uid;
+}
+
+/* The identity is the pair (shmid, key) recorded before the revocation:
+ * shmget(KEY, 0, 0) asks for no permission, so it answers even for a
+ * segment at mode 0, and a segment re-created at that key has another
+ * shmid. Only its owner (or root) can restore it: IPC_SET checks that. */
+int sma__os_restore_revoked(const char *object, int *os_err) {
+  unsigned long long ns;
+  int id;
+  unsigned key, uid, gid, mode;
+  if (sscanf(object, REVOKED_FORMAT, &ns, &id, &key, &uid, &gid, &mode) != 6)
+    return SMA_ENOTSUP;
+  unsigned long long here = ipc_namespace();
+  if (ns == 0 || here == 0 || ns != here || key == 0) return SMA_ENOTSUP; /* cannot place it */
+  int now = shmget((key_t)key, 0, 0);
+  if (now < 0 && (errno == ENOENT || errno == EIDRM)) return 0; /* removed: spent */
+  if (now < 0) return fail(errno, 0, os_err);
+  if (now != id) return 0; /* the key names another segment now: not ours to touch */
+  int revoked = still_revoked(id, uid);
+  if (revoked == 0) return 0; /* restored already */
+  if (revoked < 0 && geteuid() != (uid_t)uid) return SMA_EACCES; /* not ours to judge */
+  int e = restore_owner_mode(id, uid, gid, mode);
+  if (e == EINVAL || e == EIDRM) return 0; /* removed meanwhile */
+  return e == 0 ? 0 : fail(e, 0, os_err);
 }
 
 /* The shmid is the identity: a segment re-created under the name has
@@ -537,7 +671,7 @@ int sma__os_remove_unused(const char *name, const uint64_t ident[2],
   if ((uint64_t)p.id != ident[0]) return SMA_EREPLACED;
   if (p.ds.shm_nattch != 0) return SMA_EINUSE;
   if (dry_run) return 0;
-  return remove_unattached(p.id, &p.ds, os_err);
+  return remove_unattached(p.id, key_of(name, p.probe), &p.ds, os_err);
 }
 
 /* Whether segment `id` carries a valid record: 1 yes, 0 no (none, or a
@@ -593,6 +727,16 @@ int sma__os_intent_objects(const char *object, uint64_t creator,
   return 0;
 }
 
+/* The key a stray was found at, from the label intent_objects() wrote
+ * ("... key 0xKKKKKKKK)"). */
+static key_t stray_key(const sma__os_stray_t *stray) {
+  const char *at = NULL;
+  for (const char *p = stray->label; (p = strstr(p, " key 0x")) != NULL; p++) at = p;
+  unsigned key = 0;
+  if (at == NULL || sscanf(at, " key 0x%x", &key) != 1) return IPC_PRIVATE;
+  return (key_t)key;
+}
+
 /* The shmid is the identity, with the creator's pid: an id the kernel
  * hands out again also has a new creator. */
 int sma__os_remove_stray(const sma__os_stray_t *stray, int dry_run,
@@ -605,7 +749,7 @@ int sma__os_remove_stray(const sma__os_stray_t *stray, int dry_run,
   if (!unpublished_by(id, &ds, stray->ident[1]) || ds.shm_nattch != 0) return SMA_EINUSE;
   if (dry_run) return 0;
   SMA__PAUSE_POINT(); /* tests: the window between judging and removing */
-  return remove_unattached(id, &ds, os_err);
+  return remove_unattached(id, stray_key(stray), &ds, os_err);
 }
 
 int sma__os_list(int (*fn)(const char *name, void *user), void *user,
