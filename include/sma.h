@@ -902,9 +902,8 @@ SMA_API int sma_index_path(char *buf, size_t *size);
  * SMA_EINUSE (persistent, creator alive or unknown, or in use, or that cannot be
  * proven: always on Windows, whose sections exist only while a process
  * holds them, and on macOS, which does not say who maps a segment),
- * SMA_EREPLACED (the name now names another segment: left alone; should
- * the name be re-created in the instant the quarantined segment is put
- * back, the checked segment keeps its quarantine name ".sma-gc-..."),
+ * SMA_EREPLACED (the name now names another segment than the one
+ * judged: left alone; gc never moves a segment away from its name),
  * SMA_EINVAL (unknown flag), and those of sma_info(). */
 SMA_API int sma_collect(const char *name, unsigned flags, sma_info_t *info);
 
