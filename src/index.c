@@ -3,7 +3,11 @@
  * off Linux, Windows). One design on every OS: a directory of this user's
  * (the backend opens and checks it: sma__os_index_open) holding one empty
  * file per name, the name encoded so that every OS accepts it as a file
- * name. Keeping the index is best-effort: a failure never fails a create
+ * name. Entries hold object names (sma__os_name: a digest where the
+ * OS's limit is shorter than the name, so an entry stays short), which
+ * sma_list() turns back into full names (sma__segment_name); entries of
+ * older versions, full names that fit the OS, are their own object names.
+ * Keeping the index is best-effort: a failure never fails a create
  * or an unlink. Listing drops the entries whose segment the OS says is
  * gone (SMA_ENOENT); a segment that exists but cannot be opened (another
  * user's name, no permission) keeps its entry. */
