@@ -244,7 +244,10 @@ int sma__segment_open(const char *name, sma__os_segment_t *seg,
   rc = sma__os_open(os_name, seg, os_err);
   if (rc != 0) return rc;
   rc = sma__record_fetch(seg, rec, os_err);
-  if (rc == 0) rc = sma__record_names(rec, name);
+  if (rc == 0 || rc == SMA_EBYTEORDER) { /* the name is trusted in both */
+    int named = sma__record_names(rec, name);
+    if (named != 0) rc = named;
+  }
   if (rc != 0 && rc != SMA_ENORECORD) {
     int ignored;
     sma__os_close(seg, &ignored);
