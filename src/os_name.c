@@ -63,6 +63,16 @@ static size_t character_prefix(const char *name, size_t max) {
   return n;
 }
 
+void sma__name_digest(const char *name, char out[14]) {
+  static const char digits[] = "abcdefghijklmnopqrstuvwxyz234567";
+  uint64_t h = name_hash(name);
+  for (int i = HASH_CHARS - 1; i >= 0; i--) {
+    out[i] = digits[h & 31];
+    h >>= 5;
+  }
+  out[HASH_CHARS] = '\0';
+}
+
 int sma__os_name(const char *name, char out[SMA_NAME_BUF]) {
   size_t len = strlen(name), max = sma__os_name_max();
   if (len > SMA__NAME_MAX) return SMA_ENAMETOOLONG;
@@ -74,13 +84,7 @@ int sma__os_name(const char *name, char out[SMA_NAME_BUF]) {
   size_t keep = character_prefix(name, max - DIGEST_CHARS);
   memcpy(out, name, keep);
   out[keep] = DIGEST_MARK;
-  static const char digits[] = "abcdefghijklmnopqrstuvwxyz234567";
-  uint64_t h = name_hash(name);
-  for (int i = HASH_CHARS - 1; i >= 0; i--) {
-    out[keep + 1 + (size_t)i] = digits[h & 31];
-    h >>= 5;
-  }
-  out[keep + DIGEST_CHARS] = '\0';
+  sma__name_digest(name, out + keep + 1);
   return 0;
 }
 

@@ -64,6 +64,9 @@ int sma__index_list(int (*fn)(const char *name, void *user), void *user,
 /* The OS's own limit on an object's name (the backend's caps.max_name). */
 size_t sma__os_name_max(void);
 
+/* The 13 base-32 characters (and a NUL) of name's 64-bit hash. */
+void sma__name_digest(const char *name, char out[14]);
+
 /* The name of the OS object behind the segment `name` (a valid name):
  * the name itself where it fits the OS's limit, otherwise a digest of it
  * (see os_name.c). Every OS call of common code takes this name. */
