@@ -7,8 +7,9 @@
  * OS's limit is shorter than the name, so an entry stays short), which
  * sma_list() turns back into full names (sma__segment_name); entries of
  * older versions, full names that fit the OS, are their own object names.
- * An object name whose encoding would not fit a file name (255 bytes: a
- * 255-byte name of System V, with bytes that take %XX) has the entry
+ * An object name whose encoding would be longer than ENTRY_MAX (a long
+ * name with bytes that take %XX, or one that, in a path, would pass
+ * Windows' MAX_PATH) has the entry
  * "~HASH" instead, holding the object name as its content ('~' is never
  * part of an encoded entry). Keeping the index is best-effort: a failure never fails a create
  * or an unlink. Listing drops the entries whose segment the OS says is
@@ -71,7 +72,10 @@ static bool decode(const char *entry, char *name, size_t cap) {
 
 bool sma__index_used(void) { return !sma__caps().can_list; }
 
-enum { ENTRY_MAX = 255 }; /* the longest file name every OS takes */
+/* The longest entry: a file name every OS takes, short enough that the
+ * entry's path stays within Windows' MAX_PATH (260) under
+ * %LOCALAPPDATA%/libsma/index. */
+enum { ENTRY_MAX = 120 };
 #define LONG_ENTRY_MARK '~'
 
 /* The name a "~HASH" entry holds, if it is one that name_entry() made. */
