@@ -149,7 +149,7 @@ extern "C" {
   XX(ENOENT, -4, "no shared-memory segment with this name")                   \
   XX(EACCES, -5, "permission denied")                                         \
   XX(ENAME, -6, "invalid name (empty, \".\" or \"..\", not UTF-8, or with '/', '\\' or a control character)") \
-  XX(ENAMETOOLONG, -7, "name longer than this backend allows")                \
+  XX(ENAMETOOLONG, -7, "name longer than 255 bytes (sma_name_max())")       \
   XX(EDTYPE, -8, "unknown or unsupported dtype")                              \
   XX(EBYTEORDER, -9, "dtype byte order is not this machine's")                \
   XX(ENDIM, -10, "more dimensions than SMA_MAX_DIMS")                         \
@@ -228,7 +228,8 @@ SMA_API const char *sma_backend(void);
 /** What the compiled backend can do, as data (see the README's table). */
 typedef struct sma_caps {
   const char *backend;      /**< "posix", "sysv", "win32" */
-  size_t max_name;          /**< longest name in bytes, NUL excluded */
+  size_t max_name;          /**< longest name in bytes, NUL excluded:
+                               sma_name_max(), 255 everywhere */
   size_t granularity;       /**< segment sizes are multiples of this */
   int size_is_exact;        /**< the OS reports a segment's size exactly */
   int can_list;             /**< segments can be enumerated */
@@ -638,9 +639,18 @@ SMA_API int sma_at(const sma_t *a, const size_t *index, void **out);
 /** Buffer size that holds any name on any backend, NUL included. */
 #define SMA_NAME_BUF 256
 
-/** Longest name (bytes, NUL excluded) the compiled backend accepts:
- * 255 on Linux POSIX, 30 on macOS POSIX (PSHMNAMLEN 31 with the '/'),
- * 255 for System V (the record's name field), 240 on Windows. */
+/** Longest name (bytes, NUL excluded): 255 on every backend, so a name
+ * that works on one OS works unchanged on all. Where the OS limits its
+ * object names to fewer bytes (macOS POSIX: 30, PSHMNAMLEN 31 with the
+ * '/'; Windows: 240), a longer name's OS object is named
+ * PREFIX~HASH (the name's first bytes and 13 base-32 characters of its
+ * 64-bit FNV-1a hash, within the OS's limit), and the segment's record
+ * keeps the full name, which every call shows (sma_list(), sma_info(),
+ * descriptors) and checks: two names whose OS names coincide are a
+ * collision, which sma_create() reports as SMA_EEXIST and sma_open(),
+ * sma_load(), sma_info(), sma_collect() and sma_unlink() as SMA_ENOENT
+ * (the segment of that name does not exist); neither ever reaches the
+ * other name's segment. */
 SMA_API size_t sma_name_max(void);
 
 /** Checks a name without touching the OS, by one rule on every backend so

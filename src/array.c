@@ -32,6 +32,7 @@ void sma_caps(sma_caps_t *out) {
   if (out == NULL) return;
   memset(out, 0, sizeof *out);
   sma__os_caps(out);
+  out->max_name = SMA__NAME_MAX; /* the OS's limit is os_name.c's business */
   out->max_segment = sma__os_max_segment();
 }
 
@@ -136,10 +137,12 @@ int sma_create_filled(sma_t *a, unsigned flags, sma_fill_fn fill, void *user) {
    * first: a creator killed before publication then leaves a segment that
    * `sma ls` and `sma gc` still find. An entry whose name has no segment
    * (this create failed) is dropped by the next walk. */
-  sma__index_add(a->name);
+  char os_name[SMA_NAME_BUF];
+  if ((rc = sma__os_name(a->name, os_name)) != 0) return rc;
+  sma__index_add(os_name);
   sma__os_segment_t seg;
   int os_err = 0;
-  rc = sma__os_create(a->name, size, flags, bytes, &seg, &os_err);
+  rc = sma__os_create(os_name, size, flags, bytes, &seg, &os_err);
   if (rc != 0) return fail_os(a, rc, os_err);
   if ((flags & SMA_CREATE_PREFAULT) && !(seg.effective & SMA_CREATE_PREFAULT)) {
     touch_pages(seg.addr, seg.size, granularity);
@@ -152,11 +155,11 @@ int sma_create_filled(sma_t *a, unsigned flags, sma_fill_fn fill, void *user) {
   /* The whole array: creation does not apply the slice (gridr). */
   sma__view_build(&a->view, seg.addr, a->ndim, a->shape, a->dtype, NULL, 0);
   if (fill != NULL && (rc = fill(user, &a->view)) != 0) {
-    sma__os_abandon(a->name, &seg, &os_err);
+    sma__os_abandon(os_name, &seg, &os_err);
     memset(&a->view, 0, sizeof a->view);
     return rc;
   }
-  rc = sma__os_publish(a->name, &seg, &os_err);
+  rc = sma__os_publish(os_name, &seg, &os_err);
   if (rc != 0) {
     memset(&a->view, 0, sizeof a->view);
     return fail_os(a, rc, os_err);
@@ -311,12 +314,29 @@ int sma_close(sma_t *a) {
   return rc != 0 ? fail_os(a, rc, os_err) : 0;
 }
 
+/* Where the object's name is, or looks like, a digest (os_name.c),
+ * another name's segment may hold it: SMA_ENOENT then, as for a load, so
+ * that an unlink never removes a segment it was not asked about. A
+ * segment that cannot be read is removed as the OS allows, as any other. */
+static int check_not_other(const char *name, const char *os_name) {
+  if (!sma__os_name_shared(name, os_name)) return 0;
+  sma__os_segment_t seg;
+  sma__record_t rec;
+  int os_err = 0;
+  int rc = sma__segment_open(name, 1, &seg, &rec, &os_err);
+  if (rc == 0 || rc == SMA_ENORECORD) sma__os_close(&seg, &os_err);
+  return rc == SMA_ENOENT ? rc : 0;
+}
+
 int sma_unlink(const char *name) {
   int rc = sma_name_validate(name);
   if (rc != 0) return sma__named_result(rc, 0);
+  char os_name[SMA_NAME_BUF];
+  if ((rc = sma__os_name(name, os_name)) != 0 || (rc = check_not_other(name, os_name)) != 0)
+    return sma__named_result(rc, 0);
   int os_err = 0;
-  rc = sma__os_unlink(name, &os_err);
-  if (rc == 0 || rc == SMA_ENOENT) sma__index_forget(name);
+  rc = sma__os_unlink(os_name, &os_err);
+  if (rc == 0 || rc == SMA_ENOENT) sma__index_forget(os_name);
   return sma__named_result(rc, os_err);
 }
 

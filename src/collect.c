@@ -105,8 +105,11 @@ int sma_collect(const char *name, unsigned flags, sma_info_t *info) {
   if (!sma__caps().proves_unused) return sma__named_result(SMA_EINUSE, 0);
   int os_err = 0;
   bool dry_run = (flags & SMA_COLLECT_DRY_RUN) != 0;
-  rc = sma__os_remove_unused(name, ident, dry_run, &os_err);
-  if (rc == 0 && !dry_run) sma__index_forget(name);
+  char os_name[SMA_NAME_BUF];
+  rc = sma__os_name(name, os_name);
+  if (rc != 0) return sma__named_result(rc, 0);
+  rc = sma__os_remove_unused(os_name, ident, dry_run, &os_err);
+  if (rc == 0 && !dry_run) sma__index_forget(os_name);
   return sma__named_result(rc, os_err);
 }
 

@@ -3,7 +3,15 @@
  * off Linux, Windows). One design on every OS: a directory of this user's
  * (the backend opens and checks it: sma__os_index_open) holding one empty
  * file per name, the name encoded so that every OS accepts it as a file
- * name. Keeping the index is best-effort: a failure never fails a create
+ * name. Entries hold object names (sma__os_name: a digest where the
+ * OS's limit is shorter than the name, so an entry stays short), which
+ * sma_list() turns back into full names (sma__segment_name); entries of
+ * older versions, full names that fit the OS, are their own object names.
+ * An object name whose encoding would be longer than ENTRY_MAX (a long
+ * name with bytes that take %XX, or one that, in a path, would pass
+ * Windows' MAX_PATH) has the entry
+ * "~HASH" instead, holding the object name as its content ('~' is never
+ * part of an encoded entry). Keeping the index is best-effort: a failure never fails a create
  * or an unlink. Listing drops the entries whose segment the OS says is
  * gone (SMA_ENOENT); a segment that exists but cannot be opened (another
  * user's name, no permission) keeps its entry. */
@@ -64,16 +72,42 @@ static bool decode(const char *entry, char *name, size_t cap) {
 
 bool sma__index_used(void) { return !sma__caps().can_list; }
 
+/* The longest entry: a file name every OS takes, short enough that the
+ * entry's path stays within Windows' MAX_PATH (260) under
+ * %LOCALAPPDATA%/libsma/index. */
+enum { ENTRY_MAX = 120 };
+#define LONG_ENTRY_MARK '~'
+
+/* The name a "~HASH" entry holds, if it is one that name_entry() made. */
+static bool read_long_entry(intptr_t dir, const char *entry, char name[SMA_NAME_BUF]) {
+  size_t n = 0;
+  int os_err;
+  if (sma__os_index_get(dir, entry, name, SMA_NAME_BUF - 1, &n, &os_err) != 0) return false;
+  name[n] = '\0';
+  char digest[14];
+  sma__name_digest(name, digest);
+  return n > 0 && strlen(name) == n && sma_name_validate(name) == 0 &&
+         strcmp(entry + 1, digest) == 0;
+}
+
 /* Adds or drops one entry; best-effort, so errors are not reported. */
 static void change(const char *name, bool add) {
-  char entry[3 * SMA_NAME_BUF];
+  char entry[ENTRY_MAX + 1];
   intptr_t dir;
   int os_err;
-  if (!sma__index_used() || encode(name, entry, sizeof entry) != 0) return;
+  if (!sma__index_used()) return;
+  bool fits = encode(name, entry, sizeof entry) == 0;
+  if (!fits) {
+    entry[0] = LONG_ENTRY_MARK;
+    sma__name_digest(name, entry + 1);
+  }
   if (sma__os_index_open(add, &dir, &os_err) != 0) return;
-  if (add)
+  char held[SMA_NAME_BUF];
+  if (add && fits)
     sma__os_index_add(dir, entry, &os_err);
-  else
+  else if (add)
+    sma__os_index_put(dir, entry, name, strlen(name), &os_err); /* taken: another's */
+  else if (fits || (read_long_entry(dir, entry, held) && strcmp(held, name) == 0))
     sma__os_index_remove(dir, entry, &os_err);
   sma__os_index_close(dir);
 }
@@ -100,7 +134,9 @@ static bool gone(const char *name) {
 static int visit(const char *entry, void *user) {
   walk_t *w = user;
   char name[SMA_NAME_BUF];
-  if (!decode(entry, name, sizeof name)) return 0; /* not ours: left alone */
+  bool ours = entry[0] == LONG_ENTRY_MARK ? read_long_entry(w->dir, entry, name)
+                                          : decode(entry, name, sizeof name);
+  if (!ours) return 0; /* not ours: left alone */
   if (!gone(name)) return w->fn(name, w->user);
   int os_err;
   sma__os_index_remove(w->dir, entry, &os_err);

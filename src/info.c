@@ -43,7 +43,10 @@ int sma__inspect(const char *name, sma_info_t *out, uint64_t ident[2], bool huge
   out->huge_pages = huge;
   out->persistent = rec.persistent;
   sma__os_stat_t st;
-  out->attached = sma__os_stat(name, &st, &ignored) == 0 ? st.attached : -1;
+  char os_name[SMA_NAME_BUF];
+  out->attached = sma__os_name(name, os_name) == 0 && sma__os_stat(os_name, &st, &ignored) == 0
+                      ? st.attached
+                      : -1;
   return 0;
 }
 
@@ -52,12 +55,16 @@ typedef struct list_ctx {
   void *user;
 } list_ctx_t;
 
-/* Reports libsma segments; skips other programs' segments and those that
- * vanished or cannot be read between listing and opening. */
-static int visit(const char *name, void *user) {
+/* Reports libsma segments by their full names (the OS lists object
+ * names, which may be digests: os_name.c); skips other programs' segments
+ * and those that vanished or cannot be read between listing and opening. */
+static int visit(const char *os_name, void *user) {
   list_ctx_t *ctx = user;
   sma_info_t info;
-  if (sma_name_validate(name) != 0 || sma_info(name, &info) != 0) return 0;
+  char name[SMA_NAME_BUF];
+  if (sma_name_validate(os_name) != 0 || sma__segment_name(os_name, name) != 0 ||
+      sma_info(name, &info) != 0)
+    return 0;
   return ctx->fn(&info, ctx->user);
 }
 

@@ -89,10 +89,12 @@ static int read_record(const sma__os_segment_t *seg, unsigned char bytes[SMA__RE
 }
 
 /* The record must name the segment by the name it was opened by (another
- * name of the same object, a link or a copy, is corrupt), as in
- * sma__segment_open(). */
+ * name of the same object is a link, a copy or a collision of digests),
+ * as in sma__segment_open(). */
 static int check_name(int rc, const sma__record_t *rec, const char *name) {
-  return rc == 0 && strcmp(rec->name, name) != 0 ? SMA_ECORRUPT : rc;
+  if (rc != 0 && rc != SMA_EBYTEORDER) return rc; /* the name is trusted in both */
+  int named = sma__record_names(rec, name);
+  return named != 0 ? named : rc;
 }
 
 /* A load of a mapping already held: the record is read again, and only
@@ -134,9 +136,10 @@ static void release(sma__map_t *m, int *os_err, int *rc) {
 /* No mapping of the object was held: maps it as without the cache, then
  * shares it, unless another thread shared one of the same object
  * meanwhile (then that one is used and this one closed). */
-static int open_new(const char *name, int readonly, sma__os_segment_t *seg,
-                    sma__record_t *rec, sma__map_t **map, int *os_err) {
-  int rc = sma__os_open(name, readonly, seg, os_err);
+static int open_new(const char *name, const char *os_name, int readonly,
+                    sma__os_segment_t *seg, sma__record_t *rec, sma__map_t **map,
+                    int *os_err) {
+  int rc = sma__os_open(os_name, readonly, seg, os_err);
   if (rc != 0) return rc;
   sma__map_t *m = calloc(1, sizeof *m);
   unsigned char scratch[SMA__RECORD_SIZE];
@@ -177,19 +180,22 @@ int sma__map_open(const char *name, int readonly, sma__os_segment_t *seg,
                   sma__record_t *rec, sma__map_t **map, int *os_err) {
   *map = NULL;
   if (!cache_enabled()) return sma__segment_open(name, readonly, seg, rec, os_err);
+  char os_name[SMA_NAME_BUF];
+  int rc = sma__os_name(name, os_name);
+  if (rc != 0) return rc;
   if (atomic_load_explicit(&held_count, memory_order_relaxed) == 0)
-    return open_new(name, readonly, seg, rec, map, os_err); /* nothing held to share */
+    return open_new(name, os_name, readonly, seg, rec, map, os_err); /* nothing held */
   uint64_t ident[2];
   size_t size;
   int creating;
-  int rc = sma__os_identify(name, readonly, ident, &size, &creating, os_err);
+  rc = sma__os_identify(os_name, readonly, ident, &size, &creating, os_err);
   if (rc == SMA_ENOTSUP || (rc == 0 && creating))
     return sma__segment_open(name, readonly, seg, rec, os_err); /* as without the cache */
   if (rc != 0) return rc;
   sma__os_maps_lock();
   sma__map_t *m = find_and_hold(ident, size, readonly);
   sma__os_maps_unlock();
-  if (m == NULL) return open_new(name, readonly, seg, rec, map, os_err);
+  if (m == NULL) return open_new(name, os_name, readonly, seg, rec, map, os_err);
   rc = check_held(m, name, rec, os_err);
   if (rc != 0 && rc != SMA_ENORECORD) {
     int ignored;

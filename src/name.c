@@ -4,7 +4,9 @@
 #include <stdio.h>
 #include <string.h>
 
-size_t sma_name_max(void) { return sma__caps().max_name; }
+/* The same on every backend: where the OS's limit is shorter, the OS
+ * object gets a digest of the name (os_name.c). */
+size_t sma_name_max(void) { return SMA__NAME_MAX; }
 
 /* Length of the UTF-8 sequence starting at p if it is well formed
  * (shortest form, no surrogate, at most U+10FFFF) and not a C1 control
@@ -48,7 +50,7 @@ int sma_name_validate(const char *name) {
     if (n == 0) return SMA_ENAME;
     len += n;
   }
-  if (len > sma__caps().max_name) return SMA_ENAMETOOLONG;
+  if (len > SMA__NAME_MAX) return SMA_ENAMETOOLONG;
   return 0;
 }
 
@@ -152,7 +154,7 @@ int sma_build_name(char *buf, size_t *size, const char *prefix) {
   rc = sma__os_random(rnd, sizeof rnd, &os_err);
   if (rc != 0) return rc;
 
-  size_t max = sma__caps().max_name;
+  size_t max = SMA__NAME_MAX;
   uint64_t counter = sma__os_counter_next();
   char tmp[SMA_NAME_BUF + 64];
   int n = build_long(tmp, sizeof tmp, counter, prefix, rnd);

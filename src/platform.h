@@ -5,8 +5,10 @@
  * record, slicing, error choice for bad input) lives in common code.
  *
  * Rules shared by every function here, stated once:
- *  - Pointer arguments are non-NULL; names have been validated by common
- *    code (sma__name_check) against this backend's caps.
+ *  - Pointer arguments are non-NULL; names are OS object names, which
+ *    common code derives from valid segment names (src/os_name.c: the
+ *    name itself, or a digest of it where it is longer than this
+ *    backend's caps.max_name) and checks against the record's full name.
  *  - Functions returning int return 0 on success or a negative SMA_E*
  *    code; on failure of an OS call, *os_err receives errno or
  *    GetLastError() (0 when no OS call failed), and the backend leaves no
@@ -59,8 +61,9 @@ typedef struct sma__os_segment {
 void sma__intent_write(const char *object, char entry[32]);
 void sma__intent_drop(char entry[32]);
 
-/* Fills *caps (the public sma_caps_t) but max_segment. Cannot fail;
- * cheap enough to call on every create/load. */
+/* Fills *caps (the public sma_caps_t) but max_segment; max_name is the
+ * OS's limit on an object name (public sma_caps() reports libsma's 255
+ * instead). Cannot fail; cheap enough to call on every create/load. */
 void sma__os_caps(sma_caps_t *caps);
 
 /* The largest segment the OS allows now (System V: shmmax, read from the

@@ -26,7 +26,9 @@
  *          0 where the OS has none), so a tool in another pid namespace
  *          knows the creator pid is not one of its own
  *   80  256 shape: 32 x int64, unused entries 0
- *   336 256 full name, NUL-padded (at most 255 bytes)
+ *   336 256 full name, NUL-padded (at most 255 bytes): the name the
+ *          segment was created as, even where the OS object's name is a
+ *          digest of it (os_name.c), so every open can tell a collision
  *   592 8  creator's start time as the OS tells it (Linux: /proc/PID/stat
  *          starttime, clock ticks since boot), 0 where unknown; with the
  *          pid and boot id it names one process, so a pid the kernel gave
@@ -236,11 +238,16 @@ int sma__read_mapped(const sma__os_segment_t *seg, uint64_t offset, void *buf,
 
 int sma__segment_open(const char *name, int readonly, sma__os_segment_t *seg,
                       sma__record_t *rec, int *os_err) {
-  int rc = sma__os_open(name, readonly, seg, os_err);
+  char os_name[SMA_NAME_BUF];
+  int rc = sma__os_name(name, os_name);
+  if (rc != 0) return rc;
+  rc = sma__os_open(os_name, readonly, seg, os_err);
   if (rc != 0) return rc;
   rc = sma__record_fetch(seg, rec, os_err);
-  if (rc == 0 && strcmp(rec->name, name) != 0)
-    rc = SMA_ECORRUPT; /* another segment's record: a link or a copy */
+  if (rc == 0 || rc == SMA_EBYTEORDER) { /* the name is trusted in both */
+    int named = sma__record_names(rec, name);
+    if (named != 0) rc = named;
+  }
   if (rc != 0 && rc != SMA_ENORECORD) {
     int ignored;
     sma__os_close(seg, &ignored);

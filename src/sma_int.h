@@ -48,13 +48,47 @@ int sma__named_result(int rc, int os_err);
 /* ---- index.c ----------------------------------------------------------------- */
 /* Whether this backend lists through the per-user index (caps.can_list 0). */
 bool sma__index_used(void);
-/* Best-effort; no-ops where the index is not used. */
-void sma__index_add(const char *name);
-void sma__index_forget(const char *name);
-/* Calls fn for each indexed name whose segment exists, dropping the
+/* Best-effort; no-ops where the index is not used. Entries are object
+ * names (sma__os_name), not full names. */
+void sma__index_add(const char *os_name);
+void sma__index_forget(const char *os_name);
+/* Calls fn for each indexed object name whose object exists, dropping the
  * others. SMA_EINDEX if the directory is not this user's own. */
 int sma__index_list(int (*fn)(const char *name, void *user), void *user,
                     int *os_err);
+
+/* ---- os_name.c ------------------------------------------------------------- */
+/* The longest name libsma accepts on every backend (sma_name_max()). */
+#define SMA__NAME_MAX (SMA_NAME_BUF - 1)
+
+/* The OS's own limit on an object's name (the backend's caps.max_name). */
+size_t sma__os_name_max(void);
+
+/* The 13 base-32 characters (and a NUL) of name's 64-bit hash. */
+void sma__name_digest(const char *name, char out[14]);
+
+/* The name of the OS object behind the segment `name` (a valid name):
+ * the name itself where it fits the OS's limit, otherwise a digest of it
+ * (see os_name.c). Every OS call of common code takes this name. */
+int sma__os_name(const char *name, char out[SMA_NAME_BUF]);
+
+/* Whether the object os_name of `name` may also be another name's: it is
+ * a digest of name, or has a digest's form (a short name spelling a long
+ * one's digest). Only then can its record name another segment. */
+bool sma__os_name_shared(const char *name, const char *os_name);
+
+/* The segment name behind the object name os_name, as a listing found it:
+ * the full name its record keeps where os_name is that name's digest,
+ * os_name itself otherwise. Opens the object only when os_name has a
+ * digest's form. 0, or the error of opening it (SMA_ENOENT: gone). */
+int sma__segment_name(const char *os_name, char name[SMA_NAME_BUF]);
+
+/* Whether a record read from the object of `name` is that segment's: 0
+ * yes; SMA_ENOENT when it is another name's whose object name is the same
+ * (a collision of digests: the segment `name` does not exist);
+ * SMA_ECORRUPT for any other name (a link or a copy). */
+struct sma__record;
+int sma__record_names(const struct sma__record *rec, const char *name);
 
 /* ---- dtype.c -------------------------------------------------------------- */
 bool sma__dtype_valid(sma_dtype_t dtype);
@@ -221,12 +255,13 @@ int sma__record_read(const void *segment, size_t segment_size,
 int sma__record_fetch(const sma__os_segment_t *seg, sma__record_t *rec,
                       int *os_err);
 
-/* Opens the segment `name` (read-only with `readonly`, see sma__os_open)
- * and reads its record: the one way common code opens a segment by name. 0: open, *rec is its record and names it.
+/* Opens the segment `name` (its OS object: sma__os_name; read-only with
+ * `readonly`, see sma__os_open) and reads its record: the one way common
+ * code opens a segment by name. 0: open, *rec is its record and names it.
  * SMA_ENORECORD: open (a segment another program made), *rec unset.
  * Otherwise nothing stays open: errors of sma__os_open() and
- * sma__record_fetch(), or SMA_ECORRUPT for a record naming another
- * segment. */
+ * sma__record_fetch(), or those of sma__record_names() for a record
+ * naming another segment. */
 int sma__segment_open(const char *name, int readonly, sma__os_segment_t *seg,
                       sma__record_t *rec, int *os_err);
 

@@ -5,7 +5,7 @@
 #endif
 #include "support.h"
 
-#include "../src/platform.h"
+#include "../src/sma_int.h" /* sma__os_name, and the platform contract */
 #include "../tools/proc.h"
 
 #include <errno.h>
@@ -169,7 +169,15 @@ sma_caps_t t_caps(void) {
   return c;
 }
 
-int t_segment_mode(const char *name) {
+/* The OS object's name of the segment `name` (a digest where the OS's
+ * limit is shorter: src/os_name.c), or name itself if it has none. */
+static const char *object_name(const char *name, char buf[SMA_NAME_BUF]) {
+  return sma__os_name(name, buf) == 0 ? buf : name;
+}
+
+int t_segment_mode(const char *segment) {
+  char buf[SMA_NAME_BUF];
+  const char *name = object_name(segment, buf);
 #if defined(SMA_BACKEND_posix)
   char path[SMA_NAME_BUF + 2] = "/";
   strcat(path, name);
@@ -195,7 +203,8 @@ int t_segment_mode(const char *name) {
 int t_raw_map(const char *name, t_raw_t *raw) {
   static sma__os_segment_t seg; /* tests map one raw segment at a time */
   int os_err;
-  if (sma__os_open(name, 0, &seg, &os_err) != 0) return -1;
+  char buf[SMA_NAME_BUF];
+  if (sma__os_open(object_name(name, buf), 0, &seg, &os_err) != 0) return -1;
   raw->bytes = seg.addr;
   raw->size = seg.size;
   raw->priv = &seg;
@@ -210,7 +219,8 @@ void t_raw_unmap(t_raw_t *raw) {
 int t_segment_exists(const char *name) {
   sma__os_segment_t seg;
   int os_err;
-  if (sma__os_open(name, 0, &seg, &os_err) != 0) return 0;
+  char buf[SMA_NAME_BUF];
+  if (sma__os_open(object_name(name, buf), 0, &seg, &os_err) != 0) return 0;
   sma__os_close(&seg, &os_err);
   return 1;
 }

@@ -145,23 +145,41 @@ int sma__os_index_walk(intptr_t dir, int (*fn)(const char *entry, void *user),
  * so no intent is ever written here. */
 int sma__os_index_put(intptr_t dir, const char *entry, const void *data, size_t n,
                       int *os_err) {
-  (void)dir;
-  (void)entry;
-  (void)data;
-  (void)n;
-  (void)os_err;
-  return SMA_ENOTSUP;
+  (void)dir; /* held: the directory cannot be replaced meanwhile */
+  wchar_t path[PATH_CAP];
+  if (entry_path(entry, path, PATH_CAP) != 0) return SMA_ENAMETOOLONG;
+  if (n > MAXDWORD) return SMA_EINVAL;
+  HANDLE f = CreateFileW(path, GENERIC_WRITE, 0, NULL, CREATE_NEW,
+                         FILE_ATTRIBUTE_NORMAL | FILE_FLAG_OPEN_REPARSE_POINT, NULL);
+  if (f == INVALID_HANDLE_VALUE) {
+    DWORD e = GetLastError();
+    return e == ERROR_FILE_EXISTS ? SMA_EEXIST : sma__win32_fail(e, os_err);
+  }
+  DWORD written = 0;
+  BOOL ok = WriteFile(f, data, (DWORD)n, &written, NULL) && written == (DWORD)n;
+  DWORD e = ok ? 0 : GetLastError();
+  CloseHandle(f);
+  if (ok) return 0;
+  DeleteFileW(path);
+  return sma__win32_fail(e != 0 ? e : ERROR_WRITE_FAULT, os_err);
 }
 
 int sma__os_index_get(intptr_t dir, const char *entry, void *buf, size_t cap,
                       size_t *n, int *os_err) {
   (void)dir;
-  (void)entry;
-  (void)buf;
-  (void)cap;
-  (void)os_err;
   *n = 0;
-  return SMA_ENOTSUP;
+  wchar_t path[PATH_CAP];
+  if (entry_path(entry, path, PATH_CAP) != 0) return SMA_ENAMETOOLONG;
+  HANDLE f = CreateFileW(path, GENERIC_READ, FILE_SHARE_READ, NULL, OPEN_EXISTING,
+                         FILE_ATTRIBUTE_NORMAL | FILE_FLAG_OPEN_REPARSE_POINT, NULL);
+  if (f == INVALID_HANDLE_VALUE) return sma__win32_fail(GetLastError(), os_err);
+  DWORD got = 0;
+  BOOL ok = ReadFile(f, buf, cap > MAXDWORD ? MAXDWORD : (DWORD)cap, &got, NULL);
+  DWORD e = ok ? 0 : GetLastError();
+  CloseHandle(f);
+  if (!ok) return sma__win32_fail(e, os_err);
+  *n = got;
+  return 0;
 }
 
 void sma__os_index_close(intptr_t dir) { CloseHandle((HANDLE)dir); }
