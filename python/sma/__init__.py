@@ -28,9 +28,9 @@ from .array import Handle, SharedMemoryArray, open_array
 from .errors import (AccessError, ExistsError, InUseError, InvalidError, NotFoundError,
                      RecordError, SmaError)
 from .gridr import create_and_register_sma, deprecated, shmarray_wrap
-from .segments import Segment, collect, info, list_segments, unlink
+from .segments import Collected, Segment, Stray, collect, info, list_segments, unlink
 
-__all__ = ["SharedMemoryArray", "Handle", "Segment", "SmaError", "NotFoundError",
+__all__ = ["SharedMemoryArray", "Handle", "Segment", "Stray", "Collected", "SmaError", "NotFoundError",
            "ExistsError", "AccessError", "InvalidError", "RecordError", "InUseError",
            "open", "create", "from_description", "info", "list_segments", "unlink",
            "collect", "build_sma_name", "create_and_register_sma", "shmarray_wrap",

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ctypes
+import weakref
 from typing import Any, Iterable, Optional, Tuple
 
 import numpy as np
@@ -20,25 +21,49 @@ class Handle:
     """What `SharedMemoryArray.smh` holds while loaded, in the place of
     gridr's multiprocessing.shared_memory.SharedMemory: `name`, `size` (the
     array's bytes), `buf` (a memoryview of the whole array, before any
-    slice), `close()` and `unlink()`."""
+    slice), `close()` and `unlink()`.
+
+    A Handle belongs to one create() or load(): its close() lets go of that
+    mapping only, and closes its SharedMemoryArray only while the array
+    still holds that same mapping (an earlier load's smh never closes a
+    later one). It refers to its array weakly, so a loaded array dropped
+    without close() is released when its last reference goes, not when
+    the cyclic garbage collector runs."""
 
     def __init__(self, owner: "SharedMemoryArray", mapping: _Mapping) -> None:
-        self._owner = owner
-        self._mapping = mapping
+        self._owner = weakref.ref(owner)
+        self._mapping: Optional[_Mapping] = mapping
         self.name = owner.name
-        self.size = lib.sma_nbytes(mapping.ptr)
+        self.size = mapping.nbytes()
+
+    def _open(self) -> _Mapping:
+        mapping = self._mapping
+        if mapping is None:
+            raise ValueError("this smh of %r is closed" % self.name)
+        return mapping
 
     @property
     def buf(self) -> memoryview:
-        return self._mapping.whole()
+        """ValueError once closed. A memoryview taken before stays valid."""
+        return self._open().whole()
 
     @property
     def os_handle(self) -> int:
-        """sma_os_handle(): the descriptor, shmid or HANDLE (borrowed)."""
-        return int(lib.sma_os_handle(self._mapping.ptr))
+        """sma_os_handle(): the descriptor, shmid or HANDLE (borrowed).
+        ValueError once closed."""
+        return self._open().os_handle()
 
     def close(self) -> None:
-        self._owner.close()
+        """Lets go of this create()'s or load()'s mapping (views taken
+        before stay valid); closes the array too if that is still its
+        current mapping. Idempotent."""
+        mapping, self._mapping = self._mapping, None
+        owner = self._owner()
+        if mapping is not None and owner is not None and owner._mapping is mapping:
+            owner.close()
+
+    def _release(self) -> None:
+        self._mapping = None
 
     def unlink(self) -> None:
         from .segments import unlink
@@ -87,7 +112,7 @@ class SharedMemoryArray:
 
     def _attach(self, ptr: int, sliced: bool) -> None:
         mapping = _Mapping(ptr, sliced)
-        self.persistent = bool(lib.sma_is_persistent(ptr))
+        self.persistent = mapping.is_persistent()
         self._mapping = mapping
         self.smh = Handle(self, mapping)
         self.array = mapping.ndarray()
@@ -132,10 +157,14 @@ class SharedMemoryArray:
     def close(self) -> None:
         """Lets go of the segment; never unlinks; a no-op when not loaded.
         Views of `array` taken before stay valid: the mapping goes with
-        the last of them."""
+        the last of them. The smh it had is closed too (its buf raises
+        ValueError; memoryviews taken of it before stay valid)."""
+        handle = self.smh
         self.smh = None
         self.array = None
         self._mapping = None
+        if handle is not None:
+            handle._release()
 
     @property
     def loaded(self) -> bool:
@@ -178,9 +207,9 @@ class SharedMemoryArray:
     def describe(self) -> str:
         """The C descriptor (sma_describe): one printable line that
         from_description() turns back into an object, in any process."""
-        if self._mapping is not None:
-            ptr = self._mapping.ptr
-            return text(lambda buf, size: lib.sma_describe(ptr, buf, size), self.name)
+        mapping = self._mapping  # read once: another thread may close() meanwhile
+        if mapping is not None:
+            return mapping.describe(self.name)
         ptr = self._new()
         try:
             return text(lambda buf, size: lib.sma_describe(ptr, buf, size), self.name)
