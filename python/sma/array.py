@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ctypes
+import threading
 import weakref
 from typing import Any, Iterable, Optional, Tuple
 
@@ -59,8 +60,8 @@ class Handle:
         current mapping. Idempotent."""
         mapping, self._mapping = self._mapping, None
         owner = self._owner()
-        if mapping is not None and owner is not None and owner._mapping is mapping:
-            owner.close()
+        if mapping is not None and owner is not None:
+            owner._close_if(mapping)
 
     def _release(self) -> None:
         self._mapping = None
@@ -96,6 +97,9 @@ class SharedMemoryArray:
         self.smh: Optional[Handle] = None
         self.array: Optional[np.ndarray] = None
         self._mapping: Optional[_Mapping] = None
+        # Guards the swap of (_mapping, smh, array) by load()/close() and a
+        # Handle's close(); never held across a C call.
+        self._state = threading.Lock()
 
     # -- the C object --------------------------------------------------------
     def _new(self) -> int:
@@ -111,11 +115,31 @@ class SharedMemoryArray:
         return out.value
 
     def _attach(self, ptr: int, sliced: bool) -> None:
+        """Owns the loaded `ptr` from here on and makes it the current load,
+        closing the previous one (if any) in the same step."""
         mapping = _Mapping(ptr, sliced)
-        self.persistent = mapping.is_persistent()
-        self._mapping = mapping
-        self.smh = Handle(self, mapping)
-        self.array = mapping.ndarray()
+        persistent = mapping.is_persistent()
+        handle = Handle(self, mapping)
+        array = mapping.ndarray()
+        with self._state:
+            # the old values die after the lock: a last reference may sma_free()
+            old = (self._mapping, self.smh, self.array)
+            self.persistent = persistent
+            self._mapping, self.smh, self.array = mapping, handle, array
+        if old[1] is not None:
+            old[1]._release()
+
+    def _close_if(self, mapping: Optional[_Mapping]) -> None:
+        """Closes the current load; with `mapping`, only if that is still
+        the current one (checked and cleared under the object's lock, so a
+        stale smh racing a load() on another thread never closes it)."""
+        with self._state:
+            if mapping is not None and self._mapping is not mapping:
+                return
+            old = (self._mapping, self.smh, self.array)  # die after the lock
+            self.smh, self.array, self._mapping = None, None, None
+        if old[1] is not None:
+            old[1]._release()
 
     # -- gridr's methods ------------------------------------------------------
     def create(self, *, persistent: Optional[bool] = None, group: bool = False,
@@ -137,7 +161,6 @@ class SharedMemoryArray:
                 check(code, self.name, ptr)
             finally:
                 lib.sma_free(ptr)
-        self.close()
         self._attach(ptr, sliced=False)
 
     def load(self) -> None:
@@ -151,7 +174,6 @@ class SharedMemoryArray:
                 check(code, self.name, ptr)
             finally:
                 lib.sma_free(ptr)
-        self.close()
         self._attach(ptr, sliced=True)
 
     def close(self) -> None:
@@ -159,12 +181,7 @@ class SharedMemoryArray:
         Views of `array` taken before stay valid: the mapping goes with
         the last of them. The smh it had is closed too (its buf raises
         ValueError; memoryviews taken of it before stay valid)."""
-        handle = self.smh
-        self.smh = None
-        self.array = None
-        self._mapping = None
-        if handle is not None:
-            handle._release()
+        self._close_if(None)
 
     @property
     def loaded(self) -> bool:
