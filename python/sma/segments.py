@@ -96,7 +96,9 @@ class Stray:
     list_segments(). Only where create is not atomic (System V; POSIX
     without O_TMPFILE)."""
 
-    label: str  # "NAME (unpublished: WHERE)": the name it was being made under, the OS object
+    # "NAME (unpublished: WHERE)": the name it was being created under, then
+    # the OS object (a /dev/shm path, or "shmid N key 0xK")
+    label: str
     creator_pid: int
     creator_alive: Optional[bool]  # None: cannot be judged here
 

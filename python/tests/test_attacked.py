@@ -346,4 +346,5 @@ def test_smh_buf_and_os_handle_while_another_thread_closes():
             sma.unlink(name)
         except sma.SmaError:
             pass
-    assert p.returncode == 0, "rc %d, %s %s" % (p.returncode, p.stdout[-400:], p.stderr[-400:])
+    assert p.returncode == 0, "rc %d, %s %s" % (p.returncode, p.stdout[-400:],
+                                                p.stderr[-400:])
