@@ -19,6 +19,7 @@ from typing import List, Tuple
 MAX_DIMS = 32
 NAME_BUF = 256
 DESCRIPTOR_MAX = 3072
+STRAY_LABEL = 288
 NONE = -(2 ** 63)  # SMA_NONE: an omitted start, stop or step
 COLLECT_DRY_RUN = 1
 CREATE_GROUP = 1 << 0
@@ -64,6 +65,12 @@ class Info(ctypes.Structure):
                 ("persistent", ctypes.c_int), ("reserved", ctypes.c_uint64 * 8)]
 
 
+class Stray(ctypes.Structure):
+    _fields_ = [("label", ctypes.c_char * STRAY_LABEL), ("named", ctypes.c_int),
+                ("creator_pid", ctypes.c_uint64), ("creator_alive", ctypes.c_int),
+                ("ident", ctypes.c_uint64 * 2), ("reserved", ctypes.c_uint64 * 8)]
+
+
 class Caps(ctypes.Structure):
     _fields_ = [("backend", ctypes.c_char_p), ("max_name", ctypes.c_size_t),
                 ("granularity", ctypes.c_size_t), ("size_is_exact", ctypes.c_int),
@@ -88,6 +95,7 @@ SIZEP = ctypes.POINTER(ctypes.c_size_t)
 INT = ctypes.c_int
 STR = ctypes.c_char_p
 ListFn = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(Info), ctypes.c_void_p)
+StrayFn = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(Stray), ctypes.c_void_p)
 
 # name: (restype, argtypes), exactly as include/sma.h declares them.
 _PROTOTYPES = {
@@ -127,6 +135,8 @@ _PROTOTYPES = {
     "sma_info": (INT, [STR, ctypes.POINTER(Info)]),
     "sma_list": (INT, [ListFn, ctypes.c_void_p]),
     "sma_collect": (INT, [STR, ctypes.c_uint, ctypes.POINTER(Info)]),
+    "sma_list_strays": (INT, [StrayFn, ctypes.c_void_p]),
+    "sma_collect_stray": (INT, [ctypes.POINTER(Stray), ctypes.c_uint]),
 }
 
 
@@ -182,3 +192,19 @@ def _declare(lib: ctypes.CDLL, path: str) -> None:
 
 lib, path = _load()
 _declare(lib, path)
+
+
+def _private(name: str) -> "ctypes._CFuncPtr":
+    """A function object of our own for `name`, declared as _PROTOTYPES
+    says. lib.<name> is one cached object that any code in the process may
+    re-declare (a test mirroring sma_stray_t with its own struct and
+    callback type does so for these two), after which our arguments would
+    no longer match its argtypes; lib[name] is a fresh one nobody else
+    holds."""
+    fn = lib[name]
+    fn.restype, fn.argtypes = _PROTOTYPES[name]
+    return fn
+
+
+list_strays = _private("sma_list_strays")
+collect_stray = _private("sma_collect_stray")

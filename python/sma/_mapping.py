@@ -4,7 +4,12 @@ Every view made here holds a reference to the _Mapping it was made from
 (through the ctypes buffer under the ndarray), so the mapping outlives
 every view of it: dropping the owner's reference (close()) while a view
 is alive defers the release to the moment the last view goes, never
-leaving a view pointing at unmapped memory."""
+leaving a view pointing at unmapped memory.
+
+Every C call on the loaded sma_t is a method of _Mapping, never a call
+with its bare pointer: ctypes releases the GIL during the call, and a
+bound method holds the _Mapping (so its sma_free() cannot run) until the
+call returns, whatever another thread's close() or load() drops meanwhile."""
 from __future__ import annotations
 
 import ctypes
@@ -13,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ._convert import numpy_dtype, shape_of, slices_of
+from ._convert import numpy_dtype, shape_of, slices_of, text
 from ._lib import lib
 
 
@@ -28,6 +33,20 @@ class _Mapping:
         # be used by other exit handlers.
         self._free = weakref.finalize(self, lib.sma_free, ptr)
         self._free.atexit = False
+
+    def nbytes(self) -> int:
+        return int(lib.sma_nbytes(self.ptr))
+
+    def is_persistent(self) -> bool:
+        return bool(lib.sma_is_persistent(self.ptr))
+
+    def os_handle(self) -> int:
+        """sma_os_handle(): the descriptor, shmid or HANDLE (borrowed)."""
+        return int(lib.sma_os_handle(self.ptr))
+
+    def describe(self, what: str) -> str:
+        """sma_describe() of the loaded object."""
+        return text(lambda buf, size: lib.sma_describe(self.ptr, buf, size), what)
 
     def _buffer(self, address: int, length: int) -> Any:
         """A ctypes buffer of `length` bytes at `address` that keeps this

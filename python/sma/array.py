@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import ctypes
+import threading
+import weakref
 from typing import Any, Iterable, Optional, Tuple
 
 import numpy as np
@@ -20,25 +22,49 @@ class Handle:
     """What `SharedMemoryArray.smh` holds while loaded, in the place of
     gridr's multiprocessing.shared_memory.SharedMemory: `name`, `size` (the
     array's bytes), `buf` (a memoryview of the whole array, before any
-    slice), `close()` and `unlink()`."""
+    slice), `close()` and `unlink()`.
+
+    A Handle belongs to one create() or load(): its close() lets go of that
+    mapping only, and closes its SharedMemoryArray only while the array
+    still holds that same mapping (an earlier load's smh never closes a
+    later one). It refers to its array weakly, so a loaded array dropped
+    without close() is released when its last reference goes, not when
+    the cyclic garbage collector runs."""
 
     def __init__(self, owner: "SharedMemoryArray", mapping: _Mapping) -> None:
-        self._owner = owner
-        self._mapping = mapping
+        self._owner = weakref.ref(owner)
+        self._mapping: Optional[_Mapping] = mapping
         self.name = owner.name
-        self.size = lib.sma_nbytes(mapping.ptr)
+        self.size = mapping.nbytes()
+
+    def _open(self) -> _Mapping:
+        mapping = self._mapping
+        if mapping is None:
+            raise ValueError("this smh of %r is closed" % self.name)
+        return mapping
 
     @property
     def buf(self) -> memoryview:
-        return self._mapping.whole()
+        """ValueError once closed. A memoryview taken before stays valid."""
+        return self._open().whole()
 
     @property
     def os_handle(self) -> int:
-        """sma_os_handle(): the descriptor, shmid or HANDLE (borrowed)."""
-        return int(lib.sma_os_handle(self._mapping.ptr))
+        """sma_os_handle(): the descriptor, shmid or HANDLE (borrowed).
+        ValueError once closed."""
+        return self._open().os_handle()
 
     def close(self) -> None:
-        self._owner.close()
+        """Lets go of this create()'s or load()'s mapping (views taken
+        before stay valid); closes the array too if that is still its
+        current mapping. Idempotent."""
+        mapping, self._mapping = self._mapping, None
+        owner = self._owner()
+        if mapping is not None and owner is not None:
+            owner._close_if(mapping)
+
+    def _release(self) -> None:
+        self._mapping = None
 
     def unlink(self) -> None:
         from .segments import unlink
@@ -71,6 +97,9 @@ class SharedMemoryArray:
         self.smh: Optional[Handle] = None
         self.array: Optional[np.ndarray] = None
         self._mapping: Optional[_Mapping] = None
+        # Guards the swap of (_mapping, smh, array) by load()/close() and a
+        # Handle's close(); never held across a C call.
+        self._state = threading.Lock()
 
     # -- the C object --------------------------------------------------------
     def _new(self) -> int:
@@ -86,11 +115,31 @@ class SharedMemoryArray:
         return out.value
 
     def _attach(self, ptr: int, sliced: bool) -> None:
+        """Owns the loaded `ptr` from here on and makes it the current load,
+        closing the previous one (if any) in the same step."""
         mapping = _Mapping(ptr, sliced)
-        self.persistent = bool(lib.sma_is_persistent(ptr))
-        self._mapping = mapping
-        self.smh = Handle(self, mapping)
-        self.array = mapping.ndarray()
+        persistent = mapping.is_persistent()
+        handle = Handle(self, mapping)
+        array = mapping.ndarray()
+        with self._state:
+            # the old values die after the lock: a last reference may sma_free()
+            old = (self._mapping, self.smh, self.array)
+            self.persistent = persistent
+            self._mapping, self.smh, self.array = mapping, handle, array
+        if old[1] is not None:
+            old[1]._release()
+
+    def _close_if(self, mapping: Optional[_Mapping]) -> None:
+        """Closes the current load; with `mapping`, only if that is still
+        the current one (checked and cleared under the object's lock, so a
+        stale smh racing a load() on another thread never closes it)."""
+        with self._state:
+            if mapping is not None and self._mapping is not mapping:
+                return
+            old = (self._mapping, self.smh, self.array)  # die after the lock
+            self.smh, self.array, self._mapping = None, None, None
+        if old[1] is not None:
+            old[1]._release()
 
     # -- gridr's methods ------------------------------------------------------
     def create(self, *, persistent: Optional[bool] = None, group: bool = False,
@@ -112,7 +161,6 @@ class SharedMemoryArray:
                 check(code, self.name, ptr)
             finally:
                 lib.sma_free(ptr)
-        self.close()
         self._attach(ptr, sliced=False)
 
     def load(self) -> None:
@@ -126,16 +174,14 @@ class SharedMemoryArray:
                 check(code, self.name, ptr)
             finally:
                 lib.sma_free(ptr)
-        self.close()
         self._attach(ptr, sliced=True)
 
     def close(self) -> None:
         """Lets go of the segment; never unlinks; a no-op when not loaded.
         Views of `array` taken before stay valid: the mapping goes with
-        the last of them."""
-        self.smh = None
-        self.array = None
-        self._mapping = None
+        the last of them. The smh it had is closed too (its buf raises
+        ValueError; memoryviews taken of it before stay valid)."""
+        self._close_if(None)
 
     @property
     def loaded(self) -> bool:
@@ -178,9 +224,9 @@ class SharedMemoryArray:
     def describe(self) -> str:
         """The C descriptor (sma_describe): one printable line that
         from_description() turns back into an object, in any process."""
-        if self._mapping is not None:
-            ptr = self._mapping.ptr
-            return text(lambda buf, size: lib.sma_describe(ptr, buf, size), self.name)
+        mapping = self._mapping  # read once: another thread may close() meanwhile
+        if mapping is not None:
+            return mapping.describe(self.name)
         ptr = self._new()
         try:
             return text(lambda buf, size: lib.sma_describe(ptr, buf, size), self.name)
