@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <sys/ipc.h>
 #include <sys/shm.h>
 #include <unistd.h>
@@ -123,4 +124,39 @@ Test(attack_sysv, a_long_named_stray_is_collected) {
   cr_expect_null(strstr(out, "held open"), "nothing holds it: %s", out);
   free(out);
   if (id >= 0) shmctl(id, IPC_RMID, NULL);
+}
+
+/* Another local user (uid 65534) plants a segment of its own at mode 000,
+ * with no record, at one of the keys of a name that uid 1000 is about to
+ * create. The README's threat model: "a segment counts as carrying a name
+ * only if its record says so and its permissions are ones libsma gives";
+ * before the change the create skipped the unreadable key and succeeded.
+ * Now any user's mode-000 segment at any of the name's keys makes the
+ * create SMA_EEXIST for every other user, for as long as the planter
+ * keeps it (a revocation never changes a segment's owner, so another
+ * user's mode-000 segment is not a revoked segment of this user's). */
+Test(attack_sysv, another_users_mode_000_segment_does_not_hold_a_name) {
+  private_namespaces();
+  char name[SMA_NAME_BUF];
+  t_name(name, sizeof name, "squat0");
+  int pipefd[2];
+  cr_assert_eq(pipe(pipefd), 0);
+  pid_t child = fork();
+  cr_assert_neq(child, -1);
+  if (child == 0) {
+    if (t_become(USER_A, SHARED_GID) != 0) _exit(97);
+    int id = shmget((key_t)t_sysv_key(name, 1), 4096, IPC_CREAT | IPC_EXCL | 0);
+    _exit(write(pipefd[1], &id, sizeof id) == sizeof id ? 0 : 1);
+  }
+  close(pipefd[1]);
+  int planted = -1;
+  cr_assert_eq(read(pipefd[0], &planted, sizeof planted), (ssize_t)sizeof planted);
+  close(pipefd[0]);
+  waitpid(child, NULL, 0);
+  cr_assert_geq(planted, 0, "planted");
+  char *out;
+  int rc = t_shell_as(1000, 1000, &out, "'%s' create %s --shape 16 --dtype uint8", SMA_CLI, name);
+  cr_expect_eq(rc, 0, "uid 1000 creates its name despite uid 65534's planted segment: %s", out);
+  free(out);
+  shmctl(planted, IPC_RMID, NULL);
 }
