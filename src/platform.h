@@ -200,7 +200,10 @@ int sma__os_remove_unused(const char *name, const uint64_t ident[2],
  * never makes a stray: only the intent does. */
 typedef struct sma__os_stray {
   char label[SMA_STRAY_LABEL]; /* "NAME (how to find the object)" */
-  uint64_t ident[2];           /* as seg->ident, compared by remove_stray() */
+  uint64_t ident[2];           /* everything remove_stray() needs to find and
+                                  check the object (System V: shmid, key,
+                                  creator pid); never parsed from the label,
+                                  which a long name cuts */
   int by_creator_pid;          /* tied to the intent by the OS's creator pid
                                   alone (System V shm_cpid): a process that
                                   now has that pid may have made it */
@@ -237,7 +240,8 @@ int sma__os_remove_stray(const sma__os_stray_t *stray, int dry_run,
  * (sma__gc_recover(), src/collect.c) judges its writer as it judges a
  * creator and, only once that gc is provably gone, calls this to undo the
  * change: restores the object that `object` names if it is still that
- * very object (System V: the same shmid at the same key) and still bears
+ * very object (System V: the same shmid at the same key, made by the same
+ * creator with the same size, still at mode 0; unknown keeps) and still bears
  * the change. 0 when the entry is spent (restored now, or removed, or no
  * longer in that state: common code drops it); SMA_ENOTSUP when `object`
  * is not a revocation of this backend's, or lies in another namespace

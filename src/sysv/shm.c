@@ -236,15 +236,17 @@ static int stat_any(int id, struct shmid_ds *ds) {
 }
 
 /* Whether a segment this user may not examine could carry the name: it
- * could, unless it is shown to be another user's with permissions that
- * a gc's revocation does not leave (mode 0). A segment at mode 0 may be
- * the name's, revoked by a gc that is removing it or was killed doing so;
- * unknown means taken, or a create would make a second segment for one
- * name at another key. */
+ * could if it is this user's (the name's segment revoked to mode 0 by a
+ * gc that is removing it or was killed doing so), or if its owner cannot
+ * be read (no SHM_STAT_ANY: unknown means taken, or a create would make
+ * a second segment for one name at another key). A revocation is an
+ * IPC_SET of the mode alone and never changes the owner, so another
+ * user's segment, whatever its mode, is never this user's revoked one:
+ * it does not hold this user's name. */
 static int denied_may_be_named(int id) {
   struct shmid_ds ds;
   if (stat_any(id, &ds) != 0) return 1;
-  return (ds.shm_perm.mode & 0777u) == 0 || ds.shm_perm.uid == geteuid();
+  return ds.shm_perm.uid == geteuid();
 }
 
 /* Denies probe p, whose segment `id` could not be examined for errno e:
@@ -542,18 +544,60 @@ static int set_mode(int id, struct shmid_ds *ds, unsigned mode) {
 }
 
 /* A revocation's intent entry (its object, for sma__intent_write()):
- *     "sysv-revoked IPCNS SHMID KEY UID GID MODE"
- * everything needed to give segment SHMID back its owner, group and
- * permission bits without reading it (a segment at mode 0 refuses its
- * non-root owner IPC_STAT; IPC_SET needs only ownership). */
-#define REVOKED_FORMAT "sysv-revoked %llu %d %u %u %u %o"
+ *     "sysv-revoked IPCNS SHMID KEY UID GID MODE CUID CPID SEGSZ"
+ * UID GID MODE: what the revocation's IPC_SET replaces, everything needed
+ * to give it back without reading the segment (a segment at mode 0
+ * refuses its non-root owner IPC_STAT; IPC_SET needs only ownership).
+ * SHMID KEY CUID CPID SEGSZ: which segment it is. The shmid alone is not
+ * an identity: the kernel hands a shmid out again once its 16-bit
+ * sequence wraps, and a segment re-created under the name lands at the
+ * same key. A segment's creator uid and pid and its size are fixed by
+ * shmget and never change; a new segment with the same shmid, key,
+ * creator and size would need the creator's pid to have been recycled
+ * too, for a segment of the same size at the same key, within one wrap
+ * of the sequence. */
+#define REVOKED_FORMAT "sysv-revoked %llu %d %u %u %u %o %u %ld %llu"
+
+typedef struct revocation {
+  unsigned long long ns;
+  int id;
+  unsigned key, uid, gid, mode, cuid;
+  long cpid;
+  unsigned long long size;
+} revocation_t;
+
+static void describe_revocation(int id, key_t key, const struct shmid_ds *ds, revocation_t *r) {
+  r->ns = ipc_namespace();
+  r->id = id;
+  r->key = (unsigned)key;
+  r->uid = (unsigned)ds->shm_perm.uid;
+  r->gid = (unsigned)ds->shm_perm.gid;
+  r->mode = (unsigned)(ds->shm_perm.mode & 0777u);
+  r->cuid = (unsigned)ds->shm_perm.cuid;
+  r->cpid = (long)ds->shm_cpid;
+  r->size = (unsigned long long)ds->shm_segsz;
+}
+
+static int parse_revocation(const char *object, revocation_t *r) {
+  return sscanf(object, REVOKED_FORMAT, &r->ns, &r->id, &r->key, &r->uid, &r->gid, &r->mode,
+                &r->cuid, &r->cpid, &r->size) == 9;
+}
+
+/* Whether *ds, read now, is the segment revocation r was made on: the
+ * facts shmget fixed and nothing changes since (see REVOKED_FORMAT), and
+ * the owner the revocation left in place (IPC_SET of the mode alone). */
+static int same_segment(const struct shmid_ds *ds, const revocation_t *r) {
+  return (unsigned)ds->shm_perm.cuid == r->cuid && (long)ds->shm_cpid == r->cpid &&
+         (unsigned long long)ds->shm_segsz == r->size && (unsigned)ds->shm_perm.uid == r->uid;
+}
 
 static void write_revocation(int id, key_t key, const struct shmid_ds *ds, char entry[32]) {
   char object[SMA_STRAY_LABEL];
+  revocation_t r;
+  describe_revocation(id, key, ds, &r);
   entry[0] = '\0';
-  int n = snprintf(object, sizeof object, REVOKED_FORMAT, ipc_namespace(), id, (unsigned)key,
-                   (unsigned)ds->shm_perm.uid, (unsigned)ds->shm_perm.gid,
-                   (unsigned)(ds->shm_perm.mode & 0777u));
+  int n = snprintf(object, sizeof object, REVOKED_FORMAT, r.ns, r.id, r.key, r.uid, r.gid,
+                   r.mode, r.cuid, r.cpid, r.size);
   if (n > 0 && (size_t)n < sizeof object) sma__intent_write(object, entry);
 }
 
@@ -626,36 +670,41 @@ static int restore_owner_mode(int id, unsigned uid, unsigned gid, unsigned mode)
   return shmctl(id, IPC_SET, &ds) == 0 ? 0 : errno;
 }
 
-/* Whether segment `id` can be shown to be still revoked: 1 yes (mode 0,
- * owned by uid), 0 no (readable, so not under revocation any more: a gc
- * restored it, or it was given other permissions since), -1 it cannot be
- * read at all, which for its owner means that its mode grants nothing. */
-static int still_revoked(int id, unsigned uid) {
-  struct shmid_ds ds;
-  if (shmctl(id, IPC_STAT, &ds) != 0) return errno == EACCES ? -1 : 0;
-  return (ds.shm_perm.mode & 0777u) == 0 && (unsigned)ds.shm_perm.uid == uid;
-}
-
-/* The identity is the pair (shmid, key) recorded before the revocation:
- * shmget(KEY, 0, 0) asks for no permission, so it answers even for a
- * segment at mode 0, and a segment re-created at that key has another
- * shmid. Only its owner (or root) can restore it: IPC_SET checks that. */
+/* The identity is the one REVOKED_FORMAT records: shmget(KEY, 0, 0) asks
+ * for no permission, so it answers even for a segment at mode 0 and must
+ * give the recorded shmid; then the segment's creator, size and owner,
+ * read without read permission (SHM_STAT_ANY; IPC_STAT for root), must
+ * be the recorded ones, and its mode must still be 0.
+ * Why giving back the recorded mode is right: the recorded owner, group
+ * and mode are those of the IPC_STAT the revoking gc judged by, and its
+ * revocation was an IPC_SET of those same values with mode 0. A segment
+ * that is this one and still at mode 0 therefore still bears exactly that
+ * change (a gc never revokes a segment already at mode 0, and a restore
+ * leaves it non-zero), so setting the recorded values undoes it and
+ * nothing else; the only loss is an owner's own IPC_SET in the
+ * microseconds between the gc's IPC_STAT and its revocation, which the
+ * gc's own restore would have lost too.
+ * Unknown keeps: a segment whose facts cannot be read (no SHM_STAT_ANY)
+ * is left revoked, its entry kept, never restored on the shmid's word
+ * alone. Only its owner (or root) can restore it: IPC_SET checks that. */
 int sma__os_restore_revoked(const char *object, int *os_err) {
-  unsigned long long ns;
-  int id;
-  unsigned key, uid, gid, mode;
-  if (sscanf(object, REVOKED_FORMAT, &ns, &id, &key, &uid, &gid, &mode) != 6)
-    return SMA_ENOTSUP;
+  revocation_t r;
+  if (!parse_revocation(object, &r)) return SMA_ENOTSUP;
   unsigned long long here = ipc_namespace();
-  if (ns == 0 || here == 0 || ns != here || key == 0) return SMA_ENOTSUP; /* cannot place it */
-  int now = shmget((key_t)key, 0, 0);
+  if (r.ns == 0 || here == 0 || r.ns != here || r.key == 0)
+    return SMA_ENOTSUP; /* cannot place it */
+  int now = shmget((key_t)r.key, 0, 0);
   if (now < 0 && (errno == ENOENT || errno == EIDRM)) return 0; /* removed: spent */
   if (now < 0) return fail(errno, 0, os_err);
-  if (now != id) return 0; /* the key names another segment now: not ours to touch */
-  int revoked = still_revoked(id, uid);
-  if (revoked == 0) return 0; /* restored already */
-  if (revoked < 0 && geteuid() != (uid_t)uid) return SMA_EACCES; /* not ours to judge */
-  int e = restore_owner_mode(id, uid, gid, mode);
+  if (now != r.id) return 0; /* the key names another segment now: not ours to touch */
+  struct shmid_ds ds;
+  if (stat_revoked(r.id, &ds) != 0) {
+    if (errno == EINVAL || errno == EIDRM) return 0; /* removed meanwhile */
+    return errno == EACCES ? SMA_EACCES : fail(errno, 0, os_err); /* unknown: kept */
+  }
+  if (!same_segment(&ds, &r)) return 0; /* another segment got the shmid */
+  if ((ds.shm_perm.mode & 0777u) != 0) return 0; /* restored already */
+  int e = restore_owner_mode(r.id, r.uid, r.gid, r.mode);
   if (e == EINVAL || e == EIDRM) return 0; /* removed meanwhile */
   return e == 0 ? 0 : fail(e, 0, os_err);
 }
@@ -694,6 +743,30 @@ static int unpublished_by(int id, const struct shmid_ds *ds, uint64_t creator) {
          record_state(id, (size_t)ds->shm_segsz) == 0;
 }
 
+/* A stray's identity, all that removing it needs (never parsed back out
+ * of its label, which a long name cuts):
+ *     ident[0] = shmid | key << 32   (a shmid is a non-negative int, a
+ *                                     key 32 bits)
+ *     ident[1] = the creator's pid (shm_cpid)
+ * Both words are compared whole by sma_collect_stray(), so a segment
+ * found at another key, or made by another creator, is another stray. */
+static void stray_ident(sma__os_stray_t *s, int id, key_t key, pid_t cpid) {
+  s->ident[0] = (uint64_t)(uint32_t)id | (uint64_t)(uint32_t)key << 32;
+  s->ident[1] = (uint64_t)cpid;
+}
+
+static int stray_shmid(const sma__os_stray_t *s) {
+  return (int)(uint32_t)(s->ident[0] & 0xffffffffu);
+}
+
+static key_t stray_key(const sma__os_stray_t *s) {
+  return (key_t)(uint32_t)(s->ident[0] >> 32);
+}
+
+static uint64_t stray_creator(const sma__os_stray_t *s) {
+  return s->ident[1];
+}
+
 /* Shm_cpid is the creator's pid as this pid namespace sees it (Linux 4.17
  * and later; earlier, as the creator's own namespace saw it). Common code
  * calls this only for a creator of its own pid namespace, where both are
@@ -715,10 +788,12 @@ int sma__os_intent_objects(const char *object, uint64_t creator,
     if (id < 0 || shmctl(id, IPC_STAT, &ds) != 0 || !unpublished_by(id, &ds, creator)) continue;
     sma__os_stray_t s;
     memset(&s, 0, sizeof s);
+    key_t key = key_of(name, i);
+    /* The label is for people and may be cut (a name has up to 255
+     * bytes): what removal needs travels in the identity. */
     snprintf(s.label, sizeof s.label, "%s (unpublished: shmid %d key 0x%08x)", name, id,
-             (unsigned)key_of(name, i));
-    s.ident[0] = (uint64_t)id;
-    s.ident[1] = (uint64_t)ds.shm_cpid;
+             (unsigned)key);
+    stray_ident(&s, id, key, ds.shm_cpid);
     s.by_creator_pid = 1;
     (*found)++;
     int rc = fn(&s, user);
@@ -727,26 +802,17 @@ int sma__os_intent_objects(const char *object, uint64_t creator,
   return 0;
 }
 
-/* The key a stray was found at, from the label intent_objects() wrote
- * ("... key 0xKKKKKKKK)"). */
-static key_t stray_key(const sma__os_stray_t *stray) {
-  const char *at = NULL;
-  for (const char *p = stray->label; (p = strstr(p, " key 0x")) != NULL; p++) at = p;
-  unsigned key = 0;
-  if (at == NULL || sscanf(at, " key 0x%x", &key) != 1) return IPC_PRIVATE;
-  return (key_t)key;
-}
-
 /* The shmid is the identity, with the creator's pid: an id the kernel
  * hands out again also has a new creator. */
 int sma__os_remove_stray(const sma__os_stray_t *stray, int dry_run,
                          int *os_err) {
-  int id = (int)stray->ident[0];
+  int id = stray_shmid(stray);
+  uint64_t creator = stray_creator(stray);
   struct shmid_ds ds;
   if (shmctl(id, IPC_STAT, &ds) != 0)
     return errno == EINVAL || errno == EIDRM ? SMA_ENOENT : fail(errno, 0, os_err);
-  if ((uint64_t)ds.shm_cpid != stray->ident[1]) return SMA_EREPLACED;
-  if (!unpublished_by(id, &ds, stray->ident[1]) || ds.shm_nattch != 0) return SMA_EINUSE;
+  if ((uint64_t)ds.shm_cpid != creator) return SMA_EREPLACED;
+  if (!unpublished_by(id, &ds, creator) || ds.shm_nattch != 0) return SMA_EINUSE;
   if (dry_run) return 0;
   SMA__PAUSE_POINT(); /* tests: the window between judging and removing */
   return remove_unattached(id, stray_key(stray), &ds, os_err);
