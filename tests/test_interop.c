@@ -13,7 +13,7 @@
 
 static void need_python(void) {
   if (SMA_PYTHON[0] == '\0')
-    cr_skip_test("no python3 with NumPy was found at configure time");
+    cr_skip_test("no python3 here that binds this build's libsma (none with NumPy, or a cross build)");
   if (strcmp(sma_backend(), "posix") != 0)
     cr_skip_test("Python's SharedMemory uses POSIX shm_open names");
 }

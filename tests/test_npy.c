@@ -317,7 +317,7 @@ static void run_script(const char *mode, const char *tag) {
 /* np.save -> sma load -> sma cat (== str()) and sma save (== np.save's
  * bytes, np.load equal): every dtype, 0-d to 4-d, empty arrays, C and
  * Fortran order, both byte orders. */
-Test(npy, numpy_files_round_trip_through_sma_for_every_dtype, .timeout = 300) {
+Test(npy, numpy_files_round_trip_through_sma_for_every_dtype, .timeout = 900) {
   run_script("roundtrip", "npyrt");
 }
 
