@@ -164,6 +164,10 @@ int sma_create_filled(sma_t *a, unsigned flags, sma_fill_fn fill, void *user) {
     memset(&a->view, 0, sizeof a->view);
     return fail_os(a, rc, os_err);
   }
+  /* Until now the name had no segment, so another process's or thread's
+   * listing may have dropped the entry as stale; now that the segment is
+   * published, no walk drops it for good (sma__index_list). */
+  sma__index_add(os_name);
 
   a->seg = seg;
   a->loaded = true;

@@ -131,6 +131,21 @@ static bool gone(const char *name) {
   return rc == SMA_ENOENT;
 }
 
+/* Puts back an entry a walk removed. */
+static void restore(intptr_t dir, const char *entry, const char *name) {
+  int os_err;
+  if (entry[0] == LONG_ENTRY_MARK)
+    sma__os_index_put(dir, entry, name, strlen(name), &os_err);
+  else
+    sma__os_index_add(dir, entry, &os_err);
+}
+
+/* A creator adds its entry before its segment has a name (sma_create),
+ * and adds it again once the name is published. A walk that found no
+ * segment may remove the entry after that second add, so it looks
+ * again once the entry is gone and puts it back if the segment now
+ * exists: whichever order the two take, the entry of a published
+ * segment survives. */
 static int visit(const char *entry, void *user) {
   walk_t *w = user;
   char name[SMA_NAME_BUF];
@@ -139,7 +154,8 @@ static int visit(const char *entry, void *user) {
   if (!ours) return 0; /* not ours: left alone */
   if (!gone(name)) return w->fn(name, w->user);
   int os_err;
-  sma__os_index_remove(w->dir, entry, &os_err);
+  if (sma__os_index_remove(w->dir, entry, &os_err) == 0 && !gone(name))
+    restore(w->dir, entry, name);
   return 0;
 }
 

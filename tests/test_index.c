@@ -268,3 +268,46 @@ Test(index, a_directory_swapped_for_a_symlink_redirects_nothing) {
   snprintf(cmd, sizeof cmd, "rm -rf '%s' '%s'", top, target);
   cr_assert_eq(system(cmd), 0);
 }
+
+/* Lists until killed: another process's sma_list() at any moment. */
+static void list_forever(void) {
+  seek_t s = {"", 0};
+  for (;;) sma_list(seek, &s);
+}
+
+/* Regression: sma_create() adds the index entry before its segment has a
+ * name, and a listing that ran in that window dropped the entry as stale,
+ * so a segment created while another process (or thread) listed was
+ * never listed again. Real processes list while this one creates. */
+Test(index, a_segment_created_while_others_list_stays_listed, .timeout = 300) {
+  enum { LISTERS = 2, ROUNDS = 200 };
+  char path[4096];
+  if (sma_index_path(path, &(size_t){sizeof path}) == SMA_ENOTSUP)
+    cr_skip_test("this build lists without an index");
+  pid_t lister[LISTERS];
+  for (int i = 0; i < LISTERS; i++) {
+    lister[i] = fork();
+    cr_assert_neq(lister[i], -1);
+    if (lister[i] == 0) list_forever();
+  }
+  int missed = 0;
+  for (int r = 0; r < ROUNDS; r++) {
+    char name[SMA_NAME_BUF];
+    t_name(name, sizeof name, "ix-race");
+    size_t shape[1] = {(size_t)8 << 20}; /* reserved on create: the window lasts */
+    sma_t *a;
+    cr_assert_eq(sma_new(&a, name, 1, shape, SMA_UINT8, NULL, 0), 0);
+    cr_assert_eq(sma_create(a, 0), 0);
+    seek_t s = {name, 0};
+    cr_assert_eq(sma_list(seek, &s), 0);
+    missed += !s.found;
+    sma_free(a);
+    cr_assert_eq(sma_unlink(name), 0);
+  }
+  for (int i = 0; i < LISTERS; i++) {
+    kill(lister[i], SIGKILL);
+    waitpid(lister[i], NULL, 0);
+  }
+  cr_assert_eq(missed, 0, "%d of %d segments created while others listed were not listed",
+               missed, ROUNDS);
+}
