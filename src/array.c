@@ -113,6 +113,37 @@ int sma_create(sma_t *a, unsigned flags) {
   return sma_create_filled(a, flags, NULL, NULL);
 }
 
+/* Creates the segment os_name, fills it and publishes its name: the
+ * steps during which the index entry is held (sma__index_add). */
+static int create_published(sma_t *a, const char *os_name, size_t size, unsigned flags,
+                            const unsigned char *record, sma_fill_fn fill, void *user,
+                            sma__os_segment_t *seg) {
+  int os_err = 0;
+  int rc = sma__os_create(os_name, size, flags, record, seg, &os_err);
+  if (rc != 0) return fail_os(a, rc, os_err);
+  if ((flags & SMA_CREATE_PREFAULT) && !(seg->effective & SMA_CREATE_PREFAULT)) {
+    touch_pages(seg->addr, seg->size, sma__caps().granularity);
+    seg->effective |= SMA_CREATE_PREFAULT;
+  }
+  /* The data goes in before the name is published: until then a reader
+   * finds no name (an unnamed file) or a marked one that open() refuses
+   * (SMA_EBUSY), so a creator killed while filling never leaves an array
+   * that looks complete, and gc judges it by its record's dead creator. */
+  /* The whole array: creation does not apply the slice (gridr). */
+  sma__view_build(&a->view, seg->addr, a->ndim, a->shape, a->dtype, NULL, 0);
+  if (fill != NULL && (rc = fill(user, &a->view)) != 0) {
+    sma__os_abandon(os_name, seg, &os_err);
+    memset(&a->view, 0, sizeof a->view);
+    return rc;
+  }
+  rc = sma__os_publish(os_name, seg, &os_err);
+  if (rc != 0) {
+    memset(&a->view, 0, sizeof a->view);
+    return fail_os(a, rc, os_err);
+  }
+  return 0;
+}
+
 int sma_create_filled(sma_t *a, unsigned flags, sma_fill_fn fill, void *user) {
   const unsigned known = SMA_CREATE_GROUP | SMA_CREATE_PREFAULT |
                          SMA_CREATE_HUGEPAGES | SMA_CREATE_NORESERVE |
@@ -122,8 +153,8 @@ int sma_create_filled(sma_t *a, unsigned flags, sma_fill_fn fill, void *user) {
   /* Persistence is the record's business, not the backend's. */
   bool persistent = (flags & SMA_CREATE_PERSIST) != 0 || a->persistent;
   flags &= ~(unsigned)SMA_CREATE_PERSIST;
-  size_t size, granularity = sma__caps().granularity;
-  int rc = sma__record_layout(a->nbytes, granularity, &size);
+  size_t size;
+  int rc = sma__record_layout(a->nbytes, sma__caps().granularity, &size);
   if (rc != 0) return rc;
 
   /* The record goes in first, through the backend's error-returning
@@ -135,35 +166,18 @@ int sma_create_filled(sma_t *a, unsigned flags, sma_fill_fn fill, void *user) {
   sma__record_encode(&rec, bytes);
   /* Where listing goes through the per-user index, the entry comes
    * first: a creator killed before publication then leaves a segment that
-   * `sma ls` and `sma gc` still find. An entry whose name has no segment
-   * (this create failed) is dropped by the next walk. */
+   * `sma ls` and `sma gc` still find. The index stays held until the name
+   * is published, so that no listing drops the entry as stale meanwhile;
+   * an entry whose name has no segment (this create failed) is dropped by
+   * the next walk. */
   char os_name[SMA_NAME_BUF];
   if ((rc = sma__os_name(a->name, os_name)) != 0) return rc;
-  sma__index_add(os_name);
+  sma__index_hold_t hold;
+  sma__index_add(os_name, &hold);
   sma__os_segment_t seg;
-  int os_err = 0;
-  rc = sma__os_create(os_name, size, flags, bytes, &seg, &os_err);
-  if (rc != 0) return fail_os(a, rc, os_err);
-  if ((flags & SMA_CREATE_PREFAULT) && !(seg.effective & SMA_CREATE_PREFAULT)) {
-    touch_pages(seg.addr, seg.size, granularity);
-    seg.effective |= SMA_CREATE_PREFAULT;
-  }
-  /* The data goes in before the name is published: until then a reader
-   * finds no name (an unnamed file) or a marked one that open() refuses
-   * (SMA_EBUSY), so a creator killed while filling never leaves an array
-   * that looks complete, and gc judges it by its record's dead creator. */
-  /* The whole array: creation does not apply the slice (gridr). */
-  sma__view_build(&a->view, seg.addr, a->ndim, a->shape, a->dtype, NULL, 0);
-  if (fill != NULL && (rc = fill(user, &a->view)) != 0) {
-    sma__os_abandon(os_name, &seg, &os_err);
-    memset(&a->view, 0, sizeof a->view);
-    return rc;
-  }
-  rc = sma__os_publish(os_name, &seg, &os_err);
-  if (rc != 0) {
-    memset(&a->view, 0, sizeof a->view);
-    return fail_os(a, rc, os_err);
-  }
+  rc = create_published(a, os_name, size, flags, bytes, fill, user, &seg);
+  sma__index_release(&hold);
+  if (rc != 0) return rc;
 
   a->seg = seg;
   a->loaded = true;

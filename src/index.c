@@ -90,30 +90,53 @@ static bool read_long_entry(intptr_t dir, const char *entry, char name[SMA_NAME_
          strcmp(entry + 1, digest) == 0;
 }
 
-/* Adds or drops one entry; best-effort, so errors are not reported. */
-static void change(const char *name, bool add) {
+/* The entry of name: itself encoded, or "~HASH" (false) if that does
+ * not fit. */
+static bool entry_of(const char *name, char entry[ENTRY_MAX + 1]) {
+  if (encode(name, entry, ENTRY_MAX + 1) == 0) return true;
+  entry[0] = LONG_ENTRY_MARK;
+  sma__name_digest(name, entry + 1);
+  return false;
+}
+
+static void add_entry(intptr_t dir, const char *entry, const char *name) {
+  int os_err;
+  if (entry[0] != LONG_ENTRY_MARK)
+    sma__os_index_add(dir, entry, &os_err);
+  else
+    sma__os_index_put(dir, entry, name, strlen(name), &os_err); /* taken: another's */
+}
+
+/* Best-effort, so errors are not reported: a create goes on without its
+ * entry (or without the hold where the OS has no lock). */
+void sma__index_add(const char *name, sma__index_hold_t *hold) {
   char entry[ENTRY_MAX + 1];
+  int os_err;
+  hold->held = false;
+  if (!sma__index_used() || sma__os_index_open(1, &hold->dir, &os_err) != 0) return;
+  hold->held = true;
+  sma__os_index_lock(hold->dir, 0, &os_err); /* before the entry: see visit() */
+  entry_of(name, entry);
+  add_entry(hold->dir, entry, name);
+}
+
+void sma__index_release(sma__index_hold_t *hold) {
+  if (!hold->held) return;
+  sma__os_index_close(hold->dir); /* the lock goes with it */
+  hold->held = false;
+}
+
+void sma__index_forget(const char *name) {
+  char entry[ENTRY_MAX + 1], held[SMA_NAME_BUF];
   intptr_t dir;
   int os_err;
   if (!sma__index_used()) return;
-  bool fits = encode(name, entry, sizeof entry) == 0;
-  if (!fits) {
-    entry[0] = LONG_ENTRY_MARK;
-    sma__name_digest(name, entry + 1);
-  }
-  if (sma__os_index_open(add, &dir, &os_err) != 0) return;
-  char held[SMA_NAME_BUF];
-  if (add && fits)
-    sma__os_index_add(dir, entry, &os_err);
-  else if (add)
-    sma__os_index_put(dir, entry, name, strlen(name), &os_err); /* taken: another's */
-  else if (fits || (read_long_entry(dir, entry, held) && strcmp(held, name) == 0))
+  bool fits = entry_of(name, entry);
+  if (sma__os_index_open(0, &dir, &os_err) != 0) return;
+  if (fits || (read_long_entry(dir, entry, held) && strcmp(held, name) == 0))
     sma__os_index_remove(dir, entry, &os_err);
   sma__os_index_close(dir);
 }
-
-void sma__index_add(const char *name) { change(name, true); }
-void sma__index_forget(const char *name) { change(name, false); }
 
 typedef struct walk {
   intptr_t dir;
@@ -131,6 +154,26 @@ static bool gone(const char *name) {
   return rc == SMA_ENOENT;
 }
 
+/* A creator adds its entry before its segment has a name and holds the
+ * index (shared) until the name is published (sma__index_add). A walk
+ * that finds no segment may have looked just before a creator took the
+ * name, so it drops the entry only while no create is under way (the
+ * index exclusively its own) and after a second look: a published
+ * segment's entry never goes, not even for a moment, which a listing
+ * running meanwhile would miss. Where the OS has no lock, it removes,
+ * looks again and puts the entry back if the segment exists by then. */
+static void drop_if_gone(intptr_t dir, const char *entry, const char *name) {
+  int os_err;
+  int rc = sma__os_index_lock(dir, 1, &os_err);
+  if (rc == 0) {
+    if (gone(name)) sma__os_index_remove(dir, entry, &os_err);
+    sma__os_index_unlock(dir);
+  } else if (rc == SMA_ENOTSUP) {
+    if (sma__os_index_remove(dir, entry, &os_err) == 0 && !gone(name))
+      add_entry(dir, entry, name);
+  } /* else a create is under way: unknown, kept */
+}
+
 static int visit(const char *entry, void *user) {
   walk_t *w = user;
   char name[SMA_NAME_BUF];
@@ -138,8 +181,7 @@ static int visit(const char *entry, void *user) {
                                           : decode(entry, name, sizeof name);
   if (!ours) return 0; /* not ours: left alone */
   if (!gone(name)) return w->fn(name, w->user);
-  int os_err;
-  sma__os_index_remove(w->dir, entry, &os_err);
+  drop_if_gone(w->dir, entry, name);
   return 0;
 }
 

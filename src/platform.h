@@ -300,6 +300,15 @@ int sma__os_index_get(intptr_t dir, const char *entry, void *buf, size_t cap,
 /* Releases *dir from open(). */
 void sma__os_index_close(intptr_t dir);
 
+/* Locks the directory opened as `dir` against every other open of it,
+ * in this process or another: shared (waits for an exclusive holder),
+ * or exclusive without waiting (SMA_EBUSY while anyone holds it). The
+ * lock goes with unlock(), close() or the process's end, so a creator
+ * killed while it holds it blocks nobody. SMA_ENOTSUP where the OS has
+ * no such lock on a directory. */
+int sma__os_index_lock(intptr_t dir, int exclusive, int *os_err);
+void sma__os_index_unlock(intptr_t dir);
+
 /* Whether process `pid` (of the caller's pid namespace) can still hold
  * anything: 1 yes, 0 no, -1 cannot tell. A zombie counts as gone: it has
  * released every mapping and descriptor, and only its exit status waits

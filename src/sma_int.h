@@ -50,7 +50,15 @@ int sma__named_result(int rc, int os_err);
 bool sma__index_used(void);
 /* Best-effort; no-ops where the index is not used. Entries are object
  * names (sma__os_name), not full names. */
-void sma__index_add(const char *os_name);
+/* sma_create()'s entry: added before its segment exists, and the index
+ * held (sma__os_index_lock, shared) until the create has published its
+ * name or failed, so that no listing drops the entry meanwhile. */
+typedef struct sma__index_hold {
+  intptr_t dir;
+  bool held;
+} sma__index_hold_t;
+void sma__index_add(const char *os_name, sma__index_hold_t *hold);
+void sma__index_release(sma__index_hold_t *hold);
 void sma__index_forget(const char *os_name);
 /* Calls fn for each indexed object name whose object exists, dropping the
  * others. SMA_EINDEX if the directory is not this user's own. */

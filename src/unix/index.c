@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -148,3 +149,14 @@ int sma__os_index_get(intptr_t dir, const char *entry, void *buf, size_t cap,
 }
 
 void sma__os_index_close(intptr_t dir) { close((int)dir); }
+
+int sma__os_index_lock(intptr_t dir, int exclusive, int *os_err) {
+  int rc;
+  do {
+    rc = flock((int)dir, exclusive ? LOCK_EX | LOCK_NB : LOCK_SH);
+  } while (rc != 0 && errno == EINTR);
+  if (rc == 0) return 0;
+  return errno == EWOULDBLOCK ? SMA_EBUSY : fail(errno, os_err);
+}
+
+void sma__os_index_unlock(intptr_t dir) { flock((int)dir, LOCK_UN); }

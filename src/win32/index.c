@@ -183,3 +183,14 @@ int sma__os_index_get(intptr_t dir, const char *entry, void *buf, size_t cap,
 }
 
 void sma__os_index_close(intptr_t dir) { CloseHandle((HANDLE)dir); }
+
+/* A directory takes no byte-range lock: common code falls back to
+ * looking again after a removal (src/index.c). */
+int sma__os_index_lock(intptr_t dir, int exclusive, int *os_err) {
+  (void)dir;
+  (void)exclusive;
+  (void)os_err;
+  return SMA_ENOTSUP;
+}
+
+void sma__os_index_unlock(intptr_t dir) { (void)dir; }
