@@ -146,3 +146,34 @@ Test(attack_names, long_index_entries_that_collide_hide_a_segment_from_sma_list)
   cr_expect(s.found_a, "sma_list misses %s", a);
   cr_expect(s.found_b, "sma_list misses %s", b);
 }
+
+/* Promise (include/sma.h, sma_name_max): a collision is SMA_ENOENT for
+ * sma_open() and sma_info() ("the segment of that name does not exist").
+ * While the other name's create has made the shared object but not yet
+ * written its record, both report SMA_ENORECORD ("segment has no libsma
+ * metadata record") for a name that has no segment at all. */
+Test(attack_names, open_of_colliding_name_during_create_is_not_enoent) {
+  need_digests();
+  setenv("SMA_TEST_NAME_HASH_BITS", "1", 1);
+  char a[SMA_NAME_BUF], b[SMA_NAME_BUF];
+  colliding_pair(a, b, "opencr");
+  sma_unlink(a);
+  pid_t child = fork();
+  cr_assert_neq(child, -1);
+  if (child == 0) {
+    setenv("SMA_FAULT_PAUSE_AT", "created", 1);
+    setenv("SMA_FAULT_PAUSE_MS", "1500", 1);
+    _exit(make(a) == 0 ? 0 : 10);
+  }
+  sleep_ms(500);
+  sma_t *arr = NULL;
+  int orc = sma_open(&arr, b, NULL, 0);
+  if (orc == 0) sma_free(arr);
+  sma_info_t in;
+  int irc = sma_info(b, &in);
+  int status;
+  waitpid(child, &status, 0);
+  sma_unlink(a);
+  cr_expect_eq(orc, SMA_ENOENT, "sma_open(\"%s\") = %d (%s)", b, orc, sma_strerror(orc));
+  cr_expect_eq(irc, SMA_ENOENT, "sma_info(\"%s\") = %d (%s)", b, irc, sma_strerror(irc));
+}
