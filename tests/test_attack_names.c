@@ -177,3 +177,49 @@ Test(attack_names, open_of_colliding_name_during_create_is_not_enoent) {
   cr_expect_eq(orc, SMA_ENOENT, "sma_open(\"%s\") = %d (%s)", b, orc, sma_strerror(orc));
   cr_expect_eq(irc, SMA_ENOENT, "sma_info(\"%s\") = %d (%s)", b, irc, sma_strerror(irc));
 }
+
+/* The OS object name of a long name, as src/os_name.c makes it for a
+ * 30-byte OS limit (ASCII names): 16 bytes, '~', 13 base-32 characters. */
+static void digest_of(const char *name, char out[SMA_NAME_BUF]) {
+  static const char digits[] = "abcdefghijklmnopqrstuvwxyz234567";
+  uint64_t h = fnv1a64(name);
+  memcpy(out, name, 16);
+  out[16] = '~';
+  for (int i = 12; i >= 0; i--) {
+    out[17 + i] = digits[h & 31];
+    h >>= 5;
+  }
+  out[30] = '\0';
+}
+
+/* The same hole with no test hook: the short name that spells a long
+ * name's digest (its object name, 30 bytes, a valid name of its own) has
+ * no segment, yet sma_unlink() of it removes the long name's segment while
+ * that one is being created. */
+Test(attack_names, unlink_of_short_name_spelling_digest_removes_segment_being_created) {
+  need_digests();
+  if (t_caps().max_name != 255) cr_skip_test("unexpected caps");
+  unsetenv("SMA_TEST_NAME_HASH_BITS");
+  char a[SMA_NAME_BUF], s[SMA_NAME_BUF];
+  snprintf(a, sizeof a, "an%05lushortspel-a-long-name-being-created", t_pid() % 100000);
+  digest_of(a, s);
+  sma_unlink(a);
+  pid_t child = fork();
+  cr_assert_neq(child, -1);
+  if (child == 0) {
+    setenv("SMA_FAULT_PAUSE_AT", "created", 1);
+    setenv("SMA_FAULT_PAUSE_MS", "1500", 1);
+    _exit(make(a) == 0 ? 0 : 10);
+  }
+  sleep_ms(500);
+  int rc = sma_unlink(s);
+  int status;
+  waitpid(child, &status, 0);
+  cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "create of %s failed", a);
+  sma_t *arr = NULL;
+  int orc = sma_open(&arr, a, NULL, 0);
+  if (orc == 0) sma_free(arr);
+  sma_unlink(a);
+  cr_expect_eq(rc, SMA_ENOENT, "sma_unlink(\"%s\") = %d (%s)", s, rc, sma_strerror(rc));
+  cr_expect_eq(orc, 0, "%s, created successfully, is gone: %d (%s)", a, orc, sma_strerror(orc));
+}
