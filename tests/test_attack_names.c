@@ -13,9 +13,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
+#if !defined(_WIN32)
+#include <sys/wait.h>
 #include <unistd.h>
+#endif
+#if defined(_WIN32)
+#define setenv(k, v, o) _putenv_s((k), (v))
+#endif
 
 static uint64_t fnv1a64(const char *s) {
   uint64_t h = 0xcbf29ce484222325u;
@@ -29,7 +34,7 @@ static uint64_t fnv1a64(const char *s) {
 /* Two long names (over 30 bytes) with the same 16-byte prefix whose hashes
  * agree in the low bit: the same object name under
  * SMA_TEST_NAME_HASH_BITS=1. */
-static void colliding_pair(char *a, char *b, const char *tag) {
+static inline void colliding_pair(char *a, char *b, const char *tag) {
   snprintf(a, SMA_NAME_BUF, "an%05lu%-9.9s-the-first-long-name-of-the-pair",
            t_pid() % 100000, tag);
   for (int i = 0;; i++) {
@@ -38,7 +43,7 @@ static void colliding_pair(char *a, char *b, const char *tag) {
   }
 }
 
-static void need_digests(void) {
+static inline void need_digests(void) {
   if (getenv("SMA_TEST_NAME_HASH_BITS_UNSUPPORTED") != NULL) cr_skip_test("no hook");
   char probe[SMA_NAME_BUF];
   t_name(probe, sizeof probe, "probe");
@@ -47,12 +52,17 @@ static void need_digests(void) {
   if (strcmp(be, "sysv") == 0) cr_skip_test("System V keeps 255-byte names");
 }
 
+#if !defined(_WIN32)
 static void sleep_ms(long ms) {
   struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
   nanosleep(&ts, NULL);
 }
 
+#endif
+
 static const size_t shape[1] = {16};
+
+#if !defined(_WIN32)
 
 /* Promise (include/sma.h, sma_name_max): two names whose OS names
  * coincide are a collision, which sma_unlink() reports as SMA_ENOENT;
@@ -92,6 +102,7 @@ Test(attack_names, unlink_of_colliding_name_removes_segment_being_created) {
   cr_expect_eq(orc, 0, "the segment %s, created successfully, is gone: %d (%s)", a, orc,
                sma_strerror(orc));
 }
+#endif
 
 typedef struct seek2 {
   const char *a, *b;
@@ -147,6 +158,7 @@ Test(attack_names, long_index_entries_that_collide_hide_a_segment_from_sma_list)
   cr_expect(s.found_b, "sma_list misses %s", b);
 }
 
+#if !defined(_WIN32)
 /* Promise (include/sma.h, sma_name_max): a collision is SMA_ENOENT for
  * sma_open() and sma_info() ("the segment of that name does not exist").
  * While the other name's create has made the shared object but not yet
@@ -223,3 +235,4 @@ Test(attack_names, unlink_of_short_name_spelling_digest_removes_segment_being_cr
   cr_expect_eq(rc, SMA_ENOENT, "sma_unlink(\"%s\") = %d (%s)", s, rc, sma_strerror(rc));
   cr_expect_eq(orc, 0, "%s, created successfully, is gone: %d (%s)", a, orc, sma_strerror(orc));
 }
+#endif
