@@ -158,6 +158,63 @@ Test(attack_names, long_index_entries_that_collide_hide_a_segment_from_sma_list)
   cr_expect(s.found_b, "sma_list misses %s", b);
 }
 
+typedef struct count2 {
+  const char *a, *b;
+  int a_seen, b_seen;
+} count2_t;
+
+static int count2(const sma_info_t *in, void *user) {
+  count2_t *c = user;
+  c->a_seen += strcmp(in->name, c->a) == 0;
+  c->b_seen += strcmp(in->name, c->b) == 0;
+  return 0;
+}
+
+static count2_t listed(const char *a, const char *b) {
+  count2_t c = {a, b, 0, 0};
+  sma_list(count2, &c);
+  return c;
+}
+
+/* The slots of colliding long entries (src/index.c): removing the first
+ * name frees "~HASH" without losing the second (in "~HASH-1"); the first
+ * made again takes "~HASH" back; each is listed exactly once throughout,
+ * and removing one never drops the other's entry. */
+Test(attack_names, colliding_index_entries_survive_each_others_removal) {
+  char path[4096];
+  if (sma_index_path(path, &(size_t){sizeof path}) == SMA_ENOTSUP)
+    cr_skip_test("this build lists without an index");
+  setenv("SMA_TEST_NAME_HASH_BITS", "1", 1);
+  char a[SMA_NAME_BUF], b[SMA_NAME_BUF], pad[160];
+  memset(pad, 'y', sizeof pad - 1);
+  pad[sizeof pad - 1] = '\0';
+  snprintf(a, sizeof a, "iya%05lu-%s", t_pid() % 100000, pad);
+  for (int i = 0;; i++) {
+    snprintf(b, sizeof b, "iyb%05lu-%d-%s", t_pid() % 100000, i, pad);
+    if (((fnv1a64(a) ^ fnv1a64(b)) & 1) == 0) break;
+  }
+  sma_unlink(a);
+  sma_unlink(b);
+  cr_assert_eq(make(a), 0);
+  cr_assert_eq(make(b), 0);
+  count2_t both = listed(a, b);
+  cr_assert_eq(sma_unlink(a), 0);
+  count2_t only_b = listed(a, b);
+  int again = make(a);
+  count2_t back = listed(a, b);
+  cr_assert_eq(sma_unlink(b), 0);
+  count2_t only_a = listed(a, b);
+  sma_unlink(a);
+  cr_expect(both.a_seen == 1 && both.b_seen == 1, "both made: %d, %d", both.a_seen, both.b_seen);
+  cr_expect(only_b.a_seen == 0 && only_b.b_seen == 1, "first removed: %d, %d", only_b.a_seen,
+            only_b.b_seen);
+  cr_expect_eq(again, 0, "first made again: %d (%s)", again, sma_strerror(again));
+  cr_expect(back.a_seen == 1 && back.b_seen == 1, "first made again: %d, %d", back.a_seen,
+            back.b_seen);
+  cr_expect(only_a.a_seen == 1 && only_a.b_seen == 0, "second removed: %d, %d", only_a.a_seen,
+            only_a.b_seen);
+}
+
 #if !defined(_WIN32)
 /* Promise (include/sma.h, sma_name_max): a collision is SMA_ENOENT for
  * sma_open() and sma_info() ("the segment of that name does not exist").
