@@ -544,8 +544,14 @@ SMA_API int sma_is_readonly(const sma_t *a);
 SMA_API int sma_close(sma_t *a);
 
 /** Removes the name from the system. Processes that have it loaded keep
- * their mapping until they close it. Errors: SMA_EINVAL, SMA_ENAME,
- * SMA_ENAMETOOLONG, SMA_ENOENT, SMA_EACCES, SMA_EOS. */
+ * their mapping until they close it. Where the name's OS object may also
+ * be another name's (a digest, or a name of a digest's form: see
+ * sma_name_max()), it is removed only when its record names this name:
+ * an object with no record yet (another name's create in progress) or
+ * another name's record is SMA_ENOENT, and a record that cannot be read
+ * is that error (e.g. SMA_ECORRUPT); the object is kept. Errors:
+ * SMA_EINVAL, SMA_ENAME, SMA_ENAMETOOLONG, SMA_ENOENT, SMA_EACCES,
+ * SMA_ECORRUPT, SMA_EOS. */
 SMA_API int sma_unlink(const char *name);
 
 /** gridr's clear_buffers: unlinks each of the n names, going on past a
@@ -650,7 +656,11 @@ SMA_API int sma_at(const sma_t *a, const size_t *index, void **out);
  * collision, which sma_create() reports as SMA_EEXIST and sma_open(),
  * sma_load(), sma_info(), sma_collect() and sma_unlink() as SMA_ENOENT
  * (the segment of that name does not exist); neither ever reaches the
- * other name's segment. */
+ * other name's segment. Where an OS name may be shared so, only a record
+ * naming the name makes the object its: while another name's create has
+ * made the object but not yet written its record, these calls also say
+ * SMA_ENOENT (never SMA_ENORECORD or SMA_EBUSY, which are for the name's
+ * own segment). */
 SMA_API size_t sma_name_max(void);
 
 /** Checks a name without touching the OS, by one rule on every backend so

@@ -329,26 +329,32 @@ int sma_close(sma_t *a) {
 }
 
 /* Where the object's name is, or looks like, a digest (os_name.c),
- * another name's segment may hold it: SMA_ENOENT then, as for a load, so
- * that an unlink never removes a segment it was not asked about. A
- * segment that cannot be read is removed as the OS allows, as any other. */
-static int check_not_other(const char *name, const char *os_name) {
+ * another name's segment may hold it, so the unlink goes ahead only on
+ * positive evidence: a record naming `name`. No record (another name's
+ * create that has not written it yet), another name's record: SMA_ENOENT,
+ * as for a load; a record that cannot be read or an object that cannot be
+ * opened: that error. An unlink never removes a segment it was not asked
+ * about. */
+static int check_not_other(const char *name, const char *os_name, int *os_err) {
   if (!sma__os_name_shared(name, os_name)) return 0;
   sma__os_segment_t seg;
   sma__record_t rec;
-  int os_err = 0;
-  int rc = sma__segment_open(name, 1, &seg, &rec, &os_err);
-  if (rc == 0 || rc == SMA_ENORECORD) sma__os_close(&seg, &os_err);
-  return rc == SMA_ENOENT ? rc : 0;
+  int rc = sma__segment_open(name, 1, &seg, &rec, os_err);
+  if (rc == SMA_EBYTEORDER) return 0; /* closed, and its record names `name` */
+  if (rc != 0) return rc; /* nothing stays open (sma__segment_open) */
+  int ignored;
+  sma__os_close(&seg, &ignored);
+  return 0;
 }
 
 int sma_unlink(const char *name) {
   int rc = sma_name_validate(name);
   if (rc != 0) return sma__named_result(rc, 0);
   char os_name[SMA_NAME_BUF];
-  if ((rc = sma__os_name(name, os_name)) != 0 || (rc = check_not_other(name, os_name)) != 0)
-    return sma__named_result(rc, 0);
   int os_err = 0;
+  if ((rc = sma__os_name(name, os_name)) != 0 ||
+      (rc = check_not_other(name, os_name, &os_err)) != 0)
+    return sma__named_result(rc, os_err);
   rc = sma__os_unlink(os_name, &os_err);
   if (rc == 0 || rc == SMA_ENOENT) sma__index_forget(os_name);
   return sma__named_result(rc, os_err);

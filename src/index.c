@@ -10,8 +10,9 @@
  * An object name whose encoding would be longer than ENTRY_MAX (a long
  * name with bytes that take %XX, or one that, in a path, would pass
  * Windows' MAX_PATH) has the entry
- * "~HASH" instead, holding the object name as its content ('~' is never
- * part of an encoded entry). Keeping the index is best-effort: a failure never fails a create
+ * "~HASH" (or "~HASH-N" where another name of the same digest holds
+ * "~HASH": see LONG_ENTRY_SLOTS) instead, holding the object name as its
+ * content ('~' is never part of an encoded entry). Keeping the index is best-effort: a failure never fails a create
  * or an unlink. Listing drops the entries whose segment the OS says is
  * gone (SMA_ENOENT); a segment that exists but cannot be opened (another
  * user's name, no permission) keeps its entry. */
@@ -78,46 +79,101 @@ bool sma__index_used(void) { return !sma__caps().can_list; }
 enum { ENTRY_MAX = 120 };
 #define LONG_ENTRY_MARK '~'
 
-/* The name a "~HASH" entry holds, if it is one that name_entry() made. */
-static bool read_long_entry(intptr_t dir, const char *entry, char name[SMA_NAME_BUF]) {
+/* Two object names may share a digest (a 64-bit hash: rare, not
+ * impossible), so a long entry has slots: "~HASH", then "~HASH-1" ...
+ * "~HASH-15", each holding one object name; a name takes the first free
+ * slot and listing reads every slot. "~HASH" alone is the entry of older
+ * versions, so their entries stay readable. Sixteen names of one digest
+ * is beyond any accident; past that a name goes unindexed, as when the
+ * index cannot be written (best-effort). */
+enum { LONG_ENTRY_SLOTS = 16 };
+
+static void long_entry(const char *name, int slot, char entry[ENTRY_MAX + 1]) {
+  entry[0] = LONG_ENTRY_MARK;
+  sma__name_digest(name, entry + 1);
+  char *end = entry + strlen(entry);
+  if (slot == 0) return;
+  *end++ = '-';
+  if (slot >= 10) *end++ = (char)('0' + slot / 10);
+  *end++ = (char)('0' + slot % 10);
+  *end = '\0';
+}
+
+/* The slot of `entry` among name's long entries, or -1 if it is none. */
+static int long_entry_slot(const char *entry, const char *name) {
+  char mine[ENTRY_MAX + 1];
+  for (int slot = 0; slot < LONG_ENTRY_SLOTS; slot++) {
+    long_entry(name, slot, mine);
+    if (strcmp(mine, entry) == 0) return slot;
+  }
+  return -1;
+}
+
+/* The name a long entry holds, if it is one that long_entry() made for
+ * that very name (*slot: which). */
+static bool read_long_entry(intptr_t dir, const char *entry, char name[SMA_NAME_BUF],
+                            int *slot) {
   size_t n = 0;
   int os_err;
   if (sma__os_index_get(dir, entry, name, SMA_NAME_BUF - 1, &n, &os_err) != 0) return false;
   name[n] = '\0';
-  char digest[14];
-  sma__name_digest(name, digest);
-  return n > 0 && strlen(name) == n && sma_name_validate(name) == 0 &&
-         strcmp(entry + 1, digest) == 0;
+  if (n == 0 || strlen(name) != n || sma_name_validate(name) != 0) return false;
+  *slot = long_entry_slot(entry, name);
+  return *slot >= 0;
 }
 
-/* The entry of name: itself encoded, or "~HASH" (false) if that does
- * not fit. */
-static bool entry_of(const char *name, char entry[ENTRY_MAX + 1]) {
-  if (encode(name, entry, ENTRY_MAX + 1) == 0) return true;
-  entry[0] = LONG_ENTRY_MARK;
-  sma__name_digest(name, entry + 1);
-  return false;
+/* Whether slot `slot` of name's long entries holds name. */
+static bool holds(intptr_t dir, const char *name, int slot) {
+  char entry[ENTRY_MAX + 1], held[SMA_NAME_BUF];
+  int at;
+  long_entry(name, slot, entry);
+  return read_long_entry(dir, entry, held, &at) && strcmp(held, name) == 0;
 }
 
-static void add_entry(intptr_t dir, const char *entry, const char *name) {
+/* Indexes name in its first free slot, unless a slot holds it already.
+ * A slot that exists holds another name of the same digest (or one being
+ * written: its content comes after its exclusive create). */
+static void add_long(intptr_t dir, const char *name) {
+  char entry[ENTRY_MAX + 1];
   int os_err;
-  if (entry[0] != LONG_ENTRY_MARK)
+  for (int slot = 0; slot < LONG_ENTRY_SLOTS; slot++)
+    if (holds(dir, name, slot)) return;
+  for (int slot = 0; slot < LONG_ENTRY_SLOTS; slot++) {
+    long_entry(name, slot, entry);
+    if (sma__os_index_put(dir, entry, name, strlen(name), &os_err) != SMA_EEXIST) return;
+  }
+}
+
+/* Drops every slot holding name; slots of others of its digest stay. */
+static void forget_long(intptr_t dir, const char *name) {
+  char entry[ENTRY_MAX + 1];
+  int os_err;
+  for (int slot = 0; slot < LONG_ENTRY_SLOTS; slot++) {
+    if (!holds(dir, name, slot)) continue;
+    long_entry(name, slot, entry);
+    sma__os_index_remove(dir, entry, &os_err);
+  }
+}
+
+/* Adds name's entry to the open index `dir`. */
+static void add_entry(intptr_t dir, const char *name) {
+  char entry[ENTRY_MAX + 1];
+  int os_err;
+  if (encode(name, entry, sizeof entry) == 0)
     sma__os_index_add(dir, entry, &os_err);
   else
-    sma__os_index_put(dir, entry, name, strlen(name), &os_err); /* taken: another's */
+    add_long(dir, name);
 }
 
 /* Best-effort, so errors are not reported: a create goes on without its
  * entry (or without the hold where the OS has no lock). */
 void sma__index_add(const char *name, sma__index_hold_t *hold) {
-  char entry[ENTRY_MAX + 1];
   int os_err;
   hold->held = false;
   if (!sma__index_used() || sma__os_index_open(1, &hold->dir, &os_err) != 0) return;
   hold->held = true;
-  sma__os_index_lock(hold->dir, 0, &os_err); /* before the entry: see visit() */
-  entry_of(name, entry);
-  add_entry(hold->dir, entry, name);
+  sma__os_index_lock(hold->dir, 0, &os_err); /* before the entry: see drop_if_gone() */
+  add_entry(hold->dir, name);
 }
 
 void sma__index_release(sma__index_hold_t *hold) {
@@ -127,14 +183,14 @@ void sma__index_release(sma__index_hold_t *hold) {
 }
 
 void sma__index_forget(const char *name) {
-  char entry[ENTRY_MAX + 1], held[SMA_NAME_BUF];
+  char entry[ENTRY_MAX + 1];
   intptr_t dir;
   int os_err;
-  if (!sma__index_used()) return;
-  bool fits = entry_of(name, entry);
-  if (sma__os_index_open(0, &dir, &os_err) != 0) return;
-  if (fits || (read_long_entry(dir, entry, held) && strcmp(held, name) == 0))
+  if (!sma__index_used() || sma__os_index_open(0, &dir, &os_err) != 0) return;
+  if (encode(name, entry, sizeof entry) == 0)
     sma__os_index_remove(dir, entry, &os_err);
+  else
+    forget_long(dir, name);
   sma__os_index_close(dir);
 }
 
@@ -154,6 +210,14 @@ static bool gone(const char *name) {
   return rc == SMA_ENOENT;
 }
 
+/* Whether a lower slot than `slot` holds name too: two creates of one
+ * name can each index it, and a name is listed once. */
+static bool held_lower(intptr_t dir, const char *name, int slot) {
+  for (int lower = 0; lower < slot; lower++)
+    if (holds(dir, name, lower)) return true;
+  return false;
+}
+
 /* A creator adds its entry before its segment has a name and holds the
  * index (shared) until the name is published (sma__index_add). A walk
  * that finds no segment may have looked just before a creator took the
@@ -170,16 +234,22 @@ static void drop_if_gone(intptr_t dir, const char *entry, const char *name) {
     sma__os_index_unlock(dir);
   } else if (rc == SMA_ENOTSUP) {
     if (sma__os_index_remove(dir, entry, &os_err) == 0 && !gone(name))
-      add_entry(dir, entry, name);
+      add_entry(dir, name);
   } /* else a create is under way: unknown, kept */
 }
 
 static int visit(const char *entry, void *user) {
   walk_t *w = user;
   char name[SMA_NAME_BUF];
-  bool ours = entry[0] == LONG_ENTRY_MARK ? read_long_entry(w->dir, entry, name)
+  int slot = 0;
+  bool ours = entry[0] == LONG_ENTRY_MARK ? read_long_entry(w->dir, entry, name, &slot)
                                           : decode(entry, name, sizeof name);
   if (!ours) return 0; /* not ours: left alone */
+  int os_err;
+  if (slot > 0 && held_lower(w->dir, name, slot)) {
+    sma__os_index_remove(w->dir, entry, &os_err); /* a duplicate */
+    return 0;
+  }
   if (!gone(name)) return w->fn(name, w->user);
   drop_if_gone(w->dir, entry, name);
   return 0;

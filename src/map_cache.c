@@ -92,9 +92,7 @@ static int read_record(const sma__os_segment_t *seg, unsigned char bytes[SMA__RE
  * name of the same object is a link, a copy or a collision of digests),
  * as in sma__segment_open(). */
 static int check_name(int rc, const sma__record_t *rec, const char *name) {
-  if (rc != 0 && rc != SMA_EBYTEORDER) return rc; /* the name is trusted in both */
-  int named = sma__record_names(rec, name);
-  return named != 0 ? named : rc;
+  return sma__record_verdict(rc, rec, name);
 }
 
 /* A load of a mapping already held: the record is read again, and only

@@ -132,3 +132,20 @@ int sma__record_names(const sma__record_t *rec, const char *name) {
     return SMA_ENOENT; /* another name's segment holds our object name */
   return SMA_ECORRUPT; /* another segment's record: a link or a copy */
 }
+
+/* Where the object may also be another name's, only a record naming
+ * `name` makes it name's: an object with no record yet (another name's
+ * create between making the object and writing its record, or a creator
+ * killed there) is, as far as `name` can tell, not its segment. Unknown
+ * means keep: open and info say SMA_ENOENT and unlink leaves it alone. */
+int sma__record_verdict(int fetched, const sma__record_t *rec, const char *name) {
+  if (fetched == 0 || fetched == SMA_EBYTEORDER) { /* the name is trusted in both */
+    int named = sma__record_names(rec, name);
+    return named != 0 ? named : fetched;
+  }
+  if (fetched != SMA_ENORECORD) return fetched;
+  char os_name[SMA_NAME_BUF];
+  if (sma__os_name(name, os_name) != 0 || sma__os_name_shared(name, os_name))
+    return SMA_ENOENT;
+  return SMA_ENORECORD; /* its own name: a segment another program made */
+}

@@ -243,11 +243,7 @@ int sma__segment_open(const char *name, int readonly, sma__os_segment_t *seg,
   if (rc != 0) return rc;
   rc = sma__os_open(os_name, readonly, seg, os_err);
   if (rc != 0) return rc;
-  rc = sma__record_fetch(seg, rec, os_err);
-  if (rc == 0 || rc == SMA_EBYTEORDER) { /* the name is trusted in both */
-    int named = sma__record_names(rec, name);
-    if (named != 0) rc = named;
-  }
+  rc = sma__record_verdict(sma__record_fetch(seg, rec, os_err), rec, name);
   if (rc != 0 && rc != SMA_ENORECORD) {
     int ignored;
     sma__os_close(seg, &ignored);

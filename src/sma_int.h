@@ -98,6 +98,13 @@ int sma__segment_name(const char *os_name, char name[SMA_NAME_BUF]);
 struct sma__record;
 int sma__record_names(const struct sma__record *rec, const char *name);
 
+/* What a read of the record of `name`'s object that returned `fetched`
+ * (*rec set where 0 or SMA_EBYTEORDER) means for `name`: `fetched`, or
+ * sma__record_names()'s verdict on the record; and where the object may
+ * be another name's (sma__os_name_shared), SMA_ENOENT instead of
+ * SMA_ENORECORD: only a record naming `name` makes the object its. */
+int sma__record_verdict(int fetched, const struct sma__record *rec, const char *name);
+
 /* ---- dtype.c -------------------------------------------------------------- */
 bool sma__dtype_valid(sma_dtype_t dtype);
 
@@ -266,8 +273,9 @@ int sma__record_fetch(const sma__os_segment_t *seg, sma__record_t *rec,
 /* Opens the segment `name` (its OS object: sma__os_name; read-only with
  * `readonly`, see sma__os_open) and reads its record: the one way common
  * code opens a segment by name. 0: open, *rec is its record and names it.
- * SMA_ENORECORD: open (a segment another program made), *rec unset.
- * Otherwise nothing stays open: errors of sma__os_open() and
+ * SMA_ENORECORD: open (a segment another program made), *rec unset;
+ * never where the object may be another name's (sma__record_verdict:
+ * SMA_ENOENT then). Otherwise nothing stays open: errors of sma__os_open() and
  * sma__record_fetch(), or those of sma__record_names() for a record
  * naming another segment. */
 int sma__segment_open(const char *name, int readonly, sma__os_segment_t *seg,
