@@ -1,0 +1,114 @@
+/* Attacks on issue 25 items 3 and 4: read-only attach (SMA_OPEN_READONLY,
+ * sma_open_as, sma_load_as) and the thread-safety contract (att-ro). */
+#define _GNU_SOURCE
+#include "sma.h"
+#include "support.h"
+
+#include <criterion/criterion.h>
+#include <string.h>
+
+#if defined(__linux__)
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static int make_segment(const char *name) {
+  size_t shape[1] = {4096};
+  sma_t *a;
+  if (sma_new(&a, name, 1, shape, SMA_UINT8, NULL, 0) != 0) return -1;
+  int rc = sma_create(a, 0);
+  sma_free(a); /* closes; the segment stays, and nothing holds it */
+  return rc;
+}
+
+static double now_s(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* A child takes a write lease on the segment's file, as `sma gc` does on a
+ * candidate (unlink_unused), and holds it `hold_ms` without answering the
+ * break: a gc that is stopped (Ctrl-Z, a debugger, SIGSTOP, a loaded
+ * machine) while it holds the lease. Returns the child's pid, or 0 when no
+ * lease can be taken here. */
+static pid_t hold_lease(const char *name, int hold_ms) {
+  char path[SMA_NAME_BUF + 16];
+  snprintf(path, sizeof path, "/dev/shm/%s", name);
+  int p[2];
+  if (pipe(p) != 0) return 0;
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(p[0]);
+    signal(SIGIO, SIG_IGN); /* the break notice: ignored, as a stopped gc */
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    char ok = fd >= 0 && fcntl(fd, F_SETLEASE, F_WRLCK) == 0 ? 'y' : 'n';
+    if (write(p[1], &ok, 1) != 1 || ok != 'y') _exit(1);
+    usleep((useconds_t)hold_ms * 1000u);
+    fcntl(fd, F_SETLEASE, F_UNLCK);
+    _exit(0);
+  }
+  close(p[1]);
+  char ok = 'n';
+  ssize_t r = read(p[0], &ok, 1);
+  close(p[0]);
+  if (r != 1 || ok != 'y') {
+    int st;
+    waitpid(pid, &st, 0);
+    return 0;
+  }
+  return pid;
+}
+
+/* sma.h: a read-only open's errors are "those of sma_load()"; the change
+ * says a read-only open that meets gc's lease "succeeds once it is
+ * released". A read-write sma_open() waits for the lease in the kernel
+ * (as every open() does, up to lease-break-time) and succeeds. The
+ * read-only open uses O_NONBLOCK and gives up after 2 s with EWOULDBLOCK:
+ * SMA_EOS "EAGAIN" for a segment that exists and that gc keeps, so
+ * `sma info`, `sma cat`, `sma ls`... fail where `sma_open()` works.
+ * Reproduced with the real gc: SMA_FAULT_PAUSE_MS=6000 sma gc & sleep 8;
+ * sma info x -> "operating-system error: EAGAIN (SMA_EOS)". */
+Test(attack_ro, readonly_open_outlasts_a_held_lease_as_readwrite_open_does, .timeout = 60) {
+  if (strcmp(sma_backend(), "posix") != 0 || access("/dev/shm", W_OK) != 0)
+    cr_skip_test("POSIX /dev/shm only");
+  char name[SMA_NAME_BUF];
+  t_name(name, sizeof name, "lease-ro");
+  cr_assert_eq(make_segment(name), 0);
+
+  /* The read-write open, for comparison: waits and succeeds. */
+  pid_t holder = hold_lease(name, 3000);
+  if (holder == 0) {
+    sma_unlink(name);
+    cr_skip_test("no write lease can be taken here");
+  }
+  sma_t *rw = NULL;
+  int rc_rw = sma_open(&rw, name, NULL, 0);
+  int st;
+  waitpid(holder, &st, 0);
+  sma_free(rw);
+
+  /* The read-only open, same situation. */
+  holder = hold_lease(name, 3000);
+  cr_assert_neq(holder, 0);
+  double t0 = now_s();
+  sma_t *ro = NULL;
+  int rc_ro = sma_open_as(&ro, name, NULL, 0, SMA_OPEN_READONLY);
+  int os_err = sma_last_os_error();
+  double took = now_s() - t0;
+  waitpid(holder, &st, 0);
+  sma_free(ro);
+  sma_unlink(name);
+  cr_expect_eq(rc_rw, 0, "read-write open under a held lease: %s", sma_err_name(rc_rw));
+  cr_expect_eq(rc_ro, 0, "read-only open under a held lease: %s (os error %d) after %.1f s",
+               sma_err_name(rc_ro), os_err, took);
+}
+
+#else
+Test(attack_ro, linux_only) { cr_skip_test("Linux only"); }
+#endif
