@@ -109,6 +109,50 @@ Test(attack_ro, readonly_open_outlasts_a_held_lease_as_readwrite_open_does, .tim
                sma_err_name(rc_ro), os_err, took);
 }
 
+/* Runs sma_open_as(name, flags) in a child; 1 if it returned within
+ * `limit_ms`, 0 if it was still blocked (then the child is killed). */
+static int open_returns(const char *name, unsigned flags, int limit_ms) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    sma_t *a = NULL;
+    sma_open_as(&a, name, NULL, 0, flags);
+    _exit(0);
+  }
+  for (int waited = 0; waited < limit_ms; waited += 10) {
+    int st;
+    if (waitpid(pid, &st, WNOHANG) == pid) return 1;
+    usleep(10000);
+  }
+  kill(pid, SIGKILL);
+  int st;
+  waitpid(pid, &st, 0);
+  return 0;
+}
+
+/* sma.1: a FIFO under a name is ENODEV, "opening it never blocks on a
+ * FIFO"; the change: "a read-only open does not block (O_NONBLOCK, where
+ * /dev/shm holds files)". O_NONBLOCK is added only where the personality
+ * says posix_shm_dir: under Darwin's personality on Linux (ci's
+ * gcc-posix-darwin; the objects are still files of /dev/shm) and the
+ * "unix" personality (any other POSIX system), a read-only open of a FIFO
+ * is a plain O_RDONLY open(), which waits for a writer forever: `sma
+ * info`, `sma cat`, `sma save`, `sma describe` and `sma ls` (the index's
+ * gone() check) hang, where the read-write open returned at once. */
+Test(attack_ro, readonly_open_of_a_fifo_never_blocks, .timeout = 60) {
+  if (strcmp(sma_backend(), "posix") != 0 || access("/dev/shm", W_OK) != 0)
+    cr_skip_test("POSIX /dev/shm only");
+  char name[SMA_NAME_BUF], path[SMA_NAME_BUF + 16];
+  t_name(name, sizeof name, "fifo-ro");
+  snprintf(path, sizeof path, "/dev/shm/%s", name);
+  unlink(path);
+  cr_assert_eq(mkfifo(path, 0600), 0);
+  int rw = open_returns(name, 0, 3000);
+  int ro = open_returns(name, SMA_OPEN_READONLY, 3000);
+  unlink(path);
+  cr_expect(rw, "the read-write open of a FIFO blocked");
+  cr_expect(ro, "the read-only open of a FIFO blocked (still waiting after 3 s)");
+}
+
 #else
 Test(attack_ro, linux_only) { cr_skip_test("Linux only"); }
 #endif
