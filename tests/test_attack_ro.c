@@ -153,6 +153,61 @@ Test(attack_ro, readonly_open_of_a_fifo_never_blocks, .timeout = 60) {
   cr_expect(ro, "the read-only open of a FIFO blocked (still waiting after 3 s)");
 }
 
+/* ---- Threads: the fork() paragraph of sma.h's conventions ------------- */
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
+#include <pthread.h>
+#include <stdatomic.h>
+
+static atomic_int fork_stop;
+static char fork_name[SMA_NAME_BUF];
+
+static void *cache_hammer(void *arg) {
+  (void)arg;
+  for (unsigned i = 0; !atomic_load(&fork_stop); i++) {
+    sma_t *a;
+    if (sma_open_as(&a, fork_name, NULL, 0, (i & 1) ? SMA_OPEN_READONLY : 0) == 0) sma_free(a);
+  }
+  return NULL;
+}
+
+/* sma.h: "A child made by a raw clone() or _Fork() runs no handler: the
+ * pid tags above keep it from using its parent's caches. (POSIX promises
+ * such a child only async-signal-safe functions; glibc, whose malloc and
+ * stdio are fork-safe, gives libsma what it needs.)" The mapping cache's
+ * mutex is released in the child only by the at-fork handler, which
+ * _Fork() does not run: a _Fork() while another thread holds it (every
+ * load and close takes it) leaves the child's first load blocked forever
+ * in pthread_mutex_lock (sma_open_as -> sma__map_open ->
+ * sma__os_maps_lock), about 1 child in 150 here with six loading
+ * threads. */
+Test(attack_ro, raw_fork_child_with_loading_threads_does_not_deadlock, .timeout = 180) {
+  t_name(fork_name, sizeof fork_name, "rawfork");
+  cr_assert_eq(make_segment(fork_name), 0);
+  atomic_store(&fork_stop, 0);
+  pthread_t t[6];
+  for (int i = 0; i < 6; i++) cr_assert_eq(pthread_create(&t[i], NULL, cache_hammer, NULL), 0);
+  int hung = 0, tried = 0;
+  for (; tried < 3000 && hung == 0; tried++) {
+    pid_t pid = _Fork();
+    if (pid == 0) {
+      alarm(3);
+      sma_t *a;
+      int rc = sma_open_as(&a, fork_name, NULL, 0, SMA_OPEN_READONLY);
+      _exit(rc == 0 ? 0 : 1);
+    }
+    if (pid < 0) break;
+    int st;
+    waitpid(pid, &st, 0);
+    if (WIFSIGNALED(st) && WTERMSIG(st) == SIGALRM) hung++;
+  }
+  atomic_store(&fork_stop, 1);
+  for (int i = 0; i < 6; i++) pthread_join(t[i], NULL);
+  sma_unlink(fork_name);
+  cr_expect_eq(hung, 0, "a _Fork() child's sma_open_as() blocked for 3 s (after %d children)",
+               tried);
+}
+#endif
+
 #else
 Test(attack_ro, linux_only) { cr_skip_test("Linux only"); }
 #endif
