@@ -109,6 +109,49 @@ Test(attack_ro, readonly_open_outlasts_a_held_lease_as_readwrite_open_does, .tim
                sma_err_name(rc_ro), os_err, took);
 }
 
+typedef struct {
+  const char *name;
+  int seen;
+} seek_t;
+
+static int seek_name(const sma_info_t *info, void *user) {
+  seek_t *k = user;
+  if (strcmp(info->name, k->name) == 0) k->seen = 1;
+  return 0;
+}
+
+/* The same O_NONBLOCK give-up through the calls `sma info` and `sma ls`
+ * make, which now open read-only: sma_info() of an existing segment is
+ * SMA_EOS (EAGAIN), and sma_list() silently leaves the segment out (`sma
+ * ls` shows nothing for it, exit 0) while gc holds its lease for over 2 s.
+ * Reproduced with the real gc: SMA_FAULT_PAUSE_MS=6000 sma gc & sleep 7;
+ * sma ls -> the transient segment is missing from the listing. */
+Test(attack_ro, info_and_list_see_a_segment_under_a_held_lease, .timeout = 60) {
+  if (strcmp(sma_backend(), "posix") != 0 || access("/dev/shm", W_OK) != 0)
+    cr_skip_test("POSIX /dev/shm only");
+  char name[SMA_NAME_BUF];
+  t_name(name, sizeof name, "lease-ls");
+  cr_assert_eq(make_segment(name), 0);
+  pid_t holder = hold_lease(name, 3000);
+  if (holder == 0) {
+    sma_unlink(name);
+    cr_skip_test("no write lease can be taken here");
+  }
+  sma_info_t info;
+  int rc_info = sma_info(name, &info);
+  int st;
+  waitpid(holder, &st, 0);
+  holder = hold_lease(name, 3000);
+  cr_assert_neq(holder, 0);
+  seek_t k = {name, 0};
+  int rc_list = sma_list(seek_name, &k);
+  waitpid(holder, &st, 0);
+  sma_unlink(name);
+  cr_expect_eq(rc_info, 0, "sma_info() under a held lease: %s", sma_err_name(rc_info));
+  cr_expect_eq(rc_list, 0, "sma_list(): %s", sma_err_name(rc_list));
+  cr_expect(k.seen, "sma_list() left out an existing segment whose lease gc held");
+}
+
 /* Runs sma_open_as(name, flags) in a child; 1 if it returned within
  * `limit_ms`, 0 if it was still blocked (then the child is killed). */
 static int open_returns(const char *name, unsigned flags, int limit_ms) {
