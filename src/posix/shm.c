@@ -523,7 +523,7 @@ static int64_t monotonic_ms(void) {
  * succeeds wherever a read-write one would. */
 static int open_segment_fd(const char *path, int readonly) {
   if (!readonly) return open_retry(path, O_RDWR, 0);
-  int oflag = O_RDONLY | (OS->posix_shm_dir ? O_NONBLOCK : 0);
+  int oflag = O_RDONLY | (OS->posix_open_nonblock ? O_NONBLOCK : 0);
   int fd = open_retry(path, oflag, 0);
   if (fd >= 0 || errno != EWOULDBLOCK) return fd;
   int64_t deadline = monotonic_ms() + lease_break_ms() + 2000;
