@@ -420,7 +420,9 @@ static int publish_staged(const char *name, sma__os_segment_t *seg, mode_t mode)
 static int unlink_own_name(const char *path, int fd) {
   struct stat ours, now;
   if (fstat(fd, &ours) != 0) return errno;
-  int other = shm_open(path, O_RDONLY | O_NONBLOCK, 0);
+  /* Non-blocking where shm_open() takes it: a FIFO put under the name
+   * must not hang the create (personality.h). */
+  int other = shm_open(path, O_RDONLY | (OS->posix_open_nonblock ? O_NONBLOCK : 0), 0);
   if (other < 0) return errno == ENOENT ? 0 : errno;
   int same = fstat(other, &now) == 0 && now.st_dev == ours.st_dev && now.st_ino == ours.st_ino;
   close(other);
