@@ -70,10 +70,22 @@
  *    start time afresh. The child keeps the arrays it inherited loaded (their
  *    mappings are its own too); it must not use an object that another
  *    thread of the parent was changing during the fork. A child made by a
- *    raw clone() or _Fork() runs no handler: the pid tags above keep it
- *    from using its parent's caches. (POSIX promises such a child only
- *    async-signal-safe functions; glibc, whose malloc and stdio are
- *    fork-safe, gives libsma what it needs.)
+ *    raw clone() or _Fork() runs no handler, and libsma never waits there
+ *    for a lock of its own that a thread of the parent may have held: the
+ *    pid tags above keep it from using its parent's caches, and the
+ *    mapping cache's lock is tagged with the pid of the process that owns
+ *    it (checked, an atomic read, before the lock is taken), so such a
+ *    child bypasses the cache: its loads map afresh, and closing an array
+ *    it inherited loaded leaves the mapping shared with its other
+ *    inherited arrays in place (freed when it exits or execs). libsma
+ *    does call malloc(), free() and, for a read-only open that meets a
+ *    lease, fopen(): POSIX promises such a child only async-signal-safe
+ *    functions, and glibc resets its malloc's locks in fork() but not in
+ *    _Fork(), so a _Fork() child may use libsma only where its C library
+ *    makes malloc() safe there (for instance while no other thread of the
+ *    parent can be inside malloc()); otherwise exec or use fork(). (A raw
+ *    clone() into another pid namespace that gets its parent's pid number
+ *    there is not told apart from its parent, as above.)
  *
  * The mapping cache: loads of one segment in one process share one
  * mapping (sma_load(), sma_open()), so loading many slices of one array

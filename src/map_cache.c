@@ -23,6 +23,13 @@
  * The table is a list behind one process-wide lock (a process holds few
  * segments); the lock covers only the list and the counts, never an OS
  * call, so loads in many threads do their system calls in parallel.
+ *
+ * A child made by _Fork() or a raw clone() runs no at-fork handler: its
+ * copy of the lock may be held by a thread it lacks, and its copy of the
+ * table is its parent's. The backend refuses it the lock (without
+ * waiting), and the child then works as without the cache: its loads map
+ * afresh, and the closes of arrays it inherited loaded leave their shared
+ * mappings alone (they live until it exits or execs).
  */
 #include "map_cache.h"
 
@@ -114,7 +121,7 @@ static int check_held(const sma__map_t *m, const char *name, sma__record_t *rec,
 }
 
 static void release(sma__map_t *m, int *os_err, int *rc) {
-  sma__os_maps_lock();
+  if (sma__os_maps_lock() != 0) return; /* the parent's table: kept as is */
   bool last = --m->refs == 0;
   if (last) {
     for (sma__map_t **p = &maps; *p != NULL; p = &(*p)->next)
@@ -155,7 +162,10 @@ static int open_new(const char *name, const char *os_name, int readonly,
   m->refs = 1;
   m->record_rc = rc;
   m->rec = *rec;
-  sma__os_maps_lock();
+  if (sma__os_maps_lock() != 0) {
+    free(m); /* the table is not this process's: the caller owns seg */
+    return rc;
+  }
   sma__map_t *held = find_and_hold(seg->ident, seg->size, seg->readonly);
   if (held == NULL) {
     m->next = maps;
@@ -190,7 +200,7 @@ int sma__map_open(const char *name, int readonly, sma__os_segment_t *seg,
   if (rc == SMA_ENOTSUP || (rc == 0 && creating))
     return sma__segment_open(name, readonly, seg, rec, os_err); /* as without the cache */
   if (rc != 0) return rc;
-  sma__os_maps_lock();
+  if (sma__os_maps_lock() != 0) return sma__segment_open(name, readonly, seg, rec, os_err);
   sma__map_t *m = find_and_hold(ident, size, readonly);
   sma__os_maps_unlock();
   if (m == NULL) return open_new(name, os_name, readonly, seg, rec, map, os_err);

@@ -134,8 +134,13 @@ int sma__os_identify(const char *name, int readonly, uint64_t ident[2], size_t *
 /* The process-wide lock of the mapping cache. Not recursive; held only
  * for table operations, never across an OS call that may block. The
  * backend keeps it consistent across fork() (taken before, released in
- * parent and child after, so a child never inherits it held). */
-void sma__os_maps_lock(void);
+ * parent and child after, so a child never inherits it held). Returns 0
+ * with the lock taken, or SMA_EINUSE without waiting where the lock and
+ * the table are another process's: a child made by _Fork() or a raw
+ * clone(), which ran no at-fork handler and may have been copied while a
+ * thread of its parent held the lock. Then the caller must not touch the
+ * table (the cache is bypassed). */
+int sma__os_maps_lock(void);
 void sma__os_maps_unlock(void);
 
 /* Copies n bytes at `offset` of an opened segment into buf through a call

@@ -420,7 +420,9 @@ static int publish_staged(const char *name, sma__os_segment_t *seg, mode_t mode)
 static int unlink_own_name(const char *path, int fd) {
   struct stat ours, now;
   if (fstat(fd, &ours) != 0) return errno;
-  int other = shm_open(path, O_RDONLY | O_NONBLOCK, 0);
+  /* Non-blocking where shm_open() takes it: a FIFO put under the name
+   * must not hang the create (personality.h). */
+  int other = shm_open(path, O_RDONLY | (OS->posix_open_nonblock ? O_NONBLOCK : 0), 0);
   if (other < 0) return errno == ENOENT ? 0 : errno;
   int same = fstat(other, &now) == 0 && now.st_dev == ours.st_dev && now.st_ino == ours.st_ino;
   close(other);
@@ -488,23 +490,50 @@ static int open_error(const char *path, int e) {
   return e;
 }
 
-/* How long a read-only open waits, in all, for gc's lease to end (see
- * open_segment_fd): gc lets go at once of a lease an open has broken. */
-#define LEASE_WAIT_MS 2000
+/* How long the kernel lets a lease holder answer a break before it breaks
+ * the lease itself (/proc/sys/fs/lease-break-time, in seconds): what a
+ * blocking open() waits at most. 45 s, the kernel's default, when it
+ * cannot be read. */
+static long lease_break_ms(void) {
+  long seconds = 45;
+#if defined(__linux__)
+  FILE *f = fopen("/proc/sys/fs/lease-break-time", "re");
+  if (f != NULL) {
+    long v;
+    if (fscanf(f, "%ld", &v) == 1 && v >= 0 && v <= 24L * 3600) seconds = v;
+    fclose(f);
+  }
+#endif
+  return seconds * 1000;
+}
+
+static int64_t monotonic_ms(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
 
 /* Opens the segment's descriptor. O_RDWR never blocks on a FIFO (Linux),
  * which open() then refuses; O_RDONLY would wait for a writer, so a
- * read-only open does not block (O_NONBLOCK, where /dev/shm holds files).
- * A non-blocking open of a file gc holds a lease on fails (EWOULDBLOCK)
- * instead of waiting for it, but still breaks the lease, which makes gc
- * keep the segment and let go: so it is retried for a while. */
+ * read-only open does not block (O_NONBLOCK, wherever shm_open() takes
+ * it: personality.h). A non-blocking open of a file gc holds a lease on
+ * fails (EWOULDBLOCK) instead of waiting for it, but still breaks the
+ * lease, which makes gc keep the segment and let go; a gc that is stopped
+ * does not let go, and then the kernel breaks the lease after
+ * lease-break-time. So the open is retried as long as a blocking open
+ * would wait, plus a margin for the kernel's own timer: a read-only open
+ * succeeds wherever a read-write one would. */
 static int open_segment_fd(const char *path, int readonly) {
   if (!readonly) return open_retry(path, O_RDWR, 0);
-  int oflag = O_RDONLY | (OS->posix_shm_dir ? O_NONBLOCK : 0);
+  int oflag = O_RDONLY | (OS->posix_open_nonblock ? O_NONBLOCK : 0);
   int fd = open_retry(path, oflag, 0);
-  for (int waited = 0; fd < 0 && errno == EWOULDBLOCK && waited < LEASE_WAIT_MS; waited++) {
-    struct timespec ms = {0, 1000000};
-    nanosleep(&ms, NULL);
+  if (fd >= 0 || errno != EWOULDBLOCK) return fd;
+  int64_t deadline = monotonic_ms() + lease_break_ms() + 2000;
+  long pause_us = 1000; /* gc answers a break at once: look again soon */
+  while (fd < 0 && errno == EWOULDBLOCK && monotonic_ms() < deadline) {
+    struct timespec pause = {0, pause_us * 1000};
+    nanosleep(&pause, NULL);
+    if (pause_us < 20000) pause_us *= 2;
     fd = open_retry(path, oflag, 0);
   }
   return fd;

@@ -193,9 +193,20 @@ void sma__os_boot_id(unsigned char id[16]) {
  * released in parent and child (so a child never inherits it held by a
  * thread that does not exist there; the child's copy of the table is
  * consistent and its mappings and descriptors are inherited, so it keeps
- * using them), and the child forgets the pid namespace. */
+ * using them), and the child forgets the pid namespace.
+ * A child made by _Fork() or a raw clone() runs no handler, and may be
+ * made while another thread holds the lock: nothing here ever waits in
+ * such a child. The lock is tagged with the pid of the process that owns
+ * it, read (an atomic) before the lock is taken, and a process that is
+ * not the owner does not take it (sma__os_maps_lock() refuses); the
+ * handlers are registered without pthread_once, which could be copied
+ * mid-call. */
 static pthread_mutex_t maps_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_once_t fork_handlers_once = PTHREAD_ONCE_INIT;
+/* 0: none yet; else the pid of the process whose lock it is: the first to
+ * take it, or the child of a fork() that ran the handlers. */
+static atomic_uint_fast64_t maps_owner;
+/* 0 not registered, 1 being registered, 2 registered, 3 failed (ENOMEM). */
+static atomic_int handlers_state;
 
 /* 0: not known; else the inode of /proc/self/ns/pid. */
 static atomic_uint_fast64_t pidns_cache;
@@ -240,25 +251,33 @@ static void after_fork_child(void) {
    * may even have its parent's pid there: only a fresh look is right. */
   atomic_store_explicit(&pidns_cache, 0, memory_order_relaxed);
   atomic_store_explicit(&start_cache, 0, memory_order_relaxed);
+  /* The lock, held across the fork by before_fork(), is this child's now. */
+  atomic_store_explicit(&maps_owner, (uint64_t)getpid(), memory_order_release);
   pthread_mutex_unlock(&maps_lock);
 }
 
-static void register_fork_handlers(void) {
-  /* Failure (ENOMEM) leaves no handler: then nothing may be cached, which
-   * the flag below tells. */
-  if (pthread_atfork(before_fork, after_fork_parent, after_fork_child) != 0)
-    atomic_store_explicit(&pidns_cache, UINT64_MAX, memory_order_relaxed);
-}
-
-/* Whether the at-fork handlers are in place (registered on first use). */
+/* Registers the at-fork handlers once; whether they are in place. A
+ * thread that finds another registering them goes on without (1): it
+ * never waits, so neither does a _Fork() child copied mid-registration. */
 static int fork_safe(void) {
-  pthread_once(&fork_handlers_once, register_fork_handlers);
-  return atomic_load_explicit(&pidns_cache, memory_order_relaxed) != UINT64_MAX;
+  int s = atomic_load_explicit(&handlers_state, memory_order_acquire);
+  if (s == 0 && atomic_compare_exchange_strong(&handlers_state, &s, 1)) {
+    s = pthread_atfork(before_fork, after_fork_parent, after_fork_child) == 0 ? 2 : 3;
+    atomic_store_explicit(&handlers_state, s, memory_order_release);
+  }
+  return s == 2;
 }
 
-void sma__os_maps_lock(void) {
-  pthread_once(&fork_handlers_once, register_fork_handlers);
+int sma__os_maps_lock(void) {
+  fork_safe();
+  uint64_t me = (uint64_t)getpid();
+  uint_fast64_t owner = atomic_load_explicit(&maps_owner, memory_order_acquire);
+  /* First use: this process claims the lock before it ever takes it, so a
+   * child copied after the claim sees it as another's. */
+  if (owner == 0 && atomic_compare_exchange_strong(&maps_owner, &owner, me)) owner = me;
+  if (owner != me) return SMA_EINUSE; /* a child that ran no at-fork handler */
   pthread_mutex_lock(&maps_lock);
+  return 0;
 }
 
 void sma__os_maps_unlock(void) { pthread_mutex_unlock(&maps_lock); }

@@ -26,6 +26,8 @@ typedef struct sma__unix_personality {
                              who maps them: listing, O_TMPFILE create,
                              stat, gc and strays through the directory */
   int sysv_proc;          /* /proc/sysvipc/shm lists System V segments */
+  int posix_open_nonblock; /* shm_open() takes O_NONBLOCK: it is open() of a
+                              file, and a FIFO may sit under a name */
 } sma__unix_personality_t;
 
 /* The table of this build: Darwin's on macOS or when SMA_PERSONALITY_DARWIN

@@ -25,7 +25,11 @@ int sma__os_random(void *buf, size_t n, int *os_err) {
 /* The mapping cache's lock (unused while sma__os_identify() says
  * SMA_ENOTSUP, kept for the contract). Windows has no fork. */
 static SRWLOCK maps_lock = SRWLOCK_INIT;
-void sma__os_maps_lock(void) { AcquireSRWLockExclusive(&maps_lock); }
+/* Windows has no fork(): the lock is always this process's. */
+int sma__os_maps_lock(void) {
+  AcquireSRWLockExclusive(&maps_lock);
+  return 0;
+}
 void sma__os_maps_unlock(void) { ReleaseSRWLockExclusive(&maps_lock); }
 
 uint64_t sma__os_pid(void) { return (uint64_t)GetCurrentProcessId(); }

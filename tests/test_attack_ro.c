@@ -1,0 +1,256 @@
+/* Attacks on issue 25 items 3 and 4: read-only attach (SMA_OPEN_READONLY,
+ * sma_open_as, sma_load_as) and the thread-safety contract (att-ro). */
+#define _GNU_SOURCE
+#include "sma.h"
+#include "support.h"
+
+#include <criterion/criterion.h>
+#include <string.h>
+
+#if defined(__linux__)
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static int make_segment(const char *name) {
+  size_t shape[1] = {4096};
+  sma_t *a;
+  if (sma_new(&a, name, 1, shape, SMA_UINT8, NULL, 0) != 0) return -1;
+  int rc = sma_create(a, 0);
+  sma_free(a); /* closes; the segment stays, and nothing holds it */
+  return rc;
+}
+
+static double now_s(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* A child takes a write lease on the segment's file, as `sma gc` does on a
+ * candidate (unlink_unused), and holds it `hold_ms` without answering the
+ * break: a gc that is stopped (Ctrl-Z, a debugger, SIGSTOP, a loaded
+ * machine) while it holds the lease. Returns the child's pid, or 0 when no
+ * lease can be taken here. */
+static pid_t hold_lease(const char *name, int hold_ms) {
+  char path[SMA_NAME_BUF + 16];
+  snprintf(path, sizeof path, "/dev/shm/%s", name);
+  int p[2];
+  if (pipe(p) != 0) return 0;
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(p[0]);
+    signal(SIGIO, SIG_IGN); /* the break notice: ignored, as a stopped gc */
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    char ok = fd >= 0 && fcntl(fd, F_SETLEASE, F_WRLCK) == 0 ? 'y' : 'n';
+    if (write(p[1], &ok, 1) != 1 || ok != 'y') _exit(1);
+    usleep((useconds_t)hold_ms * 1000u);
+    fcntl(fd, F_SETLEASE, F_UNLCK);
+    _exit(0);
+  }
+  close(p[1]);
+  char ok = 'n';
+  ssize_t r = read(p[0], &ok, 1);
+  close(p[0]);
+  if (r != 1 || ok != 'y') {
+    int st;
+    waitpid(pid, &st, 0);
+    return 0;
+  }
+  return pid;
+}
+
+/* sma.h: a read-only open's errors are "those of sma_load()"; the change
+ * says a read-only open that meets gc's lease "succeeds once it is
+ * released". A read-write sma_open() waits for the lease in the kernel
+ * (as every open() does, up to lease-break-time) and succeeds. The
+ * read-only open uses O_NONBLOCK and gives up after 2 s with EWOULDBLOCK:
+ * SMA_EOS "EAGAIN" for a segment that exists and that gc keeps, so
+ * `sma info`, `sma cat`, `sma ls`... fail where `sma_open()` works.
+ * Reproduced with the real gc: SMA_FAULT_PAUSE_MS=6000 sma gc & sleep 8;
+ * sma info x -> "operating-system error: EAGAIN (SMA_EOS)". */
+Test(attack_ro, readonly_open_outlasts_a_held_lease_as_readwrite_open_does, .timeout = 60) {
+  if (strcmp(sma_backend(), "posix") != 0 || access("/dev/shm", W_OK) != 0)
+    cr_skip_test("POSIX /dev/shm only");
+  char name[SMA_NAME_BUF];
+  t_name(name, sizeof name, "lease-ro");
+  cr_assert_eq(make_segment(name), 0);
+
+  /* The read-write open, for comparison: waits and succeeds. */
+  pid_t holder = hold_lease(name, 3000);
+  if (holder == 0) {
+    sma_unlink(name);
+    cr_skip_test("no write lease can be taken here");
+  }
+  sma_t *rw = NULL;
+  int rc_rw = sma_open(&rw, name, NULL, 0);
+  int st;
+  waitpid(holder, &st, 0);
+  sma_free(rw);
+
+  /* The read-only open, same situation. */
+  holder = hold_lease(name, 3000);
+  cr_assert_neq(holder, 0);
+  double t0 = now_s();
+  sma_t *ro = NULL;
+  int rc_ro = sma_open_as(&ro, name, NULL, 0, SMA_OPEN_READONLY);
+  int os_err = sma_last_os_error();
+  double took = now_s() - t0;
+  waitpid(holder, &st, 0);
+  sma_free(ro);
+  sma_unlink(name);
+  cr_expect_eq(rc_rw, 0, "read-write open under a held lease: %s", sma_err_name(rc_rw));
+  cr_expect_eq(rc_ro, 0, "read-only open under a held lease: %s (os error %d) after %.1f s",
+               sma_err_name(rc_ro), os_err, took);
+}
+
+typedef struct {
+  const char *name;
+  int seen;
+} seek_t;
+
+static int seek_name(const sma_info_t *info, void *user) {
+  seek_t *k = user;
+  if (strcmp(info->name, k->name) == 0) k->seen = 1;
+  return 0;
+}
+
+/* The same O_NONBLOCK give-up through the calls `sma info` and `sma ls`
+ * make, which now open read-only: sma_info() of an existing segment is
+ * SMA_EOS (EAGAIN), and sma_list() silently leaves the segment out (`sma
+ * ls` shows nothing for it, exit 0) while gc holds its lease for over 2 s.
+ * Reproduced with the real gc: SMA_FAULT_PAUSE_MS=6000 sma gc & sleep 7;
+ * sma ls -> the transient segment is missing from the listing. */
+Test(attack_ro, info_and_list_see_a_segment_under_a_held_lease, .timeout = 60) {
+  if (strcmp(sma_backend(), "posix") != 0 || access("/dev/shm", W_OK) != 0)
+    cr_skip_test("POSIX /dev/shm only");
+  char name[SMA_NAME_BUF];
+  t_name(name, sizeof name, "lease-ls");
+  cr_assert_eq(make_segment(name), 0);
+  pid_t holder = hold_lease(name, 3000);
+  if (holder == 0) {
+    sma_unlink(name);
+    cr_skip_test("no write lease can be taken here");
+  }
+  sma_info_t info;
+  int rc_info = sma_info(name, &info);
+  int st;
+  waitpid(holder, &st, 0);
+  holder = hold_lease(name, 3000);
+  cr_assert_neq(holder, 0);
+  seek_t k = {name, 0};
+  int rc_list = sma_list(seek_name, &k);
+  waitpid(holder, &st, 0);
+  sma_unlink(name);
+  cr_expect_eq(rc_info, 0, "sma_info() under a held lease: %s", sma_err_name(rc_info));
+  cr_expect_eq(rc_list, 0, "sma_list(): %s", sma_err_name(rc_list));
+  cr_expect(k.seen, "sma_list() left out an existing segment whose lease gc held");
+}
+
+/* Runs sma_open_as(name, flags) in a child; 1 if it returned within
+ * `limit_ms`, 0 if it was still blocked (then the child is killed). */
+static int open_returns(const char *name, unsigned flags, int limit_ms) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    sma_t *a = NULL;
+    sma_open_as(&a, name, NULL, 0, flags);
+    _exit(0);
+  }
+  for (int waited = 0; waited < limit_ms; waited += 10) {
+    int st;
+    if (waitpid(pid, &st, WNOHANG) == pid) return 1;
+    usleep(10000);
+  }
+  kill(pid, SIGKILL);
+  int st;
+  waitpid(pid, &st, 0);
+  return 0;
+}
+
+/* sma.1: a FIFO under a name is ENODEV, "opening it never blocks on a
+ * FIFO"; the change: "a read-only open does not block (O_NONBLOCK, where
+ * /dev/shm holds files)". O_NONBLOCK is added only where the personality
+ * says posix_shm_dir: under Darwin's personality on Linux (ci's
+ * gcc-posix-darwin; the objects are still files of /dev/shm) and the
+ * "unix" personality (any other POSIX system), a read-only open of a FIFO
+ * is a plain O_RDONLY open(), which waits for a writer forever: `sma
+ * info`, `sma cat`, `sma save`, `sma describe` and `sma ls` (the index's
+ * gone() check) hang, where the read-write open returned at once. */
+Test(attack_ro, readonly_open_of_a_fifo_never_blocks, .timeout = 60) {
+  if (strcmp(sma_backend(), "posix") != 0 || access("/dev/shm", W_OK) != 0)
+    cr_skip_test("POSIX /dev/shm only");
+  char name[SMA_NAME_BUF], path[SMA_NAME_BUF + 16];
+  t_name(name, sizeof name, "fifo-ro");
+  snprintf(path, sizeof path, "/dev/shm/%s", name);
+  unlink(path);
+  cr_assert_eq(mkfifo(path, 0600), 0);
+  int rw = open_returns(name, 0, 3000);
+  int ro = open_returns(name, SMA_OPEN_READONLY, 3000);
+  unlink(path);
+  cr_expect(rw, "the read-write open of a FIFO blocked");
+  cr_expect(ro, "the read-only open of a FIFO blocked (still waiting after 3 s)");
+}
+
+/* ---- Threads: the fork() paragraph of sma.h's conventions ------------- */
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
+#include <pthread.h>
+#include <stdatomic.h>
+
+static atomic_int fork_stop;
+static char fork_name[SMA_NAME_BUF];
+
+static void *cache_hammer(void *arg) {
+  (void)arg;
+  for (unsigned i = 0; !atomic_load(&fork_stop); i++) {
+    sma_t *a;
+    if (sma_open_as(&a, fork_name, NULL, 0, (i & 1) ? SMA_OPEN_READONLY : 0) == 0) sma_free(a);
+  }
+  return NULL;
+}
+
+/* sma.h: "A child made by a raw clone() or _Fork() runs no handler: the
+ * pid tags above keep it from using its parent's caches. (POSIX promises
+ * such a child only async-signal-safe functions; glibc, whose malloc and
+ * stdio are fork-safe, gives libsma what it needs.)" The mapping cache's
+ * mutex is released in the child only by the at-fork handler, which
+ * _Fork() does not run: a _Fork() while another thread holds it (every
+ * load and close takes it) leaves the child's first load blocked forever
+ * in pthread_mutex_lock (sma_open_as -> sma__map_open ->
+ * sma__os_maps_lock), about 1 child in 150 here with six loading
+ * threads. */
+Test(attack_ro, raw_fork_child_with_loading_threads_does_not_deadlock, .timeout = 180) {
+  t_name(fork_name, sizeof fork_name, "rawfork");
+  cr_assert_eq(make_segment(fork_name), 0);
+  atomic_store(&fork_stop, 0);
+  pthread_t t[6];
+  for (int i = 0; i < 6; i++) cr_assert_eq(pthread_create(&t[i], NULL, cache_hammer, NULL), 0);
+  int hung = 0, tried = 0;
+  for (; tried < 3000 && hung == 0; tried++) {
+    pid_t pid = _Fork();
+    if (pid == 0) {
+      alarm(3);
+      sma_t *a;
+      int rc = sma_open_as(&a, fork_name, NULL, 0, SMA_OPEN_READONLY);
+      _exit(rc == 0 ? 0 : 1);
+    }
+    if (pid < 0) break;
+    int st;
+    waitpid(pid, &st, 0);
+    if (WIFSIGNALED(st) && WTERMSIG(st) == SIGALRM) hung++;
+  }
+  atomic_store(&fork_stop, 1);
+  for (int i = 0; i < 6; i++) pthread_join(t[i], NULL);
+  sma_unlink(fork_name);
+  cr_expect_eq(hung, 0, "a _Fork() child's sma_open_as() blocked for 3 s (after %d children)",
+               tried);
+}
+#endif
+
+#else
+Test(attack_ro, linux_only) { cr_skip_test("Linux only"); }
+#endif
