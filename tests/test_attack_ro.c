@@ -229,8 +229,15 @@ Test(attack_ro, raw_fork_child_with_loading_threads_does_not_deadlock, .timeout 
   atomic_store(&fork_stop, 0);
   pthread_t t[6];
   for (int i = 0; i < 6; i++) cr_assert_eq(pthread_create(&t[i], NULL, cache_hammer, NULL), 0);
+  /* Up to 3000 children or 20 s, whichever comes first: the window is a
+   * race, and a busy machine or an emulator forks slowly (a child that
+   * blocks is seen either way: alarm(3) ends it). */
+  struct timespec start, now;
+  clock_gettime(CLOCK_MONOTONIC, &start);
   int hung = 0, tried = 0;
   for (; tried < 3000 && hung == 0; tried++) {
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (now.tv_sec - start.tv_sec > 20) break;
     pid_t pid = _Fork();
     if (pid == 0) {
       alarm(3);
