@@ -37,7 +37,7 @@ static double now_s(void) {
  * break: a gc that is stopped (Ctrl-Z, a debugger, SIGSTOP, a loaded
  * machine) while it holds the lease. Returns the child's pid, or 0 when no
  * lease can be taken here. */
-static pid_t hold_lease(const char *name, int hold_ms) {
+static pid_t try_hold_lease(const char *name, int hold_ms) {
   char path[SMA_NAME_BUF + 16];
   snprintf(path, sizeof path, "/dev/shm/%s", name);
   int p[2];
@@ -63,6 +63,18 @@ static pid_t hold_lease(const char *name, int hold_ms) {
     return 0;
   }
   return pid;
+}
+
+/* A write lease needs the file open nowhere else: a test or `sma ls`
+ * running beside this one (ctest -j, the shared /dev/shm) opens every
+ * segment for an instant, so a refusal is tried again for up to 5 s. */
+static pid_t hold_lease(const char *name, int hold_ms) {
+  for (int tries = 0; tries < 50; tries++) {
+    pid_t pid = try_hold_lease(name, hold_ms);
+    if (pid != 0) return pid;
+    usleep(100000);
+  }
+  return 0;
 }
 
 /* sma.h: a read-only open's errors are "those of sma_load()"; the change
