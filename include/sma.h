@@ -930,6 +930,11 @@ SMA_API int sma_index_path(char *buf, size_t *size);
  * kept (SMA_EINUSE), once published: one still marked being created
  * (info->creating) whose creator is gone is an interrupted create, judged
  * as any other.
+ * "Holds" is the kernel's view, which can lag for an instant: a process
+ * that has just exited (even one already waited for) still holds what it
+ * mapped while another process is reading its /proc/PID/maps (as
+ * sma_info() and `sma ls` do); a collect in that instant keeps the segment
+ * (SMA_EINUSE) and a later one removes it.
  * Returns 0 when removed (with DRY_RUN: when it would be). Errors:
  * SMA_EINUSE (persistent, creator alive or unknown, or in use, or that cannot be
  * proven: always on Windows, whose sections exist only while a process

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #if defined(SMA_BACKEND_posix)
 #include <fcntl.h>
@@ -370,4 +371,14 @@ static size_t visit(const sma_view_t *v, double value, int store) {
 void t_fill_view(const sma_view_t *v, double value) { visit(v, value, 1); }
 size_t t_count_not(const sma_view_t *v, double value) {
   return visit(v, value, 0);
+}
+
+void t_sleep_ms(unsigned ms) {
+#if defined(_WIN32)
+  Sleep(ms);
+#else
+  struct timespec ts = {(time_t)(ms / 1000u), (long)(ms % 1000u) * 1000000L};
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+  }
+#endif
 }

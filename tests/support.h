@@ -72,6 +72,9 @@ typedef struct t_raw {
 int t_raw_map(const char *name, t_raw_t *raw);
 void t_raw_unmap(t_raw_t *raw);
 
+/* Sleeps about `ms` milliseconds. */
+void t_sleep_ms(unsigned ms);
+
 /* Runs fn(arg) on n threads at once and waits for all; returns the number
  * of threads whose fn returned nonzero (or that could not start). */
 int t_run_threads(int n, int (*fn)(void *arg, int index), void *arg);

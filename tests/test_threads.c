@@ -149,6 +149,14 @@ static int collect_worker(void *arg, int index) {
   if (t_run_helper(args) != 0) return 1;
   sma_info_t info;
   int rc = sma_collect(name, 0, &info);
+  /* Another thread's sma_collect() reads every process's maps for
+   * info->attached; a helper exiting meanwhile releases its mappings only
+   * when that reader lets go of them (sma.h, sma_collect), so "held" can
+   * be true for an instant after the creator is gone. */
+  for (int tries = 0; rc == SMA_EINUSE && info.creator_alive == 0 && tries < 100; tries++) {
+    t_sleep_ms(10);
+    rc = sma_collect(name, 0, &info);
+  }
   if (rc != 0) {
     fprintf(stderr, "collect %s: %s (alive %d, attached %d)\n", name, sma_strerror(rc),
             info.creator_alive, info.attached);
