@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Debian packages, as ci/test.sh builds and checks them (root, Debian):
 # a system-layout Release build with Debian's hardening flags, `cpack -G
-# DEB` (libsma0, libsma-dev, sma-tools: cmake/packaging.cmake) and
+# DEB` (libsmaN for major version N, libsma-dev, sma-tools:
+# cmake/packaging.cmake) and
 # python3-libsma (dpkg-deb, below), lintian
 # (any error fails; the remaining warnings are explained in the README),
 # then the packages unpacked into a scratch root and tests/consumer built
@@ -20,12 +21,16 @@ LDFLAGS="$(dpkg-buildflags --get LDFLAGS)" \
     -DSMA_WARNINGS_AS_ERRORS=ON >/dev/null
 cmake --build "$build" >/dev/null
 (cd "$build" && cpack -G DEB >/dev/null)
+# The runtime package and the SONAME are named after the major version.
+major=$(sed -n 's/^#define SMA_VERSION_MAJOR \([0-9]*\).*/\1/p' "$src/include/sma.h")
+runtime=libsma$major
+soname=libsma.so.$major
 # python3-libsma: the Python package (pure Python, Architecture: all),
-# made with dpkg-deb beside CPack's three; it finds libsma0's libsma.so.0
+# made with dpkg-deb beside CPack's three; it finds $runtime's $soname
 # through the system's loader.
 python_deb() {
   local version pkg=$build/python3-libsma
-  version=$(dpkg-deb -f "$build"/libsma0_*.deb Version)
+  version=$(dpkg-deb -f "$build/${runtime}"_*.deb Version)
   # The binding mirrors the library's structs (docs/abi.md): before 1.0
   # only the same minor series, from 1.0 on the same major.
   local major=${version%%.*} minor rest next_abi
@@ -35,8 +40,8 @@ python_deb() {
     "$pkg/usr/share/doc/python3-libsma"
   install -m 0644 "$src"/python/sma/*.py "$src"/python/sma/py.typed \
     "$pkg/usr/lib/python3/dist-packages/sma/"
-  cp "$build/debian-doc/libsma0/copyright" "$pkg/usr/share/doc/python3-libsma/"
-  zcat "$build/debian-doc/libsma0/changelog.gz" | sed 's/^libsma0 /python3-libsma /' |
+  cp "$build/debian-doc/$runtime/copyright" "$pkg/usr/share/doc/python3-libsma/"
+  zcat "$build/debian-doc/$runtime/changelog.gz" | sed "s/^$runtime /python3-libsma /" |
     gzip -9n > "$pkg/usr/share/doc/python3-libsma/changelog.gz"
   chmod 0644 "$pkg/usr/share/doc/python3-libsma/"*
   cat > "$pkg/DEBIAN/control" <<CONTROL
@@ -45,8 +50,8 @@ Version: $version
 Architecture: all
 Section: python
 Priority: optional
-Maintainer: $(dpkg-deb -f "$build"/libsma0_*.deb Maintainer)
-Depends: libsma0 (>= $version), libsma0 (<< $next_abi), python3:any, python3-numpy
+Maintainer: $(dpkg-deb -f "$build/${runtime}"_*.deb Maintainer)
+Depends: $runtime (>= $version), $runtime (<< $next_abi), python3:any, python3-numpy
 Description: named shared-memory N-dimensional arrays for Python
  A ctypes binding of libsma with the API of gridr's SharedMemoryArray:
  NumPy arrays in named shared memory that worker processes open by
@@ -56,7 +61,7 @@ CONTROL
   dpkg-deb --root-owner-group --build "$pkg" "$build/python3-libsma_${version}_all.deb" >/dev/null
 }
 python_deb
-debs=("$build"/libsma0_*.deb "$build"/libsma-dev_*.deb "$build"/sma-tools_*.deb
+debs=("$build/${runtime}"_*.deb "$build"/libsma-dev_*.deb "$build"/sma-tools_*.deb
       "$build"/python3-libsma_*.deb)
 for deb in "${debs[@]}"; do
   echo "$(basename "$deb"): $(dpkg-deb -f "$deb" Depends)"
@@ -67,12 +72,12 @@ lintian --fail-on error --display-level '>=warning' "${debs[@]}" 2>&1 | grep -v 
 lintian --fail-on error "${debs[@]}" >/dev/null 2>&1
 
 # What the packages promise, checked from their contents.
-dpkg-deb -f "${debs[1]}" Depends | grep -q "libsma0 (= $(dpkg-deb -f "${debs[0]}" Version))"
-dpkg-deb -f "${debs[2]}" Depends | grep -q 'libsma0'
+dpkg-deb -f "${debs[1]}" Depends | grep -q "$runtime (= $(dpkg-deb -f "${debs[0]}" Version))"
+dpkg-deb -f "${debs[2]}" Depends | grep -q "$runtime"
 root=$build/root
 for deb in "${debs[@]}"; do dpkg-deb -x "$deb" "$root"; done
-libdir=$(dirname "$(find "$root/usr/lib" -name 'libsma.so.0' | head -1)")
-readelf -d "$libdir/libsma.so.0" | grep -q 'SONAME.*\[libsma\.so\.0\]'
+libdir=$(dirname "$(find "$root/usr/lib" -name "$soname" | head -1)")
+readelf -d "$libdir/$soname" | grep SONAME | grep -qF "[$soname]"
 if readelf -d "$root/usr/bin/sma" | grep -qE 'RPATH|RUNPATH'; then
   echo "the packaged sma carries an rpath"; exit 1
 fi
@@ -90,15 +95,15 @@ export PKG_CONFIG_PATH=$libdir/pkgconfig
 # shellcheck disable=SC2046
 cc -std=c11 "$consumer/main.c" $(pkg-config --cflags --libs sma) -o "$build/consumer-pc"
 LD_LIBRARY_PATH=$libdir "$build/consumer-pc"
-# The Python package, as installed, finds libsma.so.0 through the loader.
-dpkg-deb -f "${debs[3]}" Depends | grep -q 'libsma0 (>= '
+# The Python package, as installed, finds $soname through the loader.
+dpkg-deb -f "${debs[3]}" Depends | grep -q "$runtime (>= "
 shm=${SMA_PYTHON_DEB_NAME:-deb-py-$$}
 LD_LIBRARY_PATH=$libdir PYTHONPATH=$root/usr/lib/python3/dist-packages /usr/bin/python3 -c "
 import sys, sma
-assert sma.library_path == 'libsma.so.0', sma.library_path
+assert sma.library_path == sys.argv[2], sma.library_path
 a = sma.create(sys.argv[1], (3,), 'f8'); a.array[:] = 2
 assert sma.open(sys.argv[1]).array.sum() == 6
 sma.unlink(sys.argv[1])
 print('python3-libsma: sma', sma.__version__, 'on libsma', sma.library_version(), sma.backend())
-" "$shm"
+" "$shm" "$soname"
 echo "debian packages: built, lintian-clean of errors, and used from $root"

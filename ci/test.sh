@@ -124,8 +124,10 @@ python_library_tree() {
 # python_pytest TREE [RUNNER...]: the suite against that tree's libsma.
 python_pytest() {
   local tree=$builds/$1; shift
-  step "python: pytest against $tree/libsma.so.0"
-  SMA_EXPECT_INSTALLED=1 SMA_LIBRARY="$tree/libsma.so.0" SMA_CLI="$tree/sma" \
+  local soname
+  soname=libsma.so.$(sed -n 's/^#define SMA_VERSION_MAJOR \([0-9]*\).*/\1/p' include/sma.h)
+  step "python: pytest against $tree/$soname"
+  SMA_EXPECT_INSTALLED=1 SMA_LIBRARY="$tree/$soname" SMA_CLI="$tree/sma" \
     SMA_EXAMPLE="$tree/sma_example" \
     "$@" "$builds/venv/bin/python" -m pytest -q -p no:cacheprovider python/tests
 }

@@ -1,6 +1,7 @@
 # Debian packages, built with `cpack -G DEB` in a tree configured for the
 # system (ci/debian_packages.sh shows the whole recipe):
-#   libsma0     the shared library, SONAME libsma.so.0 (component runtime)
+#   libsmaN     the shared library, SONAME libsma.so.N, N the major version
+#               (component runtime; libsma1 for 1.x)
 #   libsma-dev  header, static library, the .so link, CMake package, sma.pc
 #               (component dev)
 #   sma-tools   the `sma` command and its man page (component tools)
@@ -15,8 +16,8 @@ set(CPACK_DEB_COMPONENT_INSTALL ON)
 set(CPACK_COMPONENTS_ALL runtime dev tools)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-# libsma.so.0 of this build, for the command; the component dependency
-# below (sma-tools on libsma0 of the same version) states it.
+# libsma.so.N of this build, for the command; the component dependency
+# below (sma-tools on libsmaN of the same version) states it.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS_PRIVATE_DIRS ${CMAKE_CURRENT_BINARY_DIR})
 set(CPACK_DEBIAN_ENABLE_COMPONENT_DEPENDS ON)
 # The library's shlibs (what dpkg-shlibdeps of programs linking it writes
@@ -24,13 +25,14 @@ set(CPACK_DEBIAN_ENABLE_COMPONENT_DEPENDS ON)
 # CPack 3.25 also writes postinst/postrm scripts calling ldconfig for any
 # library under /usr/lib (lintian: maintscript-calls-ldconfig, a warning;
 # ldconfig then runs once more, harmlessly).
+set(_sma_runtime_package libsma${PROJECT_VERSION_MAJOR}) # Debian: named after the SONAME
 set(_sma_control ${CMAKE_CURRENT_BINARY_DIR}/debian-control)
-file(WRITE ${_sma_control}/shlibs "libsma ${PROJECT_VERSION_MAJOR} libsma0 (>= ${PROJECT_VERSION})\n")
+file(WRITE ${_sma_control}/shlibs "libsma ${PROJECT_VERSION_MAJOR} ${_sma_runtime_package} (>= ${PROJECT_VERSION})\n")
 file(WRITE ${_sma_control}/triggers "activate-noawait ldconfig\n")
 set(CPACK_DEBIAN_RUNTIME_PACKAGE_CONTROL_EXTRA ${_sma_control}/shlibs ${_sma_control}/triggers)
 set(CPACK_DEBIAN_RUNTIME_PACKAGE_CONTROL_STRICT_PERMISSION ON)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
-set(CPACK_DEBIAN_RUNTIME_PACKAGE_NAME libsma0)
+set(CPACK_DEBIAN_RUNTIME_PACKAGE_NAME ${_sma_runtime_package})
 set(CPACK_DEBIAN_RUNTIME_PACKAGE_SECTION libs)
 set(CPACK_DEBIAN_DEV_PACKAGE_NAME libsma-dev)
 set(CPACK_DEBIAN_DEV_PACKAGE_SECTION libdevel)

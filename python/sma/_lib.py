@@ -146,9 +146,9 @@ def _candidates() -> List[str]:
     if sys.platform == "win32":
         names = ["sma.dll", "libsma.dll"]
     elif sys.platform == "darwin":
-        names = ["libsma.0.dylib", "libsma.dylib"]
+        names = ["libsma.%d.dylib" % ABI_SERIES[0], "libsma.dylib"]
     else:
-        names = ["libsma.so.0"]
+        names = ["libsma.so.%d" % ABI_SERIES[0]]
     shipped = [os.path.join(here, n) for n in names]
     found = ctypes.util.find_library("sma")
     return shipped + names + ([found] if found and found not in names else [])
@@ -170,7 +170,7 @@ def _load() -> Tuple[ctypes.CDLL, str]:
             tried.append("  %s: %s" % (path, e))
     how = ("SMA_LIBRARY=%s did not load" % chosen if chosen else
            "libsma's shared library was not found (set SMA_LIBRARY to its path, "
-           "or install libsma0)")
+           "or install libsma%d)" % ABI_SERIES[0])
     raise ImportError("sma: %s; tried:\n%s" % (how, "\n".join(tried)))
 
 
