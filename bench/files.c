@@ -87,7 +87,10 @@ int bench_files(const config_t *c, const char *name) {
   int rc = sma_build_name(f.load_name, &(size_t){sizeof f.load_name}, "benchload");
   size_t shape[1] = {f.elements};
   sma_t *a = NULL;
-  if (rc == 0) rc = sma_new(&a, name, 1, shape, SMA_FLOAT32, NULL, 0);
+  if (rc == 0)
+    rc = sma_new(
+        &a, &(sma_array_desc_t){
+                .name = name, .ndim = 1, .shape = shape, .dtype = SMA_FLOAT32});
   if (rc == 0) rc = sma_create(a, 0);
   if (rc != 0) {
     sma_free(a);

@@ -30,7 +30,13 @@ static double load_held(const config_t *c, void *ctx) {
   sma_slice_t box[2] = {{0, TILE, 1}, {0, TILE, 1}};
   size_t shape[2] = {h->side, h->side};
   sma_t *tile;
-  if (sma_new(&tile, h->name, 2, shape, SMA_FLOAT32, box, 2) != 0) return -1;
+  if (sma_new(&tile, &(sma_array_desc_t){.name = h->name,
+                                         .ndim = 2,
+                                         .shape = shape,
+                                         .dtype = SMA_FLOAT32,
+                                         .slice = box,
+                                         .nslice = 2}) != 0)
+    return -1;
   int n = c->iters * 10;
   double t0 = proc_now();
   for (int i = 0; i < n; i++) {
@@ -187,7 +193,10 @@ int bench_maps(const config_t *c, const char *name) {
   size_t side = c->tile_side, shape[2] = {side, side};
   sma_t *array;
   int rc;
-  if ((rc = sma_new(&array, name, 2, shape, SMA_FLOAT32, NULL, 0)) != 0 ||
+  if ((rc = sma_new(&array, &(sma_array_desc_t){.name = name,
+                                                .ndim = 2,
+                                                .shape = shape,
+                                                .dtype = SMA_FLOAT32})) != 0 ||
       (rc = sma_create(array, 0)) != 0)
     return fail("maps setup", rc);
   use_array(sma_data(array), sma_nbytes(array), 1);

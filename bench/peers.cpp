@@ -28,7 +28,12 @@ double life_sma(const config_t *c, void *ctx) {
   double t0 = proc_now();
   for (int i = 0; i < c->iters; i++) {
     sma_t *a;
-    if (sma_new(&a, p->name, 1, shape, SMA_FLOAT32, nullptr, 0) != 0 || sma_create(a, SMA_CREATE_NORESERVE) != 0)
+    sma_array_desc_t desc = {};
+    desc.name = p->name;
+    desc.ndim = 1;
+    desc.shape = shape;
+    desc.dtype = SMA_FLOAT32;
+    if (sma_new(&a, &desc) != 0 || sma_create(a, SMA_CREATE_NORESERVE) != 0)
       return -1;
     use_array(sma_data(a), LIFE, 0);
     sma_free(a);
@@ -157,7 +162,12 @@ extern "C" int bench_peers(const config_t *c, const char *name) {
   size_t shape[2] = {c->tile_side, c->tile_side};
   sma_t *array;
   int rc;
-  if ((rc = sma_new(&array, name, 2, shape, SMA_FLOAT32, nullptr, 0)) != 0 || (rc = sma_create(array, 0)) != 0)
+  sma_array_desc_t desc = {};
+  desc.name = name;
+  desc.ndim = 2;
+  desc.shape = shape;
+  desc.dtype = SMA_FLOAT32;
+  if ((rc = sma_new(&array, &desc)) != 0 || (rc = sma_create(array, 0)) != 0)
     return fail("peers setup", rc);
   use_array(sma_data(array), sma_nbytes(array), 1);
   rc = compare(c, attach_sma, &p, attach_boost, &p, &a, &b);

@@ -26,7 +26,11 @@ int main(int argc, char **argv) {
   size_t shape[2] = {1000, 1000};
   int rc = sma_registry_new(&reg);
   if (rc == 0)
-    rc = sma_create_and_register(&a, 2, shape, SMA_FLOAT32, reg, "example", 0);
+    rc = sma_create_and_register(
+        &a, reg,
+        &(sma_array_desc_t){
+            .name = "example", .ndim = 2, .shape = shape, .dtype = SMA_FLOAT32},
+        0);
   if (rc != 0) return fprintf(stderr, "parent: %s\n", sma_strerror(rc)), 1;
 
   char cmd[512];

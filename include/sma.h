@@ -438,17 +438,41 @@ enum sma_create_flags {
   SMA_CREATE_PERSIST = 1u << 4
 };
 
-/** Makes a new, unloaded array object: gridr's SharedMemoryArray(shape,
- * dtype, name, array_slice). Nothing is created in the OS. `shape` has
- * `ndim` entries (0..SMA_MAX_DIMS, zero-length dimensions allowed; NULL if
- * ndim is 0). `slice` has `nslice` entries (NULL if 0), used by sma_load().
- * The name, shape and slices are copied. *out must be released with
- * sma_free(). Errors: SMA_EINVAL, SMA_ENDIM, SMA_ETOOMANYSLICES,
- * SMA_EDTYPE, SMA_ENAME, SMA_ENAMETOOLONG, SMA_EOVERFLOW (shape x itemsize
- * does not fit), SMA_ESTEP, SMA_ENOMEM. */
-SMA_API int sma_new(sma_t **out, const char *name, size_t ndim,
-                    const size_t *shape, sma_dtype_t dtype,
-                    const sma_slice_t *slice, size_t nslice);
+/** What sma_new() and sma_create_and_register() make: gridr's
+ * SharedMemoryArray(shape, dtype, name, array_slice). Fill it with
+ * designated initializers, so that a member left out is zero, its
+ * default:
+ *     sma_new(&a, &(sma_array_desc_t){.name = "x", .ndim = 2,
+ *                                     .shape = shape, .dtype = SMA_FLOAT32});
+ * The library only reads it, during the call; every member it keeps is
+ * copied. */
+typedef struct sma_array_desc {
+  /** The segment's name (sma_name_validate()). sma_create_and_register()
+   * takes it as the prefix of the name it builds instead (NULL or "" for
+   * none). */
+  const char *name;
+  /** Number of dimensions, 0..SMA_MAX_DIMS; 0 (the default) is a 0-d
+   * array of one element. */
+  size_t ndim;
+  /** The extent of each dimension, ndim entries (zero-length dimensions
+   * allowed); may be NULL when ndim is 0. */
+  const size_t *shape;
+  /** Element type. Zero is SMA_BOOL: always name it. */
+  sma_dtype_t dtype;
+  /** The NumPy basic slice sma_load() applies, nslice entries; NULL (the
+   * default) when nslice is 0: the whole array. */
+  const sma_slice_t *slice;
+  /** Number of slices, at most ndim; 0 (the default) for none. */
+  size_t nslice;
+} sma_array_desc_t;
+
+/** Makes a new, unloaded array object as `desc` describes it. Nothing is
+ * created in the OS. The name, shape and slices are copied; `desc` is not
+ * kept. *out must be released with sma_free(). Errors: SMA_EINVAL (NULL
+ * out or desc, NULL shape with ndim > 0, NULL slice with nslice > 0),
+ * SMA_ENDIM, SMA_ETOOMANYSLICES, SMA_EDTYPE, SMA_ENAME, SMA_ENAMETOOLONG,
+ * SMA_EOVERFLOW (shape x itemsize does not fit), SMA_ESTEP, SMA_ENOMEM. */
+SMA_API int sma_new(sma_t **out, const sma_array_desc_t *desc);
 
 /** Closes the object if loaded (never unlinks) and frees it. NULL is a
  * no-op. */
@@ -733,14 +757,16 @@ SMA_API const char *sma_registry_name(const sma_registry_t *reg, size_t i);
  * can be retried. */
 SMA_API int sma_registry_clear(sma_registry_t *reg);
 
-/** gridr's create_and_register_sma: builds a name with `prefix` (may be
- * NULL), creates an array of that shape and dtype (flags as sma_create)
- * and appends the name to reg. On success *out is a loaded object to
- * release with sma_free(); on failure nothing is created or registered.
- * Errors: those of sma_build_name(), sma_new() and sma_create(). */
-SMA_API int sma_create_and_register(sma_t **out, size_t ndim,
-                                    const size_t *shape, sma_dtype_t dtype,
-                                    sma_registry_t *reg, const char *prefix,
+/** gridr's create_and_register_sma: builds a name with the prefix
+ * desc->name (NULL or "" for none: sma_build_name()), creates the array
+ * desc describes under it (flags as sma_create(); desc's slice is kept
+ * for later sma_load() calls, as sma_new() keeps it) and appends the name
+ * to reg. On success *out is a loaded object to release with sma_free();
+ * on failure nothing is created or registered. Errors: SMA_EINVAL (NULL
+ * out, reg or desc), those of sma_build_name(), sma_new() and
+ * sma_create(). */
+SMA_API int sma_create_and_register(sma_t **out, sma_registry_t *reg,
+                                    const sma_array_desc_t *desc,
                                     unsigned flags);
 
 /* ---- wrap -------------------------------------------------------------- */
@@ -997,36 +1023,6 @@ SMA_API int sma_list_strays(sma_stray_fn fn, void *user);
  * alive or unknown, or held), SMA_EREPLACED (another object now),
  * SMA_ENOENT (gone, or no intent names it). */
 SMA_API int sma_collect_stray(const sma_stray_t *stray, unsigned flags);
-
-/* ---- Names kept for gridr users --------------------------------------- */
-/* gridr's spellings, kept as thin aliases. Using one warns. */
-/** gridr's build_sma_name, kept as a thin alias of sma_build_name().
- * @deprecated Use sma_build_name(). */
-SMA_DEPRECATED("use sma_build_name()")
-static inline int sma_build_sma_name(char *buf, size_t cap,
-                                     const char *prefix) {
-  return sma_build_name(buf, &cap, prefix);
-}
-
-/** gridr's create_and_register_sma: sma_create_and_register() with flags 0.
- * @deprecated Use sma_create_and_register(). */
-SMA_DEPRECATED("use sma_create_and_register()")
-static inline int sma_create_and_register_sma(sma_t **out, size_t ndim,
-                                              const size_t *shape,
-                                              sma_dtype_t dtype,
-                                              sma_registry_t *reg,
-                                              const char *prefix) {
-  return sma_create_and_register(out, ndim, shape, dtype, reg, prefix, 0);
-}
-
-/** gridr's shmarray_wrap, kept as a thin alias of sma_wrap().
- * @deprecated Use sma_wrap(). */
-SMA_DEPRECATED("use sma_wrap()")
-static inline int sma_shmarray_wrap(sma_t *const *arrays, size_t n,
-                                    sma_wrap_fn fn, void *user,
-                                    int *fn_result) {
-  return sma_wrap(arrays, n, fn, user, fn_result);
-}
 
 #ifdef __cplusplus
 }

@@ -52,22 +52,25 @@ static int check_description(const char *name, size_t ndim,
   return sma__array_bytes(ndim, shape, sma_dtype_size(dtype), nbytes);
 }
 
-int sma_new(sma_t **out, const char *name, size_t ndim, const size_t *shape,
-            sma_dtype_t dtype, const sma_slice_t *slice, size_t nslice) {
+int sma_new(sma_t **out, const sma_array_desc_t *desc) {
   if (out == NULL) return SMA_EINVAL;
   *out = NULL;
+  if (desc == NULL) return SMA_EINVAL;
   size_t nbytes;
-  int rc = check_description(name, ndim, shape, dtype, slice, nslice, &nbytes);
+  int rc = check_description(desc->name, desc->ndim, desc->shape, desc->dtype,
+                             desc->slice, desc->nslice, &nbytes);
   if (rc != 0) return rc;
   sma_t *a = calloc(1, sizeof *a);
   if (a == NULL) return SMA_ENOMEM;
-  memcpy(a->name, name, strlen(name) + 1);
-  a->ndim = ndim;
-  if (ndim > 0) memcpy(a->shape, shape, ndim * sizeof *shape);
-  a->dtype = dtype;
+  memcpy(a->name, desc->name, strlen(desc->name) + 1);
+  a->ndim = desc->ndim;
+  if (desc->ndim > 0)
+    memcpy(a->shape, desc->shape, desc->ndim * sizeof *a->shape);
+  a->dtype = desc->dtype;
   a->nbytes = nbytes;
-  a->nslice = nslice;
-  if (nslice > 0) memcpy(a->slice, slice, nslice * sizeof *slice);
+  a->nslice = desc->nslice;
+  if (desc->nslice > 0)
+    memcpy(a->slice, desc->slice, desc->nslice * sizeof *a->slice);
   a->seg.handle = -1;
   *out = a;
   return 0;
@@ -297,8 +300,12 @@ int sma_open_as(sma_t **out, const char *name, const sma_slice_t *slice,
   rc = open_checked(name, readonly, &seg, &map, &rec, &has_record, &os_err);
   if (rc != 0) return sma__named_result(rc, os_err);
   sma_t *a = NULL;
-  rc = has_record ? sma_new(&a, name, rec.ndim, rec.shape, rec.dtype, slice,
-                            nslice)
+  rc = has_record ? sma_new(&a, &(sma_array_desc_t){.name = name,
+                                                    .ndim = rec.ndim,
+                                                    .shape = rec.shape,
+                                                    .dtype = rec.dtype,
+                                                    .slice = slice,
+                                                    .nslice = nslice})
                   : SMA_ENORECORD;
   int ignored;
   if (rc != 0) {
@@ -380,11 +387,13 @@ int sma_clone(sma_t **out, const sma_t *src, const sma_override_t *ov) {
     return SMA_EINVAL;
   bool name = set & SMA_SET_NAME, shape = set & SMA_SET_SHAPE,
        dtype = set & SMA_SET_DTYPE, slice = set & SMA_SET_SLICE;
-  int rc = sma_new(out, name ? ov->name : src->name,
-                   shape ? ov->ndim : src->ndim, shape ? ov->shape : src->shape,
-                   dtype ? ov->dtype : src->dtype,
-                   slice ? ov->slice : src->slice,
-                   slice ? ov->nslice : src->nslice);
+  int rc = sma_new(
+      out, &(sma_array_desc_t){.name = name ? ov->name : src->name,
+                               .ndim = shape ? ov->ndim : src->ndim,
+                               .shape = shape ? ov->shape : src->shape,
+                               .dtype = dtype ? ov->dtype : src->dtype,
+                               .slice = slice ? ov->slice : src->slice,
+                               .nslice = slice ? ov->nslice : src->nslice});
   if (rc == 0) {
     (*out)->persistent = src->persistent;
     (*out)->readonly = src->readonly; /* a slice of a read-only array stays so */

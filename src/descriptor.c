@@ -130,7 +130,12 @@ int sma_parse(sma_t **out, const char *line, const char **bad_field) {
   if (*p == '\n') p++;
   if (*p != '\0') return SMA_EDESCRIPTOR; /* more than one line */
 
-  rc = sma_new(out, name, ndim, shape, dtype, slices, nslice);
+  rc = sma_new(out, &(sma_array_desc_t){.name = name,
+                                        .ndim = ndim,
+                                        .shape = shape,
+                                        .dtype = dtype,
+                                        .slice = slices,
+                                        .nslice = nslice});
   if (rc == SMA_ENDIM) *bad_field = "shape";
   else if (rc == SMA_ETOOMANYSLICES || rc == SMA_ESTEP) *bad_field = "slice";
   else if (rc == SMA_EOVERFLOW) *bad_field = "shape";

@@ -328,7 +328,11 @@ int sma_npy_read(sma_t **out, const char *name, sma_read_fn read, void *user,
   int rc = get_header(read, user, &h);
   if (rc != 0) return rc;
   sma_t *a;
-  if ((rc = sma_new(&a, name, h.ndim, h.shape, h.dtype, NULL, 0)) != 0) return rc;
+  if ((rc = sma_new(&a, &(sma_array_desc_t){.name = name,
+                                            .ndim = h.ndim,
+                                            .shape = h.shape,
+                                            .dtype = h.dtype})) != 0)
+    return rc;
   /* The name appears only once every byte is in: a load killed or cut
    * short midway leaves nothing a reader could take for the array. */
   pour_t p = {read, user, &h};

@@ -82,7 +82,10 @@ static int load_or_create(int argc, char **argv, int create) {
   if (sma_shape_parse(argv[3], shape, SMA_MAX_DIMS, &ndim) != 0) return 2;
   int rc = sma_dtype_parse(argv[4], &dtype);
   sma_t *a = NULL;
-  if (rc == 0) rc = sma_new(&a, argv[2], ndim, shape, dtype, NULL, 0);
+  if (rc == 0)
+    rc = sma_new(
+        &a, &(sma_array_desc_t){
+                .name = argv[2], .ndim = ndim, .shape = shape, .dtype = dtype});
   if (rc == 0) rc = create ? sma_create(a, 0) : sma_load(a);
   sma_free(a);
   return rc == 0 ? 0 : lib_error(rc);
@@ -98,7 +101,12 @@ static int stress(int argc, char **argv) {
   int status = 0;
   for (long i = 0; i < cycles && status == 0; i++) {
     sma_t *a = NULL, *b = NULL;
-    int rc = sma_create_and_register(&a, 1, shape, SMA_INT64, reg, T_PREFIX "-st", 0);
+    int rc = sma_create_and_register(&a, reg,
+                                     &(sma_array_desc_t){.name = T_PREFIX "-st",
+                                                         .ndim = 1,
+                                                         .shape = shape,
+                                                         .dtype = SMA_INT64},
+                                     0);
     if (rc == 0) {
       double value = (double)(sma_creator_pid(a) * 100000 + (uint64_t)i);
       t_fill_view(sma_view(a), value);

@@ -82,7 +82,11 @@ Test(attack_names, unlink_of_colliding_name_removes_segment_being_created) {
     setenv("SMA_FAULT_PAUSE_AT", "created", 1);
     setenv("SMA_FAULT_PAUSE_MS", "1500", 1);
     sma_t *arr;
-    if (sma_new(&arr, a, 1, shape, SMA_FLOAT64, NULL, 0) != 0) _exit(9);
+    if (sma_new(&arr, &(sma_array_desc_t){.name = a,
+                                          .ndim = 1,
+                                          .shape = shape,
+                                          .dtype = SMA_FLOAT64}) != 0)
+      _exit(9);
     int rc = sma_create(arr, 0);
     if (rc != 0) _exit(10);
     sma_free(arr);
@@ -118,7 +122,9 @@ static int seek2(const sma_info_t *in, void *user) {
 
 static int make(const char *name) {
   sma_t *arr;
-  int rc = sma_new(&arr, name, 1, shape, SMA_FLOAT64, NULL, 0);
+  int rc = sma_new(
+      &arr, &(sma_array_desc_t){
+                .name = name, .ndim = 1, .shape = shape, .dtype = SMA_FLOAT64});
   if (rc == 0) rc = sma_create(arr, 0);
   if (arr != NULL) sma_free(arr);
   return rc;

@@ -20,7 +20,11 @@
 static int make_segment(const char *name) {
   size_t shape[1] = {4096};
   sma_t *a;
-  if (sma_new(&a, name, 1, shape, SMA_UINT8, NULL, 0) != 0) return -1;
+  if (sma_new(&a, &(sma_array_desc_t){.name = name,
+                                      .ndim = 1,
+                                      .shape = shape,
+                                      .dtype = SMA_UINT8}) != 0)
+    return -1;
   int rc = sma_create(a, 0);
   sma_free(a); /* closes; the segment stays, and nothing holds it */
   return rc;

@@ -170,8 +170,16 @@ Test(cli, gc_removes_the_segment_of_a_killed_creator) {
   pid_t child = fork();
   if (child == 0) {
     sma_t *a, *b;
-    if (sma_new(&a, dead, 1, shape, SMA_UINT8, NULL, 0) || sma_create(a, 0) ||
-        sma_new(&b, held, 1, shape, SMA_UINT8, NULL, 0) || sma_create(b, 0))
+    if (sma_new(&a, &(sma_array_desc_t){.name = dead,
+                                        .ndim = 1,
+                                        .shape = shape,
+                                        .dtype = SMA_UINT8}) ||
+        sma_create(a, 0) ||
+        sma_new(&b, &(sma_array_desc_t){.name = held,
+                                        .ndim = 1,
+                                        .shape = shape,
+                                        .dtype = SMA_UINT8}) ||
+        sma_create(b, 0))
       _exit(1);
     if (write(ready[1], "x", 1) != 1) _exit(1);
     pause(); /* killed here, holding both */
@@ -184,7 +192,11 @@ Test(cli, gc_removes_the_segment_of_a_killed_creator) {
   /* A live creator (this process), and a dead creator's segment that a
    * live process (this one) still maps: both must stay. */
   sma_t *mine, *holding;
-  cr_assert_eq(sma_new(&mine, live, 1, shape, SMA_UINT8, NULL, 0), 0);
+  cr_assert_eq(sma_new(&mine, &(sma_array_desc_t){.name = live,
+                                                  .ndim = 1,
+                                                  .shape = shape,
+                                                  .dtype = SMA_UINT8}),
+               0);
   cr_assert_eq(sma_create(mine, 0), 0);
   cr_assert_eq(sma_open(&holding, held, NULL, 0), 0);
 
@@ -368,7 +380,11 @@ Test(cli, creator_killed_at_any_moment_leaves_nothing_after_gc) {
 #endif
       size_t shape[1] = {256u << 20};
       sma_t *a;
-      if (sma_new(&a, name, 1, shape, SMA_UINT8, NULL, 0) != 0) _exit(1);
+      if (sma_new(&a, &(sma_array_desc_t){.name = name,
+                                          .ndim = 1,
+                                          .shape = shape,
+                                          .dtype = SMA_UINT8}) != 0)
+        _exit(1);
       sma_create(a, SMA_CREATE_PREFAULT);
       pause(); /* a creator that finished is killed here */
       _exit(0);
@@ -400,7 +416,11 @@ Test(cli, info_shows_a_segment_being_created) {
   snprintf(path, sizeof path, "/dev/shm/%s", name);
   size_t shape[1] = {8};
   sma_t *a;
-  cr_assert_eq(sma_new(&a, name, 1, shape, SMA_UINT8, NULL, 0), 0);
+  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = name,
+                                               .ndim = 1,
+                                               .shape = shape,
+                                               .dtype = SMA_UINT8}),
+               0);
   cr_assert_eq(sma_create(a, 0), 0);
   cr_assert_eq(chmod(path, 0700), 0); /* the being-created mark */
   char *out;
@@ -494,7 +514,11 @@ Test(cli, json_and_table_survive_any_name) {
   for (int i = 0; i < N; i++) {
     snprintf(names[i], sizeof names[i], "%s-%s", prefix, tails[i]);
     sma_t *a;
-    cr_assert_eq(sma_new(&a, names[i], 1, shape, SMA_UINT8, NULL, 0), 0, "%s", names[i]);
+    cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = names[i],
+                                                 .ndim = 1,
+                                                 .shape = shape,
+                                                 .dtype = SMA_UINT8}),
+                 0, "%s", names[i]);
     cr_assert_eq(sma_create(a, 0), 0);
     sma_free(a);
   }
@@ -525,7 +549,11 @@ Test(cli, the_age_of_a_hostile_record_cannot_overflow) {
   t_name(name, sizeof name, "cli-age");
   size_t shape[1] = {8};
   sma_t *a;
-  cr_assert_eq(sma_new(&a, name, 1, shape, SMA_UINT8, NULL, 0), 0);
+  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = name,
+                                               .ndim = 1,
+                                               .shape = shape,
+                                               .dtype = SMA_UINT8}),
+               0);
   cr_assert_eq(sma_create(a, 0), 0);
   t_raw_t raw;
   cr_assert_eq(t_raw_map(name, &raw), 0);
@@ -566,7 +594,11 @@ Test(cli, prefix_selects_only_its_own_names) {
   size_t shape[1] = {4};
   for (int i = 0; i < 6; i++) {
     sma_t *a;
-    cr_assert_eq(sma_new(&a, names[i], 1, shape, SMA_UINT8, NULL, 0), 0);
+    cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = names[i],
+                                                 .ndim = 1,
+                                                 .shape = shape,
+                                                 .dtype = SMA_UINT8}),
+                 0);
     cr_assert_eq(sma_create(a, 0), 0);
     sma_free(a);
   }
@@ -589,11 +621,23 @@ Test(cli, demo_worker_refuses_rows_beyond_its_arrays) {
   t_name(prog_name, sizeof prog_name, "cli-wk-prog");
   size_t shape[2] = {8, 8}, one[1] = {1};
   sma_t *in, *out, *prog;
-  cr_assert_eq(sma_new(&in, in_name, 2, shape, SMA_FLOAT32, NULL, 0), 0);
+  cr_assert_eq(sma_new(&in, &(sma_array_desc_t){.name = in_name,
+                                                .ndim = 2,
+                                                .shape = shape,
+                                                .dtype = SMA_FLOAT32}),
+               0);
   cr_assert_eq(sma_create(in, 0), 0);
-  cr_assert_eq(sma_new(&out, out_name, 2, shape, SMA_FLOAT32, NULL, 0), 0);
+  cr_assert_eq(sma_new(&out, &(sma_array_desc_t){.name = out_name,
+                                                 .ndim = 2,
+                                                 .shape = shape,
+                                                 .dtype = SMA_FLOAT32}),
+               0);
   cr_assert_eq(sma_create(out, 0), 0);
-  cr_assert_eq(sma_new(&prog, prog_name, 1, one, SMA_UINT64, NULL, 0), 0);
+  cr_assert_eq(sma_new(&prog, &(sma_array_desc_t){.name = prog_name,
+                                                  .ndim = 1,
+                                                  .shape = one,
+                                                  .dtype = SMA_UINT64}),
+               0);
   cr_assert_eq(sma_create(prog, 0), 0);
   char di[SMA_DESCRIPTOR_MAX], dout[SMA_DESCRIPTOR_MAX], dp[SMA_DESCRIPTOR_MAX];
   cr_assert_eq(sma_describe(in, di, &(size_t){sizeof di}), 0);
@@ -631,7 +675,11 @@ Test(cli, describe_prints_the_longest_descriptor) {
   size_t shape[SMA_MAX_DIMS];
   for (int d = 0; d < SMA_MAX_DIMS; d++) shape[d] = 1;
   sma_t *a;
-  cr_assert_eq(sma_new(&a, name, SMA_MAX_DIMS, shape, SMA_UINT8, NULL, 0), 0);
+  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = name,
+                                               .ndim = SMA_MAX_DIMS,
+                                               .shape = shape,
+                                               .dtype = SMA_UINT8}),
+               0);
   cr_assert_eq(sma_create(a, 0), 0);
   char slice[SMA_MAX_DIMS * 64] = "";
   for (int d = 0; d < SMA_MAX_DIMS; d++)

@@ -55,7 +55,11 @@ static int run_cli(const char *const *argv, rlim_t fsize) {
 
 static sma_t *make(const char *name, size_t ndim, const size_t *shape, sma_dtype_t dt) {
   sma_t *a = NULL;
-  cr_assert_eq(sma_new(&a, name, ndim, shape, dt, NULL, 0), 0);
+  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = name,
+                                               .ndim = ndim,
+                                               .shape = shape,
+                                               .dtype = dt}),
+               0);
   cr_assert_eq(sma_create(a, 0), 0);
   return a;
 }

@@ -54,7 +54,11 @@ static int is_posix(void) { return strcmp(sma_backend(), "posix") == 0; }
 
 static sma_t *make(const char *name, size_t ndim, const size_t *shape, sma_dtype_t dtype) {
   sma_t *a;
-  cr_assert_eq(sma_new(&a, name, ndim, shape, dtype, NULL, 0), 0);
+  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = name,
+                                               .ndim = ndim,
+                                               .shape = shape,
+                                               .dtype = dtype}),
+               0);
   cr_assert_eq(sma_create(a, 0), 0, "create %s", name);
   return a;
 }
@@ -113,7 +117,13 @@ Test(cli_promises, demo_worker_refuses_a_progress_view_too_small_for_the_counter
     sma_slice_t s[1];
     size_t n;
     cr_assert_eq(sma_slice_parse(slices[i], s, 1, &n), 0);
-    cr_assert_eq(sma_new(&prog, name, 1, shape, SMA_UINT8, s, n), 0);
+    cr_assert_eq(sma_new(&prog, &(sma_array_desc_t){.name = name,
+                                                    .ndim = 1,
+                                                    .shape = shape,
+                                                    .dtype = SMA_UINT8,
+                                                    .slice = s,
+                                                    .nslice = n}),
+                 0);
     describe(prog, d, sizeof d);
     sma_free(prog);
     cr_expect_eq(run_worker(&j, d), 2, "slice %s of uint8: a usage error", slices[i]);
@@ -126,13 +136,25 @@ Test(cli_promises, demo_worker_refuses_a_progress_view_too_small_for_the_counter
   prog = make(name, 1, shape64, SMA_UINT64);
   sma_slice_t last[1] = {{431, SMA_NONE, SMA_NONE}};
   sma_t *view;
-  cr_assert_eq(sma_new(&view, name, 1, shape64, SMA_UINT64, last, 1), 0);
+  cr_assert_eq(sma_new(&view, &(sma_array_desc_t){.name = name,
+                                                  .ndim = 1,
+                                                  .shape = shape64,
+                                                  .dtype = SMA_UINT64,
+                                                  .slice = last,
+                                                  .nslice = 1}),
+               0);
   describe(view, d, sizeof d);
   sma_free(view);
   cr_expect_eq(run_worker(&j, d), 0, "the last uint64 element holds the counter");
   cr_expect_eq(((const uint64_t *)sma_data(prog))[431], 8, "8 rows done");
   sma_slice_t none[1] = {{432, SMA_NONE, SMA_NONE}};
-  cr_assert_eq(sma_new(&view, name, 1, shape64, SMA_UINT64, none, 1), 0);
+  cr_assert_eq(sma_new(&view, &(sma_array_desc_t){.name = name,
+                                                  .ndim = 1,
+                                                  .shape = shape64,
+                                                  .dtype = SMA_UINT64,
+                                                  .slice = none,
+                                                  .nslice = 1}),
+               0);
   describe(view, d, sizeof d);
   sma_free(view);
   cr_expect_eq(run_worker(&j, d), 2, "an empty view has no place for the counter");

@@ -34,7 +34,13 @@ Test(descriptor, round_trips_exactly) {
   size_t shape[3] = {512, 512, 3};
   sma_slice_t s[3] = {{10, 20, SMA_NONE}, {SMA_NONE, SMA_NONE, -2}, {-1, SMA_NONE, SMA_NONE}};
   sma_t *a;
-  cr_assert_eq(sma_new(&a, "job-1", 3, shape, SMA_FLOAT32, s, 3), 0);
+  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = "job-1",
+                                               .ndim = 3,
+                                               .shape = shape,
+                                               .dtype = SMA_FLOAT32,
+                                               .slice = s,
+                                               .nslice = 3}),
+               0);
   round_trip(a);
   char line[256];
   sma_describe(a, line, &(size_t){sizeof line});
@@ -46,11 +52,18 @@ Test(descriptor, round_trips_exactly) {
            sma_backend());
   cr_assert_str_eq(line, want, "the documented format");
   sma_free(a);
-  cr_assert_eq(sma_new(&a, "name with spaces=and:colons", 0, NULL, SMA_COMPLEX128, NULL, 0), 0);
+  cr_assert_eq(
+      sma_new(&a, &(sma_array_desc_t){.name = "name with spaces=and:colons",
+                                      .dtype = SMA_COMPLEX128}),
+      0);
   round_trip(a); /* 0-d, no slice, odd name */
   sma_free(a);
   size_t big[1] = {SIZE_MAX / 2};
-  cr_assert_eq(sma_new(&a, "huge", 1, big, SMA_UINT8, NULL, 0), 0);
+  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = "huge",
+                                               .ndim = 1,
+                                               .shape = big,
+                                               .dtype = SMA_UINT8}),
+               0);
   sma_describe(a, line, &(size_t){sizeof line});
   cr_assert_lt(strlen(line), 256, "short whatever the array size");
   round_trip(a);
@@ -62,7 +75,8 @@ Test(descriptor, loaded_object_describes_the_same) {
   size_t shape[2] = {4, 4};
   sma_t *a, *b;
   t_name(name, sizeof name, "desc");
-  sma_new(&a, name, 2, shape, SMA_INT16, NULL, 0);
+  sma_new(&a, &(sma_array_desc_t){
+                  .name = name, .ndim = 2, .shape = shape, .dtype = SMA_INT16});
   cr_assert_eq(sma_create(a, 0), 0);
   cr_assert_eq(sma_describe(a, line, &(size_t){sizeof line}), 0);
   strcat(line, "\n"); /* as read from a pipe */
@@ -124,7 +138,8 @@ Test(descriptor, malformed_lines_name_the_bad_field) {
 Test(descriptor, too_small_buffer) {
   sma_t *a;
   size_t shape[1] = {3};
-  sma_new(&a, "x", 1, shape, SMA_UINT8, NULL, 0);
+  sma_new(&a, &(sma_array_desc_t){
+                  .name = "x", .ndim = 1, .shape = shape, .dtype = SMA_UINT8});
   char small[10];
   size_t size = sizeof small;
   cr_assert_eq(sma_describe(a, small, &size), SMA_ENOBUFS);
@@ -158,7 +173,11 @@ Test(descriptor, the_persistent_flag_round_trips_and_creates_persistent) {
   size_t shape[1] = {8};
   sma_t *a, *b, *c;
   t_name(name, sizeof name, "descp");
-  cr_assert_eq(sma_new(&a, name, 1, shape, SMA_UINT8, NULL, 0), 0);
+  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = name,
+                                               .ndim = 1,
+                                               .shape = shape,
+                                               .dtype = SMA_UINT8}),
+               0);
   cr_assert_eq(sma_create(a, SMA_CREATE_PERSIST), 0);
   cr_assert_eq(sma_is_persistent(a), 1);
   cr_assert(sma_effective_flags(a) & SMA_CREATE_PERSIST);
@@ -190,7 +209,11 @@ Test(descriptor, the_persistent_flag_round_trips_and_creates_persistent) {
   cr_assert(unlinked == 0 || unlinked == SMA_ENOENT, "%s", sma_strerror(unlinked));
 
   /* Transient: version 1, the same text as before the flag. */
-  cr_assert_eq(sma_new(&a, name, 1, shape, SMA_UINT8, NULL, 0), 0);
+  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = name,
+                                               .ndim = 1,
+                                               .shape = shape,
+                                               .dtype = SMA_UINT8}),
+               0);
   cr_assert_eq(sma_create(a, 0), 0);
   cr_assert_eq(sma_is_persistent(a), 0);
   cr_assert_eq(sma_describe(a, line, &(size_t){sizeof line}), 0);

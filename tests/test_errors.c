@@ -55,10 +55,26 @@ Test(errors, null_pointers_everywhere) {
   cr_assert_eq(sma_slice_format(NULL, 1, buf, &(size_t){sizeof buf}), SMA_EINVAL);
   cr_assert_eq(sma_slice_format(s, 0, NULL, &(size_t){8}), SMA_EINVAL);
   cr_assert_eq(sma_view_size(NULL), 0);
-  cr_assert_eq(sma_new(NULL, "x", 1, shape, SMA_UINT8, NULL, 0), SMA_EINVAL);
-  cr_assert_eq(sma_new(&a, NULL, 1, shape, SMA_UINT8, NULL, 0), SMA_EINVAL);
-  cr_assert_eq(sma_new(&a, "x", 1, NULL, SMA_UINT8, NULL, 0), SMA_EINVAL);
-  cr_assert_eq(sma_new(&a, "x", 1, shape, SMA_UINT8, NULL, 1), SMA_EINVAL);
+  cr_assert_eq(sma_new(NULL, &(sma_array_desc_t){.name = "x",
+                                                 .ndim = 1,
+                                                 .shape = shape,
+                                                 .dtype = SMA_UINT8}),
+               SMA_EINVAL);
+  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = NULL,
+                                               .ndim = 1,
+                                               .shape = shape,
+                                               .dtype = SMA_UINT8}),
+               SMA_EINVAL);
+  cr_assert_eq(
+      sma_new(&a,
+              &(sma_array_desc_t){.name = "x", .ndim = 1, .dtype = SMA_UINT8}),
+      SMA_EINVAL);
+  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = "x",
+                                               .ndim = 1,
+                                               .shape = shape,
+                                               .dtype = SMA_UINT8,
+                                               .nslice = 1}),
+               SMA_EINVAL);
   cr_assert_eq(sma_create(NULL, 0), SMA_EINVAL);
   cr_assert_eq(sma_load(NULL), SMA_EINVAL);
   cr_assert_eq(sma_open(NULL, "x", NULL, 0), SMA_EINVAL);
@@ -93,7 +109,12 @@ Test(errors, null_pointers_everywhere) {
   cr_assert_eq(sma_registry_count(NULL), 0);
   cr_assert_null(sma_registry_name(NULL, 0));
   cr_assert_eq(sma_registry_clear(NULL), SMA_EINVAL);
-  cr_assert_eq(sma_create_and_register(NULL, 1, shape, SMA_UINT8, r, NULL, 0), SMA_EINVAL);
+  cr_assert_eq(
+      sma_create_and_register(
+          NULL, r,
+          &(sma_array_desc_t){.ndim = 1, .shape = shape, .dtype = SMA_UINT8},
+          0),
+      SMA_EINVAL);
   cr_assert_eq(sma_wrap(NULL, 1, NULL, NULL, NULL), SMA_EINVAL);
   cr_assert_eq(sma_describe(NULL, buf, &(size_t){sizeof buf}), SMA_EINVAL);
   cr_assert_eq(sma_parse(NULL, "sma/1", NULL), SMA_EINVAL);

@@ -188,7 +188,9 @@ Test(gc_revoked, sma_collect_recovers_a_killed_collect, .timeout = 60) {
   pid_t creator = as_owner();
   if (creator == 0) {
     sma_t *a;
-    int rc = sma_new(&a, name, 1, shape, SMA_UINT8, NULL, 0);
+    int rc = sma_new(
+        &a, &(sma_array_desc_t){
+                .name = name, .ndim = 1, .shape = shape, .dtype = SMA_UINT8});
     if (rc == 0) rc = sma_create(a, 0); /* transient: gc's once we exit */
     sma_free(a);
     _exit(rc == 0 ? 0 : 1);
@@ -214,7 +216,9 @@ Test(gc_revoked, sma_collect_recovers_a_killed_collect, .timeout = 60) {
   pid_t next = as_owner();
   if (next == 0) {
     sma_t *b;
-    int rc = sma_new(&b, name, 1, shape, SMA_UINT8, NULL, 0);
+    int rc = sma_new(
+        &b, &(sma_array_desc_t){
+                .name = name, .ndim = 1, .shape = shape, .dtype = SMA_UINT8});
     int created = rc == 0 ? sma_create(b, 0) : rc;
     sma_free(b);
     if (created != SMA_EEXIST) _exit(2);

@@ -75,7 +75,11 @@ static sma_t *create(const char *tag, size_t bytes, unsigned flags, int *rc) {
   t_name(name, sizeof name, tag);
   size_t shape[1] = {bytes};
   sma_t *a;
-  cr_assert_eq(sma_new(&a, name, 1, shape, SMA_UINT8, NULL, 0), 0);
+  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = name,
+                                               .ndim = 1,
+                                               .shape = shape,
+                                               .dtype = SMA_UINT8}),
+               0);
   *rc = sma_create(a, flags);
   return a;
 }

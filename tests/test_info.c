@@ -17,7 +17,9 @@ Test(info, reports_the_record_and_the_os_state) {
   size_t shape[2] = {7, 9};
   sma_t *a;
   t_name(name, sizeof name, "info");
-  sma_new(&a, name, 2, shape, SMA_UINT16, NULL, 0);
+  sma_new(&a,
+          &(sma_array_desc_t){
+              .name = name, .ndim = 2, .shape = shape, .dtype = SMA_UINT16});
   cr_assert_eq(sma_create(a, 0), 0);
   sma_info_t in;
   cr_assert_eq(sma_info(name, &in), 0);
@@ -69,7 +71,10 @@ Test(info, list_finds_what_this_user_created) {
   seen_t s = {{names[0], names[1], names[2]}, {0, 0, 0}, 0};
   for (int i = 0; i < 3; i++) {
     t_name(names[i], sizeof names[i], "list");
-    sma_new(&a[i], names[i], 1, shape, SMA_INT8, NULL, 0);
+    sma_new(&a[i], &(sma_array_desc_t){.name = names[i],
+                                       .ndim = 1,
+                                       .shape = shape,
+                                       .dtype = SMA_INT8});
     cr_assert_eq(sma_create(a[i], 0), 0);
   }
   sma_unlink(names[2]); /* gone before the listing */
@@ -100,7 +105,11 @@ Test(info, a_complete_segment_is_no_stray) {
   t_name(name, sizeof name, "nostray");
   size_t shape[1] = {8};
   sma_t *a;
-  cr_assert_eq(sma_new(&a, name, 1, shape, SMA_INT8, NULL, 0), 0);
+  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = name,
+                                               .ndim = 1,
+                                               .shape = shape,
+                                               .dtype = SMA_INT8}),
+               0);
   cr_assert_eq(sma_create(a, 0), 0);
   const char *looking_for = name;
   cr_assert_eq(sma_list_strays(count_named, &looking_for), 0);
@@ -162,7 +171,11 @@ Test(info, an_index_that_is_not_a_directory_is_reported) {
   size_t shape[1] = {8};
   sma_t *a;
   t_name(name, sizeof name, "index-squatted");
-  cr_assert_eq(sma_new(&a, name, 1, shape, SMA_UINT8, NULL, 0), 0);
+  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = name,
+                                               .ndim = 1,
+                                               .shape = shape,
+                                               .dtype = SMA_UINT8}),
+               0);
   cr_assert_eq(sma_create(a, 0), 0, "creating does not depend on the index");
   cr_assert_eq(sma_unlink(name), 0);
   sma_free(a);

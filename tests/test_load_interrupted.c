@@ -95,7 +95,11 @@ static int rm_and_recreate(stream_t *s) {
   cr_assert_eq(sma_unlink(s->name), 0);
   sma_t *other = NULL;
   size_t shape[1] = {16};
-  cr_assert_eq(sma_new(&other, s->name, 1, shape, SMA_FLOAT64, NULL, 0), 0);
+  cr_assert_eq(sma_new(&other, &(sma_array_desc_t){.name = s->name,
+                                                   .ndim = 1,
+                                                   .shape = shape,
+                                                   .dtype = SMA_FLOAT64}),
+               0);
   s->flag = sma_create(other, SMA_CREATE_PERSIST);
   sma_free(other); /* unmaps; the segment stays */
   return 1;        /* the stream ends before the data */

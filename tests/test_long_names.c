@@ -123,7 +123,11 @@ static void check_batch(char (*names)[SMA_NAME_BUF], size_t first, size_t last,
     name_of_length(names[len], stem, len);
     cr_assert_eq(strlen(names[len]), len);
     cr_assert_eq(sma_name_validate(names[len]), 0, "%zu", len);
-    cr_assert_eq(sma_new(&made[len], names[len], 1, shape, SMA_UINT8, NULL, 0), 0);
+    cr_assert_eq(sma_new(&made[len], &(sma_array_desc_t){.name = names[len],
+                                                         .ndim = 1,
+                                                         .shape = shape,
+                                                         .dtype = SMA_UINT8}),
+                 0);
     int rc = sma_create(made[len], 0);
     cr_assert_eq(rc, 0, "length %zu: %s", len, sma_err_name(rc));
     fill(made[len], len);
@@ -183,7 +187,11 @@ Test(long_names, descriptors_carry_the_full_name) {
   name_of_length(name, stem, 201);
   size_t shape[2] = {3, 5};
   sma_t *a, *b;
-  cr_assert_eq(sma_new(&a, name, 2, shape, SMA_INT16, NULL, 0), 0);
+  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = name,
+                                               .ndim = 2,
+                                               .shape = shape,
+                                               .dtype = SMA_INT16}),
+               0);
   cr_assert_eq(sma_create(a, 0), 0);
   fill(a, 201);
   char text[4096];
@@ -211,7 +219,13 @@ Test(long_names, gc_judges_a_long_name_by_its_full_name) {
   if (pid == 0) {
     size_t shape[1] = {64};
     sma_t *a;
-    _exit(sma_new(&a, name, 1, shape, SMA_UINT8, NULL, 0) == 0 && sma_create(a, 0) == 0 ? 0 : 1);
+    _exit(sma_new(&a, &(sma_array_desc_t){.name = name,
+                                          .ndim = 1,
+                                          .shape = shape,
+                                          .dtype = SMA_UINT8}) == 0 &&
+                  sma_create(a, 0) == 0
+              ? 0
+              : 1);
   }
   int status;
   cr_assert_eq(waitpid(pid, &status, 0), pid);
@@ -299,7 +313,11 @@ Test(long_names, colliding_digests_never_reach_each_other) {
   name_of_length(first, stem, 250);
   size_t shape[1] = {32};
   sma_t *a, *b, *r;
-  cr_assert_eq(sma_new(&a, first, 1, shape, SMA_UINT8, NULL, 0), 0);
+  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = first,
+                                               .ndim = 1,
+                                               .shape = shape,
+                                               .dtype = SMA_UINT8}),
+               0);
   int rc = sma_create(a, 0);
   cr_assert_eq(rc, 0, "%s", sma_err_name(rc));
   fill(a, 250);
@@ -319,7 +337,11 @@ Test(long_names, colliding_digests_never_reach_each_other) {
   }
   cr_assert(found, "no two names share a 2-bit digest");
 
-  cr_assert_eq(sma_new(&b, second, 1, shape, SMA_UINT8, NULL, 0), 0);
+  cr_assert_eq(sma_new(&b, &(sma_array_desc_t){.name = second,
+                                               .ndim = 1,
+                                               .shape = shape,
+                                               .dtype = SMA_UINT8}),
+               0);
   cr_expect_eq(sma_create(b, 0), SMA_EEXIST);
   cr_expect_eq(sma_is_loaded(b), 0);
   r = NULL;

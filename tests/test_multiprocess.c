@@ -18,8 +18,14 @@ enum { ROWS = 64, COLS = 48, WORKERS = 4 };
 static sma_t *create_grid(sma_registry_t *r) {
   size_t shape[2] = {ROWS, COLS};
   sma_t *a;
-  cr_assert_eq(sma_create_and_register(&a, 2, shape, SMA_FLOAT64, r, T_PREFIX,
-                                       0), 0);
+  cr_assert_eq(
+      sma_create_and_register(&a, r,
+                              &(sma_array_desc_t){.name = T_PREFIX,
+                                                  .ndim = 2,
+                                                  .shape = shape,
+                                                  .dtype = SMA_FLOAT64},
+                              0),
+      0);
   t_fill_view(sma_view(a), -1);
   return a;
 }

@@ -30,7 +30,11 @@ Test(name, validation) {
 Test(name, bad_names_fail_before_any_os_call) {
   size_t shape[1] = {4};
   sma_t *a = NULL;
-  cr_assert_eq(sma_new(&a, "bad/name", 1, shape, SMA_UINT8, NULL, 0), SMA_ENAME);
+  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = "bad/name",
+                                               .ndim = 1,
+                                               .shape = shape,
+                                               .dtype = SMA_UINT8}),
+               SMA_ENAME);
   cr_assert_null(a);
   cr_assert_eq(sma_unlink(""), SMA_ENAME);
   cr_assert_eq(sma_unlink(NULL), SMA_EINVAL);
@@ -152,7 +156,11 @@ Test(name, utf8_names_work_end_to_end) {
   t_name(name, sizeof name, "caf\xc3\xa9-\xe6\x97\xa5");
   size_t shape[1] = {8};
   sma_t *a, *b;
-  cr_assert_eq(sma_new(&a, name, 1, shape, SMA_INT32, NULL, 0), 0);
+  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = name,
+                                               .ndim = 1,
+                                               .shape = shape,
+                                               .dtype = SMA_INT32}),
+               0);
   cr_assert_eq(sma_create(a, 0), 0);
   cr_assert_eq(sma_open(&b, name, NULL, 0), 0);
   cr_assert_str_eq(sma_name(b), name);

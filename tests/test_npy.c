@@ -79,7 +79,11 @@ static sma_t *make_grid(char *name, const char *slice_text, sma_t **view) {
   size_t shape[2] = {4, 5};
   sma_t *a;
   t_name(name, SMA_NAME_BUF, "npy");
-  cr_assert_eq(sma_new(&a, name, 2, shape, SMA_FLOAT64, NULL, 0), 0);
+  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = name,
+                                               .ndim = 2,
+                                               .shape = shape,
+                                               .dtype = SMA_FLOAT64}),
+               0);
   cr_assert_eq(sma_create(a, 0), 0);
   double *d = sma_data(a);
   for (int i = 0; i < 20; i++) d[i] = 10 * (i / 5) + i % 5;
@@ -141,7 +145,11 @@ Test(npy, zero_d_and_empty_arrays_round_trip) {
     t_name(name, sizeof name, "npy0");
     t_name(copy, sizeof copy, "npy0copy");
     sma_t *a, *b;
-    cr_assert_eq(sma_new(&a, name, cases[k].ndim, cases[k].shape, cases[k].dtype, NULL, 0), 0);
+    cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = name,
+                                                 .ndim = cases[k].ndim,
+                                                 .shape = cases[k].shape,
+                                                 .dtype = cases[k].dtype}),
+                 0);
     cr_assert_eq(sma_create(a, 0), 0);
     if (k == 0) *(int16_t *)sma_data(a) = -7;
     out.len = 0, out.fail_after = 0;
@@ -273,7 +281,11 @@ Test(npy, a_failing_stream_is_eio_and_arguments_are_checked) {
   cr_assert_eq(sma_npy_write(v, NULL, &out), SMA_EINVAL);
   sma_t *unloaded;
   size_t shape[1] = {4};
-  cr_assert_eq(sma_new(&unloaded, name, 1, shape, SMA_UINT8, NULL, 0), 0);
+  cr_assert_eq(sma_new(&unloaded, &(sma_array_desc_t){.name = name,
+                                                      .ndim = 1,
+                                                      .shape = shape,
+                                                      .dtype = SMA_UINT8}),
+               0);
   cr_assert_eq(sma_npy_write(unloaded, to_sink, &out), SMA_ESTATE);
   sma_free(unloaded);
   sma_t *b = (sma_t *)1;

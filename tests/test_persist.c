@@ -27,9 +27,17 @@ Test(persist, the_flag_is_recorded_and_reported_by_info) {
   t_name(drop, sizeof drop, "pdrop");
   size_t shape[1] = {16};
   sma_t *a, *b;
-  cr_assert_eq(sma_new(&a, keep, 1, shape, SMA_FLOAT32, NULL, 0), 0);
+  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = keep,
+                                               .ndim = 1,
+                                               .shape = shape,
+                                               .dtype = SMA_FLOAT32}),
+               0);
   cr_assert_eq(sma_create(a, SMA_CREATE_PERSIST | SMA_CREATE_GROUP), 0);
-  cr_assert_eq(sma_new(&b, drop, 1, shape, SMA_FLOAT32, NULL, 0), 0);
+  cr_assert_eq(sma_new(&b, &(sma_array_desc_t){.name = drop,
+                                               .ndim = 1,
+                                               .shape = shape,
+                                               .dtype = SMA_FLOAT32}),
+               0);
   cr_assert_eq(sma_create(b, 0), 0);
   sma_info_t in;
   cr_assert_eq(sma_info(keep, &in), 0);
@@ -40,7 +48,11 @@ Test(persist, the_flag_is_recorded_and_reported_by_info) {
   cr_assert_eq(sma_open(&r, keep, NULL, 0), 0);
   cr_assert_eq(sma_is_persistent(r), 1, "a loader sees it in the record");
   sma_free(r);
-  cr_assert_eq(sma_new(&r, keep, 1, shape, SMA_UINT8, NULL, 0), 0);
+  cr_assert_eq(sma_new(&r, &(sma_array_desc_t){.name = keep,
+                                               .ndim = 1,
+                                               .shape = shape,
+                                               .dtype = SMA_UINT8}),
+               0);
   cr_assert_eq(sma_create(r, 1u << 5), SMA_EINVAL, "an unknown flag is still refused");
   sma_free(r);
   cr_assert_eq(sma_unlink(keep), 0, "sma_unlink removes a persistent segment");
@@ -57,7 +69,9 @@ static void create_in_dead_child(const char *name, unsigned flags) {
   if (pid == 0) {
     size_t shape[1] = {64};
     sma_t *a;
-    int rc = sma_new(&a, name, 1, shape, SMA_UINT8, NULL, 0);
+    int rc = sma_new(
+        &a, &(sma_array_desc_t){
+                .name = name, .ndim = 1, .shape = shape, .dtype = SMA_UINT8});
     if (rc == 0) rc = sma_create(a, flags);
     _exit(rc == 0 ? 0 : 1);
   }
@@ -117,7 +131,11 @@ static size_t put(void *file, const void *buf, size_t n) { return fwrite(buf, 1,
 static void write_npy(const char *path, const char *scratch) {
   size_t shape[1] = {6};
   sma_t *a;
-  cr_assert_eq(sma_new(&a, scratch, 1, shape, SMA_FLOAT64, NULL, 0), 0);
+  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = scratch,
+                                               .ndim = 1,
+                                               .shape = shape,
+                                               .dtype = SMA_FLOAT64}),
+               0);
   cr_assert_eq(sma_create(a, 0), 0);
   double *d = sma_data(a);
   for (int i = 0; i < 6; i++) d[i] = i;

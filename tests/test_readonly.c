@@ -23,7 +23,11 @@ static uint16_t pattern(size_t i) { return (uint16_t)(i * 3 + 1); }
 static sma_t *make_filled(const char *name, unsigned flags) {
   size_t shape[2] = {ROWS, COLS};
   sma_t *a;
-  cr_assert_eq(sma_new(&a, name, 2, shape, SMA_UINT16, NULL, 0), 0);
+  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = name,
+                                               .ndim = 2,
+                                               .shape = shape,
+                                               .dtype = SMA_UINT16}),
+               0);
   cr_assert_eq(sma_create(a, flags), 0);
   uint16_t *d = sma_data(a);
   for (size_t i = 0; i < ROWS * COLS; i++) d[i] = pattern(i);
@@ -266,7 +270,10 @@ static void make_group_segment(const char *name) {
     if (t_become(OWNER, GROUP) != 0) _exit(NO_UID);
     sma_t *a;
     size_t shape[2] = {ROWS, COLS};
-    if (sma_new(&a, name, 2, shape, SMA_UINT16, NULL, 0) != 0 ||
+    if (sma_new(&a, &(sma_array_desc_t){.name = name,
+                                        .ndim = 2,
+                                        .shape = shape,
+                                        .dtype = SMA_UINT16}) != 0 ||
         sma_create(a, SMA_CREATE_GROUP | SMA_CREATE_PERSIST) != 0)
       _exit(BAD_OPEN);
     uint16_t *d = sma_data(a);

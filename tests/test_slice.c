@@ -272,7 +272,11 @@ Test(slice, huge_step_through_load) {
   t_name(name, sizeof name, "hugestep");
   size_t shape[1] = {5};
   sma_t *c, *w;
-  cr_assert_eq(sma_new(&c, name, 1, shape, SMA_FLOAT64, NULL, 0), 0);
+  cr_assert_eq(sma_new(&c, &(sma_array_desc_t){.name = name,
+                                               .ndim = 1,
+                                               .shape = shape,
+                                               .dtype = SMA_FLOAT64}),
+               0);
   cr_assert_eq(sma_create(c, 0), 0);
   double *all = sma_data(c);
   for (int i = 0; i < 5; i++) all[i] = i;

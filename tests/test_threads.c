@@ -29,7 +29,11 @@ enum { THREADS = 12, ROWS = 96, COLS = 64 };
 static void make_segment(const char *name, double value) {
   size_t shape[2] = {ROWS, COLS};
   sma_t *a;
-  cr_assert_eq(sma_new(&a, name, 2, shape, SMA_FLOAT64, NULL, 0), 0);
+  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = name,
+                                               .ndim = 2,
+                                               .shape = shape,
+                                               .dtype = SMA_FLOAT64}),
+               0);
   int rc = sma_create(a, 0);
   cr_assert_eq(rc, 0, "create %s: %s", name, sma_strerror(rc));
   t_fill_view(sma_view(a), value);
@@ -75,13 +79,24 @@ static int own_round(const busy_t *b, int index, int round, sma_registry_t *reg)
   size_t shape[2] = {ROWS, COLS};
   sma_t *a = NULL, *whole = NULL, *part = NULL, *again = NULL;
   double value = index * 1000 + round;
-  int ok = sma_create_and_register(&a, 2, shape, SMA_FLOAT64, reg, b->prefix[index], 0) == 0;
+  int ok = sma_create_and_register(&a, reg,
+                                   &(sma_array_desc_t){.name = b->prefix[index],
+                                                       .ndim = 2,
+                                                       .shape = shape,
+                                                       .dtype = SMA_FLOAT64},
+                                   0) == 0;
   if (ok) t_fill_view(sma_view(a), value);
   sma_slice_t rows[1] = {{(int64_t)round % ROWS, ROWS, 2}};
   ok = ok && sma_open(&whole, sma_name(a), NULL, 0) == 0 &&
        t_count_not(sma_view(whole), value) == 0;
   ok = ok && sma_open(&part, sma_name(a), rows, 1) == 0 && t_count_not(sma_view(part), value) == 0;
-  ok = ok && sma_new(&again, sma_name(a), 2, shape, SMA_FLOAT64, rows, 1) == 0 &&
+  ok = ok &&
+       sma_new(&again, &(sma_array_desc_t){.name = sma_name(a),
+                                           .ndim = 2,
+                                           .shape = shape,
+                                           .dtype = SMA_FLOAT64,
+                                           .slice = rows,
+                                           .nslice = 1}) == 0 &&
        sma_load(again) == 0 && t_count_not(sma_view(again), value) == 0;
   ok = ok && describe_round_trip(part);
   sma_info_t info;
@@ -187,7 +202,13 @@ static int stripe_worker(void *arg, int index) {
   size_t shape[2] = {ROWS, COLS};
   sma_slice_t rows[1] = {{index, ROWS, THREADS}};
   sma_t *mine = NULL, *check = NULL;
-  int ok = sma_new(&mine, s->name, 2, shape, SMA_FLOAT64, rows, 1) == 0 && sma_load(mine) == 0;
+  int ok = sma_new(&mine, &(sma_array_desc_t){.name = s->name,
+                                              .ndim = 2,
+                                              .shape = shape,
+                                              .dtype = SMA_FLOAT64,
+                                              .slice = rows,
+                                              .nslice = 1}) == 0 &&
+           sma_load(mine) == 0;
   if (ok) t_fill_view(sma_view(mine), 100.0 + index);
   ok = ok && sma_open(&check, s->name, rows, 1) == 0 &&
        t_count_not(sma_view(check), 100.0 + index) == 0;
@@ -229,7 +250,13 @@ static int load_close_worker(void *arg, int index) {
     sma_slice_t box[2] = {{(index + r) % ROWS, ROWS, 1}, {0, COLS, 3}};
     sma_t *a = NULL;
     int ok = r % 2 ? sma_open(&a, j->name, box, 2) == 0
-                   : sma_new(&a, j->name, 2, shape, SMA_FLOAT64, box, 2) == 0 && sma_load(a) == 0;
+                   : sma_new(&a, &(sma_array_desc_t){.name = j->name,
+                                                     .ndim = 2,
+                                                     .shape = shape,
+                                                     .dtype = SMA_FLOAT64,
+                                                     .slice = box,
+                                                     .nslice = 2}) == 0 &&
+                         sma_load(a) == 0;
     ok = ok && t_count_not(sma_view(a), 3.0) == 0 && sma_close(a) == 0;
     sma_free(a);
     if (!ok) return 1;
@@ -349,7 +376,12 @@ static int child_uses_library(const char *shared) {
   if (sma_build_name(name, &(size_t){sizeof name}, prefix) != 0) return 2;
   size_t shape[1] = {1000};
   sma_t *a = NULL, *b = NULL, *s = NULL;
-  if (sma_new(&a, name, 1, shape, SMA_INT64, NULL, 0) != 0 || sma_create(a, 0) != 0) return 3;
+  if (sma_new(&a, &(sma_array_desc_t){.name = name,
+                                      .ndim = 1,
+                                      .shape = shape,
+                                      .dtype = SMA_INT64}) != 0 ||
+      sma_create(a, 0) != 0)
+    return 3;
   t_fill_view(sma_view(a), 42.0);
   if (sma_open(&b, name, NULL, 0) != 0 || t_count_not(sma_view(b), 42.0) != 0) return 4;
   if (sma_open(&s, shared, NULL, 0) != 0 || t_count_not(sma_view(s), 7.0) != 0) return 5;

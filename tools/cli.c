@@ -292,7 +292,9 @@ static int cmd_create(int argc, char **argv) {
     return USAGE;
   }
   sma_t *a = NULL;
-  rc = sma_new(&a, name, ndim, shape, dtype, NULL, 0);
+  rc = sma_new(&a,
+               &(sma_array_desc_t){
+                   .name = name, .ndim = ndim, .shape = shape, .dtype = dtype});
   if (rc == 0) rc = sma_create_filled(a, flags, fill_text ? fill : NULL, item);
   if (rc != 0) {
     int os_err = a != NULL ? sma_os_error(a) : 0;

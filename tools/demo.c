@@ -343,9 +343,24 @@ int demo_main(int argc, char **argv, const char *self) {
   job_t job = {&o, self, NULL, NULL, NULL};
   float *ref = NULL, *tmp = NULL;
   rc = sma_registry_new(&reg);
-  if (rc == 0) rc = sma_create_and_register(&job.in, 2, shape, SMA_FLOAT32, reg, o.prefix, 0);
-  if (rc == 0) rc = sma_create_and_register(&job.out, 2, shape, SMA_FLOAT32, reg, o.prefix, 0);
-  if (rc == 0) rc = sma_create_and_register(&job.progress, 1, pshape, SMA_UINT64, reg, o.prefix, 0);
+  if (rc == 0)
+    rc = sma_create_and_register(
+        &job.in, reg,
+        &(sma_array_desc_t){
+            .name = o.prefix, .ndim = 2, .shape = shape, .dtype = SMA_FLOAT32},
+        0);
+  if (rc == 0)
+    rc = sma_create_and_register(
+        &job.out, reg,
+        &(sma_array_desc_t){
+            .name = o.prefix, .ndim = 2, .shape = shape, .dtype = SMA_FLOAT32},
+        0);
+  if (rc == 0)
+    rc = sma_create_and_register(
+        &job.progress, reg,
+        &(sma_array_desc_t){
+            .name = o.prefix, .ndim = 1, .shape = pshape, .dtype = SMA_UINT64},
+        0);
   int status = 1;
   if (rc != 0) {
     fprintf(stderr, "sma demo: cannot create the arrays: %s\n", sma_strerror(rc));

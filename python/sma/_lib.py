@@ -88,6 +88,14 @@ class Override(ctypes.Structure):
                 ("nslice", ctypes.c_size_t)]
 
 
+class ArrayDesc(ctypes.Structure):
+    """sma_array_desc_t: what sma_new() makes."""
+    _fields_ = [("name", ctypes.c_char_p), ("ndim", ctypes.c_size_t),
+                ("shape", ctypes.POINTER(ctypes.c_size_t)),
+                ("dtype", ctypes.c_int), ("slice", ctypes.POINTER(Slice)),
+                ("nslice", ctypes.c_size_t)]
+
+
 P = ctypes.c_void_p  # sma_t *, opaque
 PP = ctypes.POINTER(ctypes.c_void_p)
 SIZE = ctypes.c_size_t
@@ -108,7 +116,7 @@ _PROTOTYPES = {
     "sma_caps": (None, [ctypes.POINTER(Caps)]),
     "sma_dtype_parse": (INT, [STR, ctypes.POINTER(ctypes.c_int)]),
     "sma_dtype_str": (STR, [INT]),
-    "sma_new": (INT, [PP, STR, SIZE, SIZEP, INT, ctypes.POINTER(Slice), SIZE]),
+    "sma_new": (INT, [PP, ctypes.POINTER(ArrayDesc)]),
     "sma_free": (None, [P]),
     "sma_create": (INT, [P, ctypes.c_uint]),
     "sma_load": (INT, [P]),

@@ -110,8 +110,12 @@ class SharedMemoryArray:
         dtype = dtype_code(self.dtype)
         slices, nslice = slice_array(self.array_slice)
         out = ctypes.c_void_p()
-        check(lib.sma_new(ctypes.byref(out), name, ndim, shape, dtype, slices, nslice),
-              self.name)
+        desc = _lib.ArrayDesc(name=name, ndim=ndim,
+                              shape=ctypes.cast(shape, ctypes.POINTER(ctypes.c_size_t)),
+                              dtype=dtype,
+                              slice=ctypes.cast(slices, ctypes.POINTER(_lib.Slice)),
+                              nslice=nslice)
+        check(lib.sma_new(ctypes.byref(out), ctypes.byref(desc)), self.name)
         return out.value
 
     def _attach(self, ptr: int, sliced: bool) -> None:

@@ -213,7 +213,11 @@ static int create_segment(sma_mpi_array_t *a, sma_dtype_t dtype, const char *pre
     memcpy(seg_shape, a->shape, sizeof seg_shape);
     seg_shape[0] = a->seg_count;
     rc = sma_build_name(a->name, &(size_t){sizeof a->name}, prefix ? prefix : "mpi");
-    if (rc == 0) rc = sma_new(&a->whole, a->name, a->ndim, seg_shape, dtype, NULL, 0);
+    if (rc == 0)
+      rc = sma_new(&a->whole, &(sma_array_desc_t){.name = a->name,
+                                                  .ndim = a->ndim,
+                                                  .shape = seg_shape,
+                                                  .dtype = dtype});
     if (rc == 0 && (rc = sma_create(a->whole, 0)) != 0) {
       sma_free(a->whole);
       a->whole = NULL;
