@@ -498,9 +498,9 @@ SMA_API int sma_create(sma_t *a, unsigned flags);
 /** Fills a new segment's array, seen through `view` (the whole array, C
  * order, writable), before sma_create_filled() publishes it: 0 to
  * publish, nonzero to abandon the create (that value is returned). */
-typedef int (*sma_fill_fn)(void *user, const sma_view_t *view);
+typedef int (*sma_fill_fn)(const sma_view_t *view, void *user);
 
-/** sma_create() that runs fill(user, view) on the new segment's array
+/** sma_create() that runs fill(view, user) on the new segment's array
  * before its name is published, so no other process ever opens it
  * half-filled: until fill returns, the name does not exist (Linux POSIX,
  * where the segment is an unnamed file until then; there the name is
@@ -823,16 +823,16 @@ SMA_API int sma_parse(sma_t **out, const char *line, const char **bad_field);
 /* ---- NumPy .npy files ---------------------------------------------------- */
 /** Where sma_npy_write() sends bytes, as fwrite() does: returns how many of
  * the n bytes it took; fewer stops the write with SMA_EIO. */
-typedef size_t (*sma_write_fn)(void *user, const void *buf, size_t n);
+typedef size_t (*sma_write_fn)(const void *buf, size_t n, void *user);
 /** Where sma_npy_read() gets bytes, as fread() does: returns how many it
  * put in buf; fewer than n means the stream ended (or failed). */
-typedef size_t (*sma_read_fn)(void *user, void *buf, size_t n);
+typedef size_t (*sma_read_fn)(void *buf, size_t n, void *user);
 
 /** Writes the view of a loaded array (its slice, in C order, any strides)
  * as a NumPy .npy file that np.load() reads back exactly: format 1.0 (2.0
  * only for a header over 64 KiB), the header NumPy writes for it, padded
  * so the data starts at a multiple of 64, this machine's byte order. With
- * stdio: `size_t put(void *f, const void *b, size_t n) { return fwrite(b,
+ * stdio: `size_t put(const void *b, size_t n, void *f) { return fwrite(b,
  * 1, n, f); }` then `sma_npy_write(a, put, file)`. Errors: SMA_EINVAL,
  * SMA_ESTATE (not loaded), SMA_ENOMEM, SMA_EIO (write returned short). */
 SMA_API int sma_npy_write(const sma_t *a, sma_write_fn write, void *user);
@@ -854,8 +854,8 @@ SMA_API int sma_npy_write(const sma_t *a, sma_write_fn write, void *user);
  * malformed or over-long header, data cut short), SMA_EDTYPE (object,
  * string, structured and other dtypes without a libsma counterpart),
  * SMA_ENDIM, SMA_EOVERFLOW, SMA_ENOMEM, and those of sma_create(). */
-SMA_API int sma_npy_read(sma_t **out, const char *name, sma_read_fn read,
-                         void *user, unsigned flags);
+SMA_API int sma_npy_read(sma_t **out, const char *name, unsigned flags,
+                         sma_read_fn read, void *user);
 
 /* ---- Inspecting segments ------------------------------------------------- */
 /** What sma_info() and sma_list() report of one segment. */

@@ -134,7 +134,7 @@ static int create_published(sma_t *a, const char *os_name, size_t size, unsigned
    * that looks complete, and gc judges it by its record's dead creator. */
   /* The whole array: creation does not apply the slice (gridr). */
   sma__view_build(&a->view, seg->addr, a->ndim, a->shape, a->dtype, NULL, 0);
-  if (fill != NULL && (rc = fill(user, &a->view)) != 0) {
+  if (fill != NULL && (rc = fill(&a->view, user)) != 0) {
     sma__os_abandon(os_name, seg, &os_err);
     memset(&a->view, 0, sizeof a->view);
     return rc;

@@ -189,7 +189,7 @@ static int flush(sink_t *s) {
   if (s->used == 0) return 0;
   size_t n = s->used;
   s->used = 0;
-  return s->write(s->user, s->buf, n) == n ? 0 : SMA_EIO;
+  return s->write(s->buf, n, s->user) == n ? 0 : SMA_EIO;
 }
 
 /* Every element of the view in C order, through a CHUNK-byte buffer; the
@@ -243,7 +243,7 @@ int sma_npy_write(const sma_t *a, sma_write_fn write, void *user) {
 /* ---- reading ----------------------------------------------------------- */
 
 static int get(sma_read_fn read, void *user, void *buf, size_t n) {
-  return n == 0 || read(user, buf, n) == n ? 0 : SMA_ENPY;
+  return n == 0 || read(buf, n, user) == n ? 0 : SMA_ENPY;
 }
 
 static void swap_bytes(unsigned char *p, size_t count, size_t item, size_t unit) {
@@ -314,13 +314,13 @@ typedef struct pour {
   const sma__npy_header_t *h;
 } pour_t;
 
-static int pour(void *user, const sma_view_t *view) {
+static int pour(const sma_view_t *view, void *user) {
   const pour_t *p = user;
   return get_data(p->read, p->user, p->h, view->data);
 }
 
-int sma_npy_read(sma_t **out, const char *name, sma_read_fn read, void *user,
-                 unsigned flags) {
+int sma_npy_read(sma_t **out, const char *name, unsigned flags,
+                 sma_read_fn read, void *user) {
   if (out == NULL) return SMA_EINVAL;
   *out = NULL;
   if (name == NULL || read == NULL) return SMA_EINVAL;

@@ -567,7 +567,7 @@ typedef struct fill_probe {
   int result;         /* what the fill returns */
 } fill_probe_t;
 
-static int probe_fill(void *user, const sma_view_t *v) {
+static int probe_fill(const sma_view_t *v, void *user) {
   fill_probe_t *p = user;
   for (size_t i = 0; i < v->shape[0]; i++) ((int32_t *)v->data)[i] = (int32_t)i;
   sma_t *r = NULL;

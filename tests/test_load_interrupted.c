@@ -70,7 +70,7 @@ static void npy_header(stream_t *s) {
   s->total = s->hlen + (size_t)N_ELEMS * 8;
 }
 
-static size_t rd(void *user, void *buf, size_t n) {
+static size_t rd(void *buf, size_t n, void *user) {
   stream_t *s = user;
   if (s->pos + n > s->hlen && !s->fired) {
     s->fired = 1;
@@ -115,7 +115,7 @@ static void abandon_case(int named) {
   s.name = name;
   sma_t *a = NULL;
   force_named(named);
-  int rc = sma_npy_read(&a, name, rd, &s, 0);
+  int rc = sma_npy_read(&a, name, 0, rd, &s);
   cr_assert_neq(rc, 0, "a cut stream must fail");
   if (!s.named_while_filling) {
     sma_unlink(name);
@@ -156,7 +156,7 @@ Test(load_interrupted, failed_publish_never_unlinks_anothers_segment) {
   s.name = name;
   sma_t *a = NULL;
   force_named(1);
-  int rc = sma_npy_read(&a, name, rd, &s, 0);
+  int rc = sma_npy_read(&a, name, 0, rd, &s);
   sma__fault_arm(0);
   if (rc == 0) sma_free(a);
   if (!s.named_while_filling) {
@@ -201,7 +201,7 @@ static int killed_load(const char *name, int named) {
     s.flag = fds[1];
     sma_t *a = NULL;
     force_named(named);
-    sma_npy_read(&a, name, rd, &s, SMA_CREATE_PERSIST);
+    sma_npy_read(&a, name, SMA_CREATE_PERSIST, rd, &s);
     _exit(8);
   }
   close(fds[1]);
@@ -343,7 +343,7 @@ static void python_case(int named) {
   s.flag = -2;
   sma_t *a = NULL;
   force_named(named);
-  int rc = sma_npy_read(&a, name, rd, &s, 0);
+  int rc = sma_npy_read(&a, name, 0, rd, &s);
   if (rc == 0) sma_free(a);
   sma_unlink(name);
   cr_assert_eq(rc, 0, "%s", sma_strerror(rc));

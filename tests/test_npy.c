@@ -30,7 +30,7 @@ typedef struct sink {
   size_t fail_after; /* take no byte past this many; 0: no limit */
 } sink_t;
 
-static size_t to_sink(void *user, const void *buf, size_t n) {
+static size_t to_sink(const void *buf, size_t n, void *user) {
   sink_t *s = user;
   size_t room = sizeof s->buf - s->len;
   if (s->fail_after) room = s->fail_after > s->len ? s->fail_after - s->len : 0;
@@ -45,7 +45,7 @@ typedef struct source {
   size_t left;
 } source_t;
 
-static size_t from_source(void *user, void *buf, size_t n) {
+static size_t from_source(void *buf, size_t n, void *user) {
   source_t *s = user;
   size_t k = n < s->left ? n : s->left;
   memcpy(buf, s->p, k);
@@ -56,7 +56,7 @@ static size_t from_source(void *user, void *buf, size_t n) {
 
 static int read_npy(sma_t **out, const char *name, const unsigned char *bytes, size_t n) {
   source_t src = {bytes, n};
-  return sma_npy_read(out, name, from_source, &src, 0);
+  return sma_npy_read(out, name, 0, from_source, &src);
 }
 
 /* A file: magic, version 1.0, the header padded to 64, then data. */
@@ -289,10 +289,10 @@ Test(npy, a_failing_stream_is_eio_and_arguments_are_checked) {
   cr_assert_eq(sma_npy_write(unloaded, to_sink, &out), SMA_ESTATE);
   sma_free(unloaded);
   sma_t *b = (sma_t *)1;
-  cr_assert_eq(sma_npy_read(&b, NULL, from_source, NULL, 0), SMA_EINVAL);
+  cr_assert_eq(sma_npy_read(&b, NULL, 0, from_source, NULL), SMA_EINVAL);
   cr_assert_null(b);
-  cr_assert_eq(sma_npy_read(&b, name, NULL, NULL, 0), SMA_EINVAL);
-  cr_assert_eq(sma_npy_read(NULL, name, from_source, NULL, 0), SMA_EINVAL);
+  cr_assert_eq(sma_npy_read(&b, name, 0, NULL, NULL), SMA_EINVAL);
+  cr_assert_eq(sma_npy_read(NULL, name, 0, from_source, NULL), SMA_EINVAL);
   out.len = 0, out.fail_after = 0;
   cr_assert_eq(sma_npy_write(v, to_sink, &out), 0);
   cr_assert_eq(read_npy(&b, name, out.buf, out.len), SMA_EEXIST, "create is exclusive");

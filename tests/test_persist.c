@@ -125,7 +125,7 @@ static char *sma_output(int *code, const char *const *args) {
   return out;
 }
 
-static size_t put(void *file, const void *buf, size_t n) { return fwrite(buf, 1, n, file); }
+static size_t put(const void *buf, size_t n, void *file) { return fwrite(buf, 1, n, file); }
 
 /* A .npy file of 6 float64 (0..5) at `path`, written by the library. */
 static void write_npy(const char *path, const char *scratch) {

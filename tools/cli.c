@@ -249,7 +249,7 @@ static const char *fill_item(const char *text, sma_dtype_t dtype, unsigned char 
 
 /* sma_fill_fn: every element = the item, before the name is published,
  * so a create killed while filling leaves no half-filled array. */
-static int fill(void *item, const sma_view_t *v) {
+static int fill(const sma_view_t *v, void *item) {
   size_t n = sma_view_size(v);
   unsigned char *p = v->data;
   for (size_t i = 0; i < n; i++) memcpy(p + i * v->itemsize, item, v->itemsize);
