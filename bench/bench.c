@@ -551,13 +551,13 @@ static int child_tiles(const char *name, const char *result_desc, int worker, in
   for (size_t t = first; t < last; t++) {
     size_t r0 = t / per_row * TILE, c0 = t % per_row * TILE;
     if (!load_each) {
-      total += sum_tile(sma_view(whole), r0, c0);
+      total += sum_tile(sma_view_get(whole), r0, c0);
       continue;
     }
     sma_slice_t box[2] = {{(int64_t)r0, (int64_t)(r0 + TILE), 1}, {(int64_t)c0, (int64_t)(c0 + TILE), 1}};
     sma_t *tile;
     if (sma_open(&tile, name, box, 2) != 0) return 1;
-    total += sum_tile(sma_view(tile), 0, 0);
+    total += sum_tile(sma_view_get(tile), 0, 0);
     sma_free(tile);
   }
   double seconds = proc_now() - t0;
@@ -699,7 +699,7 @@ static size_t fit(size_t want, uint64_t cap) {
 
 static void fit_to_limit(config_t *c) {
   sma_caps_t caps;
-  sma_caps(&caps);
+  sma_caps_get(&caps);
   c->touch_bytes = fit(c->touch_bytes, caps.max_segment);
   c->handoff_bytes = fit(c->handoff_bytes, caps.max_segment);
   for (int k = 0; k < 3; k++) c->fill_bytes[k] = fit(c->fill_bytes[k], caps.max_segment);

@@ -78,13 +78,13 @@ static double tile_loop(const held_t *h, int load_each) {
   for (size_t t = 0; t < h->tiles; t++) {
     size_t r0 = t / per_row * TILE, c0 = t % per_row * TILE;
     if (!load_each) {
-      total += sum_tile(sma_view(whole), r0, c0);
+      total += sum_tile(sma_view_get(whole), r0, c0);
       continue;
     }
     sma_slice_t box[2] = {{(int64_t)r0, (int64_t)(r0 + TILE), 1}, {(int64_t)c0, (int64_t)(c0 + TILE), 1}};
     sma_t *tile;
     if (sma_open(&tile, h->name, box, 2) != 0) return -1;
-    total += sum_tile(sma_view(tile), 0, 0);
+    total += sum_tile(sma_view_get(tile), 0, 0);
     sma_free(tile);
   }
   double t = proc_now() - t0;
@@ -155,7 +155,7 @@ static void *thread_tiles(void *arg) {
       w->failed = 1;
       return NULL;
     }
-    w->failed |= sum_tile(sma_view(tile), 0, 0) != TILE * TILE;
+    w->failed |= sum_tile(sma_view_get(tile), 0, 0) != TILE * TILE;
     sma_free(tile);
   }
   return NULL;

@@ -129,7 +129,7 @@ double tiles_sma(const config_t *c, void *ctx) {
   sma_t *whole;
   if (sma_open(&whole, p->name, nullptr, 0) != 0) return -1;
   double total = 0, t0 = proc_now();
-  for (size_t t = 0; t < tiles; t++) total += sum_tile(sma_view(whole), t / per * TILE, t % per * TILE);
+  for (size_t t = 0; t < tiles; t++) total += sum_tile(sma_view_get(whole), t / per * TILE, t % per * TILE);
   double summing = proc_now() - t0;
   t0 = proc_now();
   for (size_t t = 0; t < tiles; t++) {
@@ -137,7 +137,7 @@ double tiles_sma(const config_t *c, void *ctx) {
     sma_slice_t box[2] = {{r0, r0 + TILE, 1}, {c0, c0 + TILE, 1}};
     sma_t *tile;
     if (sma_open(&tile, p->name, box, 2) != 0) return -1;
-    total += sum_tile(sma_view(tile), 0, 0);
+    total += sum_tile(sma_view_get(tile), 0, 0);
     sma_free(tile);
   }
   double loading = proc_now() - t0;

@@ -11,7 +11,7 @@ static int child(const char *name) {
   sma_t *a;
   int rc = sma_open(&a, name, rows, 1);         /* shape/dtype from the record */
   if (rc != 0) return fprintf(stderr, "child: %s\n", sma_strerror(rc)), 1;
-  const sma_view_t *v = sma_view(a);
+  const sma_view_t *v = sma_view_get(a);
   for (size_t i = 0; i < v->shape[0]; i++)
     for (size_t j = 0; j < v->shape[1]; j++)
       *(float *)sma_view_at(v, (size_t[]){i, j}) = 1.0f;

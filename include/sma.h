@@ -13,7 +13,7 @@
  *  - When an OS call fails, its error number (errno, or GetLastError() on
  *    Windows) is stored in the object involved (sma_os_error()) and is also
  *    left in errno / GetLastError() when the function returns. Calls that
- *    take a name rather than an object (sma_info(), sma_open(),
+ *    take a name rather than an object (sma_info_get(), sma_open(),
  *    sma_unlink(), sma_collect()...) have no object to keep it in: when
  *    one fails, sma_last_os_error() gives the OS's reason, or 0 when the
  *    failure was not the OS's. sma_os_strerror() describes a number.
@@ -34,7 +34,7 @@
  *    parameter: sma_create*(), sma_load(), sma_close(), sma_free(),
  *    sma_registry_add(), sma_registry_clear(), sma_create_and_register()'s
  *    registry, sma_wrap()'s arrays...) must not overlap any other call on
- *    it; calls that take it const (sma_name(), sma_view(), sma_data(),
+ *    it; calls that take it const (sma_name(), sma_view_get(), sma_data(),
  *    sma_describe(), sma_clone()'s source, sma_npy_write(),
  *    sma_registry_count()...) may run on it in many threads at once while
  *    nothing changes it. To share a registry between threads, hold one
@@ -44,7 +44,7 @@
  *    The array's elements are plain memory: the library orders no access
  *    to them, so threads (and processes) writing the same elements need
  *    their own synchronisation; disjoint elements may be written at once.
- *    Calls that take a name (sma_open(), sma_info(), sma_list(),
+ *    Calls that take a name (sma_open(), sma_info_get(), sma_list(),
  *    sma_collect(), sma_unlink(), sma_build_name()...) meet other threads'
  *    creates and unlinks as they meet other processes': sma_list() skips a
  *    segment removed while it walks. Callbacks (sma_fill_fn, sma_list_fn,
@@ -210,7 +210,7 @@ SMA_API const char *sma_err_name(int err);
 
 /** The OS's reason for the last failure of a libsma call on this thread:
  * its error number (errno, or GetLastError() on Windows). After a call
- * that takes a name rather than a loaded object fails — sma_info(),
+ * that takes a name rather than a loaded object fails — sma_info_get(),
  * sma_open(), sma_unlink(), sma_clear_buffers(), sma_collect(),
  * sma_collect_stray(), sma_list(), sma_list_strays(),
  * sma_create_and_register() — it is the number of the OS
@@ -252,7 +252,7 @@ typedef struct sma_caps {
   int unlink_by_creator_only; /**< only the creating process can remove a
                                  name (Windows) */
   int proves_unused;        /**< the OS shows who maps a segment, so
-                               sma_info() counts attached processes and
+                               sma_info_get() counts attached processes and
                                sma_collect() can prove a segment orphaned
                                (0: POSIX on macOS, Windows) */
   int reserves_memory;      /**< sma_create() reserves the segment's memory
@@ -271,7 +271,7 @@ typedef struct sma_caps {
 } sma_caps_t;
 
 /** Fills *out with the backend's capabilities. NULL is ignored. */
-SMA_API void sma_caps(sma_caps_t *out);
+SMA_API void sma_caps_get(sma_caps_t *out);
 
 /* ---- dtypes ------------------------------------------------------------ */
 /** Every fixed-size numeric NumPy dtype, in native byte order. */
@@ -427,7 +427,7 @@ enum sma_create_flags {
   SMA_CREATE_NORESERVE = 1u << 3,
   /** The segment is meant to outlive its creator (a dataset loaded for
    * later jobs, data a service prepares and leaves): recorded in the
-   * segment's record, reported by sma_info() (persistent = 1), and never
+   * segment's record, reported by sma_info_get() (persistent = 1), and never
    * removed by sma_collect() (`sma gc`), whatever became of its creator;
    * only sma_unlink() (`sma rm`) removes it. Without it, a segment whose
    * creator is gone and that nobody holds is gc's to remove. The `sma
@@ -543,7 +543,7 @@ enum sma_open_flags {
    * Windows FILE_MAP_READ. Needs only read permission (e.g. a 0640 segment
    * of another user whose group the caller is in; without it the load is
    * SMA_EACCES as before), and the library writes nothing through such a
-   * mapping. sma_data(), sma_view() and sma_at() still give the addresses,
+   * mapping. sma_data(), sma_view_get() and sma_at() still give the addresses,
    * typed as usual, but any write through them faults (SIGSEGV, or SIGBUS
    * on some systems; an access violation on Windows): read only. */
   SMA_OPEN_READONLY = 1u << 0
@@ -632,7 +632,7 @@ SMA_API size_t sma_ndim(const sma_t *a);
  * NULL. */
 SMA_API const size_t *sma_shape(const sma_t *a);
 /** Element type; SMA_DTYPE_COUNT (no dtype) for NULL. */
-SMA_API sma_dtype_t sma_dtype(const sma_t *a);
+SMA_API sma_dtype_t sma_dtype_get(const sma_t *a);
 /** Bytes per element; 0 for NULL. */
 SMA_API size_t sma_itemsize(const sma_t *a);
 /** Bytes of the whole (unsliced) array: itemsize x prod(shape); 0 for
@@ -640,7 +640,7 @@ SMA_API size_t sma_itemsize(const sma_t *a);
 SMA_API size_t sma_nbytes(const sma_t *a);
 /** The slice given at sma_new()/sma_open(); *count (if count is not
  * NULL) gets its length. NULL and 0 for NULL or no slice. */
-SMA_API const sma_slice_t *sma_slice(const sma_t *a, size_t *count);
+SMA_API const sma_slice_t *sma_slice_get(const sma_t *a, size_t *count);
 /** Nonzero while the object maps its segment (after create/load/open);
  * 0 for NULL. */
 SMA_API int sma_is_loaded(const sma_t *a);
@@ -657,7 +657,7 @@ SMA_API int sma_is_creator(const sma_t *a);
  * sma_create() honours. 0 otherwise and for NULL. */
 SMA_API int sma_is_persistent(const sma_t *a);
 /** The view after the slice, or NULL when not loaded. */
-SMA_API const sma_view_t *sma_view(const sma_t *a);
+SMA_API const sma_view_t *sma_view_get(const sma_t *a);
 /** The view's data pointer, or NULL when not loaded. */
 SMA_API void *sma_data(const sma_t *a);
 /** The OS handle while loaded (file descriptor, System V shmid or Windows
@@ -687,10 +687,10 @@ SMA_API int sma_at(const sma_t *a, const size_t *index, void **out);
  * '/'; Windows: 240), a longer name's OS object is named
  * PREFIX~HASH (the name's first bytes and 13 base-32 characters of its
  * 64-bit FNV-1a hash, within the OS's limit), and the segment's record
- * keeps the full name, which every call shows (sma_list(), sma_info(),
+ * keeps the full name, which every call shows (sma_list(), sma_info_get(),
  * descriptors) and checks: two names whose OS names coincide are a
  * collision, which sma_create() reports as SMA_EEXIST and sma_open(),
- * sma_load(), sma_info(), sma_collect() and sma_unlink() as SMA_ENOENT
+ * sma_load(), sma_info_get(), sma_collect() and sma_unlink() as SMA_ENOENT
  * (the segment of that name does not exist); neither ever reaches the
  * other name's segment. Where an OS name may be shared so, only a record
  * naming the name makes the object its: while another name's create has
@@ -858,7 +858,7 @@ SMA_API int sma_npy_read(sma_t **out, const char *name, unsigned flags,
                          sma_read_fn read, void *user);
 
 /* ---- Inspecting segments ------------------------------------------------- */
-/** What sma_info() and sma_list() report of one segment. */
+/** What sma_info_get() and sma_list() report of one segment. */
 typedef struct sma_info {
   char name[SMA_NAME_BUF];     /**< The segment's name. */
   sma_dtype_t dtype;           /**< Element type. */
@@ -902,7 +902,7 @@ typedef struct sma_info {
  * SMA_EACCES, SMA_ENORECORD (not made by libsma, or truncated),
  * SMA_ECORRUPT, SMA_EBYTEORDER (made on a machine of the other byte
  * order), SMA_ETOOBIG, SMA_EOS. */
-SMA_API int sma_info(const char *name, sma_info_t *out);
+SMA_API int sma_info_get(sma_info_t *out, const char *name);
 
 /** Called by sma_list() for each segment, on the thread that called
  * sma_list(); a nonzero return stops the walk and becomes sma_list()'s
@@ -950,7 +950,7 @@ SMA_API int sma_index_path(char *buf, size_t *size);
  * gc). So a segment re-created under the name after the check
  * is not removed (short of a removal by hand and a re-create in the
  * microseconds between the last check and the unlink, which no system call
- * can exclude). With SMA_COLLECT_DRY_RUN nothing is removed. `info` (may be NULL) receives what sma_info() says,
+ * can exclude). With SMA_COLLECT_DRY_RUN nothing is removed. `info` (may be NULL) receives what sma_info_get() says,
  * but huge_pages is -1 (gc does not ask the kernel about pages).
  * A persistent segment (info->persistent, SMA_CREATE_PERSIST) is always
  * kept (SMA_EINUSE), once published: one still marked being created
@@ -959,7 +959,7 @@ SMA_API int sma_index_path(char *buf, size_t *size);
  * "Holds" is the kernel's view, which can lag for an instant: a process
  * that has just exited (even one already waited for) still holds what it
  * mapped while another process is reading its /proc/PID/maps (as
- * sma_info() and `sma ls` do); a collect in that instant keeps the segment
+ * sma_info_get() and `sma ls` do); a collect in that instant keeps the segment
  * (SMA_EINUSE) and a later one removes it.
  * Returns 0 when removed (with DRY_RUN: when it would be). Errors:
  * SMA_EINUSE (persistent, creator alive or unknown, or in use, or that cannot be
@@ -967,7 +967,7 @@ SMA_API int sma_index_path(char *buf, size_t *size);
  * holds them, and on macOS, which does not say who maps a segment),
  * SMA_EREPLACED (the name now names another segment than the one
  * judged: left alone; gc never moves a segment away from its name),
- * SMA_EINVAL (unknown flag), and those of sma_info(). */
+ * SMA_EINVAL (unknown flag), and those of sma_info_get(). */
 SMA_API int sma_collect(const char *name, unsigned flags, sma_info_t *info);
 
 /** Buffer size of sma_stray_t's label. */

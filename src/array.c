@@ -28,7 +28,7 @@ struct sma {
 
 const char *sma_backend(void) { return sma__caps().backend; }
 
-void sma_caps(sma_caps_t *out) {
+void sma_caps_get(sma_caps_t *out) {
   if (out == NULL) return;
   memset(out, 0, sizeof *out);
   sma__os_caps(out);
@@ -409,7 +409,7 @@ void sma__mark_persistent(sma_t *a) { a->persistent = true; }
 const char *sma_name(const sma_t *a) { return a ? a->name : NULL; }
 size_t sma_ndim(const sma_t *a) { return a ? a->ndim : 0; }
 const size_t *sma_shape(const sma_t *a) { return a ? a->shape : NULL; }
-sma_dtype_t sma_dtype(const sma_t *a) { return a ? a->dtype : SMA_DTYPE_COUNT; }
+sma_dtype_t sma_dtype_get(const sma_t *a) { return a ? a->dtype : SMA_DTYPE_COUNT; }
 size_t sma_itemsize(const sma_t *a) { return a ? sma_dtype_size(a->dtype) : 0; }
 size_t sma_nbytes(const sma_t *a) { return a ? a->nbytes : 0; }
 int sma_is_loaded(const sma_t *a) { return a ? a->loaded : 0; }
@@ -421,12 +421,12 @@ int sma_os_error(const sma_t *a) { return a ? a->os_error : 0; }
 uint64_t sma_creator_pid(const sma_t *a) { return a ? a->creator_pid : 0; }
 int64_t sma_created_ns(const sma_t *a) { return a ? a->created_ns : 0; }
 
-const sma_slice_t *sma_slice(const sma_t *a, size_t *count) {
+const sma_slice_t *sma_slice_get(const sma_t *a, size_t *count) {
   if (count != NULL) *count = a ? a->nslice : 0;
   return a ? a->slice : NULL;
 }
 
-const sma_view_t *sma_view(const sma_t *a) {
+const sma_view_t *sma_view_get(const sma_t *a) {
   return a && a->loaded ? &a->view : NULL;
 }
 

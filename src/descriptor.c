@@ -13,7 +13,7 @@ int sma_describe(const sma_t *a, char *buf, size_t *size) {
   if (rc != 0) return rc;
   char shape[SMA_MAX_DIMS * 21 + 3], slice[SMA_MAX_DIMS * 64];
   size_t shape_len = sizeof shape, slice_len = sizeof slice, nslice;
-  const sma_slice_t *slices = sma_slice(a, &nslice);
+  const sma_slice_t *slices = sma_slice_get(a, &nslice);
   if ((rc = sma_shape_format(sma_shape(a), sma_ndim(a), shape, &shape_len)) != 0 ||
       (rc = sma_slice_format(slices, nslice, slice, &slice_len)) != 0)
     return rc;
@@ -26,7 +26,7 @@ int sma_describe(const sma_t *a, char *buf, size_t *size) {
   sma__text_putf(&out, PREFIX "%d backend=", persistent ? SMA_DESCRIPTOR_VERSION : 1);
   sma__text_put(&out, sma_backend());
   sma__text_put(&out, " dtype=");
-  sma__text_put(&out, sma_dtype_name(sma_dtype(a)));
+  sma__text_put(&out, sma_dtype_name(sma_dtype_get(a)));
   sma__text_put(&out, " shape=");
   sma__text_put(&out, shape);
   sma__text_put(&out, " slice=");

@@ -228,7 +228,7 @@ static int put_elements(sink_t *s, const sma_view_t *v) {
 
 int sma_npy_write(const sma_t *a, sma_write_fn write, void *user) {
   if (a == NULL || write == NULL) return SMA_EINVAL;
-  const sma_view_t *v = sma_view(a);
+  const sma_view_t *v = sma_view_get(a);
   if (v == NULL) return SMA_ESTATE;
   unsigned char *buf = malloc(CHUNK);
   if (buf == NULL) return SMA_ENOMEM;

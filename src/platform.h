@@ -62,7 +62,7 @@ void sma__intent_write(const char *object, char entry[32]);
 void sma__intent_drop(char entry[32]);
 
 /* Fills *caps (the public sma_caps_t) but max_segment; max_name is the
- * OS's limit on an object name (public sma_caps() reports libsma's 255
+ * OS's limit on an object name (public sma_caps_get() reports libsma's 255
  * instead). Cannot fail; cheap enough to call on every create/load. */
 void sma__os_caps(sma_caps_t *caps);
 

@@ -28,7 +28,7 @@ int sma_wrap(sma_t *const *arrays, size_t n, sma_wrap_fn fn, void *user,
       free(views);
       return rc;
     }
-    views[k] = sma_view(arrays[k]);
+    views[k] = sma_view_get(arrays[k]);
   }
   int result = fn(views, n, user);
   if (fn_result != NULL) *fn_result = result;

@@ -66,9 +66,9 @@ static int fill_or_check(int argc, char **argv, int fill) {
   double value = atof(argv[4]);
   size_t bad = 0;
   if (fill)
-    t_fill_view(sma_view(a), value);
+    t_fill_view(sma_view_get(a), value);
   else
-    bad = t_count_not(sma_view(a), value);
+    bad = t_count_not(sma_view_get(a), value);
   rc = sma_close(a);
   sma_free(a);
   if (rc != 0) return lib_error(rc);
@@ -109,9 +109,9 @@ static int stress(int argc, char **argv) {
                                      0);
     if (rc == 0) {
       double value = (double)(sma_creator_pid(a) * 100000 + (uint64_t)i);
-      t_fill_view(sma_view(a), value);
+      t_fill_view(sma_view_get(a), value);
       rc = sma_open(&b, sma_name(a), NULL, 0);
-      if (rc == 0 && t_count_not(sma_view(b), value) != 0) status = 1; /* lost write */
+      if (rc == 0 && t_count_not(sma_view_get(b), value) != 0) status = 1; /* lost write */
       fprintf(out, "%s\n", sma_name(a));
     }
     sma_free(b);

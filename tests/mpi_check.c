@@ -109,7 +109,7 @@ static void one_layout(const char *prefix, const shape_case_t *c, size_t halo, i
   check(l.nodes == nodes && l.node >= 0 && l.node < nodes, what, "layout");
   check(sma_mpi_free(a) == 0, what, "free");
   sma_info_t in;
-  check(sma_info(l.segment, &in) == SMA_ENOENT, what, "the node's segment is gone after free");
+  check(sma_info_get(&in, l.segment) == SMA_ENOENT, what, "the node's segment is gone after free");
 }
 
 static int nodes_of_world(void) {

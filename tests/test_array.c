@@ -37,14 +37,14 @@ Test(array, new_copies_description_and_is_unloaded) {
   cr_assert_eq(sma_ndim(a), 2);
   cr_assert_eq(sma_shape(a)[0], 3);
   cr_assert_eq(sma_shape(a)[1], 4);
-  cr_assert_eq(sma_dtype(a), SMA_INT16);
+  cr_assert_eq(sma_dtype_get(a), SMA_INT16);
   cr_assert_eq(sma_itemsize(a), 2);
   cr_assert_eq(sma_nbytes(a), 24);
   size_t n;
-  cr_assert_eq(sma_slice(a, &n)[0].start, 1);
+  cr_assert_eq(sma_slice_get(a, &n)[0].start, 1);
   cr_assert_eq(n, 1);
   cr_assert_eq(sma_is_loaded(a), 0);
-  cr_assert_null(sma_view(a));
+  cr_assert_null(sma_view_get(a));
   cr_assert_null(sma_data(a));
   cr_assert_eq(sma_os_handle(a), -1);
   sma_free(a);
@@ -62,7 +62,7 @@ Test(array, new_takes_a_description_with_zero_defaults) {
   cr_assert_eq(sma_ndim(a), 0);
   cr_assert_eq(sma_nbytes(a), 8);
   size_t count = 99;
-  sma_slice(a, &count);
+  sma_slice_get(a, &count);
   cr_assert_eq(count, 0, "no slice");
   cr_assert_str_eq(sma_name(a), "scalar");
   sma_free(a);
@@ -148,7 +148,7 @@ Test(array, create_views_whole_array_and_load_applies_slice) {
   cr_assert_eq(sma_create(a, 0), 0);
   cr_assert(sma_is_loaded(a) && sma_is_creator(a));
   cr_assert_geq(sma_os_handle(a), 0);
-  const sma_view_t *v = sma_view(a);
+  const sma_view_t *v = sma_view_get(a);
   cr_assert_eq((uintptr_t)v->data % 64, 0, "data is cache-line aligned");
   cr_assert(v->shape[0] == 6 && v->shape[1] == 8);
   cr_assert(v->strides[0] == 32 && v->strides[1] == 4);
@@ -168,7 +168,7 @@ Test(array, create_views_whole_array_and_load_applies_slice) {
                0);
   cr_assert_eq(sma_load(b), 0);
   cr_assert_eq(sma_is_creator(b), 0);
-  const sma_view_t *w = sma_view(b);
+  const sma_view_t *w = sma_view_get(b);
   cr_assert(w->shape[0] == 2 && w->shape[1] == 3);
   cr_assert(w->strides[0] == 64 && w->strides[1] == -12);
   size_t idx[2] = {1, 2};
@@ -394,9 +394,9 @@ Test(array, open_by_name_alone) {
   sma_t *b;
   cr_assert_eq(sma_open(&b, name, s, 1), 0);
   cr_assert_eq(sma_ndim(b), 3);
-  cr_assert_eq(sma_dtype(b), SMA_UINT16);
+  cr_assert_eq(sma_dtype_get(b), SMA_UINT16);
   cr_assert_eq(sma_shape(b)[2], 4);
-  cr_assert_eq(sma_view(b)->shape[0], 1);
+  cr_assert_eq(sma_view_get(b)->shape[0], 1);
   cr_assert_eq(*(uint16_t *)sma_data(b), 112);
   cr_assert_eq(sma_creator_pid(b), sma_creator_pid(a));
   cr_assert_eq(sma_created_ns(b), sma_created_ns(a));
@@ -416,7 +416,7 @@ Test(array, zero_byte_and_zero_dim_arrays) {
   sma_t *a = make("zero", 2, shape, SMA_FLOAT64, name);
   cr_assert_eq(sma_create(a, 0), 0);
   cr_assert_eq(sma_nbytes(a), 0);
-  cr_assert_eq(sma_view_size(sma_view(a)), 0);
+  cr_assert_eq(sma_view_size(sma_view_get(a)), 0);
   sma_t *b;
   cr_assert_eq(sma_open(&b, name, NULL, 0), 0);
   cr_assert_eq(sma_shape(b)[0], 0);
@@ -441,7 +441,7 @@ Test(array, close_is_idempotent_and_never_unlinks) {
   sma_t *a = make("close", 1, shape, SMA_UINT8, name);
   cr_assert_eq(sma_create(a, 0), 0);
   cr_assert_eq(sma_close(a), 0);
-  cr_assert_null(sma_view(a));
+  cr_assert_null(sma_view_get(a));
   cr_assert_null(sma_data(a));
   cr_assert_eq(sma_close(a), 0, "second close is a no-op");
   cr_assert_eq(t_segment_exists(name), 1);
@@ -493,9 +493,9 @@ Test(array, clone_with_overrides) {
   cr_assert_eq(sma_clone(&c, src, NULL), 0);
   cr_assert_str_eq(sma_name(c), "orig");
   cr_assert_eq(sma_ndim(c), 2);
-  cr_assert_eq(sma_dtype(c), SMA_FLOAT32);
+  cr_assert_eq(sma_dtype_get(c), SMA_FLOAT32);
   size_t n;
-  cr_assert_eq(sma_slice(c, &n)[0].step, 2);
+  cr_assert_eq(sma_slice_get(c, &n)[0].step, 2);
   sma_free(c);
   sma_override_t ov = {0};
   ov.set = SMA_SET_NAME | SMA_SET_SHAPE;
@@ -506,16 +506,16 @@ Test(array, clone_with_overrides) {
   cr_assert_str_eq(sma_name(c), "new_name");
   cr_assert_eq(sma_ndim(c), 3);
   cr_assert_eq(sma_shape(c)[2], 3);
-  cr_assert_eq(sma_dtype(c), SMA_FLOAT32, "not overridden");
-  cr_assert_eq(sma_slice(c, &n)[0].start, 2);
+  cr_assert_eq(sma_dtype_get(c), SMA_FLOAT32, "not overridden");
+  cr_assert_eq(sma_slice_get(c, &n)[0].start, 2);
   sma_free(c);
   ov.set = SMA_SET_DTYPE | SMA_SET_SLICE;
   ov.dtype = SMA_UINT8;
   ov.slice = NULL;
   ov.nslice = 0;
   cr_assert_eq(sma_clone(&c, src, &ov), 0);
-  cr_assert_eq(sma_dtype(c), SMA_UINT8);
-  sma_slice(c, &n);
+  cr_assert_eq(sma_dtype_get(c), SMA_UINT8);
+  sma_slice_get(c, &n);
   cr_assert_eq(n, 0, "slice cleared");
   sma_free(c);
   ov.set = SMA_SET_SHAPE;
@@ -591,7 +591,7 @@ Test(array, create_filled_publishes_only_after_the_fill) {
   cr_assert(p.reader_rc == SMA_ENOENT || p.reader_rc == SMA_EBUSY, "%s",
             sma_err_name(p.reader_rc));
   cr_assert_eq(sma_is_loaded(a), 0);
-  cr_assert_null(sma_view(a));
+  cr_assert_null(sma_view_get(a));
   cr_assert_eq(t_segment_exists(name), 0, "an abandoned create leaves nothing");
   p.result = 0;
   cr_assert_eq(sma_create_filled(a, 0, probe_fill, &p), 0);

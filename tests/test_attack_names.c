@@ -223,7 +223,7 @@ Test(attack_names, colliding_index_entries_survive_each_others_removal) {
 
 #if !defined(_WIN32)
 /* Promise (include/sma.h, sma_name_max): a collision is SMA_ENOENT for
- * sma_open() and sma_info() ("the segment of that name does not exist").
+ * sma_open() and sma_info_get() ("the segment of that name does not exist").
  * While the other name's create has made the shared object but not yet
  * written its record, both report SMA_ENORECORD ("segment has no libsma
  * metadata record") for a name that has no segment at all. */
@@ -245,12 +245,12 @@ Test(attack_names, open_of_colliding_name_during_create_is_not_enoent) {
   int orc = sma_open(&arr, b, NULL, 0);
   if (orc == 0) sma_free(arr);
   sma_info_t in;
-  int irc = sma_info(b, &in);
+  int irc = sma_info_get(&in, b);
   int status;
   waitpid(child, &status, 0);
   sma_unlink(a);
   cr_expect_eq(orc, SMA_ENOENT, "sma_open(\"%s\") = %d (%s)", b, orc, sma_strerror(orc));
-  cr_expect_eq(irc, SMA_ENOENT, "sma_info(\"%s\") = %d (%s)", b, irc, sma_strerror(irc));
+  cr_expect_eq(irc, SMA_ENOENT, "sma_info_get(\"%s\") = %d (%s)", b, irc, sma_strerror(irc));
 }
 
 /* The OS object name of a long name, as src/os_name.c makes it for a

@@ -55,7 +55,7 @@ Test(backend, capabilities_are_consistent) {
   cr_assert_eq(c.max_name, sma_name_max());
   cr_assert_gt(c.granularity, 0);
   cr_assert_eq(c.granularity & (c.granularity - 1), 0, "a power of two");
-  sma_caps(NULL);
+  sma_caps_get(NULL);
 }
 
 /* The capabilities describe what the backend does: a backend that cannot
@@ -83,7 +83,7 @@ Test(backend, capabilities_match_behaviour) {
                0);
   cr_assert_eq(sma_create(a, 0), 0);
   sma_info_t in;
-  cr_assert_eq(sma_info(name, &in), 0);
+  cr_assert_eq(sma_info_get(&in, name), 0);
   cr_assert_eq(in.attached, c.proves_unused ? 1 : -1);
   cr_assert_eq(in.segment_size % c.granularity, 0);
   name[len] = 'm';
@@ -128,7 +128,7 @@ static int index_entry_exists(const char *name) {
  * backend that lists so (macOS POSIX and System V, Windows). */
 Test(backend, the_index_forgets_only_names_whose_segment_is_gone) {
   sma_caps_t caps;
-  sma_caps(&caps);
+  sma_caps_get(&caps);
   if (caps.can_list) cr_skip_test("this backend enumerates segments itself");
   char gone[SMA_NAME_BUF], kept[SMA_NAME_BUF];
   sma_t *a = create_one("gone", gone), *b = create_one("kept", kept);
@@ -179,10 +179,10 @@ Test(backend, a_segment_of_the_other_byte_order_is_found_and_refused) {
                0);
   cr_assert_eq(sma_create(a, 0), 0);
   sma_info_t in;
-  cr_assert_eq(sma_info(name, &in), 0);
+  cr_assert_eq(sma_info_get(&in, name), 0);
   flip_record_byte_order((unsigned char *)sma_data(a) + in.segment_size - 640);
   int open_rc = sma_open(&b, name, NULL, 0);
-  int info_rc = sma_info(name, &in);
+  int info_rc = sma_info_get(&in, name);
   const char *args[] = {"load", name, "16", t_native("<f4"), NULL};
   int helper_rc = t_run_helper(args);
   int unlink_rc = sma_unlink(name);

@@ -32,7 +32,7 @@ static sma_t *make_array(char *name, size_t cap, sma_dtype_t dtype, size_t n,
                                                .dtype = dtype}),
                0);
   cr_assert_eq(sma_create(a, 0), 0, "create %s", name);
-  memcpy(sma_view(a)->data, bytes, n * sma_dtype_size(dtype));
+  memcpy(sma_view_get(a)->data, bytes, n * sma_dtype_size(dtype));
   return a;
 }
 

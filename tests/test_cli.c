@@ -146,7 +146,7 @@ Test(cli, create_ls_info_describe_rm) {
   out[strcspn(out, "\n")] = '\0';
   cr_assert_eq(sma_parse(&a, out, NULL), 0, "the descriptor parses: %s", out);
   cr_assert_eq(sma_load(a), 0);
-  cr_assert_eq(sma_view(a)->strides[0], -16);
+  cr_assert_eq(sma_view_get(a)->strides[0], -16);
   sma_free(a);
   free(out);
 
@@ -230,7 +230,7 @@ Test(cli, gc_removes_the_segment_of_a_killed_creator) {
  * arrays: then 512^2 (1 MiB each). */
 static int demo_size(void) {
   sma_caps_t caps;
-  sma_caps(&caps);
+  sma_caps_get(&caps);
   return caps.max_segment != 0 && caps.max_segment < (8u << 20) ? 512 : 1024;
 }
 
@@ -251,7 +251,7 @@ Test(cli, demo_self_check_with_1_2_4_workers) {
 }
 
 /* Under System V limits too small for the job (macOS's default shmmax
- * is 4 MiB), sma_caps() reports the limit and the demo says which limit
+ * is 4 MiB), sma_caps_get() reports the limit and the demo says which limit
  * stopped it and how to raise it. */
 Test(cli, demo_says_how_to_raise_a_system_v_limit) {
   if (strcmp(sma_backend(), "sysv") != 0) cr_skip_test("System V limits only");
@@ -261,7 +261,7 @@ Test(cli, demo_says_how_to_raise_a_system_v_limit) {
   int written = fprintf(f, "1048576\n") > 0;
   if (fclose(f) != 0 || !written) cr_skip_test("cannot set shmmax here");
   sma_caps_t caps;
-  sma_caps(&caps);
+  sma_caps_get(&caps);
   cr_assert_eq(caps.max_segment, 1048576, "the limit is reported");
   char cmd[4096];
   snprintf(cmd, sizeof cmd, "'%s' demo --size 1024 --workers 1 --prefix %s-limit 2>&1",

@@ -128,7 +128,7 @@ Test(cli_promises, demo_worker_refuses_a_progress_view_too_small_for_the_counter
     sma_free(prog);
     cr_expect_eq(run_worker(&j, d), 2, "slice %s of uint8: a usage error", slices[i]);
     sma_info_t info;
-    cr_expect_eq(sma_info(name, &info), 0, "slice %s: the record is intact", slices[i]);
+    cr_expect_eq(sma_info_get(&info, name), 0, "slice %s: the record is intact", slices[i]);
   }
   /* The same place as a uint64 element is the counter's own. */
   size_t shape64[1] = {432}; /* 3456 bytes */
@@ -159,7 +159,7 @@ Test(cli_promises, demo_worker_refuses_a_progress_view_too_small_for_the_counter
   sma_free(view);
   cr_expect_eq(run_worker(&j, d), 2, "an empty view has no place for the counter");
   sma_info_t info;
-  cr_expect_eq(sma_info(name, &info), 0, "the record is intact");
+  cr_expect_eq(sma_info_get(&info, name), 0, "the record is intact");
   sma_unlink(name);
   sma_free(prog);
   job_free(&j);
@@ -222,7 +222,7 @@ static sma_t *counting_segment(char *name, size_t cap, const char *tag) {
 /* The segment is whole: its record reads, its size and data unchanged. */
 static void expect_intact(const char *name, const sma_t *a, size_t size) {
   sma_info_t info;
-  cr_expect_eq(sma_info(name, &info), 0, "the record still reads");
+  cr_expect_eq(sma_info_get(&info, name), 0, "the record still reads");
   cr_expect_eq(info.segment_size, size, "not truncated");
   if (info.segment_size != size) return; /* its pages are gone: SIGBUS */
   const double *d = sma_data(a);
@@ -363,7 +363,7 @@ Test(cli_promises, name_based_calls_give_the_os_reason) {
     const char *tag = not_segments[i].tag;
     sma_info_t info;
     errno = 0;
-    cr_expect_eq(sma_info(name, &info), SMA_EOS, "%s", tag);
+    cr_expect_eq(sma_info_get(&info, name), SMA_EOS, "%s", tag);
     cr_expect_eq(sma_last_os_error(), want, "info %s: %d", tag, sma_last_os_error());
     sma_t *a = (sma_t *)&info; /* not NULL: sma_open must clear it */
     cr_expect_eq(sma_open(&a, name, NULL, 0), SMA_EOS, "%s", tag);
@@ -379,7 +379,7 @@ Test(cli_promises, name_based_calls_give_the_os_reason) {
 Test(cli_promises, a_failure_not_of_the_os_leaves_no_os_reason) {
   sma_info_t info;
   errno = EIO;
-  cr_expect_eq(sma_info("bad/name", &info), SMA_ENAME);
+  cr_expect_eq(sma_info_get(&info, "bad/name"), SMA_ENAME);
   cr_expect_eq(sma_last_os_error(), 0);
   errno = EIO;
   cr_expect_eq(sma_unlink(""), SMA_ENAME);
@@ -398,7 +398,7 @@ Test(cli_promises, a_failure_not_of_the_os_leaves_no_os_reason) {
     if (fd >= 0) {
       close(fd);
       errno = EIO;
-      cr_expect_eq(sma_info(name, &info), SMA_ENORECORD);
+      cr_expect_eq(sma_info_get(&info, name), SMA_ENORECORD);
       cr_expect_eq(sma_last_os_error(), 0);
       unlink(path);
     }

@@ -15,11 +15,11 @@ static void round_trip(sma_t *a) {
   cr_assert_eq(sma_parse(&b, line, &bad), 0, "%s (bad %s)", line, bad);
   cr_assert_null(bad);
   cr_assert_str_eq(sma_name(b), sma_name(a));
-  cr_assert_eq(sma_dtype(b), sma_dtype(a));
+  cr_assert_eq(sma_dtype_get(b), sma_dtype_get(a));
   cr_assert_eq(sma_ndim(b), sma_ndim(a));
   for (size_t d = 0; d < sma_ndim(a); d++) cr_assert_eq(sma_shape(b)[d], sma_shape(a)[d]);
   size_t na, nb;
-  const sma_slice_t *sa = sma_slice(a, &na), *sb = sma_slice(b, &nb);
+  const sma_slice_t *sa = sma_slice_get(a, &na), *sb = sma_slice_get(b, &nb);
   cr_assert_eq(na, nb);
   for (size_t d = 0; d < na; d++)
     cr_assert(sa[d].start == sb[d].start && sa[d].stop == sb[d].stop &&
@@ -202,7 +202,7 @@ Test(descriptor, the_persistent_flag_round_trips_and_creates_persistent) {
   cr_assert(unlinked == 0 || unlinked == SMA_ENOENT, "%s", sma_strerror(unlinked));
   cr_assert_eq(sma_create(b, 0), 0);
   sma_info_t in;
-  cr_assert_eq(sma_info(name, &in), 0);
+  cr_assert_eq(sma_info_get(&in, name), 0);
   cr_assert_eq(in.persistent, 1, "created from a persistent descriptor");
   sma_free(b);
   unlinked = sma_unlink(name);

@@ -87,15 +87,15 @@ Test(errors, null_pointers_everywhere) {
   cr_assert_null(sma_name(NULL));
   cr_assert_eq(sma_ndim(NULL), 0);
   cr_assert_null(sma_shape(NULL));
-  cr_assert_eq(sma_dtype(NULL), SMA_DTYPE_COUNT);
+  cr_assert_eq(sma_dtype_get(NULL), SMA_DTYPE_COUNT);
   cr_assert_eq(sma_itemsize(NULL), 0);
   cr_assert_eq(sma_nbytes(NULL), 0);
-  cr_assert_null(sma_slice(NULL, &n));
+  cr_assert_null(sma_slice_get(NULL, &n));
   cr_assert_eq(n, 0);
   cr_assert_eq(sma_is_loaded(NULL), 0);
   cr_assert_eq(sma_is_creator(NULL), 0);
   cr_assert_eq(sma_effective_flags(NULL), 0);
-  cr_assert_null(sma_view(NULL));
+  cr_assert_null(sma_view_get(NULL));
   cr_assert_null(sma_data(NULL));
   cr_assert_eq(sma_os_handle(NULL), -1);
   cr_assert_eq(sma_os_error(NULL), 0);
@@ -118,10 +118,10 @@ Test(errors, null_pointers_everywhere) {
   cr_assert_eq(sma_wrap(NULL, 1, NULL, NULL, NULL), SMA_EINVAL);
   cr_assert_eq(sma_describe(NULL, buf, &(size_t){sizeof buf}), SMA_EINVAL);
   cr_assert_eq(sma_parse(NULL, "sma/1", NULL), SMA_EINVAL);
-  cr_assert_eq(sma_info(NULL, &info), SMA_EINVAL);
-  cr_assert_eq(sma_info("x", NULL), SMA_EINVAL);
+  cr_assert_eq(sma_info_get(&info, NULL), SMA_EINVAL);
+  cr_assert_eq(sma_info_get(NULL, "x"), SMA_EINVAL);
   cr_assert_eq(sma_list(NULL, NULL), SMA_EINVAL);
   sma_free(NULL);
   sma_registry_free(NULL);
-  sma_caps(NULL);
+  sma_caps_get(NULL);
 }

@@ -282,7 +282,7 @@ Test(gc, a_name_recreated_between_check_and_removal_survives) {
   for (int tries = 0; tries < 10 && replace_during_gc(name, out, sizeof out); tries++) {
   }
   sma_info_t in;
-  cr_assert_eq(sma_info(name, &in), 0, "the new segment survives: %s", out);
+  cr_assert_eq(sma_info_get(&in, name), 0, "the new segment survives: %s", out);
   cr_assert_eq(in.creator_pid, (uint64_t)getpid(), "and it is the new one");
   cr_expect_not_null(strstr(out, "re-created meanwhile"), "%s", out);
   cr_assert_eq(run_as(-1, NULL, "ls -a /dev/shm | grep -q '^\\.sma-gc-'"), 1,

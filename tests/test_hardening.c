@@ -90,11 +90,11 @@ static int read_sparse_segments(void *arg) {
   sma_info_t info;
   sma_t *a;
   size_t shape[1] = {16};
-  if (sma_info("trap", &info) != SMA_ENORECORD) return 10;
+  if (sma_info_get(&info, "trap") != SMA_ENORECORD) return 10;
   if (sma_open(&a, "trap", NULL, 0) != SMA_ENORECORD) return 11;
   /* A libsma segment grown sparse after create: its record moved into a
    * hole (reads as zeros, so no record). */
-  if (sma_info("grown", &info) != SMA_ENORECORD) return 12;
+  if (sma_info_get(&info, "grown") != SMA_ENORECORD) return 12;
   if (sma_open(&a, "grown", NULL, 0) != SMA_ENORECORD) return 13;
   /* Load by explicit shape reads the record too; without one it loads
    * by size alone, mapping but not touching the pages. */
@@ -192,7 +192,7 @@ Test(hardening, a_record_naming_another_segment_is_corrupt) {
   cr_assert_eq(link(from, to), 0);
   sma_info_t in;
   int open_rc = sma_open(&b, alias, NULL, 0);
-  int info_rc = sma_info(alias, &in);
+  int info_rc = sma_info_get(&in, alias);
   cr_assert_eq(sma_new(&c, &(sma_array_desc_t){.name = alias,
                                                .ndim = 1,
                                                .shape = shape,
@@ -229,7 +229,7 @@ Test(hardening, truncated_after_create_is_an_error) {
   cr_assert_eq(ftruncate(fd, 4096), 0);
   close(fd);
   sma_info_t info;
-  int rc = sma_info(name, &info);
+  int rc = sma_info_get(&info, name);
   cr_assert(rc == SMA_ENORECORD || rc == SMA_ECORRUPT, "%s", sma_err_name(rc));
   cr_assert_eq(sma_open(&b, name, NULL, 0), SMA_ENORECORD);
   cr_assert_eq(sma_unlink(name), 0);
@@ -460,7 +460,7 @@ Test(hardening, sysv_another_uids_planted_segment_is_not_yours) {
   sma_free(b);
   cr_assert_eq(sma_unlink(name), 0);
   sma_info_t info;
-  cr_assert_eq(sma_info(name, &info), 0, "the squatter is still there");
+  cr_assert_eq(sma_info_get(&info, name), 0, "the squatter is still there");
   cr_assert_neq(info.creator_pid, t_pid());
   clear_probes(name);
   sma_free(a);
@@ -516,7 +516,7 @@ Test(hardening, being_created_segment_is_busy_and_reported) {
   cr_assert_eq(sma_load(b), SMA_EBUSY);
   sma_free(b);
   sma_info_t info;
-  cr_assert_eq(sma_info(name, &info), 0);
+  cr_assert_eq(sma_info_get(&info, name), 0);
   cr_assert_eq(info.creating, 1);
   cr_assert_eq(info.creator_pid, t_pid());
   cr_assert_eq(sma_unlink(name), 0);

@@ -22,7 +22,7 @@ Test(info, reports_the_record_and_the_os_state) {
               .name = name, .ndim = 2, .shape = shape, .dtype = SMA_UINT16});
   cr_assert_eq(sma_create(a, 0), 0);
   sma_info_t in;
-  cr_assert_eq(sma_info(name, &in), 0);
+  cr_assert_eq(sma_info_get(&in, name), 0);
   cr_assert_str_eq(in.name, name);
   cr_assert_eq(in.dtype, SMA_UINT16);
   cr_assert_eq(in.ndim, 2);
@@ -34,14 +34,14 @@ Test(info, reports_the_record_and_the_os_state) {
   cr_assert_eq(in.creator_alive, 1, "this process");
   if (in.attached >= 0) cr_assert_eq(in.attached, 1, "this process maps it");
   sma_close(a);
-  cr_assert_eq(sma_info(name, &in), 0);
+  cr_assert_eq(sma_info_get(&in, name), 0);
   if (in.attached >= 0) cr_assert_eq(in.attached, 0);
   cr_assert_eq(sma_unlink(name), 0);
   sma_free(a);
-  cr_assert_eq(sma_info(name, &in), SMA_ENOENT);
-  cr_assert_eq(sma_info(NULL, &in), SMA_EINVAL);
-  cr_assert_eq(sma_info("a/b", &in), SMA_ENAME);
-  cr_assert_eq(sma_info(name, NULL), SMA_EINVAL);
+  cr_assert_eq(sma_info_get(&in, name), SMA_ENOENT);
+  cr_assert_eq(sma_info_get(&in, NULL), SMA_EINVAL);
+  cr_assert_eq(sma_info_get(&in, "a/b"), SMA_ENAME);
+  cr_assert_eq(sma_info_get(NULL, name), SMA_EINVAL);
 }
 
 typedef struct {
@@ -124,7 +124,7 @@ Test(info, a_complete_segment_is_no_stray) {
   int rc = sma_collect_stray(&fake, 0);
   cr_assert(rc == SMA_EINUSE || rc == SMA_EREPLACED || rc == SMA_ENOENT,
             "a complete segment is not removed as a stray: %s", sma_err_name(rc));
-  cr_assert_eq(sma_info(name, &(sma_info_t){0}), 0, "and it is still there");
+  cr_assert_eq(sma_info_get(&(sma_info_t){0}, name), 0, "and it is still there");
   sma_unlink(name);
   sma_free(a);
 }

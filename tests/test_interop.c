@@ -52,7 +52,7 @@ Test(interop, a_segment_of_the_other_byte_order_is_refused) {
   sma_t *a = NULL;
   int open_rc = sma_open(&a, name, NULL, 0);
   sma_info_t info;
-  int info_rc = sma_info(name, &info);
+  int info_rc = sma_info_get(&info, name);
   cr_assert_eq(sma_unlink(name), 0);
   cr_assert_eq(open_rc, SMA_EBYTEORDER, "%s", sma_err_name(open_rc));
   cr_assert_null(a);
@@ -100,7 +100,7 @@ Test(interop, c_loads_what_numpy_created_through_a_slice) {
                                                .nslice = 2}),
                0);
   cr_assert_eq(sma_load(a), 0, "no record: loads by size");
-  const sma_view_t *v = sma_view(a);
+  const sma_view_t *v = sma_view_get(a);
   cr_assert(v->shape[0] == 3 && v->shape[1] == 4);
   for (size_t i = 0; i < 3; i++)
     for (size_t j = 0; j < 4; j++) {
@@ -151,14 +151,14 @@ Test(interop, c_opens_python_helper_segment_by_name) {
   cr_assert_eq(t_run(argv), 0);
   sma_t *a;
   cr_assert_eq(sma_open(&a, name, NULL, 0), 0);
-  cr_assert_eq(sma_dtype(a), SMA_FLOAT64);
+  cr_assert_eq(sma_dtype_get(a), SMA_FLOAT64);
   cr_assert_eq(sma_ndim(a), 3);
   cr_assert_eq(sma_shape(a)[1], 5);
   cr_assert_neq(sma_creator_pid(a), 0);
   const double *d = sma_data(a);
   for (int i = 0; i < 30; i++) cr_assert_eq(d[i], (double)i);
   sma_info_t info;
-  cr_assert_eq(sma_info(name, &info), 0);
+  cr_assert_eq(sma_info_get(&info, name), 0);
   cr_assert_eq(info.creator_alive, 0, "the python process has exited");
   sma_free(a);
   cr_assert_eq(sma_unlink(name), 0);

@@ -98,7 +98,7 @@ static size_t longest_object(const char *start) {
 /* The common limit is reported everywhere, whatever the OS's own. */
 Test(long_names, the_limit_is_255_on_every_backend) {
   sma_caps_t c;
-  sma_caps(&c);
+  sma_caps_get(&c);
   cr_assert_eq(sma_name_max(), LONGEST);
   cr_assert_eq(c.max_name, LONGEST);
   char name[LONGEST + 2];
@@ -144,7 +144,7 @@ static void check_batch(char (*names)[SMA_NAME_BUF], size_t first, size_t last,
     cr_expect(holds(r, len), "length %zu opened another segment's data", len);
     sma_free(r);
     sma_info_t in;
-    cr_assert_eq(sma_info(names[len], &in), 0, "%zu", len);
+    cr_assert_eq(sma_info_get(&in, names[len]), 0, "%zu", len);
     cr_expect(strcmp(in.name, names[len]) == 0, "%s", in.name);
     cr_expect_eq(in.nbytes, 96);
     /* The creator (this process) runs: gc keeps it, and says so by name. */
@@ -231,7 +231,7 @@ Test(long_names, gc_judges_a_long_name_by_its_full_name) {
   cr_assert_eq(waitpid(pid, &status, 0), pid);
   cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   sma_caps_t c;
-  sma_caps(&c);
+  sma_caps_get(&c);
   sma_info_t in;
   int rc = sma_collect(name, 0, &in);
   cr_expect(strcmp(in.name, name) == 0, "%s", in.name);
@@ -350,7 +350,7 @@ Test(long_names, colliding_digests_never_reach_each_other) {
   cr_expect_eq(sma_load(b), SMA_ENOENT);
   cr_expect(sma_data(b) == NULL);
   sma_info_t in;
-  cr_expect_eq(sma_info(second, &in), SMA_ENOENT);
+  cr_expect_eq(sma_info_get(&in, second), SMA_ENOENT);
   cr_expect_eq(sma_collect(second, 0, &in), SMA_ENOENT);
   cr_expect_eq(sma_unlink(second), SMA_ENOENT);
   /* The short name that spells the first's object name is not it either. */

@@ -126,7 +126,7 @@ Test(map_cache, a_name_made_again_maps_the_new_segment) {
   cr_assert_eq(sma_create(small, 0), 0);
   sma_t *again = load(name, NULL, 0);
   cr_assert_eq(sma_ndim(again), 1);
-  cr_assert_eq(sma_dtype(again), SMA_INT64);
+  cr_assert_eq(sma_dtype_get(again), SMA_INT64);
   sma_free(again);
   sma_free(small);
   sma_free(old);
@@ -212,7 +212,7 @@ static int tile_worker(void *arg, int index) {
     if (sma_open(&tile, t->name, box, 2) != 0) return 1;
     double sum = 0;
     for (size_t i = 0; i < TILE; i++) {
-      const float *row = sma_view_at2(sma_view(tile), i, 0);
+      const float *row = sma_view_at2(sma_view_get(tile), i, 0);
       for (size_t j = 0; j < TILE; j++) sum += row[j];
     }
     if (sma_close(tile) != 0) return 1;

@@ -84,7 +84,7 @@ Test(map_cache_attacked, raw_clone_child_in_new_pidns_records_its_own_pidns) {
   ssize_t got1 = read(pfd[0], &creator, sizeof creator);
   ssize_t got2 = got1 == sizeof creator ? read(cfd[0], &zero, sizeof zero) : 0;
   sma_info_t info;
-  int rc = sma_info(name, &info);
+  int rc = sma_info_get(&info, name);
   if (got1 == sizeof creator && creator > 0) kill(creator, SIGKILL);
   sma_unlink(name);
   int st;

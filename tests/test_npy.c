@@ -122,7 +122,7 @@ Test(npy, a_view_is_written_with_numpys_header_in_c_order) {
   cr_assert_eq(sma_ndim(b), 2);
   cr_assert_eq(sma_shape(b)[0], 4);
   cr_assert_eq(sma_shape(b)[1], 2);
-  cr_assert_eq(sma_dtype(b), SMA_FLOAT64);
+  cr_assert_eq(sma_dtype_get(b), SMA_FLOAT64);
   cr_assert_eq(memcmp(sma_data(b), got, sizeof got), 0, "read back as written");
   cr_assert_eq(sma_unlink(copy), 0);
   sma_free(b);
@@ -185,7 +185,7 @@ Test(npy, fortran_order_and_the_other_byte_order_are_converted) {
   t_name(name, sizeof name, "npyf");
   sma_t *a;
   cr_assert_eq(read_npy(&a, name, file, n), 0);
-  cr_assert_eq(sma_dtype(a), SMA_INT32);
+  cr_assert_eq(sma_dtype_get(a), SMA_INT32);
   const int32_t *d = sma_data(a);
   for (int i = 0; i < 2; i++)
     for (int j = 0; j < 3; j++) cr_assert_eq(d[3 * i + j], 10 * i + j, "[%d][%d]", i, j);
@@ -414,12 +414,12 @@ static void assert_not_openable(const char *name, const char *when) {
   int rc = sma_open(&r, name, NULL, 0);
   if (rc == 0) /* the defect: say how much of what it got is not the data */
     fprintf(stderr, "%s: a reader opened %s, %zu of its %d elements not loaded yet\n", when,
-            name, t_count_not(sma_view(r), 1.0), FEED_ITEMS);
+            name, t_count_not(sma_view_get(r), 1.0), FEED_ITEMS);
   sma_free(r);
   cr_assert(rc == SMA_ENOENT || rc == SMA_EBUSY, "%s: sma_open gave %s", when,
             sma_err_name(rc));
   sma_info_t in;
-  rc = sma_info(name, &in);
+  rc = sma_info_get(&in, name);
   cr_assert(rc == SMA_ENOENT || (rc == 0 && in.creating == 1),
             "%s: sma_info says %s, creating %d", when, sma_err_name(rc), in.creating);
 }
@@ -440,7 +440,7 @@ Test(npy, a_reader_during_a_load_sees_no_array_until_all_of_it_is_in, .timeout =
   feed_end(&f);
   sma_t *r = NULL;
   cr_assert_eq(sma_open(&r, name, NULL, 0), 0);
-  cr_assert_eq(t_count_not(sma_view(r), 1.0), 0);
+  cr_assert_eq(t_count_not(sma_view_get(r), 1.0), 0);
   sma_free(r);
   cr_assert_eq(sma_unlink(name), 0);
 }

@@ -40,9 +40,9 @@ Test(persist, the_flag_is_recorded_and_reported_by_info) {
                0);
   cr_assert_eq(sma_create(b, 0), 0);
   sma_info_t in;
-  cr_assert_eq(sma_info(keep, &in), 0);
+  cr_assert_eq(sma_info_get(&in, keep), 0);
   cr_assert_eq(in.persistent, 1);
-  cr_assert_eq(sma_info(drop, &in), 0);
+  cr_assert_eq(sma_info_get(&in, drop), 0);
   cr_assert_eq(in.persistent, 0);
   sma_t *r;
   cr_assert_eq(sma_open(&r, keep, NULL, 0), 0);
@@ -182,7 +182,7 @@ Test(persist, sma_load_then_gc_keeps_the_dataset_and_lists_it_as_persistent,
   cr_assert_not_null(strstr(out, why), "gc says why: %s", out);
   free(out);
   sma_info_t in;
-  cr_assert_eq(sma_info(name, &in), 0);
+  cr_assert_eq(sma_info_get(&in, name), 0);
   cr_assert_eq(in.persistent, 1);
 
   out = sma_output(&code, (const char *const[]){"ls", "--json", "--prefix", name, NULL});

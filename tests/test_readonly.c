@@ -37,7 +37,7 @@ static sma_t *make_filled(const char *name, unsigned flags) {
 /* 1 if the loaded array `a` shows the pattern (through its slice, if any:
  * the tests' slices are whole rows from `first_row`). */
 static int shows_pattern(const sma_t *a, size_t first_row) {
-  const sma_view_t *v = sma_view(a);
+  const sma_view_t *v = sma_view_get(a);
   for (size_t r = 0; r < v->shape[0]; r++)
     for (size_t c = 0; c < COLS; c++)
       if (*(const uint16_t *)sma_view_at2(v, r, c) != pattern((first_row + r) * COLS + c))
@@ -300,7 +300,7 @@ static int reader_steps(const char *name) {
   if (sma_clone(&c, r, NULL) != 0 || sma_load_as(c, 0) != SMA_EACCES) return BAD_STEP + 1;
   if (sma_load(c) != 0 || !shows_pattern(c, 0)) return BAD_STEP + 2;
   sma_info_t info;
-  if (sma_info(name, &info) != 0 || info.ndim != 2) return BAD_STEP + 3;
+  if (sma_info_get(&info, name) != 0 || info.ndim != 2) return BAD_STEP + 3;
   sma_free(c);
   sma_free(r);
   return 0;

@@ -81,10 +81,10 @@ Test(registry, create_and_register_takes_prefix_and_slice_from_desc) {
                                        0),
                0);
   cr_assert(strstr(sma_name(a), "-pfx-") != NULL, "%s", sma_name(a));
-  cr_assert_eq(sma_view_size(sma_view(a)), 10, "create views it whole");
+  cr_assert_eq(sma_view_size(sma_view_get(a)), 10, "create views it whole");
   cr_assert_eq(sma_close(a), 0);
   cr_assert_eq(sma_load(a), 0);
-  cr_assert_eq(sma_view_size(sma_view(a)), 5, "the slice applies on load");
+  cr_assert_eq(sma_view_size(sma_view_get(a)), 5, "the slice applies on load");
   sma_free(a);
   cr_assert_eq(sma_registry_clear(r), 0);
   sma_registry_free(r);

@@ -288,7 +288,7 @@ Test(slice, huge_step_through_load) {
     size_t n;
     cr_assert_eq(sma_slice_parse(texts[i], s, 1, &n), 0);
     cr_assert_eq(sma_open(&w, name, s, n), 0, "%s", texts[i]);
-    const sma_view_t *v = sma_view(w);
+    const sma_view_t *v = sma_view_get(w);
     cr_assert_eq(v->shape[0], 1, "%s", texts[i]);
     cr_assert_eq(*(double *)sma_view_at1(v, 0), want[i], "%s", texts[i]);
     void *p;

@@ -36,7 +36,7 @@ static void make_segment(const char *name, double value) {
                0);
   int rc = sma_create(a, 0);
   cr_assert_eq(rc, 0, "create %s: %s", name, sma_strerror(rc));
-  t_fill_view(sma_view(a), value);
+  t_fill_view(sma_view_get(a), value);
   sma_free(a);
 }
 
@@ -85,11 +85,11 @@ static int own_round(const busy_t *b, int index, int round, sma_registry_t *reg)
                                                        .shape = shape,
                                                        .dtype = SMA_FLOAT64},
                                    0) == 0;
-  if (ok) t_fill_view(sma_view(a), value);
+  if (ok) t_fill_view(sma_view_get(a), value);
   sma_slice_t rows[1] = {{(int64_t)round % ROWS, ROWS, 2}};
   ok = ok && sma_open(&whole, sma_name(a), NULL, 0) == 0 &&
-       t_count_not(sma_view(whole), value) == 0;
-  ok = ok && sma_open(&part, sma_name(a), rows, 1) == 0 && t_count_not(sma_view(part), value) == 0;
+       t_count_not(sma_view_get(whole), value) == 0;
+  ok = ok && sma_open(&part, sma_name(a), rows, 1) == 0 && t_count_not(sma_view_get(part), value) == 0;
   ok = ok &&
        sma_new(&again, &(sma_array_desc_t){.name = sma_name(a),
                                            .ndim = 2,
@@ -97,10 +97,10 @@ static int own_round(const busy_t *b, int index, int round, sma_registry_t *reg)
                                            .dtype = SMA_FLOAT64,
                                            .slice = rows,
                                            .nslice = 1}) == 0 &&
-       sma_load(again) == 0 && t_count_not(sma_view(again), value) == 0;
+       sma_load(again) == 0 && t_count_not(sma_view_get(again), value) == 0;
   ok = ok && describe_round_trip(part);
   sma_info_t info;
-  ok = ok && sma_info(sma_name(a), &info) == 0 && info.nbytes == sizeof(double) * ROWS * COLS &&
+  ok = ok && sma_info_get(&info, sma_name(a)) == 0 && info.nbytes == sizeof(double) * ROWS * COLS &&
        info.creator_alive == 1;
   ok = ok && sma_collect(sma_name(a), 0, NULL) == SMA_EINUSE; /* its creator lives */
   seen_t seen = {b->prefix[index], b->shared, 0, 0};
@@ -209,9 +209,9 @@ static int stripe_worker(void *arg, int index) {
                                               .slice = rows,
                                               .nslice = 1}) == 0 &&
            sma_load(mine) == 0;
-  if (ok) t_fill_view(sma_view(mine), 100.0 + index);
+  if (ok) t_fill_view(sma_view_get(mine), 100.0 + index);
   ok = ok && sma_open(&check, s->name, rows, 1) == 0 &&
-       t_count_not(sma_view(check), 100.0 + index) == 0;
+       t_count_not(sma_view_get(check), 100.0 + index) == 0;
   ok = ok && sma_close(mine) == 0;
   sma_free(check);
   sma_free(mine);
@@ -257,7 +257,7 @@ static int load_close_worker(void *arg, int index) {
                                                      .slice = box,
                                                      .nslice = 2}) == 0 &&
                          sma_load(a) == 0;
-    ok = ok && t_count_not(sma_view(a), 3.0) == 0 && sma_close(a) == 0;
+    ok = ok && t_count_not(sma_view_get(a), 3.0) == 0 && sma_close(a) == 0;
     sma_free(a);
     if (!ok) return 1;
   }
@@ -323,7 +323,7 @@ static int error_worker(void *arg, int index) {
   }
   for (int r = 0; r < 500; r++) {
     sma_info_t info;
-    int rc = index % 2 == 0 ? sma_info(j->missing, &info) : sma_info("bad/name", &info);
+    int rc = index % 2 == 0 ? sma_info_get(&info, j->missing) : sma_info_get(&info, "bad/name");
     int os_err = sma_last_os_error();
     if (index % 2 == 0 && (rc != SMA_ENOENT || os_err != T_OS_ENOENT)) return 1;
     if (index % 2 == 1 && (rc != SMA_ENAME || os_err != 0)) return 1;
@@ -382,13 +382,13 @@ static int child_uses_library(const char *shared) {
                                       .dtype = SMA_INT64}) != 0 ||
       sma_create(a, 0) != 0)
     return 3;
-  t_fill_view(sma_view(a), 42.0);
-  if (sma_open(&b, name, NULL, 0) != 0 || t_count_not(sma_view(b), 42.0) != 0) return 4;
-  if (sma_open(&s, shared, NULL, 0) != 0 || t_count_not(sma_view(s), 7.0) != 0) return 5;
+  t_fill_view(sma_view_get(a), 42.0);
+  if (sma_open(&b, name, NULL, 0) != 0 || t_count_not(sma_view_get(b), 42.0) != 0) return 4;
+  if (sma_open(&s, shared, NULL, 0) != 0 || t_count_not(sma_view_get(s), 7.0) != 0) return 5;
   seen_t seen = {prefix, shared, 0, 0};
   if (sma_list(count_listed, &seen) != 0 || seen.shared_seen != 1 || seen.mine != 1) return 6;
   sma_info_t info;
-  if (sma_info(name, &info) != 0 || info.creator_pid != (uint64_t)getpid() ||
+  if (sma_info_get(&info, name) != 0 || info.creator_pid != (uint64_t)getpid() ||
       info.creator_alive != 1)
     return 7;
   sma_free(s);

@@ -144,7 +144,7 @@ static int list_failed(const char *cmd, int rc, int os_err) {
 
 void cli_say_persistence(const sma_t *a) {
   sma_caps_t caps;
-  sma_caps(&caps);
+  sma_caps_get(&caps);
   if (sma_is_persistent(a) && !caps.outlives_creator)
     printf("persistent (recorded; on this OS a segment still goes with the last "
            "process that holds it)\n");
@@ -484,7 +484,7 @@ static int cmd_ls(int argc, char **argv) {
  * nothing at all. */
 static void print_keeping(const sma_info_t *in) {
   sma_caps_t caps;
-  sma_caps(&caps);
+  sma_caps_get(&caps);
   const char *gc_removes = caps.proves_unused ? "`sma gc` removes it" : "`sma rm` removes it";
   if (!in->creating) {
     printf("persistent:    %s\n",
@@ -510,7 +510,7 @@ static int cmd_info(int argc, char **argv) {
   }
   if (name == NULL) return command_help("info", stderr, USAGE);
   sma_info_t in;
-  int rc = sma_info(name, &in);
+  int rc = sma_info_get(&in, name);
   if (rc != 0) return cli_fail_os("info", name, rc, sma_last_os_error());
   if (json) {
     print_json(&in);

@@ -93,11 +93,11 @@ int demo_worker_main(int argc, char **argv) {
     sma_free(in), sma_free(out), sma_free(prog);
     return 1;
   }
-  const sma_view_t *vi = sma_view(in), *vo = sma_view(out);
+  const sma_view_t *vi = sma_view_get(in), *vo = sma_view_get(out);
   size_t in_row0, row0, height, delay;
   if (!parse_size(argv[4], &in_row0) || !parse_size(argv[5], &row0) ||
       !parse_size(argv[6], &height) || !parse_size(argv[7], &delay) ||
-      !rows_fit(k, vi, vo, sma_view(prog), in_row0, row0, height)) {
+      !rows_fit(k, vi, vo, sma_view_get(prog), in_row0, row0, height)) {
     fprintf(stderr, "sma demo worker: arguments do not describe rows of these arrays\n");
     sma_free(in), sma_free(out), sma_free(prog);
     return 2;
@@ -321,7 +321,7 @@ static int run_job(job_t *job, const float *ref, double t_ref) {
 static void limit_hint(int rc, size_t size) {
   if (rc != SMA_ETOOBIG && rc != SMA_ELIMIT) return;
   sma_caps_t caps;
-  sma_caps(&caps);
+  sma_caps_get(&caps);
   if (caps.max_segment == 0) return;
   unsigned long long need = (unsigned long long)size * size * sizeof(float);
   fprintf(stderr,

@@ -103,7 +103,7 @@ def _unbound(v: int) -> Optional[int]:
 def slices_of(obj: int) -> Optional[Tuple[slice, ...]]:
     """The slice a sma_t holds, as Python slices (None for none)."""
     count = ctypes.c_size_t()
-    ptr = lib.sma_slice(obj, ctypes.byref(count))
+    ptr = lib.sma_slice_get(obj, ctypes.byref(count))
     if not ptr or count.value == 0:
         return None
     return tuple(slice(_unbound(ptr[i].start), _unbound(ptr[i].stop), _unbound(ptr[i].step))

@@ -258,7 +258,7 @@ class SharedMemoryArray:
     @classmethod
     def _of(cls, ptr: int) -> "SharedMemoryArray":
         """A Python object with a sma_t's attributes (not loaded)."""
-        return cls(shape_of(ptr), numpy_dtype(lib.sma_dtype(ptr)),
+        return cls(shape_of(ptr), numpy_dtype(lib.sma_dtype_get(ptr)),
                    lib.sma_name(ptr).decode("utf-8"), slices_of(ptr),
                    persistent=bool(lib.sma_is_persistent(ptr)))
 

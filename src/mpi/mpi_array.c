@@ -300,7 +300,7 @@ int sma_mpi_free(sma_mpi_array_t *a) {
 }
 
 const sma_view_t *sma_mpi_view(const sma_mpi_array_t *a) {
-  return a != NULL ? sma_view(a->view) : NULL;
+  return a != NULL ? sma_view_get(a->view) : NULL;
 }
 
 void sma_mpi_rows(const sma_mpi_array_t *a, size_t *first, size_t *count, size_t *view_first) {
@@ -382,7 +382,7 @@ static int rank_rows(const sma_mpi_array_t *a, int root, int **counts, int **dis
 }
 
 static unsigned char *own_rows(const sma_mpi_array_t *a) {
-  return (unsigned char *)sma_view(a->view)->data + (a->first - a->view_first) * a->row_bytes;
+  return (unsigned char *)sma_view_get(a->view)->data + (a->first - a->view_first) * a->row_bytes;
 }
 
 /* Every rank's owned rows to root's buf (gather), or from it (scatter). */
