@@ -930,8 +930,12 @@ SMA_API int sma_list(sma_list_fn fn, void *user);
  * without an index), SMA_ENOBUFS (*size: the bytes needed). */
 SMA_API int sma_index_path(char *buf, size_t *size);
 
-/** sma_collect() flag: judge only, remove nothing. */
-#define SMA_COLLECT_DRY_RUN 1u
+/** Flags for sma_collect() and sma_collect_stray(). */
+enum sma_collect_flags {
+  /** Judge only, remove nothing: the result says whether the segment
+   * would be removed. */
+  SMA_COLLECT_DRY_RUN = 1u << 0
+};
 
 /** Removes the segment `name` only if it is provably orphaned: its creator
  * is gone (info->creator_alive == 0) and no process holds it open or maps
