@@ -403,7 +403,7 @@ static double handoff_pipe(const config_t *c, void *ctx) {
 
 static int child_load(const char *desc) {
   sma_t *a;
-  if (sma_parse(&a, desc, NULL) != 0 || sma_load(a) != 0) return 1;
+  if (sma_parse(&a, NULL, desc) != 0 || sma_load(a) != 0) return 1;
   int ok = ((volatile unsigned char *)sma_data(a))[sma_nbytes(a) - 1] == 0x5a;
   sma_free(a);
   return ok ? 0 : 1;
@@ -563,7 +563,8 @@ static int child_tiles(const char *name, const char *result_desc, int worker, in
   double seconds = proc_now() - t0;
   int ok = total == (double)(last - first) * TILE * TILE; /* every element is 1 */
   sma_free(whole);
-  if (sma_parse(&result, result_desc, NULL) != 0 || sma_load(result) != 0) return 1;
+  if (sma_parse(&result, NULL, result_desc) != 0 || sma_load(result) != 0)
+    return 1;
   ((double *)sma_data(result))[worker] = seconds;
   sma_free(result);
   return ok ? 0 : 1;
@@ -1000,8 +1001,8 @@ int main(int argc, char **argv) {
    * short form fits), so that a baseline's raw OS call names the very
    * object libsma made: a longer name's object is a digest of it. */
   char name[SMA_NAME_BUF], raw_name[SMA_NAME_BUF];
-  int rc = sma_build_name(name, &(size_t){31}, "bench");
-  if (rc == 0) rc = sma_build_name(raw_name, &(size_t){31}, "benchraw");
+  int rc = sma_build_name("bench", name, &(size_t){31});
+  if (rc == 0) rc = sma_build_name("benchraw", raw_name, &(size_t){31});
   if (rc != 0) return fail("names", rc);
   machine();
   fit_to_limit(&c);

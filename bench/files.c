@@ -84,7 +84,8 @@ int bench_files(const config_t *c, const char *name) {
   f.elements = c->handoff_bytes / 2 / sizeof(float);
   const char *tmp = getenv("TMPDIR");
   snprintf(f.path, sizeof f.path, "%s/%s.npy", tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp", name);
-  int rc = sma_build_name(f.load_name, &(size_t){sizeof f.load_name}, "benchload");
+  int rc =
+      sma_build_name("benchload", f.load_name, &(size_t){sizeof f.load_name});
   size_t shape[1] = {f.elements};
   sma_t *a = NULL;
   if (rc == 0)

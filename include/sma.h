@@ -286,7 +286,7 @@ typedef enum sma_dtype {
  * codes ("f4", "u1", "?", "b1", "d", "B"...) and type strings with a byte
  * order ("<f4", "=f4", "|u1"; ">" on a little-endian machine is rejected).
  * Errors: SMA_EINVAL (NULL), SMA_EDTYPE (unknown), SMA_EBYTEORDER. */
-SMA_API int sma_dtype_parse(const char *text, sma_dtype_t *out);
+SMA_API int sma_dtype_parse(sma_dtype_t *out, const char *text);
 
 /** Item size in bytes; 0 for a value outside the enum. */
 SMA_API size_t sma_dtype_size(sma_dtype_t dtype);
@@ -322,8 +322,8 @@ typedef struct sma_slice {
  * slices and are rejected. Errors: SMA_EINVAL (NULL), SMA_ESLICE
  * (malformed, or an integer that does not fit int64), SMA_ESTEP (a literal
  * step of 0), SMA_ETOOMANYSLICES (more than `cap`). */
-SMA_API int sma_slice_parse(const char *text, sma_slice_t *out, size_t cap,
-                            size_t *count);
+SMA_API int sma_slice_parse(sma_slice_t *out, size_t cap, size_t *count,
+                            const char *text);
 
 /** Writes the text form of `count` slices to buf (NUL-terminated), using
  * the same syntax sma_slice_parse() reads.
@@ -347,8 +347,8 @@ SMA_API int sma_slice_format(const sma_slice_t *slices, size_t count,
  * number to *ndim. Errors: SMA_EINVAL (NULL), SMA_ESHAPE (malformed),
  * SMA_ENDIM (more than `cap` extents), SMA_EOVERFLOW (an extent that does
  * not fit this machine's size_t: never truncated). */
-SMA_API int sma_shape_parse(const char *text, size_t *shape, size_t cap,
-                            size_t *ndim);
+SMA_API int sma_shape_parse(size_t *shape, size_t cap, size_t *ndim,
+                            const char *text);
 
 /** Writes a shape as sma_shape_parse() reads it: "512,512", or "()" for
  * ndim 0. `size` as for sma_slice_format(); 21 bytes per extent (and 3
@@ -675,7 +675,7 @@ SMA_API int64_t sma_created_ns(const sma_t *a);
 
 /** Address of element `index` (ndim entries) in the view, bounds-checked.
  * Errors: SMA_EINVAL, SMA_ESTATE (not loaded), SMA_EBOUNDS. */
-SMA_API int sma_at(const sma_t *a, const size_t *index, void **out);
+SMA_API int sma_at(void **out, const sma_t *a, const size_t *index);
 
 /* ---- Names ------------------------------------------------------------- */
 /** Buffer size that holds any name on any backend, NUL included. */
@@ -721,7 +721,7 @@ SMA_API int sma_name_validate(const char *name);
  * SMA_ENAME (bad prefix), SMA_ENOBUFS (buf too small even for the short
  * form; *size: the bytes it needs), SMA_ENAMETOOLONG (prefix too long for
  * the backend even in the short form), SMA_EOS (no randomness). */
-SMA_API int sma_build_name(char *buf, size_t *size, const char *prefix);
+SMA_API int sma_build_name(const char *prefix, char *buf, size_t *size);
 
 /** The value of the process-wide name counter: how many names
  * sma_build_name() has built in this process. */
@@ -779,8 +779,8 @@ typedef int (*sma_wrap_fn)(const sma_view_t *const *views, size_t n,
  * value goes to *fn_result (may be NULL). If the k-th load fails, the
  * arrays loaded before it are closed, fn is not called and the load's
  * error is returned. Arrays must not be loaded on entry (SMA_ESTATE). */
-SMA_API int sma_wrap(sma_t *const *arrays, size_t n, sma_wrap_fn fn,
-                     void *user, int *fn_result);
+SMA_API int sma_wrap(int *fn_result, sma_t *const *arrays, size_t n,
+                     sma_wrap_fn fn, void *user);
 
 /* ---- Descriptors: an array as one printable line ----------------------- */
 /** The newest version of the descriptor format, which sma_describe()
@@ -818,7 +818,7 @@ SMA_API int sma_describe(const sma_t *a, char *buf, size_t *size);
  * that is wrong: "version", "backend", "dtype", "shape", "slice",
  * "persistent", "name" or "line". Errors: SMA_EINVAL, SMA_EDESCRIPTOR, SMA_EMISMATCH (other
  * backend), and those of sma_new(). */
-SMA_API int sma_parse(sma_t **out, const char *line, const char **bad_field);
+SMA_API int sma_parse(sma_t **out, const char **bad_field, const char *line);
 
 /* ---- NumPy .npy files ---------------------------------------------------- */
 /** Where sma_npy_write() sends bytes, as fwrite() does: returns how many of
@@ -972,7 +972,7 @@ enum sma_collect_flags {
  * SMA_EREPLACED (the name now names another segment than the one
  * judged: left alone; gc never moves a segment away from its name),
  * SMA_EINVAL (unknown flag), and those of sma_info_get(). */
-SMA_API int sma_collect(const char *name, unsigned flags, sma_info_t *info);
+SMA_API int sma_collect(sma_info_t *info, const char *name, unsigned flags);
 
 /** Buffer size of sma_stray_t's label. */
 #define SMA_STRAY_LABEL 288

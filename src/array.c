@@ -436,7 +436,7 @@ intptr_t sma_os_handle(const sma_t *a) {
   return a && a->loaded ? a->seg.handle : -1;
 }
 
-int sma_at(const sma_t *a, const size_t *index, void **out) {
+int sma_at(void **out, const sma_t *a, const size_t *index) {
   if (a == NULL || out == NULL || (index == NULL && a->ndim > 0))
     return SMA_EINVAL;
   *out = NULL;

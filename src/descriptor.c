@@ -63,7 +63,7 @@ static bool copy_field(char *dst, size_t cap, const char *v, size_t len) {
   return true;
 }
 
-int sma_parse(sma_t **out, const char *line, const char **bad_field) {
+int sma_parse(sma_t **out, const char **bad_field, const char *line) {
   const char *ignored;
   if (bad_field == NULL) bad_field = &ignored;
   *bad_field = "line";
@@ -92,7 +92,7 @@ int sma_parse(sma_t **out, const char *line, const char **bad_field) {
   if (field(&p, "dtype", 0, &v, &len) != 0 ||
       !copy_field(text, sizeof text, v, len))
     return SMA_EDESCRIPTOR;
-  int rc = sma_dtype_parse(text, &dtype);
+  int rc = sma_dtype_parse(&dtype, text);
   if (rc != 0) return rc;
 
   *bad_field = "shape";
@@ -100,7 +100,7 @@ int sma_parse(sma_t **out, const char *line, const char **bad_field) {
   if (field(&p, "shape", 0, &v, &len) != 0 ||
       !copy_field(text, sizeof text, v, len))
     return SMA_EDESCRIPTOR;
-  rc = sma_shape_parse(text, shape, SMA_MAX_DIMS, &ndim);
+  rc = sma_shape_parse(shape, SMA_MAX_DIMS, &ndim, text);
   if (rc != 0) return rc == SMA_ESHAPE ? SMA_EDESCRIPTOR : rc;
 
   *bad_field = "slice";
@@ -109,7 +109,7 @@ int sma_parse(sma_t **out, const char *line, const char **bad_field) {
   if (field(&p, "slice", 0, &v, &len) != 0 ||
       !copy_field(text, sizeof text, v, len))
     return SMA_EDESCRIPTOR;
-  if ((rc = sma_slice_parse(text, slices, SMA_MAX_DIMS, &nslice)) != 0)
+  if ((rc = sma_slice_parse(slices, SMA_MAX_DIMS, &nslice, text)) != 0)
     return rc;
 
   /* Version 2: whether the segment is meant to persist, 0 or 1. */

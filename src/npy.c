@@ -57,14 +57,14 @@ static const char *tuple(const char *p, const char *end, sma__npy_header_t *h, i
   char text[520];
   memcpy(text, p, (size_t)(close - p + 1));
   text[close - p + 1] = '\0';
-  int r = sma_shape_parse(text, h->shape, SMA_MAX_DIMS, &h->ndim);
+  int r = sma_shape_parse(h->shape, SMA_MAX_DIMS, &h->ndim, text);
   if (r == SMA_ENDIM || r == SMA_EOVERFLOW) *rc = r;
   return r == 0 ? close + 1 : NULL;
 }
 
 /* The dtype of a descr, and whether its byte order is the other one. */
 static int descr_dtype(const char *descr, sma__npy_header_t *h) {
-  int rc = sma_dtype_parse(descr, &h->dtype);
+  int rc = sma_dtype_parse(&h->dtype, descr);
   h->swap = false;
   if (rc != SMA_EBYTEORDER) return rc == 0 ? 0 : SMA_EDTYPE;
   char flipped[16];
@@ -72,7 +72,7 @@ static int descr_dtype(const char *descr, sma__npy_header_t *h) {
   strcpy(flipped, descr);
   flipped[0] = flipped[0] == '<' ? '>' : '<'; /* '>' and '!' are big-endian */
   h->swap = true;
-  return sma_dtype_parse(flipped, &h->dtype) == 0 ? 0 : SMA_EDTYPE;
+  return sma_dtype_parse(&h->dtype, flipped) == 0 ? 0 : SMA_EDTYPE;
 }
 
 /* The dict: exactly the keys descr, fortran_order and shape, once each. */

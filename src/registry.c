@@ -84,7 +84,7 @@ int sma_create_and_register(sma_t **out, sma_registry_t *reg,
   if (reg == NULL || desc == NULL) return sma__named_result(SMA_EINVAL, 0);
   char name[SMA_NAME_BUF];
   size_t name_len = sizeof name;
-  int rc = sma_build_name(name, &name_len, desc->name);
+  int rc = sma_build_name(desc->name, name, &name_len);
   /* SMA_EOS there is the CSPRNG's failure, whose errno is still in place. */
   if (rc != 0) return sma__named_result(rc, rc == SMA_EOS ? sma__os_last_error() : 0);
   sma_array_desc_t named = *desc;

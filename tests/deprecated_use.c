@@ -6,13 +6,13 @@
 #include "sma.h"
 
 SMA_DEPRECATED("use sma_build_name()")
-int old_build_name(char *buf, size_t *size, const char *prefix);
+int old_build_name(const char *prefix, char *buf, size_t *size);
 
 int use(char *buf, size_t cap);
 int use(char *buf, size_t cap) {
 #ifdef USE_OLD
-  return old_build_name(buf, &cap, "x");
+  return old_build_name("x", buf, &cap);
 #else
-  return sma_build_name(buf, &cap, "x");
+  return sma_build_name("x", buf, &cap);
 #endif
 }

@@ -53,7 +53,7 @@ static int write_readonly(int argc, char **argv) {
 static int open_sliced(const char *name, const char *slice_text, sma_t **a) {
   sma_slice_t slices[SMA_MAX_DIMS];
   size_t n;
-  int rc = sma_slice_parse(slice_text, slices, SMA_MAX_DIMS, &n);
+  int rc = sma_slice_parse(slices, SMA_MAX_DIMS, &n, slice_text);
   if (rc == 0) rc = sma_open(a, name, slices, n);
   return rc;
 }
@@ -79,8 +79,8 @@ static int load_or_create(int argc, char **argv, int create) {
   if (argc != 5) return 2;
   size_t shape[SMA_MAX_DIMS], ndim;
   sma_dtype_t dtype;
-  if (sma_shape_parse(argv[3], shape, SMA_MAX_DIMS, &ndim) != 0) return 2;
-  int rc = sma_dtype_parse(argv[4], &dtype);
+  if (sma_shape_parse(shape, SMA_MAX_DIMS, &ndim, argv[3]) != 0) return 2;
+  int rc = sma_dtype_parse(&dtype, argv[4]);
   sma_t *a = NULL;
   if (rc == 0)
     rc = sma_new(

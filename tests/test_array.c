@@ -173,14 +173,14 @@ Test(array, create_views_whole_array_and_load_applies_slice) {
   cr_assert(w->strides[0] == 64 && w->strides[1] == -12);
   size_t idx[2] = {1, 2};
   void *p;
-  cr_assert_eq(sma_at(b, idx, &p), 0);
+  cr_assert_eq(sma_at(&p, b, idx), 0);
   cr_assert_eq(*(int32_t *)p, 3 * 8 + 1, "[3, 7::-3][2] is column 1");
   *(int32_t *)p = -1; /* the same memory as a's */
   cr_assert_eq(data[3 * 8 + 1], -1);
   idx[1] = 3;
-  cr_assert_eq(sma_at(b, idx, &p), SMA_EBOUNDS);
+  cr_assert_eq(sma_at(&p, b, idx), SMA_EBOUNDS);
   cr_assert_eq(sma_close(b), 0);
-  cr_assert_eq(sma_at(b, idx, &p), SMA_ESTATE);
+  cr_assert_eq(sma_at(&p, b, idx), SMA_ESTATE);
   sma_free(b);
   cr_assert_eq(sma_unlink(name), 0);
   sma_free(a);
@@ -429,7 +429,7 @@ Test(array, zero_byte_and_zero_dim_arrays) {
   cr_assert_eq(sma_create(scalar, 0), 0);
   cr_assert_eq(sma_nbytes(scalar), 16, "a 0-d array holds one element");
   void *p;
-  cr_assert_eq(sma_at(scalar, NULL, &p), 0);
+  cr_assert_eq(sma_at(&p, scalar, NULL), 0);
   cr_assert_eq(p, sma_data(scalar));
   sma_unlink(name);
   sma_free(scalar);

@@ -144,7 +144,7 @@ Test(cli, create_ls_info_describe_rm) {
 
   cr_assert_eq(sma_cmd(&out, "describe %s --slice ::-1", name), 0);
   out[strcspn(out, "\n")] = '\0';
-  cr_assert_eq(sma_parse(&a, out, NULL), 0, "the descriptor parses: %s", out);
+  cr_assert_eq(sma_parse(&a, NULL, out), 0, "the descriptor parses: %s", out);
   cr_assert_eq(sma_load(a), 0);
   cr_assert_eq(sma_view_get(a)->strides[0], -16);
   sma_free(a);
@@ -584,7 +584,7 @@ Test(cli, prefix_selects_only_its_own_names) {
   char p[32];
   snprintf(p, sizeof p, "pfx%d", (int)getpid());
   char built[SMA_NAME_BUF], names[6][SMA_NAME_BUF];
-  cr_assert_eq(sma_build_name(built, &(size_t){sizeof built}, p), 0);
+  cr_assert_eq(sma_build_name(p, built, &(size_t){sizeof built}), 0);
   snprintf(names[0], sizeof names[0], "%s", built);           /* built: selected */
   snprintf(names[1], sizeof names[1], "%s-starts", p);        /* starts with P: selected */
   snprintf(names[2], sizeof names[2], "k7-%s-abcdefghijk23", p); /* short form: selected */
@@ -690,7 +690,7 @@ Test(cli, describe_prints_the_longest_descriptor) {
   cr_expect_gt(strlen(out), 2048);
   out[strcspn(out, "\n")] = '\0';
   sma_t *back;
-  cr_expect_eq(sma_parse(&back, out, NULL), 0, "%s", out);
+  cr_expect_eq(sma_parse(&back, NULL, out), 0, "%s", out);
   sma_free(back);
   free(out);
   sma_unlink(name);

@@ -116,7 +116,7 @@ Test(cli_promises, demo_worker_refuses_a_progress_view_too_small_for_the_counter
   for (size_t i = 0; i < sizeof slices / sizeof slices[0]; i++) {
     sma_slice_t s[1];
     size_t n;
-    cr_assert_eq(sma_slice_parse(slices[i], s, 1, &n), 0);
+    cr_assert_eq(sma_slice_parse(s, 1, &n, slices[i]), 0);
     cr_assert_eq(sma_new(&prog, &(sma_array_desc_t){.name = name,
                                                     .ndim = 1,
                                                     .shape = shape,
@@ -369,7 +369,8 @@ Test(cli_promises, name_based_calls_give_the_os_reason) {
     cr_expect_eq(sma_open(&a, name, NULL, 0), SMA_EOS, "%s", tag);
     cr_expect_null(a);
     cr_expect_eq(sma_last_os_error(), want, "open %s", tag);
-    cr_expect_eq(sma_collect(name, SMA_COLLECT_DRY_RUN, NULL), SMA_EOS, "%s", tag);
+    cr_expect_eq(sma_collect(NULL, name, SMA_COLLECT_DRY_RUN), SMA_EOS, "%s",
+                 tag);
     cr_expect_eq(sma_last_os_error(), want, "collect %s", tag);
     remove_not_segment(name);
   }

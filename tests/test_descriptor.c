@@ -12,7 +12,7 @@ static void round_trip(sma_t *a) {
   cr_assert_null(strchr(line, '\n'), "one line");
   sma_t *b;
   const char *bad = "unset";
-  cr_assert_eq(sma_parse(&b, line, &bad), 0, "%s (bad %s)", line, bad);
+  cr_assert_eq(sma_parse(&b, &bad, line), 0, "%s (bad %s)", line, bad);
   cr_assert_null(bad);
   cr_assert_str_eq(sma_name(b), sma_name(a));
   cr_assert_eq(sma_dtype_get(b), sma_dtype_get(a));
@@ -80,7 +80,7 @@ Test(descriptor, loaded_object_describes_the_same) {
   cr_assert_eq(sma_create(a, 0), 0);
   cr_assert_eq(sma_describe(a, line, &(size_t){sizeof line}), 0);
   strcat(line, "\n"); /* as read from a pipe */
-  cr_assert_eq(sma_parse(&b, line, NULL), 0);
+  cr_assert_eq(sma_parse(&b, NULL, line), 0);
   cr_assert_eq(sma_load(b), 0);
   cr_assert_eq(sma_data(b) != NULL, 1);
   sma_free(b);
@@ -93,7 +93,7 @@ Test(descriptor, malformed_lines_name_the_bad_field) {
   snprintf(good, sizeof good, t_native("sma/1 backend=%s dtype=<f4 shape=2,3 slice=: name=x"),
            sma_backend());
   sma_t *a;
-  cr_assert_eq(sma_parse(&a, good, NULL), 0);
+  cr_assert_eq(sma_parse(&a, NULL, good), 0);
   sma_free(a);
   struct {
     const char *line;
@@ -124,13 +124,13 @@ Test(descriptor, malformed_lines_name_the_bad_field) {
     snprintf(line, sizeof line, t_native(cases[i].line), sma_backend());
     const char *bad = NULL;
     a = (sma_t *)1;
-    int rc = sma_parse(&a, line, &bad);
+    int rc = sma_parse(&a, &bad, line);
     cr_assert_eq(rc, cases[i].rc, "case %zu '%s': %s", i, line, sma_err_name(rc));
     cr_assert_null(a);
     cr_assert_not_null(bad);
     cr_assert_str_eq(bad, cases[i].field, "case %zu: %s", i, bad);
   }
-  cr_assert_eq(sma_parse(NULL, good, NULL), SMA_EINVAL);
+  cr_assert_eq(sma_parse(NULL, NULL, good), SMA_EINVAL);
   cr_assert_eq(sma_parse(&a, NULL, NULL), SMA_EINVAL);
   cr_assert_eq(sma_describe(NULL, good, &(size_t){sizeof good}), SMA_EINVAL);
 }
@@ -185,7 +185,7 @@ Test(descriptor, the_persistent_flag_round_trips_and_creates_persistent) {
   snprintf(want, sizeof want, "sma/2 backend=%s dtype=uint8 shape=8 slice= persistent=1 name=%s",
            sma_backend(), name);
   cr_assert_str_eq(line, want);
-  cr_assert_eq(sma_parse(&b, line, NULL), 0);
+  cr_assert_eq(sma_parse(&b, NULL, line), 0);
   cr_assert_eq(sma_is_persistent(b), 1, "parsed");
   cr_assert_eq(sma_describe(b, again, &(size_t){sizeof again}), 0);
   cr_assert_str_eq(again, line, "round trip");
@@ -193,7 +193,7 @@ Test(descriptor, the_persistent_flag_round_trips_and_creates_persistent) {
   cr_assert_eq(sma_is_persistent(b), 1, "the record says so");
   sma_free(b);
   /* A clone and a create from the parsed line carry it on. */
-  cr_assert_eq(sma_parse(&b, line, NULL), 0);
+  cr_assert_eq(sma_parse(&b, NULL, line), 0);
   cr_assert_eq(sma_clone(&c, b, &(sma_override_t){.set = SMA_SET_NAME, .name = "x"}), 0);
   cr_assert_eq(sma_is_persistent(c), 1, "cloned");
   sma_free(c);
@@ -220,7 +220,7 @@ Test(descriptor, the_persistent_flag_round_trips_and_creates_persistent) {
   snprintf(want, sizeof want, "sma/1 backend=%s dtype=uint8 shape=8 slice= name=%s",
            sma_backend(), name);
   cr_assert_str_eq(line, want);
-  cr_assert_eq(sma_parse(&b, line, NULL), 0);
+  cr_assert_eq(sma_parse(&b, NULL, line), 0);
   cr_assert_eq(sma_is_persistent(b), 0);
   sma_free(b);
   cr_assert_eq(sma_unlink(name), 0);
@@ -236,16 +236,17 @@ Test(descriptor, the_persistent_flag_round_trips_and_creates_persistent) {
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     const char *field = NULL;
     snprintf(line, sizeof line, bad[i], sma_backend());
-    cr_assert_eq(sma_parse(&b, line, &field), SMA_EDESCRIPTOR, "%s", line);
+    cr_assert_eq(sma_parse(&b, &field, line), SMA_EDESCRIPTOR, "%s", line);
     cr_assert_str_eq(field, "persistent", "%s", line);
   }
   const char *field = NULL;
   snprintf(line, sizeof line, "sma/3 backend=%s dtype=uint8 shape=8 slice= persistent=1 name=x",
            sma_backend());
-  cr_assert_eq(sma_parse(&b, line, &field), SMA_EDESCRIPTOR);
+  cr_assert_eq(sma_parse(&b, &field, line), SMA_EDESCRIPTOR);
   cr_assert_str_eq(field, "version");
   snprintf(line, sizeof line, "sma/1 backend=%s dtype=uint8 shape=8 slice= persistent=1 name=x",
            sma_backend());
-  cr_assert_eq(sma_parse(&b, line, &field), SMA_EDESCRIPTOR, "version 1 has no such field");
+  cr_assert_eq(sma_parse(&b, &field, line), SMA_EDESCRIPTOR,
+               "version 1 has no such field");
   cr_assert_str_eq(field, "name");
 }

@@ -134,7 +134,7 @@ static int collect_soon(const char *name, unsigned flags) {
   sma_info_t in;
   int rc = SMA_EINUSE;
   for (int i = 0; i < 400; i++) {
-    rc = sma_collect(name, flags, &in);
+    rc = sma_collect(&in, name, flags);
     if (rc != SMA_EINUSE || in.creator_alive != 0) break;
     pause_ms(20);
   }
@@ -498,10 +498,10 @@ Test(gc, collect_removes_only_orphans) {
   sma_free(mine); /* unmapped, but its creator runs */
   create_orphan(dead, -1, 0);
   sma_info_t in;
-  cr_assert_eq(sma_collect(live, 0, &in), SMA_EINUSE);
+  cr_assert_eq(sma_collect(&in, live, 0), SMA_EINUSE);
   cr_assert_eq(in.creator_alive, 1);
   if (!t_caps().proves_unused) { /* then even an orphan is kept */
-    cr_assert_eq(sma_collect(dead, 0, &in), SMA_EINUSE);
+    cr_assert_eq(sma_collect(&in, dead, 0), SMA_EINUSE);
     cr_assert_eq(in.creator_alive, 0);
     cr_assert_eq(in.attached, -1, "unknown, not 0");
     cr_assert_eq(t_segment_exists(dead), 1);
@@ -513,9 +513,9 @@ Test(gc, collect_removes_only_orphans) {
   cr_assert_eq(t_segment_exists(dead), 1, "a dry run removes nothing");
   cr_assert_eq(collect_soon(dead, 0), 0);
   cr_assert_eq(t_segment_exists(dead), 0);
-  cr_assert_eq(sma_collect(dead, 0, NULL), SMA_ENOENT);
-  cr_assert_eq(sma_collect(live, 2, NULL), SMA_EINVAL, "unknown flag");
-  cr_assert_eq(sma_collect(NULL, 0, NULL), SMA_EINVAL);
+  cr_assert_eq(sma_collect(NULL, dead, 0), SMA_ENOENT);
+  cr_assert_eq(sma_collect(NULL, live, 2), SMA_EINVAL, "unknown flag");
+  cr_assert_eq(sma_collect(NULL, NULL, 0), SMA_EINVAL);
   cr_assert_eq(t_segment_exists(live), 1);
   sma_unlink(live);
 }

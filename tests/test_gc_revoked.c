@@ -201,7 +201,7 @@ Test(gc_revoked, sma_collect_recovers_a_killed_collect, .timeout = 60) {
   if (gc == 0) {
     setenv("SMA_FAULT_PAUSE_AT", "revoked", 1);
     setenv("SMA_FAULT_PAUSE_MS", "20000", 1);
-    _exit(sma_collect(name, 0, NULL) == 0 ? 0 : 1);
+    _exit(sma_collect(NULL, name, 0) == 0 ? 0 : 1);
   }
   int mode = -1;
   for (int i = 0; i < 100 && mode != 0; i++) {
@@ -223,7 +223,7 @@ Test(gc_revoked, sma_collect_recovers_a_killed_collect, .timeout = 60) {
     sma_free(b);
     if (created != SMA_EEXIST) _exit(2);
     sma_info_t in;
-    _exit(sma_collect(name, 0, &in) == 0 ? 0 : 3);
+    _exit(sma_collect(&in, name, 0) == 0 ? 0 : 3);
   }
   int rc = exit_code(next);
   cr_assert_neq(rc, 2, "sma_create() succeeded while the name's segment was revoked");

@@ -375,7 +375,7 @@ Test(gc_strays, a_zombie_creator_is_gone) {
   sma_info_t in;
   int rc = SMA_EINUSE;
   for (int i = 0; i < 100 && rc == SMA_EINUSE; i++) { /* a parallel `ls` may hold it */
-    rc = sma_collect(name, 0, &in);
+    rc = sma_collect(&in, name, 0);
     if (rc == SMA_EINUSE && in.creator_alive != 0) break;
     if (rc == SMA_EINUSE) pause_ms(20);
   }
@@ -504,7 +504,7 @@ Test(gc_strays, no_proc_keeps_a_running_creators_segment) {
   cr_assert_eq(read(ready[0], &c, 1), 1, "the creator without /proc made its segment");
   close(ready[0]);
   sma_info_t in;
-  int rc = sma_collect(theirs, 0, &in);
+  int rc = sma_collect(&in, theirs, 0);
   int exists = t_segment_exists(theirs);
   stop(creator);
   sma_unlink(theirs);

@@ -290,7 +290,7 @@ static void collected_case(int named) {
   if (t_segment_exists(name) != 1) return; /* nothing left: as promised */
   sma_info_t in;
   memset(&in, 0, sizeof in);
-  int rc = sma_collect(name, 0, &in);
+  int rc = sma_collect(&in, name, 0);
   int exists = t_segment_exists(name);
   sma_unlink(name);
   cr_assert(in.creating, "the leftover of a killed load is not marked being created");
@@ -382,7 +382,7 @@ static void info_case(int named) {
   pclose(p);
   sma_info_t in;
   memset(&in, 0, sizeof in);
-  int rc = sma_collect(name, SMA_COLLECT_DRY_RUN, &in);
+  int rc = sma_collect(&in, name, SMA_COLLECT_DRY_RUN);
   sma_unlink(name);
   int says_kept = strstr(out, "`sma gc` keeps it") != NULL;
   cr_assert(!(says_kept && rc == 0),

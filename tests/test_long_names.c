@@ -149,7 +149,7 @@ static void check_batch(char (*names)[SMA_NAME_BUF], size_t first, size_t last,
     cr_expect_eq(in.nbytes, 96);
     /* The creator (this process) runs: gc keeps it, and says so by name. */
     sma_info_t gc_in;
-    rc = sma_collect(names[len], SMA_COLLECT_DRY_RUN, &gc_in);
+    rc = sma_collect(&gc_in, names[len], SMA_COLLECT_DRY_RUN);
     cr_expect_eq(rc, SMA_EINUSE, "length %zu: %s", len, sma_err_name(rc));
     cr_expect(strcmp(gc_in.name, names[len]) == 0, "%s", gc_in.name);
   }
@@ -197,7 +197,7 @@ Test(long_names, descriptors_carry_the_full_name) {
   char text[4096];
   cr_assert_eq(sma_describe(a, text, &(size_t){sizeof text}), 0);
   cr_expect_not_null(strstr(text, name), "%s", text);
-  cr_assert_eq(sma_parse(&b, text, NULL), 0, "%s", text);
+  cr_assert_eq(sma_parse(&b, NULL, text), 0, "%s", text);
   cr_expect(strcmp(sma_name(b), name) == 0, "%s", sma_name(b));
   cr_assert_eq(sma_load(b), 0);
   cr_expect(holds(b, 201));
@@ -233,7 +233,7 @@ Test(long_names, gc_judges_a_long_name_by_its_full_name) {
   sma_caps_t c;
   sma_caps_get(&c);
   sma_info_t in;
-  int rc = sma_collect(name, 0, &in);
+  int rc = sma_collect(&in, name, 0);
   cr_expect(strcmp(in.name, name) == 0, "%s", in.name);
   cr_expect_eq(in.creator_alive, 0);
   if (c.proves_unused) {
@@ -351,7 +351,7 @@ Test(long_names, colliding_digests_never_reach_each_other) {
   cr_expect(sma_data(b) == NULL);
   sma_info_t in;
   cr_expect_eq(sma_info_get(&in, second), SMA_ENOENT);
-  cr_expect_eq(sma_collect(second, 0, &in), SMA_ENOENT);
+  cr_expect_eq(sma_collect(&in, second, 0), SMA_ENOENT);
   cr_expect_eq(sma_unlink(second), SMA_ENOENT);
   /* The short name that spells the first's object name is not it either. */
   cr_expect_eq(sma_open(&r, os_first, NULL, 0), SMA_ENOENT);

@@ -155,7 +155,7 @@ Test(map_cache_attacked, gc_keeps_the_segment_of_a_live_creator_made_by_raw_clon
       kill(c, SIGKILL);
       _exit(4);
     }
-    int rc = sma_collect(name, 0, NULL);
+    int rc = sma_collect(NULL, name, 0);
     if (write(res[1], &rc, sizeof rc) != sizeof rc) _exit(4);
     kill(c, SIGKILL); /* ends B */
     waitpid(c, NULL, 0);

@@ -89,7 +89,7 @@ static sma_t *make_grid(char *name, const char *slice_text, sma_t **view) {
   for (int i = 0; i < 20; i++) d[i] = 10 * (i / 5) + i % 5;
   sma_slice_t s[2];
   size_t n;
-  cr_assert_eq(sma_slice_parse(slice_text, s, 2, &n), 0);
+  cr_assert_eq(sma_slice_parse(s, 2, &n, slice_text), 0);
   cr_assert_eq(sma_open(view, name, s, n), 0);
   return a;
 }

@@ -88,13 +88,14 @@ Test(persist, gc_keeps_a_dead_creators_persistent_segment_and_collects_a_transie
   create_in_dead_child(keep, SMA_CREATE_PERSIST);
   create_in_dead_child(drop, 0);
   sma_info_t in;
-  cr_assert_eq(sma_collect(keep, SMA_COLLECT_DRY_RUN, &in), SMA_EINUSE);
-  cr_assert_eq(sma_collect(keep, 0, &in), SMA_EINUSE, "the keep verdict");
+  cr_assert_eq(sma_collect(&in, keep, SMA_COLLECT_DRY_RUN), SMA_EINUSE);
+  cr_assert_eq(sma_collect(&in, keep, 0), SMA_EINUSE, "the keep verdict");
   cr_assert_eq(in.persistent, 1);
   cr_assert_eq(in.creator_alive, 0, "kept although its creator is gone");
   cr_assert_leq(in.attached, 0, "and nothing is seen holding it (-1: not proven by looking)");
   cr_assert_eq(t_segment_exists(keep), 1);
-  cr_assert_eq(sma_collect(drop, 0, &in), 0, "a transient one is still collected");
+  cr_assert_eq(sma_collect(&in, drop, 0), 0,
+               "a transient one is still collected");
   cr_assert_eq(t_segment_exists(drop), 0);
   cr_assert_eq(sma_unlink(keep), 0);
 }

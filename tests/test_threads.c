@@ -66,8 +66,9 @@ static int describe_round_trip(const sma_t *a) {
   char line[SMA_DESCRIPTOR_MAX], again[SMA_DESCRIPTOR_MAX];
   sma_t *b = NULL;
   int ok = sma_describe(a, line, &(size_t){sizeof line}) == 0 &&
-           sma_parse(&b, line, NULL) == 0 &&
-           sma_describe(b, again, &(size_t){sizeof again}) == 0 && strcmp(line, again) == 0;
+           sma_parse(&b, NULL, line) == 0 &&
+           sma_describe(b, again, &(size_t){sizeof again}) == 0 &&
+           strcmp(line, again) == 0;
   sma_free(b);
   return ok;
 }
@@ -102,7 +103,8 @@ static int own_round(const busy_t *b, int index, int round, sma_registry_t *reg)
   sma_info_t info;
   ok = ok && sma_info_get(&info, sma_name(a)) == 0 && info.nbytes == sizeof(double) * ROWS * COLS &&
        info.creator_alive == 1;
-  ok = ok && sma_collect(sma_name(a), 0, NULL) == SMA_EINUSE; /* its creator lives */
+  ok = ok &&
+       sma_collect(NULL, sma_name(a), 0) == SMA_EINUSE; /* its creator lives */
   seen_t seen = {b->prefix[index], b->shared, 0, 0};
   ok = ok && sma_list(count_listed, &seen) == 0 && seen.mine == 1 && seen.shared_seen == 1;
   ok = ok && sma_close(part) == 0 && sma_close(whole) == 0;
@@ -163,14 +165,14 @@ static int collect_worker(void *arg, int index) {
   const char *args[] = {"create", name, "8,8", "int32", NULL};
   if (t_run_helper(args) != 0) return 1;
   sma_info_t info;
-  int rc = sma_collect(name, 0, &info);
+  int rc = sma_collect(&info, name, 0);
   /* Another thread's sma_collect() reads every process's maps for
    * info->attached; a helper exiting meanwhile releases its mappings only
    * when that reader lets go of them (sma.h, sma_collect), so "held" can
    * be true for an instant after the creator is gone. */
   for (int tries = 0; rc == SMA_EINUSE && info.creator_alive == 0 && tries < 100; tries++) {
     t_sleep_ms(10);
-    rc = sma_collect(name, 0, &info);
+    rc = sma_collect(&info, name, 0);
   }
   if (rc != 0) {
     fprintf(stderr, "collect %s: %s (alive %d, attached %d)\n", name, sma_strerror(rc),
@@ -285,8 +287,8 @@ static char (*built)[SMA_NAME_BUF];
 static int build_worker(void *arg, int index) {
   (void)arg;
   for (size_t i = 0; i < NAMES_PER_THREAD; i++)
-    if (sma_build_name(built[(size_t)index * NAMES_PER_THREAD + i], &(size_t){SMA_NAME_BUF},
-                       "th") != 0)
+    if (sma_build_name("th", built[(size_t)index * NAMES_PER_THREAD + i],
+                       &(size_t){SMA_NAME_BUF}) != 0)
       return 1;
   return 0;
 }
@@ -373,7 +375,7 @@ static int child_uses_library(const char *shared) {
   char name[SMA_NAME_BUF];
   char prefix[64];
   t_prefix(prefix, sizeof prefix, "thfk");
-  if (sma_build_name(name, &(size_t){sizeof name}, prefix) != 0) return 2;
+  if (sma_build_name(prefix, name, &(size_t){sizeof name}) != 0) return 2;
   size_t shape[1] = {1000};
   sma_t *a = NULL, *b = NULL, *s = NULL;
   if (sma_new(&a, &(sma_array_desc_t){.name = name,

@@ -47,7 +47,7 @@ Test(wrap, loads_calls_and_closes_even_when_fn_fails) {
   make_pair(r, w);
   probe_t p = {0, 0, 17};
   int result = 0;
-  cr_assert_eq(sma_wrap(w, 2, double_into, &p, &result), 0);
+  cr_assert_eq(sma_wrap(&result, w, 2, double_into, &p), 0);
   cr_assert_eq(result, 17, "fn's own result is passed back");
   cr_assert_eq(p.calls, 1);
   cr_assert_eq(p.n, 2);
@@ -75,13 +75,13 @@ Test(wrap, failed_load_closes_earlier_ones_and_skips_fn) {
   sma_t *order[3] = {w[0], w[1], w[2]};
   probe_t p = {0, 0, 0};
   int result = 12345;
-  cr_assert_eq(sma_wrap(order, 3, double_into, &p, &result), SMA_ENOENT);
+  cr_assert_eq(sma_wrap(&result, order, 3, double_into, &p), SMA_ENOENT);
   cr_assert_eq(p.calls, 0);
   cr_assert_eq(result, 12345);
   for (int i = 0; i < 3; i++) cr_assert_eq(sma_is_loaded(w[i]), 0);
   sma_load(w[0]);
-  cr_assert_eq(sma_wrap(w, 2, double_into, &p, NULL), SMA_ESTATE);
-  cr_assert_eq(sma_wrap(w, 2, NULL, &p, NULL), SMA_EINVAL);
+  cr_assert_eq(sma_wrap(NULL, w, 2, double_into, &p), SMA_ESTATE);
+  cr_assert_eq(sma_wrap(NULL, w, 2, NULL, &p), SMA_EINVAL);
   for (int i = 0; i < 3; i++) sma_free(w[i]);
   sma_registry_clear(r);
   sma_registry_free(r);
@@ -96,6 +96,6 @@ static int count_calls(const sma_view_t *const *views, size_t n, void *user) {
 
 Test(wrap, empty_list_still_calls_fn) {
   int calls = 0;
-  cr_assert_eq(sma_wrap(NULL, 0, count_calls, &calls, NULL), 0);
+  cr_assert_eq(sma_wrap(NULL, NULL, 0, count_calls, &calls), 0);
   cr_assert_eq(calls, 1);
 }

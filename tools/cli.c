@@ -104,7 +104,7 @@ int cli_open_arg(const char *cmd, int argc, char **argv, const char **extra, sma
   if (name == NULL || (extra != NULL && *extra == NULL)) return command_help(cmd, stderr, USAGE);
   sma_slice_t s[SMA_MAX_DIMS];
   size_t n;
-  int rc = sma_slice_parse(slice_text, s, SMA_MAX_DIMS, &n);
+  int rc = sma_slice_parse(s, SMA_MAX_DIMS, &n, slice_text);
   if (rc != 0) return cli_fail("slice", slice_text, rc);
   rc = sma_open_as(a, name, s, n, SMA_OPEN_READONLY); /* needs only read permission */
   return rc == 0 ? OK : cli_fail_os(cmd, name, rc, sma_last_os_error());
@@ -273,7 +273,7 @@ static int cmd_create(int argc, char **argv) {
   sma_dtype_t dtype;
   if (name == NULL || shape_text == NULL || dtype_text == NULL)
     return command_help("create", stderr, USAGE);
-  int shape_rc = sma_shape_parse(shape_text, shape, SMA_MAX_DIMS, &ndim);
+  int shape_rc = sma_shape_parse(shape, SMA_MAX_DIMS, &ndim, shape_text);
   if (shape_rc == SMA_EOVERFLOW) {
     fprintf(stderr, "sma: create: --shape %s: an extent does not fit this machine's "
                     "size_t (at most %zu)\n", shape_text, (size_t)SIZE_MAX);
@@ -283,7 +283,7 @@ static int cmd_create(int argc, char **argv) {
     fprintf(stderr, "sma: create: --shape %s: %s\n", shape_text, sma_strerror(shape_rc));
     return command_help("create", stderr, USAGE);
   }
-  int rc = sma_dtype_parse(dtype_text, &dtype);
+  int rc = sma_dtype_parse(&dtype, dtype_text);
   if (rc != 0) return cli_fail("dtype", dtype_text, rc);
   unsigned char item[16] = {0};
   char why[256];
@@ -566,7 +566,7 @@ static int gc_one(const sma_info_t *listed, void *user) {
   gc_ctx_t *c = user;
   if (!has_prefix(listed->name, c->prefix) || listed->creator_alive == 1) return 0;
   sma_info_t in;
-  int rc = sma_collect(listed->name, c->dry_run ? SMA_COLLECT_DRY_RUN : 0, &in);
+  int rc = sma_collect(&in, listed->name, c->dry_run ? SMA_COLLECT_DRY_RUN : 0);
   int os_err = sma_last_os_error();
   if (rc == SMA_ENOENT || (rc == SMA_EINUSE && in.creator_alive == 1)) return 0;
   if (rc == SMA_EINUSE || rc == SMA_EREPLACED) {

@@ -82,9 +82,9 @@ int demo_worker_main(int argc, char **argv) {
   if (k == NULL) return 2;
   sma_t *in = NULL, *out = NULL, *prog = NULL;
   const char *bad;
-  int rc = sma_parse(&in, argv[1], &bad);
-  if (rc == 0) rc = sma_parse(&out, argv[2], &bad);
-  if (rc == 0) rc = sma_parse(&prog, argv[3], &bad);
+  int rc = sma_parse(&in, &bad, argv[1]);
+  if (rc == 0) rc = sma_parse(&out, &bad, argv[2]);
+  if (rc == 0) rc = sma_parse(&prog, &bad, argv[3]);
   if (rc == 0) rc = sma_load(in);
   if (rc == 0) rc = sma_load(out);
   if (rc == 0) rc = sma_load(prog);

@@ -237,7 +237,8 @@ int cmd_load(int argc, char **argv) {
   if (path == NULL) return cli_usage_of("load");
   char built[SMA_NAME_BUF];
   int rc = 0;
-  if (name == NULL && (rc = sma_build_name(built, &(size_t){sizeof built}, "npy")) != 0)
+  if (name == NULL &&
+      (rc = sma_build_name("npy", built, &(size_t){sizeof built})) != 0)
     return cli_fail("load: name", NULL, rc);
   if (name == NULL) name = built;
   FILE *f = fopen(path, "rb");

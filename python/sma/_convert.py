@@ -59,7 +59,7 @@ def dtype_code(dtype: Any) -> int:
     dtypes are the C library's errors)."""
     text = np.dtype(dtype).str
     out = ctypes.c_int()
-    code = lib.sma_dtype_parse(text.encode("ascii"), ctypes.byref(out))
+    code = lib.sma_dtype_parse(ctypes.byref(out), text.encode("ascii"))
     if code != 0:
         raise error(code, "dtype %s" % text)
     return out.value

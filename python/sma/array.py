@@ -206,7 +206,7 @@ class SharedMemoryArray:
         COUNTER-PREFIX-YYYYMMDD-HHMMSS-MICROSECONDS-UUID4, or a short form
         where the backend's names are short. COUNTER follows it."""
         pre = None if prefix is None else name_bytes(prefix)
-        name = text(lambda buf, size: lib.sma_build_name(buf, size, pre), prefix)
+        name = text(lambda buf, size: lib.sma_build_name(pre, buf, size), prefix)
         SharedMemoryArray.COUNTER = int(lib.sma_name_counter())
         return name
 
@@ -246,7 +246,7 @@ class SharedMemoryArray:
         raw = line.encode("utf-8") if isinstance(line, str) else bytes(line)
         if b"\0" in raw:
             raise TypeError("a descriptor line holds no NUL")
-        code = lib.sma_parse(ctypes.byref(out), raw, ctypes.byref(bad))
+        code = lib.sma_parse(ctypes.byref(out), ctypes.byref(bad), raw)
         if code != 0:
             field = bad.value.decode() if bad.value else "line"
             check(code, "descriptor field %s of %r" % (field, line))

@@ -137,7 +137,7 @@ def collect(name: Optional[str] = None, dry_run: bool = False
     flags = _lib.COLLECT_DRY_RUN if dry_run else 0
     if name is not None:
         out = _lib.Info()
-        check(lib.sma_collect(name_bytes(name), flags, ctypes.byref(out)), name)
+        check(lib.sma_collect(ctypes.byref(out), name_bytes(name), flags), name)
         return _segment(out)
     result = Collected()
     for seg in list_segments():

@@ -212,7 +212,8 @@ static int create_segment(sma_mpi_array_t *a, sma_dtype_t dtype, const char *pre
     size_t seg_shape[SMA_MAX_DIMS];
     memcpy(seg_shape, a->shape, sizeof seg_shape);
     seg_shape[0] = a->seg_count;
-    rc = sma_build_name(a->name, &(size_t){sizeof a->name}, prefix ? prefix : "mpi");
+    rc = sma_build_name(prefix ? prefix : "mpi", a->name,
+                        &(size_t){sizeof a->name});
     if (rc == 0)
       rc = sma_new(&a->whole, &(sma_array_desc_t){.name = a->name,
                                                   .ndim = a->ndim,
