@@ -623,7 +623,7 @@ SMA_API int sma_clone(sma_t **out, const sma_t *src, const sma_override_t *ov);
 
 /* ---- Attributes (never fail; borrowed pointers). For a NULL object each
  * gives the "nothing" of its type: NULL, 0, -1 (sma_os_handle) or
- * SMA_DTYPE_COUNT (sma_dtype), as each one's comment says. ------------- */
+ * SMA_DTYPE_COUNT (sma_dtype_get), as each one's comment says. ------------- */
 /** The segment's name (borrowed); NULL for NULL. */
 SMA_API const char *sma_name(const sma_t *a);
 /** Number of dimensions of the whole array; 0 for NULL. */

@@ -167,7 +167,7 @@ int sma__os_close(sma__os_segment_t *seg, int *os_err);
  * valid where caps.unlink_keeps_maps says so. */
 int sma__os_unlink(const char *name, int *os_err);
 
-/* What the OS says of a segment beyond its bytes (for sma_info/sma gc). */
+/* What the OS says of a segment beyond its bytes (for sma_info_get/sma gc). */
 typedef struct sma__os_stat {
   int attached;            /* processes seen mapping it; 0 only when proven
                               that none holds it open or mapped (the

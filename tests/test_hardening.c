@@ -493,7 +493,7 @@ static int mark_creating(const char *name) {
 
 /* A segment still carrying the being-created mark (its creator was
  * killed before publishing) is refused by loads with SMA_EBUSY, and
- * sma_info reports it as creating with its record, so gc can judge it. */
+ * sma_info_get reports it as creating with its record, so gc can judge it. */
 Test(hardening, being_created_segment_is_busy_and_reported) {
   char name[SMA_NAME_BUF];
   t_name(name, sizeof name, "creating");

@@ -248,7 +248,7 @@ Test(hugepages, sysv_hugetlb_pool) {
   write_long(pool, before);
   cr_assert_eq(rc, 0, "%s", sma_strerror(rc));
   cr_assert(eff & SMA_CREATE_HUGEPAGES, "from the pool");
-  cr_assert_eq(in.huge_pages, 1, "sma_info sees a hugetlb segment");
+  cr_assert_eq(in.huge_pages, 1, "sma_info_get sees a hugetlb segment");
   sma_t *b = create("notlb", MIB, SMA_CREATE_HUGEPAGES, &rc);
   cr_assert_eq(rc, 0, "an empty pool is no failure");
   if (before == 0) {

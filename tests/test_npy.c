@@ -421,7 +421,7 @@ static void assert_not_openable(const char *name, const char *when) {
   sma_info_t in;
   rc = sma_info_get(&in, name);
   cr_assert(rc == SMA_ENOENT || (rc == 0 && in.creating == 1),
-            "%s: sma_info says %s, creating %d", when, sma_err_name(rc), in.creating);
+            "%s: sma_info_get says %s, creating %d", when, sma_err_name(rc), in.creating);
 }
 
 Test(npy, a_reader_during_a_load_sees_no_array_until_all_of_it_is_in, .timeout = 120) {
