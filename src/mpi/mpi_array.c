@@ -253,9 +253,18 @@ static void release(sma_mpi_array_t *a) {
   free(a);
 }
 
-int sma_mpi_create(sma_mpi_array_t **out, MPI_Comm comm, size_t ndim, const size_t *shape,
-                   sma_dtype_t dtype, size_t halo, const char *prefix) {
-  int rc = out == NULL || shape == NULL || ndim == 0 || ndim > SMA_MAX_DIMS ||
+int sma_mpi_create(sma_mpi_array_t **out, MPI_Comm comm,
+                   const sma_array_desc_t *desc, size_t halo) {
+  static const sma_array_desc_t no_desc = {0};
+  const sma_array_desc_t *d = desc != NULL ? desc : &no_desc;
+  size_t ndim = d->ndim;
+  const size_t *shape = d->shape;
+  sma_dtype_t dtype = d->dtype;
+  const char *prefix = d->name;
+  /* The rows of each rank are the view's slice: a slice of the caller's
+   * has no meaning here. */
+  int rc = out == NULL || desc == NULL || d->nslice != 0 || shape == NULL ||
+                   ndim == 0 || ndim > SMA_MAX_DIMS ||
                    sma_dtype_size(dtype) == 0
                ? SMA_EINVAL
                : 0;
@@ -310,7 +319,7 @@ void sma_mpi_rows(const sma_mpi_array_t *a, size_t *first, size_t *count, size_t
   if (view_first) *view_first = a ? a->view_first : 0;
 }
 
-void sma_mpi_layout(const sma_mpi_array_t *a, sma_mpi_layout_t *out) {
+void sma_mpi_layout_get(sma_mpi_layout_t *out, const sma_mpi_array_t *a) {
   if (out == NULL) return;
   memset(out, 0, sizeof *out);
   if (a == NULL) return;
