@@ -139,7 +139,11 @@ static double life_sma(const config_t *c, void *ctx) {
   double t0 = proc_now();
   for (int i = 0; i < n; i++) {
     sma_t *a;
-    if (sma_new(&a, l->name, 1, shape, SMA_FLOAT32, NULL, 0) != 0 || sma_create(a, l->flags) != 0)
+    if (sma_new(&a, &(sma_array_desc_t){.name = l->name,
+                                        .ndim = 1,
+                                        .shape = shape,
+                                        .dtype = SMA_FLOAT32}) != 0 ||
+        sma_create(a, l->flags) != 0)
       return -1;
     use_array(sma_data(a), l->bytes, l->fill);
     sma_free(a);
@@ -310,7 +314,11 @@ static double touch_sma(const config_t *c, void *ctx) {
   size_t shape[1] = {c->touch_bytes};
   sma_t *a;
   double t0 = proc_now();
-  if (sma_new(&a, t->name, 1, shape, SMA_UINT8, NULL, 0) != 0 || sma_create(a, t->flags) != 0)
+  if (sma_new(&a, &(sma_array_desc_t){.name = t->name,
+                                      .ndim = 1,
+                                      .shape = shape,
+                                      .dtype = SMA_UINT8}) != 0 ||
+      sma_create(a, t->flags) != 0)
     return -1;
   double t1 = proc_now();
   memset(sma_data(a), 0x5a, c->touch_bytes);
@@ -333,7 +341,11 @@ static double touch_pretouched(const config_t *c, void *ctx) {
 static int huge_pages_offered(const config_t *c, const char *name) {
   size_t shape[1] = {c->touch_bytes};
   sma_t *a;
-  if (sma_new(&a, name, 1, shape, SMA_UINT8, NULL, 0) != 0) return 0;
+  if (sma_new(&a, &(sma_array_desc_t){.name = name,
+                                      .ndim = 1,
+                                      .shape = shape,
+                                      .dtype = SMA_UINT8}) != 0)
+    return 0;
   int ok = sma_create(a, SMA_CREATE_HUGEPAGES) == 0 &&
            (sma_effective_flags(a) & SMA_CREATE_HUGEPAGES) != 0;
   sma_free(a);
@@ -391,7 +403,7 @@ static double handoff_pipe(const config_t *c, void *ctx) {
 
 static int child_load(const char *desc) {
   sma_t *a;
-  if (sma_parse(&a, desc, NULL) != 0 || sma_load(a) != 0) return 1;
+  if (sma_parse(&a, NULL, desc) != 0 || sma_load(a) != 0) return 1;
   int ok = ((volatile unsigned char *)sma_data(a))[sma_nbytes(a) - 1] == 0x5a;
   sma_free(a);
   return ok ? 0 : 1;
@@ -539,19 +551,20 @@ static int child_tiles(const char *name, const char *result_desc, int worker, in
   for (size_t t = first; t < last; t++) {
     size_t r0 = t / per_row * TILE, c0 = t % per_row * TILE;
     if (!load_each) {
-      total += sum_tile(sma_view(whole), r0, c0);
+      total += sum_tile(sma_view_get(whole), r0, c0);
       continue;
     }
     sma_slice_t box[2] = {{(int64_t)r0, (int64_t)(r0 + TILE), 1}, {(int64_t)c0, (int64_t)(c0 + TILE), 1}};
     sma_t *tile;
     if (sma_open(&tile, name, box, 2) != 0) return 1;
-    total += sum_tile(sma_view(tile), 0, 0);
+    total += sum_tile(sma_view_get(tile), 0, 0);
     sma_free(tile);
   }
   double seconds = proc_now() - t0;
   int ok = total == (double)(last - first) * TILE * TILE; /* every element is 1 */
   sma_free(whole);
-  if (sma_parse(&result, result_desc, NULL) != 0 || sma_load(result) != 0) return 1;
+  if (sma_parse(&result, NULL, result_desc) != 0 || sma_load(result) != 0)
+    return 1;
   ((double *)sma_data(result))[worker] = seconds;
   sma_free(result);
   return ok ? 0 : 1;
@@ -687,7 +700,7 @@ static size_t fit(size_t want, uint64_t cap) {
 
 static void fit_to_limit(config_t *c) {
   sma_caps_t caps;
-  sma_caps(&caps);
+  sma_caps_get(&caps);
   c->touch_bytes = fit(c->touch_bytes, caps.max_segment);
   c->handoff_bytes = fit(c->handoff_bytes, caps.max_segment);
   for (int k = 0; k < 3; k++) c->fill_bytes[k] = fit(c->fill_bytes[k], caps.max_segment);
@@ -729,8 +742,15 @@ static int bench_attach(const config_t *c, const char *name) {
   size_t shape[1] = {LIFE_BYTES};
   sma_t *att, *att2;
   int rc;
-  if ((rc = sma_new(&att, name, 1, shape, SMA_UINT8, NULL, 0)) != 0 || (rc = sma_create(att, 0)) != 0 ||
-      (rc = sma_new(&att2, name, 1, shape, SMA_UINT8, NULL, 0)) != 0)
+  if ((rc = sma_new(&att, &(sma_array_desc_t){.name = name,
+                                              .ndim = 1,
+                                              .shape = shape,
+                                              .dtype = SMA_UINT8})) != 0 ||
+      (rc = sma_create(att, 0)) != 0 ||
+      (rc = sma_new(&att2, &(sma_array_desc_t){.name = name,
+                                               .ndim = 1,
+                                               .shape = shape,
+                                               .dtype = SMA_UINT8})) != 0)
     return fail("attach setup", rc);
   raw_ctx_t att_raw = {name, 0, LIFE_BYTES, 0};
 #if defined(SMA_BACKEND_sysv)
@@ -807,7 +827,10 @@ static int bench_handoff(const config_t *c, const char *name) {
   if (bytes == NULL) return fail("hand-off buffer", 0);
   memset(bytes, 0x5a, c->handoff_bytes);
   int rc;
-  if ((rc = sma_new(&h, name, 1, hshape, SMA_UINT8, NULL, 0)) != 0 ||
+  if ((rc = sma_new(&h, &(sma_array_desc_t){.name = name,
+                                            .ndim = 1,
+                                            .shape = hshape,
+                                            .dtype = SMA_UINT8})) != 0 ||
       (rc = sma_create(h, SMA_CREATE_PREFAULT)) != 0 ||
       (rc = sma_describe(h, desc, &(size_t){sizeof desc})) != 0) {
     free(bytes);
@@ -901,8 +924,15 @@ static int bench_tiles(const config_t *c, const char *name, const char *raw_name
   sma_t *array = NULL, *result = NULL;
   char result_desc[SMA_DESCRIPTOR_MAX];
   int rc;
-  if ((rc = sma_new(&array, name, 2, shape, SMA_FLOAT32, NULL, 0)) == 0 && (rc = sma_create(array, 0)) == 0 &&
-      (rc = sma_new(&result, raw_name, 1, rshape, SMA_FLOAT64, NULL, 0)) == 0 &&
+  if ((rc = sma_new(&array, &(sma_array_desc_t){.name = name,
+                                                .ndim = 2,
+                                                .shape = shape,
+                                                .dtype = SMA_FLOAT32})) == 0 &&
+      (rc = sma_create(array, 0)) == 0 &&
+      (rc = sma_new(&result, &(sma_array_desc_t){.name = raw_name,
+                                                 .ndim = 1,
+                                                 .shape = rshape,
+                                                 .dtype = SMA_FLOAT64})) == 0 &&
       (rc = sma_create(result, 0)) == 0)
     rc = sma_describe(result, result_desc, &(size_t){sizeof result_desc});
   double a = 0, b = 0;
@@ -971,8 +1001,8 @@ int main(int argc, char **argv) {
    * short form fits), so that a baseline's raw OS call names the very
    * object libsma made: a longer name's object is a digest of it. */
   char name[SMA_NAME_BUF], raw_name[SMA_NAME_BUF];
-  int rc = sma_build_name(name, &(size_t){31}, "bench");
-  if (rc == 0) rc = sma_build_name(raw_name, &(size_t){31}, "benchraw");
+  int rc = sma_build_name("bench", name, &(size_t){31});
+  if (rc == 0) rc = sma_build_name("benchraw", raw_name, &(size_t){31});
   if (rc != 0) return fail("names", rc);
   machine();
   fit_to_limit(&c);

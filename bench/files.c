@@ -84,10 +84,14 @@ int bench_files(const config_t *c, const char *name) {
   f.elements = c->handoff_bytes / 2 / sizeof(float);
   const char *tmp = getenv("TMPDIR");
   snprintf(f.path, sizeof f.path, "%s/%s.npy", tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp", name);
-  int rc = sma_build_name(f.load_name, &(size_t){sizeof f.load_name}, "benchload");
+  int rc =
+      sma_build_name("benchload", f.load_name, &(size_t){sizeof f.load_name});
   size_t shape[1] = {f.elements};
   sma_t *a = NULL;
-  if (rc == 0) rc = sma_new(&a, name, 1, shape, SMA_FLOAT32, NULL, 0);
+  if (rc == 0)
+    rc = sma_new(
+        &a, &(sma_array_desc_t){
+                .name = name, .ndim = 1, .shape = shape, .dtype = SMA_FLOAT32});
   if (rc == 0) rc = sma_create(a, 0);
   if (rc != 0) {
     sma_free(a);

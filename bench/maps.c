@@ -30,7 +30,13 @@ static double load_held(const config_t *c, void *ctx) {
   sma_slice_t box[2] = {{0, TILE, 1}, {0, TILE, 1}};
   size_t shape[2] = {h->side, h->side};
   sma_t *tile;
-  if (sma_new(&tile, h->name, 2, shape, SMA_FLOAT32, box, 2) != 0) return -1;
+  if (sma_new(&tile, &(sma_array_desc_t){.name = h->name,
+                                         .ndim = 2,
+                                         .shape = shape,
+                                         .dtype = SMA_FLOAT32,
+                                         .slice = box,
+                                         .nslice = 2}) != 0)
+    return -1;
   int n = c->iters * 10;
   double t0 = proc_now();
   for (int i = 0; i < n; i++) {
@@ -72,13 +78,13 @@ static double tile_loop(const held_t *h, int load_each) {
   for (size_t t = 0; t < h->tiles; t++) {
     size_t r0 = t / per_row * TILE, c0 = t % per_row * TILE;
     if (!load_each) {
-      total += sum_tile(sma_view(whole), r0, c0);
+      total += sum_tile(sma_view_get(whole), r0, c0);
       continue;
     }
     sma_slice_t box[2] = {{(int64_t)r0, (int64_t)(r0 + TILE), 1}, {(int64_t)c0, (int64_t)(c0 + TILE), 1}};
     sma_t *tile;
     if (sma_open(&tile, h->name, box, 2) != 0) return -1;
-    total += sum_tile(sma_view(tile), 0, 0);
+    total += sum_tile(sma_view_get(tile), 0, 0);
     sma_free(tile);
   }
   double t = proc_now() - t0;
@@ -149,7 +155,7 @@ static void *thread_tiles(void *arg) {
       w->failed = 1;
       return NULL;
     }
-    w->failed |= sum_tile(sma_view(tile), 0, 0) != TILE * TILE;
+    w->failed |= sum_tile(sma_view_get(tile), 0, 0) != TILE * TILE;
     sma_free(tile);
   }
   return NULL;
@@ -187,7 +193,10 @@ int bench_maps(const config_t *c, const char *name) {
   size_t side = c->tile_side, shape[2] = {side, side};
   sma_t *array;
   int rc;
-  if ((rc = sma_new(&array, name, 2, shape, SMA_FLOAT32, NULL, 0)) != 0 ||
+  if ((rc = sma_new(&array, &(sma_array_desc_t){.name = name,
+                                                .ndim = 2,
+                                                .shape = shape,
+                                                .dtype = SMA_FLOAT32})) != 0 ||
       (rc = sma_create(array, 0)) != 0)
     return fail("maps setup", rc);
   use_array(sma_data(array), sma_nbytes(array), 1);

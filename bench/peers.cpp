@@ -28,7 +28,12 @@ double life_sma(const config_t *c, void *ctx) {
   double t0 = proc_now();
   for (int i = 0; i < c->iters; i++) {
     sma_t *a;
-    if (sma_new(&a, p->name, 1, shape, SMA_FLOAT32, nullptr, 0) != 0 || sma_create(a, SMA_CREATE_NORESERVE) != 0)
+    sma_array_desc_t desc = {};
+    desc.name = p->name;
+    desc.ndim = 1;
+    desc.shape = shape;
+    desc.dtype = SMA_FLOAT32;
+    if (sma_new(&a, &desc) != 0 || sma_create(a, SMA_CREATE_NORESERVE) != 0)
       return -1;
     use_array(sma_data(a), LIFE, 0);
     sma_free(a);
@@ -124,7 +129,7 @@ double tiles_sma(const config_t *c, void *ctx) {
   sma_t *whole;
   if (sma_open(&whole, p->name, nullptr, 0) != 0) return -1;
   double total = 0, t0 = proc_now();
-  for (size_t t = 0; t < tiles; t++) total += sum_tile(sma_view(whole), t / per * TILE, t % per * TILE);
+  for (size_t t = 0; t < tiles; t++) total += sum_tile(sma_view_get(whole), t / per * TILE, t % per * TILE);
   double summing = proc_now() - t0;
   t0 = proc_now();
   for (size_t t = 0; t < tiles; t++) {
@@ -132,7 +137,7 @@ double tiles_sma(const config_t *c, void *ctx) {
     sma_slice_t box[2] = {{r0, r0 + TILE, 1}, {c0, c0 + TILE, 1}};
     sma_t *tile;
     if (sma_open(&tile, p->name, box, 2) != 0) return -1;
-    total += sum_tile(sma_view(tile), 0, 0);
+    total += sum_tile(sma_view_get(tile), 0, 0);
     sma_free(tile);
   }
   double loading = proc_now() - t0;
@@ -157,7 +162,12 @@ extern "C" int bench_peers(const config_t *c, const char *name) {
   size_t shape[2] = {c->tile_side, c->tile_side};
   sma_t *array;
   int rc;
-  if ((rc = sma_new(&array, name, 2, shape, SMA_FLOAT32, nullptr, 0)) != 0 || (rc = sma_create(array, 0)) != 0)
+  sma_array_desc_t desc = {};
+  desc.name = name;
+  desc.ndim = 2;
+  desc.shape = shape;
+  desc.dtype = SMA_FLOAT32;
+  if ((rc = sma_new(&array, &desc)) != 0 || (rc = sma_create(array, 0)) != 0)
     return fail("peers setup", rc);
   use_array(sma_data(array), sma_nbytes(array), 1);
   rc = compare(c, attach_sma, &p, attach_boost, &p, &a, &b);

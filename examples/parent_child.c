@@ -11,7 +11,7 @@ static int child(const char *name) {
   sma_t *a;
   int rc = sma_open(&a, name, rows, 1);         /* shape/dtype from the record */
   if (rc != 0) return fprintf(stderr, "child: %s\n", sma_strerror(rc)), 1;
-  const sma_view_t *v = sma_view(a);
+  const sma_view_t *v = sma_view_get(a);
   for (size_t i = 0; i < v->shape[0]; i++)
     for (size_t j = 0; j < v->shape[1]; j++)
       *(float *)sma_view_at(v, (size_t[]){i, j}) = 1.0f;
@@ -26,7 +26,11 @@ int main(int argc, char **argv) {
   size_t shape[2] = {1000, 1000};
   int rc = sma_registry_new(&reg);
   if (rc == 0)
-    rc = sma_create_and_register(&a, 2, shape, SMA_FLOAT32, reg, "example", 0);
+    rc = sma_create_and_register(
+        &a, reg,
+        &(sma_array_desc_t){
+            .name = "example", .ndim = 2, .shape = shape, .dtype = SMA_FLOAT32},
+        0);
   if (rc != 0) return fprintf(stderr, "parent: %s\n", sma_strerror(rc)), 1;
 
   char cmd[512];

@@ -11,10 +11,11 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
   char *text = fuzz_text(data, size);
   if (text == NULL) return 0;
   sma_dtype_t d;
-  if (sma_dtype_parse(text, &d) == 0) {
+  if (sma_dtype_parse(&d, text) == 0) {
     sma_dtype_t again;
-    if (sma_dtype_size(d) == 0 || sma_dtype_parse(sma_dtype_name(d), &again) != 0 ||
-        again != d || sma_dtype_parse(sma_dtype_str(d), &again) != 0 || again != d)
+    if (sma_dtype_size(d) == 0 ||
+        sma_dtype_parse(&again, sma_dtype_name(d)) != 0 || again != d ||
+        sma_dtype_parse(&again, sma_dtype_str(d)) != 0 || again != d)
       abort();
   }
   free(text);

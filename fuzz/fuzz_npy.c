@@ -16,7 +16,7 @@ typedef struct stream {
   size_t left;
 } stream_t;
 
-static size_t take(void *user, void *buf, size_t n) {
+static size_t take(void *buf, size_t n, void *user) {
   stream_t *s = user;
   size_t k = n < s->left ? n : s->left;
   memcpy(buf, s->p, k);
@@ -27,10 +27,12 @@ static size_t take(void *user, void *buf, size_t n) {
 
 static void check_read(const unsigned char *data, size_t size) {
   static char name[SMA_NAME_BUF];
-  if (name[0] == '\0' && sma_build_name(name, &(size_t){sizeof name}, "fuzznpy") != 0) abort();
+  if (name[0] == '\0' &&
+      sma_build_name("fuzznpy", name, &(size_t){sizeof name}) != 0)
+    abort();
   stream_t s = {data, size};
   sma_t *a = NULL;
-  int rc = sma_npy_read(&a, name, take, &s, SMA_CREATE_NORESERVE);
+  int rc = sma_npy_read(&a, name, SMA_CREATE_NORESERVE, take, &s);
   if (rc == 0) {
     if (a == NULL || sma_unlink(name) != 0) abort();
     sma_free(a);

@@ -14,10 +14,10 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
   if (text == NULL) return 0;
   sma_slice_t s[SMA_MAX_DIMS], t[SMA_MAX_DIMS];
   size_t n, m;
-  if (sma_slice_parse(text, s, SMA_MAX_DIMS, &n) == 0) {
+  if (sma_slice_parse(s, SMA_MAX_DIMS, &n, text) == 0) {
     char buf[SMA_MAX_DIMS * 64];
     if (sma_slice_format(s, n, buf, &(size_t){sizeof buf}) != 0 ||
-        sma_slice_parse(buf, t, SMA_MAX_DIMS, &m) != 0 || m != n ||
+        sma_slice_parse(t, SMA_MAX_DIMS, &m, buf) != 0 || m != n ||
         memcmp(s, t, n * sizeof *s) != 0)
       abort();
     size_t len = size % 50;

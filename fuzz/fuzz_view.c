@@ -41,7 +41,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
   if (text == NULL) return 0;
   sma_slice_t s[SMA_MAX_DIMS];
   size_t n, bytes;
-  if (sma_slice_parse(text, s, SMA_MAX_DIMS, &n) == 0 && n <= ndim &&
+  if (sma_slice_parse(s, SMA_MAX_DIMS, &n, text) == 0 && n <= ndim &&
       sma__array_bytes(ndim, shape, sma_dtype_size(dtype), &bytes) == 0) {
     static char base[1];
     sma_view_t v;

@@ -13,7 +13,7 @@
  *  - When an OS call fails, its error number (errno, or GetLastError() on
  *    Windows) is stored in the object involved (sma_os_error()) and is also
  *    left in errno / GetLastError() when the function returns. Calls that
- *    take a name rather than an object (sma_info(), sma_open(),
+ *    take a name rather than an object (sma_info_get(), sma_open(),
  *    sma_unlink(), sma_collect()...) have no object to keep it in: when
  *    one fails, sma_last_os_error() gives the OS's reason, or 0 when the
  *    failure was not the OS's. sma_os_strerror() describes a number.
@@ -34,7 +34,7 @@
  *    parameter: sma_create*(), sma_load(), sma_close(), sma_free(),
  *    sma_registry_add(), sma_registry_clear(), sma_create_and_register()'s
  *    registry, sma_wrap()'s arrays...) must not overlap any other call on
- *    it; calls that take it const (sma_name(), sma_view(), sma_data(),
+ *    it; calls that take it const (sma_name(), sma_view_get(), sma_data(),
  *    sma_describe(), sma_clone()'s source, sma_npy_write(),
  *    sma_registry_count()...) may run on it in many threads at once while
  *    nothing changes it. To share a registry between threads, hold one
@@ -44,7 +44,7 @@
  *    The array's elements are plain memory: the library orders no access
  *    to them, so threads (and processes) writing the same elements need
  *    their own synchronisation; disjoint elements may be written at once.
- *    Calls that take a name (sma_open(), sma_info(), sma_list(),
+ *    Calls that take a name (sma_open(), sma_info_get(), sma_list(),
  *    sma_collect(), sma_unlink(), sma_build_name()...) meet other threads'
  *    creates and unlinks as they meet other processes': sma_list() skips a
  *    segment removed while it walks. Callbacks (sma_fill_fn, sma_list_fn,
@@ -210,7 +210,7 @@ SMA_API const char *sma_err_name(int err);
 
 /** The OS's reason for the last failure of a libsma call on this thread:
  * its error number (errno, or GetLastError() on Windows). After a call
- * that takes a name rather than a loaded object fails — sma_info(),
+ * that takes a name rather than a loaded object fails — sma_info_get(),
  * sma_open(), sma_unlink(), sma_clear_buffers(), sma_collect(),
  * sma_collect_stray(), sma_list(), sma_list_strays(),
  * sma_create_and_register() — it is the number of the OS
@@ -252,7 +252,7 @@ typedef struct sma_caps {
   int unlink_by_creator_only; /**< only the creating process can remove a
                                  name (Windows) */
   int proves_unused;        /**< the OS shows who maps a segment, so
-                               sma_info() counts attached processes and
+                               sma_info_get() counts attached processes and
                                sma_collect() can prove a segment orphaned
                                (0: POSIX on macOS, Windows) */
   int reserves_memory;      /**< sma_create() reserves the segment's memory
@@ -271,7 +271,7 @@ typedef struct sma_caps {
 } sma_caps_t;
 
 /** Fills *out with the backend's capabilities. NULL is ignored. */
-SMA_API void sma_caps(sma_caps_t *out);
+SMA_API void sma_caps_get(sma_caps_t *out);
 
 /* ---- dtypes ------------------------------------------------------------ */
 /** Every fixed-size numeric NumPy dtype, in native byte order. */
@@ -286,7 +286,7 @@ typedef enum sma_dtype {
  * codes ("f4", "u1", "?", "b1", "d", "B"...) and type strings with a byte
  * order ("<f4", "=f4", "|u1"; ">" on a little-endian machine is rejected).
  * Errors: SMA_EINVAL (NULL), SMA_EDTYPE (unknown), SMA_EBYTEORDER. */
-SMA_API int sma_dtype_parse(const char *text, sma_dtype_t *out);
+SMA_API int sma_dtype_parse(sma_dtype_t *out, const char *text);
 
 /** Item size in bytes; 0 for a value outside the enum. */
 SMA_API size_t sma_dtype_size(sma_dtype_t dtype);
@@ -322,8 +322,8 @@ typedef struct sma_slice {
  * slices and are rejected. Errors: SMA_EINVAL (NULL), SMA_ESLICE
  * (malformed, or an integer that does not fit int64), SMA_ESTEP (a literal
  * step of 0), SMA_ETOOMANYSLICES (more than `cap`). */
-SMA_API int sma_slice_parse(const char *text, sma_slice_t *out, size_t cap,
-                            size_t *count);
+SMA_API int sma_slice_parse(sma_slice_t *out, size_t cap, size_t *count,
+                            const char *text);
 
 /** Writes the text form of `count` slices to buf (NUL-terminated), using
  * the same syntax sma_slice_parse() reads.
@@ -347,8 +347,8 @@ SMA_API int sma_slice_format(const sma_slice_t *slices, size_t count,
  * number to *ndim. Errors: SMA_EINVAL (NULL), SMA_ESHAPE (malformed),
  * SMA_ENDIM (more than `cap` extents), SMA_EOVERFLOW (an extent that does
  * not fit this machine's size_t: never truncated). */
-SMA_API int sma_shape_parse(const char *text, size_t *shape, size_t cap,
-                            size_t *ndim);
+SMA_API int sma_shape_parse(size_t *shape, size_t cap, size_t *ndim,
+                            const char *text);
 
 /** Writes a shape as sma_shape_parse() reads it: "512,512", or "()" for
  * ndim 0. `size` as for sma_slice_format(); 21 bytes per extent (and 3
@@ -427,7 +427,7 @@ enum sma_create_flags {
   SMA_CREATE_NORESERVE = 1u << 3,
   /** The segment is meant to outlive its creator (a dataset loaded for
    * later jobs, data a service prepares and leaves): recorded in the
-   * segment's record, reported by sma_info() (persistent = 1), and never
+   * segment's record, reported by sma_info_get() (persistent = 1), and never
    * removed by sma_collect() (`sma gc`), whatever became of its creator;
    * only sma_unlink() (`sma rm`) removes it. Without it, a segment whose
    * creator is gone and that nobody holds is gc's to remove. The `sma
@@ -438,17 +438,41 @@ enum sma_create_flags {
   SMA_CREATE_PERSIST = 1u << 4
 };
 
-/** Makes a new, unloaded array object: gridr's SharedMemoryArray(shape,
- * dtype, name, array_slice). Nothing is created in the OS. `shape` has
- * `ndim` entries (0..SMA_MAX_DIMS, zero-length dimensions allowed; NULL if
- * ndim is 0). `slice` has `nslice` entries (NULL if 0), used by sma_load().
- * The name, shape and slices are copied. *out must be released with
- * sma_free(). Errors: SMA_EINVAL, SMA_ENDIM, SMA_ETOOMANYSLICES,
- * SMA_EDTYPE, SMA_ENAME, SMA_ENAMETOOLONG, SMA_EOVERFLOW (shape x itemsize
- * does not fit), SMA_ESTEP, SMA_ENOMEM. */
-SMA_API int sma_new(sma_t **out, const char *name, size_t ndim,
-                    const size_t *shape, sma_dtype_t dtype,
-                    const sma_slice_t *slice, size_t nslice);
+/** What sma_new() and sma_create_and_register() make: gridr's
+ * SharedMemoryArray(shape, dtype, name, array_slice). Fill it with
+ * designated initializers, so that a member left out is zero, its
+ * default:
+ *     sma_new(&a, &(sma_array_desc_t){.name = "x", .ndim = 2,
+ *                                     .shape = shape, .dtype = SMA_FLOAT32});
+ * The library only reads it, during the call; every member it keeps is
+ * copied. */
+typedef struct sma_array_desc {
+  /** The segment's name (sma_name_validate()). sma_create_and_register()
+   * takes it as the prefix of the name it builds instead (NULL or "" for
+   * none). */
+  const char *name;
+  /** Number of dimensions, 0..SMA_MAX_DIMS; 0 (the default) is a 0-d
+   * array of one element. */
+  size_t ndim;
+  /** The extent of each dimension, ndim entries (zero-length dimensions
+   * allowed); may be NULL when ndim is 0. */
+  const size_t *shape;
+  /** Element type. Zero is SMA_BOOL: always name it. */
+  sma_dtype_t dtype;
+  /** The NumPy basic slice sma_load() applies, nslice entries; NULL (the
+   * default) when nslice is 0: the whole array. */
+  const sma_slice_t *slice;
+  /** Number of slices, at most ndim; 0 (the default) for none. */
+  size_t nslice;
+} sma_array_desc_t;
+
+/** Makes a new, unloaded array object as `desc` describes it. Nothing is
+ * created in the OS. The name, shape and slices are copied; `desc` is not
+ * kept. *out must be released with sma_free(). Errors: SMA_EINVAL (NULL
+ * out or desc, NULL shape with ndim > 0, NULL slice with nslice > 0),
+ * SMA_ENDIM, SMA_ETOOMANYSLICES, SMA_EDTYPE, SMA_ENAME, SMA_ENAMETOOLONG,
+ * SMA_EOVERFLOW (shape x itemsize does not fit), SMA_ESTEP, SMA_ENOMEM. */
+SMA_API int sma_new(sma_t **out, const sma_array_desc_t *desc);
 
 /** Closes the object if loaded (never unlinks) and frees it. NULL is a
  * no-op. */
@@ -474,9 +498,9 @@ SMA_API int sma_create(sma_t *a, unsigned flags);
 /** Fills a new segment's array, seen through `view` (the whole array, C
  * order, writable), before sma_create_filled() publishes it: 0 to
  * publish, nonzero to abandon the create (that value is returned). */
-typedef int (*sma_fill_fn)(void *user, const sma_view_t *view);
+typedef int (*sma_fill_fn)(const sma_view_t *view, void *user);
 
-/** sma_create() that runs fill(user, view) on the new segment's array
+/** sma_create() that runs fill(view, user) on the new segment's array
  * before its name is published, so no other process ever opens it
  * half-filled: until fill returns, the name does not exist (Linux POSIX,
  * where the segment is an unnamed file until then; there the name is
@@ -519,7 +543,7 @@ enum sma_open_flags {
    * Windows FILE_MAP_READ. Needs only read permission (e.g. a 0640 segment
    * of another user whose group the caller is in; without it the load is
    * SMA_EACCES as before), and the library writes nothing through such a
-   * mapping. sma_data(), sma_view() and sma_at() still give the addresses,
+   * mapping. sma_data(), sma_view_get() and sma_at() still give the addresses,
    * typed as usual, but any write through them faults (SIGSEGV, or SIGBUS
    * on some systems; an access violation on Windows): read only. */
   SMA_OPEN_READONLY = 1u << 0
@@ -599,7 +623,7 @@ SMA_API int sma_clone(sma_t **out, const sma_t *src, const sma_override_t *ov);
 
 /* ---- Attributes (never fail; borrowed pointers). For a NULL object each
  * gives the "nothing" of its type: NULL, 0, -1 (sma_os_handle) or
- * SMA_DTYPE_COUNT (sma_dtype), as each one's comment says. ------------- */
+ * SMA_DTYPE_COUNT (sma_dtype_get), as each one's comment says. ------------- */
 /** The segment's name (borrowed); NULL for NULL. */
 SMA_API const char *sma_name(const sma_t *a);
 /** Number of dimensions of the whole array; 0 for NULL. */
@@ -608,7 +632,7 @@ SMA_API size_t sma_ndim(const sma_t *a);
  * NULL. */
 SMA_API const size_t *sma_shape(const sma_t *a);
 /** Element type; SMA_DTYPE_COUNT (no dtype) for NULL. */
-SMA_API sma_dtype_t sma_dtype(const sma_t *a);
+SMA_API sma_dtype_t sma_dtype_get(const sma_t *a);
 /** Bytes per element; 0 for NULL. */
 SMA_API size_t sma_itemsize(const sma_t *a);
 /** Bytes of the whole (unsliced) array: itemsize x prod(shape); 0 for
@@ -616,7 +640,7 @@ SMA_API size_t sma_itemsize(const sma_t *a);
 SMA_API size_t sma_nbytes(const sma_t *a);
 /** The slice given at sma_new()/sma_open(); *count (if count is not
  * NULL) gets its length. NULL and 0 for NULL or no slice. */
-SMA_API const sma_slice_t *sma_slice(const sma_t *a, size_t *count);
+SMA_API const sma_slice_t *sma_slice_get(const sma_t *a, size_t *count);
 /** Nonzero while the object maps its segment (after create/load/open);
  * 0 for NULL. */
 SMA_API int sma_is_loaded(const sma_t *a);
@@ -633,7 +657,7 @@ SMA_API int sma_is_creator(const sma_t *a);
  * sma_create() honours. 0 otherwise and for NULL. */
 SMA_API int sma_is_persistent(const sma_t *a);
 /** The view after the slice, or NULL when not loaded. */
-SMA_API const sma_view_t *sma_view(const sma_t *a);
+SMA_API const sma_view_t *sma_view_get(const sma_t *a);
 /** The view's data pointer, or NULL when not loaded. */
 SMA_API void *sma_data(const sma_t *a);
 /** The OS handle while loaded (file descriptor, System V shmid or Windows
@@ -651,7 +675,7 @@ SMA_API int64_t sma_created_ns(const sma_t *a);
 
 /** Address of element `index` (ndim entries) in the view, bounds-checked.
  * Errors: SMA_EINVAL, SMA_ESTATE (not loaded), SMA_EBOUNDS. */
-SMA_API int sma_at(const sma_t *a, const size_t *index, void **out);
+SMA_API int sma_at(void **out, const sma_t *a, const size_t *index);
 
 /* ---- Names ------------------------------------------------------------- */
 /** Buffer size that holds any name on any backend, NUL included. */
@@ -663,10 +687,10 @@ SMA_API int sma_at(const sma_t *a, const size_t *index, void **out);
  * '/'; Windows: 240), a longer name's OS object is named
  * PREFIX~HASH (the name's first bytes and 13 base-32 characters of its
  * 64-bit FNV-1a hash, within the OS's limit), and the segment's record
- * keeps the full name, which every call shows (sma_list(), sma_info(),
+ * keeps the full name, which every call shows (sma_list(), sma_info_get(),
  * descriptors) and checks: two names whose OS names coincide are a
  * collision, which sma_create() reports as SMA_EEXIST and sma_open(),
- * sma_load(), sma_info(), sma_collect() and sma_unlink() as SMA_ENOENT
+ * sma_load(), sma_info_get(), sma_collect() and sma_unlink() as SMA_ENOENT
  * (the segment of that name does not exist); neither ever reaches the
  * other name's segment. Where an OS name may be shared so, only a record
  * naming the name makes the object its: while another name's create has
@@ -697,7 +721,7 @@ SMA_API int sma_name_validate(const char *name);
  * SMA_ENAME (bad prefix), SMA_ENOBUFS (buf too small even for the short
  * form; *size: the bytes it needs), SMA_ENAMETOOLONG (prefix too long for
  * the backend even in the short form), SMA_EOS (no randomness). */
-SMA_API int sma_build_name(char *buf, size_t *size, const char *prefix);
+SMA_API int sma_build_name(const char *prefix, char *buf, size_t *size);
 
 /** The value of the process-wide name counter: how many names
  * sma_build_name() has built in this process. */
@@ -733,14 +757,16 @@ SMA_API const char *sma_registry_name(const sma_registry_t *reg, size_t i);
  * can be retried. */
 SMA_API int sma_registry_clear(sma_registry_t *reg);
 
-/** gridr's create_and_register_sma: builds a name with `prefix` (may be
- * NULL), creates an array of that shape and dtype (flags as sma_create)
- * and appends the name to reg. On success *out is a loaded object to
- * release with sma_free(); on failure nothing is created or registered.
- * Errors: those of sma_build_name(), sma_new() and sma_create(). */
-SMA_API int sma_create_and_register(sma_t **out, size_t ndim,
-                                    const size_t *shape, sma_dtype_t dtype,
-                                    sma_registry_t *reg, const char *prefix,
+/** gridr's create_and_register_sma: builds a name with the prefix
+ * desc->name (NULL or "" for none: sma_build_name()), creates the array
+ * desc describes under it (flags as sma_create(); desc's slice is kept
+ * for later sma_load() calls, as sma_new() keeps it) and appends the name
+ * to reg. On success *out is a loaded object to release with sma_free();
+ * on failure nothing is created or registered. Errors: SMA_EINVAL (NULL
+ * out, reg or desc), those of sma_build_name(), sma_new() and
+ * sma_create(). */
+SMA_API int sma_create_and_register(sma_t **out, sma_registry_t *reg,
+                                    const sma_array_desc_t *desc,
                                     unsigned flags);
 
 /* ---- wrap -------------------------------------------------------------- */
@@ -753,8 +779,8 @@ typedef int (*sma_wrap_fn)(const sma_view_t *const *views, size_t n,
  * value goes to *fn_result (may be NULL). If the k-th load fails, the
  * arrays loaded before it are closed, fn is not called and the load's
  * error is returned. Arrays must not be loaded on entry (SMA_ESTATE). */
-SMA_API int sma_wrap(sma_t *const *arrays, size_t n, sma_wrap_fn fn,
-                     void *user, int *fn_result);
+SMA_API int sma_wrap(int *fn_result, sma_t *const *arrays, size_t n,
+                     sma_wrap_fn fn, void *user);
 
 /* ---- Descriptors: an array as one printable line ----------------------- */
 /** The newest version of the descriptor format, which sma_describe()
@@ -792,21 +818,21 @@ SMA_API int sma_describe(const sma_t *a, char *buf, size_t *size);
  * that is wrong: "version", "backend", "dtype", "shape", "slice",
  * "persistent", "name" or "line". Errors: SMA_EINVAL, SMA_EDESCRIPTOR, SMA_EMISMATCH (other
  * backend), and those of sma_new(). */
-SMA_API int sma_parse(sma_t **out, const char *line, const char **bad_field);
+SMA_API int sma_parse(sma_t **out, const char **bad_field, const char *line);
 
 /* ---- NumPy .npy files ---------------------------------------------------- */
 /** Where sma_npy_write() sends bytes, as fwrite() does: returns how many of
  * the n bytes it took; fewer stops the write with SMA_EIO. */
-typedef size_t (*sma_write_fn)(void *user, const void *buf, size_t n);
+typedef size_t (*sma_write_fn)(const void *buf, size_t n, void *user);
 /** Where sma_npy_read() gets bytes, as fread() does: returns how many it
  * put in buf; fewer than n means the stream ended (or failed). */
-typedef size_t (*sma_read_fn)(void *user, void *buf, size_t n);
+typedef size_t (*sma_read_fn)(void *buf, size_t n, void *user);
 
 /** Writes the view of a loaded array (its slice, in C order, any strides)
  * as a NumPy .npy file that np.load() reads back exactly: format 1.0 (2.0
  * only for a header over 64 KiB), the header NumPy writes for it, padded
  * so the data starts at a multiple of 64, this machine's byte order. With
- * stdio: `size_t put(void *f, const void *b, size_t n) { return fwrite(b,
+ * stdio: `size_t put(const void *b, size_t n, void *f) { return fwrite(b,
  * 1, n, f); }` then `sma_npy_write(a, put, file)`. Errors: SMA_EINVAL,
  * SMA_ESTATE (not loaded), SMA_ENOMEM, SMA_EIO (write returned short). */
 SMA_API int sma_npy_write(const sma_t *a, sma_write_fn write, void *user);
@@ -828,11 +854,11 @@ SMA_API int sma_npy_write(const sma_t *a, sma_write_fn write, void *user);
  * malformed or over-long header, data cut short), SMA_EDTYPE (object,
  * string, structured and other dtypes without a libsma counterpart),
  * SMA_ENDIM, SMA_EOVERFLOW, SMA_ENOMEM, and those of sma_create(). */
-SMA_API int sma_npy_read(sma_t **out, const char *name, sma_read_fn read,
-                         void *user, unsigned flags);
+SMA_API int sma_npy_read(sma_t **out, const char *name, unsigned flags,
+                         sma_read_fn read, void *user);
 
 /* ---- Inspecting segments ------------------------------------------------- */
-/** What sma_info() and sma_list() report of one segment. */
+/** What sma_info_get() and sma_list() report of one segment. */
 typedef struct sma_info {
   char name[SMA_NAME_BUF];     /**< The segment's name. */
   sma_dtype_t dtype;           /**< Element type. */
@@ -876,7 +902,7 @@ typedef struct sma_info {
  * SMA_EACCES, SMA_ENORECORD (not made by libsma, or truncated),
  * SMA_ECORRUPT, SMA_EBYTEORDER (made on a machine of the other byte
  * order), SMA_ETOOBIG, SMA_EOS. */
-SMA_API int sma_info(const char *name, sma_info_t *out);
+SMA_API int sma_info_get(sma_info_t *out, const char *name);
 
 /** Called by sma_list() for each segment, on the thread that called
  * sma_list(); a nonzero return stops the walk and becomes sma_list()'s
@@ -904,8 +930,12 @@ SMA_API int sma_list(sma_list_fn fn, void *user);
  * without an index), SMA_ENOBUFS (*size: the bytes needed). */
 SMA_API int sma_index_path(char *buf, size_t *size);
 
-/** sma_collect() flag: judge only, remove nothing. */
-#define SMA_COLLECT_DRY_RUN 1u
+/** Flags for sma_collect() and sma_collect_stray(). */
+enum sma_collect_flags {
+  /** Judge only, remove nothing: the result says whether the segment
+   * would be removed. */
+  SMA_COLLECT_DRY_RUN = 1u << 0
+};
 
 /** Removes the segment `name` only if it is provably orphaned: its creator
  * is gone (info->creator_alive == 0) and no process holds it open or maps
@@ -924,7 +954,7 @@ SMA_API int sma_index_path(char *buf, size_t *size);
  * gc). So a segment re-created under the name after the check
  * is not removed (short of a removal by hand and a re-create in the
  * microseconds between the last check and the unlink, which no system call
- * can exclude). With SMA_COLLECT_DRY_RUN nothing is removed. `info` (may be NULL) receives what sma_info() says,
+ * can exclude). With SMA_COLLECT_DRY_RUN nothing is removed. `info` (may be NULL) receives what sma_info_get() says,
  * but huge_pages is -1 (gc does not ask the kernel about pages).
  * A persistent segment (info->persistent, SMA_CREATE_PERSIST) is always
  * kept (SMA_EINUSE), once published: one still marked being created
@@ -933,7 +963,7 @@ SMA_API int sma_index_path(char *buf, size_t *size);
  * "Holds" is the kernel's view, which can lag for an instant: a process
  * that has just exited (even one already waited for) still holds what it
  * mapped while another process is reading its /proc/PID/maps (as
- * sma_info() and `sma ls` do); a collect in that instant keeps the segment
+ * sma_info_get() and `sma ls` do); a collect in that instant keeps the segment
  * (SMA_EINUSE) and a later one removes it.
  * Returns 0 when removed (with DRY_RUN: when it would be). Errors:
  * SMA_EINUSE (persistent, creator alive or unknown, or in use, or that cannot be
@@ -941,8 +971,8 @@ SMA_API int sma_index_path(char *buf, size_t *size);
  * holds them, and on macOS, which does not say who maps a segment),
  * SMA_EREPLACED (the name now names another segment than the one
  * judged: left alone; gc never moves a segment away from its name),
- * SMA_EINVAL (unknown flag), and those of sma_info(). */
-SMA_API int sma_collect(const char *name, unsigned flags, sma_info_t *info);
+ * SMA_EINVAL (unknown flag), and those of sma_info_get(). */
+SMA_API int sma_collect(sma_info_t *info, const char *name, unsigned flags);
 
 /** Buffer size of sma_stray_t's label. */
 #define SMA_STRAY_LABEL 288
@@ -997,36 +1027,6 @@ SMA_API int sma_list_strays(sma_stray_fn fn, void *user);
  * alive or unknown, or held), SMA_EREPLACED (another object now),
  * SMA_ENOENT (gone, or no intent names it). */
 SMA_API int sma_collect_stray(const sma_stray_t *stray, unsigned flags);
-
-/* ---- Names kept for gridr users --------------------------------------- */
-/* gridr's spellings, kept as thin aliases. Using one warns. */
-/** gridr's build_sma_name, kept as a thin alias of sma_build_name().
- * @deprecated Use sma_build_name(). */
-SMA_DEPRECATED("use sma_build_name()")
-static inline int sma_build_sma_name(char *buf, size_t cap,
-                                     const char *prefix) {
-  return sma_build_name(buf, &cap, prefix);
-}
-
-/** gridr's create_and_register_sma: sma_create_and_register() with flags 0.
- * @deprecated Use sma_create_and_register(). */
-SMA_DEPRECATED("use sma_create_and_register()")
-static inline int sma_create_and_register_sma(sma_t **out, size_t ndim,
-                                              const size_t *shape,
-                                              sma_dtype_t dtype,
-                                              sma_registry_t *reg,
-                                              const char *prefix) {
-  return sma_create_and_register(out, ndim, shape, dtype, reg, prefix, 0);
-}
-
-/** gridr's shmarray_wrap, kept as a thin alias of sma_wrap().
- * @deprecated Use sma_wrap(). */
-SMA_DEPRECATED("use sma_wrap()")
-static inline int sma_shmarray_wrap(sma_t *const *arrays, size_t n,
-                                    sma_wrap_fn fn, void *user,
-                                    int *fn_result) {
-  return sma_wrap(arrays, n, fn, user, fn_result);
-}
 
 #ifdef __cplusplus
 }

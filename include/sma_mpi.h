@@ -63,24 +63,26 @@ extern "C" {
 /** A distributed array (opaque). */
 typedef struct sma_mpi_array sma_mpi_array_t;
 
-/** Collective: creates an ndim-d array of `shape` and `dtype` over comm,
+/** Collective: creates the array `desc` describes (desc->ndim >= 1
+ * dimensions of desc->shape and desc->dtype; no slice) over comm,
  * rows (axis 0) split as evenly as possible over the nodes and then over
  * each node's ranks, with `halo` rows of the neighbouring nodes kept
  * beside each node's rows. Each node's leader creates one libsma segment
- * (name built by sma_build_name() with `prefix`, may be NULL: "mpi"),
+ * (name built by sma_build_name() with the prefix desc->name, may be
+ * NULL: "mpi"),
  * and every rank loads its rows, plus up to `halo` rows on each side, as
  * a slice of it. The array is zero-filled. On success *out is the rank's
  * handle (free with sma_mpi_free()); on error *out is NULL and no
  * segment is left. The same code is returned on every rank. Errors:
- * SMA_EINVAL (NULL, ndim 0, a rank given other arguments, fewer than
+ * SMA_EINVAL (NULL, ndim 0, a slice in desc, a rank given other
+ * arguments, fewer than
  * max(1, halo) rows per node, rank 0's SMA_MPI_RANKS_PER_NODE not a
  * whole number 1..INT_MAX), SMA_ENOTSHARED (a rank cannot see the
  * segment its node's leader created: the node's ranks do not share
  * /dev/shm), SMA_ENOMEM, SMA_EOVERFLOW, SMA_EOS (an MPI call failed), and
  * those of sma_create() and sma_open(). */
-SMA_MPI_API int sma_mpi_create(sma_mpi_array_t **out, MPI_Comm comm, size_t ndim,
-                               const size_t *shape, sma_dtype_t dtype, size_t halo,
-                               const char *prefix);
+SMA_MPI_API int sma_mpi_create(sma_mpi_array_t **out, MPI_Comm comm,
+                               const sma_array_desc_t *desc, size_t halo);
 
 /** Collective: closes the rank's view and unlinks the node's segment
  * (the leader, after every rank of the node has closed). NULL is a
@@ -128,8 +130,9 @@ typedef struct sma_mpi_layout {
   char segment[SMA_NAME_BUF]; /**< the node's libsma segment */
 } sma_mpi_layout_t;
 
-/** Fills *out (zeroed for NULL a). */
-SMA_MPI_API void sma_mpi_layout(const sma_mpi_array_t *a, sma_mpi_layout_t *out);
+/** Fills *out with a's layout (zeroed for NULL a). */
+SMA_MPI_API void sma_mpi_layout_get(sma_mpi_layout_t *out,
+                                    const sma_mpi_array_t *a);
 
 #ifdef __cplusplus
 }

@@ -28,7 +28,7 @@ struct sma {
 
 const char *sma_backend(void) { return sma__caps().backend; }
 
-void sma_caps(sma_caps_t *out) {
+void sma_caps_get(sma_caps_t *out) {
   if (out == NULL) return;
   memset(out, 0, sizeof *out);
   sma__os_caps(out);
@@ -52,22 +52,25 @@ static int check_description(const char *name, size_t ndim,
   return sma__array_bytes(ndim, shape, sma_dtype_size(dtype), nbytes);
 }
 
-int sma_new(sma_t **out, const char *name, size_t ndim, const size_t *shape,
-            sma_dtype_t dtype, const sma_slice_t *slice, size_t nslice) {
+int sma_new(sma_t **out, const sma_array_desc_t *desc) {
   if (out == NULL) return SMA_EINVAL;
   *out = NULL;
+  if (desc == NULL) return SMA_EINVAL;
   size_t nbytes;
-  int rc = check_description(name, ndim, shape, dtype, slice, nslice, &nbytes);
+  int rc = check_description(desc->name, desc->ndim, desc->shape, desc->dtype,
+                             desc->slice, desc->nslice, &nbytes);
   if (rc != 0) return rc;
   sma_t *a = calloc(1, sizeof *a);
   if (a == NULL) return SMA_ENOMEM;
-  memcpy(a->name, name, strlen(name) + 1);
-  a->ndim = ndim;
-  if (ndim > 0) memcpy(a->shape, shape, ndim * sizeof *shape);
-  a->dtype = dtype;
+  memcpy(a->name, desc->name, strlen(desc->name) + 1);
+  a->ndim = desc->ndim;
+  if (desc->ndim > 0)
+    memcpy(a->shape, desc->shape, desc->ndim * sizeof *a->shape);
+  a->dtype = desc->dtype;
   a->nbytes = nbytes;
-  a->nslice = nslice;
-  if (nslice > 0) memcpy(a->slice, slice, nslice * sizeof *slice);
+  a->nslice = desc->nslice;
+  if (desc->nslice > 0)
+    memcpy(a->slice, desc->slice, desc->nslice * sizeof *a->slice);
   a->seg.handle = -1;
   *out = a;
   return 0;
@@ -131,7 +134,7 @@ static int create_published(sma_t *a, const char *os_name, size_t size, unsigned
    * that looks complete, and gc judges it by its record's dead creator. */
   /* The whole array: creation does not apply the slice (gridr). */
   sma__view_build(&a->view, seg->addr, a->ndim, a->shape, a->dtype, NULL, 0);
-  if (fill != NULL && (rc = fill(user, &a->view)) != 0) {
+  if (fill != NULL && (rc = fill(&a->view, user)) != 0) {
     sma__os_abandon(os_name, seg, &os_err);
     memset(&a->view, 0, sizeof a->view);
     return rc;
@@ -297,8 +300,12 @@ int sma_open_as(sma_t **out, const char *name, const sma_slice_t *slice,
   rc = open_checked(name, readonly, &seg, &map, &rec, &has_record, &os_err);
   if (rc != 0) return sma__named_result(rc, os_err);
   sma_t *a = NULL;
-  rc = has_record ? sma_new(&a, name, rec.ndim, rec.shape, rec.dtype, slice,
-                            nslice)
+  rc = has_record ? sma_new(&a, &(sma_array_desc_t){.name = name,
+                                                    .ndim = rec.ndim,
+                                                    .shape = rec.shape,
+                                                    .dtype = rec.dtype,
+                                                    .slice = slice,
+                                                    .nslice = nslice})
                   : SMA_ENORECORD;
   int ignored;
   if (rc != 0) {
@@ -380,11 +387,13 @@ int sma_clone(sma_t **out, const sma_t *src, const sma_override_t *ov) {
     return SMA_EINVAL;
   bool name = set & SMA_SET_NAME, shape = set & SMA_SET_SHAPE,
        dtype = set & SMA_SET_DTYPE, slice = set & SMA_SET_SLICE;
-  int rc = sma_new(out, name ? ov->name : src->name,
-                   shape ? ov->ndim : src->ndim, shape ? ov->shape : src->shape,
-                   dtype ? ov->dtype : src->dtype,
-                   slice ? ov->slice : src->slice,
-                   slice ? ov->nslice : src->nslice);
+  int rc = sma_new(
+      out, &(sma_array_desc_t){.name = name ? ov->name : src->name,
+                               .ndim = shape ? ov->ndim : src->ndim,
+                               .shape = shape ? ov->shape : src->shape,
+                               .dtype = dtype ? ov->dtype : src->dtype,
+                               .slice = slice ? ov->slice : src->slice,
+                               .nslice = slice ? ov->nslice : src->nslice});
   if (rc == 0) {
     (*out)->persistent = src->persistent;
     (*out)->readonly = src->readonly; /* a slice of a read-only array stays so */
@@ -400,7 +409,7 @@ void sma__mark_persistent(sma_t *a) { a->persistent = true; }
 const char *sma_name(const sma_t *a) { return a ? a->name : NULL; }
 size_t sma_ndim(const sma_t *a) { return a ? a->ndim : 0; }
 const size_t *sma_shape(const sma_t *a) { return a ? a->shape : NULL; }
-sma_dtype_t sma_dtype(const sma_t *a) { return a ? a->dtype : SMA_DTYPE_COUNT; }
+sma_dtype_t sma_dtype_get(const sma_t *a) { return a ? a->dtype : SMA_DTYPE_COUNT; }
 size_t sma_itemsize(const sma_t *a) { return a ? sma_dtype_size(a->dtype) : 0; }
 size_t sma_nbytes(const sma_t *a) { return a ? a->nbytes : 0; }
 int sma_is_loaded(const sma_t *a) { return a ? a->loaded : 0; }
@@ -412,12 +421,12 @@ int sma_os_error(const sma_t *a) { return a ? a->os_error : 0; }
 uint64_t sma_creator_pid(const sma_t *a) { return a ? a->creator_pid : 0; }
 int64_t sma_created_ns(const sma_t *a) { return a ? a->created_ns : 0; }
 
-const sma_slice_t *sma_slice(const sma_t *a, size_t *count) {
+const sma_slice_t *sma_slice_get(const sma_t *a, size_t *count) {
   if (count != NULL) *count = a ? a->nslice : 0;
   return a ? a->slice : NULL;
 }
 
-const sma_view_t *sma_view(const sma_t *a) {
+const sma_view_t *sma_view_get(const sma_t *a) {
   return a && a->loaded ? &a->view : NULL;
 }
 
@@ -427,7 +436,7 @@ intptr_t sma_os_handle(const sma_t *a) {
   return a && a->loaded ? a->seg.handle : -1;
 }
 
-int sma_at(const sma_t *a, const size_t *index, void **out) {
+int sma_at(void **out, const sma_t *a, const size_t *index) {
   if (a == NULL || out == NULL || (index == NULL && a->ndim > 0))
     return SMA_EINVAL;
   *out = NULL;

@@ -82,7 +82,7 @@ void sma__gc_recover(void) {
   sma__intent_walk(recover_one, NULL);
 }
 
-int sma_collect(const char *name, unsigned flags, sma_info_t *info) {
+int sma_collect(sma_info_t *info, const char *name, unsigned flags) {
   if ((flags & ~SMA_COLLECT_DRY_RUN) != 0) return sma__named_result(SMA_EINVAL, 0);
   sma__gc_recover();
   sma_info_t local;

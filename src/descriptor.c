@@ -13,7 +13,7 @@ int sma_describe(const sma_t *a, char *buf, size_t *size) {
   if (rc != 0) return rc;
   char shape[SMA_MAX_DIMS * 21 + 3], slice[SMA_MAX_DIMS * 64];
   size_t shape_len = sizeof shape, slice_len = sizeof slice, nslice;
-  const sma_slice_t *slices = sma_slice(a, &nslice);
+  const sma_slice_t *slices = sma_slice_get(a, &nslice);
   if ((rc = sma_shape_format(sma_shape(a), sma_ndim(a), shape, &shape_len)) != 0 ||
       (rc = sma_slice_format(slices, nslice, slice, &slice_len)) != 0)
     return rc;
@@ -26,7 +26,7 @@ int sma_describe(const sma_t *a, char *buf, size_t *size) {
   sma__text_putf(&out, PREFIX "%d backend=", persistent ? SMA_DESCRIPTOR_VERSION : 1);
   sma__text_put(&out, sma_backend());
   sma__text_put(&out, " dtype=");
-  sma__text_put(&out, sma_dtype_name(sma_dtype(a)));
+  sma__text_put(&out, sma_dtype_name(sma_dtype_get(a)));
   sma__text_put(&out, " shape=");
   sma__text_put(&out, shape);
   sma__text_put(&out, " slice=");
@@ -63,7 +63,7 @@ static bool copy_field(char *dst, size_t cap, const char *v, size_t len) {
   return true;
 }
 
-int sma_parse(sma_t **out, const char *line, const char **bad_field) {
+int sma_parse(sma_t **out, const char **bad_field, const char *line) {
   const char *ignored;
   if (bad_field == NULL) bad_field = &ignored;
   *bad_field = "line";
@@ -92,7 +92,7 @@ int sma_parse(sma_t **out, const char *line, const char **bad_field) {
   if (field(&p, "dtype", 0, &v, &len) != 0 ||
       !copy_field(text, sizeof text, v, len))
     return SMA_EDESCRIPTOR;
-  int rc = sma_dtype_parse(text, &dtype);
+  int rc = sma_dtype_parse(&dtype, text);
   if (rc != 0) return rc;
 
   *bad_field = "shape";
@@ -100,7 +100,7 @@ int sma_parse(sma_t **out, const char *line, const char **bad_field) {
   if (field(&p, "shape", 0, &v, &len) != 0 ||
       !copy_field(text, sizeof text, v, len))
     return SMA_EDESCRIPTOR;
-  rc = sma_shape_parse(text, shape, SMA_MAX_DIMS, &ndim);
+  rc = sma_shape_parse(shape, SMA_MAX_DIMS, &ndim, text);
   if (rc != 0) return rc == SMA_ESHAPE ? SMA_EDESCRIPTOR : rc;
 
   *bad_field = "slice";
@@ -109,7 +109,7 @@ int sma_parse(sma_t **out, const char *line, const char **bad_field) {
   if (field(&p, "slice", 0, &v, &len) != 0 ||
       !copy_field(text, sizeof text, v, len))
     return SMA_EDESCRIPTOR;
-  if ((rc = sma_slice_parse(text, slices, SMA_MAX_DIMS, &nslice)) != 0)
+  if ((rc = sma_slice_parse(slices, SMA_MAX_DIMS, &nslice, text)) != 0)
     return rc;
 
   /* Version 2: whether the segment is meant to persist, 0 or 1. */
@@ -130,7 +130,12 @@ int sma_parse(sma_t **out, const char *line, const char **bad_field) {
   if (*p == '\n') p++;
   if (*p != '\0') return SMA_EDESCRIPTOR; /* more than one line */
 
-  rc = sma_new(out, name, ndim, shape, dtype, slices, nslice);
+  rc = sma_new(out, &(sma_array_desc_t){.name = name,
+                                        .ndim = ndim,
+                                        .shape = shape,
+                                        .dtype = dtype,
+                                        .slice = slices,
+                                        .nslice = nslice});
   if (rc == SMA_ENDIM) *bad_field = "shape";
   else if (rc == SMA_ETOOMANYSLICES || rc == SMA_ESTEP) *bad_field = "slice";
   else if (rc == SMA_EOVERFLOW) *bad_field = "shape";

@@ -119,7 +119,7 @@ static int find_by_code(const char *text, sma_dtype_t *out) {
   return SMA_EDTYPE;
 }
 
-int sma_dtype_parse(const char *text, sma_dtype_t *out) {
+int sma_dtype_parse(sma_dtype_t *out, const char *text) {
   if (text == NULL || out == NULL) return SMA_EINVAL;
   char order = text[0];
   bool has_order = order == '<' || order == '>' || order == '=' ||

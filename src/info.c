@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-int sma_info(const char *name, sma_info_t *out) {
+int sma_info_get(sma_info_t *out, const char *name) {
   uint64_t ident[2];
   return sma__inspect(name, out, ident, true);
 }
@@ -63,7 +63,7 @@ static int visit(const char *os_name, void *user) {
   sma_info_t info;
   char name[SMA_NAME_BUF];
   if (sma_name_validate(os_name) != 0 || sma__segment_name(os_name, name) != 0 ||
-      sma_info(name, &info) != 0)
+      sma_info_get(&info, name) != 0)
     return 0;
   return ctx->fn(&info, ctx->user);
 }

@@ -140,7 +140,7 @@ static int build_short(char *buf, size_t cap, uint64_t counter,
   return n < 0 ? SMA_EOS : n;
 }
 
-int sma_build_name(char *buf, size_t *size, const char *prefix) {
+int sma_build_name(const char *prefix, char *buf, size_t *size) {
   sma__text_t out;
   int rc = sma__text_begin(&out, buf, size);
   if (rc != 0) return rc;

@@ -57,14 +57,14 @@ static const char *tuple(const char *p, const char *end, sma__npy_header_t *h, i
   char text[520];
   memcpy(text, p, (size_t)(close - p + 1));
   text[close - p + 1] = '\0';
-  int r = sma_shape_parse(text, h->shape, SMA_MAX_DIMS, &h->ndim);
+  int r = sma_shape_parse(h->shape, SMA_MAX_DIMS, &h->ndim, text);
   if (r == SMA_ENDIM || r == SMA_EOVERFLOW) *rc = r;
   return r == 0 ? close + 1 : NULL;
 }
 
 /* The dtype of a descr, and whether its byte order is the other one. */
 static int descr_dtype(const char *descr, sma__npy_header_t *h) {
-  int rc = sma_dtype_parse(descr, &h->dtype);
+  int rc = sma_dtype_parse(&h->dtype, descr);
   h->swap = false;
   if (rc != SMA_EBYTEORDER) return rc == 0 ? 0 : SMA_EDTYPE;
   char flipped[16];
@@ -72,7 +72,7 @@ static int descr_dtype(const char *descr, sma__npy_header_t *h) {
   strcpy(flipped, descr);
   flipped[0] = flipped[0] == '<' ? '>' : '<'; /* '>' and '!' are big-endian */
   h->swap = true;
-  return sma_dtype_parse(flipped, &h->dtype) == 0 ? 0 : SMA_EDTYPE;
+  return sma_dtype_parse(&h->dtype, flipped) == 0 ? 0 : SMA_EDTYPE;
 }
 
 /* The dict: exactly the keys descr, fortran_order and shape, once each. */
@@ -189,7 +189,7 @@ static int flush(sink_t *s) {
   if (s->used == 0) return 0;
   size_t n = s->used;
   s->used = 0;
-  return s->write(s->user, s->buf, n) == n ? 0 : SMA_EIO;
+  return s->write(s->buf, n, s->user) == n ? 0 : SMA_EIO;
 }
 
 /* Every element of the view in C order, through a CHUNK-byte buffer; the
@@ -228,7 +228,7 @@ static int put_elements(sink_t *s, const sma_view_t *v) {
 
 int sma_npy_write(const sma_t *a, sma_write_fn write, void *user) {
   if (a == NULL || write == NULL) return SMA_EINVAL;
-  const sma_view_t *v = sma_view(a);
+  const sma_view_t *v = sma_view_get(a);
   if (v == NULL) return SMA_ESTATE;
   unsigned char *buf = malloc(CHUNK);
   if (buf == NULL) return SMA_ENOMEM;
@@ -243,7 +243,7 @@ int sma_npy_write(const sma_t *a, sma_write_fn write, void *user) {
 /* ---- reading ----------------------------------------------------------- */
 
 static int get(sma_read_fn read, void *user, void *buf, size_t n) {
-  return n == 0 || read(user, buf, n) == n ? 0 : SMA_ENPY;
+  return n == 0 || read(buf, n, user) == n ? 0 : SMA_ENPY;
 }
 
 static void swap_bytes(unsigned char *p, size_t count, size_t item, size_t unit) {
@@ -314,13 +314,13 @@ typedef struct pour {
   const sma__npy_header_t *h;
 } pour_t;
 
-static int pour(void *user, const sma_view_t *view) {
+static int pour(const sma_view_t *view, void *user) {
   const pour_t *p = user;
   return get_data(p->read, p->user, p->h, view->data);
 }
 
-int sma_npy_read(sma_t **out, const char *name, sma_read_fn read, void *user,
-                 unsigned flags) {
+int sma_npy_read(sma_t **out, const char *name, unsigned flags,
+                 sma_read_fn read, void *user) {
   if (out == NULL) return SMA_EINVAL;
   *out = NULL;
   if (name == NULL || read == NULL) return SMA_EINVAL;
@@ -328,7 +328,11 @@ int sma_npy_read(sma_t **out, const char *name, sma_read_fn read, void *user,
   int rc = get_header(read, user, &h);
   if (rc != 0) return rc;
   sma_t *a;
-  if ((rc = sma_new(&a, name, h.ndim, h.shape, h.dtype, NULL, 0)) != 0) return rc;
+  if ((rc = sma_new(&a, &(sma_array_desc_t){.name = name,
+                                            .ndim = h.ndim,
+                                            .shape = h.shape,
+                                            .dtype = h.dtype})) != 0)
+    return rc;
   /* The name appears only once every byte is in: a load killed or cut
    * short midway leaves nothing a reader could take for the array. */
   pour_t p = {read, user, &h};

@@ -62,7 +62,7 @@ void sma__intent_write(const char *object, char entry[32]);
 void sma__intent_drop(char entry[32]);
 
 /* Fills *caps (the public sma_caps_t) but max_segment; max_name is the
- * OS's limit on an object name (public sma_caps() reports libsma's 255
+ * OS's limit on an object name (public sma_caps_get() reports libsma's 255
  * instead). Cannot fail; cheap enough to call on every create/load. */
 void sma__os_caps(sma_caps_t *caps);
 
@@ -167,7 +167,7 @@ int sma__os_close(sma__os_segment_t *seg, int *os_err);
  * valid where caps.unlink_keeps_maps says so. */
 int sma__os_unlink(const char *name, int *os_err);
 
-/* What the OS says of a segment beyond its bytes (for sma_info/sma gc). */
+/* What the OS says of a segment beyond its bytes (for sma_info_get/sma gc). */
 typedef struct sma__os_stat {
   int attached;            /* processes seen mapping it; 0 only when proven
                               that none holds it open or mapped (the

@@ -182,7 +182,7 @@ int sma__record_decode(const unsigned char *r, size_t segment_size,
   /* A record is little-endian on every machine; its type string gives
    * the data's byte order, which a machine of the other order cannot
    * use (qemu-user shows such a segment on one machine). */
-  int drc = sma_dtype_parse(typestr, &out.dtype);
+  int drc = sma_dtype_parse(&out.dtype, typestr);
   if (drc != 0 && drc != SMA_EBYTEORDER) return SMA_ECORRUPT;
 
   const char *name = (const char *)r + OFF_NAME;

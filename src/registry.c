@@ -77,20 +77,20 @@ int sma_registry_clear(sma_registry_t *reg) {
   return first;
 }
 
-int sma_create_and_register(sma_t **out, size_t ndim, const size_t *shape,
-                            sma_dtype_t dtype, sma_registry_t *reg,
-                            const char *prefix, unsigned flags) {
+int sma_create_and_register(sma_t **out, sma_registry_t *reg,
+                            const sma_array_desc_t *desc, unsigned flags) {
   if (out == NULL) return sma__named_result(SMA_EINVAL, 0);
   *out = NULL;
-  if (reg == NULL) return sma__named_result(SMA_EINVAL, 0);
+  if (reg == NULL || desc == NULL) return sma__named_result(SMA_EINVAL, 0);
   char name[SMA_NAME_BUF];
   size_t name_len = sizeof name;
-  int rc = sma_build_name(name, &name_len, prefix);
+  int rc = sma_build_name(desc->name, name, &name_len);
   /* SMA_EOS there is the CSPRNG's failure, whose errno is still in place. */
   if (rc != 0) return sma__named_result(rc, rc == SMA_EOS ? sma__os_last_error() : 0);
+  sma_array_desc_t named = *desc;
+  named.name = name;
   sma_t *a = NULL;
-  if ((rc = sma_new(&a, name, ndim, shape, dtype, NULL, 0)) != 0)
-    return sma__named_result(rc, 0);
+  if ((rc = sma_new(&a, &named)) != 0) return sma__named_result(rc, 0);
   /* Room for the name first: once the segment exists, registering it must
    * not be able to fail. */
   char *copy = copy_name(name);

@@ -22,7 +22,7 @@ static int parse_extent(const char **p, size_t *out) {
   return 0;
 }
 
-int sma_shape_parse(const char *text, size_t *shape, size_t cap, size_t *ndim) {
+int sma_shape_parse(size_t *shape, size_t cap, size_t *ndim, const char *text) {
   if (text == NULL || (shape == NULL && cap > 0) || ndim == NULL) return SMA_EINVAL;
   *ndim = 0;
   const char *p = sma__skip_blanks(text);

@@ -200,8 +200,8 @@ static int parse_one(const char **pp, sma_slice_t *s) {
   return 0;
 }
 
-int sma_slice_parse(const char *text, sma_slice_t *out, size_t cap,
-                    size_t *count) {
+int sma_slice_parse(sma_slice_t *out, size_t cap, size_t *count,
+                    const char *text) {
   if (text == NULL || count == NULL || (out == NULL && cap > 0))
     return SMA_EINVAL;
   *count = 0;

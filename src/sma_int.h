@@ -184,7 +184,7 @@ int sma__npy_header_parse(const unsigned char *buf, size_t n,
                           sma__npy_header_t *h);
 
 /* ---- info.c ------------------------------------------------------------------ */
-/* sma_info(), also giving the identity of the OS object it examined;
+/* sma_info_get(), also giving the identity of the OS object it examined;
  * huge_pages asks the kernel about huge pages (a page mapped, smaps read),
  * which gc's sma_collect() does not need (-1 then). */
 int sma__inspect(const char *name, sma_info_t *out, uint64_t ident[2], bool huge_pages);

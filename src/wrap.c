@@ -12,8 +12,8 @@ static int close_all(sma_t *const *arrays, size_t n) {
   return first;
 }
 
-int sma_wrap(sma_t *const *arrays, size_t n, sma_wrap_fn fn, void *user,
-             int *fn_result) {
+int sma_wrap(int *fn_result, sma_t *const *arrays, size_t n, sma_wrap_fn fn,
+             void *user) {
   if ((arrays == NULL && n > 0) || fn == NULL) return SMA_EINVAL;
   for (size_t i = 0; i < n; i++) {
     if (arrays[i] == NULL) return SMA_EINVAL;
@@ -28,7 +28,7 @@ int sma_wrap(sma_t *const *arrays, size_t n, sma_wrap_fn fn, void *user,
       free(views);
       return rc;
     }
-    views[k] = sma_view(arrays[k]);
+    views[k] = sma_view_get(arrays[k]);
   }
   int result = fn(views, n, user);
   if (fn_result != NULL) *fn_result = result;

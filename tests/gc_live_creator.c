@@ -30,7 +30,9 @@ int main(int argc, char **argv) {
 #if defined(SMA_FAULT_INJECTION)
   if (getenv("ATTACK_STAGED") != NULL) sma__fault_arm(1);
 #endif
-  int rc = sma_new(&a, argv[1], 1, shape, SMA_UINT8, NULL, 0);
+  int rc = sma_new(
+      &a, &(sma_array_desc_t){
+              .name = argv[1], .ndim = 1, .shape = shape, .dtype = SMA_UINT8});
   if (rc == 0) rc = sma_create(a, 0);
   if (rc == 0) rc = sma_close(a);
   sma_free(a);

@@ -53,7 +53,7 @@ static int write_readonly(int argc, char **argv) {
 static int open_sliced(const char *name, const char *slice_text, sma_t **a) {
   sma_slice_t slices[SMA_MAX_DIMS];
   size_t n;
-  int rc = sma_slice_parse(slice_text, slices, SMA_MAX_DIMS, &n);
+  int rc = sma_slice_parse(slices, SMA_MAX_DIMS, &n, slice_text);
   if (rc == 0) rc = sma_open(a, name, slices, n);
   return rc;
 }
@@ -66,9 +66,9 @@ static int fill_or_check(int argc, char **argv, int fill) {
   double value = atof(argv[4]);
   size_t bad = 0;
   if (fill)
-    t_fill_view(sma_view(a), value);
+    t_fill_view(sma_view_get(a), value);
   else
-    bad = t_count_not(sma_view(a), value);
+    bad = t_count_not(sma_view_get(a), value);
   rc = sma_close(a);
   sma_free(a);
   if (rc != 0) return lib_error(rc);
@@ -79,10 +79,13 @@ static int load_or_create(int argc, char **argv, int create) {
   if (argc != 5) return 2;
   size_t shape[SMA_MAX_DIMS], ndim;
   sma_dtype_t dtype;
-  if (sma_shape_parse(argv[3], shape, SMA_MAX_DIMS, &ndim) != 0) return 2;
-  int rc = sma_dtype_parse(argv[4], &dtype);
+  if (sma_shape_parse(shape, SMA_MAX_DIMS, &ndim, argv[3]) != 0) return 2;
+  int rc = sma_dtype_parse(&dtype, argv[4]);
   sma_t *a = NULL;
-  if (rc == 0) rc = sma_new(&a, argv[2], ndim, shape, dtype, NULL, 0);
+  if (rc == 0)
+    rc = sma_new(
+        &a, &(sma_array_desc_t){
+                .name = argv[2], .ndim = ndim, .shape = shape, .dtype = dtype});
   if (rc == 0) rc = create ? sma_create(a, 0) : sma_load(a);
   sma_free(a);
   return rc == 0 ? 0 : lib_error(rc);
@@ -98,12 +101,17 @@ static int stress(int argc, char **argv) {
   int status = 0;
   for (long i = 0; i < cycles && status == 0; i++) {
     sma_t *a = NULL, *b = NULL;
-    int rc = sma_create_and_register(&a, 1, shape, SMA_INT64, reg, T_PREFIX "-st", 0);
+    int rc = sma_create_and_register(&a, reg,
+                                     &(sma_array_desc_t){.name = T_PREFIX "-st",
+                                                         .ndim = 1,
+                                                         .shape = shape,
+                                                         .dtype = SMA_INT64},
+                                     0);
     if (rc == 0) {
       double value = (double)(sma_creator_pid(a) * 100000 + (uint64_t)i);
-      t_fill_view(sma_view(a), value);
+      t_fill_view(sma_view_get(a), value);
       rc = sma_open(&b, sma_name(a), NULL, 0);
-      if (rc == 0 && t_count_not(sma_view(b), value) != 0) status = 1; /* lost write */
+      if (rc == 0 && t_count_not(sma_view_get(b), value) != 0) status = 1; /* lost write */
       fprintf(out, "%s\n", sma_name(a));
     }
     sma_free(b);

@@ -79,7 +79,12 @@ static void one_layout(const char *prefix, const shape_case_t *c, size_t halo, i
   snprintf(what, sizeof what, "shape %zux%zux%zu (%zu-d) halo %zu", c->shape[0], c->shape[1],
            c->shape[2], c->ndim, halo);
   sma_mpi_array_t *a;
-  int rc = sma_mpi_create(&a, MPI_COMM_WORLD, c->ndim, c->shape, SMA_FLOAT64, halo, prefix);
+  int rc = sma_mpi_create(&a, MPI_COMM_WORLD,
+                          &(sma_array_desc_t){.name = prefix,
+                                              .ndim = c->ndim,
+                                              .shape = c->shape,
+                                              .dtype = SMA_FLOAT64},
+                          halo);
   size_t need = halo > 1 ? halo : 1;
   if (c->shape[0] / (size_t)nodes < need) { /* cannot work: refused by all */
     check(rc == SMA_EINVAL && a == NULL, what, "a layout without enough rows per node is refused");
@@ -105,11 +110,11 @@ static void one_layout(const char *prefix, const shape_case_t *c, size_t halo, i
   free(whole);
 
   sma_mpi_layout_t l;
-  sma_mpi_layout(a, &l);
+  sma_mpi_layout_get(&l, a);
   check(l.nodes == nodes && l.node >= 0 && l.node < nodes, what, "layout");
   check(sma_mpi_free(a) == 0, what, "free");
   sma_info_t in;
-  check(sma_info(l.segment, &in) == SMA_ENOENT, what, "the node's segment is gone after free");
+  check(sma_info_get(&in, l.segment) == SMA_ENOENT, what, "the node's segment is gone after free");
 }
 
 static int nodes_of_world(void) {
@@ -125,10 +130,26 @@ static void layouts(const char *prefix, int nodes) {
     for (size_t halo = 0; halo <= 3; halo++) one_layout(prefix, &cases[k], halo, nodes);
   size_t bad_shape[2] = {4, 4};
   sma_mpi_array_t *a = NULL;
-  int rc = sma_mpi_create(&a, MPI_COMM_WORLD, 2, bad_shape, SMA_FLOAT64, rank == size - 1 ? 1 : 0,
-                          prefix);
+  int rc = sma_mpi_create(
+      &a, MPI_COMM_WORLD,
+      &(sma_array_desc_t){
+          .name = prefix, .ndim = 2, .shape = bad_shape, .dtype = SMA_FLOAT64},
+      rank == size - 1 ? 1 : 0);
   check(size == 1 ? rc == 0 : rc == SMA_EINVAL, "arguments", "ranks that disagree are refused");
   sma_mpi_free(a);
+  a = (sma_mpi_array_t *)1;
+  rc = sma_mpi_create(&a, MPI_COMM_WORLD, NULL, 0);
+  check(rc == SMA_EINVAL && a == NULL, "arguments", "a NULL description is refused");
+  sma_slice_t rows[1] = {SMA_SLICE_ALL};
+  rc = sma_mpi_create(&a, MPI_COMM_WORLD,
+                      &(sma_array_desc_t){.name = prefix,
+                                          .ndim = 2,
+                                          .shape = bad_shape,
+                                          .dtype = SMA_FLOAT64,
+                                          .slice = rows,
+                                          .nslice = 1},
+                      0);
+  check(rc == SMA_EINVAL && a == NULL, "arguments", "a slice in the description is refused");
 }
 
 /* Counts segments whose name contains the prefix. */
@@ -143,7 +164,11 @@ static void fail_create(const char *prefix) {
   sma_mpi_array_t *a = (sma_mpi_array_t *)1;
   /* Node 1's leader gets a prefix no name can carry. */
   const char *mine = rank == 1 || (size > 2 && rank == 2) ? "bad/prefix" : prefix;
-  int rc = sma_mpi_create(&a, MPI_COMM_WORLD, 2, shape, SMA_FLOAT32, 1, mine);
+  int rc = sma_mpi_create(
+      &a, MPI_COMM_WORLD,
+      &(sma_array_desc_t){
+          .name = mine, .ndim = 2, .shape = shape, .dtype = SMA_FLOAT32},
+      1);
   int lo = rc, hi = rc;
   MPI_Allreduce(&rc, &lo, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
   MPI_Allreduce(&rc, &hi, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
@@ -159,7 +184,11 @@ static void fail_create(const char *prefix) {
 static void kill_mid_job(const char *prefix) {
   size_t shape[2] = {64, 64};
   sma_mpi_array_t *a;
-  int rc = sma_mpi_create(&a, MPI_COMM_WORLD, 2, shape, SMA_FLOAT32, 2, prefix);
+  int rc = sma_mpi_create(
+      &a, MPI_COMM_WORLD,
+      &(sma_array_desc_t){
+          .name = prefix, .ndim = 2, .shape = shape, .dtype = SMA_FLOAT32},
+      2);
   check(rc == 0, "create before the kill", sma_strerror(rc));
   if (rank == 1) raise(SIGKILL);
   sma_mpi_halo_exchange(a); /* the others wait here until mpirun ends them */
@@ -190,13 +219,17 @@ static void disagree_once(const char *prefix, const char *zero, const char *othe
            others ? others : "(unset)");
   size_t shape[2] = {12, 3};
   sma_mpi_array_t *a = (sma_mpi_array_t *)1;
-  int rc = sma_mpi_create(&a, MPI_COMM_WORLD, 2, shape, SMA_FLOAT32, 1, prefix);
+  int rc = sma_mpi_create(
+      &a, MPI_COMM_WORLD,
+      &(sma_array_desc_t){
+          .name = prefix, .ndim = 2, .shape = shape, .dtype = SMA_FLOAT32},
+      1);
   if (nodes == 0) {
     check(rc == SMA_EINVAL && a == NULL, what, "every rank refuses rank 0's bad value");
     return;
   }
   sma_mpi_layout_t l;
-  sma_mpi_layout(rc == 0 ? a : NULL, &l);
+  sma_mpi_layout_get(&l, rc == 0 ? a : NULL);
   check(rc == 0 && l.nodes == nodes, what, rc ? sma_strerror(rc) : "rank 0's value counts");
   if (rc == 0) check(sma_mpi_free(a) == 0, what, "free");
 }
@@ -267,12 +300,12 @@ static int carries(unsigned long long bytes, unsigned long long payload, unsigne
 static void wire_checks(const char *iface, sma_mpi_array_t *a, size_t rows) {
   const size_t row_bytes = HOST_ROW_ITEMS * sizeof(double);
   sma_mpi_layout_t l;
-  sma_mpi_layout(a, &l);
+  sma_mpi_layout_get(&l, a);
   int xrc = 0;
   uint64_t sent_before = l.bytes_sent;
   wire_t halo = measure(iface, exchanges, a, &xrc);
   check(xrc == 0, "hosts", "halo exchanges");
-  sma_mpi_layout(a, &l);
+  sma_mpi_layout_get(&l, a);
   uint64_t counted = l.bytes_sent - sent_before;
   double *whole = rank == 0 ? malloc(rows * row_bytes) : NULL;
   double dummy = 0;
@@ -338,8 +371,8 @@ static int wait_for(const char *path) {
 static void write_segments(const char *state, const sma_mpi_array_t *a, const sma_mpi_array_t *b) {
   char mine[2 * (MPI_MAX_PROCESSOR_NAME + SMA_NAME_BUF + 2)] = "";
   sma_mpi_layout_t la, lb;
-  sma_mpi_layout(a, &la);
-  sma_mpi_layout(b, &lb);
+  sma_mpi_layout_get(&la, a);
+  sma_mpi_layout_get(&lb, b);
   if (la.node_rank == 0) {
     char host[MPI_MAX_PROCESSOR_NAME];
     int len;
@@ -365,9 +398,18 @@ static void write_segments(const char *state, const sma_mpi_array_t *a, const sm
 static void hosts(const char *prefix, const char *iface, const char *state) {
   size_t rows = (size_t)mpi_nodes() * 8, shape[2] = {rows, HOST_ROW_ITEMS}, small[1] = {64};
   sma_mpi_array_t *a = NULL, *b = NULL;
-  int rc = sma_mpi_create(&a, MPI_COMM_WORLD, 2, shape, SMA_FLOAT64, HOST_HALO, prefix);
+  int rc = sma_mpi_create(
+      &a, MPI_COMM_WORLD,
+      &(sma_array_desc_t){
+          .name = prefix, .ndim = 2, .shape = shape, .dtype = SMA_FLOAT64},
+      HOST_HALO);
   check(rc == 0, "hosts: create", sma_strerror(rc));
-  if (rc == 0) rc = sma_mpi_create(&b, MPI_COMM_WORLD, 1, small, SMA_FLOAT64, 0, prefix);
+  if (rc == 0)
+    rc = sma_mpi_create(
+        &b, MPI_COMM_WORLD,
+        &(sma_array_desc_t){
+            .name = prefix, .ndim = 1, .shape = small, .dtype = SMA_FLOAT64},
+        0);
   check(rc == 0, "hosts: create", sma_strerror(rc));
   if (rc != 0) return;
   wire_checks(iface, a, rows);
@@ -393,7 +435,11 @@ static void halo_cost(const char *prefix) {
   for (size_t row = 1024; row <= 1024 * 1024; row *= 4) {
     size_t shape[2] = {(size_t)size * 8, row / sizeof(double)};
     sma_mpi_array_t *a;
-    int rc = sma_mpi_create(&a, MPI_COMM_WORLD, 2, shape, SMA_FLOAT64, 2, prefix);
+    int rc = sma_mpi_create(
+        &a, MPI_COMM_WORLD,
+        &(sma_array_desc_t){
+            .name = prefix, .ndim = 2, .shape = shape, .dtype = SMA_FLOAT64},
+        2);
     check(rc == 0, "halo-cost: create", sma_strerror(rc));
     if (rc != 0) return;
     double runs[5];
@@ -407,7 +453,7 @@ static void halo_cost(const char *prefix) {
     }
     qsort(runs, 5, sizeof runs[0], by_value);
     sma_mpi_layout_t l;
-    sma_mpi_layout(a, &l);
+    sma_mpi_layout_get(&l, a);
     unsigned long long sent = l.bytes_sent, total = 0;
     MPI_Reduce(&sent, &total, 1, MPI_UNSIGNED_LONG_LONG, MPI_SUM, 0, MPI_COMM_WORLD);
     if (rank == 0)

@@ -16,7 +16,11 @@ int main(int argc, char **argv) {
   MPI_Comm_size(MPI_COMM_WORLD, &size);
   size_t shape[2] = {16, 4};
   sma_mpi_array_t *a;
-  int rc = sma_mpi_create(&a, MPI_COMM_WORLD, 2, shape, SMA_FLOAT32, 1, "attroot");
+  int rc = sma_mpi_create(
+      &a, MPI_COMM_WORLD,
+      &(sma_array_desc_t){
+          .name = "attroot", .ndim = 2, .shape = shape, .dtype = SMA_FLOAT32},
+      1);
   if (rc) { printf("rank %d create %d\n", rank, rc); MPI_Finalize(); return 2; }
   static float buf[64];
   const char *m = argv[1];

@@ -166,7 +166,7 @@ uint32_t t_sysv_key(const char *name, unsigned probe) {
 
 sma_caps_t t_caps(void) {
   sma_caps_t c;
-  sma_caps(&c);
+  sma_caps_get(&c);
   return c;
 }
 

@@ -13,7 +13,11 @@ static sma_t *make(const char *tag, size_t ndim, const size_t *shape,
   t_name(name, sizeof name, tag);
   if (name_out) strcpy(name_out, name);
   sma_t *a = NULL;
-  cr_assert_eq(sma_new(&a, name, ndim, shape, dtype, NULL, 0), 0);
+  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = name,
+                                               .ndim = ndim,
+                                               .shape = shape,
+                                               .dtype = dtype}),
+               0);
   return a;
 }
 
@@ -21,22 +25,46 @@ Test(array, new_copies_description_and_is_unloaded) {
   size_t shape[2] = {3, 4};
   sma_slice_t s[1] = {{1, SMA_NONE, SMA_NONE}};
   sma_t *a;
-  cr_assert_eq(sma_new(&a, "desc", 2, shape, SMA_INT16, s, 1), 0);
+  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = "desc",
+                                               .ndim = 2,
+                                               .shape = shape,
+                                               .dtype = SMA_INT16,
+                                               .slice = s,
+                                               .nslice = 1}),
+               0);
   shape[0] = 99; /* copied, not borrowed */
   cr_assert_str_eq(sma_name(a), "desc");
   cr_assert_eq(sma_ndim(a), 2);
   cr_assert_eq(sma_shape(a)[0], 3);
   cr_assert_eq(sma_shape(a)[1], 4);
-  cr_assert_eq(sma_dtype(a), SMA_INT16);
+  cr_assert_eq(sma_dtype_get(a), SMA_INT16);
   cr_assert_eq(sma_itemsize(a), 2);
   cr_assert_eq(sma_nbytes(a), 24);
   size_t n;
-  cr_assert_eq(sma_slice(a, &n)[0].start, 1);
+  cr_assert_eq(sma_slice_get(a, &n)[0].start, 1);
   cr_assert_eq(n, 1);
   cr_assert_eq(sma_is_loaded(a), 0);
-  cr_assert_null(sma_view(a));
+  cr_assert_null(sma_view_get(a));
   cr_assert_null(sma_data(a));
   cr_assert_eq(sma_os_handle(a), -1);
+  sma_free(a);
+}
+
+/* sma_array_desc_t: a NULL description is refused, and members left out
+ * of a designated initializer are their defaults (0-d, no slice). */
+Test(array, new_takes_a_description_with_zero_defaults) {
+  sma_t *a = (sma_t *)1;
+  cr_assert_eq(sma_new(&a, NULL), SMA_EINVAL);
+  cr_assert_null(a, "*out is NULL on failure");
+  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = "scalar",
+                                               .dtype = SMA_FLOAT64}),
+               0);
+  cr_assert_eq(sma_ndim(a), 0);
+  cr_assert_eq(sma_nbytes(a), 8);
+  size_t count = 99;
+  sma_slice_get(a, &count);
+  cr_assert_eq(count, 0, "no slice");
+  cr_assert_str_eq(sma_name(a), "scalar");
   sma_free(a);
 }
 
@@ -45,25 +73,71 @@ Test(array, new_rejects_bad_descriptions) {
   for (size_t i = 0; i <= SMA_MAX_DIMS; i++) shape[i] = 1;
   sma_slice_t s[3] = {SMA_SLICE_ALL, SMA_SLICE_ALL, SMA_SLICE_ALL};
   sma_t *a = (sma_t *)1;
-  cr_assert_eq(sma_new(NULL, "x", 1, shape, SMA_UINT8, NULL, 0), SMA_EINVAL);
-  cr_assert_eq(sma_new(&a, "x", SMA_MAX_DIMS + 1, shape, SMA_UINT8, NULL, 0),
+  cr_assert_eq(sma_new(NULL, &(sma_array_desc_t){.name = "x",
+                                                 .ndim = 1,
+                                                 .shape = shape,
+                                                 .dtype = SMA_UINT8}),
+               SMA_EINVAL);
+  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = "x",
+                                               .ndim = SMA_MAX_DIMS + 1,
+                                               .shape = shape,
+                                               .dtype = SMA_UINT8}),
                SMA_ENDIM);
   cr_assert_null(a, "*out is NULL on failure");
-  cr_assert_eq(sma_new(&a, "x", SMA_MAX_DIMS, shape, SMA_UINT8, NULL, 0), 0);
+  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = "x",
+                                               .ndim = SMA_MAX_DIMS,
+                                               .shape = shape,
+                                               .dtype = SMA_UINT8}),
+               0);
   sma_free(a);
-  cr_assert_eq(sma_new(&a, "x", 2, NULL, SMA_UINT8, NULL, 0), SMA_EINVAL);
-  cr_assert_eq(sma_new(&a, "x", 1, shape, SMA_DTYPE_COUNT, NULL, 0), SMA_EDTYPE);
-  cr_assert_eq(sma_new(&a, "x", 2, shape, SMA_UINT8, s, 3), SMA_ETOOMANYSLICES);
-  cr_assert_eq(sma_new(&a, "x", 2, shape, SMA_UINT8, NULL, 1), SMA_EINVAL);
+  cr_assert_eq(
+      sma_new(&a,
+              &(sma_array_desc_t){.name = "x", .ndim = 2, .dtype = SMA_UINT8}),
+      SMA_EINVAL);
+  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = "x",
+                                               .ndim = 1,
+                                               .shape = shape,
+                                               .dtype = SMA_DTYPE_COUNT}),
+               SMA_EDTYPE);
+  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = "x",
+                                               .ndim = 2,
+                                               .shape = shape,
+                                               .dtype = SMA_UINT8,
+                                               .slice = s,
+                                               .nslice = 3}),
+               SMA_ETOOMANYSLICES);
+  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = "x",
+                                               .ndim = 2,
+                                               .shape = shape,
+                                               .dtype = SMA_UINT8,
+                                               .nslice = 1}),
+               SMA_EINVAL);
   s[0].step = 0;
-  cr_assert_eq(sma_new(&a, "x", 2, shape, SMA_UINT8, s, 1), SMA_ESTEP);
+  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = "x",
+                                               .ndim = 2,
+                                               .shape = shape,
+                                               .dtype = SMA_UINT8,
+                                               .slice = s,
+                                               .nslice = 1}),
+               SMA_ESTEP);
   size_t huge[2] = {SIZE_MAX / 2, 4};
-  cr_assert_eq(sma_new(&a, "x", 2, huge, SMA_UINT8, NULL, 0), SMA_EOVERFLOW);
+  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = "x",
+                                               .ndim = 2,
+                                               .shape = huge,
+                                               .dtype = SMA_UINT8}),
+               SMA_EOVERFLOW);
   size_t strides_overflow[3] = {0, SIZE_MAX / 4, 8}; /* x8 overflows */
-  cr_assert_eq(sma_new(&a, "x", 3, strides_overflow, SMA_FLOAT64, NULL, 0),
+  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = "x",
+                                               .ndim = 3,
+                                               .shape = strides_overflow,
+                                               .dtype = SMA_FLOAT64}),
                SMA_EOVERFLOW, "a zero dimension does not hide stride overflow");
   size_t fits_exactly[1] = {(size_t)PTRDIFF_MAX / 8};
-  cr_assert_eq(sma_new(&a, "x", 1, fits_exactly, SMA_FLOAT64, NULL, 0), 0);
+  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = "x",
+                                               .ndim = 1,
+                                               .shape = fits_exactly,
+                                               .dtype = SMA_FLOAT64}),
+               0);
   sma_free(a);
 }
 
@@ -74,7 +148,7 @@ Test(array, create_views_whole_array_and_load_applies_slice) {
   cr_assert_eq(sma_create(a, 0), 0);
   cr_assert(sma_is_loaded(a) && sma_is_creator(a));
   cr_assert_geq(sma_os_handle(a), 0);
-  const sma_view_t *v = sma_view(a);
+  const sma_view_t *v = sma_view_get(a);
   cr_assert_eq((uintptr_t)v->data % 64, 0, "data is cache-line aligned");
   cr_assert(v->shape[0] == 6 && v->shape[1] == 8);
   cr_assert(v->strides[0] == 32 && v->strides[1] == 4);
@@ -85,22 +159,28 @@ Test(array, create_views_whole_array_and_load_applies_slice) {
 
   sma_slice_t s[2] = {{1, 5, 2}, {SMA_NONE, SMA_NONE, -3}};
   sma_t *b;
-  cr_assert_eq(sma_new(&b, name, 2, shape, SMA_INT32, s, 2), 0);
+  cr_assert_eq(sma_new(&b, &(sma_array_desc_t){.name = name,
+                                               .ndim = 2,
+                                               .shape = shape,
+                                               .dtype = SMA_INT32,
+                                               .slice = s,
+                                               .nslice = 2}),
+               0);
   cr_assert_eq(sma_load(b), 0);
   cr_assert_eq(sma_is_creator(b), 0);
-  const sma_view_t *w = sma_view(b);
+  const sma_view_t *w = sma_view_get(b);
   cr_assert(w->shape[0] == 2 && w->shape[1] == 3);
   cr_assert(w->strides[0] == 64 && w->strides[1] == -12);
   size_t idx[2] = {1, 2};
   void *p;
-  cr_assert_eq(sma_at(b, idx, &p), 0);
+  cr_assert_eq(sma_at(&p, b, idx), 0);
   cr_assert_eq(*(int32_t *)p, 3 * 8 + 1, "[3, 7::-3][2] is column 1");
   *(int32_t *)p = -1; /* the same memory as a's */
   cr_assert_eq(data[3 * 8 + 1], -1);
   idx[1] = 3;
-  cr_assert_eq(sma_at(b, idx, &p), SMA_EBOUNDS);
+  cr_assert_eq(sma_at(&p, b, idx), SMA_EBOUNDS);
   cr_assert_eq(sma_close(b), 0);
-  cr_assert_eq(sma_at(b, idx, &p), SMA_ESTATE);
+  cr_assert_eq(sma_at(&p, b, idx), SMA_ESTATE);
   sma_free(b);
   cr_assert_eq(sma_unlink(name), 0);
   sma_free(a);
@@ -115,7 +195,11 @@ Test(array, create_is_exclusive_and_leaves_existing_data_alone) {
   memset(sma_data(a), 7, 16);
   sma_t *b = make("unused", 1, shape, SMA_UINT8, NULL);
   sma_free(b);
-  cr_assert_eq(sma_new(&b, name, 1, shape, SMA_UINT8, NULL, 0), 0);
+  cr_assert_eq(sma_new(&b, &(sma_array_desc_t){.name = name,
+                                               .ndim = 1,
+                                               .shape = shape,
+                                               .dtype = SMA_UINT8}),
+               0);
   cr_assert_eq(sma_create(b, 0), SMA_EEXIST);
   cr_assert_eq(sma_os_error(b), T_OS_EEXIST);
   cr_assert_eq(sma_is_loaded(b), 0);
@@ -165,8 +249,11 @@ Test(array, foreign_segment_without_record_loads_by_size) {
   size_t seen = t_caps().size_is_exact ? 100 : t_caps().granularity;
   size_t ok[1] = {seen / 4}, too_big[1] = {seen / 4 + 1};
   sma_t *a, *b, *c;
-  sma_new(&a, name, 1, ok, SMA_FLOAT32, NULL, 0);
-  sma_new(&b, name, 1, too_big, SMA_FLOAT32, NULL, 0);
+  sma_new(&a, &(sma_array_desc_t){
+                  .name = name, .ndim = 1, .shape = ok, .dtype = SMA_FLOAT32});
+  sma_new(&b,
+          &(sma_array_desc_t){
+              .name = name, .ndim = 1, .shape = too_big, .dtype = SMA_FLOAT32});
   cr_assert_eq(sma_load(a), 0);
   cr_assert_eq(sma_creator_pid(a), 0, "no record, no creator");
   cr_assert_eq(sma_load(b), SMA_ETOOSMALL);
@@ -186,7 +273,11 @@ Test(array, sizes_beyond_32_bits) {
   int wide = SIZE_MAX > UINT32_MAX;
   size_t shape[2] = {(size_t)1 << 20, (size_t)1 << 13}; /* 2^36 bytes as f8 */
   sma_t *a = NULL;
-  cr_assert_eq(sma_new(&a, "x", 2, shape, SMA_FLOAT64, NULL, 0), wide ? 0 : SMA_EOVERFLOW);
+  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = "x",
+                                               .ndim = 2,
+                                               .shape = shape,
+                                               .dtype = SMA_FLOAT64}),
+               wide ? 0 : SMA_EOVERFLOW);
   sma_free(a);
   if (strcmp(sma_backend(), "posix") != 0) return;
   char name[SMA_NAME_BUF], path[SMA_NAME_BUF + 2] = "/";
@@ -216,7 +307,9 @@ Test(array, corrupt_record_is_an_error_not_a_crash) {
   /* The record's first shape entry: 640 - 80 bytes before the end. */
   raw.bytes[raw.size - (640 - 80)] ^= 0xff;
   sma_t *b, *c;
-  sma_new(&b, name, 1, shape, SMA_FLOAT64, NULL, 0);
+  sma_new(&b,
+          &(sma_array_desc_t){
+              .name = name, .ndim = 1, .shape = shape, .dtype = SMA_FLOAT64});
   int loaded = sma_load(b);
   int opened = sma_open(&c, name, NULL, 0);
   raw.bytes[raw.size - (640 - 80)] ^= 0xff;
@@ -266,17 +359,24 @@ Test(array, load_checks_against_the_record) {
   cr_assert_eq(sma_create(a, 0), 0);
   size_t flat[1] = {16}, bigger[2] = {4, 5};
   sma_t *b;
-  sma_new(&b, name, 1, flat, SMA_FLOAT32, NULL, 0);
+  sma_new(&b,
+          &(sma_array_desc_t){
+              .name = name, .ndim = 1, .shape = flat, .dtype = SMA_FLOAT32});
   cr_assert_eq(sma_load(b), SMA_EMISMATCH, "same bytes, other shape");
   sma_free(b);
-  sma_new(&b, name, 2, shape, SMA_INT32, NULL, 0);
+  sma_new(&b, &(sma_array_desc_t){
+                  .name = name, .ndim = 2, .shape = shape, .dtype = SMA_INT32});
   cr_assert_eq(sma_load(b), SMA_EMISMATCH, "same size, other dtype");
   sma_free(b);
-  sma_new(&b, name, 2, bigger, SMA_FLOAT32, NULL, 0);
+  sma_new(&b,
+          &(sma_array_desc_t){
+              .name = name, .ndim = 2, .shape = bigger, .dtype = SMA_FLOAT32});
   cr_assert_eq(sma_load(b), SMA_EMISMATCH);
   sma_free(b);
   size_t huge[2] = {1000, 1000};
-  sma_new(&b, name, 2, huge, SMA_FLOAT32, NULL, 0);
+  sma_new(&b,
+          &(sma_array_desc_t){
+              .name = name, .ndim = 2, .shape = huge, .dtype = SMA_FLOAT32});
   cr_assert_eq(sma_load(b), SMA_ETOOSMALL);
   sma_free(b);
   sma_unlink(name);
@@ -294,9 +394,9 @@ Test(array, open_by_name_alone) {
   sma_t *b;
   cr_assert_eq(sma_open(&b, name, s, 1), 0);
   cr_assert_eq(sma_ndim(b), 3);
-  cr_assert_eq(sma_dtype(b), SMA_UINT16);
+  cr_assert_eq(sma_dtype_get(b), SMA_UINT16);
   cr_assert_eq(sma_shape(b)[2], 4);
-  cr_assert_eq(sma_view(b)->shape[0], 1);
+  cr_assert_eq(sma_view_get(b)->shape[0], 1);
   cr_assert_eq(*(uint16_t *)sma_data(b), 112);
   cr_assert_eq(sma_creator_pid(b), sma_creator_pid(a));
   cr_assert_eq(sma_created_ns(b), sma_created_ns(a));
@@ -316,7 +416,7 @@ Test(array, zero_byte_and_zero_dim_arrays) {
   sma_t *a = make("zero", 2, shape, SMA_FLOAT64, name);
   cr_assert_eq(sma_create(a, 0), 0);
   cr_assert_eq(sma_nbytes(a), 0);
-  cr_assert_eq(sma_view_size(sma_view(a)), 0);
+  cr_assert_eq(sma_view_size(sma_view_get(a)), 0);
   sma_t *b;
   cr_assert_eq(sma_open(&b, name, NULL, 0), 0);
   cr_assert_eq(sma_shape(b)[0], 0);
@@ -329,7 +429,7 @@ Test(array, zero_byte_and_zero_dim_arrays) {
   cr_assert_eq(sma_create(scalar, 0), 0);
   cr_assert_eq(sma_nbytes(scalar), 16, "a 0-d array holds one element");
   void *p;
-  cr_assert_eq(sma_at(scalar, NULL, &p), 0);
+  cr_assert_eq(sma_at(&p, scalar, NULL), 0);
   cr_assert_eq(p, sma_data(scalar));
   sma_unlink(name);
   sma_free(scalar);
@@ -341,7 +441,7 @@ Test(array, close_is_idempotent_and_never_unlinks) {
   sma_t *a = make("close", 1, shape, SMA_UINT8, name);
   cr_assert_eq(sma_create(a, 0), 0);
   cr_assert_eq(sma_close(a), 0);
-  cr_assert_null(sma_view(a));
+  cr_assert_null(sma_view_get(a));
   cr_assert_null(sma_data(a));
   cr_assert_eq(sma_close(a), 0, "second close is a no-op");
   cr_assert_eq(t_segment_exists(name), 1);
@@ -383,13 +483,19 @@ Test(array, clone_with_overrides) {
   size_t shape[2] = {10, 20}, other[3] = {1, 2, 3};
   sma_slice_t s[1] = {{2, 8, 2}};
   sma_t *src, *c;
-  cr_assert_eq(sma_new(&src, "orig", 2, shape, SMA_FLOAT32, s, 1), 0);
+  cr_assert_eq(sma_new(&src, &(sma_array_desc_t){.name = "orig",
+                                                 .ndim = 2,
+                                                 .shape = shape,
+                                                 .dtype = SMA_FLOAT32,
+                                                 .slice = s,
+                                                 .nslice = 1}),
+               0);
   cr_assert_eq(sma_clone(&c, src, NULL), 0);
   cr_assert_str_eq(sma_name(c), "orig");
   cr_assert_eq(sma_ndim(c), 2);
-  cr_assert_eq(sma_dtype(c), SMA_FLOAT32);
+  cr_assert_eq(sma_dtype_get(c), SMA_FLOAT32);
   size_t n;
-  cr_assert_eq(sma_slice(c, &n)[0].step, 2);
+  cr_assert_eq(sma_slice_get(c, &n)[0].step, 2);
   sma_free(c);
   sma_override_t ov = {0};
   ov.set = SMA_SET_NAME | SMA_SET_SHAPE;
@@ -400,16 +506,16 @@ Test(array, clone_with_overrides) {
   cr_assert_str_eq(sma_name(c), "new_name");
   cr_assert_eq(sma_ndim(c), 3);
   cr_assert_eq(sma_shape(c)[2], 3);
-  cr_assert_eq(sma_dtype(c), SMA_FLOAT32, "not overridden");
-  cr_assert_eq(sma_slice(c, &n)[0].start, 2);
+  cr_assert_eq(sma_dtype_get(c), SMA_FLOAT32, "not overridden");
+  cr_assert_eq(sma_slice_get(c, &n)[0].start, 2);
   sma_free(c);
   ov.set = SMA_SET_DTYPE | SMA_SET_SLICE;
   ov.dtype = SMA_UINT8;
   ov.slice = NULL;
   ov.nslice = 0;
   cr_assert_eq(sma_clone(&c, src, &ov), 0);
-  cr_assert_eq(sma_dtype(c), SMA_UINT8);
-  sma_slice(c, &n);
+  cr_assert_eq(sma_dtype_get(c), SMA_UINT8);
+  sma_slice_get(c, &n);
   cr_assert_eq(n, 0, "slice cleared");
   sma_free(c);
   ov.set = SMA_SET_SHAPE;
@@ -461,7 +567,7 @@ typedef struct fill_probe {
   int result;         /* what the fill returns */
 } fill_probe_t;
 
-static int probe_fill(void *user, const sma_view_t *v) {
+static int probe_fill(const sma_view_t *v, void *user) {
   fill_probe_t *p = user;
   for (size_t i = 0; i < v->shape[0]; i++) ((int32_t *)v->data)[i] = (int32_t)i;
   sma_t *r = NULL;
@@ -475,13 +581,17 @@ Test(array, create_filled_publishes_only_after_the_fill) {
   t_name(name, sizeof name, "filled");
   size_t shape[1] = {1000};
   sma_t *a;
-  cr_assert_eq(sma_new(&a, name, 1, shape, SMA_INT32, NULL, 0), 0);
+  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = name,
+                                               .ndim = 1,
+                                               .shape = shape,
+                                               .dtype = SMA_INT32}),
+               0);
   fill_probe_t p = {name, 0, SMA_EIO};
   cr_assert_eq(sma_create_filled(a, 0, probe_fill, &p), SMA_EIO, "the fill's value");
   cr_assert(p.reader_rc == SMA_ENOENT || p.reader_rc == SMA_EBUSY, "%s",
             sma_err_name(p.reader_rc));
   cr_assert_eq(sma_is_loaded(a), 0);
-  cr_assert_null(sma_view(a));
+  cr_assert_null(sma_view_get(a));
   cr_assert_eq(t_segment_exists(name), 0, "an abandoned create leaves nothing");
   p.result = 0;
   cr_assert_eq(sma_create_filled(a, 0, probe_fill, &p), 0);

@@ -82,7 +82,11 @@ Test(attack_names, unlink_of_colliding_name_removes_segment_being_created) {
     setenv("SMA_FAULT_PAUSE_AT", "created", 1);
     setenv("SMA_FAULT_PAUSE_MS", "1500", 1);
     sma_t *arr;
-    if (sma_new(&arr, a, 1, shape, SMA_FLOAT64, NULL, 0) != 0) _exit(9);
+    if (sma_new(&arr, &(sma_array_desc_t){.name = a,
+                                          .ndim = 1,
+                                          .shape = shape,
+                                          .dtype = SMA_FLOAT64}) != 0)
+      _exit(9);
     int rc = sma_create(arr, 0);
     if (rc != 0) _exit(10);
     sma_free(arr);
@@ -118,7 +122,9 @@ static int seek2(const sma_info_t *in, void *user) {
 
 static int make(const char *name) {
   sma_t *arr;
-  int rc = sma_new(&arr, name, 1, shape, SMA_FLOAT64, NULL, 0);
+  int rc = sma_new(
+      &arr, &(sma_array_desc_t){
+                .name = name, .ndim = 1, .shape = shape, .dtype = SMA_FLOAT64});
   if (rc == 0) rc = sma_create(arr, 0);
   if (arr != NULL) sma_free(arr);
   return rc;
@@ -217,7 +223,7 @@ Test(attack_names, colliding_index_entries_survive_each_others_removal) {
 
 #if !defined(_WIN32)
 /* Promise (include/sma.h, sma_name_max): a collision is SMA_ENOENT for
- * sma_open() and sma_info() ("the segment of that name does not exist").
+ * sma_open() and sma_info_get() ("the segment of that name does not exist").
  * While the other name's create has made the shared object but not yet
  * written its record, both report SMA_ENORECORD ("segment has no libsma
  * metadata record") for a name that has no segment at all. */
@@ -239,12 +245,12 @@ Test(attack_names, open_of_colliding_name_during_create_is_not_enoent) {
   int orc = sma_open(&arr, b, NULL, 0);
   if (orc == 0) sma_free(arr);
   sma_info_t in;
-  int irc = sma_info(b, &in);
+  int irc = sma_info_get(&in, b);
   int status;
   waitpid(child, &status, 0);
   sma_unlink(a);
   cr_expect_eq(orc, SMA_ENOENT, "sma_open(\"%s\") = %d (%s)", b, orc, sma_strerror(orc));
-  cr_expect_eq(irc, SMA_ENOENT, "sma_info(\"%s\") = %d (%s)", b, irc, sma_strerror(irc));
+  cr_expect_eq(irc, SMA_ENOENT, "sma_info_get(\"%s\") = %d (%s)", b, irc, sma_strerror(irc));
 }
 
 /* The OS object name of a long name, as src/os_name.c makes it for a

@@ -20,7 +20,11 @@
 static int make_segment(const char *name) {
   size_t shape[1] = {4096};
   sma_t *a;
-  if (sma_new(&a, name, 1, shape, SMA_UINT8, NULL, 0) != 0) return -1;
+  if (sma_new(&a, &(sma_array_desc_t){.name = name,
+                                      .ndim = 1,
+                                      .shape = shape,
+                                      .dtype = SMA_UINT8}) != 0)
+    return -1;
   int rc = sma_create(a, 0);
   sma_free(a); /* closes; the segment stays, and nothing holds it */
   return rc;
@@ -135,7 +139,7 @@ static int seek_name(const sma_info_t *info, void *user) {
 }
 
 /* The same O_NONBLOCK give-up through the calls `sma info` and `sma ls`
- * make, which now open read-only: sma_info() of an existing segment is
+ * make, which now open read-only: sma_info_get() of an existing segment is
  * SMA_EOS (EAGAIN), and sma_list() silently leaves the segment out (`sma
  * ls` shows nothing for it, exit 0) while gc holds its lease for over 2 s.
  * Reproduced with the real gc: SMA_FAULT_PAUSE_MS=6000 sma gc & sleep 7;
@@ -152,7 +156,7 @@ Test(attack_ro, info_and_list_see_a_segment_under_a_held_lease, .timeout = 60) {
     cr_skip_test("no write lease can be taken here");
   }
   sma_info_t info;
-  int rc_info = sma_info(name, &info);
+  int rc_info = sma_info_get(&info, name);
   int st;
   waitpid(holder, &st, 0);
   holder = hold_lease(name, 3000);
@@ -162,7 +166,7 @@ Test(attack_ro, info_and_list_see_a_segment_under_a_held_lease, .timeout = 60) {
   int rc_list = sma_list(seek_name, &k);
   waitpid(holder, &st, 0);
   sma_unlink(name);
-  cr_expect_eq(rc_info, 0, "sma_info() under a held lease: %s", sma_err_name(rc_info));
+  cr_expect_eq(rc_info, 0, "sma_info_get() under a held lease: %s", sma_err_name(rc_info));
   cr_expect_eq(rc_list, 0, "sma_list(): %s", sma_err_name(rc_list));
   cr_expect(k.seen, "sma_list() left out an existing segment whose lease gc held");
 }

@@ -23,7 +23,11 @@ static sma_t *create_one(const char *tag, char *name) {
   size_t shape[1] = {64};
   sma_t *a;
   t_name(name, SMA_NAME_BUF, tag);
-  cr_assert_eq(sma_new(&a, name, 1, shape, SMA_UINT8, NULL, 0), 0);
+  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = name,
+                                               .ndim = 1,
+                                               .shape = shape,
+                                               .dtype = SMA_UINT8}),
+               0);
   cr_assert_eq(sma_create(a, 0), 0);
   return a;
 }
@@ -51,7 +55,7 @@ Test(backend, capabilities_are_consistent) {
   cr_assert_eq(c.max_name, sma_name_max());
   cr_assert_gt(c.granularity, 0);
   cr_assert_eq(c.granularity & (c.granularity - 1), 0, "a power of two");
-  sma_caps(NULL);
+  sma_caps_get(NULL);
 }
 
 /* The capabilities describe what the backend does: a backend that cannot
@@ -72,15 +76,23 @@ Test(backend, capabilities_match_behaviour) {
   cr_assert_eq(sma_name_validate(name), 0);
   size_t shape[1] = {100};
   sma_t *a, *b;
-  cr_assert_eq(sma_new(&a, name, 1, shape, SMA_UINT8, NULL, 0), 0);
+  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = name,
+                                               .ndim = 1,
+                                               .shape = shape,
+                                               .dtype = SMA_UINT8}),
+               0);
   cr_assert_eq(sma_create(a, 0), 0);
   sma_info_t in;
-  cr_assert_eq(sma_info(name, &in), 0);
+  cr_assert_eq(sma_info_get(&in, name), 0);
   cr_assert_eq(in.attached, c.proves_unused ? 1 : -1);
   cr_assert_eq(in.segment_size % c.granularity, 0);
   name[len] = 'm';
   name[len + 1] = '\0';
-  cr_assert_eq(sma_new(&b, name, 1, shape, SMA_UINT8, NULL, 0), SMA_ENAMETOOLONG);
+  cr_assert_eq(sma_new(&b, &(sma_array_desc_t){.name = name,
+                                               .ndim = 1,
+                                               .shape = shape,
+                                               .dtype = SMA_UINT8}),
+               SMA_ENAMETOOLONG);
   name[len] = '\0';
   cr_assert_eq(sma_unlink(name), 0);
   sma_free(a);
@@ -116,7 +128,7 @@ static int index_entry_exists(const char *name) {
  * backend that lists so (macOS POSIX and System V, Windows). */
 Test(backend, the_index_forgets_only_names_whose_segment_is_gone) {
   sma_caps_t caps;
-  sma_caps(&caps);
+  sma_caps_get(&caps);
   if (caps.can_list) cr_skip_test("this backend enumerates segments itself");
   char gone[SMA_NAME_BUF], kept[SMA_NAME_BUF];
   sma_t *a = create_one("gone", gone), *b = create_one("kept", kept);
@@ -160,13 +172,17 @@ Test(backend, a_segment_of_the_other_byte_order_is_found_and_refused) {
   t_name(name, sizeof name, "byteorder");
   size_t shape[1] = {16};
   sma_t *a, *b = NULL;
-  cr_assert_eq(sma_new(&a, name, 1, shape, SMA_FLOAT32, NULL, 0), 0);
+  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = name,
+                                               .ndim = 1,
+                                               .shape = shape,
+                                               .dtype = SMA_FLOAT32}),
+               0);
   cr_assert_eq(sma_create(a, 0), 0);
   sma_info_t in;
-  cr_assert_eq(sma_info(name, &in), 0);
+  cr_assert_eq(sma_info_get(&in, name), 0);
   flip_record_byte_order((unsigned char *)sma_data(a) + in.segment_size - 640);
   int open_rc = sma_open(&b, name, NULL, 0);
-  int info_rc = sma_info(name, &in);
+  int info_rc = sma_info_get(&in, name);
   const char *args[] = {"load", name, "16", t_native("<f4"), NULL};
   int helper_rc = t_run_helper(args);
   int unlink_rc = sma_unlink(name);
@@ -194,7 +210,11 @@ Test(backend, sysv_key_collision_probes_the_next_key) {
   cr_assert_geq(squatter, 0);
   size_t shape[1] = {100};
   sma_t *a, *b;
-  cr_assert_eq(sma_new(&a, name, 1, shape, SMA_INT32, NULL, 0), 0);
+  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = name,
+                                               .ndim = 1,
+                                               .shape = shape,
+                                               .dtype = SMA_INT32}),
+               0);
   int rc = sma_create(a, 0);
   int probe1 = shmget(documented_key(name, 1), 0, 0);
   int handle = (int)sma_os_handle(a);
@@ -231,7 +251,11 @@ Test(backend, sysv_beyond_shmmax_is_a_clear_error) {
   t_name(name, sizeof name, "shmmax");
   size_t shape[1] = {4u << 20};
   sma_t *a;
-  cr_assert_eq(sma_new(&a, name, 1, shape, SMA_UINT8, NULL, 0), 0);
+  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = name,
+                                               .ndim = 1,
+                                               .shape = shape,
+                                               .dtype = SMA_UINT8}),
+               0);
   int rc = sma_create(a, 0);
   f = fopen("/proc/sys/kernel/shmmax", "w");
   fprintf(f, "%llu\n", old);

@@ -26,9 +26,13 @@ static sma_t *make_array(char *name, size_t cap, sma_dtype_t dtype, size_t n,
                          const void *bytes) {
   t_name(name, cap, "cat");
   sma_t *a;
-  cr_assert_eq(sma_new(&a, name, 1, &n, dtype, NULL, 0), 0);
+  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = name,
+                                               .ndim = 1,
+                                               .shape = &n,
+                                               .dtype = dtype}),
+               0);
   cr_assert_eq(sma_create(a, 0), 0, "create %s", name);
-  memcpy(sma_view(a)->data, bytes, n * sma_dtype_size(dtype));
+  memcpy(sma_view_get(a)->data, bytes, n * sma_dtype_size(dtype));
   return a;
 }
 

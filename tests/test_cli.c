@@ -144,9 +144,9 @@ Test(cli, create_ls_info_describe_rm) {
 
   cr_assert_eq(sma_cmd(&out, "describe %s --slice ::-1", name), 0);
   out[strcspn(out, "\n")] = '\0';
-  cr_assert_eq(sma_parse(&a, out, NULL), 0, "the descriptor parses: %s", out);
+  cr_assert_eq(sma_parse(&a, NULL, out), 0, "the descriptor parses: %s", out);
   cr_assert_eq(sma_load(a), 0);
-  cr_assert_eq(sma_view(a)->strides[0], -16);
+  cr_assert_eq(sma_view_get(a)->strides[0], -16);
   sma_free(a);
   free(out);
 
@@ -170,8 +170,16 @@ Test(cli, gc_removes_the_segment_of_a_killed_creator) {
   pid_t child = fork();
   if (child == 0) {
     sma_t *a, *b;
-    if (sma_new(&a, dead, 1, shape, SMA_UINT8, NULL, 0) || sma_create(a, 0) ||
-        sma_new(&b, held, 1, shape, SMA_UINT8, NULL, 0) || sma_create(b, 0))
+    if (sma_new(&a, &(sma_array_desc_t){.name = dead,
+                                        .ndim = 1,
+                                        .shape = shape,
+                                        .dtype = SMA_UINT8}) ||
+        sma_create(a, 0) ||
+        sma_new(&b, &(sma_array_desc_t){.name = held,
+                                        .ndim = 1,
+                                        .shape = shape,
+                                        .dtype = SMA_UINT8}) ||
+        sma_create(b, 0))
       _exit(1);
     if (write(ready[1], "x", 1) != 1) _exit(1);
     pause(); /* killed here, holding both */
@@ -184,7 +192,11 @@ Test(cli, gc_removes_the_segment_of_a_killed_creator) {
   /* A live creator (this process), and a dead creator's segment that a
    * live process (this one) still maps: both must stay. */
   sma_t *mine, *holding;
-  cr_assert_eq(sma_new(&mine, live, 1, shape, SMA_UINT8, NULL, 0), 0);
+  cr_assert_eq(sma_new(&mine, &(sma_array_desc_t){.name = live,
+                                                  .ndim = 1,
+                                                  .shape = shape,
+                                                  .dtype = SMA_UINT8}),
+               0);
   cr_assert_eq(sma_create(mine, 0), 0);
   cr_assert_eq(sma_open(&holding, held, NULL, 0), 0);
 
@@ -218,7 +230,7 @@ Test(cli, gc_removes_the_segment_of_a_killed_creator) {
  * arrays: then 512^2 (1 MiB each). */
 static int demo_size(void) {
   sma_caps_t caps;
-  sma_caps(&caps);
+  sma_caps_get(&caps);
   return caps.max_segment != 0 && caps.max_segment < (8u << 20) ? 512 : 1024;
 }
 
@@ -239,7 +251,7 @@ Test(cli, demo_self_check_with_1_2_4_workers) {
 }
 
 /* Under System V limits too small for the job (macOS's default shmmax
- * is 4 MiB), sma_caps() reports the limit and the demo says which limit
+ * is 4 MiB), sma_caps_get() reports the limit and the demo says which limit
  * stopped it and how to raise it. */
 Test(cli, demo_says_how_to_raise_a_system_v_limit) {
   if (strcmp(sma_backend(), "sysv") != 0) cr_skip_test("System V limits only");
@@ -249,7 +261,7 @@ Test(cli, demo_says_how_to_raise_a_system_v_limit) {
   int written = fprintf(f, "1048576\n") > 0;
   if (fclose(f) != 0 || !written) cr_skip_test("cannot set shmmax here");
   sma_caps_t caps;
-  sma_caps(&caps);
+  sma_caps_get(&caps);
   cr_assert_eq(caps.max_segment, 1048576, "the limit is reported");
   char cmd[4096];
   snprintf(cmd, sizeof cmd, "'%s' demo --size 1024 --workers 1 --prefix %s-limit 2>&1",
@@ -368,7 +380,11 @@ Test(cli, creator_killed_at_any_moment_leaves_nothing_after_gc) {
 #endif
       size_t shape[1] = {256u << 20};
       sma_t *a;
-      if (sma_new(&a, name, 1, shape, SMA_UINT8, NULL, 0) != 0) _exit(1);
+      if (sma_new(&a, &(sma_array_desc_t){.name = name,
+                                          .ndim = 1,
+                                          .shape = shape,
+                                          .dtype = SMA_UINT8}) != 0)
+        _exit(1);
       sma_create(a, SMA_CREATE_PREFAULT);
       pause(); /* a creator that finished is killed here */
       _exit(0);
@@ -400,7 +416,11 @@ Test(cli, info_shows_a_segment_being_created) {
   snprintf(path, sizeof path, "/dev/shm/%s", name);
   size_t shape[1] = {8};
   sma_t *a;
-  cr_assert_eq(sma_new(&a, name, 1, shape, SMA_UINT8, NULL, 0), 0);
+  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = name,
+                                               .ndim = 1,
+                                               .shape = shape,
+                                               .dtype = SMA_UINT8}),
+               0);
   cr_assert_eq(sma_create(a, 0), 0);
   cr_assert_eq(chmod(path, 0700), 0); /* the being-created mark */
   char *out;
@@ -494,7 +514,11 @@ Test(cli, json_and_table_survive_any_name) {
   for (int i = 0; i < N; i++) {
     snprintf(names[i], sizeof names[i], "%s-%s", prefix, tails[i]);
     sma_t *a;
-    cr_assert_eq(sma_new(&a, names[i], 1, shape, SMA_UINT8, NULL, 0), 0, "%s", names[i]);
+    cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = names[i],
+                                                 .ndim = 1,
+                                                 .shape = shape,
+                                                 .dtype = SMA_UINT8}),
+                 0, "%s", names[i]);
     cr_assert_eq(sma_create(a, 0), 0);
     sma_free(a);
   }
@@ -525,7 +549,11 @@ Test(cli, the_age_of_a_hostile_record_cannot_overflow) {
   t_name(name, sizeof name, "cli-age");
   size_t shape[1] = {8};
   sma_t *a;
-  cr_assert_eq(sma_new(&a, name, 1, shape, SMA_UINT8, NULL, 0), 0);
+  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = name,
+                                               .ndim = 1,
+                                               .shape = shape,
+                                               .dtype = SMA_UINT8}),
+               0);
   cr_assert_eq(sma_create(a, 0), 0);
   t_raw_t raw;
   cr_assert_eq(t_raw_map(name, &raw), 0);
@@ -556,7 +584,7 @@ Test(cli, prefix_selects_only_its_own_names) {
   char p[32];
   snprintf(p, sizeof p, "pfx%d", (int)getpid());
   char built[SMA_NAME_BUF], names[6][SMA_NAME_BUF];
-  cr_assert_eq(sma_build_name(built, &(size_t){sizeof built}, p), 0);
+  cr_assert_eq(sma_build_name(p, built, &(size_t){sizeof built}), 0);
   snprintf(names[0], sizeof names[0], "%s", built);           /* built: selected */
   snprintf(names[1], sizeof names[1], "%s-starts", p);        /* starts with P: selected */
   snprintf(names[2], sizeof names[2], "k7-%s-abcdefghijk23", p); /* short form: selected */
@@ -566,7 +594,11 @@ Test(cli, prefix_selects_only_its_own_names) {
   size_t shape[1] = {4};
   for (int i = 0; i < 6; i++) {
     sma_t *a;
-    cr_assert_eq(sma_new(&a, names[i], 1, shape, SMA_UINT8, NULL, 0), 0);
+    cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = names[i],
+                                                 .ndim = 1,
+                                                 .shape = shape,
+                                                 .dtype = SMA_UINT8}),
+                 0);
     cr_assert_eq(sma_create(a, 0), 0);
     sma_free(a);
   }
@@ -589,11 +621,23 @@ Test(cli, demo_worker_refuses_rows_beyond_its_arrays) {
   t_name(prog_name, sizeof prog_name, "cli-wk-prog");
   size_t shape[2] = {8, 8}, one[1] = {1};
   sma_t *in, *out, *prog;
-  cr_assert_eq(sma_new(&in, in_name, 2, shape, SMA_FLOAT32, NULL, 0), 0);
+  cr_assert_eq(sma_new(&in, &(sma_array_desc_t){.name = in_name,
+                                                .ndim = 2,
+                                                .shape = shape,
+                                                .dtype = SMA_FLOAT32}),
+               0);
   cr_assert_eq(sma_create(in, 0), 0);
-  cr_assert_eq(sma_new(&out, out_name, 2, shape, SMA_FLOAT32, NULL, 0), 0);
+  cr_assert_eq(sma_new(&out, &(sma_array_desc_t){.name = out_name,
+                                                 .ndim = 2,
+                                                 .shape = shape,
+                                                 .dtype = SMA_FLOAT32}),
+               0);
   cr_assert_eq(sma_create(out, 0), 0);
-  cr_assert_eq(sma_new(&prog, prog_name, 1, one, SMA_UINT64, NULL, 0), 0);
+  cr_assert_eq(sma_new(&prog, &(sma_array_desc_t){.name = prog_name,
+                                                  .ndim = 1,
+                                                  .shape = one,
+                                                  .dtype = SMA_UINT64}),
+               0);
   cr_assert_eq(sma_create(prog, 0), 0);
   char di[SMA_DESCRIPTOR_MAX], dout[SMA_DESCRIPTOR_MAX], dp[SMA_DESCRIPTOR_MAX];
   cr_assert_eq(sma_describe(in, di, &(size_t){sizeof di}), 0);
@@ -631,7 +675,11 @@ Test(cli, describe_prints_the_longest_descriptor) {
   size_t shape[SMA_MAX_DIMS];
   for (int d = 0; d < SMA_MAX_DIMS; d++) shape[d] = 1;
   sma_t *a;
-  cr_assert_eq(sma_new(&a, name, SMA_MAX_DIMS, shape, SMA_UINT8, NULL, 0), 0);
+  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = name,
+                                               .ndim = SMA_MAX_DIMS,
+                                               .shape = shape,
+                                               .dtype = SMA_UINT8}),
+               0);
   cr_assert_eq(sma_create(a, 0), 0);
   char slice[SMA_MAX_DIMS * 64] = "";
   for (int d = 0; d < SMA_MAX_DIMS; d++)
@@ -642,7 +690,7 @@ Test(cli, describe_prints_the_longest_descriptor) {
   cr_expect_gt(strlen(out), 2048);
   out[strcspn(out, "\n")] = '\0';
   sma_t *back;
-  cr_expect_eq(sma_parse(&back, out, NULL), 0, "%s", out);
+  cr_expect_eq(sma_parse(&back, NULL, out), 0, "%s", out);
   sma_free(back);
   free(out);
   sma_unlink(name);

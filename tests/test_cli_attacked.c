@@ -55,7 +55,11 @@ static int run_cli(const char *const *argv, rlim_t fsize) {
 
 static sma_t *make(const char *name, size_t ndim, const size_t *shape, sma_dtype_t dt) {
   sma_t *a = NULL;
-  cr_assert_eq(sma_new(&a, name, ndim, shape, dt, NULL, 0), 0);
+  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = name,
+                                               .ndim = ndim,
+                                               .shape = shape,
+                                               .dtype = dt}),
+               0);
   cr_assert_eq(sma_create(a, 0), 0);
   return a;
 }
@@ -255,7 +259,7 @@ Test(cli_attacked, save_refuses_the_segment_through_proc_map_files) {
   const char *argv[] = {"sma", "save", name, file, NULL};
   int rc = run_cli(argv, 0);
   sma_info_t info;
-  int info_rc = sma_info(name, &info);
+  int info_rc = sma_info_get(&info, name);
   int intact = rc == 1 && info_rc == 0; /* reading a truncated segment is SIGBUS */
   for (size_t i = 0; intact && i < 4096; i++) intact = d[i] == 3.0;
   sma_unlink(name);
@@ -370,7 +374,7 @@ Test(cli_attacked, save_never_replaces_another_segment) {
   close(fd);
   unlink(foreign_path);
   sma_info_t info;
-  int info_rc = sma_info(victim, &info);
+  int info_rc = sma_info_get(&info, victim);
   int intact = info_rc == 0;
   for (size_t i = 0; intact && i < 512; i++) intact = d[i] == 7.0;
   sma_unlink(src);

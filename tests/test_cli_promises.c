@@ -54,7 +54,11 @@ static int is_posix(void) { return strcmp(sma_backend(), "posix") == 0; }
 
 static sma_t *make(const char *name, size_t ndim, const size_t *shape, sma_dtype_t dtype) {
   sma_t *a;
-  cr_assert_eq(sma_new(&a, name, ndim, shape, dtype, NULL, 0), 0);
+  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = name,
+                                               .ndim = ndim,
+                                               .shape = shape,
+                                               .dtype = dtype}),
+               0);
   cr_assert_eq(sma_create(a, 0), 0, "create %s", name);
   return a;
 }
@@ -112,13 +116,19 @@ Test(cli_promises, demo_worker_refuses_a_progress_view_too_small_for_the_counter
   for (size_t i = 0; i < sizeof slices / sizeof slices[0]; i++) {
     sma_slice_t s[1];
     size_t n;
-    cr_assert_eq(sma_slice_parse(slices[i], s, 1, &n), 0);
-    cr_assert_eq(sma_new(&prog, name, 1, shape, SMA_UINT8, s, n), 0);
+    cr_assert_eq(sma_slice_parse(s, 1, &n, slices[i]), 0);
+    cr_assert_eq(sma_new(&prog, &(sma_array_desc_t){.name = name,
+                                                    .ndim = 1,
+                                                    .shape = shape,
+                                                    .dtype = SMA_UINT8,
+                                                    .slice = s,
+                                                    .nslice = n}),
+                 0);
     describe(prog, d, sizeof d);
     sma_free(prog);
     cr_expect_eq(run_worker(&j, d), 2, "slice %s of uint8: a usage error", slices[i]);
     sma_info_t info;
-    cr_expect_eq(sma_info(name, &info), 0, "slice %s: the record is intact", slices[i]);
+    cr_expect_eq(sma_info_get(&info, name), 0, "slice %s: the record is intact", slices[i]);
   }
   /* The same place as a uint64 element is the counter's own. */
   size_t shape64[1] = {432}; /* 3456 bytes */
@@ -126,18 +136,30 @@ Test(cli_promises, demo_worker_refuses_a_progress_view_too_small_for_the_counter
   prog = make(name, 1, shape64, SMA_UINT64);
   sma_slice_t last[1] = {{431, SMA_NONE, SMA_NONE}};
   sma_t *view;
-  cr_assert_eq(sma_new(&view, name, 1, shape64, SMA_UINT64, last, 1), 0);
+  cr_assert_eq(sma_new(&view, &(sma_array_desc_t){.name = name,
+                                                  .ndim = 1,
+                                                  .shape = shape64,
+                                                  .dtype = SMA_UINT64,
+                                                  .slice = last,
+                                                  .nslice = 1}),
+               0);
   describe(view, d, sizeof d);
   sma_free(view);
   cr_expect_eq(run_worker(&j, d), 0, "the last uint64 element holds the counter");
   cr_expect_eq(((const uint64_t *)sma_data(prog))[431], 8, "8 rows done");
   sma_slice_t none[1] = {{432, SMA_NONE, SMA_NONE}};
-  cr_assert_eq(sma_new(&view, name, 1, shape64, SMA_UINT64, none, 1), 0);
+  cr_assert_eq(sma_new(&view, &(sma_array_desc_t){.name = name,
+                                                  .ndim = 1,
+                                                  .shape = shape64,
+                                                  .dtype = SMA_UINT64,
+                                                  .slice = none,
+                                                  .nslice = 1}),
+               0);
   describe(view, d, sizeof d);
   sma_free(view);
   cr_expect_eq(run_worker(&j, d), 2, "an empty view has no place for the counter");
   sma_info_t info;
-  cr_expect_eq(sma_info(name, &info), 0, "the record is intact");
+  cr_expect_eq(sma_info_get(&info, name), 0, "the record is intact");
   sma_unlink(name);
   sma_free(prog);
   job_free(&j);
@@ -200,7 +222,7 @@ static sma_t *counting_segment(char *name, size_t cap, const char *tag) {
 /* The segment is whole: its record reads, its size and data unchanged. */
 static void expect_intact(const char *name, const sma_t *a, size_t size) {
   sma_info_t info;
-  cr_expect_eq(sma_info(name, &info), 0, "the record still reads");
+  cr_expect_eq(sma_info_get(&info, name), 0, "the record still reads");
   cr_expect_eq(info.segment_size, size, "not truncated");
   if (info.segment_size != size) return; /* its pages are gone: SIGBUS */
   const double *d = sma_data(a);
@@ -341,13 +363,14 @@ Test(cli_promises, name_based_calls_give_the_os_reason) {
     const char *tag = not_segments[i].tag;
     sma_info_t info;
     errno = 0;
-    cr_expect_eq(sma_info(name, &info), SMA_EOS, "%s", tag);
+    cr_expect_eq(sma_info_get(&info, name), SMA_EOS, "%s", tag);
     cr_expect_eq(sma_last_os_error(), want, "info %s: %d", tag, sma_last_os_error());
     sma_t *a = (sma_t *)&info; /* not NULL: sma_open must clear it */
     cr_expect_eq(sma_open(&a, name, NULL, 0), SMA_EOS, "%s", tag);
     cr_expect_null(a);
     cr_expect_eq(sma_last_os_error(), want, "open %s", tag);
-    cr_expect_eq(sma_collect(name, SMA_COLLECT_DRY_RUN, NULL), SMA_EOS, "%s", tag);
+    cr_expect_eq(sma_collect(NULL, name, SMA_COLLECT_DRY_RUN), SMA_EOS, "%s",
+                 tag);
     cr_expect_eq(sma_last_os_error(), want, "collect %s", tag);
     remove_not_segment(name);
   }
@@ -357,7 +380,7 @@ Test(cli_promises, name_based_calls_give_the_os_reason) {
 Test(cli_promises, a_failure_not_of_the_os_leaves_no_os_reason) {
   sma_info_t info;
   errno = EIO;
-  cr_expect_eq(sma_info("bad/name", &info), SMA_ENAME);
+  cr_expect_eq(sma_info_get(&info, "bad/name"), SMA_ENAME);
   cr_expect_eq(sma_last_os_error(), 0);
   errno = EIO;
   cr_expect_eq(sma_unlink(""), SMA_ENAME);
@@ -376,7 +399,7 @@ Test(cli_promises, a_failure_not_of_the_os_leaves_no_os_reason) {
     if (fd >= 0) {
       close(fd);
       errno = EIO;
-      cr_expect_eq(sma_info(name, &info), SMA_ENORECORD);
+      cr_expect_eq(sma_info_get(&info, name), SMA_ENORECORD);
       cr_expect_eq(sma_last_os_error(), 0);
       unlink(path);
     }

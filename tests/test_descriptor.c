@@ -12,14 +12,14 @@ static void round_trip(sma_t *a) {
   cr_assert_null(strchr(line, '\n'), "one line");
   sma_t *b;
   const char *bad = "unset";
-  cr_assert_eq(sma_parse(&b, line, &bad), 0, "%s (bad %s)", line, bad);
+  cr_assert_eq(sma_parse(&b, &bad, line), 0, "%s (bad %s)", line, bad);
   cr_assert_null(bad);
   cr_assert_str_eq(sma_name(b), sma_name(a));
-  cr_assert_eq(sma_dtype(b), sma_dtype(a));
+  cr_assert_eq(sma_dtype_get(b), sma_dtype_get(a));
   cr_assert_eq(sma_ndim(b), sma_ndim(a));
   for (size_t d = 0; d < sma_ndim(a); d++) cr_assert_eq(sma_shape(b)[d], sma_shape(a)[d]);
   size_t na, nb;
-  const sma_slice_t *sa = sma_slice(a, &na), *sb = sma_slice(b, &nb);
+  const sma_slice_t *sa = sma_slice_get(a, &na), *sb = sma_slice_get(b, &nb);
   cr_assert_eq(na, nb);
   for (size_t d = 0; d < na; d++)
     cr_assert(sa[d].start == sb[d].start && sa[d].stop == sb[d].stop &&
@@ -34,7 +34,13 @@ Test(descriptor, round_trips_exactly) {
   size_t shape[3] = {512, 512, 3};
   sma_slice_t s[3] = {{10, 20, SMA_NONE}, {SMA_NONE, SMA_NONE, -2}, {-1, SMA_NONE, SMA_NONE}};
   sma_t *a;
-  cr_assert_eq(sma_new(&a, "job-1", 3, shape, SMA_FLOAT32, s, 3), 0);
+  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = "job-1",
+                                               .ndim = 3,
+                                               .shape = shape,
+                                               .dtype = SMA_FLOAT32,
+                                               .slice = s,
+                                               .nslice = 3}),
+               0);
   round_trip(a);
   char line[256];
   sma_describe(a, line, &(size_t){sizeof line});
@@ -46,11 +52,18 @@ Test(descriptor, round_trips_exactly) {
            sma_backend());
   cr_assert_str_eq(line, want, "the documented format");
   sma_free(a);
-  cr_assert_eq(sma_new(&a, "name with spaces=and:colons", 0, NULL, SMA_COMPLEX128, NULL, 0), 0);
+  cr_assert_eq(
+      sma_new(&a, &(sma_array_desc_t){.name = "name with spaces=and:colons",
+                                      .dtype = SMA_COMPLEX128}),
+      0);
   round_trip(a); /* 0-d, no slice, odd name */
   sma_free(a);
   size_t big[1] = {SIZE_MAX / 2};
-  cr_assert_eq(sma_new(&a, "huge", 1, big, SMA_UINT8, NULL, 0), 0);
+  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = "huge",
+                                               .ndim = 1,
+                                               .shape = big,
+                                               .dtype = SMA_UINT8}),
+               0);
   sma_describe(a, line, &(size_t){sizeof line});
   cr_assert_lt(strlen(line), 256, "short whatever the array size");
   round_trip(a);
@@ -62,11 +75,12 @@ Test(descriptor, loaded_object_describes_the_same) {
   size_t shape[2] = {4, 4};
   sma_t *a, *b;
   t_name(name, sizeof name, "desc");
-  sma_new(&a, name, 2, shape, SMA_INT16, NULL, 0);
+  sma_new(&a, &(sma_array_desc_t){
+                  .name = name, .ndim = 2, .shape = shape, .dtype = SMA_INT16});
   cr_assert_eq(sma_create(a, 0), 0);
   cr_assert_eq(sma_describe(a, line, &(size_t){sizeof line}), 0);
   strcat(line, "\n"); /* as read from a pipe */
-  cr_assert_eq(sma_parse(&b, line, NULL), 0);
+  cr_assert_eq(sma_parse(&b, NULL, line), 0);
   cr_assert_eq(sma_load(b), 0);
   cr_assert_eq(sma_data(b) != NULL, 1);
   sma_free(b);
@@ -79,7 +93,7 @@ Test(descriptor, malformed_lines_name_the_bad_field) {
   snprintf(good, sizeof good, t_native("sma/1 backend=%s dtype=<f4 shape=2,3 slice=: name=x"),
            sma_backend());
   sma_t *a;
-  cr_assert_eq(sma_parse(&a, good, NULL), 0);
+  cr_assert_eq(sma_parse(&a, NULL, good), 0);
   sma_free(a);
   struct {
     const char *line;
@@ -110,13 +124,13 @@ Test(descriptor, malformed_lines_name_the_bad_field) {
     snprintf(line, sizeof line, t_native(cases[i].line), sma_backend());
     const char *bad = NULL;
     a = (sma_t *)1;
-    int rc = sma_parse(&a, line, &bad);
+    int rc = sma_parse(&a, &bad, line);
     cr_assert_eq(rc, cases[i].rc, "case %zu '%s': %s", i, line, sma_err_name(rc));
     cr_assert_null(a);
     cr_assert_not_null(bad);
     cr_assert_str_eq(bad, cases[i].field, "case %zu: %s", i, bad);
   }
-  cr_assert_eq(sma_parse(NULL, good, NULL), SMA_EINVAL);
+  cr_assert_eq(sma_parse(NULL, NULL, good), SMA_EINVAL);
   cr_assert_eq(sma_parse(&a, NULL, NULL), SMA_EINVAL);
   cr_assert_eq(sma_describe(NULL, good, &(size_t){sizeof good}), SMA_EINVAL);
 }
@@ -124,7 +138,8 @@ Test(descriptor, malformed_lines_name_the_bad_field) {
 Test(descriptor, too_small_buffer) {
   sma_t *a;
   size_t shape[1] = {3};
-  sma_new(&a, "x", 1, shape, SMA_UINT8, NULL, 0);
+  sma_new(&a, &(sma_array_desc_t){
+                  .name = "x", .ndim = 1, .shape = shape, .dtype = SMA_UINT8});
   char small[10];
   size_t size = sizeof small;
   cr_assert_eq(sma_describe(a, small, &size), SMA_ENOBUFS);
@@ -158,7 +173,11 @@ Test(descriptor, the_persistent_flag_round_trips_and_creates_persistent) {
   size_t shape[1] = {8};
   sma_t *a, *b, *c;
   t_name(name, sizeof name, "descp");
-  cr_assert_eq(sma_new(&a, name, 1, shape, SMA_UINT8, NULL, 0), 0);
+  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = name,
+                                               .ndim = 1,
+                                               .shape = shape,
+                                               .dtype = SMA_UINT8}),
+               0);
   cr_assert_eq(sma_create(a, SMA_CREATE_PERSIST), 0);
   cr_assert_eq(sma_is_persistent(a), 1);
   cr_assert(sma_effective_flags(a) & SMA_CREATE_PERSIST);
@@ -166,7 +185,7 @@ Test(descriptor, the_persistent_flag_round_trips_and_creates_persistent) {
   snprintf(want, sizeof want, "sma/2 backend=%s dtype=uint8 shape=8 slice= persistent=1 name=%s",
            sma_backend(), name);
   cr_assert_str_eq(line, want);
-  cr_assert_eq(sma_parse(&b, line, NULL), 0);
+  cr_assert_eq(sma_parse(&b, NULL, line), 0);
   cr_assert_eq(sma_is_persistent(b), 1, "parsed");
   cr_assert_eq(sma_describe(b, again, &(size_t){sizeof again}), 0);
   cr_assert_str_eq(again, line, "round trip");
@@ -174,7 +193,7 @@ Test(descriptor, the_persistent_flag_round_trips_and_creates_persistent) {
   cr_assert_eq(sma_is_persistent(b), 1, "the record says so");
   sma_free(b);
   /* A clone and a create from the parsed line carry it on. */
-  cr_assert_eq(sma_parse(&b, line, NULL), 0);
+  cr_assert_eq(sma_parse(&b, NULL, line), 0);
   cr_assert_eq(sma_clone(&c, b, &(sma_override_t){.set = SMA_SET_NAME, .name = "x"}), 0);
   cr_assert_eq(sma_is_persistent(c), 1, "cloned");
   sma_free(c);
@@ -183,21 +202,25 @@ Test(descriptor, the_persistent_flag_round_trips_and_creates_persistent) {
   cr_assert(unlinked == 0 || unlinked == SMA_ENOENT, "%s", sma_strerror(unlinked));
   cr_assert_eq(sma_create(b, 0), 0);
   sma_info_t in;
-  cr_assert_eq(sma_info(name, &in), 0);
+  cr_assert_eq(sma_info_get(&in, name), 0);
   cr_assert_eq(in.persistent, 1, "created from a persistent descriptor");
   sma_free(b);
   unlinked = sma_unlink(name);
   cr_assert(unlinked == 0 || unlinked == SMA_ENOENT, "%s", sma_strerror(unlinked));
 
   /* Transient: version 1, the same text as before the flag. */
-  cr_assert_eq(sma_new(&a, name, 1, shape, SMA_UINT8, NULL, 0), 0);
+  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = name,
+                                               .ndim = 1,
+                                               .shape = shape,
+                                               .dtype = SMA_UINT8}),
+               0);
   cr_assert_eq(sma_create(a, 0), 0);
   cr_assert_eq(sma_is_persistent(a), 0);
   cr_assert_eq(sma_describe(a, line, &(size_t){sizeof line}), 0);
   snprintf(want, sizeof want, "sma/1 backend=%s dtype=uint8 shape=8 slice= name=%s",
            sma_backend(), name);
   cr_assert_str_eq(line, want);
-  cr_assert_eq(sma_parse(&b, line, NULL), 0);
+  cr_assert_eq(sma_parse(&b, NULL, line), 0);
   cr_assert_eq(sma_is_persistent(b), 0);
   sma_free(b);
   cr_assert_eq(sma_unlink(name), 0);
@@ -213,16 +236,17 @@ Test(descriptor, the_persistent_flag_round_trips_and_creates_persistent) {
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     const char *field = NULL;
     snprintf(line, sizeof line, bad[i], sma_backend());
-    cr_assert_eq(sma_parse(&b, line, &field), SMA_EDESCRIPTOR, "%s", line);
+    cr_assert_eq(sma_parse(&b, &field, line), SMA_EDESCRIPTOR, "%s", line);
     cr_assert_str_eq(field, "persistent", "%s", line);
   }
   const char *field = NULL;
   snprintf(line, sizeof line, "sma/3 backend=%s dtype=uint8 shape=8 slice= persistent=1 name=x",
            sma_backend());
-  cr_assert_eq(sma_parse(&b, line, &field), SMA_EDESCRIPTOR);
+  cr_assert_eq(sma_parse(&b, &field, line), SMA_EDESCRIPTOR);
   cr_assert_str_eq(field, "version");
   snprintf(line, sizeof line, "sma/1 backend=%s dtype=uint8 shape=8 slice= persistent=1 name=x",
            sma_backend());
-  cr_assert_eq(sma_parse(&b, line, &field), SMA_EDESCRIPTOR, "version 1 has no such field");
+  cr_assert_eq(sma_parse(&b, &field, line), SMA_EDESCRIPTOR,
+               "version 1 has no such field");
   cr_assert_str_eq(field, "name");
 }

@@ -6,7 +6,7 @@
 
 static sma_dtype_t parse_ok(const char *text) {
   sma_dtype_t d = SMA_DTYPE_COUNT;
-  int rc = sma_dtype_parse(text, &d);
+  int rc = sma_dtype_parse(&d, text);
   cr_assert_eq(rc, 0, "'%s' should parse, got %s", text, sma_err_name(rc));
   return d;
 }
@@ -67,13 +67,13 @@ Test(dtype, numpy_spellings) {
 
 Test(dtype, foreign_byte_order_is_rejected) {
   sma_dtype_t d = SMA_INT8;
-  cr_assert_eq(sma_dtype_parse(t_native(">f4"), &d), SMA_EBYTEORDER);
-  cr_assert_eq(sma_dtype_parse(t_native(">c16"), &d), SMA_EBYTEORDER);
+  cr_assert_eq(sma_dtype_parse(&d, t_native(">f4")), SMA_EBYTEORDER);
+  cr_assert_eq(sma_dtype_parse(&d, t_native(">c16")), SMA_EBYTEORDER);
   /* '!' is network order, big-endian: foreign only on little-endian. */
   int big = strcmp(t_native("<"), ">") == 0;
-  cr_assert_eq(sma_dtype_parse("!i8", &d), big ? 0 : SMA_EBYTEORDER);
+  cr_assert_eq(sma_dtype_parse(&d, "!i8"), big ? 0 : SMA_EBYTEORDER);
   d = SMA_INT8;
-  cr_assert_eq(sma_dtype_parse(t_native(">i8"), &d), SMA_EBYTEORDER);
+  cr_assert_eq(sma_dtype_parse(&d, t_native(">i8")), SMA_EBYTEORDER);
   cr_assert_eq(d, SMA_INT8, "output untouched on error");
 }
 
@@ -83,9 +83,9 @@ Test(dtype, unknown_spellings_are_rejected) {
                        "Float32", "f4x", "c4", "b2", "V8", "M8"};
   sma_dtype_t d;
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-    cr_assert_eq(sma_dtype_parse(bad[i], &d), SMA_EDTYPE, "'%s'", bad[i]);
-  cr_assert_eq(sma_dtype_parse(NULL, &d), SMA_EINVAL);
-  cr_assert_eq(sma_dtype_parse("f4", NULL), SMA_EINVAL);
+    cr_assert_eq(sma_dtype_parse(&d, bad[i]), SMA_EDTYPE, "'%s'", bad[i]);
+  cr_assert_eq(sma_dtype_parse(&d, NULL), SMA_EINVAL);
+  cr_assert_eq(sma_dtype_parse(NULL, "f4"), SMA_EINVAL);
 }
 
 Test(dtype, out_of_range_values) {

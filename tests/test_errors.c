@@ -47,18 +47,34 @@ Test(errors, null_pointers_everywhere) {
   size_t n, shape[1] = {1};
   char buf[64];
   sma_info_t info;
-  cr_assert_eq(sma_dtype_parse(NULL, &d), SMA_EINVAL);
-  cr_assert_eq(sma_dtype_parse("f4", NULL), SMA_EINVAL);
-  cr_assert_eq(sma_slice_parse(NULL, s, 1, &n), SMA_EINVAL);
-  cr_assert_eq(sma_slice_parse(":", NULL, 1, &n), SMA_EINVAL);
-  cr_assert_eq(sma_slice_parse(":", s, 1, NULL), SMA_EINVAL);
+  cr_assert_eq(sma_dtype_parse(&d, NULL), SMA_EINVAL);
+  cr_assert_eq(sma_dtype_parse(NULL, "f4"), SMA_EINVAL);
+  cr_assert_eq(sma_slice_parse(s, 1, &n, NULL), SMA_EINVAL);
+  cr_assert_eq(sma_slice_parse(NULL, 1, &n, ":"), SMA_EINVAL);
+  cr_assert_eq(sma_slice_parse(s, 1, NULL, ":"), SMA_EINVAL);
   cr_assert_eq(sma_slice_format(NULL, 1, buf, &(size_t){sizeof buf}), SMA_EINVAL);
   cr_assert_eq(sma_slice_format(s, 0, NULL, &(size_t){8}), SMA_EINVAL);
   cr_assert_eq(sma_view_size(NULL), 0);
-  cr_assert_eq(sma_new(NULL, "x", 1, shape, SMA_UINT8, NULL, 0), SMA_EINVAL);
-  cr_assert_eq(sma_new(&a, NULL, 1, shape, SMA_UINT8, NULL, 0), SMA_EINVAL);
-  cr_assert_eq(sma_new(&a, "x", 1, NULL, SMA_UINT8, NULL, 0), SMA_EINVAL);
-  cr_assert_eq(sma_new(&a, "x", 1, shape, SMA_UINT8, NULL, 1), SMA_EINVAL);
+  cr_assert_eq(sma_new(NULL, &(sma_array_desc_t){.name = "x",
+                                                 .ndim = 1,
+                                                 .shape = shape,
+                                                 .dtype = SMA_UINT8}),
+               SMA_EINVAL);
+  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = NULL,
+                                               .ndim = 1,
+                                               .shape = shape,
+                                               .dtype = SMA_UINT8}),
+               SMA_EINVAL);
+  cr_assert_eq(
+      sma_new(&a,
+              &(sma_array_desc_t){.name = "x", .ndim = 1, .dtype = SMA_UINT8}),
+      SMA_EINVAL);
+  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = "x",
+                                               .ndim = 1,
+                                               .shape = shape,
+                                               .dtype = SMA_UINT8,
+                                               .nslice = 1}),
+               SMA_EINVAL);
   cr_assert_eq(sma_create(NULL, 0), SMA_EINVAL);
   cr_assert_eq(sma_load(NULL), SMA_EINVAL);
   cr_assert_eq(sma_open(NULL, "x", NULL, 0), SMA_EINVAL);
@@ -71,36 +87,41 @@ Test(errors, null_pointers_everywhere) {
   cr_assert_null(sma_name(NULL));
   cr_assert_eq(sma_ndim(NULL), 0);
   cr_assert_null(sma_shape(NULL));
-  cr_assert_eq(sma_dtype(NULL), SMA_DTYPE_COUNT);
+  cr_assert_eq(sma_dtype_get(NULL), SMA_DTYPE_COUNT);
   cr_assert_eq(sma_itemsize(NULL), 0);
   cr_assert_eq(sma_nbytes(NULL), 0);
-  cr_assert_null(sma_slice(NULL, &n));
+  cr_assert_null(sma_slice_get(NULL, &n));
   cr_assert_eq(n, 0);
   cr_assert_eq(sma_is_loaded(NULL), 0);
   cr_assert_eq(sma_is_creator(NULL), 0);
   cr_assert_eq(sma_effective_flags(NULL), 0);
-  cr_assert_null(sma_view(NULL));
+  cr_assert_null(sma_view_get(NULL));
   cr_assert_null(sma_data(NULL));
   cr_assert_eq(sma_os_handle(NULL), -1);
   cr_assert_eq(sma_os_error(NULL), 0);
   cr_assert_eq(sma_creator_pid(NULL), 0);
   cr_assert_eq(sma_created_ns(NULL), 0);
-  cr_assert_eq(sma_at(NULL, shape, (void **)&a), SMA_EINVAL);
+  cr_assert_eq(sma_at((void **)&a, NULL, shape), SMA_EINVAL);
   cr_assert_eq(sma_name_validate(NULL), SMA_EINVAL);
-  cr_assert_eq(sma_build_name(NULL, &(size_t){64}, "p"), SMA_EINVAL);
+  cr_assert_eq(sma_build_name("p", NULL, &(size_t){64}), SMA_EINVAL);
   cr_assert_eq(sma_registry_new(NULL), SMA_EINVAL);
   cr_assert_eq(sma_registry_add(NULL, "x"), SMA_EINVAL);
   cr_assert_eq(sma_registry_count(NULL), 0);
   cr_assert_null(sma_registry_name(NULL, 0));
   cr_assert_eq(sma_registry_clear(NULL), SMA_EINVAL);
-  cr_assert_eq(sma_create_and_register(NULL, 1, shape, SMA_UINT8, r, NULL, 0), SMA_EINVAL);
-  cr_assert_eq(sma_wrap(NULL, 1, NULL, NULL, NULL), SMA_EINVAL);
+  cr_assert_eq(
+      sma_create_and_register(
+          NULL, r,
+          &(sma_array_desc_t){.ndim = 1, .shape = shape, .dtype = SMA_UINT8},
+          0),
+      SMA_EINVAL);
+  cr_assert_eq(sma_wrap(NULL, NULL, 1, NULL, NULL), SMA_EINVAL);
   cr_assert_eq(sma_describe(NULL, buf, &(size_t){sizeof buf}), SMA_EINVAL);
-  cr_assert_eq(sma_parse(NULL, "sma/1", NULL), SMA_EINVAL);
-  cr_assert_eq(sma_info(NULL, &info), SMA_EINVAL);
-  cr_assert_eq(sma_info("x", NULL), SMA_EINVAL);
+  cr_assert_eq(sma_parse(NULL, NULL, "sma/1"), SMA_EINVAL);
+  cr_assert_eq(sma_info_get(&info, NULL), SMA_EINVAL);
+  cr_assert_eq(sma_info_get(NULL, "x"), SMA_EINVAL);
   cr_assert_eq(sma_list(NULL, NULL), SMA_EINVAL);
   sma_free(NULL);
   sma_registry_free(NULL);
-  sma_caps(NULL);
+  sma_caps_get(NULL);
 }

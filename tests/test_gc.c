@@ -49,7 +49,11 @@ static void create_orphan(const char *name, int uid, unsigned flags) {
     become(uid);
     size_t shape[1] = {64};
     sma_t *a;
-    if (sma_new(&a, name, 1, shape, SMA_UINT8, NULL, 0) != 0 || sma_create(a, flags) != 0)
+    if (sma_new(&a, &(sma_array_desc_t){.name = name,
+                                        .ndim = 1,
+                                        .shape = shape,
+                                        .dtype = SMA_UINT8}) != 0 ||
+        sma_create(a, flags) != 0)
       _exit(1);
     _exit(0); /* without unlinking */
   }
@@ -130,7 +134,7 @@ static int collect_soon(const char *name, unsigned flags) {
   sma_info_t in;
   int rc = SMA_EINUSE;
   for (int i = 0; i < 400; i++) {
-    rc = sma_collect(name, flags, &in);
+    rc = sma_collect(&in, name, flags);
     if (rc != SMA_EINUSE || in.creator_alive != 0) break;
     pause_ms(20);
   }
@@ -200,7 +204,11 @@ Test(gc, a_pid_namespace_does_not_make_host_processes_dead) {
   t_name(held, sizeof held, "gc-pidns-held");
   size_t shape[1] = {64};
   sma_t *mine, *holding;
-  cr_assert_eq(sma_new(&mine, live, 1, shape, SMA_UINT8, NULL, 0), 0);
+  cr_assert_eq(sma_new(&mine, &(sma_array_desc_t){.name = live,
+                                                  .ndim = 1,
+                                                  .shape = shape,
+                                                  .dtype = SMA_UINT8}),
+               0);
   cr_assert_eq(sma_create(mine, 0), 0); /* creator alive: this process */
   create_orphan(held, -1, 0);
   cr_assert_eq(sma_open(&holding, held, NULL, 0), 0); /* mapped from the host */
@@ -247,7 +255,11 @@ static int replace_during_gc(const char *name, char *out, size_t cap) {
   cr_assert_eq(sma_unlink(name), 0);
   size_t shape[1] = {64};
   sma_t *again;
-  cr_assert_eq(sma_new(&again, name, 1, shape, SMA_UINT8, NULL, 0), 0);
+  cr_assert_eq(sma_new(&again, &(sma_array_desc_t){.name = name,
+                                                   .ndim = 1,
+                                                   .shape = shape,
+                                                   .dtype = SMA_UINT8}),
+               0);
   cr_assert_eq(sma_create(again, 0), 0);
   sma_free(again);
   ssize_t n, len = 0;
@@ -270,7 +282,7 @@ Test(gc, a_name_recreated_between_check_and_removal_survives) {
   for (int tries = 0; tries < 10 && replace_during_gc(name, out, sizeof out); tries++) {
   }
   sma_info_t in;
-  cr_assert_eq(sma_info(name, &in), 0, "the new segment survives: %s", out);
+  cr_assert_eq(sma_info_get(&in, name), 0, "the new segment survives: %s", out);
   cr_assert_eq(in.creator_pid, (uint64_t)getpid(), "and it is the new one");
   cr_expect_not_null(strstr(out, "re-created meanwhile"), "%s", out);
   cr_assert_eq(run_as(-1, NULL, "ls -a /dev/shm | grep -q '^\\.sma-gc-'"), 1,
@@ -296,7 +308,11 @@ static void create_filled_orphan(const char *name) {
   if (child == 0) {
     size_t shape[1] = {64};
     sma_t *a;
-    if (sma_new(&a, name, 1, shape, SMA_UINT8, NULL, 0) != 0 || sma_create(a, 0) != 0)
+    if (sma_new(&a, &(sma_array_desc_t){.name = name,
+                                        .ndim = 1,
+                                        .shape = shape,
+                                        .dtype = SMA_UINT8}) != 0 ||
+        sma_create(a, 0) != 0)
       _exit(1);
     unsigned char *bytes = sma_data(a);
     for (int i = 0; i < 64; i++) bytes[i] = (unsigned char)(i * 3 + 1);
@@ -356,7 +372,9 @@ static int finish_gc(pid_t gc, int fd, char *out, size_t cap) {
 static int create_name(const char *name) {
   size_t shape[1] = {64};
   sma_t *a;
-  int rc = sma_new(&a, name, 1, shape, SMA_UINT8, NULL, 0);
+  int rc = sma_new(
+      &a, &(sma_array_desc_t){
+              .name = name, .ndim = 1, .shape = shape, .dtype = SMA_UINT8});
   if (rc == 0) rc = sma_create(a, 0);
   if (a != NULL) sma_free(a);
   return rc;
@@ -471,15 +489,19 @@ Test(gc, collect_removes_only_orphans) {
   t_name(dead, sizeof dead, "gc-call-dead");
   size_t shape[1] = {64};
   sma_t *mine;
-  cr_assert_eq(sma_new(&mine, live, 1, shape, SMA_UINT8, NULL, 0), 0);
+  cr_assert_eq(sma_new(&mine, &(sma_array_desc_t){.name = live,
+                                                  .ndim = 1,
+                                                  .shape = shape,
+                                                  .dtype = SMA_UINT8}),
+               0);
   cr_assert_eq(sma_create(mine, 0), 0);
   sma_free(mine); /* unmapped, but its creator runs */
   create_orphan(dead, -1, 0);
   sma_info_t in;
-  cr_assert_eq(sma_collect(live, 0, &in), SMA_EINUSE);
+  cr_assert_eq(sma_collect(&in, live, 0), SMA_EINUSE);
   cr_assert_eq(in.creator_alive, 1);
   if (!t_caps().proves_unused) { /* then even an orphan is kept */
-    cr_assert_eq(sma_collect(dead, 0, &in), SMA_EINUSE);
+    cr_assert_eq(sma_collect(&in, dead, 0), SMA_EINUSE);
     cr_assert_eq(in.creator_alive, 0);
     cr_assert_eq(in.attached, -1, "unknown, not 0");
     cr_assert_eq(t_segment_exists(dead), 1);
@@ -491,9 +513,9 @@ Test(gc, collect_removes_only_orphans) {
   cr_assert_eq(t_segment_exists(dead), 1, "a dry run removes nothing");
   cr_assert_eq(collect_soon(dead, 0), 0);
   cr_assert_eq(t_segment_exists(dead), 0);
-  cr_assert_eq(sma_collect(dead, 0, NULL), SMA_ENOENT);
-  cr_assert_eq(sma_collect(live, 2, NULL), SMA_EINVAL, "unknown flag");
-  cr_assert_eq(sma_collect(NULL, 0, NULL), SMA_EINVAL);
+  cr_assert_eq(sma_collect(NULL, dead, 0), SMA_ENOENT);
+  cr_assert_eq(sma_collect(NULL, live, 2), SMA_EINVAL, "unknown flag");
+  cr_assert_eq(sma_collect(NULL, NULL, 0), SMA_EINVAL);
   cr_assert_eq(t_segment_exists(live), 1);
   sma_unlink(live);
 }

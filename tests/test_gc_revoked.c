@@ -188,7 +188,9 @@ Test(gc_revoked, sma_collect_recovers_a_killed_collect, .timeout = 60) {
   pid_t creator = as_owner();
   if (creator == 0) {
     sma_t *a;
-    int rc = sma_new(&a, name, 1, shape, SMA_UINT8, NULL, 0);
+    int rc = sma_new(
+        &a, &(sma_array_desc_t){
+                .name = name, .ndim = 1, .shape = shape, .dtype = SMA_UINT8});
     if (rc == 0) rc = sma_create(a, 0); /* transient: gc's once we exit */
     sma_free(a);
     _exit(rc == 0 ? 0 : 1);
@@ -199,7 +201,7 @@ Test(gc_revoked, sma_collect_recovers_a_killed_collect, .timeout = 60) {
   if (gc == 0) {
     setenv("SMA_FAULT_PAUSE_AT", "revoked", 1);
     setenv("SMA_FAULT_PAUSE_MS", "20000", 1);
-    _exit(sma_collect(name, 0, NULL) == 0 ? 0 : 1);
+    _exit(sma_collect(NULL, name, 0) == 0 ? 0 : 1);
   }
   int mode = -1;
   for (int i = 0; i < 100 && mode != 0; i++) {
@@ -214,12 +216,14 @@ Test(gc_revoked, sma_collect_recovers_a_killed_collect, .timeout = 60) {
   pid_t next = as_owner();
   if (next == 0) {
     sma_t *b;
-    int rc = sma_new(&b, name, 1, shape, SMA_UINT8, NULL, 0);
+    int rc = sma_new(
+        &b, &(sma_array_desc_t){
+                .name = name, .ndim = 1, .shape = shape, .dtype = SMA_UINT8});
     int created = rc == 0 ? sma_create(b, 0) : rc;
     sma_free(b);
     if (created != SMA_EEXIST) _exit(2);
     sma_info_t in;
-    _exit(sma_collect(name, 0, &in) == 0 ? 0 : 3);
+    _exit(sma_collect(&in, name, 0) == 0 ? 0 : 3);
   }
   int rc = exit_code(next);
   cr_assert_neq(rc, 2, "sma_create() succeeded while the name's segment was revoked");

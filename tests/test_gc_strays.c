@@ -217,7 +217,11 @@ static pid_t paused_creator(const char *name, const char *where) {
     setenv("SMA_FAULT_PAUSE_AT", where, 1);
     size_t shape[1] = {4096};
     sma_t *a;
-    if (sma_new(&a, name, 1, shape, SMA_UINT8, NULL, 0) != 0) _exit(1);
+    if (sma_new(&a, &(sma_array_desc_t){.name = name,
+                                        .ndim = 1,
+                                        .shape = shape,
+                                        .dtype = SMA_UINT8}) != 0)
+      _exit(1);
     if (posix_only()) sma__fault_arm(1); /* O_TMPFILE "unsupported" */
     _exit(sma_create(a, 0) == 0 ? 0 : 2);
   }
@@ -330,7 +334,11 @@ Test(gc_strays, ls_and_info_never_block_an_open) {
   if (child == 0) { /* an orphan: nobody holds it, so a lease would be granted */
     size_t shape[1] = {64};
     sma_t *a;
-    _exit(sma_new(&a, name, 1, shape, SMA_UINT8, NULL, 0) != 0 || sma_create(a, 0) != 0);
+    _exit(sma_new(&a, &(sma_array_desc_t){.name = name,
+                                          .ndim = 1,
+                                          .shape = shape,
+                                          .dtype = SMA_UINT8}) != 0 ||
+          sma_create(a, 0) != 0);
   }
   int status;
   waitpid(child, &status, 0);
@@ -355,7 +363,11 @@ Test(gc_strays, a_zombie_creator_is_gone) {
   if (child == 0) {
     size_t shape[1] = {64};
     sma_t *a;
-    _exit(sma_new(&a, name, 1, shape, SMA_UINT8, NULL, 0) != 0 || sma_create(a, 0) != 0);
+    _exit(sma_new(&a, &(sma_array_desc_t){.name = name,
+                                          .ndim = 1,
+                                          .shape = shape,
+                                          .dtype = SMA_UINT8}) != 0 ||
+          sma_create(a, 0) != 0);
   }
   siginfo_t si;
   cr_assert_eq(waitid(P_PID, (id_t)child, &si, WEXITED | WNOWAIT), 0); /* a zombie now */
@@ -363,7 +375,7 @@ Test(gc_strays, a_zombie_creator_is_gone) {
   sma_info_t in;
   int rc = SMA_EINUSE;
   for (int i = 0; i < 100 && rc == SMA_EINUSE; i++) { /* a parallel `ls` may hold it */
-    rc = sma_collect(name, 0, &in);
+    rc = sma_collect(&in, name, 0);
     if (rc == SMA_EINUSE && in.creator_alive != 0) break;
     if (rc == SMA_EINUSE) pause_ms(20);
   }
@@ -438,7 +450,11 @@ Test(gc_strays, no_proc_keeps_a_running_creators_segment) {
   /* Direction 1: this process, alive, created `mine` and unmapped it; gc
    * runs where /proc is empty. */
   sma_t *a;
-  cr_assert_eq(sma_new(&a, mine, 1, shape, SMA_UINT8, NULL, 0), 0);
+  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = mine,
+                                               .ndim = 1,
+                                               .shape = shape,
+                                               .dtype = SMA_UINT8}),
+               0);
   cr_assert_eq(sma_create(a, 0), 0);
   sma_free(a);
   pid_t gc = fork();
@@ -472,7 +488,12 @@ Test(gc_strays, no_proc_keeps_a_running_creators_segment) {
     if (enter_pidns_without_proc(1) != 0) _exit(80);
     die_with_parent();
     sma_t *b;
-    if (sma_new(&b, theirs, 1, shape, SMA_UINT8, NULL, 0) != 0 || sma_create(b, 0) != 0) _exit(81);
+    if (sma_new(&b, &(sma_array_desc_t){.name = theirs,
+                                        .ndim = 1,
+                                        .shape = shape,
+                                        .dtype = SMA_UINT8}) != 0 ||
+        sma_create(b, 0) != 0)
+      _exit(81);
     sma_free(b);
     if (write(ready[1], "x", 1) != 1) _exit(82);
     pause();
@@ -483,7 +504,7 @@ Test(gc_strays, no_proc_keeps_a_running_creators_segment) {
   cr_assert_eq(read(ready[0], &c, 1), 1, "the creator without /proc made its segment");
   close(ready[0]);
   sma_info_t in;
-  int rc = sma_collect(theirs, 0, &in);
+  int rc = sma_collect(&in, theirs, 0);
   int exists = t_segment_exists(theirs);
   stop(creator);
   sma_unlink(theirs);
@@ -498,7 +519,9 @@ Test(gc_strays, no_proc_keeps_a_running_creators_segment) {
 Test(gc_strays, dot_names_are_refused) {
   size_t shape[1] = {8};
   sma_t *a;
-  int rc = sma_new(&a, ".x", 1, shape, SMA_UINT8, NULL, 0);
+  int rc = sma_new(
+      &a, &(sma_array_desc_t){
+              .name = ".x", .ndim = 1, .shape = shape, .dtype = SMA_UINT8});
   if (rc == 0) {
     rc = sma_create(a, 0);
     if (rc == 0) sma_unlink(".x");

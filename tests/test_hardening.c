@@ -90,15 +90,19 @@ static int read_sparse_segments(void *arg) {
   sma_info_t info;
   sma_t *a;
   size_t shape[1] = {16};
-  if (sma_info("trap", &info) != SMA_ENORECORD) return 10;
+  if (sma_info_get(&info, "trap") != SMA_ENORECORD) return 10;
   if (sma_open(&a, "trap", NULL, 0) != SMA_ENORECORD) return 11;
   /* A libsma segment grown sparse after create: its record moved into a
    * hole (reads as zeros, so no record). */
-  if (sma_info("grown", &info) != SMA_ENORECORD) return 12;
+  if (sma_info_get(&info, "grown") != SMA_ENORECORD) return 12;
   if (sma_open(&a, "grown", NULL, 0) != SMA_ENORECORD) return 13;
   /* Load by explicit shape reads the record too; without one it loads
    * by size alone, mapping but not touching the pages. */
-  if (sma_new(&a, "trap", 1, shape, SMA_UINT8, NULL, 0) != 0) return 14;
+  if (sma_new(&a, &(sma_array_desc_t){.name = "trap",
+                                      .ndim = 1,
+                                      .shape = shape,
+                                      .dtype = SMA_UINT8}) != 0)
+    return 14;
   if (sma_load(a) != 0) return 15;
   sma_free(a);
   int n = 0;
@@ -115,7 +119,11 @@ Test(hardening, sparse_segment_on_full_dev_shm_is_an_error_not_sigbus) {
   /* A libsma segment, then made larger than its pages. */
   size_t shape[1] = {1000};
   sma_t *a;
-  cr_assert_eq(sma_new(&a, "grown", 1, shape, SMA_UINT8, NULL, 0), 0);
+  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = "grown",
+                                               .ndim = 1,
+                                               .shape = shape,
+                                               .dtype = SMA_UINT8}),
+               0);
   cr_assert_eq(sma_create(a, 0), 0);
   sma_free(a);
   int fd = open("/dev/shm/grown", O_RDWR);
@@ -129,7 +137,11 @@ Test(hardening, sparse_segment_on_full_dev_shm_is_an_error_not_sigbus) {
 static int create_noreserve(void *arg) {
   size_t shape[1] = {1 << 20};
   sma_t *a;
-  if (sma_new(&a, (const char *)arg, 1, shape, SMA_UINT8, NULL, 0) != 0) return 20;
+  if (sma_new(&a, &(sma_array_desc_t){.name = (const char *)arg,
+                                      .ndim = 1,
+                                      .shape = shape,
+                                      .dtype = SMA_UINT8}) != 0)
+    return 20;
   int rc = sma_create(a, SMA_CREATE_NORESERVE);
   sma_free(a);
   if (rc != SMA_ENOSPC) return 21;
@@ -171,13 +183,21 @@ Test(hardening, a_record_naming_another_segment_is_corrupt) {
   snprintf(to, sizeof to, "/dev/shm/%s", alias);
   size_t shape[1] = {16};
   sma_t *a, *b = NULL, *c;
-  cr_assert_eq(sma_new(&a, name, 1, shape, SMA_UINT8, NULL, 0), 0);
+  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = name,
+                                               .ndim = 1,
+                                               .shape = shape,
+                                               .dtype = SMA_UINT8}),
+               0);
   cr_assert_eq(sma_create(a, 0), 0);
   cr_assert_eq(link(from, to), 0);
   sma_info_t in;
   int open_rc = sma_open(&b, alias, NULL, 0);
-  int info_rc = sma_info(alias, &in);
-  cr_assert_eq(sma_new(&c, alias, 1, shape, SMA_UINT8, NULL, 0), 0);
+  int info_rc = sma_info_get(&in, alias);
+  cr_assert_eq(sma_new(&c, &(sma_array_desc_t){.name = alias,
+                                               .ndim = 1,
+                                               .shape = shape,
+                                               .dtype = SMA_UINT8}),
+               0);
   int load_rc = sma_load(c);
   unlink(to);
   sma_unlink(name);
@@ -199,13 +219,17 @@ Test(hardening, truncated_after_create_is_an_error) {
   snprintf(path, sizeof path, "/dev/shm/%s", name);
   size_t shape[1] = {10000};
   sma_t *a, *b;
-  cr_assert_eq(sma_new(&a, name, 1, shape, SMA_UINT8, NULL, 0), 0);
+  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = name,
+                                               .ndim = 1,
+                                               .shape = shape,
+                                               .dtype = SMA_UINT8}),
+               0);
   cr_assert_eq(sma_create(a, 0), 0);
   int fd = open(path, O_RDWR);
   cr_assert_eq(ftruncate(fd, 4096), 0);
   close(fd);
   sma_info_t info;
-  int rc = sma_info(name, &info);
+  int rc = sma_info_get(&info, name);
   cr_assert(rc == SMA_ENORECORD || rc == SMA_ECORRUPT, "%s", sma_err_name(rc));
   cr_assert_eq(sma_open(&b, name, NULL, 0), SMA_ENORECORD);
   cr_assert_eq(sma_unlink(name), 0);
@@ -254,7 +278,11 @@ static void race(int n, const char *const *names, int *won, int *lost, int *bad)
       if (read(gate[0], &c, 1) != 0) _exit(3);
       size_t shape[1] = {1024};
       sma_t *a;
-      if (sma_new(&a, names[i], 1, shape, SMA_UINT8, NULL, 0) != 0) _exit(4);
+      if (sma_new(&a, &(sma_array_desc_t){.name = names[i],
+                                          .ndim = 1,
+                                          .shape = shape,
+                                          .dtype = SMA_UINT8}) != 0)
+        _exit(4);
       int rc = sma_create(a, 0);
       _exit(rc == 0 ? 0 : rc == SMA_EEXIST ? 1 : 2);
     }
@@ -400,7 +428,11 @@ Test(hardening, sysv_another_uids_planted_segment_is_not_yours) {
   cr_assert_eq(plant(name, 0, 0666), 0, "planting as uid 65534");
   size_t shape[1] = {16};
   sma_t *a, *b;
-  cr_assert_eq(sma_new(&a, name, 1, shape, SMA_UINT8, NULL, 0), 0);
+  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = name,
+                                               .ndim = 1,
+                                               .shape = shape,
+                                               .dtype = SMA_UINT8}),
+               0);
   cr_assert_eq(sma_create(a, 0), 0, "a world-writable forgery does not hold the name");
   memset(sma_data(a), 0x11, 16);
   cr_assert_eq(sma_open(&b, name, NULL, 0), 0);
@@ -414,7 +446,11 @@ Test(hardening, sysv_another_uids_planted_segment_is_not_yours) {
   sma_free(a);
   int other = shmget(documented_key(name, 0), 4096, IPC_CREAT | IPC_EXCL | 0600);
   cr_assert_geq(other, 0);
-  cr_assert_eq(sma_new(&a, name, 1, shape, SMA_UINT8, NULL, 0), 0);
+  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = name,
+                                               .ndim = 1,
+                                               .shape = shape,
+                                               .dtype = SMA_UINT8}),
+               0);
   cr_assert_eq(sma_create(a, 0), 0);
   shmctl(other, IPC_RMID, NULL);
   cr_assert_eq(plant(name, 0, 0600), 0);
@@ -424,7 +460,7 @@ Test(hardening, sysv_another_uids_planted_segment_is_not_yours) {
   sma_free(b);
   cr_assert_eq(sma_unlink(name), 0);
   sma_info_t info;
-  cr_assert_eq(sma_info(name, &info), 0, "the squatter is still there");
+  cr_assert_eq(sma_info_get(&info, name), 0, "the squatter is still there");
   cr_assert_neq(info.creator_pid, t_pid());
   clear_probes(name);
   sma_free(a);
@@ -457,22 +493,30 @@ static int mark_creating(const char *name) {
 
 /* A segment still carrying the being-created mark (its creator was
  * killed before publishing) is refused by loads with SMA_EBUSY, and
- * sma_info reports it as creating with its record, so gc can judge it. */
+ * sma_info_get reports it as creating with its record, so gc can judge it. */
 Test(hardening, being_created_segment_is_busy_and_reported) {
   char name[SMA_NAME_BUF];
   t_name(name, sizeof name, "creating");
   size_t shape[1] = {64};
   sma_t *a, *b;
-  cr_assert_eq(sma_new(&a, name, 1, shape, SMA_UINT8, NULL, 0), 0);
+  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = name,
+                                               .ndim = 1,
+                                               .shape = shape,
+                                               .dtype = SMA_UINT8}),
+               0);
   cr_assert_eq(sma_create(a, 0), 0);
   cr_assert_eq(mark_creating(name), 0);
   cr_assert_eq(sma_open(&b, name, NULL, 0), SMA_EBUSY);
   cr_assert_null(b);
-  cr_assert_eq(sma_new(&b, name, 1, shape, SMA_UINT8, NULL, 0), 0);
+  cr_assert_eq(sma_new(&b, &(sma_array_desc_t){.name = name,
+                                               .ndim = 1,
+                                               .shape = shape,
+                                               .dtype = SMA_UINT8}),
+               0);
   cr_assert_eq(sma_load(b), SMA_EBUSY);
   sma_free(b);
   sma_info_t info;
-  cr_assert_eq(sma_info(name, &info), 0);
+  cr_assert_eq(sma_info_get(&info, name), 0);
   cr_assert_eq(info.creating, 1);
   cr_assert_eq(info.creator_pid, t_pid());
   cr_assert_eq(sma_unlink(name), 0);

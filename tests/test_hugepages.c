@@ -56,7 +56,7 @@ static size_t pmd_mapped(const void *addr) {
 static void need_private_dev_shm(const char *opts) {
   if (strcmp(sma_backend(), "posix") != 0) cr_skip_test("POSIX backend only");
   sma_caps_t caps;
-  sma_caps(&caps);
+  sma_caps_get(&caps);
   if (!caps.proves_unused) cr_skip_test("no /dev/shm in this build's personality");
   if (t_private_dev_shm(opts) != 0) cr_skip_test("needs root and Linux for a private /dev/shm");
 }
@@ -75,7 +75,11 @@ static sma_t *create(const char *tag, size_t bytes, unsigned flags, int *rc) {
   t_name(name, sizeof name, tag);
   size_t shape[1] = {bytes};
   sma_t *a;
-  cr_assert_eq(sma_new(&a, name, 1, shape, SMA_UINT8, NULL, 0), 0);
+  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = name,
+                                               .ndim = 1,
+                                               .shape = shape,
+                                               .dtype = SMA_UINT8}),
+               0);
   *rc = sma_create(a, flags);
   return a;
 }
@@ -155,7 +159,7 @@ Test(hugepages, posix_small_arrays_are_not_reported_huge) {
   expect_not_reported("size=64m,huge=advise", 64 * 1024); /* under one huge page */
 }
 
-/* sma_info() (and `sma info`) tell a segment's huge pages to any process:
+/* sma_info_get() (and `sma info`) tell a segment's huge pages to any process:
  * yes for the flag on huge=advise, no without it, and no for a NORESERVE
  * segment nothing was written to, whose pages it must not allocate by
  * looking (the file's blocks stay 0). */
@@ -170,15 +174,15 @@ Test(hugepages, posix_sma_info_tells_huge_pages_without_allocating) {
   sma_t *lazy = create("infolazy", 8 * MIB, SMA_CREATE_NORESERVE, &rc);
   cr_assert_eq(rc, 0);
   sma_info_t in;
-  cr_assert_eq(sma_info(sma_name(huge), &in), 0);
+  cr_assert_eq(sma_info_get(&in, sma_name(huge)), 0);
   cr_assert_eq(in.huge_pages, 1, "the flag on huge=advise");
-  cr_assert_eq(sma_info(sma_name(plain), &in), 0);
+  cr_assert_eq(sma_info_get(&in, sma_name(plain)), 0);
   cr_assert_eq(in.huge_pages, 0, "huge=advise without the flag");
   char path[SMA_NAME_BUF + 16];
   snprintf(path, sizeof path, "/dev/shm/%s", sma_name(lazy));
   struct stat before, after;
   cr_assert_eq(stat(path, &before), 0);
-  cr_assert_eq(sma_info(sma_name(lazy), &in), 0);
+  cr_assert_eq(sma_info_get(&in, sma_name(lazy)), 0);
   cr_assert_eq(stat(path, &after), 0);
   cr_assert_eq(in.huge_pages, 0, "nothing allocated, nothing huge");
   cr_assert_eq(after.st_blocks, before.st_blocks, "looking allocated nothing");
@@ -237,19 +241,19 @@ Test(hugepages, sysv_hugetlb_pool) {
   sma_t *a = create("tlb", MIB, SMA_CREATE_HUGEPAGES, &rc);
   unsigned eff = rc == 0 ? sma_effective_flags(a) : 0;
   sma_info_t in = {.huge_pages = -2};
-  if (rc == 0) sma_info(sma_name(a), &in);
+  if (rc == 0) sma_info_get(&in, sma_name(a));
   if (rc == 0) memset(sma_data(a), 1, MIB);
   if (rc == 0) sma_unlink(sma_name(a));
   sma_free(a);
   write_long(pool, before);
   cr_assert_eq(rc, 0, "%s", sma_strerror(rc));
   cr_assert(eff & SMA_CREATE_HUGEPAGES, "from the pool");
-  cr_assert_eq(in.huge_pages, 1, "sma_info sees a hugetlb segment");
+  cr_assert_eq(in.huge_pages, 1, "sma_info_get sees a hugetlb segment");
   sma_t *b = create("notlb", MIB, SMA_CREATE_HUGEPAGES, &rc);
   cr_assert_eq(rc, 0, "an empty pool is no failure");
   if (before == 0) {
     cr_assert_not(sma_effective_flags(b) & SMA_CREATE_HUGEPAGES);
-    cr_assert_eq(sma_info(sma_name(b), &in), 0);
+    cr_assert_eq(sma_info_get(&in, sma_name(b)), 0);
     cr_assert_eq(in.huge_pages, 0, "normal pages");
   }
   sma_unlink(sma_name(b));

@@ -73,7 +73,11 @@ static int victim_create_and_list(const char *tmpdir, const char *name, mode_t m
     umask(mask);
     size_t shape[1] = {4096};
     sma_t *a;
-    if (sma_new(&a, name, 1, shape, SMA_UINT8, NULL, 0) != 0 || sma_create(a, 0) != 0)
+    if (sma_new(&a, &(sma_array_desc_t){.name = name,
+                                        .ndim = 1,
+                                        .shape = shape,
+                                        .dtype = SMA_UINT8}) != 0 ||
+        sma_create(a, 0) != 0)
       _exit(2);
     seek_t s = {name, 0};
     int rc = sma_list(seek, &s);
@@ -150,7 +154,11 @@ Test(index, an_entry_whose_segment_cannot_be_opened_is_kept) {
   t_name(name, sizeof name, "idx-theirs");
   size_t shape[1] = {4096};
   sma_t *theirs;
-  cr_assert_eq(sma_new(&theirs, name, 1, shape, SMA_UINT8, NULL, 0), 0);
+  cr_assert_eq(sma_new(&theirs, &(sma_array_desc_t){.name = name,
+                                                    .ndim = 1,
+                                                    .shape = shape,
+                                                    .dtype = SMA_UINT8}),
+               0);
   cr_assert_eq(sma_create(theirs, 0), 0); /* root's, 0600 */
   snprintf(entry, sizeof entry, "%s/libsma-%d/%s", tmp, VICTIM, name);
   for (int round = 0; round < 2; round++) {
@@ -163,7 +171,11 @@ Test(index, an_entry_whose_segment_cannot_be_opened_is_kept) {
         char own[SMA_NAME_BUF];
         t_name(own, sizeof own, "idx-own");
         sma_t *a;
-        if (sma_new(&a, own, 1, shape, SMA_UINT8, NULL, 0) != 0 || sma_create(a, 0) != 0)
+        if (sma_new(&a, &(sma_array_desc_t){.name = own,
+                                            .ndim = 1,
+                                            .shape = shape,
+                                            .dtype = SMA_UINT8}) != 0 ||
+            sma_create(a, 0) != 0)
           _exit(2);
         sma_unlink(own);
         sma_free(a);
@@ -299,7 +311,11 @@ Test(index, a_segment_created_while_others_list_stays_listed, .timeout = 300) {
     t_name(name, sizeof name, "ix-race");
     size_t shape[1] = {4096};
     sma_t *a;
-    cr_assert_eq(sma_new(&a, name, 1, shape, SMA_UINT8, NULL, 0), 0);
+    cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = name,
+                                                 .ndim = 1,
+                                                 .shape = shape,
+                                                 .dtype = SMA_UINT8}),
+                 0);
     cr_assert_eq(sma_create(a, 0), 0);
     seek_t s = {name, 0};
     cr_assert_eq(sma_list(seek, &s), 0);

@@ -17,10 +17,12 @@ Test(info, reports_the_record_and_the_os_state) {
   size_t shape[2] = {7, 9};
   sma_t *a;
   t_name(name, sizeof name, "info");
-  sma_new(&a, name, 2, shape, SMA_UINT16, NULL, 0);
+  sma_new(&a,
+          &(sma_array_desc_t){
+              .name = name, .ndim = 2, .shape = shape, .dtype = SMA_UINT16});
   cr_assert_eq(sma_create(a, 0), 0);
   sma_info_t in;
-  cr_assert_eq(sma_info(name, &in), 0);
+  cr_assert_eq(sma_info_get(&in, name), 0);
   cr_assert_str_eq(in.name, name);
   cr_assert_eq(in.dtype, SMA_UINT16);
   cr_assert_eq(in.ndim, 2);
@@ -32,14 +34,14 @@ Test(info, reports_the_record_and_the_os_state) {
   cr_assert_eq(in.creator_alive, 1, "this process");
   if (in.attached >= 0) cr_assert_eq(in.attached, 1, "this process maps it");
   sma_close(a);
-  cr_assert_eq(sma_info(name, &in), 0);
+  cr_assert_eq(sma_info_get(&in, name), 0);
   if (in.attached >= 0) cr_assert_eq(in.attached, 0);
   cr_assert_eq(sma_unlink(name), 0);
   sma_free(a);
-  cr_assert_eq(sma_info(name, &in), SMA_ENOENT);
-  cr_assert_eq(sma_info(NULL, &in), SMA_EINVAL);
-  cr_assert_eq(sma_info("a/b", &in), SMA_ENAME);
-  cr_assert_eq(sma_info(name, NULL), SMA_EINVAL);
+  cr_assert_eq(sma_info_get(&in, name), SMA_ENOENT);
+  cr_assert_eq(sma_info_get(&in, NULL), SMA_EINVAL);
+  cr_assert_eq(sma_info_get(&in, "a/b"), SMA_ENAME);
+  cr_assert_eq(sma_info_get(NULL, name), SMA_EINVAL);
 }
 
 typedef struct {
@@ -69,7 +71,10 @@ Test(info, list_finds_what_this_user_created) {
   seen_t s = {{names[0], names[1], names[2]}, {0, 0, 0}, 0};
   for (int i = 0; i < 3; i++) {
     t_name(names[i], sizeof names[i], "list");
-    sma_new(&a[i], names[i], 1, shape, SMA_INT8, NULL, 0);
+    sma_new(&a[i], &(sma_array_desc_t){.name = names[i],
+                                       .ndim = 1,
+                                       .shape = shape,
+                                       .dtype = SMA_INT8});
     cr_assert_eq(sma_create(a[i], 0), 0);
   }
   sma_unlink(names[2]); /* gone before the listing */
@@ -100,7 +105,11 @@ Test(info, a_complete_segment_is_no_stray) {
   t_name(name, sizeof name, "nostray");
   size_t shape[1] = {8};
   sma_t *a;
-  cr_assert_eq(sma_new(&a, name, 1, shape, SMA_INT8, NULL, 0), 0);
+  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = name,
+                                               .ndim = 1,
+                                               .shape = shape,
+                                               .dtype = SMA_INT8}),
+               0);
   cr_assert_eq(sma_create(a, 0), 0);
   const char *looking_for = name;
   cr_assert_eq(sma_list_strays(count_named, &looking_for), 0);
@@ -115,7 +124,7 @@ Test(info, a_complete_segment_is_no_stray) {
   int rc = sma_collect_stray(&fake, 0);
   cr_assert(rc == SMA_EINUSE || rc == SMA_EREPLACED || rc == SMA_ENOENT,
             "a complete segment is not removed as a stray: %s", sma_err_name(rc));
-  cr_assert_eq(sma_info(name, &(sma_info_t){0}), 0, "and it is still there");
+  cr_assert_eq(sma_info_get(&(sma_info_t){0}, name), 0, "and it is still there");
   sma_unlink(name);
   sma_free(a);
 }
@@ -162,7 +171,11 @@ Test(info, an_index_that_is_not_a_directory_is_reported) {
   size_t shape[1] = {8};
   sma_t *a;
   t_name(name, sizeof name, "index-squatted");
-  cr_assert_eq(sma_new(&a, name, 1, shape, SMA_UINT8, NULL, 0), 0);
+  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = name,
+                                               .ndim = 1,
+                                               .shape = shape,
+                                               .dtype = SMA_UINT8}),
+               0);
   cr_assert_eq(sma_create(a, 0), 0, "creating does not depend on the index");
   cr_assert_eq(sma_unlink(name), 0);
   sma_free(a);

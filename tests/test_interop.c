@@ -52,7 +52,7 @@ Test(interop, a_segment_of_the_other_byte_order_is_refused) {
   sma_t *a = NULL;
   int open_rc = sma_open(&a, name, NULL, 0);
   sma_info_t info;
-  int info_rc = sma_info(name, &info);
+  int info_rc = sma_info_get(&info, name);
   cr_assert_eq(sma_unlink(name), 0);
   cr_assert_eq(open_rc, SMA_EBYTEORDER, "%s", sma_err_name(open_rc));
   cr_assert_null(a);
@@ -65,7 +65,11 @@ Test(interop, numpy_reads_what_c_wrote) {
   char name[SMA_NAME_BUF];
   t_name(name, sizeof name, "py-read");
   sma_t *a;
-  cr_assert_eq(sma_new(&a, name, 3, shape, SMA_FLOAT32, NULL, 0), 0);
+  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = name,
+                                               .ndim = 3,
+                                               .shape = shape,
+                                               .dtype = SMA_FLOAT32}),
+               0);
   cr_assert_eq(sma_create(a, 0), 0);
   float *d = sma_data(a);
   for (int i = 0; i < 120; i++) d[i] = (float)i;
@@ -88,9 +92,15 @@ Test(interop, c_loads_what_numpy_created_through_a_slice) {
   size_t shape[2] = {10, 8};
   sma_slice_t s[2] = {{8, 1, -3}, {1, SMA_NONE, 2}};
   sma_t *a;
-  cr_assert_eq(sma_new(&a, name, 2, shape, SMA_INT64, s, 2), 0);
+  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = name,
+                                               .ndim = 2,
+                                               .shape = shape,
+                                               .dtype = SMA_INT64,
+                                               .slice = s,
+                                               .nslice = 2}),
+               0);
   cr_assert_eq(sma_load(a), 0, "no record: loads by size");
-  const sma_view_t *v = sma_view(a);
+  const sma_view_t *v = sma_view_get(a);
   cr_assert(v->shape[0] == 3 && v->shape[1] == 4);
   for (size_t i = 0; i < 3; i++)
     for (size_t j = 0; j < 4; j++) {
@@ -112,7 +122,11 @@ Test(interop, python_helper_opens_by_name_alone) {
   char name[SMA_NAME_BUF];
   t_name(name, sizeof name, "py-byname");
   sma_t *a;
-  cr_assert_eq(sma_new(&a, name, 2, shape, SMA_INT16, NULL, 0), 0);
+  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = name,
+                                               .ndim = 2,
+                                               .shape = shape,
+                                               .dtype = SMA_INT16}),
+               0);
   cr_assert_eq(sma_create(a, 0), 0);
   int16_t *d = sma_data(a);
   for (int i = 0; i < 42; i++) d[i] = (int16_t)i;
@@ -137,14 +151,14 @@ Test(interop, c_opens_python_helper_segment_by_name) {
   cr_assert_eq(t_run(argv), 0);
   sma_t *a;
   cr_assert_eq(sma_open(&a, name, NULL, 0), 0);
-  cr_assert_eq(sma_dtype(a), SMA_FLOAT64);
+  cr_assert_eq(sma_dtype_get(a), SMA_FLOAT64);
   cr_assert_eq(sma_ndim(a), 3);
   cr_assert_eq(sma_shape(a)[1], 5);
   cr_assert_neq(sma_creator_pid(a), 0);
   const double *d = sma_data(a);
   for (int i = 0; i < 30; i++) cr_assert_eq(d[i], (double)i);
   sma_info_t info;
-  cr_assert_eq(sma_info(name, &info), 0);
+  cr_assert_eq(sma_info_get(&info, name), 0);
   cr_assert_eq(info.creator_alive, 0, "the python process has exited");
   sma_free(a);
   cr_assert_eq(sma_unlink(name), 0);
@@ -190,7 +204,11 @@ Test(interop, readme_numpy_example_keeps_the_segment) {
   t_name(name, sizeof name, "readme");
   size_t shape[2] = {4096, 4096};
   sma_t *a;
-  cr_assert_eq(sma_new(&a, name, 2, shape, SMA_FLOAT32, NULL, 0), 0);
+  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = name,
+                                               .ndim = 2,
+                                               .shape = shape,
+                                               .dtype = SMA_FLOAT32}),
+               0);
   cr_assert_eq(sma_create(a, 0), 0);
   char path[64];
   snprintf(path, sizeof path, "smatest-readme-%lu.py", t_pid());

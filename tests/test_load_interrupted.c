@@ -70,7 +70,7 @@ static void npy_header(stream_t *s) {
   s->total = s->hlen + (size_t)N_ELEMS * 8;
 }
 
-static size_t rd(void *user, void *buf, size_t n) {
+static size_t rd(void *buf, size_t n, void *user) {
   stream_t *s = user;
   if (s->pos + n > s->hlen && !s->fired) {
     s->fired = 1;
@@ -95,7 +95,11 @@ static int rm_and_recreate(stream_t *s) {
   cr_assert_eq(sma_unlink(s->name), 0);
   sma_t *other = NULL;
   size_t shape[1] = {16};
-  cr_assert_eq(sma_new(&other, s->name, 1, shape, SMA_FLOAT64, NULL, 0), 0);
+  cr_assert_eq(sma_new(&other, &(sma_array_desc_t){.name = s->name,
+                                                   .ndim = 1,
+                                                   .shape = shape,
+                                                   .dtype = SMA_FLOAT64}),
+               0);
   s->flag = sma_create(other, SMA_CREATE_PERSIST);
   sma_free(other); /* unmaps; the segment stays */
   return 1;        /* the stream ends before the data */
@@ -111,7 +115,7 @@ static void abandon_case(int named) {
   s.name = name;
   sma_t *a = NULL;
   force_named(named);
-  int rc = sma_npy_read(&a, name, rd, &s, 0);
+  int rc = sma_npy_read(&a, name, 0, rd, &s);
   cr_assert_neq(rc, 0, "a cut stream must fail");
   if (!s.named_while_filling) {
     sma_unlink(name);
@@ -152,7 +156,7 @@ Test(load_interrupted, failed_publish_never_unlinks_anothers_segment) {
   s.name = name;
   sma_t *a = NULL;
   force_named(1);
-  int rc = sma_npy_read(&a, name, rd, &s, 0);
+  int rc = sma_npy_read(&a, name, 0, rd, &s);
   sma__fault_arm(0);
   if (rc == 0) sma_free(a);
   if (!s.named_while_filling) {
@@ -197,7 +201,7 @@ static int killed_load(const char *name, int named) {
     s.flag = fds[1];
     sma_t *a = NULL;
     force_named(named);
-    sma_npy_read(&a, name, rd, &s, SMA_CREATE_PERSIST);
+    sma_npy_read(&a, name, SMA_CREATE_PERSIST, rd, &s);
     _exit(8);
   }
   close(fds[1]);
@@ -286,7 +290,7 @@ static void collected_case(int named) {
   if (t_segment_exists(name) != 1) return; /* nothing left: as promised */
   sma_info_t in;
   memset(&in, 0, sizeof in);
-  int rc = sma_collect(name, 0, &in);
+  int rc = sma_collect(&in, name, 0);
   int exists = t_segment_exists(name);
   sma_unlink(name);
   cr_assert(in.creating, "the leftover of a killed load is not marked being created");
@@ -339,7 +343,7 @@ static void python_case(int named) {
   s.flag = -2;
   sma_t *a = NULL;
   force_named(named);
-  int rc = sma_npy_read(&a, name, rd, &s, 0);
+  int rc = sma_npy_read(&a, name, 0, rd, &s);
   if (rc == 0) sma_free(a);
   sma_unlink(name);
   cr_assert_eq(rc, 0, "%s", sma_strerror(rc));
@@ -378,7 +382,7 @@ static void info_case(int named) {
   pclose(p);
   sma_info_t in;
   memset(&in, 0, sizeof in);
-  int rc = sma_collect(name, SMA_COLLECT_DRY_RUN, &in);
+  int rc = sma_collect(&in, name, SMA_COLLECT_DRY_RUN);
   sma_unlink(name);
   int says_kept = strstr(out, "`sma gc` keeps it") != NULL;
   cr_assert(!(says_kept && rc == 0),

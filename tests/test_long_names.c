@@ -98,7 +98,7 @@ static size_t longest_object(const char *start) {
 /* The common limit is reported everywhere, whatever the OS's own. */
 Test(long_names, the_limit_is_255_on_every_backend) {
   sma_caps_t c;
-  sma_caps(&c);
+  sma_caps_get(&c);
   cr_assert_eq(sma_name_max(), LONGEST);
   cr_assert_eq(c.max_name, LONGEST);
   char name[LONGEST + 2];
@@ -123,7 +123,11 @@ static void check_batch(char (*names)[SMA_NAME_BUF], size_t first, size_t last,
     name_of_length(names[len], stem, len);
     cr_assert_eq(strlen(names[len]), len);
     cr_assert_eq(sma_name_validate(names[len]), 0, "%zu", len);
-    cr_assert_eq(sma_new(&made[len], names[len], 1, shape, SMA_UINT8, NULL, 0), 0);
+    cr_assert_eq(sma_new(&made[len], &(sma_array_desc_t){.name = names[len],
+                                                         .ndim = 1,
+                                                         .shape = shape,
+                                                         .dtype = SMA_UINT8}),
+                 0);
     int rc = sma_create(made[len], 0);
     cr_assert_eq(rc, 0, "length %zu: %s", len, sma_err_name(rc));
     fill(made[len], len);
@@ -140,12 +144,12 @@ static void check_batch(char (*names)[SMA_NAME_BUF], size_t first, size_t last,
     cr_expect(holds(r, len), "length %zu opened another segment's data", len);
     sma_free(r);
     sma_info_t in;
-    cr_assert_eq(sma_info(names[len], &in), 0, "%zu", len);
+    cr_assert_eq(sma_info_get(&in, names[len]), 0, "%zu", len);
     cr_expect(strcmp(in.name, names[len]) == 0, "%s", in.name);
     cr_expect_eq(in.nbytes, 96);
     /* The creator (this process) runs: gc keeps it, and says so by name. */
     sma_info_t gc_in;
-    rc = sma_collect(names[len], SMA_COLLECT_DRY_RUN, &gc_in);
+    rc = sma_collect(&gc_in, names[len], SMA_COLLECT_DRY_RUN);
     cr_expect_eq(rc, SMA_EINUSE, "length %zu: %s", len, sma_err_name(rc));
     cr_expect(strcmp(gc_in.name, names[len]) == 0, "%s", gc_in.name);
   }
@@ -183,13 +187,17 @@ Test(long_names, descriptors_carry_the_full_name) {
   name_of_length(name, stem, 201);
   size_t shape[2] = {3, 5};
   sma_t *a, *b;
-  cr_assert_eq(sma_new(&a, name, 2, shape, SMA_INT16, NULL, 0), 0);
+  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = name,
+                                               .ndim = 2,
+                                               .shape = shape,
+                                               .dtype = SMA_INT16}),
+               0);
   cr_assert_eq(sma_create(a, 0), 0);
   fill(a, 201);
   char text[4096];
   cr_assert_eq(sma_describe(a, text, &(size_t){sizeof text}), 0);
   cr_expect_not_null(strstr(text, name), "%s", text);
-  cr_assert_eq(sma_parse(&b, text, NULL), 0, "%s", text);
+  cr_assert_eq(sma_parse(&b, NULL, text), 0, "%s", text);
   cr_expect(strcmp(sma_name(b), name) == 0, "%s", sma_name(b));
   cr_assert_eq(sma_load(b), 0);
   cr_expect(holds(b, 201));
@@ -211,15 +219,21 @@ Test(long_names, gc_judges_a_long_name_by_its_full_name) {
   if (pid == 0) {
     size_t shape[1] = {64};
     sma_t *a;
-    _exit(sma_new(&a, name, 1, shape, SMA_UINT8, NULL, 0) == 0 && sma_create(a, 0) == 0 ? 0 : 1);
+    _exit(sma_new(&a, &(sma_array_desc_t){.name = name,
+                                          .ndim = 1,
+                                          .shape = shape,
+                                          .dtype = SMA_UINT8}) == 0 &&
+                  sma_create(a, 0) == 0
+              ? 0
+              : 1);
   }
   int status;
   cr_assert_eq(waitpid(pid, &status, 0), pid);
   cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   sma_caps_t c;
-  sma_caps(&c);
+  sma_caps_get(&c);
   sma_info_t in;
-  int rc = sma_collect(name, 0, &in);
+  int rc = sma_collect(&in, name, 0);
   cr_expect(strcmp(in.name, name) == 0, "%s", in.name);
   cr_expect_eq(in.creator_alive, 0);
   if (c.proves_unused) {
@@ -299,7 +313,11 @@ Test(long_names, colliding_digests_never_reach_each_other) {
   name_of_length(first, stem, 250);
   size_t shape[1] = {32};
   sma_t *a, *b, *r;
-  cr_assert_eq(sma_new(&a, first, 1, shape, SMA_UINT8, NULL, 0), 0);
+  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = first,
+                                               .ndim = 1,
+                                               .shape = shape,
+                                               .dtype = SMA_UINT8}),
+               0);
   int rc = sma_create(a, 0);
   cr_assert_eq(rc, 0, "%s", sma_err_name(rc));
   fill(a, 250);
@@ -319,7 +337,11 @@ Test(long_names, colliding_digests_never_reach_each_other) {
   }
   cr_assert(found, "no two names share a 2-bit digest");
 
-  cr_assert_eq(sma_new(&b, second, 1, shape, SMA_UINT8, NULL, 0), 0);
+  cr_assert_eq(sma_new(&b, &(sma_array_desc_t){.name = second,
+                                               .ndim = 1,
+                                               .shape = shape,
+                                               .dtype = SMA_UINT8}),
+               0);
   cr_expect_eq(sma_create(b, 0), SMA_EEXIST);
   cr_expect_eq(sma_is_loaded(b), 0);
   r = NULL;
@@ -328,8 +350,8 @@ Test(long_names, colliding_digests_never_reach_each_other) {
   cr_expect_eq(sma_load(b), SMA_ENOENT);
   cr_expect(sma_data(b) == NULL);
   sma_info_t in;
-  cr_expect_eq(sma_info(second, &in), SMA_ENOENT);
-  cr_expect_eq(sma_collect(second, 0, &in), SMA_ENOENT);
+  cr_expect_eq(sma_info_get(&in, second), SMA_ENOENT);
+  cr_expect_eq(sma_collect(&in, second, 0), SMA_ENOENT);
   cr_expect_eq(sma_unlink(second), SMA_ENOENT);
   /* The short name that spells the first's object name is not it either. */
   cr_expect_eq(sma_open(&r, os_first, NULL, 0), SMA_ENOENT);

@@ -39,7 +39,11 @@ static void need_cache(const char *name) {
 static void make_array(const char *name, float value) {
   size_t shape[2] = {SIDE, SIDE};
   sma_t *a;
-  cr_assert_eq(sma_new(&a, name, 2, shape, SMA_FLOAT32, NULL, 0), 0);
+  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = name,
+                                               .ndim = 2,
+                                               .shape = shape,
+                                               .dtype = SMA_FLOAT32}),
+               0);
   cr_assert_eq(sma_create(a, 0), 0);
   float *f = sma_data(a);
   for (size_t i = 0; i < (size_t)SIDE * SIDE; i++) f[i] = value;
@@ -114,11 +118,15 @@ Test(map_cache, a_name_made_again_maps_the_new_segment) {
   cr_assert_eq(sma_unlink(name), 0);
   size_t shape[1] = {10};
   sma_t *small;
-  cr_assert_eq(sma_new(&small, name, 1, shape, SMA_INT64, NULL, 0), 0);
+  cr_assert_eq(sma_new(&small, &(sma_array_desc_t){.name = name,
+                                                   .ndim = 1,
+                                                   .shape = shape,
+                                                   .dtype = SMA_INT64}),
+               0);
   cr_assert_eq(sma_create(small, 0), 0);
   sma_t *again = load(name, NULL, 0);
   cr_assert_eq(sma_ndim(again), 1);
-  cr_assert_eq(sma_dtype(again), SMA_INT64);
+  cr_assert_eq(sma_dtype_get(again), SMA_INT64);
   sma_free(again);
   sma_free(small);
   sma_free(old);
@@ -204,7 +212,7 @@ static int tile_worker(void *arg, int index) {
     if (sma_open(&tile, t->name, box, 2) != 0) return 1;
     double sum = 0;
     for (size_t i = 0; i < TILE; i++) {
-      const float *row = sma_view_at2(sma_view(tile), i, 0);
+      const float *row = sma_view_at2(sma_view_get(tile), i, 0);
       for (size_t j = 0; j < TILE; j++) sum += row[j];
     }
     if (sma_close(tile) != 0) return 1;

@@ -36,7 +36,11 @@ static pid_t fork_without_handlers(void) {
 static int make_segment(const char *name) {
   size_t shape[1] = {16};
   sma_t *a;
-  if (sma_new(&a, name, 1, shape, SMA_UINT8, NULL, 0) != 0) return -1;
+  if (sma_new(&a, &(sma_array_desc_t){.name = name,
+                                      .ndim = 1,
+                                      .shape = shape,
+                                      .dtype = SMA_UINT8}) != 0)
+    return -1;
   int rc = sma_create(a, 0);
   sma_free(a); /* closes; the segment stays */
   return rc;
@@ -80,7 +84,7 @@ Test(map_cache_attacked, raw_clone_child_in_new_pidns_records_its_own_pidns) {
   ssize_t got1 = read(pfd[0], &creator, sizeof creator);
   ssize_t got2 = got1 == sizeof creator ? read(cfd[0], &zero, sizeof zero) : 0;
   sma_info_t info;
-  int rc = sma_info(name, &info);
+  int rc = sma_info_get(&info, name);
   if (got1 == sizeof creator && creator > 0) kill(creator, SIGKILL);
   sma_unlink(name);
   int st;
@@ -151,7 +155,7 @@ Test(map_cache_attacked, gc_keeps_the_segment_of_a_live_creator_made_by_raw_clon
       kill(c, SIGKILL);
       _exit(4);
     }
-    int rc = sma_collect(name, 0, NULL);
+    int rc = sma_collect(NULL, name, 0);
     if (write(res[1], &rc, sizeof rc) != sizeof rc) _exit(4);
     kill(c, SIGKILL); /* ends B */
     waitpid(c, NULL, 0);
@@ -185,7 +189,11 @@ Test(map_cache_attacked, sysv_shmid_zero_is_shared_like_any_other) {
   t_name(name, sizeof name, "shmid0");
   size_t shape[1] = {1024};
   sma_t *c;
-  cr_assert_eq(sma_new(&c, name, 1, shape, SMA_INT32, NULL, 0), 0);
+  cr_assert_eq(sma_new(&c, &(sma_array_desc_t){.name = name,
+                                               .ndim = 1,
+                                               .shape = shape,
+                                               .dtype = SMA_INT32}),
+               0);
   cr_assert_eq(sma_create(c, 0), 0);
   cr_assert_eq(sma_os_handle(c), 0, "the first segment of a fresh IPC namespace has shmid 0");
   sma_t *a, *b;
@@ -213,7 +221,11 @@ Test(map_cache_attacked, noreserve_create_of_taken_name_on_full_dev_shm_is_eexis
   t_name(name, sizeof name, "taken");
   size_t shape[1] = {100000};
   sma_t *a;
-  cr_assert_eq(sma_new(&a, name, 1, shape, SMA_UINT8, NULL, 0), 0);
+  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = name,
+                                               .ndim = 1,
+                                               .shape = shape,
+                                               .dtype = SMA_UINT8}),
+               0);
   cr_assert_eq(sma_create(a, 0), 0);
   sma_close(a);
   int fd = open("/dev/shm/fill", O_WRONLY | O_CREAT, 0600);

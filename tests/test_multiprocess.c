@@ -18,14 +18,20 @@ enum { ROWS = 64, COLS = 48, WORKERS = 4 };
 static sma_t *create_grid(sma_registry_t *r) {
   size_t shape[2] = {ROWS, COLS};
   sma_t *a;
-  cr_assert_eq(sma_create_and_register(&a, 2, shape, SMA_FLOAT64, r, T_PREFIX,
-                                       0), 0);
-  t_fill_view(sma_view(a), -1);
+  cr_assert_eq(
+      sma_create_and_register(&a, r,
+                              &(sma_array_desc_t){.name = T_PREFIX,
+                                                  .ndim = 2,
+                                                  .shape = shape,
+                                                  .dtype = SMA_FLOAT64},
+                              0),
+      0);
+  t_fill_view(sma_view_get(a), -1);
   return a;
 }
 
 static void check_rows_filled(sma_t *a) {
-  const sma_view_t *v = sma_view(a);
+  const sma_view_t *v = sma_view_get(a);
   for (size_t i = 0; i < ROWS; i++)
     for (size_t j = 0; j < COLS; j++) {
       size_t idx[2] = {i, j};
@@ -90,7 +96,7 @@ Test(multiprocess, child_created_segment_is_opened_by_name) {
     return;
   }
   cr_assert_eq(sma_open(&a, name, NULL, 0), 0, "outlives its creator");
-  cr_assert_eq(sma_dtype(a), SMA_INT32);
+  cr_assert_eq(sma_dtype_get(a), SMA_INT32);
   cr_assert_eq(sma_shape(a)[1], 7);
   cr_assert_neq(sma_creator_pid(a), 0);
   const char *again[] = {"create", name, "5,7", "i4", NULL};
@@ -119,8 +125,8 @@ Test(multiprocess, forked_children_write_strided_slices) {
       sma_slice_t s[1] = {{ROWS - WORKERS + k, SMA_NONE, -WORKERS}};
       sma_t *mine;
       if (sma_open(&mine, name, s, 1) != 0) _exit(3);
-      if (sma_view(mine)->shape[0] != ROWS / WORKERS) _exit(4);
-      t_fill_view(sma_view(mine), k + 1);
+      if (sma_view_get(mine)->shape[0] != ROWS / WORKERS) _exit(4);
+      t_fill_view(sma_view_get(mine), k + 1);
       sma_free(mine);
       _exit(0);
     }
@@ -130,7 +136,7 @@ Test(multiprocess, forked_children_write_strided_slices) {
     cr_assert_eq(waitpid(pids[k], &status, 0), pids[k]);
     cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child %d", k);
   }
-  const sma_view_t *v = sma_view(a);
+  const sma_view_t *v = sma_view_get(a);
   for (size_t i = 0; i < ROWS; i++)
     for (size_t j = 0; j < COLS; j++) {
       size_t idx[2] = {i, j};

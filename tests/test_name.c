@@ -30,7 +30,11 @@ Test(name, validation) {
 Test(name, bad_names_fail_before_any_os_call) {
   size_t shape[1] = {4};
   sma_t *a = NULL;
-  cr_assert_eq(sma_new(&a, "bad/name", 1, shape, SMA_UINT8, NULL, 0), SMA_ENAME);
+  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = "bad/name",
+                                               .ndim = 1,
+                                               .shape = shape,
+                                               .dtype = SMA_UINT8}),
+               SMA_ENAME);
   cr_assert_null(a);
   cr_assert_eq(sma_unlink(""), SMA_ENAME);
   cr_assert_eq(sma_unlink(NULL), SMA_EINVAL);
@@ -47,7 +51,7 @@ Test(name, long_form_matches_the_documented_format) {
   if (sma_name_max() < 100) cr_skip_test("backend names are short");
   char buf[SMA_NAME_BUF];
   uint64_t before = sma_name_counter();
-  cr_assert_eq(sma_build_name(buf, &(size_t){sizeof buf}, "my_prefix"), 0);
+  cr_assert_eq(sma_build_name("my_prefix", buf, &(size_t){sizeof buf}), 0);
   cr_assert_eq(sma_name_counter(), before + 1);
   /* <counter>-my_prefix-YYYYMMDD-HHMMSS-uuuuuu-xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx */
   char *dash = strchr(buf, '-');
@@ -63,13 +67,13 @@ Test(name, long_form_matches_the_documented_format) {
                 uuid[14] == '4' && strchr("89ab", uuid[19]) && uuid[23] == '-',
             "uuid4: %s", uuid);
   cr_assert_eq(sma_name_validate(buf), 0);
-  cr_assert_eq(sma_build_name(buf, &(size_t){sizeof buf}, NULL), 0);
+  cr_assert_eq(sma_build_name(NULL, buf, &(size_t){sizeof buf}), 0);
   cr_assert_eq(strchr(buf, '-')[9], '-', "no prefix part: %s", buf);
 }
 
 Test(name, short_form_when_the_long_one_does_not_fit) {
   char buf[31]; /* macOS's 30-byte limit, for every backend */
-  cr_assert_eq(sma_build_name(buf, &(size_t){sizeof buf}, "px"), 0);
+  cr_assert_eq(sma_build_name("px", buf, &(size_t){sizeof buf}), 0);
   cr_assert_leq(strlen(buf), 30);
   const char *p = strstr(buf, "-px-");
   cr_assert_not_null(p, "%s", buf);
@@ -77,26 +81,27 @@ Test(name, short_form_when_the_long_one_does_not_fit) {
   cr_assert_eq(sma_name_validate(buf), 0);
   char tiny[8];
   size_t need = sizeof tiny;
-  cr_assert_eq(sma_build_name(tiny, &need, "px"), SMA_ENOBUFS);
+  cr_assert_eq(sma_build_name("px", tiny, &need), SMA_ENOBUFS);
   cr_assert_str_eq(tiny, "");
   /* What comes back is the short form's size: with it the call succeeds. */
   cr_assert(need >= 1 + 4 + 13 + 1 && need <= 13 + 4 + 13 + 1,
             "counter, -px-, 13 random, NUL: %zu", need);
   char fits[64];
   size_t size = need;
-  cr_assert_eq(sma_build_name(fits, &size, "px"), 0);
+  cr_assert_eq(sma_build_name("px", fits, &size), 0);
   cr_assert_eq(size, strlen(fits));
   cr_assert_leq(size + 1, need);
   size_t query = 0;
-  cr_assert_eq(sma_build_name(NULL, &query, "px"), SMA_ENOBUFS);
+  cr_assert_eq(sma_build_name("px", NULL, &query), SMA_ENOBUFS);
   cr_assert_geq(query, need, "the natural (long where it fits) form's size");
   char huge_prefix[SMA_NAME_BUF];
   memset(huge_prefix, 'p', sizeof huge_prefix - 1);
   huge_prefix[sizeof huge_prefix - 1] = '\0';
   char out[SMA_NAME_BUF];
-  cr_assert_eq(sma_build_name(out, &(size_t){sizeof out}, huge_prefix), SMA_ENAMETOOLONG);
-  cr_assert_eq(sma_build_name(out, &(size_t){sizeof out}, "a/b"), SMA_ENAME);
-  cr_assert_eq(sma_build_name(NULL, &(size_t){10}, NULL), SMA_EINVAL);
+  cr_assert_eq(sma_build_name(huge_prefix, out, &(size_t){sizeof out}),
+               SMA_ENAMETOOLONG);
+  cr_assert_eq(sma_build_name("a/b", out, &(size_t){sizeof out}), SMA_ENAME);
+  cr_assert_eq(sma_build_name(NULL, NULL, &(size_t){10}), SMA_EINVAL);
 }
 
 enum { THREADS = 8, PER_THREAD = 2000 };
@@ -106,7 +111,8 @@ static int builder(void *arg, int index) {
   (void)arg;
   size_t base = (size_t)index * PER_THREAD;
   for (size_t i = 0; i < PER_THREAD; i++)
-    if (sma_build_name(names[base + i], &(size_t){SMA_NAME_BUF}, "t") != 0) return 1;
+    if (sma_build_name("t", names[base + i], &(size_t){SMA_NAME_BUF}) != 0)
+      return 1;
   return 0;
 }
 
@@ -152,7 +158,11 @@ Test(name, utf8_names_work_end_to_end) {
   t_name(name, sizeof name, "caf\xc3\xa9-\xe6\x97\xa5");
   size_t shape[1] = {8};
   sma_t *a, *b;
-  cr_assert_eq(sma_new(&a, name, 1, shape, SMA_INT32, NULL, 0), 0);
+  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = name,
+                                               .ndim = 1,
+                                               .shape = shape,
+                                               .dtype = SMA_INT32}),
+               0);
   cr_assert_eq(sma_create(a, 0), 0);
   cr_assert_eq(sma_open(&b, name, NULL, 0), 0);
   cr_assert_str_eq(sma_name(b), name);

@@ -27,20 +27,32 @@ Test(persist, the_flag_is_recorded_and_reported_by_info) {
   t_name(drop, sizeof drop, "pdrop");
   size_t shape[1] = {16};
   sma_t *a, *b;
-  cr_assert_eq(sma_new(&a, keep, 1, shape, SMA_FLOAT32, NULL, 0), 0);
+  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = keep,
+                                               .ndim = 1,
+                                               .shape = shape,
+                                               .dtype = SMA_FLOAT32}),
+               0);
   cr_assert_eq(sma_create(a, SMA_CREATE_PERSIST | SMA_CREATE_GROUP), 0);
-  cr_assert_eq(sma_new(&b, drop, 1, shape, SMA_FLOAT32, NULL, 0), 0);
+  cr_assert_eq(sma_new(&b, &(sma_array_desc_t){.name = drop,
+                                               .ndim = 1,
+                                               .shape = shape,
+                                               .dtype = SMA_FLOAT32}),
+               0);
   cr_assert_eq(sma_create(b, 0), 0);
   sma_info_t in;
-  cr_assert_eq(sma_info(keep, &in), 0);
+  cr_assert_eq(sma_info_get(&in, keep), 0);
   cr_assert_eq(in.persistent, 1);
-  cr_assert_eq(sma_info(drop, &in), 0);
+  cr_assert_eq(sma_info_get(&in, drop), 0);
   cr_assert_eq(in.persistent, 0);
   sma_t *r;
   cr_assert_eq(sma_open(&r, keep, NULL, 0), 0);
   cr_assert_eq(sma_is_persistent(r), 1, "a loader sees it in the record");
   sma_free(r);
-  cr_assert_eq(sma_new(&r, keep, 1, shape, SMA_UINT8, NULL, 0), 0);
+  cr_assert_eq(sma_new(&r, &(sma_array_desc_t){.name = keep,
+                                               .ndim = 1,
+                                               .shape = shape,
+                                               .dtype = SMA_UINT8}),
+               0);
   cr_assert_eq(sma_create(r, 1u << 5), SMA_EINVAL, "an unknown flag is still refused");
   sma_free(r);
   cr_assert_eq(sma_unlink(keep), 0, "sma_unlink removes a persistent segment");
@@ -57,7 +69,9 @@ static void create_in_dead_child(const char *name, unsigned flags) {
   if (pid == 0) {
     size_t shape[1] = {64};
     sma_t *a;
-    int rc = sma_new(&a, name, 1, shape, SMA_UINT8, NULL, 0);
+    int rc = sma_new(
+        &a, &(sma_array_desc_t){
+                .name = name, .ndim = 1, .shape = shape, .dtype = SMA_UINT8});
     if (rc == 0) rc = sma_create(a, flags);
     _exit(rc == 0 ? 0 : 1);
   }
@@ -74,13 +88,14 @@ Test(persist, gc_keeps_a_dead_creators_persistent_segment_and_collects_a_transie
   create_in_dead_child(keep, SMA_CREATE_PERSIST);
   create_in_dead_child(drop, 0);
   sma_info_t in;
-  cr_assert_eq(sma_collect(keep, SMA_COLLECT_DRY_RUN, &in), SMA_EINUSE);
-  cr_assert_eq(sma_collect(keep, 0, &in), SMA_EINUSE, "the keep verdict");
+  cr_assert_eq(sma_collect(&in, keep, SMA_COLLECT_DRY_RUN), SMA_EINUSE);
+  cr_assert_eq(sma_collect(&in, keep, 0), SMA_EINUSE, "the keep verdict");
   cr_assert_eq(in.persistent, 1);
   cr_assert_eq(in.creator_alive, 0, "kept although its creator is gone");
   cr_assert_leq(in.attached, 0, "and nothing is seen holding it (-1: not proven by looking)");
   cr_assert_eq(t_segment_exists(keep), 1);
-  cr_assert_eq(sma_collect(drop, 0, &in), 0, "a transient one is still collected");
+  cr_assert_eq(sma_collect(&in, drop, 0), 0,
+               "a transient one is still collected");
   cr_assert_eq(t_segment_exists(drop), 0);
   cr_assert_eq(sma_unlink(keep), 0);
 }
@@ -111,13 +126,17 @@ static char *sma_output(int *code, const char *const *args) {
   return out;
 }
 
-static size_t put(void *file, const void *buf, size_t n) { return fwrite(buf, 1, n, file); }
+static size_t put(const void *buf, size_t n, void *file) { return fwrite(buf, 1, n, file); }
 
 /* A .npy file of 6 float64 (0..5) at `path`, written by the library. */
 static void write_npy(const char *path, const char *scratch) {
   size_t shape[1] = {6};
   sma_t *a;
-  cr_assert_eq(sma_new(&a, scratch, 1, shape, SMA_FLOAT64, NULL, 0), 0);
+  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = scratch,
+                                               .ndim = 1,
+                                               .shape = shape,
+                                               .dtype = SMA_FLOAT64}),
+               0);
   cr_assert_eq(sma_create(a, 0), 0);
   double *d = sma_data(a);
   for (int i = 0; i < 6; i++) d[i] = i;
@@ -164,7 +183,7 @@ Test(persist, sma_load_then_gc_keeps_the_dataset_and_lists_it_as_persistent,
   cr_assert_not_null(strstr(out, why), "gc says why: %s", out);
   free(out);
   sma_info_t in;
-  cr_assert_eq(sma_info(name, &in), 0);
+  cr_assert_eq(sma_info_get(&in, name), 0);
   cr_assert_eq(in.persistent, 1);
 
   out = sma_output(&code, (const char *const[]){"ls", "--json", "--prefix", name, NULL});

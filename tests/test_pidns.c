@@ -86,7 +86,12 @@ static int read_once_child(void) {
   t_name(name, sizeof name, "pidns-once");
   size_t shape[1] = {16};
   sma_t *a;
-  if (sma_new(&a, name, 1, shape, SMA_UINT8, NULL, 0) != 0 || sma_create(a, 0) != 0) return 3;
+  if (sma_new(&a, &(sma_array_desc_t){.name = name,
+                                      .ndim = 1,
+                                      .shape = shape,
+                                      .dtype = SMA_UINT8}) != 0 ||
+      sma_create(a, 0) != 0)
+    return 3;
   t_raw_t raw;
   int rc = 4;
   if (t_raw_map(name, &raw) == 0) {

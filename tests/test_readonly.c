@@ -23,7 +23,11 @@ static uint16_t pattern(size_t i) { return (uint16_t)(i * 3 + 1); }
 static sma_t *make_filled(const char *name, unsigned flags) {
   size_t shape[2] = {ROWS, COLS};
   sma_t *a;
-  cr_assert_eq(sma_new(&a, name, 2, shape, SMA_UINT16, NULL, 0), 0);
+  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = name,
+                                               .ndim = 2,
+                                               .shape = shape,
+                                               .dtype = SMA_UINT16}),
+               0);
   cr_assert_eq(sma_create(a, flags), 0);
   uint16_t *d = sma_data(a);
   for (size_t i = 0; i < ROWS * COLS; i++) d[i] = pattern(i);
@@ -33,7 +37,7 @@ static sma_t *make_filled(const char *name, unsigned flags) {
 /* 1 if the loaded array `a` shows the pattern (through its slice, if any:
  * the tests' slices are whole rows from `first_row`). */
 static int shows_pattern(const sma_t *a, size_t first_row) {
-  const sma_view_t *v = sma_view(a);
+  const sma_view_t *v = sma_view_get(a);
   for (size_t r = 0; r < v->shape[0]; r++)
     for (size_t c = 0; c < COLS; c++)
       if (*(const uint16_t *)sma_view_at2(v, r, c) != pattern((first_row + r) * COLS + c))
@@ -266,7 +270,10 @@ static void make_group_segment(const char *name) {
     if (t_become(OWNER, GROUP) != 0) _exit(NO_UID);
     sma_t *a;
     size_t shape[2] = {ROWS, COLS};
-    if (sma_new(&a, name, 2, shape, SMA_UINT16, NULL, 0) != 0 ||
+    if (sma_new(&a, &(sma_array_desc_t){.name = name,
+                                        .ndim = 2,
+                                        .shape = shape,
+                                        .dtype = SMA_UINT16}) != 0 ||
         sma_create(a, SMA_CREATE_GROUP | SMA_CREATE_PERSIST) != 0)
       _exit(BAD_OPEN);
     uint16_t *d = sma_data(a);
@@ -293,7 +300,7 @@ static int reader_steps(const char *name) {
   if (sma_clone(&c, r, NULL) != 0 || sma_load_as(c, 0) != SMA_EACCES) return BAD_STEP + 1;
   if (sma_load(c) != 0 || !shows_pattern(c, 0)) return BAD_STEP + 2;
   sma_info_t info;
-  if (sma_info(name, &info) != 0 || info.ndim != 2) return BAD_STEP + 3;
+  if (sma_info_get(&info, name) != 0 || info.ndim != 2) return BAD_STEP + 3;
   sma_free(c);
   sma_free(r);
   return 0;

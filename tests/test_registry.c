@@ -32,8 +32,14 @@ Test(registry, create_and_register_then_clear) {
   size_t shape[2] = {16, 16};
   sma_t *arrays[5];
   for (int i = 0; i < 5; i++) {
-    cr_assert_eq(sma_create_and_register(&arrays[i], 2, shape, SMA_FLOAT32, r,
-                                         T_PREFIX, 0), 0);
+    cr_assert_eq(
+        sma_create_and_register(&arrays[i], r,
+                                &(sma_array_desc_t){.name = T_PREFIX,
+                                                    .ndim = 2,
+                                                    .shape = shape,
+                                                    .dtype = SMA_FLOAT32},
+                                0),
+        0);
     cr_assert(sma_is_loaded(arrays[i]) && sma_is_creator(arrays[i]));
     cr_assert_str_eq(sma_registry_name(r, (size_t)i), sma_name(arrays[i]));
     cr_assert_not_null(strstr(sma_name(arrays[i]), T_PREFIX));
@@ -54,20 +60,62 @@ Test(registry, create_and_register_then_clear) {
   sma_registry_free(r);
 }
 
+/* desc->name is the prefix of the built name; desc's slice is kept for
+ * later loads; a NULL desc is refused and registers nothing. */
+Test(registry, create_and_register_takes_prefix_and_slice_from_desc) {
+  sma_registry_t *r;
+  cr_assert_eq(sma_registry_new(&r), 0);
+  size_t shape[1] = {10};
+  sma_slice_t tail[1] = {{5, SMA_NONE, SMA_NONE}};
+  sma_t *a = (sma_t *)1;
+  cr_assert_eq(sma_create_and_register(&a, r, NULL, 0), SMA_EINVAL);
+  cr_assert_null(a);
+  cr_assert_eq(sma_registry_count(r), 0);
+  cr_assert_eq(sma_create_and_register(&a, r,
+                                       &(sma_array_desc_t){.name = "pfx",
+                                                           .ndim = 1,
+                                                           .shape = shape,
+                                                           .dtype = SMA_UINT8,
+                                                           .slice = tail,
+                                                           .nslice = 1},
+                                       0),
+               0);
+  cr_assert(strstr(sma_name(a), "-pfx-") != NULL, "%s", sma_name(a));
+  cr_assert_eq(sma_view_size(sma_view_get(a)), 10, "create views it whole");
+  cr_assert_eq(sma_close(a), 0);
+  cr_assert_eq(sma_load(a), 0);
+  cr_assert_eq(sma_view_size(sma_view_get(a)), 5, "the slice applies on load");
+  sma_free(a);
+  cr_assert_eq(sma_registry_clear(r), 0);
+  sma_registry_free(r);
+}
+
 Test(registry, failed_create_registers_nothing) {
   sma_registry_t *r;
   sma_registry_new(&r);
   size_t huge[2] = {SIZE_MAX / 4, 8};
   sma_t *a = (sma_t *)1;
-  cr_assert_eq(sma_create_and_register(&a, 2, huge, SMA_UINT8, r, NULL, 0),
-               SMA_EOVERFLOW);
+  cr_assert_eq(
+      sma_create_and_register(
+          &a, r,
+          &(sma_array_desc_t){.ndim = 2, .shape = huge, .dtype = SMA_UINT8}, 0),
+      SMA_EOVERFLOW);
   cr_assert_null(a);
   cr_assert_eq(sma_registry_count(r), 0);
   size_t shape[1] = {1};
-  cr_assert_eq(sma_create_and_register(&a, 1, shape, SMA_UINT8, r, "bad/px", 0),
+  cr_assert_eq(sma_create_and_register(&a, r,
+                                       &(sma_array_desc_t){.name = "bad/px",
+                                                           .ndim = 1,
+                                                           .shape = shape,
+                                                           .dtype = SMA_UINT8},
+                                       0),
                SMA_ENAME);
-  cr_assert_eq(sma_create_and_register(&a, 1, shape, SMA_UINT8, NULL, NULL, 0),
-               SMA_EINVAL);
+  cr_assert_eq(
+      sma_create_and_register(
+          &a, NULL,
+          &(sma_array_desc_t){.ndim = 1, .shape = shape, .dtype = SMA_UINT8},
+          0),
+      SMA_EINVAL);
   cr_assert_eq(sma_registry_count(r), 0);
   sma_registry_free(r);
 }

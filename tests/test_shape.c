@@ -10,7 +10,7 @@
 
 static void expect(const char *text, size_t ndim, const size_t *shape) {
   size_t got[SMA_MAX_DIMS], n = 99;
-  cr_assert_eq(sma_shape_parse(text, got, SMA_MAX_DIMS, &n), 0, "\"%s\"", text);
+  cr_assert_eq(sma_shape_parse(got, SMA_MAX_DIMS, &n, text), 0, "\"%s\"", text);
   cr_assert_eq(n, ndim, "\"%s\": %zu dims", text, n);
   for (size_t d = 0; d < ndim; d++) cr_assert_eq(got[d], shape[d], "\"%s\" dim %zu", text, d);
 }
@@ -33,7 +33,8 @@ Test(shape, malformed_texts_are_refused) {
                        "(4,),", "+4", "4.0", "0x10", "(,)", "((4))", "4,5,"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     size_t shape[SMA_MAX_DIMS], n = 99;
-    cr_assert_eq(sma_shape_parse(bad[i], shape, SMA_MAX_DIMS, &n), SMA_ESHAPE, "\"%s\"", bad[i]);
+    cr_assert_eq(sma_shape_parse(shape, SMA_MAX_DIMS, &n, bad[i]), SMA_ESHAPE,
+                 "\"%s\"", bad[i]);
     cr_assert_eq(n, 0, "\"%s\": nothing reported", bad[i]);
   }
 }
@@ -42,20 +43,22 @@ Test(shape, limits) {
   size_t shape[SMA_MAX_DIMS], n;
   char many[SMA_MAX_DIMS * 2 + 8] = "";
   for (int d = 0; d <= SMA_MAX_DIMS; d++) strcat(many, d ? ",1" : "1");
-  cr_assert_eq(sma_shape_parse(many, shape, SMA_MAX_DIMS, &n), SMA_ENDIM);
-  cr_assert_eq(sma_shape_parse("1,2,3", shape, 2, &n), SMA_ENDIM, "cap is respected");
-  cr_assert_eq(sma_shape_parse("99999999999999999999999", shape, SMA_MAX_DIMS, &n),
-               SMA_EOVERFLOW, "beyond 64 bits: never wrapped");
+  cr_assert_eq(sma_shape_parse(shape, SMA_MAX_DIMS, &n, many), SMA_ENDIM);
+  cr_assert_eq(sma_shape_parse(shape, 2, &n, "1,2,3"), SMA_ENDIM,
+               "cap is respected");
+  cr_assert_eq(
+      sma_shape_parse(shape, SMA_MAX_DIMS, &n, "99999999999999999999999"),
+      SMA_EOVERFLOW, "beyond 64 bits: never wrapped");
   /* Fits 64 bits; fits size_t only where size_t has 64. */
-  int rc = sma_shape_parse("5000000000", shape, SMA_MAX_DIMS, &n);
+  int rc = sma_shape_parse(shape, SMA_MAX_DIMS, &n, "5000000000");
   if (SIZE_MAX > 0xffffffffu) {
     cr_assert_eq(rc, 0);
     cr_assert_eq(shape[0], (size_t)5000000000u);
   } else {
     cr_assert_eq(rc, SMA_EOVERFLOW, "32-bit size_t: never truncated");
   }
-  cr_assert_eq(sma_shape_parse(NULL, shape, 1, &n), SMA_EINVAL);
-  cr_assert_eq(sma_shape_parse("1", shape, 1, NULL), SMA_EINVAL);
+  cr_assert_eq(sma_shape_parse(shape, 1, &n, NULL), SMA_EINVAL);
+  cr_assert_eq(sma_shape_parse(shape, 1, NULL, "1"), SMA_EINVAL);
 }
 
 Test(shape, format_round_trips_and_reports_the_size_needed) {
@@ -68,7 +71,7 @@ Test(shape, format_round_trips_and_reports_the_size_needed) {
     cr_assert_eq(sma_shape_format(shapes[i], ndims[i], buf, &size), 0);
     cr_assert_str_eq(buf, texts[i]);
     cr_assert_eq(size, strlen(texts[i]));
-    cr_assert_eq(sma_shape_parse(buf, back, SMA_MAX_DIMS, &n), 0);
+    cr_assert_eq(sma_shape_parse(back, SMA_MAX_DIMS, &n, buf), 0);
     cr_assert_eq(n, ndims[i]);
     for (size_t d = 0; d < n; d++) cr_assert_eq(back[d], shapes[i][d]);
   }

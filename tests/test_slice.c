@@ -79,7 +79,7 @@ Test(slice, numpy_table) {
                                         : SMA_COMPLEX128;
     sma_slice_t slices[SMA_MAX_DIMS];
     size_t nslice;
-    cr_assert_eq(sma_slice_parse(fields[2], slices, SMA_MAX_DIMS, &nslice), 0,
+    cr_assert_eq(sma_slice_parse(slices, SMA_MAX_DIMS, &nslice, fields[2]), 0,
                  "row %zu: parse '%s'", rows + 1, fields[2]);
     sma_view_t v;
     static char base[1];
@@ -140,23 +140,23 @@ Test(slice, resolve_python_semantics) {
 Test(slice, parse_text_forms) {
   sma_slice_t s[4];
   size_t n;
-  cr_assert_eq(sma_slice_parse("10:20, ::2, -5:", s, 4, &n), 0);
+  cr_assert_eq(sma_slice_parse(s, 4, &n, "10:20, ::2, -5:"), 0);
   cr_assert_eq(n, 3);
   cr_assert(s[0].start == 10 && s[0].stop == 20 && s[0].step == SMA_NONE);
   cr_assert(s[1].start == SMA_NONE && s[1].stop == SMA_NONE && s[1].step == 2);
   cr_assert(s[2].start == -5 && s[2].stop == SMA_NONE);
-  cr_assert_eq(sma_slice_parse("::-1", s, 4, &n), 0);
+  cr_assert_eq(sma_slice_parse(s, 4, &n, "::-1"), 0);
   cr_assert(n == 1 && s[0].step == -1);
-  cr_assert_eq(sma_slice_parse("  ", s, 4, &n), 0);
+  cr_assert_eq(sma_slice_parse(s, 4, &n, " "), 0);
   cr_assert_eq(n, 0);
-  cr_assert_eq(sma_slice_parse(":,:", s, 4, &n), 0);
+  cr_assert_eq(sma_slice_parse(s, 4, &n, ":,:"), 0);
   cr_assert_eq(n, 2);
-  cr_assert_eq(sma_slice_parse("1:2,", s, 4, &n), 0, "trailing comma");
+  cr_assert_eq(sma_slice_parse(s, 4, &n, "1:2,"), 0, "trailing comma");
   cr_assert_eq(n, 1);
-  cr_assert_eq(sma_slice_parse(" +3 : -4 : +2 ", s, 4, &n), 0);
+  cr_assert_eq(sma_slice_parse(s, 4, &n, " +3 : -4 : +2 "), 0);
   cr_assert(s[0].start == 3 && s[0].stop == -4 && s[0].step == 2);
-  cr_assert_eq(sma_slice_parse("9223372036854775807:-9223372036854775807", s,
-                               4, &n), 0);
+  cr_assert_eq(
+      sma_slice_parse(s, 4, &n, "9223372036854775807:-9223372036854775807"), 0);
   cr_assert(s[0].start == INT64_MAX && s[0].stop == -INT64_MAX);
 }
 
@@ -167,12 +167,12 @@ Test(slice, parse_errors) {
                              "...", "1 2:3", "--1:", "+:", "9223372036854775808:",
                              "-9223372036854775808:", "1:2;"};
   for (size_t i = 0; i < sizeof malformed / sizeof malformed[0]; i++)
-    cr_assert_eq(sma_slice_parse(malformed[i], s, 2, &n), SMA_ESLICE, "'%s'",
+    cr_assert_eq(sma_slice_parse(s, 2, &n, malformed[i]), SMA_ESLICE, "'%s'",
                  malformed[i]);
-  cr_assert_eq(sma_slice_parse("::0", s, 2, &n), SMA_ESTEP);
-  cr_assert_eq(sma_slice_parse(":,:,:", s, 2, &n), SMA_ETOOMANYSLICES);
-  cr_assert_eq(sma_slice_parse(NULL, s, 2, &n), SMA_EINVAL);
-  cr_assert_eq(sma_slice_parse(":", s, 2, NULL), SMA_EINVAL);
+  cr_assert_eq(sma_slice_parse(s, 2, &n, "::0"), SMA_ESTEP);
+  cr_assert_eq(sma_slice_parse(s, 2, &n, ":,:,:"), SMA_ETOOMANYSLICES);
+  cr_assert_eq(sma_slice_parse(s, 2, &n, NULL), SMA_EINVAL);
+  cr_assert_eq(sma_slice_parse(s, 2, NULL, ":"), SMA_EINVAL);
 }
 
 Test(slice, format_round_trips) {
@@ -181,7 +181,7 @@ Test(slice, format_round_trips) {
     sma_slice_t s[4];
     size_t n;
     char buf[128];
-    cr_assert_eq(sma_slice_parse(texts[i], s, 4, &n), 0);
+    cr_assert_eq(sma_slice_parse(s, 4, &n, texts[i]), 0);
     cr_assert_eq(sma_slice_format(s, n, buf, &(size_t){sizeof buf}), 0);
     cr_assert_str_eq(buf, texts[i]);
   }
@@ -272,7 +272,11 @@ Test(slice, huge_step_through_load) {
   t_name(name, sizeof name, "hugestep");
   size_t shape[1] = {5};
   sma_t *c, *w;
-  cr_assert_eq(sma_new(&c, name, 1, shape, SMA_FLOAT64, NULL, 0), 0);
+  cr_assert_eq(sma_new(&c, &(sma_array_desc_t){.name = name,
+                                               .ndim = 1,
+                                               .shape = shape,
+                                               .dtype = SMA_FLOAT64}),
+               0);
   cr_assert_eq(sma_create(c, 0), 0);
   double *all = sma_data(c);
   for (int i = 0; i < 5; i++) all[i] = i;
@@ -282,14 +286,14 @@ Test(slice, huge_step_through_load) {
   for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
     sma_slice_t s[1];
     size_t n;
-    cr_assert_eq(sma_slice_parse(texts[i], s, 1, &n), 0);
+    cr_assert_eq(sma_slice_parse(s, 1, &n, texts[i]), 0);
     cr_assert_eq(sma_open(&w, name, s, n), 0, "%s", texts[i]);
-    const sma_view_t *v = sma_view(w);
+    const sma_view_t *v = sma_view_get(w);
     cr_assert_eq(v->shape[0], 1, "%s", texts[i]);
     cr_assert_eq(*(double *)sma_view_at1(v, 0), want[i], "%s", texts[i]);
     void *p;
-    cr_assert_eq(sma_at(w, (size_t[]){0}, &p), 0);
-    cr_assert_eq(sma_at(w, (size_t[]){1}, &p), SMA_EBOUNDS);
+    cr_assert_eq(sma_at(&p, w, (size_t[]){0}), 0);
+    cr_assert_eq(sma_at(&p, w, (size_t[]){1}), SMA_EBOUNDS);
     sma_free(w);
   }
   sma_free(c);

@@ -90,7 +90,8 @@ static int build_many(void *arg, int index) {
   name_job_t *job = arg;
   char *base = job->names + (size_t)index * (size_t)job->per_thread * SLOT;
   for (long i = 0; i < job->per_thread; i++)
-    if (sma_build_name(base + (size_t)i * SLOT, &(size_t){SLOT}, "t") != 0) return 1;
+    if (sma_build_name("t", base + (size_t)i * SLOT, &(size_t){SLOT}) != 0)
+      return 1;
   return 0;
 }
 

@@ -29,10 +29,14 @@ enum { THREADS = 12, ROWS = 96, COLS = 64 };
 static void make_segment(const char *name, double value) {
   size_t shape[2] = {ROWS, COLS};
   sma_t *a;
-  cr_assert_eq(sma_new(&a, name, 2, shape, SMA_FLOAT64, NULL, 0), 0);
+  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = name,
+                                               .ndim = 2,
+                                               .shape = shape,
+                                               .dtype = SMA_FLOAT64}),
+               0);
   int rc = sma_create(a, 0);
   cr_assert_eq(rc, 0, "create %s: %s", name, sma_strerror(rc));
-  t_fill_view(sma_view(a), value);
+  t_fill_view(sma_view_get(a), value);
   sma_free(a);
 }
 
@@ -62,8 +66,9 @@ static int describe_round_trip(const sma_t *a) {
   char line[SMA_DESCRIPTOR_MAX], again[SMA_DESCRIPTOR_MAX];
   sma_t *b = NULL;
   int ok = sma_describe(a, line, &(size_t){sizeof line}) == 0 &&
-           sma_parse(&b, line, NULL) == 0 &&
-           sma_describe(b, again, &(size_t){sizeof again}) == 0 && strcmp(line, again) == 0;
+           sma_parse(&b, NULL, line) == 0 &&
+           sma_describe(b, again, &(size_t){sizeof again}) == 0 &&
+           strcmp(line, again) == 0;
   sma_free(b);
   return ok;
 }
@@ -75,19 +80,31 @@ static int own_round(const busy_t *b, int index, int round, sma_registry_t *reg)
   size_t shape[2] = {ROWS, COLS};
   sma_t *a = NULL, *whole = NULL, *part = NULL, *again = NULL;
   double value = index * 1000 + round;
-  int ok = sma_create_and_register(&a, 2, shape, SMA_FLOAT64, reg, b->prefix[index], 0) == 0;
-  if (ok) t_fill_view(sma_view(a), value);
+  int ok = sma_create_and_register(&a, reg,
+                                   &(sma_array_desc_t){.name = b->prefix[index],
+                                                       .ndim = 2,
+                                                       .shape = shape,
+                                                       .dtype = SMA_FLOAT64},
+                                   0) == 0;
+  if (ok) t_fill_view(sma_view_get(a), value);
   sma_slice_t rows[1] = {{(int64_t)round % ROWS, ROWS, 2}};
   ok = ok && sma_open(&whole, sma_name(a), NULL, 0) == 0 &&
-       t_count_not(sma_view(whole), value) == 0;
-  ok = ok && sma_open(&part, sma_name(a), rows, 1) == 0 && t_count_not(sma_view(part), value) == 0;
-  ok = ok && sma_new(&again, sma_name(a), 2, shape, SMA_FLOAT64, rows, 1) == 0 &&
-       sma_load(again) == 0 && t_count_not(sma_view(again), value) == 0;
+       t_count_not(sma_view_get(whole), value) == 0;
+  ok = ok && sma_open(&part, sma_name(a), rows, 1) == 0 && t_count_not(sma_view_get(part), value) == 0;
+  ok = ok &&
+       sma_new(&again, &(sma_array_desc_t){.name = sma_name(a),
+                                           .ndim = 2,
+                                           .shape = shape,
+                                           .dtype = SMA_FLOAT64,
+                                           .slice = rows,
+                                           .nslice = 1}) == 0 &&
+       sma_load(again) == 0 && t_count_not(sma_view_get(again), value) == 0;
   ok = ok && describe_round_trip(part);
   sma_info_t info;
-  ok = ok && sma_info(sma_name(a), &info) == 0 && info.nbytes == sizeof(double) * ROWS * COLS &&
+  ok = ok && sma_info_get(&info, sma_name(a)) == 0 && info.nbytes == sizeof(double) * ROWS * COLS &&
        info.creator_alive == 1;
-  ok = ok && sma_collect(sma_name(a), 0, NULL) == SMA_EINUSE; /* its creator lives */
+  ok = ok &&
+       sma_collect(NULL, sma_name(a), 0) == SMA_EINUSE; /* its creator lives */
   seen_t seen = {b->prefix[index], b->shared, 0, 0};
   ok = ok && sma_list(count_listed, &seen) == 0 && seen.mine == 1 && seen.shared_seen == 1;
   ok = ok && sma_close(part) == 0 && sma_close(whole) == 0;
@@ -148,14 +165,14 @@ static int collect_worker(void *arg, int index) {
   const char *args[] = {"create", name, "8,8", "int32", NULL};
   if (t_run_helper(args) != 0) return 1;
   sma_info_t info;
-  int rc = sma_collect(name, 0, &info);
+  int rc = sma_collect(&info, name, 0);
   /* Another thread's sma_collect() reads every process's maps for
    * info->attached; a helper exiting meanwhile releases its mappings only
    * when that reader lets go of them (sma.h, sma_collect), so "held" can
    * be true for an instant after the creator is gone. */
   for (int tries = 0; rc == SMA_EINUSE && info.creator_alive == 0 && tries < 100; tries++) {
     t_sleep_ms(10);
-    rc = sma_collect(name, 0, &info);
+    rc = sma_collect(&info, name, 0);
   }
   if (rc != 0) {
     fprintf(stderr, "collect %s: %s (alive %d, attached %d)\n", name, sma_strerror(rc),
@@ -187,10 +204,16 @@ static int stripe_worker(void *arg, int index) {
   size_t shape[2] = {ROWS, COLS};
   sma_slice_t rows[1] = {{index, ROWS, THREADS}};
   sma_t *mine = NULL, *check = NULL;
-  int ok = sma_new(&mine, s->name, 2, shape, SMA_FLOAT64, rows, 1) == 0 && sma_load(mine) == 0;
-  if (ok) t_fill_view(sma_view(mine), 100.0 + index);
+  int ok = sma_new(&mine, &(sma_array_desc_t){.name = s->name,
+                                              .ndim = 2,
+                                              .shape = shape,
+                                              .dtype = SMA_FLOAT64,
+                                              .slice = rows,
+                                              .nslice = 1}) == 0 &&
+           sma_load(mine) == 0;
+  if (ok) t_fill_view(sma_view_get(mine), 100.0 + index);
   ok = ok && sma_open(&check, s->name, rows, 1) == 0 &&
-       t_count_not(sma_view(check), 100.0 + index) == 0;
+       t_count_not(sma_view_get(check), 100.0 + index) == 0;
   ok = ok && sma_close(mine) == 0;
   sma_free(check);
   sma_free(mine);
@@ -229,8 +252,14 @@ static int load_close_worker(void *arg, int index) {
     sma_slice_t box[2] = {{(index + r) % ROWS, ROWS, 1}, {0, COLS, 3}};
     sma_t *a = NULL;
     int ok = r % 2 ? sma_open(&a, j->name, box, 2) == 0
-                   : sma_new(&a, j->name, 2, shape, SMA_FLOAT64, box, 2) == 0 && sma_load(a) == 0;
-    ok = ok && t_count_not(sma_view(a), 3.0) == 0 && sma_close(a) == 0;
+                   : sma_new(&a, &(sma_array_desc_t){.name = j->name,
+                                                     .ndim = 2,
+                                                     .shape = shape,
+                                                     .dtype = SMA_FLOAT64,
+                                                     .slice = box,
+                                                     .nslice = 2}) == 0 &&
+                         sma_load(a) == 0;
+    ok = ok && t_count_not(sma_view_get(a), 3.0) == 0 && sma_close(a) == 0;
     sma_free(a);
     if (!ok) return 1;
   }
@@ -258,8 +287,8 @@ static char (*built)[SMA_NAME_BUF];
 static int build_worker(void *arg, int index) {
   (void)arg;
   for (size_t i = 0; i < NAMES_PER_THREAD; i++)
-    if (sma_build_name(built[(size_t)index * NAMES_PER_THREAD + i], &(size_t){SMA_NAME_BUF},
-                       "th") != 0)
+    if (sma_build_name("th", built[(size_t)index * NAMES_PER_THREAD + i],
+                       &(size_t){SMA_NAME_BUF}) != 0)
       return 1;
   return 0;
 }
@@ -296,7 +325,7 @@ static int error_worker(void *arg, int index) {
   }
   for (int r = 0; r < 500; r++) {
     sma_info_t info;
-    int rc = index % 2 == 0 ? sma_info(j->missing, &info) : sma_info("bad/name", &info);
+    int rc = index % 2 == 0 ? sma_info_get(&info, j->missing) : sma_info_get(&info, "bad/name");
     int os_err = sma_last_os_error();
     if (index % 2 == 0 && (rc != SMA_ENOENT || os_err != T_OS_ENOENT)) return 1;
     if (index % 2 == 1 && (rc != SMA_ENAME || os_err != 0)) return 1;
@@ -346,17 +375,22 @@ static int child_uses_library(const char *shared) {
   char name[SMA_NAME_BUF];
   char prefix[64];
   t_prefix(prefix, sizeof prefix, "thfk");
-  if (sma_build_name(name, &(size_t){sizeof name}, prefix) != 0) return 2;
+  if (sma_build_name(prefix, name, &(size_t){sizeof name}) != 0) return 2;
   size_t shape[1] = {1000};
   sma_t *a = NULL, *b = NULL, *s = NULL;
-  if (sma_new(&a, name, 1, shape, SMA_INT64, NULL, 0) != 0 || sma_create(a, 0) != 0) return 3;
-  t_fill_view(sma_view(a), 42.0);
-  if (sma_open(&b, name, NULL, 0) != 0 || t_count_not(sma_view(b), 42.0) != 0) return 4;
-  if (sma_open(&s, shared, NULL, 0) != 0 || t_count_not(sma_view(s), 7.0) != 0) return 5;
+  if (sma_new(&a, &(sma_array_desc_t){.name = name,
+                                      .ndim = 1,
+                                      .shape = shape,
+                                      .dtype = SMA_INT64}) != 0 ||
+      sma_create(a, 0) != 0)
+    return 3;
+  t_fill_view(sma_view_get(a), 42.0);
+  if (sma_open(&b, name, NULL, 0) != 0 || t_count_not(sma_view_get(b), 42.0) != 0) return 4;
+  if (sma_open(&s, shared, NULL, 0) != 0 || t_count_not(sma_view_get(s), 7.0) != 0) return 5;
   seen_t seen = {prefix, shared, 0, 0};
   if (sma_list(count_listed, &seen) != 0 || seen.shared_seen != 1 || seen.mine != 1) return 6;
   sma_info_t info;
-  if (sma_info(name, &info) != 0 || info.creator_pid != (uint64_t)getpid() ||
+  if (sma_info_get(&info, name) != 0 || info.creator_pid != (uint64_t)getpid() ||
       info.creator_alive != 1)
     return 7;
   sma_free(s);

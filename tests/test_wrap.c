@@ -25,8 +25,14 @@ static void make_pair(sma_registry_t *r, sma_t *w[2]) {
   size_t shape[1] = {32};
   for (int i = 0; i < 2; i++) {
     sma_t *created;
-    cr_assert_eq(sma_create_and_register(&created, 1, shape, SMA_FLOAT32, r,
-                                         T_PREFIX, 0), 0);
+    cr_assert_eq(
+        sma_create_and_register(&created, r,
+                                &(sma_array_desc_t){.name = T_PREFIX,
+                                                    .ndim = 1,
+                                                    .shape = shape,
+                                                    .dtype = SMA_FLOAT32},
+                                0),
+        0);
     if (i == 0)
       for (int k = 0; k < 32; k++) ((float *)sma_data(created))[k] = (float)k;
     cr_assert_eq(sma_clone(&w[i], created, NULL), 0);
@@ -41,7 +47,7 @@ Test(wrap, loads_calls_and_closes_even_when_fn_fails) {
   make_pair(r, w);
   probe_t p = {0, 0, 17};
   int result = 0;
-  cr_assert_eq(sma_wrap(w, 2, double_into, &p, &result), 0);
+  cr_assert_eq(sma_wrap(&result, w, 2, double_into, &p), 0);
   cr_assert_eq(result, 17, "fn's own result is passed back");
   cr_assert_eq(p.calls, 1);
   cr_assert_eq(p.n, 2);
@@ -62,17 +68,20 @@ Test(wrap, failed_load_closes_earlier_ones_and_skips_fn) {
   size_t shape[1] = {32};
   char missing[SMA_NAME_BUF];
   t_name(missing, sizeof missing, "wrapmissing");
-  sma_new(&w[2], missing, 1, shape, SMA_FLOAT32, NULL, 0);
+  sma_new(&w[2], &(sma_array_desc_t){.name = missing,
+                                     .ndim = 1,
+                                     .shape = shape,
+                                     .dtype = SMA_FLOAT32});
   sma_t *order[3] = {w[0], w[1], w[2]};
   probe_t p = {0, 0, 0};
   int result = 12345;
-  cr_assert_eq(sma_wrap(order, 3, double_into, &p, &result), SMA_ENOENT);
+  cr_assert_eq(sma_wrap(&result, order, 3, double_into, &p), SMA_ENOENT);
   cr_assert_eq(p.calls, 0);
   cr_assert_eq(result, 12345);
   for (int i = 0; i < 3; i++) cr_assert_eq(sma_is_loaded(w[i]), 0);
   sma_load(w[0]);
-  cr_assert_eq(sma_wrap(w, 2, double_into, &p, NULL), SMA_ESTATE);
-  cr_assert_eq(sma_wrap(w, 2, NULL, &p, NULL), SMA_EINVAL);
+  cr_assert_eq(sma_wrap(NULL, w, 2, double_into, &p), SMA_ESTATE);
+  cr_assert_eq(sma_wrap(NULL, w, 2, NULL, &p), SMA_EINVAL);
   for (int i = 0; i < 3; i++) sma_free(w[i]);
   sma_registry_clear(r);
   sma_registry_free(r);
@@ -87,6 +96,6 @@ static int count_calls(const sma_view_t *const *views, size_t n, void *user) {
 
 Test(wrap, empty_list_still_calls_fn) {
   int calls = 0;
-  cr_assert_eq(sma_wrap(NULL, 0, count_calls, &calls, NULL), 0);
+  cr_assert_eq(sma_wrap(NULL, NULL, 0, count_calls, &calls), 0);
   cr_assert_eq(calls, 1);
 }

@@ -459,7 +459,7 @@ int cmd_cat(int argc, char **argv) {
   sma_t *a;
   int status = cli_open_arg("cat", argc, argv, NULL, &a);
   if (status != CLI_OK) return status;
-  const sma_view_t *v = sma_view(a);
+  const sma_view_t *v = sma_view_get(a);
   size_t count = 1;
   for (size_t d = 0; d < v->ndim; d++) count *= v->shape[d];
   out_t o = {NULL, 0, 0, 0};

@@ -104,7 +104,7 @@ int cli_open_arg(const char *cmd, int argc, char **argv, const char **extra, sma
   if (name == NULL || (extra != NULL && *extra == NULL)) return command_help(cmd, stderr, USAGE);
   sma_slice_t s[SMA_MAX_DIMS];
   size_t n;
-  int rc = sma_slice_parse(slice_text, s, SMA_MAX_DIMS, &n);
+  int rc = sma_slice_parse(s, SMA_MAX_DIMS, &n, slice_text);
   if (rc != 0) return cli_fail("slice", slice_text, rc);
   rc = sma_open_as(a, name, s, n, SMA_OPEN_READONLY); /* needs only read permission */
   return rc == 0 ? OK : cli_fail_os(cmd, name, rc, sma_last_os_error());
@@ -144,7 +144,7 @@ static int list_failed(const char *cmd, int rc, int os_err) {
 
 void cli_say_persistence(const sma_t *a) {
   sma_caps_t caps;
-  sma_caps(&caps);
+  sma_caps_get(&caps);
   if (sma_is_persistent(a) && !caps.outlives_creator)
     printf("persistent (recorded; on this OS a segment still goes with the last "
            "process that holds it)\n");
@@ -249,7 +249,7 @@ static const char *fill_item(const char *text, sma_dtype_t dtype, unsigned char 
 
 /* sma_fill_fn: every element = the item, before the name is published,
  * so a create killed while filling leaves no half-filled array. */
-static int fill(void *item, const sma_view_t *v) {
+static int fill(const sma_view_t *v, void *item) {
   size_t n = sma_view_size(v);
   unsigned char *p = v->data;
   for (size_t i = 0; i < n; i++) memcpy(p + i * v->itemsize, item, v->itemsize);
@@ -273,7 +273,7 @@ static int cmd_create(int argc, char **argv) {
   sma_dtype_t dtype;
   if (name == NULL || shape_text == NULL || dtype_text == NULL)
     return command_help("create", stderr, USAGE);
-  int shape_rc = sma_shape_parse(shape_text, shape, SMA_MAX_DIMS, &ndim);
+  int shape_rc = sma_shape_parse(shape, SMA_MAX_DIMS, &ndim, shape_text);
   if (shape_rc == SMA_EOVERFLOW) {
     fprintf(stderr, "sma: create: --shape %s: an extent does not fit this machine's "
                     "size_t (at most %zu)\n", shape_text, (size_t)SIZE_MAX);
@@ -283,7 +283,7 @@ static int cmd_create(int argc, char **argv) {
     fprintf(stderr, "sma: create: --shape %s: %s\n", shape_text, sma_strerror(shape_rc));
     return command_help("create", stderr, USAGE);
   }
-  int rc = sma_dtype_parse(dtype_text, &dtype);
+  int rc = sma_dtype_parse(&dtype, dtype_text);
   if (rc != 0) return cli_fail("dtype", dtype_text, rc);
   unsigned char item[16] = {0};
   char why[256];
@@ -292,7 +292,9 @@ static int cmd_create(int argc, char **argv) {
     return USAGE;
   }
   sma_t *a = NULL;
-  rc = sma_new(&a, name, ndim, shape, dtype, NULL, 0);
+  rc = sma_new(&a,
+               &(sma_array_desc_t){
+                   .name = name, .ndim = ndim, .shape = shape, .dtype = dtype});
   if (rc == 0) rc = sma_create_filled(a, flags, fill_text ? fill : NULL, item);
   if (rc != 0) {
     int os_err = a != NULL ? sma_os_error(a) : 0;
@@ -482,7 +484,7 @@ static int cmd_ls(int argc, char **argv) {
  * nothing at all. */
 static void print_keeping(const sma_info_t *in) {
   sma_caps_t caps;
-  sma_caps(&caps);
+  sma_caps_get(&caps);
   const char *gc_removes = caps.proves_unused ? "`sma gc` removes it" : "`sma rm` removes it";
   if (!in->creating) {
     printf("persistent:    %s\n",
@@ -508,7 +510,7 @@ static int cmd_info(int argc, char **argv) {
   }
   if (name == NULL) return command_help("info", stderr, USAGE);
   sma_info_t in;
-  int rc = sma_info(name, &in);
+  int rc = sma_info_get(&in, name);
   if (rc != 0) return cli_fail_os("info", name, rc, sma_last_os_error());
   if (json) {
     print_json(&in);
@@ -564,7 +566,7 @@ static int gc_one(const sma_info_t *listed, void *user) {
   gc_ctx_t *c = user;
   if (!has_prefix(listed->name, c->prefix) || listed->creator_alive == 1) return 0;
   sma_info_t in;
-  int rc = sma_collect(listed->name, c->dry_run ? SMA_COLLECT_DRY_RUN : 0, &in);
+  int rc = sma_collect(&in, listed->name, c->dry_run ? SMA_COLLECT_DRY_RUN : 0);
   int os_err = sma_last_os_error();
   if (rc == SMA_ENOENT || (rc == SMA_EINUSE && in.creator_alive == 1)) return 0;
   if (rc == SMA_EINUSE || rc == SMA_EREPLACED) {

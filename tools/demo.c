@@ -82,9 +82,9 @@ int demo_worker_main(int argc, char **argv) {
   if (k == NULL) return 2;
   sma_t *in = NULL, *out = NULL, *prog = NULL;
   const char *bad;
-  int rc = sma_parse(&in, argv[1], &bad);
-  if (rc == 0) rc = sma_parse(&out, argv[2], &bad);
-  if (rc == 0) rc = sma_parse(&prog, argv[3], &bad);
+  int rc = sma_parse(&in, &bad, argv[1]);
+  if (rc == 0) rc = sma_parse(&out, &bad, argv[2]);
+  if (rc == 0) rc = sma_parse(&prog, &bad, argv[3]);
   if (rc == 0) rc = sma_load(in);
   if (rc == 0) rc = sma_load(out);
   if (rc == 0) rc = sma_load(prog);
@@ -93,11 +93,11 @@ int demo_worker_main(int argc, char **argv) {
     sma_free(in), sma_free(out), sma_free(prog);
     return 1;
   }
-  const sma_view_t *vi = sma_view(in), *vo = sma_view(out);
+  const sma_view_t *vi = sma_view_get(in), *vo = sma_view_get(out);
   size_t in_row0, row0, height, delay;
   if (!parse_size(argv[4], &in_row0) || !parse_size(argv[5], &row0) ||
       !parse_size(argv[6], &height) || !parse_size(argv[7], &delay) ||
-      !rows_fit(k, vi, vo, sma_view(prog), in_row0, row0, height)) {
+      !rows_fit(k, vi, vo, sma_view_get(prog), in_row0, row0, height)) {
     fprintf(stderr, "sma demo worker: arguments do not describe rows of these arrays\n");
     sma_free(in), sma_free(out), sma_free(prog);
     return 2;
@@ -321,7 +321,7 @@ static int run_job(job_t *job, const float *ref, double t_ref) {
 static void limit_hint(int rc, size_t size) {
   if (rc != SMA_ETOOBIG && rc != SMA_ELIMIT) return;
   sma_caps_t caps;
-  sma_caps(&caps);
+  sma_caps_get(&caps);
   if (caps.max_segment == 0) return;
   unsigned long long need = (unsigned long long)size * size * sizeof(float);
   fprintf(stderr,
@@ -343,9 +343,24 @@ int demo_main(int argc, char **argv, const char *self) {
   job_t job = {&o, self, NULL, NULL, NULL};
   float *ref = NULL, *tmp = NULL;
   rc = sma_registry_new(&reg);
-  if (rc == 0) rc = sma_create_and_register(&job.in, 2, shape, SMA_FLOAT32, reg, o.prefix, 0);
-  if (rc == 0) rc = sma_create_and_register(&job.out, 2, shape, SMA_FLOAT32, reg, o.prefix, 0);
-  if (rc == 0) rc = sma_create_and_register(&job.progress, 1, pshape, SMA_UINT64, reg, o.prefix, 0);
+  if (rc == 0)
+    rc = sma_create_and_register(
+        &job.in, reg,
+        &(sma_array_desc_t){
+            .name = o.prefix, .ndim = 2, .shape = shape, .dtype = SMA_FLOAT32},
+        0);
+  if (rc == 0)
+    rc = sma_create_and_register(
+        &job.out, reg,
+        &(sma_array_desc_t){
+            .name = o.prefix, .ndim = 2, .shape = shape, .dtype = SMA_FLOAT32},
+        0);
+  if (rc == 0)
+    rc = sma_create_and_register(
+        &job.progress, reg,
+        &(sma_array_desc_t){
+            .name = o.prefix, .ndim = 1, .shape = pshape, .dtype = SMA_UINT64},
+        0);
   int status = 1;
   if (rc != 0) {
     fprintf(stderr, "sma demo: cannot create the arrays: %s\n", sma_strerror(rc));

@@ -53,7 +53,7 @@ static int report(const char *what, int rc, int rank) {
 /* Rank 0 prints which rows and segment each rank has. */
 static void print_layout(const sma_mpi_array_t *a, int rank, int size) {
   sma_mpi_layout_t l;
-  sma_mpi_layout(a, &l);
+  sma_mpi_layout_get(&l, a);
   size_t first, count;
   sma_mpi_rows(a, &first, &count, NULL);
   unsigned long long mine[4] = {(unsigned long long)l.node, (unsigned long long)l.node_rank, first, count};
@@ -125,9 +125,23 @@ int main(int argc, char **argv) {
   }
   size_t shape[2] = {o.size, o.size};
   sma_mpi_array_t *in = NULL, *out = NULL;
-  int rc = report("create", sma_mpi_create(&in, MPI_COMM_WORLD, 2, shape, SMA_FLOAT32,
-                                           (size_t)o.kernel->radius, o.prefix), rank);
-  if (rc == 0) rc = report("create", sma_mpi_create(&out, MPI_COMM_WORLD, 2, shape, SMA_FLOAT32, 0, o.prefix), rank);
+  int rc = report("create",
+                  sma_mpi_create(&in, MPI_COMM_WORLD,
+                                 &(sma_array_desc_t){.name = o.prefix,
+                                                     .ndim = 2,
+                                                     .shape = shape,
+                                                     .dtype = SMA_FLOAT32},
+                                 (size_t)o.kernel->radius),
+                  rank);
+  if (rc == 0)
+    rc = report("create",
+                sma_mpi_create(&out, MPI_COMM_WORLD,
+                               &(sma_array_desc_t){.name = o.prefix,
+                                                   .ndim = 2,
+                                                   .shape = shape,
+                                                   .dtype = SMA_FLOAT32},
+                               0),
+                rank);
   if (rank == 0 && rc == 0)
     printf("sma-mpi demo: blurring %zux%zu float32, kernel %s, %d rank%s\n", o.size, o.size,
            o.kernel->name, size, size == 1 ? "" : "s");
@@ -137,7 +151,7 @@ int main(int argc, char **argv) {
   float *all = rank == 0 && rc == 0 ? malloc(o.size * o.size * sizeof *all) : NULL;
   if (rc == 0) rc = report("gather", sma_mpi_gather(out, 0, all), rank);
   sma_mpi_layout_t l;
-  sma_mpi_layout(in, &l);
+  sma_mpi_layout_get(&l, in);
   unsigned long long sent = l.bytes_sent, total = 0;
   MPI_Reduce(&sent, &total, 1, MPI_UNSIGNED_LONG_LONG, MPI_SUM, 0, MPI_COMM_WORLD);
   int ok = rc == 0 && (rank != 0 || verify(&o, all));

@@ -21,8 +21,8 @@
 #include <unistd.h>
 #endif
 
-static size_t put(void *file, const void *buf, size_t n) { return fwrite(buf, 1, n, file); }
-static size_t get(void *file, void *buf, size_t n) { return fread(buf, 1, n, file); }
+static size_t put(const void *buf, size_t n, void *file) { return fwrite(buf, 1, n, file); }
+static size_t get(void *buf, size_t n, void *file) { return fread(buf, 1, n, file); }
 
 static int file_failed(const char *what, const char *path, int err) {
   fprintf(stderr, "sma: %s %s: %s\n", what, path, strerror(err));
@@ -237,13 +237,14 @@ int cmd_load(int argc, char **argv) {
   if (path == NULL) return cli_usage_of("load");
   char built[SMA_NAME_BUF];
   int rc = 0;
-  if (name == NULL && (rc = sma_build_name(built, &(size_t){sizeof built}, "npy")) != 0)
+  if (name == NULL &&
+      (rc = sma_build_name("npy", built, &(size_t){sizeof built})) != 0)
     return cli_fail("load: name", NULL, rc);
   if (name == NULL) name = built;
   FILE *f = fopen(path, "rb");
   if (f == NULL) return file_failed("load: cannot open", path, errno);
   sma_t *a;
-  rc = sma_npy_read(&a, name, get, f, flags);
+  rc = sma_npy_read(&a, name, flags, get, f);
   int read_error = ferror(f) ? errno : 0;
   fclose(f);
   if (rc != 0 && read_error != 0) return file_failed("load: reading", path, read_error);

@@ -55,7 +55,7 @@ def backend() -> str:
 def name_max() -> int:
     """The longest name (bytes) this backend takes."""
     caps = _lib.Caps()
-    lib.sma_caps(caps)
+    lib.sma_caps_get(caps)
     return int(caps.max_name)
 
 

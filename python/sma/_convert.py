@@ -59,7 +59,7 @@ def dtype_code(dtype: Any) -> int:
     dtypes are the C library's errors)."""
     text = np.dtype(dtype).str
     out = ctypes.c_int()
-    code = lib.sma_dtype_parse(text.encode("ascii"), ctypes.byref(out))
+    code = lib.sma_dtype_parse(ctypes.byref(out), text.encode("ascii"))
     if code != 0:
         raise error(code, "dtype %s" % text)
     return out.value
@@ -103,7 +103,7 @@ def _unbound(v: int) -> Optional[int]:
 def slices_of(obj: int) -> Optional[Tuple[slice, ...]]:
     """The slice a sma_t holds, as Python slices (None for none)."""
     count = ctypes.c_size_t()
-    ptr = lib.sma_slice(obj, ctypes.byref(count))
+    ptr = lib.sma_slice_get(obj, ctypes.byref(count))
     if not ptr or count.value == 0:
         return None
     return tuple(slice(_unbound(ptr[i].start), _unbound(ptr[i].stop), _unbound(ptr[i].step))

@@ -88,6 +88,14 @@ class Override(ctypes.Structure):
                 ("nslice", ctypes.c_size_t)]
 
 
+class ArrayDesc(ctypes.Structure):
+    """sma_array_desc_t: what sma_new() makes."""
+    _fields_ = [("name", ctypes.c_char_p), ("ndim", ctypes.c_size_t),
+                ("shape", ctypes.POINTER(ctypes.c_size_t)),
+                ("dtype", ctypes.c_int), ("slice", ctypes.POINTER(Slice)),
+                ("nslice", ctypes.c_size_t)]
+
+
 P = ctypes.c_void_p  # sma_t *, opaque
 PP = ctypes.POINTER(ctypes.c_void_p)
 SIZE = ctypes.c_size_t
@@ -105,10 +113,10 @@ _PROTOTYPES = {
     "sma_os_strerror": (INT, [INT, ctypes.c_char_p, SIZEP]),
     "sma_version": (ctypes.c_uint, []),
     "sma_backend": (STR, []),
-    "sma_caps": (None, [ctypes.POINTER(Caps)]),
-    "sma_dtype_parse": (INT, [STR, ctypes.POINTER(ctypes.c_int)]),
+    "sma_caps_get": (None, [ctypes.POINTER(Caps)]),
+    "sma_dtype_parse": (INT, [ctypes.POINTER(ctypes.c_int), STR]),
     "sma_dtype_str": (STR, [INT]),
-    "sma_new": (INT, [PP, STR, SIZE, SIZEP, INT, ctypes.POINTER(Slice), SIZE]),
+    "sma_new": (INT, [PP, ctypes.POINTER(ArrayDesc)]),
     "sma_free": (None, [P]),
     "sma_create": (INT, [P, ctypes.c_uint]),
     "sma_load": (INT, [P]),
@@ -119,22 +127,22 @@ _PROTOTYPES = {
     "sma_name": (STR, [P]),
     "sma_ndim": (SIZE, [P]),
     "sma_shape": (SIZEP, [P]),
-    "sma_dtype": (INT, [P]),
+    "sma_dtype_get": (INT, [P]),
     "sma_nbytes": (SIZE, [P]),
-    "sma_slice": (ctypes.POINTER(Slice), [P, SIZEP]),
+    "sma_slice_get": (ctypes.POINTER(Slice), [P, SIZEP]),
     "sma_is_loaded": (INT, [P]),
     "sma_is_persistent": (INT, [P]),
-    "sma_view": (ctypes.POINTER(View), [P]),
+    "sma_view_get": (ctypes.POINTER(View), [P]),
     "sma_os_error": (INT, [P]),
     "sma_os_handle": (ctypes.c_ssize_t, [P]),
     "sma_name_validate": (INT, [STR]),
-    "sma_build_name": (INT, [ctypes.c_char_p, SIZEP, STR]),
+    "sma_build_name": (INT, [STR, ctypes.c_char_p, SIZEP]),
     "sma_name_counter": (ctypes.c_uint64, []),
     "sma_describe": (INT, [P, ctypes.c_char_p, SIZEP]),
-    "sma_parse": (INT, [PP, STR, ctypes.POINTER(ctypes.c_char_p)]),
-    "sma_info": (INT, [STR, ctypes.POINTER(Info)]),
+    "sma_parse": (INT, [PP, ctypes.POINTER(ctypes.c_char_p), STR]),
+    "sma_info_get": (INT, [ctypes.POINTER(Info), STR]),
     "sma_list": (INT, [ListFn, ctypes.c_void_p]),
-    "sma_collect": (INT, [STR, ctypes.c_uint, ctypes.POINTER(Info)]),
+    "sma_collect": (INT, [ctypes.POINTER(Info), STR, ctypes.c_uint]),
     "sma_list_strays": (INT, [StrayFn, ctypes.c_void_p]),
     "sma_collect_stray": (INT, [ctypes.POINTER(Stray), ctypes.c_uint]),
 }

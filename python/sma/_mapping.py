@@ -59,9 +59,9 @@ class _Mapping:
         return buf
 
     def ndarray(self) -> np.ndarray:
-        """The object's sma_view() as an ndarray: same data pointer, shape
+        """The object's sma_view_get() as an ndarray: same data pointer, shape
         and (possibly negative) strides, no copy."""
-        v = lib.sma_view(self.ptr).contents
+        v = lib.sma_view_get(self.ptr).contents
         shape = tuple(v.shape[i] for i in range(v.ndim))
         strides = tuple(v.strides[i] for i in range(v.ndim))
         dtype = numpy_dtype(v.dtype)
@@ -79,7 +79,7 @@ class _Mapping:
         as Python's slice.indices() computes it (the C library's clamping
         is Python's)."""
         nbytes = lib.sma_nbytes(self.ptr)
-        v = lib.sma_view(self.ptr).contents
+        v = lib.sma_view_get(self.ptr).contents
         base = v.data or 0
         shape = shape_of(self.ptr)
         slices = slices_of(self.ptr) if self.sliced else None

@@ -110,8 +110,12 @@ class SharedMemoryArray:
         dtype = dtype_code(self.dtype)
         slices, nslice = slice_array(self.array_slice)
         out = ctypes.c_void_p()
-        check(lib.sma_new(ctypes.byref(out), name, ndim, shape, dtype, slices, nslice),
-              self.name)
+        desc = _lib.ArrayDesc(name=name, ndim=ndim,
+                              shape=ctypes.cast(shape, ctypes.POINTER(ctypes.c_size_t)),
+                              dtype=dtype,
+                              slice=ctypes.cast(slices, ctypes.POINTER(_lib.Slice)),
+                              nslice=nslice)
+        check(lib.sma_new(ctypes.byref(out), ctypes.byref(desc)), self.name)
         return out.value
 
     def _attach(self, ptr: int, sliced: bool) -> None:
@@ -202,7 +206,7 @@ class SharedMemoryArray:
         COUNTER-PREFIX-YYYYMMDD-HHMMSS-MICROSECONDS-UUID4, or a short form
         where the backend's names are short. COUNTER follows it."""
         pre = None if prefix is None else name_bytes(prefix)
-        name = text(lambda buf, size: lib.sma_build_name(buf, size, pre), prefix)
+        name = text(lambda buf, size: lib.sma_build_name(pre, buf, size), prefix)
         SharedMemoryArray.COUNTER = int(lib.sma_name_counter())
         return name
 
@@ -242,7 +246,7 @@ class SharedMemoryArray:
         raw = line.encode("utf-8") if isinstance(line, str) else bytes(line)
         if b"\0" in raw:
             raise TypeError("a descriptor line holds no NUL")
-        code = lib.sma_parse(ctypes.byref(out), raw, ctypes.byref(bad))
+        code = lib.sma_parse(ctypes.byref(out), ctypes.byref(bad), raw)
         if code != 0:
             field = bad.value.decode() if bad.value else "line"
             check(code, "descriptor field %s of %r" % (field, line))
@@ -254,7 +258,7 @@ class SharedMemoryArray:
     @classmethod
     def _of(cls, ptr: int) -> "SharedMemoryArray":
         """A Python object with a sma_t's attributes (not loaded)."""
-        return cls(shape_of(ptr), numpy_dtype(lib.sma_dtype(ptr)),
+        return cls(shape_of(ptr), numpy_dtype(lib.sma_dtype_get(ptr)),
                    lib.sma_name(ptr).decode("utf-8"), slices_of(ptr),
                    persistent=bool(lib.sma_is_persistent(ptr)))
 

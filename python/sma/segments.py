@@ -1,5 +1,5 @@
 """Segments by name: info, list, unlink and gc, as the C library does them
-(sma_info, sma_list, sma_unlink, sma_collect)."""
+(sma_info_get, sma_list, sma_unlink, sma_collect)."""
 from __future__ import annotations
 
 import ctypes
@@ -50,11 +50,11 @@ def _segment(i: _lib.Info) -> Segment:
 
 
 def info(name: str) -> Segment:
-    """One segment's record and state, without mapping it (sma_info).
+    """One segment's record and state, without mapping it (sma_info_get).
     Raises FileNotFoundError, PermissionError, or RecordError for a segment
     libsma did not make or whose record is damaged."""
     out = _lib.Info()
-    check(lib.sma_info(name_bytes(name), ctypes.byref(out)), name)
+    check(lib.sma_info_get(ctypes.byref(out), name_bytes(name)), name)
     return _segment(out)
 
 
@@ -137,7 +137,7 @@ def collect(name: Optional[str] = None, dry_run: bool = False
     flags = _lib.COLLECT_DRY_RUN if dry_run else 0
     if name is not None:
         out = _lib.Info()
-        check(lib.sma_collect(name_bytes(name), flags, ctypes.byref(out)), name)
+        check(lib.sma_collect(ctypes.byref(out), name_bytes(name), flags), name)
         return _segment(out)
     result = Collected()
     for seg in list_segments():

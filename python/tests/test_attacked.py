@@ -228,7 +228,7 @@ def test_collect_goes_on_past_one_failing_segment(monkeypatch):
     if sma.backend() != "posix" or not os.path.isdir(shm):
         pytest.skip("needs POSIX /dev/shm")
     caps = _lib.Caps()
-    _lib.lib.sma_caps(ctypes.byref(caps))
+    _lib.lib.sma_caps_get(ctypes.byref(caps))
     if not caps.can_list:
         # The macOS personality lists nothing, so no listed name can be
         # re-made as a FIFO; and its shm_open() of one blocks (a C matter).

@@ -16,7 +16,7 @@ from conftest import child_env, fresh_name, run_python
 
 def caps():
     c = sma._lib.Caps()
-    sma.lib.sma_caps(ctypes.byref(c))
+    sma.lib.sma_caps_get(ctypes.byref(c))
     return c
 
 
@@ -281,8 +281,8 @@ def test_many_threads_share_one_segment(name):
 
 
 @pytest.mark.parametrize("struct, fill", [
-    ("Info", lambda lib, buf, name: lib.sma_info(name.encode(), buf)),
-    ("Caps", lambda lib, buf, name: lib.sma_caps(buf)),
+    ("Info", lambda lib, buf, name: lib.sma_info_get(buf, name.encode())),
+    ("Caps", lambda lib, buf, name: lib.sma_caps_get(buf)),
 ])
 def test_ctypes_structs_are_exactly_the_c_structs(name, struct, fill):
     # The library fills (zeroes) sizeof(C struct) bytes: a ctypes mirror

@@ -61,7 +61,7 @@ def test_create_on_a_full_dev_shm_raises_and_leaves_nothing():
     if hasattr(sma, "_lib"):
         import ctypes
         caps = sma._lib.Caps()
-        sma.lib.sma_caps(ctypes.byref(caps))
+        sma.lib.sma_caps_get(ctypes.byref(caps))
         if not caps.reserves_memory:
             pytest.skip("this build (macOS's personality) reserves no memory at create, "
                         "as macOS, where a segment is plain memory, needs none")

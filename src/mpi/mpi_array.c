@@ -212,8 +212,13 @@ static int create_segment(sma_mpi_array_t *a, sma_dtype_t dtype, const char *pre
     size_t seg_shape[SMA_MAX_DIMS];
     memcpy(seg_shape, a->shape, sizeof seg_shape);
     seg_shape[0] = a->seg_count;
-    rc = sma_build_name(a->name, &(size_t){sizeof a->name}, prefix ? prefix : "mpi");
-    if (rc == 0) rc = sma_new(&a->whole, a->name, a->ndim, seg_shape, dtype, NULL, 0);
+    rc = sma_build_name(prefix ? prefix : "mpi", a->name,
+                        &(size_t){sizeof a->name});
+    if (rc == 0)
+      rc = sma_new(&a->whole, &(sma_array_desc_t){.name = a->name,
+                                                  .ndim = a->ndim,
+                                                  .shape = seg_shape,
+                                                  .dtype = dtype});
     if (rc == 0 && (rc = sma_create(a->whole, 0)) != 0) {
       sma_free(a->whole);
       a->whole = NULL;
@@ -248,9 +253,18 @@ static void release(sma_mpi_array_t *a) {
   free(a);
 }
 
-int sma_mpi_create(sma_mpi_array_t **out, MPI_Comm comm, size_t ndim, const size_t *shape,
-                   sma_dtype_t dtype, size_t halo, const char *prefix) {
-  int rc = out == NULL || shape == NULL || ndim == 0 || ndim > SMA_MAX_DIMS ||
+int sma_mpi_create(sma_mpi_array_t **out, MPI_Comm comm,
+                   const sma_array_desc_t *desc, size_t halo) {
+  static const sma_array_desc_t no_desc = {0};
+  const sma_array_desc_t *d = desc != NULL ? desc : &no_desc;
+  size_t ndim = d->ndim;
+  const size_t *shape = d->shape;
+  sma_dtype_t dtype = d->dtype;
+  const char *prefix = d->name;
+  /* The rows of each rank are the view's slice: a slice of the caller's
+   * has no meaning here. */
+  int rc = out == NULL || desc == NULL || d->nslice != 0 || shape == NULL ||
+                   ndim == 0 || ndim > SMA_MAX_DIMS ||
                    sma_dtype_size(dtype) == 0
                ? SMA_EINVAL
                : 0;
@@ -296,7 +310,7 @@ int sma_mpi_free(sma_mpi_array_t *a) {
 }
 
 const sma_view_t *sma_mpi_view(const sma_mpi_array_t *a) {
-  return a != NULL ? sma_view(a->view) : NULL;
+  return a != NULL ? sma_view_get(a->view) : NULL;
 }
 
 void sma_mpi_rows(const sma_mpi_array_t *a, size_t *first, size_t *count, size_t *view_first) {
@@ -305,7 +319,7 @@ void sma_mpi_rows(const sma_mpi_array_t *a, size_t *first, size_t *count, size_t
   if (view_first) *view_first = a ? a->view_first : 0;
 }
 
-void sma_mpi_layout(const sma_mpi_array_t *a, sma_mpi_layout_t *out) {
+void sma_mpi_layout_get(sma_mpi_layout_t *out, const sma_mpi_array_t *a) {
   if (out == NULL) return;
   memset(out, 0, sizeof *out);
   if (a == NULL) return;
@@ -378,7 +392,7 @@ static int rank_rows(const sma_mpi_array_t *a, int root, int **counts, int **dis
 }
 
 static unsigned char *own_rows(const sma_mpi_array_t *a) {
-  return (unsigned char *)sma_view(a->view)->data + (a->first - a->view_first) * a->row_bytes;
+  return (unsigned char *)sma_view_get(a->view)->data + (a->first - a->view_first) * a->row_bytes;
 }
 
 /* Every rank's owned rows to root's buf (gather), or from it (scatter). */

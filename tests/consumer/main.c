@@ -14,7 +14,12 @@ int main(void) {
   sma_t *a, *b;
   size_t shape[2] = {16, 16};
   int rc = sma_registry_new(&reg);
-  if (rc == 0) rc = sma_create_and_register(&a, 2, shape, SMA_INT32, reg, "consumer", 0);
+  if (rc == 0)
+    rc = sma_create_and_register(
+        &a, reg,
+        &(sma_array_desc_t){
+            .name = "consumer", .ndim = 2, .shape = shape, .dtype = SMA_INT32},
+        0);
   if (rc != 0) return fprintf(stderr, "create: %s\n", sma_strerror(rc)), 1;
   ((int *)sma_data(a))[255] = 42;
   sma_slice_t last[1] = {{-1, SMA_NONE, SMA_NONE}};
