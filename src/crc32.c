@@ -1,12 +1,21 @@
 /*
  * CRC-32 (IEEE 802.3: reflected polynomial 0xEDB88320, as zlib and
  * Python's zlib.crc32) of the metadata record. It runs on every load, so
- * it reads 8 bytes per step ("slicing-by-8"). The tables are the standard
- * ones: table[0][n] is the CRC of byte n, table[k][n] that of n followed
- * by k zero bytes; generated once by a short script and checked by the
- * tests against zlib's value for "123456789" (0xCBF43926).
+ * it is as fast as the CPU allows, with one value everywhere (the record's
+ * format):
+ *   - x86 with PCLMULQDQ (checked at run time, once): the bulk is folded
+ *     16 bytes at a time with carry-less multiplies, four lanes in
+ *     parallel, then reduced to 32 bits (Barrett); the tail of fewer than
+ *     16 bytes goes through the tables.
+ *   - everywhere else: "slicing-by-8" over the tables below.
+ * The tables are the standard ones: table[0][n] is the CRC of byte n,
+ * table[k][n] that of n followed by k zero bytes; generated once by a
+ * short script. The tests check both paths against zlib's values for
+ * every length 0..700 at every start alignment.
  */
 #include "sma_int.h"
+
+#include <stdatomic.h>
 
 static const uint32_t crc_table[8][256] = {
     {
@@ -371,9 +380,8 @@ static const uint32_t crc_table[8][256] = {
     },
 };
 
-uint32_t sma__crc32(const void *data, size_t n) {
-  const unsigned char *p = data;
-  uint32_t crc = 0xFFFFFFFFu;
+/* Advances the CRC register (not inverted at either end) over n bytes. */
+static uint32_t tables_update(uint32_t crc, const unsigned char *p, size_t n) {
   for (; n >= 8; n -= 8, p += 8) {
     uint32_t lo = crc ^ ((uint32_t)p[0] | (uint32_t)p[1] << 8 |
                          (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24);
@@ -385,5 +393,123 @@ uint32_t sma__crc32(const void *data, size_t n) {
           crc_table[1][(hi >> 16) & 0xFF] ^ crc_table[0][hi >> 24];
   }
   while (n-- > 0) crc = (crc >> 8) ^ crc_table[0][(crc ^ *p++) & 0xFF];
-  return crc ^ 0xFFFFFFFFu;
+  return crc;
+}
+
+uint32_t sma__crc32_tables(const void *data, size_t n) {
+  return tables_update(0xFFFFFFFFu, data, n) ^ 0xFFFFFFFFu;
+}
+
+/* Fewer bytes than four lanes of 16 are not worth the set-up. */
+enum { CLMUL_MIN = 64 };
+
+#if (defined(__x86_64__) || defined(__i386__)) && \
+    (defined(__GNUC__) || defined(__clang__))
+#include <cpuid.h>
+#include <emmintrin.h>
+#include <wmmintrin.h>
+#define SMA_CRC32_CLMUL 1
+
+/* The folding constants for the reflected polynomial, each x^k mod P
+ * (bit-reflected, shifted left once so a 64x64 product lands aligned):
+ * folding across 64 bytes (4 lanes), across 16 bytes, 128 -> 64 bits,
+ * and Barrett's mu = floor(x^64 / P) and P itself for 64 -> 32 bits. */
+#define K_FOLD4_LO 0x154442bd4ull /* x^(4*128+32) mod P */
+#define K_FOLD4_HI 0x1c6e41596ull /* x^(4*128-32) mod P */
+#define K_FOLD1_LO 0x1751997d0ull /* x^(128+32) mod P */
+#define K_FOLD1_HI 0x0ccaa009eull /* x^(128-32) mod P */
+#define K_64_TO_32 0x163cd6124ull /* x^64 mod P */
+#define K_MU 0x1f7011641ull
+#define K_POLY 0x1db710641ull
+
+#define CLMUL_TARGET __attribute__((target("sse2,pclmul")))
+
+CLMUL_TARGET static __m128i fold(__m128i acc, __m128i k, __m128i next) {
+  __m128i lo = _mm_clmulepi64_si128(acc, k, 0x00);
+  __m128i hi = _mm_clmulepi64_si128(acc, k, 0x11);
+  return _mm_xor_si128(_mm_xor_si128(lo, hi), next);
+}
+
+CLMUL_TARGET static __m128i load16(const unsigned char *p) {
+  return _mm_loadu_si128((const __m128i *)(const void *)p);
+}
+
+/* Advances the CRC register over n bytes, n >= CLMUL_MIN and a multiple
+ * of 16 (the caller gives the tail to the tables). */
+CLMUL_TARGET static uint32_t clmul_update(uint32_t crc, const unsigned char *p, size_t n) {
+  __m128i x0 = _mm_xor_si128(load16(p), _mm_cvtsi32_si128((int)crc));
+  __m128i x1 = load16(p + 16), x2 = load16(p + 32), x3 = load16(p + 48);
+  p += 64;
+  n -= 64;
+  __m128i k = _mm_set_epi64x((long long)K_FOLD4_HI, (long long)K_FOLD4_LO);
+  for (; n >= 64; n -= 64, p += 64) {
+    x0 = fold(x0, k, load16(p));
+    x1 = fold(x1, k, load16(p + 16));
+    x2 = fold(x2, k, load16(p + 32));
+    x3 = fold(x3, k, load16(p + 48));
+  }
+  k = _mm_set_epi64x((long long)K_FOLD1_HI, (long long)K_FOLD1_LO);
+  x0 = fold(x0, k, x1);
+  x0 = fold(x0, k, x2);
+  x0 = fold(x0, k, x3);
+  for (; n >= 16; n -= 16, p += 16) x0 = fold(x0, k, load16(p));
+
+  /* 128 -> 64 bits: the low half times x^(128-32) plus the high half. */
+  const __m128i mask32 = _mm_set_epi32(0, 0, 0, -1);
+  x0 = _mm_xor_si128(_mm_clmulepi64_si128(x0, k, 0x10), _mm_srli_si128(x0, 8));
+  /* 64 -> 32 bits. */
+  k = _mm_set_epi64x(0, (long long)K_64_TO_32);
+  x0 = _mm_xor_si128(_mm_clmulepi64_si128(_mm_and_si128(x0, mask32), k, 0x00),
+                     _mm_srli_si128(x0, 4));
+  /* Barrett: q = low32(x) * mu, r = x ^ low32(q) * P; the CRC is r's bits
+   * 32..63. */
+  k = _mm_set_epi64x((long long)K_MU, (long long)K_POLY);
+  __m128i q = _mm_clmulepi64_si128(_mm_and_si128(x0, mask32), k, 0x10);
+  __m128i r = _mm_clmulepi64_si128(_mm_and_si128(q, mask32), k, 0x00);
+  return (uint32_t)_mm_cvtsi128_si32(_mm_srli_si128(_mm_xor_si128(r, x0), 4));
+}
+
+/* CPUID leaf 1: ECX bit 1 is PCLMULQDQ, EDX bit 26 SSE2. Asked once per
+ * process (CPUID traps to the hypervisor in a VM, microseconds). */
+static bool cpu_has_clmul(void) {
+  static atomic_int state; /* 0 not asked yet, 1 yes, 2 no */
+  int s = atomic_load_explicit(&state, memory_order_relaxed);
+  if (s == 0) {
+    unsigned a, b, c, d;
+    bool yes = __get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 1)) != 0 &&
+               (d & (1u << 26)) != 0;
+    s = yes ? 1 : 2;
+    atomic_store_explicit(&state, s, memory_order_relaxed);
+  }
+  return s == 1;
+}
+#else
+#define SMA_CRC32_CLMUL 0
+#endif
+
+bool sma__crc32_clmul(const void *data, size_t n, uint32_t *crc) {
+#if SMA_CRC32_CLMUL
+  if (!cpu_has_clmul()) return false;
+  const unsigned char *p = data;
+  uint32_t reg = 0xFFFFFFFFu;
+  if (n >= CLMUL_MIN) {
+    size_t bulk = n & ~(size_t)15;
+    reg = clmul_update(reg, p, bulk);
+    p += bulk;
+    n -= bulk;
+  }
+  *crc = tables_update(reg, p, n) ^ 0xFFFFFFFFu;
+  return true;
+#else
+  (void)data;
+  (void)n;
+  (void)crc;
+  return false;
+#endif
+}
+
+uint32_t sma__crc32(const void *data, size_t n) {
+  uint32_t crc;
+  if (n >= CLMUL_MIN && sma__crc32_clmul(data, n, &crc)) return crc;
+  return sma__crc32_tables(data, n);
 }

@@ -216,8 +216,13 @@ typedef struct sma__intent {
 int sma__intent_walk(int (*fn)(const sma__intent_t *it, void *user), void *user);
 
 /* ---- crc32.c ------------------------------------------------------------------ */
-/* CRC-32 as zlib computes it. */
+/* CRC-32 as zlib computes it, by the fastest path this CPU has. */
 uint32_t sma__crc32(const void *data, size_t n);
+/* The paths behind it, for the tests: the portable tables (every CPU),
+ * and the carry-less multiply folding, which returns false (and leaves
+ * *crc alone) where this build or CPU has none. Same value, any input. */
+uint32_t sma__crc32_tables(const void *data, size_t n);
+bool sma__crc32_clmul(const void *data, size_t n, uint32_t *crc);
 
 /* ---- record.c --------------------------------------------------------------- */
 /* The metadata record that ends every segment libsma creates. Fields are

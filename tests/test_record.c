@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "data/crc32_zlib.h"
+
 static sma__record_t sample(void) {
   sma__record_t r;
   memset(&r, 0, sizeof r);
@@ -34,6 +36,61 @@ Test(record, crc32_is_zlibs) {
       for (int b = 0; b < 8; b++) crc = (crc >> 1) ^ (0xEDB88320u & (0u - (crc & 1)));
     }
     cr_assert_eq(sma__crc32(buf, n), crc ^ 0xFFFFFFFFu, "length %zu", n);
+  }
+}
+
+/* The pattern crc32_zlib.h was computed over, written at buf + start. */
+static const unsigned char *crc_pattern_at(unsigned char *buf, size_t start) {
+  for (size_t i = 0; i < CRC32_ZLIB_MAX; i++)
+    buf[start + i] = (unsigned char)((i * 131 + 7) % 256);
+  return buf + start;
+}
+
+/* The record's checksum is its on-disk format: every path must give
+ * zlib's value for every length (the 16-byte folds, the 64-byte lanes and
+ * the table tail all change around 16, 64 and 636) at every alignment. */
+Test(record, crc32_tables_match_zlib_at_every_length_and_alignment) {
+  static unsigned char buf[CRC32_ZLIB_MAX + 32];
+  for (size_t start = 0; start < 16; start++) {
+    const unsigned char *p = crc_pattern_at(buf, start);
+    for (size_t n = 0; n <= CRC32_ZLIB_MAX; n++)
+      cr_assert_eq(sma__crc32_tables(p, n), (uint32_t)crc32_zlib[n],
+                   "length %zu at offset %zu", n, start);
+  }
+}
+
+Test(record, crc32_folding_matches_zlib_at_every_length_and_alignment) {
+  static unsigned char buf[CRC32_ZLIB_MAX + 32];
+  uint32_t crc = 0x5A5A5A5Au;
+  if (!sma__crc32_clmul(buf, 64, &crc)) {
+    /* Only a build or CPU without the instruction may say so, and then
+     * the result is untouched and every load uses the tables. */
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+    __builtin_cpu_init();
+    cr_assert(!__builtin_cpu_supports("pclmul"),
+              "this CPU has PCLMULQDQ but the folding path refused it");
+#endif
+    cr_assert_eq(crc, 0x5A5A5A5Au);
+    return;
+  }
+  for (size_t start = 0; start < 16; start++) {
+    const unsigned char *p = crc_pattern_at(buf, start);
+    for (size_t n = 0; n <= CRC32_ZLIB_MAX; n++) {
+      cr_assert(sma__crc32_clmul(p, n, &crc));
+      cr_assert_eq(crc, (uint32_t)crc32_zlib[n], "length %zu at offset %zu", n,
+                   start);
+    }
+  }
+}
+
+/* What a load calls picks one of the paths; whichever, zlib's value. */
+Test(record, crc32_matches_zlib_at_every_length_and_alignment) {
+  static unsigned char buf[CRC32_ZLIB_MAX + 32];
+  for (size_t start = 0; start < 16; start++) {
+    const unsigned char *p = crc_pattern_at(buf, start);
+    for (size_t n = 0; n <= CRC32_ZLIB_MAX; n++)
+      cr_assert_eq(sma__crc32(p, n), (uint32_t)crc32_zlib[n],
+                   "length %zu at offset %zu", n, start);
   }
 }
 
