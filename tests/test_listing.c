@@ -285,6 +285,7 @@ Test(listing, another_users_process_makes_unmapped_unknown) {
   cr_expect_eq(report[2], -1, "nobody seen, another user's process unread: unknown, not 0");
 }
 
+#if defined(SMA_MAPS_OPENS_COUNTER)
 /* Processes in this pid namespace now. */
 static int processes(void) {
   FILE *p = popen("ls /proc | grep -c '^[0-9]'", "r");
@@ -313,6 +314,7 @@ static long maps_opens(const char *counter, const char *args) {
   remove(out);
   return n;
 }
+#endif
 
 /* Regression (issue 27 item 5): `sma ls` and `sma gc` read every
  * process's maps once per segment, O(segments x processes) opens: 36,000
