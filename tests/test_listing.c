@@ -110,7 +110,7 @@ static int settled_attached(const char *name) {
   return in.attached;
 }
 
-/* Three holders: one maps A and B, one maps A, one maps C and exits
+/* Three holders: one maps A (twice) and B, one maps A, one maps C and exits
  * while the walk runs; D is mapped by nobody. The walk counts A 2 and B
  * 1 exactly, never more than 1 for C (whether the walk read the holder
  * before or after it died), and for D what a single look says: 0 where
@@ -124,8 +124,9 @@ Test(listing, counts_real_mappers_from_one_reading) {
     make(names[i]);
     w.names[i] = names[i];
   }
-  const char *ab[2] = {names[0], names[1]}, *a[1] = {names[0]}, *c[1] = {names[2]};
-  pid_t h1 = hold(ab, 2), h2 = hold(a, 1), h3 = hold(c, 1);
+  /* h1 maps A twice, B between (lines A, B, A in its maps): one process. */
+  const char *aba[3] = {names[0], names[1], names[0]}, *a[1] = {names[0]}, *c[1] = {names[2]};
+  pid_t h1 = hold(aba, 3), h2 = hold(a, 1), h3 = hold(c, 1);
   w.exiting = h3;
   int rc = sma_list(record, &w);
   if (w.exiting > 0) stop(w.exiting);

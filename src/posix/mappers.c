@@ -55,14 +55,16 @@ static int by_ino(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-/* Sorts v[from..n) and merges equal inodes, adding their counts. */
-static void merge_from(sma__os_mappers_t *m, size_t from) {
+/* Sorts v[from..n) and merges equal inodes: adding their counts (the
+ * whole table: one per process), or keeping one (one process's entries:
+ * a process that maps a file twice is one process mapping it). */
+static void merge_from(sma__os_mappers_t *m, size_t from, int add) {
   if (m->n - from < 2) return;
   qsort(m->v + from, m->n - from, sizeof *m->v, by_ino);
   size_t out = from;
   for (size_t i = from + 1; i < m->n; i++) {
-    if (m->v[i].ino == m->v[out].ino) m->v[out].count += m->v[i].count;
-    else m->v[++out] = m->v[i];
+    if (m->v[i].ino != m->v[out].ino) m->v[++out] = m->v[i];
+    else if (add) m->v[out].count += m->v[i].count;
   }
   m->n = out + 1;
 }
@@ -110,7 +112,7 @@ static int read_process(sma__os_mappers_t *m, const char *pid) {
   if (rc == 0 && ferror(f)) rc = -1;
   free(line);
   fclose(f);
-  if (rc == 0) merge_from(m, from); /* one count per process */
+  if (rc == 0) merge_from(m, from, 0); /* one count per process */
   return rc;
 }
 
@@ -136,7 +138,7 @@ sma__os_mappers_t *sma__mappers_build(void) {
     sma__os_mappers_free(m);
     return NULL;
   }
-  merge_from(m, 0);
+  merge_from(m, 0, 1);
   m->complete = !unreadable && sma__os_pidns() == INIT_PIDNS_INO;
   return m;
 }
