@@ -15,7 +15,8 @@
  * tears down, segments and all, when the section's process ends, however
  * it ends; otherwise in the user's /dev/shm, removing what it made, and a
  * size that /dev/shm (or System V's segment limit) cannot hold is skipped
- * with the reason. The sleepers die with the section (PR_SET_PDEATHSIG).
+ * with the reason. The sleepers (/bin/sleep) die with the section
+ * (PR_SET_PDEATHSIG).
  */
 #include "bench.h"
 
@@ -91,9 +92,12 @@ static int set_sleepers(listing_t *l, int want) {
   while (l->asleep < want) {
     pid_t pid = fork();
     if (pid < 0) return SMA_EOS;
-    if (pid == 0) {
-      prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (pid == 0) { /* a program of its own, as a machine's processes are (a
+                       forked copy would share the section's memory, which
+                       makes the section's own unmaps slower) */
+      prctl(PR_SET_PDEATHSIG, SIGKILL); /* kept across exec */
       if (getppid() != parent) _exit(0);
+      execl("/bin/sleep", "sleep", "100000", (char *)NULL);
       for (;;) pause();
     }
     l->sleepers[l->asleep++] = pid;
