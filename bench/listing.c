@@ -238,6 +238,10 @@ int bench_listing(const config_t *c, const char *name) {
   pid_t pid = fork(); /* namespaces, sleepers and segments live and die in it */
   if (pid < 0) return fail("listing: fork", 0);
   if (pid == 0) {
+    /* Killed with sma_bench: its sleepers follow it, and a private
+     * /dev/shm goes with its last process; in the user's /dev/shm the
+     * segments left have a gone creator, which `sma gc` removes. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
     static listing_t l;
     l.c = c;
     l.private_ns = go_private();
