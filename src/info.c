@@ -55,7 +55,8 @@ int sma__inspect(const char *name, sma_info_t *out, uint64_t ident[2], bool huge
   out->persistent = rec.persistent;
   sma__os_stat_t st;
   char os_name[SMA_NAME_BUF];
-  out->attached = sma__os_name(name, os_name) == 0 && sma__os_stat(os_name, walk_mappers, &st, &ignored) == 0
+  out->attached = sma__os_name(name, os_name) == 0 &&
+                          sma__os_stat(os_name, walk_mappers, &st, &ignored) == 0
                       ? st.attached
                       : -1;
   return 0;
