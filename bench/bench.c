@@ -10,7 +10,8 @@
  *             [--handoff-mb N] [--demo-size N] [--tile-side N]
  *             [--only SECTION] [--python PATH] [--sma PATH]
  * --quick shrinks every size and count (ctest's smoke run). Sections in
- * their own files: maps (maps.c), peers (peers.cpp), files (files.c).
+ * their own files: maps (maps.c), peers (peers.cpp), files (files.c),
+ * listing (listing.c).
  */
 #include "../tools/proc.h"
 #include "sma.h"
@@ -713,7 +714,7 @@ static void fit_to_limit(config_t *c) {
 }
 
 /* --only SECTION runs one section (lifecycle, attach, touch, huge, maps, peers, files,
- * handoff, scaling, python, fill, tiles); all by default. */
+ * listing, handoff, scaling, python, fill, tiles); all by default. */
 int wanted(const config_t *c, const char *section) {
   return c->only == NULL || strcmp(c->only, section) == 0;
 }
@@ -969,12 +970,12 @@ int main(int argc, char **argv) {
 #endif
   config_t c = {7, 300, (size_t)1 << 30, (size_t)1 << 30, 4096, 4096,
                 {(size_t)64 << 10, (size_t)1 << 20, (size_t)64 << 20},
-                SMA_BENCH_PYTHON, SMA_BENCH_SMA, NULL, NULL};
+                SMA_BENCH_PYTHON, SMA_BENCH_SMA, NULL, NULL, 0};
   for (int i = 1; i < argc; i++) {
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (strcmp(argv[i], "--quick") == 0) {
       c.reps = 3, c.iters = 5, c.touch_bytes = 8u << 20, c.handoff_bytes = 8u << 20, c.demo_size = 256;
-      c.tile_side = 256, c.fill_bytes[2] = (size_t)4 << 20;
+      c.tile_side = 256, c.fill_bytes[2] = (size_t)4 << 20, c.quick = 1;
       continue;
     }
     if (v == NULL) return usage();
@@ -1021,6 +1022,7 @@ int main(int argc, char **argv) {
   if (rc == 0) rc = bench_maps(&c, name);
   if (rc == 0) rc = bench_peers(&c, name);
   if (rc == 0) rc = bench_files(&c, name);
+  if (rc == 0) rc = bench_listing(&c, name);
   if (rc == 0 && c.python[0] == '\0') printf("| lifecycle vs Python | — | — | — | — | no python3 found |\n");
   if (rc == 0) printf("\nsma_bench: every section ran\n"); /* what ctest's smoke runs look for */
   return rc;

@@ -17,6 +17,7 @@ typedef struct config {
   size_t fill_bytes[3];
   const char *python, *sma, *self;
   const char *only; /* one section, or NULL for all */
+  int quick;        /* --quick: the smoke run's sizes */
 } config_t;
 
 enum { TILE = 64 };
@@ -42,6 +43,7 @@ double proc_now(void);
 int bench_maps(const config_t *c, const char *name);  /* maps.c: the mapping cache */
 int bench_peers(const config_t *c, const char *name); /* peers.cpp or its stand-in */
 int bench_files(const config_t *c, const char *name); /* files.c: sma save/load vs NumPy */
+int bench_listing(const config_t *c, const char *name); /* listing.c: sma ls, gc at scale */
 
 #ifdef __cplusplus
 }

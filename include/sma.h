@@ -885,7 +885,9 @@ typedef struct sma_info {
                                seen through one page that already holds
                                data; System V: a SHM_HUGETLB segment), 0 if
                                not, -1 where that cannot be told (macOS,
-                               Windows, no page allocated yet is 0) */
+                               Windows, no page allocated yet is 0), and
+                               always -1 from sma_list() and
+                               sma_collect(), which map no page to ask */
   int persistent;         /**< 1 if created with SMA_CREATE_PERSIST: meant
                                to outlive its creator, never collected by
                                sma_collect(), removed only by sma_unlink();
@@ -908,11 +910,22 @@ SMA_API int sma_info_get(sma_info_t *out, const char *name);
 
 /** Called by sma_list() for each segment, on the thread that called
  * sma_list(); a nonzero return stops the walk and becomes sma_list()'s
- * result. */
+ * result. sma_info_get() and sma_collect() called from it, on that thread,
+ * take their attach count from the walk's reading (sma_list()), and
+ * sma_collect() there does not repeat the walk's recovery of revoked
+ * System V segments. */
 typedef int (*sma_list_fn)(const sma_info_t *info, void *user);
 
 /** Calls fn for every libsma segment this user can see (segments of other
- * programs are skipped). Linux POSIX lists /dev/shm, System V on Linux
+ * programs are skipped), with what sma_info_get() says of it but huge_pages,
+ * which is -1: a listing maps no page to ask the kernel. On Linux POSIX
+ * the attach counts of the whole walk come from one reading of every
+ * process's /proc/PID/maps, taken as the walk starts, so a listing costs
+ * O(segments + processes), not their product: a count is as of that
+ * reading (a process that maps a segment, or exits, while the walk runs
+ * may not be reflected), and a segment made or changed since the reading
+ * began is examined by itself. An unknown count stays -1, never 0.
+ * Linux POSIX lists /dev/shm, System V on Linux
  * lists /proc/sysvipc/shm; where the OS cannot enumerate named memory
  * (macOS POSIX, Windows) libsma keeps a per-user index of the names it
  * created and lists those that still exist. The index directory is opened
@@ -958,6 +971,10 @@ enum sma_collect_flags {
  * microseconds between the last check and the unlink, which no system call
  * can exclude). With SMA_COLLECT_DRY_RUN nothing is removed. `info` (may be NULL) receives what sma_info_get() says,
  * but huge_pages is -1 (gc does not ask the kernel about pages).
+ * Called from a sma_list() callback (`sma gc`), the attach count is the
+ * walk's reading (sma_list()), which can be stale; a segment mapped since
+ * is still kept, by the lease (or the kernel's count) at the removal,
+ * which is taken at that moment whatever the walk read.
  * A persistent segment (info->persistent, SMA_CREATE_PERSIST) is always
  * kept (SMA_EINUSE), once published: one still marked being created
  * (info->creating) whose creator is gone is an interrupted create, judged

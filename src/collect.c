@@ -84,7 +84,7 @@ void sma__gc_recover(void) {
 
 int sma_collect(sma_info_t *info, const char *name, unsigned flags) {
   if ((flags & ~SMA_COLLECT_DRY_RUN) != 0) return sma__named_result(SMA_EINVAL, 0);
-  sma__gc_recover();
+  if (!sma__in_listing()) sma__gc_recover(); /* a listing's walk has, once */
   sma_info_t local;
   sma_info_t *in = info != NULL ? info : &local;
   uint64_t ident[2];

@@ -3,6 +3,17 @@
 
 #include <string.h>
 
+/* The snapshot of who maps what that the sma_list() running on this
+ * thread took (NULL when none runs, or the backend needs none): sma_info_get()
+ * and sma_collect() called from its callback count from it, so that a
+ * listing, and `sma gc` over one, reads every process once rather than
+ * once per segment (issue 27). Per thread: another thread's call is not
+ * part of this walk and looks for itself. */
+static _Thread_local const sma__os_mappers_t *walk_mappers;
+static _Thread_local int listing_depth;
+
+bool sma__in_listing(void) { return listing_depth > 0; }
+
 int sma_info_get(sma_info_t *out, const char *name) {
   uint64_t ident[2];
   return sma__inspect(name, out, ident, true);
@@ -44,7 +55,8 @@ int sma__inspect(const char *name, sma_info_t *out, uint64_t ident[2], bool huge
   out->persistent = rec.persistent;
   sma__os_stat_t st;
   char os_name[SMA_NAME_BUF];
-  out->attached = sma__os_name(name, os_name) == 0 && sma__os_stat(os_name, &st, &ignored) == 0
+  out->attached = sma__os_name(name, os_name) == 0 &&
+                          sma__os_stat(os_name, walk_mappers, &st, &ignored) == 0
                       ? st.attached
                       : -1;
   return 0;
@@ -57,13 +69,15 @@ typedef struct list_ctx {
 
 /* Reports libsma segments by their full names (the OS lists object
  * names, which may be digests: os_name.c); skips other programs' segments
- * and those that vanished or cannot be read between listing and opening. */
+ * and those that vanished or cannot be read between listing and opening.
+ * No page is mapped to tell huge pages (-1): a listing only reads. */
 static int visit(const char *os_name, void *user) {
   list_ctx_t *ctx = user;
   sma_info_t info;
+  uint64_t ident[2];
   char name[SMA_NAME_BUF];
   if (sma_name_validate(os_name) != 0 || sma__segment_name(os_name, name) != 0 ||
-      sma_info_get(&info, name) != 0)
+      sma__inspect(name, &info, ident, false) != 0)
     return 0;
   return ctx->fn(&info, ctx->user);
 }
@@ -73,8 +87,19 @@ int sma_list(sma_list_fn fn, void *user) {
   list_ctx_t ctx = {fn, user};
   int os_err = 0;
   sma__gc_recover(); /* a segment a killed gc left revoked is listed again */
+  /* Without a snapshot (none here, or no memory) each segment is looked
+   * at by itself: slower, the same answers. */
+  sma__os_mappers_t *mappers = NULL;
+  int ignored;
+  sma__os_mappers_take(&mappers, &ignored);
+  const sma__os_mappers_t *outer = walk_mappers; /* a listing inside a callback */
+  walk_mappers = mappers;
+  listing_depth++;
   int rc = sma__index_used() ? sma__index_list(visit, &ctx, &os_err)
                              : sma__os_list(visit, &ctx, &os_err);
+  listing_depth--;
+  walk_mappers = outer;
+  sma__os_mappers_free(mappers);
   return sma__named_result(rc, os_err);
 }
 

@@ -155,7 +155,8 @@ int sma__os_read(const sma__os_segment_t *seg, uint64_t offset, void *buf,
 /* Whether the kernel maps an opened segment's memory with huge pages: 1
  * yes, 0 no, -1 cannot be told here. May map one page where the segment
  * already holds data (never one a read would allocate) and never raises a
- * signal, even if the segment shrinks meanwhile. */
+ * signal, even if the segment shrinks meanwhile. Called for one segment
+ * (sma_info_get()), never while listing: a listing maps no page to answer. */
 int sma__os_huge_mapped(const sma__os_segment_t *seg);
 
 /* Unmaps and releases what create()/open() acquired. Pre: seg was filled
@@ -175,10 +176,34 @@ typedef struct sma__os_stat {
                               none was seen but that cannot be proven */
 } sma__os_stat_t;
 
+/* Who maps what, read once for a whole walk (sma_list(), a gc over a
+ * listing): where a backend counts mappers by reading every process's
+ * state (Linux POSIX: /proc/PID/maps), one pass builds a table of every
+ * shared-memory object mapped and by how many processes, and whether
+ * every process of the machine was examined (all readable, initial pid
+ * namespace), so that a listing costs O(segments + processes) rather
+ * than O(segments x processes). Opaque to common code. */
+typedef struct sma__os_mappers sma__os_mappers_t;
+
+/* Takes a snapshot: 0 and *out (free it with mappers_free()), or 0 and
+ * *out NULL where the backend needs none (System V: the kernel counts
+ * attaches; Windows, macOS: nothing to count) or cannot build one now
+ * (no /proc, no memory): stat() then looks by itself. A process that
+ * cannot be read, or that exits while it is read, makes the snapshot
+ * incomplete, as it would make one stat() incomplete. Never blocks
+ * another process. */
+int sma__os_mappers_take(sma__os_mappers_t **out, int *os_err);
+void sma__os_mappers_free(sma__os_mappers_t *mappers);
+
 /* Fills *st for the existing segment `name` (not mapped by the caller).
  * Facts only, and it never blocks another process: no lease, no lock
- * (`sma ls` and `sma info` call it on every segment they show). */
-int sma__os_stat(const char *name, sma__os_stat_t *st, int *os_err);
+ * (`sma ls` and `sma info` call it on every segment they show). With
+ * `mappers` (may be NULL: look now, at the cost of reading every
+ * process), the count is the snapshot's: as of when it was taken; an
+ * object the snapshot cannot speak for (changed or made since it began,
+ * another device) is looked at now instead. */
+int sma__os_stat(const char *name, const sma__os_mappers_t *mappers, sma__os_stat_t *st,
+                 int *os_err);
 
 /* gc: mechanism and facts only; every verdict (whose creator is gone,
  * what counts as libsma's) is common code's (src/collect.c). Called only

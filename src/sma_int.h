@@ -189,6 +189,13 @@ int sma__npy_header_parse(const unsigned char *buf, size_t n,
  * which gc's sma_collect() does not need (-1 then). */
 int sma__inspect(const char *name, sma_info_t *out, uint64_t ident[2], bool huge_pages);
 
+/* Whether this thread is inside a sma_list() callback: that walk began
+ * with sma__gc_recover() and counts mappers from one snapshot, so a
+ * sma_collect() made from it need not recover again for each segment
+ * (one reading of every intent per segment made `sma gc` O(segments x
+ * intents)). */
+bool sma__in_listing(void);
+
 /* ---- collect.c --------------------------------------------------------------- */
 /* The one verdict on a creator: 1 it may still run (or hold anything), 0
  * provably gone, -1 cannot be judged here. A different boot is gone. A

@@ -115,8 +115,14 @@ Test(platform, a_segment_through_its_whole_life) {
                "read() past the end is an error, never a fault");
 
   sma__os_stat_t st;
-  if (sma__os_stat(m.name, &st, &os_err) == 0)
+  if (sma__os_stat(m.name, NULL, &st, &os_err) == 0)
     cr_assert(st.attached != 0, "mapped: never proven unused (%d)", st.attached);
+  sma__os_mappers_t *mappers = NULL;
+  cr_assert_eq(sma__os_mappers_take(&mappers, &os_err), 0);
+  if (sma__os_stat(m.name, mappers, &st, &os_err) == 0)
+    cr_assert(st.attached != 0, "mapped, by a walk's snapshot: never proven unused (%d)",
+              st.attached);
+  sma__os_mappers_free(mappers);
 
   cr_assert_eq(sma__os_close(&seg, &os_err), 0);
   assert_closed(&seg);

@@ -10,6 +10,7 @@
 #include "../unix/fault.h"
 #include "../unix/os.h"
 #include "hugepages.h"
+#include "mappers.h"
 #include "../unix/personality.h"
 
 #include <dirent.h>
@@ -23,9 +24,6 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
-#if defined(__linux__)
-#include <sys/sysmacros.h> /* major, minor */
-#endif
 #include <unistd.h>
 
 #define SHM_DIR "/dev/shm" /* where glibc's shm_open puts names */
@@ -657,57 +655,6 @@ int sma__os_unlink(const char *name, int *os_err) {
 }
 
 #if defined(__linux__)
-/* Does /proc/<pid>/maps map the file with this device and inode? 1 yes,
- * 0 no, -1 unreadable. Identity, not path text: a path can be faked by
- * any file named "... /dev/shm/NAME", and a segment created unnamed shows
- * as "/dev/shm/#<inode> (deleted)" in its creator's maps. */
-static int maps_segment(const char *maps_path, const struct stat *sb) {
-  FILE *f = fopen(maps_path, "re");
-  if (f == NULL) return errno == ENOENT || errno == ESRCH ? 0 : -1;
-  char *line = NULL;
-  size_t cap = 0;
-  int found = 0;
-  while (!found && getline(&line, &cap, f) > 0) {
-    /* "start-end perms offset major:minor inode [path]" */
-    unsigned maj, min;
-    unsigned long long inode;
-    found = sscanf(line, "%*s %*s %*s %x:%x %llu", &maj, &min, &inode) == 3 &&
-            inode == (unsigned long long)sb->st_ino &&
-            maj == major(sb->st_dev) && min == minor(sb->st_dev);
-  }
-  int bad = ferror(f);
-  free(line);
-  fclose(f);
-  return found ? 1 : bad ? -1 : 0;
-}
-
-/* The initial pid namespace's inode number (PROC_PID_INIT_INO): only
- * there does /proc show every process of the machine. */
-#define INIT_PIDNS_INO 0xEFFFFFFCu
-
-/* Counts the processes whose maps show the file `sb`. *complete is 1 when
- * every process of the machine was examined: all maps readable, and this
- * process in the initial pid namespace (elsewhere /proc hides processes
- * outside ours). */
-static int count_mappers(const struct stat *sb, int *complete) {
-  *complete = 0;
-  DIR *proc = opendir("/proc");
-  if (proc == NULL) return 0;
-  int count = 0, unreadable = 0;
-  struct dirent *d;
-  while ((d = readdir(proc)) != NULL) {
-    if (d->d_name[0] < '1' || d->d_name[0] > '9') continue;
-    char maps[64];
-    snprintf(maps, sizeof maps, "/proc/%.20s/maps", d->d_name);
-    int r = maps_segment(maps, sb);
-    count += r == 1;
-    unreadable |= r < 0;
-  }
-  closedir(proc);
-  *complete = !unreadable && sma__os_pidns() == INIT_PIDNS_INO;
-  return count;
-}
-
 /* A signal whose arrival changes nothing in this process (its default
  * action is to ignore it and no handler is installed), for the kernel's
  * lease-break notice; 0 if there is none. The default notice, SIGIO,
@@ -758,8 +705,7 @@ static int held_elsewhere(int fd) {
 static int proven_unused(int fd, const struct stat *sb) {
   int held = held_elsewhere(fd);
   if (held >= 0) return !held;
-  int complete;
-  return count_mappers(sb, &complete) == 0 && complete;
+  return sma__mappers_attached_now(sb) == 0;
 }
 
 static int open_path(const char *path, struct stat *sb) {
@@ -783,15 +729,17 @@ static int open_path(const char *path, struct stat *sb) {
  * and looking must never block anyone. So where /proc cannot show every
  * process (another user's maps, a pid namespace), the count is unknown
  * (-1); only gc, on a candidate it is about to remove, takes a lease. */
-static int dir_stat(const char *name, sma__os_stat_t *st, int *os_err) {
+static int dir_stat(const char *name, const sma__os_mappers_t *mappers,
+                    sma__os_stat_t *st, int *os_err) {
   st->attached = -1;
   struct stat sb;
   shm_file_t file = shm_file(name);
   int fd = open_path(file.path, &sb);
   if (fd < 0) return fail(errno, os_err);
-  int complete, count = count_mappers(&sb, &complete);
+  int attached = mappers != NULL ? sma__mappers_attached(mappers, &sb) : SMA__MAPPERS_CANNOT_SAY;
+  if (attached == SMA__MAPPERS_CANNOT_SAY) attached = sma__mappers_attached_now(&sb);
   SMA__PAUSE_AT("examine"); /* tests: a lister in the middle of looking */
-  st->attached = count > 0 ? count : complete ? 0 : -1;
+  st->attached = attached;
   close(fd);
   return 0;
 }
@@ -948,11 +896,20 @@ static int dir_remove_stray(const sma__os_stray_t *stray, int dry_run, int *os_e
 /* Without /dev/shm and /proc (Darwin), nothing shows who maps a segment,
  * so none is ever proven unused, and strays cannot be enumerated. */
 
-int sma__os_stat(const char *name, sma__os_stat_t *st, int *os_err) {
+/* A table only where /dev/shm and /proc show who maps what. */
+int sma__os_mappers_take(sma__os_mappers_t **out, int *os_err) {
+  (void)os_err;
+  *out = OS->posix_shm_dir ? sma__mappers_build() : NULL;
+  return 0;
+}
+
+int sma__os_stat(const char *name, const sma__os_mappers_t *mappers, sma__os_stat_t *st,
+                 int *os_err) {
 #if defined(__linux__)
-  if (OS->posix_shm_dir) return dir_stat(name, st, os_err);
+  if (OS->posix_shm_dir) return dir_stat(name, mappers, st, os_err);
 #endif
   (void)name;
+  (void)mappers;
   (void)os_err;
   st->attached = -1;
   return 0;

@@ -529,7 +529,18 @@ int sma__os_unlink(const char *name, int *os_err) {
   return e == 0 ? 0 : fail(e, 0, os_err);
 }
 
-int sma__os_stat(const char *name, sma__os_stat_t *st, int *os_err) {
+/* No table: the kernel counts attaches (shm_nattch), each stat asks it. */
+int sma__os_mappers_take(sma__os_mappers_t **out, int *os_err) {
+  (void)os_err;
+  *out = NULL;
+  return 0;
+}
+
+void sma__os_mappers_free(sma__os_mappers_t *mappers) { (void)mappers; }
+
+int sma__os_stat(const char *name, const sma__os_mappers_t *mappers, sma__os_stat_t *st,
+                 int *os_err) {
+  (void)mappers;
   probe_t p;
   int e = find(name, &p);
   if (e != 0) return fail(e, 0, os_err);

@@ -362,7 +362,18 @@ int sma__os_unlink(const char *name, int *os_err) {
   return SMA_ENOTSUP;
 }
 
-int sma__os_stat(const char *name, sma__os_stat_t *st, int *os_err) {
+/* No table: Windows does not say who maps a section. */
+int sma__os_mappers_take(sma__os_mappers_t **out, int *os_err) {
+  (void)os_err;
+  *out = NULL;
+  return 0;
+}
+
+void sma__os_mappers_free(sma__os_mappers_t *mappers) { (void)mappers; }
+
+int sma__os_stat(const char *name, const sma__os_mappers_t *mappers, sma__os_stat_t *st,
+                 int *os_err) {
+  (void)mappers;
   (void)name;
   (void)os_err;
   st->attached = -1; /* Windows does not say who maps a section */
