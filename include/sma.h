@@ -115,8 +115,8 @@ extern "C" {
 #endif
 
 /* ---- Version (single source: CMake reads these lines) ------------------ */
-#define SMA_VERSION_MAJOR 0 /**< Incompatible API or ABI changes. */
-#define SMA_VERSION_MINOR 2 /**< Compatible additions. */
+#define SMA_VERSION_MAJOR 1 /**< Incompatible API or ABI changes. */
+#define SMA_VERSION_MINOR 0 /**< Compatible additions. */
 #define SMA_VERSION_PATCH 0 /**< Fixes. */
 
 /* ---- Export and attribute macros --------------------------------------- */

@@ -35,7 +35,7 @@ __all__ = ["SharedMemoryArray", "Handle", "Segment", "Stray", "Collected", "SmaE
            "open", "create", "from_description", "info", "list_segments", "unlink",
            "collect", "build_sma_name", "create_and_register_sma", "shmarray_wrap",
            "deprecated", "backend", "library_path", "library_version", "name_max"]
-__version__ = "0.2.0"
+__version__ = "1.0.0"
 
 #: The path of the libsma shared library in use.
 library_path = _lib.path

@@ -33,7 +33,7 @@ SET_NAME, SET_SHAPE, SET_DTYPE, SET_SLICE = 1, 2, 4, 8
 # (docs/abi.md): before 1.0 each minor release may change them, so a 0.x
 # library must be exactly this minor; from 1.0 on, this major and at least
 # this minor.
-ABI_SERIES = (0, 2)
+ABI_SERIES = (1, 0)
 
 
 def _compatible(version: int) -> bool:

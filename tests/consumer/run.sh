@@ -46,7 +46,7 @@ if [ -f "$prefix/include/sma_mpi.h" ] && command -v mpiexec >/dev/null; then
   cat > "$work/mpi-src/CMakeLists.txt" <<'CMAKE'
 cmake_minimum_required(VERSION 3.16)
 project(sma_mpi_consumer C)
-find_package(sma 0.2 CONFIG REQUIRED COMPONENTS mpi)
+find_package(sma 1.0 CONFIG REQUIRED COMPONENTS mpi)
 add_executable(mpi_consumer main.c)
 target_link_libraries(mpi_consumer PRIVATE sma::mpi)
 CMAKE
