@@ -17,7 +17,8 @@ test -f "$prefix/include/sma.h"
 test -f "$libdir/libsma.a"
 ls "$prefix"/share/man/man1/sma.1* >/dev/null   # sma.1.gz where gzip exists
 "$prefix/bin/sma" --version
-readelf -d "$libdir/libsma.so" | grep -q 'SONAME.*libsma\.so\.0'
+major=$(sed -n 's/^#define SMA_VERSION_MAJOR \([0-9]*\).*/\1/p' "$prefix/include/sma.h")
+readelf -d "$libdir/libsma.so" | grep SONAME | grep -qF "[libsma.so.$major]" # SONAME: the major
 
 for linkage in shared static; do
   use_static=$([ $linkage = static ] && echo ON || echo OFF)
