@@ -4,7 +4,7 @@ this package calls (include/sma.h is their contract).
 Where the library comes from, in order: the file SMA_LIBRARY names (and
 nothing else when it is set, so a test or a user choosing a build never
 gets another one silently); a library shipped next to this package; the
-system's loader (libsma.so.0, libsma.0.dylib / libsma.dylib, sma.dll /
+system's loader (libsma.so.1, libsma.1.dylib / libsma.dylib, sma.dll /
 libsma.dll). When none loads, the ImportError lists every place tried and
 why each failed.
 """

@@ -1,7 +1,7 @@
 """Defects of the ctypes binding found by an outside attacker (issue 26).
 
 Each test fails on the binding as merged (f02ed6a). Run as the briefs say:
-    SMA_LIBRARY=$PWD/build/gcc-posix/libsma.so.0 PYTHONPATH=$PWD/python \
+    SMA_LIBRARY=$PWD/build/gcc-posix/libsma.so.1 PYTHONPATH=$PWD/python \
         /usr/bin/python3 -m pytest python/tests/test_attacked.py
 test_collect_removes_strays_as_sma_gc_does needs a System V build with
 fault injection (-DSMA_BACKEND=sysv -DSMA_FAULT_INJECTION=ON) and is

@@ -13,6 +13,9 @@ import pytest
 import sma
 from conftest import child_env, fresh_name, run_python
 
+# The library's file name on Linux: its SONAME, after the major version.
+SONAME = "libsma.so.%d" % sma._lib.ABI_SERIES[0]
+
 
 def caps():
     c = sma._lib.Caps()
@@ -32,18 +35,18 @@ def test_the_installed_package_is_the_one_tested():
 
 def test_a_missing_library_says_what_was_looked_for():
     env = child_env()
-    env["SMA_LIBRARY"] = "/nonexistent/libsma.so.0"
+    env["SMA_LIBRARY"] = "/nonexistent/" + SONAME
     r = subprocess.run([sys.executable, "-c", "import sma"], env=env, capture_output=True)
     assert r.returncode != 0
     err = r.stderr.decode()
-    assert "ImportError" in err and "SMA_LIBRARY=/nonexistent/libsma.so.0" in err
+    assert "ImportError" in err and "SMA_LIBRARY=/nonexistent/" + SONAME in err
     del env["SMA_LIBRARY"]
     env["LD_LIBRARY_PATH"] = ""
     r = subprocess.run([sys.executable, "-c", "import sma; print(sma.library_path)"],
                        env=env, capture_output=True)
     if r.returncode != 0:  # no libsma installed system-wide: every candidate is named
         err = r.stderr.decode()
-        assert "libsma.so.0" in err or "dylib" in err or "sma.dll" in err, err
+        assert SONAME in err or "dylib" in err or "sma.dll" in err, err
         assert "set SMA_LIBRARY" in err
 
 
@@ -52,7 +55,7 @@ def test_a_library_shipped_next_to_the_package_is_found(tmp_path):
     pkg = tmp_path / "sma"
     shutil.copytree(os.path.dirname(sma.__file__), str(pkg),
                     ignore=shutil.ignore_patterns("__pycache__", "lib*.so*"))
-    shutil.copy(os.path.realpath(sma.library_path), str(pkg / "libsma.so.0"))
+    shutil.copy(os.path.realpath(sma.library_path), str(pkg / SONAME))
     env = child_env()
     del env["SMA_LIBRARY"]
     env["PYTHONPATH"] = str(tmp_path)
@@ -60,7 +63,7 @@ def test_a_library_shipped_next_to_the_package_is_found(tmp_path):
                        env=env, capture_output=True, cwd=str(tmp_path))
     if sys.platform.startswith("linux"):
         assert r.returncode == 0, r.stderr.decode()
-        assert r.stdout.decode().strip() == str(pkg / "libsma.so.0")
+        assert r.stdout.decode().strip() == str(pkg / SONAME)
 
 
 def test_errors_pickle_with_their_name():
