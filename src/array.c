@@ -422,8 +422,9 @@ uint64_t sma_creator_pid(const sma_t *a) { return a ? a->creator_pid : 0; }
 int64_t sma_created_ns(const sma_t *a) { return a ? a->created_ns : 0; }
 
 const sma_slice_t *sma_slice_get(const sma_t *a, size_t *count) {
-  if (count != NULL) *count = a ? a->nslice : 0;
-  return a ? a->slice : NULL;
+  size_t n = a ? a->nslice : 0;
+  if (count != NULL) *count = n;
+  return n > 0 ? a->slice : NULL;
 }
 
 const sma_view_t *sma_view_get(const sma_t *a) {
