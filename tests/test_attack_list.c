@@ -16,6 +16,7 @@
 Test(attack_list, linux_posix_only) { cr_skip_test("Linux POSIX /proc counting only"); }
 #else
 #include <fcntl.h>
+#include <pthread.h>
 #include <grp.h>
 #include <sched.h>
 #include <signal.h>
@@ -213,5 +214,61 @@ Test(attack_list, segment_mapped_after_snapshot_listed_attached_0, .timeout = 60
   cr_assert_eq(rc, 0,
                "a segment mapped (before the walk reached it, and still) by a process started "
                "after the walk's snapshot is listed with attached 0");
+}
+static void *sleeper(void *arg) {
+  (void)arg;
+  for (;;) pause();
+  return NULL;
+}
+
+/* A process whose main thread has exited (pthread_exit) while another
+ * thread runs on and maps the segment: /proc/PID/maps of the exited
+ * leader reads empty (the kernel finds no mm on the leader's task), so
+ * the process is read as mapping nothing, the snapshot stays complete,
+ * and the segment is listed with a proven 0. (/proc/PID/task/TID/maps of
+ * the live thread shows the mapping.) All processes are nobody's, so
+ * none is hidden or unreadable to nobody's lister. */
+Test(attack_list, exited_main_thread_hides_mapping_attached_0, .timeout = 60) {
+  fflush(NULL);
+  pid_t world = fork();
+  cr_assert(world >= 0);
+  if (world == 0) {
+    if (private_world() != 0) _exit(77);
+    if (make_segment("atklist_t", 1) != 0) _exit(77);
+    if (become_nobody() != 0) _exit(77);
+    int p[2];
+    if (pipe(p) != 0) _exit(77);
+    pid_t mapper = fork();
+    if (mapper == 0) {
+      close(p[0]);
+      int fd = open("/dev/shm/atklist_t", O_RDWR);
+      if (fd < 0) _exit(5);
+      void *m = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+      close(fd);
+      if (m == MAP_FAILED) _exit(6);
+      pthread_t th;
+      if (pthread_create(&th, NULL, sleeper, NULL) != 0) _exit(7);
+      if (write(p[1], "r", 1) != 1) _exit(8);
+      pthread_exit(NULL);
+    }
+    close(p[1]);
+    char c;
+    if (read(p[0], &c, 1) != 1) _exit(77);
+    t_sleep_ms(300); /* the main thread is gone */
+    seen_t s = {"atklist_t", 0, -1, NULL, 0};
+    int rc = sma_list(note, &s);
+    sma_info_t in;
+    int irc = sma_info_get(&in, "atklist_t");
+    fprintf(stderr, "sma_list attached %d, sma_info attached %d\n", s.attached, in.attached);
+    kill(mapper, SIGKILL);
+    wait_code(mapper);
+    if (rc != 0 || !s.found || irc != 0) _exit(77);
+    _exit(s.attached == 0 || in.attached == 0 ? 1 : 0);
+  }
+  int rc = wait_code(world);
+  if (rc == 77) cr_skip_test("needs root, unshare and a hidepid /proc mount");
+  cr_assert_eq(rc, 0,
+               "a segment mapped by a process whose main thread exited is listed with "
+               "attached 0 (its /proc/PID/maps reads empty)");
 }
 #endif
