@@ -874,10 +874,16 @@ typedef struct sma_info {
                                the caller's pid namespace that no longer
                                runs), -1 unknown (e.g. created in another
                                pid namespace) */
-  int attached;           /**< processes seen mapping it; 0 only when proven
-                               that no process holds it open or mapped;
+  int attached;           /**< processes seen mapping it when it was
+                               examined (in sma_list(): as the walk
+                               began); 0 only when every process of the
+                               machine was examined and none mapped it
+                               (Linux: the initial pid namespace, every
+                               maps file readable, a /proc that hides no
+                               process from the caller: hidepid=2 or 4
+                               hides other users' from all but root);
                                -1 unknown (none seen, but some process
-                               could not be examined) */
+                               could not be examined or seen) */
   int creating;           /**< 1 while sma_create() has not finished (or its
                                creator died during it: see creator_alive) */
   int huge_pages;         /**< 1 if the kernel maps its memory with huge

@@ -89,13 +89,13 @@ static int parse_line(const char *line, unsigned *maj, unsigned *min, unsigned l
   return 1;
 }
 
-/* Adds the /dev/shm files that one process maps, each once however many
- * times it maps it. 0 (also for a process gone before it could be
- * opened), -1 unreadable (no permission, or read error: a process exiting
- * while read counts here, as it did for one segment's scan), -2 no memory. */
-static int read_process(sma__os_mappers_t *m, const char *pid) {
-  char path[64];
-  snprintf(path, sizeof path, "/proc/%.20s/maps", pid);
+/* Adds the /dev/shm files that the maps file `path` shows, each once
+ * however many times it is mapped; *lines gets how many lines it had.
+ * 0 (also for a process gone before it could be opened), -1 unreadable
+ * (no permission, or read error: a process exiting while read counts
+ * here, as it did for one segment's scan), -2 no memory. */
+static int read_maps(sma__os_mappers_t *m, const char *path, size_t *lines) {
+  *lines = 0;
   FILE *f = fopen(path, "re");
   if (f == NULL) return errno == ENOENT || errno == ESRCH ? 0 : -1;
   size_t from = m->n;
@@ -105,6 +105,7 @@ static int read_process(sma__os_mappers_t *m, const char *pid) {
   while (rc == 0 && getline(&line, &cap, f) > 0) {
     unsigned maj, min;
     unsigned long long ino;
+    ++*lines;
     if (parse_line(line, &maj, &min, &ino) && ino != 0 && maj == m->maj && min == m->min &&
         (m->n == from || m->v[m->n - 1].ino != ino)) /* a file's mappings are often adjacent */
       rc = push(m, ino) != 0 ? -2 : 0;
@@ -114,6 +115,67 @@ static int read_process(sma__os_mappers_t *m, const char *pid) {
   fclose(f);
   if (rc == 0) merge_from(m, from, 0); /* one count per process */
   return rc;
+}
+
+/* A process whose main thread has exited while others run shows an
+ * empty /proc/PID/maps although its memory lives on; any other thread's
+ * /proc/PID/task/TID/maps shows it. A process with no other thread and
+ * no maps (a kernel thread, a zombie) maps nothing. Same results as
+ * read_maps(). */
+static int read_other_thread(sma__os_mappers_t *m, const char *pid) {
+  char path[96];
+  snprintf(path, sizeof path, "/proc/%.20s/task", pid);
+  DIR *tasks = opendir(path);
+  if (tasks == NULL) return errno == ENOENT || errno == ESRCH ? 0 : -1;
+  int rc = 0;
+  struct dirent *t;
+  while ((t = readdir(tasks)) != NULL) {
+    if (t->d_name[0] < '1' || t->d_name[0] > '9' || strcmp(t->d_name, pid) == 0) continue;
+    snprintf(path, sizeof path, "/proc/%.20s/task/%.20s/maps", pid, t->d_name);
+    size_t lines;
+    rc = read_maps(m, path, &lines);
+    if (rc != 0 || lines > 0) break; /* one thread's maps are all of them */
+  }
+  closedir(tasks);
+  return rc;
+}
+
+/* Adds the /dev/shm files that one process maps (read_maps()). */
+static int read_process(sma__os_mappers_t *m, const char *pid) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%.20s/maps", pid);
+  size_t lines;
+  int rc = read_maps(m, path, &lines);
+  return rc == 0 && lines == 0 ? read_other_thread(m, pid) : rc;
+}
+
+/* Does /proc hide other users' processes from this one? A /proc mounted
+ * with hidepid=2 ("invisible") or 4 ("ptraceable") lists only the
+ * processes the reader may trace, so reading every listed one proves
+ * nothing about the others (hidepid=1 leaves them listed, their maps
+ * unreadable: already unknown). Root sees through it; anyone else under
+ * such a mount, or where the mount cannot be read, is not shown all. */
+static int proc_hides_processes(void) {
+  if (geteuid() == 0) return 0;
+  FILE *f = fopen("/proc/self/mountinfo", "re");
+  if (f == NULL) return 1;
+  int hides = 1; /* until the mount at /proc is found */
+  char *line = NULL;
+  size_t cap = 0;
+  while (getline(&line, &cap, f) > 0) {
+    /* "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS ... - TYPE SOURCE SUPER" */
+    char point[256], *dash = strstr(line, " - ");
+    if (dash == NULL || sscanf(line, "%*s %*s %*s %*s %255s", point) != 1) continue;
+    if (strcmp(point, "/proc") != 0 || strncmp(dash, " - proc ", 8) != 0) continue;
+    const char *hidepid = strstr(dash, "hidepid=");
+    /* The last mount at /proc is the one seen. */
+    hides = hidepid != NULL && strncmp(hidepid + 8, "0", 1) != 0 &&
+            strncmp(hidepid + 8, "off", 3) != 0 && strncmp(hidepid + 8, "1", 1) != 0 &&
+            strncmp(hidepid + 8, "noaccess", 8) != 0;
+  }
+  free(line);
+  fclose(f);
+  return hides;
 }
 
 sma__os_mappers_t *sma__mappers_build(void) {
@@ -139,7 +201,7 @@ sma__os_mappers_t *sma__mappers_build(void) {
     return NULL;
   }
   merge_from(m, 0, 1);
-  m->complete = !unreadable && sma__os_pidns() == INIT_PIDNS_INO;
+  m->complete = !unreadable && sma__os_pidns() == INIT_PIDNS_INO && !proc_hides_processes();
   return m;
 }
 
