@@ -25,7 +25,6 @@
 #include <stddef.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h> /* SYS_getpid */
-#include <sys/utsname.h>
 #endif
 
 enum { SIDE = 256, TILE = 32 };
@@ -307,17 +306,7 @@ static int fail_getpid(void) {
   return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog);
 }
 
-/* Whether this kernel has MADV_WIPEONFORK (4.14 and later; the test
- * builds without _GNU_SOURCE, so it asks uname rather than madvise). */
-static int kernel_wipes_on_fork(void) {
-  struct utsname u;
-  unsigned major = 0, minor = 0;
-  if (uname(&u) != 0 || sscanf(u.release, "%u.%u", &major, &minor) != 2) return 0;
-  return major > 4 || (major == 4 && minor >= 14);
-}
-
 Test(map_cache, load_and_close_ask_no_pid_once_the_lock_is_known) {
-  if (!kernel_wipes_on_fork()) cr_skip_test("no MADV_WIPEONFORK: every take asks the pid");
   char name[SMA_NAME_BUF];
   t_name(name, sizeof name, "mc-nopid");
   make_array(name, 1.0f);
