@@ -74,9 +74,7 @@
  *    for a lock of its own that a thread of the parent may have held: the
  *    pid tags above keep it from using its parent's caches, and the
  *    mapping cache's lock is tagged with the pid of the process that owns
- *    it (checked, an atomic read, before the lock is taken; on Linux a
- *    process that checked once marks a page the kernel zeroes in every
- *    fork child, so its later loads and closes ask no pid), so such a
+ *    it (checked, an atomic read, before the lock is taken), so such a
  *    child bypasses the cache: its loads map afresh, and closing an array
  *    it inherited loaded leaves the mapping shared with its other
  *    inherited arrays in place (freed when it exits or execs). libsma
