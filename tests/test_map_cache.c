@@ -18,14 +18,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #endif
-#if defined(__linux__)
-#include <errno.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
-#include <stddef.h>
-#include <sys/prctl.h>
-#include <sys/syscall.h> /* SYS_getpid */
-#endif
 
 enum { SIDE = 256, TILE = 32 };
 
@@ -285,56 +277,6 @@ Test(map_cache, a_forked_child_loads_and_closes) {
   sma_free(held);
   cr_assert_eq(sma_unlink(name), 0);
 }
-
-/* The cache's lock knows its owner without getpid() once the process has
- * taken it (src/unix/os.c: a page the kernel wipes in every fork child):
- * a load + close is then the floor's calls plus the record's read, with no
- * getpid() (two more system calls per load + close before). Checked by
- * making getpid() fail in a child (seccomp): were the lock still asking
- * for the pid, it would find another's and bypass the cache, so two loads
- * would map the segment twice. */
-#if defined(__linux__) && !defined(SMA_TEST_EMULATED)
-static int fail_getpid(void) {
-  struct sock_filter code[] = {
-      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_getpid, 0, 1),
-      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
-      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-  };
-  struct sock_fprog prog = {sizeof code / sizeof code[0], code};
-  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return -1;
-  return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog);
-}
-
-Test(map_cache, load_and_close_ask_no_pid_once_the_lock_is_known) {
-  char name[SMA_NAME_BUF];
-  t_name(name, sizeof name, "mc-nopid");
-  make_array(name, 1.0f);
-  need_cache(name);
-  pid_t pid = fork(); /* the filter stays in the child */
-  cr_assert_geq(pid, 0);
-  if (pid == 0) {
-    alarm(20);
-    sma_t *first = NULL, *a = NULL, *b = NULL;
-    if (sma_open(&first, name, NULL, 0) != 0) _exit(2); /* this child's first take */
-    sma_free(first);
-    if (fail_getpid() != 0) _exit(3);
-    if (getpid() != -1) _exit(4); /* the filter works */
-    int ok = sma_open(&a, name, NULL, 0) == 0 && sma_open(&b, name, NULL, 0) == 0 &&
-             sma_data(a) == sma_data(b);
-    sma_free(a);
-    sma_free(b);
-    _exit(ok ? 0 : 1);
-  }
-  int status = child_status(pid);
-  if (status == 3) {
-    sma_unlink(name);
-    cr_skip_test("seccomp filters are refused here");
-  }
-  cr_assert_eq(status, 0, "child: %d (1: the two loads did not share a mapping)", status);
-  cr_assert_eq(sma_unlink(name), 0);
-}
-#endif
 
 typedef struct churn {
   const char *name;

@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -269,52 +268,14 @@ static int fork_safe(void) {
   return s == 2;
 }
 
-/* Whether this process owns the lock, known without getpid(): every load
- * and close take the lock, and getpid() is a system call (two of the
- * eight of a cold load + close). Linux zeroes a MADV_WIPEONFORK page in
- * every child of every fork (fork(), _Fork(), a raw clone() without
- * CLONE_VM), handlers or not, so a nonzero mark in it was written by this
- * process, after it checked with getpid() that it owns the lock: a child
- * always finds 0 and checks its pid as before. The page is made once per
- * process and never freed (a child inherits it, wiped). Elsewhere, or
- * where the kernel lacks the advice (before 4.14), every take checks its
- * pid. */
-#if defined(__linux__) && defined(MADV_WIPEONFORK)
-/* 0: not made yet; 1: cannot be made; else the page's address. */
-static atomic_uintptr_t owner_mark_page;
-
-static atomic_int *owner_mark(void) {
-  uintptr_t page = atomic_load_explicit(&owner_mark_page, memory_order_acquire);
-  if (page == 0) {
-    long pagesize = sysconf(_SC_PAGESIZE);
-    void *p = mmap(NULL, (size_t)pagesize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-                   -1, 0);
-    uintptr_t made = 1;
-    if (p != MAP_FAILED && madvise(p, (size_t)pagesize, MADV_WIPEONFORK) == 0) made = (uintptr_t)p;
-    /* The advice is in place before the address is published: a child
-     * copied at any later moment finds the page wiped. */
-    if (!atomic_compare_exchange_strong(&owner_mark_page, &page, made)) made = page;
-    if (p != MAP_FAILED && made != (uintptr_t)p) munmap(p, (size_t)pagesize);
-    page = made;
-  }
-  return page == 1 ? NULL : (atomic_int *)page;
-}
-#else
-static atomic_int *owner_mark(void) { return NULL; }
-#endif
-
 int sma__os_maps_lock(void) {
   fork_safe();
-  atomic_int *mark = owner_mark();
-  if (mark == NULL || atomic_load_explicit(mark, memory_order_acquire) == 0) {
-    uint64_t me = (uint64_t)getpid();
-    uint_fast64_t owner = atomic_load_explicit(&maps_owner, memory_order_acquire);
-    /* First use: this process claims the lock before it ever takes it, so
-     * a child copied after the claim sees it as another's. */
-    if (owner == 0 && atomic_compare_exchange_strong(&maps_owner, &owner, me)) owner = me;
-    if (owner != me) return SMA_EINUSE; /* a child that ran no at-fork handler */
-    if (mark != NULL) atomic_store_explicit(mark, 1, memory_order_release);
-  }
+  uint64_t me = (uint64_t)getpid();
+  uint_fast64_t owner = atomic_load_explicit(&maps_owner, memory_order_acquire);
+  /* First use: this process claims the lock before it ever takes it, so a
+   * child copied after the claim sees it as another's. */
+  if (owner == 0 && atomic_compare_exchange_strong(&maps_owner, &owner, me)) owner = me;
+  if (owner != me) return SMA_EINUSE; /* a child that ran no at-fork handler */
   pthread_mutex_lock(&maps_lock);
   return 0;
 }
