@@ -9,6 +9,7 @@
 
 #if defined(__linux__)
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -131,6 +132,62 @@ Test(attack_api, pid1_raw_clone_newpid_child_while_lock_held_does_not_deadlock,
                "%d raw-clone child(ren) of a pid-1 owner, in a new pid namespace "
                "(pid 1 there too), deadlocked on the copied mapping-cache lock",
                WEXITSTATUS(st));
+}
+
+/* ---- The owner mark lives in a MADV_WIPEONFORK page, which a child that
+ * shares the parent's memory (clone(CLONE_VM) without CLONE_THREAD,
+ * vfork()) does NOT find wiped: it skips the pid check the lock had
+ * before this change and uses the parent's table as its own. A load in
+ * such a child enters a mapping whose file descriptor is the child's (its
+ * own fd table) into the parent's table; after the child exits, the
+ * parent's next load of the same segment finds that entry and re-reads
+ * the record through a descriptor that in the parent is closed or another
+ * file: a valid segment is refused (SMA_ENORECORD), and the parent's last
+ * close closes that descriptor number, whatever the parent uses it for.
+ * Before the change the child's getpid() differed from the owner tag and
+ * its loads bypassed the cache. */
+
+static char vm_name[64];
+static sma_t *vm_child_array;
+static int vm_child_rc = -999;
+
+static int vm_child(void *arg) {
+  (void)arg;
+  vm_child_rc = sma_open(&vm_child_array, vm_name, NULL, 0);
+  return 0; /* exits without closing, as a vfork()ed child that execs would */
+}
+
+Test(attack_api, clone_vm_child_load_does_not_poison_parent_cache, .timeout = 30) {
+  t_name(vm_name, sizeof vm_name, "vm");
+  size_t shape[1] = {16};
+  sma_t *seg;
+  cr_assert_eq(sma_new(&seg, &(sma_array_desc_t){.name = vm_name, .ndim = 1, .shape = shape,
+                                                 .dtype = SMA_FLOAT32}), 0);
+  cr_assert_eq(sma_create(seg, 0), 0);
+  cr_assert_eq(sma_close(seg), 0);
+  sma_t *warm; /* this process takes the lock once: it owns it, the mark is set */
+  cr_assert_eq(sma_open(&warm, vm_name, NULL, 0), 0);
+  sma_free(warm);
+
+  static char stack[256 * 1024];
+  int pid = clone(vm_child, stack + sizeof stack, CLONE_VM | SIGCHLD, NULL);
+  cr_assert_gt(pid, 0);
+  int st;
+  cr_assert_eq(waitpid(pid, &st, 0), pid);
+  cr_assert_eq(vm_child_rc, 0, "the CLONE_VM child could not load: %d", vm_child_rc);
+
+  int fd = open("/dev/null", O_RDONLY); /* the parent's own descriptor */
+  cr_assert_geq(fd, 0);
+  sma_t *again = NULL;
+  int rc = sma_open(&again, vm_name, NULL, 0);
+  if (rc == 0) sma_free(again);
+  int fd_alive = fcntl(fd, F_GETFD) != -1;
+  close(fd);
+  sma_unlink(vm_name);
+  sma_free(seg);
+  cr_expect_eq(rc, 0, "the parent's load of a valid segment, after a CLONE_VM child loaded "
+                      "it, failed: %s", sma_err_name(rc));
+  cr_expect(fd_alive, "the parent's own fd %d was closed by libsma", fd);
 }
 
 #endif
