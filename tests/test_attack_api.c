@@ -15,6 +15,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -171,7 +172,11 @@ Test(attack_api, clone_vm_child_load_does_not_poison_parent_cache, .timeout = 30
 
   static char stack[256 * 1024];
   int pid = clone(vm_child, stack + sizeof stack, CLONE_VM | SIGCHLD, NULL);
-  cr_assert_gt(pid, 0);
+  if (pid < 0) {
+    sma_unlink(vm_name);
+    sma_free(seg);
+    cr_skip_test("clone(CLONE_VM) refused here (errno %d)", errno);
+  }
   int st;
   cr_assert_eq(waitpid(pid, &st, 0), pid);
   cr_assert_eq(vm_child_rc, 0, "the CLONE_VM child could not load: %d", vm_child_rc);
