@@ -83,9 +83,14 @@
  *    functions, and glibc resets its malloc's locks in fork() but not in
  *    _Fork(), so a _Fork() child may use libsma only where its C library
  *    makes malloc() safe there (for instance while no other thread of the
- *    parent can be inside malloc()); otherwise exec or use fork(). (A raw
- *    clone() into another pid namespace that gets its parent's pid number
- *    there is not told apart from its parent, as above.)
+ *    parent can be inside malloc()); otherwise exec or use fork(). A raw
+ *    clone(CLONE_NEWPID) of a pid 1 (a container's first process) is pid
+ *    1 too: the lock's tag then also holds the owner's pid namespace, read
+ *    at each take (one stat, for pid 1 only). (A raw clone() after setns()
+ *    into another pid namespace that gets its parent's pid number there is
+ *    not told apart from its parent.) A child that shares its parent's
+ *    memory (vfork(), clone(CLONE_VM)) shares its caches and lock: as
+ *    POSIX says of vfork(), it may only exec or _exit.
  *
  * The mapping cache: loads of one segment in one process share one
  * mapping (sma_load(), sma_open()), so loading many slices of one array

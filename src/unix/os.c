@@ -205,6 +205,10 @@ static pthread_mutex_t maps_lock = PTHREAD_MUTEX_INITIALIZER;
 /* 0: none yet; else the pid of the process whose lock it is: the first to
  * take it, or the child of a fork() that ran the handlers. */
 static atomic_uint_fast64_t maps_owner;
+/* With maps_owner 1: the owner's pid namespace. Pid 1 is every pid
+ * namespace's first process, so a raw clone(CLONE_NEWPID) of a pid 1 is
+ * pid 1 too, and only its namespace tells it from its parent. */
+static atomic_uint_fast64_t maps_owner_ns;
 /* 0 not registered, 1 being registered, 2 registered, 3 failed (ENOMEM). */
 static atomic_int handlers_state;
 
@@ -243,6 +247,8 @@ static void cache_put(atomic_uint_fast64_t *cache, uint64_t v) {
   atomic_store_explicit(&cached_for, me, memory_order_release);
 }
 
+static uint64_t read_pidns(void);
+
 static void before_fork(void) { pthread_mutex_lock(&maps_lock); }
 static void after_fork_parent(void) { pthread_mutex_unlock(&maps_lock); }
 static void after_fork_child(void) {
@@ -252,7 +258,9 @@ static void after_fork_child(void) {
   atomic_store_explicit(&pidns_cache, 0, memory_order_relaxed);
   atomic_store_explicit(&start_cache, 0, memory_order_relaxed);
   /* The lock, held across the fork by before_fork(), is this child's now. */
-  atomic_store_explicit(&maps_owner, (uint64_t)getpid(), memory_order_release);
+  uint64_t me = (uint64_t)getpid();
+  atomic_store_explicit(&maps_owner_ns, me == 1 ? read_pidns() : 0, memory_order_relaxed);
+  atomic_store_explicit(&maps_owner, me, memory_order_release);
   pthread_mutex_unlock(&maps_lock);
 }
 
@@ -268,14 +276,27 @@ static int fork_safe(void) {
   return s == 2;
 }
 
+/* Is this pid 1 the owner (maps_owner_ns), not a raw clone of it into a
+ * new pid namespace? Unknown (no /proc) is no. A stat per take, for pid 1
+ * only (a container's first process). */
+static int owner_pidns_is_mine(void) {
+  uint64_t ns = read_pidns();
+  return ns != 0 && ns != SMA__PIDNS_UNKNOWN &&
+         ns == atomic_load_explicit(&maps_owner_ns, memory_order_acquire);
+}
+
 int sma__os_maps_lock(void) {
   fork_safe();
   uint64_t me = (uint64_t)getpid();
   uint_fast64_t owner = atomic_load_explicit(&maps_owner, memory_order_acquire);
   /* First use: this process claims the lock before it ever takes it, so a
    * child copied after the claim sees it as another's. */
-  if (owner == 0 && atomic_compare_exchange_strong(&maps_owner, &owner, me)) owner = me;
+  if (owner == 0) {
+    if (me == 1) atomic_store_explicit(&maps_owner_ns, read_pidns(), memory_order_release);
+    if (atomic_compare_exchange_strong(&maps_owner, &owner, me)) owner = me;
+  }
   if (owner != me) return SMA_EINUSE; /* a child that ran no at-fork handler */
+  if (me == 1 && !owner_pidns_is_mine()) return SMA_EINUSE;
   pthread_mutex_lock(&maps_lock);
   return 0;
 }
