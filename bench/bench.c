@@ -20,21 +20,21 @@
 #include <stdlib.h>
 #include <string.h>
 #if defined(__GLIBC__)
-#include <malloc.h>
+#  include <malloc.h>
 #endif
 
 #if defined(_WIN32)
-#include <windows.h>
+#  include <windows.h>
 #else
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <sys/utsname.h>
-#include <unistd.h>
-#if defined(SMA_BACKEND_sysv)
-#include <sys/ipc.h>
-#include <sys/shm.h>
-#endif
+#  include <fcntl.h>
+#  include <sys/mman.h>
+#  include <sys/stat.h>
+#  include <sys/utsname.h>
+#  include <unistd.h>
+#  if defined(SMA_BACKEND_sysv)
+#    include <sys/ipc.h>
+#    include <sys/shm.h>
+#  endif
 #endif
 
 #include "bench.h"
@@ -42,7 +42,6 @@
 enum { MAX_REPS = 64 };
 
 /* ---- measuring ------------------------------------------------------------ */
-
 
 static int cmp_double(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
@@ -56,8 +55,7 @@ static double median(double *v, int n) {
 
 /* Runs the two sides alternately c->reps times; medians in *a, *b.
  * A side returning a negative time failed. */
-int compare(const config_t *c, side_fn fa, void *ca, side_fn fb, void *cb,
-                   double *a, double *b) {
+int compare(const config_t *c, side_fn fa, void *ca, side_fn fb, void *cb, double *a, double *b) {
   double ta[MAX_REPS], tb[MAX_REPS];
   for (int r = 0; r < c->reps; r++) {
     /* Alternate which side goes first, so neither always runs warm. */
@@ -81,8 +79,8 @@ static const char *num(char *buf, size_t cap, double v) {
   return buf;
 }
 
-void row(const char *what, double lib, double base, const char *unit,
-                double goal, const char *note) {
+void row(const char *what, double lib, double base, const char *unit, double goal,
+         const char *note) {
   char goal_text[32] = "—", verdict[32] = "", l[32], b[32], r[32];
   double ratio = lib / base;
   if (goal > 0) {
@@ -140,10 +138,9 @@ static double life_sma(const config_t *c, void *ctx) {
   double t0 = proc_now();
   for (int i = 0; i < n; i++) {
     sma_t *a;
-    if (sma_new(&a, &(sma_array_desc_t){.name = l->name,
-                                        .ndim = 1,
-                                        .shape = shape,
-                                        .dtype = SMA_FLOAT32}) != 0 ||
+    if (sma_new(&a,
+                &(sma_array_desc_t){
+                    .name = l->name, .ndim = 1, .shape = shape, .dtype = SMA_FLOAT32}) != 0 ||
         sma_create(a, l->flags) != 0)
       return -1;
     use_array(sma_data(a), l->bytes, l->fill);
@@ -175,11 +172,11 @@ static double life_raw(const config_t *c, void *ctx) {
   for (int i = 0; i < n; i++) {
     int fd = shm_open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) return -1;
-#if defined(__linux__)
+#  if defined(__linux__)
     int e = r->reserve ? posix_fallocate(fd, 0, (off_t)size) : ftruncate(fd, (off_t)size);
-#else
+#  else
     int e = ftruncate(fd, (off_t)size);
-#endif
+#  endif
     void *p = e == 0 ? mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0) : MAP_FAILED;
     if (p == MAP_FAILED) return -1;
     use_array(p, r->bytes, r->fill);
@@ -315,10 +312,9 @@ static double touch_sma(const config_t *c, void *ctx) {
   size_t shape[1] = {c->touch_bytes};
   sma_t *a;
   double t0 = proc_now();
-  if (sma_new(&a, &(sma_array_desc_t){.name = t->name,
-                                      .ndim = 1,
-                                      .shape = shape,
-                                      .dtype = SMA_UINT8}) != 0 ||
+  if (sma_new(&a,
+              &(sma_array_desc_t){
+                  .name = t->name, .ndim = 1, .shape = shape, .dtype = SMA_UINT8}) != 0 ||
       sma_create(a, t->flags) != 0)
     return -1;
   double t1 = proc_now();
@@ -342,10 +338,8 @@ static double touch_pretouched(const config_t *c, void *ctx) {
 static int huge_pages_offered(const config_t *c, const char *name) {
   size_t shape[1] = {c->touch_bytes};
   sma_t *a;
-  if (sma_new(&a, &(sma_array_desc_t){.name = name,
-                                      .ndim = 1,
-                                      .shape = shape,
-                                      .dtype = SMA_UINT8}) != 0)
+  if (sma_new(&a, &(sma_array_desc_t){
+                      .name = name, .ndim = 1, .shape = shape, .dtype = SMA_UINT8}) != 0)
     return 0;
   int ok = sma_create(a, SMA_CREATE_HUGEPAGES) == 0 &&
            (sma_effective_flags(a) & SMA_CREATE_HUGEPAGES) != 0;
@@ -464,8 +458,8 @@ static double demo_time(const config_t *c, int workers) {
   char size[32], count[16], cmd[2048];
   snprintf(size, sizeof size, "%zu", c->demo_size);
   snprintf(count, sizeof count, "%d", workers);
-  const char *argv[] = {c->sma, "demo", "--size", size, "--workers", count, "--no-baseline",
-                        "--prefix", "smabench", NULL};
+  const char *argv[] = {c->sma, "demo",          "--size",   size,       "--workers",
+                        count,  "--no-baseline", "--prefix", "smabench", NULL};
   if (shell_command(cmd, sizeof cmd, argv) != 0) return -1;
   FILE *p = popen(cmd, "r");
   if (p == NULL) return -1;
@@ -490,7 +484,8 @@ static double scale_side(const config_t *c, void *ctx) { return demo_time(c, *(i
  * prints n numbers into out. 0, or -1 if it failed. */
 int python_numbers(const config_t *c, const char *script, double *out, int n) {
   char cmd[4096];
-  if (snprintf(cmd, sizeof cmd, "\"%s\" -c \"%s\"", c->python, script) >= (int)sizeof cmd) return -1;
+  if (snprintf(cmd, sizeof cmd, "\"%s\" -c \"%s\"", c->python, script) >= (int)sizeof cmd)
+    return -1;
   FILE *p = popen(cmd, "r");
   if (p == NULL) return -1;
   int got = 0;
@@ -524,7 +519,8 @@ static double life_python(const config_t *c, void *ctx) {
   return python_number(c, script);
 }
 
-/* ---- 7. many tiles ---------------------------------------------------------------------------- */
+/* ---- 7. many tiles ----------------------------------------------------------------------------
+ */
 
 /* gridr's chains: each task loads its tile of a large shared float32
  * array as a slice, sums it, closes it. Two workers share the tiles; each
@@ -547,7 +543,8 @@ static int child_tiles(const char *name, const char *result_desc, int worker, in
   sma_t *whole, *result;
   if (sma_open(&whole, name, NULL, 0) != 0) return 1;
   size_t side = sma_shape(whole)[0], per_row = side / TILE, tiles = per_row * per_row;
-  size_t first = tiles * (size_t)worker / TILE_WORKERS, last = tiles * (size_t)(worker + 1) / TILE_WORKERS;
+  size_t first = tiles * (size_t)worker / TILE_WORKERS,
+         last = tiles * (size_t)(worker + 1) / TILE_WORKERS;
   double total = 0, t0 = proc_now();
   for (size_t t = first; t < last; t++) {
     size_t r0 = t / per_row * TILE, c0 = t % per_row * TILE;
@@ -555,7 +552,8 @@ static int child_tiles(const char *name, const char *result_desc, int worker, in
       total += sum_tile(sma_view_get(whole), r0, c0);
       continue;
     }
-    sma_slice_t box[2] = {{(int64_t)r0, (int64_t)(r0 + TILE), 1}, {(int64_t)c0, (int64_t)(c0 + TILE), 1}};
+    sma_slice_t box[2] = {{(int64_t)r0, (int64_t)(r0 + TILE), 1},
+                          {(int64_t)c0, (int64_t)(c0 + TILE), 1}};
     sma_t *tile;
     if (sma_open(&tile, name, box, 2) != 0) return 1;
     total += sum_tile(sma_view_get(tile), 0, 0);
@@ -564,8 +562,7 @@ static int child_tiles(const char *name, const char *result_desc, int worker, in
   double seconds = proc_now() - t0;
   int ok = total == (double)(last - first) * TILE * TILE; /* every element is 1 */
   sma_free(whole);
-  if (sma_parse(&result, NULL, result_desc) != 0 || sma_load(result) != 0)
-    return 1;
+  if (sma_parse(&result, NULL, result_desc) != 0 || sma_load(result) != 0) return 1;
   ((double *)sma_data(result))[worker] = seconds;
   sma_free(result);
   return ok ? 0 : 1;
@@ -585,10 +582,11 @@ static double tiles_run(const config_t *c, const tiles_ctx_t *t, int load_each) 
   int started = 0, failed = 0;
   for (int k = 0; k < TILE_WORKERS; k++) {
     snprintf(index[k], sizeof index[k], "%d", k);
-    const char *argv[] = {c->self, "--child-tiles", t->name, t->result, index[k],
-                          load_each ? "load" : "sum", NULL};
+    const char *argv[] = {
+        c->self, "--child-tiles", t->name, t->result, index[k], load_each ? "load" : "sum", NULL};
     const char *emulated[12];
-    if (proc_spawn(&w[k], proc_argv(argv, emulated, sizeof emulated / sizeof *emulated), -1) != 0) break;
+    if (proc_spawn(&w[k], proc_argv(argv, emulated, sizeof emulated / sizeof *emulated), -1) != 0)
+      break;
     started++;
   }
   for (int k = 0; k < started; k++) failed |= proc_wait(&w[k]) != 0;
@@ -684,9 +682,10 @@ static void machine(void) {
 }
 
 static int usage(void) {
-  fprintf(stderr, "usage: sma_bench [--quick] [--reps N] [--iters N] [--touch-mb N] "
-                  "[--handoff-mb N] [--demo-size N] [--tile-side N] [--only SECTION] [--python PATH] "
-                  "[--sma PATH]\n");
+  fprintf(stderr,
+          "usage: sma_bench [--quick] [--reps N] [--iters N] [--touch-mb N] "
+          "[--handoff-mb N] [--demo-size N] [--tile-side N] [--only SECTION] [--python PATH] "
+          "[--sma PATH]\n");
   return 2;
 }
 
@@ -723,7 +722,8 @@ int wanted(const config_t *c, const char *section) {
 
 static int bench_lifecycle(const config_t *c, const char *name, const char *raw_name) {
   raw_ctx_t reserve = {raw_name, 1, LIFE_BYTES, 0}, lazy = {raw_name, 0, LIFE_BYTES, 0};
-  life_ctx_t life = {name, 0, LIFE_BYTES, 0}, life_lazy = {name, SMA_CREATE_NORESERVE, LIFE_BYTES, 0};
+  life_ctx_t life = {name, 0, LIFE_BYTES, 0},
+             life_lazy = {name, SMA_CREATE_NORESERVE, LIFE_BYTES, 0};
   double a, b;
   if (compare(c, life_sma, &life, life_raw, &reserve, &a, &b) != 0) return fail("lifecycle", 0);
   row("lifecycle: create+map+touch+close+unlink, 1 MiB", a * 1e6, b * 1e6, "µs", 1.10,
@@ -743,22 +743,20 @@ static int bench_attach(const config_t *c, const char *name) {
   size_t shape[1] = {LIFE_BYTES};
   sma_t *att, *att2;
   int rc;
-  if ((rc = sma_new(&att, &(sma_array_desc_t){.name = name,
-                                              .ndim = 1,
-                                              .shape = shape,
-                                              .dtype = SMA_UINT8})) != 0 ||
+  if ((rc = sma_new(&att,
+                    &(sma_array_desc_t){
+                        .name = name, .ndim = 1, .shape = shape, .dtype = SMA_UINT8})) != 0 ||
       (rc = sma_create(att, 0)) != 0 ||
-      (rc = sma_new(&att2, &(sma_array_desc_t){.name = name,
-                                               .ndim = 1,
-                                               .shape = shape,
-                                               .dtype = SMA_UINT8})) != 0)
+      (rc = sma_new(&att2, &(sma_array_desc_t){
+                               .name = name, .ndim = 1, .shape = shape, .dtype = SMA_UINT8})) != 0)
     return fail("attach setup", rc);
   raw_ctx_t att_raw = {name, 0, LIFE_BYTES, 0};
 #if defined(SMA_BACKEND_sysv)
   att_raw.reserve = (int)0; /* find the key libsma used */
   {
     struct shmid_ds ds;
-    if (shmctl((int)sma_os_handle(att), IPC_STAT, &ds) == 0) att_raw.reserve = (int)ds.shm_perm.__key;
+    if (shmctl((int)sma_os_handle(att), IPC_STAT, &ds) == 0)
+      att_raw.reserve = (int)ds.shm_perm.__key;
   }
 #endif
   double a, b;
@@ -784,7 +782,8 @@ static int bench_touch(const config_t *c, const char *name) {
   if (compare(c, touch_sma, &pre, touch_malloc, NULL, &a, &b) != 0) return fail("first touch", 0);
   snprintf(what, sizeof what, "first touch: write %s, SMA_CREATE_PREFAULT", mib);
   row(what, a * 1e3, b * 1e3, "ms", 1.2, "malloc+memset");
-  if (compare(c, touch_sma, &pre_total, touch_malloc, NULL, &a, &b) != 0) return fail("first touch", 0);
+  if (compare(c, touch_sma, &pre_total, touch_malloc, NULL, &a, &b) != 0)
+    return fail("first touch", 0);
   snprintf(what, sizeof what, "first touch: create+prefault+write %s", mib);
   row(what, a * 1e3, b * 1e3, "ms", 0, "malloc+memset");
   return 0;
@@ -795,14 +794,16 @@ static int bench_huge(const config_t *c, const char *name) {
   char what[128];
   if (!huge_pages_offered(c, name)) {
     printf("| huge pages: create+write %zu MiB | — | — | — | — | not offered here: mount /dev/shm "
-           "with huge=advise (README) |\n", c->touch_bytes >> 20);
+           "with huge=advise (README) |\n",
+           c->touch_bytes >> 20);
     return 0;
   }
   touch_ctx_t huge_total = {name, SMA_CREATE_HUGEPAGES, 1}, plain_total = {name, 0, 1};
   double a, b;
   if (compare(c, touch_sma, &huge_total, touch_sma, &plain_total, &a, &b) != 0)
     return fail("huge pages", 0);
-  snprintf(what, sizeof what, "huge pages: create+write %zu MiB, SMA_CREATE_HUGEPAGES", c->touch_bytes >> 20);
+  snprintf(what, sizeof what, "huge pages: create+write %zu MiB, SMA_CREATE_HUGEPAGES",
+           c->touch_bytes >> 20);
   row(what, a * 1e3, b * 1e3, "ms", 0.25, "the same without the flag (4 KiB pages)");
   unsigned char *warm = malloc(c->touch_bytes);
   if (warm == NULL) return fail("huge pages buffer", 0);
@@ -828,10 +829,9 @@ static int bench_handoff(const config_t *c, const char *name) {
   if (bytes == NULL) return fail("hand-off buffer", 0);
   memset(bytes, 0x5a, c->handoff_bytes);
   int rc;
-  if ((rc = sma_new(&h, &(sma_array_desc_t){.name = name,
-                                            .ndim = 1,
-                                            .shape = hshape,
-                                            .dtype = SMA_UINT8})) != 0 ||
+  if ((rc = sma_new(&h,
+                    &(sma_array_desc_t){
+                        .name = name, .ndim = 1, .shape = hshape, .dtype = SMA_UINT8})) != 0 ||
       (rc = sma_create(h, SMA_CREATE_PREFAULT)) != 0 ||
       (rc = sma_describe(h, desc, &(size_t){sizeof desc})) != 0) {
     free(bytes);
@@ -869,9 +869,11 @@ static int bench_scaling(const config_t *c) {
 }
 
 static int bench_python_lifecycle(const config_t *c, const char *name) {
-  life_ctx_t life = {name, 0, LIFE_BYTES, 0}, life_lazy = {name, SMA_CREATE_NORESERVE, LIFE_BYTES, 0};
+  life_ctx_t life = {name, 0, LIFE_BYTES, 0},
+             life_lazy = {name, SMA_CREATE_NORESERVE, LIFE_BYTES, 0};
   double a, b;
-  if (compare(c, life_sma, &life_lazy, life_python, &life_lazy, &a, &b) != 0) return fail("python", 0);
+  if (compare(c, life_sma, &life_lazy, life_python, &life_lazy, &a, &b) != 0)
+    return fail("python", 0);
   row("lifecycle (NORESERVE, as Python sizes) vs Python, 1 MiB", a * 1e6, b * 1e6, "µs", 0,
       "multiprocessing.shared_memory, same loop");
   if (compare(c, life_sma, &life, life_python, &life_lazy, &a, &b) != 0) return fail("python", 0);
@@ -887,15 +889,18 @@ static int bench_fill(const config_t *c, const char *name, const char *raw_name)
   for (int k = 0; k < 3; k++) {
     size_t n = sizes[k];
     char size[32], what[160];
-    snprintf(size, sizeof size, n >= (1u << 20) ? "%zu MiB" : "%zu KiB", n >= (1u << 20) ? n >> 20 : n >> 10);
+    snprintf(size, sizeof size, n >= (1u << 20) ? "%zu MiB" : "%zu KiB",
+             n >= (1u << 20) ? n >> 20 : n >> 10);
     life_ctx_t def = {name, 0, n, 1}, lazy = {name, SMA_CREATE_NORESERVE, n, 1};
     raw_ctx_t raw_reserved = {raw_name, 1, n, 1}, raw_lazy = {raw_name, 0, n, 1};
     double a, b;
-    if (compare(c, life_sma, &def, life_raw, &raw_reserved, &a, &b) != 0) return fail("create+fill", 0);
+    if (compare(c, life_sma, &def, life_raw, &raw_reserved, &a, &b) != 0)
+      return fail("create+fill", 0);
     snprintf(what, sizeof what, "create+fill+close+unlink %s float32, default (reserved)", size);
     row(what, a * 1e6, b * 1e6, "µs", 0, "the same OS calls by hand, reserved");
 #if defined(SMA_BACKEND_posix) && defined(__linux__)
-    if (compare(c, life_sma, &lazy, life_raw, &raw_lazy, &a, &b) != 0) return fail("create+fill", 0);
+    if (compare(c, life_sma, &lazy, life_raw, &raw_lazy, &a, &b) != 0)
+      return fail("create+fill", 0);
     snprintf(what, sizeof what, "create+fill+close+unlink %s float32, NORESERVE", size);
     row(what, a * 1e6, b * 1e6, "µs", 0, "shm_open+ftruncate+mmap by hand");
 #else
@@ -903,11 +908,13 @@ static int bench_fill(const config_t *c, const char *name, const char *raw_name)
 #endif
     if (compare(c, life_sma, &def, life_sma, &lazy, &a, &b) != 0) return fail("create+fill", 0);
     snprintf(what, sizeof what, "create+fill+close+unlink %s float32, default vs NORESERVE", size);
-    row(what, a * 1e6, b * 1e6, "µs", n >= LIFE_BYTES ? 1.15 : 0, "libsma with SMA_CREATE_NORESERVE");
+    row(what, a * 1e6, b * 1e6, "µs", n >= LIFE_BYTES ? 1.15 : 0,
+        "libsma with SMA_CREATE_NORESERVE");
     if (c->python[0] == '\0') continue;
     life_ctx_t *sides[2] = {&def, &lazy};
     for (int s = 0; s < 2; s++) {
-      if (compare(c, life_sma, sides[s], life_python, &def, &a, &b) != 0) return fail("create+fill python", 0);
+      if (compare(c, life_sma, sides[s], life_python, &def, &a, &b) != 0)
+        return fail("create+fill python", 0);
       snprintf(what, sizeof what, "create+fill+close+unlink %s float32, %s vs Python", size,
                s == 0 ? "default" : "NORESERVE");
       row(what, a * 1e6, b * 1e6, "µs", 1.0, "SharedMemory + np.ndarray.fill, same loop");
@@ -925,15 +932,14 @@ static int bench_tiles(const config_t *c, const char *name, const char *raw_name
   sma_t *array = NULL, *result = NULL;
   char result_desc[SMA_DESCRIPTOR_MAX];
   int rc;
-  if ((rc = sma_new(&array, &(sma_array_desc_t){.name = name,
-                                                .ndim = 2,
-                                                .shape = shape,
-                                                .dtype = SMA_FLOAT32})) == 0 &&
+  if ((rc = sma_new(&array,
+                    &(sma_array_desc_t){
+                        .name = name, .ndim = 2, .shape = shape, .dtype = SMA_FLOAT32})) == 0 &&
       (rc = sma_create(array, 0)) == 0 &&
-      (rc = sma_new(&result, &(sma_array_desc_t){.name = raw_name,
-                                                 .ndim = 1,
-                                                 .shape = rshape,
-                                                 .dtype = SMA_FLOAT64})) == 0 &&
+      (rc = sma_new(&result,
+                    &(sma_array_desc_t){
+                        .name = raw_name, .ndim = 1, .shape = rshape, .dtype = SMA_FLOAT64})) ==
+          0 &&
       (rc = sma_create(result, 0)) == 0)
     rc = sma_describe(result, result_desc, &(size_t){sizeof result_desc});
   double a = 0, b = 0;
@@ -949,10 +955,13 @@ static int bench_tiles(const config_t *c, const char *name, const char *raw_name
   sma_free(array);
   if (rc != 0) return fail("many tiles", rc);
   char what[160];
-  snprintf(what, sizeof what, "many tiles: %zux%zu float32, %zu tiles of %dx%d, %d workers: "
-           "overhead per tile (load with slice + close)", c->tile_side, c->tile_side,
-           (c->tile_side / TILE) * (c->tile_side / TILE), TILE, TILE, TILE_WORKERS);
-  row(what, a * 1e6, b * 1e6, "µs", 0.05, "Python: SharedMemory + np.ndarray + slice, as gridr's load()");
+  snprintf(what, sizeof what,
+           "many tiles: %zux%zu float32, %zu tiles of %dx%d, %d workers: "
+           "overhead per tile (load with slice + close)",
+           c->tile_side, c->tile_side, (c->tile_side / TILE) * (c->tile_side / TILE), TILE, TILE,
+           TILE_WORKERS);
+  row(what, a * 1e6, b * 1e6, "µs", 0.05,
+      "Python: SharedMemory + np.ndarray + slice, as gridr's load()");
   return 0;
 }
 
@@ -961,35 +970,56 @@ int main(int argc, char **argv) {
   if (argc == 3 && strcmp(argv[1], "--child-pipe") == 0)
     return child_pipe((size_t)strtoull(argv[2], NULL, 10));
   if (argc == 6 && strcmp(argv[1], "--child-tiles") == 0)
-    return child_tiles(argv[2], argv[3], atoi(argv[4]) % TILE_WORKERS, strcmp(argv[5], "load") == 0);
+    return child_tiles(argv[2], argv[3], atoi(argv[4]) % TILE_WORKERS,
+                       strcmp(argv[5], "load") == 0);
 #if defined(__GLIBC__)
   /* A fixed mmap threshold: every large malloc gets fresh pages, as the
    * first-touch baseline intends (glibc otherwise raises the threshold
    * after a free and serves later blocks from already-touched heap). */
   mallopt(M_MMAP_THRESHOLD, 1 << 20);
 #endif
-  config_t c = {7, 300, (size_t)1 << 30, (size_t)1 << 30, 4096, 4096,
+  config_t c = {7,
+                300,
+                (size_t)1 << 30,
+                (size_t)1 << 30,
+                4096,
+                4096,
                 {(size_t)64 << 10, (size_t)1 << 20, (size_t)64 << 20},
-                SMA_BENCH_PYTHON, SMA_BENCH_SMA, NULL, NULL, 0};
+                SMA_BENCH_PYTHON,
+                SMA_BENCH_SMA,
+                NULL,
+                NULL,
+                0};
   for (int i = 1; i < argc; i++) {
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (strcmp(argv[i], "--quick") == 0) {
-      c.reps = 3, c.iters = 5, c.touch_bytes = 8u << 20, c.handoff_bytes = 8u << 20, c.demo_size = 256;
+      c.reps = 3, c.iters = 5, c.touch_bytes = 8u << 20, c.handoff_bytes = 8u << 20,
+      c.demo_size = 256;
       c.tile_side = 256, c.fill_bytes[2] = (size_t)4 << 20, c.quick = 1;
       continue;
     }
     if (v == NULL) return usage();
     i++;
-    if (strcmp(argv[i - 1], "--reps") == 0) c.reps = atoi(v);
-    else if (strcmp(argv[i - 1], "--iters") == 0) c.iters = atoi(v);
-    else if (strcmp(argv[i - 1], "--touch-mb") == 0) c.touch_bytes = (size_t)atoi(v) << 20;
-    else if (strcmp(argv[i - 1], "--handoff-mb") == 0) c.handoff_bytes = (size_t)atoi(v) << 20;
-    else if (strcmp(argv[i - 1], "--demo-size") == 0) c.demo_size = (size_t)atoi(v);
-    else if (strcmp(argv[i - 1], "--tile-side") == 0) c.tile_side = (size_t)atoi(v);
-    else if (strcmp(argv[i - 1], "--only") == 0) c.only = v;
-    else if (strcmp(argv[i - 1], "--python") == 0) c.python = v;
-    else if (strcmp(argv[i - 1], "--sma") == 0) c.sma = v;
-    else return usage();
+    if (strcmp(argv[i - 1], "--reps") == 0)
+      c.reps = atoi(v);
+    else if (strcmp(argv[i - 1], "--iters") == 0)
+      c.iters = atoi(v);
+    else if (strcmp(argv[i - 1], "--touch-mb") == 0)
+      c.touch_bytes = (size_t)atoi(v) << 20;
+    else if (strcmp(argv[i - 1], "--handoff-mb") == 0)
+      c.handoff_bytes = (size_t)atoi(v) << 20;
+    else if (strcmp(argv[i - 1], "--demo-size") == 0)
+      c.demo_size = (size_t)atoi(v);
+    else if (strcmp(argv[i - 1], "--tile-side") == 0)
+      c.tile_side = (size_t)atoi(v);
+    else if (strcmp(argv[i - 1], "--only") == 0)
+      c.only = v;
+    else if (strcmp(argv[i - 1], "--python") == 0)
+      c.python = v;
+    else if (strcmp(argv[i - 1], "--sma") == 0)
+      c.sma = v;
+    else
+      return usage();
   }
   if (c.reps < 1 || c.reps > MAX_REPS || c.iters < 1 || c.touch_bytes == 0 || c.tile_side < TILE ||
       c.tile_side % TILE != 0)
@@ -1023,7 +1053,8 @@ int main(int argc, char **argv) {
   if (rc == 0) rc = bench_peers(&c, name);
   if (rc == 0) rc = bench_files(&c, name);
   if (rc == 0) rc = bench_listing(&c, name);
-  if (rc == 0 && c.python[0] == '\0') printf("| lifecycle vs Python | — | — | — | — | no python3 found |\n");
+  if (rc == 0 && c.python[0] == '\0')
+    printf("| lifecycle vs Python | — | — | — | — | no python3 found |\n");
   if (rc == 0) printf("\nsma_bench: every section ran\n"); /* what ctest's smoke runs look for */
   return rc;
 }

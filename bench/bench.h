@@ -27,7 +27,8 @@ typedef double (*side_fn)(const config_t *c, void *ctx); /* seconds per op */
 /* Runs the two sides alternately c->reps times; medians in *a, *b. */
 int compare(const config_t *c, side_fn fa, void *ca, side_fn fb, void *cb, double *a, double *b);
 /* One table row; goal > 0: ratio at most goal, < 0: at least -goal. */
-void row(const char *what, double lib, double base, const char *unit, double goal, const char *note);
+void row(const char *what, double lib, double base, const char *unit, double goal,
+         const char *note);
 int fail(const char *what, int rc);
 /* Whether --only asks for this section (all when not given). */
 int wanted(const config_t *c, const char *section);
@@ -40,9 +41,9 @@ double sum_tile(const sma_view_t *v, size_t r0, size_t c0);
 double proc_now(void);
 
 /* Sections in files of their own. */
-int bench_maps(const config_t *c, const char *name);  /* maps.c: the mapping cache */
-int bench_peers(const config_t *c, const char *name); /* peers.cpp or its stand-in */
-int bench_files(const config_t *c, const char *name); /* files.c: sma save/load vs NumPy */
+int bench_maps(const config_t *c, const char *name);    /* maps.c: the mapping cache */
+int bench_peers(const config_t *c, const char *name);   /* peers.cpp or its stand-in */
+int bench_files(const config_t *c, const char *name);   /* files.c: sma save/load vs NumPy */
 int bench_listing(const config_t *c, const char *name); /* listing.c: sma ls, gc at scale */
 
 #ifdef __cplusplus

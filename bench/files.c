@@ -25,8 +25,7 @@ static double timed_command(const char *cmd) {
   FILE *p = popen(cmd, "r");
   if (p == NULL) return -1;
   char sink[256];
-  while (fgets(sink, sizeof sink, p) != NULL) {
-  }
+  while (fgets(sink, sizeof sink, p) != NULL) {}
   return pclose(p) == 0 ? proc_now() - t0 : -1;
 }
 
@@ -84,14 +83,12 @@ int bench_files(const config_t *c, const char *name) {
   f.elements = c->handoff_bytes / 2 / sizeof(float);
   const char *tmp = getenv("TMPDIR");
   snprintf(f.path, sizeof f.path, "%s/%s.npy", tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp", name);
-  int rc =
-      sma_build_name("benchload", f.load_name, &(size_t){sizeof f.load_name});
+  int rc = sma_build_name("benchload", f.load_name, &(size_t){sizeof f.load_name});
   size_t shape[1] = {f.elements};
   sma_t *a = NULL;
   if (rc == 0)
     rc = sma_new(
-        &a, &(sma_array_desc_t){
-                .name = name, .ndim = 1, .shape = shape, .dtype = SMA_FLOAT32});
+        &a, &(sma_array_desc_t){.name = name, .ndim = 1, .shape = shape, .dtype = SMA_FLOAT32});
   if (rc == 0) rc = sma_create(a, 0);
   if (rc != 0) {
     sma_free(a);
@@ -107,7 +104,8 @@ int bench_files(const config_t *c, const char *name) {
     rc = compare(c, load_sma, &f, load_numpy, &f, &x, &y);
   }
   if (rc == 0) {
-    snprintf(what, sizeof what, "sma load vs np.load + copy: %zu MiB float32 .npy", sma_nbytes(a) >> 20);
+    snprintf(what, sizeof what, "sma load vs np.load + copy: %zu MiB float32 .npy",
+             sma_nbytes(a) >> 20);
     row(what, x * 1e3, y * 1e3, "ms", 1.0, "np.load + copy into a new SharedMemory");
   }
   remove(f.path);

@@ -24,15 +24,15 @@
 #include <string.h>
 
 #if defined(__linux__)
-#include <errno.h>
-#include <sched.h>
-#include <signal.h>
-#include <stdlib.h>
-#include <sys/mount.h>
-#include <sys/prctl.h>
-#include <sys/statvfs.h>
-#include <sys/wait.h>
-#include <unistd.h>
+#  include <errno.h>
+#  include <sched.h>
+#  include <signal.h>
+#  include <stdlib.h>
+#  include <sys/mount.h>
+#  include <sys/prctl.h>
+#  include <sys/statvfs.h>
+#  include <sys/wait.h>
+#  include <unistd.h>
 
 enum { MAX_SLEEPERS = 1000, MAX_REPS_LISTING = 3 };
 
@@ -61,7 +61,8 @@ static int make_segments(listing_t *l, size_t want) {
       segment_name(l, i, name, sizeof name);
       size_t shape[1] = {1};
       sma_t *a = NULL;
-      int rc = sma_new(&a, &(sma_array_desc_t){.name = name, .ndim = 1, .shape = shape, .dtype = SMA_UINT8});
+      int rc = sma_new(
+          &a, &(sma_array_desc_t){.name = name, .ndim = 1, .shape = shape, .dtype = SMA_UINT8});
       if (rc == 0) rc = sma_create(a, SMA_CREATE_NORESERVE);
       sma_free(a);
       if (rc != 0) _exit(rc < 0 && rc > -100 ? -rc : 99);
@@ -69,8 +70,7 @@ static int make_segments(listing_t *l, size_t want) {
     _exit(0);
   }
   int status;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
   int code = WIFEXITED(status) ? WEXITSTATUS(status) : 99;
   if (code == 0) {
     l->made = want;
@@ -92,9 +92,9 @@ static int set_sleepers(listing_t *l, int want) {
   while (l->asleep < want) {
     pid_t pid = fork();
     if (pid < 0) return SMA_EOS;
-    if (pid == 0) { /* a program of its own, as a machine's processes are (a
-                       forked copy would share the section's memory, which
-                       makes the section's own unmaps slower) */
+    if (pid == 0) {                     /* a program of its own, as a machine's processes are (a
+                                           forked copy would share the section's memory, which
+                                           makes the section's own unmaps slower) */
       prctl(PR_SET_PDEATHSIG, SIGKILL); /* kept across exec */
       if (getppid() != parent) _exit(0);
       execl("/bin/sleep", "sleep", "100000", (char *)NULL);
@@ -252,8 +252,7 @@ int bench_listing(const config_t *c, const char *name) {
     _exit(rc);
   }
   int status;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
   return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : fail("listing", 0);
 }
 

@@ -10,11 +10,11 @@
 #include <string.h>
 
 #if !defined(_WIN32)
-#include <fcntl.h>
-#include <pthread.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#  include <fcntl.h>
+#  include <pthread.h>
+#  include <sys/mman.h>
+#  include <sys/stat.h>
+#  include <unistd.h>
 #endif
 
 typedef struct held {
@@ -81,7 +81,8 @@ static double tile_loop(const held_t *h, int load_each) {
       total += sum_tile(sma_view_get(whole), r0, c0);
       continue;
     }
-    sma_slice_t box[2] = {{(int64_t)r0, (int64_t)(r0 + TILE), 1}, {(int64_t)c0, (int64_t)(c0 + TILE), 1}};
+    sma_slice_t box[2] = {{(int64_t)r0, (int64_t)(r0 + TILE), 1},
+                          {(int64_t)c0, (int64_t)(c0 + TILE), 1}};
     sma_t *tile;
     if (sma_open(&tile, h->name, box, 2) != 0) return -1;
     total += sum_tile(sma_view_get(tile), 0, 0);
@@ -114,7 +115,8 @@ static double tiles_here_python(const config_t *c, void *ctx) {
            "  for t in range(tiles):\n"
            "    r=t//per*T; c=t%%per*T\n"
            "    if load:\n"
-           "      m=s.SharedMemory(name); v=np.ndarray((side, side), np.float32, buffer=m.buf)[r:r+T, c:c+T]\n"
+           "      m=s.SharedMemory(name); v=np.ndarray((side, side), np.float32, "
+           "buffer=m.buf)[r:r+T, c:c+T]\n"
            "      total+=float(v.sum()); del v; m.close()\n"
            "    else:\n"
            "      total+=float(a[r:r+T, c:c+T].sum())\n"
@@ -149,7 +151,8 @@ static void *thread_tiles(void *arg) {
   size_t per_row = w->held->side / TILE;
   for (size_t i = 0; i < w->count; i++) {
     size_t t = (w->first + i) % w->held->tiles, r0 = t / per_row * TILE, c0 = t % per_row * TILE;
-    sma_slice_t box[2] = {{(int64_t)r0, (int64_t)(r0 + TILE), 1}, {(int64_t)c0, (int64_t)(c0 + TILE), 1}};
+    sma_slice_t box[2] = {{(int64_t)r0, (int64_t)(r0 + TILE), 1},
+                          {(int64_t)c0, (int64_t)(c0 + TILE), 1}};
     sma_t *tile;
     if (sma_open(&tile, w->held->name, box, 2) != 0) {
       w->failed = 1;
@@ -193,10 +196,9 @@ int bench_maps(const config_t *c, const char *name) {
   size_t side = c->tile_side, shape[2] = {side, side};
   sma_t *array;
   int rc;
-  if ((rc = sma_new(&array, &(sma_array_desc_t){.name = name,
-                                                .ndim = 2,
-                                                .shape = shape,
-                                                .dtype = SMA_FLOAT32})) != 0 ||
+  if ((rc = sma_new(&array,
+                    &(sma_array_desc_t){
+                        .name = name, .ndim = 2, .shape = shape, .dtype = SMA_FLOAT32})) != 0 ||
       (rc = sma_create(array, 0)) != 0)
     return fail("maps setup", rc);
   use_array(sma_data(array), sma_nbytes(array), 1);
@@ -210,8 +212,9 @@ int bench_maps(const config_t *c, const char *name) {
     char note[160];
     rc = compare(c, load_held, &h, attach_floor, &h, &a, &b);
     if (rc == 0) {
-      snprintf(what, sizeof what, "load+close of a mapped segment (a %dx%d slice of %zux%zu float32)",
-               TILE, TILE, side, side);
+      snprintf(what, sizeof what,
+               "load+close of a mapped segment (a %dx%d slice of %zux%zu float32)", TILE, TILE,
+               side, side);
       snprintf(note, sizeof note, "cold attach floor (open+size+map+unmap+close); goal ≤ 2 µs: %s",
                a * 1e6 <= 2 ? "met" : "missed");
       row(what, a * 1e6, b * 1e6, "µs", 0, note);
@@ -229,9 +232,12 @@ int bench_maps(const config_t *c, const char *name) {
   if (rc == 0 && c->python[0] != '\0') {
     rc = compare(c, tiles_here_sma, &h, tiles_here_python, &h, &a, &b);
     if (rc == 0) {
-      snprintf(what, sizeof what, "many tiles, one process: %zux%zu float32, %zu tiles of %dx%d: "
-               "overhead per tile (load with slice + close)", side, side, h.tiles, TILE, TILE);
-      row(what, a * 1e6, b * 1e6, "µs", 0.05, "Python: SharedMemory + np.ndarray + slice, same loop");
+      snprintf(what, sizeof what,
+               "many tiles, one process: %zux%zu float32, %zu tiles of %dx%d: "
+               "overhead per tile (load with slice + close)",
+               side, side, h.tiles, TILE, TILE);
+      row(what, a * 1e6, b * 1e6, "µs", 0.05,
+          "Python: SharedMemory + np.ndarray + slice, same loop");
     }
   }
   sma_free(array);

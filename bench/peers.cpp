@@ -33,8 +33,7 @@ double life_sma(const config_t *c, void *ctx) {
     desc.ndim = 1;
     desc.shape = shape;
     desc.dtype = SMA_FLOAT32;
-    if (sma_new(&a, &desc) != 0 || sma_create(a, SMA_CREATE_NORESERVE) != 0)
-      return -1;
+    if (sma_new(&a, &desc) != 0 || sma_create(a, SMA_CREATE_NORESERVE) != 0) return -1;
     use_array(sma_data(a), LIFE, 0);
     sma_free(a);
     if (sma_unlink(p->name) != 0) return -1;
@@ -106,13 +105,15 @@ double tiles_boost(const config_t *c, void *ctx) {
     bip::mapped_region whole(shm, bip::read_write);
     double t0 = proc_now();
     for (size_t t = 0; t < tiles; t++)
-      total += tile_sum(static_cast<const float *>(whole.get_address()), p->side, t / per * TILE, t % per * TILE);
+      total += tile_sum(static_cast<const float *>(whole.get_address()), p->side, t / per * TILE,
+                        t % per * TILE);
     summing = proc_now() - t0;
     t0 = proc_now();
     for (size_t t = 0; t < tiles; t++) {
       bip::shared_memory_object one(bip::open_only, p->name, bip::read_write);
       bip::mapped_region region(one, bip::read_write);
-      total += tile_sum(static_cast<const float *>(region.get_address()), p->side, t / per * TILE, t % per * TILE);
+      total += tile_sum(static_cast<const float *>(region.get_address()), p->side, t / per * TILE,
+                        t % per * TILE);
     }
     loading = proc_now() - t0;
   } catch (const bip::interprocess_exception &) {
@@ -129,7 +130,8 @@ double tiles_sma(const config_t *c, void *ctx) {
   sma_t *whole;
   if (sma_open(&whole, p->name, nullptr, 0) != 0) return -1;
   double total = 0, t0 = proc_now();
-  for (size_t t = 0; t < tiles; t++) total += sum_tile(sma_view_get(whole), t / per * TILE, t % per * TILE);
+  for (size_t t = 0; t < tiles; t++)
+    total += sum_tile(sma_view_get(whole), t / per * TILE, t % per * TILE);
   double summing = proc_now() - t0;
   t0 = proc_now();
   for (size_t t = 0; t < tiles; t++) {
@@ -157,8 +159,8 @@ extern "C" int bench_peers(const config_t *c, const char *name) {
   peer_ctx p = {name, c->tile_side};
   double a, b;
   if (compare(c, life_sma, &p, life_boost, &p, &a, &b) != 0) return fail("peers lifecycle", 0);
-  row("lifecycle vs Boost.Interprocess (NORESERVE, as Boost sizes), 1 MiB", a * 1e6, b * 1e6, "µs", 1.0,
-      "shared_memory_object+truncate+mapped_region; libsma also writes and checks the record");
+  row("lifecycle vs Boost.Interprocess (NORESERVE, as Boost sizes), 1 MiB", a * 1e6, b * 1e6, "µs",
+      1.0, "shared_memory_object+truncate+mapped_region; libsma also writes and checks the record");
   size_t shape[2] = {c->tile_side, c->tile_side};
   sma_t *array;
   int rc;
@@ -177,8 +179,10 @@ extern "C" int bench_peers(const config_t *c, const char *name) {
   if (rc == 0) rc = compare(c, tiles_sma, &p, tiles_boost, &p, &a, &b);
   if (rc == 0) {
     char what[200];
-    std::snprintf(what, sizeof what, "many tiles vs Boost.Interprocess, one process: %zux%zu float32, "
-                  "overhead per tile", c->tile_side, c->tile_side);
+    std::snprintf(what, sizeof what,
+                  "many tiles vs Boost.Interprocess, one process: %zux%zu float32, "
+                  "overhead per tile",
+                  c->tile_side, c->tile_side);
     row(what, a * 1e6, b * 1e6, "µs", 1.0, "open_only + mapped_region per tile, as gridr's load()");
   }
   sma_free(array);

@@ -7,6 +7,7 @@
 int bench_peers(const config_t *c, const char *name) {
   (void)name;
   if (!wanted(c, "peers")) return 0;
-  printf("| Boost.Interprocess | — | — | — | — | not built: no C++ compiler or no Boost headers |\n");
+  printf(
+      "| Boost.Interprocess | — | — | — | — | not built: no C++ compiler or no Boost headers |\n");
   return 0;
 }

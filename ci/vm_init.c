@@ -94,20 +94,23 @@ int main(void) {
     line[strcspn(line, "\n")] = '\0';
     char *fields[MAX_ARGS + 3];
     int n = 0;
-    for (char *tok = strtok(line, "\t"); tok != NULL && n < MAX_ARGS + 2;
-         tok = strtok(NULL, "\t"))
+    for (char *tok = strtok(line, "\t"); tok != NULL && n < MAX_ARGS + 2; tok = strtok(NULL, "\t"))
       fields[n++] = tok;
     if (n < 3) continue;
     fields[n] = NULL;
-    if (run(fields[0], fields[1], fields + 2)) passed++;
-    else failed++;
+    if (run(fields[0], fields[1], fields + 2))
+      passed++;
+    else
+      failed++;
   }
   if (manifest != NULL) fclose(manifest);
 
   int left = segments_left();
   printf("\n==== vm: no System V segment left: %d\n", left);
-  if (left == 0) passed++;
-  else failed++;
+  if (left == 0)
+    passed++;
+  else
+    failed++;
   printf("\nvm-init: %d passed, %d failed\n", passed, failed);
   printf("%d passed, %d failed\n", passed, failed);
   fflush(stdout);

@@ -15,8 +15,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
   if (sma_parse(&a, &bad, line) == 0) {
     char once[4096], twice[4096];
     if (bad != NULL || sma_describe(a, once, &(size_t){sizeof once}) != 0 ||
-        sma_parse(&b, NULL, once) != 0 ||
-        sma_describe(b, twice, &(size_t){sizeof twice}) != 0 ||
+        sma_parse(&b, NULL, once) != 0 || sma_describe(b, twice, &(size_t){sizeof twice}) != 0 ||
         strcmp(once, twice) != 0)
       abort();
   } else if (a != NULL || bad == NULL) {

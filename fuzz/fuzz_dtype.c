@@ -13,8 +13,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
   sma_dtype_t d;
   if (sma_dtype_parse(&d, text) == 0) {
     sma_dtype_t again;
-    if (sma_dtype_size(d) == 0 ||
-        sma_dtype_parse(&again, sma_dtype_name(d)) != 0 || again != d ||
+    if (sma_dtype_size(d) == 0 || sma_dtype_parse(&again, sma_dtype_name(d)) != 0 || again != d ||
         sma_dtype_parse(&again, sma_dtype_str(d)) != 0 || again != d)
       abort();
   }

@@ -27,9 +27,7 @@ static size_t take(void *buf, size_t n, void *user) {
 
 static void check_read(const unsigned char *data, size_t size) {
   static char name[SMA_NAME_BUF];
-  if (name[0] == '\0' &&
-      sma_build_name("fuzznpy", name, &(size_t){sizeof name}) != 0)
-    abort();
+  if (name[0] == '\0' && sma_build_name("fuzznpy", name, &(size_t){sizeof name}) != 0) abort();
   stream_t s = {data, size};
   sma_t *a = NULL;
   int rc = sma_npy_read(&a, name, SMA_CREATE_NORESERVE, take, &s);

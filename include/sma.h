@@ -159,42 +159,48 @@ extern "C" {
 /* ---- Errors ------------------------------------------------------------ */
 /** The error table, XX(NAME, value, message): expands to the SMA_E*
  * enumerators, sma_strerror() and sma_err_name(). */
-#define SMA_ERRNO_MAP(XX)                                                     \
-  XX(EINVAL, -1, "invalid argument")                                          \
-  XX(ENOMEM, -2, "out of memory")                                             \
-  XX(EEXIST, -3, "a shared-memory segment with this name already exists")     \
-  XX(ENOENT, -4, "no shared-memory segment with this name")                   \
-  XX(EACCES, -5, "permission denied")                                         \
-  XX(ENAME, -6, "invalid name (empty, \".\" or \"..\", not UTF-8, or with '/', '\\' or a control character)") \
-  XX(ENAMETOOLONG, -7, "name longer than 255 bytes (sma_name_max())")       \
-  XX(EDTYPE, -8, "unknown or unsupported dtype")                              \
-  XX(EBYTEORDER, -9, "dtype byte order is not this machine's")                \
-  XX(ENDIM, -10, "more dimensions than SMA_MAX_DIMS")                         \
-  XX(EOVERFLOW, -11, "array byte size does not fit in memory")                \
-  XX(ESLICE, -12, "malformed slice")                                          \
-  XX(ESTEP, -13, "slice step is zero")                                        \
-  XX(ETOOMANYSLICES, -14, "more slices than array dimensions")                \
-  XX(ETOOSMALL, -15, "segment is smaller than shape x dtype")                 \
-  XX(EMISMATCH, -16, "shape or dtype differs from the segment's record")      \
-  XX(ENORECORD, -17, "segment has no libsma metadata record")                 \
-  XX(ECORRUPT, -18, "segment metadata record is corrupt")                     \
-  XX(ENOSPC, -19, "no space left for shared memory")                          \
-  XX(ELIMIT, -20, "a system limit was reached")                               \
-  XX(ESTATE, -21, "object is not in the state this call needs")               \
-  XX(EBOUNDS, -22, "index out of bounds")                                     \
-  XX(ENOTSUP, -23, "not supported by this backend")                           \
-  XX(ETOOBIG, -24, "segment too large for the system (System V: shmmax) or to map here") \
-  XX(EDESCRIPTOR, -25, "malformed array descriptor")                        \
-  XX(EOS, -26, "operating-system error (see sma_os_error)")                  \
-  XX(EBUSY, -27, "segment is still being created (or its creator died while creating it)") \
-  XX(EINUSE, -28, "segment is in use, or its creator may still run: not provably orphaned") \
-  XX(EREPLACED, -29, "the name now refers to another segment than the one checked") \
-  XX(ENOBUFS, -30, "buffer too small for the result")                         \
-  XX(EINDEX, -31, "the per-user index directory is not this user's own (another owner, a symlink, or not a directory)") \
-  XX(ESHAPE, -32, "malformed shape (expected D0,D1,... or ())")              \
-  XX(ENPY, -33, "not a NumPy .npy file this version reads (magic, version, header, or data cut short)") \
-  XX(EIO, -34, "the stream's read or write callback failed")                 \
-  XX(ENOTSHARED, -35, "the ranks of one MPI node do not share memory: a member cannot see its leader's segment (a node spanning hosts or containers)")
+#define SMA_ERRNO_MAP(XX)                                                                          \
+  XX(EINVAL, -1, "invalid argument")                                                               \
+  XX(ENOMEM, -2, "out of memory")                                                                  \
+  XX(EEXIST, -3, "a shared-memory segment with this name already exists")                          \
+  XX(ENOENT, -4, "no shared-memory segment with this name")                                        \
+  XX(EACCES, -5, "permission denied")                                                              \
+  XX(ENAME, -6,                                                                                    \
+     "invalid name (empty, \".\" or \"..\", not UTF-8, or with '/', '\\' or a control character)") \
+  XX(ENAMETOOLONG, -7, "name longer than 255 bytes (sma_name_max())")                              \
+  XX(EDTYPE, -8, "unknown or unsupported dtype")                                                   \
+  XX(EBYTEORDER, -9, "dtype byte order is not this machine's")                                     \
+  XX(ENDIM, -10, "more dimensions than SMA_MAX_DIMS")                                              \
+  XX(EOVERFLOW, -11, "array byte size does not fit in memory")                                     \
+  XX(ESLICE, -12, "malformed slice")                                                               \
+  XX(ESTEP, -13, "slice step is zero")                                                             \
+  XX(ETOOMANYSLICES, -14, "more slices than array dimensions")                                     \
+  XX(ETOOSMALL, -15, "segment is smaller than shape x dtype")                                      \
+  XX(EMISMATCH, -16, "shape or dtype differs from the segment's record")                           \
+  XX(ENORECORD, -17, "segment has no libsma metadata record")                                      \
+  XX(ECORRUPT, -18, "segment metadata record is corrupt")                                          \
+  XX(ENOSPC, -19, "no space left for shared memory")                                               \
+  XX(ELIMIT, -20, "a system limit was reached")                                                    \
+  XX(ESTATE, -21, "object is not in the state this call needs")                                    \
+  XX(EBOUNDS, -22, "index out of bounds")                                                          \
+  XX(ENOTSUP, -23, "not supported by this backend")                                                \
+  XX(ETOOBIG, -24, "segment too large for the system (System V: shmmax) or to map here")           \
+  XX(EDESCRIPTOR, -25, "malformed array descriptor")                                               \
+  XX(EOS, -26, "operating-system error (see sma_os_error)")                                        \
+  XX(EBUSY, -27, "segment is still being created (or its creator died while creating it)")         \
+  XX(EINUSE, -28, "segment is in use, or its creator may still run: not provably orphaned")        \
+  XX(EREPLACED, -29, "the name now refers to another segment than the one checked")                \
+  XX(ENOBUFS, -30, "buffer too small for the result")                                              \
+  XX(EINDEX, -31,                                                                                  \
+     "the per-user index directory is not this user's own (another owner, a symlink, or not a "    \
+     "directory)")                                                                                 \
+  XX(ESHAPE, -32, "malformed shape (expected D0,D1,... or ())")                                    \
+  XX(ENPY, -33,                                                                                    \
+     "not a NumPy .npy file this version reads (magic, version, header, or data cut short)")       \
+  XX(EIO, -34, "the stream's read or write callback failed")                                       \
+  XX(ENOTSHARED, -35,                                                                              \
+     "the ranks of one MPI node do not share memory: a member cannot see its leader's segment (a " \
+     "node spanning hosts or containers)")
 
 /** Error codes: 0 is success, every failure a negative SMA_E* value, the
  * same on every backend (see SMA_ERRNO_MAP for each one's meaning). */
@@ -202,7 +208,7 @@ typedef enum sma_error {
 #define SMA__ERR_ENUM(name, value, msg) SMA_##name = (value),
   SMA_ERRNO_MAP(SMA__ERR_ENUM)
 #undef SMA__ERR_ENUM
-  SMA_OK = 0
+      SMA_OK = 0
 } sma_error_t;
 
 /** Returns a static English sentence for an SMA_E* code, "success" for 0 and
@@ -244,35 +250,35 @@ SMA_API const char *sma_backend(void);
 
 /** What the compiled backend can do, as data (see the README's table). */
 typedef struct sma_caps {
-  const char *backend;      /**< "posix", "sysv", "win32" */
-  size_t max_name;          /**< longest name in bytes, NUL excluded:
-                               sma_name_max(), 255 everywhere */
-  size_t granularity;       /**< segment sizes are multiples of this */
-  int size_is_exact;        /**< the OS reports a segment's size exactly */
-  int can_list;             /**< segments can be enumerated */
-  int unlink_keeps_maps;    /**< mappings stay valid after unlink */
-  int outlives_creator;     /**< a segment survives its creator's exit until
-                               unlinked (0 on Windows: the last handle's
-                               close removes it) */
+  const char *backend;        /**< "posix", "sysv", "win32" */
+  size_t max_name;            /**< longest name in bytes, NUL excluded:
+                                 sma_name_max(), 255 everywhere */
+  size_t granularity;         /**< segment sizes are multiples of this */
+  int size_is_exact;          /**< the OS reports a segment's size exactly */
+  int can_list;               /**< segments can be enumerated */
+  int unlink_keeps_maps;      /**< mappings stay valid after unlink */
+  int outlives_creator;       /**< a segment survives its creator's exit until
+                                 unlinked (0 on Windows: the last handle's
+                                 close removes it) */
   int unlink_by_creator_only; /**< only the creating process can remove a
                                  name (Windows) */
-  int proves_unused;        /**< the OS shows who maps a segment, so
-                               sma_info_get() counts attached processes and
-                               sma_collect() can prove a segment orphaned
-                               (0: POSIX on macOS, Windows) */
-  int reserves_memory;      /**< sma_create() reserves the segment's memory
-                               (unless SMA_CREATE_NORESERVE), so a store
-                               too full for it fails there, not with SIGBUS
-                               at first touch (0: POSIX on macOS, where a
-                               segment is plain memory, with no store to
-                               fill) */
-  uint64_t max_segment;     /**< largest segment the OS allows now, in bytes
-                               (System V: shmmax, 4 MiB by default on
-                               macOS); 0 when there is no such fixed limit
-                               (POSIX: /dev/shm's free space decides) */
-  uint64_t reserved[8];     /**< Zero. Room for the fields of later minor
-                               releases, so that the struct keeps its size
-                               (docs/abi.md). */
+  int proves_unused;          /**< the OS shows who maps a segment, so
+                                 sma_info_get() counts attached processes and
+                                 sma_collect() can prove a segment orphaned
+                                 (0: POSIX on macOS, Windows) */
+  int reserves_memory;        /**< sma_create() reserves the segment's memory
+                                 (unless SMA_CREATE_NORESERVE), so a store
+                                 too full for it fails there, not with SIGBUS
+                                 at first touch (0: POSIX on macOS, where a
+                                 segment is plain memory, with no store to
+                                 fill) */
+  uint64_t max_segment;       /**< largest segment the OS allows now, in bytes
+                                 (System V: shmmax, 4 MiB by default on
+                                 macOS); 0 when there is no such fixed limit
+                                 (POSIX: /dev/shm's free space decides) */
+  uint64_t reserved[8];       /**< Zero. Room for the fields of later minor
+                                 releases, so that the struct keeps its size
+                                 (docs/abi.md). */
 } sma_caps_t;
 
 /** Fills *out with the backend's capabilities. NULL is ignored. */
@@ -281,9 +287,20 @@ SMA_API void sma_caps_get(sma_caps_t *out);
 /* ---- dtypes ------------------------------------------------------------ */
 /** Every fixed-size numeric NumPy dtype, in native byte order. */
 typedef enum sma_dtype {
-  SMA_BOOL, SMA_INT8, SMA_INT16, SMA_INT32, SMA_INT64,
-  SMA_UINT8, SMA_UINT16, SMA_UINT32, SMA_UINT64,
-  SMA_FLOAT16, SMA_FLOAT32, SMA_FLOAT64, SMA_COMPLEX64, SMA_COMPLEX128,
+  SMA_BOOL,
+  SMA_INT8,
+  SMA_INT16,
+  SMA_INT32,
+  SMA_INT64,
+  SMA_UINT8,
+  SMA_UINT16,
+  SMA_UINT32,
+  SMA_UINT64,
+  SMA_FLOAT16,
+  SMA_FLOAT32,
+  SMA_FLOAT64,
+  SMA_COMPLEX64,
+  SMA_COMPLEX128,
   SMA_DTYPE_COUNT
 } sma_dtype_t;
 
@@ -319,7 +336,8 @@ typedef struct sma_slice {
 } sma_slice_t;
 
 /** Shorthand for the whole dimension, i.e. ":". */
-#define SMA_SLICE_ALL {SMA_NONE, SMA_NONE, SMA_NONE}
+#define SMA_SLICE_ALL                                                                              \
+  { SMA_NONE, SMA_NONE, SMA_NONE }
 
 /** Parses the text form of a slice tuple, e.g. "10:20, ::2, -5:" or "::-1".
  * Writes at most `cap` slices to `out` and their number to `*count`. An
@@ -327,8 +345,7 @@ typedef struct sma_slice {
  * slices and are rejected. Errors: SMA_EINVAL (NULL), SMA_ESLICE
  * (malformed, or an integer that does not fit int64), SMA_ESTEP (a literal
  * step of 0), SMA_ETOOMANYSLICES (more than `cap`). */
-SMA_API int sma_slice_parse(sma_slice_t *out, size_t cap, size_t *count,
-                            const char *text);
+SMA_API int sma_slice_parse(sma_slice_t *out, size_t cap, size_t *count, const char *text);
 
 /** Writes the text form of `count` slices to buf (NUL-terminated), using
  * the same syntax sma_slice_parse() reads.
@@ -341,8 +358,7 @@ SMA_API int sma_slice_parse(sma_slice_t *out, size_t cap, size_t *count,
  * for that size. Here 64 bytes per slice always suffice.
  * Errors: SMA_EINVAL (NULL slices with count > 0, NULL size, NULL buf with
  * *size > 0), SMA_ENOBUFS. */
-SMA_API int sma_slice_format(const sma_slice_t *slices, size_t count,
-                             char *buf, size_t *size);
+SMA_API int sma_slice_format(const sma_slice_t *slices, size_t count, char *buf, size_t *size);
 
 /* ---- Shapes -------------------------------------------------------------- */
 /** Parses a shape as the descriptor and the `sma` command write it:
@@ -352,14 +368,12 @@ SMA_API int sma_slice_format(const sma_slice_t *slices, size_t count,
  * number to *ndim. Errors: SMA_EINVAL (NULL), SMA_ESHAPE (malformed),
  * SMA_ENDIM (more than `cap` extents), SMA_EOVERFLOW (an extent that does
  * not fit this machine's size_t: never truncated). */
-SMA_API int sma_shape_parse(size_t *shape, size_t cap, size_t *ndim,
-                            const char *text);
+SMA_API int sma_shape_parse(size_t *shape, size_t cap, size_t *ndim, const char *text);
 
 /** Writes a shape as sma_shape_parse() reads it: "512,512", or "()" for
  * ndim 0. `size` as for sma_slice_format(); 21 bytes per extent (and 3
  * for "()") always suffice. Errors: SMA_EINVAL, SMA_ENOBUFS. */
-SMA_API int sma_shape_format(const size_t *shape, size_t ndim, char *buf,
-                             size_t *size);
+SMA_API int sma_shape_format(const size_t *shape, size_t ndim, char *buf, size_t *size);
 
 /* ---- Views ------------------------------------------------------------- */
 /** What a loaded array looks like after its slice: data points at element
@@ -368,9 +382,9 @@ SMA_API int sma_shape_format(const size_t *shape, size_t ndim, char *buf,
  * past the end at once by more bytes than ptrdiff_t holds (NumPy wraps
  * that product around): its stride, never used, is 0. */
 typedef struct sma_view {
-  void *data;                      /**< Element [0,...,0] of the view (the array base if it is empty). */
-  size_t ndim;                     /**< Number of dimensions. */
-  size_t shape[SMA_MAX_DIMS];      /**< Extent of each dimension after the slice. */
+  void *data;                 /**< Element [0,...,0] of the view (the array base if it is empty). */
+  size_t ndim;                /**< Number of dimensions. */
+  size_t shape[SMA_MAX_DIMS]; /**< Extent of each dimension after the slice. */
   ptrdiff_t strides[SMA_MAX_DIMS]; /**< Bytes between neighbours in each dimension. */
   sma_dtype_t dtype;               /**< Element type. */
   size_t itemsize;                 /**< Bytes per element. */
@@ -380,8 +394,7 @@ typedef struct sma_view {
  * plain arithmetic for hot loops. Use sma_at() for a checked version. */
 static inline void *sma_view_at(const sma_view_t *view, const size_t *index) {
   char *p = (char *)view->data;
-  for (size_t d = 0; d < view->ndim; d++)
-    p += (ptrdiff_t)index[d] * view->strides[d];
+  for (size_t d = 0; d < view->ndim; d++) p += (ptrdiff_t)index[d] * view->strides[d];
   return p;
 }
 
@@ -392,15 +405,13 @@ static inline void *sma_view_at1(const sma_view_t *view, size_t i) {
 
 /** sma_view_at() for a 2-d view: straight-line arithmetic for inner loops. */
 static inline void *sma_view_at2(const sma_view_t *view, size_t i, size_t j) {
-  return (char *)view->data + (ptrdiff_t)i * view->strides[0] +
-         (ptrdiff_t)j * view->strides[1];
+  return (char *)view->data + (ptrdiff_t)i * view->strides[0] + (ptrdiff_t)j * view->strides[1];
 }
 
 /** sma_view_at() for a 3-d view. */
-static inline void *sma_view_at3(const sma_view_t *view, size_t i, size_t j,
-                                 size_t k) {
-  return (char *)view->data + (ptrdiff_t)i * view->strides[0] +
-         (ptrdiff_t)j * view->strides[1] + (ptrdiff_t)k * view->strides[2];
+static inline void *sma_view_at3(const sma_view_t *view, size_t i, size_t j, size_t k) {
+  return (char *)view->data + (ptrdiff_t)i * view->strides[0] + (ptrdiff_t)j * view->strides[1] +
+         (ptrdiff_t)k * view->strides[2];
 }
 
 /** Number of elements in a view (1 for a 0-d view). */
@@ -519,8 +530,7 @@ typedef int (*sma_fill_fn)(const sma_view_t *view, void *user);
  * fill must not use the object `a` itself (it is not loaded yet); it runs
  * on the calling thread, once.
  * Errors: those of sma_create(), or fill's value. */
-SMA_API int sma_create_filled(sma_t *a, unsigned flags, sma_fill_fn fill,
-                              void *user);
+SMA_API int sma_create_filled(sma_t *a, unsigned flags, sma_fill_fn fill, void *user);
 
 /** Attaches to the existing segment named by the object, checks that it
  * holds shape x dtype (SMA_ETOOSMALL otherwise), checks shape and dtype
@@ -539,8 +549,7 @@ SMA_API int sma_load(sma_t *a);
  * success *out is a new loaded object to release with sma_free(). Errors:
  * those of sma_new() and sma_load(), plus SMA_ENORECORD (not made by
  * libsma), SMA_ECORRUPT and SMA_EBYTEORDER. */
-SMA_API int sma_open(sma_t **out, const char *name, const sma_slice_t *slice,
-                     size_t nslice);
+SMA_API int sma_open(sma_t **out, const char *name, const sma_slice_t *slice, size_t nslice);
 
 /** Flags for sma_load_as() and sma_open_as(). */
 enum sma_open_flags {
@@ -568,8 +577,8 @@ SMA_API int sma_load_as(sma_t *a, unsigned flags);
 /** sma_open() with `flags` (an OR of SMA_OPEN_*): with SMA_OPEN_READONLY
  * the new object is read-only, as after sma_load_as(). Errors: those of
  * sma_open(), and SMA_EINVAL for an unknown flag. */
-SMA_API int sma_open_as(sma_t **out, const char *name, const sma_slice_t *slice,
-                        size_t nslice, unsigned flags);
+SMA_API int sma_open_as(sma_t **out, const char *name, const sma_slice_t *slice, size_t nslice,
+                        unsigned flags);
 
 /** 1 if the object is read-only: loaded with SMA_OPEN_READONLY (its
  * mapping faults on a write), or, unloaded, one that sma_load() loads
@@ -612,13 +621,13 @@ enum sma_override_fields {
  * later minor release adds (with a new bit) is never read from an older
  * program's smaller struct (docs/abi.md). */
 typedef struct sma_override {
-  unsigned set;              /**< OR of SMA_SET_* */
-  const char *name;          /**< New name. */
-  size_t ndim;               /**< New number of dimensions. */
-  const size_t *shape;       /**< New shape, ndim entries. */
-  sma_dtype_t dtype;         /**< New dtype. */
-  const sma_slice_t *slice;  /**< New slice (nslice entries; 0 clears it). */
-  size_t nslice;             /**< Number of slices. */
+  unsigned set;             /**< OR of SMA_SET_* */
+  const char *name;         /**< New name. */
+  size_t ndim;              /**< New number of dimensions. */
+  const size_t *shape;      /**< New shape, ndim entries. */
+  sma_dtype_t dtype;        /**< New dtype. */
+  const sma_slice_t *slice; /**< New slice (nslice entries; 0 clears it). */
+  size_t nslice;            /**< Number of slices. */
 } sma_override_t;
 
 /** gridr's clone(sma, **override): a new, unloaded object with src's
@@ -720,12 +729,11 @@ SMA_API int sma_name_validate(const char *name);
  *     COUNTER-PREFIX-YYYYMMDD-HHMMSS-MICROSECONDS-UUID4
  * (the "PREFIX-" part is omitted for a NULL or empty prefix; time in
  * UTC; the UUID4 comes from the OS's CSPRNG). Short form otherwise:
- *     COUNTER36-PREFIX-RANDOM13 (COUNTER36: the counter in base 36; RANDOM13: 64 random bits as 13 base-32 characters)
- * The counter is process-wide and atomic, so names built in one process
- * never repeat; the random part keeps processes apart. Errors: SMA_EINVAL,
- * SMA_ENAME (bad prefix), SMA_ENOBUFS (buf too small even for the short
- * form; *size: the bytes it needs), SMA_ENAMETOOLONG (prefix too long for
- * the backend even in the short form), SMA_EOS (no randomness). */
+ *     COUNTER36-PREFIX-RANDOM13 (COUNTER36: the counter in base 36; RANDOM13: 64 random bits as 13
+ * base-32 characters) The counter is process-wide and atomic, so names built in one process never
+ * repeat; the random part keeps processes apart. Errors: SMA_EINVAL, SMA_ENAME (bad prefix),
+ * SMA_ENOBUFS (buf too small even for the short form; *size: the bytes it needs), SMA_ENAMETOOLONG
+ * (prefix too long for the backend even in the short form), SMA_EOS (no randomness). */
 SMA_API int sma_build_name(const char *prefix, char *buf, size_t *size);
 
 /** The value of the process-wide name counter: how many names
@@ -770,22 +778,19 @@ SMA_API int sma_registry_clear(sma_registry_t *reg);
  * on failure nothing is created or registered. Errors: SMA_EINVAL (NULL
  * out, reg or desc), those of sma_build_name(), sma_new() and
  * sma_create(). */
-SMA_API int sma_create_and_register(sma_t **out, sma_registry_t *reg,
-                                    const sma_array_desc_t *desc,
+SMA_API int sma_create_and_register(sma_t **out, sma_registry_t *reg, const sma_array_desc_t *desc,
                                     unsigned flags);
 
 /* ---- wrap -------------------------------------------------------------- */
 /** Called by sma_wrap() with the views of the n loaded arrays. */
-typedef int (*sma_wrap_fn)(const sma_view_t *const *views, size_t n,
-                           void *user);
+typedef int (*sma_wrap_fn)(const sma_view_t *const *views, size_t n, void *user);
 
 /** gridr's shmarray_wrap: loads each of the n arrays, calls fn with their
  * views and closes every one of them whatever fn returns; fn's return
  * value goes to *fn_result (may be NULL). If the k-th load fails, the
  * arrays loaded before it are closed, fn is not called and the load's
  * error is returned. Arrays must not be loaded on entry (SMA_ESTATE). */
-SMA_API int sma_wrap(int *fn_result, sma_t *const *arrays, size_t n,
-                     sma_wrap_fn fn, void *user);
+SMA_API int sma_wrap(int *fn_result, sma_t *const *arrays, size_t n, sma_wrap_fn fn, void *user);
 
 /* ---- Descriptors: an array as one printable line ----------------------- */
 /** The newest version of the descriptor format, which sma_describe()
@@ -855,56 +860,56 @@ SMA_API int sma_npy_write(const sma_t *a, sma_write_fn write, void *user);
  * stream that ends before its data does abandons the new segment. As
  * sma_create(), the name is taken exclusively only when it is published
  * where the segment is made unnamed first (Linux POSIX): a name created
- * meanwhile is SMA_EEXIST after the stream was read. Errors: SMA_EINVAL, SMA_ENPY (bad magic or version,
- * malformed or over-long header, data cut short), SMA_EDTYPE (object,
- * string, structured and other dtypes without a libsma counterpart),
- * SMA_ENDIM, SMA_EOVERFLOW, SMA_ENOMEM, and those of sma_create(). */
-SMA_API int sma_npy_read(sma_t **out, const char *name, unsigned flags,
-                         sma_read_fn read, void *user);
+ * meanwhile is SMA_EEXIST after the stream was read. Errors: SMA_EINVAL, SMA_ENPY (bad magic or
+ * version, malformed or over-long header, data cut short), SMA_EDTYPE (object, string, structured
+ * and other dtypes without a libsma counterpart), SMA_ENDIM, SMA_EOVERFLOW, SMA_ENOMEM, and those
+ * of sma_create(). */
+SMA_API int sma_npy_read(sma_t **out, const char *name, unsigned flags, sma_read_fn read,
+                         void *user);
 
 /* ---- Inspecting segments ------------------------------------------------- */
 /** What sma_info_get() and sma_list() report of one segment. */
 typedef struct sma_info {
-  char name[SMA_NAME_BUF];     /**< The segment's name. */
-  sma_dtype_t dtype;           /**< Element type. */
-  size_t ndim;                 /**< Number of dimensions. */
-  size_t shape[SMA_MAX_DIMS];  /**< Shape, ndim entries. */
-  size_t nbytes;          /**< array bytes: itemsize x prod(shape) */
-  size_t segment_size;    /**< the segment's size as the OS reports it */
-  uint64_t creator_pid;   /**< Process that created it. */
-  int64_t created_ns;     /**< ns since the Unix epoch */
-  int creator_alive;      /**< 1 alive, 0 gone (an earlier boot, or a pid of
-                               the caller's pid namespace that no longer
-                               runs), -1 unknown (e.g. created in another
-                               pid namespace) */
-  int attached;           /**< processes seen mapping it when it was
-                               examined (in sma_list(): as the walk
-                               began); 0 only when every process of the
-                               machine was examined and none mapped it
-                               (Linux: the initial pid namespace, every
-                               maps file readable, a /proc that hides no
-                               process from the caller: hidepid=2 or 4
-                               hides other users' from all but root);
-                               -1 unknown (none seen, but some process
-                               could not be examined or seen) */
-  int creating;           /**< 1 while sma_create() has not finished (or its
-                               creator died during it: see creator_alive) */
-  int huge_pages;         /**< 1 if the kernel maps its memory with huge
-                               pages (Linux POSIX: PMD-mapped tmpfs pages,
-                               seen through one page that already holds
-                               data; System V: a SHM_HUGETLB segment), 0 if
-                               not, -1 where that cannot be told (macOS,
-                               Windows, no page allocated yet is 0), and
-                               always -1 from sma_list() and
-                               sma_collect(), which map no page to ask */
-  int persistent;         /**< 1 if created with SMA_CREATE_PERSIST: meant
-                               to outlive its creator, never collected by
-                               sma_collect(), removed only by sma_unlink();
-                               0 otherwise (and for records written before
-                               the flag existed) */
-  uint64_t reserved[8];   /**< Zero. Room for the fields of later minor
-                               releases, so that the struct keeps its size
-                               (docs/abi.md). */
+  char name[SMA_NAME_BUF];    /**< The segment's name. */
+  sma_dtype_t dtype;          /**< Element type. */
+  size_t ndim;                /**< Number of dimensions. */
+  size_t shape[SMA_MAX_DIMS]; /**< Shape, ndim entries. */
+  size_t nbytes;              /**< array bytes: itemsize x prod(shape) */
+  size_t segment_size;        /**< the segment's size as the OS reports it */
+  uint64_t creator_pid;       /**< Process that created it. */
+  int64_t created_ns;         /**< ns since the Unix epoch */
+  int creator_alive;          /**< 1 alive, 0 gone (an earlier boot, or a pid of
+                                   the caller's pid namespace that no longer
+                                   runs), -1 unknown (e.g. created in another
+                                   pid namespace) */
+  int attached;               /**< processes seen mapping it when it was
+                                   examined (in sma_list(): as the walk
+                                   began); 0 only when every process of the
+                                   machine was examined and none mapped it
+                                   (Linux: the initial pid namespace, every
+                                   maps file readable, a /proc that hides no
+                                   process from the caller: hidepid=2 or 4
+                                   hides other users' from all but root);
+                                   -1 unknown (none seen, but some process
+                                   could not be examined or seen) */
+  int creating;               /**< 1 while sma_create() has not finished (or its
+                                   creator died during it: see creator_alive) */
+  int huge_pages;             /**< 1 if the kernel maps its memory with huge
+                                   pages (Linux POSIX: PMD-mapped tmpfs pages,
+                                   seen through one page that already holds
+                                   data; System V: a SHM_HUGETLB segment), 0 if
+                                   not, -1 where that cannot be told (macOS,
+                                   Windows, no page allocated yet is 0), and
+                                   always -1 from sma_list() and
+                                   sma_collect(), which map no page to ask */
+  int persistent;             /**< 1 if created with SMA_CREATE_PERSIST: meant
+                                   to outlive its creator, never collected by
+                                   sma_collect(), removed only by sma_unlink();
+                                   0 otherwise (and for records written before
+                                   the flag existed) */
+  uint64_t reserved[8];       /**< Zero. Room for the fields of later minor
+                                   releases, so that the struct keeps its size
+                                   (docs/abi.md). */
 } sma_info_t;
 
 /** Reads a libsma segment's record and the OS's view of it, without
@@ -978,11 +983,10 @@ enum sma_collect_flags {
  * gc). So a segment re-created under the name after the check
  * is not removed (short of a removal by hand and a re-create in the
  * microseconds between the last check and the unlink, which no system call
- * can exclude). With SMA_COLLECT_DRY_RUN nothing is removed. `info` (may be NULL) receives what sma_info_get() says,
- * but huge_pages is -1 (gc does not ask the kernel about pages).
- * Called from a sma_list() callback (`sma gc`), the attach count is the
- * walk's reading (sma_list()), which can be stale; a segment mapped since
- * is still kept, by the lease (or the kernel's count) at the removal,
+ * can exclude). With SMA_COLLECT_DRY_RUN nothing is removed. `info` (may be NULL) receives what
+ * sma_info_get() says, but huge_pages is -1 (gc does not ask the kernel about pages). Called from a
+ * sma_list() callback (`sma gc`), the attach count is the walk's reading (sma_list()), which can be
+ * stale; a segment mapped since is still kept, by the lease (or the kernel's count) at the removal,
  * which is taken at that moment whatever the walk read.
  * A persistent segment (info->persistent, SMA_CREATE_PERSIST) is always
  * kept (SMA_EINUSE), once published: one still marked being created
@@ -1020,15 +1024,15 @@ typedef struct sma_stray {
                                     was being created under, then the OS
                                     object (a /dev/shm path, or "shmid N
                                     key 0xK" as `ipcs -m` shows) */
-  int named;            /**< 0: kept for compatibility (the label is no
-                             segment name) */
-  uint64_t creator_pid; /**< the creator, as its intent names it */
-  int creator_alive;    /**< 1 alive, 0 provably gone, -1 cannot be judged
-                             here (another pid namespace, no /proc) */
-  uint64_t ident[2];    /**< the OS object's identity, opaque; what
-                             sma_collect_stray() checks it still is */
-  uint64_t reserved[8]; /**< Zero. Room for later minor releases' fields
-                             (docs/abi.md). */
+  int named;                   /**< 0: kept for compatibility (the label is no
+                                    segment name) */
+  uint64_t creator_pid;        /**< the creator, as its intent names it */
+  int creator_alive;           /**< 1 alive, 0 provably gone, -1 cannot be judged
+                                    here (another pid namespace, no /proc) */
+  uint64_t ident[2];           /**< the OS object's identity, opaque; what
+                                    sma_collect_stray() checks it still is */
+  uint64_t reserved[8];        /**< Zero. Room for later minor releases' fields
+                                    (docs/abi.md). */
 } sma_stray_t;
 
 /** Called by sma_list_strays() for each stray; a nonzero return stops

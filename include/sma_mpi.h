@@ -55,9 +55,9 @@ extern "C" {
 #endif
 
 #if defined(SMA_MPI_BUILDING) && defined(__GNUC__)
-#define SMA_MPI_API __attribute__((visibility("default")))
+#  define SMA_MPI_API __attribute__((visibility("default")))
 #else
-#define SMA_MPI_API
+#  define SMA_MPI_API
 #endif
 
 /** A distributed array (opaque). */
@@ -81,8 +81,8 @@ typedef struct sma_mpi_array sma_mpi_array_t;
  * segment its node's leader created: the node's ranks do not share
  * /dev/shm), SMA_ENOMEM, SMA_EOVERFLOW, SMA_EOS (an MPI call failed), and
  * those of sma_create() and sma_open(). */
-SMA_MPI_API int sma_mpi_create(sma_mpi_array_t **out, MPI_Comm comm,
-                               const sma_array_desc_t *desc, size_t halo);
+SMA_MPI_API int sma_mpi_create(sma_mpi_array_t **out, MPI_Comm comm, const sma_array_desc_t *desc,
+                               size_t halo);
 
 /** Collective: closes the rank's view and unlinks the node's segment
  * (the leader, after every rank of the node has closed). NULL is a
@@ -121,18 +121,17 @@ SMA_MPI_API int sma_mpi_scatter(sma_mpi_array_t *a, int root, const void *buf);
 
 /** Layout, as data. */
 typedef struct sma_mpi_layout {
-  int nodes;          /**< nodes (or fake nodes) of the communicator */
-  int node;           /**< this rank's node, 0..nodes-1, in row order */
-  int node_ranks;     /**< ranks on this node */
-  int node_rank;      /**< this rank on its node; 0 is the leader */
-  uint64_t bytes_sent; /**< bytes this rank sent to other nodes in halo
-                            exchanges so far (leaders only send) */
+  int nodes;                  /**< nodes (or fake nodes) of the communicator */
+  int node;                   /**< this rank's node, 0..nodes-1, in row order */
+  int node_ranks;             /**< ranks on this node */
+  int node_rank;              /**< this rank on its node; 0 is the leader */
+  uint64_t bytes_sent;        /**< bytes this rank sent to other nodes in halo
+                                   exchanges so far (leaders only send) */
   char segment[SMA_NAME_BUF]; /**< the node's libsma segment */
 } sma_mpi_layout_t;
 
 /** Fills *out with a's layout (zeroed for NULL a). */
-SMA_MPI_API void sma_mpi_layout_get(sma_mpi_layout_t *out,
-                                    const sma_mpi_array_t *a);
+SMA_MPI_API void sma_mpi_layout_get(sma_mpi_layout_t *out, const sma_mpi_array_t *a);
 
 #ifdef __cplusplus
 }

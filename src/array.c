@@ -10,16 +10,16 @@ struct sma {
   size_t ndim;
   size_t shape[SMA_MAX_DIMS];
   sma_dtype_t dtype;
-  size_t nbytes;                 /* itemsize x prod(shape) */
+  size_t nbytes; /* itemsize x prod(shape) */
   size_t nslice;
   sma_slice_t slice[SMA_MAX_DIMS];
   bool loaded;
   bool creator;
-  bool persistent;               /* see sma_is_persistent() */
-  bool readonly;                 /* loads map read-only: sma_is_readonly() */
-  unsigned effective;            /* create flags that took effect */
+  bool persistent;    /* see sma_is_persistent() */
+  bool readonly;      /* loads map read-only: sma_is_readonly() */
+  unsigned effective; /* create flags that took effect */
   sma__os_segment_t seg;
-  sma__map_t *map;               /* the shared mapping seg copies, or NULL */
+  sma__map_t *map; /* the shared mapping seg copies, or NULL */
   sma_view_t view;
   int os_error;
   uint64_t creator_pid;
@@ -36,15 +36,12 @@ void sma_caps_get(sma_caps_t *out) {
   out->max_segment = sma__os_max_segment();
 }
 
-static int check_description(const char *name, size_t ndim,
-                             const size_t *shape, sma_dtype_t dtype,
-                             const sma_slice_t *slice, size_t nslice,
-                             size_t *nbytes) {
+static int check_description(const char *name, size_t ndim, const size_t *shape, sma_dtype_t dtype,
+                             const sma_slice_t *slice, size_t nslice, size_t *nbytes) {
   int rc = sma_name_validate(name);
   if (rc != 0) return rc;
   if (ndim > SMA_MAX_DIMS) return SMA_ENDIM;
-  if ((ndim > 0 && shape == NULL) || (nslice > 0 && slice == NULL))
-    return SMA_EINVAL;
+  if ((ndim > 0 && shape == NULL) || (nslice > 0 && slice == NULL)) return SMA_EINVAL;
   if (!sma__dtype_valid(dtype)) return SMA_EDTYPE;
   if (nslice > ndim) return SMA_ETOOMANYSLICES;
   for (size_t d = 0; d < nslice; d++)
@@ -57,20 +54,18 @@ int sma_new(sma_t **out, const sma_array_desc_t *desc) {
   *out = NULL;
   if (desc == NULL) return SMA_EINVAL;
   size_t nbytes;
-  int rc = check_description(desc->name, desc->ndim, desc->shape, desc->dtype,
-                             desc->slice, desc->nslice, &nbytes);
+  int rc = check_description(desc->name, desc->ndim, desc->shape, desc->dtype, desc->slice,
+                             desc->nslice, &nbytes);
   if (rc != 0) return rc;
   sma_t *a = calloc(1, sizeof *a);
   if (a == NULL) return SMA_ENOMEM;
   memcpy(a->name, desc->name, strlen(desc->name) + 1);
   a->ndim = desc->ndim;
-  if (desc->ndim > 0)
-    memcpy(a->shape, desc->shape, desc->ndim * sizeof *a->shape);
+  if (desc->ndim > 0) memcpy(a->shape, desc->shape, desc->ndim * sizeof *a->shape);
   a->dtype = desc->dtype;
   a->nbytes = nbytes;
   a->nslice = desc->nslice;
-  if (desc->nslice > 0)
-    memcpy(a->slice, desc->slice, desc->nslice * sizeof *a->slice);
+  if (desc->nslice > 0) memcpy(a->slice, desc->slice, desc->nslice * sizeof *a->slice);
   a->seg.handle = -1;
   *out = a;
   return 0;
@@ -112,9 +107,7 @@ static void fill_record(const sma_t *a, bool persistent, sma__record_t *rec) {
   memcpy(rec->name, a->name, sizeof rec->name);
 }
 
-int sma_create(sma_t *a, unsigned flags) {
-  return sma_create_filled(a, flags, NULL, NULL);
-}
+int sma_create(sma_t *a, unsigned flags) { return sma_create_filled(a, flags, NULL, NULL); }
 
 /* Creates the segment os_name, fills it and publishes its name: the
  * steps during which the index entry is held (sma__index_add). */
@@ -148,9 +141,8 @@ static int create_published(sma_t *a, const char *os_name, size_t size, unsigned
 }
 
 int sma_create_filled(sma_t *a, unsigned flags, sma_fill_fn fill, void *user) {
-  const unsigned known = SMA_CREATE_GROUP | SMA_CREATE_PREFAULT |
-                         SMA_CREATE_HUGEPAGES | SMA_CREATE_NORESERVE |
-                         SMA_CREATE_PERSIST;
+  const unsigned known = SMA_CREATE_GROUP | SMA_CREATE_PREFAULT | SMA_CREATE_HUGEPAGES |
+                         SMA_CREATE_NORESERVE | SMA_CREATE_PERSIST;
   if (a == NULL || (flags & ~known) != 0) return SMA_EINVAL;
   if (a->loaded) return SMA_ESTATE;
   /* Persistence is the record's business, not the backend's. */
@@ -222,8 +214,7 @@ static int finish_load(sma_t *a, sma__os_segment_t *seg, sma__map_t *map,
   else if (rec != NULL && !same_shape(a, rec))
     rc = SMA_EMISMATCH;
   else
-    rc = sma__view_build(&a->view, seg->addr, a->ndim, a->shape, a->dtype,
-                         a->slice, a->nslice);
+    rc = sma__view_build(&a->view, seg->addr, a->ndim, a->shape, a->dtype, a->slice, a->nslice);
   if (rc != 0) {
     int ignored;
     drop_segment(seg, map, &ignored);
@@ -244,9 +235,8 @@ static int finish_load(sma_t *a, sma__os_segment_t *seg, sma__map_t *map,
  * the mapping), sharing the mapping this process holds of the same object
  * (map_cache.c). *has_record tells whether there was one; a segment still
  * being created is SMA_EBUSY. On failure nothing stays open. */
-static int open_checked(const char *name, bool readonly, sma__os_segment_t *seg,
-                        sma__map_t **map, sma__record_t *rec, bool *has_record,
-                        int *os_err) {
+static int open_checked(const char *name, bool readonly, sma__os_segment_t *seg, sma__map_t **map,
+                        sma__record_t *rec, bool *has_record, int *os_err) {
   int rc = sma__map_open(name, readonly, seg, rec, map, os_err);
   *has_record = rc == 0;
   if (rc == SMA_ENORECORD) return 0;
@@ -279,13 +269,12 @@ int sma_load_as(sma_t *a, unsigned flags) {
   return rc;
 }
 
-int sma_open(sma_t **out, const char *name, const sma_slice_t *slice,
-             size_t nslice) {
+int sma_open(sma_t **out, const char *name, const sma_slice_t *slice, size_t nslice) {
   return sma_open_as(out, name, slice, nslice, 0);
 }
 
-int sma_open_as(sma_t **out, const char *name, const sma_slice_t *slice,
-                size_t nslice, unsigned flags) {
+int sma_open_as(sma_t **out, const char *name, const sma_slice_t *slice, size_t nslice,
+                unsigned flags) {
   if (out == NULL) return sma__named_result(SMA_EINVAL, 0);
   *out = NULL;
   if ((flags & ~(unsigned)SMA_OPEN_READONLY) != 0) return sma__named_result(SMA_EINVAL, 0);
@@ -348,7 +337,7 @@ static int check_not_other(const char *name, const char *os_name, int *os_err) {
   sma__record_t rec;
   int rc = sma__segment_open(name, 1, &seg, &rec, os_err);
   if (rc == SMA_EBYTEORDER) return 0; /* closed, and its record names `name` */
-  if (rc != 0) return rc; /* nothing stays open (sma__segment_open) */
+  if (rc != 0) return rc;             /* nothing stays open (sma__segment_open) */
   int ignored;
   sma__os_close(&seg, &ignored);
   return 0;
@@ -382,18 +371,16 @@ int sma_clone(sma_t **out, const sma_t *src, const sma_override_t *ov) {
   *out = NULL;
   if (src == NULL) return SMA_EINVAL;
   unsigned set = ov != NULL ? ov->set : 0;
-  if ((set & ~(unsigned)(SMA_SET_NAME | SMA_SET_SHAPE | SMA_SET_DTYPE |
-                         SMA_SET_SLICE)) != 0)
+  if ((set & ~(unsigned)(SMA_SET_NAME | SMA_SET_SHAPE | SMA_SET_DTYPE | SMA_SET_SLICE)) != 0)
     return SMA_EINVAL;
-  bool name = set & SMA_SET_NAME, shape = set & SMA_SET_SHAPE,
-       dtype = set & SMA_SET_DTYPE, slice = set & SMA_SET_SLICE;
-  int rc = sma_new(
-      out, &(sma_array_desc_t){.name = name ? ov->name : src->name,
-                               .ndim = shape ? ov->ndim : src->ndim,
-                               .shape = shape ? ov->shape : src->shape,
-                               .dtype = dtype ? ov->dtype : src->dtype,
-                               .slice = slice ? ov->slice : src->slice,
-                               .nslice = slice ? ov->nslice : src->nslice});
+  bool name = set & SMA_SET_NAME, shape = set & SMA_SET_SHAPE, dtype = set & SMA_SET_DTYPE,
+       slice = set & SMA_SET_SLICE;
+  int rc = sma_new(out, &(sma_array_desc_t){.name = name ? ov->name : src->name,
+                                            .ndim = shape ? ov->ndim : src->ndim,
+                                            .shape = shape ? ov->shape : src->shape,
+                                            .dtype = dtype ? ov->dtype : src->dtype,
+                                            .slice = slice ? ov->slice : src->slice,
+                                            .nslice = slice ? ov->nslice : src->nslice});
   if (rc == 0) {
     (*out)->persistent = src->persistent;
     (*out)->readonly = src->readonly; /* a slice of a read-only array stays so */
@@ -427,19 +414,14 @@ const sma_slice_t *sma_slice_get(const sma_t *a, size_t *count) {
   return n > 0 ? a->slice : NULL;
 }
 
-const sma_view_t *sma_view_get(const sma_t *a) {
-  return a && a->loaded ? &a->view : NULL;
-}
+const sma_view_t *sma_view_get(const sma_t *a) { return a && a->loaded ? &a->view : NULL; }
 
 void *sma_data(const sma_t *a) { return a && a->loaded ? a->view.data : NULL; }
 
-intptr_t sma_os_handle(const sma_t *a) {
-  return a && a->loaded ? a->seg.handle : -1;
-}
+intptr_t sma_os_handle(const sma_t *a) { return a && a->loaded ? a->seg.handle : -1; }
 
 int sma_at(void **out, const sma_t *a, const size_t *index) {
-  if (a == NULL || out == NULL || (index == NULL && a->ndim > 0))
-    return SMA_EINVAL;
+  if (a == NULL || out == NULL || (index == NULL && a->ndim > 0)) return SMA_EINVAL;
   *out = NULL;
   if (!a->loaded) return SMA_ESTATE;
   for (size_t d = 0; d < a->view.ndim; d++)

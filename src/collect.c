@@ -56,8 +56,7 @@ typedef struct recover_walk {
 
 static int claimed_by_another(const sma__intent_t *it, void *user) {
   recover_walk_t *w = user;
-  if (strcmp(it->entry, w->dead->entry) == 0 || strcmp(it->object, w->dead->object) != 0)
-    return 0;
+  if (strcmp(it->entry, w->dead->entry) == 0 || strcmp(it->object, w->dead->object) != 0) return 0;
   if (sma__creator_state(it->pid, it->pidns, it->boot_id, it->start) == 0) return 0;
   w->claimed = 1;
   return 1;

@@ -39,8 +39,7 @@ int sma_describe(const sma_t *a, char *buf, size_t *size) {
 
 /* Expects "key=" at *p; on success *value and *len span the value up to the
  * next space (or the end of the line when `rest` is set). */
-static int field(const char **p, const char *key, int rest, const char **value,
-                 size_t *len) {
+static int field(const char **p, const char *key, int rest, const char **value, size_t *len) {
   size_t klen = strlen(key);
   if (strncmp(*p, key, klen) != 0 || (*p)[klen] != '=') return SMA_EDESCRIPTOR;
   const char *v = *p + klen + 1;
@@ -84,21 +83,18 @@ int sma_parse(sma_t **out, const char **bad_field, const char *line) {
 
   *bad_field = "backend";
   if (field(&p, "backend", 0, &v, &len) != 0) return SMA_EDESCRIPTOR;
-  if (len != strlen(sma_backend()) || strncmp(v, sma_backend(), len) != 0)
-    return SMA_EMISMATCH;
+  if (len != strlen(sma_backend()) || strncmp(v, sma_backend(), len) != 0) return SMA_EMISMATCH;
 
   *bad_field = "dtype";
   sma_dtype_t dtype;
-  if (field(&p, "dtype", 0, &v, &len) != 0 ||
-      !copy_field(text, sizeof text, v, len))
+  if (field(&p, "dtype", 0, &v, &len) != 0 || !copy_field(text, sizeof text, v, len))
     return SMA_EDESCRIPTOR;
   int rc = sma_dtype_parse(&dtype, text);
   if (rc != 0) return rc;
 
   *bad_field = "shape";
   size_t shape[SMA_MAX_DIMS], ndim;
-  if (field(&p, "shape", 0, &v, &len) != 0 ||
-      !copy_field(text, sizeof text, v, len))
+  if (field(&p, "shape", 0, &v, &len) != 0 || !copy_field(text, sizeof text, v, len))
     return SMA_EDESCRIPTOR;
   rc = sma_shape_parse(shape, SMA_MAX_DIMS, &ndim, text);
   if (rc != 0) return rc == SMA_ESHAPE ? SMA_EDESCRIPTOR : rc;
@@ -106,11 +102,9 @@ int sma_parse(sma_t **out, const char **bad_field, const char *line) {
   *bad_field = "slice";
   sma_slice_t slices[SMA_MAX_DIMS];
   size_t nslice;
-  if (field(&p, "slice", 0, &v, &len) != 0 ||
-      !copy_field(text, sizeof text, v, len))
+  if (field(&p, "slice", 0, &v, &len) != 0 || !copy_field(text, sizeof text, v, len))
     return SMA_EDESCRIPTOR;
-  if ((rc = sma_slice_parse(slices, SMA_MAX_DIMS, &nslice, text)) != 0)
-    return rc;
+  if ((rc = sma_slice_parse(slices, SMA_MAX_DIMS, &nslice, text)) != 0) return rc;
 
   /* Version 2: whether the segment is meant to persist, 0 or 1. */
   bool persistent = false;
@@ -123,8 +117,7 @@ int sma_parse(sma_t **out, const char **bad_field, const char *line) {
 
   *bad_field = "name";
   char name[SMA_NAME_BUF];
-  if (field(&p, "name", 1, &v, &len) != 0 ||
-      !copy_field(name, sizeof name, v, len))
+  if (field(&p, "name", 1, &v, &len) != 0 || !copy_field(name, sizeof name, v, len))
     return SMA_EDESCRIPTOR;
   if (*p == '\r') p++;
   if (*p == '\n') p++;
@@ -136,9 +129,12 @@ int sma_parse(sma_t **out, const char **bad_field, const char *line) {
                                         .dtype = dtype,
                                         .slice = slices,
                                         .nslice = nslice});
-  if (rc == SMA_ENDIM) *bad_field = "shape";
-  else if (rc == SMA_ETOOMANYSLICES || rc == SMA_ESTEP) *bad_field = "slice";
-  else if (rc == SMA_EOVERFLOW) *bad_field = "shape";
+  if (rc == SMA_ENDIM)
+    *bad_field = "shape";
+  else if (rc == SMA_ETOOMANYSLICES || rc == SMA_ESTEP)
+    *bad_field = "slice";
+  else if (rc == SMA_EOVERFLOW)
+    *bad_field = "shape";
   if (rc == 0 && persistent) sma__mark_persistent(*out);
   if (rc == 0) *bad_field = NULL;
   return rc;

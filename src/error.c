@@ -5,7 +5,8 @@
 const char *sma_strerror(int err) {
   switch (err) {
   case SMA_OK: return "success";
-#define SMA__ERR_MSG(name, value, msg) case SMA_##name: return msg;
+#define SMA__ERR_MSG(name, value, msg)                                                             \
+  case SMA_##name: return msg;
     SMA_ERRNO_MAP(SMA__ERR_MSG)
 #undef SMA__ERR_MSG
   default: return "unknown error";
@@ -15,7 +16,8 @@ const char *sma_strerror(int err) {
 const char *sma_err_name(int err) {
   switch (err) {
   case SMA_OK: return "SMA_OK";
-#define SMA__ERR_NAME(name, value, msg) case SMA_##name: return "SMA_" #name;
+#define SMA__ERR_NAME(name, value, msg)                                                            \
+  case SMA_##name: return "SMA_" #name;
     SMA_ERRNO_MAP(SMA__ERR_NAME)
 #undef SMA__ERR_NAME
   default: return "SMA_EUNKNOWN";
@@ -23,8 +25,7 @@ const char *sma_err_name(int err) {
 }
 
 unsigned sma_version(void) {
-  return SMA_VERSION_MAJOR * 10000u + SMA_VERSION_MINOR * 100u +
-         SMA_VERSION_PATCH;
+  return SMA_VERSION_MAJOR * 10000u + SMA_VERSION_MINOR * 100u + SMA_VERSION_PATCH;
 }
 
 int sma_last_os_error(void) { return sma__os_last_error(); }

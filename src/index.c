@@ -12,18 +12,18 @@
  * Windows' MAX_PATH) has the entry
  * "~HASH" (or "~HASH-N" where another name of the same digest holds
  * "~HASH": see LONG_ENTRY_SLOTS) instead, holding the object name as its
- * content ('~' is never part of an encoded entry). Keeping the index is best-effort: a failure never fails a create
- * or an unlink. Listing drops the entries whose segment the OS says is
- * gone (SMA_ENOENT); a segment that exists but cannot be opened (another
- * user's name, no permission) keeps its entry. */
+ * content ('~' is never part of an encoded entry). Keeping the index is best-effort: a failure
+ * never fails a create or an unlink. Listing drops the entries whose segment the OS says is gone
+ * (SMA_ENOENT); a segment that exists but cannot be opened (another user's name, no permission)
+ * keeps its entry. */
 #include "sma_int.h"
 
 #include <string.h>
 
 /* The bytes an entry keeps as they are; every other byte becomes %XX. */
 static bool is_plain(unsigned char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         c == '.' || c == '_' || c == '-';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+         c == '_' || c == '-';
 }
 
 /* Bytes other than A-Z a-z 0-9 . _ - become %XX: no separator, no
@@ -111,8 +111,7 @@ static int long_entry_slot(const char *entry, const char *name) {
 
 /* The name a long entry holds, if it is one that long_entry() made for
  * that very name (*slot: which). */
-static bool read_long_entry(intptr_t dir, const char *entry, char name[SMA_NAME_BUF],
-                            int *slot) {
+static bool read_long_entry(intptr_t dir, const char *entry, char name[SMA_NAME_BUF], int *slot) {
   size_t n = 0;
   int os_err;
   if (sma__os_index_get(dir, entry, name, SMA_NAME_BUF - 1, &n, &os_err) != 0) return false;
@@ -233,8 +232,7 @@ static void drop_if_gone(intptr_t dir, const char *entry, const char *name) {
     if (gone(name)) sma__os_index_remove(dir, entry, &os_err);
     sma__os_index_unlock(dir);
   } else if (rc == SMA_ENOTSUP) {
-    if (sma__os_index_remove(dir, entry, &os_err) == 0 && !gone(name))
-      add_entry(dir, name);
+    if (sma__os_index_remove(dir, entry, &os_err) == 0 && !gone(name)) add_entry(dir, name);
   } /* else a create is under way: unknown, kept */
 }
 
@@ -255,8 +253,7 @@ static int visit(const char *entry, void *user) {
   return 0;
 }
 
-int sma__index_list(int (*fn)(const char *name, void *user), void *user,
-                    int *os_err) {
+int sma__index_list(int (*fn)(const char *name, void *user), void *user, int *os_err) {
   walk_t w = {0, fn, user};
   int rc = sma__os_index_open(0, &w.dir, os_err);
   if (rc == SMA_ENOENT) return 0; /* no index: nothing was made */

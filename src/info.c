@@ -37,7 +37,7 @@ int sma__inspect(const char *name, sma_info_t *out, uint64_t ident[2], bool huge
   ident[0] = seg.ident[0];
   ident[1] = seg.ident[1];
   int ignored;
-  sma__os_close(&seg, &ignored); /* before counting who maps it */
+  sma__os_close(&seg, &ignored);                /* before counting who maps it */
   if (rc != 0) return sma__named_result(rc, 0); /* no record: not the OS's doing */
 
   memcpy(out->name, rec.name, sizeof out->name);
@@ -48,17 +48,17 @@ int sma__inspect(const char *name, sma_info_t *out, uint64_t ident[2], bool huge
   out->segment_size = size;
   out->creator_pid = rec.creator_pid;
   out->created_ns = rec.created_ns;
-  out->creator_alive = sma__creator_state(rec.creator_pid, rec.pidns, rec.boot_id,
-                                          rec.creator_start);
+  out->creator_alive =
+      sma__creator_state(rec.creator_pid, rec.pidns, rec.boot_id, rec.creator_start);
   out->creating = creating;
   out->huge_pages = huge;
   out->persistent = rec.persistent;
   sma__os_stat_t st;
   char os_name[SMA_NAME_BUF];
-  out->attached = sma__os_name(name, os_name) == 0 &&
-                          sma__os_stat(os_name, walk_mappers, &st, &ignored) == 0
-                      ? st.attached
-                      : -1;
+  out->attached =
+      sma__os_name(name, os_name) == 0 && sma__os_stat(os_name, walk_mappers, &st, &ignored) == 0
+          ? st.attached
+          : -1;
   return 0;
 }
 

@@ -25,7 +25,7 @@ void sma__intent_write(const char *object, char entry[32]) {
   sma__os_boot_id(boot);
   char line[SMA_STRAY_LABEL + 160];
   int n = snprintf(line, sizeof line, INTENT_MAGIC "%llu %llu ", (unsigned long long)pid,
-               (unsigned long long)sma__os_pidns());
+                   (unsigned long long)sma__os_pidns());
   for (int i = 0; i < 16; i++) n += snprintf(line + n, sizeof line - (size_t)n, "%02x", boot[i]);
   n += snprintf(line + n, sizeof line - (size_t)n, " %llu %s\n",
                 (unsigned long long)sma__os_pid_start(pid), object);
@@ -66,7 +66,8 @@ static bool parse(const char *text, sma__intent_t *it) {
   char boot[33];
   int at = 0;
   if (sscanf(text + strlen(INTENT_MAGIC), "%llu %llu %32[0-9a-f] %llu %n", &pid, &pidns, boot,
-             &start, &at) != 4 || at == 0 || strlen(boot) != 32)
+             &start, &at) != 4 ||
+      at == 0 || strlen(boot) != 32)
     return false;
   const char *object = text + strlen(INTENT_MAGIC) + at;
   size_t len = strcspn(object, "\n");
@@ -93,7 +94,7 @@ typedef struct walk {
 static int visit(const char *entry, void *user) {
   walk_t *w = user;
   if (strncmp(entry, INTENT_PREFIX, strlen(INTENT_PREFIX)) != 0 ||
-      strlen(entry) >= sizeof ((sma__intent_t *)0)->entry)
+      strlen(entry) >= sizeof((sma__intent_t *)0)->entry)
     return 0;
   char text[SMA_STRAY_LABEL + 160];
   size_t n = 0;

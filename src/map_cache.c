@@ -39,10 +39,10 @@
 
 struct sma__map {
   sma__map_t *next;
-  sma__os_segment_t seg;   /* the mapping, shared; seg.ident is the key */
-  size_t refs;             /* loads holding it; under the lock */
+  sma__os_segment_t seg; /* the mapping, shared; seg.ident is the key */
+  size_t refs;           /* loads holding it; under the lock */
   /* What the record check gave when the mapping was made (immutable). */
-  int record_rc;           /* 0 or SMA_ENORECORD */
+  int record_rc; /* 0 or SMA_ENORECORD */
   sma__record_t rec;
   unsigned char bytes[SMA__RECORD_SIZE];
 };
@@ -67,8 +67,7 @@ static int cache_enabled(void) {
   return s == 1;
 }
 
-static bool same_mapping(const sma__map_t *m, const uint64_t ident[2], size_t size,
-                         int readonly) {
+static bool same_mapping(const sma__map_t *m, const uint64_t ident[2], size_t size, int readonly) {
   return m->seg.ident[0] == ident[0] && m->seg.ident[1] == ident[1] && m->seg.size == size &&
          m->seg.readonly == readonly;
 }
@@ -104,8 +103,7 @@ static int check_name(int rc, const sma__record_t *rec, const char *name) {
 
 /* A load of a mapping already held: the record is read again, and only
  * bytes that changed since it was checked are checked again. */
-static int check_held(const sma__map_t *m, const char *name, sma__record_t *rec,
-                      int *os_err) {
+static int check_held(const sma__map_t *m, const char *name, sma__record_t *rec, int *os_err) {
   unsigned char bytes[SMA__RECORD_SIZE];
   if (m->seg.size < SMA__RECORD_SIZE) return SMA_ENORECORD;
   int rc = sma__os_read(&m->seg, m->seg.size - SMA__RECORD_SIZE, bytes, sizeof bytes, os_err);
@@ -141,9 +139,8 @@ static void release(sma__map_t *m, int *os_err, int *rc) {
 /* No mapping of the object was held: maps it as without the cache, then
  * shares it, unless another thread shared one of the same object
  * meanwhile (then that one is used and this one closed). */
-static int open_new(const char *name, const char *os_name, int readonly,
-                    sma__os_segment_t *seg, sma__record_t *rec, sma__map_t **map,
-                    int *os_err) {
+static int open_new(const char *name, const char *os_name, int readonly, sma__os_segment_t *seg,
+                    sma__record_t *rec, sma__map_t **map, int *os_err) {
   int rc = sma__os_open(os_name, readonly, seg, os_err);
   if (rc != 0) return rc;
   sma__map_t *m = calloc(1, sizeof *m);
@@ -184,8 +181,8 @@ static int open_new(const char *name, const char *os_name, int readonly,
   return rc;
 }
 
-int sma__map_open(const char *name, int readonly, sma__os_segment_t *seg,
-                  sma__record_t *rec, sma__map_t **map, int *os_err) {
+int sma__map_open(const char *name, int readonly, sma__os_segment_t *seg, sma__record_t *rec,
+                  sma__map_t **map, int *os_err) {
   *map = NULL;
   if (!cache_enabled()) return sma__segment_open(name, readonly, seg, rec, os_err);
   char os_name[SMA_NAME_BUF];

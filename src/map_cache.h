@@ -17,8 +17,8 @@ typedef struct sma__map sma__map_t;
  * when the cache was not used, and the caller owns *seg as after
  * sma__segment_open(). SMA_ENORECORD comes with the segment open, as
  * there. */
-int sma__map_open(const char *name, int readonly, sma__os_segment_t *seg,
-                  sma__record_t *rec, sma__map_t **map, int *os_err);
+int sma__map_open(const char *name, int readonly, sma__os_segment_t *seg, sma__record_t *rec,
+                  sma__map_t **map, int *os_err);
 
 /* Drops one reference; the last one unmaps and closes the object. */
 int sma__map_close(sma__map_t *map, int *os_err);

@@ -21,8 +21,7 @@ static size_t utf8_sequence(const unsigned char *p) {
     cp = cp << 6 | (p[i] & 0x3f);
   }
   static const uint32_t shortest[5] = {0, 0, 0x80, 0x800, 0x10000};
-  if (cp < shortest[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-    return 0;
+  if (cp < shortest[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
   return cp <= 0x9f ? 0 : len; /* C1 controls can carry terminal escapes */
 }
 
@@ -58,8 +57,7 @@ uint64_t sma_name_counter(void) { return sma__os_counter_read(); }
 
 /* Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm):
  * pure arithmetic, so no gmtime() and its shared static buffer. */
-static void civil_from_unix(int64_t seconds, int *y, int *m, int *d, int *hh,
-                            int *mm, int *ss) {
+static void civil_from_unix(int64_t seconds, int *y, int *m, int *d, int *hh, int *mm, int *ss) {
   int64_t days = seconds / 86400, rem = seconds % 86400;
   if (rem < 0) {
     rem += 86400;
@@ -114,29 +112,28 @@ static void format_base36(uint64_t v, char out[14]) {
   out[n] = '\0';
 }
 
-static int build_long(char *buf, size_t cap, uint64_t counter,
-                      const char *prefix, unsigned char rnd[16]) {
+static int build_long(char *buf, size_t cap, uint64_t counter, const char *prefix,
+                      unsigned char rnd[16]) {
   int64_t ns = sma__os_now_ns();
   int64_t secs = ns / 1000000000, micros = ns % 1000000000 / 1000;
   int y, mo, d, hh, mi, ss;
   civil_from_unix(secs, &y, &mo, &d, &hh, &mi, &ss);
   char uuid[37];
   format_uuid4(rnd, uuid);
-  int n = snprintf(buf, cap, "%llu-%s%s%04d%02d%02d-%02d%02d%02d-%06d-%s",
-                   (unsigned long long)counter, prefix, *prefix ? "-" : "",
-                   y, mo, d, hh, mi, ss, (int)micros, uuid);
+  int n =
+      snprintf(buf, cap, "%llu-%s%s%04d%02d%02d-%02d%02d%02d-%06d-%s", (unsigned long long)counter,
+               prefix, *prefix ? "-" : "", y, mo, d, hh, mi, ss, (int)micros, uuid);
   return n < 0 ? SMA_EOS : n;
 }
 
-static int build_short(char *buf, size_t cap, uint64_t counter,
-                       const char *prefix, const unsigned char rnd[16]) {
+static int build_short(char *buf, size_t cap, uint64_t counter, const char *prefix,
+                       const unsigned char rnd[16]) {
   uint64_t bits = 0;
   for (int i = 0; i < 8; i++) bits = (bits << 8) | rnd[i];
   char ctr[14], tail[14];
   format_base36(counter, ctr);
   format_base32(bits, tail);
-  int n = snprintf(buf, cap, "%s-%s%s%s", ctr, prefix, *prefix ? "-" : "",
-                   tail);
+  int n = snprintf(buf, cap, "%s-%s%s%s", ctr, prefix, *prefix ? "-" : "", tail);
   return n < 0 ? SMA_EOS : n;
 }
 

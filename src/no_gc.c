@@ -5,8 +5,7 @@
  * lists this file in its CMakeLists.txt instead of implementing them. */
 #include "platform.h"
 
-int sma__os_remove_unused(const char *name, const uint64_t ident[2],
-                          int dry_run, int *os_err) {
+int sma__os_remove_unused(const char *name, const uint64_t ident[2], int dry_run, int *os_err) {
   (void)name;
   (void)ident;
   (void)dry_run;
@@ -15,8 +14,8 @@ int sma__os_remove_unused(const char *name, const uint64_t ident[2],
 }
 
 int sma__os_intent_objects(const char *object, uint64_t creator,
-                           int (*fn)(const sma__os_stray_t *stray, void *user),
-                           void *user, size_t *found, int *os_err) {
+                           int (*fn)(const sma__os_stray_t *stray, void *user), void *user,
+                           size_t *found, int *os_err) {
   (void)object;
   (void)creator;
   (void)fn;
@@ -26,8 +25,7 @@ int sma__os_intent_objects(const char *object, uint64_t creator,
   return SMA_ENOTSUP; /* nothing can be said here: intents are kept */
 }
 
-int sma__os_remove_stray(const sma__os_stray_t *stray, int dry_run,
-                         int *os_err) {
+int sma__os_remove_stray(const sma__os_stray_t *stray, int dry_run, int *os_err) {
   (void)stray;
   (void)dry_run;
   (void)os_err;

@@ -89,8 +89,10 @@ static int parse_dict(const char *p, const char *end, sma__npy_header_t *h) {
     p = skip(p, end);
     if (p >= end || *p++ != ':') return SMA_ENPY;
     p = skip(p, end);
-    int bit = strcmp(key, "descr") == 0 ? 1 : strcmp(key, "fortran_order") == 0 ? 2
-            : strcmp(key, "shape") == 0 ? 4 : 0;
+    int bit = strcmp(key, "descr") == 0           ? 1
+              : strcmp(key, "fortran_order") == 0 ? 2
+              : strcmp(key, "shape") == 0         ? 4
+                                                  : 0;
     if (bit == 0 || (seen & bit)) return SMA_ENPY;
     seen |= bit;
     if (bit == 1 && p < end && *p == '[') return SMA_EDTYPE; /* structured */
@@ -99,8 +101,10 @@ static int parse_dict(const char *p, const char *end, sma__npy_header_t *h) {
     if (bit == 4) p = tuple(p, end, h, &rc);
     if (p == NULL) return bit == 1 ? SMA_EDTYPE : rc;
     p = skip(p, end);
-    if (p < end && *p == ',') p++;
-    else if (p >= end || *p != '}') return SMA_ENPY;
+    if (p < end && *p == ',')
+      p++;
+    else if (p >= end || *p != '}')
+      return SMA_ENPY;
   }
   if (skip(p + 1, end) != end || seen != 7) return SMA_ENPY;
   return descr_dtype(descr, h);
@@ -112,8 +116,7 @@ static uint32_t get_le(const unsigned char *b, int n) {
   return v;
 }
 
-int sma__npy_prefix(const unsigned char *buf, size_t n, size_t *header_len,
-                    size_t *prefix_len) {
+int sma__npy_prefix(const unsigned char *buf, size_t n, size_t *header_len, size_t *prefix_len) {
   if (n < 10 || memcmp(buf, MAGIC, sizeof MAGIC) != 0) return SMA_ENPY;
   int major = buf[6];
   if (buf[7] != 0 || major < 1 || major > 3) return SMA_ENPY;
@@ -123,8 +126,7 @@ int sma__npy_prefix(const unsigned char *buf, size_t n, size_t *header_len,
   return *header_len > SMA__NPY_HEADER_MAX ? SMA_ENPY : 0;
 }
 
-int sma__npy_header_parse(const unsigned char *buf, size_t n,
-                          sma__npy_header_t *h) {
+int sma__npy_header_parse(const unsigned char *buf, size_t n, sma__npy_header_t *h) {
   memset(h, 0, sizeof *h);
   size_t header_len, prefix_len;
   int rc = sma__npy_prefix(buf, n, &header_len, &prefix_len);
@@ -258,8 +260,7 @@ static void swap_bytes(unsigned char *p, size_t count, size_t item, size_t unit)
 
 /* The data, in file order, into the C-order array at dst: a straight read
  * for C order, a scatter for Fortran order (first index fastest). */
-static int get_data(sma_read_fn read, void *user, const sma__npy_header_t *h,
-                    unsigned char *dst) {
+static int get_data(sma_read_fn read, void *user, const sma__npy_header_t *h, unsigned char *dst) {
   size_t item = sma_dtype_size(h->dtype), count = h->data_bytes / (item ? item : 1);
   size_t unit = h->dtype == SMA_COMPLEX64 || h->dtype == SMA_COMPLEX128 ? item / 2 : item;
   if (!h->fortran || h->ndim < 2) {
@@ -319,8 +320,7 @@ static int pour(const sma_view_t *view, void *user) {
   return get_data(p->read, p->user, p->h, view->data);
 }
 
-int sma_npy_read(sma_t **out, const char *name, unsigned flags,
-                 sma_read_fn read, void *user) {
+int sma_npy_read(sma_t **out, const char *name, unsigned flags, sma_read_fn read, void *user) {
   if (out == NULL) return SMA_EINVAL;
   *out = NULL;
   if (name == NULL || read == NULL) return SMA_EINVAL;
@@ -328,10 +328,9 @@ int sma_npy_read(sma_t **out, const char *name, unsigned flags,
   int rc = get_header(read, user, &h);
   if (rc != 0) return rc;
   sma_t *a;
-  if ((rc = sma_new(&a, &(sma_array_desc_t){.name = name,
-                                            .ndim = h.ndim,
-                                            .shape = h.shape,
-                                            .dtype = h.dtype})) != 0)
+  if ((rc =
+           sma_new(&a, &(sma_array_desc_t){
+                           .name = name, .ndim = h.ndim, .shape = h.shape, .dtype = h.dtype})) != 0)
     return rc;
   /* The name appears only once every byte is in: a load killed or cut
    * short midway leaves nothing a reader could take for the array. */

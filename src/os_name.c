@@ -26,7 +26,7 @@
 #include <string.h>
 
 #if defined(SMA_FAULT_INJECTION)
-#include <stdlib.h> /* getenv */
+#  include <stdlib.h> /* getenv */
 #endif
 
 enum { HASH_CHARS = 13, DIGEST_CHARS = 1 + HASH_CHARS };
@@ -145,7 +145,6 @@ int sma__record_verdict(int fetched, const sma__record_t *rec, const char *name)
   }
   if (fetched != SMA_ENORECORD) return fetched;
   char os_name[SMA_NAME_BUF];
-  if (sma__os_name(name, os_name) != 0 || sma__os_name_shared(name, os_name))
-    return SMA_ENOENT;
+  if (sma__os_name(name, os_name) != 0 || sma__os_name_shared(name, os_name)) return SMA_ENOENT;
   return SMA_ENORECORD; /* its own name: a segment another program made */
 }

@@ -26,25 +26,25 @@
 
 /* One attached segment: the mapping and the OS handle behind it. */
 typedef struct sma__os_segment {
-  void *addr;              /* start of the mapping, NULL if size is 0 */
-  size_t size;             /* mapped bytes: the whole segment */
-  intptr_t handle;         /* fd, shmid or HANDLE; -1 when none */
-  unsigned effective;      /* create(): the SMA_CREATE_* flags that took effect */
-  int creating;            /* open(): the OS object still carries the mark
-                              create() puts on it until publish() */
-  int readonly;            /* open(): mapped read-only (a write faults) */
-  int unnamed;             /* backend's own: created but not yet named */
-  char staged[48];         /* backend's own: the private name a create
-                              builds under before publish() renames it */
-  intptr_t mark;           /* backend's own: the being-created mark's
-                              handle (Windows), 0 when none */
-  uint64_t ident[2];       /* open(): the OS object's identity (POSIX:
-                              device, inode; System V: shmid, and a
-                              nonzero tag, since shmid 0 exists), which
-                              remove_unused() and the mapping cache
-                              compare; all zero where there is none */
-  char intent[32];         /* create(): the intent entry written for this
-                              create (sma__intent_write), "" when none */
+  void *addr;         /* start of the mapping, NULL if size is 0 */
+  size_t size;        /* mapped bytes: the whole segment */
+  intptr_t handle;    /* fd, shmid or HANDLE; -1 when none */
+  unsigned effective; /* create(): the SMA_CREATE_* flags that took effect */
+  int creating;       /* open(): the OS object still carries the mark
+                         create() puts on it until publish() */
+  int readonly;       /* open(): mapped read-only (a write faults) */
+  int unnamed;        /* backend's own: created but not yet named */
+  char staged[48];    /* backend's own: the private name a create
+                         builds under before publish() renames it */
+  intptr_t mark;      /* backend's own: the being-created mark's
+                         handle (Windows), 0 when none */
+  uint64_t ident[2];  /* open(): the OS object's identity (POSIX:
+                         device, inode; System V: shmid, and a
+                         nonzero tag, since shmid 0 exists), which
+                         remove_unused() and the mapping cache
+                         compare; all zero where there is none */
+  char intent[32];    /* create(): the intent entry written for this
+                         create (sma__intent_write), "" when none */
 } sma__os_segment_t;
 
 /* ---- Services common code offers backends --------------------------------
@@ -93,9 +93,8 @@ uint64_t sma__os_max_segment(void);
  * evidence on which gc removes an object without a record.
  * Post: seg->size == size. On failure the name does not exist afterwards
  * and nothing is left open. */
-int sma__os_create(const char *name, size_t size, unsigned flags,
-                   const unsigned char *record, sma__os_segment_t *seg,
-                   int *os_err);
+int sma__os_create(const char *name, size_t size, unsigned flags, const unsigned char *record,
+                   sma__os_segment_t *seg, int *os_err);
 
 /* Ends a create(): removes the "being created" mark, or gives the unnamed
  * object its name, so that loads see a complete segment. On failure the
@@ -128,8 +127,8 @@ int sma__os_open(const char *name, int readonly, sma__os_segment_t *seg, int *os
  * reason) when open() with the same `readonly` would refuse the caller,
  * as a shared mapping opens nothing. SMA_ENOTSUP where the OS cannot tell
  * without opening (the cache is then not used). */
-int sma__os_identify(const char *name, int readonly, uint64_t ident[2], size_t *size,
-                     int *creating, int *os_err);
+int sma__os_identify(const char *name, int readonly, uint64_t ident[2], size_t *size, int *creating,
+                     int *os_err);
 
 /* The process-wide lock of the mapping cache. Not recursive; held only
  * for table operations, never across an OS call that may block. The
@@ -149,8 +148,7 @@ void sma__os_maps_unlock(void);
  * ends before offset + n (it shrank since open()). Backends whose
  * segments cannot be truncated or left unbacked (System V, Windows) copy
  * from the mapping. */
-int sma__os_read(const sma__os_segment_t *seg, uint64_t offset, void *buf,
-                 size_t n, int *os_err);
+int sma__os_read(const sma__os_segment_t *seg, uint64_t offset, void *buf, size_t n, int *os_err);
 
 /* Whether the kernel maps an opened segment's memory with huge pages: 1
  * yes, 0 no, -1 cannot be told here. May map one page where the segment
@@ -170,10 +168,10 @@ int sma__os_unlink(const char *name, int *os_err);
 
 /* What the OS says of a segment beyond its bytes (for sma_info_get/sma gc). */
 typedef struct sma__os_stat {
-  int attached;            /* processes seen mapping it; 0 only when proven
-                              that none holds it open or mapped (the
-                              caller included: it has closed it); -1 when
-                              none was seen but that cannot be proven */
+  int attached; /* processes seen mapping it; 0 only when proven
+                   that none holds it open or mapped (the
+                   caller included: it has closed it); -1 when
+                   none was seen but that cannot be proven */
 } sma__os_stat_t;
 
 /* Who maps what, read once for a whole walk (sma_list(), a gc over a
@@ -220,8 +218,7 @@ int sma__os_stat(const char *name, const sma__os_mappers_t *mappers, sma__os_sta
  * (see sma_collect() in sma.h for how each backend does it). 0 removed
  * (would be); SMA_EINUSE in use or not provably unused; SMA_EREPLACED the
  * name names another object; SMA_ENOENT. */
-int sma__os_remove_unused(const char *name, const uint64_t ident[2],
-                          int dry_run, int *os_err);
+int sma__os_remove_unused(const char *name, const uint64_t ident[2], int dry_run, int *os_err);
 
 /* A stray: an object that an intent entry names, that this user owns and
  * that was never published, because its creator was killed between the
@@ -248,8 +245,8 @@ typedef struct sma__os_stray {
  * namespace (another /dev/shm, another IPC namespace), where nothing can
  * be said of it, or an error. */
 int sma__os_intent_objects(const char *object, uint64_t creator,
-                           int (*fn)(const sma__os_stray_t *stray, void *user),
-                           void *user, size_t *found, int *os_err);
+                           int (*fn)(const sma__os_stray_t *stray, void *user), void *user,
+                           size_t *found, int *os_err);
 
 /* Removes the object of `stray` if, at the moment of removal, it is still
  * that object, still unpublished and this user's, and no process holds it
@@ -257,8 +254,7 @@ int sma__os_intent_objects(const char *object, uint64_t creator,
  * with dry_run only checks. Common code calls it only once the intent's
  * creator is proven gone. 0 removed (would be); SMA_EINUSE; SMA_EREPLACED;
  * SMA_ENOENT. */
-int sma__os_remove_stray(const sma__os_stray_t *stray, int dry_run,
-                         int *os_err);
+int sma__os_remove_stray(const sma__os_stray_t *stray, int dry_run, int *os_err);
 
 /* Revocations. A backend whose removal makes a candidate unreachable
  * for a moment (System V sets its mode to 0, so that no attach slips in
@@ -282,8 +278,7 @@ int sma__os_restore_revoked(const char *object, int *os_err);
  * could be libsma's; fn returning nonzero stops the walk with that value.
  * Called only where caps.can_list is 1; elsewhere common code walks the
  * per-user index (below) instead. */
-int sma__os_list(int (*fn)(const char *name, void *user), void *user,
-                 int *os_err);
+int sma__os_list(int (*fn)(const char *name, void *user), void *user, int *os_err);
 
 /* ---- The per-user index (used only where caps.can_list is 0) ------------
  * Common code (src/index.c) keeps one empty file per name this user
@@ -315,17 +310,16 @@ int sma__os_index_remove(intptr_t dir, const char *entry, int *os_err);
 /* Calls fn(entry, user) for every file in the directory but "." and "..";
  * fn may remove the entry it is given; nonzero stops the walk with that
  * value. */
-int sma__os_index_walk(intptr_t dir, int (*fn)(const char *entry, void *user),
-                       void *user, int *os_err);
+int sma__os_index_walk(intptr_t dir, int (*fn)(const char *entry, void *user), void *user,
+                       int *os_err);
 
 /* Intent entries (src/intent.c): creates `entry` exclusively (SMA_EEXIST
  * if it exists) holding the n bytes of data; reads at most cap bytes of
  * `entry` into buf (*n: how many). Neither follows a symlink. A backend
  * that never writes intents may return SMA_ENOTSUP. */
-int sma__os_index_put(intptr_t dir, const char *entry, const void *data, size_t n,
+int sma__os_index_put(intptr_t dir, const char *entry, const void *data, size_t n, int *os_err);
+int sma__os_index_get(intptr_t dir, const char *entry, void *buf, size_t cap, size_t *n,
                       int *os_err);
-int sma__os_index_get(intptr_t dir, const char *entry, void *buf, size_t cap,
-                      size_t *n, int *os_err);
 
 /* Releases *dir from open(). */
 void sma__os_index_close(intptr_t dir);

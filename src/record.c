@@ -45,8 +45,7 @@
 #include <stdint.h> /* PTRDIFF_MAX */
 #include <string.h>
 
-static const unsigned char record_magic[8] = {0x89, 'S', 'M', 'A',
-                                              '\r', '\n', 0x1a, '\n'};
+static const unsigned char record_magic[8] = {0x89, 'S', 'M', 'A', '\r', '\n', 0x1a, '\n'};
 enum {
   RECORD_VERSION = 1,
   OFF_MAGIC = 0,
@@ -85,8 +84,7 @@ static uint64_t get_u64(const unsigned char *p) {
   return v;
 }
 
-int sma__array_bytes(size_t ndim, const size_t *shape, size_t itemsize,
-                     size_t *bytes) {
+int sma__array_bytes(size_t ndim, const size_t *shape, size_t itemsize, size_t *bytes) {
   /* Zero-length dimensions make the array empty, but the strides of the
    * other dimensions must still fit: check the product of the non-zero
    * extents, bounded by PTRDIFF_MAX so every stride is representable. */
@@ -96,8 +94,7 @@ int sma__array_bytes(size_t ndim, const size_t *shape, size_t itemsize,
       total = 0;
       continue;
     }
-    if (!sma__mul_ok(nonzero, shape[d], &nonzero) ||
-        nonzero > (size_t)PTRDIFF_MAX)
+    if (!sma__mul_ok(nonzero, shape[d], &nonzero) || nonzero > (size_t)PTRDIFF_MAX)
       return SMA_EOVERFLOW;
     total *= shape[d];
   }
@@ -105,8 +102,7 @@ int sma__array_bytes(size_t ndim, const size_t *shape, size_t itemsize,
   return 0;
 }
 
-int sma__record_layout(size_t data_bytes, size_t granularity,
-                       size_t *segment_size) {
+int sma__record_layout(size_t data_bytes, size_t granularity, size_t *segment_size) {
   size_t padded, total;
   if (!sma__round_up_ok(data_bytes, SMA__DATA_ALIGN, &padded) ||
       !sma__add_ok(padded, SMA__RECORD_SIZE, &total) ||
@@ -115,8 +111,7 @@ int sma__record_layout(size_t data_bytes, size_t granularity,
   return 0;
 }
 
-void sma__record_encode(const sma__record_t *rec,
-                        unsigned char r[SMA__RECORD_SIZE]) {
+void sma__record_encode(const sma__record_t *rec, unsigned char r[SMA__RECORD_SIZE]) {
   memset(r, 0, SMA__RECORD_SIZE);
   memcpy(r + OFF_MAGIC, record_magic, sizeof record_magic);
   put_u32(r + OFF_VERSION, RECORD_VERSION);
@@ -131,16 +126,14 @@ void sma__record_encode(const sma__record_t *rec,
   memcpy(r + OFF_BOOT, rec->boot_id, sizeof rec->boot_id);
   put_u64(r + OFF_PIDNS, rec->pidns);
   put_u64(r + OFF_START, rec->creator_start);
-  for (size_t d = 0; d < rec->ndim; d++)
-    put_u64(r + OFF_SHAPE + 8 * d, rec->shape[d]);
+  for (size_t d = 0; d < rec->ndim; d++) put_u64(r + OFF_SHAPE + 8 * d, rec->shape[d]);
   memcpy(r + OFF_NAME, rec->name, strlen(rec->name));
   put_u32(r + OFF_CRC, sma__crc32(r, OFF_CRC));
 }
 
 /* Checks the shape and sizes of a decoded record against each other and
  * against the segment. */
-static int check_sizes(const unsigned char *r, size_t segment_size,
-                       sma__record_t *rec) {
+static int check_sizes(const unsigned char *r, size_t segment_size, sma__record_t *rec) {
   uint64_t data_bytes = get_u64(r + OFF_DATA_BYTES);
   for (size_t d = 0; d < rec->ndim; d++) {
     uint64_t extent = get_u64(r + OFF_SHAPE + 8 * d);
@@ -148,8 +141,7 @@ static int check_sizes(const unsigned char *r, size_t segment_size,
     rec->shape[d] = (size_t)extent;
   }
   size_t bytes;
-  if (sma__array_bytes(rec->ndim, rec->shape, sma_dtype_size(rec->dtype),
-                       &bytes) != 0 ||
+  if (sma__array_bytes(rec->ndim, rec->shape, sma_dtype_size(rec->dtype), &bytes) != 0 ||
       bytes != data_bytes)
     return SMA_ECORRUPT;
   /* The array must end before the record starts. */
@@ -158,13 +150,10 @@ static int check_sizes(const unsigned char *r, size_t segment_size,
   return 0;
 }
 
-int sma__record_decode(const unsigned char *r, size_t segment_size,
-                       sma__record_t *rec) {
+int sma__record_decode(const unsigned char *r, size_t segment_size, sma__record_t *rec) {
   if (segment_size < SMA__RECORD_SIZE) return SMA_ENORECORD;
-  if (memcmp(r + OFF_MAGIC, record_magic, sizeof record_magic) != 0)
-    return SMA_ENORECORD;
-  if (get_u32(r + OFF_VERSION) != RECORD_VERSION ||
-      get_u32(r + OFF_SIZE) != SMA__RECORD_SIZE ||
+  if (memcmp(r + OFF_MAGIC, record_magic, sizeof record_magic) != 0) return SMA_ENORECORD;
+  if (get_u32(r + OFF_VERSION) != RECORD_VERSION || get_u32(r + OFF_SIZE) != SMA__RECORD_SIZE ||
       get_u32(r + OFF_CRC) != sma__crc32(r, OFF_CRC))
     return SMA_ECORRUPT;
 
@@ -209,35 +198,29 @@ int sma__record_decode(const unsigned char *r, size_t segment_size,
   return 0;
 }
 
-int sma__record_read(const void *segment, size_t segment_size,
-                     sma__record_t *rec) {
-  if (segment == NULL || segment_size < SMA__RECORD_SIZE)
-    return SMA_ENORECORD;
-  return sma__record_decode((const unsigned char *)segment + segment_size -
-                                SMA__RECORD_SIZE,
+int sma__record_read(const void *segment, size_t segment_size, sma__record_t *rec) {
+  if (segment == NULL || segment_size < SMA__RECORD_SIZE) return SMA_ENORECORD;
+  return sma__record_decode((const unsigned char *)segment + segment_size - SMA__RECORD_SIZE,
                             segment_size, rec);
 }
 
-int sma__record_fetch(const sma__os_segment_t *seg, sma__record_t *rec,
-                      int *os_err) {
+int sma__record_fetch(const sma__os_segment_t *seg, sma__record_t *rec, int *os_err) {
   if (seg->size < SMA__RECORD_SIZE) return SMA_ENORECORD;
   unsigned char bytes[SMA__RECORD_SIZE];
-  int rc = sma__os_read(seg, seg->size - SMA__RECORD_SIZE, bytes,
-                        sizeof bytes, os_err);
+  int rc = sma__os_read(seg, seg->size - SMA__RECORD_SIZE, bytes, sizeof bytes, os_err);
   /* A segment that shrank under us has no record where its size said. */
   if (rc == SMA_ETOOSMALL) return SMA_ENORECORD;
   return rc != 0 ? rc : sma__record_decode(bytes, seg->size, rec);
 }
 
-int sma__read_mapped(const sma__os_segment_t *seg, uint64_t offset, void *buf,
-                     size_t n) {
+int sma__read_mapped(const sma__os_segment_t *seg, uint64_t offset, void *buf, size_t n) {
   if (offset > seg->size || n > seg->size - offset) return SMA_ETOOSMALL;
   memcpy(buf, (const unsigned char *)seg->addr + offset, n);
   return 0;
 }
 
-int sma__segment_open(const char *name, int readonly, sma__os_segment_t *seg,
-                      sma__record_t *rec, int *os_err) {
+int sma__segment_open(const char *name, int readonly, sma__os_segment_t *seg, sma__record_t *rec,
+                      int *os_err) {
   char os_name[SMA_NAME_BUF];
   int rc = sma__os_name(name, os_name);
   if (rc != 0) return rc;

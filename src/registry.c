@@ -53,9 +53,7 @@ int sma_registry_add(sma_registry_t *reg, const char *name) {
   return 0;
 }
 
-size_t sma_registry_count(const sma_registry_t *reg) {
-  return reg == NULL ? 0 : reg->count;
-}
+size_t sma_registry_count(const sma_registry_t *reg) { return reg == NULL ? 0 : reg->count; }
 
 const char *sma_registry_name(const sma_registry_t *reg, size_t i) {
   return (reg == NULL || i >= reg->count) ? NULL : reg->names[i];
@@ -77,8 +75,8 @@ int sma_registry_clear(sma_registry_t *reg) {
   return first;
 }
 
-int sma_create_and_register(sma_t **out, sma_registry_t *reg,
-                            const sma_array_desc_t *desc, unsigned flags) {
+int sma_create_and_register(sma_t **out, sma_registry_t *reg, const sma_array_desc_t *desc,
+                            unsigned flags) {
   if (out == NULL) return sma__named_result(SMA_EINVAL, 0);
   *out = NULL;
   if (reg == NULL || desc == NULL) return sma__named_result(SMA_EINVAL, 0);
@@ -94,8 +92,7 @@ int sma_create_and_register(sma_t **out, sma_registry_t *reg,
   /* Room for the name first: once the segment exists, registering it must
    * not be able to fail. */
   char *copy = copy_name(name);
-  if (copy == NULL || (rc = reserve_one(reg)) != 0 ||
-      (rc = sma_create(a, flags)) != 0) {
+  if (copy == NULL || (rc = reserve_one(reg)) != 0 || (rc = sma_create(a, flags)) != 0) {
     int os_err = sma_os_error(a); /* create's, kept in the object */
     free(copy);
     sma_free(a);

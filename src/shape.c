@@ -11,8 +11,10 @@ static int parse_extent(const char **p, size_t *out) {
   uint64_t x = 0;
   bool too_big = false;
   for (; *q >= '0' && *q <= '9'; q++) {
-    if (x > (UINT64_MAX - 9) / 10) too_big = true;
-    else x = x * 10 + (unsigned)(*q - '0');
+    if (x > (UINT64_MAX - 9) / 10)
+      too_big = true;
+    else
+      x = x * 10 + (unsigned)(*q - '0');
   }
   *p = q;
   /* A number, but an extent no array here can have (a 32-bit size_t):

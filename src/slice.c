@@ -20,18 +20,16 @@ static int64_t clamp_bound(int64_t v, int64_t len, bool backwards) {
   return v;
 }
 
-int sma__slice_resolve(const sma_slice_t *s, size_t len, int64_t *start,
-                       int64_t *step, size_t *count) {
+int sma__slice_resolve(const sma_slice_t *s, size_t len, int64_t *start, int64_t *step,
+                       size_t *count) {
   int64_t st = s->step == SMA_NONE ? 1 : s->step;
   if (st == 0) return SMA_ESTEP;
   /* Dimensions are bounded by the overflow check on the byte size, so a
    * length always fits in int64. */
   int64_t n = (int64_t)len;
   bool back = st < 0;
-  int64_t b = s->start == SMA_NONE ? (back ? n - 1 : 0)
-                                   : clamp_bound(s->start, n, back);
-  int64_t e = s->stop == SMA_NONE ? (back ? -1 : n)
-                                  : clamp_bound(s->stop, n, back);
+  int64_t b = s->start == SMA_NONE ? (back ? n - 1 : 0) : clamp_bound(s->start, n, back);
+  int64_t e = s->stop == SMA_NONE ? (back ? -1 : n) : clamp_bound(s->stop, n, back);
   uint64_t c = 0;
   if (back && e < b)
     c = (uint64_t)(b - e - 1) / (uint64_t)(-st) + 1; /* st > INT64_MIN */
@@ -60,8 +58,7 @@ static bool mul_ptrdiff(ptrdiff_t a, ptrdiff_t b, ptrdiff_t *out) {
 
 /* *out = a + b in ptrdiff_t; false on overflow. */
 static bool add_ptrdiff(ptrdiff_t a, ptrdiff_t b, ptrdiff_t *out) {
-  if ((b > 0 && a > PTRDIFF_MAX - b) || (b < 0 && a < PTRDIFF_MIN - b))
-    return false;
+  if ((b > 0 && a > PTRDIFF_MAX - b) || (b < 0 && a < PTRDIFF_MIN - b)) return false;
   *out = a + b;
   return true;
 }
@@ -76,8 +73,7 @@ static int base_strides(sma_view_t *v, const size_t *shape) {
   for (size_t d = v->ndim; d-- > 0;) {
     v->strides[d] = stride;
     if (shape[d] == 0) continue;
-    if (shape[d] > (size_t)PTRDIFF_MAX ||
-        !mul_ptrdiff(stride, (ptrdiff_t)shape[d], &stride))
+    if (shape[d] > (size_t)PTRDIFF_MAX || !mul_ptrdiff(stride, (ptrdiff_t)shape[d], &stride))
       return SMA_EOVERFLOW;
   }
   return 0;
@@ -91,17 +87,15 @@ static int base_strides(sma_view_t *v, const size_t *shape) {
  * so there the overflow is no error (NumPy gives a one-element view, with
  * the product wrapped around) and the stride is 0. */
 static int step_stride(ptrdiff_t stride, int64_t step, size_t count, ptrdiff_t *out) {
-  if (step <= PTRDIFF_MAX && step >= PTRDIFF_MIN &&
-      mul_ptrdiff(stride, (ptrdiff_t)step, out))
+  if (step <= PTRDIFF_MAX && step >= PTRDIFF_MIN && mul_ptrdiff(stride, (ptrdiff_t)step, out))
     return 0;
   if (count > 1) return SMA_EOVERFLOW; /* cannot happen: see above */
   *out = 0;
   return 0;
 }
 
-int sma__view_build(sma_view_t *view, void *base, size_t ndim,
-                    const size_t *shape, sma_dtype_t dtype,
-                    const sma_slice_t *slices, size_t nslice) {
+int sma__view_build(sma_view_t *view, void *base, size_t ndim, const size_t *shape,
+                    sma_dtype_t dtype, const sma_slice_t *slices, size_t nslice) {
   if (nslice > ndim) return SMA_ETOOMANYSLICES;
   size_t itemsize = sma_dtype_size(dtype);
   sma_view_t v;
@@ -200,10 +194,8 @@ static int parse_one(const char **pp, sma_slice_t *s) {
   return 0;
 }
 
-int sma_slice_parse(sma_slice_t *out, size_t cap, size_t *count,
-                    const char *text) {
-  if (text == NULL || count == NULL || (out == NULL && cap > 0))
-    return SMA_EINVAL;
+int sma_slice_parse(sma_slice_t *out, size_t cap, size_t *count, const char *text) {
+  if (text == NULL || count == NULL || (out == NULL && cap > 0)) return SMA_EINVAL;
   *count = 0;
   const char *p = sma__skip_blanks(text);
   if (*p == '\0') return 0;
@@ -228,8 +220,7 @@ static void put_bound(sma__text_t *t, int64_t v) {
   if (v != SMA_NONE) sma__text_putf(t, "%lld", (long long)v);
 }
 
-int sma_slice_format(const sma_slice_t *slices, size_t count, char *buf,
-                     size_t *size) {
+int sma_slice_format(const sma_slice_t *slices, size_t count, char *buf, size_t *size) {
   if (slices == NULL && count > 0) return SMA_EINVAL;
   sma__text_t out;
   int rc = sma__text_begin(&out, buf, size);

@@ -62,8 +62,7 @@ void sma__index_release(sma__index_hold_t *hold);
 void sma__index_forget(const char *os_name);
 /* Calls fn for each indexed object name whose object exists, dropping the
  * others. SMA_EINDEX if the directory is not this user's own. */
-int sma__index_list(int (*fn)(const char *name, void *user), void *user,
-                    int *os_err);
+int sma__index_list(int (*fn)(const char *name, void *user), void *user, int *os_err);
 
 /* ---- os_name.c ------------------------------------------------------------- */
 /* The longest name libsma accepts on every backend (sma_name_max()). */
@@ -135,8 +134,7 @@ static inline bool sma__round_up_ok(size_t v, size_t align, size_t *out) {
 
 /* Bytes of an array: itemsize x prod(shape), checked so that every C-order
  * stride also fits in ptrdiff_t. SMA_EOVERFLOW otherwise. */
-int sma__array_bytes(size_t ndim, const size_t *shape, size_t itemsize,
-                     size_t *bytes);
+int sma__array_bytes(size_t ndim, const size_t *shape, size_t itemsize, size_t *bytes);
 
 /* ---- array.c ------------------------------------------------------------------ */
 /* Marks an unloaded object persistent (a descriptor said so). */
@@ -147,14 +145,13 @@ void sma__mark_persistent(sma_t *a);
  * slice.indices() + len(range(...)): *start is the first index, *step the
  * step and *count the number of elements; an empty result gives start 0
  * and step 1, as NumPy's views do. SMA_ESTEP for a zero step. */
-int sma__slice_resolve(const sma_slice_t *s, size_t len, int64_t *start,
-                       int64_t *step, size_t *count);
+int sma__slice_resolve(const sma_slice_t *s, size_t len, int64_t *start, int64_t *step,
+                       size_t *count);
 
 /* Fills *view for the C-order array at `base` with the given slices
  * (nslice <= ndim; missing ones are whole dimensions). */
-int sma__view_build(sma_view_t *view, void *base, size_t ndim,
-                    const size_t *shape, sma_dtype_t dtype,
-                    const sma_slice_t *slices, size_t nslice);
+int sma__view_build(sma_view_t *view, void *base, size_t ndim, const size_t *shape,
+                    sma_dtype_t dtype, const sma_slice_t *slices, size_t nslice);
 
 /* ---- npy.c ------------------------------------------------------------------- */
 /* The longest .npy header read (NumPy itself refuses more than 10,000
@@ -164,24 +161,22 @@ int sma__view_build(sma_view_t *view, void *base, size_t ndim,
 /* What a .npy header says. */
 typedef struct sma__npy_header {
   sma_dtype_t dtype;
-  bool swap;                  /* the data has the other byte order */
-  bool fortran;               /* the data is in Fortran order */
+  bool swap;    /* the data has the other byte order */
+  bool fortran; /* the data is in Fortran order */
   size_t ndim;
   size_t shape[SMA_MAX_DIMS];
-  size_t data_offset;         /* bytes before the first element */
-  size_t data_bytes;          /* itemsize x prod(shape), overflow-checked */
+  size_t data_offset; /* bytes before the first element */
+  size_t data_bytes;  /* itemsize x prod(shape), overflow-checked */
 } sma__npy_header_t;
 
 /* The magic, version and header length of the n bytes at buf:
  * SMA_ENPY unless they start a .npy file this version reads. */
-int sma__npy_prefix(const unsigned char *buf, size_t n, size_t *header_len,
-                    size_t *prefix_len);
+int sma__npy_prefix(const unsigned char *buf, size_t n, size_t *header_len, size_t *prefix_len);
 /* Parses a whole preamble (magic to the end of the header) held in buf.
  * SMA_ENPY for anything malformed or truncated, SMA_EDTYPE for a dtype
  * libsma has no counterpart for (objects, strings, structured), SMA_ENDIM,
  * SMA_EOVERFLOW. */
-int sma__npy_header_parse(const unsigned char *buf, size_t n,
-                          sma__npy_header_t *h);
+int sma__npy_header_parse(const unsigned char *buf, size_t n, sma__npy_header_t *h);
 
 /* ---- info.c ------------------------------------------------------------------ */
 /* sma_info_get(), also giving the identity of the OS object it examined;
@@ -245,42 +240,37 @@ typedef struct sma__record {
   uint64_t creator_pid;
   int64_t created_ns;
   unsigned char boot_id[16];
-  uint64_t pidns; /* creator's pid namespace, 0 if none */
+  uint64_t pidns;         /* creator's pid namespace, 0 if none */
   uint64_t creator_start; /* creator's start time (sma__os_pid_start), 0 if
                              unknown or written before the field existed */
-  bool persistent; /* SMA_CREATE_PERSIST: gc never collects it */
+  bool persistent;        /* SMA_CREATE_PERSIST: gc never collects it */
   char name[SMA_NAME_BUF];
 } sma__record_t;
 
 /* Segment size for an array of data_bytes: the array, padding to 64 bytes,
  * the record, all rounded up to `granularity`. SMA_EOVERFLOW if it does
  * not fit. */
-int sma__record_layout(size_t data_bytes, size_t granularity,
-                       size_t *segment_size);
+int sma__record_layout(size_t data_bytes, size_t granularity, size_t *segment_size);
 
 /* Encodes the record: the SMA__RECORD_SIZE bytes that end the segment. */
-void sma__record_encode(const sma__record_t *rec,
-                        unsigned char out[SMA__RECORD_SIZE]);
+void sma__record_encode(const sma__record_t *rec, unsigned char out[SMA__RECORD_SIZE]);
 
 /* Checks and decodes `bytes`, the last SMA__RECORD_SIZE bytes of a
  * segment of segment_size bytes. SMA_ENORECORD if there is none (too
  * small, no magic); SMA_ECORRUPT if it is present but inconsistent;
  * SMA_EBYTEORDER if it is intact but its data has the other byte order,
  * and then only rec->name is filled (the segment can still be found). */
-int sma__record_decode(const unsigned char *bytes, size_t segment_size,
-                       sma__record_t *rec);
+int sma__record_decode(const unsigned char *bytes, size_t segment_size, sma__record_t *rec);
 
 /* Reads and checks the record at the end of a mapped segment (used where
  * the mapping cannot fault: System V, tests, fuzzers). */
-int sma__record_read(const void *segment, size_t segment_size,
-                     sma__record_t *rec);
+int sma__record_read(const void *segment, size_t segment_size, sma__record_t *rec);
 
 /* Reads the record of an opened segment through sma__os_read (never
  * through the mapping, which can raise SIGBUS on a sparse or truncated
  * segment) and checks it. Errors: those of sma__record_decode, and of
  * sma__os_read (os_err set). */
-int sma__record_fetch(const sma__os_segment_t *seg, sma__record_t *rec,
-                      int *os_err);
+int sma__record_fetch(const sma__os_segment_t *seg, sma__record_t *rec, int *os_err);
 
 /* Opens the segment `name` (its OS object: sma__os_name; read-only with
  * `readonly`, see sma__os_open) and reads its record: the one way common
@@ -290,13 +280,12 @@ int sma__record_fetch(const sma__os_segment_t *seg, sma__record_t *rec,
  * SMA_ENOENT then). Otherwise nothing stays open: errors of sma__os_open() and
  * sma__record_fetch(), or those of sma__record_names() for a record
  * naming another segment. */
-int sma__segment_open(const char *name, int readonly, sma__os_segment_t *seg,
-                      sma__record_t *rec, int *os_err);
+int sma__segment_open(const char *name, int readonly, sma__os_segment_t *seg, sma__record_t *rec,
+                      int *os_err);
 
 /* sma__os_read() for backends whose segments cannot shrink or fault under
  * a reader (System V, Windows SEC_COMMIT, macOS): n bytes at `offset`
  * copied from the mapping, or SMA_ETOOSMALL beyond its end. */
-int sma__read_mapped(const sma__os_segment_t *seg, uint64_t offset, void *buf,
-                     size_t n);
+int sma__read_mapped(const sma__os_segment_t *seg, uint64_t offset, void *buf, size_t n);
 
 #endif /* SMA_INT_H */

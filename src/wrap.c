@@ -12,8 +12,7 @@ static int close_all(sma_t *const *arrays, size_t n) {
   return first;
 }
 
-int sma_wrap(int *fn_result, sma_t *const *arrays, size_t n, sma_wrap_fn fn,
-             void *user) {
+int sma_wrap(int *fn_result, sma_t *const *arrays, size_t n, sma_wrap_fn fn, void *user) {
   if ((arrays == NULL && n > 0) || fn == NULL) return SMA_EINVAL;
   for (size_t i = 0; i < n; i++) {
     if (arrays[i] == NULL) return SMA_EINVAL;

@@ -31,8 +31,7 @@ int main(int argc, char **argv) {
   if (getenv("ATTACK_STAGED") != NULL) sma__fault_arm(1);
 #endif
   int rc = sma_new(
-      &a, &(sma_array_desc_t){
-              .name = argv[1], .ndim = 1, .shape = shape, .dtype = SMA_UINT8});
+      &a, &(sma_array_desc_t){.name = argv[1], .ndim = 1, .shape = shape, .dtype = SMA_UINT8});
   if (rc == 0) rc = sma_create(a, 0);
   if (rc == 0) rc = sma_close(a);
   sma_free(a);

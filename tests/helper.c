@@ -27,7 +27,7 @@
 static int lib_error(int rc) { return 10 - rc; }
 
 #if defined(_WIN32)
-#include <windows.h>
+#  include <windows.h>
 /* An unhandled exception ends the process with its code as the exit
  * code, instead of starting a debugger. */
 static LONG WINAPI exit_with_exception_code(EXCEPTION_POINTERS *e) {
@@ -84,8 +84,7 @@ static int load_or_create(int argc, char **argv, int create) {
   sma_t *a = NULL;
   if (rc == 0)
     rc = sma_new(
-        &a, &(sma_array_desc_t){
-                .name = argv[2], .ndim = ndim, .shape = shape, .dtype = dtype});
+        &a, &(sma_array_desc_t){.name = argv[2], .ndim = ndim, .shape = shape, .dtype = dtype});
   if (rc == 0) rc = create ? sma_create(a, 0) : sma_load(a);
   sma_free(a);
   return rc == 0 ? 0 : lib_error(rc);
@@ -101,12 +100,10 @@ static int stress(int argc, char **argv) {
   int status = 0;
   for (long i = 0; i < cycles && status == 0; i++) {
     sma_t *a = NULL, *b = NULL;
-    int rc = sma_create_and_register(&a, reg,
-                                     &(sma_array_desc_t){.name = T_PREFIX "-st",
-                                                         .ndim = 1,
-                                                         .shape = shape,
-                                                         .dtype = SMA_INT64},
-                                     0);
+    int rc = sma_create_and_register(
+        &a, reg,
+        &(sma_array_desc_t){.name = T_PREFIX "-st", .ndim = 1, .shape = shape, .dtype = SMA_INT64},
+        0);
     if (rc == 0) {
       double value = (double)(sma_creator_pid(a) * 100000 + (uint64_t)i);
       t_fill_view(sma_view_get(a), value);

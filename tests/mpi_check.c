@@ -45,8 +45,10 @@ static void check(int ok, const char *what, const char *detail) {
   int all;
   MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
   if (!ok) fprintf(stderr, "rank %d: %s: %s\n", rank, what, detail);
-  if (all) passed++;
-  else failed++;
+  if (all)
+    passed++;
+  else
+    failed++;
 }
 
 /* Every element holds its global index (C order) plus `shift`. */
@@ -79,12 +81,10 @@ static void one_layout(const char *prefix, const shape_case_t *c, size_t halo, i
   snprintf(what, sizeof what, "shape %zux%zux%zu (%zu-d) halo %zu", c->shape[0], c->shape[1],
            c->shape[2], c->ndim, halo);
   sma_mpi_array_t *a;
-  int rc = sma_mpi_create(&a, MPI_COMM_WORLD,
-                          &(sma_array_desc_t){.name = prefix,
-                                              .ndim = c->ndim,
-                                              .shape = c->shape,
-                                              .dtype = SMA_FLOAT64},
-                          halo);
+  int rc = sma_mpi_create(
+      &a, MPI_COMM_WORLD,
+      &(sma_array_desc_t){.name = prefix, .ndim = c->ndim, .shape = c->shape, .dtype = SMA_FLOAT64},
+      halo);
   size_t need = halo > 1 ? halo : 1;
   if (c->shape[0] / (size_t)nodes < need) { /* cannot work: refused by all */
     check(rc == SMA_EINVAL && a == NULL, what, "a layout without enough rows per node is refused");
@@ -96,7 +96,8 @@ static void one_layout(const char *prefix, const shape_case_t *c, size_t halo, i
   sma_mpi_rows(a, &first, &count, &view_first);
   double *own = (double *)sma_mpi_view(a)->data + (first - view_first) * items;
   for (size_t i = 0; i < count * items; i++) own[i] = expected(first * items + i, 0);
-  check(sma_mpi_halo_exchange(a) == 0 && view_holds(a, c, 0), what, "rows and halos after exchange");
+  check(sma_mpi_halo_exchange(a) == 0 && view_holds(a, c, 0), what,
+        "rows and halos after exchange");
 
   size_t total = c->shape[0] * items;
   double *whole = rank == 0 ? malloc(total * sizeof *whole) : NULL;
@@ -124,7 +125,7 @@ static int nodes_of_world(void) {
 }
 
 static void layouts(const char *prefix, int nodes) {
-  const shape_case_t cases[] = {{1, {7, 1, 1}}, {1, {13, 1, 1}}, {2, {9, 3, 1}},
+  const shape_case_t cases[] = {{1, {7, 1, 1}},  {1, {13, 1, 1}}, {2, {9, 3, 1}},
                                 {2, {11, 5, 1}}, {3, {10, 3, 2}}, {3, {5, 2, 2}}};
   for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++)
     for (size_t halo = 0; halo <= 3; halo++) one_layout(prefix, &cases[k], halo, nodes);
@@ -132,8 +133,7 @@ static void layouts(const char *prefix, int nodes) {
   sma_mpi_array_t *a = NULL;
   int rc = sma_mpi_create(
       &a, MPI_COMM_WORLD,
-      &(sma_array_desc_t){
-          .name = prefix, .ndim = 2, .shape = bad_shape, .dtype = SMA_FLOAT64},
+      &(sma_array_desc_t){.name = prefix, .ndim = 2, .shape = bad_shape, .dtype = SMA_FLOAT64},
       rank == size - 1 ? 1 : 0);
   check(size == 1 ? rc == 0 : rc == SMA_EINVAL, "arguments", "ranks that disagree are refused");
   sma_mpi_free(a);
@@ -166,9 +166,7 @@ static void fail_create(const char *prefix) {
   const char *mine = rank == 1 || (size > 2 && rank == 2) ? "bad/prefix" : prefix;
   int rc = sma_mpi_create(
       &a, MPI_COMM_WORLD,
-      &(sma_array_desc_t){
-          .name = mine, .ndim = 2, .shape = shape, .dtype = SMA_FLOAT32},
-      1);
+      &(sma_array_desc_t){.name = mine, .ndim = 2, .shape = shape, .dtype = SMA_FLOAT32}, 1);
   int lo = rc, hi = rc;
   MPI_Allreduce(&rc, &lo, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
   MPI_Allreduce(&rc, &hi, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
@@ -186,9 +184,7 @@ static void kill_mid_job(const char *prefix) {
   sma_mpi_array_t *a;
   int rc = sma_mpi_create(
       &a, MPI_COMM_WORLD,
-      &(sma_array_desc_t){
-          .name = prefix, .ndim = 2, .shape = shape, .dtype = SMA_FLOAT32},
-      2);
+      &(sma_array_desc_t){.name = prefix, .ndim = 2, .shape = shape, .dtype = SMA_FLOAT32}, 2);
   check(rc == 0, "create before the kill", sma_strerror(rc));
   if (rank == 1) raise(SIGKILL);
   sma_mpi_halo_exchange(a); /* the others wait here until mpirun ends them */
@@ -212,8 +208,10 @@ static int mpi_nodes(void) {
  * every rank gets SMA_EINVAL. */
 static void disagree_once(const char *prefix, const char *zero, const char *others, int nodes) {
   const char *mine = rank == 0 ? zero : others;
-  if (mine != NULL) setenv("SMA_MPI_RANKS_PER_NODE", mine, 1);
-  else unsetenv("SMA_MPI_RANKS_PER_NODE");
+  if (mine != NULL)
+    setenv("SMA_MPI_RANKS_PER_NODE", mine, 1);
+  else
+    unsetenv("SMA_MPI_RANKS_PER_NODE");
   char what[128];
   snprintf(what, sizeof what, "rank 0 sees %s, the others %s", zero ? zero : "(unset)",
            others ? others : "(unset)");
@@ -221,9 +219,7 @@ static void disagree_once(const char *prefix, const char *zero, const char *othe
   sma_mpi_array_t *a = (sma_mpi_array_t *)1;
   int rc = sma_mpi_create(
       &a, MPI_COMM_WORLD,
-      &(sma_array_desc_t){
-          .name = prefix, .ndim = 2, .shape = shape, .dtype = SMA_FLOAT32},
-      1);
+      &(sma_array_desc_t){.name = prefix, .ndim = 2, .shape = shape, .dtype = SMA_FLOAT32}, 1);
   if (nodes == 0) {
     check(rc == SMA_EINVAL && a == NULL, what, "every rank refuses rank 0's bad value");
     return;
@@ -326,8 +322,8 @@ static void wire_checks(const char *iface, sma_mpi_array_t *a, size_t rows) {
   /* Node 0 holds rank 0: it receives every other node's rows, sends none. */
   unsigned long long out = l.node == 0 ? 0 : node_rows * row_bytes;
   unsigned long long in = l.node == 0 ? (rows - node_rows) * row_bytes : 0;
-  unsigned long long row[8] = {(unsigned long long)l.node, halo.tx, halo.rx, halo_bytes,
-                               gath.tx, gath.rx, out, in};
+  unsigned long long row[8] = {
+      (unsigned long long)l.node, halo.tx, halo.rx, halo_bytes, gath.tx, gath.rx, out, in};
   unsigned long long *all = rank == 0 ? malloc(sizeof row * (size_t)size) : NULL;
   MPI_Gather(row, 8, MPI_UNSIGNED_LONG_LONG, all, 8, MPI_UNSIGNED_LONG_LONG, 0, MPI_COMM_WORLD);
   if (rank == 0)
@@ -351,7 +347,8 @@ static void wire_checks(const char *iface, sma_mpi_array_t *a, size_t rows) {
            "node %d rank %d: bytes_sent grew by %llu in %d exchanges, the rows sent are %llu",
            l.node, rank, (unsigned long long)counted, EXCHANGES, want_counted);
   check(counted == want_counted, "bytes_sent counts the halo rows sent", counted_detail);
-  int halo_ok = carries(halo.tx, halo_bytes, halo_slack) && carries(halo.rx, halo_bytes, halo_slack);
+  int halo_ok =
+      carries(halo.tx, halo_bytes, halo_slack) && carries(halo.rx, halo_bytes, halo_slack);
   int gather_ok = carries(gath.tx, out, slack_per_phase) && carries(gath.rx, in, slack_per_phase);
   check(halo_ok, "halo rows on the wire", detail);
   check(gather_ok, "gathered rows on the wire", detail);
@@ -400,16 +397,13 @@ static void hosts(const char *prefix, const char *iface, const char *state) {
   sma_mpi_array_t *a = NULL, *b = NULL;
   int rc = sma_mpi_create(
       &a, MPI_COMM_WORLD,
-      &(sma_array_desc_t){
-          .name = prefix, .ndim = 2, .shape = shape, .dtype = SMA_FLOAT64},
+      &(sma_array_desc_t){.name = prefix, .ndim = 2, .shape = shape, .dtype = SMA_FLOAT64},
       HOST_HALO);
   check(rc == 0, "hosts: create", sma_strerror(rc));
   if (rc == 0)
     rc = sma_mpi_create(
         &b, MPI_COMM_WORLD,
-        &(sma_array_desc_t){
-            .name = prefix, .ndim = 1, .shape = small, .dtype = SMA_FLOAT64},
-        0);
+        &(sma_array_desc_t){.name = prefix, .ndim = 1, .shape = small, .dtype = SMA_FLOAT64}, 0);
   check(rc == 0, "hosts: create", sma_strerror(rc));
   if (rc != 0) return;
   wire_checks(iface, a, rows);
@@ -437,9 +431,7 @@ static void halo_cost(const char *prefix) {
     sma_mpi_array_t *a;
     int rc = sma_mpi_create(
         &a, MPI_COMM_WORLD,
-        &(sma_array_desc_t){
-            .name = prefix, .ndim = 2, .shape = shape, .dtype = SMA_FLOAT64},
-        2);
+        &(sma_array_desc_t){.name = prefix, .ndim = 2, .shape = shape, .dtype = SMA_FLOAT64}, 2);
     check(rc == 0, "halo-cost: create", sma_strerror(rc));
     if (rc != 0) return;
     double runs[5];
@@ -456,8 +448,7 @@ static void halo_cost(const char *prefix) {
     sma_mpi_layout_get(&l, a);
     unsigned long long sent = l.bytes_sent, total = 0;
     MPI_Reduce(&sent, &total, 1, MPI_UNSIGNED_LONG_LONG, MPI_SUM, 0, MPI_COMM_WORLD);
-    if (rank == 0)
-      printf("halo-cost: %8zu %10llu %10.1f\n", row, total / 50, runs[2] * 1e6);
+    if (rank == 0) printf("halo-cost: %8zu %10llu %10.1f\n", row, total / 50, runs[2] * 1e6);
     check(rc == 0 && sma_mpi_free(a) == 0, "halo-cost", "exchanges and free");
   }
 }
@@ -470,14 +461,22 @@ int main(int argc, char **argv) {
     MPI_Finalize();
     return 2;
   }
-  if (strcmp(argv[1], "layouts") == 0) layouts(argv[2], argc > 3 ? atoi(argv[3]) : nodes_of_world());
-  else if (strcmp(argv[1], "fail") == 0) fail_create(argv[2]);
-  else if (strcmp(argv[1], "kill") == 0) kill_mid_job(argv[2]);
-  else if (strcmp(argv[1], "disagree") == 0) disagree(argv[2]);
-  else if (strcmp(argv[1], "halo-cost") == 0) halo_cost(argv[2]);
-  else if (strcmp(argv[1], "hosts") == 0 && argc == 5) hosts(argv[2], argv[3], argv[4]);
-  else failed++;
-  if (rank == 0) printf("mpi_check %s (%d ranks): %d passed, %d failed\n", argv[1], size, passed, failed);
+  if (strcmp(argv[1], "layouts") == 0)
+    layouts(argv[2], argc > 3 ? atoi(argv[3]) : nodes_of_world());
+  else if (strcmp(argv[1], "fail") == 0)
+    fail_create(argv[2]);
+  else if (strcmp(argv[1], "kill") == 0)
+    kill_mid_job(argv[2]);
+  else if (strcmp(argv[1], "disagree") == 0)
+    disagree(argv[2]);
+  else if (strcmp(argv[1], "halo-cost") == 0)
+    halo_cost(argv[2]);
+  else if (strcmp(argv[1], "hosts") == 0 && argc == 5)
+    hosts(argv[2], argv[3], argv[4]);
+  else
+    failed++;
+  if (rank == 0)
+    printf("mpi_check %s (%d ranks): %d passed, %d failed\n", argv[1], size, passed, failed);
   MPI_Finalize();
   return failed == 0 ? 0 : 1;
 }

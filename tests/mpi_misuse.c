@@ -18,17 +18,24 @@ int main(int argc, char **argv) {
   sma_mpi_array_t *a;
   int rc = sma_mpi_create(
       &a, MPI_COMM_WORLD,
-      &(sma_array_desc_t){
-          .name = "attroot", .ndim = 2, .shape = shape, .dtype = SMA_FLOAT32},
-      1);
-  if (rc) { printf("rank %d create %d\n", rank, rc); MPI_Finalize(); return 2; }
+      &(sma_array_desc_t){.name = "attroot", .ndim = 2, .shape = shape, .dtype = SMA_FLOAT32}, 1);
+  if (rc) {
+    printf("rank %d create %d\n", rank, rc);
+    MPI_Finalize();
+    return 2;
+  }
   static float buf[64];
   const char *m = argv[1];
-  if (!strcmp(m, "range")) rc = sma_mpi_gather(a, size, buf);
-  else if (!strcmp(m, "neg")) rc = sma_mpi_gather(a, -1, buf);
-  else if (!strcmp(m, "differ")) rc = sma_mpi_gather(a, rank == 0 ? 0 : 1, buf);
-  else if (!strcmp(m, "nullx")) rc = sma_mpi_halo_exchange(rank == 1 ? NULL : a);
-  printf("rank %d %s -> %d\n", rank, m, rc); /* every rank: one such line */ fflush(stdout);
+  if (!strcmp(m, "range"))
+    rc = sma_mpi_gather(a, size, buf);
+  else if (!strcmp(m, "neg"))
+    rc = sma_mpi_gather(a, -1, buf);
+  else if (!strcmp(m, "differ"))
+    rc = sma_mpi_gather(a, rank == 0 ? 0 : 1, buf);
+  else if (!strcmp(m, "nullx"))
+    rc = sma_mpi_halo_exchange(rank == 1 ? NULL : a);
+  printf("rank %d %s -> %d\n", rank, m, rc); /* every rank: one such line */
+  fflush(stdout);
   sma_mpi_free(a);
   MPI_Finalize();
   return rc ? 1 : 0;

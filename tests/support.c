@@ -1,7 +1,7 @@
 #if defined(__linux__)
-#define _GNU_SOURCE /* unshare */
-#include <sched.h>
-#include <sys/mount.h>
+#  define _GNU_SOURCE /* unshare */
+#  include <sched.h>
+#  include <sys/mount.h>
 #endif
 #include "support.h"
 
@@ -16,24 +16,24 @@
 #include <time.h>
 
 #if defined(SMA_BACKEND_posix)
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
+#  include <fcntl.h>
+#  include <sys/mman.h>
+#  include <sys/stat.h>
 #elif defined(SMA_BACKEND_sysv)
-#include <sys/ipc.h>
-#include <sys/shm.h>
+#  include <sys/ipc.h>
+#  include <sys/shm.h>
 #endif
 #if defined(_WIN32)
-#include <windows.h>
+#  include <windows.h>
 #else
-#include <grp.h> /* setgroups */
-#include <pthread.h>
-#include <sys/wait.h>
-#include <unistd.h>
+#  include <grp.h> /* setgroups */
+#  include <pthread.h>
+#  include <sys/wait.h>
+#  include <unistd.h>
 #endif
 
 #ifndef SMA_TEST_HELPER
-#error "SMA_TEST_HELPER must name the helper executable"
+#  error "SMA_TEST_HELPER must name the helper executable"
 #endif
 
 /* T_PREFIX-pid-counter-tag, cut to the backend's name limit (Darwin's
@@ -41,8 +41,7 @@
  * tag is cut on a character boundary. */
 void t_name(char *buf, size_t cap, const char *tag) {
   static unsigned n;
-  snprintf(buf, cap, T_PREFIX "-%llu-%u-%s",
-           (unsigned long long)sma__os_pid(), n++, tag);
+  snprintf(buf, cap, T_PREFIX "-%llu-%u-%s", (unsigned long long)sma__os_pid(), n++, tag);
   size_t len = strlen(buf), max = sma_name_max();
   while (len > max || (len > 0 && ((unsigned char)buf[len] & 0xC0) == 0x80)) len--;
   buf[len] = '\0';
@@ -66,8 +65,7 @@ int t_last_os_error(void) {
 #if !defined(_WIN32)
 int t_become(unsigned uid, unsigned gid) {
   gid_t groups[1] = {(gid_t)gid};
-  return setgroups(1, groups) == 0 && setgid((gid_t)gid) == 0 && setuid((uid_t)uid) == 0
-             ? 0 : -1;
+  return setgroups(1, groups) == 0 && setgid((gid_t)gid) == 0 && setuid((uid_t)uid) == 0 ? 0 : -1;
 }
 
 int t_shell_as(int uid, unsigned gid, char **out, const char *fmt, ...) {
@@ -98,8 +96,10 @@ int t_shell_as(int uid, unsigned gid, char **out, const char *fmt, ...) {
   close(pipefd[0]);
   int status;
   waitpid(child, &status, 0);
-  if (out) *out = buf;
-  else free(buf);
+  if (out)
+    *out = buf;
+  else
+    free(buf);
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 #endif
@@ -112,8 +112,7 @@ int t_sysv_segments_of(long pid) {
   while (fgets(line, sizeof line, f) != NULL) {
     long key, id, size, cpid;
     unsigned perms;
-    if (sscanf(line, "%ld %ld %o %ld %ld", &key, &id, &perms, &size, &cpid) == 5 &&
-        cpid == pid)
+    if (sscanf(line, "%ld %ld %o %ld %ld", &key, &id, &perms, &size, &cpid) == 5 && cpid == pid)
       n++;
   }
   fclose(f);
@@ -158,8 +157,7 @@ int t_private_dev_shm(const char *opts) {
 
 uint32_t t_sysv_key(const char *name, unsigned probe) {
   uint32_t h = 2166136261u;
-  for (const unsigned char *p = (const unsigned char *)name; *p; p++)
-    h = (h ^ *p) * 16777619u;
+  for (const unsigned char *p = (const unsigned char *)name; *p; p++) h = (h ^ *p) * 16777619u;
   h += probe * 0x9E3779B9u;
   return h == 0 ? 1 : h;
 }
@@ -229,8 +227,8 @@ int t_segment_exists(const char *name) {
 int t_run(const char *const *argv) { return proc_run(argv); }
 
 const char *const t_tricky_args[] = {
-    "plain", "with space", "quote\"inside", "back\\slash", "trailing\\",
-    "space and trailing \\", "\\\"", "", "tab\there", "two  spaces", "%PATH%", NULL};
+    "plain", "with space", "quote\"inside", "back\\slash", "trailing\\", "space and trailing \\",
+    "\\\"",  "",           "tab\there",     "two  spaces", "%PATH%",     NULL};
 
 /* The helper's path. On Windows it is found beside this executable, since
  * the build tree's Unix path means nothing to a program under Wine. */
@@ -273,8 +271,14 @@ void t_store(void *p, sma_dtype_t dtype, double value) {
   case SMA_UINT64: *(uint64_t *)p = (uint64_t)value; break;
   case SMA_FLOAT32: *(float *)p = (float)value; break;
   case SMA_FLOAT64: *(double *)p = value; break;
-  case SMA_COMPLEX64: ((float *)p)[0] = (float)value; ((float *)p)[1] = 0; break;
-  case SMA_COMPLEX128: ((double *)p)[0] = value; ((double *)p)[1] = 0; break;
+  case SMA_COMPLEX64:
+    ((float *)p)[0] = (float)value;
+    ((float *)p)[1] = 0;
+    break;
+  case SMA_COMPLEX128:
+    ((double *)p)[0] = value;
+    ((double *)p)[1] = 0;
+    break;
   default: memset(p, 0, sma_dtype_size(dtype)); break; /* float16: unused */
   }
 }
@@ -369,16 +373,13 @@ static size_t visit(const sma_view_t *v, double value, int store) {
 }
 
 void t_fill_view(const sma_view_t *v, double value) { visit(v, value, 1); }
-size_t t_count_not(const sma_view_t *v, double value) {
-  return visit(v, value, 0);
-}
+size_t t_count_not(const sma_view_t *v, double value) { return visit(v, value, 0); }
 
 void t_sleep_ms(unsigned ms) {
 #if defined(_WIN32)
   Sleep(ms);
 #else
   struct timespec ts = {(time_t)(ms / 1000u), (long)(ms % 1000u) * 1000000L};
-  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-  }
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
 #endif
 }

@@ -47,12 +47,12 @@ extern const char *const t_tricky_args[];
 /* The OS error numbers the library keeps for "exists" and "missing":
  * errno values on Unix, GetLastError() values on Windows. */
 #if defined(_WIN32)
-#define T_OS_EEXIST 183 /* ERROR_ALREADY_EXISTS */
-#define T_OS_ENOENT 2   /* ERROR_FILE_NOT_FOUND */
+#  define T_OS_EEXIST 183 /* ERROR_ALREADY_EXISTS */
+#  define T_OS_ENOENT 2   /* ERROR_FILE_NOT_FOUND */
 #else
-#include <errno.h>
-#define T_OS_EEXIST EEXIST
-#define T_OS_ENOENT ENOENT
+#  include <errno.h>
+#  define T_OS_EEXIST EEXIST
+#  define T_OS_ENOENT ENOENT
 #endif
 
 /* The thread's last OS error: errno, or GetLastError() on Windows. */
@@ -123,15 +123,15 @@ sma_caps_t t_caps(void);
 
 /* Skips the calling test (Criterion's cr_skip_test) where a capability it
  * exercises is absent, with the one reason given for it everywhere. */
-#define T_NEED_GC_PROOF()                                                       \
-  do {                                                                          \
-    if (!t_caps().proves_unused)                                                \
-      cr_skip_test("this OS cannot tell who maps a segment: gc keeps every one"); \
+#define T_NEED_GC_PROOF()                                                                          \
+  do {                                                                                             \
+    if (!t_caps().proves_unused)                                                                   \
+      cr_skip_test("this OS cannot tell who maps a segment: gc keeps every one");                  \
   } while (0)
-#define T_NEED_RESERVING_STORE()                                                \
-  do {                                                                          \
-    if (!t_caps().reserves_memory)                                              \
-      cr_skip_test("segments are plain memory here: no store to fill");         \
+#define T_NEED_RESERVING_STORE()                                                                   \
+  do {                                                                                             \
+    if (!t_caps().reserves_memory)                                                                 \
+      cr_skip_test("segments are plain memory here: no store to fill");                            \
   } while (0)
 
 /* Converts between doubles and elements of any dtype (bool: nonzero). */

@@ -9,8 +9,8 @@
 #include <string.h>
 
 #if !defined(_WIN32)
-#include <sys/wait.h>
-#include <unistd.h>
+#  include <sys/wait.h>
+#  include <unistd.h>
 
 enum { NOBODY = 65534 };
 
@@ -42,9 +42,8 @@ static int try_unlink(const char *name) { return sma_unlink(name); }
 static int try_create(const char *name) {
   size_t shape[1] = {8};
   sma_t *a;
-  int rc = sma_new(
-      &a, &(sma_array_desc_t){
-              .name = name, .ndim = 1, .shape = shape, .dtype = SMA_UINT8});
+  int rc =
+      sma_new(&a, &(sma_array_desc_t){.name = name, .ndim = 1, .shape = shape, .dtype = SMA_UINT8});
   if (rc == 0) rc = sma_create(a, 0);
   sma_free(a);
   return rc;
@@ -60,11 +59,9 @@ Test(access, other_users_cannot_load_or_unlink) {
   t_name(name, sizeof name, "private");
   sma_t *a;
   size_t shape[1] = {8};
-  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = name,
-                                               .ndim = 1,
-                                               .shape = shape,
-                                               .dtype = SMA_UINT8}),
-               0);
+  cr_assert_eq(
+      sma_new(&a, &(sma_array_desc_t){.name = name, .ndim = 1, .shape = shape, .dtype = SMA_UINT8}),
+      0);
   cr_assert_eq(sma_create(a, 0), 0);
   cr_assert_eq(as_nobody(try_open, name, NOBODY), SMA_EACCES);
   cr_assert_eq(as_nobody(try_unlink, name, NOBODY), SMA_EACCES);
@@ -80,11 +77,9 @@ Test(access, group_option_opens_to_the_group_only) {
   t_name(name, sizeof name, "group");
   sma_t *a;
   size_t shape[1] = {8};
-  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = name,
-                                               .ndim = 1,
-                                               .shape = shape,
-                                               .dtype = SMA_UINT8}),
-               0);
+  cr_assert_eq(
+      sma_new(&a, &(sma_array_desc_t){.name = name, .ndim = 1, .shape = shape, .dtype = SMA_UINT8}),
+      0);
   cr_assert_eq(sma_create(a, SMA_CREATE_GROUP), 0);
   cr_assert_eq(as_nobody(try_open, name, getgid()), 0, "a member of the group loads and writes");
   cr_assert_eq(((unsigned char *)sma_data(a))[0], 42);

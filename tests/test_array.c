@@ -7,17 +7,15 @@
 #include <stdint.h>
 #include <string.h>
 
-static sma_t *make(const char *tag, size_t ndim, const size_t *shape,
-                   sma_dtype_t dtype, char *name_out) {
+static sma_t *make(const char *tag, size_t ndim, const size_t *shape, sma_dtype_t dtype,
+                   char *name_out) {
   char name[SMA_NAME_BUF];
   t_name(name, sizeof name, tag);
   if (name_out) strcpy(name_out, name);
   sma_t *a = NULL;
-  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = name,
-                                               .ndim = ndim,
-                                               .shape = shape,
-                                               .dtype = dtype}),
-               0);
+  cr_assert_eq(
+      sma_new(&a, &(sma_array_desc_t){.name = name, .ndim = ndim, .shape = shape, .dtype = dtype}),
+      0);
   return a;
 }
 
@@ -56,9 +54,7 @@ Test(array, new_takes_a_description_with_zero_defaults) {
   sma_t *a = (sma_t *)1;
   cr_assert_eq(sma_new(&a, NULL), SMA_EINVAL);
   cr_assert_null(a, "*out is NULL on failure");
-  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = "scalar",
-                                               .dtype = SMA_FLOAT64}),
-               0);
+  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = "scalar", .dtype = SMA_FLOAT64}), 0);
   cr_assert_eq(sma_ndim(a), 0);
   cr_assert_eq(sma_nbytes(a), 8);
   size_t count = 99;
@@ -73,59 +69,49 @@ Test(array, new_rejects_bad_descriptions) {
   for (size_t i = 0; i <= SMA_MAX_DIMS; i++) shape[i] = 1;
   sma_slice_t s[3] = {SMA_SLICE_ALL, SMA_SLICE_ALL, SMA_SLICE_ALL};
   sma_t *a = (sma_t *)1;
-  cr_assert_eq(sma_new(NULL, &(sma_array_desc_t){.name = "x",
-                                                 .ndim = 1,
-                                                 .shape = shape,
-                                                 .dtype = SMA_UINT8}),
-               SMA_EINVAL);
+  cr_assert_eq(
+      sma_new(NULL,
+              &(sma_array_desc_t){.name = "x", .ndim = 1, .shape = shape, .dtype = SMA_UINT8}),
+      SMA_EINVAL);
   cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = "x",
                                                .ndim = SMA_MAX_DIMS + 1,
                                                .shape = shape,
                                                .dtype = SMA_UINT8}),
                SMA_ENDIM);
   cr_assert_null(a, "*out is NULL on failure");
-  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = "x",
-                                               .ndim = SMA_MAX_DIMS,
-                                               .shape = shape,
-                                               .dtype = SMA_UINT8}),
+  cr_assert_eq(sma_new(&a,
+                       &(sma_array_desc_t){
+                           .name = "x", .ndim = SMA_MAX_DIMS, .shape = shape, .dtype = SMA_UINT8}),
                0);
   sma_free(a);
+  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = "x", .ndim = 2, .dtype = SMA_UINT8}),
+               SMA_EINVAL);
+  cr_assert_eq(sma_new(&a,
+                       &(sma_array_desc_t){
+                           .name = "x", .ndim = 1, .shape = shape, .dtype = SMA_DTYPE_COUNT}),
+               SMA_EDTYPE);
+  cr_assert_eq(
+      sma_new(
+          &a,
+          &(sma_array_desc_t){
+              .name = "x", .ndim = 2, .shape = shape, .dtype = SMA_UINT8, .slice = s, .nslice = 3}),
+      SMA_ETOOMANYSLICES);
   cr_assert_eq(
       sma_new(&a,
-              &(sma_array_desc_t){.name = "x", .ndim = 2, .dtype = SMA_UINT8}),
+              &(sma_array_desc_t){
+                  .name = "x", .ndim = 2, .shape = shape, .dtype = SMA_UINT8, .nslice = 1}),
       SMA_EINVAL);
-  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = "x",
-                                               .ndim = 1,
-                                               .shape = shape,
-                                               .dtype = SMA_DTYPE_COUNT}),
-               SMA_EDTYPE);
-  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = "x",
-                                               .ndim = 2,
-                                               .shape = shape,
-                                               .dtype = SMA_UINT8,
-                                               .slice = s,
-                                               .nslice = 3}),
-               SMA_ETOOMANYSLICES);
-  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = "x",
-                                               .ndim = 2,
-                                               .shape = shape,
-                                               .dtype = SMA_UINT8,
-                                               .nslice = 1}),
-               SMA_EINVAL);
   s[0].step = 0;
-  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = "x",
-                                               .ndim = 2,
-                                               .shape = shape,
-                                               .dtype = SMA_UINT8,
-                                               .slice = s,
-                                               .nslice = 1}),
-               SMA_ESTEP);
+  cr_assert_eq(
+      sma_new(
+          &a,
+          &(sma_array_desc_t){
+              .name = "x", .ndim = 2, .shape = shape, .dtype = SMA_UINT8, .slice = s, .nslice = 1}),
+      SMA_ESTEP);
   size_t huge[2] = {SIZE_MAX / 2, 4};
-  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = "x",
-                                               .ndim = 2,
-                                               .shape = huge,
-                                               .dtype = SMA_UINT8}),
-               SMA_EOVERFLOW);
+  cr_assert_eq(
+      sma_new(&a, &(sma_array_desc_t){.name = "x", .ndim = 2, .shape = huge, .dtype = SMA_UINT8}),
+      SMA_EOVERFLOW);
   size_t strides_overflow[3] = {0, SIZE_MAX / 4, 8}; /* x8 overflows */
   cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = "x",
                                                .ndim = 3,
@@ -133,10 +119,9 @@ Test(array, new_rejects_bad_descriptions) {
                                                .dtype = SMA_FLOAT64}),
                SMA_EOVERFLOW, "a zero dimension does not hide stride overflow");
   size_t fits_exactly[1] = {(size_t)PTRDIFF_MAX / 8};
-  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = "x",
-                                               .ndim = 1,
-                                               .shape = fits_exactly,
-                                               .dtype = SMA_FLOAT64}),
+  cr_assert_eq(sma_new(&a,
+                       &(sma_array_desc_t){
+                           .name = "x", .ndim = 1, .shape = fits_exactly, .dtype = SMA_FLOAT64}),
                0);
   sma_free(a);
 }
@@ -195,11 +180,9 @@ Test(array, create_is_exclusive_and_leaves_existing_data_alone) {
   memset(sma_data(a), 7, 16);
   sma_t *b = make("unused", 1, shape, SMA_UINT8, NULL);
   sma_free(b);
-  cr_assert_eq(sma_new(&b, &(sma_array_desc_t){.name = name,
-                                               .ndim = 1,
-                                               .shape = shape,
-                                               .dtype = SMA_UINT8}),
-               0);
+  cr_assert_eq(
+      sma_new(&b, &(sma_array_desc_t){.name = name, .ndim = 1, .shape = shape, .dtype = SMA_UINT8}),
+      0);
   cr_assert_eq(sma_create(b, 0), SMA_EEXIST);
   cr_assert_eq(sma_os_error(b), T_OS_EEXIST);
   cr_assert_eq(sma_is_loaded(b), 0);
@@ -212,10 +195,10 @@ Test(array, create_is_exclusive_and_leaves_existing_data_alone) {
 }
 
 #if !defined(_WIN32)
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#  include <fcntl.h>
+#  include <sys/mman.h>
+#  include <sys/stat.h>
+#  include <unistd.h>
 
 Test(array, owner_only_by_default_whatever_the_umask) {
   umask(0);
@@ -249,11 +232,8 @@ Test(array, foreign_segment_without_record_loads_by_size) {
   size_t seen = t_caps().size_is_exact ? 100 : t_caps().granularity;
   size_t ok[1] = {seen / 4}, too_big[1] = {seen / 4 + 1};
   sma_t *a, *b, *c;
-  sma_new(&a, &(sma_array_desc_t){
-                  .name = name, .ndim = 1, .shape = ok, .dtype = SMA_FLOAT32});
-  sma_new(&b,
-          &(sma_array_desc_t){
-              .name = name, .ndim = 1, .shape = too_big, .dtype = SMA_FLOAT32});
+  sma_new(&a, &(sma_array_desc_t){.name = name, .ndim = 1, .shape = ok, .dtype = SMA_FLOAT32});
+  sma_new(&b, &(sma_array_desc_t){.name = name, .ndim = 1, .shape = too_big, .dtype = SMA_FLOAT32});
   cr_assert_eq(sma_load(a), 0);
   cr_assert_eq(sma_creator_pid(a), 0, "no record, no creator");
   cr_assert_eq(sma_load(b), SMA_ETOOSMALL);
@@ -273,11 +253,10 @@ Test(array, sizes_beyond_32_bits) {
   int wide = SIZE_MAX > UINT32_MAX;
   size_t shape[2] = {(size_t)1 << 20, (size_t)1 << 13}; /* 2^36 bytes as f8 */
   sma_t *a = NULL;
-  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = "x",
-                                               .ndim = 2,
-                                               .shape = shape,
-                                               .dtype = SMA_FLOAT64}),
-               wide ? 0 : SMA_EOVERFLOW);
+  cr_assert_eq(
+      sma_new(&a,
+              &(sma_array_desc_t){.name = "x", .ndim = 2, .shape = shape, .dtype = SMA_FLOAT64}),
+      wide ? 0 : SMA_EOVERFLOW);
   sma_free(a);
   if (strcmp(sma_backend(), "posix") != 0) return;
   char name[SMA_NAME_BUF], path[SMA_NAME_BUF + 2] = "/";
@@ -307,9 +286,7 @@ Test(array, corrupt_record_is_an_error_not_a_crash) {
   /* The record's first shape entry: 640 - 80 bytes before the end. */
   raw.bytes[raw.size - (640 - 80)] ^= 0xff;
   sma_t *b, *c;
-  sma_new(&b,
-          &(sma_array_desc_t){
-              .name = name, .ndim = 1, .shape = shape, .dtype = SMA_FLOAT64});
+  sma_new(&b, &(sma_array_desc_t){.name = name, .ndim = 1, .shape = shape, .dtype = SMA_FLOAT64});
   int loaded = sma_load(b);
   int opened = sma_open(&c, name, NULL, 0);
   raw.bytes[raw.size - (640 - 80)] ^= 0xff;
@@ -359,24 +336,17 @@ Test(array, load_checks_against_the_record) {
   cr_assert_eq(sma_create(a, 0), 0);
   size_t flat[1] = {16}, bigger[2] = {4, 5};
   sma_t *b;
-  sma_new(&b,
-          &(sma_array_desc_t){
-              .name = name, .ndim = 1, .shape = flat, .dtype = SMA_FLOAT32});
+  sma_new(&b, &(sma_array_desc_t){.name = name, .ndim = 1, .shape = flat, .dtype = SMA_FLOAT32});
   cr_assert_eq(sma_load(b), SMA_EMISMATCH, "same bytes, other shape");
   sma_free(b);
-  sma_new(&b, &(sma_array_desc_t){
-                  .name = name, .ndim = 2, .shape = shape, .dtype = SMA_INT32});
+  sma_new(&b, &(sma_array_desc_t){.name = name, .ndim = 2, .shape = shape, .dtype = SMA_INT32});
   cr_assert_eq(sma_load(b), SMA_EMISMATCH, "same size, other dtype");
   sma_free(b);
-  sma_new(&b,
-          &(sma_array_desc_t){
-              .name = name, .ndim = 2, .shape = bigger, .dtype = SMA_FLOAT32});
+  sma_new(&b, &(sma_array_desc_t){.name = name, .ndim = 2, .shape = bigger, .dtype = SMA_FLOAT32});
   cr_assert_eq(sma_load(b), SMA_EMISMATCH);
   sma_free(b);
   size_t huge[2] = {1000, 1000};
-  sma_new(&b,
-          &(sma_array_desc_t){
-              .name = name, .ndim = 2, .shape = huge, .dtype = SMA_FLOAT32});
+  sma_new(&b, &(sma_array_desc_t){.name = name, .ndim = 2, .shape = huge, .dtype = SMA_FLOAT32});
   cr_assert_eq(sma_load(b), SMA_ETOOSMALL);
   sma_free(b);
   sma_unlink(name);
@@ -401,8 +371,7 @@ Test(array, open_by_name_alone) {
   cr_assert_eq(sma_creator_pid(b), sma_creator_pid(a));
   cr_assert_eq(sma_created_ns(b), sma_created_ns(a));
   sma_free(b);
-  sma_slice_t too_many[4] = {SMA_SLICE_ALL, SMA_SLICE_ALL, SMA_SLICE_ALL,
-                             SMA_SLICE_ALL};
+  sma_slice_t too_many[4] = {SMA_SLICE_ALL, SMA_SLICE_ALL, SMA_SLICE_ALL, SMA_SLICE_ALL};
   cr_assert_eq(sma_open(&b, name, too_many, 4), SMA_ETOOMANYSLICES);
   cr_assert_null(b);
   sma_unlink(name);
@@ -563,8 +532,8 @@ Test(array, clear_buffers_goes_on_past_missing_names) {
  * reader meanwhile gets no array; a failing fill leaves nothing. */
 typedef struct fill_probe {
   const char *name;
-  int reader_rc;      /* what sma_open() gave during the fill */
-  int result;         /* what the fill returns */
+  int reader_rc; /* what sma_open() gave during the fill */
+  int result;    /* what the fill returns */
 } fill_probe_t;
 
 static int probe_fill(const sma_view_t *v, void *user) {
@@ -581,22 +550,18 @@ Test(array, create_filled_publishes_only_after_the_fill) {
   t_name(name, sizeof name, "filled");
   size_t shape[1] = {1000};
   sma_t *a;
-  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = name,
-                                               .ndim = 1,
-                                               .shape = shape,
-                                               .dtype = SMA_INT32}),
-               0);
+  cr_assert_eq(
+      sma_new(&a, &(sma_array_desc_t){.name = name, .ndim = 1, .shape = shape, .dtype = SMA_INT32}),
+      0);
   fill_probe_t p = {name, 0, SMA_EIO};
   cr_assert_eq(sma_create_filled(a, 0, probe_fill, &p), SMA_EIO, "the fill's value");
-  cr_assert(p.reader_rc == SMA_ENOENT || p.reader_rc == SMA_EBUSY, "%s",
-            sma_err_name(p.reader_rc));
+  cr_assert(p.reader_rc == SMA_ENOENT || p.reader_rc == SMA_EBUSY, "%s", sma_err_name(p.reader_rc));
   cr_assert_eq(sma_is_loaded(a), 0);
   cr_assert_null(sma_view_get(a));
   cr_assert_eq(t_segment_exists(name), 0, "an abandoned create leaves nothing");
   p.result = 0;
   cr_assert_eq(sma_create_filled(a, 0, probe_fill, &p), 0);
-  cr_assert(p.reader_rc == SMA_ENOENT || p.reader_rc == SMA_EBUSY, "%s",
-            sma_err_name(p.reader_rc));
+  cr_assert(p.reader_rc == SMA_ENOENT || p.reader_rc == SMA_EBUSY, "%s", sma_err_name(p.reader_rc));
   sma_t *r;
   cr_assert_eq(sma_open(&r, name, NULL, 0), 0);
   cr_assert_eq(((int32_t *)sma_data(r))[999], 999, "published with its data");

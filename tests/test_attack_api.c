@@ -8,17 +8,17 @@
 #include <string.h>
 
 #if defined(__linux__)
-#include <errno.h>
-#include <fcntl.h>
-#include <pthread.h>
-#include <sched.h>
-#include <signal.h>
-#include <stdatomic.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
-#include <unistd.h>
+#  include <errno.h>
+#  include <fcntl.h>
+#  include <pthread.h>
+#  include <sched.h>
+#  include <signal.h>
+#  include <stdatomic.h>
+#  include <stdio.h>
+#  include <stdlib.h>
+#  include <sys/syscall.h>
+#  include <sys/wait.h>
+#  include <unistd.h>
 
 /* ---- sma.h "Threads"/fork contract: a raw clone() into a new pid
  * namespace, made while other threads hold the mapping cache's lock, can
@@ -51,8 +51,9 @@ static void on_alarm(int sig) {
 static int init_role(void) {
   size_t shape[1] = {64};
   sma_t *seg;
-  if (sma_new(&seg, &(sma_array_desc_t){.name = spin_name, .ndim = 1, .shape = shape,
-                                        .dtype = SMA_FLOAT32}) != 0 ||
+  if (sma_new(&seg,
+              &(sma_array_desc_t){
+                  .name = spin_name, .ndim = 1, .shape = shape, .dtype = SMA_FLOAT32}) != 0 ||
       sma_create(seg, 0) != 0)
     return 100;
   /* Keep the spun segment mapped at the far end of a long table, so that
@@ -64,8 +65,9 @@ static int init_role(void) {
   for (int i = 0; i < NFILL; i++) {
     char n[80];
     snprintf(n, sizeof n, "%s-f%d", spin_name, i);
-    if (sma_new(&fill[i], &(sma_array_desc_t){.name = n, .ndim = 1, .shape = shape,
-                                              .dtype = SMA_UINT8}) != 0 ||
+    if (sma_new(&fill[i],
+                &(sma_array_desc_t){.name = n, .ndim = 1, .shape = shape, .dtype = SMA_UINT8}) !=
+            0 ||
         sma_create(fill[i], 0) != 0)
       return 100;
     sma_close(fill[i]);
@@ -111,8 +113,7 @@ __attribute__((constructor)) static void pid1_role_entry(void) {
   _exit(getpid() == 1 ? init_role() : 101);
 }
 
-Test(attack_api, pid1_raw_clone_newpid_child_while_lock_held_does_not_deadlock,
-     .timeout = 120) {
+Test(attack_api, pid1_raw_clone_newpid_child_while_lock_held_does_not_deadlock, .timeout = 120) {
   t_name(spin_name, sizeof spin_name, "pid1");
   long pid = syscall(SYS_clone, (long)(SIGCHLD | CLONE_NEWPID), NULL, NULL, NULL, NULL);
   if (pid < 0 && (errno == EPERM || errno == EINVAL || errno == ENOSPC))
@@ -162,8 +163,10 @@ Test(attack_api, clone_vm_child_load_does_not_poison_parent_cache, .timeout = 30
   t_name(vm_name, sizeof vm_name, "vm");
   size_t shape[1] = {16};
   sma_t *seg;
-  cr_assert_eq(sma_new(&seg, &(sma_array_desc_t){.name = vm_name, .ndim = 1, .shape = shape,
-                                                 .dtype = SMA_FLOAT32}), 0);
+  cr_assert_eq(sma_new(&seg,
+                       &(sma_array_desc_t){
+                           .name = vm_name, .ndim = 1, .shape = shape, .dtype = SMA_FLOAT32}),
+               0);
   cr_assert_eq(sma_create(seg, 0), 0);
   cr_assert_eq(sma_close(seg), 0);
   sma_t *warm; /* this process takes the lock once: it owns it, the mark is set */
@@ -190,8 +193,10 @@ Test(attack_api, clone_vm_child_load_does_not_poison_parent_cache, .timeout = 30
   close(fd);
   sma_unlink(vm_name);
   sma_free(seg);
-  cr_expect_eq(rc, 0, "the parent's load of a valid segment, after a CLONE_VM child loaded "
-                      "it, failed: %s", sma_err_name(rc));
+  cr_expect_eq(rc, 0,
+               "the parent's load of a valid segment, after a CLONE_VM child loaded "
+               "it, failed: %s",
+               sma_err_name(rc));
   cr_expect(fd_alive, "the parent's own fd %d was closed by libsma", fd);
 }
 

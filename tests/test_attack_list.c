@@ -15,19 +15,19 @@
 #if !defined(__linux__) || !defined(SMA_BACKEND_posix)
 Test(attack_list, linux_posix_only) { cr_skip_test("Linux POSIX /proc counting only"); }
 #else
-#include <fcntl.h>
-#include <pthread.h>
-#include <grp.h>
-#include <sched.h>
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/mman.h>
-#include <sys/mount.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
-#include <unistd.h>
+#  include <fcntl.h>
+#  include <pthread.h>
+#  include <grp.h>
+#  include <sched.h>
+#  include <signal.h>
+#  include <stdio.h>
+#  include <stdlib.h>
+#  include <string.h>
+#  include <sys/mman.h>
+#  include <sys/mount.h>
+#  include <sys/prctl.h>
+#  include <sys/wait.h>
+#  include <unistd.h>
 
 enum { NOBODY = 65534 };
 
@@ -52,8 +52,7 @@ static int private_world(void) {
 
 static int wait_code(pid_t pid) {
   int st;
-  while (waitpid(pid, &st, 0) < 0) {
-  }
+  while (waitpid(pid, &st, 0) < 0) {}
   return WIFEXITED(st) ? WEXITSTATUS(st) : 99;
 }
 
@@ -65,8 +64,8 @@ static int make_segment(const char *name, int as_nobody) {
     if (as_nobody && become_nobody() != 0) _exit(3);
     size_t shape[1] = {4096};
     sma_t *a = NULL;
-    int rc = sma_new(&a, &(sma_array_desc_t){.name = name, .ndim = 1, .shape = shape,
-                                             .dtype = SMA_UINT8});
+    int rc = sma_new(
+        &a, &(sma_array_desc_t){.name = name, .ndim = 1, .shape = shape, .dtype = SMA_UINT8});
     if (rc == 0) rc = sma_create(a, SMA_CREATE_PERSIST);
     sma_free(a);
     _exit(rc == 0 ? 0 : 4);
@@ -116,7 +115,8 @@ typedef struct seen {
 
 static int note(const sma_info_t *info, void *user) {
   seen_t *s = user;
-  if (s->map_later != NULL && s->mapper == 0 && !s->found && strcmp(info->name, s->map_later) != 0) {
+  if (s->map_later != NULL && s->mapper == 0 && !s->found &&
+      strcmp(info->name, s->map_later) != 0) {
     /* the walk's snapshot is taken: map the segment it has not reached */
     s->mapper = start_mapper(s->map_later, 0);
     if (s->mapper < 0) return 1;

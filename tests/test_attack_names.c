@@ -15,11 +15,11 @@
 #include <string.h>
 #include <time.h>
 #if !defined(_WIN32)
-#include <sys/wait.h>
-#include <unistd.h>
+#  include <sys/wait.h>
+#  include <unistd.h>
 #endif
 #if defined(_WIN32)
-#define setenv(k, v, o) _putenv_s((k), (v))
+#  define setenv(k, v, o) _putenv_s((k), (v))
 #endif
 
 static uint64_t fnv1a64(const char *s) {
@@ -35,8 +35,7 @@ static uint64_t fnv1a64(const char *s) {
  * agree in the low bit: the same object name under
  * SMA_TEST_NAME_HASH_BITS=1. */
 static inline void colliding_pair(char *a, char *b, const char *tag) {
-  snprintf(a, SMA_NAME_BUF, "an%05lu%-9.9s-the-first-long-name-of-the-pair",
-           t_pid() % 100000, tag);
+  snprintf(a, SMA_NAME_BUF, "an%05lu%-9.9s-the-first-long-name-of-the-pair", t_pid() % 100000, tag);
   for (int i = 0;; i++) {
     snprintf(b, SMA_NAME_BUF, "an%05lu%-9.9s-another-long-name-%d", t_pid() % 100000, tag, i);
     if (((fnv1a64(a) ^ fnv1a64(b)) & 1) == 0) break;
@@ -82,10 +81,8 @@ Test(attack_names, unlink_of_colliding_name_removes_segment_being_created) {
     setenv("SMA_FAULT_PAUSE_AT", "created", 1);
     setenv("SMA_FAULT_PAUSE_MS", "1500", 1);
     sma_t *arr;
-    if (sma_new(&arr, &(sma_array_desc_t){.name = a,
-                                          .ndim = 1,
-                                          .shape = shape,
-                                          .dtype = SMA_FLOAT64}) != 0)
+    if (sma_new(&arr, &(sma_array_desc_t){
+                          .name = a, .ndim = 1, .shape = shape, .dtype = SMA_FLOAT64}) != 0)
       _exit(9);
     int rc = sma_create(arr, 0);
     if (rc != 0) _exit(10);
@@ -123,8 +120,7 @@ static int seek2(const sma_info_t *in, void *user) {
 static int make(const char *name) {
   sma_t *arr;
   int rc = sma_new(
-      &arr, &(sma_array_desc_t){
-                .name = name, .ndim = 1, .shape = shape, .dtype = SMA_FLOAT64});
+      &arr, &(sma_array_desc_t){.name = name, .ndim = 1, .shape = shape, .dtype = SMA_FLOAT64});
   if (rc == 0) rc = sma_create(arr, 0);
   if (arr != NULL) sma_free(arr);
   return rc;

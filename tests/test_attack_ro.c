@@ -8,22 +8,20 @@
 #include <string.h>
 
 #if defined(__linux__)
-#include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
-#include <stdio.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
+#  include <errno.h>
+#  include <fcntl.h>
+#  include <signal.h>
+#  include <stdio.h>
+#  include <sys/stat.h>
+#  include <sys/wait.h>
+#  include <time.h>
+#  include <unistd.h>
 
 static int make_segment(const char *name) {
   size_t shape[1] = {4096};
   sma_t *a;
-  if (sma_new(&a, &(sma_array_desc_t){.name = name,
-                                      .ndim = 1,
-                                      .shape = shape,
-                                      .dtype = SMA_UINT8}) != 0)
+  if (sma_new(&a, &(sma_array_desc_t){
+                      .name = name, .ndim = 1, .shape = shape, .dtype = SMA_UINT8}) != 0)
     return -1;
   int rc = sma_create(a, 0);
   sma_free(a); /* closes; the segment stays, and nothing holds it */
@@ -216,9 +214,9 @@ Test(attack_ro, readonly_open_of_a_fifo_never_blocks, .timeout = 60) {
 }
 
 /* ---- Threads: the fork() paragraph of sma.h's conventions ------------- */
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
-#include <pthread.h>
-#include <stdatomic.h>
+#  if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
+#    include <pthread.h>
+#    include <stdatomic.h>
 
 static atomic_int fork_stop;
 static char fork_name[SMA_NAME_BUF];
@@ -275,7 +273,7 @@ Test(attack_ro, raw_fork_child_with_loading_threads_does_not_deadlock, .timeout 
   cr_expect_eq(hung, 0, "a _Fork() child's sma_open_as() blocked for 3 s (after %d children)",
                tried);
 }
-#endif
+#  endif
 
 #else
 Test(attack_ro, linux_only) { cr_skip_test("Linux only"); }

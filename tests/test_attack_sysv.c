@@ -24,25 +24,25 @@
 #if !defined(__linux__)
 Test(attack_sysv, linux_only) { cr_skip_test("System V namespaces and SHM_STAT_ANY: Linux only"); }
 #else
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <sys/ipc.h>
-#include <sys/shm.h>
-#include <unistd.h>
+#  include <stdio.h>
+#  include <stdlib.h>
+#  include <string.h>
+#  include <signal.h>
+#  include <sys/wait.h>
+#  include <sys/ipc.h>
+#  include <sys/shm.h>
+#  include <unistd.h>
 
-#ifndef SMA_CLI
-#error "SMA_CLI must name the sma executable"
-#endif
+#  ifndef SMA_CLI
+#    error "SMA_CLI must name the sma executable"
+#  endif
 
 enum { USER_A = 65534, SHARED_GID = 65534 };
 
 static void private_namespaces(void) {
-#if defined(SMA_TEST_EMULATED)
+#  if defined(SMA_TEST_EMULATED)
   cr_skip_test("the shell would run the emulated sma command natively");
-#endif
+#  endif
   if (strcmp(sma_backend(), "sysv") != 0) cr_skip_test("System V only");
   if (!t_caps().proves_unused) cr_skip_test("gc cannot prove anything here");
   if (getuid() != 0) cr_skip_test("needs root for private namespaces and uid 65534");
@@ -66,9 +66,9 @@ static int segment_at(const char *name, struct shmid_ds *ds) {
 /* Leaves a stray of `name` (uid `uid`): a creator killed between its
  * exclusive create and its record. */
 static void make_stray(int uid, const char *name) {
-#if !defined(SMA_FAULT_INJECTION)
+#  if !defined(SMA_FAULT_INJECTION)
   cr_skip_test("needs the fault-injection build's pause points");
-#endif
+#  endif
   char *out;
   int rc = t_shell_as(uid, SHARED_GID, &out,
                       "SMA_FAULT_PAUSE_AT=created SMA_FAULT_PAUSE_MS=30000 "
@@ -149,14 +149,14 @@ Test(attack_sysv, a_long_named_stray_is_collected) {
 /* Whether SHM_STAT_ANY reads a segment here (Linux 4.17 and later; not
  * under every qemu-user), with at least one segment in the namespace. */
 static int stat_any_works(void) {
-#if defined(SHM_STAT_ANY) && defined(SHM_INFO)
+#  if defined(SHM_STAT_ANY) && defined(SHM_INFO)
   struct shm_info info;
   int last = shmctl(0, SHM_INFO, (struct shmid_ds *)(void *)&info);
   for (int i = 0; i <= last; i++) {
     struct shmid_ds ds;
     if (shmctl(i, SHM_STAT_ANY, &ds) >= 0) return 1;
   }
-#endif
+#  endif
   return 0;
 }
 

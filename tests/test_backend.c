@@ -10,24 +10,22 @@
 #include <string.h>
 
 #if defined(SMA_BACKEND_sysv)
-#include <stdlib.h>
-#include <sys/ipc.h>
-#include <sys/shm.h>
+#  include <stdlib.h>
+#  include <sys/ipc.h>
+#  include <sys/shm.h>
 #elif defined(SMA_BACKEND_win32)
-#include <windows.h>
-#include <aclapi.h>
-#include <sddl.h>
+#  include <windows.h>
+#  include <aclapi.h>
+#  include <sddl.h>
 #endif
 
 static sma_t *create_one(const char *tag, char *name) {
   size_t shape[1] = {64};
   sma_t *a;
   t_name(name, SMA_NAME_BUF, tag);
-  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = name,
-                                               .ndim = 1,
-                                               .shape = shape,
-                                               .dtype = SMA_UINT8}),
-               0);
+  cr_assert_eq(
+      sma_new(&a, &(sma_array_desc_t){.name = name, .ndim = 1, .shape = shape, .dtype = SMA_UINT8}),
+      0);
   cr_assert_eq(sma_create(a, 0), 0);
   return a;
 }
@@ -76,11 +74,9 @@ Test(backend, capabilities_match_behaviour) {
   cr_assert_eq(sma_name_validate(name), 0);
   size_t shape[1] = {100};
   sma_t *a, *b;
-  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = name,
-                                               .ndim = 1,
-                                               .shape = shape,
-                                               .dtype = SMA_UINT8}),
-               0);
+  cr_assert_eq(
+      sma_new(&a, &(sma_array_desc_t){.name = name, .ndim = 1, .shape = shape, .dtype = SMA_UINT8}),
+      0);
   cr_assert_eq(sma_create(a, 0), 0);
   sma_info_t in;
   cr_assert_eq(sma_info_get(&in, name), 0);
@@ -88,11 +84,9 @@ Test(backend, capabilities_match_behaviour) {
   cr_assert_eq(in.segment_size % c.granularity, 0);
   name[len] = 'm';
   name[len + 1] = '\0';
-  cr_assert_eq(sma_new(&b, &(sma_array_desc_t){.name = name,
-                                               .ndim = 1,
-                                               .shape = shape,
-                                               .dtype = SMA_UINT8}),
-               SMA_ENAMETOOLONG);
+  cr_assert_eq(
+      sma_new(&b, &(sma_array_desc_t){.name = name, .ndim = 1, .shape = shape, .dtype = SMA_UINT8}),
+      SMA_ENAMETOOLONG);
   name[len] = '\0';
   cr_assert_eq(sma_unlink(name), 0);
   sma_free(a);
@@ -172,11 +166,10 @@ Test(backend, a_segment_of_the_other_byte_order_is_found_and_refused) {
   t_name(name, sizeof name, "byteorder");
   size_t shape[1] = {16};
   sma_t *a, *b = NULL;
-  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = name,
-                                               .ndim = 1,
-                                               .shape = shape,
-                                               .dtype = SMA_FLOAT32}),
-               0);
+  cr_assert_eq(
+      sma_new(&a,
+              &(sma_array_desc_t){.name = name, .ndim = 1, .shape = shape, .dtype = SMA_FLOAT32}),
+      0);
   cr_assert_eq(sma_create(a, 0), 0);
   sma_info_t in;
   cr_assert_eq(sma_info_get(&in, name), 0);
@@ -205,16 +198,13 @@ Test(backend, sysv_key_collision_probes_the_next_key) {
   char name[SMA_NAME_BUF];
   t_name(name, sizeof name, "collide");
   /* Another program's segment squats the name's first key. */
-  int squatter = shmget(documented_key(name, 0), 4096,
-                        IPC_CREAT | IPC_EXCL | 0600);
+  int squatter = shmget(documented_key(name, 0), 4096, IPC_CREAT | IPC_EXCL | 0600);
   cr_assert_geq(squatter, 0);
   size_t shape[1] = {100};
   sma_t *a, *b;
-  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = name,
-                                               .ndim = 1,
-                                               .shape = shape,
-                                               .dtype = SMA_INT32}),
-               0);
+  cr_assert_eq(
+      sma_new(&a, &(sma_array_desc_t){.name = name, .ndim = 1, .shape = shape, .dtype = SMA_INT32}),
+      0);
   int rc = sma_create(a, 0);
   int probe1 = shmget(documented_key(name, 1), 0, 0);
   int handle = (int)sma_os_handle(a);
@@ -239,7 +229,8 @@ Test(backend, sysv_key_collision_probes_the_next_key) {
  * create fail with SMA_ETOOBIG (array::prefault_and_hugepage_requests_
  * never_fail, 3 of 30 runs beside this one). */
 Test(backend, sysv_beyond_shmmax_is_a_clear_error) {
-  if (t_private_ipc() != 0) cr_skip_test("needs a private IPC namespace (unshare -i) to lower shmmax");
+  if (t_private_ipc() != 0)
+    cr_skip_test("needs a private IPC namespace (unshare -i) to lower shmmax");
   FILE *f = fopen("/proc/sys/kernel/shmmax", "r+");
   if (f == NULL) cr_skip_test("cannot open kernel.shmmax");
   unsigned long long old;
@@ -251,11 +242,9 @@ Test(backend, sysv_beyond_shmmax_is_a_clear_error) {
   t_name(name, sizeof name, "shmmax");
   size_t shape[1] = {4u << 20};
   sma_t *a;
-  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = name,
-                                               .ndim = 1,
-                                               .shape = shape,
-                                               .dtype = SMA_UINT8}),
-               0);
+  cr_assert_eq(
+      sma_new(&a, &(sma_array_desc_t){.name = name, .ndim = 1, .shape = shape, .dtype = SMA_UINT8}),
+      0);
   int rc = sma_create(a, 0);
   f = fopen("/proc/sys/kernel/shmmax", "w");
   fprintf(f, "%llu\n", old);
@@ -273,9 +262,8 @@ Test(backend, win32_security_descriptor_is_owner_only) {
   sma_t *a = create_one("dacl", name);
   PACL dacl = NULL;
   PSECURITY_DESCRIPTOR sd = NULL;
-  DWORD e = GetSecurityInfo((HANDLE)sma_os_handle(a), SE_KERNEL_OBJECT,
-                            DACL_SECURITY_INFORMATION, NULL, NULL, &dacl, NULL,
-                            &sd);
+  DWORD e = GetSecurityInfo((HANDLE)sma_os_handle(a), SE_KERNEL_OBJECT, DACL_SECURITY_INFORMATION,
+                            NULL, NULL, &dacl, NULL, &sd);
   cr_assert_eq(e, 0);
   cr_assert_not_null(dacl);
   cr_assert_eq(dacl->AceCount, 1);

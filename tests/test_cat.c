@@ -16,21 +16,17 @@
 #include <string.h>
 
 #ifndef SMA_CLI
-#error "SMA_CLI must name the sma executable"
+#  error "SMA_CLI must name the sma executable"
 #endif
 
 /* ---- running `sma cat` on an array made here --------------------------------- */
 
 /* A 1-d segment of `n` elements of `dtype` holding `bytes` (native order). */
-static sma_t *make_array(char *name, size_t cap, sma_dtype_t dtype, size_t n,
-                         const void *bytes) {
+static sma_t *make_array(char *name, size_t cap, sma_dtype_t dtype, size_t n, const void *bytes) {
   t_name(name, cap, "cat");
   sma_t *a;
-  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = name,
-                                               .ndim = 1,
-                                               .shape = &n,
-                                               .dtype = dtype}),
-               0);
+  cr_assert_eq(
+      sma_new(&a, &(sma_array_desc_t){.name = name, .ndim = 1, .shape = &n, .dtype = dtype}), 0);
   cr_assert_eq(sma_create(a, 0), 0, "create %s", name);
   memcpy(sma_view_get(a)->data, bytes, n * sma_dtype_size(dtype));
   return a;
@@ -40,8 +36,7 @@ static sma_t *make_array(char *name, size_t cap, sma_dtype_t dtype, size_t n,
  * (malloc'd). The command runs under the build's emulator, if any. */
 static char *cat_output(const char *name) {
   const char *argv[] = {SMA_CLI, "cat", name, NULL}, *emulated[8];
-  const char *const *cmd =
-      proc_argv(argv, emulated, sizeof emulated / sizeof *emulated);
+  const char *const *cmd = proc_argv(argv, emulated, sizeof emulated / sizeof *emulated);
   char line[4096] = "";
   for (size_t i = 0; cmd[i] != NULL; i++) {
     strcat(line, "'");
@@ -53,23 +48,20 @@ static char *cat_output(const char *name) {
   size_t len = 0, got;
   char *buf = malloc(1 << 16);
   cr_assert_not_null(buf);
-  while ((got = fread(buf + len, 1, (1 << 16) - 1 - len, p)) > 0)
-    len += got;
+  while ((got = fread(buf + len, 1, (1 << 16) - 1 - len, p)) > 0) len += got;
   buf[len] = '\0';
   cr_assert_eq(pclose(p), 0, "sma cat %s failed", name);
   if (len > 0 && buf[len - 1] == '\n') buf[len - 1] = '\0';
   return buf;
 }
 
-static void expect_cat(sma_dtype_t dtype, size_t n, const void *bytes,
-                       const char *want) {
+static void expect_cat(sma_dtype_t dtype, size_t n, const void *bytes, const char *want) {
   char name[SMA_NAME_BUF];
   sma_t *a = make_array(name, sizeof name, dtype, n, bytes);
   char *got = cat_output(name);
   sma_unlink(name);
   sma_free(a);
-  cr_expect(strcmp(got, want) == 0,
-            "%s array: sma cat printed\n%s\nNumPy prints\n%s",
+  cr_expect(strcmp(got, want) == 0, "%s array: sma cat printed\n%s\nNumPy prints\n%s",
             sma_dtype_name(dtype), got, want);
   free(got);
 }
@@ -115,23 +107,20 @@ Test(cat, complex_nan_imaginary_part_has_its_plus_sign) {
 /* ---- extremes, each as NumPy 1.24 prints it ---------------------------------- */
 
 Test(cat, float64_extremes_and_specials) {
-  uint64_t bits[] = {0x7fefffffffffffffu, 0x0010000000000000u,
-                     0x000fffffffffffffu, 0x8000000000000000u,
-                     0xfff0000000000000u, 0x7ff8000000000001u};
+  uint64_t bits[] = {0x7fefffffffffffffu, 0x0010000000000000u, 0x000fffffffffffffu,
+                     0x8000000000000000u, 0xfff0000000000000u, 0x7ff8000000000001u};
   double v[6];
   memcpy(v, bits, sizeof v);
-  expect_cat(
-      SMA_FLOAT64, 6, v,
-      "[ 1.79769313e+308  2.22507386e-308  2.22507386e-308 -0.00000000e+000\n"
-      "             -inf              nan]");
+  expect_cat(SMA_FLOAT64, 6, v,
+             "[ 1.79769313e+308  2.22507386e-308  2.22507386e-308 -0.00000000e+000\n"
+             "             -inf              nan]");
 }
 
 Test(cat, float32_and_float16_extremes) {
   uint32_t fbits[] = {0x7f7fffffu, 0x00000001u, 0x80800000u};
   float f[3];
   memcpy(f, fbits, sizeof f);
-  expect_cat(SMA_FLOAT32, 3, f,
-             "[ 3.4028235e+38  1.4012985e-45 -1.1754944e-38]");
+  expect_cat(SMA_FLOAT32, 3, f, "[ 3.4028235e+38  1.4012985e-45 -1.1754944e-38]");
   uint16_t h[] = {0x7bff, 0x0001, 0x0400, 0xfc00};
   expect_cat(SMA_FLOAT16, 4, h, "[6.550e+04 5.960e-08 6.104e-05      -inf]");
 }
@@ -139,10 +128,8 @@ Test(cat, float32_and_float16_extremes) {
 /* ---- against the installed NumPy --------------------------------------------- */
 
 static void need_numpy(void) {
-  if (SMA_PYTHON[0] == '\0')
-    cr_skip_test("no python3 with NumPy was found at configure time");
-  FILE *f =
-      fopen(SMA_PYTHON, "rb"); /* a VM running the cross-built suite has none */
+  if (SMA_PYTHON[0] == '\0') cr_skip_test("no python3 with NumPy was found at configure time");
+  FILE *f = fopen(SMA_PYTHON, "rb"); /* a VM running the cross-built suite has none */
   if (f == NULL) cr_skip_test("%s is not on this machine", SMA_PYTHON);
   fclose(f);
 }
@@ -153,26 +140,22 @@ static void need_numpy(void) {
  * where each `sma` takes ten times as long to start. The unsanitized
  * native builds run the full count. */
 #if defined(SMA_TEST_EMULATED)
-#define VALUES_PER_DTYPE "1500"
+#  define VALUES_PER_DTYPE "1500"
 #elif defined(SMA_TEST_SANITIZED)
-#define VALUES_PER_DTYPE "2500"
+#  define VALUES_PER_DTYPE "2500"
 #else
-#define VALUES_PER_DTYPE "10000"
+#  define VALUES_PER_DTYPE "10000"
 #endif
 
-Test(cat, prints_numpys_str_of_random_float_and_complex_arrays,
-     .timeout = 600) {
+Test(cat, prints_numpys_str_of_random_float_and_complex_arrays, .timeout = 600) {
   need_numpy();
   char prefix[SMA_NAME_BUF];
   t_name(prefix, sizeof prefix, "catd");
   const char *sma[] = {SMA_CLI, NULL}, *emulated[8];
-  const char *const *cmd =
-      proc_argv(sma, emulated, sizeof emulated / sizeof *emulated);
-  const char *argv[16] = {SMA_PYTHON, SMA_CAT_DIGITS_SCRIPT, prefix,
-                          VALUES_PER_DTYPE};
+  const char *const *cmd = proc_argv(sma, emulated, sizeof emulated / sizeof *emulated);
+  const char *argv[16] = {SMA_PYTHON, SMA_CAT_DIGITS_SCRIPT, prefix, VALUES_PER_DTYPE};
   size_t n = 4;
-  for (size_t i = 0; cmd[i] != NULL && n < 15; i++)
-    argv[n++] = cmd[i];
+  for (size_t i = 0; cmd[i] != NULL && n < 15; i++) argv[n++] = cmd[i];
   argv[n] = NULL;
   cr_assert_eq(t_run(argv), 0,
                "tests/cat_digits.py found arrays that sma cat prints "

@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #ifndef SMA_CLI
-#error "SMA_CLI must name the sma executable"
+#  error "SMA_CLI must name the sma executable"
 #endif
 
 /* Runs `sma ARGS` through the shell; returns its exit code and, if out is
@@ -38,8 +38,10 @@ static int sma_cmd(char **out, const char *fmt, ...) {
   while ((n = fread(buf + len, 1, cap - len - 1, p)) > 0) len += n;
   buf[len] = '\0';
   int status = pclose(p);
-  if (out) *out = buf;
-  else free(buf);
+  if (out)
+    *out = buf;
+  else
+    free(buf);
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
@@ -54,8 +56,10 @@ static int sma_gc(char **out, const char *args) {
     rc = sma_cmd(&text, "gc %s", args);
     int transient = strstr(text, "it is held open") != NULL;
     if (!transient || i == 99) {
-      if (out) *out = text;
-      else free(text);
+      if (out)
+        *out = text;
+      else
+        free(text);
       break;
     }
     free(text);
@@ -170,15 +174,11 @@ Test(cli, gc_removes_the_segment_of_a_killed_creator) {
   pid_t child = fork();
   if (child == 0) {
     sma_t *a, *b;
-    if (sma_new(&a, &(sma_array_desc_t){.name = dead,
-                                        .ndim = 1,
-                                        .shape = shape,
-                                        .dtype = SMA_UINT8}) ||
+    if (sma_new(&a,
+                &(sma_array_desc_t){.name = dead, .ndim = 1, .shape = shape, .dtype = SMA_UINT8}) ||
         sma_create(a, 0) ||
-        sma_new(&b, &(sma_array_desc_t){.name = held,
-                                        .ndim = 1,
-                                        .shape = shape,
-                                        .dtype = SMA_UINT8}) ||
+        sma_new(&b,
+                &(sma_array_desc_t){.name = held, .ndim = 1, .shape = shape, .dtype = SMA_UINT8}) ||
         sma_create(b, 0))
       _exit(1);
     if (write(ready[1], "x", 1) != 1) _exit(1);
@@ -192,11 +192,10 @@ Test(cli, gc_removes_the_segment_of_a_killed_creator) {
   /* A live creator (this process), and a dead creator's segment that a
    * live process (this one) still maps: both must stay. */
   sma_t *mine, *holding;
-  cr_assert_eq(sma_new(&mine, &(sma_array_desc_t){.name = live,
-                                                  .ndim = 1,
-                                                  .shape = shape,
-                                                  .dtype = SMA_UINT8}),
-               0);
+  cr_assert_eq(
+      sma_new(&mine,
+              &(sma_array_desc_t){.name = live, .ndim = 1, .shape = shape, .dtype = SMA_UINT8}),
+      0);
   cr_assert_eq(sma_create(mine, 0), 0);
   cr_assert_eq(sma_open(&holding, held, NULL, 0), 0);
 
@@ -248,14 +247,17 @@ Test(cli, demo_self_check_with_1_2_4_workers) {
   t_prefix(prefix, sizeof prefix, "dm");
   for (int w = 1; w <= 4; w *= 2) {
     char *out;
-    cr_assert_eq(sma_cmd(&out, "demo --size %d --workers %d --prefix %s", demo_size(), w,
-                         prefix), 0, "%d workers", w);
+    cr_assert_eq(sma_cmd(&out, "demo --size %d --workers %d --prefix %s", demo_size(), w, prefix),
+                 0, "%d workers", w);
     cr_assert_not_null(strstr(out, "verified: bit-identical"), "%s", out);
     if (w > 1) cr_assert_not_null(strstr(out, "speedup"), "%s", out);
     free(out);
   }
-  cr_assert_eq(sma_cmd(NULL, "demo --size 300 --workers 3 --kernel box3 --output /dev/null "
-                             "--prefix %s", prefix), 0);
+  cr_assert_eq(sma_cmd(NULL,
+                       "demo --size 300 --workers 3 --kernel box3 --output /dev/null "
+                       "--prefix %s",
+                       prefix),
+               0);
   cr_assert_eq(leftovers(prefix), 0);
 }
 
@@ -273,8 +275,8 @@ Test(cli, demo_says_how_to_raise_a_system_v_limit) {
   sma_caps_get(&caps);
   cr_assert_eq(caps.max_segment, 1048576, "the limit is reported");
   char cmd[4096];
-  snprintf(cmd, sizeof cmd, "'%s' demo --size 1024 --workers 1 --prefix %s-limit 2>&1",
-           SMA_CLI, T_PREFIX);
+  snprintf(cmd, sizeof cmd, "'%s' demo --size 1024 --workers 1 --prefix %s-limit 2>&1", SMA_CLI,
+           T_PREFIX);
   FILE *p = popen(cmd, "r");
   cr_assert_not_null(p);
   char out[4096];
@@ -289,8 +291,10 @@ Test(cli, demo_says_how_to_raise_a_system_v_limit) {
 Test(cli, demo_cleans_up_when_a_worker_is_killed) {
   char prefix[64], cmd[512];
   t_prefix(prefix, sizeof prefix, "wk");
-  snprintf(cmd, sizeof cmd, "'%s' demo --size 512 --workers 2 --no-baseline --verbose "
-           "--worker-delay-ms 3000 --prefix %s 2>/dev/null", SMA_CLI, prefix);
+  snprintf(cmd, sizeof cmd,
+           "'%s' demo --size 512 --workers 2 --no-baseline --verbose "
+           "--worker-delay-ms 3000 --prefix %s 2>/dev/null",
+           SMA_CLI, prefix);
   FILE *p = popen(cmd, "r");
   cr_assert_not_null(p);
   char line[256];
@@ -300,8 +304,7 @@ Test(cli, demo_cleans_up_when_a_worker_is_killed) {
   cr_assert_gt(victim, 0, "the demo named its workers");
   cr_assert_gt(leftovers(prefix), 0, "segments exist while it runs");
   kill((pid_t)victim, SIGKILL);
-  while (fgets(line, sizeof line, p) != NULL) {
-  }
+  while (fgets(line, sizeof line, p) != NULL) {}
   int status = pclose(p);
   cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1, "exit 1 on a dead worker");
   cr_assert_eq(leftovers(prefix), 0, "no segment left");
@@ -316,8 +319,8 @@ Test(cli, demo_cleans_up_on_ctrl_c) {
   if (demo == 0) {
     setpgid(0, 0); /* its own process group, as a terminal job */
     dup2(out[1], STDOUT_FILENO);
-    execl(SMA_CLI, SMA_CLI, "demo", "--size", size, "--workers", "2", "--no-baseline",
-          "--verbose", "--worker-delay-ms", delay, "--prefix", prefix, (char *)NULL);
+    execl(SMA_CLI, SMA_CLI, "demo", "--size", size, "--workers", "2", "--no-baseline", "--verbose",
+          "--worker-delay-ms", delay, "--prefix", prefix, (char *)NULL);
     _exit(127);
   }
   close(out[1]);
@@ -389,10 +392,8 @@ Test(cli, creator_killed_at_any_moment_leaves_nothing_after_gc) {
 #endif
       size_t shape[1] = {256u << 20};
       sma_t *a;
-      if (sma_new(&a, &(sma_array_desc_t){.name = name,
-                                          .ndim = 1,
-                                          .shape = shape,
-                                          .dtype = SMA_UINT8}) != 0)
+      if (sma_new(&a, &(sma_array_desc_t){
+                          .name = name, .ndim = 1, .shape = shape, .dtype = SMA_UINT8}) != 0)
         _exit(1);
       sma_create(a, SMA_CREATE_PREFAULT);
       pause(); /* a creator that finished is killed here */
@@ -413,8 +414,8 @@ Test(cli, creator_killed_at_any_moment_leaves_nothing_after_gc) {
   if (!sysv) return;
   cr_assert_eq(sma_gc(NULL, ""), 0, "unfiltered, for strays");
   for (int i = 0; i < n; i++)
-    cr_assert_eq(t_sysv_segments_of((long)creators[i]), 0, "creator %d (killed after %d us)",
-                 i, delays_us[i]);
+    cr_assert_eq(t_sysv_segments_of((long)creators[i]), 0, "creator %d (killed after %d us)", i,
+                 delays_us[i]);
 }
 
 /* `sma info` shows a segment whose creator never published it. */
@@ -425,11 +426,9 @@ Test(cli, info_shows_a_segment_being_created) {
   snprintf(path, sizeof path, "/dev/shm/%s", name);
   size_t shape[1] = {8};
   sma_t *a;
-  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = name,
-                                               .ndim = 1,
-                                               .shape = shape,
-                                               .dtype = SMA_UINT8}),
-               0);
+  cr_assert_eq(
+      sma_new(&a, &(sma_array_desc_t){.name = name, .ndim = 1, .shape = shape, .dtype = SMA_UINT8}),
+      0);
   cr_assert_eq(sma_create(a, 0), 0);
   cr_assert_eq(chmod(path, 0700), 0); /* the being-created mark */
   char *out;
@@ -455,16 +454,18 @@ static int little_endian(void) {
  * hold are usage errors that create nothing; the others are stored
  * exactly, float16 included. */
 Test(cli, fill_refuses_what_the_dtype_cannot_hold) {
-  static const char *const refused[][2] = {
-      {"int8", "300"},   {"int8", "-129"},   {"uint8", "-1"},     {"int32", "nan"},
-      {"int16", "inf"},  {"int8", "2.5"},    {"bool", "2"},       {"float16", "1e6"},
-      {"float32", "1e39"}, {"uint64", "18446744073709551616"}, {"int64", "1x"}};
+  static const char *const refused[][2] = {{"int8", "300"},     {"int8", "-129"},
+                                           {"uint8", "-1"},     {"int32", "nan"},
+                                           {"int16", "inf"},    {"int8", "2.5"},
+                                           {"bool", "2"},       {"float16", "1e6"},
+                                           {"float32", "1e39"}, {"uint64", "18446744073709551616"},
+                                           {"int64", "1x"}};
   char name[SMA_NAME_BUF];
   t_name(name, sizeof name, "cli-fill");
   for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
-    cr_expect_eq(sma_cmd(NULL, "create %s --shape 2 --dtype %s --fill %s", name,
-                         refused[i][0], refused[i][1]), 2, "%s %s", refused[i][0],
-                 refused[i][1]);
+    cr_expect_eq(sma_cmd(NULL, "create %s --shape 2 --dtype %s --fill %s", name, refused[i][0],
+                         refused[i][1]),
+                 2, "%s %s", refused[i][0], refused[i][1]);
     cr_expect_eq(t_segment_exists(name), 0, "nothing created for %s", refused[i][1]);
   }
   static const struct {
@@ -481,16 +482,17 @@ Test(cli, fill_refuses_what_the_dtype_cannot_hold) {
       {"float16", "-inf", {0x00, 0xfc}, 2},
   };
   for (size_t i = 0; i < sizeof stored / sizeof stored[0]; i++) {
-    cr_assert_eq(sma_cmd(NULL, "create %s --shape 3 --dtype %s --fill %s", name,
-                         stored[i].dtype, stored[i].value), 0, "%s", stored[i].value);
+    cr_assert_eq(sma_cmd(NULL, "create %s --shape 3 --dtype %s --fill %s", name, stored[i].dtype,
+                         stored[i].value),
+                 0, "%s", stored[i].value);
     sma_t *a;
     cr_assert_eq(sma_open(&a, name, NULL, 0), 0);
     unsigned char want[8];
     for (size_t b = 0; b < stored[i].size; b++) /* the table is little-endian */
       want[b] = stored[i].bytes[little_endian() ? b : stored[i].size - 1 - b];
     for (size_t e = 0; e < 3; e++)
-      cr_expect_eq(memcmp((unsigned char *)sma_data(a) + e * stored[i].size, want,
-                          stored[i].size), 0, "%s %s", stored[i].dtype, stored[i].value);
+      cr_expect_eq(memcmp((unsigned char *)sma_data(a) + e * stored[i].size, want, stored[i].size),
+                   0, "%s %s", stored[i].dtype, stored[i].value);
     sma_free(a);
     sma_unlink(name);
   }
@@ -515,18 +517,18 @@ Test(cli, shape_items_beyond_size_t_are_refused) {
 Test(cli, json_and_table_survive_any_name) {
   char prefix[64];
   t_prefix(prefix, sizeof prefix, "js");
-  static const char *const tails[] = {"q\"uote", "apos'", "\xc3\xa9t\xc3\xa9",
-                                      "line\xe2\x80\xa8sep", "emoji\xf0\x9f\x98\x80", "sp ace"};
+  static const char *const tails[] = {
+      "q\"uote", "apos'", "\xc3\xa9t\xc3\xa9", "line\xe2\x80\xa8sep", "emoji\xf0\x9f\x98\x80",
+      "sp ace"};
   enum { N = sizeof tails / sizeof tails[0] };
   char names[N][SMA_NAME_BUF];
   size_t shape[1] = {4};
   for (int i = 0; i < N; i++) {
     snprintf(names[i], sizeof names[i], "%s-%s", prefix, tails[i]);
     sma_t *a;
-    cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = names[i],
-                                                 .ndim = 1,
-                                                 .shape = shape,
-                                                 .dtype = SMA_UINT8}),
+    cr_assert_eq(sma_new(&a,
+                         &(sma_array_desc_t){
+                             .name = names[i], .ndim = 1, .shape = shape, .dtype = SMA_UINT8}),
                  0, "%s", names[i]);
     cr_assert_eq(sma_create(a, 0), 0);
     sma_free(a);
@@ -558,11 +560,9 @@ Test(cli, the_age_of_a_hostile_record_cannot_overflow) {
   t_name(name, sizeof name, "cli-age");
   size_t shape[1] = {8};
   sma_t *a;
-  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = name,
-                                               .ndim = 1,
-                                               .shape = shape,
-                                               .dtype = SMA_UINT8}),
-               0);
+  cr_assert_eq(
+      sma_new(&a, &(sma_array_desc_t){.name = name, .ndim = 1, .shape = shape, .dtype = SMA_UINT8}),
+      0);
   cr_assert_eq(sma_create(a, 0), 0);
   t_raw_t raw;
   cr_assert_eq(t_raw_map(name, &raw), 0);
@@ -594,19 +594,18 @@ Test(cli, prefix_selects_only_its_own_names) {
   snprintf(p, sizeof p, "pfx%d", (int)getpid());
   char built[SMA_NAME_BUF], names[6][SMA_NAME_BUF];
   cr_assert_eq(sma_build_name(p, built, &(size_t){sizeof built}), 0);
-  snprintf(names[0], sizeof names[0], "%s", built);           /* built: selected */
-  snprintf(names[1], sizeof names[1], "%s-starts", p);        /* starts with P: selected */
+  snprintf(names[0], sizeof names[0], "%s", built);              /* built: selected */
+  snprintf(names[1], sizeof names[1], "%s-starts", p);           /* starts with P: selected */
   snprintf(names[2], sizeof names[2], "k7-%s-abcdefghijk23", p); /* short form: selected */
-  snprintf(names[3], sizeof names[3], "job-%s", p);           /* not selected */
-  snprintf(names[4], sizeof names[4], "job-%sbase", p);       /* not selected */
-  snprintf(names[5], sizeof names[5], "12-%s-notatail", p);   /* not selected */
+  snprintf(names[3], sizeof names[3], "job-%s", p);              /* not selected */
+  snprintf(names[4], sizeof names[4], "job-%sbase", p);          /* not selected */
+  snprintf(names[5], sizeof names[5], "12-%s-notatail", p);      /* not selected */
   size_t shape[1] = {4};
   for (int i = 0; i < 6; i++) {
     sma_t *a;
-    cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = names[i],
-                                                 .ndim = 1,
-                                                 .shape = shape,
-                                                 .dtype = SMA_UINT8}),
+    cr_assert_eq(sma_new(&a,
+                         &(sma_array_desc_t){
+                             .name = names[i], .ndim = 1, .shape = shape, .dtype = SMA_UINT8}),
                  0);
     cr_assert_eq(sma_create(a, 0), 0);
     sma_free(a);
@@ -630,33 +629,30 @@ Test(cli, demo_worker_refuses_rows_beyond_its_arrays) {
   t_name(prog_name, sizeof prog_name, "cli-wk-prog");
   size_t shape[2] = {8, 8}, one[1] = {1};
   sma_t *in, *out, *prog;
-  cr_assert_eq(sma_new(&in, &(sma_array_desc_t){.name = in_name,
-                                                .ndim = 2,
-                                                .shape = shape,
-                                                .dtype = SMA_FLOAT32}),
+  cr_assert_eq(sma_new(&in,
+                       &(sma_array_desc_t){
+                           .name = in_name, .ndim = 2, .shape = shape, .dtype = SMA_FLOAT32}),
                0);
   cr_assert_eq(sma_create(in, 0), 0);
-  cr_assert_eq(sma_new(&out, &(sma_array_desc_t){.name = out_name,
-                                                 .ndim = 2,
-                                                 .shape = shape,
-                                                 .dtype = SMA_FLOAT32}),
+  cr_assert_eq(sma_new(&out,
+                       &(sma_array_desc_t){
+                           .name = out_name, .ndim = 2, .shape = shape, .dtype = SMA_FLOAT32}),
                0);
   cr_assert_eq(sma_create(out, 0), 0);
-  cr_assert_eq(sma_new(&prog, &(sma_array_desc_t){.name = prog_name,
-                                                  .ndim = 1,
-                                                  .shape = one,
-                                                  .dtype = SMA_UINT64}),
-               0);
+  cr_assert_eq(
+      sma_new(&prog,
+              &(sma_array_desc_t){.name = prog_name, .ndim = 1, .shape = one, .dtype = SMA_UINT64}),
+      0);
   cr_assert_eq(sma_create(prog, 0), 0);
   char di[SMA_DESCRIPTOR_MAX], dout[SMA_DESCRIPTOR_MAX], dp[SMA_DESCRIPTOR_MAX];
   cr_assert_eq(sma_describe(in, di, &(size_t){sizeof di}), 0);
   cr_assert_eq(sma_describe(out, dout, &(size_t){sizeof dout}), 0);
   cr_assert_eq(sma_describe(prog, dp, &(size_t){sizeof dp}), 0);
-  static const char *const rows[] = {"0 1000000 8 0", "0 0 1000000 0", "5 0 8 0",
-                                     "0 x 8 0", "0 0 8 -1"};
+  static const char *const rows[] = {"0 1000000 8 0", "0 0 1000000 0", "5 0 8 0", "0 x 8 0",
+                                     "0 0 8 -1"};
   for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
-    cr_expect_eq(sma_cmd(NULL, "__demo-worker gauss5 '%s' '%s' '%s' %s", di, dout, dp, rows[i]),
-                 2, "rows %s: a usage error, not a crash", rows[i]);
+    cr_expect_eq(sma_cmd(NULL, "__demo-worker gauss5 '%s' '%s' '%s' %s", di, dout, dp, rows[i]), 2,
+                 "rows %s: a usage error, not a crash", rows[i]);
   cr_expect_eq(sma_cmd(NULL, "__demo-worker gauss5 '%s' '%s' '%s' 0 0 8 0", di, dout, dp), 0,
                "the right rows still work");
   sma_unlink(in_name), sma_unlink(out_name), sma_unlink(prog_name);
@@ -684,10 +680,9 @@ Test(cli, describe_prints_the_longest_descriptor) {
   size_t shape[SMA_MAX_DIMS];
   for (int d = 0; d < SMA_MAX_DIMS; d++) shape[d] = 1;
   sma_t *a;
-  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = name,
-                                               .ndim = SMA_MAX_DIMS,
-                                               .shape = shape,
-                                               .dtype = SMA_UINT8}),
+  cr_assert_eq(sma_new(&a,
+                       &(sma_array_desc_t){
+                           .name = name, .ndim = SMA_MAX_DIMS, .shape = shape, .dtype = SMA_UINT8}),
                0);
   cr_assert_eq(sma_create(a, 0), 0);
   char slice[SMA_MAX_DIMS * 64] = "";

@@ -7,23 +7,23 @@
 
 #include <criterion/criterion.h>
 #if !defined(_WIN32) /* POSIX only: fork, symlinks, rlimits */
-#include <errno.h>
-#include <fcntl.h>
-#include <pthread.h>
-#include <limits.h>
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/resource.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
+#  include <errno.h>
+#  include <fcntl.h>
+#  include <pthread.h>
+#  include <limits.h>
+#  include <signal.h>
+#  include <stdio.h>
+#  include <stdlib.h>
+#  include <string.h>
+#  include <sys/resource.h>
+#  include <sys/stat.h>
+#  include <sys/wait.h>
+#  include <time.h>
+#  include <unistd.h>
 
-#ifndef SMA_CLI
-#error "SMA_CLI must name the sma executable"
-#endif
+#  ifndef SMA_CLI
+#    error "SMA_CLI must name the sma executable"
+#  endif
 
 /* Runs SMA_CLI with argv (argv[0] is ignored); fsize > 0 limits the
  * files it writes (RLIMIT_FSIZE, SIGXFSZ ignored: writes fail with
@@ -55,11 +55,8 @@ static int run_cli(const char *const *argv, rlim_t fsize) {
 
 static sma_t *make(const char *name, size_t ndim, const size_t *shape, sma_dtype_t dt) {
   sma_t *a = NULL;
-  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = name,
-                                               .ndim = ndim,
-                                               .shape = shape,
-                                               .dtype = dt}),
-               0);
+  cr_assert_eq(
+      sma_new(&a, &(sma_array_desc_t){.name = name, .ndim = ndim, .shape = shape, .dtype = dt}), 0);
   cr_assert_eq(sma_create(a, 0), 0);
   return a;
 }
@@ -98,7 +95,7 @@ Test(cli_attacked, demo_worker_never_reads_outside_its_input_view) {
   snprintf(a_row0, sizeof a_row0, "%zu", base + 5);
   snprintf(a_h, sizeof a_h, "%zu", base + 10);
   const char *argv[] = {"sma", "__demo-worker", "gauss5", d_in, d_out, d_prog,
-                        a_in0, a_row0, a_h, "0", NULL};
+                        a_in0, a_row0,          a_h,      "0",  NULL};
   int rc = run_cli(argv, 0);
   const float *o = sma_data(out);
   float got[4];
@@ -215,8 +212,10 @@ Test(cli_attacked, failed_save_never_removes_a_fifo_through_a_swapped_path, .tim
   unlink(fifo), unlink(regular), unlink(x), unlink(tmp), rmdir(a), rmdir(b), rmdir(f.dir);
   sma_unlink(name);
   sma_free(arr);
-  cr_assert(!removed, "a failed save removed the FIFO %s, which it never opened (after %d "
-                      "tries): it removes by path, not the file it wrote", fifo, tries);
+  cr_assert(!removed,
+            "a failed save removed the FIFO %s, which it never opened (after %d "
+            "tries): it removes by path, not the file it wrote",
+            fifo, tries);
 }
 /* The segment's own file reached through /proc/PID/map_files (Linux; the
  * kernel lets CAP_SYS_ADMIN open it): the same device and inode as the

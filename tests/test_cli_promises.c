@@ -23,7 +23,7 @@
 #include <unistd.h>
 
 #ifndef SMA_CLI
-#error "SMA_CLI must name the sma executable"
+#  error "SMA_CLI must name the sma executable"
 #endif
 
 /* Runs `sma ARGS` through the shell (under `timeout`, so a command that
@@ -44,8 +44,10 @@ static int sma_run(char **out, const char *fmt, ...) {
   while ((n = fread(buf + len, 1, cap - len - 1, p)) > 0) len += n;
   buf[len] = '\0';
   int status = pclose(p);
-  if (out) *out = buf;
-  else free(buf);
+  if (out)
+    *out = buf;
+  else
+    free(buf);
   if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
@@ -54,11 +56,9 @@ static int is_posix(void) { return strcmp(sma_backend(), "posix") == 0; }
 
 static sma_t *make(const char *name, size_t ndim, const size_t *shape, sma_dtype_t dtype) {
   sma_t *a;
-  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = name,
-                                               .ndim = ndim,
-                                               .shape = shape,
-                                               .dtype = dtype}),
-               0);
+  cr_assert_eq(
+      sma_new(&a, &(sma_array_desc_t){.name = name, .ndim = ndim, .shape = shape, .dtype = dtype}),
+      0);
   cr_assert_eq(sma_create(a, 0), 0, "create %s", name);
   return a;
 }
@@ -235,8 +235,7 @@ static void expect_intact(const char *name, const sma_t *a, size_t size) {
  * segment, then died of SIGBUS reading it. The file is refused when it is
  * the segment, by whatever path: its name, a hard link, a symlink. */
 Test(cli_promises, save_refuses_the_segment_s_own_file) {
-  char name[SMA_NAME_BUF], own[SMA_NAME_BUF + 16], link_path[SMA_NAME_BUF + 16],
-      sym[64], *out;
+  char name[SMA_NAME_BUF], own[SMA_NAME_BUF + 16], link_path[SMA_NAME_BUF + 16], sym[64], *out;
   sma_t *a = counting_segment(name, sizeof name, "pr-save");
   snprintf(own, sizeof own, "/dev/shm/%s", name);
   struct stat st;
@@ -369,8 +368,7 @@ Test(cli_promises, name_based_calls_give_the_os_reason) {
     cr_expect_eq(sma_open(&a, name, NULL, 0), SMA_EOS, "%s", tag);
     cr_expect_null(a);
     cr_expect_eq(sma_last_os_error(), want, "open %s", tag);
-    cr_expect_eq(sma_collect(NULL, name, SMA_COLLECT_DRY_RUN), SMA_EOS, "%s",
-                 tag);
+    cr_expect_eq(sma_collect(NULL, name, SMA_COLLECT_DRY_RUN), SMA_EOS, "%s", tag);
     cr_expect_eq(sma_last_os_error(), want, "collect %s", tag);
     remove_not_segment(name);
   }

@@ -22,8 +22,7 @@ static void round_trip(sma_t *a) {
   const sma_slice_t *sa = sma_slice_get(a, &na), *sb = sma_slice_get(b, &nb);
   cr_assert_eq(na, nb);
   for (size_t d = 0; d < na; d++)
-    cr_assert(sa[d].start == sb[d].start && sa[d].stop == sb[d].stop &&
-              sa[d].step == sb[d].step);
+    cr_assert(sa[d].start == sb[d].start && sa[d].stop == sb[d].stop && sa[d].step == sb[d].step);
   cr_assert_eq(sma_is_loaded(b), 0, "parsed objects are not loaded");
   cr_assert_eq(sma_describe(b, again, &(size_t){sizeof again}), 0);
   cr_assert_str_eq(again, line, "exact round trip");
@@ -52,18 +51,15 @@ Test(descriptor, round_trips_exactly) {
            sma_backend());
   cr_assert_str_eq(line, want, "the documented format");
   sma_free(a);
-  cr_assert_eq(
-      sma_new(&a, &(sma_array_desc_t){.name = "name with spaces=and:colons",
-                                      .dtype = SMA_COMPLEX128}),
-      0);
+  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = "name with spaces=and:colons",
+                                               .dtype = SMA_COMPLEX128}),
+               0);
   round_trip(a); /* 0-d, no slice, odd name */
   sma_free(a);
   size_t big[1] = {SIZE_MAX / 2};
-  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = "huge",
-                                               .ndim = 1,
-                                               .shape = big,
-                                               .dtype = SMA_UINT8}),
-               0);
+  cr_assert_eq(
+      sma_new(&a, &(sma_array_desc_t){.name = "huge", .ndim = 1, .shape = big, .dtype = SMA_UINT8}),
+      0);
   sma_describe(a, line, &(size_t){sizeof line});
   cr_assert_lt(strlen(line), 256, "short whatever the array size");
   round_trip(a);
@@ -75,8 +71,7 @@ Test(descriptor, loaded_object_describes_the_same) {
   size_t shape[2] = {4, 4};
   sma_t *a, *b;
   t_name(name, sizeof name, "desc");
-  sma_new(&a, &(sma_array_desc_t){
-                  .name = name, .ndim = 2, .shape = shape, .dtype = SMA_INT16});
+  sma_new(&a, &(sma_array_desc_t){.name = name, .ndim = 2, .shape = shape, .dtype = SMA_INT16});
   cr_assert_eq(sma_create(a, 0), 0);
   cr_assert_eq(sma_describe(a, line, &(size_t){sizeof line}), 0);
   strcat(line, "\n"); /* as read from a pipe */
@@ -108,8 +103,10 @@ Test(descriptor, malformed_lines_name_the_bad_field) {
       {"sma/1 backend=%s dtype=>f4 shape=2 slice= name=x", SMA_EBYTEORDER, "dtype"},
       {"sma/1 backend=%s dtype=<f4 shape=2,,3 slice= name=x", SMA_EDESCRIPTOR, "shape"},
       {"sma/1 backend=%s dtype=<f4 shape=2, slice= name=x", SMA_EDESCRIPTOR, "shape"},
-      {"sma/1 backend=%s dtype=<f4 shape=99999999999999999999 slice= name=x", SMA_EOVERFLOW, "shape"},
-      {"sma/1 backend=%s dtype=<f4 shape=4611686018427387904,4 slice= name=x", SMA_EOVERFLOW, "shape"},
+      {"sma/1 backend=%s dtype=<f4 shape=99999999999999999999 slice= name=x", SMA_EOVERFLOW,
+       "shape"},
+      {"sma/1 backend=%s dtype=<f4 shape=4611686018427387904,4 slice= name=x", SMA_EOVERFLOW,
+       "shape"},
       {"sma/1 backend=%s dtype=<f4 shape=2 slice=::0 name=x", SMA_ESTEP, "slice"},
       {"sma/1 backend=%s dtype=<f4 shape=2 slice=:,: name=x", SMA_ETOOMANYSLICES, "slice"},
       {"sma/1 backend=%s dtype=<f4 shape=2 slice=5 name=x", SMA_ESLICE, "slice"},
@@ -138,8 +135,7 @@ Test(descriptor, malformed_lines_name_the_bad_field) {
 Test(descriptor, too_small_buffer) {
   sma_t *a;
   size_t shape[1] = {3};
-  sma_new(&a, &(sma_array_desc_t){
-                  .name = "x", .ndim = 1, .shape = shape, .dtype = SMA_UINT8});
+  sma_new(&a, &(sma_array_desc_t){.name = "x", .ndim = 1, .shape = shape, .dtype = SMA_UINT8});
   char small[10];
   size_t size = sizeof small;
   cr_assert_eq(sma_describe(a, small, &size), SMA_ENOBUFS);
@@ -173,11 +169,9 @@ Test(descriptor, the_persistent_flag_round_trips_and_creates_persistent) {
   size_t shape[1] = {8};
   sma_t *a, *b, *c;
   t_name(name, sizeof name, "descp");
-  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = name,
-                                               .ndim = 1,
-                                               .shape = shape,
-                                               .dtype = SMA_UINT8}),
-               0);
+  cr_assert_eq(
+      sma_new(&a, &(sma_array_desc_t){.name = name, .ndim = 1, .shape = shape, .dtype = SMA_UINT8}),
+      0);
   cr_assert_eq(sma_create(a, SMA_CREATE_PERSIST), 0);
   cr_assert_eq(sma_is_persistent(a), 1);
   cr_assert(sma_effective_flags(a) & SMA_CREATE_PERSIST);
@@ -209,16 +203,14 @@ Test(descriptor, the_persistent_flag_round_trips_and_creates_persistent) {
   cr_assert(unlinked == 0 || unlinked == SMA_ENOENT, "%s", sma_strerror(unlinked));
 
   /* Transient: version 1, the same text as before the flag. */
-  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = name,
-                                               .ndim = 1,
-                                               .shape = shape,
-                                               .dtype = SMA_UINT8}),
-               0);
+  cr_assert_eq(
+      sma_new(&a, &(sma_array_desc_t){.name = name, .ndim = 1, .shape = shape, .dtype = SMA_UINT8}),
+      0);
   cr_assert_eq(sma_create(a, 0), 0);
   cr_assert_eq(sma_is_persistent(a), 0);
   cr_assert_eq(sma_describe(a, line, &(size_t){sizeof line}), 0);
-  snprintf(want, sizeof want, "sma/1 backend=%s dtype=uint8 shape=8 slice= name=%s",
-           sma_backend(), name);
+  snprintf(want, sizeof want, "sma/1 backend=%s dtype=uint8 shape=8 slice= name=%s", sma_backend(),
+           name);
   cr_assert_str_eq(line, want);
   cr_assert_eq(sma_parse(&b, NULL, line), 0);
   cr_assert_eq(sma_is_persistent(b), 0);
@@ -246,7 +238,6 @@ Test(descriptor, the_persistent_flag_round_trips_and_creates_persistent) {
   cr_assert_str_eq(field, "version");
   snprintf(line, sizeof line, "sma/1 backend=%s dtype=uint8 shape=8 slice= persistent=1 name=x",
            sma_backend());
-  cr_assert_eq(sma_parse(&b, &field, line), SMA_EDESCRIPTOR,
-               "version 1 has no such field");
+  cr_assert_eq(sma_parse(&b, &field, line), SMA_EDESCRIPTOR, "version 1 has no such field");
   cr_assert_str_eq(field, "name");
 }

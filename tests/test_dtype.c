@@ -17,12 +17,12 @@ Test(dtype, sizes_and_names_of_every_dtype) {
     size_t size;
     const char *name, *str;
   } want[] = {
-      {SMA_BOOL, 1, "bool", "|b1"},          {SMA_INT8, 1, "int8", "|i1"},
-      {SMA_INT16, 2, "int16", "<i2"},        {SMA_INT32, 4, "int32", "<i4"},
-      {SMA_INT64, 8, "int64", "<i8"},        {SMA_UINT8, 1, "uint8", "|u1"},
-      {SMA_UINT16, 2, "uint16", "<u2"},      {SMA_UINT32, 4, "uint32", "<u4"},
-      {SMA_UINT64, 8, "uint64", "<u8"},      {SMA_FLOAT16, 2, "float16", "<f2"},
-      {SMA_FLOAT32, 4, "float32", "<f4"},    {SMA_FLOAT64, 8, "float64", "<f8"},
+      {SMA_BOOL, 1, "bool", "|b1"},           {SMA_INT8, 1, "int8", "|i1"},
+      {SMA_INT16, 2, "int16", "<i2"},         {SMA_INT32, 4, "int32", "<i4"},
+      {SMA_INT64, 8, "int64", "<i8"},         {SMA_UINT8, 1, "uint8", "|u1"},
+      {SMA_UINT16, 2, "uint16", "<u2"},       {SMA_UINT32, 4, "uint32", "<u4"},
+      {SMA_UINT64, 8, "uint64", "<u8"},       {SMA_FLOAT16, 2, "float16", "<f2"},
+      {SMA_FLOAT32, 4, "float32", "<f4"},     {SMA_FLOAT64, 8, "float64", "<f8"},
       {SMA_COMPLEX64, 8, "complex64", "<c8"}, {SMA_COMPLEX128, 16, "complex128", "<c16"},
   };
   cr_assert_eq(sizeof want / sizeof want[0], SMA_DTYPE_COUNT);
@@ -78,9 +78,9 @@ Test(dtype, foreign_byte_order_is_rejected) {
 }
 
 Test(dtype, unknown_spellings_are_rejected) {
-  const char *bad[] = {"", "float128", "f3", "f04", "i16", "g", "O", "U8",
-                       "S10", "<", "<<f4", "int", "long", "l", "float32 ",
-                       "Float32", "f4x", "c4", "b2", "V8", "M8"};
+  const char *bad[] = {"",         "float128", "f3",  "f04",  "i16", "g",    "O",
+                       "U8",       "S10",      "<",   "<<f4", "int", "long", "l",
+                       "float32 ", "Float32",  "f4x", "c4",   "b2",  "V8",   "M8"};
   sma_dtype_t d;
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
     cr_assert_eq(sma_dtype_parse(&d, bad[i]), SMA_EDTYPE, "'%s'", bad[i]);

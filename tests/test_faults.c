@@ -11,10 +11,10 @@
 #include <string.h>
 
 #if !defined(_WIN32)
-#include <dirent.h>
-#include <sched.h>
-#include <sys/mount.h>
-#include <unistd.h>
+#  include <dirent.h>
+#  include <sched.h>
+#  include <sys/mount.h>
+#  include <unistd.h>
 #endif
 
 #if defined(SMA_FAULT_INJECTION)
@@ -45,16 +45,14 @@ typedef int (*op_fn)(const char *name, sma_t **out);
 static int op_create(const char *name, sma_t **out) {
   size_t shape[2] = {64, 64};
   int rc = sma_new(
-      out, &(sma_array_desc_t){
-               .name = name, .ndim = 2, .shape = shape, .dtype = SMA_FLOAT32});
+      out, &(sma_array_desc_t){.name = name, .ndim = 2, .shape = shape, .dtype = SMA_FLOAT32});
   return rc ? rc : sma_create(*out, SMA_CREATE_PREFAULT | SMA_CREATE_HUGEPAGES);
 }
 
 static int op_load(const char *name, sma_t **out) {
   size_t shape[2] = {64, 64};
   int rc = sma_new(
-      out, &(sma_array_desc_t){
-               .name = name, .ndim = 2, .shape = shape, .dtype = SMA_FLOAT32});
+      out, &(sma_array_desc_t){.name = name, .ndim = 2, .shape = shape, .dtype = SMA_FLOAT32});
   return rc ? rc : sma_load(*out);
 }
 
@@ -144,18 +142,13 @@ Test(faults, full_dev_shm_fails_at_create_not_with_sigbus) {
   t_name(big, sizeof big, "toobig");
   size_t s1[1] = {4u << 20}, s2[1] = {64u << 20};
   sma_t *a, *b;
-  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = small,
-                                               .ndim = 1,
-                                               .shape = s1,
-                                               .dtype = SMA_UINT8}),
-               0);
+  cr_assert_eq(
+      sma_new(&a, &(sma_array_desc_t){.name = small, .ndim = 1, .shape = s1, .dtype = SMA_UINT8}),
+      0);
   cr_assert_eq(sma_create(a, 0), 0, "4 MiB fits in 8");
   memset(sma_data(a), 1, 4u << 20);
-  cr_assert_eq(sma_new(&b, &(sma_array_desc_t){.name = big,
-                                               .ndim = 1,
-                                               .shape = s2,
-                                               .dtype = SMA_UINT8}),
-               0);
+  cr_assert_eq(
+      sma_new(&b, &(sma_array_desc_t){.name = big, .ndim = 1, .shape = s2, .dtype = SMA_UINT8}), 0);
   int rc = sma_create(b, 0);
   cr_assert_eq(rc, SMA_ENOSPC, "got %s", sma_err_name(rc));
   cr_assert_str_eq(sma_strerror(rc), "no space left for shared memory");
@@ -169,11 +162,8 @@ Test(faults, full_dev_shm_fails_at_create_not_with_sigbus) {
   /* The rest of the space is still usable: 3 MiB more fits. */
   size_t s3[1] = {3u << 20};
   sma_t *c;
-  cr_assert_eq(sma_new(&c, &(sma_array_desc_t){.name = big,
-                                               .ndim = 1,
-                                               .shape = s3,
-                                               .dtype = SMA_UINT8}),
-               0);
+  cr_assert_eq(
+      sma_new(&c, &(sma_array_desc_t){.name = big, .ndim = 1, .shape = s3, .dtype = SMA_UINT8}), 0);
   cr_assert_eq(sma_create(c, 0), 0);
   memset(sma_data(c), 2, 3u << 20);
   sma_unlink(small);
@@ -202,8 +192,7 @@ Test(faults, sysv_limits_in_a_private_ipc_namespace) {
   char name[SMA_NAME_BUF];
   sma_t *a;
   t_name(name, sizeof name, "shmmax");
-  sma_new(&a, &(sma_array_desc_t){
-                  .name = name, .ndim = 1, .shape = big, .dtype = SMA_UINT8});
+  sma_new(&a, &(sma_array_desc_t){.name = name, .ndim = 1, .shape = big, .dtype = SMA_UINT8});
   cr_assert_eq(sma_create(a, 0), SMA_ETOOBIG);
   cr_assert_eq(sysv_segments(), 0);
   sma_free(a);
@@ -212,8 +201,7 @@ Test(faults, sysv_limits_in_a_private_ipc_namespace) {
   for (; n < 4 && rc == 0; n++) {
     t_name(name, sizeof name, "shmmni");
     sma_new(&made[n],
-            &(sma_array_desc_t){
-                .name = name, .ndim = 1, .shape = small, .dtype = SMA_UINT8});
+            &(sma_array_desc_t){.name = name, .ndim = 1, .shape = small, .dtype = SMA_UINT8});
     rc = sma_create(made[n], 0);
   }
   cr_assert_eq(rc, SMA_ELIMIT, "the 4th of 3 allowed: %s", sma_err_name(rc));

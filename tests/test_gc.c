@@ -20,13 +20,13 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #if defined(__linux__)
-#include <sys/prctl.h>
+#  include <sys/prctl.h>
 #endif
 #include <time.h>
 #include <unistd.h>
 
 #ifndef SMA_CLI
-#error "SMA_CLI must name the sma executable"
+#  error "SMA_CLI must name the sma executable"
 #endif
 
 /* Two users other than root, sharing one group (no /etc/passwd entry is
@@ -49,10 +49,9 @@ static void create_orphan(const char *name, int uid, unsigned flags) {
     become(uid);
     size_t shape[1] = {64};
     sma_t *a;
-    if (sma_new(&a, &(sma_array_desc_t){.name = name,
-                                        .ndim = 1,
-                                        .shape = shape,
-                                        .dtype = SMA_UINT8}) != 0 ||
+    if (sma_new(&a,
+                &(sma_array_desc_t){.name = name, .ndim = 1, .shape = shape, .dtype = SMA_UINT8}) !=
+            0 ||
         sma_create(a, flags) != 0)
       _exit(1);
     _exit(0); /* without unlinking */
@@ -65,8 +64,7 @@ static void create_orphan(const char *name, int uid, unsigned flags) {
 /* Starts a process, as uid (-1: as we are), that runs setup(name, marked)
  * and, if it returns 0, stays until killed (stop()); returns its pid once
  * setup has succeeded. */
-static pid_t spawn_holder(const char *name, int uid, int (*setup)(const char *, int),
-                          int marked) {
+static pid_t spawn_holder(const char *name, int uid, int (*setup)(const char *, int), int marked) {
   int ready[2];
   cr_assert_eq(pipe(ready), 0);
   pid_t child = fork();
@@ -94,9 +92,7 @@ static int map_segment(const char *name, int unused) {
 }
 
 /* A process, as uid, that maps `name` until killed. */
-static pid_t hold_as(const char *name, int uid) {
-  return spawn_holder(name, uid, map_segment, 0);
-}
+static pid_t hold_as(const char *name, int uid) { return spawn_holder(name, uid, map_segment, 0); }
 
 static void stop(pid_t child) {
   kill(child, SIGKILL);
@@ -112,8 +108,10 @@ static int attached_seen_by(int uid, const char *name) {
   free(out);
   int v = -2;
   cJSON *att = info ? cJSON_GetObjectItem(info, "attached") : NULL;
-  if (rc == 0 && cJSON_IsNumber(att)) v = att->valueint;
-  else if (rc == 0 && cJSON_IsNull(att)) v = -1;
+  if (rc == 0 && cJSON_IsNumber(att))
+    v = att->valueint;
+  else if (rc == 0 && cJSON_IsNull(att))
+    v = -1;
   cJSON_Delete(info);
   return v;
 }
@@ -126,8 +124,7 @@ static int attached_seen_by(int uid, const char *name) {
  * other verdict is final. */
 static void pause_ms(long ms) {
   struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-  }
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
 }
 
 static int collect_soon(const char *name, unsigned flags) {
@@ -204,11 +201,10 @@ Test(gc, a_pid_namespace_does_not_make_host_processes_dead) {
   t_name(held, sizeof held, "gc-pidns-held");
   size_t shape[1] = {64};
   sma_t *mine, *holding;
-  cr_assert_eq(sma_new(&mine, &(sma_array_desc_t){.name = live,
-                                                  .ndim = 1,
-                                                  .shape = shape,
-                                                  .dtype = SMA_UINT8}),
-               0);
+  cr_assert_eq(
+      sma_new(&mine,
+              &(sma_array_desc_t){.name = live, .ndim = 1, .shape = shape, .dtype = SMA_UINT8}),
+      0);
   cr_assert_eq(sma_create(mine, 0), 0); /* creator alive: this process */
   create_orphan(held, -1, 0);
   cr_assert_eq(sma_open(&holding, held, NULL, 0), 0); /* mapped from the host */
@@ -218,8 +214,8 @@ Test(gc, a_pid_namespace_does_not_make_host_processes_dead) {
   free(out);
   cr_expect_eq(t_segment_exists(live), 1, "a live host creator's segment survives");
   cr_expect_eq(t_segment_exists(held), 1, "a segment a host process maps survives");
-  cr_assert_eq(run_as(-1, &out, "unshare -p -f --mount-proc '%s' info --json %s", SMA_CLI,
-                      live), 0);
+  cr_assert_eq(run_as(-1, &out, "unshare -p -f --mount-proc '%s' info --json %s", SMA_CLI, live),
+               0);
   cJSON *info = cJSON_Parse(out);
   free(out);
   cr_expect(cJSON_IsNull(cJSON_GetObjectItem(info, "creator_alive")),
@@ -255,11 +251,10 @@ static int replace_during_gc(const char *name, char *out, size_t cap) {
   cr_assert_eq(sma_unlink(name), 0);
   size_t shape[1] = {64};
   sma_t *again;
-  cr_assert_eq(sma_new(&again, &(sma_array_desc_t){.name = name,
-                                                   .ndim = 1,
-                                                   .shape = shape,
-                                                   .dtype = SMA_UINT8}),
-               0);
+  cr_assert_eq(
+      sma_new(&again,
+              &(sma_array_desc_t){.name = name, .ndim = 1, .shape = shape, .dtype = SMA_UINT8}),
+      0);
   cr_assert_eq(sma_create(again, 0), 0);
   sma_free(again);
   ssize_t n, len = 0;
@@ -279,8 +274,7 @@ Test(gc, a_name_recreated_between_check_and_removal_survives) {
   char name[SMA_NAME_BUF];
   t_name(name, sizeof name, "gc-replaced");
   char out[4096];
-  for (int tries = 0; tries < 10 && replace_during_gc(name, out, sizeof out); tries++) {
-  }
+  for (int tries = 0; tries < 10 && replace_during_gc(name, out, sizeof out); tries++) {}
   sma_info_t in;
   cr_assert_eq(sma_info_get(&in, name), 0, "the new segment survives: %s", out);
   cr_assert_eq(in.creator_pid, (uint64_t)getpid(), "and it is the new one");
@@ -308,10 +302,9 @@ static void create_filled_orphan(const char *name) {
   if (child == 0) {
     size_t shape[1] = {64};
     sma_t *a;
-    if (sma_new(&a, &(sma_array_desc_t){.name = name,
-                                        .ndim = 1,
-                                        .shape = shape,
-                                        .dtype = SMA_UINT8}) != 0 ||
+    if (sma_new(&a,
+                &(sma_array_desc_t){.name = name, .ndim = 1, .shape = shape, .dtype = SMA_UINT8}) !=
+            0 ||
         sma_create(a, 0) != 0)
       _exit(1);
     unsigned char *bytes = sma_data(a);
@@ -372,9 +365,8 @@ static int finish_gc(pid_t gc, int fd, char *out, size_t cap) {
 static int create_name(const char *name) {
   size_t shape[1] = {64};
   sma_t *a;
-  int rc = sma_new(
-      &a, &(sma_array_desc_t){
-              .name = name, .ndim = 1, .shape = shape, .dtype = SMA_UINT8});
+  int rc =
+      sma_new(&a, &(sma_array_desc_t){.name = name, .ndim = 1, .shape = shape, .dtype = SMA_UINT8});
   if (rc == 0) rc = sma_create(a, 0);
   if (a != NULL) sma_free(a);
   return rc;
@@ -401,8 +393,7 @@ Test(gc, a_create_while_gc_examines_a_name_gets_eexist_and_the_held_segment_stay
   int status = finish_gc(gc, fd, out, sizeof out);
   cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s", out);
   cr_expect_eq(created, SMA_EEXIST, "the name stays taken: %s", sma_strerror(created));
-  cr_expect(still_named_and_intact(name), "the held segment keeps its name and bytes: %s",
-            out);
+  cr_expect(still_named_and_intact(name), "the held segment keeps its name and bytes: %s", out);
   cr_expect_not_null(strstr(out, "kept"), "%s", out);
   cr_expect_not(hidden_leftover(), "nothing left under a hidden name");
   stop(holder);
@@ -489,11 +480,10 @@ Test(gc, collect_removes_only_orphans) {
   t_name(dead, sizeof dead, "gc-call-dead");
   size_t shape[1] = {64};
   sma_t *mine;
-  cr_assert_eq(sma_new(&mine, &(sma_array_desc_t){.name = live,
-                                                  .ndim = 1,
-                                                  .shape = shape,
-                                                  .dtype = SMA_UINT8}),
-               0);
+  cr_assert_eq(
+      sma_new(&mine,
+              &(sma_array_desc_t){.name = live, .ndim = 1, .shape = shape, .dtype = SMA_UINT8}),
+      0);
   cr_assert_eq(sma_create(mine, 0), 0);
   sma_free(mine); /* unmapped, but its creator runs */
   create_orphan(dead, -1, 0);

@@ -10,11 +10,11 @@
 #if !defined(__linux__)
 Test(gc_attacked, linux_only) { cr_skip_test("Linux namespaces only"); }
 #else
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
+#  include <stdio.h>
+#  include <stdlib.h>
+#  include <string.h>
+#  include <sys/wait.h>
+#  include <unistd.h>
 
 /* Runs `script` (bash, $SMA and $CREATOR set) as pid 1 of fresh mount,
  * IPC and pid namespaces with private /dev/shm and /tmp; its exit code. */
@@ -52,24 +52,24 @@ static int run_private(const char *script) {
  * is looked for as a file first (POSIX): a sanitizer build's `sma` cannot
  * exit cleanly with another namespace's /proc; System V asks `sma info`. */
 Test(gc_attacked, proc_of_another_pidns_judges_a_live_creator_gone, .timeout = 60) {
-  int rc = run_private(
-      "sh -c 'sleep 0.2 & exec sleep 1000' &\n"
-      "sleep 0.6\n"
-      "Z=$(ps -o pid=,stat= -e | awk '$2 ~ /Z/ {print $1; exit}')\n"
-      "[ -n \"$Z\" ] || exit 77\n"
-      "unshare -p -f bash -c \"\n"
-      "  echo \\$(($Z - 1)) > /proc/sys/kernel/ns_last_pid || exit 77\n"
-      "  \\$CREATOR mine > /dev/shm/.c.out &\n"
-      "  c=\\$!\n"
-      "  [ \\$c = $Z ] || exit 77\n"
-      "  for i in 1 2 3 4 5 6 7 8 9 10; do grep -q ready /dev/shm/.c.out && break; sleep 0.2; done\n"
-      "  grep -q ready /dev/shm/.c.out || exit 77\n"
-      "  \\$SMA gc\n"
-      "  kill -0 \\$c || exit 77\n"
-      "  [ -e /dev/shm/mine ] || \\$SMA info mine > /dev/null 2>&1 ||\n"
-      "    { echo 'gc removed a live creator s segment'; exit 1; }\n"
-      "  kill \\$c; exit 0\n"
-      "\"\n");
+  int rc = run_private("sh -c 'sleep 0.2 & exec sleep 1000' &\n"
+                       "sleep 0.6\n"
+                       "Z=$(ps -o pid=,stat= -e | awk '$2 ~ /Z/ {print $1; exit}')\n"
+                       "[ -n \"$Z\" ] || exit 77\n"
+                       "unshare -p -f bash -c \"\n"
+                       "  echo \\$(($Z - 1)) > /proc/sys/kernel/ns_last_pid || exit 77\n"
+                       "  \\$CREATOR mine > /dev/shm/.c.out &\n"
+                       "  c=\\$!\n"
+                       "  [ \\$c = $Z ] || exit 77\n"
+                       "  for i in 1 2 3 4 5 6 7 8 9 10; do grep -q ready /dev/shm/.c.out && "
+                       "break; sleep 0.2; done\n"
+                       "  grep -q ready /dev/shm/.c.out || exit 77\n"
+                       "  \\$SMA gc\n"
+                       "  kill -0 \\$c || exit 77\n"
+                       "  [ -e /dev/shm/mine ] || \\$SMA info mine > /dev/null 2>&1 ||\n"
+                       "    { echo 'gc removed a live creator s segment'; exit 1; }\n"
+                       "  kill \\$c; exit 0\n"
+                       "\"\n");
   if (rc == 77) cr_skip_test("needs root and unshare");
   cr_assert_eq(rc, 0, "gc removed the segment of a creator that is alive (pid %s)",
                "in its own namespace");
@@ -94,7 +94,8 @@ Test(gc_attacked, reused_pid_keeps_a_dead_creators_published_segment, .timeout =
       "[ $! = $c ] || exit 77\n"
       "$SMA info mine | grep creator\n"
       "$SMA gc\n"
-      "$SMA info mine > /dev/null 2>&1 && { echo 'kept: the reused pid reads as the creator'; exit 1; }\n"
+      "$SMA info mine > /dev/null 2>&1 && { echo 'kept: the reused pid reads as the creator'; exit "
+      "1; }\n"
       "exit 0\n");
   if (rc == 77) cr_skip_test("needs root, unshare and ns_last_pid");
   cr_assert_eq(rc, 0, "gc kept a dead creator's segment because its pid %s",
@@ -122,7 +123,7 @@ Test(gc_attacked, exited_main_thread_reads_as_a_zombie, .timeout = 60) {
                "exited (its /proc/PID/stat says Z)");
 }
 
-#if defined(SMA_BACKEND_sysv) && defined(SMA_FAULT_INJECTION)
+#  if defined(SMA_BACKEND_sysv) && defined(SMA_FAULT_INJECTION)
 /* System V, pid reuse. Creator A (pid P) is killed after writing its
  * intent, before its shmget. Pid P is handed to creator B (same user,
  * same name), which is alive, between its shmget and its attach; B's own
@@ -134,27 +135,27 @@ Test(gc_attacked, exited_main_thread_reads_as_a_zombie, .timeout = 60) {
  * and B's create fails (with SMA_ETOOBIG, also false). With one TMPDIR the
  * outcome depends on the order readdir returns the two intents in. */
 Test(gc_attacked, sysv_reused_pid_makes_a_live_creators_segment_a_stray, .timeout = 60) {
-  int rc = run_private(
-      "mkdir -p /dev/shm/.ta /dev/shm/.tb\n"
-      "export TMPDIR=/dev/shm/.ta\n"
-      "SMA_FAULT_PAUSE_AT=intent SMA_FAULT_PAUSE_MS=5000 $SMA create X --shape 4096 --dtype uint8 &\n"
-      "A=$!\n"
-      "sleep 0.5; kill -9 $A; wait $A 2>/dev/null\n"
-      "ls /dev/shm/.ta/libsma-0/.sma-intent-* > /dev/null || exit 77\n"
-      "echo $((A - 1)) > /proc/sys/kernel/ns_last_pid || exit 77\n"
-      "TMPDIR=/dev/shm/.tb SMA_FAULT_PAUSE_AT=created SMA_FAULT_PAUSE_MS=3000 "
-      "$SMA create X --shape 4096 --dtype uint8 > /dev/shm/.b.out 2>&1 &\n"
-      "B=$!\n"
-      "[ $B = $A ] || exit 77\n"
-      "sleep 0.7\n"
-      "$SMA gc\n"
-      "wait $B; b=$?\n"
-      "cat /dev/shm/.b.out\n"
-      "[ $b = 0 ] || { echo 'gc removed the live creator s segment'; exit 1; }\n"
-      "exit 0\n");
+  int rc = run_private("mkdir -p /dev/shm/.ta /dev/shm/.tb\n"
+                       "export TMPDIR=/dev/shm/.ta\n"
+                       "SMA_FAULT_PAUSE_AT=intent SMA_FAULT_PAUSE_MS=5000 $SMA create X --shape "
+                       "4096 --dtype uint8 &\n"
+                       "A=$!\n"
+                       "sleep 0.5; kill -9 $A; wait $A 2>/dev/null\n"
+                       "ls /dev/shm/.ta/libsma-0/.sma-intent-* > /dev/null || exit 77\n"
+                       "echo $((A - 1)) > /proc/sys/kernel/ns_last_pid || exit 77\n"
+                       "TMPDIR=/dev/shm/.tb SMA_FAULT_PAUSE_AT=created SMA_FAULT_PAUSE_MS=3000 "
+                       "$SMA create X --shape 4096 --dtype uint8 > /dev/shm/.b.out 2>&1 &\n"
+                       "B=$!\n"
+                       "[ $B = $A ] || exit 77\n"
+                       "sleep 0.7\n"
+                       "$SMA gc\n"
+                       "wait $B; b=$?\n"
+                       "cat /dev/shm/.b.out\n"
+                       "[ $b = 0 ] || { echo 'gc removed the live creator s segment'; exit 1; }\n"
+                       "exit 0\n");
   if (rc == 77) cr_skip_test("needs root, unshare and ns_last_pid");
   cr_assert_eq(rc, 0, "gc removed the unpublished segment of a live creator whose pid %s",
                "a dead creator's intent names");
 }
-#endif
+#  endif
 #endif

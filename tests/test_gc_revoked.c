@@ -22,17 +22,17 @@ Test(gc_revoked, sysv_fault_injection_only) {
   cr_skip_test("System V with -DSMA_FAULT_INJECTION=ON on Linux only");
 }
 #else
-#include <errno.h>
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/ipc.h>
-#include <sys/shm.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
+#  include <errno.h>
+#  include <signal.h>
+#  include <stdio.h>
+#  include <stdlib.h>
+#  include <string.h>
+#  include <sys/ipc.h>
+#  include <sys/shm.h>
+#  include <sys/stat.h>
+#  include <sys/wait.h>
+#  include <time.h>
+#  include <unistd.h>
 
 enum { OWNER = 65534 };
 
@@ -69,14 +69,14 @@ static int run_private(const char *script) {
  * count there failed, and every segment such a gc tried to remove was
  * left at mode 000, exactly as if the gc had been killed. */
 Test(gc_revoked, owners_gc_removes_and_leaves_nothing_revoked, .timeout = 60) {
-  int rc = run_private(
-      "$U $SMA create X --shape 4096 --dtype uint8 --transient > /dev/null || exit 77\n"
-      "$U $SMA gc > /dev/shm/.gc 2>&1\n"
-      "cat /dev/shm/.gc\n"
-      "MODE0 && { echo 'gc left the segment at mode 0'; exit 1; }\n"
-      "grep -q '^removed X ' /dev/shm/.gc || { echo 'gc did not remove it'; exit 1; }\n"
-      "[ $(SEGS) = 0 ] || { ipcs -m; exit 1; }\n"
-      "exit 0\n");
+  int rc =
+      run_private("$U $SMA create X --shape 4096 --dtype uint8 --transient > /dev/null || exit 77\n"
+                  "$U $SMA gc > /dev/shm/.gc 2>&1\n"
+                  "cat /dev/shm/.gc\n"
+                  "MODE0 && { echo 'gc left the segment at mode 0'; exit 1; }\n"
+                  "grep -q '^removed X ' /dev/shm/.gc || { echo 'gc did not remove it'; exit 1; }\n"
+                  "[ $(SEGS) = 0 ] || { ipcs -m; exit 1; }\n"
+                  "exit 0\n");
   if (rc == 77) cr_skip_test("needs root, unshare and setpriv");
   cr_assert_eq(rc, 0, "the owner's gc did not remove an orphan cleanly");
 }
@@ -114,9 +114,11 @@ Test(gc_revoked, restored_segment_is_listed_again, .timeout = 120) {
       "G=$!\n"
       "revoked || exit 77\n"
       "kill -9 $G; wait $G 2>/dev/null\n"
-      "$U $SMA gc --dry-run | grep -q '^would remove X ' || { echo 'dry run did not judge it'; exit 1; }\n"
+      "$U $SMA gc --dry-run | grep -q '^would remove X ' || { echo 'dry run did not judge it'; "
+      "exit 1; }\n"
       "MODE0 && { echo 'still at mode 0'; ipcs -m; exit 1; }\n"
-      "ipcs -m | awk 'NR > 3 && NF >= 6 {print $4}' | grep -qx 600 || { echo 'mode not 600'; ipcs -m; exit 1; }\n"
+      "ipcs -m | awk 'NR > 3 && NF >= 6 {print $4}' | grep -qx 600 || { echo 'mode not 600'; ipcs "
+      "-m; exit 1; }\n"
       "$U $SMA ls | grep -q X || { echo 'ls does not show it'; exit 1; }\n"
       "$U $SMA info X > /dev/null || { echo 'info cannot read it'; exit 1; }\n"
       "[ $(SEGS) = 1 ] || exit 1\n"
@@ -189,8 +191,7 @@ Test(gc_revoked, sma_collect_recovers_a_killed_collect, .timeout = 60) {
   if (creator == 0) {
     sma_t *a;
     int rc = sma_new(
-        &a, &(sma_array_desc_t){
-                .name = name, .ndim = 1, .shape = shape, .dtype = SMA_UINT8});
+        &a, &(sma_array_desc_t){.name = name, .ndim = 1, .shape = shape, .dtype = SMA_UINT8});
     if (rc == 0) rc = sma_create(a, 0); /* transient: gc's once we exit */
     sma_free(a);
     _exit(rc == 0 ? 0 : 1);
@@ -217,8 +218,7 @@ Test(gc_revoked, sma_collect_recovers_a_killed_collect, .timeout = 60) {
   if (next == 0) {
     sma_t *b;
     int rc = sma_new(
-        &b, &(sma_array_desc_t){
-                .name = name, .ndim = 1, .shape = shape, .dtype = SMA_UINT8});
+        &b, &(sma_array_desc_t){.name = name, .ndim = 1, .shape = shape, .dtype = SMA_UINT8});
     int created = rc == 0 ? sma_create(b, 0) : rc;
     sma_free(b);
     if (created != SMA_EEXIST) _exit(2);

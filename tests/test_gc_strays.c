@@ -30,14 +30,14 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #if defined(__linux__)
-#include <sched.h>
-#include <sys/prctl.h>
+#  include <sched.h>
+#  include <sys/prctl.h>
 #endif
 #include <time.h>
 #include <unistd.h>
 
 #ifndef SMA_CLI
-#error "SMA_CLI must name the sma executable"
+#  error "SMA_CLI must name the sma executable"
 #endif
 
 enum { USER_A = 65534, SHARED_GID = 65534 };
@@ -217,10 +217,8 @@ static pid_t paused_creator(const char *name, const char *where) {
     setenv("SMA_FAULT_PAUSE_AT", where, 1);
     size_t shape[1] = {4096};
     sma_t *a;
-    if (sma_new(&a, &(sma_array_desc_t){.name = name,
-                                        .ndim = 1,
-                                        .shape = shape,
-                                        .dtype = SMA_UINT8}) != 0)
+    if (sma_new(&a, &(sma_array_desc_t){
+                        .name = name, .ndim = 1, .shape = shape, .dtype = SMA_UINT8}) != 0)
       _exit(1);
     if (posix_only()) sma__fault_arm(1); /* O_TMPFILE "unsupported" */
     _exit(sma_create(a, 0) == 0 ? 0 : 2);
@@ -334,10 +332,9 @@ Test(gc_strays, ls_and_info_never_block_an_open) {
   if (child == 0) { /* an orphan: nobody holds it, so a lease would be granted */
     size_t shape[1] = {64};
     sma_t *a;
-    _exit(sma_new(&a, &(sma_array_desc_t){.name = name,
-                                          .ndim = 1,
-                                          .shape = shape,
-                                          .dtype = SMA_UINT8}) != 0 ||
+    _exit(sma_new(&a,
+                  &(sma_array_desc_t){
+                      .name = name, .ndim = 1, .shape = shape, .dtype = SMA_UINT8}) != 0 ||
           sma_create(a, 0) != 0);
   }
   int status;
@@ -363,10 +360,9 @@ Test(gc_strays, a_zombie_creator_is_gone) {
   if (child == 0) {
     size_t shape[1] = {64};
     sma_t *a;
-    _exit(sma_new(&a, &(sma_array_desc_t){.name = name,
-                                          .ndim = 1,
-                                          .shape = shape,
-                                          .dtype = SMA_UINT8}) != 0 ||
+    _exit(sma_new(&a,
+                  &(sma_array_desc_t){
+                      .name = name, .ndim = 1, .shape = shape, .dtype = SMA_UINT8}) != 0 ||
           sma_create(a, 0) != 0);
   }
   siginfo_t si;
@@ -450,11 +446,9 @@ Test(gc_strays, no_proc_keeps_a_running_creators_segment) {
   /* Direction 1: this process, alive, created `mine` and unmapped it; gc
    * runs where /proc is empty. */
   sma_t *a;
-  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = mine,
-                                               .ndim = 1,
-                                               .shape = shape,
-                                               .dtype = SMA_UINT8}),
-               0);
+  cr_assert_eq(
+      sma_new(&a, &(sma_array_desc_t){.name = mine, .ndim = 1, .shape = shape, .dtype = SMA_UINT8}),
+      0);
   cr_assert_eq(sma_create(a, 0), 0);
   sma_free(a);
   pid_t gc = fork();
@@ -488,10 +482,9 @@ Test(gc_strays, no_proc_keeps_a_running_creators_segment) {
     if (enter_pidns_without_proc(1) != 0) _exit(80);
     die_with_parent();
     sma_t *b;
-    if (sma_new(&b, &(sma_array_desc_t){.name = theirs,
-                                        .ndim = 1,
-                                        .shape = shape,
-                                        .dtype = SMA_UINT8}) != 0 ||
+    if (sma_new(&b,
+                &(sma_array_desc_t){
+                    .name = theirs, .ndim = 1, .shape = shape, .dtype = SMA_UINT8}) != 0 ||
         sma_create(b, 0) != 0)
       _exit(81);
     sma_free(b);
@@ -519,9 +512,8 @@ Test(gc_strays, no_proc_keeps_a_running_creators_segment) {
 Test(gc_strays, dot_names_are_refused) {
   size_t shape[1] = {8};
   sma_t *a;
-  int rc = sma_new(
-      &a, &(sma_array_desc_t){
-              .name = ".x", .ndim = 1, .shape = shape, .dtype = SMA_UINT8});
+  int rc =
+      sma_new(&a, &(sma_array_desc_t){.name = ".x", .ndim = 1, .shape = shape, .dtype = SMA_UINT8});
   if (rc == 0) {
     rc = sma_create(a, 0);
     if (rc == 0) sma_unlink(".x");

@@ -15,18 +15,18 @@
 #include <string.h>
 
 #if !defined(_WIN32)
-#include <dirent.h>
-#include <fcntl.h>
-#include <sched.h>
-#include <signal.h>
-#include <sys/mount.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
+#  include <dirent.h>
+#  include <fcntl.h>
+#  include <sched.h>
+#  include <signal.h>
+#  include <sys/mount.h>
+#  include <sys/stat.h>
+#  include <sys/wait.h>
+#  include <unistd.h>
 #endif
 #if defined(SMA_BACKEND_sysv)
-#include <sys/ipc.h>
-#include <sys/shm.h>
+#  include <sys/ipc.h>
+#  include <sys/shm.h>
 #endif
 
 #if !defined(_WIN32)
@@ -57,11 +57,9 @@ static void fill_dev_shm(void) {
   cr_assert_geq(fd, 0);
   static char block[1 << 16];
   memset(block, 0x5a, sizeof block);
-  while (write(fd, block, sizeof block) > 0) {
-  }
+  while (write(fd, block, sizeof block) > 0) {}
   char one = 1;
-  while (write(fd, &one, 1) > 0) {
-  }
+  while (write(fd, &one, 1) > 0) {}
   close(fd);
 }
 
@@ -98,10 +96,8 @@ static int read_sparse_segments(void *arg) {
   if (sma_open(&a, "grown", NULL, 0) != SMA_ENORECORD) return 13;
   /* Load by explicit shape reads the record too; without one it loads
    * by size alone, mapping but not touching the pages. */
-  if (sma_new(&a, &(sma_array_desc_t){.name = "trap",
-                                      .ndim = 1,
-                                      .shape = shape,
-                                      .dtype = SMA_UINT8}) != 0)
+  if (sma_new(&a, &(sma_array_desc_t){
+                      .name = "trap", .ndim = 1, .shape = shape, .dtype = SMA_UINT8}) != 0)
     return 14;
   if (sma_load(a) != 0) return 15;
   sma_free(a);
@@ -119,11 +115,10 @@ Test(hardening, sparse_segment_on_full_dev_shm_is_an_error_not_sigbus) {
   /* A libsma segment, then made larger than its pages. */
   size_t shape[1] = {1000};
   sma_t *a;
-  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = "grown",
-                                               .ndim = 1,
-                                               .shape = shape,
-                                               .dtype = SMA_UINT8}),
-               0);
+  cr_assert_eq(
+      sma_new(&a,
+              &(sma_array_desc_t){.name = "grown", .ndim = 1, .shape = shape, .dtype = SMA_UINT8}),
+      0);
   cr_assert_eq(sma_create(a, 0), 0);
   sma_free(a);
   int fd = open("/dev/shm/grown", O_RDWR);
@@ -137,10 +132,9 @@ Test(hardening, sparse_segment_on_full_dev_shm_is_an_error_not_sigbus) {
 static int create_noreserve(void *arg) {
   size_t shape[1] = {1 << 20};
   sma_t *a;
-  if (sma_new(&a, &(sma_array_desc_t){.name = (const char *)arg,
-                                      .ndim = 1,
-                                      .shape = shape,
-                                      .dtype = SMA_UINT8}) != 0)
+  if (sma_new(&a,
+              &(sma_array_desc_t){
+                  .name = (const char *)arg, .ndim = 1, .shape = shape, .dtype = SMA_UINT8}) != 0)
     return 20;
   int rc = sma_create(a, SMA_CREATE_NORESERVE);
   sma_free(a);
@@ -175,29 +169,25 @@ Test(hardening, noreserve_on_full_dev_shm_is_enospc_and_leaves_nothing) {
 Test(hardening, a_record_naming_another_segment_is_corrupt) {
   if (strcmp(sma_backend(), "posix") != 0 || access("/dev/shm", W_OK) != 0)
     cr_skip_test("segments are files of /dev/shm only on Linux POSIX");
-  char name[SMA_NAME_BUF], alias[SMA_NAME_BUF], from[SMA_NAME_BUF + 16],
-      to[SMA_NAME_BUF + 16];
+  char name[SMA_NAME_BUF], alias[SMA_NAME_BUF], from[SMA_NAME_BUF + 16], to[SMA_NAME_BUF + 16];
   t_name(name, sizeof name, "original");
   t_name(alias, sizeof alias, "alias");
   snprintf(from, sizeof from, "/dev/shm/%s", name);
   snprintf(to, sizeof to, "/dev/shm/%s", alias);
   size_t shape[1] = {16};
   sma_t *a, *b = NULL, *c;
-  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = name,
-                                               .ndim = 1,
-                                               .shape = shape,
-                                               .dtype = SMA_UINT8}),
-               0);
+  cr_assert_eq(
+      sma_new(&a, &(sma_array_desc_t){.name = name, .ndim = 1, .shape = shape, .dtype = SMA_UINT8}),
+      0);
   cr_assert_eq(sma_create(a, 0), 0);
   cr_assert_eq(link(from, to), 0);
   sma_info_t in;
   int open_rc = sma_open(&b, alias, NULL, 0);
   int info_rc = sma_info_get(&in, alias);
-  cr_assert_eq(sma_new(&c, &(sma_array_desc_t){.name = alias,
-                                               .ndim = 1,
-                                               .shape = shape,
-                                               .dtype = SMA_UINT8}),
-               0);
+  cr_assert_eq(
+      sma_new(&c,
+              &(sma_array_desc_t){.name = alias, .ndim = 1, .shape = shape, .dtype = SMA_UINT8}),
+      0);
   int load_rc = sma_load(c);
   unlink(to);
   sma_unlink(name);
@@ -219,11 +209,9 @@ Test(hardening, truncated_after_create_is_an_error) {
   snprintf(path, sizeof path, "/dev/shm/%s", name);
   size_t shape[1] = {10000};
   sma_t *a, *b;
-  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = name,
-                                               .ndim = 1,
-                                               .shape = shape,
-                                               .dtype = SMA_UINT8}),
-               0);
+  cr_assert_eq(
+      sma_new(&a, &(sma_array_desc_t){.name = name, .ndim = 1, .shape = shape, .dtype = SMA_UINT8}),
+      0);
   cr_assert_eq(sma_create(a, 0), 0);
   int fd = open(path, O_RDWR);
   cr_assert_eq(ftruncate(fd, 4096), 0);
@@ -278,10 +266,8 @@ static void race(int n, const char *const *names, int *won, int *lost, int *bad)
       if (read(gate[0], &c, 1) != 0) _exit(3);
       size_t shape[1] = {1024};
       sma_t *a;
-      if (sma_new(&a, &(sma_array_desc_t){.name = names[i],
-                                          .ndim = 1,
-                                          .shape = shape,
-                                          .dtype = SMA_UINT8}) != 0)
+      if (sma_new(&a, &(sma_array_desc_t){
+                          .name = names[i], .ndim = 1, .shape = shape, .dtype = SMA_UINT8}) != 0)
         _exit(4);
       int rc = sma_create(a, 0);
       _exit(rc == 0 ? 0 : rc == SMA_EEXIST ? 1 : 2);
@@ -315,8 +301,7 @@ Test(hardening, sysv_racing_creators_exactly_one_wins, .timeout = 900) {
     cr_assert_eq(bad, 0, "round %d: a creator failed otherwise", r);
     doubled += won > 1 || segments_named(name) > 1;
     no_winner += won == 0;
-    while (sma_unlink(name) == 0) {
-    }
+    while (sma_unlink(name) == 0) {}
   }
   cr_assert_eq(doubled, 0, "%d of %d rounds ended with two segments", doubled, rounds);
   cr_assert_eq(no_winner, 0, "%d rounds without a winner", no_winner);
@@ -428,11 +413,9 @@ Test(hardening, sysv_another_uids_planted_segment_is_not_yours) {
   cr_assert_eq(plant(name, 0, 0666), 0, "planting as uid 65534");
   size_t shape[1] = {16};
   sma_t *a, *b;
-  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = name,
-                                               .ndim = 1,
-                                               .shape = shape,
-                                               .dtype = SMA_UINT8}),
-               0);
+  cr_assert_eq(
+      sma_new(&a, &(sma_array_desc_t){.name = name, .ndim = 1, .shape = shape, .dtype = SMA_UINT8}),
+      0);
   cr_assert_eq(sma_create(a, 0), 0, "a world-writable forgery does not hold the name");
   memset(sma_data(a), 0x11, 16);
   cr_assert_eq(sma_open(&b, name, NULL, 0), 0);
@@ -446,11 +429,9 @@ Test(hardening, sysv_another_uids_planted_segment_is_not_yours) {
   sma_free(a);
   int other = shmget(documented_key(name, 0), 4096, IPC_CREAT | IPC_EXCL | 0600);
   cr_assert_geq(other, 0);
-  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = name,
-                                               .ndim = 1,
-                                               .shape = shape,
-                                               .dtype = SMA_UINT8}),
-               0);
+  cr_assert_eq(
+      sma_new(&a, &(sma_array_desc_t){.name = name, .ndim = 1, .shape = shape, .dtype = SMA_UINT8}),
+      0);
   cr_assert_eq(sma_create(a, 0), 0);
   shmctl(other, IPC_RMID, NULL);
   cr_assert_eq(plant(name, 0, 0600), 0);
@@ -467,16 +448,15 @@ Test(hardening, sysv_another_uids_planted_segment_is_not_yours) {
 }
 #endif
 
-
 #if !defined(_WIN32)
 /* Puts the being-created mark (owner execute bit) on a segment, as a
  * creator killed before publishing leaves it; 0 on success. */
 static int mark_creating(const char *name) {
-#if defined(SMA_BACKEND_posix)
+#  if defined(SMA_BACKEND_posix)
   char path[SMA_NAME_BUF + 16];
   snprintf(path, sizeof path, "/dev/shm/%s", name);
   return chmod(path, 0700);
-#elif defined(SMA_BACKEND_sysv)
+#  elif defined(SMA_BACKEND_sysv)
   for (unsigned i = 0; i < 8; i++) {
     int id = shmget((key_t)t_sysv_key(name, i), 0, 0);
     struct shmid_ds ds;
@@ -485,10 +465,10 @@ static int mark_creating(const char *name) {
     return shmctl(id, IPC_SET, &ds);
   }
   return -1;
-#else
+#  else
   (void)name;
   return -1;
-#endif
+#  endif
 }
 
 /* A segment still carrying the being-created mark (its creator was
@@ -499,20 +479,16 @@ Test(hardening, being_created_segment_is_busy_and_reported) {
   t_name(name, sizeof name, "creating");
   size_t shape[1] = {64};
   sma_t *a, *b;
-  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = name,
-                                               .ndim = 1,
-                                               .shape = shape,
-                                               .dtype = SMA_UINT8}),
-               0);
+  cr_assert_eq(
+      sma_new(&a, &(sma_array_desc_t){.name = name, .ndim = 1, .shape = shape, .dtype = SMA_UINT8}),
+      0);
   cr_assert_eq(sma_create(a, 0), 0);
   cr_assert_eq(mark_creating(name), 0);
   cr_assert_eq(sma_open(&b, name, NULL, 0), SMA_EBUSY);
   cr_assert_null(b);
-  cr_assert_eq(sma_new(&b, &(sma_array_desc_t){.name = name,
-                                               .ndim = 1,
-                                               .shape = shape,
-                                               .dtype = SMA_UINT8}),
-               0);
+  cr_assert_eq(
+      sma_new(&b, &(sma_array_desc_t){.name = name, .ndim = 1, .shape = shape, .dtype = SMA_UINT8}),
+      0);
   cr_assert_eq(sma_load(b), SMA_EBUSY);
   sma_free(b);
   sma_info_t info;

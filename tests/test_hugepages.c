@@ -12,9 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #if defined(__linux__)
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
+#  include <sys/stat.h>
+#  include <sys/wait.h>
+#  include <unistd.h>
 #endif
 
 #define MIB ((size_t)1 << 20)
@@ -49,7 +49,9 @@ static size_t pmd_mapped(const void *addr) {
     if (dash != NULL && space != NULL && dash < space) break; /* next header */
   }
   if (end == NULL) end = text + n;
-  return (size_t)(field_kb(block, end, "ShmemPmdMapped:") + field_kb(block, end, "FilePmdMapped:")) * 1024;
+  return (size_t)(field_kb(block, end, "ShmemPmdMapped:") +
+                  field_kb(block, end, "FilePmdMapped:")) *
+         1024;
 }
 #endif
 
@@ -75,11 +77,9 @@ static sma_t *create(const char *tag, size_t bytes, unsigned flags, int *rc) {
   t_name(name, sizeof name, tag);
   size_t shape[1] = {bytes};
   sma_t *a;
-  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = name,
-                                               .ndim = 1,
-                                               .shape = shape,
-                                               .dtype = SMA_UINT8}),
-               0);
+  cr_assert_eq(
+      sma_new(&a, &(sma_array_desc_t){.name = name, .ndim = 1, .shape = shape, .dtype = SMA_UINT8}),
+      0);
   *rc = sma_create(a, flags);
   return a;
 }

@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #ifndef SMA_CLI
-#error "SMA_CLI must name the sma executable"
+#  error "SMA_CLI must name the sma executable"
 #endif
 
 enum { VICTIM = 65534, ATTACKER = 65533, GID = 65534, FILES = 300 };
@@ -73,10 +73,9 @@ static int victim_create_and_list(const char *tmpdir, const char *name, mode_t m
     umask(mask);
     size_t shape[1] = {4096};
     sma_t *a;
-    if (sma_new(&a, &(sma_array_desc_t){.name = name,
-                                        .ndim = 1,
-                                        .shape = shape,
-                                        .dtype = SMA_UINT8}) != 0 ||
+    if (sma_new(&a,
+                &(sma_array_desc_t){.name = name, .ndim = 1, .shape = shape, .dtype = SMA_UINT8}) !=
+            0 ||
         sma_create(a, 0) != 0)
       _exit(2);
     seek_t s = {name, 0};
@@ -131,7 +130,8 @@ Test(index, a_squatted_directory_is_reported) {
       become(VICTIM);
       setenv("TMPDIR", tmp, 1);
       char cmd[512];
-      snprintf(cmd, sizeof cmd, "'%s' ls 2>&1 >/dev/null | grep -qF '%s'; r=$?; "
+      snprintf(cmd, sizeof cmd,
+               "'%s' ls 2>&1 >/dev/null | grep -qF '%s'; r=$?; "
                "'%s' ls >/dev/null 2>&1; [ $? -eq 1 ] && exit $r; exit 9",
                SMA_CLI, dir, SMA_CLI);
       execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
@@ -154,11 +154,10 @@ Test(index, an_entry_whose_segment_cannot_be_opened_is_kept) {
   t_name(name, sizeof name, "idx-theirs");
   size_t shape[1] = {4096};
   sma_t *theirs;
-  cr_assert_eq(sma_new(&theirs, &(sma_array_desc_t){.name = name,
-                                                    .ndim = 1,
-                                                    .shape = shape,
-                                                    .dtype = SMA_UINT8}),
-               0);
+  cr_assert_eq(
+      sma_new(&theirs,
+              &(sma_array_desc_t){.name = name, .ndim = 1, .shape = shape, .dtype = SMA_UINT8}),
+      0);
   cr_assert_eq(sma_create(theirs, 0), 0); /* root's, 0600 */
   snprintf(entry, sizeof entry, "%s/libsma-%d/%s", tmp, VICTIM, name);
   for (int round = 0; round < 2; round++) {
@@ -171,10 +170,9 @@ Test(index, an_entry_whose_segment_cannot_be_opened_is_kept) {
         char own[SMA_NAME_BUF];
         t_name(own, sizeof own, "idx-own");
         sma_t *a;
-        if (sma_new(&a, &(sma_array_desc_t){.name = own,
-                                            .ndim = 1,
-                                            .shape = shape,
-                                            .dtype = SMA_UINT8}) != 0 ||
+        if (sma_new(&a,
+                    &(sma_array_desc_t){
+                        .name = own, .ndim = 1, .shape = shape, .dtype = SMA_UINT8}) != 0 ||
             sma_create(a, 0) != 0)
           _exit(2);
         sma_unlink(own);
@@ -208,8 +206,7 @@ Test(index, an_entry_whose_segment_cannot_be_opened_is_kept) {
  * to the directory opened once without following symlinks. */
 Test(index, a_directory_swapped_for_a_symlink_redirects_nothing) {
   need_index_and_root();
-  char top[64], tmp[4000], dir[4100], aside[4100], target[128], precious[160],
-      name[SMA_NAME_BUF];
+  char top[64], tmp[4000], dir[4100], aside[4100], target[128], precious[160], name[SMA_NAME_BUF];
   shared_tmpdir(top, sizeof top);
   /* $TMPDIR at the end of 1,800 nested directories: every resolution of
    * the index path walks them, which widens the window between a check by
@@ -311,11 +308,10 @@ Test(index, a_segment_created_while_others_list_stays_listed, .timeout = 300) {
     t_name(name, sizeof name, "ix-race");
     size_t shape[1] = {4096};
     sma_t *a;
-    cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = name,
-                                                 .ndim = 1,
-                                                 .shape = shape,
-                                                 .dtype = SMA_UINT8}),
-                 0);
+    cr_assert_eq(
+        sma_new(&a,
+                &(sma_array_desc_t){.name = name, .ndim = 1, .shape = shape, .dtype = SMA_UINT8}),
+        0);
     cr_assert_eq(sma_create(a, 0), 0);
     seek_t s = {name, 0};
     cr_assert_eq(sma_list(seek, &s), 0);
@@ -327,6 +323,6 @@ Test(index, a_segment_created_while_others_list_stays_listed, .timeout = 300) {
     kill(lister[i], SIGKILL);
     waitpid(lister[i], NULL, 0);
   }
-  cr_assert_eq(missed, 0, "%d of %d segments created while others listed were not listed",
-               missed, ROUNDS);
+  cr_assert_eq(missed, 0, "%d of %d segments created while others listed were not listed", missed,
+               ROUNDS);
 }

@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 #if defined(_WIN32)
-#include <direct.h> /* _mkdir, _rmdir */
+#  include <direct.h> /* _mkdir, _rmdir */
 #else
-#include <sys/stat.h>
-#include <unistd.h>
+#  include <sys/stat.h>
+#  include <unistd.h>
 #endif
 
 Test(info, reports_the_record_and_the_os_state) {
@@ -17,9 +17,7 @@ Test(info, reports_the_record_and_the_os_state) {
   size_t shape[2] = {7, 9};
   sma_t *a;
   t_name(name, sizeof name, "info");
-  sma_new(&a,
-          &(sma_array_desc_t){
-              .name = name, .ndim = 2, .shape = shape, .dtype = SMA_UINT16});
+  sma_new(&a, &(sma_array_desc_t){.name = name, .ndim = 2, .shape = shape, .dtype = SMA_UINT16});
   cr_assert_eq(sma_create(a, 0), 0);
   sma_info_t in;
   cr_assert_eq(sma_info_get(&in, name), 0);
@@ -71,10 +69,8 @@ Test(info, list_finds_what_this_user_created) {
   seen_t s = {{names[0], names[1], names[2]}, {0, 0, 0}, 0};
   for (int i = 0; i < 3; i++) {
     t_name(names[i], sizeof names[i], "list");
-    sma_new(&a[i], &(sma_array_desc_t){.name = names[i],
-                                       .ndim = 1,
-                                       .shape = shape,
-                                       .dtype = SMA_INT8});
+    sma_new(&a[i],
+            &(sma_array_desc_t){.name = names[i], .ndim = 1, .shape = shape, .dtype = SMA_INT8});
     cr_assert_eq(sma_create(a[i], 0), 0);
   }
   sma_unlink(names[2]); /* gone before the listing */
@@ -105,11 +101,9 @@ Test(info, a_complete_segment_is_no_stray) {
   t_name(name, sizeof name, "nostray");
   size_t shape[1] = {8};
   sma_t *a;
-  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = name,
-                                               .ndim = 1,
-                                               .shape = shape,
-                                               .dtype = SMA_INT8}),
-               0);
+  cr_assert_eq(
+      sma_new(&a, &(sma_array_desc_t){.name = name, .ndim = 1, .shape = shape, .dtype = SMA_INT8}),
+      0);
   cr_assert_eq(sma_create(a, 0), 0);
   const char *looking_for = name;
   cr_assert_eq(sma_list_strays(count_named, &looking_for), 0);
@@ -171,11 +165,9 @@ Test(info, an_index_that_is_not_a_directory_is_reported) {
   size_t shape[1] = {8};
   sma_t *a;
   t_name(name, sizeof name, "index-squatted");
-  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = name,
-                                               .ndim = 1,
-                                               .shape = shape,
-                                               .dtype = SMA_UINT8}),
-               0);
+  cr_assert_eq(
+      sma_new(&a, &(sma_array_desc_t){.name = name, .ndim = 1, .shape = shape, .dtype = SMA_UINT8}),
+      0);
   cr_assert_eq(sma_create(a, 0), 0, "creating does not depend on the index");
   cr_assert_eq(sma_unlink(name), 0);
   sma_free(a);

@@ -8,12 +8,13 @@
 #include <string.h>
 
 #ifndef SMA_PYTHON
-#define SMA_PYTHON ""
+#  define SMA_PYTHON ""
 #endif
 
 static void need_python(void) {
   if (SMA_PYTHON[0] == '\0')
-    cr_skip_test("no python3 here that binds this build's libsma (none with NumPy, or a cross build)");
+    cr_skip_test(
+        "no python3 here that binds this build's libsma (none with NumPy, or a cross build)");
   if (strcmp(sma_backend(), "posix") != 0)
     cr_skip_test("Python's SharedMemory uses POSIX shm_open names");
 }
@@ -47,7 +48,8 @@ Test(interop, a_segment_of_the_other_byte_order_is_refused) {
     cr_skip_test("NumPy here has this machine's byte order (run in the s390x build)");
   char name[SMA_NAME_BUF];
   t_name(name, sizeof name, "py-foreign");
-  const char *argv[] = {SMA_PYTHON, SMA_INTEROP_SCRIPT, "sma-create", name, "3,5,2", "float64", NULL};
+  const char *argv[] = {SMA_PYTHON, SMA_INTEROP_SCRIPT, "sma-create", name,
+                        "3,5,2",    "float64",          NULL};
   cr_assert_eq(t_run(argv), 0);
   sma_t *a = NULL;
   int open_rc = sma_open(&a, name, NULL, 0);
@@ -65,16 +67,15 @@ Test(interop, numpy_reads_what_c_wrote) {
   char name[SMA_NAME_BUF];
   t_name(name, sizeof name, "py-read");
   sma_t *a;
-  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = name,
-                                               .ndim = 3,
-                                               .shape = shape,
-                                               .dtype = SMA_FLOAT32}),
-               0);
+  cr_assert_eq(
+      sma_new(&a,
+              &(sma_array_desc_t){.name = name, .ndim = 3, .shape = shape, .dtype = SMA_FLOAT32}),
+      0);
   cr_assert_eq(sma_create(a, 0), 0);
   float *d = sma_data(a);
   for (int i = 0; i < 120; i++) d[i] = (float)i;
   const char *argv[] = {SMA_PYTHON, SMA_INTEROP_SCRIPT, "read", name, "6,5,4",
-                        "<f4", "1:5:2, ::-1, -2:", NULL};
+                        "<f4",      "1:5:2, ::-1, -2:", NULL};
   cr_assert_eq(t_run(argv), 0);
   d[7] = -1; /* the check can fail */
   cr_assert_eq(t_run(argv), 1);
@@ -86,8 +87,7 @@ Test(interop, c_loads_what_numpy_created_through_a_slice) {
   need_numpy_peer();
   char name[SMA_NAME_BUF];
   t_name(name, sizeof name, "py-made");
-  const char *argv[] = {SMA_PYTHON, SMA_INTEROP_SCRIPT, "create", name, "10,8",
-                        "<i8", NULL};
+  const char *argv[] = {SMA_PYTHON, SMA_INTEROP_SCRIPT, "create", name, "10,8", "<i8", NULL};
   cr_assert_eq(t_run(argv), 0);
   size_t shape[2] = {10, 8};
   sma_slice_t s[2] = {{8, 1, -3}, {1, SMA_NONE, 2}};
@@ -122,11 +122,9 @@ Test(interop, python_helper_opens_by_name_alone) {
   char name[SMA_NAME_BUF];
   t_name(name, sizeof name, "py-byname");
   sma_t *a;
-  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = name,
-                                               .ndim = 2,
-                                               .shape = shape,
-                                               .dtype = SMA_INT16}),
-               0);
+  cr_assert_eq(
+      sma_new(&a, &(sma_array_desc_t){.name = name, .ndim = 2, .shape = shape, .dtype = SMA_INT16}),
+      0);
   cr_assert_eq(sma_create(a, 0), 0);
   int16_t *d = sma_data(a);
   for (int i = 0; i < 42; i++) d[i] = (int16_t)i;
@@ -147,7 +145,8 @@ Test(interop, c_opens_python_helper_segment_by_name) {
   need_numpy_peer();
   char name[SMA_NAME_BUF];
   t_name(name, sizeof name, "py-sma");
-  const char *argv[] = {SMA_PYTHON, SMA_INTEROP_SCRIPT, "sma-create", name, "3,5,2", "float64", NULL};
+  const char *argv[] = {SMA_PYTHON, SMA_INTEROP_SCRIPT, "sma-create", name,
+                        "3,5,2",    "float64",          NULL};
   cr_assert_eq(t_run(argv), 0);
   sma_t *a;
   cr_assert_eq(sma_open(&a, name, NULL, 0), 0);
@@ -204,11 +203,10 @@ Test(interop, readme_numpy_example_keeps_the_segment) {
   t_name(name, sizeof name, "readme");
   size_t shape[2] = {4096, 4096};
   sma_t *a;
-  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = name,
-                                               .ndim = 2,
-                                               .shape = shape,
-                                               .dtype = SMA_FLOAT32}),
-               0);
+  cr_assert_eq(
+      sma_new(&a,
+              &(sma_array_desc_t){.name = name, .ndim = 2, .shape = shape, .dtype = SMA_FLOAT32}),
+      0);
   cr_assert_eq(sma_create(a, 0), 0);
   char path[64];
   snprintf(path, sizeof path, "smatest-readme-%lu.py", t_pid());

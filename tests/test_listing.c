@@ -13,12 +13,12 @@
 #include <string.h>
 
 #if !defined(_WIN32)
-#include <signal.h>
-#include <sys/wait.h>
-#if defined(__linux__)
-#include <sys/prctl.h>
-#endif
-#include <unistd.h>
+#  include <signal.h>
+#  include <sys/wait.h>
+#  if defined(__linux__)
+#    include <sys/prctl.h>
+#  endif
+#  include <unistd.h>
 
 enum { NSEG = 4 };
 
@@ -26,7 +26,9 @@ enum { NSEG = 4 };
 static void make(const char *name) {
   size_t shape[1] = {1};
   sma_t *a;
-  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = name, .ndim = 1, .shape = shape, .dtype = SMA_UINT8}), 0);
+  cr_assert_eq(
+      sma_new(&a, &(sma_array_desc_t){.name = name, .ndim = 1, .shape = shape, .dtype = SMA_UINT8}),
+      0);
   cr_assert_eq(sma_create(a, 0), 0);
   sma_close(a);
   sma_free(a);
@@ -39,8 +41,11 @@ static void make_orphan(const char *name) {
   if (pid == 0) {
     size_t shape[1] = {1};
     sma_t *a;
-    int ok = sma_new(&a, &(sma_array_desc_t){.name = name, .ndim = 1, .shape = shape, .dtype = SMA_UINT8}) == 0 &&
-             sma_create(a, SMA_CREATE_NORESERVE) == 0;
+    int ok =
+        sma_new(&a,
+                &(sma_array_desc_t){.name = name, .ndim = 1, .shape = shape, .dtype = SMA_UINT8}) ==
+            0 &&
+        sma_create(a, SMA_CREATE_NORESERVE) == 0;
     _exit(ok ? 0 : 1);
   }
   int status;
@@ -145,8 +150,7 @@ Test(listing, counts_real_mappers_from_one_reading) {
             w.attached[2]);
   cr_expect_leq(w.attached[3], 0, "nobody maps D");
   int d = settled_attached(names[3]);
-  cr_expect_eq(w.attached[3], d, "D: the walk says what one look says (%d, %d)",
-               w.attached[3], d);
+  cr_expect_eq(w.attached[3], d, "D: the walk says what one look says (%d, %d)", w.attached[3], d);
   cr_expect_leq(settled_attached(names[2]), 0, "C once its holder is gone");
   for (int i = 0; i < NSEG; i++) sma_unlink(names[i]);
 }
@@ -170,10 +174,10 @@ Test(listing, maps_nothing_for_huge_pages) {
     cr_expect_eq(w.huge[i], -1, "listed: huge pages not asked");
     sma_unlink(names[i]);
   }
-#if defined(__linux__)
+#  if defined(__linux__)
   if (t_caps().proves_unused) /* /dev/shm and /proc are there to look */
     cr_expect_geq(in.huge_pages, 0, "sma_info_get() of one segment tells (%d)", in.huge_pages);
-#endif
+#  endif
 }
 
 typedef struct gc_walk {
@@ -214,8 +218,7 @@ Test(listing, gc_in_a_walk_keeps_what_was_mapped_since) {
   cr_expect_eq(g.kept, SMA_EINUSE, "mapped now: kept (%s)", sma_strerror(g.kept));
   cr_assert_eq(survived, 1, "the mapped segment survives gc");
   sma_info_t info;
-  for (int i = 0; i < 100 && (rc = sma_collect(&info, name, 0)) == SMA_EINUSE; i++)
-    t_sleep_ms(20);
+  for (int i = 0; i < 100 && (rc = sma_collect(&info, name, 0)) == SMA_EINUSE; i++) t_sleep_ms(20);
   cr_assert_eq(rc, 0, "collected once nobody maps it (%s)", sma_strerror(rc));
 }
 
@@ -223,9 +226,9 @@ Test(listing, gc_in_a_walk_keeps_what_was_mapped_since) {
  * process, which /proc hides from it), a segment nobody is seen mapping is
  * unknown (-1) in a listing, never 0. */
 Test(listing, another_users_process_makes_unmapped_unknown) {
-#if !defined(__linux__)
+#  if !defined(__linux__)
   cr_skip_test("/proc hides other users' processes on Linux");
-#endif
+#  endif
   T_NEED_GC_PROOF();
   if (getuid() != 0) cr_skip_test("needs root to act as two other uids");
   if (strcmp(sma_backend(), "posix") != 0) cr_skip_test("System V's count is the kernel's own");
@@ -245,9 +248,9 @@ Test(listing, another_users_process_makes_unmapped_unknown) {
      * maps (and its children's) from its own user; an exec'd program's
      * would be readable. */
     if (t_become(65534, 65534) != 0) _exit(1);
-#if defined(__linux__)
+#  if defined(__linux__)
     if (prctl(PR_SET_DUMPABLE, 1) != 0) _exit(1);
-#endif
+#  endif
     char name[SMA_NAME_BUF];
     t_name(name, sizeof name, "listing-unseen");
     make(name);
@@ -286,7 +289,7 @@ Test(listing, another_users_process_makes_unmapped_unknown) {
   cr_expect_eq(report[2], -1, "nobody seen, another user's process unread: unknown, not 0");
 }
 
-#if defined(SMA_MAPS_OPENS_COUNTER)
+#  if defined(SMA_MAPS_OPENS_COUNTER)
 /* Processes in this pid namespace now. */
 static int processes(void) {
   FILE *p = popen("ls /proc | grep -c '^[0-9]'", "r");
@@ -302,8 +305,8 @@ static int processes(void) {
 static long maps_opens(const char *counter, const char *args) {
   char out[64], cmd[1024];
   snprintf(out, sizeof out, "/tmp/smatest-maps-opens-%lu", t_pid());
-  snprintf(cmd, sizeof cmd, "SMA_TEST_MAPS_OPENS=%s LD_PRELOAD=%s '%s' %s >/dev/null", out,
-           counter, SMA_CLI, args);
+  snprintf(cmd, sizeof cmd, "SMA_TEST_MAPS_OPENS=%s LD_PRELOAD=%s '%s' %s >/dev/null", out, counter,
+           SMA_CLI, args);
   remove(out);
   if (system(cmd) != 0) return -1;
   FILE *f = fopen(out, "r");
@@ -315,7 +318,7 @@ static long maps_opens(const char *counter, const char *args) {
   remove(out);
   return n;
 }
-#endif
+#  endif
 
 /* Regression (issue 27 item 5): `sma ls` and `sma gc` read every
  * process's maps once per segment, O(segments x processes) opens: 36,000
@@ -323,9 +326,9 @@ static long maps_opens(const char *counter, const char *args) {
  * reads each of P processes once, whatever S (a few more for processes
  * that start meanwhile); before, S x P. */
 Test(listing, reads_each_process_once_per_walk) {
-#if !defined(SMA_MAPS_OPENS_COUNTER)
+#  if !defined(SMA_MAPS_OPENS_COUNTER)
   cr_skip_test("needs the preload counter (native Linux build without sanitizers)");
-#else
+#  else
   if (!t_caps().proves_unused || strcmp(sma_backend(), "posix") != 0)
     cr_skip_test("only Linux POSIX reads /proc/PID/maps");
   enum { SEGMENTS = 40 };
@@ -349,7 +352,7 @@ Test(listing, reads_each_process_once_per_walk) {
                 SEGMENTS);
   cr_expect_leq(gc, most, "sma gc --dry-run: %ld opens of maps, %d processes, %d segments", gc,
                 before, SEGMENTS);
-#endif
+#  endif
 }
 
 #else

@@ -17,31 +17,31 @@
  * fork(): nothing to run. */
 Test(load_interrupted, not_on_windows) { cr_skip_test("Unix only"); }
 #else
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
+#  include <signal.h>
+#  include <stdio.h>
+#  include <stdlib.h>
+#  include <string.h>
+#  include <sys/wait.h>
+#  include <unistd.h>
 
-#define N_ELEMS 4096 /* float64 */
+#  define N_ELEMS 4096 /* float64 */
 
 /* Linux POSIX with the fault-injection build: the first injectable call of
  * a create is open(O_TMPFILE); failing it (EOPNOTSUPP) takes the named
  * path, as on a kernel or /dev/shm without O_TMPFILE (test_cli does the
  * same). Elsewhere the backend's own path is used. */
-#if defined(SMA_FAULT_INJECTION) && defined(SMA_BACKEND_posix) && defined(__linux__)
+#  if defined(SMA_FAULT_INJECTION) && defined(SMA_BACKEND_posix) && defined(__linux__)
 void sma__fault_arm(int n);
-#define T_CAN_FORCE_NAMED 1
+#    define T_CAN_FORCE_NAMED 1
 static void force_named(int on) {
   /* Only where O_TMPFILE is tried at all (/dev/shm listed: not the darwin
    * personality, which is named anyway). */
   if (on && t_caps().can_list) sma__fault_arm(1);
 }
-#else
-#define T_CAN_FORCE_NAMED 0
+#  else
+#    define T_CAN_FORCE_NAMED 0
 static void force_named(int on) { (void)on; }
-#endif
+#  endif
 
 typedef struct stream stream_t;
 struct stream {
@@ -57,8 +57,7 @@ struct stream {
 static void npy_header(stream_t *s) {
   char dict[120];
   int len = snprintf(dict, sizeof dict,
-                     "{'descr': '<f8', 'fortran_order': False, 'shape': (%d,), }",
-                     N_ELEMS);
+                     "{'descr': '<f8', 'fortran_order': False, 'shape': (%d,), }", N_ELEMS);
   size_t hl = sizeof s->hdr - 10;
   memcpy(s->hdr, "\x93NUMPY\x01\x00", 8);
   s->hdr[8] = (unsigned char)(hl & 0xff);
@@ -95,10 +94,9 @@ static int rm_and_recreate(stream_t *s) {
   cr_assert_eq(sma_unlink(s->name), 0);
   sma_t *other = NULL;
   size_t shape[1] = {16};
-  cr_assert_eq(sma_new(&other, &(sma_array_desc_t){.name = s->name,
-                                                   .ndim = 1,
-                                                   .shape = shape,
-                                                   .dtype = SMA_FLOAT64}),
+  cr_assert_eq(sma_new(&other,
+                       &(sma_array_desc_t){
+                           .name = s->name, .ndim = 1, .shape = shape, .dtype = SMA_FLOAT64}),
                0);
   s->flag = sma_create(other, SMA_CREATE_PERSIST);
   sma_free(other); /* unmaps; the segment stays */
@@ -132,11 +130,11 @@ static void abandon_case(int named) {
 }
 
 Test(load_interrupted, abandon_never_unlinks_anothers_segment) { abandon_case(0); }
-#if T_CAN_FORCE_NAMED
+#  if T_CAN_FORCE_NAMED
 Test(load_interrupted, abandon_never_unlinks_anothers_segment_no_tmpfile) { abandon_case(1); }
-#endif
+#  endif
 
-#if T_CAN_FORCE_NAMED
+#  if T_CAN_FORCE_NAMED
 /* The same, but the stream is complete and publication itself fails (its
  * fchmod, injected): sma__os_publish()'s failure path also unlinks by
  * name. */
@@ -172,7 +170,7 @@ Test(load_interrupted, failed_publish_never_unlinks_anothers_segment) {
                "process's segment",
                name);
 }
-#endif
+#  endif
 
 /* ---- 2. a killed load's leftover must be visible to ls and taken by gc -- */
 
@@ -278,9 +276,9 @@ static void listed_case(int named) {
 }
 
 Test(load_interrupted, killed_load_leftover_is_listed) { listed_case(0); }
-#if T_CAN_FORCE_NAMED
+#  if T_CAN_FORCE_NAMED
 Test(load_interrupted, killed_load_leftover_is_listed_no_tmpfile) { listed_case(1); }
-#endif
+#  endif
 
 static void collected_case(int named) {
   char name[64];
@@ -309,13 +307,13 @@ static void collected_case(int named) {
 }
 
 Test(load_interrupted, killed_load_leftover_is_collected) { collected_case(0); }
-#if T_CAN_FORCE_NAMED
+#  if T_CAN_FORCE_NAMED
 Test(load_interrupted, killed_load_leftover_is_collected_no_tmpfile) { collected_case(1); }
-#endif
+#  endif
 
 /* ---- 3. every reader refuses a segment being loaded --------------------- */
 
-#if !defined(_WIN32) && defined(SMA_BACKEND_posix)
+#  if !defined(_WIN32) && defined(SMA_BACKEND_posix)
 static int python_opens(stream_t *s) {
   s->named_while_filling = t_segment_exists(s->name) == 1;
   if (!s->named_while_filling) return 0;
@@ -355,14 +353,14 @@ static void python_case(int named) {
 }
 
 Test(load_interrupted, python_open_refuses_a_segment_being_loaded) { python_case(0); }
-#if T_CAN_FORCE_NAMED
+#    if T_CAN_FORCE_NAMED
 Test(load_interrupted, python_open_refuses_a_segment_being_loaded_no_tmpfile) { python_case(1); }
-#endif
-#endif
+#    endif
+#  endif
 
 /* ---- 4. what `sma info` says of a killed load's leftover ----------------- */
 
-#if defined(SMA_CLI) && !defined(SMA_TEST_EMULATED) && !defined(_WIN32)
+#  if defined(SMA_CLI) && !defined(SMA_TEST_EMULATED) && !defined(_WIN32)
 /* A persistent load killed midway leaves a segment marked being created,
  * which gc removes (as it should: "only a published segment is kept").
  * `sma info` must not tell the user at the same time that gc keeps it. */
@@ -392,10 +390,8 @@ static void info_case(int named) {
 }
 
 Test(load_interrupted, info_of_killed_load_does_not_claim_gc_keeps_it) { info_case(0); }
-#if T_CAN_FORCE_NAMED
-Test(load_interrupted, info_of_killed_load_does_not_claim_gc_keeps_it_no_tmpfile) {
-  info_case(1);
-}
-#endif
-#endif
+#    if T_CAN_FORCE_NAMED
+Test(load_interrupted, info_of_killed_load_does_not_claim_gc_keeps_it_no_tmpfile) { info_case(1); }
+#    endif
+#  endif
 #endif /* !_WIN32 */

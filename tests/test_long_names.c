@@ -13,9 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 #if !defined(_WIN32)
-#include <dirent.h>
-#include <sys/wait.h>
-#include <unistd.h>
+#  include <dirent.h>
+#  include <sys/wait.h>
+#  include <unistd.h>
 #endif
 
 /* Internal (libsma's src/sma_int.h; the tests link the internal library):
@@ -115,26 +115,23 @@ Test(long_names, the_limit_is_255_on_every_backend) {
  * so that System V under macOS's limits (shmmni 32) holds them. */
 enum { BATCH = 16 };
 
-static void check_batch(char (*names)[SMA_NAME_BUF], size_t first, size_t last,
-                        const char *stem) {
+static void check_batch(char (*names)[SMA_NAME_BUF], size_t first, size_t last, const char *stem) {
   static sma_t *made[LONGEST + 1];
   size_t shape[1] = {96};
   for (size_t len = first; len <= last; len++) {
     name_of_length(names[len], stem, len);
     cr_assert_eq(strlen(names[len]), len);
     cr_assert_eq(sma_name_validate(names[len]), 0, "%zu", len);
-    cr_assert_eq(sma_new(&made[len], &(sma_array_desc_t){.name = names[len],
-                                                         .ndim = 1,
-                                                         .shape = shape,
-                                                         .dtype = SMA_UINT8}),
+    cr_assert_eq(sma_new(&made[len],
+                         &(sma_array_desc_t){
+                             .name = names[len], .ndim = 1, .shape = shape, .dtype = SMA_UINT8}),
                  0);
     int rc = sma_create(made[len], 0);
     cr_assert_eq(rc, 0, "length %zu: %s", len, sma_err_name(rc));
     fill(made[len], len);
   }
 #if defined(__linux__) && defined(SMA_BACKEND_posix)
-  cr_expect(longest_object("s") <= sma__os_name_max(),
-            "an object name longer than the OS allows");
+  cr_expect(longest_object("s") <= sma__os_name_max(), "an object name longer than the OS allows");
 #endif
   for (size_t len = first; len <= last; len++) {
     sma_t *r;
@@ -187,11 +184,9 @@ Test(long_names, descriptors_carry_the_full_name) {
   name_of_length(name, stem, 201);
   size_t shape[2] = {3, 5};
   sma_t *a, *b;
-  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = name,
-                                               .ndim = 2,
-                                               .shape = shape,
-                                               .dtype = SMA_INT16}),
-               0);
+  cr_assert_eq(
+      sma_new(&a, &(sma_array_desc_t){.name = name, .ndim = 2, .shape = shape, .dtype = SMA_INT16}),
+      0);
   cr_assert_eq(sma_create(a, 0), 0);
   fill(a, 201);
   char text[4096];
@@ -219,10 +214,9 @@ Test(long_names, gc_judges_a_long_name_by_its_full_name) {
   if (pid == 0) {
     size_t shape[1] = {64};
     sma_t *a;
-    _exit(sma_new(&a, &(sma_array_desc_t){.name = name,
-                                          .ndim = 1,
-                                          .shape = shape,
-                                          .dtype = SMA_UINT8}) == 0 &&
+    _exit(sma_new(&a,
+                  &(sma_array_desc_t){
+                      .name = name, .ndim = 1, .shape = shape, .dtype = SMA_UINT8}) == 0 &&
                   sma_create(a, 0) == 0
               ? 0
               : 1);
@@ -246,7 +240,7 @@ Test(long_names, gc_judges_a_long_name_by_its_full_name) {
   sma_unlink(name);
 }
 
-#if !defined(SMA_TEST_EMULATED) /* popen runs the command natively */
+#  if !defined(SMA_TEST_EMULATED) /* popen runs the command natively */
 /* Runs `sma ARGS` through the shell; returns its exit code and what it
  * printed on stdout (malloc'd) in *out if out is not NULL. */
 static int sma_cmd(char **out, const char *fmt, ...) {
@@ -264,8 +258,10 @@ static int sma_cmd(char **out, const char *fmt, ...) {
   while ((n = fread(buf + len, 1, cap - len - 1, p)) > 0) len += n;
   buf[len] = '\0';
   int status = pclose(p);
-  if (out != NULL) *out = buf;
-  else free(buf);
+  if (out != NULL)
+    *out = buf;
+  else
+    free(buf);
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
@@ -297,8 +293,8 @@ Test(long_names, the_sma_command_takes_a_200_byte_name) {
   free(out);
   cr_expect_eq(t_segment_exists(name), 0);
 }
-#endif /* !SMA_TEST_EMULATED */
-#endif /* !_WIN32 */
+#  endif /* !SMA_TEST_EMULATED */
+#endif   /* !_WIN32 */
 
 #if defined(SMA_FAULT_INJECTION) && !defined(_WIN32)
 /* Two names whose object names coincide (the test build keeps 2 bits of
@@ -313,11 +309,10 @@ Test(long_names, colliding_digests_never_reach_each_other) {
   name_of_length(first, stem, 250);
   size_t shape[1] = {32};
   sma_t *a, *b, *r;
-  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = first,
-                                               .ndim = 1,
-                                               .shape = shape,
-                                               .dtype = SMA_UINT8}),
-               0);
+  cr_assert_eq(
+      sma_new(&a,
+              &(sma_array_desc_t){.name = first, .ndim = 1, .shape = shape, .dtype = SMA_UINT8}),
+      0);
   int rc = sma_create(a, 0);
   cr_assert_eq(rc, 0, "%s", sma_err_name(rc));
   fill(a, 250);
@@ -337,11 +332,10 @@ Test(long_names, colliding_digests_never_reach_each_other) {
   }
   cr_assert(found, "no two names share a 2-bit digest");
 
-  cr_assert_eq(sma_new(&b, &(sma_array_desc_t){.name = second,
-                                               .ndim = 1,
-                                               .shape = shape,
-                                               .dtype = SMA_UINT8}),
-               0);
+  cr_assert_eq(
+      sma_new(&b,
+              &(sma_array_desc_t){.name = second, .ndim = 1, .shape = shape, .dtype = SMA_UINT8}),
+      0);
   cr_expect_eq(sma_create(b, 0), SMA_EEXIST);
   cr_expect_eq(sma_is_loaded(b), 0);
   r = NULL;

@@ -13,10 +13,10 @@
 #include <string.h>
 
 #if !defined(_WIN32)
-#include <pthread.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
+#  include <pthread.h>
+#  include <signal.h>
+#  include <sys/wait.h>
+#  include <unistd.h>
 #endif
 
 enum { SIDE = 256, TILE = 32 };
@@ -39,11 +39,10 @@ static void need_cache(const char *name) {
 static void make_array(const char *name, float value) {
   size_t shape[2] = {SIDE, SIDE};
   sma_t *a;
-  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = name,
-                                               .ndim = 2,
-                                               .shape = shape,
-                                               .dtype = SMA_FLOAT32}),
-               0);
+  cr_assert_eq(
+      sma_new(&a,
+              &(sma_array_desc_t){.name = name, .ndim = 2, .shape = shape, .dtype = SMA_FLOAT32}),
+      0);
   cr_assert_eq(sma_create(a, 0), 0);
   float *f = sma_data(a);
   for (size_t i = 0; i < (size_t)SIDE * SIDE; i++) f[i] = value;
@@ -118,11 +117,10 @@ Test(map_cache, a_name_made_again_maps_the_new_segment) {
   cr_assert_eq(sma_unlink(name), 0);
   size_t shape[1] = {10};
   sma_t *small;
-  cr_assert_eq(sma_new(&small, &(sma_array_desc_t){.name = name,
-                                                   .ndim = 1,
-                                                   .shape = shape,
-                                                   .dtype = SMA_INT64}),
-               0);
+  cr_assert_eq(
+      sma_new(&small,
+              &(sma_array_desc_t){.name = name, .ndim = 1, .shape = shape, .dtype = SMA_INT64}),
+      0);
   cr_assert_eq(sma_create(small, 0), 0);
   sma_t *again = load(name, NULL, 0);
   cr_assert_eq(sma_ndim(again), 1);
@@ -148,8 +146,8 @@ Test(map_cache, a_spoiled_record_fails_a_load_of_a_held_mapping) {
   /* System V finds a segment by the name in its record: a spoiled one
    * names nothing there. */
   int rc = sma_open(&b, name, NULL, 0);
-  cr_assert(rc == SMA_ECORRUPT || (rc == SMA_ENOENT && strcmp(sma_backend(), "sysv") == 0),
-            "%s", sma_strerror(rc));
+  cr_assert(rc == SMA_ECORRUPT || (rc == SMA_ENOENT && strcmp(sma_backend(), "sysv") == 0), "%s",
+            sma_strerror(rc));
   raw.bytes[raw.size - 1] ^= 0x5a;
   b = load(name, NULL, 0);
   cr_assert_eq(sma_data(b), sma_data(held));
@@ -297,11 +295,11 @@ static void *churn_main(void *arg) {
  * load; the alarm turns a hang into a failure). */
 /* Cross builds (the Criterion stand-in: qemu-user, or a VM under
  * qemu-system) fork far more slowly: fewer rounds there. */
-#if defined(SHIM_CONSTRUCTOR_)
+#  if defined(SHIM_CONSTRUCTOR_)
 enum { FORK_ROUNDS = 20 };
-#else
+#  else
 enum { FORK_ROUNDS = 100 };
-#endif
+#  endif
 Test(map_cache, fork_while_threads_load_never_hangs_a_child, .timeout = 600) {
   char name[SMA_NAME_BUF];
   t_name(name, sizeof name, "mc-forkrace");

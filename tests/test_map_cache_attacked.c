@@ -7,12 +7,12 @@
 #include <string.h>
 
 #if defined(__linux__)
-#include <errno.h>
-#include <sched.h>
-#include <signal.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
-#include <unistd.h>
+#  include <errno.h>
+#  include <sched.h>
+#  include <signal.h>
+#  include <sys/syscall.h>
+#  include <sys/wait.h>
+#  include <unistd.h>
 
 /* A child made without the at-fork handlers (glibc's _Fork(), a raw clone
  * as Go, container runtimes and some language runtimes make) in a new pid
@@ -23,23 +23,21 @@
  * elsewhere a dead pid, so sma_collect() would take a live creator's
  * segment for an orphan). Expected: creator_alive -1 (other namespace). */
 static pid_t fork_without_handlers(void) {
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
+#  if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
   return _Fork(); /* glibc's own fork without the at-fork handlers */
-#elif defined(__s390__) || defined(__CRIS__)
+#  elif defined(__s390__) || defined(__CRIS__)
   /* These take clone's stack first and its flags second. */
   return (pid_t)syscall(SYS_clone, 0, SIGCHLD, 0, 0, 0);
-#else
+#  else
   return (pid_t)syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
-#endif
+#  endif
 }
 
 static int make_segment(const char *name) {
   size_t shape[1] = {16};
   sma_t *a;
-  if (sma_new(&a, &(sma_array_desc_t){.name = name,
-                                      .ndim = 1,
-                                      .shape = shape,
-                                      .dtype = SMA_UINT8}) != 0)
+  if (sma_new(&a, &(sma_array_desc_t){
+                      .name = name, .ndim = 1, .shape = shape, .dtype = SMA_UINT8}) != 0)
     return -1;
   int rc = sma_create(a, 0);
   sma_free(a); /* closes; the segment stays */
@@ -172,7 +170,8 @@ Test(map_cache_attacked, gc_keeps_the_segment_of_a_live_creator_made_by_raw_clon
   cr_assert_eq(got, (ssize_t)sizeof rc, "no result (status %d)", st);
   cr_assert_eq(rc, SMA_EINUSE,
                "sma_collect() of a segment whose creator runs (pid 2 of another pid "
-               "namespace) gave %s: it was removed", sma_err_name(rc));
+               "namespace) gave %s: it was removed",
+               sma_err_name(rc));
 }
 #endif
 
@@ -189,11 +188,9 @@ Test(map_cache_attacked, sysv_shmid_zero_is_shared_like_any_other) {
   t_name(name, sizeof name, "shmid0");
   size_t shape[1] = {1024};
   sma_t *c;
-  cr_assert_eq(sma_new(&c, &(sma_array_desc_t){.name = name,
-                                               .ndim = 1,
-                                               .shape = shape,
-                                               .dtype = SMA_INT32}),
-               0);
+  cr_assert_eq(
+      sma_new(&c, &(sma_array_desc_t){.name = name, .ndim = 1, .shape = shape, .dtype = SMA_INT32}),
+      0);
   cr_assert_eq(sma_create(c, 0), 0);
   cr_assert_eq(sma_os_handle(c), 0, "the first segment of a fresh IPC namespace has shmid 0");
   sma_t *a, *b;
@@ -209,7 +206,7 @@ Test(map_cache_attacked, sysv_shmid_zero_is_shared_like_any_other) {
 }
 
 #if defined(__linux__) && !defined(SMA_BACKEND_sysv)
-#include <fcntl.h>
+#  include <fcntl.h>
 /* sma.h: "an existing name is SMA_EEXIST". A NORESERVE create now skips
  * the name pre-check and builds the segment first, so on a full /dev/shm
  * (or one out of inodes) a taken name answers SMA_ENOSPC: a caller that
@@ -221,11 +218,9 @@ Test(map_cache_attacked, noreserve_create_of_taken_name_on_full_dev_shm_is_eexis
   t_name(name, sizeof name, "taken");
   size_t shape[1] = {100000};
   sma_t *a;
-  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = name,
-                                               .ndim = 1,
-                                               .shape = shape,
-                                               .dtype = SMA_UINT8}),
-               0);
+  cr_assert_eq(
+      sma_new(&a, &(sma_array_desc_t){.name = name, .ndim = 1, .shape = shape, .dtype = SMA_UINT8}),
+      0);
   cr_assert_eq(sma_create(a, 0), 0);
   sma_close(a);
   int fd = open("/dev/shm/fill", O_WRONLY | O_CREAT, 0600);
@@ -282,7 +277,9 @@ Test(map_cache_attacked, load_after_dropping_privileges_is_eacces_while_a_mappin
   if (WIFEXITED(st) && WEXITSTATUS(st) == 77) cr_skip_test("cannot become uid 65534");
   cr_assert_eq(got, (ssize_t)sizeof rcs, "child status %d", st);
   cr_assert_eq(rcs[1], SMA_EACCES);
-  cr_assert_eq(rcs[0], SMA_EACCES, "a load as uid 65534 of root's 0600 segment gave %s "
-               "because this process held a mapping of it", sma_err_name(rcs[0]));
+  cr_assert_eq(rcs[0], SMA_EACCES,
+               "a load as uid 65534 of root's 0600 segment gave %s "
+               "because this process held a mapping of it",
+               sma_err_name(rcs[0]));
 }
 #endif

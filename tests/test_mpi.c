@@ -23,8 +23,10 @@ static int mpi_run(int ranks, int ranks_per_node, const char *const *program) {
   char n[16], per[16];
   snprintf(n, sizeof n, "%d", ranks);
   snprintf(per, sizeof per, "%d", ranks_per_node);
-  if (ranks_per_node > 0) setenv("SMA_MPI_RANKS_PER_NODE", per, 1);
-  else unsetenv("SMA_MPI_RANKS_PER_NODE");
+  if (ranks_per_node > 0)
+    setenv("SMA_MPI_RANKS_PER_NODE", per, 1);
+  else
+    unsetenv("SMA_MPI_RANKS_PER_NODE");
   const char *argv[32] = {SMA_MPIEXEC, SMA_MPIEXEC_NUMPROC_FLAG, n};
   size_t k = 3;
 #if defined(SMA_MPIEXEC_OPENMPI)
@@ -76,8 +78,7 @@ static size_t segments_named(const char *prefix) {
 /* Open MPI forwards no environment to remote hosts without -x, so ranks
  * can see different values: rank 0's counts everywhere, a bad one is
  * SMA_EINVAL everywhere, and no rank waits (mpi_check has a watchdog). */
-Test(mpi, ranks_that_see_different_ranks_per_node_agree_on_rank_0s_and_none_hangs,
-     .timeout = 300) {
+Test(mpi, ranks_that_see_different_ranks_per_node_agree_on_rank_0s_and_none_hangs, .timeout = 300) {
   char prefix[SMA_NAME_BUF];
   t_prefix(prefix, sizeof prefix, "mpa");
   const char *check[] = {SMA_MPI_CHECK, "disagree", prefix, NULL};

@@ -29,7 +29,7 @@
 #include <unistd.h>
 
 #ifndef SMA_MPI_HOSTS_SCRIPT
-#error "SMA_MPI_HOSTS_SCRIPT must name tests/mpi_hosts.sh"
+#  error "SMA_MPI_HOSTS_SCRIPT must name tests/mpi_hosts.sh"
 #endif
 
 /* The script's five arguments, with demo/check replaced if given. */
@@ -93,8 +93,10 @@ Test(mpi_attacked, sigkill_of_mpi_hosts_sh_leaves_no_world_running, .timeout = 3
   int rc = sh(full);
   unlink(path);
   free(full);
-  cr_expect_eq(rc, 0, "SIGKILL of mpi_hosts.sh left its world running and/or its /tmp directory "
-                      "(exit %d)", rc);
+  cr_expect_eq(rc, 0,
+               "SIGKILL of mpi_hosts.sh left its world running and/or its /tmp directory "
+               "(exit %d)",
+               rc);
 }
 
 /* A sma::mpi whose bytes_sent counts every halo row twice (the demo's
@@ -145,20 +147,22 @@ static int ranks_that_returned(const char *mode, int *rc, int want_code) {
            "SMA_MPI_RANKS_PER_NODE=2 '%s' %s 2>&1); rc=$?; echo \"$out\" | head -12; "
            "for i in 1 2 3 4 5 6 7 8 9 10; do '%s' gc --prefix attroot > /dev/null 2>&1; "
            "ls /dev/shm | grep -q attroot || break; sleep 0.5; done; "
-           "n=$(echo \"$out\" | grep -c -- '-> %d$'); exit $(( rc == 124 ? 200 + n : rc == 1 ? 100 + n : n ))",
+           "n=$(echo \"$out\" | grep -c -- '-> %d$'); exit $(( rc == 124 ? 200 + n : rc == 1 ? 100 "
+           "+ n : n ))",
            SMA_MPI_MISUSE, mode, SMA_CLI, want_code);
   int r = sh(cmd);
   *rc = r >= 200 ? 124 : r >= 100 ? 1 : -1;
   return r % 100;
 }
 
-
 Test(mpi_attacked, gather_with_an_invalid_root_is_einval_on_every_rank_not_a_fatal_abort,
      .timeout = 120) {
   int rc;
   int n = ranks_that_returned("range", &rc, SMA_EINVAL);
-  cr_expect_eq(n, 4, "root = size: %d of 4 ranks returned SMA_EINVAL (the job aborted: "
-                     "MPI_ERR_ROOT is fatal)", n);
+  cr_expect_eq(n, 4,
+               "root = size: %d of 4 ranks returned SMA_EINVAL (the job aborted: "
+               "MPI_ERR_ROOT is fatal)",
+               n);
   n = ranks_that_returned("neg", &rc, SMA_EINVAL);
   cr_expect_eq(n, 4, "root = -1: %d of 4 ranks returned SMA_EINVAL (the job aborted)", n);
 }
@@ -195,6 +199,7 @@ Test(mpi_attacked, mpi_hosts_sh_does_not_skip_for_a_missing_ip_command, .timeout
            "PATH=$d timeout 100 bash \"$0\" \"$@\"; rc=$?; rm -rf $d; exit $rc' '%s' %s",
            SMA_MPI_HOSTS_SCRIPT, args);
   int rc = sh(cmd);
-  cr_expect_neq(rc, 77, "with namespaces granted and only `ip` missing, mpi_hosts.sh skipped "
-                        "claiming the machine refuses namespaces or CAP_NET_ADMIN");
+  cr_expect_neq(rc, 77,
+                "with namespaces granted and only `ip` missing, mpi_hosts.sh skipped "
+                "claiming the machine refuses namespaces or CAP_NET_ADMIN");
 }

@@ -9,8 +9,8 @@
 #include <string.h>
 
 #if !defined(_WIN32)
-#include <sys/wait.h>
-#include <unistd.h>
+#  include <sys/wait.h>
+#  include <unistd.h>
 #endif
 
 enum { ROWS = 64, COLS = 48, WORKERS = 4 };
@@ -19,12 +19,10 @@ static sma_t *create_grid(sma_registry_t *r) {
   size_t shape[2] = {ROWS, COLS};
   sma_t *a;
   cr_assert_eq(
-      sma_create_and_register(&a, r,
-                              &(sma_array_desc_t){.name = T_PREFIX,
-                                                  .ndim = 2,
-                                                  .shape = shape,
-                                                  .dtype = SMA_FLOAT64},
-                              0),
+      sma_create_and_register(
+          &a, r,
+          &(sma_array_desc_t){.name = T_PREFIX, .ndim = 2, .shape = shape, .dtype = SMA_FLOAT64},
+          0),
       0);
   t_fill_view(sma_view_get(a), -1);
   return a;
@@ -67,8 +65,7 @@ Test(multiprocess, spawned_helpers_write_their_row_blocks) {
   sma_t *a = create_grid(r);
   for (int k = 0; k < WORKERS; k++) {
     char slice[64], value[16];
-    snprintf(slice, sizeof slice, "%d:%d", k * ROWS / WORKERS,
-             (k + 1) * ROWS / WORKERS);
+    snprintf(slice, sizeof slice, "%d:%d", k * ROWS / WORKERS, (k + 1) * ROWS / WORKERS);
     snprintf(value, sizeof value, "%d", k + 1);
     const char *args[] = {"fill", sma_name(a), slice, value, NULL};
     cr_assert_eq(t_run_helper(args), 0, "worker %d", k);
@@ -76,8 +73,9 @@ Test(multiprocess, spawned_helpers_write_their_row_blocks) {
   check_rows_filled(a);
   /* Another process sees the same bytes, here through a reversed slice. */
   const char *check[] = {"check", sma_name(a), "::-1, -1:", "4", NULL};
-  cr_assert_eq(t_run_helper(check), 1, "bottom row reversed is block 4 only"
-                                       " in its first rows");
+  cr_assert_eq(t_run_helper(check), 1,
+               "bottom row reversed is block 4 only"
+               " in its first rows");
   const char *check_last[] = {"check", sma_name(a), "-16:, ::-1", "4", NULL};
   cr_assert_eq(t_run_helper(check_last), 0);
   sma_free(a);

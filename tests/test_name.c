@@ -30,10 +30,9 @@ Test(name, validation) {
 Test(name, bad_names_fail_before_any_os_call) {
   size_t shape[1] = {4};
   sma_t *a = NULL;
-  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = "bad/name",
-                                               .ndim = 1,
-                                               .shape = shape,
-                                               .dtype = SMA_UINT8}),
+  cr_assert_eq(sma_new(&a,
+                       &(sma_array_desc_t){
+                           .name = "bad/name", .ndim = 1, .shape = shape, .dtype = SMA_UINT8}),
                SMA_ENAME);
   cr_assert_null(a);
   cr_assert_eq(sma_unlink(""), SMA_ENAME);
@@ -63,8 +62,8 @@ Test(name, long_form_matches_the_documented_format) {
   cr_assert(t[8] == '-' && t[15] == '-' && t[22] == '-', "%s", buf);
   cr_assert(strncmp(t, "20", 2) == 0, "a 21st-century year: %s", buf);
   const char *uuid = t + 23;
-  cr_assert(is_hex(uuid, 8) && uuid[8] == '-' && uuid[13] == '-' &&
-                uuid[14] == '4' && strchr("89ab", uuid[19]) && uuid[23] == '-',
+  cr_assert(is_hex(uuid, 8) && uuid[8] == '-' && uuid[13] == '-' && uuid[14] == '4' &&
+                strchr("89ab", uuid[19]) && uuid[23] == '-',
             "uuid4: %s", uuid);
   cr_assert_eq(sma_name_validate(buf), 0);
   cr_assert_eq(sma_build_name(NULL, buf, &(size_t){sizeof buf}), 0);
@@ -84,8 +83,8 @@ Test(name, short_form_when_the_long_one_does_not_fit) {
   cr_assert_eq(sma_build_name("px", tiny, &need), SMA_ENOBUFS);
   cr_assert_str_eq(tiny, "");
   /* What comes back is the short form's size: with it the call succeeds. */
-  cr_assert(need >= 1 + 4 + 13 + 1 && need <= 13 + 4 + 13 + 1,
-            "counter, -px-, 13 random, NUL: %zu", need);
+  cr_assert(need >= 1 + 4 + 13 + 1 && need <= 13 + 4 + 13 + 1, "counter, -px-, 13 random, NUL: %zu",
+            need);
   char fits[64];
   size_t size = need;
   cr_assert_eq(sma_build_name("px", fits, &size), 0);
@@ -98,8 +97,7 @@ Test(name, short_form_when_the_long_one_does_not_fit) {
   memset(huge_prefix, 'p', sizeof huge_prefix - 1);
   huge_prefix[sizeof huge_prefix - 1] = '\0';
   char out[SMA_NAME_BUF];
-  cr_assert_eq(sma_build_name(huge_prefix, out, &(size_t){sizeof out}),
-               SMA_ENAMETOOLONG);
+  cr_assert_eq(sma_build_name(huge_prefix, out, &(size_t){sizeof out}), SMA_ENAMETOOLONG);
   cr_assert_eq(sma_build_name("a/b", out, &(size_t){sizeof out}), SMA_ENAME);
   cr_assert_eq(sma_build_name(NULL, NULL, &(size_t){10}), SMA_EINVAL);
 }
@@ -111,8 +109,7 @@ static int builder(void *arg, int index) {
   (void)arg;
   size_t base = (size_t)index * PER_THREAD;
   for (size_t i = 0; i < PER_THREAD; i++)
-    if (sma_build_name("t", names[base + i], &(size_t){SMA_NAME_BUF}) != 0)
-      return 1;
+    if (sma_build_name("t", names[base + i], &(size_t){SMA_NAME_BUF}) != 0) return 1;
   return 0;
 }
 
@@ -125,8 +122,7 @@ Test(name, unique_across_threads) {
   cr_assert_eq(t_run_threads(THREADS, builder, NULL), 0);
   cr_assert_eq(sma_name_counter(), before + THREADS * PER_THREAD);
   qsort(names, THREADS * PER_THREAD, SMA_NAME_BUF, cmp);
-  for (size_t i = 1; i < THREADS * PER_THREAD; i++)
-    cr_assert_str_neq(names[i - 1], names[i]);
+  for (size_t i = 1; i < THREADS * PER_THREAD; i++) cr_assert_str_neq(names[i - 1], names[i]);
   free(names);
 }
 
@@ -135,18 +131,29 @@ Test(name, unique_across_threads) {
  * through `sma ls`; "." and ".." are directory entries on POSIX, and every
  * dot name is libsma's bookkeeping, which listings and gc skip (issue 23). */
 Test(name, one_rule_on_every_backend) {
-  static const char *bad[] = {
-      ".", "..", "...", ".x", "\xff", "a\xc0\xaf",   /* overlong '/' */
-      "\xed\xa0\x80",                   /* surrogate U+D800 */
-      "\xe2\x82",                       /* truncated sequence */
-      "\xf4\x90\x80\x80",               /* beyond U+10FFFF */
-      "\x80x",                          /* stray continuation byte */
-      "csi\xc2\23331m", "c1\xc2\x80", "c1\xc2\x9f", "esc\x1b[0m"};
+  static const char *bad[] = {".",
+                              "..",
+                              "...",
+                              ".x",
+                              "\xff",
+                              "a\xc0\xaf",        /* overlong '/' */
+                              "\xed\xa0\x80",     /* surrogate U+D800 */
+                              "\xe2\x82",         /* truncated sequence */
+                              "\xf4\x90\x80\x80", /* beyond U+10FFFF */
+                              "\x80x",            /* stray continuation byte */
+                              "csi\xc2\23331m",
+                              "c1\xc2\x80",
+                              "c1\xc2\x9f",
+                              "esc\x1b[0m"};
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
     cr_assert_eq(sma_name_validate(bad[i]), SMA_ENAME, "bad[%zu] accepted", i);
-  static const char *good[] = {"x.", "a.b", "caf\xc3\xa9", "\xc2\xa0nbsp",
+  static const char *good[] = {"x.",
+                               "a.b",
+                               "caf\xc3\xa9",
+                               "\xc2\xa0nbsp",
                                "\xe6\x97\xa5\xe6\x9c\xac",
-                               "\xf0\x9f\x98\x80", "\xf4\x8f\xbf\xbf"};
+                               "\xf0\x9f\x98\x80",
+                               "\xf4\x8f\xbf\xbf"};
   for (size_t i = 0; i < sizeof good / sizeof *good; i++)
     cr_assert_eq(sma_name_validate(good[i]), 0, "good[%zu] refused", i);
 }
@@ -158,11 +165,9 @@ Test(name, utf8_names_work_end_to_end) {
   t_name(name, sizeof name, "caf\xc3\xa9-\xe6\x97\xa5");
   size_t shape[1] = {8};
   sma_t *a, *b;
-  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = name,
-                                               .ndim = 1,
-                                               .shape = shape,
-                                               .dtype = SMA_INT32}),
-               0);
+  cr_assert_eq(
+      sma_new(&a, &(sma_array_desc_t){.name = name, .ndim = 1, .shape = shape, .dtype = SMA_INT32}),
+      0);
   cr_assert_eq(sma_create(a, 0), 0);
   cr_assert_eq(sma_open(&b, name, NULL, 0), 0);
   cr_assert_str_eq(sma_name(b), name);

@@ -13,13 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 #if !defined(_WIN32)
-#include <fcntl.h>
-#include <signal.h>
-#include <unistd.h>
+#  include <fcntl.h>
+#  include <signal.h>
+#  include <unistd.h>
 #endif
 
 #ifndef SMA_PYTHON
-#define SMA_PYTHON ""
+#  define SMA_PYTHON ""
 #endif
 
 /* ---- streams in memory -------------------------------------------------------- */
@@ -60,8 +60,8 @@ static int read_npy(sma_t **out, const char *name, const unsigned char *bytes, s
 }
 
 /* A file: magic, version 1.0, the header padded to 64, then data. */
-static size_t make_file(unsigned char *out, size_t cap, const char *header,
-                        const void *data, size_t data_len) {
+static size_t make_file(unsigned char *out, size_t cap, const char *header, const void *data,
+                        size_t data_len) {
   size_t hl = strlen(header), total = (10 + hl + 1 + 63) / 64 * 64;
   cr_assert_leq(total + data_len, cap);
   memcpy(out, "\x93NUMPY\x01\x00", 8);
@@ -79,11 +79,10 @@ static sma_t *make_grid(char *name, const char *slice_text, sma_t **view) {
   size_t shape[2] = {4, 5};
   sma_t *a;
   t_name(name, SMA_NAME_BUF, "npy");
-  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = name,
-                                               .ndim = 2,
-                                               .shape = shape,
-                                               .dtype = SMA_FLOAT64}),
-               0);
+  cr_assert_eq(
+      sma_new(&a,
+              &(sma_array_desc_t){.name = name, .ndim = 2, .shape = shape, .dtype = SMA_FLOAT64}),
+      0);
   cr_assert_eq(sma_create(a, 0), 0);
   double *d = sma_data(a);
   for (int i = 0; i < 20; i++) d[i] = 10 * (i / 5) + i % 5;
@@ -106,7 +105,8 @@ Test(npy, a_view_is_written_with_numpys_header_in_c_order) {
   char want[128];
   snprintf(want, sizeof want, "{'descr': '%s', 'fortran_order': False, 'shape': (4, 2), }",
            t_native("<f8"));
-  cr_assert_eq(memcmp(out.buf + 10, want, strlen(want)), 0, "%.*s", (int)strlen(want), out.buf + 10);
+  cr_assert_eq(memcmp(out.buf + 10, want, strlen(want)), 0, "%.*s", (int)strlen(want),
+               out.buf + 10);
   cr_assert_eq(out.buf[data - 1], '\n');
   cr_assert_eq(out.len, data + 8 * sizeof(double));
   double got[8];
@@ -139,7 +139,8 @@ Test(npy, zero_d_and_empty_arrays_round_trip) {
     const size_t *shape;
     sma_dtype_t dtype;
     const char *shape_text;
-  } cases[] = {{0, NULL, SMA_INT16, "'shape': (), }"}, {2, empty_shape, SMA_FLOAT32, "'shape': (3, 0), }"}};
+  } cases[] = {{0, NULL, SMA_INT16, "'shape': (), }"},
+               {2, empty_shape, SMA_FLOAT32, "'shape': (3, 0), }"}};
   for (int k = 0; k < 2; k++) {
     char name[SMA_NAME_BUF], copy[SMA_NAME_BUF];
     t_name(name, sizeof name, "npy0");
@@ -234,9 +235,11 @@ Test(npy, hostile_headers_are_refused_and_leave_nothing) {
        SMA_EOVERFLOW},
       {"{'descr': '<f8', 'fortran_order': False, 'shape': (99999999999999999999999,), }",
        SMA_EOVERFLOW},
-      {"{'descr': '<f8', 'fortran_order': False, 'shape': (1000,), }", SMA_ENPY}, /* lies: 16 bytes follow */
+      {"{'descr': '<f8', 'fortran_order': False, 'shape': (1000,), }",
+       SMA_ENPY}, /* lies: 16 bytes follow */
       {"{'descr': '<f8', 'fortran_order': False, 'shape': (1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,"
-       "1,1,1,1,1,1,1,1,1,1,1,1,1,1,1), }", SMA_ENDIM},
+       "1,1,1,1,1,1,1,1,1,1,1,1,1,1,1), }",
+       SMA_ENDIM},
   };
   char name[SMA_NAME_BUF];
   t_name(name, sizeof name, "npyhostile");
@@ -250,8 +253,9 @@ Test(npy, hostile_headers_are_refused_and_leave_nothing) {
     cr_assert_eq(sma_unlink(name), SMA_ENOENT, "%s left a segment", cases[k].header);
   }
   /* The preamble itself: magic, version, a header NUL, an over-long one. */
-  size_t n = make_file(file, sizeof file, "{'descr': '|u1', 'fortran_order': False, 'shape': (2,), }",
-                       data, sizeof data);
+  size_t n =
+      make_file(file, sizeof file, "{'descr': '|u1', 'fortran_order': False, 'shape': (2,), }",
+                data, sizeof data);
   const struct {
     size_t at;
     unsigned char byte;
@@ -281,11 +285,10 @@ Test(npy, a_failing_stream_is_eio_and_arguments_are_checked) {
   cr_assert_eq(sma_npy_write(v, NULL, &out), SMA_EINVAL);
   sma_t *unloaded;
   size_t shape[1] = {4};
-  cr_assert_eq(sma_new(&unloaded, &(sma_array_desc_t){.name = name,
-                                                      .ndim = 1,
-                                                      .shape = shape,
-                                                      .dtype = SMA_UINT8}),
-               0);
+  cr_assert_eq(
+      sma_new(&unloaded,
+              &(sma_array_desc_t){.name = name, .ndim = 1, .shape = shape, .dtype = SMA_UINT8}),
+      0);
   cr_assert_eq(sma_npy_write(unloaded, to_sink, &out), SMA_ESTATE);
   sma_free(unloaded);
   sma_t *b = (sma_t *)1;
@@ -339,9 +342,7 @@ Test(npy, saved_slices_with_negative_steps_are_numpys_slices, .timeout = 120) {
 
 /* Objects, strings, structured records, truncated and lying files: sma
  * load exits 1 saying why, and no segment is left. */
-Test(npy, refused_files_leave_no_segment, .timeout = 120) {
-  run_script("refuse", "npyno");
-}
+Test(npy, refused_files_leave_no_segment, .timeout = 120) { run_script("refuse", "npyno"); }
 
 Test(npy, sma_save_to_an_unwritable_path_fails_and_leaves_no_file) {
   char name[SMA_NAME_BUF];
@@ -366,8 +367,8 @@ Test(npy, sma_save_to_an_unwritable_path_fails_and_leaves_no_file) {
  * the loader has taken all but a pipe's buffer (64 KiB) of it. */
 typedef struct feed {
   proc_t loader;
-  int pipe;                  /* write end */
-  unsigned char *file;       /* the whole .npy: float64 ones */
+  int pipe;            /* write end */
+  unsigned char *file; /* the whole .npy: float64 ones */
   size_t len, sent;
 } feed_t;
 
@@ -413,11 +414,10 @@ static void assert_not_openable(const char *name, const char *when) {
   sma_t *r = NULL;
   int rc = sma_open(&r, name, NULL, 0);
   if (rc == 0) /* the defect: say how much of what it got is not the data */
-    fprintf(stderr, "%s: a reader opened %s, %zu of its %d elements not loaded yet\n", when,
-            name, t_count_not(sma_view_get(r), 1.0), FEED_ITEMS);
+    fprintf(stderr, "%s: a reader opened %s, %zu of its %d elements not loaded yet\n", when, name,
+            t_count_not(sma_view_get(r), 1.0), FEED_ITEMS);
   sma_free(r);
-  cr_assert(rc == SMA_ENOENT || rc == SMA_EBUSY, "%s: sma_open gave %s", when,
-            sma_err_name(rc));
+  cr_assert(rc == SMA_ENOENT || rc == SMA_EBUSY, "%s: sma_open gave %s", when, sma_err_name(rc));
   sma_info_t in;
   rc = sma_info_get(&in, name);
   cr_assert(rc == SMA_ENOENT || (rc == 0 && in.creating == 1),
@@ -445,8 +445,7 @@ Test(npy, a_reader_during_a_load_sees_no_array_until_all_of_it_is_in, .timeout =
   cr_assert_eq(sma_unlink(name), 0);
 }
 
-Test(npy, a_load_killed_halfway_leaves_nothing_openable_and_gc_reclaims_it,
-     .timeout = 120) {
+Test(npy, a_load_killed_halfway_leaves_nothing_openable_and_gc_reclaims_it, .timeout = 120) {
   char name[SMA_NAME_BUF];
   t_name(name, sizeof name, "npykill");
   feed_t f;

@@ -12,13 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 #if !defined(_WIN32)
-#include <fcntl.h>
-#include <sys/wait.h>
-#include <unistd.h>
+#  include <fcntl.h>
+#  include <sys/wait.h>
+#  include <unistd.h>
 #endif
 
 #ifndef SMA_CLI
-#error "SMA_CLI must name the sma executable"
+#  error "SMA_CLI must name the sma executable"
 #endif
 
 Test(persist, the_flag_is_recorded_and_reported_by_info) {
@@ -27,17 +27,15 @@ Test(persist, the_flag_is_recorded_and_reported_by_info) {
   t_name(drop, sizeof drop, "pdrop");
   size_t shape[1] = {16};
   sma_t *a, *b;
-  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = keep,
-                                               .ndim = 1,
-                                               .shape = shape,
-                                               .dtype = SMA_FLOAT32}),
-               0);
+  cr_assert_eq(
+      sma_new(&a,
+              &(sma_array_desc_t){.name = keep, .ndim = 1, .shape = shape, .dtype = SMA_FLOAT32}),
+      0);
   cr_assert_eq(sma_create(a, SMA_CREATE_PERSIST | SMA_CREATE_GROUP), 0);
-  cr_assert_eq(sma_new(&b, &(sma_array_desc_t){.name = drop,
-                                               .ndim = 1,
-                                               .shape = shape,
-                                               .dtype = SMA_FLOAT32}),
-               0);
+  cr_assert_eq(
+      sma_new(&b,
+              &(sma_array_desc_t){.name = drop, .ndim = 1, .shape = shape, .dtype = SMA_FLOAT32}),
+      0);
   cr_assert_eq(sma_create(b, 0), 0);
   sma_info_t in;
   cr_assert_eq(sma_info_get(&in, keep), 0);
@@ -48,11 +46,9 @@ Test(persist, the_flag_is_recorded_and_reported_by_info) {
   cr_assert_eq(sma_open(&r, keep, NULL, 0), 0);
   cr_assert_eq(sma_is_persistent(r), 1, "a loader sees it in the record");
   sma_free(r);
-  cr_assert_eq(sma_new(&r, &(sma_array_desc_t){.name = keep,
-                                               .ndim = 1,
-                                               .shape = shape,
-                                               .dtype = SMA_UINT8}),
-               0);
+  cr_assert_eq(
+      sma_new(&r, &(sma_array_desc_t){.name = keep, .ndim = 1, .shape = shape, .dtype = SMA_UINT8}),
+      0);
   cr_assert_eq(sma_create(r, 1u << 5), SMA_EINVAL, "an unknown flag is still refused");
   sma_free(r);
   cr_assert_eq(sma_unlink(keep), 0, "sma_unlink removes a persistent segment");
@@ -70,8 +66,7 @@ static void create_in_dead_child(const char *name, unsigned flags) {
     size_t shape[1] = {64};
     sma_t *a;
     int rc = sma_new(
-        &a, &(sma_array_desc_t){
-                .name = name, .ndim = 1, .shape = shape, .dtype = SMA_UINT8});
+        &a, &(sma_array_desc_t){.name = name, .ndim = 1, .shape = shape, .dtype = SMA_UINT8});
     if (rc == 0) rc = sma_create(a, flags);
     _exit(rc == 0 ? 0 : 1);
   }
@@ -94,8 +89,7 @@ Test(persist, gc_keeps_a_dead_creators_persistent_segment_and_collects_a_transie
   cr_assert_eq(in.creator_alive, 0, "kept although its creator is gone");
   cr_assert_leq(in.attached, 0, "and nothing is seen holding it (-1: not proven by looking)");
   cr_assert_eq(t_segment_exists(keep), 1);
-  cr_assert_eq(sma_collect(&in, drop, 0), 0,
-               "a transient one is still collected");
+  cr_assert_eq(sma_collect(&in, drop, 0), 0, "a transient one is still collected");
   cr_assert_eq(t_segment_exists(drop), 0);
   cr_assert_eq(sma_unlink(keep), 0);
 }
@@ -132,10 +126,9 @@ static size_t put(const void *buf, size_t n, void *file) { return fwrite(buf, 1,
 static void write_npy(const char *path, const char *scratch) {
   size_t shape[1] = {6};
   sma_t *a;
-  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = scratch,
-                                               .ndim = 1,
-                                               .shape = shape,
-                                               .dtype = SMA_FLOAT64}),
+  cr_assert_eq(sma_new(&a,
+                       &(sma_array_desc_t){
+                           .name = scratch, .ndim = 1, .shape = shape, .dtype = SMA_FLOAT64}),
                0);
   cr_assert_eq(sma_create(a, 0), 0);
   double *d = sma_data(a);
@@ -150,8 +143,7 @@ static void write_npy(const char *path, const char *scratch) {
 
 /* The issue's report: `sma load data.npy dataset` then `sma gc` removed
  * the dataset at once ("creator gone, nothing holds it"). */
-Test(persist, sma_load_then_gc_keeps_the_dataset_and_lists_it_as_persistent,
-     .timeout = 60) {
+Test(persist, sma_load_then_gc_keeps_the_dataset_and_lists_it_as_persistent, .timeout = 60) {
   T_NEED_GC_PROOF();
   char name[SMA_NAME_BUF], scratch[SMA_NAME_BUF], transient[SMA_NAME_BUF];
   char path[] = "/tmp/smatest-persist-npy-XXXXXX";

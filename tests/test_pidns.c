@@ -13,19 +13,19 @@
 #include <string.h>
 
 #if defined(__linux__)
-#include <errno.h>
-#include <sched.h>
-#include <sys/mount.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
+#  include <errno.h>
+#  include <sched.h>
+#  include <sys/mount.h>
+#  include <sys/stat.h>
+#  include <sys/wait.h>
+#  include <unistd.h>
 
-#ifndef CLONE_NEWPID
-#define CLONE_NEWPID 0x20000000
-#endif
-#ifndef CLONE_NEWNS
-#define CLONE_NEWNS 0x00020000
-#endif
+#  ifndef CLONE_NEWPID
+#    define CLONE_NEWPID 0x20000000
+#  endif
+#  ifndef CLONE_NEWNS
+#    define CLONE_NEWNS 0x00020000
+#  endif
 int unshare(int flags); /* <sched.h> declares it only under _GNU_SOURCE */
 
 enum { SKIP = 77 };
@@ -86,10 +86,9 @@ static int read_once_child(void) {
   t_name(name, sizeof name, "pidns-once");
   size_t shape[1] = {16};
   sma_t *a;
-  if (sma_new(&a, &(sma_array_desc_t){.name = name,
-                                      .ndim = 1,
-                                      .shape = shape,
-                                      .dtype = SMA_UINT8}) != 0 ||
+  if (sma_new(&a,
+              &(sma_array_desc_t){.name = name, .ndim = 1, .shape = shape, .dtype = SMA_UINT8}) !=
+          0 ||
       sma_create(a, 0) != 0)
     return 3;
   t_raw_t raw;

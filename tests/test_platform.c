@@ -102,8 +102,10 @@ Test(platform, a_segment_through_its_whole_life) {
   sma__os_segment_t seg;
   cr_assert_eq(sma__os_open(m.name, 0, &seg, &os_err), 0);
   cr_assert_eq(seg.creating, 0, "published");
-  if (t_caps().size_is_exact) cr_assert_eq(seg.size, m.size);
-  else cr_assert_geq(seg.size, m.size);
+  if (t_caps().size_is_exact)
+    cr_assert_eq(seg.size, m.size);
+  else
+    cr_assert_geq(seg.size, m.size);
   cr_assert_eq(seg.size % t_caps().granularity, 0);
   ((unsigned char *)m.seg.addr)[7] = 42;
   cr_assert_eq(((unsigned char *)seg.addr)[7], 42, "one memory behind both mappings");
@@ -129,8 +131,8 @@ Test(platform, a_segment_through_its_whole_life) {
   cr_assert_eq(sma__os_close(&m.seg, &os_err), 0);
   assert_closed(&m.seg);
   int unlinked = sma__os_unlink(m.name, &os_err);
-  cr_assert(unlinked == 0 || (!t_caps().outlives_creator && unlinked == SMA_ENOENT),
-            "%s", sma_err_name(unlinked));
+  cr_assert(unlinked == 0 || (!t_caps().outlives_creator && unlinked == SMA_ENOENT), "%s",
+            sma_err_name(unlinked));
   cr_assert_eq(sma__os_unlink(m.name, &os_err), SMA_ENOENT);
   cr_assert_eq(sma__os_open(m.name, 0, &seg, &os_err), SMA_ENOENT);
 }
@@ -151,8 +153,8 @@ Test(platform, remove_unused_keeps_what_is_held_or_replaced) {
   sma__os_close(&m.seg, &os_err);
   uint64_t other[2] = {ident[0] + 1, ident[1] + 1}; /* another object */
   int replaced = sma__os_remove_unused(m.name, other, 0, &os_err);
-  cr_assert(replaced == SMA_EREPLACED || (!t_caps().proves_unused && replaced == SMA_EINUSE),
-            "%s", sma_err_name(replaced));
+  cr_assert(replaced == SMA_EREPLACED || (!t_caps().proves_unused && replaced == SMA_EINUSE), "%s",
+            sma_err_name(replaced));
   cr_assert_eq(sma__os_remove_unused(m.name, ident, 1, &os_err),
                t_caps().proves_unused ? 0 : SMA_EINUSE, "dry run");
   cr_assert_eq(sma__os_open(m.name, 0, &seg, &os_err), 0, "a dry run removes nothing");

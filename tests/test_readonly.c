@@ -23,11 +23,10 @@ static uint16_t pattern(size_t i) { return (uint16_t)(i * 3 + 1); }
 static sma_t *make_filled(const char *name, unsigned flags) {
   size_t shape[2] = {ROWS, COLS};
   sma_t *a;
-  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = name,
-                                               .ndim = 2,
-                                               .shape = shape,
-                                               .dtype = SMA_UINT16}),
-               0);
+  cr_assert_eq(
+      sma_new(&a,
+              &(sma_array_desc_t){.name = name, .ndim = 2, .shape = shape, .dtype = SMA_UINT16}),
+      0);
   cr_assert_eq(sma_create(a, flags), 0);
   uint16_t *d = sma_data(a);
   for (size_t i = 0; i < ROWS * COLS; i++) d[i] = pattern(i);
@@ -40,8 +39,7 @@ static int shows_pattern(const sma_t *a, size_t first_row) {
   const sma_view_t *v = sma_view_get(a);
   for (size_t r = 0; r < v->shape[0]; r++)
     for (size_t c = 0; c < COLS; c++)
-      if (*(const uint16_t *)sma_view_at2(v, r, c) != pattern((first_row + r) * COLS + c))
-        return 0;
+      if (*(const uint16_t *)sma_view_at2(v, r, c) != pattern((first_row + r) * COLS + c)) return 0;
   return 1;
 }
 
@@ -62,8 +60,7 @@ Test(readonly, open_reads_and_reports_it) {
   cr_assert_eq(((const uint16_t *)sma_data(r))[5], 777);
   ((uint16_t *)sma_data(w))[5] = pattern(5);
 
-  cr_assert_eq(sma_open_as(&(sma_t *){NULL}, name, NULL, 0, 1u << 7), SMA_EINVAL,
-               "unknown flag");
+  cr_assert_eq(sma_open_as(&(sma_t *){NULL}, name, NULL, 0, 1u << 7), SMA_EINVAL, "unknown flag");
   cr_assert_eq(sma_load_as(r, 1u << 7), SMA_EINVAL);
   cr_assert_eq(sma_load_as(r, SMA_OPEN_READONLY), SMA_ESTATE, "already loaded");
   cr_assert_eq(sma_is_readonly(NULL), 0);
@@ -140,15 +137,15 @@ Test(readonly, a_write_through_it_faults) {
 #endif
 
 #if !defined(_WIN32)
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
-#if defined(SMA_BACKEND_sysv)
-#include <sys/ipc.h>
-#include <sys/shm.h>
-#endif
+#  include <fcntl.h>
+#  include <signal.h>
+#  include <sys/stat.h>
+#  include <sys/wait.h>
+#  include <unistd.h>
+#  if defined(SMA_BACKEND_sysv)
+#    include <sys/ipc.h>
+#    include <sys/shm.h>
+#  endif
 
 enum { OWNER = 65533, READER = 65534, GROUP = 65533 };
 
@@ -245,19 +242,19 @@ static void need_root(void) {
 
 /* Gives the loaded array's segment the permission bits `mode`. */
 static int set_mode(sma_t *a, unsigned mode) {
-#if defined(SMA_BACKEND_posix)
+#  if defined(SMA_BACKEND_posix)
   return fchmod((int)sma_os_handle(a), (mode_t)mode);
-#elif defined(SMA_BACKEND_sysv)
+#  elif defined(SMA_BACKEND_sysv)
   struct shmid_ds ds;
   int id = (int)sma_os_handle(a);
   if (shmctl(id, IPC_STAT, &ds) != 0) return -1;
   ds.shm_perm.mode = (ds.shm_perm.mode & ~0777u) | mode;
   return shmctl(id, IPC_SET, &ds);
-#else
+#  else
   (void)a;
   (void)mode;
   return -1;
-#endif
+#  endif
 }
 
 /* Uid OWNER (group GROUP) creates `name`, fills it, makes it 0640 and
@@ -270,10 +267,9 @@ static void make_group_segment(const char *name) {
     if (t_become(OWNER, GROUP) != 0) _exit(NO_UID);
     sma_t *a;
     size_t shape[2] = {ROWS, COLS};
-    if (sma_new(&a, &(sma_array_desc_t){.name = name,
-                                        .ndim = 2,
-                                        .shape = shape,
-                                        .dtype = SMA_UINT16}) != 0 ||
+    if (sma_new(&a,
+                &(sma_array_desc_t){
+                    .name = name, .ndim = 2, .shape = shape, .dtype = SMA_UINT16}) != 0 ||
         sma_create(a, SMA_CREATE_GROUP | SMA_CREATE_PERSIST) != 0)
       _exit(BAD_OPEN);
     uint16_t *d = sma_data(a);
@@ -307,9 +303,9 @@ static int reader_steps(const char *name) {
 }
 
 static void need_group_backend(void) {
-#if !defined(SMA_BACKEND_posix) && !defined(SMA_BACKEND_sysv)
+#  if !defined(SMA_BACKEND_posix) && !defined(SMA_BACKEND_sysv)
   cr_skip_test("no Unix permission bits here");
-#endif
+#  endif
 }
 
 Test(readonly, a_group_member_who_may_only_read_can_attach) {
@@ -351,9 +347,9 @@ Test(readonly, a_group_member_who_may_only_read_can_attach) {
 
 /* The commands that only read work on a segment the user may only read. */
 Test(readonly, read_commands_work_for_a_reader) {
-#if defined(SMA_TEST_EMULATED)
+#  if defined(SMA_TEST_EMULATED)
   cr_skip_test("the shell would run the emulated sma command natively (exec format error)");
-#endif
+#  endif
   need_root();
   need_group_backend();
   char name[SMA_NAME_BUF];
@@ -401,7 +397,7 @@ Test(readonly, read_commands_work_for_a_reader) {
   cr_assert_eq(sma_unlink(name), 0);
 }
 
-#if defined(SMA_BACKEND_posix) && defined(__linux__)
+#  if defined(SMA_BACKEND_posix) && defined(__linux__)
 /* A read-only open does not block (a FIFO would hold O_RDONLY), so it
  * meets gc's write lease as EWOULDBLOCK, not as a wait: it must still
  * break the lease (gc then keeps the segment: F_GETLEASE is no longer
@@ -441,5 +437,5 @@ Test(readonly, a_read_only_open_breaks_a_lease_and_waits_for_it) {
   cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "reader: status %d", status);
   sma_unlink(name);
 }
-#endif
+#  endif
 #endif

@@ -41,8 +41,7 @@ Test(record, crc32_is_zlibs) {
 
 /* The pattern crc32_zlib.h was computed over, written at buf + start. */
 static const unsigned char *crc_pattern_at(unsigned char *buf, size_t start) {
-  for (size_t i = 0; i < CRC32_ZLIB_MAX; i++)
-    buf[start + i] = (unsigned char)((i * 131 + 7) % 256);
+  for (size_t i = 0; i < CRC32_ZLIB_MAX; i++) buf[start + i] = (unsigned char)((i * 131 + 7) % 256);
   return buf + start;
 }
 
@@ -54,8 +53,8 @@ Test(record, crc32_tables_match_zlib_at_every_length_and_alignment) {
   for (size_t start = 0; start < 16; start++) {
     const unsigned char *p = crc_pattern_at(buf, start);
     for (size_t n = 0; n <= CRC32_ZLIB_MAX; n++)
-      cr_assert_eq(sma__crc32_tables(p, n), (uint32_t)crc32_zlib[n],
-                   "length %zu at offset %zu", n, start);
+      cr_assert_eq(sma__crc32_tables(p, n), (uint32_t)crc32_zlib[n], "length %zu at offset %zu", n,
+                   start);
   }
 }
 
@@ -77,8 +76,7 @@ Test(record, crc32_folding_matches_zlib_at_every_length_and_alignment) {
     const unsigned char *p = crc_pattern_at(buf, start);
     for (size_t n = 0; n <= CRC32_ZLIB_MAX; n++) {
       cr_assert(sma__crc32_clmul(p, n, &crc));
-      cr_assert_eq(crc, (uint32_t)crc32_zlib[n], "length %zu at offset %zu", n,
-                   start);
+      cr_assert_eq(crc, (uint32_t)crc32_zlib[n], "length %zu at offset %zu", n, start);
     }
   }
 }
@@ -89,8 +87,7 @@ Test(record, crc32_matches_zlib_at_every_length_and_alignment) {
   for (size_t start = 0; start < 16; start++) {
     const unsigned char *p = crc_pattern_at(buf, start);
     for (size_t n = 0; n <= CRC32_ZLIB_MAX; n++)
-      cr_assert_eq(sma__crc32(p, n), (uint32_t)crc32_zlib[n],
-                   "length %zu at offset %zu", n, start);
+      cr_assert_eq(sma__crc32(p, n), (uint32_t)crc32_zlib[n], "length %zu at offset %zu", n, start);
   }
 }
 
@@ -147,8 +144,8 @@ Test(record, every_single_bit_flip_is_detected) {
     for (int bit = 0; bit < 8; bit++) {
       r[byte] ^= (unsigned char)(1u << bit);
       int rc = sma__record_read(seg, size, &out);
-      cr_assert_eq(rc, byte < 8 ? SMA_ENORECORD : SMA_ECORRUPT,
-                   "byte %zu bit %d gave %s", byte, bit, sma_err_name(rc));
+      cr_assert_eq(rc, byte < 8 ? SMA_ENORECORD : SMA_ECORRUPT, "byte %zu bit %d gave %s", byte,
+                   bit, sma_err_name(rc));
       r[byte] ^= (unsigned char)(1u << bit);
     }
   }

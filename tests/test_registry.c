@@ -33,12 +33,10 @@ Test(registry, create_and_register_then_clear) {
   sma_t *arrays[5];
   for (int i = 0; i < 5; i++) {
     cr_assert_eq(
-        sma_create_and_register(&arrays[i], r,
-                                &(sma_array_desc_t){.name = T_PREFIX,
-                                                    .ndim = 2,
-                                                    .shape = shape,
-                                                    .dtype = SMA_FLOAT32},
-                                0),
+        sma_create_and_register(
+            &arrays[i], r,
+            &(sma_array_desc_t){.name = T_PREFIX, .ndim = 2, .shape = shape, .dtype = SMA_FLOAT32},
+            0),
         0);
     cr_assert(sma_is_loaded(arrays[i]) && sma_is_creator(arrays[i]));
     cr_assert_str_eq(sma_registry_name(r, (size_t)i), sma_name(arrays[i]));
@@ -95,27 +93,20 @@ Test(registry, failed_create_registers_nothing) {
   sma_registry_new(&r);
   size_t huge[2] = {SIZE_MAX / 4, 8};
   sma_t *a = (sma_t *)1;
-  cr_assert_eq(
-      sma_create_and_register(
-          &a, r,
-          &(sma_array_desc_t){.ndim = 2, .shape = huge, .dtype = SMA_UINT8}, 0),
-      SMA_EOVERFLOW);
+  cr_assert_eq(sma_create_and_register(
+                   &a, r, &(sma_array_desc_t){.ndim = 2, .shape = huge, .dtype = SMA_UINT8}, 0),
+               SMA_EOVERFLOW);
   cr_assert_null(a);
   cr_assert_eq(sma_registry_count(r), 0);
   size_t shape[1] = {1};
-  cr_assert_eq(sma_create_and_register(&a, r,
-                                       &(sma_array_desc_t){.name = "bad/px",
-                                                           .ndim = 1,
-                                                           .shape = shape,
-                                                           .dtype = SMA_UINT8},
-                                       0),
-               SMA_ENAME);
   cr_assert_eq(
       sma_create_and_register(
-          &a, NULL,
-          &(sma_array_desc_t){.ndim = 1, .shape = shape, .dtype = SMA_UINT8},
-          0),
-      SMA_EINVAL);
+          &a, r,
+          &(sma_array_desc_t){.name = "bad/px", .ndim = 1, .shape = shape, .dtype = SMA_UINT8}, 0),
+      SMA_ENAME);
+  cr_assert_eq(sma_create_and_register(
+                   &a, NULL, &(sma_array_desc_t){.ndim = 1, .shape = shape, .dtype = SMA_UINT8}, 0),
+               SMA_EINVAL);
   cr_assert_eq(sma_registry_count(r), 0);
   sma_registry_free(r);
 }

@@ -29,12 +29,11 @@ Test(shape, spellings_of_the_same_shape) {
 }
 
 Test(shape, malformed_texts_are_refused) {
-  const char *bad[] = {"4,,5", "4,", ",4", "a", "-1", "4;5", "4 5", "(4,5", "4,5)",
-                       "(4,),", "+4", "4.0", "0x10", "(,)", "((4))", "4,5,"};
+  const char *bad[] = {"4,,5", "4,",    ",4", "a",   "-1",   "4;5", "4 5",   "(4,5",
+                       "4,5)", "(4,),", "+4", "4.0", "0x10", "(,)", "((4))", "4,5,"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     size_t shape[SMA_MAX_DIMS], n = 99;
-    cr_assert_eq(sma_shape_parse(shape, SMA_MAX_DIMS, &n, bad[i]), SMA_ESHAPE,
-                 "\"%s\"", bad[i]);
+    cr_assert_eq(sma_shape_parse(shape, SMA_MAX_DIMS, &n, bad[i]), SMA_ESHAPE, "\"%s\"", bad[i]);
     cr_assert_eq(n, 0, "\"%s\": nothing reported", bad[i]);
   }
 }
@@ -44,11 +43,9 @@ Test(shape, limits) {
   char many[SMA_MAX_DIMS * 2 + 8] = "";
   for (int d = 0; d <= SMA_MAX_DIMS; d++) strcat(many, d ? ",1" : "1");
   cr_assert_eq(sma_shape_parse(shape, SMA_MAX_DIMS, &n, many), SMA_ENDIM);
-  cr_assert_eq(sma_shape_parse(shape, 2, &n, "1,2,3"), SMA_ENDIM,
-               "cap is respected");
-  cr_assert_eq(
-      sma_shape_parse(shape, SMA_MAX_DIMS, &n, "99999999999999999999999"),
-      SMA_EOVERFLOW, "beyond 64 bits: never wrapped");
+  cr_assert_eq(sma_shape_parse(shape, 2, &n, "1,2,3"), SMA_ENDIM, "cap is respected");
+  cr_assert_eq(sma_shape_parse(shape, SMA_MAX_DIMS, &n, "99999999999999999999999"), SMA_EOVERFLOW,
+               "beyond 64 bits: never wrapped");
   /* Fits 64 bits; fits size_t only where size_t has 64. */
   int rc = sma_shape_parse(shape, SMA_MAX_DIMS, &n, "5000000000");
   if (SIZE_MAX > 0xffffffffu) {

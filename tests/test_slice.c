@@ -10,7 +10,7 @@
 #include <string.h>
 
 #ifndef SMA_SLICE_TABLE
-#error "SMA_SLICE_TABLE must name tests/data/slices.tsv"
+#  error "SMA_SLICE_TABLE must name tests/data/slices.tsv"
 #endif
 
 static size_t parse_list(const char *text, long long *out) {
@@ -66,8 +66,7 @@ Test(slice, numpy_table) {
         *p++ = '\0';
       }
     }
-    long long shape_ll[SMA_MAX_DIMS], want_shape[SMA_MAX_DIMS],
-        want_strides[SMA_MAX_DIMS];
+    long long shape_ll[SMA_MAX_DIMS], want_shape[SMA_MAX_DIMS], want_strides[SMA_MAX_DIMS];
     size_t ndim = parse_list(fields[0], shape_ll);
     size_t shape[SMA_MAX_DIMS];
     for (size_t d = 0; d < ndim; d++) shape[d] = (size_t)shape_ll[d];
@@ -83,8 +82,7 @@ Test(slice, numpy_table) {
                  "row %zu: parse '%s'", rows + 1, fields[2]);
     sma_view_t v;
     static char base[1];
-    cr_assert_eq(sma__view_build(&v, base, ndim, shape, dtype, slices, nslice),
-                 0);
+    cr_assert_eq(sma__view_build(&v, base, ndim, shape, dtype, slices, nslice), 0);
     size_t n1 = parse_list(fields[3], want_shape);
     int fits[SMA_MAX_DIMS];
     size_t n2 = parse_strides(fields[4], want_strides, fits);
@@ -93,19 +91,18 @@ Test(slice, numpy_table) {
     int empty = 0;
     for (size_t d = 0; d < ndim; d++) {
       cr_assert_eq((long long)v.shape[d], want_shape[d],
-                   "row %zu dim %zu: shape %zu != %lld (%s on %s)", rows + 1, d,
-                   v.shape[d], want_shape[d], fields[2], fields[0]);
+                   "row %zu dim %zu: shape %zu != %lld (%s on %s)", rows + 1, d, v.shape[d],
+                   want_shape[d], fields[2], fields[0]);
       long long want = fits[d] ? want_strides[d] : 0;
-      cr_assert(fits[d] || v.shape[d] <= 1, "row %zu dim %zu: overflow in %zu elements",
-                rows + 1, d, v.shape[d]);
-      cr_assert_eq((long long)v.strides[d], want,
-                   "row %zu dim %zu: stride %td != %lld (%s on %s)", rows + 1,
-                   d, v.strides[d], want, fields[2], fields[0]);
+      cr_assert(fits[d] || v.shape[d] <= 1, "row %zu dim %zu: overflow in %zu elements", rows + 1,
+                d, v.shape[d]);
+      cr_assert_eq((long long)v.strides[d], want, "row %zu dim %zu: stride %td != %lld (%s on %s)",
+                   rows + 1, d, v.strides[d], want, fields[2], fields[0]);
       empty |= v.shape[d] == 0;
     }
     if (!empty)
-      cr_assert_eq((long long)((char *)v.data - base), atoll(fields[5]),
-                   "row %zu: offset", rows + 1);
+      cr_assert_eq((long long)((char *)v.data - base), atoll(fields[5]), "row %zu: offset",
+                   rows + 1);
     rows++;
   }
   fclose(f);
@@ -155,20 +152,28 @@ Test(slice, parse_text_forms) {
   cr_assert_eq(n, 1);
   cr_assert_eq(sma_slice_parse(s, 4, &n, " +3 : -4 : +2 "), 0);
   cr_assert(s[0].start == 3 && s[0].stop == -4 && s[0].step == 2);
-  cr_assert_eq(
-      sma_slice_parse(s, 4, &n, "9223372036854775807:-9223372036854775807"), 0);
+  cr_assert_eq(sma_slice_parse(s, 4, &n, "9223372036854775807:-9223372036854775807"), 0);
   cr_assert(s[0].start == INT64_MAX && s[0].stop == -INT64_MAX);
 }
 
 Test(slice, parse_errors) {
   sma_slice_t s[2];
   size_t n = 99;
-  const char *malformed[] = {"5", "1:2:3:4", "a:b", "1::x", ",", "1:2,,3:4",
-                             "...", "1 2:3", "--1:", "+:", "9223372036854775808:",
-                             "-9223372036854775808:", "1:2;"};
+  const char *malformed[] = {"5",
+                             "1:2:3:4",
+                             "a:b",
+                             "1::x",
+                             ",",
+                             "1:2,,3:4",
+                             "...",
+                             "1 2:3",
+                             "--1:",
+                             "+:",
+                             "9223372036854775808:",
+                             "-9223372036854775808:",
+                             "1:2;"};
   for (size_t i = 0; i < sizeof malformed / sizeof malformed[0]; i++)
-    cr_assert_eq(sma_slice_parse(s, 2, &n, malformed[i]), SMA_ESLICE, "'%s'",
-                 malformed[i]);
+    cr_assert_eq(sma_slice_parse(s, 2, &n, malformed[i]), SMA_ESLICE, "'%s'", malformed[i]);
   cr_assert_eq(sma_slice_parse(s, 2, &n, "::0"), SMA_ESTEP);
   cr_assert_eq(sma_slice_parse(s, 2, &n, ":,:,:"), SMA_ETOOMANYSLICES);
   cr_assert_eq(sma_slice_parse(s, 2, &n, NULL), SMA_EINVAL);
@@ -204,8 +209,7 @@ Test(slice, view_of_more_slices_than_dims_is_refused) {
   size_t shape[1] = {4};
   sma_slice_t s[2] = {SMA_SLICE_ALL, SMA_SLICE_ALL};
   sma_view_t v;
-  cr_assert_eq(sma__view_build(&v, NULL, 1, shape, SMA_UINT8, s, 2),
-               SMA_ETOOMANYSLICES);
+  cr_assert_eq(sma__view_build(&v, NULL, 1, shape, SMA_UINT8, s, 2), SMA_ETOOMANYSLICES);
 }
 
 Test(slice, fixed_rank_helpers_agree_with_sma_view_at) {
@@ -272,16 +276,15 @@ Test(slice, huge_step_through_load) {
   t_name(name, sizeof name, "hugestep");
   size_t shape[1] = {5};
   sma_t *c, *w;
-  cr_assert_eq(sma_new(&c, &(sma_array_desc_t){.name = name,
-                                               .ndim = 1,
-                                               .shape = shape,
-                                               .dtype = SMA_FLOAT64}),
-               0);
+  cr_assert_eq(
+      sma_new(&c,
+              &(sma_array_desc_t){.name = name, .ndim = 1, .shape = shape, .dtype = SMA_FLOAT64}),
+      0);
   cr_assert_eq(sma_create(c, 0), 0);
   double *all = sma_data(c);
   for (int i = 0; i < 5; i++) all[i] = i;
-  const char *texts[] = {"::2305843009213693952", "::9223372036854775807",
-                         "::-9223372036854775807", "2::4611686018427387904"};
+  const char *texts[] = {"::2305843009213693952", "::9223372036854775807", "::-9223372036854775807",
+                         "2::4611686018427387904"};
   const double want[] = {0, 0, 4, 2};
   for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
     sma_slice_t s[1];
@@ -308,14 +311,11 @@ Test(slice, empty_dimension_strides_match_numpy) {
   sma_view_t v;
   size_t shape[2] = {3, 0};
   cr_assert_eq(sma__view_build(&v, base, 2, shape, SMA_FLOAT32, NULL, 0), 0);
-  cr_assert(v.strides[0] == 4 && v.strides[1] == 4, "(%td,%td)", v.strides[0],
-            v.strides[1]);
+  cr_assert(v.strides[0] == 4 && v.strides[1] == 4, "(%td,%td)", v.strides[0], v.strides[1]);
   sma_slice_t rev[1] = {{SMA_NONE, SMA_NONE, -1}};
   cr_assert_eq(sma__view_build(&v, base, 2, shape, SMA_FLOAT32, rev, 1), 0);
-  cr_assert(v.strides[0] == -4 && v.strides[1] == 4, "(%td,%td)", v.strides[0],
-            v.strides[1]);
+  cr_assert(v.strides[0] == -4 && v.strides[1] == 4, "(%td,%td)", v.strides[0], v.strides[1]);
   size_t shape4[4] = {0, 3, 0, 2}; /* NumPy: (48, 16, 16, 8) for f8 */
   cr_assert_eq(sma__view_build(&v, base, 4, shape4, SMA_FLOAT64, NULL, 0), 0);
-  cr_assert(v.strides[0] == 48 && v.strides[1] == 16 && v.strides[2] == 16 &&
-            v.strides[3] == 8);
+  cr_assert(v.strides[0] == 48 && v.strides[1] == 16 && v.strides[2] == 16 && v.strides[3] == 8);
 }

@@ -77,8 +77,8 @@ Test(stress, processes_create_write_check_unlink, .timeout = 600) {
     cr_assert_eq(sma_list(count_stress, &left), 0);
     cr_assert_eq(left, 0, "no stress segment left");
   }
-  fprintf(stderr, "stress: %d processes x %ld cycles, %zu unique names, %d segments left\n",
-          PROCS, job.cycles, total, left);
+  fprintf(stderr, "stress: %d processes x %ld cycles, %zu unique names, %d segments left\n", PROCS,
+          job.cycles, total, left);
 }
 
 typedef struct {
@@ -90,8 +90,7 @@ static int build_many(void *arg, int index) {
   name_job_t *job = arg;
   char *base = job->names + (size_t)index * (size_t)job->per_thread * SLOT;
   for (long i = 0; i < job->per_thread; i++)
-    if (sma_build_name("t", base + (size_t)i * SLOT, &(size_t){SLOT}) != 0)
-      return 1;
+    if (sma_build_name("t", base + (size_t)i * SLOT, &(size_t){SLOT}) != 0) return 1;
   return 0;
 }
 

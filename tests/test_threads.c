@@ -17,10 +17,10 @@
 #include <string.h>
 
 #if !defined(_WIN32)
-#include <pthread.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
+#  include <pthread.h>
+#  include <signal.h>
+#  include <sys/wait.h>
+#  include <unistd.h>
 #endif
 
 enum { THREADS = 12, ROWS = 96, COLS = 64 };
@@ -29,11 +29,10 @@ enum { THREADS = 12, ROWS = 96, COLS = 64 };
 static void make_segment(const char *name, double value) {
   size_t shape[2] = {ROWS, COLS};
   sma_t *a;
-  cr_assert_eq(sma_new(&a, &(sma_array_desc_t){.name = name,
-                                               .ndim = 2,
-                                               .shape = shape,
-                                               .dtype = SMA_FLOAT64}),
-               0);
+  cr_assert_eq(
+      sma_new(&a,
+              &(sma_array_desc_t){.name = name, .ndim = 2, .shape = shape, .dtype = SMA_FLOAT64}),
+      0);
   int rc = sma_create(a, 0);
   cr_assert_eq(rc, 0, "create %s: %s", name, sma_strerror(rc));
   t_fill_view(sma_view_get(a), value);
@@ -65,10 +64,8 @@ static int count_listed(const sma_info_t *info, void *user) {
 static int describe_round_trip(const sma_t *a) {
   char line[SMA_DESCRIPTOR_MAX], again[SMA_DESCRIPTOR_MAX];
   sma_t *b = NULL;
-  int ok = sma_describe(a, line, &(size_t){sizeof line}) == 0 &&
-           sma_parse(&b, NULL, line) == 0 &&
-           sma_describe(b, again, &(size_t){sizeof again}) == 0 &&
-           strcmp(line, again) == 0;
+  int ok = sma_describe(a, line, &(size_t){sizeof line}) == 0 && sma_parse(&b, NULL, line) == 0 &&
+           sma_describe(b, again, &(size_t){sizeof again}) == 0 && strcmp(line, again) == 0;
   sma_free(b);
   return ok;
 }
@@ -80,17 +77,17 @@ static int own_round(const busy_t *b, int index, int round, sma_registry_t *reg)
   size_t shape[2] = {ROWS, COLS};
   sma_t *a = NULL, *whole = NULL, *part = NULL, *again = NULL;
   double value = index * 1000 + round;
-  int ok = sma_create_and_register(&a, reg,
-                                   &(sma_array_desc_t){.name = b->prefix[index],
-                                                       .ndim = 2,
-                                                       .shape = shape,
-                                                       .dtype = SMA_FLOAT64},
-                                   0) == 0;
+  int ok = sma_create_and_register(
+               &a, reg,
+               &(sma_array_desc_t){
+                   .name = b->prefix[index], .ndim = 2, .shape = shape, .dtype = SMA_FLOAT64},
+               0) == 0;
   if (ok) t_fill_view(sma_view_get(a), value);
   sma_slice_t rows[1] = {{(int64_t)round % ROWS, ROWS, 2}};
   ok = ok && sma_open(&whole, sma_name(a), NULL, 0) == 0 &&
        t_count_not(sma_view_get(whole), value) == 0;
-  ok = ok && sma_open(&part, sma_name(a), rows, 1) == 0 && t_count_not(sma_view_get(part), value) == 0;
+  ok = ok && sma_open(&part, sma_name(a), rows, 1) == 0 &&
+       t_count_not(sma_view_get(part), value) == 0;
   ok = ok &&
        sma_new(&again, &(sma_array_desc_t){.name = sma_name(a),
                                            .ndim = 2,
@@ -103,8 +100,7 @@ static int own_round(const busy_t *b, int index, int round, sma_registry_t *reg)
   sma_info_t info;
   ok = ok && sma_info_get(&info, sma_name(a)) == 0 && info.nbytes == sizeof(double) * ROWS * COLS &&
        info.creator_alive == 1;
-  ok = ok &&
-       sma_collect(NULL, sma_name(a), 0) == SMA_EINUSE; /* its creator lives */
+  ok = ok && sma_collect(NULL, sma_name(a), 0) == SMA_EINUSE; /* its creator lives */
   seen_t seen = {b->prefix[index], b->shared, 0, 0};
   ok = ok && sma_list(count_listed, &seen) == 0 && seen.mine == 1 && seen.shared_seen == 1;
   ok = ok && sma_close(part) == 0 && sma_close(whole) == 0;
@@ -321,8 +317,7 @@ typedef struct errors_job {
 static int error_worker(void *arg, int index) {
   errors_job_t *j = arg;
   atomic_fetch_add(&j->arrived, 1);
-  while (atomic_load(&j->arrived) < THREADS) {
-  }
+  while (atomic_load(&j->arrived) < THREADS) {}
   for (int r = 0; r < 500; r++) {
     sma_info_t info;
     int rc = index % 2 == 0 ? sma_info_get(&info, j->missing) : sma_info_get(&info, "bad/name");
@@ -378,10 +373,9 @@ static int child_uses_library(const char *shared) {
   if (sma_build_name(prefix, name, &(size_t){sizeof name}) != 0) return 2;
   size_t shape[1] = {1000};
   sma_t *a = NULL, *b = NULL, *s = NULL;
-  if (sma_new(&a, &(sma_array_desc_t){.name = name,
-                                      .ndim = 1,
-                                      .shape = shape,
-                                      .dtype = SMA_INT64}) != 0 ||
+  if (sma_new(&a,
+              &(sma_array_desc_t){.name = name, .ndim = 1, .shape = shape, .dtype = SMA_INT64}) !=
+          0 ||
       sma_create(a, 0) != 0)
     return 3;
   t_fill_view(sma_view_get(a), 42.0);
@@ -405,19 +399,19 @@ static int child_uses_library(const char *shared) {
  * and wait forever in malloc() (seen: stuck in asan_malloc under
  * opendir()), whatever the code it runs. glibc's malloc and TSan's
  * runtime lock around fork, so gcc-posix and tsan-posix run this test. */
-#if defined(__SANITIZE_ADDRESS__)
-#define UNDER_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define UNDER_ASAN 1
-#endif
-#endif
+#  if defined(__SANITIZE_ADDRESS__)
+#    define UNDER_ASAN 1
+#  elif defined(__has_feature)
+#    if __has_feature(address_sanitizer)
+#      define UNDER_ASAN 1
+#    endif
+#  endif
 
 Test(threads, a_child_forked_while_threads_use_the_library_can_use_it, .timeout = 600) {
   enum { BUSY = 6, FORKS = 12 };
-#if defined(UNDER_ASAN)
+#  if defined(UNDER_ASAN)
   cr_skip_test("ASan's allocator is not fork-safe in a multi-threaded process");
-#endif
+#  endif
   char shared[SMA_NAME_BUF];
   t_name(shared, sizeof shared, "th-fork");
   make_segment(shared, 7.0);

@@ -26,12 +26,10 @@ static void make_pair(sma_registry_t *r, sma_t *w[2]) {
   for (int i = 0; i < 2; i++) {
     sma_t *created;
     cr_assert_eq(
-        sma_create_and_register(&created, r,
-                                &(sma_array_desc_t){.name = T_PREFIX,
-                                                    .ndim = 1,
-                                                    .shape = shape,
-                                                    .dtype = SMA_FLOAT32},
-                                0),
+        sma_create_and_register(
+            &created, r,
+            &(sma_array_desc_t){.name = T_PREFIX, .ndim = 1, .shape = shape, .dtype = SMA_FLOAT32},
+            0),
         0);
     if (i == 0)
       for (int k = 0; k < 32; k++) ((float *)sma_data(created))[k] = (float)k;
@@ -68,10 +66,8 @@ Test(wrap, failed_load_closes_earlier_ones_and_skips_fn) {
   size_t shape[1] = {32};
   char missing[SMA_NAME_BUF];
   t_name(missing, sizeof missing, "wrapmissing");
-  sma_new(&w[2], &(sma_array_desc_t){.name = missing,
-                                     .ndim = 1,
-                                     .shape = shape,
-                                     .dtype = SMA_FLOAT32});
+  sma_new(&w[2],
+          &(sma_array_desc_t){.name = missing, .ndim = 1, .shape = shape, .dtype = SMA_FLOAT32});
   sma_t *order[3] = {w[0], w[1], w[2]};
   probe_t p = {0, 0, 0};
   int result = 12345;

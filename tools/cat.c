@@ -58,16 +58,16 @@ static void spaces(out_t *o, int n) {
 /* ---- one element ------------------------------------------------------------ */
 
 typedef struct value {
-  double re, im;       /* floats, complex, and integers that fit */
-  long long i;         /* signed integers */
+  double re, im; /* floats, complex, and integers that fit */
+  long long i;   /* signed integers */
   unsigned long long u;
 } value_t;
 
 static float half_to_float(uint16_t h) {
   int exp = h >> 10 & 0x1f, mant = h & 0x3ff;
-  float v = exp == 0 ? ldexpf((float)mant, -24)
-          : exp == 31 ? (mant ? NAN : INFINITY)
-                      : ldexpf((float)(mant | 0x400), exp - 25);
+  float v = exp == 0    ? ldexpf((float)mant, -24)
+            : exp == 31 ? (mant ? NAN : INFINITY)
+                        : ldexpf((float)(mant | 0x400), exp - 25);
   return h & 0x8000 ? -v : v;
 }
 
@@ -109,7 +109,7 @@ static float_parts_t parts_of(double x, sma_dtype_t t) {
 /* ---- one format per array: NumPy's FloatingFormat --------------------------- */
 
 typedef struct ffmt {
-  int exp, plus;        /* scientific; '+' before non-negative values */
+  int exp, plus; /* scientific; '+' before non-negative values */
   int precision, min_digits, pad_left, pad_right, exp_size;
   float_trim_t trim;
   /* the widest parts of the first pass's texts */
@@ -118,7 +118,7 @@ typedef struct ffmt {
 
 typedef struct fmt {
   sma_dtype_t dtype;
-  int width;            /* integers and booleans */
+  int width; /* integers and booleans */
   ffmt_t re, im;
 } fmt_t;
 
@@ -163,16 +163,27 @@ static int wants_exp(const part_stats_t *s, sma_dtype_t t) {
 /* The layout of the first pass (unique digits, at most PRECISION after
  * the point, zeros trimmed) and of the second (the array's widths). */
 static float_style_t first_pass_style(const ffmt_t *f) {
-  float_style_t st = {.scientific = f->exp, .fractional = 1, .precision = PRECISION,
-                      .min_digits = -1, .plus = f->plus, .trim = FLOAT_TRIM_ZEROS,
-                      .pad_left = -1, .pad_right = -1, .exp_digits = -1};
+  float_style_t st = {.scientific = f->exp,
+                      .fractional = 1,
+                      .precision = PRECISION,
+                      .min_digits = -1,
+                      .plus = f->plus,
+                      .trim = FLOAT_TRIM_ZEROS,
+                      .pad_left = -1,
+                      .pad_right = -1,
+                      .exp_digits = -1};
   return st;
 }
 
 static float_style_t final_style(const ffmt_t *f) {
-  float_style_t st = {.scientific = f->exp, .fractional = 1, .precision = f->precision,
-                      .min_digits = f->min_digits, .plus = f->plus, .trim = f->trim,
-                      .pad_left = f->pad_left, .pad_right = f->exp ? -1 : f->pad_right,
+  float_style_t st = {.scientific = f->exp,
+                      .fractional = 1,
+                      .precision = f->precision,
+                      .min_digits = f->min_digits,
+                      .plus = f->plus,
+                      .trim = f->trim,
+                      .pad_left = f->pad_left,
+                      .pad_right = f->exp ? -1 : f->pad_right,
                       .exp_digits = f->exp ? f->exp_size : -1};
   return st;
 }
@@ -337,8 +348,7 @@ typedef struct layout {
   out_t *o;
 } layout_t;
 
-static void extend_line(out_t *s, out_t *line, const char *word, size_t width,
-                        size_t indent) {
+static void extend_line(out_t *s, out_t *line, const char *word, size_t width, size_t indent) {
   if (line->len + strlen(word) > width && line->len > indent) {
     size_t n = line->len;
     while (n > 0 && line->s[n - 1] == ' ') n--;
@@ -350,19 +360,21 @@ static void extend_line(out_t *s, out_t *line, const char *word, size_t width,
   puts_(line, word);
 }
 
-static void format_dim(const layout_t *l, size_t dim, const unsigned char *p,
-                       size_t indent, size_t width, out_t *s);
+static void format_dim(const layout_t *l, size_t dim, const unsigned char *p, size_t indent,
+                       size_t width, out_t *s);
 
 static void item_text(const layout_t *l, size_t dim, const unsigned char *p, size_t indent,
                       size_t width, out_t *word) {
-  if (dim == l->v->ndim) element(word, l->f, p);
-  else format_dim(l, dim, p, indent, width, word);
+  if (dim == l->v->ndim)
+    element(word, l->f, p);
+  else
+    format_dim(l, dim, p, indent, width, word);
 }
 
 /* Appends "[...]" for dimension dim at p. indent: the hanging indent's
  * width; width: the line width left. */
-static void format_dim(const layout_t *l, size_t dim, const unsigned char *p,
-                       size_t indent, size_t width, out_t *s) {
+static void format_dim(const layout_t *l, size_t dim, const unsigned char *p, size_t indent,
+                       size_t width, out_t *s) {
   size_t n = l->v->shape[dim];
   ptrdiff_t stride = l->v->strides[dim];
   int cut = l->summarise && n > 2 * EDGE;
@@ -415,9 +427,15 @@ static void scalar_float(out_t *o, double x, sma_dtype_t t, int complex_part, in
   double a = fabs(x);
   int positional = isnan(x) || a == 0 || (a >= 1e-4 && a < 1e16);
   float_trim_t trim = positional && !complex_part ? FLOAT_TRIM_ONE_ZERO : FLOAT_TRIM_POINT;
-  float_style_t st = {.scientific = !positional, .fractional = 0, .precision = -1,
-                      .min_digits = -1, .plus = plus, .trim = trim,
-                      .pad_left = -1, .pad_right = -1, .exp_digits = -1};
+  float_style_t st = {.scientific = !positional,
+                      .fractional = 0,
+                      .precision = -1,
+                      .min_digits = -1,
+                      .plus = plus,
+                      .trim = trim,
+                      .pad_left = -1,
+                      .pad_right = -1,
+                      .exp_digits = -1};
   float_parts_t v = parts_of(x, t);
   char buf[FLOAT_TEXT_CAP];
   size_t n = float_format(&v, &st, buf, sizeof buf);
@@ -427,9 +445,12 @@ static void scalar_float(out_t *o, double x, sma_dtype_t t, int complex_part, in
 /* The parts of a complex scalar that are not finite print as words:
  * "nan", "inf", and the imaginary one always signed ("+nan"). */
 static void scalar_complex_part(out_t *o, double x, sma_dtype_t t, int imaginary) {
-  if (isfinite(x)) scalar_float(o, x, t, 1, imaginary);
-  else if (isnan(x)) puts_(o, imaginary ? "+nan" : "nan");
-  else puts_(o, x < 0 ? "-inf" : imaginary ? "+inf" : "inf");
+  if (isfinite(x))
+    scalar_float(o, x, t, 1, imaginary);
+  else if (isnan(x))
+    puts_(o, imaginary ? "+nan" : "nan");
+  else
+    puts_(o, x < 0 ? "-inf" : imaginary ? "+inf" : "inf");
 }
 
 /* A 0-d array prints its one value as NumPy's scalar str() does. */
@@ -439,8 +460,10 @@ static void scalar(out_t *o, const sma_view_t *v) {
   if (v->dtype == SMA_BOOL) {
     puts_(o, x.u ? "True" : "False");
   } else if (!is_float(v->dtype)) {
-    if (is_signed(v->dtype)) snprintf(buf, sizeof buf, "%lld", x.i);
-    else snprintf(buf, sizeof buf, "%llu", x.u);
+    if (is_signed(v->dtype))
+      snprintf(buf, sizeof buf, "%lld", x.i);
+    else
+      snprintf(buf, sizeof buf, "%llu", x.u);
     puts_(o, buf);
   } else if (v->dtype != SMA_COMPLEX64 && v->dtype != SMA_COMPLEX128) {
     scalar_float(o, x.re, v->dtype, 0, 0);

@@ -32,7 +32,8 @@ static const char *const help_text[][2] = {
            "(<counter>-P...).\n"
            "Lists the libsma segments this user can see: name, dtype, shape, bytes,\n"
            "creator pid and whether it still runs, age, processes attached (- if\n"
-           "unknown), and whether it is persistent (kept by `sma gc`). Where the OS cannot enumerate shared memory (macOS POSIX,\n"
+           "unknown), and whether it is persistent (kept by `sma gc`). Where the OS cannot "
+           "enumerate shared memory (macOS POSIX,\n"
            "Windows) it lists the per-user index of segments libsma created.\n"},
     {"info", "usage: sma info NAME [--json]\nShows one segment's record and state.\n"},
     {"rm", "usage: sma rm NAME...\nUnlinks each name; goes on past failures.\n"},
@@ -76,12 +77,12 @@ static const char *const help_text[][2] = {
 static void printable(const char *s, char *out, size_t cap);
 
 static int usage(FILE *f, int code) {
-  fprintf(f, "usage: sma COMMAND [ARGS]   (sma COMMAND --help for details)\n"
-             "commands: create ls info rm gc describe save load cat demo\n"
-             "backend: %s; library %u.%u.%u\n"
-             "exit status: 0 success, 1 error, 2 usage\n",
-          sma_backend(), sma_version() / 10000, sma_version() / 100 % 100,
-          sma_version() % 100);
+  fprintf(f,
+          "usage: sma COMMAND [ARGS]   (sma COMMAND --help for details)\n"
+          "commands: create ls info rm gc describe save load cat demo\n"
+          "backend: %s; library %u.%u.%u\n"
+          "exit status: 0 success, 1 error, 2 usage\n",
+          sma_backend(), sma_version() / 10000, sma_version() / 100 % 100, sma_version() % 100);
   return code;
 }
 
@@ -96,10 +97,14 @@ int cli_usage_of(const char *cmd) { return command_help(cmd, stderr, USAGE); }
 int cli_open_arg(const char *cmd, int argc, char **argv, const char **extra, sma_t **a) {
   const char *name = NULL, *slice_text = "";
   for (int i = 0; i < argc; i++) {
-    if (strcmp(argv[i], "--slice") == 0 && i + 1 < argc) slice_text = argv[++i];
-    else if (argv[i][0] != '-' && name == NULL) name = argv[i];
-    else if (argv[i][0] != '-' && extra != NULL && *extra == NULL) *extra = argv[i];
-    else return command_help(cmd, stderr, USAGE);
+    if (strcmp(argv[i], "--slice") == 0 && i + 1 < argc)
+      slice_text = argv[++i];
+    else if (argv[i][0] != '-' && name == NULL)
+      name = argv[i];
+    else if (argv[i][0] != '-' && extra != NULL && *extra == NULL)
+      *extra = argv[i];
+    else
+      return command_help(cmd, stderr, USAGE);
   }
   if (name == NULL || (extra != NULL && *extra == NULL)) return command_help(cmd, stderr, USAGE);
   sma_slice_t s[SMA_MAX_DIMS];
@@ -123,11 +128,11 @@ int cli_fail_os(const char *what, const char *name, int rc, int os_err) {
   if (name != NULL) printable(name, shown, sizeof shown);
   if (os_err != 0) sma_os_strerror(os_err, reason, &(size_t){sizeof reason});
   if (rc == SMA_EOS && os_err != 0) /* the OS's reason is the message */
-    fprintf(stderr, "sma: %s%s%s: operating-system error: %s (%s)\n", what, name ? " " : "",
-            shown, reason, sma_err_name(rc));
+    fprintf(stderr, "sma: %s%s%s: operating-system error: %s (%s)\n", what, name ? " " : "", shown,
+            reason, sma_err_name(rc));
   else
-    fprintf(stderr, "sma: %s%s%s: %s (%s%s%s)\n", what, name ? " " : "", shown,
-            sma_strerror(rc), sma_err_name(rc), os_err ? "; " : "", reason);
+    fprintf(stderr, "sma: %s%s%s: %s (%s%s%s)\n", what, name ? " " : "", shown, sma_strerror(rc),
+            sma_err_name(rc), os_err ? "; " : "", reason);
   return ERR;
 }
 
@@ -183,17 +188,21 @@ uint16_t cli_half_from_float(float f) {
 /* Encodes the --fill text as one element of `dtype` in item[] (native
  * order). NULL on success, else the message of a usage error: a value is
  * never wrapped, truncated or rounded into another range. */
-static const char *fill_item(const char *text, sma_dtype_t dtype, unsigned char *item,
-                             char *why, size_t cap) {
+static const char *fill_item(const char *text, sma_dtype_t dtype, unsigned char *item, char *why,
+                             size_t cap) {
   static const struct {
     sma_dtype_t dtype;
     long long min;
     unsigned long long max;
   } ints[] = {{SMA_BOOL, 0, 1},
-              {SMA_INT8, INT8_MIN, INT8_MAX},       {SMA_INT16, INT16_MIN, INT16_MAX},
-              {SMA_INT32, INT32_MIN, INT32_MAX},    {SMA_INT64, INT64_MIN, INT64_MAX},
-              {SMA_UINT8, 0, UINT8_MAX},            {SMA_UINT16, 0, UINT16_MAX},
-              {SMA_UINT32, 0, UINT32_MAX},          {SMA_UINT64, 0, UINT64_MAX}};
+              {SMA_INT8, INT8_MIN, INT8_MAX},
+              {SMA_INT16, INT16_MIN, INT16_MAX},
+              {SMA_INT32, INT32_MIN, INT32_MAX},
+              {SMA_INT64, INT64_MIN, INT64_MAX},
+              {SMA_UINT8, 0, UINT8_MAX},
+              {SMA_UINT16, 0, UINT16_MAX},
+              {SMA_UINT32, 0, UINT32_MAX},
+              {SMA_UINT64, 0, UINT64_MAX}};
   char *end;
   for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
     if (ints[i].dtype != dtype) continue;
@@ -201,8 +210,10 @@ static const char *fill_item(const char *text, sma_dtype_t dtype, unsigned char 
     int negative = text[strspn(text, " \t")] == '-';
     unsigned long long u = 0;
     long long v = 0;
-    if (negative) v = strtoll(text, &end, 10);
-    else u = strtoull(text, &end, 10);
+    if (negative)
+      v = strtoll(text, &end, 10);
+    else
+      u = strtoull(text, &end, 10);
     int bad = end == text || *end != '\0' || errno == ERANGE ||
               (negative ? v < ints[i].min : u > ints[i].max);
     if (bad) {
@@ -227,7 +238,7 @@ static const char *fill_item(const char *text, sma_dtype_t dtype, unsigned char 
     return NULL;
   }
   double value = strtod(text, &end);
-  double max = dtype == SMA_FLOAT16 ? 65504.0
+  double max = dtype == SMA_FLOAT16                             ? 65504.0
                : dtype == SMA_FLOAT32 || dtype == SMA_COMPLEX64 ? (double)FLT_MAX
                                                                 : DBL_MAX;
   if (end == text || *end != '\0' || (isfinite(value) && fabs(value) > max)) {
@@ -261,13 +272,20 @@ static int cmd_create(int argc, char **argv) {
   unsigned flags = SMA_CREATE_PERSIST; /* this command exits at once */
   for (int i = 0; i < argc; i++) {
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-    if (strcmp(argv[i], "--group") == 0) flags |= SMA_CREATE_GROUP;
-    else if (strcmp(argv[i], "--transient") == 0) flags &= ~(unsigned)SMA_CREATE_PERSIST;
-    else if (strcmp(argv[i], "--shape") == 0 && v) shape_text = v, i++;
-    else if (strcmp(argv[i], "--dtype") == 0 && v) dtype_text = v, i++;
-    else if (strcmp(argv[i], "--fill") == 0 && v) fill_text = v, i++;
-    else if (argv[i][0] != '-' && name == NULL) name = argv[i];
-    else return command_help("create", stderr, USAGE);
+    if (strcmp(argv[i], "--group") == 0)
+      flags |= SMA_CREATE_GROUP;
+    else if (strcmp(argv[i], "--transient") == 0)
+      flags &= ~(unsigned)SMA_CREATE_PERSIST;
+    else if (strcmp(argv[i], "--shape") == 0 && v)
+      shape_text = v, i++;
+    else if (strcmp(argv[i], "--dtype") == 0 && v)
+      dtype_text = v, i++;
+    else if (strcmp(argv[i], "--fill") == 0 && v)
+      fill_text = v, i++;
+    else if (argv[i][0] != '-' && name == NULL)
+      name = argv[i];
+    else
+      return command_help("create", stderr, USAGE);
   }
   size_t shape[SMA_MAX_DIMS], ndim;
   sma_dtype_t dtype;
@@ -275,8 +293,10 @@ static int cmd_create(int argc, char **argv) {
     return command_help("create", stderr, USAGE);
   int shape_rc = sma_shape_parse(shape, SMA_MAX_DIMS, &ndim, shape_text);
   if (shape_rc == SMA_EOVERFLOW) {
-    fprintf(stderr, "sma: create: --shape %s: an extent does not fit this machine's "
-                    "size_t (at most %zu)\n", shape_text, (size_t)SIZE_MAX);
+    fprintf(stderr,
+            "sma: create: --shape %s: an extent does not fit this machine's "
+            "size_t (at most %zu)\n",
+            shape_text, (size_t)SIZE_MAX);
     return USAGE;
   }
   if (shape_rc != 0) {
@@ -292,9 +312,7 @@ static int cmd_create(int argc, char **argv) {
     return USAGE;
   }
   sma_t *a = NULL;
-  rc = sma_new(&a,
-               &(sma_array_desc_t){
-                   .name = name, .ndim = ndim, .shape = shape, .dtype = dtype});
+  rc = sma_new(&a, &(sma_array_desc_t){.name = name, .ndim = ndim, .shape = shape, .dtype = dtype});
   if (rc == 0) rc = sma_create_filled(a, flags, fill_text ? fill : NULL, item);
   if (rc != 0) {
     int os_err = a != NULL ? sma_os_error(a) : 0;
@@ -324,8 +342,11 @@ static double age_seconds(const sma_info_t *in) {
  * the bytes are not valid UTF-8 (overlong, surrogate, beyond U+10FFFF). */
 static size_t utf8_next(const unsigned char *p, uint32_t *cp) {
   static const uint32_t min[5] = {0, 0, 0x80, 0x800, 0x10000};
-  size_t len = p[0] < 0x80 ? 1 : (p[0] & 0xe0) == 0xc0 ? 2 : (p[0] & 0xf0) == 0xe0 ? 3
-               : (p[0] & 0xf8) == 0xf0 ? 4 : 0;
+  size_t len = p[0] < 0x80             ? 1
+               : (p[0] & 0xe0) == 0xc0 ? 2
+               : (p[0] & 0xf0) == 0xe0 ? 3
+               : (p[0] & 0xf8) == 0xf0 ? 4
+                                       : 0;
   if (len == 0) return 0;
   uint32_t c = len == 1 ? p[0] : p[0] & (0x7fu >> len);
   for (size_t i = 1; i < len; i++) {
@@ -352,9 +373,12 @@ static void json_string(const char *s) {
       p++;
       continue;
     }
-    if (c == '"' || c == '\\') printf("\\%c", (int)c);
-    else if (is_control(c)) printf("\\u%04x", (unsigned)c);
-    else fwrite(p, 1, n, stdout);
+    if (c == '"' || c == '\\')
+      printf("\\%c", (int)c);
+    else if (is_control(c))
+      printf("\\u%04x", (unsigned)c);
+    else
+      fwrite(p, 1, n, stdout);
     p += n;
   }
   putchar('"');
@@ -387,13 +411,19 @@ static void print_json(const sma_info_t *in) {
   printf("], \"bytes\": %zu, \"segment_size\": %zu, \"creator_pid\": %llu, "
          "\"creator_alive\": %s, \"age_seconds\": %.3f, \"attached\": ",
          in->nbytes, in->segment_size, (unsigned long long)in->creator_pid,
-         in->creator_alive < 0 ? "null" : in->creator_alive ? "true" : "false",
+         in->creator_alive < 0 ? "null"
+         : in->creator_alive   ? "true"
+                               : "false",
          age_seconds(in));
-  if (in->attached < 0) printf("null");
-  else printf("%d", in->attached);
+  if (in->attached < 0)
+    printf("null");
+  else
+    printf("%d", in->attached);
   printf(", \"creating\": %s, \"huge_pages\": %s, \"persistent\": %s}",
          in->creating ? "true" : "false",
-         in->huge_pages < 0 ? "null" : in->huge_pages ? "true" : "false",
+         in->huge_pages < 0 ? "null"
+         : in->huge_pages   ? "true"
+                            : "false",
          in->persistent ? "true" : "false");
 }
 
@@ -402,11 +432,15 @@ static void print_row(const sma_info_t *in) {
   shape_text(in, shape, sizeof shape);
   printable(in->name, name, sizeof name);
   snprintf(att, sizeof att, "%d", in->attached);
-  printf("%-40s %-10s %-16s %12zu %8llu %-5s %9.0fs %-8s %s\n", name,
-         sma_dtype_name(in->dtype), shape, in->nbytes, (unsigned long long)in->creator_pid,
-         in->creator_alive < 0 ? "?" : in->creator_alive ? "yes" : "no", age_seconds(in),
-         in->attached < 0 ? "-" : att,
-         in->creating ? "creating" : in->persistent ? "yes" : "no");
+  printf("%-40s %-10s %-16s %12zu %8llu %-5s %9.0fs %-8s %s\n", name, sma_dtype_name(in->dtype),
+         shape, in->nbytes, (unsigned long long)in->creator_pid,
+         in->creator_alive < 0 ? "?"
+         : in->creator_alive   ? "yes"
+                               : "no",
+         age_seconds(in), in->attached < 0 ? "-" : att,
+         in->creating     ? "creating"
+         : in->persistent ? "yes"
+                          : "no");
 }
 
 typedef struct ls_ctx {
@@ -444,7 +478,8 @@ static int has_prefix(const char *name, const char *prefix) {
   for (; (*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'z'); p++) decimal &= *p <= '9';
   if (p == name || *p != '-' || strncmp(p + 1, prefix, n) != 0 || p[1 + n] != '-') return 0;
   const char *tail = p + 2 + n;
-  return (decimal && matches(tail, "99999999-999999-999999-xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx")) ||
+  return (decimal &&
+          matches(tail, "99999999-999999-999999-xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx")) ||
          matches(tail, "bbbbbbbbbbbbb");
 }
 
@@ -464,13 +499,18 @@ static int ls_one(const sma_info_t *in, void *user) {
 static int cmd_ls(int argc, char **argv) {
   ls_ctx_t c = {0, 0, NULL};
   for (int i = 0; i < argc; i++) {
-    if (strcmp(argv[i], "--json") == 0) c.json = 1;
-    else if (strcmp(argv[i], "--prefix") == 0 && i + 1 < argc) c.prefix = argv[++i];
-    else return command_help("ls", stderr, USAGE);
+    if (strcmp(argv[i], "--json") == 0)
+      c.json = 1;
+    else if (strcmp(argv[i], "--prefix") == 0 && i + 1 < argc)
+      c.prefix = argv[++i];
+    else
+      return command_help("ls", stderr, USAGE);
   }
-  if (c.json) printf("[");
-  else printf("%-40s %-10s %-16s %12s %8s %-5s %10s %-8s %s\n", "NAME", "DTYPE", "SHAPE",
-              "BYTES", "PID", "ALIVE", "AGE", "ATTACHED", "PERSISTENT");
+  if (c.json)
+    printf("[");
+  else
+    printf("%-40s %-10s %-16s %12s %8s %-5s %10s %-8s %s\n", "NAME", "DTYPE", "SHAPE", "BYTES",
+           "PID", "ALIVE", "AGE", "ATTACHED", "PERSISTENT");
   int rc = sma_list(ls_one, &c);
   int os_err = sma_last_os_error();
   if (c.json) printf("%s]\n", c.count ? "\n" : "");
@@ -489,8 +529,9 @@ static void print_keeping(const sma_info_t *in) {
   if (!in->creating) {
     printf("persistent:    %s\n",
            in->persistent ? "yes (`sma gc` keeps it; `sma rm` removes it)"
-           : caps.proves_unused ? "no (`sma gc` removes it once orphaned)"
-                                : "no (but `sma gc` cannot prove it orphaned here: `sma rm` removes it)");
+           : caps.proves_unused
+               ? "no (`sma gc` removes it once orphaned)"
+               : "no (but `sma gc` cannot prove it orphaned here: `sma rm` removes it)");
     return;
   }
   printf("persistent:    %s\n", in->persistent ? "once published (not yet)" : "no");
@@ -504,9 +545,12 @@ static int cmd_info(int argc, char **argv) {
   const char *name = NULL;
   int json = 0;
   for (int i = 0; i < argc; i++) {
-    if (strcmp(argv[i], "--json") == 0) json = 1;
-    else if (argv[i][0] != '-' && name == NULL) name = argv[i];
-    else return command_help("info", stderr, USAGE);
+    if (strcmp(argv[i], "--json") == 0)
+      json = 1;
+    else if (argv[i][0] != '-' && name == NULL)
+      name = argv[i];
+    else
+      return command_help("info", stderr, USAGE);
   }
   if (name == NULL) return command_help("info", stderr, USAGE);
   sma_info_t in;
@@ -524,10 +568,14 @@ static int cmd_info(int argc, char **argv) {
          "segment size:  %zu\ncreator pid:   %llu (%s)\nage:           %.1f s\nattached:      ",
          shown, sma_dtype_name(in.dtype), sma_dtype_str(in.dtype), shape, in.nbytes,
          in.segment_size, (unsigned long long)in.creator_pid,
-         in.creator_alive < 0 ? "unknown" : in.creator_alive ? "running" : "gone",
+         in.creator_alive < 0 ? "unknown"
+         : in.creator_alive   ? "running"
+                              : "gone",
          age_seconds(&in));
-  if (in.attached < 0) printf("unknown\n");
-  else printf("%d process%s\n", in.attached, in.attached == 1 ? "" : "es");
+  if (in.attached < 0)
+    printf("unknown\n");
+  else
+    printf("%d process%s\n", in.attached, in.attached == 1 ? "" : "es");
   printf("huge pages:    %s\n", in.huge_pages < 0 ? "unknown" : in.huge_pages ? "yes" : "no");
   print_keeping(&in);
   return OK;
@@ -540,8 +588,10 @@ static int cmd_rm(int argc, char **argv) {
   int status = OK;
   for (int i = 0; i < argc; i++) {
     int rc = sma_unlink(argv[i]);
-    if (rc != 0) status = cli_fail_os("rm", argv[i], rc, sma_last_os_error());
-    else printf("removed %s\n", argv[i]);
+    if (rc != 0)
+      status = cli_fail_os("rm", argv[i], rc, sma_last_os_error());
+    else
+      printf("removed %s\n", argv[i]);
   }
   return status;
 }
@@ -578,9 +628,8 @@ static int gc_one(const sma_info_t *listed, void *user) {
     c->failed++;
     return 0;
   }
-  printf("%s %s (creator %llu gone, nothing holds it)\n",
-         c->dry_run ? "would remove" : "removed", in.name,
-         (unsigned long long)in.creator_pid);
+  printf("%s %s (creator %llu gone, nothing holds it)\n", c->dry_run ? "would remove" : "removed",
+         in.name, (unsigned long long)in.creator_pid);
   c->removed++;
   return 0;
 }
@@ -597,9 +646,9 @@ static int gc_stray(const sma_stray_t *stray, void *user) {
   if (rc == SMA_ENOENT) return 0;
   if (rc == SMA_EINUSE || rc == SMA_EREPLACED) {
     printf("kept stray %s: %s\n", stray->label,
-           rc == SMA_EREPLACED ? "it was replaced meanwhile"
+           rc == SMA_EREPLACED        ? "it was replaced meanwhile"
            : stray->creator_alive < 0 ? "its creator cannot be judged from here"
-               : "it is held open, or that cannot be ruled out");
+                                      : "it is held open, or that cannot be ruled out");
     return 0;
   }
   if (rc != 0) {
@@ -617,9 +666,12 @@ static int gc_stray(const sma_stray_t *stray, void *user) {
 static int cmd_gc(int argc, char **argv) {
   gc_ctx_t c = {0, NULL, 0, 0};
   for (int i = 0; i < argc; i++) {
-    if (strcmp(argv[i], "--dry-run") == 0) c.dry_run = 1;
-    else if (strcmp(argv[i], "--prefix") == 0 && i + 1 < argc) c.prefix = argv[++i];
-    else return command_help("gc", stderr, USAGE);
+    if (strcmp(argv[i], "--dry-run") == 0)
+      c.dry_run = 1;
+    else if (strcmp(argv[i], "--prefix") == 0 && i + 1 < argc)
+      c.prefix = argv[++i];
+    else
+      return command_help("gc", stderr, USAGE);
   }
   int rc = sma_list(gc_one, &c);
   if (rc != 0) return list_failed("gc", rc, sma_last_os_error());
@@ -639,8 +691,10 @@ static int cmd_describe(int argc, char **argv) {
   if (status != OK) return status;
   char line[SMA_DESCRIPTOR_MAX];
   int rc = sma_describe(a, line, &(size_t){sizeof line});
-  if (rc == 0) printf("%s\n", line);
-  else cli_fail("describe", sma_name(a), rc);
+  if (rc == 0)
+    printf("%s\n", line);
+  else
+    cli_fail("describe", sma_name(a), rc);
   sma_free(a);
   return rc == 0 ? OK : ERR;
 }
@@ -653,8 +707,8 @@ int main(int argc, char **argv) {
   if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0)
     return usage(stdout, OK);
   if (strcmp(cmd, "--version") == 0) {
-    printf("sma %d.%d.%d (%s backend)\n", SMA_VERSION_MAJOR, SMA_VERSION_MINOR,
-           SMA_VERSION_PATCH, sma_backend());
+    printf("sma %d.%d.%d (%s backend)\n", SMA_VERSION_MAJOR, SMA_VERSION_MINOR, SMA_VERSION_PATCH,
+           sma_backend());
     return OK;
   }
   if (strcmp(cmd, "__demo-worker") == 0) return demo_worker_main(n, args);
@@ -669,9 +723,9 @@ int main(int argc, char **argv) {
   static const struct {
     const char *name;
     int (*fn)(int, char **);
-  } commands[] = {{"create", cmd_create}, {"ls", cmd_ls}, {"info", cmd_info},
-                  {"rm", cmd_rm}, {"gc", cmd_gc}, {"describe", cmd_describe},
-                  {"save", cmd_save}, {"load", cmd_load}, {"cat", cmd_cat}};
+  } commands[] = {{"create", cmd_create}, {"ls", cmd_ls},     {"info", cmd_info},
+                  {"rm", cmd_rm},         {"gc", cmd_gc},     {"describe", cmd_describe},
+                  {"save", cmd_save},     {"load", cmd_load}, {"cat", cmd_cat}};
   for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
     if (strcmp(cmd, commands[i].name) != 0) continue;
     if (wants_help(n, args)) return command_help(cmd, stdout, OK);

@@ -57,8 +57,8 @@ static int progress_fits(const sma_view_t *vp) {
  * own elements, whatever the arrays around them. */
 static int rows_fit(const blur_kernel_t *k, const sma_view_t *vi, const sma_view_t *vo,
                     const sma_view_t *vp, size_t in_row0, size_t row0, size_t height) {
-  if (vi->ndim != 2 || vo->ndim != 2 || vi->dtype != SMA_FLOAT32 ||
-      vo->dtype != SMA_FLOAT32 || vi->shape[1] != vo->shape[1] || vo->shape[1] == 0 ||
+  if (vi->ndim != 2 || vo->ndim != 2 || vi->dtype != SMA_FLOAT32 || vo->dtype != SMA_FLOAT32 ||
+      vi->shape[1] != vo->shape[1] || vo->shape[1] == 0 ||
       vi->strides[1] != (ptrdiff_t)sizeof(float) || vo->strides[1] != (ptrdiff_t)sizeof(float) ||
       !progress_fits(vp))
     return 0;
@@ -105,10 +105,9 @@ int demo_worker_main(int argc, char **argv) {
   if (delay > 0) proc_sleep_ms((int)(delay > 600000 ? 600000 : delay)); /* tests interrupt */
   float *tmp = malloc(vo->shape[1] * sizeof *tmp);
   int status = tmp == NULL ? 1 : 0;
-  if (tmp != NULL &&
-      blur_rows(k, vi->data, in_row0, vi->shape[0], vi->strides[0], vo->data, vo->strides[0],
-                row0, row0 + vo->shape[0], height, vo->shape[1], tmp,
-                (blur_progress_t *)sma_data(prog)) != 0) {
+  if (tmp != NULL && blur_rows(k, vi->data, in_row0, vi->shape[0], vi->strides[0], vo->data,
+                               vo->strides[0], row0, row0 + vo->shape[0], height, vo->shape[1], tmp,
+                               (blur_progress_t *)sma_data(prog)) != 0) {
     /* rows_fit() admits no such row: a second line of defence. */
     fprintf(stderr, "sma demo worker: an input row lies outside the input view\n");
     status = 2;
@@ -136,18 +135,17 @@ typedef struct options {
 static volatile int interrupted;
 
 static int usage(FILE *f, int code) {
-  fprintf(f,
-          "usage: sma demo [--size N] [--workers N] [--kernel gauss5|box3]\n"
-          "                [--output FILE.pgm] [--no-baseline] [--prefix P]\n"
-          "                [--verbose] [--worker-delay-ms MS]\n"
-          "Blurs a synthetic N x N float32 raster (default 4096) in shared\n"
-          "memory with N worker processes (default: the number of cores),\n"
-          "checks the result bit for bit against one process, and prints\n"
-          "wall time, throughput and speedup over one worker. Every segment\n"
-          "is unlinked at the end, also on failure or Ctrl-C.\n"
-          "--verbose prints each worker's pid; --worker-delay-ms makes each\n"
-          "worker wait before computing (for testing interruption).\n"
-          "Exit status: 0 verified, 1 error or mismatch, 2 usage, 130 interrupted.\n");
+  fprintf(f, "usage: sma demo [--size N] [--workers N] [--kernel gauss5|box3]\n"
+             "                [--output FILE.pgm] [--no-baseline] [--prefix P]\n"
+             "                [--verbose] [--worker-delay-ms MS]\n"
+             "Blurs a synthetic N x N float32 raster (default 4096) in shared\n"
+             "memory with N worker processes (default: the number of cores),\n"
+             "checks the result bit for bit against one process, and prints\n"
+             "wall time, throughput and speedup over one worker. Every segment\n"
+             "is unlinked at the end, also on failure or Ctrl-C.\n"
+             "--verbose prints each worker's pid; --worker-delay-ms makes each\n"
+             "worker wait before computing (for testing interruption).\n"
+             "Exit status: 0 verified, 1 error or mismatch, 2 usage, 130 interrupted.\n");
   return code;
 }
 
@@ -156,17 +154,30 @@ static int parse_options(int argc, char **argv, options_t *o) {
   for (int i = 0; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) return usage(stdout, 0) - 1;
-    if (strcmp(a, "--no-baseline") == 0) { o->baseline = 0; continue; }
-    if (strcmp(a, "--verbose") == 0) { o->verbose = 1; continue; }
+    if (strcmp(a, "--no-baseline") == 0) {
+      o->baseline = 0;
+      continue;
+    }
+    if (strcmp(a, "--verbose") == 0) {
+      o->verbose = 1;
+      continue;
+    }
     if (v == NULL) return usage(stderr, 2);
     i++;
-    if (strcmp(a, "--size") == 0) o->size = strtoull(v, NULL, 10);
-    else if (strcmp(a, "--workers") == 0) o->workers = atoi(v);
-    else if (strcmp(a, "--kernel") == 0) o->kernel = blur_find_kernel(v);
-    else if (strcmp(a, "--output") == 0) o->output = v;
-    else if (strcmp(a, "--prefix") == 0) o->prefix = v;
-    else if (strcmp(a, "--worker-delay-ms") == 0) o->delay_ms = atoi(v);
-    else return usage(stderr, 2);
+    if (strcmp(a, "--size") == 0)
+      o->size = strtoull(v, NULL, 10);
+    else if (strcmp(a, "--workers") == 0)
+      o->workers = atoi(v);
+    else if (strcmp(a, "--kernel") == 0)
+      o->kernel = blur_find_kernel(v);
+    else if (strcmp(a, "--output") == 0)
+      o->output = v;
+    else if (strcmp(a, "--prefix") == 0)
+      o->prefix = v;
+    else if (strcmp(a, "--worker-delay-ms") == 0)
+      o->delay_ms = atoi(v);
+    else
+      return usage(stderr, 2);
   }
   if (o->size < 8 || o->size > 65536 || o->workers < 1 || o->workers > MAX_WORKERS ||
       (size_t)o->workers > o->size || o->kernel == NULL)
@@ -185,8 +196,8 @@ static void show_progress(const job_t *job, int workers, double t0) {
   uint64_t rows = 0;
   for (int k = 0; k < workers; k++) rows += done[k];
   int pct = (int)(100 * rows / job->o->size), bar = pct / 4;
-  printf("\r  %2d worker%s [%.*s%*s] %3d%% %6.2fs", workers, workers > 1 ? "s" : " ",
-         bar, "#########################", 25 - bar, "", pct, proc_now() - t0);
+  printf("\r  %2d worker%s [%.*s%*s] %3d%% %6.2fs", workers, workers > 1 ? "s" : " ", bar,
+         "#########################", 25 - bar, "", pct, proc_now() - t0);
   fflush(stdout);
 }
 
@@ -204,8 +215,8 @@ static int run_workers(const job_t *job, int workers, double *seconds) {
     size_t in0 = row0 >= r ? row0 - r : 0, in1 = row1 + r <= h ? row1 + r : h;
     sma_t *ti = NULL, *to = NULL, *tp = NULL;
     sma_override_t ov = {.set = SMA_SET_SLICE, .nslice = 1};
-    sma_slice_t s_in = {(int64_t)in0, (int64_t)in1, SMA_NONE}, s_out = {(int64_t)row0, (int64_t)row1, SMA_NONE},
-                s_prog = {k, k + 1, SMA_NONE};
+    sma_slice_t s_in = {(int64_t)in0, (int64_t)in1, SMA_NONE},
+                s_out = {(int64_t)row0, (int64_t)row1, SMA_NONE}, s_prog = {k, k + 1, SMA_NONE};
     char d_in[512], d_out[512], d_prog[512], a_in0[24], a_row0[24], a_h[24], a_delay[24];
     ov.slice = &s_in;
     int rc = sma_clone(&ti, job->in, &ov);
@@ -222,10 +233,12 @@ static int run_workers(const job_t *job, int workers, double *seconds) {
     snprintf(a_h, sizeof a_h, "%zu", h);
     snprintf(a_delay, sizeof a_delay, "%d", o->delay_ms);
     const char *argv[] = {job->self, "__demo-worker", o->kernel->name, d_in, d_out,
-                          d_prog, a_in0, a_row0, a_h, a_delay, NULL};
+                          d_prog,    a_in0,           a_row0,          a_h,  a_delay,
+                          NULL};
     const char *emulated[16];
     if (rc != 0 ||
-        proc_spawn(&procs[k], proc_argv(argv, emulated, sizeof emulated / sizeof *emulated), -1) != 0) {
+        proc_spawn(&procs[k], proc_argv(argv, emulated, sizeof emulated / sizeof *emulated), -1) !=
+            0) {
       fprintf(stderr, "sma demo: cannot start worker %d: %s\n", k,
               rc ? sma_strerror(rc) : "spawn failed");
       failed = 1;
@@ -233,7 +246,8 @@ static int run_workers(const job_t *job, int workers, double *seconds) {
     }
     running[k] = 1;
     live++;
-    if (o->verbose) printf("worker %d pid %llu rows %zu:%zu\n", k, (unsigned long long)procs[k].pid, row0, row1);
+    if (o->verbose)
+      printf("worker %d pid %llu rows %zu:%zu\n", k, (unsigned long long)procs[k].pid, row0, row1);
   }
   if (o->verbose) fflush(stdout);
   int tty = proc_stdout_is_tty();
@@ -291,9 +305,8 @@ static int run_job(job_t *job, const float *ref, double t_ref) {
   const options_t *o = job->o;
   double mpix = (double)o->size * (double)o->size / 1e6, t1 = 0, tn = 0;
   int rc = 0;
-  printf("sma demo: %s %zux%zu float32, kernel %s, backend %s, %d worker%s\n",
-         "blurring", o->size, o->size, o->kernel->name, sma_backend(), o->workers,
-         o->workers > 1 ? "s" : "");
+  printf("sma demo: %s %zux%zu float32, kernel %s, backend %s, %d worker%s\n", "blurring", o->size,
+         o->size, o->kernel->name, sma_backend(), o->workers, o->workers > 1 ? "s" : "");
   printf("  single process (reference): %8.3f s  %8.1f Mpixel/s\n", t_ref, mpix / t_ref);
   /* Every run starts from an output the parent has written once, so the
    * first run does not pay the first writes to fresh pages alone. */
@@ -303,7 +316,8 @@ static int run_job(job_t *job, const float *ref, double t_ref) {
     printf("  1 worker:                   %8.3f s  %8.1f Mpixel/s\n", t1, mpix / t1);
     memset(sma_data(job->out), 0, o->size * o->size * sizeof(float));
   }
-  if ((rc = run_workers(job, o->workers, &tn)) != 0 || (rc = verify(job, ref, "parallel")) != 0) return rc;
+  if ((rc = run_workers(job, o->workers, &tn)) != 0 || (rc = verify(job, ref, "parallel")) != 0)
+    return rc;
   printf("  %d worker%s:%*s%8.3f s  %8.1f Mpixel/s", o->workers, o->workers > 1 ? "s" : " ",
          o->workers >= 10 ? 17 : 18, "", tn, mpix / tn);
   if (t1 > 0) printf("  speedup %.2fx", t1 / tn);
@@ -346,21 +360,15 @@ int demo_main(int argc, char **argv, const char *self) {
   if (rc == 0)
     rc = sma_create_and_register(
         &job.in, reg,
-        &(sma_array_desc_t){
-            .name = o.prefix, .ndim = 2, .shape = shape, .dtype = SMA_FLOAT32},
-        0);
+        &(sma_array_desc_t){.name = o.prefix, .ndim = 2, .shape = shape, .dtype = SMA_FLOAT32}, 0);
   if (rc == 0)
     rc = sma_create_and_register(
         &job.out, reg,
-        &(sma_array_desc_t){
-            .name = o.prefix, .ndim = 2, .shape = shape, .dtype = SMA_FLOAT32},
-        0);
+        &(sma_array_desc_t){.name = o.prefix, .ndim = 2, .shape = shape, .dtype = SMA_FLOAT32}, 0);
   if (rc == 0)
     rc = sma_create_and_register(
         &job.progress, reg,
-        &(sma_array_desc_t){
-            .name = o.prefix, .ndim = 1, .shape = pshape, .dtype = SMA_UINT64},
-        0);
+        &(sma_array_desc_t){.name = o.prefix, .ndim = 1, .shape = pshape, .dtype = SMA_UINT64}, 0);
   int status = 1;
   if (rc != 0) {
     fprintf(stderr, "sma demo: cannot create the arrays: %s\n", sma_strerror(rc));

@@ -27,8 +27,7 @@ typedef struct big {
 } big_t;
 
 static void big_trim(big_t *x) {
-  while (x->len > 0 && x->b[x->len - 1] == 0)
-    x->len--;
+  while (x->len > 0 && x->b[x->len - 1] == 0) x->len--;
 }
 
 static void big_set(big_t *x, uint64_t v) {
@@ -51,10 +50,8 @@ static void big_mul_small(big_t *x, uint32_t m) {
 }
 
 static void big_mul_pow10(big_t *x, int n) {
-  for (; n >= 9; n -= 9)
-    big_mul_small(x, 1000000000u);
-  static const uint32_t small[] = {1,      10,      100,      1000,     10000,
-                                   100000, 1000000, 10000000, 100000000};
+  for (; n >= 9; n -= 9) big_mul_small(x, 1000000000u);
+  static const uint32_t small[] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000};
   if (n > 0) big_mul_small(x, small[n]);
 }
 
@@ -65,8 +62,7 @@ static void big_shift_left(big_t *x, uint32_t bits) {
   if (len > BIG_BLOCKS) len = BIG_BLOCKS;
   for (uint32_t i = len; i-- > 0;) {
     uint64_t hi = i >= blocks && i - blocks < x->len ? x->b[i - blocks] : 0;
-    uint64_t lo =
-        i >= blocks + 1 && i - blocks - 1 < x->len ? x->b[i - blocks - 1] : 0;
+    uint64_t lo = i >= blocks + 1 && i - blocks - 1 < x->len ? x->b[i - blocks - 1] : 0;
     x->b[i] = (uint32_t)(((hi << 32 | lo) << shift) >> 32);
   }
   x->len = len;
@@ -84,8 +80,7 @@ static void big_add(big_t *sum, const big_t *x, const big_t *y) {
   uint32_t n = x->len > y->len ? x->len : y->len;
   uint64_t carry = 0;
   for (uint32_t i = 0; i < n; i++) {
-    uint64_t s =
-        carry + (i < x->len ? x->b[i] : 0) + (i < y->len ? y->b[i] : 0);
+    uint64_t s = carry + (i < x->len ? x->b[i] : 0) + (i < y->len ? y->b[i] : 0);
     sum->b[i] = (uint32_t)s;
     carry = s >> 32;
   }
@@ -170,8 +165,7 @@ static int estimate_exp10(const float_parts_t *v) {
 
 /* Which digit exponents bound the output: the last digit allowed, and
  * the last one that must be reached before stopping at unique digits. */
-static void cutoff_exponents(const cutoff_t *c, int k, int *last_max,
-                             int *last_min) {
+static void cutoff_exponents(const cutoff_t *c, int k, int *last_max, int *last_min) {
   *last_max = k - FLOAT_MAX_DIGITS;
   if (c->max >= 0) {
     int want = c->fractional ? -c->max : k - c->max;
@@ -190,8 +184,7 @@ static void round_up(digits_t *out, uint32_t digit) {
     out->d[out->n++] = (char)('0' + digit + 1);
     return;
   }
-  while (out->n > 0 && out->d[out->n - 1] == '9')
-    out->n--;
+  while (out->n > 0 && out->d[out->n - 1] == '9') out->n--;
   if (out->n == 0) {
     out->d[out->n++] = '1';
     out->exp10++;
@@ -241,8 +234,7 @@ static void dragon4(const float_parts_t *v, const cutoff_t *c, digits_t *out) {
     /* Stop where the digits so far, rounded, can only read back as this
      * value: the rest is within the margin below or above. */
     big_add(&s.tmp, &s.value, &s.margin_high);
-    int cmp_low = big_cmp(&s.value, &s.margin_low),
-        cmp_high = big_cmp(&s.tmp, &s.scale);
+    int cmp_low = big_cmp(&s.value, &s.margin_low), cmp_high = big_cmp(&s.tmp, &s.scale);
     low = even ? cmp_low <= 0 : cmp_low < 0;
     high = even ? cmp_high >= 0 : cmp_high > 0;
     if (((low || high) && k <= last_min) || k == last_max) break;
@@ -268,14 +260,12 @@ static void dragon4(const float_parts_t *v, const cutoff_t *c, digits_t *out) {
 
 static uint32_t highest_bit(uint64_t x) {
   uint32_t n = 0;
-  while (x >>= 1)
-    n++;
+  while (x >>= 1) n++;
   return n;
 }
 
 /* IEEE binary formats: `mant_bits` stored mantissa bits, exponent bias. */
-static float_parts_t parts_of(int negative, uint32_t biased,
-                              uint32_t max_biased, uint64_t fraction,
+static float_parts_t parts_of(int negative, uint32_t biased, uint32_t max_biased, uint64_t fraction,
                               uint32_t mant_bits, int32_t bias) {
   float_parts_t p = {FLOAT_FINITE, negative, 0, 0, 0, 0};
   if (biased == max_biased) {
@@ -296,22 +286,20 @@ static float_parts_t parts_of(int negative, uint32_t biased,
 }
 
 float_parts_t float_parts_half(uint16_t bits) {
-  return parts_of(bits >> 15, (uint32_t)(bits >> 10) & 0x1f, 0x1f,
-                  bits & 0x3ffu, 10, 15);
+  return parts_of(bits >> 15, (uint32_t)(bits >> 10) & 0x1f, 0x1f, bits & 0x3ffu, 10, 15);
 }
 
 float_parts_t float_parts_single(float x) {
   uint32_t bits;
   memcpy(&bits, &x, sizeof bits);
-  return parts_of((int)(bits >> 31), (bits >> 23) & 0xff, 0xff,
-                  bits & 0x7fffffu, 23, 127);
+  return parts_of((int)(bits >> 31), (bits >> 23) & 0xff, 0xff, bits & 0x7fffffu, 23, 127);
 }
 
 float_parts_t float_parts_double(double x) {
   uint64_t bits;
   memcpy(&bits, &x, sizeof bits);
-  return parts_of((int)(bits >> 63), (uint32_t)(bits >> 52) & 0x7ff, 0x7ff,
-                  bits & 0xfffffffffffffu, 52, 1023);
+  return parts_of((int)(bits >> 63), (uint32_t)(bits >> 52) & 0x7ff, 0x7ff, bits & 0xfffffffffffffu,
+                  52, 1023);
 }
 
 /* ---- laying the digits out --------------------------------------------------- */
@@ -334,13 +322,11 @@ static void body_put(body_t *b, char c) {
 }
 
 static void body_zeros(body_t *b, int n) {
-  for (int i = 0; i < n; i++)
-    body_put(b, '0');
+  for (int i = 0; i < n; i++) body_put(b, '0');
 }
 
 /* Adds zeros up to `want` fraction digits (TRIM_NONE), or trims them. */
-static void finish_fraction(body_t *b, float_trim_t trim, int want,
-                            int drop_point) {
+static void finish_fraction(body_t *b, float_trim_t trim, int want, int drop_point) {
   if (trim == FLOAT_TRIM_ONE_ZERO && b->fraction == 0) {
     body_put(b, '0');
     b->fraction++;
@@ -362,23 +348,19 @@ static void finish_fraction(body_t *b, float_trim_t trim, int want,
   }
 }
 
-static void positional(const float_parts_t *v, const float_style_t *st,
-                       body_t *b) {
+static void positional(const float_parts_t *v, const float_style_t *st, body_t *b) {
   digits_t d;
   cutoff_t c = {st->fractional, st->precision, st->min_digits};
   dragon4(v, &c, &d);
   if (d.exp10 >= 0) {
     b->whole = d.exp10 + 1;
     if (d.n <= b->whole) {
-      for (int i = 0; i < d.n; i++)
-        body_put(b, d.d[i]);
+      for (int i = 0; i < d.n; i++) body_put(b, d.d[i]);
       body_zeros(b, b->whole - d.n);
     } else {
-      for (int i = 0; i < b->whole; i++)
-        body_put(b, d.d[i]);
+      for (int i = 0; i < b->whole; i++) body_put(b, d.d[i]);
       body_put(b, '.');
-      for (int i = b->whole; i < d.n; i++)
-        body_put(b, d.d[i]);
+      for (int i = b->whole; i < d.n; i++) body_put(b, d.d[i]);
       b->fraction = d.n - b->whole;
     }
   } else {
@@ -386,8 +368,7 @@ static void positional(const float_parts_t *v, const float_style_t *st,
     body_put(b, '0');
     body_put(b, '.');
     body_zeros(b, -(d.exp10 + 1));
-    for (int i = 0; i < d.n; i++)
-      body_put(b, d.d[i]);
+    for (int i = 0; i < d.n; i++) body_put(b, d.d[i]);
     b->fraction = -(d.exp10 + 1) + d.n;
   }
   if (st->trim != FLOAT_TRIM_POINT && b->fraction == 0) body_put(b, '.');
@@ -397,8 +378,7 @@ static void positional(const float_parts_t *v, const float_style_t *st,
   finish_fraction(b, st->trim, want, 1);
 }
 
-static void scientific(const float_parts_t *v, const float_style_t *st,
-                       body_t *b) {
+static void scientific(const float_parts_t *v, const float_style_t *st, body_t *b) {
   digits_t d;
   cutoff_t c = {0, st->precision < 0 ? -1 : st->precision + 1,
                 st->min_digits < 0 ? -1 : st->min_digits + 1};
@@ -407,28 +387,22 @@ static void scientific(const float_parts_t *v, const float_style_t *st,
   b->whole = 1;
   if (d.n > 1) {
     body_put(b, '.');
-    for (int i = 1; i < d.n; i++)
-      body_put(b, d.d[i]);
+    for (int i = 1; i < d.n; i++) body_put(b, d.d[i]);
     b->fraction = d.n - 1;
   }
   if (st->trim != FLOAT_TRIM_POINT && b->fraction == 0) body_put(b, '.');
   /* NumPy's scientific layout trims zeros but never a point left bare. */
   finish_fraction(b, st->trim, st->min_digits < 0 ? 0 : st->min_digits, 0);
 
-  int e = d.exp10, min_exp = st->exp_digits < 0   ? 2
-                             : st->exp_digits > 5 ? 5
-                                                  : st->exp_digits;
+  int e = d.exp10, min_exp = st->exp_digits < 0 ? 2 : st->exp_digits > 5 ? 5 : st->exp_digits;
   body_put(b, 'e');
   body_put(b, e < 0 ? '-' : '+');
   if (e < 0) e = -e;
   char rev[8];
   int n = 0;
-  for (; e > 0 && n < 5; e /= 10)
-    rev[n++] = (char)('0' + e % 10);
-  while (n < min_exp)
-    rev[n++] = '0'; /* NumPy's: none at all for e+0 with 0 */
-  while (n > 0)
-    body_put(b, rev[--n]);
+  for (; e > 0 && n < 5; e /= 10) rev[n++] = (char)('0' + e % 10);
+  while (n < min_exp) rev[n++] = '0'; /* NumPy's: none at all for e+0 with 0 */
+  while (n > 0) body_put(b, rev[--n]);
 }
 
 /* ---- output ------------------------------------------------------------------ */
@@ -444,14 +418,12 @@ static void sink_put(sink_t *o, const char *s, size_t n) {
 }
 
 static void sink_spaces(sink_t *o, int n) {
-  for (int i = 0; i < n; i++)
-    sink_put(o, " ", 1);
+  for (int i = 0; i < n; i++) sink_put(o, " ", 1);
 }
 
 static int clamp(int x) { return x < -1 ? -1 : x > 1000 ? 1000 : x; }
 
-size_t float_format(const float_parts_t *value, const float_style_t *style,
-                    char *buf, size_t cap) {
+size_t float_format(const float_parts_t *value, const float_style_t *style, char *buf, size_t cap) {
   sink_t o = {buf, cap, 0};
   float_style_t st = *style;
   st.precision = clamp(st.precision);

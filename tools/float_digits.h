@@ -71,7 +71,6 @@ enum { FLOAT_MAX_DIGITS = 96 };
  * length of the whole text, as snprintf() does. Infinities print as "inf"
  * with their sign (or '+' with style->plus), NaNs as "nan" without one,
  * neither padded: NumPy's Dragon4 leaves those to its callers. */
-size_t float_format(const float_parts_t *value, const float_style_t *style,
-                    char *buf, size_t cap);
+size_t float_format(const float_parts_t *value, const float_style_t *style, char *buf, size_t cap);
 
 #endif

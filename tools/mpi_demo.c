@@ -46,7 +46,8 @@ static int parse(int argc, char **argv, options_t *o) {
 }
 
 static int report(const char *what, int rc, int rank) {
-  if (rc != 0 && rank == 0) fprintf(stderr, "sma-mpi demo: %s: %s (%s)\n", what, sma_strerror(rc), sma_err_name(rc));
+  if (rc != 0 && rank == 0)
+    fprintf(stderr, "sma-mpi demo: %s: %s (%s)\n", what, sma_strerror(rc), sma_err_name(rc));
   return rc;
 }
 
@@ -56,14 +57,16 @@ static void print_layout(const sma_mpi_array_t *a, int rank, int size) {
   sma_mpi_layout_get(&l, a);
   size_t first, count;
   sma_mpi_rows(a, &first, &count, NULL);
-  unsigned long long mine[4] = {(unsigned long long)l.node, (unsigned long long)l.node_rank, first, count};
+  unsigned long long mine[4] = {(unsigned long long)l.node, (unsigned long long)l.node_rank, first,
+                                count};
   unsigned long long *all = rank == 0 ? malloc(sizeof mine * (size_t)size) : NULL;
   MPI_Gather(mine, 4, MPI_UNSIGNED_LONG_LONG, all, 4, MPI_UNSIGNED_LONG_LONG, 0, MPI_COMM_WORLD);
   if (rank != 0 || all == NULL) return;
-  printf("  layout: %d node%s, %d rank%s\n", l.nodes, l.nodes == 1 ? "" : "s", size, size == 1 ? "" : "s");
+  printf("  layout: %d node%s, %d rank%s\n", l.nodes, l.nodes == 1 ? "" : "s", size,
+         size == 1 ? "" : "s");
   for (int r = 0; r < size; r++)
-    printf("    rank %d: node %llu (rank %llu there), rows %llu..%llu\n", r, all[4 * r], all[4 * r + 1],
-           all[4 * r + 2], all[4 * r + 2] + all[4 * r + 3]);
+    printf("    rank %d: node %llu (rank %llu there), rows %llu..%llu\n", r, all[4 * r],
+           all[4 * r + 1], all[4 * r + 2], all[4 * r + 2] + all[4 * r + 3]);
   free(all);
 }
 
@@ -75,8 +78,8 @@ static int verify(const options_t *o, const float *got) {
   int ok = img && ref && tmp;
   if (ok) {
     blur_synthesize(img, 0, n, n, n);
-    ok = blur_rows(o->kernel, (const char *)img, 0, n, (ptrdiff_t)(n * sizeof(float)),
-                   (char *)ref, (ptrdiff_t)(n * sizeof(float)), 0, n, n, n, tmp, NULL) == 0 &&
+    ok = blur_rows(o->kernel, (const char *)img, 0, n, (ptrdiff_t)(n * sizeof(float)), (char *)ref,
+                   (ptrdiff_t)(n * sizeof(float)), 0, n, n, n, tmp, NULL) == 0 &&
          memcmp(ref, got, n * n * sizeof *ref) == 0;
   }
   free(img), free(ref), free(tmp);
@@ -97,10 +100,9 @@ static int run(const options_t *o, sma_mpi_array_t *in, sma_mpi_array_t *out, do
   double t0 = MPI_Wtime();
   int xrc = sma_mpi_halo_exchange(in);
   if (rc == 0) rc = xrc;
-  if (rc == 0 &&
-      blur_rows(o->kernel, vi->data, in_first, vi->shape[0], vi->strides[0],
-                (char *)vo->data + (first - out_first) * (size_t)vo->strides[0], vo->strides[0],
-                first, first + count, n, n, tmp, NULL) != 0)
+  if (rc == 0 && blur_rows(o->kernel, vi->data, in_first, vi->shape[0], vi->strides[0],
+                           (char *)vo->data + (first - out_first) * (size_t)vo->strides[0],
+                           vo->strides[0], first, first + count, n, n, tmp, NULL) != 0)
     rc = SMA_EBOUNDS; /* the halo did not cover a row the kernel reads */
   double mine = MPI_Wtime() - t0;
   MPI_Allreduce(&mine, seconds, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
@@ -125,23 +127,21 @@ int main(int argc, char **argv) {
   }
   size_t shape[2] = {o.size, o.size};
   sma_mpi_array_t *in = NULL, *out = NULL;
-  int rc = report("create",
-                  sma_mpi_create(&in, MPI_COMM_WORLD,
-                                 &(sma_array_desc_t){.name = o.prefix,
-                                                     .ndim = 2,
-                                                     .shape = shape,
-                                                     .dtype = SMA_FLOAT32},
-                                 (size_t)o.kernel->radius),
-                  rank);
+  int rc =
+      report("create",
+             sma_mpi_create(&in, MPI_COMM_WORLD,
+                            &(sma_array_desc_t){
+                                .name = o.prefix, .ndim = 2, .shape = shape, .dtype = SMA_FLOAT32},
+                            (size_t)o.kernel->radius),
+             rank);
   if (rc == 0)
-    rc = report("create",
-                sma_mpi_create(&out, MPI_COMM_WORLD,
-                               &(sma_array_desc_t){.name = o.prefix,
-                                                   .ndim = 2,
-                                                   .shape = shape,
-                                                   .dtype = SMA_FLOAT32},
-                               0),
-                rank);
+    rc = report(
+        "create",
+        sma_mpi_create(
+            &out, MPI_COMM_WORLD,
+            &(sma_array_desc_t){.name = o.prefix, .ndim = 2, .shape = shape, .dtype = SMA_FLOAT32},
+            0),
+        rank);
   if (rank == 0 && rc == 0)
     printf("sma-mpi demo: blurring %zux%zu float32, kernel %s, %d rank%s\n", o.size, o.size,
            o.kernel->name, size, size == 1 ? "" : "s");

@@ -2,10 +2,10 @@
  * through the library's stream calls (the files are the command's: the
  * library opens none). */
 #if defined(__linux__)
-#define _GNU_SOURCE /* O_PATH */
+#  define _GNU_SOURCE /* O_PATH */
 #endif
 #if !defined(_WIN32)
-#define _POSIX_C_SOURCE 200809L /* fdopen, ftruncate, O_CLOEXEC, openat, unlinkat */
+#  define _POSIX_C_SOURCE 200809L /* fdopen, ftruncate, O_CLOEXEC, openat, unlinkat */
 #endif
 #include "cli.h"
 #include "sma.h"
@@ -16,9 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 #if !defined(_WIN32)
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#  include <fcntl.h>
+#  include <sys/stat.h>
+#  include <unistd.h>
 #endif
 
 static size_t put(const void *buf, size_t n, void *file) { return fwrite(buf, 1, n, file); }
@@ -67,13 +67,13 @@ static int is_the_segment(const struct stat *file, const sma_t *a) {
  * libsma's, Python's SharedMemory, Boost's -- whose bytes a save would
  * cut to an .npy header: never replaced. */
 static int in_shm_store(const struct stat *file) {
-#if defined(__linux__)
+#  if defined(__linux__)
   struct stat store;
   return stat("/dev/shm", &store) == 0 && file->st_dev == store.st_dev;
-#else
+#  else
   (void)file;
   return 0; /* POSIX shm objects and System V segments have no path here */
-#endif
+#  endif
 }
 
 /* Opens FILE's directory once (O_PATH where there is one: a directory
@@ -83,16 +83,19 @@ static int open_directory(output_t *o, const char *path, char *copy) {
   const char *slash = strrchr(path, '/');
   o->base = slash == NULL ? path : slash + 1;
   if (o->base[0] == '\0') return EISDIR; /* "dir/" names no file */
-  if (slash == NULL) strcpy(copy, ".");
-  else if (slash == path) strcpy(copy, "/");
-  else memcpy(copy, path, (size_t)(slash - path)), copy[slash - path] = '\0';
-#if defined(O_PATH)
+  if (slash == NULL)
+    strcpy(copy, ".");
+  else if (slash == path)
+    strcpy(copy, "/");
+  else
+    memcpy(copy, path, (size_t)(slash - path)), copy[slash - path] = '\0';
+#  if defined(O_PATH)
   int flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
-#elif defined(O_SEARCH)
+#  elif defined(O_SEARCH)
   int flags = O_SEARCH | O_DIRECTORY | O_CLOEXEC;
-#else
+#  else
   int flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
-#endif
+#  endif
   o->dirfd = open(copy, flags);
   return o->dirfd < 0 ? errno : 0;
 }
@@ -132,11 +135,16 @@ static int open_output(output_t *o, const char *path, const sma_t *a) {
     return err; /* no identity: even a file made here is kept (empty) */
   }
   o->dev = st.st_dev, o->ino = st.st_ino;
-  if (is_the_segment(&st, a)) err = -1;
-  else if (!o->created && in_shm_store(&st)) err = -2;
-  else if (!o->created && S_ISREG(st.st_mode) && ftruncate(fd, 0) != 0) err = errno;
-  else if ((o->f = fdopen(fd, "wb")) != NULL) return 0;
-  else err = errno;
+  if (is_the_segment(&st, a))
+    err = -1;
+  else if (!o->created && in_shm_store(&st))
+    err = -2;
+  else if (!o->created && S_ISREG(st.st_mode) && ftruncate(fd, 0) != 0)
+    err = errno;
+  else if ((o->f = fdopen(fd, "wb")) != NULL)
+    return 0;
+  else
+    err = errno;
   close(fd);
   discard_output(o, NULL); /* only a file made here, and nothing written yet */
   return err;
@@ -185,11 +193,15 @@ int cmd_save(int argc, char **argv) {
   output_t out;
   int err = open_output(&out, path, a);
   if (err == -1) {
-    fprintf(stderr, "sma: save %s: %s is the segment itself (same device and inode); "
-                    "it is left as it was\n", sma_name(a), path);
+    fprintf(stderr,
+            "sma: save %s: %s is the segment itself (same device and inode); "
+            "it is left as it was\n",
+            sma_name(a), path);
   } else if (err == -2) {
-    fprintf(stderr, "sma: save %s: %s is a shared-memory segment (it lives in /dev/shm); "
-                    "a save never replaces one: it is left as it was\n", sma_name(a), path);
+    fprintf(stderr,
+            "sma: save %s: %s is a shared-memory segment (it lives in /dev/shm); "
+            "a save never replaces one: it is left as it was\n",
+            sma_name(a), path);
   } else if (err != 0) {
     file_failed("save: cannot create", path, err);
   }
@@ -202,8 +214,10 @@ int cmd_save(int argc, char **argv) {
   err = rc == SMA_EIO ? errno : 0;
   if (fclose(out.f) != 0 && rc == 0) rc = SMA_EIO, err = errno;
   if (rc != 0) {
-    if (err != 0) file_failed("save: writing", path, err);
-    else cli_fail("save", sma_name(a), rc);
+    if (err != 0)
+      file_failed("save: writing", path, err);
+    else
+      cli_fail("save", sma_name(a), rc);
     if (!discard_output(&out, path))
       fprintf(stderr, "sma: save: %s is left incomplete (%s)\n", path,
               out.created ? "it is no longer the file this save created"
@@ -217,8 +231,9 @@ int cmd_save(int argc, char **argv) {
 /* What a refused file gets told beyond the error's sentence. */
 static const char *load_hint(int rc) {
   switch (rc) {
-  case SMA_EDTYPE: return " (libsma holds bool, integers, float16/32/64 and complex64/128; "
-                          "not objects, strings, dates or structured records)";
+  case SMA_EDTYPE:
+    return " (libsma holds bool, integers, float16/32/64 and complex64/128; "
+           "not objects, strings, dates or structured records)";
   case SMA_ENPY: return " (expected a file written by numpy.save)";
   default: return "";
   }
@@ -228,17 +243,21 @@ int cmd_load(int argc, char **argv) {
   const char *path = NULL, *name = NULL;
   unsigned flags = SMA_CREATE_PERSIST; /* this command exits at once */
   for (int i = 0; i < argc; i++) {
-    if (strcmp(argv[i], "--group") == 0) flags |= SMA_CREATE_GROUP;
-    else if (strcmp(argv[i], "--transient") == 0) flags &= ~(unsigned)SMA_CREATE_PERSIST;
-    else if (argv[i][0] != '-' && path == NULL) path = argv[i];
-    else if (argv[i][0] != '-' && name == NULL) name = argv[i];
-    else return cli_usage_of("load");
+    if (strcmp(argv[i], "--group") == 0)
+      flags |= SMA_CREATE_GROUP;
+    else if (strcmp(argv[i], "--transient") == 0)
+      flags &= ~(unsigned)SMA_CREATE_PERSIST;
+    else if (argv[i][0] != '-' && path == NULL)
+      path = argv[i];
+    else if (argv[i][0] != '-' && name == NULL)
+      name = argv[i];
+    else
+      return cli_usage_of("load");
   }
   if (path == NULL) return cli_usage_of("load");
   char built[SMA_NAME_BUF];
   int rc = 0;
-  if (name == NULL &&
-      (rc = sma_build_name("npy", built, &(size_t){sizeof built})) != 0)
+  if (name == NULL && (rc = sma_build_name("npy", built, &(size_t){sizeof built})) != 0)
     return cli_fail("load: name", NULL, rc);
   if (name == NULL) name = built;
   FILE *f = fopen(path, "rb");

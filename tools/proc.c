@@ -10,8 +10,8 @@ int proc_run(const char *const *argv) {
 }
 
 #if defined(_WIN32)
-#include <io.h> /* _get_osfhandle */
-#include <windows.h>
+#  include <io.h> /* _get_osfhandle */
+#  include <windows.h>
 
 /* Wine runs Windows children by itself: no emulator to name. */
 const char *const *proc_argv(const char *const *argv, const char **buf, size_t cap) {
@@ -25,7 +25,10 @@ static size_t quote_arg(char *out, size_t cap, size_t len, const char *arg) {
   if (len + 1 < cap) out[len++] = '"';
   for (const char *p = arg;; p++) {
     size_t slashes = 0;
-    while (*p == '\\') { p++; slashes++; }
+    while (*p == '\\') {
+      p++;
+      slashes++;
+    }
     size_t n = *p == '\0' ? slashes * 2 : *p == '"' ? slashes * 2 + 1 : slashes;
     for (size_t i = 0; i < n && len + 1 < cap; i++) out[len++] = '\\';
     if (*p == '\0') break;
@@ -52,8 +55,8 @@ int proc_spawn(proc_t *p, const char *const *argv, int stdin_fd) {
   HANDLE in = NULL;
   if (stdin_fd >= 0) {
     /* The child inherits only handles marked inheritable. */
-    if (!DuplicateHandle(GetCurrentProcess(), (HANDLE)_get_osfhandle(stdin_fd),
-                         GetCurrentProcess(), &in, 0, TRUE, DUPLICATE_SAME_ACCESS))
+    if (!DuplicateHandle(GetCurrentProcess(), (HANDLE)_get_osfhandle(stdin_fd), GetCurrentProcess(),
+                         &in, 0, TRUE, DUPLICATE_SAME_ACCESS))
       return -1;
     si.dwFlags = STARTF_USESTDHANDLES;
     si.hStdInput = in;
@@ -62,8 +65,7 @@ int proc_spawn(proc_t *p, const char *const *argv, int stdin_fd) {
   }
   /* A path is run as it is; a bare name is looked up as the shell would. */
   int path = strchr(argv[0], '\\') != NULL || strchr(argv[0], '/') != NULL;
-  BOOL ok = CreateProcessA(path ? argv[0] : NULL, cmd, NULL, NULL, TRUE, 0, NULL, NULL,
-                           &si, &pi);
+  BOOL ok = CreateProcessA(path ? argv[0] : NULL, cmd, NULL, NULL, TRUE, 0, NULL, NULL, &si, &pi);
   if (in != NULL) CloseHandle(in);
   if (!ok) return -1;
   CloseHandle(pi.hThread);
@@ -140,27 +142,27 @@ int proc_stdout_is_tty(void) {
 }
 
 #else /* POSIX */
-#include <errno.h>
-#include <signal.h>
-#include <spawn.h>
-#include <stdlib.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
+#  include <errno.h>
+#  include <signal.h>
+#  include <spawn.h>
+#  include <stdlib.h>
+#  include <sys/wait.h>
+#  include <time.h>
+#  include <unistd.h>
 extern char **environ;
 
 const char *const *proc_argv(const char *const *argv, const char **buf, size_t cap) {
-#if defined(SMA_SPAWN_EMULATOR)
+#  if defined(SMA_SPAWN_EMULATOR)
   size_t n = 0;
   buf[n++] = SMA_SPAWN_EMULATOR;
   for (; argv[n - 1] != NULL && n + 1 < cap; n++) buf[n] = argv[n - 1];
   buf[n] = NULL;
   return buf;
-#else
+#  else
   (void)buf;
   (void)cap;
   return argv;
-#endif
+#  endif
 }
 
 int proc_spawn(proc_t *p, const char *const *argv, int stdin_fd) {
@@ -202,8 +204,7 @@ int proc_poll(proc_t *p, int *code, char *how, size_t how_cap) {
 
 void proc_kill(proc_t *p) {
   kill((pid_t)p->handle, SIGKILL);
-  while (waitpid((pid_t)p->handle, NULL, 0) < 0 && errno == EINTR) {
-  }
+  while (waitpid((pid_t)p->handle, NULL, 0) < 0 && errno == EINTR) {}
 }
 
 static volatile int *interrupt_flag;
@@ -223,13 +224,13 @@ void proc_catch_interrupt(volatile int *flag) {
 }
 
 int proc_self_path(char *buf, size_t cap, const char *argv0) {
-#if defined(__linux__)
+#  if defined(__linux__)
   ssize_t n = readlink("/proc/self/exe", buf, cap - 1);
   if (n > 0) {
     buf[n] = '\0';
     return 0;
   }
-#endif
+#  endif
   if (realpath(argv0, buf) != NULL && strlen(buf) < cap) return 0;
   return -1;
 }

@@ -51,7 +51,7 @@ void proc_catch_interrupt(volatile int *flag);
 int proc_self_path(char *buf, size_t cap, const char *argv0);
 
 int proc_cpu_count(void);
-double proc_now(void); /* monotonic seconds */
+double proc_now(void);      /* monotonic seconds */
 int64_t proc_wall_ns(void); /* ns since the Unix epoch, UTC */
 void proc_sleep_ms(int ms);
 int proc_stdout_is_tty(void);

@@ -57,8 +57,7 @@ static atomic_flag live_lock = ATOMIC_FLAG_INIT;
 static sma_mpi_array_t *live;
 
 static void lock_live(void) {
-  while (atomic_flag_test_and_set_explicit(&live_lock, memory_order_acquire)) {
-  }
+  while (atomic_flag_test_and_set_explicit(&live_lock, memory_order_acquire)) {}
 }
 
 static void unlock_live(void) { atomic_flag_clear_explicit(&live_lock, memory_order_release); }
@@ -112,8 +111,7 @@ static void share(size_t total, size_t n, size_t i, size_t *first, size_t *count
 static size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
 
 /* Every rank passed the same shape, dtype and halo. */
-static int same_arguments(MPI_Comm comm, size_t ndim, const size_t *shape, int dtype,
-                          size_t halo) {
+static int same_arguments(MPI_Comm comm, size_t ndim, const size_t *shape, int dtype, size_t halo) {
   unsigned long long mine[SMA_MAX_DIMS + 3] = {ndim, (unsigned long long)dtype, halo};
   for (size_t d = 0; d < ndim && d < SMA_MAX_DIMS; d++) mine[3 + d] = shape[d];
   unsigned long long lo[SMA_MAX_DIMS + 3], hi[SMA_MAX_DIMS + 3];
@@ -212,20 +210,17 @@ static int create_segment(sma_mpi_array_t *a, sma_dtype_t dtype, const char *pre
     size_t seg_shape[SMA_MAX_DIMS];
     memcpy(seg_shape, a->shape, sizeof seg_shape);
     seg_shape[0] = a->seg_count;
-    rc = sma_build_name(prefix ? prefix : "mpi", a->name,
-                        &(size_t){sizeof a->name});
+    rc = sma_build_name(prefix ? prefix : "mpi", a->name, &(size_t){sizeof a->name});
     if (rc == 0)
-      rc = sma_new(&a->whole, &(sma_array_desc_t){.name = a->name,
-                                                  .ndim = a->ndim,
-                                                  .shape = seg_shape,
-                                                  .dtype = dtype});
+      rc = sma_new(&a->whole,
+                   &(sma_array_desc_t){
+                       .name = a->name, .ndim = a->ndim, .shape = seg_shape, .dtype = dtype});
     if (rc == 0 && (rc = sma_create(a->whole, 0)) != 0) {
       sma_free(a->whole);
       a->whole = NULL;
     }
   }
-  if (MPI_Bcast(a->name, SMA_NAME_BUF, MPI_CHAR, 0, shared) != MPI_SUCCESS && rc == 0)
-    rc = SMA_EOS;
+  if (MPI_Bcast(a->name, SMA_NAME_BUF, MPI_CHAR, 0, shared) != MPI_SUCCESS && rc == 0) rc = SMA_EOS;
   return rc;
 }
 
@@ -253,8 +248,8 @@ static void release(sma_mpi_array_t *a) {
   free(a);
 }
 
-int sma_mpi_create(sma_mpi_array_t **out, MPI_Comm comm,
-                   const sma_array_desc_t *desc, size_t halo) {
+int sma_mpi_create(sma_mpi_array_t **out, MPI_Comm comm, const sma_array_desc_t *desc,
+                   size_t halo) {
   static const sma_array_desc_t no_desc = {0};
   const sma_array_desc_t *d = desc != NULL ? desc : &no_desc;
   size_t ndim = d->ndim;
@@ -263,9 +258,8 @@ int sma_mpi_create(sma_mpi_array_t **out, MPI_Comm comm,
   const char *prefix = d->name;
   /* The rows of each rank are the view's slice: a slice of the caller's
    * has no meaning here. */
-  int rc = out == NULL || desc == NULL || d->nslice != 0 || shape == NULL ||
-                   ndim == 0 || ndim > SMA_MAX_DIMS ||
-                   sma_dtype_size(dtype) == 0
+  int rc = out == NULL || desc == NULL || d->nslice != 0 || shape == NULL || ndim == 0 ||
+                   ndim > SMA_MAX_DIMS || sma_dtype_size(dtype) == 0
                ? SMA_EINVAL
                : 0;
   if (out != NULL) *out = NULL;
@@ -281,8 +275,10 @@ int sma_mpi_create(sma_mpi_array_t **out, MPI_Comm comm,
   memcpy(a->shape, shape, ndim * sizeof *shape);
   MPI_Comm_rank(comm, &a->rank);
   rc = row_bytes(ndim, shape, dtype, &a->row_bytes);
-  if (rc == 0) rc = agree(comm, split_nodes(a));
-  else rc = agree(comm, rc);
+  if (rc == 0)
+    rc = agree(comm, split_nodes(a));
+  else
+    rc = agree(comm, rc);
   if (rc == 0) rc = agree(comm, plan_rows(a));
   if (rc == 0) rc = agree(comm, create_segment(a, dtype, prefix));
   if (rc == 0) rc = agree(comm, open_view(a));
@@ -346,8 +342,8 @@ static int swap_halos(sma_mpi_array_t *a) {
    * my last rows go down, and my bottom halo comes from down. */
   int n_up = up == MPI_PROC_NULL ? 0 : n, n_down = down == MPI_PROC_NULL ? 0 : n;
   unsigned char *top = segment_row(a, a->seg_first), *bottom = segment_row(a, end);
-  if (MPI_Sendrecv(segment_row(a, a->node_first), n_up, MPI_BYTE, up, 1, top, n_up, MPI_BYTE,
-                   up, 2, a->leaders, MPI_STATUS_IGNORE) != MPI_SUCCESS ||
+  if (MPI_Sendrecv(segment_row(a, a->node_first), n_up, MPI_BYTE, up, 1, top, n_up, MPI_BYTE, up, 2,
+                   a->leaders, MPI_STATUS_IGNORE) != MPI_SUCCESS ||
       MPI_Sendrecv(segment_row(a, end - a->halo), n_down, MPI_BYTE, down, 2, bottom, n_down,
                    MPI_BYTE, down, 1, a->leaders, MPI_STATUS_IGNORE) != MPI_SUCCESS)
     return SMA_EOS;
@@ -378,14 +374,15 @@ static int rank_rows(const sma_mpi_array_t *a, int root, int **counts, int **dis
     *displs = malloc(sizeof **displs * (size_t)size);
     if (all == NULL || *counts == NULL || *displs == NULL) rc = SMA_ENOMEM;
   }
-  if (agree(a->comm, rc) != 0 ||
-      MPI_Gather(mine, 2, MPI_UNSIGNED_LONG_LONG, all, 2, MPI_UNSIGNED_LONG_LONG, root,
-                 a->comm) != MPI_SUCCESS)
+  if (agree(a->comm, rc) != 0 || MPI_Gather(mine, 2, MPI_UNSIGNED_LONG_LONG, all, 2,
+                                            MPI_UNSIGNED_LONG_LONG, root, a->comm) != MPI_SUCCESS)
     rc = rc ? rc : SMA_EOS;
   for (int r = 0; rank == root && rc == 0 && r < size; r++) {
     unsigned long long off = all[2 * r] * a->row_bytes, len = all[2 * r + 1] * a->row_bytes;
-    if (off > INT_MAX || len > INT_MAX) rc = SMA_EOVERFLOW;
-    else (*displs)[r] = (int)off, (*counts)[r] = (int)len;
+    if (off > INT_MAX || len > INT_MAX)
+      rc = SMA_EOVERFLOW;
+    else
+      (*displs)[r] = (int)off, (*counts)[r] = (int)len;
   }
   free(all);
   return rc;
@@ -404,10 +401,10 @@ static int move_rows(const sma_mpi_array_t *a, int root, void *buf, int gather) 
   if (a->count * a->row_bytes > INT_MAX && rc == 0) rc = SMA_EOVERFLOW;
   if ((rc = agree(a->comm, rc)) == 0) {
     int n = (int)(a->count * a->row_bytes);
-    int e = gather ? MPI_Gatherv(own_rows(a), n, MPI_BYTE, buf, counts, displs, MPI_BYTE, root,
-                                 a->comm)
-                   : MPI_Scatterv(buf, counts, displs, MPI_BYTE, own_rows(a), n, MPI_BYTE, root,
-                                  a->comm);
+    int e =
+        gather
+            ? MPI_Gatherv(own_rows(a), n, MPI_BYTE, buf, counts, displs, MPI_BYTE, root, a->comm)
+            : MPI_Scatterv(buf, counts, displs, MPI_BYTE, own_rows(a), n, MPI_BYTE, root, a->comm);
     if (e != MPI_SUCCESS) rc = SMA_EOS;
   }
   free(counts);
@@ -424,9 +421,12 @@ static int move_rows(const sma_mpi_array_t *a, int root, void *buf, int gather) 
 static int enter_rooted(const sma_mpi_array_t *a, int root) {
   MPI_Comm comm;
   int rc = 0;
-  if (a != NULL) comm = a->comm;
-  else if (only_live_comm(&comm)) rc = SMA_EINVAL;
-  else return SMA_EINVAL;
+  if (a != NULL)
+    comm = a->comm;
+  else if (only_live_comm(&comm))
+    rc = SMA_EINVAL;
+  else
+    return SMA_EINVAL;
   int size = 0;
   if (MPI_Comm_size(comm, &size) != MPI_SUCCESS) rc = SMA_EOS;
   long long mine[3] = {rc, root, -(long long)root}, all[3];

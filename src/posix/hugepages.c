@@ -66,18 +66,18 @@ int sma__huge_advise(void *addr, size_t size) {
 }
 
 int sma__huge_populate(void *addr, size_t size) {
-#if defined(MADV_POPULATE_WRITE)
+#  if defined(MADV_POPULATE_WRITE)
   int rc;
   do {
     rc = madvise(addr, size, MADV_POPULATE_WRITE) == 0 ? 0 : errno;
   } while (rc == EINTR);
   /* EFAULT: a page could not be had (SIGBUS had it been touched). */
   return rc == EFAULT || rc == ENOMEM ? ENOSPC : rc;
-#else
+#  else
   (void)addr;
   (void)size;
   return EINVAL;
-#endif
+#  endif
 }
 
 size_t sma__huge_pmd_mapped(const void *addr) {
@@ -87,17 +87,17 @@ size_t sma__huge_pmd_mapped(const void *addr) {
 }
 
 int sma__huge_touch(const void *addr, size_t size) {
-#if defined(MADV_POPULATE_READ)
+#  if defined(MADV_POPULATE_READ)
   int rc;
   do {
     rc = madvise((void *)(uintptr_t)addr, size, MADV_POPULATE_READ) == 0 ? 0 : errno;
   } while (rc == EINTR);
   return rc;
-#else
+#  else
   (void)addr;
   (void)size;
   return EINVAL;
-#endif
+#  endif
 }
 
 #else /* no transparent huge pages for shared memory here */

@@ -8,20 +8,20 @@
 #include <stdlib.h>
 
 #if defined(__linux__)
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <stdio.h>
-#include <string.h>
-#include <sys/sysmacros.h> /* major, minor */
-#include <time.h>
-#include <unistd.h>
+#  include <dirent.h>
+#  include <errno.h>
+#  include <fcntl.h>
+#  include <stdio.h>
+#  include <string.h>
+#  include <sys/sysmacros.h> /* major, minor */
+#  include <time.h>
+#  include <unistd.h>
 
-#define SHM_DIR "/dev/shm"
+#  define SHM_DIR "/dev/shm"
 
 /* The initial pid namespace's inode number (PROC_PID_INIT_INO): only
  * there does /proc show every process of the machine. */
-#define INIT_PIDNS_INO 0xEFFFFFFCu
+#  define INIT_PIDNS_INO 0xEFFFFFFCu
 
 typedef struct mapped {
   unsigned long long ino;
@@ -29,12 +29,12 @@ typedef struct mapped {
 } mapped_t;
 
 struct sma__os_mappers {
-  unsigned maj, min;     /* /dev/shm's device, as maps shows it */
+  unsigned maj, min; /* /dev/shm's device, as maps shows it */
   dev_t dev;
   struct timespec begun; /* the file-time clock before the first read */
   int complete;          /* every process of the machine examined */
   size_t n, cap;
-  mapped_t *v;           /* sorted by inode once built */
+  mapped_t *v; /* sorted by inode once built */
 };
 
 static int push(sma__os_mappers_t *m, unsigned long long ino) {
@@ -63,8 +63,10 @@ static void merge_from(sma__os_mappers_t *m, size_t from, int add) {
   qsort(m->v + from, m->n - from, sizeof *m->v, by_ino);
   size_t out = from;
   for (size_t i = from + 1; i < m->n; i++) {
-    if (m->v[i].ino != m->v[out].ino) m->v[++out] = m->v[i];
-    else if (add) m->v[out].count += m->v[i].count;
+    if (m->v[i].ino != m->v[out].ino)
+      m->v[++out] = m->v[i];
+    else if (add)
+      m->v[out].count += m->v[i].count;
   }
   m->n = out + 1;
 }

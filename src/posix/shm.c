@@ -177,10 +177,8 @@ static int open_unnamed(const char *name, mode_t mode, int long_build) {
     errno = EEXIST;
     return -1;
   }
-  int fd = SMA__INJECT(open(SHM_DIR, O_TMPFILE | O_RDWR | O_CLOEXEC, mode), -1,
-                       EOPNOTSUPP);
-  if (fd < 0 && (errno == EISDIR || errno == EINVAL || errno == ENOENT ||
-                 errno == ENOTDIR))
+  int fd = SMA__INJECT(open(SHM_DIR, O_TMPFILE | O_RDWR | O_CLOEXEC, mode), -1, EOPNOTSUPP);
+  if (fd < 0 && (errno == EISDIR || errno == EINVAL || errno == ENOENT || errno == ENOTDIR))
     errno = EOPNOTSUPP; /* old kernel, or no /dev/shm directory */
   return fd;
 }
@@ -191,8 +189,7 @@ static int link_name(int fd, const char *name) {
   shm_file_t file = shm_file(name);
   char self[64];
   snprintf(self, sizeof self, "/proc/self/fd/%d", fd);
-  if (SMA__INJECT(linkat(AT_FDCWD, self, AT_FDCWD, file.path, AT_SYMLINK_FOLLOW), -1,
-                  ENOSPC) == 0)
+  if (SMA__INJECT(linkat(AT_FDCWD, self, AT_FDCWD, file.path, AT_SYMLINK_FOLLOW), -1, ENOSPC) == 0)
     return 0;
   if (errno != ENOENT) return errno;
   /* No /proc: AT_EMPTY_PATH (needs CAP_DAC_READ_SEARCH on older kernels). */
@@ -259,8 +256,8 @@ static int build_huge(int fd, size_t size, unsigned flags, sma__os_segment_t *se
 
 /* Sizes the new object, stores the record at its end and reserves and
  * maps it: the steps after the name (or the unnamed file) exists. */
-static int build(int fd, size_t size, unsigned flags,
-                 const unsigned char *record, sma__os_segment_t *seg) {
+static int build(int fd, size_t size, unsigned flags, const unsigned char *record,
+                 sma__os_segment_t *seg) {
   off_t at = (off_t)(size - SMA__RECORD_SIZE);
   /* The one ftruncate of the object's life: Darwin refuses a second. */
   int e = SMA__INJECT(ftruncate(fd, (off_t)size), -1, EIO) == 0 ? 0 : errno;
@@ -349,9 +346,8 @@ static int taken_instead(const char *name, int looked_before, int e) {
   return fstatat(AT_FDCWD, shm_file(name).path, &st, AT_SYMLINK_NOFOLLOW) == 0 ? EEXIST : e;
 }
 
-int sma__os_create(const char *name, size_t size, unsigned flags,
-                   const unsigned char *record, sma__os_segment_t *seg,
-                   int *os_err) {
+int sma__os_create(const char *name, size_t size, unsigned flags, const unsigned char *record,
+                   sma__os_segment_t *seg, int *os_err) {
   char path[SMA_NAME_BUF + 2];
   int rc = os_name(name, path, sizeof path);
   if (rc != 0) return rc;
@@ -441,8 +437,9 @@ static int unname_unpublished(const char *name, const sma__os_segment_t *seg) {
 int sma__os_publish(const char *name, sma__os_segment_t *seg, int *os_err) {
   mode_t mode = (seg->effective & SMA_CREATE_GROUP) ? 0660 : 0600;
   int e = seg->unnamed == 1 ? link_name((int)seg->handle, name)
-          : seg->unnamed == 2 ? publish_staged(name, seg, mode)
-          : (SMA__INJECT(fchmod((int)seg->handle, mode), -1, EPERM) == 0 ? 0 : errno);
+          : seg->unnamed == 2
+              ? publish_staged(name, seg, mode)
+              : (SMA__INJECT(fchmod((int)seg->handle, mode), -1, EPERM) == 0 ? 0 : errno);
   if (e != 0) {
     unname_unpublished(name, seg);
     int ignored;
@@ -577,8 +574,8 @@ int sma__os_open(const char *name, int readonly, sma__os_segment_t *seg, int *os
 /* One lstat of the /dev/shm file: what open() would find there, without
  * opening it. shm_open() does not follow a symlink, and anything but a
  * regular file is left to open() to refuse as it does. */
-int sma__os_identify(const char *name, int readonly, uint64_t ident[2], size_t *size,
-                     int *creating, int *os_err) {
+int sma__os_identify(const char *name, int readonly, uint64_t ident[2], size_t *size, int *creating,
+                     int *os_err) {
   if (!OS->posix_shm_dir) return SMA_ENOTSUP; /* no file to stat (Darwin) */
   struct stat st;
   if (fstatat(AT_FDCWD, shm_file(name).path, &st, AT_SYMLINK_NOFOLLOW) != 0)
@@ -599,8 +596,7 @@ int sma__os_identify(const char *name, int readonly, uint64_t ident[2], size_t *
   return 0;
 }
 
-int sma__os_read(const sma__os_segment_t *seg, uint64_t offset, void *buf,
-                 size_t n, int *os_err) {
+int sma__os_read(const sma__os_segment_t *seg, uint64_t offset, void *buf, size_t n, int *os_err) {
   if (!OS->posix_fd_io) return sma__read_mapped(seg, offset, buf, n);
   if (offset > seg->size || n > seg->size - offset) return SMA_ETOOSMALL;
   unsigned char *p = buf;
@@ -688,9 +684,7 @@ static int lease_take(int fd) {
   return errno == EAGAIN ? 1 : -1;
 }
 
-static void lease_release(int fd) {
-  fcntl(fd, F_SETLEASE, F_UNLCK);
-}
+static void lease_release(int fd) { fcntl(fd, F_SETLEASE, F_UNLCK); }
 
 /* Does any process but the caller hold the file of `fd` (opened
  * read-only) open or mapped? 0 no (proven), 1 yes, -1 cannot tell. The
@@ -729,8 +723,8 @@ static int open_path(const char *path, struct stat *sb) {
  * and looking must never block anyone. So where /proc cannot show every
  * process (another user's maps, a pid namespace), the count is unknown
  * (-1); only gc, on a candidate it is about to remove, takes a lease. */
-static int dir_stat(const char *name, const sma__os_mappers_t *mappers,
-                    sma__os_stat_t *st, int *os_err) {
+static int dir_stat(const char *name, const sma__os_mappers_t *mappers, sma__os_stat_t *st,
+                    int *os_err) {
   st->attached = -1;
   struct stat sb;
   shm_file_t file = shm_file(name);
@@ -750,8 +744,7 @@ static int same_file(const struct stat *a, const struct stat *b) {
 
 /* remove_unused(): still the object `ident`, with one name. */
 static int identity_verdict(const struct stat *sb, const uint64_t ident[2]) {
-  if ((uint64_t)sb->st_dev != ident[0] || (uint64_t)sb->st_ino != ident[1])
-    return SMA_EREPLACED;
+  if ((uint64_t)sb->st_dev != ident[0] || (uint64_t)sb->st_ino != ident[1]) return SMA_EREPLACED;
   if (!S_ISREG(sb->st_mode) || sb->st_nlink != 1) return SMA_EINUSE; /* other names */
   return 0;
 }
@@ -803,8 +796,7 @@ static int unlink_unused(const char *path, const uint64_t ident[2], int *os_err)
  * A first look, which holds nothing, spares a segment in use the lease
  * (its users' open() would wait for an instant); the decision is then
  * taken again, and acted on, under the lease (unlink_unused). */
-static int dir_remove_unused(const char *name, const uint64_t ident[2],
-                             int dry_run, int *os_err) {
+static int dir_remove_unused(const char *name, const uint64_t ident[2], int dry_run, int *os_err) {
   shm_file_t file = shm_file(name);
   struct stat sb;
   int fd = open_path(file.path, &sb);
@@ -818,8 +810,8 @@ static int dir_remove_unused(const char *name, const uint64_t ident[2],
 }
 
 /* The intent's object (stage_intent): "posix DEV STAGED NAME". */
-static int parse_object(const char *object, unsigned long long *dev, char *staged,
-                        size_t cap, const char **name) {
+static int parse_object(const char *object, unsigned long long *dev, char *staged, size_t cap,
+                        const char **name) {
   int at = 0;
   char fmt[32];
   snprintf(fmt, sizeof fmt, "posix %%llu %%%zus %%n", cap - 1);
@@ -919,21 +911,19 @@ int sma__os_stat(const char *name, const sma__os_mappers_t *mappers, sma__os_sta
  * caps.proves_unused, so the darwin personality never gets here).
  * Elsewhere (macOS) src/no_gc.c stands in. */
 #if defined(__linux__)
-int sma__os_remove_unused(const char *name, const uint64_t ident[2],
-                          int dry_run, int *os_err) {
+int sma__os_remove_unused(const char *name, const uint64_t ident[2], int dry_run, int *os_err) {
   return OS->posix_shm_dir ? dir_remove_unused(name, ident, dry_run, os_err) : SMA_EINUSE;
 }
 
 int sma__os_intent_objects(const char *object, uint64_t creator,
-                           int (*fn)(const sma__os_stray_t *stray, void *user),
-                           void *user, size_t *found, int *os_err) {
+                           int (*fn)(const sma__os_stray_t *stray, void *user), void *user,
+                           size_t *found, int *os_err) {
   (void)creator; /* tmpfs keeps no creator: the intent names the file */
   *found = 0;
   return OS->posix_shm_dir ? dir_intent_objects(object, fn, user, found, os_err) : SMA_ENOTSUP;
 }
 
-int sma__os_remove_stray(const sma__os_stray_t *stray, int dry_run,
-                         int *os_err) {
+int sma__os_remove_stray(const sma__os_stray_t *stray, int dry_run, int *os_err) {
   return OS->posix_shm_dir ? dir_remove_stray(stray, dry_run, os_err) : SMA_EINUSE;
 }
 
@@ -944,8 +934,7 @@ int sma__os_restore_revoked(const char *object, int *os_err) {
 }
 #endif
 
-int sma__os_list(int (*fn)(const char *name, void *user), void *user,
-                 int *os_err) {
+int sma__os_list(int (*fn)(const char *name, void *user), void *user, int *os_err) {
   if (USE_INDEX) return SMA_ENOTSUP; /* common code walks the index */
   DIR *d = opendir(SHM_DIR);
   if (d == NULL) return fail(errno, os_err);

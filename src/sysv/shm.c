@@ -65,7 +65,7 @@
 #include <sys/shm.h>
 #include <sys/stat.h>
 #if defined(__APPLE__)
-#include <sys/sysctl.h>
+#  include <sys/sysctl.h>
 #endif
 #include <unistd.h>
 
@@ -114,7 +114,7 @@ static int from_errno(int e, int creating) {
   case EACCES:
   case EPERM: return SMA_EACCES;
   case EINVAL: return creating ? SMA_ETOOBIG : SMA_EINVAL; /* > shmmax */
-  case ENOSPC: return SMA_ELIMIT; /* shmmni or shmall */
+  case ENOSPC: return SMA_ELIMIT;                          /* shmmni or shmall */
   case ENOMEM: return SMA_ENOMEM;
   case EMFILE: return SMA_ELIMIT; /* shmseg */
   default: return SMA_EOS;
@@ -132,8 +132,7 @@ static int fail(int e, int creating, int *os_err) {
 
 static key_t key_of(const char *name, int probe) {
   uint32_t h = 2166136261u;
-  for (const unsigned char *p = (const unsigned char *)name; *p; p++)
-    h = (h ^ *p) * 16777619u;
+  for (const unsigned char *p = (const unsigned char *)name; *p; p++) h = (h ^ *p) * 16777619u;
   h += (uint32_t)probe * 0x9E3779B9u;
   key_t key = (key_t)h;
   return key == IPC_PRIVATE ? (key_t)1 : key;
@@ -141,10 +140,10 @@ static key_t key_of(const char *name, int probe) {
 
 /* What a probe holds. */
 enum probe_kind {
-  PROBE_FREE,     /* no segment at this key */
-  PROBE_OTHER,    /* another name, no record yet, or not trustworthy */
-  PROBE_DENIED,   /* a segment this user may not examine */
-  PROBE_NAMED     /* a trustworthy segment whose record carries the name */
+  PROBE_FREE,   /* no segment at this key */
+  PROBE_OTHER,  /* another name, no record yet, or not trustworthy */
+  PROBE_DENIED, /* a segment this user may not examine */
+  PROBE_NAMED   /* a trustworthy segment whose record carries the name */
 };
 
 typedef struct probe {
@@ -161,9 +160,7 @@ static int trustworthy(const struct shmid_ds *ds) {
   return (ds->shm_perm.mode & 007) == 0 && ds->shm_perm.uid == ds->shm_perm.cuid;
 }
 
-static int is_creating(const probe_t *p) {
-  return (p->ds.shm_perm.mode & CREATING_MARK) != 0;
-}
+static int is_creating(const probe_t *p) { return (p->ds.shm_perm.mode & CREATING_MARK) != 0; }
 
 /* ThreadSanitizer intercepts munmap() but not shmdt(): after a shmdt()
  * it still holds the range's old accesses, and takes a later attach at the
@@ -176,12 +173,12 @@ static int is_creating(const probe_t *p) {
  * fail (a huge-page segment whose size is not a multiple of the huge
  * page), shmdt() does it. */
 #if defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define SMA_UNDER_TSAN 1
-#endif
+#  if __has_feature(thread_sanitizer)
+#    define SMA_UNDER_TSAN 1
+#  endif
 #endif
 #if defined(__SANITIZE_THREAD__)
-#define SMA_UNDER_TSAN 1
+#  define SMA_UNDER_TSAN 1
 #endif
 
 static int detach(void *addr, size_t size) {
@@ -272,8 +269,8 @@ static int examine(const char *name, int i, probe_t *p) {
     if (errno == EIDRM || errno == EINVAL) return 0; /* gone meanwhile */
     return deny(p, errno);
   }
-  p->kind = trustworthy(&p->ds) && record_names(p->id, (size_t)p->ds.shm_segsz, name)
-                ? PROBE_NAMED : PROBE_OTHER;
+  p->kind = trustworthy(&p->ds) && record_names(p->id, (size_t)p->ds.shm_segsz, name) ? PROBE_NAMED
+                                                                                      : PROBE_OTHER;
   /* The state that goes with the record is read after it: a stat taken
    * before could catch a rival between its shmget and its attach (nattch
    * 0) and the read then find the record it wrote since. Together they
@@ -356,9 +353,8 @@ static int resolve_rivals(const char *name, int mine) {
 
 /* Steps 2-3: takes the first free probe still free, attaches it and
  * writes the record. *probe gets its index. */
-static int claim_probe(const char *name, size_t size, unsigned flags,
-                       const int free_probe[PROBES], const unsigned char *record,
-                       sma__os_segment_t *seg, int *probe) {
+static int claim_probe(const char *name, size_t size, unsigned flags, const int free_probe[PROBES],
+                       const unsigned char *record, sma__os_segment_t *seg, int *probe) {
   int mode = ((flags & SMA_CREATE_GROUP) ? 0660 : 0600) | CREATING_MARK;
   for (int i = 0; i < PROBES; i++) {
     if (!free_probe[i]) continue;
@@ -382,8 +378,7 @@ static int claim_probe(const char *name, size_t size, unsigned flags,
       shmctl(id, IPC_RMID, NULL);
       return e;
     }
-    memcpy((unsigned char *)seg->addr + size - SMA__RECORD_SIZE, record,
-           SMA__RECORD_SIZE);
+    memcpy((unsigned char *)seg->addr + size - SMA__RECORD_SIZE, record, SMA__RECORD_SIZE);
     atomic_thread_fence(memory_order_seq_cst); /* record before our scan */
     seg->effective = (flags & SMA_CREATE_GROUP) | (huge ? SMA_CREATE_HUGEPAGES : 0);
     *probe = i;
@@ -418,9 +413,8 @@ static void discard(sma__os_segment_t *seg) {
   seg->handle = -1;
 }
 
-int sma__os_create(const char *name, size_t size, unsigned flags,
-                   const unsigned char *record, sma__os_segment_t *seg,
-                   int *os_err) {
+int sma__os_create(const char *name, size_t size, unsigned flags, const unsigned char *record,
+                   sma__os_segment_t *seg, int *os_err) {
   int free_probe[PROBES];
   for (int i = 0; i < PROBES; i++) {
     probe_t p;
@@ -482,8 +476,8 @@ int sma__os_open(const char *name, int readonly, sma__os_segment_t *seg, int *os
 /* The segment the name's probes find, as open() finds it, unattached.
  * find() read its record through a read-only attach, which the kernel
  * allowed only with read permission: what a read-only open needs. */
-int sma__os_identify(const char *name, int readonly, uint64_t ident[2], size_t *size,
-                     int *creating, int *os_err) {
+int sma__os_identify(const char *name, int readonly, uint64_t ident[2], size_t *size, int *creating,
+                     int *os_err) {
   (void)readonly;
   probe_t p;
   int e = find(name, &p);
@@ -497,8 +491,7 @@ int sma__os_identify(const char *name, int readonly, uint64_t ident[2], size_t *
 
 /* System V segments cannot be truncated and live in the kernel's own
  * shm mount, which has no size limit: reading the mapping cannot fault. */
-int sma__os_read(const sma__os_segment_t *seg, uint64_t offset, void *buf,
-                 size_t n, int *os_err) {
+int sma__os_read(const sma__os_segment_t *seg, uint64_t offset, void *buf, size_t n, int *os_err) {
   (void)os_err;
   return sma__read_mapped(seg, offset, buf, n);
 }
@@ -524,8 +517,7 @@ int sma__os_close(sma__os_segment_t *seg, int *os_err) {
 int sma__os_unlink(const char *name, int *os_err) {
   probe_t p;
   int e = find(name, &p);
-  if (e == 0)
-    e = SMA__INJECT(shmctl(p.id, IPC_RMID, NULL), -1, EIO) == 0 ? 0 : errno;
+  if (e == 0) e = SMA__INJECT(shmctl(p.id, IPC_RMID, NULL), -1, EIO) == 0 ? 0 : errno;
   return e == 0 ? 0 : fail(e, 0, os_err);
 }
 
@@ -607,8 +599,8 @@ static void write_revocation(int id, key_t key, const struct shmid_ds *ds, char 
   revocation_t r;
   describe_revocation(id, key, ds, &r);
   entry[0] = '\0';
-  int n = snprintf(object, sizeof object, REVOKED_FORMAT, r.ns, r.id, r.key, r.uid, r.gid,
-                   r.mode, r.cuid, r.cpid, r.size);
+  int n = snprintf(object, sizeof object, REVOKED_FORMAT, r.ns, r.id, r.key, r.uid, r.gid, r.mode,
+                   r.cuid, r.cpid, r.size);
   if (n > 0 && (size_t)n < sizeof object) sma__intent_write(object, entry);
 }
 
@@ -710,10 +702,10 @@ int sma__os_restore_revoked(const char *object, int *os_err) {
   if (now != r.id) return 0; /* the key names another segment now: not ours to touch */
   struct shmid_ds ds;
   if (stat_revoked(r.id, &ds) != 0) {
-    if (errno == EINVAL || errno == EIDRM) return 0; /* removed meanwhile */
+    if (errno == EINVAL || errno == EIDRM) return 0;              /* removed meanwhile */
     return errno == EACCES ? SMA_EACCES : fail(errno, 0, os_err); /* unknown: kept */
   }
-  if (!same_segment(&ds, &r)) return 0; /* another segment got the shmid */
+  if (!same_segment(&ds, &r)) return 0;          /* another segment got the shmid */
   if ((ds.shm_perm.mode & 0777u) != 0) return 0; /* restored already */
   int e = restore_owner_mode(r.id, r.uid, r.gid, r.mode);
   if (e == EINVAL || e == EIDRM) return 0; /* removed meanwhile */
@@ -722,8 +714,7 @@ int sma__os_restore_revoked(const char *object, int *os_err) {
 
 /* The shmid is the identity: a segment re-created under the name has
  * another. */
-int sma__os_remove_unused(const char *name, const uint64_t ident[2],
-                          int dry_run, int *os_err) {
+int sma__os_remove_unused(const char *name, const uint64_t ident[2], int dry_run, int *os_err) {
   SMA__PAUSE_POINT(); /* tests: the window between judging and removing */
   probe_t p;
   int e = find(name, &p);
@@ -748,9 +739,8 @@ static int record_state(int id, size_t size) {
  * mark alone proves nothing (any program may use mode 0700): the intent
  * that led here, and the creator pid the kernel recorded, do. */
 static int unpublished_by(int id, const struct shmid_ds *ds, uint64_t creator) {
-  return ds->shm_cpid > 0 && (uint64_t)ds->shm_cpid == creator &&
-         ds->shm_perm.cuid == geteuid() && ds->shm_perm.uid == geteuid() &&
-         (ds->shm_perm.mode & CREATING_MARK) != 0 &&
+  return ds->shm_cpid > 0 && (uint64_t)ds->shm_cpid == creator && ds->shm_perm.cuid == geteuid() &&
+         ds->shm_perm.uid == geteuid() && (ds->shm_perm.mode & CREATING_MARK) != 0 &&
          record_state(id, (size_t)ds->shm_segsz) == 0;
 }
 
@@ -770,21 +760,17 @@ static int stray_shmid(const sma__os_stray_t *s) {
   return (int)(uint32_t)(s->ident[0] & 0xffffffffu);
 }
 
-static key_t stray_key(const sma__os_stray_t *s) {
-  return (key_t)(uint32_t)(s->ident[0] >> 32);
-}
+static key_t stray_key(const sma__os_stray_t *s) { return (key_t)(uint32_t)(s->ident[0] >> 32); }
 
-static uint64_t stray_creator(const sma__os_stray_t *s) {
-  return s->ident[1];
-}
+static uint64_t stray_creator(const sma__os_stray_t *s) { return s->ident[1]; }
 
 /* Shm_cpid is the creator's pid as this pid namespace sees it (Linux 4.17
  * and later; earlier, as the creator's own namespace saw it). Common code
  * calls this only for a creator of its own pid namespace, where both are
  * the same number. */
 int sma__os_intent_objects(const char *object, uint64_t creator,
-                           int (*fn)(const sma__os_stray_t *stray, void *user),
-                           void *user, size_t *found, int *os_err) {
+                           int (*fn)(const sma__os_stray_t *stray, void *user), void *user,
+                           size_t *found, int *os_err) {
   (void)os_err;
   *found = 0;
   unsigned long long ns;
@@ -815,8 +801,7 @@ int sma__os_intent_objects(const char *object, uint64_t creator,
 
 /* The shmid is the identity, with the creator's pid: an id the kernel
  * hands out again also has a new creator. */
-int sma__os_remove_stray(const sma__os_stray_t *stray, int dry_run,
-                         int *os_err) {
+int sma__os_remove_stray(const sma__os_stray_t *stray, int dry_run, int *os_err) {
   int id = stray_shmid(stray);
   uint64_t creator = stray_creator(stray);
   struct shmid_ds ds;
@@ -829,8 +814,7 @@ int sma__os_remove_stray(const sma__os_stray_t *stray, int dry_run,
   return remove_unattached(id, stray_key(stray), &ds, os_err);
 }
 
-int sma__os_list(int (*fn)(const char *name, void *user), void *user,
-                 int *os_err) {
+int sma__os_list(int (*fn)(const char *name, void *user), void *user, int *os_err) {
   if (USE_INDEX) return SMA_ENOTSUP; /* common code walks the index */
   FILE *f = fopen("/proc/sysvipc/shm", "re");
   if (f == NULL) return fail(errno, 0, os_err);

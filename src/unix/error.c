@@ -22,18 +22,18 @@ static const char *error_name(int e) {
     int value;
     const char *name;
   } names[] = {
-      {EPERM, "EPERM"},   {ENOENT, "ENOENT"},   {ESRCH, "ESRCH"},
-      {EINTR, "EINTR"},   {EIO, "EIO"},         {ENXIO, "ENXIO"},
-      {EBADF, "EBADF"},   {EAGAIN, "EAGAIN"},   {ENOMEM, "ENOMEM"},
-      {EACCES, "EACCES"}, {EFAULT, "EFAULT"},   {EBUSY, "EBUSY"},
-      {EEXIST, "EEXIST"}, {EXDEV, "EXDEV"},     {ENODEV, "ENODEV"},
-      {ENOTDIR, "ENOTDIR"}, {EISDIR, "EISDIR"}, {EINVAL, "EINVAL"},
-      {ENFILE, "ENFILE"}, {EMFILE, "EMFILE"},   {ETXTBSY, "ETXTBSY"},
-      {EFBIG, "EFBIG"},   {ENOSPC, "ENOSPC"},   {EROFS, "EROFS"},
-      {EMLINK, "EMLINK"}, {ERANGE, "ERANGE"},   {ENAMETOOLONG, "ENAMETOOLONG"},
-      {ENOSYS, "ENOSYS"}, {ELOOP, "ELOOP"},     {EOVERFLOW, "EOVERFLOW"},
-      {EIDRM, "EIDRM"},   {ENOTSUP, "ENOTSUP"}, {EOPNOTSUPP, "EOPNOTSUPP"},
-      {EDQUOT, "EDQUOT"}, {ESTALE, "ESTALE"},   {ENOTEMPTY, "ENOTEMPTY"},
+      {EPERM, "EPERM"},     {ENOENT, "ENOENT"},   {ESRCH, "ESRCH"},
+      {EINTR, "EINTR"},     {EIO, "EIO"},         {ENXIO, "ENXIO"},
+      {EBADF, "EBADF"},     {EAGAIN, "EAGAIN"},   {ENOMEM, "ENOMEM"},
+      {EACCES, "EACCES"},   {EFAULT, "EFAULT"},   {EBUSY, "EBUSY"},
+      {EEXIST, "EEXIST"},   {EXDEV, "EXDEV"},     {ENODEV, "ENODEV"},
+      {ENOTDIR, "ENOTDIR"}, {EISDIR, "EISDIR"},   {EINVAL, "EINVAL"},
+      {ENFILE, "ENFILE"},   {EMFILE, "EMFILE"},   {ETXTBSY, "ETXTBSY"},
+      {EFBIG, "EFBIG"},     {ENOSPC, "ENOSPC"},   {EROFS, "EROFS"},
+      {EMLINK, "EMLINK"},   {ERANGE, "ERANGE"},   {ENAMETOOLONG, "ENAMETOOLONG"},
+      {ENOSYS, "ENOSYS"},   {ELOOP, "ELOOP"},     {EOVERFLOW, "EOVERFLOW"},
+      {EIDRM, "EIDRM"},     {ENOTSUP, "ENOTSUP"}, {EOPNOTSUPP, "EOPNOTSUPP"},
+      {EDQUOT, "EDQUOT"},   {ESTALE, "ESTALE"},   {ENOTEMPTY, "ENOTEMPTY"},
   };
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
     if (names[i].value == e) return names[i].name;
@@ -45,6 +45,8 @@ void sma__os_error_text(int os_err, char *buf, size_t cap) {
   if (strerror_r(os_err, message, sizeof message) != 0)
     snprintf(message, sizeof message, "unknown error");
   const char *name = error_name(os_err);
-  if (name != NULL) snprintf(buf, cap, "%s: %s", name, message);
-  else snprintf(buf, cap, "errno %d: %s", os_err, message);
+  if (name != NULL)
+    snprintf(buf, cap, "%s: %s", name, message);
+  else
+    snprintf(buf, cap, "errno %d: %s", os_err, message);
 }

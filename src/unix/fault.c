@@ -33,8 +33,7 @@ void sma__fault_pause(void) {
   long ms = text != NULL ? strtol(text, NULL, 10) : 0;
   if (ms <= 0 || ms > 60000) return;
   struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
-  }
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
 }
 
 void sma__fault_pause_at(const char *where) {

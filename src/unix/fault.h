@@ -11,13 +11,12 @@
 #define SMA_UNIX_FAULT_H
 
 #if defined(SMA_FAULT_INJECTION)
-#include <errno.h>
+#  include <errno.h>
 /* Nonzero when this call must fail. */
 int sma__fault_next(void);
 void sma__fault_arm(int n);
 int sma__fault_calls(void);
-#define SMA__INJECT(call, failed, err)                                         \
-  (sma__fault_next() ? (errno = (err), (failed)) : (call))
+#  define SMA__INJECT(call, failed, err) (sma__fault_next() ? (errno = (err), (failed)) : (call))
 /* Sleeps for SMA_FAULT_PAUSE_MS milliseconds (environment; none if unset)
  * where a race needs a window wide enough for a test to hit it. */
 void sma__fault_pause(void);
@@ -25,12 +24,12 @@ void sma__fault_pause(void);
  * test can stop one step of a multi-step operation. Unnamed points pause
  * only when SMA_FAULT_PAUSE_AT is unset. */
 void sma__fault_pause_at(const char *where);
-#define SMA__PAUSE_POINT() sma__fault_pause_at(NULL)
-#define SMA__PAUSE_AT(where) sma__fault_pause_at(where)
+#  define SMA__PAUSE_POINT() sma__fault_pause_at(NULL)
+#  define SMA__PAUSE_AT(where) sma__fault_pause_at(where)
 #else
-#define SMA__INJECT(call, failed, err) (call)
-#define SMA__PAUSE_POINT() ((void)0)
-#define SMA__PAUSE_AT(where) ((void)0)
+#  define SMA__INJECT(call, failed, err) (call)
+#  define SMA__PAUSE_POINT() ((void)0)
+#  define SMA__PAUSE_AT(where) ((void)0)
 #endif
 
 #endif

@@ -85,8 +85,8 @@ int sma__os_index_remove(intptr_t dir, const char *entry, int *os_err) {
   return unlinkat((int)dir, entry, 0) == 0 ? 0 : fail(errno, os_err);
 }
 
-int sma__os_index_walk(intptr_t dir, int (*fn)(const char *entry, void *user),
-                       void *user, int *os_err) {
+int sma__os_index_walk(intptr_t dir, int (*fn)(const char *entry, void *user), void *user,
+                       int *os_err) {
   int walk = dup((int)dir); /* fdopendir owns the descriptor it is given */
   DIR *d = walk >= 0 ? fdopendir(walk) : NULL;
   if (d == NULL) {
@@ -102,8 +102,7 @@ int sma__os_index_walk(intptr_t dir, int (*fn)(const char *entry, void *user),
   return rc;
 }
 
-int sma__os_index_put(intptr_t dir, const char *entry, const void *data, size_t n,
-                      int *os_err) {
+int sma__os_index_put(intptr_t dir, const char *entry, const void *data, size_t n, int *os_err) {
   int fd = openat((int)dir, entry, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) return errno == EEXIST ? SMA_EEXIST : fail(errno, os_err);
   const unsigned char *p = data;
@@ -122,8 +121,8 @@ int sma__os_index_put(intptr_t dir, const char *entry, const void *data, size_t 
   return close(fd) == 0 ? 0 : fail(errno, os_err);
 }
 
-int sma__os_index_get(intptr_t dir, const char *entry, void *buf, size_t cap,
-                      size_t *n, int *os_err) {
+int sma__os_index_get(intptr_t dir, const char *entry, void *buf, size_t cap, size_t *n,
+                      int *os_err) {
   *n = 0;
   int fd = openat((int)dir, entry, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
   if (fd < 0) return fail(errno, os_err);

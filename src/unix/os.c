@@ -18,7 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 #if defined(__APPLE__)
-#include <sys/random.h> /* getentropy */
+#  include <sys/random.h> /* getentropy */
 #endif
 
 void sma__unix_caps(sma_caps_t *caps) {
@@ -102,9 +102,10 @@ static int proc_stat(uint64_t pid, char *state, unsigned long long *start) {
   text[n] = '\0';
   const char *p = strrchr(text, ')');
   /* After ')': state (3), then fields 4..21, then starttime (22). */
-  return p != NULL &&
-         sscanf(p + 1, " %c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s "
-                       "%*s %*s %*s %*s %llu", state, start) == 2;
+  return p != NULL && sscanf(p + 1,
+                             " %c %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s %*s "
+                             "%*s %*s %*s %*s %llu",
+                             state, start) == 2;
 #else
   (void)pid;
   (void)state;
@@ -151,9 +152,7 @@ static void read_boot_id(unsigned char id[16]) {
   if (fgets(text, sizeof text, f) != NULL) {
     int k = 0;
     for (const char *p = text; *p && k < 32; p++) {
-      int v = *p >= '0' && *p <= '9'   ? *p - '0'
-              : *p >= 'a' && *p <= 'f' ? *p - 'a' + 10
-                                       : -1;
+      int v = *p >= '0' && *p <= '9' ? *p - '0' : *p >= 'a' && *p <= 'f' ? *p - 'a' + 10 : -1;
       if (v < 0) continue;
       id[k / 2] = (unsigned char)(id[k / 2] << 4 | v);
       k++;
@@ -339,10 +338,6 @@ static uint64_t own_start(void) {
   return start;
 }
 
-uint64_t sma__os_counter_next(void) {
-  return (uint64_t)atomic_fetch_add(&name_counter, 1) + 1;
-}
+uint64_t sma__os_counter_next(void) { return (uint64_t)atomic_fetch_add(&name_counter, 1) + 1; }
 
-uint64_t sma__os_counter_read(void) {
-  return (uint64_t)atomic_load(&name_counter);
-}
+uint64_t sma__os_counter_read(void) { return (uint64_t)atomic_load(&name_counter); }

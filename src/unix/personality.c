@@ -9,9 +9,9 @@
  * O_RDONLY, O_RDWR, O_CREAT, O_EXCL and O_TRUNC; FreeBSD's refuses any
  * other flag with EINVAL. */
 #if defined(__linux__)
-#define SHM_OPEN_NONBLOCK 1
+#  define SHM_OPEN_NONBLOCK 1
 #else
-#define SHM_OPEN_NONBLOCK 0
+#  define SHM_OPEN_NONBLOCK 0
 #endif
 
 #if defined(__APPLE__) || defined(SMA_PERSONALITY_DARWIN)

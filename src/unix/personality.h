@@ -13,19 +13,19 @@
 #include <stddef.h>
 
 typedef struct sma__unix_personality {
-  const char *os;         /* "linux", "darwin", "unix" */
-  size_t posix_max_name;  /* longest POSIX shm name, the slash excluded
-                             (Darwin: PSHMNAMLEN 31 with it) */
-  int posix_exact_size;   /* fstat reports the size given to ftruncate,
-                             not one rounded up to the page */
-  int posix_fd_io;        /* pread/pwrite work on a shm object (not on
-                             Darwin: the record goes through the map) */
-  int posix_reserve;      /* posix_fallocate reserves a shm object's
-                             memory (Darwin's shm is plain memory) */
-  int posix_shm_dir;      /* objects are files of /dev/shm and /proc shows
-                             who maps them: listing, O_TMPFILE create,
-                             stat, gc and strays through the directory */
-  int sysv_proc;          /* /proc/sysvipc/shm lists System V segments */
+  const char *os;          /* "linux", "darwin", "unix" */
+  size_t posix_max_name;   /* longest POSIX shm name, the slash excluded
+                              (Darwin: PSHMNAMLEN 31 with it) */
+  int posix_exact_size;    /* fstat reports the size given to ftruncate,
+                              not one rounded up to the page */
+  int posix_fd_io;         /* pread/pwrite work on a shm object (not on
+                              Darwin: the record goes through the map) */
+  int posix_reserve;       /* posix_fallocate reserves a shm object's
+                              memory (Darwin's shm is plain memory) */
+  int posix_shm_dir;       /* objects are files of /dev/shm and /proc shows
+                              who maps them: listing, O_TMPFILE create,
+                              stat, gc and strays through the directory */
+  int sysv_proc;           /* /proc/sysvipc/shm lists System V segments */
   int posix_open_nonblock; /* shm_open() takes O_NONBLOCK: it is open() of a
                               file, and a FIFO may sit under a name */
 } sma__unix_personality_t;

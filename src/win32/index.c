@@ -38,8 +38,7 @@ int sma__os_index_path(char *buf, size_t cap) {
  * creates (an elevated administrator's files belong to Administrators). */
 static int owner_is_this_user(PSID owner) {
   wchar_t *theirs = NULL, *mine = NULL, *dflt = NULL;
-  int ok = ConvertSidToStringSidW(owner, &theirs) &&
-           sma__win32_token_sid(TokenUser, &mine) == 0 &&
+  int ok = ConvertSidToStringSidW(owner, &theirs) && sma__win32_token_sid(TokenUser, &mine) == 0 &&
            sma__win32_token_sid(TokenOwner, &dflt) == 0 &&
            (wcscmp(theirs, mine) == 0 || wcscmp(theirs, dflt) == 0);
   LocalFree(theirs);
@@ -55,8 +54,8 @@ static int is_own_directory(HANDLE h) {
   int ok = GetFileInformationByHandle(h, &info) &&
            (info.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) &&
            !(info.dwFileAttributes & FILE_ATTRIBUTE_REPARSE_POINT) &&
-           GetSecurityInfo(h, SE_FILE_OBJECT, OWNER_SECURITY_INFORMATION, &owner, NULL,
-                           NULL, NULL, &sd) == ERROR_SUCCESS &&
+           GetSecurityInfo(h, SE_FILE_OBJECT, OWNER_SECURITY_INFORMATION, &owner, NULL, NULL, NULL,
+                           &sd) == ERROR_SUCCESS &&
            owner != NULL && owner_is_this_user(owner);
   LocalFree(sd);
   return ok;
@@ -117,8 +116,8 @@ int sma__os_index_remove(intptr_t dir, const char *entry, int *os_err) {
   return DeleteFileW(path) ? 0 : sma__win32_fail(GetLastError(), os_err);
 }
 
-int sma__os_index_walk(intptr_t dir, int (*fn)(const char *entry, void *user),
-                       void *user, int *os_err) {
+int sma__os_index_walk(intptr_t dir, int (*fn)(const char *entry, void *user), void *user,
+                       int *os_err) {
   (void)dir;
   wchar_t pattern[PATH_CAP];
   if (entry_path("*", pattern, PATH_CAP) != 0) return SMA_EOS;
@@ -132,8 +131,8 @@ int sma__os_index_walk(intptr_t dir, int (*fn)(const char *entry, void *user),
   do {
     char entry[PATH_CAP];
     if (wcscmp(fd.cFileName, L".") == 0 || wcscmp(fd.cFileName, L"..") == 0) continue;
-    if (WideCharToMultiByte(CP_UTF8, 0, fd.cFileName, -1, entry, (int)sizeof entry, NULL,
-                            NULL) <= 0)
+    if (WideCharToMultiByte(CP_UTF8, 0, fd.cFileName, -1, entry, (int)sizeof entry, NULL, NULL) <=
+        0)
       continue; /* not an entry common code could have made */
     rc = fn(entry, user);
   } while (rc == 0 && FindNextFileW(find, &fd));
@@ -143,8 +142,7 @@ int sma__os_index_walk(intptr_t dir, int (*fn)(const char *entry, void *user),
 
 /* Windows sections die with their last handle: no create leaves a stray,
  * so no intent is ever written here. */
-int sma__os_index_put(intptr_t dir, const char *entry, const void *data, size_t n,
-                      int *os_err) {
+int sma__os_index_put(intptr_t dir, const char *entry, const void *data, size_t n, int *os_err) {
   (void)dir; /* held: the directory cannot be replaced meanwhile */
   wchar_t path[PATH_CAP];
   if (entry_path(entry, path, PATH_CAP) != 0) return SMA_ENAMETOOLONG;
@@ -164,8 +162,8 @@ int sma__os_index_put(intptr_t dir, const char *entry, const void *data, size_t 
   return sma__win32_fail(e != 0 ? e : ERROR_WRITE_FAULT, os_err);
 }
 
-int sma__os_index_get(intptr_t dir, const char *entry, void *buf, size_t cap,
-                      size_t *n, int *os_err) {
+int sma__os_index_get(intptr_t dir, const char *entry, void *buf, size_t cap, size_t *n,
+                      int *os_err) {
   (void)dir;
   *n = 0;
   wchar_t path[PATH_CAP];

@@ -13,8 +13,7 @@
 static volatile LONG64 name_counter;
 
 int sma__os_random(void *buf, size_t n, int *os_err) {
-  NTSTATUS st = BCryptGenRandom(NULL, buf, (ULONG)n,
-                                BCRYPT_USE_SYSTEM_PREFERRED_RNG);
+  NTSTATUS st = BCryptGenRandom(NULL, buf, (ULONG)n, BCRYPT_USE_SYSTEM_PREFERRED_RNG);
   if (st != 0) {
     *os_err = (int)st;
     return SMA_EOS;
@@ -63,9 +62,7 @@ uint64_t sma__os_pid_start(uint64_t pid) {
   return 0; /* not needed: no intent is written here */
 }
 
-uint64_t sma__os_counter_next(void) {
-  return (uint64_t)InterlockedIncrement64(&name_counter);
-}
+uint64_t sma__os_counter_next(void) { return (uint64_t)InterlockedIncrement64(&name_counter); }
 
 uint64_t sma__os_counter_read(void) {
   return (uint64_t)InterlockedCompareExchange64(&name_counter, 0, 0);
@@ -75,8 +72,7 @@ uint64_t sma__os_counter_read(void) {
  * or TokenPrimaryGroup); LocalFree() it. */
 DWORD sma__win32_token_sid(TOKEN_INFORMATION_CLASS cls, wchar_t **out) {
   HANDLE token;
-  if (!OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &token))
-    return GetLastError();
+  if (!OpenProcessToken(GetCurrentProcess(), TOKEN_QUERY, &token)) return GetLastError();
   union {
     TOKEN_USER user;
     TOKEN_OWNER owner;

@@ -30,7 +30,7 @@
 #include <sddl.h>
 
 #ifndef SMA_WIN32_NAMESPACE
-#define SMA_WIN32_NAMESPACE "Local"
+#  define SMA_WIN32_NAMESPACE "Local"
 #endif
 #define NAMESPACE_W_(x) L##x L"\\"
 #define NAMESPACE_W(x) NAMESPACE_W_(x)
@@ -60,8 +60,7 @@ void sma__os_caps(sma_caps_t *caps) {
 static int prefixed_name(const wchar_t *prefix, const char *name, wchar_t *out, int cap) {
   int plen = (int)wcslen(prefix);
   memcpy(out, prefix, (size_t)plen * sizeof(wchar_t));
-  int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, name, -1,
-                              out + plen, cap - plen);
+  int n = MultiByteToWideChar(CP_UTF8, MB_ERR_INVALID_CHARS, name, -1, out + plen, cap - plen);
   return n > 0 ? 0 : SMA_ENAME; /* invalid UTF-8 */
 }
 
@@ -87,8 +86,7 @@ static int mark_name(const char *name, wchar_t *out, int cap) {
 
 static DWORD mark_create(const char *name, SECURITY_ATTRIBUTES *sa, HANDLE *out) {
   wchar_t wname[SMA_NAME_BUF + 24];
-  if (mark_name(name, wname, (int)(sizeof wname / sizeof wname[0])) != 0)
-    return ERROR_INVALID_NAME;
+  if (mark_name(name, wname, (int)(sizeof wname / sizeof wname[0])) != 0) return ERROR_INVALID_NAME;
   HANDLE ev = CreateEventW(sa, TRUE, FALSE, wname);
   if (ev == NULL) return GetLastError();
   /* Left signalled by an earlier creator of this name and still held by
@@ -132,8 +130,8 @@ static keep_t *keep_list;
 static int keep_add(const char *name, HANDLE h) {
   keep_t *k = calloc(1, sizeof *k);
   if (k == NULL) return SMA_ENOMEM;
-  if (!DuplicateHandle(GetCurrentProcess(), h, GetCurrentProcess(),
-                       &k->handle, 0, FALSE, DUPLICATE_SAME_ACCESS)) {
+  if (!DuplicateHandle(GetCurrentProcess(), h, GetCurrentProcess(), &k->handle, 0, FALSE,
+                       DUPLICATE_SAME_ACCESS)) {
     free(k);
     return SMA_EOS;
   }
@@ -172,13 +170,11 @@ static int keep_release(const char *name) {
 static DWORD make_security(unsigned flags, SECURITY_ATTRIBUTES *sa) {
   wchar_t *user = NULL, *group = NULL;
   DWORD e = sma__win32_token_sid(TokenUser, &user);
-  if (e == 0 && (flags & SMA_CREATE_GROUP))
-    e = sma__win32_token_sid(TokenPrimaryGroup, &group);
+  if (e == 0 && (flags & SMA_CREATE_GROUP)) e = sma__win32_token_sid(TokenPrimaryGroup, &group);
   wchar_t sddl[512];
   if (e == 0)
-    swprintf(sddl, sizeof sddl / sizeof sddl[0], L"D:P(A;;GA;;;%ls)%ls%ls%ls",
-               user, group ? L"(A;;GA;;;" : L"", group ? group : L"",
-               group ? L")" : L"");
+    swprintf(sddl, sizeof sddl / sizeof sddl[0], L"D:P(A;;GA;;;%ls)%ls%ls%ls", user,
+             group ? L"(A;;GA;;;" : L"", group ? group : L"", group ? L")" : L"");
   LocalFree(user);
   LocalFree(group);
   sa->nLength = sizeof *sa;
@@ -209,12 +205,10 @@ static int map_view(HANDLE h, size_t size, int readonly, sma__os_segment_t *seg)
   return 0;
 }
 
-int sma__os_create(const char *name, size_t size, unsigned flags,
-                   const unsigned char *record, sma__os_segment_t *seg,
-                   int *os_err) {
+int sma__os_create(const char *name, size_t size, unsigned flags, const unsigned char *record,
+                   sma__os_segment_t *seg, int *os_err) {
   wchar_t wname[SMA_NAME_BUF + 16];
-  if (wide_name(name, wname, (int)(sizeof wname / sizeof wname[0])) != 0)
-    return SMA_ENAME;
+  if (wide_name(name, wname, (int)(sizeof wname / sizeof wname[0])) != 0) return SMA_ENAME;
   SECURITY_ATTRIBUTES sa;
   DWORD sec = make_security(flags, &sa);
   if (sec != 0) return sma__win32_fail(sec, os_err);
@@ -232,19 +226,14 @@ int sma__os_create(const char *name, size_t size, unsigned flags,
   unsigned effective = flags & SMA_CREATE_GROUP;
   SIZE_T large = GetLargePageMinimum();
   if ((flags & SMA_CREATE_HUGEPAGES) && large != 0 && size % large == 0) {
-    h = CreateFileMappingW(INVALID_HANDLE_VALUE, &sa,
-                           PAGE_READWRITE | SEC_COMMIT | SEC_LARGE_PAGES,
-                           (DWORD)((uint64_t)size >> 32),
-                           (DWORD)(size & 0xffffffffu), wname);
+    h = CreateFileMappingW(INVALID_HANDLE_VALUE, &sa, PAGE_READWRITE | SEC_COMMIT | SEC_LARGE_PAGES,
+                           (DWORD)((uint64_t)size >> 32), (DWORD)(size & 0xffffffffu), wname);
     last = GetLastError();
-    if (h != NULL && last != ERROR_ALREADY_EXISTS)
-      effective |= SMA_CREATE_HUGEPAGES;
+    if (h != NULL && last != ERROR_ALREADY_EXISTS) effective |= SMA_CREATE_HUGEPAGES;
   }
   if (h == NULL) {
-    h = CreateFileMappingW(INVALID_HANDLE_VALUE, &sa,
-                           PAGE_READWRITE | SEC_COMMIT,
-                           (DWORD)((uint64_t)size >> 32),
-                           (DWORD)(size & 0xffffffffu), wname);
+    h = CreateFileMappingW(INVALID_HANDLE_VALUE, &sa, PAGE_READWRITE | SEC_COMMIT,
+                           (DWORD)((uint64_t)size >> 32), (DWORD)(size & 0xffffffffu), wname);
     last = GetLastError();
   }
   LocalFree(sa.lpSecurityDescriptor);
@@ -263,8 +252,7 @@ int sma__os_create(const char *name, size_t size, unsigned flags,
   /* SEC_COMMIT memory is committed: the copy cannot fault. A creator
    * killed at any moment takes the section with it (no other handle). */
   if (e == 0)
-    memcpy((unsigned char *)seg->addr + size - SMA__RECORD_SIZE, record,
-           SMA__RECORD_SIZE);
+    memcpy((unsigned char *)seg->addr + size - SMA__RECORD_SIZE, record, SMA__RECORD_SIZE);
   if (e == 0 && keep_add(name, h) != 0) {
     e = (int)ERROR_NOT_ENOUGH_MEMORY;
     UnmapViewOfFile(seg->addr);
@@ -292,16 +280,15 @@ int sma__os_abandon(const char *name, sma__os_segment_t *seg, int *os_err) {
 }
 
 /* Views of SEC_COMMIT sections are committed memory: a copy cannot fault. */
-int sma__os_read(const sma__os_segment_t *seg, uint64_t offset, void *buf,
-                 size_t n, int *os_err) {
+int sma__os_read(const sma__os_segment_t *seg, uint64_t offset, void *buf, size_t n, int *os_err) {
   (void)os_err;
   return sma__read_mapped(seg, offset, buf, n);
 }
 
 /* A section has no identity to read without opening it: the mapping
  * cache is not used on Windows. */
-int sma__os_identify(const char *name, int readonly, uint64_t ident[2], size_t *size,
-                     int *creating, int *os_err) {
+int sma__os_identify(const char *name, int readonly, uint64_t ident[2], size_t *size, int *creating,
+                     int *os_err) {
   (void)name;
   (void)readonly;
   (void)ident;
@@ -315,8 +302,7 @@ int sma__os_identify(const char *name, int readonly, uint64_t ident[2], size_t *
  * a DACL granting only read suffices) and of the view (a write faults). */
 int sma__os_open(const char *name, int readonly, sma__os_segment_t *seg, int *os_err) {
   wchar_t wname[SMA_NAME_BUF + 16];
-  if (wide_name(name, wname, (int)(sizeof wname / sizeof wname[0])) != 0)
-    return SMA_ENAME;
+  if (wide_name(name, wname, (int)(sizeof wname / sizeof wname[0])) != 0) return SMA_ENAME;
   HANDLE h = OpenFileMappingW(readonly ? FILE_MAP_READ : FILE_MAP_ALL_ACCESS, FALSE, wname);
   if (h == NULL) return sma__win32_fail(GetLastError(), os_err);
   memset(seg, 0, sizeof *seg);
@@ -339,8 +325,7 @@ int sma__os_huge_mapped(const sma__os_segment_t *seg) {
 int sma__os_close(sma__os_segment_t *seg, int *os_err) {
   DWORD e = 0;
   if (seg->addr != NULL && !UnmapViewOfFile(seg->addr)) e = GetLastError();
-  if (seg->handle != -1 && !CloseHandle((HANDLE)seg->handle) && e == 0)
-    e = GetLastError();
+  if (seg->handle != -1 && !CloseHandle((HANDLE)seg->handle) && e == 0) e = GetLastError();
   if (seg->mark != 0) CloseHandle((HANDLE)seg->mark); /* never published */
   seg->mark = 0;
   seg->addr = NULL;
@@ -353,8 +338,7 @@ int sma__os_unlink(const char *name, int *os_err) {
   if (keep_release(name)) return 0;
   /* Not ours: it cannot be removed from here. Say whether it exists. */
   wchar_t wname[SMA_NAME_BUF + 16];
-  if (wide_name(name, wname, (int)(sizeof wname / sizeof wname[0])) != 0)
-    return SMA_ENAME;
+  if (wide_name(name, wname, (int)(sizeof wname / sizeof wname[0])) != 0) return SMA_ENAME;
   HANDLE h = OpenFileMappingW(FILE_MAP_READ, FALSE, wname);
   if (h == NULL) return sma__win32_fail(GetLastError(), os_err);
   CloseHandle(h);
@@ -387,8 +371,7 @@ int sma__os_stat(const char *name, const sma__os_mappers_t *mappers, sma__os_sta
 
 /* Windows cannot enumerate sections: common code lists the per-user
  * index (src/index.c, src/win32/index.c) and never calls this. */
-int sma__os_list(int (*fn)(const char *name, void *user), void *user,
-                 int *os_err) {
+int sma__os_list(int (*fn)(const char *name, void *user), void *user, int *os_err) {
   (void)fn;
   (void)user;
   (void)os_err;

@@ -5,8 +5,7 @@
 #include <stdio.h>
 
 int main(void) {
-  if (sma_version() != SMA_VERSION_MAJOR * 10000u + SMA_VERSION_MINOR * 100u +
-                           SMA_VERSION_PATCH) {
+  if (sma_version() != SMA_VERSION_MAJOR * 10000u + SMA_VERSION_MINOR * 100u + SMA_VERSION_PATCH) {
     fprintf(stderr, "header and library versions differ\n");
     return 1;
   }
@@ -17,9 +16,7 @@ int main(void) {
   if (rc == 0)
     rc = sma_create_and_register(
         &a, reg,
-        &(sma_array_desc_t){
-            .name = "consumer", .ndim = 2, .shape = shape, .dtype = SMA_INT32},
-        0);
+        &(sma_array_desc_t){.name = "consumer", .ndim = 2, .shape = shape, .dtype = SMA_INT32}, 0);
   if (rc != 0) return fprintf(stderr, "create: %s\n", sma_strerror(rc)), 1;
   ((int *)sma_data(a))[255] = 42;
   sma_slice_t last[1] = {{-1, SMA_NONE, SMA_NONE}};

@@ -8,12 +8,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #if defined(_WIN32)
-#include <windows.h>
+#  include <windows.h>
 #else
-#include <errno.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
+#  include <errno.h>
+#  include <signal.h>
+#  include <sys/wait.h>
+#  include <unistd.h>
 #endif
 
 enum { EXIT_PASS = 0, EXIT_FAIL = 1, EXIT_SKIP = 77 };
@@ -32,8 +32,7 @@ void shim_register(shim_test_t *test) {
   /* Keep the list sorted by suite then name, as Criterion reports them. */
   shim_test_t **p = &tests;
   while (*p && (strcmp((*p)->suite, test->suite) < 0 ||
-                (strcmp((*p)->suite, test->suite) == 0 &&
-                 strcmp((*p)->name, test->name) < 0)))
+                (strcmp((*p)->suite, test->suite) == 0 && strcmp((*p)->name, test->name) < 0)))
     p = &(*p)->next;
   test->next = *p;
   *p = test;
@@ -85,8 +84,7 @@ static long spawn_one(const char *self, const char *id, unsigned limit_ms) {
   PROCESS_INFORMATION pi;
   memset(&si, 0, sizeof si);
   si.cb = sizeof si;
-  if (!CreateProcessA(NULL, cmd, NULL, NULL, TRUE, 0, NULL, NULL, &si, &pi))
-    return -1;
+  if (!CreateProcessA(NULL, cmd, NULL, NULL, TRUE, 0, NULL, NULL, &si, &pi)) return -1;
   long code = -1;
   if (WaitForSingleObject(pi.hProcess, limit_ms) != WAIT_OBJECT_0) {
     TerminateProcess(pi.hProcess, 3);
@@ -142,6 +140,7 @@ int main(int argc, char **argv) {
     crashing += code == -1;
   }
   printf("[====] Synthesis: Tested: %d | Passing: %d | Failing: %d | "
-         "Crashing: %d \n", tested, passing, failing, crashing);
+         "Crashing: %d \n",
+         tested, passing, failing, crashing);
   return failing + crashing == 0 ? 0 : 1;
 }

@@ -36,24 +36,22 @@ void shim_skip(const char *file, int line);
 
 /* A function run before main(), registering one test. */
 #if defined(_MSC_VER)
-#pragma section(".CRT$XCU", read)
-#define SHIM_CONSTRUCTOR_(f)                                                 \
-  static void f(void);                                                       \
-  __declspec(allocate(".CRT$XCU")) void (*f##_ptr)(void) = f;                \
-  static void f(void)
+#  pragma section(".CRT$XCU", read)
+#  define SHIM_CONSTRUCTOR_(f)                                                                     \
+    static void f(void);                                                                           \
+    __declspec(allocate(".CRT$XCU")) void (*f##_ptr)(void) = f;                                    \
+    static void f(void)
 #else
-#define SHIM_CONSTRUCTOR_(f) __attribute__((constructor)) static void f(void)
+#  define SHIM_CONSTRUCTOR_(f) __attribute__((constructor)) static void f(void)
 #endif
 
 #define Test(...) SHIM_TEST_(__VA_ARGS__, 0)
-#define SHIM_TEST_(suite, name, ...)                                         \
-  static void suite##_##name##_impl(void);                                   \
-  static const shim_test_options_t suite##_##name##_options = {__VA_ARGS__}; \
-  static shim_test_t suite##_##name##_desc = {                               \
-      #suite, #name, suite##_##name##_impl, &suite##_##name##_options, NULL}; \
-  SHIM_CONSTRUCTOR_(suite##_##name##_reg) {                                  \
-    shim_register(&suite##_##name##_desc);                                   \
-  }                                                                          \
+#define SHIM_TEST_(suite, name, ...)                                                               \
+  static void suite##_##name##_impl(void);                                                         \
+  static const shim_test_options_t suite##_##name##_options = {__VA_ARGS__};                       \
+  static shim_test_t suite##_##name##_desc = {#suite, #name, suite##_##name##_impl,                \
+                                              &suite##_##name##_options, NULL};                    \
+  SHIM_CONSTRUCTOR_(suite##_##name##_reg) { shim_register(&suite##_##name##_desc); }               \
   static void suite##_##name##_impl(void)
 
 #define SHIM_CHECK_(ok, text) ((ok) ? (void)0 : shim_fail(__FILE__, __LINE__, text))
