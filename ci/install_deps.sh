@@ -16,6 +16,8 @@ packages=(
   python3 python3-numpy python3-yaml python3-venv python3-pytest python3-setuptools yamllint
   # namespaces (unshare, nsenter, setpriv), the Debian packages, the docs, memcheck
   util-linux iproute2 lintian dpkg-dev doxygen binutils valgrind
+  # the formatting check (the style is clang-format 14's reading of .clang-format)
+  clang-format-14 git
   # the ABI check (abidw, abidiff); the Boost.Interprocess rows of sma_bench
   abigail-tools g++ libboost-dev
   # sma::mpi

@@ -76,6 +76,9 @@ cfg_lint() {
        src/*.c src/*.h || grep -nE '_WIN32|__APPLE__|__linux__|SMA_BACKEND_' src/*.c src/*.h; then
     echo "OS-specific code found in common src/ (belongs in a backend)"; exit 1
   fi
+  step "lint: every C, C++ and header file is as clang-format formats it (.clang-format)"
+  # shellcheck disable=SC2046
+  clang-format-14 --dry-run --Werror $(git ls-files '*.c' '*.h' '*.cpp')
   step "lint: GitHub Actions workflow is valid YAML with the expected matrix"
   yamllint -d '{extends: default, rules: {line-length: {max: 120}, truthy: disable, document-start: disable}}' \
     ci/github-actions.yml
