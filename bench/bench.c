@@ -794,7 +794,7 @@ static int bench_huge(const config_t *c, const char *name) {
   char what[128];
   if (!huge_pages_offered(c, name)) {
     printf("| huge pages: create+write %zu MiB | — | — | — | — | not offered here: mount /dev/shm "
-           "with huge=advise (README) |\n",
+           "with huge=advise (docs/performance.md) |\n",
            c->touch_bytes >> 20);
     return 0;
   }

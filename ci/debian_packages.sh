@@ -4,7 +4,7 @@
 # DEB` (libsmaN for major version N, libsma-dev, sma-tools:
 # cmake/packaging.cmake) and
 # python3-libsma (dpkg-deb, below), lintian
-# (any error fails; the remaining warnings are explained in the README),
+# (any error fails; the remaining warnings are explained in docs/api.md),
 # then the packages unpacked into a scratch root and tests/consumer built
 # and run against that root with find_package (shared and static) and
 # pkg-config, the packaged `sma` run, and the packaged Python module used.

@@ -248,7 +248,7 @@ SMA_API unsigned sma_version(void);
 /** Name of the backend compiled in: "posix", "sysv" or "win32". */
 SMA_API const char *sma_backend(void);
 
-/** What the compiled backend can do, as data (see the README's table). */
+/** What the compiled backend can do, as data (see the table in docs/backends.md). */
 typedef struct sma_caps {
   const char *backend;        /**< "posix", "sysv", "win32" */
   size_t max_name;            /**< longest name in bytes, NUL excluded:
@@ -979,7 +979,7 @@ enum sma_collect_flags {
  * permissions, checks the kernel's attach count, then removes it or
  * restores them; a System V segment that a gc killed meanwhile left
  * revoked (mode 0) is given its mode back by the next sma_collect() or
- * sma_list() of the same user, once that gc is provably gone (README,
+ * sma_list() of the same user, once that gc is provably gone (docs/cli.md,
  * gc). So a segment re-created under the name after the check
  * is not removed (short of a removal by hand and a re-create in the
  * microseconds between the last check and the unlink, which no system call

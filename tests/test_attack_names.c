@@ -126,7 +126,7 @@ static int make(const char *name) {
   return rc;
 }
 
-/* Promise (src/index.c, README: sma_list lists every segment; an object
+/* Promise (src/index.c, docs/cli.md: sma_list lists every segment; an object
  * name whose index entry would be too long gets the entry "~HASH" holding
  * it): two object names whose entry digests coincide are two segments,
  * but the second's "~HASH" entry is refused (O_EXCL, "taken: another's")

@@ -85,7 +85,7 @@ static void make_stray(int uid, const char *name) {
 /* A 253-byte name: the stray's label is cut inside the key's hex digits
  * (shmid 0 in a fresh IPC namespace), so the revocation entry records a
  * wrong key. A gc killed while the segment is revoked must still be
- * recovered by the next gc (README, gc: "the next sma gc ... gives that
+ * recovered by the next gc (docs/cli.md, gc: "the next sma gc ... gives that
  * very segment ... its mode back"); here the segment stays at mode 000. */
 Test(attack_sysv, a_gc_killed_revoking_a_long_named_stray_is_recovered) {
   private_namespaces();
@@ -139,7 +139,7 @@ Test(attack_sysv, a_long_named_stray_is_collected) {
 
 /* Another local user (uid 65534) plants a segment of its own at mode 000,
  * with no record, at one of the keys of a name that uid 1000 is about to
- * create. The README's threat model: "a segment counts as carrying a name
+ * create. The threat model (docs/security.md): "a segment counts as carrying a name
  * only if its record says so and its permissions are ones libsma gives";
  * before the change the create skipped the unreadable key and succeeded.
  * Now any user's mode-000 segment at any of the name's keys makes the
@@ -183,7 +183,7 @@ Test(attack_sysv, another_users_mode_000_segment_does_not_hold_a_name) {
   int rc = t_shell_as(1000, 1000, &out, "'%s' create %s --shape 16 --dtype uint8", SMA_CLI, name);
   if (stat_any_works())
     cr_expect_eq(rc, 0, "uid 1000 creates its name despite uid 65534's planted segment: %s", out);
-  else /* README: an unreadable segment whose owner cannot be read is taken */
+  else /* docs/cli.md: an unreadable segment whose owner cannot be read is taken */
     cr_expect(rc != 0, "without SHM_STAT_ANY the planted segment may be uid 1000's: %s", out);
   free(out);
   shmctl(planted, IPC_RMID, NULL);
@@ -219,7 +219,7 @@ static void wait_mode(int id, int mode) {
  * wraps (4,194,240 allocations measured: about a minute; here
  * kernel.shm_next_id, root's knob in this private IPC namespace, gives
  * the same id at once). gc1 revokes a stray (mode 0700) and is paused;
- * root removes it by hand (the README's remedy, ipcrm); the owner
+ * root removes it by hand (the remedy docs/cli.md gives, ipcrm); the owner
  * re-creates the name, at the same key, and gets the same shmid; gc2
  * revokes the new segment (recorded mode 0600) and is paused there; gc1
  * dies. The next `sma ls` takes gc1's entry (another object line: mode

@@ -364,7 +364,7 @@ static int dev_shm_entries(const char *prefix) {
  * segment with its being-created mark), so both paths are killed. On
  * System V a creator killed between shmget and its record write leaves a
  * stray with no name, which only `sma gc` without --prefix removes (as
- * the README says); the test runs in an IPC namespace of its own so that
+ * docs/cli.md says); the test runs in an IPC namespace of its own so that
  * gc may, and counts what each killed creator left. Where System V
  * segments cannot be enumerated (macOS), such segments stay, as
  * documented, and the test does not apply. */

@@ -1,6 +1,6 @@
 #define _GNU_SOURCE /* unshare, mount */
-/* Hardening: what an attacker or a container does to the promises in the
- * README. A full /dev/shm with sparse segments (no SIGBUS anywhere in the
+/* Hardening: what an attacker or a container does to the promises in
+ * docs/security.md. A full /dev/shm with sparse segments (no SIGBUS anywhere in the
  * library), NORESERVE on a full /dev/shm, System V creators racing for one
  * name or for colliding keys, and another uid planting segments at a
  * name's keys. Real processes, private namespaces where needed; a test
@@ -201,7 +201,7 @@ Test(hardening, a_record_naming_another_segment_is_corrupt) {
 
 /* A segment another process truncates after our load: the library's own
  * calls stay errors (the record read is a pread); only the caller's
- * array accesses could fault, as the README's threat model says. */
+ * array accesses could fault, as the threat model (docs/security.md) says. */
 Test(hardening, truncated_after_create_is_an_error) {
   if (strcmp(sma_backend(), "posix") != 0) cr_skip_test("POSIX only");
   char name[SMA_NAME_BUF], path[SMA_NAME_BUF + 16];

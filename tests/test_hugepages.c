@@ -112,7 +112,7 @@ Test(hugepages, posix_huge_advise_mount_gives_huge_pages) {
 #endif
 }
 
-/* README: "workers that open the segment get the huge mappings without
+/* docs/performance.md: "workers that open the segment get the huge mappings without
  * asking". A real second process opens it by name, reads it, and looks at
  * its own mapping in its own smaps. */
 Test(hugepages, posix_a_worker_maps_a_huge_segment_huge) {

@@ -180,13 +180,14 @@ Test(interop, python_reader_refuses_hostile_records) {
   cr_assert_eq(t_run(argv), 0, "see the script's FAIL lines above");
 }
 
-/* Regression: the README's NumPy example attached with plain
- * SharedMemory(name), whose resource tracker unlinks the segment when the
- * attaching process exits. The README's block itself is run here, against
+/* Regression: the NumPy example (once the README's, now docs/python.md's)
+ * attached with plain SharedMemory(name), whose resource tracker unlinks
+ * the segment when the attaching process exits. The doc's block itself
+ * is run here, against
  * a C-created segment, which must survive it with the write visible. */
-Test(interop, readme_numpy_example_keeps_the_segment) {
+Test(interop, python_doc_numpy_example_keeps_the_segment) {
   need_numpy_peer();
-  FILE *f = fopen(SMA_README, "r");
+  FILE *f = fopen(SMA_PYTHON_DOC, "r");
   cr_assert_not_null(f);
   static char text[1 << 17];
   size_t n = fread(text, 1, sizeof text - 1, f);
@@ -200,7 +201,7 @@ Test(interop, readme_numpy_example_keeps_the_segment) {
   const char *end = strstr(start, "```");
   cr_assert_not_null(end);
   char name[SMA_NAME_BUF];
-  t_name(name, sizeof name, "readme");
+  t_name(name, sizeof name, "pydoc");
   size_t shape[2] = {4096, 4096};
   sma_t *a;
   cr_assert_eq(
@@ -209,7 +210,7 @@ Test(interop, readme_numpy_example_keeps_the_segment) {
       0);
   cr_assert_eq(sma_create(a, 0), 0);
   char path[64];
-  snprintf(path, sizeof path, "smatest-readme-%lu.py", t_pid());
+  snprintf(path, sizeof path, "smatest-pydoc-%lu.py", t_pid());
   FILE *py = fopen(path, "w");
   cr_assert_not_null(py);
   const char *placeholder = strstr(start, "\"1-job-...\"");
@@ -222,7 +223,7 @@ Test(interop, readme_numpy_example_keeps_the_segment) {
   const char *argv[] = {SMA_PYTHON, path, NULL};
   int rc = t_run(argv);
   remove(path);
-  cr_assert_eq(rc, 0, "the README's block runs");
+  cr_assert_eq(rc, 0, "docs/python.md's NumPy block runs");
   cr_assert_eq(t_segment_exists(name), 1, "the segment survives the Python process");
   cr_assert_eq(((float *)sma_data(a))[0], 7.0f, "and its write is there");
   sma_unlink(name);

@@ -94,7 +94,7 @@ Test(mpi, a_rank_killed_mid_job_hangs_no_rank_and_gc_reclaims_its_segments, .tim
   const char *check[] = {SMA_MPI_CHECK, "kill", prefix, NULL};
   cr_assert_neq(mpi_run(4, 2, check), 0, "the job ends, with an error");
   cr_assert_gt(segments_named(prefix), 0, "the killed job left its nodes' segments");
-  if (!caps.proves_unused) { /* as the README says: sma rm them */
+  if (!caps.proves_unused) { /* as docs/cli.md (gc) says: sma rm them */
     sma_list(unlink_prefixed, prefix);
     cr_assert_eq(segments_named(prefix), 0);
     cr_skip_test("this build's gc cannot prove a segment unused: removed with sma_unlink");

@@ -1,7 +1,7 @@
 """Python with C, as users combine them: a multiprocessing.Pool (fork and
 spawn) handing SharedMemoryArray objects to workers that write through
 them, a C parent (the `sma` command) with Python workers, a Python parent
-with C workers (sma_example), and the README's examples as written."""
+with C workers (sma_example), and the examples of docs/python.md as written."""
 import multiprocessing
 import os
 import re
@@ -15,7 +15,7 @@ import pool_workers
 import sma
 from conftest import SMA_CLI, SMA_EXAMPLE, child_env, fresh_name, run_python
 
-README = os.path.join(os.path.dirname(__file__), "..", "..", "README.md")
+PYTHON_DOC = os.path.join(os.path.dirname(__file__), "..", "..", "docs", "python.md")
 
 
 def c_program(path, what):
@@ -101,17 +101,17 @@ def test_python_parent_with_c_workers(same_backend_cli):
         a.close()
 
 
-def readme_python_section():
-    with open(README, encoding="utf-8") as f:
+def python_doc_package_section():
+    with open(PYTHON_DOC, encoding="utf-8") as f:
         text = f.read()
     start = text.index("### The Python package")
     return text[start:text.index("### Sharing segments with NumPy", start)]
 
 
-def test_readme_examples_run_as_written(same_backend_cli, tmp_path):
-    section = readme_python_section()
+def test_python_doc_examples_run_as_written(same_backend_cli, tmp_path):
+    section = python_doc_package_section()
     blocks = re.findall(r"```python\n(.*?)```", section, re.S)
-    assert len(blocks) >= 3, "the README's Python section lost its examples"
+    assert len(blocks) >= 3, "docs/python.md's Python package section lost its examples"
     n = fresh_name("rd")
     cli("create", n, "--shape", "64,64", "--dtype", "float32", "--transient")
     try:
