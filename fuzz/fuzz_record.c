@@ -6,7 +6,7 @@
  * Random bytes almost never carry a valid CRC, which would stop the
  * fuzzer at the checksum: when the first byte is odd, the harness
  * re-seals the checksum of the mutated record, so the field checks
- * behind it are explored too. */
+ * behind it are explored too. The record's format: docs/format.md. */
 #include "sma.h"
 #include "../src/sma_int.h"
 

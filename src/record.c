@@ -6,39 +6,10 @@
  * the (granularity-rounded) segment, so a reader finds it from the OS size
  * alone. Offset 0 stays exactly what NumPy expects.
  *
- * Record bytes (all integers little-endian, SMA__RECORD_SIZE = 640):
- *   0   8  magic "\x89SMA\r\n\x1a\n"
- *   8   4  format version (1)
- *   12  4  record size (640)
- *   16  8  array bytes (itemsize x prod(shape))
- *   24  4  ndim (0..32)
- *   28  4  flags: bit 0 persistent (SMA_CREATE_PERSIST); the other bits
- *          are 0, and a reader refuses a record with a bit it does not
- *          know (a flag it cannot honour, such as an older gc meeting
- *          "persistent", must not be ignored); records written before
- *          bit 0 existed have 0 here and read as not persistent
- *   32  8  dtype as a NumPy type string, NUL-padded ("<f4")
- *   40  8  creator process id
- *   48  8  creation time, ns since the Unix epoch (signed)
- *   56  16 creator's boot id (0 where the OS has none), so a tool can tell
- *          a creator pid of an earlier boot from a live one
- *   72  8  creator's pid namespace (Linux: the inode of /proc/self/ns/pid;
- *          0 where the OS has none), so a tool in another pid namespace
- *          knows the creator pid is not one of its own
- *   80  256 shape: 32 x int64, unused entries 0
- *   336 256 full name, NUL-padded (at most 255 bytes): the name the
- *          segment was created as, even where the OS object's name is a
- *          digest of it (os_name.c), so every open can tell a collision
- *   592 8  creator's start time as the OS tells it (Linux: /proc/PID/stat
- *          starttime, clock ticks since boot), 0 where unknown; with the
- *          pid and boot id it names one process, so a pid the kernel gave
- *          to a later process does not keep the segment; records written
- *          before the field existed have 0 here (readers never checked
- *          these bytes)
- *   600 36 reserved (0)
- *   636 4  CRC-32 (IEEE, as zlib) of bytes 0..635
- * Readers check magic, version, size, checksum and every field's bounds
- * before trusting any of it.
+ * The record's bytes, field by field, are specified in docs/format.md (the
+ * one specification; the OFF_* constants below follow it). Readers check
+ * magic, version, size, checksum and every field's bounds before trusting
+ * any of it.
  */
 #include "sma_int.h"
 

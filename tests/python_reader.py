@@ -18,7 +18,7 @@ import numpy as np
 
 import sma
 
-RECORD_SIZE = 640  # the record that ends every libsma segment (src/record.c)
+RECORD_SIZE = 640  # the record that ends every libsma segment (docs/format.md)
 
 def patch(name, offset, data):
     """Overwrites record bytes at `offset` and re-seals the CRC."""

@@ -12,7 +12,8 @@ gridr's API (gridr.scaling.shmutils) over libsma, plus access by name:
     [s.name for s in sma.list_segments()]
     sma.SharedMemoryArray.clear_buffers([a.name])
 
-Every rule (names, records, slicing, gc, backends) is the C library's: the
+Every rule (names, records, slicing, gc, backends) is the C library's (the
+segment format: docs/format.md in the source tree): the
 package finds libsma through SMA_LIBRARY, a library shipped beside it, or
 the system's loader (see sma._lib), and works with whichever backend that
 library was built for (POSIX, System V, macOS, Windows). Failures raise
