@@ -45,17 +45,18 @@ static int sma_cmd(char **out, const char *fmt, ...) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-/* `sma gc ARGS`, run again (up to 2 s) while a run kept a segment only
+/* `sma gc ARGS`, run again (up to 8 s) while a run kept a segment only
  * because some process held it open at that instant: a parallel test's
- * `sma ls` does, and gc rightly keeps what it cannot prove unheld. Any
- * other verdict is final. Returns the last run's exit code and output. */
+ * `sma ls` does (test_gc_strays's paused lister, for 5 s), and gc rightly
+ * keeps what it cannot prove unheld. Any other verdict is final. Returns
+ * the last run's exit code and output. */
 static int sma_gc(char **out, const char *args) {
   int rc = -1;
-  for (int i = 0; i < 100; i++) {
+  for (int i = 0; i < 400; i++) {
     char *text;
     rc = sma_cmd(&text, "gc %s", args);
     int transient = strstr(text, "it is held open") != NULL;
-    if (!transient || i == 99) {
+    if (!transient || i == 399) {
       if (out)
         *out = text;
       else
