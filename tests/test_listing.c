@@ -144,13 +144,23 @@ Test(listing, counts_real_mappers_from_one_reading) {
     for (int i = 0; i < NSEG; i++) sma_unlink(names[i]);
     return;
   }
-  cr_expect_eq(w.attached[0], 2, "two processes map A");
-  cr_expect_eq(w.attached[1], 1, "one maps B");
-  cr_expect(w.attached[2] == 1 || w.attached[2] <= 0, "C: its holder or nothing (%d)",
-            w.attached[2]);
-  cr_expect_leq(w.attached[3], 0, "nobody maps D");
-  int d = settled_attached(names[3]);
-  cr_expect_eq(w.attached[3], d, "D: the walk says what one look says (%d, %d)", w.attached[3], d);
+  if (strcmp(sma_backend(), "sysv") == 0) {
+    /* The kernel's attach count (shm_nattch) is exact at its instant, and
+     * includes a parallel test's lister attached to read the record (CI's
+     * System V tests share one IPC namespace): at least the holders. */
+    cr_expect_geq(w.attached[0], 2, "two processes map A, and maybe a lister");
+    cr_expect_geq(w.attached[1], 1, "one maps B, and maybe a lister");
+    cr_expect_leq(settled_attached(names[3]), 0, "nobody maps D, once listers are gone");
+  } else {
+    cr_expect_eq(w.attached[0], 2, "two processes map A");
+    cr_expect_eq(w.attached[1], 1, "one maps B");
+    cr_expect(w.attached[2] == 1 || w.attached[2] <= 0, "C: its holder or nothing (%d)",
+              w.attached[2]);
+    cr_expect_leq(w.attached[3], 0, "nobody maps D");
+    int d = settled_attached(names[3]);
+    cr_expect_eq(w.attached[3], d, "D: the walk says what one look says (%d, %d)", w.attached[3],
+                 d);
+  }
   cr_expect_leq(settled_attached(names[2]), 0, "C once its holder is gone");
   for (int i = 0; i < NSEG; i++) sma_unlink(names[i]);
 }
