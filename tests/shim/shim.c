@@ -3,6 +3,9 @@
  * Criterion's report lines. Windows starts this executable again
  * ("--run suite::name"); POSIX forks, so no exec is needed (under
  * qemu-user without binfmt, exec of this binary would fail). */
+#if !defined(_WIN32) && !defined(_POSIX_C_SOURCE)
+#  define _POSIX_C_SOURCE 200809L /* clock_gettime, nanosleep, kill */
+#endif
 #include "criterion/criterion.h"
 
 #include <stdio.h>
@@ -13,6 +16,7 @@
 #  include <errno.h>
 #  include <signal.h>
 #  include <sys/wait.h>
+#  include <time.h>
 #  include <unistd.h>
 #endif
 
@@ -99,18 +103,48 @@ static long spawn_one(const char *self, const char *id, unsigned limit_ms) {
 
 static void self_path(char *buf, size_t cap) { GetModuleFileNameA(NULL, buf, (DWORD)cap); }
 #else
+static long elapsed_ms(const struct timespec *since) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return (long)(now.tv_sec - since->tv_sec) * 1000 + (now.tv_nsec - since->tv_nsec) / 1000000;
+}
+
+/* Waits for the test's process for at most limit_ms; 1 once it has ended. */
+static int reap_within(pid_t child, int *status, unsigned limit_ms) {
+  struct timespec start;
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  while (elapsed_ms(&start) < (long)limit_ms) {
+    pid_t got = waitpid(child, status, WNOHANG);
+    if (got == child) return 1;
+    if (got < 0 && errno != EINTR) return 0;
+    struct timespec pause = {0, 2000000};
+    nanosleep(&pause, NULL);
+  }
+  return 0;
+}
+
+/* The test runs in a process group of its own, which the runner ends as a
+ * whole: a hung test is killed from outside (under qemu-user a guest
+ * blocked in the emulator's own locks never acts on its SIGALRM), and a
+ * process the test left behind cannot hold ctest's output pipe open (a
+ * stuck grandchild kept ctest waiting until its own timeout). */
 static long spawn_one(const char *self, const char *id, unsigned limit_ms) {
   (void)self;
   fflush(stdout);
   pid_t child = fork();
   if (child < 0) return -1;
   if (child == 0) {
-    alarm((limit_ms + 999) / 1000); /* SIGALRM ends a hung test: a crash */
+    setpgid(0, 0);
     _exit(run_one(id));
   }
-  int status;
-  while (waitpid(child, &status, 0) < 0)
-    if (errno != EINTR) return -1;
+  setpgid(child, child); /* also here, so that the group exists before either goes on */
+  int status = 0;
+  int ended = reap_within(child, &status, limit_ms);
+  kill(-child, SIGKILL);
+  if (!ended) {
+    while (waitpid(child, &status, 0) < 0 && errno == EINTR) {}
+    return -1;
+  }
   return WIFEXITED(status) ? verdict(WEXITSTATUS(status)) : -1;
 }
 
