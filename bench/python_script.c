@@ -16,6 +16,12 @@ int python_numbers(const config_t *c, const char *script, const char *const *arg
   char path[1024], cmd[4096];
   if (snprintf(path, sizeof path, "%s/%s", SMA_BENCH_SCRIPTS, script) >= (int)sizeof path)
     return -1;
+  FILE *program = fopen(path, "r");
+  if (program == NULL) { /* say which file: Python's own message goes by in the table */
+    fprintf(stderr, "sma_bench: %s: cannot be read (the Python programs stay in bench/)\n", path);
+    return -1;
+  }
+  fclose(program);
   const char *argv[MAX_ARGS + 3] = {c->python, path};
   size_t k = 0;
   for (; args[k] != NULL; k++) {
