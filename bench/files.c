@@ -19,8 +19,11 @@ typedef struct files_ctx {
   size_t elements;
 } files_ctx_t;
 
-/* Wall seconds of one shell command (its output discarded), or -1. */
-static double timed_command(const char *cmd) {
+/* Wall seconds of one `sma` command (its output discarded), or -1. */
+static double timed_sma(const config_t *c, const char *command, const char *from, const char *to) {
+  char cmd[1200];
+  const char *argv[] = {c->sma, command, from, to, NULL};
+  if (shell_command(cmd, sizeof cmd, argv) != 0) return -1;
   double t0 = proc_now();
   FILE *p = popen(cmd, "r");
   if (p == NULL) return -1;
@@ -31,44 +34,31 @@ static double timed_command(const char *cmd) {
 
 static double save_sma(const config_t *c, void *ctx) {
   const files_ctx_t *f = ctx;
-  char cmd[1200];
-  snprintf(cmd, sizeof cmd, "'%s' save '%s' '%s'", c->sma, f->name, f->path);
-  return timed_command(cmd);
+  return timed_sma(c, "save", f->name, f->path);
 }
 
+/* np.save of an array NumPy holds (files_save.py). */
 static double save_numpy(const config_t *c, void *ctx) {
   const files_ctx_t *f = ctx;
-  char script[2048];
-  snprintf(script, sizeof script,
-           "import time, numpy as np\n"
-           "a=np.ones(%zu, np.float32)\n"
-           "t=time.perf_counter(); np.save('%s', a); print(time.perf_counter()-t)",
-           f->elements, f->path);
+  char elements[32];
+  snprintf(elements, sizeof elements, "%zu", f->elements);
+  const char *args[] = {elements, f->path, NULL};
   double t;
-  return python_numbers(c, script, &t, 1) == 0 ? t : -1;
+  return python_numbers(c, "files_save.py", args, &t, 1) == 0 ? t : -1;
 }
 
 static double load_sma(const config_t *c, void *ctx) {
   files_ctx_t *f = ctx;
-  char cmd[1200];
-  snprintf(cmd, sizeof cmd, "'%s' load '%s' '%s'", c->sma, f->path, f->load_name);
-  double t = timed_command(cmd);
+  double t = timed_sma(c, "load", f->path, f->load_name);
   return sma_unlink(f->load_name) == 0 ? t : -1;
 }
 
+/* np.load and a copy into a new SharedMemory (files_load.py). */
 static double load_numpy(const config_t *c, void *ctx) {
   const files_ctx_t *f = ctx;
-  char script[2048];
-  snprintf(script, sizeof script,
-           "import time, numpy as np\n"
-           "from multiprocessing import shared_memory as s\n"
-           "t=time.perf_counter(); a=np.load('%s')\n"
-           "m=s.SharedMemory('%s', create=True, size=a.nbytes)\n"
-           "b=np.ndarray(a.shape, a.dtype, buffer=m.buf); b[...]=a\n"
-           "dt=time.perf_counter()-t; del b; m.close(); m.unlink(); print(dt)",
-           f->path, f->load_name);
+  const char *args[] = {f->path, f->load_name, NULL};
   double t;
-  return python_numbers(c, script, &t, 1) == 0 ? t : -1;
+  return python_numbers(c, "files_load.py", args, &t, 1) == 0 ? t : -1;
 }
 
 int bench_files(const config_t *c, const char *name) {

@@ -5,16 +5,13 @@
  * tile pattern in one process against Python's.
  */
 #include "bench.h"
+#include "floor.h"
 
 #include <stdio.h>
 #include <string.h>
 
 #if !defined(_WIN32)
-#  include <fcntl.h>
 #  include <pthread.h>
-#  include <sys/mman.h>
-#  include <sys/stat.h>
-#  include <unistd.h>
 #endif
 
 typedef struct held {
@@ -48,89 +45,40 @@ static double load_held(const config_t *c, void *ctx) {
   return t;
 }
 
-/* The floor of a cold attach, as bench.c's attach row (POSIX names). */
+/* The floor of a cold attach, as attach.c's row (floor.h). */
 static double attach_floor(const config_t *c, void *ctx) {
-  const held_t *h = ctx;
-  char path[300];
-  snprintf(path, sizeof path, "/%s", h->name);
-  int n = c->iters * 10;
-  double t0 = proc_now();
-  for (int i = 0; i < n; i++) {
-    int fd = shm_open(path, O_RDWR | O_CLOEXEC, 0);
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) != 0) return -1;
-    void *p = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    if (p == MAP_FAILED) return -1;
-    munmap(p, (size_t)st.st_size);
-    close(fd);
-  }
-  return (proc_now() - t0) / n;
+  return floor_attach(ctx, c->iters * 10);
 }
 #endif
 
-/* gridr's tile loop in this process: every tile loaded as a slice, summed,
- * closed (load_each), or summed through one view; seconds for all. */
-static double tile_loop(const held_t *h, int load_each) {
+/* gridr's tile loop in this process (tiles.c): every tile loaded as a
+ * slice, summed, closed (load_each), or summed through one view; seconds
+ * for all. */
+static double tiles_here(const held_t *h, int load_each) {
   sma_t *whole;
   if (sma_open(&whole, h->name, NULL, 0) != 0) return -1;
-  size_t per_row = h->side / TILE;
-  double total = 0, t0 = proc_now();
-  for (size_t t = 0; t < h->tiles; t++) {
-    size_t r0 = t / per_row * TILE, c0 = t % per_row * TILE;
-    if (!load_each) {
-      total += sum_tile(sma_view_get(whole), r0, c0);
-      continue;
-    }
-    sma_slice_t box[2] = {{(int64_t)r0, (int64_t)(r0 + TILE), 1},
-                          {(int64_t)c0, (int64_t)(c0 + TILE), 1}};
-    sma_t *tile;
-    if (sma_open(&tile, h->name, box, 2) != 0) return -1;
-    total += sum_tile(sma_view_get(tile), 0, 0);
-    sma_free(tile);
-  }
-  double t = proc_now() - t0;
+  double t = tile_loop(h->name, whole, 0, h->tiles, load_each);
   sma_free(whole);
-  return total == (double)h->tiles * TILE * TILE ? t : -1;
+  return t;
 }
 
 static double tiles_here_sma(const config_t *c, void *ctx) {
   (void)c;
   const held_t *h = ctx;
-  double summing = tile_loop(h, 0), loading = tile_loop(h, 1);
-  if (summing < 0 || loading < 0) return -1;
-  return loading > summing ? (loading - summing) / (double)h->tiles : 0;
+  double summing = tiles_here(h, 0), loading = tiles_here(h, 1);
+  return tile_overhead(summing, loading, h->tiles);
 }
 
+/* The same in Python (tiles_one_process.py). */
 static double tiles_here_python(const config_t *c, void *ctx) {
   const held_t *h = ctx;
-  char script[2048];
-  snprintf(script, sizeof script,
-           "import time, numpy as np\n"
-           "from multiprocessing import shared_memory as s\n"
-           "T=%d; side=%zu; per=side//T; tiles=per*per\n"
-           "own=s.SharedMemory('%s-py1', create=True, size=side*side*4); name=own.name\n"
-           "a=np.ndarray((side, side), np.float32, buffer=own.buf); a.fill(1.0)\n"
-           "def run(load):\n"
-           "  total=0.0; t0=time.perf_counter()\n"
-           "  for t in range(tiles):\n"
-           "    r=t//per*T; c=t%%per*T\n"
-           "    if load:\n"
-           "      m=s.SharedMemory(name); v=np.ndarray((side, side), np.float32, "
-           "buffer=m.buf)[r:r+T, c:c+T]\n"
-           "      total+=float(v.sum()); del v; m.close()\n"
-           "    else:\n"
-           "      total+=float(a[r:r+T, c:c+T].sum())\n"
-           "  assert total == tiles*T*T\n"
-           "  return time.perf_counter()-t0\n"
-           "try:\n"
-           "  summing=run(False); loading=run(True)\n"
-           "finally:\n"
-           "  del a; own.close(); own.unlink()\n"
-           "print(summing, loading)",
-           TILE, h->side, h->name);
+  char tile[16], side[32];
+  snprintf(tile, sizeof tile, "%d", TILE);
+  snprintf(side, sizeof side, "%zu", h->side);
+  const char *args[] = {tile, side, h->name, NULL};
   double t[2];
-  if (python_numbers(c, script, t, 2) != 0) return -1;
-  return t[1] > t[0] ? (t[1] - t[0]) / (double)h->tiles : 0;
+  if (python_numbers(c, "tiles_one_process.py", args, t, 2) != 0) return -1;
+  return tile_overhead(t[0], t[1], h->tiles);
 }
 
 #if !defined(_WIN32)
@@ -210,7 +158,10 @@ int bench_maps(const config_t *c, const char *name) {
 #if !defined(_WIN32)
   if (rc == 0 && strcmp(sma_backend(), "posix") == 0) {
     char note[160];
-    rc = compare(c, load_held, &h, attach_floor, &h, &a, &b);
+    floor_object_t object;
+    rc = floor_find(&object, array, name) != 0
+             ? -1
+             : compare(c, load_held, &h, attach_floor, &object, &a, &b);
     if (rc == 0) {
       snprintf(what, sizeof what,
                "load+close of a mapped segment (a %dx%d slice of %zux%zu float32)", TILE, TILE,

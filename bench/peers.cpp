@@ -120,7 +120,7 @@ double tiles_boost(const config_t *c, void *ctx) {
     return -1;
   }
   if (total != 2.0 * (double)tiles * TILE * TILE) return -1;
-  return loading > summing ? (loading - summing) / (double)tiles : 0;
+  return tile_overhead(summing, loading, tiles);
 }
 
 double tiles_sma(const config_t *c, void *ctx) {
@@ -145,7 +145,7 @@ double tiles_sma(const config_t *c, void *ctx) {
   double loading = proc_now() - t0;
   sma_free(whole);
   if (total != 2.0 * (double)tiles * TILE * TILE) return -1;
-  return loading > summing ? (loading - summing) / (double)tiles : 0;
+  return tile_overhead(summing, loading, tiles);
 }
 
 } // namespace
