@@ -13,7 +13,7 @@
  * their own files: maps (maps.c), peers (peers.cpp), files (files.c),
  * listing (listing.c).
  */
-#include "../tools/proc.h"
+#include "process_services.h"
 #include "sma.h"
 
 #include <stdio.h>

@@ -5,7 +5,7 @@
  */
 #include "cli.h"
 #include "demo.h"
-#include "proc.h"
+#include "process_services.h"
 #include "sma.h"
 
 #include <errno.h>

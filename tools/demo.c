@@ -14,7 +14,7 @@
 #include "demo.h"
 
 #include "blur.h"
-#include "proc.h"
+#include "process_services.h"
 #include "sma.h"
 
 #include <errno.h>
