@@ -36,7 +36,7 @@ void row(const char *what, double lib, double base, const char *unit, double goa
 int fail(const char *what, int rc);
 /* Whether --only asks for this section (all when not given). */
 int wanted(const config_t *c, const char *section);
-double proc_now(void); /* tools/proc.h's clock, for the C++ section too */
+double proc_now(void); /* support/process_services.h's clock, for the C++ section too */
 
 /* ---- shell_command.c, python_script.c: other programs ---- */
 

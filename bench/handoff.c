@@ -5,7 +5,7 @@
  * are sma_bench itself (--child-load, --child-pipe; main.c).
  */
 #include "bench.h"
-#include "proc.h"
+#include "process_services.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -115,7 +115,7 @@ typedef struct dry_run {
   size_t judged, would_remove;
 } dry_run_t;
 
-/* What `sma gc --dry-run` does with each listed segment (tools/cli.c). */
+/* What `sma gc --dry-run` does with each listed segment (tools/cmd_gc.c). */
 static int collect_listed(const sma_info_t *info, void *user) {
   dry_run_t *d = user;
   if (info->creator_alive == 1) return 0;

@@ -15,7 +15,7 @@
  * and sma_bench is also the child process some of them start.
  */
 #include "bench.h"
-#include "proc.h"
+#include "process_services.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,7 +45,9 @@ static void machine(void) {
   struct utsname u;
   if (uname(&u) == 0) printf(", %s %s", u.sysname, u.release);
 #endif
-  printf("; libsma %u, %s backend\n\n", sma_version(), sma_backend());
+  unsigned version = sma_version(); /* MAJOR*10000 + MINOR*100 + PATCH */
+  printf("; libsma %u.%u.%u, %s backend\n\n", version / 10000, version / 100 % 100, version % 100,
+         sma_backend());
 }
 
 static int usage(void) {

@@ -5,7 +5,7 @@
  * build's (--sma), started under the build's emulator if it has one.
  */
 #include "bench.h"
-#include "proc.h"
+#include "process_services.h"
 
 #include <stdio.h>
 

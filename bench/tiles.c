@@ -9,7 +9,7 @@
  * in Python (tiles.py). The tile loop itself serves maps.c too.
  */
 #include "bench.h"
-#include "proc.h"
+#include "process_services.h"
 
 #include <stdio.h>
 

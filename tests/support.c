@@ -6,7 +6,7 @@
 #include "support.h"
 
 #include "../src/sma_int.h" /* sma__os_name, and the platform contract */
-#include "../tools/proc.h"
+#include "process_services.h"
 
 #include <errno.h>
 #include <stdarg.h>

@@ -5,7 +5,7 @@
  * prints for them (written down here, so they run where no NumPy is, as
  * under qemu and Wine), and tests/cat_digits.py, which compares `sma cat`
  * with the str() of the installed NumPy over random arrays. */
-#include "proc.h"
+#include "process_services.h"
 #include "sma.h"
 #include "support.h"
 

@@ -3,7 +3,7 @@
  * a regular file it created or truncated. Each test failed when written. */
 #include "sma.h"
 #include "support.h"
-#include "../tools/proc.h" /* proc_argv: the build's emulator, if any */
+#include "process_services.h" /* proc_argv: the build's emulator, if any */
 
 #include <criterion/criterion.h>
 #if !defined(_WIN32) /* POSIX only: fork, symlinks, rlimits */

@@ -7,7 +7,7 @@
  * then be reclaimed by `sma gc`); and `sma-mpi demo` verified bit for bit
  * in every layout. Tags are 3 letters: under macOS's personality a whole
  * name is 30 bytes. */
-#include "proc.h"
+#include "process_services.h"
 #include "sma.h"
 #include "support.h"
 

@@ -4,7 +4,7 @@
  * `sma save`, `sma load` and `sma cat` against real NumPy
  * (tests/npy_interop.py), which needs only files, so it runs on every
  * backend. */
-#include "proc.h"
+#include "process_services.h"
 #include "sma.h"
 #include "support.h"
 

@@ -3,7 +3,7 @@
  * removes them, while a transient segment of a gone creator is still
  * collected. Creators are real processes that have exited; the `sma`
  * command is run as a user runs it. */
-#include "proc.h"
+#include "process_services.h"
 #include "sma.h"
 #include "support.h"
 

@@ -14,11 +14,17 @@
 #include "cli.h"
 #include "float_digits.h"
 #include "sma.h"
+#include "values.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+static const char help[] = "usage: sma cat NAME [--slice TEXT]\n"
+                           "Prints the array's values as NumPy's str() does: nested brackets, one\n"
+                           "width per array, lines wrapped at 75 columns, and over 1000 elements\n"
+                           "summarised with ... (3 items at each edge).\n";
 
 enum { LINE_WIDTH = 75, THRESHOLD = 1000, EDGE = 3, PRECISION = 8 };
 
@@ -57,42 +63,6 @@ static void spaces(out_t *o, int n) {
 
 /* ---- one element ------------------------------------------------------------ */
 
-typedef struct value {
-  double re, im; /* floats, complex, and integers that fit */
-  long long i;   /* signed integers */
-  unsigned long long u;
-} value_t;
-
-static float half_to_float(uint16_t h) {
-  int exp = h >> 10 & 0x1f, mant = h & 0x3ff;
-  float v = exp == 0    ? ldexpf((float)mant, -24)
-            : exp == 31 ? (mant ? NAN : INFINITY)
-                        : ldexpf((float)(mant | 0x400), exp - 25);
-  return h & 0x8000 ? -v : v;
-}
-
-static value_t value_at(const void *p, sma_dtype_t t) {
-  value_t v = {0, 0, 0, 0};
-  switch (t) {
-  case SMA_BOOL: v.u = *(const unsigned char *)p != 0; break;
-  case SMA_INT8: v.i = *(const int8_t *)p; break;
-  case SMA_INT16: v.i = *(const int16_t *)p; break;
-  case SMA_INT32: v.i = *(const int32_t *)p; break;
-  case SMA_INT64: v.i = *(const int64_t *)p; break;
-  case SMA_UINT8: v.u = *(const uint8_t *)p; break;
-  case SMA_UINT16: v.u = *(const uint16_t *)p; break;
-  case SMA_UINT32: v.u = *(const uint32_t *)p; break;
-  case SMA_UINT64: v.u = *(const uint64_t *)p; break;
-  case SMA_FLOAT16: v.re = half_to_float(*(const uint16_t *)p); break;
-  case SMA_FLOAT32: v.re = *(const float *)p; break;
-  case SMA_FLOAT64: v.re = *(const double *)p; break;
-  case SMA_COMPLEX64: v.re = ((const float *)p)[0], v.im = ((const float *)p)[1]; break;
-  case SMA_COMPLEX128: v.re = ((const double *)p)[0], v.im = ((const double *)p)[1]; break;
-  default: break;
-  }
-  return v;
-}
-
 static int is_signed(sma_dtype_t t) {
   return t == SMA_INT8 || t == SMA_INT16 || t == SMA_INT32 || t == SMA_INT64;
 }
@@ -101,7 +71,7 @@ static int is_float(sma_dtype_t t) { return t >= SMA_FLOAT16; }
 /* The float's bits, for its digits: the element's own dtype (float16 and
  * float32 values travel as doubles here, exactly). */
 static float_parts_t parts_of(double x, sma_dtype_t t) {
-  if (t == SMA_FLOAT16) return float_parts_half(cli_half_from_float((float)x));
+  if (t == SMA_FLOAT16) return float_parts_half(value_half_from_float((float)x));
   if (t == SMA_FLOAT32 || t == SMA_COMPLEX64) return float_parts_single((float)x);
   return float_parts_double(x);
 }
@@ -152,7 +122,7 @@ static double ratio_in_dtype(double max, double min, sma_dtype_t t) {
    * (53 >= 2 * 24 + 2 bits); an out-of-range one becomes inf. */
   float q = (float)(max / min);
   if (t != SMA_FLOAT16) return q;
-  return half_to_float(cli_half_from_float(q));
+  return value_float_from_half(value_half_from_float(q));
 }
 
 static int wants_exp(const part_stats_t *s, sma_dtype_t t) {
@@ -277,7 +247,7 @@ static void visit_all(walk_t *w, size_t dim, const unsigned char *p) {
 }
 
 static void gather(walk_t *w, const unsigned char *p) {
-  value_t x = value_at(p, w->v->dtype);
+  value_t x = value_read(p, w->v->dtype);
   fmt_t *f = w->f;
   if (!is_float(f->dtype)) {
     char buf[32];
@@ -315,7 +285,7 @@ static void choose_format(const sma_view_t *v, int summarise, fmt_t *f) {
 }
 
 static void element(out_t *o, const fmt_t *f, const unsigned char *p) {
-  value_t x = value_at(p, f->dtype);
+  value_t x = value_read(p, f->dtype);
   char buf[64];
   if (f->dtype == SMA_BOOL) {
     puts_(o, x.u ? " True" : "False");
@@ -455,7 +425,7 @@ static void scalar_complex_part(out_t *o, double x, sma_dtype_t t, int imaginary
 
 /* A 0-d array prints its one value as NumPy's scalar str() does. */
 static void scalar(out_t *o, const sma_view_t *v) {
-  value_t x = value_at(v->data, v->dtype);
+  value_t x = value_read(v->data, v->dtype);
   char buf[64];
   if (v->dtype == SMA_BOOL) {
     puts_(o, x.u ? "True" : "False");
@@ -478,9 +448,9 @@ static void scalar(out_t *o, const sma_view_t *v) {
   }
 }
 
-int cmd_cat(int argc, char **argv) {
+static int run(int argc, char **argv) {
   sma_t *a;
-  int status = cli_open_arg("cat", argc, argv, NULL, &a);
+  int status = cli_open_arg(&cli_cat, argc, argv, NULL, &a);
   if (status != CLI_OK) return status;
   const sma_view_t *v = sma_view_get(a);
   size_t count = 1;
@@ -507,3 +477,5 @@ int cmd_cat(int argc, char **argv) {
   free(o.s);
   return CLI_OK;
 }
+
+const cli_command_t cli_cat = {"cat", help, run};

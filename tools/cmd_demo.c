@@ -11,13 +11,12 @@
  * time, throughput and speedup over one worker, optionally writes a PGM,
  * and unlinks every segment — also when a worker dies or on Ctrl-C.
  */
-#include "demo.h"
-
 #include "blur.h"
-#include "proc.h"
+#include "cli.h"
+#include "process_services.h"
 #include "sma.h"
+#include "values.h"
 
-#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,17 +25,6 @@
 enum { MAX_WORKERS = 256 };
 
 /* ---- worker -------------------------------------------------------------- */
-
-/* A whole decimal size_t, nothing else. */
-static int parse_size(const char *text, size_t *out) {
-  if (*text < '0' || *text > '9') return 0;
-  errno = 0;
-  char *end;
-  unsigned long long v = strtoull(text, &end, 10);
-  if (*end != '\0' || errno == ERANGE || v > SIZE_MAX) return 0;
-  *out = (size_t)v;
-  return 1;
-}
 
 /* Whether the progress descriptor's view can take the counter: the
  * counter is stored at the view's first element, so that element must be
@@ -95,8 +83,8 @@ int demo_worker_main(int argc, char **argv) {
   }
   const sma_view_t *vi = sma_view_get(in), *vo = sma_view_get(out);
   size_t in_row0, row0, height, delay;
-  if (!parse_size(argv[4], &in_row0) || !parse_size(argv[5], &row0) ||
-      !parse_size(argv[6], &height) || !parse_size(argv[7], &delay) ||
+  if (!value_parse_size(argv[4], &in_row0) || !value_parse_size(argv[5], &row0) ||
+      !value_parse_size(argv[6], &height) || !value_parse_size(argv[7], &delay) ||
       !rows_fit(k, vi, vo, sma_view_get(prog), in_row0, row0, height)) {
     fprintf(stderr, "sma demo worker: arguments do not describe rows of these arrays\n");
     sma_free(in), sma_free(out), sma_free(prog);

@@ -1,6 +1,8 @@
-/* `sma save` and `sma load`: segments to and from NumPy .npy files,
- * through the library's stream calls (the files are the command's: the
- * library opens none). */
+/* `sma save`: a segment (or a slice of it) to a NumPy .npy file, through
+ * the library's stream call (the file is the command's: the library opens
+ * none). Most of it is choosing what FILE may be: never the segment
+ * itself nor another shared-memory segment, and removed after a failure
+ * only if this save created it. */
 #if defined(__linux__)
 #  define _GNU_SOURCE /* O_PATH */
 #endif
@@ -21,13 +23,15 @@
 #  include <unistd.h>
 #endif
 
-static size_t put(const void *buf, size_t n, void *file) { return fwrite(buf, 1, n, file); }
-static size_t get(void *buf, size_t n, void *file) { return fread(buf, 1, n, file); }
+static const char help[] = "usage: sma save NAME FILE.npy [--slice TEXT]\n"
+                           "Writes the array (or its slice) as a NumPy .npy file that np.load()\n"
+                           "reads exactly (C order, this machine's byte order). FILE is replaced\n"
+                           "(a symlink is followed), never when it is the segment itself or any\n"
+                           "other shared-memory segment (a file in /dev/shm on Linux). A failed\n"
+                           "save removes FILE only if it created it; a file that existed before\n"
+                           "is left incomplete, and the error says so.\n";
 
-static int file_failed(const char *what, const char *path, int err) {
-  fprintf(stderr, "sma: %s %s: %s\n", what, path, strerror(err));
-  return CLI_ERR;
-}
+static size_t put(const void *buf, size_t n, void *file) { return fwrite(buf, 1, n, file); }
 
 /* The file a save writes: the stream, and what a failed save may undo. */
 typedef struct output {
@@ -185,10 +189,10 @@ static int discard_output(const output_t *o, const char *path) {
 static void close_output_dir(output_t *o) { (void)o; }
 #endif
 
-int cmd_save(int argc, char **argv) {
+static int run(int argc, char **argv) {
   const char *path = NULL;
   sma_t *a;
-  int status = cli_open_arg("save", argc, argv, &path, &a);
+  int status = cli_open_arg(&cli_save, argc, argv, &path, &a);
   if (status != CLI_OK) return status;
   output_t out;
   int err = open_output(&out, path, a);
@@ -203,7 +207,7 @@ int cmd_save(int argc, char **argv) {
             "a save never replaces one: it is left as it was\n",
             sma_name(a), path);
   } else if (err != 0) {
-    file_failed("save: cannot create", path, err);
+    cli_fail_file("save: cannot create", path, err);
   }
   if (err != 0) {
     close_output_dir(&out);
@@ -215,7 +219,7 @@ int cmd_save(int argc, char **argv) {
   if (fclose(out.f) != 0 && rc == 0) rc = SMA_EIO, err = errno;
   if (rc != 0) {
     if (err != 0)
-      file_failed("save: writing", path, err);
+      cli_fail_file("save: writing", path, err);
     else
       cli_fail("save", sma_name(a), rc);
     if (!discard_output(&out, path))
@@ -228,56 +232,4 @@ int cmd_save(int argc, char **argv) {
   return rc == 0 ? CLI_OK : CLI_ERR;
 }
 
-/* What a refused file gets told beyond the error's sentence. */
-static const char *load_hint(int rc) {
-  switch (rc) {
-  case SMA_EDTYPE:
-    return " (libsma holds bool, integers, float16/32/64 and complex64/128; "
-           "not objects, strings, dates or structured records)";
-  case SMA_ENPY: return " (expected a file written by numpy.save)";
-  default: return "";
-  }
-}
-
-int cmd_load(int argc, char **argv) {
-  const char *path = NULL, *name = NULL;
-  unsigned flags = SMA_CREATE_PERSIST; /* this command exits at once */
-  for (int i = 0; i < argc; i++) {
-    if (strcmp(argv[i], "--group") == 0)
-      flags |= SMA_CREATE_GROUP;
-    else if (strcmp(argv[i], "--transient") == 0)
-      flags &= ~(unsigned)SMA_CREATE_PERSIST;
-    else if (argv[i][0] != '-' && path == NULL)
-      path = argv[i];
-    else if (argv[i][0] != '-' && name == NULL)
-      name = argv[i];
-    else
-      return cli_usage_of("load");
-  }
-  if (path == NULL) return cli_usage_of("load");
-  char built[SMA_NAME_BUF];
-  int rc = 0;
-  if (name == NULL && (rc = sma_build_name("npy", built, &(size_t){sizeof built})) != 0)
-    return cli_fail("load: name", NULL, rc);
-  if (name == NULL) name = built;
-  FILE *f = fopen(path, "rb");
-  if (f == NULL) return file_failed("load: cannot open", path, errno);
-  sma_t *a;
-  rc = sma_npy_read(&a, name, flags, get, f);
-  int read_error = ferror(f) ? errno : 0;
-  fclose(f);
-  if (rc != 0 && read_error != 0) return file_failed("load: reading", path, read_error);
-  if (rc != 0) {
-    fprintf(stderr, "sma: load %s: %s (%s)%s\n", path, sma_strerror(rc), sma_err_name(rc),
-            load_hint(rc));
-    return CLI_ERR;
-  }
-  char line[SMA_DESCRIPTOR_MAX];
-  rc = sma_describe(a, line, &(size_t){sizeof line});
-  if (rc == 0) {
-    printf("%s\n%s\n", name, line);
-    cli_say_persistence(a);
-  }
-  sma_free(a);
-  return rc == 0 ? CLI_OK : cli_fail("load: describe", name, rc);
-}
+const cli_command_t cli_save = {"save", help, run};

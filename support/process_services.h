@@ -1,10 +1,13 @@
 /* The few OS services the `sma` command, the benchmark and the tests need
- * beyond libsma: child processes (one spawn and one Windows quoting for
- * all three), interruption, time, the terminal. One implementation per OS
- * in proc.c, built as the internal library sma_proc; the library itself
- * never uses these. */
-#ifndef SMA_TOOLS_PROC_H
-#define SMA_TOOLS_PROC_H
+ * beyond libsma, about this process and its children: child processes
+ * (one spawn and one Windows quoting for all three), interruption, time,
+ * the terminal. One implementation per OS (process_services_posix.c,
+ * process_services_win32.c; process_services.c what they share), built
+ * as the internal library sma_process_services. The library itself never
+ * uses these, so they live apart from it and from any one of their users.
+ * (Not "process.h": MinGW's own <process.h> would be shadowed.) */
+#ifndef SMA_SUPPORT_PROCESS_SERVICES_H
+#define SMA_SUPPORT_PROCESS_SERVICES_H
 
 #include <stddef.h>
 #include <stdint.h>
