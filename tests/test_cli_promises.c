@@ -448,3 +448,26 @@ Test(cli_promises, commands_print_the_os_reason) {
     remove_not_segment(name);
   }
 }
+
+/* `sma demo` read its numbers with strtoull() and atoi(): "--size 12abc"
+ * ran a 12x12 demo and "--workers 2x" two workers, where every other
+ * command refuses a number with anything after it. */
+Test(cli_promises, demo_refuses_a_number_with_trailing_text) {
+  const char *bad[] = {"--size 12abc",         "--size ''",      "--size -16",
+                       "--workers 2x",         "--workers ' 2'", "--workers 99999999999",
+                       "--worker-delay-ms 5ms"};
+  char prefix[SMA_NAME_BUF];
+  t_prefix(prefix, sizeof prefix, "demo-num");
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    char *out;
+    int rc =
+        sma_run(&out, "demo --size 16 --workers 1 --no-baseline --prefix %s %s", prefix, bad[i]);
+    cr_expect_eq(rc, 2, "sma demo ... %s: exit %d (usage is 2):\n%s", bad[i], rc, out);
+    cr_expect_neq(strstr(out, "usage: sma demo"), NULL, "%s: no usage:\n%s", bad[i], out);
+    free(out);
+  }
+  char *out;
+  cr_expect_eq(sma_run(&out, "demo --size 16 --workers 2 --no-baseline --prefix %s", prefix), 0,
+               "the same demo with good numbers failed:\n%s", out);
+  free(out);
+}

@@ -137,6 +137,15 @@ static int usage(FILE *f, int code) {
   return code;
 }
 
+/* A whole decimal number up to max in text, nothing else ("12abc", "-1",
+ * "" are refused): 1 with *out, else 0. */
+static int parse_int_upto(const char *text, int max, int *out) {
+  size_t n;
+  if (!value_parse_size(text, &n) || n > (size_t)max) return 0;
+  *out = (int)n;
+  return 1;
+}
+
 static int parse_options(int argc, char **argv, options_t *o) {
   *o = (options_t){4096, proc_cpu_count(), blur_find_kernel("gauss5"), NULL, "smademo", 1, 0, 0};
   for (int i = 0; i < argc; i++) {
@@ -152,10 +161,11 @@ static int parse_options(int argc, char **argv, options_t *o) {
     }
     if (v == NULL) return usage(stderr, 2);
     i++;
+    int number_ok = 1;
     if (strcmp(a, "--size") == 0)
-      o->size = strtoull(v, NULL, 10);
+      number_ok = value_parse_size(v, &o->size);
     else if (strcmp(a, "--workers") == 0)
-      o->workers = atoi(v);
+      number_ok = parse_int_upto(v, MAX_WORKERS, &o->workers);
     else if (strcmp(a, "--kernel") == 0)
       o->kernel = blur_find_kernel(v);
     else if (strcmp(a, "--output") == 0)
@@ -163,9 +173,10 @@ static int parse_options(int argc, char **argv, options_t *o) {
     else if (strcmp(a, "--prefix") == 0)
       o->prefix = v;
     else if (strcmp(a, "--worker-delay-ms") == 0)
-      o->delay_ms = atoi(v);
+      number_ok = parse_int_upto(v, 3600 * 1000, &o->delay_ms);
     else
       return usage(stderr, 2);
+    if (!number_ok) return usage(stderr, 2);
   }
   if (o->size < 8 || o->size > 65536 || o->workers < 1 || o->workers > MAX_WORKERS ||
       (size_t)o->workers > o->size || o->kernel == NULL)

@@ -2,6 +2,7 @@
  * strays of creators killed before publishing, saying what it kept and
  * why. */
 #include "cli.h"
+#include "safe_text.h"
 #include "prefix_match.h"
 #include "sma.h"
 
@@ -46,8 +47,10 @@ static int gc_one(const sma_info_t *listed, void *user) {
   int rc = sma_collect(&in, listed->name, c->dry_run ? SMA_COLLECT_DRY_RUN : 0);
   int os_err = sma_last_os_error();
   if (rc == SMA_ENOENT || (rc == SMA_EINUSE && in.creator_alive == 1)) return 0;
+  char shown[4 * SMA_NAME_BUF]; /* a name is any bytes: no escape reaches the terminal */
+  safe_text_for_terminal(listed->name, shown, sizeof shown);
   if (rc == SMA_EINUSE || rc == SMA_EREPLACED) {
-    printf("kept %s: %s\n", listed->name, kept_reason(&in, rc));
+    printf("kept %s: %s\n", shown, kept_reason(&in, rc));
     return 0;
   }
   if (rc != 0) {
@@ -56,7 +59,7 @@ static int gc_one(const sma_info_t *listed, void *user) {
     return 0;
   }
   printf("%s %s (creator %llu gone, nothing holds it)\n", c->dry_run ? "would remove" : "removed",
-         in.name, (unsigned long long)in.creator_pid);
+         shown, (unsigned long long)in.creator_pid);
   c->removed++;
   return 0;
 }
@@ -71,8 +74,10 @@ static int gc_stray(const sma_stray_t *stray, void *user) {
   int rc = sma_collect_stray(stray, c->dry_run ? SMA_COLLECT_DRY_RUN : 0);
   int os_err = sma_last_os_error();
   if (rc == SMA_ENOENT) return 0;
+  char shown[4 * SMA_STRAY_LABEL];
+  safe_text_for_terminal(stray->label, shown, sizeof shown);
   if (rc == SMA_EINUSE || rc == SMA_EREPLACED) {
-    printf("kept stray %s: %s\n", stray->label,
+    printf("kept stray %s: %s\n", shown,
            rc == SMA_EREPLACED        ? "it was replaced meanwhile"
            : stray->creator_alive < 0 ? "its creator cannot be judged from here"
                                       : "it is held open, or that cannot be ruled out");
@@ -84,8 +89,7 @@ static int gc_stray(const sma_stray_t *stray, void *user) {
     return 0;
   }
   printf("%s stray %s (its creator %llu died before publishing it)\n",
-         c->dry_run ? "would remove" : "removed", stray->label,
-         (unsigned long long)stray->creator_pid);
+         c->dry_run ? "would remove" : "removed", shown, (unsigned long long)stray->creator_pid);
   c->removed++;
   return 0;
 }
