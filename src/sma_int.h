@@ -266,6 +266,12 @@ int sma__record_decode(const unsigned char *bytes, size_t segment_size, sma__rec
  * the mapping cannot fault: System V, tests, fuzzers). */
 int sma__record_read(const void *segment, size_t segment_size, sma__record_t *rec);
 
+/* The name alone of the record that ends a mapped segment: what
+ * sma__record_read() returns, and where 0 or SMA_EBYTEORDER the name the
+ * record carries in name. */
+int sma__record_name_read(const void *segment, size_t segment_size, char name[SMA_NAME_BUF]);
+
+/* ---- segment_open.c ---------------------------------------------------------- */
 /* Reads the record of an opened segment through sma__os_read (never
  * through the mapping, which can raise SIGBUS on a sparse or truncated
  * segment) and checks it. Errors: those of sma__record_decode, and of
@@ -283,6 +289,7 @@ int sma__record_fetch(const sma__os_segment_t *seg, sma__record_t *rec, int *os_
 int sma__segment_open(const char *name, int readonly, sma__os_segment_t *seg, sma__record_t *rec,
                       int *os_err);
 
+/* ---- read_mapped.c ----------------------------------------------------------- */
 /* sma__os_read() for backends whose segments cannot shrink or fault under
  * a reader (System V, Windows SEC_COMMIT, macOS): n bytes at `offset`
  * copied from the mapping, or SMA_ETOOSMALL beyond its end. */
