@@ -6,7 +6,7 @@
  * instead of each writing its own; kept apart from the record and the
  * segment opener, which only call sma__os_read().
  */
-#include "sma_int.h"
+#include "platform.h"
 
 #include <string.h>
 

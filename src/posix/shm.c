@@ -5,7 +5,6 @@
 #define _GNU_SOURCE /* MAP_POPULATE etc. on glibc; harmless elsewhere */
 #include "../platform.h"
 #include "sma.h"
-#include "../sma_int.h" /* SMA__RECORD_SIZE */
 
 #include "../unix/fault.h"
 #include "../unix/os.h"
