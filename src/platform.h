@@ -3,6 +3,9 @@
  * src/win32) implements. Common code in src/ calls nothing else of the OS
  * and includes no OS header; all policy (name rules, sizes, the metadata
  * record, slicing, error choice for bad input) lives in common code.
+ * It is also the whole of what a backend sees of common code (the
+ * services below): no backend includes sma_int.h (ci/test.sh's lint), so
+ * what both sides need is declared here, with its contract.
  *
  * Rules shared by every function here, stated once:
  *  - Pointer arguments are non-NULL; names are OS object names, which

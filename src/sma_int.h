@@ -102,6 +102,7 @@ bool sma__dtype_valid(sma_dtype_t dtype);
 
 /* ---- size arithmetic (inline; sma__array_bytes in record.c) ---------------- */
 /* (sma__fits_size_t, which backends use too, is in platform.h.) */
+
 /* *out = a * b; false on overflow. */
 static inline bool sma__mul_ok(size_t a, size_t b, size_t *out) {
   if (a != 0 && b > (size_t)-1 / a) return false;
