@@ -76,6 +76,10 @@ cfg_lint() {
        src/*.c src/*.h || grep -nE '_WIN32|__APPLE__|__linux__|SMA_BACKEND_' src/*.c src/*.h; then
     echo "OS-specific code found in common src/ (belongs in a backend)"; exit 1
   fi
+  step "lint: no backend includes sma_int.h (a backend sees only the contract, src/platform.h)"
+  if grep -rnE '^\s*#\s*include\s*["<]([^">]*/)?sma_int\.h[">]' src/posix src/sysv src/win32 src/unix; then
+    echo "a backend includes sma_int.h: what it needs belongs in src/platform.h"; exit 1
+  fi
   step "lint: every C, C++ and header file is as clang-format formats it (.clang-format)"
   # shellcheck disable=SC2046
   clang-format-14 --dry-run --Werror $(git ls-files '*.c' '*.h' '*.cpp')

@@ -3,6 +3,9 @@
  * src/win32) implements. Common code in src/ calls nothing else of the OS
  * and includes no OS header; all policy (name rules, sizes, the metadata
  * record, slicing, error choice for bad input) lives in common code.
+ * It is also the whole of what a backend sees of common code (the
+ * services below): no backend includes sma_int.h (ci/test.sh's lint), so
+ * what both sides need is declared here, with its contract.
  *
  * Rules shared by every function here, stated once:
  *  - Pointer arguments are non-NULL; names are OS object names, which
@@ -19,6 +22,7 @@
 #ifndef SMA_PLATFORM_H
 #define SMA_PLATFORM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -61,10 +65,43 @@ typedef struct sma__os_segment {
 void sma__intent_write(const char *object, char entry[32]);
 void sma__intent_drop(char entry[32]);
 
+/* The metadata record (src/record.c; bytes in docs/format.md) is common
+ * code's: a backend only stores the SMA__RECORD_SIZE bytes it is given
+ * at the end of a new segment (create()), and reads back the name a
+ * record carries where it finds segments by something other than their
+ * name (System V keys). */
+#define SMA__RECORD_SIZE 640u
+
+/* The name the record ending a mapped segment of segment_size bytes
+ * carries, for a backend whose mapping cannot fault (System V): 0 and
+ * the name, the record being intact; SMA_EBYTEORDER and the name, intact
+ * but its data of the other byte order (the segment can still be found);
+ * SMA_ENORECORD (NULL, too small, no magic) or SMA_ECORRUPT, name
+ * untouched. */
+int sma__record_name_read(const void *segment, size_t segment_size, char name[SMA_NAME_BUF]);
+
+/* sma__os_read() for backends whose segments cannot shrink or fault under
+ * a reader (System V, Windows SEC_COMMIT, macOS): n bytes at `offset`
+ * copied from the mapping, or SMA_ETOOSMALL beyond its end. */
+int sma__read_mapped(const sma__os_segment_t *seg, uint64_t offset, void *buf, size_t n);
+
+/* Whether n, a 64-bit size or extent, fits size_t. A function of a 64-bit
+ * argument, so that where size_t is 32 bits the test is neither a
+ * constant nor a wide constant cast to size_t. */
+static inline bool sma__fits_size_t(uint64_t n) { return n <= SIZE_MAX; }
+
 /* Fills *caps (the public sma_caps_t) but max_segment; max_name is the
  * OS's limit on an object name (public sma_caps_get() reports libsma's 255
  * instead). Cannot fail; cheap enough to call on every create/load. */
 void sma__os_caps(sma_caps_t *caps);
+
+/* sma__os_caps() as a value, for either side (cheap to fill; no caching,
+ * no global). */
+static inline sma_caps_t sma__caps(void) {
+  sma_caps_t caps;
+  sma__os_caps(&caps);
+  return caps;
+}
 
 /* The largest segment the OS allows now (System V: shmmax, read from the
  * kernel each call), 0 where no fixed limit applies. */

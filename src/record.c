@@ -175,32 +175,11 @@ int sma__record_read(const void *segment, size_t segment_size, sma__record_t *re
                             segment_size, rec);
 }
 
-int sma__record_fetch(const sma__os_segment_t *seg, sma__record_t *rec, int *os_err) {
-  if (seg->size < SMA__RECORD_SIZE) return SMA_ENORECORD;
-  unsigned char bytes[SMA__RECORD_SIZE];
-  int rc = sma__os_read(seg, seg->size - SMA__RECORD_SIZE, bytes, sizeof bytes, os_err);
-  /* A segment that shrank under us has no record where its size said. */
-  if (rc == SMA_ETOOSMALL) return SMA_ENORECORD;
-  return rc != 0 ? rc : sma__record_decode(bytes, seg->size, rec);
-}
-
-int sma__read_mapped(const sma__os_segment_t *seg, uint64_t offset, void *buf, size_t n) {
-  if (offset > seg->size || n > seg->size - offset) return SMA_ETOOSMALL;
-  memcpy(buf, (const unsigned char *)seg->addr + offset, n);
-  return 0;
-}
-
-int sma__segment_open(const char *name, int readonly, sma__os_segment_t *seg, sma__record_t *rec,
-                      int *os_err) {
-  char os_name[SMA_NAME_BUF];
-  int rc = sma__os_name(name, os_name);
-  if (rc != 0) return rc;
-  rc = sma__os_open(os_name, readonly, seg, os_err);
-  if (rc != 0) return rc;
-  rc = sma__record_verdict(sma__record_fetch(seg, rec, os_err), rec, name);
-  if (rc != 0 && rc != SMA_ENORECORD) {
-    int ignored;
-    sma__os_close(seg, &ignored);
-  }
+/* The name alone, for a backend that finds segments by something other
+ * than their name (platform.h). */
+int sma__record_name_read(const void *segment, size_t segment_size, char name[SMA_NAME_BUF]) {
+  sma__record_t rec;
+  int rc = sma__record_read(segment, segment_size, &rec);
+  if (rc == 0 || rc == SMA_EBYTEORDER) memcpy(name, rec.name, sizeof rec.name);
   return rc;
 }

@@ -10,13 +10,6 @@
 
 #include <stdbool.h>
 
-/* The backend's capabilities (cheap to fill; no caching, no global). */
-static inline sma_caps_t sma__caps(void) {
-  sma_caps_t caps;
-  sma__os_caps(&caps);
-  return caps;
-}
-
 /* ---- text.c ------------------------------------------------------------------ */
 /* A string result being written to a caller's buffer (see text.c for the
  * contract every such public function follows). */
@@ -108,10 +101,7 @@ int sma__record_verdict(int fetched, const struct sma__record *rec, const char *
 bool sma__dtype_valid(sma_dtype_t dtype);
 
 /* ---- size arithmetic (inline; sma__array_bytes in record.c) ---------------- */
-/* Whether n, a 64-bit size or extent, fits size_t. A function of a 64-bit
- * argument, so that where size_t is 32 bits the test is neither a
- * constant nor a wide constant cast to size_t. */
-static inline bool sma__fits_size_t(uint64_t n) { return n <= SIZE_MAX; }
+/* (sma__fits_size_t, which backends use too, is in platform.h.) */
 
 /* *out = a * b; false on overflow. */
 static inline bool sma__mul_ok(size_t a, size_t b, size_t *out) {
@@ -228,8 +218,8 @@ bool sma__crc32_clmul(const void *data, size_t n, uint32_t *crc);
 
 /* ---- record.c --------------------------------------------------------------- */
 /* The metadata record that ends every segment libsma creates. Fields are
- * fixed-width little-endian on disk; see record.c for the byte layout. */
-#define SMA__RECORD_SIZE 640u
+ * fixed-width little-endian on disk; see record.c for the byte layout.
+ * Its size, SMA__RECORD_SIZE, is in platform.h: backends store it. */
 #define SMA__DATA_ALIGN 64u
 
 typedef struct sma__record {
@@ -266,6 +256,7 @@ int sma__record_decode(const unsigned char *bytes, size_t segment_size, sma__rec
  * the mapping cannot fault: System V, tests, fuzzers). */
 int sma__record_read(const void *segment, size_t segment_size, sma__record_t *rec);
 
+/* ---- segment_open.c ---------------------------------------------------------- */
 /* Reads the record of an opened segment through sma__os_read (never
  * through the mapping, which can raise SIGBUS on a sparse or truncated
  * segment) and checks it. Errors: those of sma__record_decode, and of
@@ -282,10 +273,5 @@ int sma__record_fetch(const sma__os_segment_t *seg, sma__record_t *rec, int *os_
  * naming another segment. */
 int sma__segment_open(const char *name, int readonly, sma__os_segment_t *seg, sma__record_t *rec,
                       int *os_err);
-
-/* sma__os_read() for backends whose segments cannot shrink or fault under
- * a reader (System V, Windows SEC_COMMIT, macOS): n bytes at `offset`
- * copied from the mapping, or SMA_ETOOSMALL beyond its end. */
-int sma__read_mapped(const sma__os_segment_t *seg, uint64_t offset, void *buf, size_t n);
 
 #endif /* SMA_INT_H */

@@ -48,7 +48,6 @@
  */
 #define _GNU_SOURCE
 #include "../platform.h"
-#include "../sma_int.h"
 
 #include "../unix/fault.h"
 #include "../unix/os.h"
@@ -190,30 +189,31 @@ static int detach(void *addr, size_t size) {
   return shmdt(addr);
 }
 
-/* Reads the valid record of segment `id` (size `size`) through a
- * read-only attach: -1 when it cannot be attached, otherwise what
- * sma__record_read() says (0, SMA_ENORECORD, ...). */
-static int read_record_of(int id, size_t size, sma__record_t *rec) {
+/* Reads the record of segment `id` (size `size`) through a read-only
+ * attach: -1 when it cannot be attached, otherwise what
+ * sma__record_name_read() says (0, SMA_ENORECORD, ...), with the name it
+ * carries in `name` where the record is intact. */
+static int read_record_of(int id, size_t size, char name[SMA_NAME_BUF]) {
   void *addr = shmat(id, NULL, SHM_RDONLY);
   if (addr == (void *)-1) return -1;
-  int rc = sma__record_read(addr, size, rec);
+  int rc = sma__record_name_read(addr, size, name);
   detach(addr, size);
   return rc;
 }
 
 /* Reads the name of segment `id` (size `size`) from its record into
- * rec->name: 1 if the record is intact, 0 if there is none to trust. One
- * of the other byte order names its segment too: opening that segment is
+ * name: 1 if the record is intact, 0 if there is none to trust. One of
+ * the other byte order names its segment too: opening that segment is
  * then SMA_EBYTEORDER, not SMA_ENOENT. */
-static int read_name_of(int id, size_t size, sma__record_t *rec) {
-  int rc = read_record_of(id, size, rec);
+static int read_name_of(int id, size_t size, char name[SMA_NAME_BUF]) {
+  int rc = read_record_of(id, size, name);
   return rc == 0 || rc == SMA_EBYTEORDER;
 }
 
 /* Does segment `id` (size `size`) carry `name` in an intact record? */
 static int record_names(int id, size_t size, const char *name) {
-  sma__record_t rec;
-  return read_name_of(id, size, &rec) && strcmp(rec.name, name) == 0;
+  char carried[SMA_NAME_BUF];
+  return read_name_of(id, size, carried) && strcmp(carried, name) == 0;
 }
 
 /* IPC_STAT of segment `id` without asking for read permission (Linux
@@ -728,8 +728,8 @@ int sma__os_remove_unused(const char *name, const uint64_t ident[2], int dry_run
 /* Whether segment `id` carries a valid record: 1 yes, 0 no (none, or a
  * corrupt one), -1 it cannot be attached to tell. */
 static int record_state(int id, size_t size) {
-  sma__record_t rec;
-  int rc = read_record_of(id, size, &rec); /* -1: not attached */
+  char name[SMA_NAME_BUF];
+  int rc = read_record_of(id, size, name); /* -1: not attached */
   return rc == 0 ? 1 : rc == SMA_ENORECORD || rc == SMA_ECORRUPT ? 0 : -1;
 }
 
@@ -826,8 +826,8 @@ int sma__os_list(int (*fn)(const char *name, void *user), void *user, int *os_er
     if (sscanf(line, "%d %d", &key, &id) != 2) continue;
     struct shmid_ds ds;
     if (shmctl(id, IPC_STAT, &ds) != 0 || !trustworthy(&ds)) continue;
-    sma__record_t rec; /* skipped: not ours to read, or no record */
-    if (read_name_of(id, (size_t)ds.shm_segsz, &rec)) rc = fn(rec.name, user);
+    char name[SMA_NAME_BUF]; /* skipped: not ours to read, or no record */
+    if (read_name_of(id, (size_t)ds.shm_segsz, name)) rc = fn(name, user);
   }
   fclose(f);
   return rc;

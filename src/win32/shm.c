@@ -19,7 +19,6 @@
  */
 #include "../platform.h"
 #include "sma.h"
-#include "../sma_int.h" /* SMA__RECORD_SIZE */
 #include "os.h"
 
 #include <stdlib.h>
