@@ -696,6 +696,24 @@ int t_sma(char **out, const char *fmt, ...) {
   return status;
 }
 
+int t_sma_said(char **said, const char *fmt, ...) {
+  t_sma_run_t run;
+  va_list ap;
+  va_start(ap, fmt);
+  int status = sma_vline(&run, NULL, fmt, ap);
+  va_end(ap);
+  if (said != NULL) {
+    size_t out_len = run.out ? strlen(run.out) : 0, err_len = run.err ? strlen(run.err) : 0;
+    *said = malloc(out_len + err_len + 1);
+    if (*said != NULL) {
+      memcpy(*said, run.out ? run.out : "", out_len);
+      memcpy(*said + out_len, run.err ? run.err : "", err_len + 1);
+    }
+  }
+  t_sma_run_free(&run);
+  return status;
+}
+
 void t_sma_run_free(t_sma_run_t *run) {
   free(run->out);
   free(run->err);

@@ -78,7 +78,7 @@ typedef struct t_sma_opts {
   void (*on_line)(void *user, long pid, const char *line);
   void *user;
 } t_sma_opts_t;
-enum { T_SMA_TIMEOUT_S = 300 };
+enum { T_SMA_TIMEOUT_S = 120 };
 
 /* Runs `sma ARGS...` (args: NULL-terminated, without the program) and
  * fills *run (NULL: the output is dropped). Returns run's status. */
@@ -93,6 +93,11 @@ int t_sma_line(t_sma_run_t *run, const t_sma_opts_t *opts, const char *fmt, ...)
  * standard output, in *out (malloc'd, NUL-terminated) if out is not NULL.
  * Returns the status. */
 int t_sma(char **out, const char *fmt, ...);
+
+/* t_sma() that keeps what the command printed on both streams, standard
+ * output then standard error, in *said (malloc'd) if said is not NULL:
+ * for a test that looks for a message wherever the command printed it. */
+int t_sma_said(char **said, const char *fmt, ...);
 
 /* Frees run's texts (and leaves it empty). */
 void t_sma_run_free(t_sma_run_t *run);
