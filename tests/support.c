@@ -476,9 +476,42 @@ static int spawn_captured(proc_t *p, const char *const *argv, HANDLE out_w, HAND
   return rc;
 }
 
+/* Sets (or, with old != NULL, saves into old[] first) the environment
+ * changes of o->env in this process: a child started meanwhile inherits
+ * them. restore_env() puts the saved values back. */
+enum { MAX_ENV = 8, ENV_VALUE_MAX = 1024 };
+typedef struct saved_env {
+  char name[MAX_ENV][64];
+  char value[MAX_ENV][ENV_VALUE_MAX];
+  int had[MAX_ENV];
+  size_t n;
+} saved_env_t;
+
+static int apply_env(const char *const *env, saved_env_t *saved) {
+  saved->n = 0;
+  for (; env != NULL && *env != NULL; env++) {
+    if (saved->n == MAX_ENV) return -1;
+    char *name = saved->name[saved->n];
+    const char *eq = strchr(*env, '=');
+    size_t len = eq != NULL ? (size_t)(eq - *env) : strlen(*env);
+    if (len >= sizeof saved->name[0]) return -1;
+    memcpy(name, *env, len);
+    name[len] = '\0';
+    DWORD n = GetEnvironmentVariableA(name, saved->value[saved->n], ENV_VALUE_MAX);
+    saved->had[saved->n++] = n > 0 && n < ENV_VALUE_MAX;
+    SetEnvironmentVariableA(name, eq != NULL ? eq + 1 : NULL);
+  }
+  return 0;
+}
+
+static void restore_env(const saved_env_t *saved) {
+  for (size_t i = 0; i < saved->n; i++)
+    SetEnvironmentVariableA(saved->name[i], saved->had[i] ? saved->value[i] : NULL);
+}
+
 static int run_captured(const char *const *argv, const t_sma_opts_t *o, capture_t *out,
                         capture_t *err) {
-  if (o->as_user) return -1; /* no other users to become here */
+  if (o->as_user || o->in_child != NULL) return -1; /* POSIX only */
   SECURITY_ATTRIBUTES inherit = {sizeof inherit, NULL, TRUE};
   HANDLE out_r, out_w, err_r, err_w;
   if (!CreatePipe(&out_r, &out_w, &inherit, 0)) return -1;
@@ -489,9 +522,12 @@ static int run_captured(const char *const *argv, const t_sma_opts_t *o, capture_
   SetHandleInformation(out_r, HANDLE_FLAG_INHERIT, 0);
   SetHandleInformation(err_r, HANDLE_FLAG_INHERIT, 0);
   proc_t p;
-  int started = spawn_captured(&p, argv, out_w, err_w) == 0;
+  static saved_env_t saved; /* large: off the stack */
+  int started = apply_env(o->env, &saved) == 0 && spawn_captured(&p, argv, out_w, err_w) == 0;
+  restore_env(&saved);
   CloseHandle(out_w), CloseHandle(err_w);
   int status = -1;
+  if (started && o->during != NULL) o->during(o->user, (long)p.pid);
   if (started) {
     line_feed_t feed = {{0}, 0};
     unsigned limit_ms = (o->timeout_s ? o->timeout_s : T_SMA_TIMEOUT_S) * 1000u, waited = 0;
@@ -526,6 +562,9 @@ static void exec_captured(const char *const *argv, const t_sma_opts_t *o, int ou
   if (nul < 0 || dup2(nul, STDIN_FILENO) < 0 || dup2(out_w, STDOUT_FILENO) < 0 ||
       dup2(err_w, STDERR_FILENO) < 0)
     _exit(126);
+  for (const char *const *e = o->env; e != NULL && *e != NULL; e++)
+    if (strchr(*e, '=') != NULL ? putenv((char *)*e) != 0 : unsetenv(*e) != 0) _exit(126);
+  if (o->in_child != NULL && o->in_child(o->user) != 0) _exit(96);
   if (o->as_user && t_become(o->uid, o->gid) != 0) _exit(97);
   execvp(argv[0], (char *const *)argv);
   _exit(127);
@@ -604,6 +643,9 @@ static int run_captured(const char *const *argv, const t_sma_opts_t *o, capture_
     return -1;
   }
   setpgid(child, child); /* also here: no race with a signal sent at once */
+  /* Not inherited by commands that callbacks run meanwhile. */
+  fcntl(po[0], F_SETFD, FD_CLOEXEC), fcntl(pe[0], F_SETFD, FD_CLOEXEC);
+  if (o->during != NULL) o->during(o->user, (long)child);
   int fds[2] = {po[0], pe[0]};
   return collect(child, fds, out, err, o);
 }
@@ -696,12 +738,10 @@ int t_sma(char **out, const char *fmt, ...) {
   return status;
 }
 
-int t_sma_said(char **said, const char *fmt, ...) {
+/* sma_vline() keeping both streams, stdout then stderr, in *said. */
+static int sma_vline_said(char **said, const t_sma_opts_t *opts, const char *fmt, va_list ap) {
   t_sma_run_t run;
-  va_list ap;
-  va_start(ap, fmt);
-  int status = sma_vline(&run, NULL, fmt, ap);
-  va_end(ap);
+  int status = sma_vline(&run, opts, fmt, ap);
   if (said != NULL) {
     size_t out_len = run.out ? strlen(run.out) : 0, err_len = run.err ? strlen(run.err) : 0;
     *said = malloc(out_len + err_len + 1);
@@ -711,6 +751,23 @@ int t_sma_said(char **said, const char *fmt, ...) {
     }
   }
   t_sma_run_free(&run);
+  return status;
+}
+
+int t_sma_said(char **said, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int status = sma_vline_said(said, NULL, fmt, ap);
+  va_end(ap);
+  return status;
+}
+
+int t_sma_as(int uid, unsigned gid, char **said, const char *fmt, ...) {
+  t_sma_opts_t opts = {.as_user = uid >= 0, .uid = (unsigned)uid, .gid = gid};
+  va_list ap;
+  va_start(ap, fmt);
+  int status = sma_vline_said(said, &opts, fmt, ap);
+  va_end(ap);
   return status;
 }
 

@@ -49,7 +49,9 @@ int t_run_built(const char *const *argv);
  * does; on Windows (Wine too) through CreateProcess. Its standard output
  * and error are captured separately, each cut at T_SMA_OUTPUT_MAX bytes
  * (the rest is read and dropped, so the command never blocks on a full
- * pipe). A run that outlives its timeout is killed, with its group. */
+ * pipe). A run that outlives its timeout is killed, with its group.
+ * Every callback runs on the calling thread. Not thread-safe on Windows,
+ * which passes the pipes as this process's standard handles. */
 enum { T_SMA_OUTPUT_MAX = 1 << 20 };
 /* The status of a run that did not exit by itself: T_SMA_SIGNALED + the
  * signal's number (POSIX), T_SMA_TIMED_OUT (killed at the timeout), and
@@ -76,7 +78,17 @@ typedef struct t_sma_opts {
    * newline; a longer line than 4 KiB comes in pieces) and the command's
    * process id, while it runs: a test kills or signals it from here. */
   void (*on_line)(void *user, long pid, const char *line);
-  void *user;
+  /* Called once the command started, before its output is read: a test
+   * acts while it runs (paused at a fault-injection pause point, say).
+   * Output beyond a pipe's buffer (64 KiB) waits until it returns. */
+  void (*during)(void *user, long pid);
+  /* POSIX only: called in the forked child before the command starts (a
+   * namespace to enter); nonzero makes the child exit with 96 instead. */
+  int (*in_child)(void *user);
+  void *user; /* given to the three callbacks */
+  /* Environment changes for the command only: "NAME=value" sets, "NAME"
+   * removes; NULL-terminated (NULL: none). */
+  const char *const *env;
 } t_sma_opts_t;
 enum { T_SMA_TIMEOUT_S = 120 };
 
@@ -98,6 +110,10 @@ int t_sma(char **out, const char *fmt, ...);
  * output then standard error, in *said (malloc'd) if said is not NULL:
  * for a test that looks for a message wherever the command printed it. */
 int t_sma_said(char **said, const char *fmt, ...);
+
+/* t_sma_said() as uid with gid as its only group (uid -1: as we are; not
+ * on Windows). */
+int t_sma_as(int uid, unsigned gid, char **said, const char *fmt, ...);
 
 /* Frees run's texts (and leaves it empty). */
 void t_sma_run_free(t_sma_run_t *run);

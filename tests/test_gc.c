@@ -103,7 +103,7 @@ static void stop(pid_t child) {
  * null (unknown); -2 if the command failed. */
 static int attached_seen_by(int uid, const char *name) {
   char *out;
-  int rc = run_as(uid, &out, "'%s' info --json %s", SMA_CLI, name);
+  int rc = t_sma_as(uid, SHARED_GID, &out, "info --json %s", name);
   cJSON *info = cJSON_Parse(out);
   free(out);
   int v = -2;
@@ -152,7 +152,7 @@ static int gc_as_soon(int uid, const char *name, char *said, size_t cap) {
   int rc = -1;
   for (int i = 0; i < 400; i++) {
     char *out;
-    rc = run_as(uid, &out, "'%s' gc --prefix %s", SMA_CLI, name);
+    rc = t_sma_as(uid, SHARED_GID, &out, "gc --prefix %s", name);
     int transient = strstr(out, "it is held open") != NULL;
     snprintf(said, cap, "%s", out);
     free(out);
@@ -178,7 +178,7 @@ Test(gc, a_mapper_the_user_cannot_examine_keeps_the_segment) {
   pid_t b = hold_as(name, USER_B);
   cr_expect_eq(attached_seen_by(USER_A, name), -1, "A cannot see B's mapping: unknown");
   char *out;
-  int rc = run_as(USER_A, &out, "'%s' gc --prefix %s", SMA_CLI, name);
+  int rc = t_sma_as(USER_A, SHARED_GID, &out, "gc --prefix %s", name);
   int survived = t_segment_exists(name);
   stop(b);
   cr_assert_eq(rc, 0);
@@ -232,42 +232,41 @@ Test(gc, a_pid_namespace_does_not_make_host_processes_dead) {
 }
 
 #if defined(SMA_FAULT_INJECTION)
+/* Creates `name` (64 bytes) in this process: 0 or the library's error. */
+static int create_name(const char *name) {
+  size_t shape[1] = {64};
+  sma_t *a;
+  int rc =
+      sma_new(&a, &(sma_array_desc_t){.name = name, .ndim = 1, .shape = shape, .dtype = SMA_UINT8});
+  if (rc == 0) rc = sma_create(a, 0);
+  if (a != NULL) sma_free(a);
+  return rc;
+}
+
 /* Regression: gc judged a name, then removed whatever the name named when
  * it got to unlinking. A job restarting in between (unlink, create anew)
  * lost its new, live segment. The window is widened to a second here. */
 /* One run of the scenario below; its gc output in out. 1 if gc's first
  * look found the orphan held open for an instant (a parallel test's
  * listing: the transient verdict the other tests here retry too). */
+/* While gc pauses after judging the orphan: the name re-created anew. */
+static void recreate_while_gc_pauses(void *user, long gc) {
+  (void)gc;
+  const char *name = user;
+  pause_ms(300); /* gc has judged the orphan and pauses */
+  cr_assert_eq(sma_unlink(name), 0);
+  cr_assert_eq(create_name(name), 0);
+}
+
 static int replace_during_gc(const char *name, char *out, size_t cap) {
   create_orphan(name, -1, 0);
-  int pipefd[2];
-  cr_assert_eq(pipe(pipefd), 0);
-  pid_t gc = fork();
-  if (gc == 0) {
-    dup2(pipefd[1], STDOUT_FILENO);
-    setenv("SMA_FAULT_PAUSE_MS", "1000", 1);
-    execl(SMA_CLI, SMA_CLI, "gc", "--prefix", name, (char *)NULL);
-    _exit(127);
-  }
-  close(pipefd[1]);
-  struct timespec judged = {0, 300 * 1000000L};
-  nanosleep(&judged, NULL); /* gc has judged the orphan and pauses */
-  cr_assert_eq(sma_unlink(name), 0);
-  size_t shape[1] = {64};
-  sma_t *again;
-  cr_assert_eq(
-      sma_new(&again,
-              &(sma_array_desc_t){.name = name, .ndim = 1, .shape = shape, .dtype = SMA_UINT8}),
-      0);
-  cr_assert_eq(sma_create(again, 0), 0);
-  sma_free(again);
-  ssize_t n, len = 0;
-  while ((n = read(pipefd[0], out + len, cap - 1 - (size_t)len)) > 0) len += n;
-  out[len] = '\0';
-  close(pipefd[0]);
-  int status;
-  waitpid(gc, &status, 0);
-  cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s", out);
+  static const char *const pause_1s[] = {"SMA_FAULT_PAUSE_MS=1000", NULL};
+  t_sma_opts_t opts = {.during = recreate_while_gc_pauses, .user = (void *)name, .env = pause_1s};
+  t_sma_run_t gc;
+  int status = t_sma_line(&gc, &opts, "gc --prefix %s", name);
+  snprintf(out, cap, "%s", gc.out);
+  t_sma_run_free(&gc);
+  cr_assert_eq(status, 0, "%s", out);
   int transient = strstr(out, "it is held open") != NULL;
   if (transient) sma_unlink(name); /* the new segment: start again */
   return transient;
@@ -331,77 +330,67 @@ static int still_named_and_intact(const char *name) {
   return intact;
 }
 
-/* Starts `sma gc --prefix name` pausing at every pause point; its stdout
- * goes to *out_fd. */
-static pid_t start_paused_gc(const char *name, int *out_fd) {
-  int pipefd[2];
-  cr_assert_eq(pipe(pipefd), 0);
-  pid_t gc = fork();
-  cr_assert_neq(gc, -1);
-  if (gc == 0) {
-    dup2(pipefd[1], STDOUT_FILENO);
-    close(pipefd[0]);
-    close(pipefd[1]);
-    char ms[16];
-    snprintf(ms, sizeof ms, "%d", (int)GC_PAUSE_MS);
-    setenv("SMA_FAULT_PAUSE_MS", ms, 1);
-    unsetenv("SMA_FAULT_PAUSE_AT");
-    execl(SMA_CLI, SMA_CLI, "gc", "--prefix", name, (char *)NULL);
-    _exit(127);
-  }
-  close(pipefd[1]);
-  *out_fd = pipefd[0];
-  return gc;
-}
-
-/* Reads the gc's output into out and reaps it; its wait status. */
-static int finish_gc(pid_t gc, int fd, char *out, size_t cap) {
-  ssize_t n;
-  size_t len = 0;
-  while ((n = read(fd, out + len, cap - 1 - len)) > 0) len += (size_t)n;
-  out[len] = '\0';
-  close(fd);
-  int status;
-  waitpid(gc, &status, 0);
+/* Runs `sma gc --prefix name` pausing GC_PAUSE_MS at every pause point,
+ * with during(user, gc's pid) called while it runs; its stdout in out.
+ * Returns its status (t_sma_run()). */
+static int run_paused_gc(const char *name, void (*during)(void *, long), void *user, char *out,
+                         size_t cap) {
+  char pause[48];
+  snprintf(pause, sizeof pause, "SMA_FAULT_PAUSE_MS=%d", (int)GC_PAUSE_MS);
+  const char *const env[] = {pause, "SMA_FAULT_PAUSE_AT", NULL};
+  t_sma_opts_t opts = {.during = during, .user = user, .env = env};
+  t_sma_run_t gc;
+  int status = t_sma_line(&gc, &opts, "gc --prefix %s", name);
+  snprintf(out, cap, "%s", gc.out);
+  t_sma_run_free(&gc);
   return status;
-}
-
-static int create_name(const char *name) {
-  size_t shape[1] = {64};
-  sma_t *a;
-  int rc =
-      sma_new(&a, &(sma_array_desc_t){.name = name, .ndim = 1, .shape = shape, .dtype = SMA_UINT8});
-  if (rc == 0) rc = sma_create(a, 0);
-  if (a != NULL) sma_free(a);
-  return rc;
 }
 
 static int hidden_leftover(void) {
   return run_as(-1, NULL, "ls -a /dev/shm | grep -q '^\\.sma-gc-'") == 0;
 }
 
+/* What a test does while a paused gc examines `name`, and what came of it. */
+typedef struct held_create {
+  const char *name;
+  pid_t holder;
+  int created;
+} held_create_t;
+
 /* A process maps the candidate after gc's first look; a create of the
  * name comes while gc decides again. */
+static void hold_then_create(void *user, long gc) {
+  (void)gc;
+  held_create_t *act = user;
+  pause_ms(GC_PAUSE_MS / 3); /* gc found it unused and pauses */
+  act->holder = hold_as(act->name, -1);
+  pause_ms(GC_PAUSE_MS); /* gc decides again (and pauses once more, if it goes on) */
+  act->created = create_name(act->name);
+}
+
 Test(gc, a_create_while_gc_examines_a_name_gets_eexist_and_the_held_segment_stays_named) {
   T_NEED_GC_PROOF();
   if (!posix_only()) cr_skip_test("System V: issue 23 item 2's last part, not done here");
   char name[SMA_NAME_BUF], out[4096];
   t_name(name, sizeof name, "gc-held-create");
   create_filled_orphan(name);
-  int fd;
-  pid_t gc = start_paused_gc(name, &fd);
-  pause_ms(GC_PAUSE_MS / 3); /* gc found it unused and pauses */
-  pid_t holder = hold_as(name, -1);
-  pause_ms(GC_PAUSE_MS); /* gc decides again (and pauses once more, if it goes on) */
-  int created = create_name(name);
-  int status = finish_gc(gc, fd, out, sizeof out);
-  cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s", out);
+  held_create_t act = {name, 0, 0};
+  int status = run_paused_gc(name, hold_then_create, &act, out, sizeof out);
+  pid_t holder = act.holder;
+  int created = act.created;
+  cr_assert_eq(status, 0, "%s", out);
   cr_expect_eq(created, SMA_EEXIST, "the name stays taken: %s", sma_strerror(created));
   cr_expect(still_named_and_intact(name), "the held segment keeps its name and bytes: %s", out);
   cr_expect_not_null(strstr(out, "kept"), "%s", out);
   cr_expect_not(hidden_leftover(), "nothing left under a hidden name");
   stop(holder);
   sma_unlink(name);
+}
+
+/* Sends the signal *user to gc at its second pause. */
+static void signal_at_second_pause(void *user, long gc) {
+  pause_ms(GC_PAUSE_MS * 3 / 2);
+  kill((pid_t)gc, *(int *)user);
 }
 
 /* A gc killed at its second pause (the candidate leased, about to be
@@ -418,24 +407,20 @@ static void killed_gc_leaves_nothing(int sig, const char *tag) {
    * this one open for a while: gc then keeps it at once ("held open")
    * and is not there to be killed; that transient verdict is retried. */
   for (int attempt = 0; attempt < 10; attempt++) {
-    int fd;
-    pid_t gc = start_paused_gc(name, &fd);
-    pause_ms(GC_PAUSE_MS * 3 / 2);
-    kill(gc, sig);
-    status = finish_gc(gc, fd, out, sizeof out);
-    if (WIFSIGNALED(status) || strstr(out, "held open") == NULL) break;
+    status = run_paused_gc(name, signal_at_second_pause, &sig, out, sizeof out);
+    if (status >= T_SMA_SIGNALED || strstr(out, "held open") == NULL) break;
     pause_ms(GC_PAUSE_MS);
   }
-  if (!(WIFSIGNALED(status) && WTERMSIG(status) == sig)) sma_unlink(name);
-  cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == sig, "gc was killed: %s", out);
+  if (status != T_SMA_SIGNALED + sig) sma_unlink(name);
+  cr_assert_eq(status, T_SMA_SIGNALED + sig, "gc was killed: %s", out);
   cr_expect(still_named_and_intact(name), "the segment keeps its name and bytes");
   char *listed;
-  run_as(-1, &listed, "'%s' ls", SMA_CLI);
+  t_sma_said(&listed, "ls");
   cr_expect_not_null(strstr(listed, name), "sma ls shows it: %s", listed);
   free(listed);
   cr_expect_not(hidden_leftover(), "nothing left under a hidden name");
   char *again;
-  cr_assert_eq(run_as(-1, &again, "'%s' gc --prefix %s", SMA_CLI, name), 0);
+  cr_assert_eq(t_sma_said(&again, "gc --prefix %s", name), 0);
   cr_expect_not_null(strstr(again, "removed"), "the next gc removes it: %s", again);
   free(again);
   cr_expect_not(t_segment_exists(name));
@@ -450,6 +435,21 @@ Test(gc, a_gc_interrupted_mid_removal_leaves_the_segment_named) {
   killed_gc_leaves_nothing(SIGINT, "gc-interrupted");
 }
 
+/* What a create and an open of `name` got while gc held it leased. */
+typedef struct create_and_open {
+  const char *name;
+  int created, opened;
+  sma_t *opened_array;
+} create_and_open_t;
+
+static void create_and_open_when_leased(void *user, long gc) {
+  (void)gc;
+  create_and_open_t *act = user;
+  pause_ms(GC_PAUSE_MS * 3 / 2); /* leased, about to unlink */
+  act->created = create_name(act->name);
+  act->opened = sma_open(&act->opened_array, act->name, NULL, 0);
+}
+
 /* While gc holds the candidate leased, a create gets EEXIST and an open
  * waits; gc, about to unlink, sees the open waiting (its lease being
  * broken) and keeps the segment, which the open then gets, still named. */
@@ -459,14 +459,12 @@ Test(gc, an_open_that_waits_for_gc_keeps_the_segment) {
   char name[SMA_NAME_BUF], out[4096];
   t_name(name, sizeof name, "gc-open-waits");
   create_filled_orphan(name);
-  int fd;
-  pid_t gc = start_paused_gc(name, &fd);
-  pause_ms(GC_PAUSE_MS * 3 / 2); /* leased, about to unlink */
-  cr_expect_eq(create_name(name), SMA_EEXIST);
-  sma_t *a = NULL;
-  int opened = sma_open(&a, name, NULL, 0);
-  int status = finish_gc(gc, fd, out, sizeof out);
-  cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s", out);
+  create_and_open_t act = {name, 0, 0, NULL};
+  int status = run_paused_gc(name, create_and_open_when_leased, &act, out, sizeof out);
+  sma_t *a = act.opened_array;
+  int opened = act.opened;
+  cr_assert_eq(status, 0, "%s", out);
+  cr_expect_eq(act.created, SMA_EEXIST);
   cr_assert_eq(opened, 0, "%s", sma_strerror(opened));
   cr_expect_not_null(strstr(out, "kept"), "%s", out);
   cr_expect(still_named_and_intact(name), "%s", out);
