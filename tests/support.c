@@ -2,6 +2,7 @@
 #  define _GNU_SOURCE /* unshare */
 #  include <sched.h>
 #  include <sys/mount.h>
+#  include <sys/prctl.h>
 #endif
 #include "support.h"
 
@@ -71,6 +72,17 @@ int t_last_os_error(void) {
 int t_become(unsigned uid, unsigned gid) {
   gid_t groups[1] = {(gid_t)gid};
   return setgroups(1, groups) == 0 && setgid((gid_t)gid) == 0 && setuid((uid_t)uid) == 0 ? 0 : -1;
+}
+
+void t_die_with_parent(void) {
+#  if defined(__linux__)
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+#  endif
+}
+
+void t_stop(long pid) {
+  kill((pid_t)pid, SIGKILL);
+  waitpid((pid_t)pid, NULL, 0);
 }
 
 int t_shell_as(int uid, unsigned gid, char **out, const char *fmt, ...) {
@@ -379,6 +391,8 @@ static size_t visit(const sma_view_t *v, double value, int store) {
 
 void t_fill_view(const sma_view_t *v, double value) { visit(v, value, 1); }
 size_t t_count_not(const sma_view_t *v, double value) { return visit(v, value, 0); }
+
+double t_now(void) { return proc_now(); }
 
 void t_sleep_ms(unsigned ms) {
 #if defined(_WIN32)

@@ -154,6 +154,16 @@ void t_raw_unmap(t_raw_t *raw);
 /* Sleeps about `ms` milliseconds. */
 void t_sleep_ms(unsigned ms);
 
+/* Seconds of a monotonic clock, for timing what a test waits for. */
+double t_now(void);
+
+/* In a forked child: makes it die with its parent (Linux; nothing
+ * elsewhere), so that it never outlives a failed test. Not on Windows. */
+void t_die_with_parent(void);
+
+/* Kills a child with SIGKILL and reaps it. Not on Windows. */
+void t_stop(long pid);
+
 /* Runs fn(arg) on n threads at once and waits for all; returns the number
  * of threads whose fn returned nonzero (or that could not start). */
 int t_run_threads(int n, int (*fn)(void *arg, int index), void *arg);
