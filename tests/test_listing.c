@@ -308,12 +308,14 @@ static int processes(void) {
 
 /* How many /proc/PID/maps files one `sma` command opens: -1 if it failed. */
 static long maps_opens(const char *counter, const char *args) {
-  char out[64], cmd[1024];
+  char out[64], opens_to[96], preload[1024];
   snprintf(out, sizeof out, "/tmp/smatest-maps-opens-%lu", t_pid());
-  snprintf(cmd, sizeof cmd, "SMA_TEST_MAPS_OPENS=%s LD_PRELOAD=%s '%s' %s >/dev/null", out, counter,
-           SMA_CLI, args);
+  snprintf(opens_to, sizeof opens_to, "SMA_TEST_MAPS_OPENS=%s", out);
+  snprintf(preload, sizeof preload, "LD_PRELOAD=%s", counter);
+  const char *const env[] = {opens_to, preload, NULL};
+  t_sma_opts_t counted = {.env = env};
   remove(out);
-  if (system(cmd) != 0) return -1;
+  if (t_sma_line(NULL, &counted, "%s", args) != 0) return -1;
   FILE *f = fopen(out, "r");
   long n = -1;
   if (f != NULL) {
