@@ -623,8 +623,9 @@ static int collect(pid_t child, int fds[2], capture_t *out, capture_t *err, cons
       break;
     }
     struct pollfd pf[2] = {{fds[0], POLLIN, 0}, {fds[1], POLLIN, 0}};
-    int ready = poll(pf, 2, 50);
-    quiet_ms = ready > 0 ? 0 : quiet_ms + 50;
+    int wait_ms = fds[0] < 0 && fds[1] < 0 ? 1 : 50; /* only the exit to wait for */
+    int ready = poll(pf, 2, wait_ms);
+    quiet_ms = ready > 0 ? 0 : quiet_ms + wait_ms;
     if (ready <= 0) continue;
     capture_t *to[2] = {out, err};
     for (int i = 0; i < 2; i++) {
