@@ -172,6 +172,12 @@ int t_private_dev_shm(const char *opts) {
 #endif
 }
 
+uint64_t t_fnv1a64(const char *s) {
+  uint64_t h = 0xcbf29ce484222325u;
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++) h = (h ^ *p) * 0x100000001b3u;
+  return h;
+}
+
 uint32_t t_sysv_key(const char *name, unsigned probe) {
   uint32_t h = 2166136261u;
   for (const unsigned char *p = (const unsigned char *)name; *p; p++) h = (h ^ *p) * 16777619u;

@@ -203,6 +203,11 @@ const char *t_native(const char *le);
  * sight there. 0, or -1 where the machine cannot give one. */
 int t_private_ipc(void);
 
+/* The 64-bit FNV-1a hash of a name, by which src/os_name.c digests a name
+ * longer than the OS allows (computed here independently, so a change
+ * there is caught). */
+uint64_t t_fnv1a64(const char *s);
+
 /* The System V key of `name` at `probe`, by the formula src/sysv/shm.c
  * documents (computed here independently, so a change there is caught). */
 uint32_t t_sysv_key(const char *name, unsigned probe);

@@ -85,6 +85,16 @@ typedef struct demo_watch {
   int workers_started; /* "worker " lines */
 } demo_watch_t;
 
+/* Runs a slow demo (its workers wait 3 s) under watch->prefix, each line
+ * it prints handed to on_line as it comes; its status. */
+static int run_watched_demo(void (*on_line)(void *, long, const char *), demo_watch_t *watch) {
+  t_sma_opts_t opts = {.on_line = on_line, .user = watch};
+  return t_sma_line(NULL, &opts,
+                    "demo --size 512 --workers 2 --no-baseline --verbose "
+                    "--worker-delay-ms 3000 --prefix %s",
+                    watch->prefix);
+}
+
 /* Kills worker 1 as soon as the demo names it, having counted the
  * segments that exist while it runs. */
 static void kill_worker_1(void *user, long pid, const char *line) {
@@ -99,11 +109,7 @@ Test(demo, cleans_up_when_a_worker_is_killed) {
   char prefix[64];
   t_prefix(prefix, sizeof prefix, "wk");
   demo_watch_t watch = {prefix, 0, 0, 0};
-  t_sma_opts_t opts = {.on_line = kill_worker_1, .user = &watch};
-  int status = t_sma_line(NULL, &opts,
-                          "demo --size 512 --workers 2 --no-baseline --verbose "
-                          "--worker-delay-ms 3000 --prefix %s",
-                          prefix);
+  int status = run_watched_demo(kill_worker_1, &watch);
   cr_assert_gt(watch.victim, 0, "the demo named its workers");
   cr_assert_gt(watch.segments_seen, 0, "segments exist while it runs");
   cr_assert_eq(status, 1, "exit 1 on a dead worker");
@@ -123,11 +129,7 @@ Test(demo, cleans_up_on_ctrl_c) {
   char prefix[64];
   t_prefix(prefix, sizeof prefix, "ic");
   demo_watch_t watch = {prefix, 0, 0, 0};
-  t_sma_opts_t opts = {.on_line = interrupt_when_both_started, .user = &watch};
-  int status = t_sma_line(NULL, &opts,
-                          "demo --size 512 --workers 2 --no-baseline --verbose "
-                          "--worker-delay-ms 3000 --prefix %s",
-                          prefix);
+  int status = run_watched_demo(interrupt_when_both_started, &watch);
   cr_assert_eq(watch.workers_started, 2);
   cr_assert_eq(status, 130, "exit 130");
   cr_assert_eq(leftovers(prefix), 0, "no segment left");

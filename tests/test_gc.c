@@ -558,7 +558,7 @@ Test(gc, a_file_named_like_the_segment_does_not_pin_it) {
 
 #if defined(SMA_FAULT_INJECTION)
 
-/* ---- 4. Looking must not block ----------------------------------------- */
+/* ---- Looking must not block ------------------------------------------- */
 
 /* Regression: `sma ls` and `sma info` took a write lease on each segment
  * they examined; while held, another process's open() of it blocked (up
@@ -598,25 +598,14 @@ Test(gc, ls_and_info_never_block_an_open) {
   if (!posix_only()) cr_skip_test("leases are POSIX (file) objects' only");
   char name[SMA_NAME_BUF];
   t_name(name, sizeof name, "lookers");
-  pid_t child = fork();
-  if (child == 0) { /* an orphan: nobody holds it, so a lease would be granted */
-    size_t shape[1] = {64};
-    sma_t *a;
-    _exit(sma_new(&a,
-                  &(sma_array_desc_t){
-                      .name = name, .ndim = 1, .shape = shape, .dtype = SMA_UINT8}) != 0 ||
-          sma_create(a, 0) != 0);
-  }
-  int status;
-  waitpid(child, &status, 0);
-  cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  create_orphan(name, -1, 0); /* nobody holds it, so a lease would be granted */
   open_while_paused("info %s", name);
   open_while_paused("ls --prefix %s", name);
   cr_assert_eq(sma_unlink(name), 0);
 }
 #endif /* SMA_FAULT_INJECTION */
 
-/* ---- 3. Unknown means keep; a zombie is gone; one name rule ------------- */
+/* ---- Unknown means keep; a zombie is gone; one name rule --------------- */
 
 /* Regression: kill(pid, 0) succeeds for a zombie, so an aborted job whose
  * parent never reaps it (a container's pid 1) kept its segments forever.
