@@ -40,7 +40,8 @@ int t_run(const char *const *argv);
 int t_run_built(const char *const *argv);
 
 /* The `sma` command of this build, run the one way every test runs it:
- * t_sma_run() and its two shorthands below.
+ * t_sma_run(), and the shorthands below it (t_sma_line, t_sma, t_sma_said,
+ * t_sma_as), which all run through it.
  *
  * The command gets the arguments unchanged (argv, no shell), an empty
  * standard input, and a process group of its own (a terminal job's: a test
@@ -54,8 +55,10 @@ int t_run_built(const char *const *argv);
  * which passes the pipes as this process's standard handles. */
 enum { T_SMA_OUTPUT_MAX = 1 << 20 };
 /* The status of a run that did not exit by itself: T_SMA_SIGNALED + the
- * signal's number (POSIX), T_SMA_TIMED_OUT (killed at the timeout), and
- * -1 when the command could not be started. */
+ * signal's number (POSIX; Windows reports the exit code as it is),
+ * T_SMA_TIMED_OUT (killed at the timeout), and -1 when the command could
+ * not be started (or its argument line was wrong: over 64 words, an
+ * unbalanced quote, an option the OS cannot honour). */
 enum { T_SMA_SIGNALED = 1000, T_SMA_TIMED_OUT = 2000 };
 
 /* How a run of the `sma` command ended, and what it printed. out and err
