@@ -2,6 +2,7 @@
 #  define _GNU_SOURCE /* unshare */
 #  include <sched.h>
 #  include <sys/mount.h>
+#  include <sys/prctl.h>
 #endif
 #include "support.h"
 
@@ -24,9 +25,14 @@
 #  include <sys/shm.h>
 #endif
 #if defined(_WIN32)
+#  include <fcntl.h> /* _O_RDONLY */
+#  include <io.h>    /* _open */
 #  include <windows.h>
 #else
+#  include <fcntl.h>
 #  include <grp.h> /* setgroups */
+#  include <poll.h>
+#  include <signal.h>
 #  include <pthread.h>
 #  include <sys/wait.h>
 #  include <unistd.h>
@@ -66,6 +72,17 @@ int t_last_os_error(void) {
 int t_become(unsigned uid, unsigned gid) {
   gid_t groups[1] = {(gid_t)gid};
   return setgroups(1, groups) == 0 && setgid((gid_t)gid) == 0 && setuid((uid_t)uid) == 0 ? 0 : -1;
+}
+
+void t_die_with_parent(void) {
+#  if defined(__linux__)
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+#  endif
+}
+
+void t_stop(long pid) {
+  kill((pid_t)pid, SIGKILL);
+  waitpid((pid_t)pid, NULL, 0);
 }
 
 int t_shell_as(int uid, unsigned gid, char **out, const char *fmt, ...) {
@@ -153,6 +170,12 @@ int t_private_dev_shm(const char *opts) {
   (void)opts;
   return -1;
 #endif
+}
+
+uint64_t t_fnv1a64(const char *s) {
+  uint64_t h = 0xcbf29ce484222325u;
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++) h = (h ^ *p) * 0x100000001b3u;
+  return h;
 }
 
 uint32_t t_sysv_key(const char *name, unsigned probe) {
@@ -375,6 +398,8 @@ static size_t visit(const sma_view_t *v, double value, int store) {
 void t_fill_view(const sma_view_t *v, double value) { visit(v, value, 1); }
 size_t t_count_not(const sma_view_t *v, double value) { return visit(v, value, 0); }
 
+double t_now(void) { return proc_now(); }
+
 void t_sleep_ms(unsigned ms) {
 #if defined(_WIN32)
   Sleep(ms);
@@ -382,4 +407,393 @@ void t_sleep_ms(unsigned ms) {
   struct timespec ts = {(time_t)(ms / 1000u), (long)(ms % 1000u) * 1000000L};
   while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
 #endif
+}
+
+/* ---- The `sma` command: t_sma_run() and its shorthands (support.h) ---- */
+
+#ifndef SMA_CLI
+#  error "SMA_CLI must name the sma executable"
+#endif
+
+/* One captured stream: at most T_SMA_OUTPUT_MAX bytes kept, the rest
+ * counted as cut. */
+typedef struct capture {
+  char *text;
+  size_t len;
+  int cut;
+} capture_t;
+
+static void capture_add(capture_t *c, const char *bytes, size_t n) {
+  if (c->text == NULL) return;
+  size_t room = T_SMA_OUTPUT_MAX - c->len;
+  if (n > room) {
+    c->cut = 1;
+    n = room;
+  }
+  memcpy(c->text + c->len, bytes, n);
+  c->len += n;
+  c->text[c->len] = '\0';
+}
+
+/* Hands every completed line of stdout since the last call to on_line
+ * (a line longer than the buffer in pieces). */
+typedef struct line_feed {
+  char buf[4096];
+  size_t len;
+} line_feed_t;
+
+static void feed_lines(line_feed_t *f, const t_sma_opts_t *o, long pid, const char *bytes, size_t n,
+                       int at_end) {
+  if (o->on_line == NULL) return;
+  for (size_t i = 0; i < n; i++) {
+    if (bytes[i] != '\n' && f->len + 1 < sizeof f->buf) {
+      f->buf[f->len++] = bytes[i];
+      continue;
+    }
+    f->buf[f->len] = '\0';
+    o->on_line(o->user, pid, f->buf);
+    f->len = 0;
+    if (bytes[i] != '\n') f->buf[f->len++] = bytes[i];
+  }
+  if (at_end && f->len > 0) {
+    f->buf[f->len] = '\0';
+    o->on_line(o->user, pid, f->buf);
+    f->len = 0;
+  }
+}
+
+/* The `sma` command's path. On Windows the build tree's path is used as
+ * it is: Wine maps it through its Z: drive. */
+static const char *sma_path(void) { return SMA_CLI; }
+
+#if defined(_WIN32)
+/* Moves what the pipe holds now into c (never blocks); 0 at its end. */
+static int drain_pipe(HANDLE h, capture_t *c, line_feed_t *f, const t_sma_opts_t *o, long pid) {
+  for (;;) {
+    DWORD avail = 0, got = 0;
+    char chunk[4096];
+    if (!PeekNamedPipe(h, NULL, 0, NULL, &avail, NULL)) return 0; /* writers gone */
+    if (avail == 0) return 1;
+    if (!ReadFile(h, chunk, avail < sizeof chunk ? avail : sizeof chunk, &got, NULL) || got == 0)
+      return 0;
+    capture_add(c, chunk, got);
+    if (f != NULL) feed_lines(f, o, pid, chunk, got, 0);
+  }
+}
+
+/* proc_spawn() gives the child this process's standard handles: they
+ * point at the pipes' write ends for the instant of the spawn. */
+static int spawn_captured(proc_t *p, const char *const *argv, HANDLE out_w, HANDLE err_w) {
+  int nul = _open("NUL", _O_RDONLY);
+  if (nul < 0) return -1;
+  HANDLE old_out = GetStdHandle(STD_OUTPUT_HANDLE), old_err = GetStdHandle(STD_ERROR_HANDLE);
+  SetStdHandle(STD_OUTPUT_HANDLE, out_w);
+  SetStdHandle(STD_ERROR_HANDLE, err_w);
+  int rc = proc_spawn(p, argv, nul);
+  SetStdHandle(STD_OUTPUT_HANDLE, old_out);
+  SetStdHandle(STD_ERROR_HANDLE, old_err);
+  _close(nul);
+  return rc;
+}
+
+/* Sets (or, with old != NULL, saves into old[] first) the environment
+ * changes of o->env in this process: a child started meanwhile inherits
+ * them. restore_env() puts the saved values back. */
+enum { MAX_ENV = 8, ENV_VALUE_MAX = 1024 };
+typedef struct saved_env {
+  char name[MAX_ENV][64];
+  char value[MAX_ENV][ENV_VALUE_MAX];
+  int had[MAX_ENV];
+  size_t n;
+} saved_env_t;
+
+static int apply_env(const char *const *env, saved_env_t *saved) {
+  saved->n = 0;
+  for (; env != NULL && *env != NULL; env++) {
+    if (saved->n == MAX_ENV) return -1;
+    char *name = saved->name[saved->n];
+    const char *eq = strchr(*env, '=');
+    size_t len = eq != NULL ? (size_t)(eq - *env) : strlen(*env);
+    if (len >= sizeof saved->name[0]) return -1;
+    memcpy(name, *env, len);
+    name[len] = '\0';
+    DWORD n = GetEnvironmentVariableA(name, saved->value[saved->n], ENV_VALUE_MAX);
+    saved->had[saved->n++] = n > 0 && n < ENV_VALUE_MAX;
+    SetEnvironmentVariableA(name, eq != NULL ? eq + 1 : NULL);
+  }
+  return 0;
+}
+
+static void restore_env(const saved_env_t *saved) {
+  for (size_t i = 0; i < saved->n; i++)
+    SetEnvironmentVariableA(saved->name[i], saved->had[i] ? saved->value[i] : NULL);
+}
+
+static int run_captured(const char *const *argv, const t_sma_opts_t *o, capture_t *out,
+                        capture_t *err) {
+  if (o->as_user || o->in_child != NULL) return -1; /* POSIX only */
+  SECURITY_ATTRIBUTES inherit = {sizeof inherit, NULL, TRUE};
+  HANDLE out_r, out_w, err_r, err_w;
+  if (!CreatePipe(&out_r, &out_w, &inherit, 0)) return -1;
+  if (!CreatePipe(&err_r, &err_w, &inherit, 0)) {
+    CloseHandle(out_r), CloseHandle(out_w);
+    return -1;
+  }
+  SetHandleInformation(out_r, HANDLE_FLAG_INHERIT, 0);
+  SetHandleInformation(err_r, HANDLE_FLAG_INHERIT, 0);
+  proc_t p;
+  static saved_env_t saved; /* large: off the stack */
+  int started = apply_env(o->env, &saved) == 0 && spawn_captured(&p, argv, out_w, err_w) == 0;
+  restore_env(&saved);
+  CloseHandle(out_w), CloseHandle(err_w);
+  int status = -1;
+  if (started && o->during != NULL) o->during(o->user, (long)p.pid);
+  if (started) {
+    line_feed_t feed = {{0}, 0};
+    unsigned limit_ms = (o->timeout_s ? o->timeout_s : T_SMA_TIMEOUT_S) * 1000u, waited = 0;
+    int out_open = 1, err_open = 1, code;
+    char how[32];
+    for (;;) {
+      if (out_open) out_open = drain_pipe(out_r, out, &feed, o, (long)p.pid);
+      if (err_open) err_open = drain_pipe(err_r, err, NULL, o, (long)p.pid);
+      if (!out_open && !err_open && proc_poll(&p, &code, how, sizeof how)) {
+        status = code;
+        break;
+      }
+      if (waited >= limit_ms) {
+        proc_kill(&p);
+        status = T_SMA_TIMED_OUT;
+        break;
+      }
+      Sleep(5);
+      waited += 5;
+    }
+    feed_lines(&feed, o, (long)p.pid, "", 0, 1);
+  }
+  CloseHandle(out_r), CloseHandle(err_r);
+  return status;
+}
+#else
+/* In the forked child: its own process group, the pipes as stdout and
+ * stderr, /dev/null as stdin, the user asked for; then the command. */
+static void exec_captured(const char *const *argv, const t_sma_opts_t *o, int out_w, int err_w) {
+  setpgid(0, 0);
+  int nul = open("/dev/null", O_RDONLY);
+  if (nul < 0 || dup2(nul, STDIN_FILENO) < 0 || dup2(out_w, STDOUT_FILENO) < 0 ||
+      dup2(err_w, STDERR_FILENO) < 0)
+    _exit(126);
+  for (const char *const *e = o->env; e != NULL && *e != NULL; e++)
+    if (strchr(*e, '=') != NULL ? putenv((char *)*e) != 0 : unsetenv(*e) != 0) _exit(126);
+  if (o->in_child != NULL && o->in_child(o->user) != 0) _exit(96);
+  if (o->as_user && t_become(o->uid, o->gid) != 0) _exit(97);
+  execvp(argv[0], (char *const *)argv);
+  _exit(127);
+}
+
+/* Reads what the descriptor has into c; 0 at its end. */
+static int read_pipe(int fd, capture_t *c, line_feed_t *f, const t_sma_opts_t *o, long pid) {
+  char chunk[4096];
+  ssize_t n = read(fd, chunk, sizeof chunk);
+  if (n < 0 && (errno == EINTR || errno == EAGAIN)) return 1;
+  if (n <= 0) return 0;
+  capture_add(c, chunk, (size_t)n);
+  if (f != NULL) feed_lines(f, o, pid, chunk, (size_t)n, 0);
+  return 1;
+}
+
+static int status_of(int wstatus) {
+  if (WIFEXITED(wstatus)) return WEXITSTATUS(wstatus);
+  if (WIFSIGNALED(wstatus)) return T_SMA_SIGNALED + WTERMSIG(wstatus);
+  return -1;
+}
+
+/* Reads both pipes until both end (or, once the command exited, until
+ * nothing more came for a second: a worker it left may hold them), and
+ * reaps it; kills its group at the deadline. */
+static int collect(pid_t child, int fds[2], capture_t *out, capture_t *err, const t_sma_opts_t *o) {
+  line_feed_t feed = {{0}, 0};
+  time_t deadline = time(NULL) + (time_t)(o->timeout_s ? o->timeout_s : T_SMA_TIMEOUT_S);
+  int status = -1, reaped = 0, quiet_ms = 0;
+  while (fds[0] >= 0 || fds[1] >= 0 || !reaped) {
+    if (!reaped) {
+      int ws;
+      pid_t r = waitpid(child, &ws, WNOHANG);
+      if (r == child) reaped = 1, status = status_of(ws);
+    }
+    if (reaped && quiet_ms >= 1000) break;
+    if (time(NULL) >= deadline) {
+      kill(-child, SIGKILL);
+      kill(child, SIGKILL);
+      if (!reaped) waitpid(child, NULL, 0);
+      status = T_SMA_TIMED_OUT;
+      break;
+    }
+    struct pollfd pf[2] = {{fds[0], POLLIN, 0}, {fds[1], POLLIN, 0}};
+    int wait_ms = fds[0] < 0 && fds[1] < 0 ? 1 : 50; /* only the exit to wait for */
+    int ready = poll(pf, 2, wait_ms);
+    quiet_ms = ready > 0 ? 0 : quiet_ms + wait_ms;
+    if (ready <= 0) continue;
+    capture_t *to[2] = {out, err};
+    for (int i = 0; i < 2; i++) {
+      if (fds[i] < 0 || pf[i].revents == 0) continue;
+      if (!read_pipe(fds[i], to[i], i == 0 ? &feed : NULL, o, (long)child)) {
+        close(fds[i]);
+        fds[i] = -1;
+      }
+    }
+  }
+  feed_lines(&feed, o, (long)child, "", 0, 1);
+  for (int i = 0; i < 2; i++)
+    if (fds[i] >= 0) close(fds[i]);
+  return status;
+}
+
+static int run_captured(const char *const *argv, const t_sma_opts_t *o, capture_t *out,
+                        capture_t *err) {
+  int po[2], pe[2];
+  if (pipe(po) != 0) return -1;
+  if (pipe(pe) != 0) {
+    close(po[0]), close(po[1]);
+    return -1;
+  }
+  pid_t child = fork();
+  if (child == 0) exec_captured(argv, o, po[1], pe[1]);
+  close(po[1]), close(pe[1]);
+  if (child < 0) {
+    close(po[0]), close(pe[0]);
+    return -1;
+  }
+  setpgid(child, child); /* also here: no race with a signal sent at once */
+  /* Not inherited by commands that callbacks run meanwhile. */
+  fcntl(po[0], F_SETFD, FD_CLOEXEC), fcntl(pe[0], F_SETFD, FD_CLOEXEC);
+  if (o->during != NULL) o->during(o->user, (long)child);
+  int fds[2] = {po[0], pe[0]};
+  return collect(child, fds, out, err, o);
+}
+#endif
+
+int t_sma_run(t_sma_run_t *run, const t_sma_opts_t *opts, const char *const *args) {
+  static const t_sma_opts_t defaults;
+  const t_sma_opts_t *o = opts != NULL ? opts : &defaults;
+  enum { MAX_ARGS = 64 };
+  const char *argv[MAX_ARGS + 1], *emulated[MAX_ARGS + 8];
+  size_t n = 0;
+  argv[n++] = sma_path();
+  for (size_t i = 0; args[i] != NULL; i++) {
+    if (n == MAX_ARGS) return -1; /* cut: it would run something else */
+    argv[n++] = args[i];
+  }
+  argv[n] = NULL;
+  capture_t out = {malloc(T_SMA_OUTPUT_MAX + 1), 0, 0}, err = {malloc(T_SMA_OUTPUT_MAX + 1), 0, 0};
+  if (out.text != NULL) out.text[0] = '\0';
+  if (err.text != NULL) err.text[0] = '\0';
+  int status = out.text != NULL && err.text != NULL
+                   ? run_captured(proc_argv(argv, emulated, sizeof emulated / sizeof *emulated), o,
+                                  &out, &err)
+                   : -1;
+  if (run == NULL) {
+    free(out.text), free(err.text);
+    return status;
+  }
+  *run = (t_sma_run_t){status, out.text, err.text, out.cut, err.cut};
+  return status;
+}
+
+/* Splits line in place into words (see t_sma_line); NULL-terminated. */
+static int split_words(char *line, const char **words, size_t cap) {
+  size_t n = 0;
+  char *r = line, *w = line;
+  for (;;) {
+    while (*r == ' ' || *r == '\t') r++;
+    if (*r == '\0') break;
+    if (n + 1 >= cap) return -1;
+    words[n++] = w;
+    while (*r != '\0' && *r != ' ' && *r != '\t') {
+      if (*r != '\'') {
+        *w++ = *r++;
+        continue;
+      }
+      char *close = strchr(++r, '\'');
+      if (close == NULL) return -1; /* unbalanced quote: a test's mistake */
+      memmove(w, r, (size_t)(close - r));
+      w += close - r;
+      r = close + 1;
+    }
+    if (*r != '\0') r++;
+    *w++ = '\0';
+  }
+  words[n] = NULL;
+  return 0;
+}
+
+static int sma_vline(t_sma_run_t *run, const t_sma_opts_t *opts, const char *fmt, va_list ap) {
+  char line[16384];
+  const char *words[64];
+  int len = vsnprintf(line, sizeof line, fmt, ap);
+  if (len < 0 || (size_t)len >= sizeof line || split_words(line, words, 64) != 0) {
+    if (run != NULL) *run = (t_sma_run_t){-1, calloc(1, 1), calloc(1, 1), 0, 0};
+    return -1;
+  }
+  return t_sma_run(run, opts, words);
+}
+
+int t_sma_line(t_sma_run_t *run, const t_sma_opts_t *opts, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int status = sma_vline(run, opts, fmt, ap);
+  va_end(ap);
+  return status;
+}
+
+int t_sma(char **out, const char *fmt, ...) {
+  t_sma_run_t run;
+  va_list ap;
+  va_start(ap, fmt);
+  int status = sma_vline(&run, NULL, fmt, ap);
+  va_end(ap);
+  if (out != NULL) {
+    *out = run.out;
+    run.out = NULL;
+  }
+  t_sma_run_free(&run);
+  return status;
+}
+
+/* sma_vline() keeping both streams, stdout then stderr, in *said. */
+static int sma_vline_said(char **said, const t_sma_opts_t *opts, const char *fmt, va_list ap) {
+  t_sma_run_t run;
+  int status = sma_vline(&run, opts, fmt, ap);
+  if (said != NULL) {
+    size_t out_len = run.out ? strlen(run.out) : 0, err_len = run.err ? strlen(run.err) : 0;
+    *said = malloc(out_len + err_len + 1);
+    if (*said != NULL) {
+      memcpy(*said, run.out ? run.out : "", out_len);
+      memcpy(*said + out_len, run.err ? run.err : "", err_len + 1);
+    }
+  }
+  t_sma_run_free(&run);
+  return status;
+}
+
+int t_sma_said(char **said, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int status = sma_vline_said(said, NULL, fmt, ap);
+  va_end(ap);
+  return status;
+}
+
+int t_sma_as(int uid, unsigned gid, char **said, const char *fmt, ...) {
+  t_sma_opts_t opts = {.as_user = uid >= 0, .uid = (unsigned)uid, .gid = gid};
+  va_list ap;
+  va_start(ap, fmt);
+  int status = sma_vline_said(said, &opts, fmt, ap);
+  va_end(ap);
+  return status;
+}
+
+void t_sma_run_free(t_sma_run_t *run) {
+  free(run->out);
+  free(run->err);
+  run->out = run->err = NULL;
 }

@@ -39,6 +39,88 @@ int t_run(const char *const *argv);
  * build's emulator, if any (a cross build run by qemu-user). */
 int t_run_built(const char *const *argv);
 
+/* The `sma` command of this build, run the one way every test runs it:
+ * t_sma_run(), and the shorthands below it (t_sma_line, t_sma, t_sma_said,
+ * t_sma_as), which all run through it.
+ *
+ * The command gets the arguments unchanged (argv, no shell), an empty
+ * standard input, and a process group of its own (a terminal job's: a test
+ * may signal the whole group, as Ctrl-C does). Under a cross build's
+ * emulator (qemu-user) it runs through the emulator, as t_run_built()
+ * does; on Windows (Wine too) through CreateProcess. Its standard output
+ * and error are captured separately, each cut at T_SMA_OUTPUT_MAX bytes
+ * (the rest is read and dropped, so the command never blocks on a full
+ * pipe). A run that outlives its timeout is killed, with its group.
+ * Every callback runs on the calling thread. Not thread-safe on Windows,
+ * which passes the pipes as this process's standard handles. */
+enum { T_SMA_OUTPUT_MAX = 1 << 20 };
+/* The status of a run that did not exit by itself: T_SMA_SIGNALED + the
+ * signal's number (POSIX; Windows reports the exit code as it is),
+ * T_SMA_TIMED_OUT (killed at the timeout), and -1 when the command could
+ * not be started (or its argument line was wrong: over 64 words, an
+ * unbalanced quote, an option the OS cannot honour). */
+enum { T_SMA_SIGNALED = 1000, T_SMA_TIMED_OUT = 2000 };
+
+/* How a run of the `sma` command ended, and what it printed. out and err
+ * are NUL-terminated and malloc'd (empty strings, never NULL, once
+ * t_sma_run() returned); release them with t_sma_run_free(). */
+typedef struct t_sma_run {
+  int status; /* exit code, or one of the statuses above */
+  char *out;
+  char *err;
+  int out_cut, err_cut; /* 1 where T_SMA_OUTPUT_MAX cut the text */
+} t_sma_run_t;
+
+/* How to run it; a zeroed struct (or NULL) is the default: as this user,
+ * the default timeout, no line callback. */
+typedef struct t_sma_opts {
+  int as_user; /* 1: run as uid with gid as its only group (needs root; not Windows) */
+  unsigned uid, gid;
+  unsigned timeout_s; /* 0: T_SMA_TIMEOUT_S */
+  /* Called with each line of standard output as it arrives (without its
+   * newline; a longer line than 4 KiB comes in pieces) and the command's
+   * process id, while it runs: a test kills or signals it from here. */
+  void (*on_line)(void *user, long pid, const char *line);
+  /* Called once the command started, before its output is read: a test
+   * acts while it runs (paused at a fault-injection pause point, say).
+   * Output beyond a pipe's buffer (64 KiB) waits until it returns. */
+  void (*during)(void *user, long pid);
+  /* POSIX only: called in the forked child before the command starts (a
+   * namespace to enter); nonzero makes the child exit with 96 instead. */
+  int (*in_child)(void *user);
+  void *user; /* given to the three callbacks */
+  /* Environment changes for the command only: "NAME=value" sets, "NAME"
+   * removes; NULL-terminated (NULL: none). */
+  const char *const *env;
+} t_sma_opts_t;
+enum { T_SMA_TIMEOUT_S = 120 };
+
+/* Runs `sma ARGS...` (args: NULL-terminated, without the program) and
+ * fills *run (NULL: the output is dropped). Returns run's status. */
+int t_sma_run(t_sma_run_t *run, const t_sma_opts_t *opts, const char *const *args);
+
+/* t_sma_run() with the arguments printf(fmt, ...) split into words at
+ * spaces and tabs; '...' quotes a word as in the shell (no other shell
+ * syntax: no escapes, no redirections, no variables). */
+int t_sma_line(t_sma_run_t *run, const t_sma_opts_t *opts, const char *fmt, ...);
+
+/* The common case: t_sma_line() with the default options that keeps only
+ * standard output, in *out (malloc'd, NUL-terminated) if out is not NULL.
+ * Returns the status. */
+int t_sma(char **out, const char *fmt, ...);
+
+/* t_sma() that keeps what the command printed on both streams, standard
+ * output then standard error, in *said (malloc'd) if said is not NULL:
+ * for a test that looks for a message wherever the command printed it. */
+int t_sma_said(char **said, const char *fmt, ...);
+
+/* t_sma_said() as uid with gid as its only group (uid -1: as we are; not
+ * on Windows). */
+int t_sma_as(int uid, unsigned gid, char **said, const char *fmt, ...);
+
+/* Frees run's texts (and leaves it empty). */
+void t_sma_run_free(t_sma_run_t *run);
+
 /* Arguments that a naive quoting (Windows' command line) would change:
  * spaces, quotes, backslashes before quotes and at the end, an empty one.
  * NULL-terminated; the helper's "args" scenario checks it got them. */
@@ -74,6 +156,16 @@ void t_raw_unmap(t_raw_t *raw);
 
 /* Sleeps about `ms` milliseconds. */
 void t_sleep_ms(unsigned ms);
+
+/* Seconds of a monotonic clock, for timing what a test waits for. */
+double t_now(void);
+
+/* In a forked child: makes it die with its parent (Linux; nothing
+ * elsewhere), so that it never outlives a failed test. Not on Windows. */
+void t_die_with_parent(void);
+
+/* Kills a child with SIGKILL and reaps it. Not on Windows. */
+void t_stop(long pid);
 
 /* Runs fn(arg) on n threads at once and waits for all; returns the number
  * of threads whose fn returned nonzero (or that could not start). */
@@ -113,6 +205,11 @@ const char *t_native(const char *le);
  * IPC namespace of its own: System V segments of other tests are out of
  * sight there. 0, or -1 where the machine cannot give one. */
 int t_private_ipc(void);
+
+/* The 64-bit FNV-1a hash of a name, by which src/os_name.c digests a name
+ * longer than the OS allows (computed here independently, so a change
+ * there is caught). */
+uint64_t t_fnv1a64(const char *s);
 
 /* The System V key of `name` at `probe`, by the formula src/sysv/shm.c
  * documents (computed here independently, so a change there is caught). */

@@ -22,15 +22,6 @@
 #  define setenv(k, v, o) _putenv_s((k), (v))
 #endif
 
-static uint64_t fnv1a64(const char *s) {
-  uint64_t h = 0xcbf29ce484222325u;
-  for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-    h ^= *p;
-    h *= 0x100000001b3u;
-  }
-  return h;
-}
-
 /* Two long names (over 30 bytes) with the same 16-byte prefix whose hashes
  * agree in the low bit: the same object name under
  * SMA_TEST_NAME_HASH_BITS=1. */
@@ -38,7 +29,7 @@ static inline void colliding_pair(char *a, char *b, const char *tag) {
   snprintf(a, SMA_NAME_BUF, "an%05lu%-9.9s-the-first-long-name-of-the-pair", t_pid() % 100000, tag);
   for (int i = 0;; i++) {
     snprintf(b, SMA_NAME_BUF, "an%05lu%-9.9s-another-long-name-%d", t_pid() % 100000, tag, i);
-    if (((fnv1a64(a) ^ fnv1a64(b)) & 1) == 0) break;
+    if (((t_fnv1a64(a) ^ t_fnv1a64(b)) & 1) == 0) break;
   }
 }
 
@@ -145,7 +136,7 @@ Test(attack_names, long_index_entries_that_collide_hide_a_segment_from_sma_list)
   snprintf(a, sizeof a, "ixa%05lu-%s", t_pid() % 100000, pad);
   for (int i = 0;; i++) {
     snprintf(b, sizeof b, "ixb%05lu-%d-%s", t_pid() % 100000, i, pad);
-    if (((fnv1a64(a) ^ fnv1a64(b)) & 1) == 0) break;
+    if (((t_fnv1a64(a) ^ t_fnv1a64(b)) & 1) == 0) break;
   }
   sma_unlink(a);
   sma_unlink(b);
@@ -193,7 +184,7 @@ Test(attack_names, colliding_index_entries_survive_each_others_removal) {
   snprintf(a, sizeof a, "iya%05lu-%s", t_pid() % 100000, pad);
   for (int i = 0;; i++) {
     snprintf(b, sizeof b, "iyb%05lu-%d-%s", t_pid() % 100000, i, pad);
-    if (((fnv1a64(a) ^ fnv1a64(b)) & 1) == 0) break;
+    if (((t_fnv1a64(a) ^ t_fnv1a64(b)) & 1) == 0) break;
   }
   sma_unlink(a);
   sma_unlink(b);
@@ -253,7 +244,7 @@ Test(attack_names, open_of_colliding_name_during_create_is_not_enoent) {
  * 30-byte OS limit (ASCII names): 16 bytes, '~', 13 base-32 characters. */
 static void digest_of(const char *name, char out[SMA_NAME_BUF]) {
   static const char digits[] = "abcdefghijklmnopqrstuvwxyz234567";
-  uint64_t h = fnv1a64(name);
+  uint64_t h = t_fnv1a64(name);
   memcpy(out, name, 16);
   out[16] = '~';
   for (int i = 12; i >= 0; i--) {

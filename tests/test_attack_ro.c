@@ -28,12 +28,6 @@ static int make_segment(const char *name) {
   return rc;
 }
 
-static double now_s(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
 /* A child takes a write lease on the segment's file, as `sma gc` does on a
  * candidate (unlink_unused), and holds it `hold_ms` without answering the
  * break: a gc that is stopped (Ctrl-Z, a debugger, SIGSTOP, a loaded
@@ -111,11 +105,11 @@ Test(attack_ro, readonly_open_outlasts_a_held_lease_as_readwrite_open_does, .tim
   holder = hold_lease(name, 3000);
   if (holder == 0) sma_unlink(name); /* nothing left behind by the failure */
   cr_assert_neq(holder, 0, "the second lease could not be taken");
-  double t0 = now_s();
+  double t0 = t_now();
   sma_t *ro = NULL;
   int rc_ro = sma_open_as(&ro, name, NULL, 0, SMA_OPEN_READONLY);
   int os_err = sma_last_os_error();
-  double took = now_s() - t0;
+  double took = t_now() - t0;
   (void)os_err, (void)took; /* only in messages, which the test shim drops */
   waitpid(holder, &st, 0);
   sma_free(ro);

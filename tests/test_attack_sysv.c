@@ -63,20 +63,34 @@ static int segment_at(const char *name, struct shmid_ds *ds) {
   return id;
 }
 
+/* t_sma_run()'s 'during': kills the command, paused, after a second. */
+static void kill_after_1s(void *unused, long pid) {
+  (void)unused;
+  sleep(1);
+  kill((pid_t)pid, SIGKILL);
+}
+
+/* Runs `sma ARGS` as uid with SMA_FAULT_PAUSE_AT=`pause_at` (30 s) and
+ * kills it there a second later. */
+static void kill_paused(int uid, const char *pause_at, const char *args_fmt, const char *name) {
+  char at[64];
+  snprintf(at, sizeof at, "SMA_FAULT_PAUSE_AT=%s", pause_at);
+  const char *const env[] = {at, "SMA_FAULT_PAUSE_MS=30000", NULL};
+  t_sma_opts_t opts = {.as_user = uid >= 0,
+                       .uid = (unsigned)uid,
+                       .gid = SHARED_GID,
+                       .during = kill_after_1s,
+                       .env = env};
+  t_sma_line(NULL, &opts, args_fmt, name); /* what it left is the caller's to check */
+}
+
 /* Leaves a stray of `name` (uid `uid`): a creator killed between its
  * exclusive create and its record. */
 static void make_stray(int uid, const char *name) {
 #  if !defined(SMA_FAULT_INJECTION)
   cr_skip_test("needs the fault-injection build's pause points");
 #  endif
-  char *out;
-  int rc = t_shell_as(uid, SHARED_GID, &out,
-                      "SMA_FAULT_PAUSE_AT=created SMA_FAULT_PAUSE_MS=30000 "
-                      "'%s' create %s --shape 4096 --dtype uint8 --transient & P=$!; "
-                      "sleep 1; kill -9 $P; wait $P; true",
-                      SMA_CLI, name);
-  cr_assert_eq(rc, 0, "%s", out);
-  free(out);
+  kill_paused(uid, "created", "create %s --shape 4096 --dtype uint8 --transient", name);
   struct shmid_ds ds;
   cr_assert_geq(segment_at(name, &ds), 0, "the killed creator left its segment");
   cr_assert_eq(ds.shm_perm.mode & 0777, 0700, "unpublished, marked being created");
@@ -92,17 +106,12 @@ Test(attack_sysv, a_gc_killed_revoking_a_long_named_stray_is_recovered) {
   char name[256];
   long_name(name, 253);
   make_stray(USER_A, name);
-  char *out;
-  int rc = t_shell_as(USER_A, SHARED_GID, &out,
-                      "SMA_FAULT_PAUSE_AT=revoked SMA_FAULT_PAUSE_MS=30000 '%s' gc & P=$!; "
-                      "sleep 1; kill -9 $P; wait $P; true",
-                      SMA_CLI);
-  cr_assert_eq(rc, 0, "%s", out);
-  free(out);
+  kill_paused(USER_A, "revoked", "gc", "");
   struct shmid_ds ds;
   cr_assert_geq(segment_at(name, &ds), 0);
   cr_assert_eq(ds.shm_perm.mode & 0777, 0, "the killed gc left it revoked");
-  rc = t_shell_as(USER_A, SHARED_GID, &out, "'%s' gc", SMA_CLI);
+  char *out;
+  int rc = t_sma_as(USER_A, SHARED_GID, &out, "gc");
   cr_expect_eq(rc, 0, "%s", out);
   int id = segment_at(name, &ds);
   cr_assert(id < 0 || (ds.shm_perm.mode & 0777) != 0,
@@ -127,7 +136,7 @@ Test(attack_sysv, a_long_named_stray_is_collected) {
   long_name(name, 255);
   make_stray(USER_A, name);
   char *out;
-  int rc = t_shell_as(USER_A, SHARED_GID, &out, "'%s' gc", SMA_CLI);
+  int rc = t_sma_as(USER_A, SHARED_GID, &out, "gc");
   cr_expect_eq(rc, 0, "%s", out);
   struct shmid_ds ds;
   int id = segment_at(name, &ds);
@@ -180,7 +189,7 @@ Test(attack_sysv, another_users_mode_000_segment_does_not_hold_a_name) {
   waitpid(child, NULL, 0);
   cr_assert_geq(planted, 0, "planted");
   char *out;
-  int rc = t_shell_as(1000, 1000, &out, "'%s' create %s --shape 16 --dtype uint8", SMA_CLI, name);
+  int rc = t_sma_as(1000, 1000, &out, "create %s --shape 16 --dtype uint8", name);
   if (stat_any_works())
     cr_expect_eq(rc, 0, "uid 1000 creates its name despite uid 65534's planted segment: %s", out);
   else /* docs/cli.md: an unreadable segment whose owner cannot be read is taken */
@@ -242,8 +251,8 @@ Test(attack_sysv, a_stale_revocation_does_not_restore_a_new_segment_with_the_sam
     cr_skip_test("kernel.shm_next_id cannot be set here");
   }
   char *out;
-  int rc = t_shell_as(USER_A, SHARED_GID, &out,
-                      "'%s' create %s --shape 4096 --dtype uint8 --transient", SMA_CLI, name);
+  int rc =
+      t_sma_as(USER_A, SHARED_GID, &out, "create %s --shape 4096 --dtype uint8 --transient", name);
   cr_assert_eq(rc, 0, "%s", out);
   free(out);
   int y = segment_at(name, &ds);
@@ -257,7 +266,7 @@ Test(attack_sysv, a_stale_revocation_does_not_restore_a_new_segment_with_the_sam
   kill(gc1, SIGKILL);
   for (int i = 0; i < 100 && kill(gc1, 0) == 0; i++) usleep(10000);
   usleep(100000);
-  rc = t_shell_as(USER_A, SHARED_GID, &out, "'%s' ls", SMA_CLI);
+  rc = t_sma_as(USER_A, SHARED_GID, &out, "ls");
   int after = mode_of(y);
   kill(gc2, SIGKILL);
   cr_expect_eq(rc, 0, "%s", out);

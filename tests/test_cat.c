@@ -33,26 +33,13 @@ static sma_t *make_array(char *name, size_t cap, sma_dtype_t dtype, size_t n, co
 }
 
 /* What `sma cat name` prints on stdout, without the final newline
- * (malloc'd). The command runs under the build's emulator, if any. */
+ * (malloc'd). */
 static char *cat_output(const char *name) {
-  const char *argv[] = {SMA_CLI, "cat", name, NULL}, *emulated[8];
-  const char *const *cmd = proc_argv(argv, emulated, sizeof emulated / sizeof *emulated);
-  char line[4096] = "";
-  for (size_t i = 0; cmd[i] != NULL; i++) {
-    strcat(line, "'");
-    strcat(line, cmd[i]);
-    strcat(line, "' ");
-  }
-  FILE *p = popen(line, "r");
-  cr_assert_not_null(p);
-  size_t len = 0, got;
-  char *buf = malloc(1 << 16);
-  cr_assert_not_null(buf);
-  while ((got = fread(buf + len, 1, (1 << 16) - 1 - len, p)) > 0) len += got;
-  buf[len] = '\0';
-  cr_assert_eq(pclose(p), 0, "sma cat %s failed", name);
-  if (len > 0 && buf[len - 1] == '\n') buf[len - 1] = '\0';
-  return buf;
+  char *out;
+  cr_assert_eq(t_sma(&out, "cat %s", name), 0, "sma cat %s failed", name);
+  size_t len = strlen(out);
+  if (len > 0 && out[len - 1] == '\n') out[len - 1] = '\0';
+  return out;
 }
 
 static void expect_cat(sma_dtype_t dtype, size_t n, const void *bytes, const char *want) {

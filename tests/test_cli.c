@@ -1,6 +1,6 @@
-/* The `sma` command through the real binary: exit codes, output, --json
- * parsed with cJSON, gc after a SIGKILLed creator, and the demo's
- * self-check, killed worker and Ctrl-C. POSIX only (popen, signals). */
+/* The `sma` command through the real binary (t_sma(), support.h): exit
+ * codes, output, --json parsed with cJSON, gc after a SIGKILLed creator.
+ * The demo's tests are test_demo.c's. POSIX only (fork, signals). */
 #include "sma.h"
 #include "../src/sma_int.h" /* the record codec, to forge a record */
 #include "support.h"
@@ -8,7 +8,6 @@
 #include <criterion/criterion.h>
 #include <cjson/cJSON.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,34 +15,6 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-
-#ifndef SMA_CLI
-#  error "SMA_CLI must name the sma executable"
-#endif
-
-/* Runs `sma ARGS` through the shell; returns its exit code and, if out is
- * not NULL, what it printed on stdout (malloc'd, NUL-terminated). */
-static int sma_cmd(char **out, const char *fmt, ...) {
-  char args[8192], cmd[8192 + 4200];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(args, sizeof args, fmt, ap);
-  va_end(ap);
-  snprintf(cmd, sizeof cmd, "'%s' %s 2>/dev/null", SMA_CLI, args);
-  FILE *p = popen(cmd, "r");
-  cr_assert_not_null(p);
-  size_t cap = 1 << 16, len = 0;
-  char *buf = malloc(cap);
-  size_t n;
-  while ((n = fread(buf + len, 1, cap - len - 1, p)) > 0) len += n;
-  buf[len] = '\0';
-  int status = pclose(p);
-  if (out)
-    *out = buf;
-  else
-    free(buf);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
 
 /* `sma gc ARGS`, run again (up to 8 s) while a run kept a segment only
  * because some process held it open at that instant: a parallel test's
@@ -54,7 +25,7 @@ static int sma_gc(char **out, const char *args) {
   int rc = -1;
   for (int i = 0; i < 400; i++) {
     char *text;
-    rc = sma_cmd(&text, "gc %s", args);
+    rc = t_sma(&text, "gc %s", args);
     int transient = strstr(text, "it is held open") != NULL;
     if (!transient || i == 399) {
       if (out)
@@ -82,7 +53,7 @@ static cJSON *find_entry(cJSON *list, const char *name) {
 
 static int leftovers(const char *prefix) {
   char *out;
-  sma_cmd(&out, "ls --json --prefix %s", prefix);
+  t_sma(&out, "ls --json --prefix %s", prefix);
   cJSON *list = cJSON_Parse(out);
   int n = cJSON_GetArraySize(list);
   cJSON_Delete(list);
@@ -91,37 +62,37 @@ static int leftovers(const char *prefix) {
 }
 
 Test(cli, usage_and_help_exit_codes) {
-  cr_assert_eq(sma_cmd(NULL, ""), 2);
-  cr_assert_eq(sma_cmd(NULL, "frobnicate"), 2);
-  cr_assert_eq(sma_cmd(NULL, "--help"), 0);
+  cr_assert_eq(t_sma(NULL, ""), 2);
+  cr_assert_eq(t_sma(NULL, "frobnicate"), 2);
+  cr_assert_eq(t_sma(NULL, "--help"), 0);
   const char *cmds[] = {"create", "ls", "info", "rm", "gc", "describe", "demo"};
   for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
     char *out;
-    cr_assert_eq(sma_cmd(&out, "%s --help", cmds[i]), 0, "%s --help", cmds[i]);
+    cr_assert_eq(t_sma(&out, "%s --help", cmds[i]), 0, "%s --help", cmds[i]);
     cr_assert_not_null(strstr(out, "usage: sma"), "%s", cmds[i]);
     free(out);
   }
-  cr_assert_eq(sma_cmd(NULL, "create onlyname"), 2);
-  cr_assert_eq(sma_cmd(NULL, "create x --shape 2,a --dtype f4"), 2);
-  cr_assert_eq(sma_cmd(NULL, "info"), 2);
-  cr_assert_eq(sma_cmd(NULL, "rm"), 2);
-  cr_assert_eq(sma_cmd(NULL, "ls --bogus"), 2);
-  cr_assert_eq(sma_cmd(NULL, "demo --workers 0"), 2);
+  cr_assert_eq(t_sma(NULL, "create onlyname"), 2);
+  cr_assert_eq(t_sma(NULL, "create x --shape 2,a --dtype f4"), 2);
+  cr_assert_eq(t_sma(NULL, "info"), 2);
+  cr_assert_eq(t_sma(NULL, "rm"), 2);
+  cr_assert_eq(t_sma(NULL, "ls --bogus"), 2);
+  cr_assert_eq(t_sma(NULL, "demo --workers 0"), 2);
 }
 
 Test(cli, create_ls_info_describe_rm) {
   char name[SMA_NAME_BUF], *out;
   t_name(name, sizeof name, "cli");
-  cr_assert_eq(sma_cmd(NULL, "create %s --shape 3,4 --dtype float32 --fill 2.5", name), 0);
-  cr_assert_eq(sma_cmd(NULL, "create %s --shape 3,4 --dtype float32", name), 1, "exclusive");
-  cr_assert_eq(sma_cmd(NULL, "create %s-x --shape 3 --dtype bogus", name), 1);
+  cr_assert_eq(t_sma(NULL, "create %s --shape 3,4 --dtype float32 --fill 2.5", name), 0);
+  cr_assert_eq(t_sma(NULL, "create %s --shape 3,4 --dtype float32", name), 1, "exclusive");
+  cr_assert_eq(t_sma(NULL, "create %s-x --shape 3 --dtype bogus", name), 1);
 
   sma_t *a;
   cr_assert_eq(sma_open(&a, name, NULL, 0), 0);
   cr_assert_eq(((float *)sma_data(a))[11], 2.5f, "--fill");
   sma_free(a);
 
-  cr_assert_eq(sma_cmd(&out, "ls --json --prefix %s", T_PREFIX), 0);
+  cr_assert_eq(t_sma(&out, "ls --json --prefix %s", T_PREFIX), 0);
   cJSON *list = cJSON_Parse(out);
   cr_assert(cJSON_IsArray(list), "ls --json is a JSON array: %s", out);
   cJSON *e = find_entry(list, name);
@@ -136,18 +107,18 @@ Test(cli, create_ls_info_describe_rm) {
   cJSON_Delete(list);
   free(out);
 
-  cr_assert_eq(sma_cmd(&out, "info %s --json", name), 0);
+  cr_assert_eq(t_sma(&out, "info %s --json", name), 0);
   cJSON *info = cJSON_Parse(out);
   cr_assert_not_null(info, "%s", out);
   cr_assert_str_eq(cJSON_GetObjectItem(info, "typestr")->valuestring, t_native("<f4"));
   cr_assert_eq(cJSON_GetObjectItem(info, "attached")->valueint, 0);
   cJSON_Delete(info);
   free(out);
-  cr_assert_eq(sma_cmd(&out, "ls"), 0);
+  cr_assert_eq(t_sma(&out, "ls"), 0);
   cr_assert_not_null(strstr(out, name), "plain ls shows it too");
   free(out);
 
-  cr_assert_eq(sma_cmd(&out, "describe %s --slice ::-1", name), 0);
+  cr_assert_eq(t_sma(&out, "describe %s --slice ::-1", name), 0);
   out[strcspn(out, "\n")] = '\0';
   cr_assert_eq(sma_parse(&a, NULL, out), 0, "the descriptor parses: %s", out);
   cr_assert_eq(sma_load(a), 0);
@@ -155,9 +126,9 @@ Test(cli, create_ls_info_describe_rm) {
   sma_free(a);
   free(out);
 
-  cr_assert_eq(sma_cmd(NULL, "rm %s %s-missing", name, name), 1, "one failed");
+  cr_assert_eq(t_sma(NULL, "rm %s %s-missing", name, name), 1, "one failed");
   cr_assert_eq(t_segment_exists(name), 0, "the other was removed");
-  cr_assert_eq(sma_cmd(NULL, "info %s", name), 1);
+  cr_assert_eq(t_sma(NULL, "info %s", name), 1);
 }
 
 /* A child creates a segment and is killed with SIGKILL before it can
@@ -234,111 +205,6 @@ Test(cli, gc_removes_the_segment_of_a_killed_creator) {
   sma_free(mine);
 }
 
-/* The demo's size, scaled down where the OS's segment limit (System V's
- * shmmax, 4 MiB by default on macOS) cannot hold two 1024^2 float32
- * arrays: then 512^2 (1 MiB each). */
-static int demo_size(void) {
-  sma_caps_t caps;
-  sma_caps_get(&caps);
-  return caps.max_segment != 0 && caps.max_segment < (8u << 20) ? 512 : 1024;
-}
-
-Test(cli, demo_self_check_with_1_2_4_workers) {
-  char prefix[64];
-  t_prefix(prefix, sizeof prefix, "dm");
-  for (int w = 1; w <= 4; w *= 2) {
-    char *out;
-    cr_assert_eq(sma_cmd(&out, "demo --size %d --workers %d --prefix %s", demo_size(), w, prefix),
-                 0, "%d workers", w);
-    cr_assert_not_null(strstr(out, "verified: bit-identical"), "%s", out);
-    if (w > 1) cr_assert_not_null(strstr(out, "speedup"), "%s", out);
-    free(out);
-  }
-  cr_assert_eq(sma_cmd(NULL,
-                       "demo --size 300 --workers 3 --kernel box3 --output /dev/null "
-                       "--prefix %s",
-                       prefix),
-               0);
-  cr_assert_eq(leftovers(prefix), 0);
-}
-
-/* Under System V limits too small for the job (macOS's default shmmax
- * is 4 MiB), sma_caps_get() reports the limit and the demo says which limit
- * stopped it and how to raise it. */
-Test(cli, demo_says_how_to_raise_a_system_v_limit) {
-  if (strcmp(sma_backend(), "sysv") != 0) cr_skip_test("System V limits only");
-  if (t_private_ipc() != 0) cr_skip_test("needs a private IPC namespace");
-  FILE *f = fopen("/proc/sys/kernel/shmmax", "w");
-  if (f == NULL) cr_skip_test("cannot set shmmax here");
-  int written = fprintf(f, "1048576\n") > 0;
-  if (fclose(f) != 0 || !written) cr_skip_test("cannot set shmmax here");
-  sma_caps_t caps;
-  sma_caps_get(&caps);
-  cr_assert_eq(caps.max_segment, 1048576, "the limit is reported");
-  char cmd[4096];
-  snprintf(cmd, sizeof cmd, "'%s' demo --size 1024 --workers 1 --prefix %s-limit 2>&1", SMA_CLI,
-           T_PREFIX);
-  FILE *p = popen(cmd, "r");
-  cr_assert_not_null(p);
-  char out[4096];
-  size_t len = fread(out, 1, sizeof out - 1, p);
-  out[len] = '\0';
-  int status = pclose(p);
-  cr_assert(WIFEXITED(status) && WEXITSTATUS(status) != 0, "%s", out);
-  cr_assert_not_null(strstr(out, "kernel.shmmax"), "%s", out);
-  cr_assert_not_null(strstr(out, "kern.sysv.shmmax"), "%s", out);
-}
-
-Test(cli, demo_cleans_up_when_a_worker_is_killed) {
-  char prefix[64], cmd[512];
-  t_prefix(prefix, sizeof prefix, "wk");
-  snprintf(cmd, sizeof cmd,
-           "'%s' demo --size 512 --workers 2 --no-baseline --verbose "
-           "--worker-delay-ms 3000 --prefix %s 2>/dev/null",
-           SMA_CLI, prefix);
-  FILE *p = popen(cmd, "r");
-  cr_assert_not_null(p);
-  char line[256];
-  long victim = 0;
-  while (victim == 0 && fgets(line, sizeof line, p) != NULL)
-    sscanf(line, "worker 1 pid %ld", &victim);
-  cr_assert_gt(victim, 0, "the demo named its workers");
-  cr_assert_gt(leftovers(prefix), 0, "segments exist while it runs");
-  kill((pid_t)victim, SIGKILL);
-  while (fgets(line, sizeof line, p) != NULL) {}
-  int status = pclose(p);
-  cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1, "exit 1 on a dead worker");
-  cr_assert_eq(leftovers(prefix), 0, "no segment left");
-}
-
-Test(cli, demo_cleans_up_on_ctrl_c) {
-  char prefix[64], delay[] = "3000", size[] = "512";
-  t_prefix(prefix, sizeof prefix, "ic");
-  int out[2];
-  cr_assert_eq(pipe(out), 0);
-  pid_t demo = fork();
-  if (demo == 0) {
-    setpgid(0, 0); /* its own process group, as a terminal job */
-    dup2(out[1], STDOUT_FILENO);
-    execl(SMA_CLI, SMA_CLI, "demo", "--size", size, "--workers", "2", "--no-baseline", "--verbose",
-          "--worker-delay-ms", delay, "--prefix", prefix, (char *)NULL);
-    _exit(127);
-  }
-  close(out[1]);
-  FILE *f = fdopen(out[0], "r");
-  char line[256];
-  int started = 0;
-  while (started < 2 && fgets(line, sizeof line, f) != NULL)
-    started += strncmp(line, "worker ", 7) == 0;
-  cr_assert_eq(started, 2);
-  kill(-demo, SIGINT); /* what Ctrl-C does: the whole foreground group */
-  int status;
-  waitpid(demo, &status, 0);
-  fclose(f);
-  cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 130, "exit 130");
-  cr_assert_eq(leftovers(prefix), 0, "no segment left");
-}
-
 #if defined(SMA_FAULT_INJECTION)
 void sma__fault_arm(int n);
 #endif
@@ -406,7 +272,7 @@ Test(cli, creator_killed_at_any_moment_leaves_nothing_after_gc) {
     waitpid(child, NULL, 0);
     creators[i] = child;
   }
-  cr_assert_eq(sma_cmd(NULL, "ls --prefix %s", prefix), 0, "sma ls works");
+  cr_assert_eq(t_sma(NULL, "ls --prefix %s", prefix), 0, "sma ls works");
   char args[128];
   snprintf(args, sizeof args, "--prefix %s", prefix);
   cr_assert_eq(sma_gc(NULL, args), 0);
@@ -433,10 +299,10 @@ Test(cli, info_shows_a_segment_being_created) {
   cr_assert_eq(sma_create(a, 0), 0);
   cr_assert_eq(chmod(path, 0700), 0); /* the being-created mark */
   char *out;
-  cr_assert_eq(sma_cmd(&out, "info %s", name), 0);
+  cr_assert_eq(t_sma(&out, "info %s", name), 0);
   cr_assert_not_null(strstr(out, "state:         being created"), "%s", out);
   free(out);
-  cr_assert_eq(sma_cmd(&out, "info --json %s", name), 0);
+  cr_assert_eq(t_sma(&out, "info --json %s", name), 0);
   cr_assert_not_null(strstr(out, "\"creating\": true"), "%s", out);
   free(out);
   sma_unlink(name);
@@ -464,9 +330,9 @@ Test(cli, fill_refuses_what_the_dtype_cannot_hold) {
   char name[SMA_NAME_BUF];
   t_name(name, sizeof name, "cli-fill");
   for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
-    cr_expect_eq(sma_cmd(NULL, "create %s --shape 2 --dtype %s --fill %s", name, refused[i][0],
-                         refused[i][1]),
-                 2, "%s %s", refused[i][0], refused[i][1]);
+    cr_expect_eq(
+        t_sma(NULL, "create %s --shape 2 --dtype %s --fill %s", name, refused[i][0], refused[i][1]),
+        2, "%s %s", refused[i][0], refused[i][1]);
     cr_expect_eq(t_segment_exists(name), 0, "nothing created for %s", refused[i][1]);
   }
   static const struct {
@@ -483,8 +349,8 @@ Test(cli, fill_refuses_what_the_dtype_cannot_hold) {
       {"float16", "-inf", {0x00, 0xfc}, 2},
   };
   for (size_t i = 0; i < sizeof stored / sizeof stored[0]; i++) {
-    cr_assert_eq(sma_cmd(NULL, "create %s --shape 3 --dtype %s --fill %s", name, stored[i].dtype,
-                         stored[i].value),
+    cr_assert_eq(t_sma(NULL, "create %s --shape 3 --dtype %s --fill %s", name, stored[i].dtype,
+                       stored[i].value),
                  0, "%s", stored[i].value);
     sma_t *a;
     cr_assert_eq(sma_open(&a, name, NULL, 0), 0);
@@ -504,10 +370,10 @@ Test(cli, fill_refuses_what_the_dtype_cannot_hold) {
 Test(cli, shape_items_beyond_size_t_are_refused) {
   char name[SMA_NAME_BUF];
   t_name(name, sizeof name, "cli-shape");
-  cr_assert_eq(sma_cmd(NULL, "create %s --shape 2,18446744073709551616 --dtype u1", name), 2);
+  cr_assert_eq(t_sma(NULL, "create %s --shape 2,18446744073709551616 --dtype u1", name), 2);
   cr_assert_eq(t_segment_exists(name), 0);
   if (sizeof(size_t) == 4) {
-    cr_assert_eq(sma_cmd(NULL, "create %s --shape 4294967297 --dtype u1", name), 2);
+    cr_assert_eq(t_sma(NULL, "create %s --shape 4294967297 --dtype u1", name), 2);
     cr_assert_eq(t_segment_exists(name), 0);
   }
 }
@@ -539,13 +405,13 @@ Test(cli, json_and_table_survive_any_name) {
   FILE *f = strcmp(sma_backend(), "posix") == 0 ? fopen(odd, "w") : NULL;
   if (f) fclose(f);
   char *out;
-  cr_assert_eq(sma_cmd(&out, "ls --json --prefix %s", prefix), 0);
+  cr_assert_eq(t_sma(&out, "ls --json --prefix %s", prefix), 0);
   cJSON *list = cJSON_Parse(out);
   cr_assert_not_null(list, "valid JSON: %s", out);
   for (int i = 0; i < N; i++) cr_expect_not_null(find_entry(list, names[i]), "%s", names[i]);
   cJSON_Delete(list);
   free(out);
-  cr_assert_eq(sma_cmd(&out, "ls --prefix %s", prefix), 0);
+  cr_assert_eq(t_sma(&out, "ls --prefix %s", prefix), 0);
   for (const char *p = out; *p; p++)
     cr_expect(*p == '\n' || (unsigned char)*p >= 0x20, "control byte 0x%02x in the table",
               (unsigned char)*p);
@@ -575,13 +441,13 @@ Test(cli, the_age_of_a_hostile_record_cannot_overflow) {
     r.created_ns = times[i];
     sma__record_encode(&r, rec);
     char *out;
-    cr_assert_eq(sma_cmd(&out, "info --json %s", name), 0);
+    cr_assert_eq(t_sma(&out, "info --json %s", name), 0);
     cJSON *info = cJSON_Parse(out);
     cr_assert_not_null(info, "%s", out);
     cr_expect(cJSON_IsNumber(cJSON_GetObjectItem(info, "age_seconds")), "%s", out);
     cJSON_Delete(info);
     free(out);
-    cr_assert_eq(sma_cmd(NULL, "ls"), 0);
+    cr_assert_eq(t_sma(NULL, "ls"), 0);
   }
   t_raw_unmap(&raw);
   sma_unlink(name);
@@ -612,7 +478,7 @@ Test(cli, prefix_selects_only_its_own_names) {
     sma_free(a);
   }
   char *out;
-  cr_assert_eq(sma_cmd(&out, "ls --json --prefix %s", p), 0);
+  cr_assert_eq(t_sma(&out, "ls --json --prefix %s", p), 0);
   cJSON *list = cJSON_Parse(out);
   for (int i = 0; i < 6; i++)
     cr_expect_eq(find_entry(list, names[i]) != NULL, i < 3, "%s", names[i]);
@@ -621,51 +487,12 @@ Test(cli, prefix_selects_only_its_own_names) {
   for (int i = 0; i < 6; i++) sma_unlink(names[i]);
 }
 
-/* Regression: the demo's internal worker command trusted its row numbers
- * and wrote beyond the output array (segfault). */
-Test(cli, demo_worker_refuses_rows_beyond_its_arrays) {
-  char in_name[SMA_NAME_BUF], out_name[SMA_NAME_BUF], prog_name[SMA_NAME_BUF];
-  t_name(in_name, sizeof in_name, "cli-wk-in");
-  t_name(out_name, sizeof out_name, "cli-wk-out");
-  t_name(prog_name, sizeof prog_name, "cli-wk-prog");
-  size_t shape[2] = {8, 8}, one[1] = {1};
-  sma_t *in, *out, *prog;
-  cr_assert_eq(sma_new(&in,
-                       &(sma_array_desc_t){
-                           .name = in_name, .ndim = 2, .shape = shape, .dtype = SMA_FLOAT32}),
-               0);
-  cr_assert_eq(sma_create(in, 0), 0);
-  cr_assert_eq(sma_new(&out,
-                       &(sma_array_desc_t){
-                           .name = out_name, .ndim = 2, .shape = shape, .dtype = SMA_FLOAT32}),
-               0);
-  cr_assert_eq(sma_create(out, 0), 0);
-  cr_assert_eq(
-      sma_new(&prog,
-              &(sma_array_desc_t){.name = prog_name, .ndim = 1, .shape = one, .dtype = SMA_UINT64}),
-      0);
-  cr_assert_eq(sma_create(prog, 0), 0);
-  char di[SMA_DESCRIPTOR_MAX], dout[SMA_DESCRIPTOR_MAX], dp[SMA_DESCRIPTOR_MAX];
-  cr_assert_eq(sma_describe(in, di, &(size_t){sizeof di}), 0);
-  cr_assert_eq(sma_describe(out, dout, &(size_t){sizeof dout}), 0);
-  cr_assert_eq(sma_describe(prog, dp, &(size_t){sizeof dp}), 0);
-  static const char *const rows[] = {"0 1000000 8 0", "0 0 1000000 0", "5 0 8 0", "0 x 8 0",
-                                     "0 0 8 -1"};
-  for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
-    cr_expect_eq(sma_cmd(NULL, "__demo-worker gauss5 '%s' '%s' '%s' %s", di, dout, dp, rows[i]), 2,
-                 "rows %s: a usage error, not a crash", rows[i]);
-  cr_expect_eq(sma_cmd(NULL, "__demo-worker gauss5 '%s' '%s' '%s' 0 0 8 0", di, dout, dp), 0,
-               "the right rows still work");
-  sma_unlink(in_name), sma_unlink(out_name), sma_unlink(prog_name);
-  sma_free(in), sma_free(out), sma_free(prog);
-}
-
 /* `sma --help` names the library's semantic version, as --version does. */
 Test(cli, help_shows_the_semantic_version) {
   char *out, want[64];
   snprintf(want, sizeof want, "library %d.%d.%d", SMA_VERSION_MAJOR, SMA_VERSION_MINOR,
            SMA_VERSION_PATCH);
-  cr_assert_eq(sma_cmd(&out, "--help"), 0);
+  cr_assert_eq(t_sma(&out, "--help"), 0);
   cr_expect_not_null(strstr(out, want), "%s", out);
   free(out);
 }
@@ -691,7 +518,7 @@ Test(cli, describe_prints_the_longest_descriptor) {
     strcat(slice, d ? ",-9223372036854775807:9223372036854775807:-9223372036854775807"
                     : "-9223372036854775807:9223372036854775807:-9223372036854775807");
   char *out;
-  cr_assert_eq(sma_cmd(&out, "describe %s --slice '%s'", name, slice), 0);
+  cr_assert_eq(t_sma(&out, "describe %s --slice '%s'", name, slice), 0);
   cr_expect_gt(strlen(out), 2048);
   out[strcspn(out, "\n")] = '\0';
   sma_t *back;

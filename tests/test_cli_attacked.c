@@ -3,7 +3,6 @@
  * a regular file it created or truncated. Each test failed when written. */
 #include "sma.h"
 #include "support.h"
-#include "process_services.h" /* proc_argv: the build's emulator, if any */
 
 #include <criterion/criterion.h>
 #if !defined(_WIN32) /* POSIX only: fork, symlinks, rlimits */
@@ -25,33 +24,15 @@
 #    error "SMA_CLI must name the sma executable"
 #  endif
 
-/* Runs SMA_CLI with argv (argv[0] is ignored); fsize > 0 limits the
- * files it writes (RLIMIT_FSIZE, SIGXFSZ ignored: writes fail with
- * EFBIG). Returns the exit code, or 128 + the signal that killed it. */
-static int run_cli(const char *const *argv, rlim_t fsize) {
-  const char *full[16], *emulated[24];
-  size_t n = 0;
-  full[n++] = SMA_CLI;
-  for (size_t i = 1; argv[i] != NULL && n < 15; i++) full[n++] = argv[i];
-  full[n] = NULL;
-  const char *const *run = proc_argv(full, emulated, sizeof emulated / sizeof *emulated);
-  pid_t pid = fork();
-  cr_assert_neq(pid, -1);
-  if (pid == 0) {
-    if (fsize > 0) {
-      struct rlimit rl = {fsize, fsize};
-      signal(SIGXFSZ, SIG_IGN);
-      if (setrlimit(RLIMIT_FSIZE, &rl) != 0) _exit(120);
-    }
-    int devnull = open("/dev/null", O_WRONLY);
-    if (devnull >= 0) dup2(devnull, 1);
-    execvp(run[0], (char *const *)run);
-    _exit(127);
-  }
-  int status;
-  cr_assert_eq(waitpid(pid, &status, 0), pid);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+/* t_sma_run()'s in_child: the files the command writes are limited to
+ * 4 KiB (RLIMIT_FSIZE, SIGXFSZ ignored: writes fail with EFBIG). */
+static int limit_files_to_4k(void *unused) {
+  (void)unused;
+  struct rlimit rl = {4096, 4096};
+  signal(SIGXFSZ, SIG_IGN);
+  return setrlimit(RLIMIT_FSIZE, &rl);
 }
+static const t_sma_opts_t files_limited = {.in_child = limit_files_to_4k};
 
 static sma_t *make(const char *name, size_t ndim, const size_t *shape, sma_dtype_t dt) {
   sma_t *a = NULL;
@@ -94,9 +75,9 @@ Test(cli_attacked, demo_worker_never_reads_outside_its_input_view) {
   snprintf(a_in0, sizeof a_in0, "%zu", base + 3);
   snprintf(a_row0, sizeof a_row0, "%zu", base + 5);
   snprintf(a_h, sizeof a_h, "%zu", base + 10);
-  const char *argv[] = {"sma", "__demo-worker", "gauss5", d_in, d_out, d_prog,
-                        a_in0, a_row0,          a_h,      "0",  NULL};
-  int rc = run_cli(argv, 0);
+  const char *argv[] = {"__demo-worker", "gauss5", d_in, d_out, d_prog,
+                        a_in0,           a_row0,   a_h,  "0",   NULL};
+  int rc = t_sma_run(NULL, NULL, argv);
   const float *o = sma_data(out);
   float got[4];
   memcpy(got, o, sizeof got);
@@ -129,8 +110,8 @@ Test(cli_attacked, failed_save_never_removes_a_symlink_it_did_not_create) {
   fclose(f);
   cr_assert_eq(symlink(target, link_path), 0);
 
-  const char *argv[] = {"sma", "save", name, link_path, NULL};
-  int rc = run_cli(argv, 4096); /* 32 KiB of data: the write fails */
+  const char *argv[] = {"save", name, link_path, NULL};
+  int rc = t_sma_run(NULL, &files_limited, argv); /* 32 KiB of data: the write fails */
   struct stat st;
   int link_left = lstat(link_path, &st) == 0 && S_ISLNK(st.st_mode);
   unlink(link_path), unlink(target), rmdir(dir);
@@ -190,13 +171,13 @@ Test(cli_attacked, failed_save_never_removes_a_fifo_through_a_swapped_path, .tim
   cr_assert_geq(reader, 0);
   pthread_t t;
   cr_assert_eq(pthread_create(&t, NULL, flip, &f), 0);
-  const char *argv[] = {"sma", "save", name, file, NULL};
+  const char *argv[] = {"save", name, file, NULL};
   int removed = 0, tries = 0;
   /* Up to 400 saves or 30 s, whichever comes first (each save is a
    * fork and exec, slow under sanitizers): one in a few hits the window. */
   time_t t0 = time(NULL);
   for (; tries < 400 && !removed && time(NULL) - t0 < 30; tries++) {
-    run_cli(argv, 4096);
+    t_sma_run(NULL, &files_limited, argv);
     char drain[65536];
     while (read(reader, drain, sizeof drain) > 0) {}
     struct stat st;
@@ -255,8 +236,8 @@ Test(cli_attacked, save_refuses_the_segment_through_proc_map_files) {
     cr_skip_test("cannot open %s (needs Linux and CAP_SYS_ADMIN)", file);
   }
   close(probe);
-  const char *argv[] = {"sma", "save", name, file, NULL};
-  int rc = run_cli(argv, 0);
+  const char *argv[] = {"save", name, file, NULL};
+  int rc = t_sma_run(NULL, NULL, argv);
   sma_info_t info;
   int info_rc = sma_info_get(&info, name);
   int intact = rc == 1 && info_rc == 0; /* reading a truncated segment is SIGBUS */
@@ -272,29 +253,13 @@ Test(cli_attacked, save_refuses_the_segment_through_proc_map_files) {
  * (SMA_ESLICE)"". A zero step prints SMA_ESTEP, and more slices than
  * dimensions "sma: cat NAME: more slices than array dimensions
  * (SMA_ETOOMANYSLICES)": codes the page never names. */
-static char *cli_stderr(const char *const *argv) {
-  char path[] = "/tmp/smatest-atk-err-XXXXXX";
-  int fd = mkstemp(path);
-  cr_assert_geq(fd, 0);
-  const char *full[16], *emulated[24];
-  size_t n = 0;
-  full[n++] = SMA_CLI;
-  for (size_t i = 1; argv[i] != NULL && n < 15; i++) full[n++] = argv[i];
-  full[n] = NULL;
-  const char *const *run = proc_argv(full, emulated, sizeof emulated / sizeof *emulated);
-  pid_t pid = fork();
-  if (pid == 0) {
-    dup2(fd, 2);
-    execvp(run[0], (char *const *)run);
-    _exit(127);
-  }
-  int status;
-  waitpid(pid, &status, 0);
+/* What `sma ARGS` printed on stderr (a static buffer: use it at once). */
+static char *cli_stderr(const char *const *args) {
   static char text[4096];
-  ssize_t got = pread(fd, text, sizeof text - 1, 0);
-  text[got > 0 ? got : 0] = '\0';
-  close(fd);
-  unlink(path);
+  t_sma_run_t run;
+  t_sma_run(&run, NULL, args);
+  snprintf(text, sizeof text, "%s", run.err);
+  t_sma_run_free(&run);
   return text;
 }
 
@@ -317,8 +282,8 @@ Test(cli_attacked, man_page_diagnostics_name_the_codes_a_bad_slice_prints) {
   t_name(name, sizeof name, "atk-man");
   size_t shape[1] = {5};
   sma_t *a = make(name, 1, shape, SMA_FLOAT64);
-  const char *zero[] = {"sma", "cat", name, "--slice", "::0", NULL};
-  const char *many[] = {"sma", "cat", name, "--slice", "1:2,3:4", NULL};
+  const char *zero[] = {"cat", name, "--slice", "::0", NULL};
+  const char *many[] = {"cat", name, "--slice", "1:2,3:4", NULL};
   char e1[4096], e2[4096];
   snprintf(e1, sizeof e1, "%s", cli_stderr(zero));
   snprintf(e2, sizeof e2, "%s", cli_stderr(many));
@@ -364,10 +329,10 @@ Test(cli_attacked, save_never_replaces_another_segment) {
   /* b's own file on the POSIX backend; System V segments have no path,
    * so there only the foreign object is a file in /dev/shm. */
   int victim_has_path = access(victim_path, F_OK) == 0;
-  const char *to_victim[] = {"sma", "save", src, victim_path, NULL};
-  const char *to_foreign[] = {"sma", "save", src, foreign_path, NULL};
-  int rc_victim = victim_has_path ? run_cli(to_victim, 0) : 1;
-  int rc_foreign = run_cli(to_foreign, 0);
+  const char *to_victim[] = {"save", src, victim_path, NULL};
+  const char *to_foreign[] = {"save", src, foreign_path, NULL};
+  int rc_victim = victim_has_path ? t_sma_run(NULL, NULL, to_victim) : 1;
+  int rc_foreign = t_sma_run(NULL, NULL, to_foreign);
   struct stat st;
   int foreign_whole = fstat(fd, &st) == 0 && st.st_size == 23;
   close(fd);

@@ -2,7 +2,8 @@
  * binary: the demo worker writes only inside the views it is given, `sma
  * save` refuses to overwrite the segment it reads, a name that is not a
  * segment is reported with the OS's reason, and a huge slice step that
- * selects one element is NumPy's one-element view. POSIX only (popen). */
+ * selects one element is NumPy's one-element view. POSIX only (sockets,
+ * device nodes); the command runs through t_sma_said() (support.h). */
 #define _XOPEN_SOURCE 700 /* mknod */
 #include "sma.h"
 #include "support.h"
@@ -11,7 +12,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,36 +21,6 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#ifndef SMA_CLI
-#  error "SMA_CLI must name the sma executable"
-#endif
-
-/* Runs `sma ARGS` through the shell (under `timeout`, so a command that
- * blocks fails the test instead of hanging it); returns its exit code,
- * 128 + N if signal N ended it, and, if out is not NULL, what it printed
- * on stdout and stderr (malloc'd, NUL-terminated). */
-static int sma_run(char **out, const char *fmt, ...) {
-  char args[8192], cmd[8192 + 4200];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(args, sizeof args, fmt, ap);
-  va_end(ap);
-  snprintf(cmd, sizeof cmd, "timeout -s KILL 20 '%s' %s 2>&1", SMA_CLI, args);
-  FILE *p = popen(cmd, "r");
-  cr_assert_not_null(p);
-  size_t cap = 1 << 16, len = 0, n;
-  char *buf = malloc(cap);
-  while ((n = fread(buf + len, 1, cap - len - 1, p)) > 0) len += n;
-  buf[len] = '\0';
-  int status = pclose(p);
-  if (out)
-    *out = buf;
-  else
-    free(buf);
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
 
 static int is_posix(void) { return strcmp(sma_backend(), "posix") == 0; }
 
@@ -93,8 +63,8 @@ static void job_free(job_t *j) {
 
 static int run_worker(const job_t *j, const char *progress_descriptor) {
   char *out;
-  int rc = sma_run(&out, "__demo-worker gauss5 '%s' '%s' '%s' 0 0 8 0", j->din, j->dout,
-                   progress_descriptor);
+  int rc = t_sma_said(&out, "__demo-worker gauss5 '%s' '%s' '%s' 0 0 8 0", j->din, j->dout,
+                      progress_descriptor);
   cr_log_info("worker: %s", out);
   free(out);
   return rc;
@@ -198,10 +168,10 @@ Test(cli_promises, a_huge_step_selecting_one_element_is_a_view) {
   size_t shape[1] = {5};
   sma_t *a = make(name, 1, shape, SMA_FLOAT64);
   for (int i = 0; i < 5; i++) ((double *)sma_data(a))[i] = i + 1;
-  cr_expect_eq(sma_run(&out, "describe %s --slice ::2305843009213693952", name), 0, "%s", out);
+  cr_expect_eq(t_sma_said(&out, "describe %s --slice ::2305843009213693952", name), 0, "%s", out);
   cr_expect_not_null(strstr(out, "slice=::2305843009213693952 name="), "%s", out);
   free(out);
-  cr_expect_eq(sma_run(&out, "cat %s --slice ::-9223372036854775807", name), 0, "%s", out);
+  cr_expect_eq(t_sma_said(&out, "cat %s --slice ::-9223372036854775807", name), 0, "%s", out);
   cr_expect_str_eq(out, "[5.]\n");
   free(out);
   sma_unlink(name);
@@ -251,25 +221,25 @@ Test(cli_promises, save_refuses_the_segment_s_own_file) {
   cr_assert_eq(symlink(own, sym), 0);
   const char *paths[] = {own, link_path, sym};
   for (size_t i = 0; i < 3; i++) {
-    int rc = sma_run(&out, "save %s '%s'", name, paths[i]);
+    int rc = t_sma_said(&out, "save %s '%s'", name, paths[i]);
     cr_expect_eq(rc, 1, "%s: an error (exit %d), not a crash: %s", paths[i], rc, out);
     cr_expect_not_null(strstr(out, "is the segment itself"), "%s", out);
     free(out);
     expect_intact(name, a, size);
   }
   /* Through a slice too: the view is the segment's all the same. */
-  cr_expect_eq(sma_run(NULL, "save %s %s --slice 10:20", name, own), 1);
+  cr_expect_eq(t_sma_said(NULL, "save %s %s --slice 10:20", name, own), 1);
   expect_intact(name, a, size);
   /* `sma load` of the segment's file under its own name only reads it:
    * an error, and nothing is removed or changed. */
-  cr_expect_eq(sma_run(&out, "load %s %s", own, name), 1);
+  cr_expect_eq(t_sma_said(&out, "load %s %s", own, name), 1);
   cr_expect(strstr(out, "SMA_ENPY") || strstr(out, "SMA_EEXIST"), "%s", out);
   free(out);
   expect_intact(name, a, size);
   /* Another file is written as before. */
   char npy[64];
   snprintf(npy, sizeof npy, "/tmp/smatest-%lu-save.npy", t_pid());
-  cr_expect_eq(sma_run(NULL, "save %s %s", name, npy), 0);
+  cr_expect_eq(t_sma_said(NULL, "save %s %s", name, npy), 0);
   cr_expect(stat(npy, &st) == 0 && st.st_size == 128 + 4096 * 8);
   unlink(npy), unlink(sym), unlink(link_path);
   sma_unlink(name);
@@ -291,7 +261,7 @@ Test(cli_promises, a_failed_save_never_removes_a_device) {
     rmdir(dir), sma_unlink(name), sma_free(a);
     cr_skip_test("cannot make a device node here");
   }
-  cr_expect_eq(sma_run(&out, "save %s %s", name, node), 1, "%s", out);
+  cr_expect_eq(t_sma_said(&out, "save %s %s", name, node), 1, "%s", out);
   cr_expect_not_null(strstr(out, "No space left"), "%s", out);
   free(out);
   struct stat st;
@@ -436,13 +406,13 @@ Test(cli_promises, commands_print_the_os_reason) {
     if (made > 0) continue;
     const char *cmds[] = {"info", "describe", "cat", "info --json"};
     for (size_t c = 0; c < sizeof cmds / sizeof cmds[0]; c++) {
-      int rc = sma_run(&out, "%s %s", cmds[c], name);
+      int rc = t_sma_said(&out, "%s %s", cmds[c], name);
       cr_expect_eq(rc, 1, "%s %s: exit %d: %s", cmds[c], not_segments[i].tag, rc, out);
       cr_expect_not_null(strstr(out, texts[i]), "%s %s: %s", cmds[c], not_segments[i].tag, out);
       cr_expect_null(strstr(out, "see sma_os_error"), "%s", out);
       free(out);
     }
-    cr_expect_eq(sma_run(&out, "save %s /dev/null", name), 1);
+    cr_expect_eq(t_sma_said(&out, "save %s /dev/null", name), 1);
     cr_expect_not_null(strstr(out, texts[i]), "save: %s", out);
     free(out);
     remove_not_segment(name);
@@ -461,13 +431,13 @@ Test(cli_promises, demo_refuses_a_number_with_trailing_text) {
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     char *out;
     int rc =
-        sma_run(&out, "demo --size 16 --workers 1 --no-baseline --prefix %s %s", prefix, bad[i]);
+        t_sma_said(&out, "demo --size 16 --workers 1 --no-baseline --prefix %s %s", prefix, bad[i]);
     cr_expect_eq(rc, 2, "sma demo ... %s: exit %d (usage is 2):\n%s", bad[i], rc, out);
     cr_expect_neq(strstr(out, "usage: sma demo"), NULL, "%s: no usage:\n%s", bad[i], out);
     free(out);
   }
   char *out;
-  cr_expect_eq(sma_run(&out, "demo --size 16 --workers 2 --no-baseline --prefix %s", prefix), 0,
+  cr_expect_eq(t_sma_said(&out, "demo --size 16 --workers 2 --no-baseline --prefix %s", prefix), 0,
                "the same demo with good numbers failed:\n%s", out);
   free(out);
 }

@@ -75,11 +75,6 @@ static pid_t hold(const char *const *names, int n) {
   return pid;
 }
 
-static void stop(pid_t pid) {
-  kill(pid, SIGKILL);
-  waitpid(pid, NULL, 0);
-}
-
 typedef struct walk {
   const char *names[NSEG];
   int attached[NSEG];
@@ -91,7 +86,7 @@ typedef struct walk {
 static int record(const sma_info_t *in, void *user) {
   walk_t *w = user;
   if (w->exiting > 0) {
-    stop(w->exiting);
+    t_stop(w->exiting);
     w->exiting = 0;
   }
   for (int i = 0; i < NSEG; i++)
@@ -134,9 +129,9 @@ Test(listing, counts_real_mappers_from_one_reading) {
   pid_t h1 = hold(aba, 3), h2 = hold(a, 1), h3 = hold(c, 1);
   w.exiting = h3;
   int rc = sma_list(record, &w);
-  if (w.exiting > 0) stop(w.exiting);
-  stop(h1);
-  stop(h2);
+  if (w.exiting > 0) t_stop(w.exiting);
+  t_stop(h1);
+  t_stop(h2);
   cr_assert_eq(rc, 0);
   for (int i = 0; i < NSEG; i++) cr_assert_eq(w.seen[i], 1, "%s listed once", names[i]);
   if (!t_caps().proves_unused) { /* nothing shows who maps what (macOS) */
@@ -221,7 +216,7 @@ Test(listing, gc_in_a_walk_keeps_what_was_mapped_since) {
   gc_walk_t g = {name, 0, 0, 0, 0};
   int rc = sma_list(collect_while_mapped, &g);
   int survived = t_segment_exists(name);
-  if (g.holder > 0) stop(g.holder);
+  if (g.holder > 0) t_stop(g.holder);
   cr_assert_eq(rc, 0);
   cr_assert_eq(g.seen, 1);
   cr_expect_leq(g.listed_attached, 0, "nobody mapped it when the walk read the processes");
@@ -272,7 +267,7 @@ Test(listing, another_users_process_makes_unmapped_unknown) {
     for (int i = 1; i < NSEG; i++) w.names[i] = "";
     int rc = sma_list(record, &w);
     int mapped = w.attached[0];
-    stop(mine);
+    t_stop(mine);
     memset(&w, 0, sizeof w);
     w.names[0] = name;
     for (int i = 1; i < NSEG; i++) w.names[i] = "";
@@ -292,7 +287,7 @@ Test(listing, another_users_process_makes_unmapped_unknown) {
   ssize_t n = read(out[0], report, sizeof report);
   close(out[0]);
   waitpid(lister, NULL, 0);
-  stop(other);
+  t_stop(other);
   cr_assert_eq(n, (ssize_t)sizeof report, "the lister reports");
   cr_assert_eq(report[0], 0, "sma_list: %s", sma_strerror(report[0]));
   cr_expect_eq(report[1], 1, "its own process mapping it is counted (%d)", report[1]);
@@ -313,12 +308,14 @@ static int processes(void) {
 
 /* How many /proc/PID/maps files one `sma` command opens: -1 if it failed. */
 static long maps_opens(const char *counter, const char *args) {
-  char out[64], cmd[1024];
+  char out[64], opens_to[96], preload[1024];
   snprintf(out, sizeof out, "/tmp/smatest-maps-opens-%lu", t_pid());
-  snprintf(cmd, sizeof cmd, "SMA_TEST_MAPS_OPENS=%s LD_PRELOAD=%s '%s' %s >/dev/null", out, counter,
-           SMA_CLI, args);
+  snprintf(opens_to, sizeof opens_to, "SMA_TEST_MAPS_OPENS=%s", out);
+  snprintf(preload, sizeof preload, "LD_PRELOAD=%s", counter);
+  const char *const env[] = {opens_to, preload, NULL};
+  t_sma_opts_t counted = {.env = env};
   remove(out);
-  if (system(cmd) != 0) return -1;
+  if (t_sma_line(NULL, &counted, "%s", args) != 0) return -1;
   FILE *f = fopen(out, "r");
   long n = -1;
   if (f != NULL) {

@@ -370,14 +370,8 @@ static void info_case(int named) {
   killed_load(name, named);
   reclaim_strays(name);
   if (t_segment_exists(name) != 1) return; /* nothing left: nothing to say */
-  char cmd[256];
-  snprintf(cmd, sizeof cmd, "'%s' info '%s' 2>&1", SMA_CLI, name);
-  FILE *p = popen(cmd, "r");
-  cr_assert_not_null(p);
-  char out[4096];
-  size_t n = fread(out, 1, sizeof out - 1, p);
-  out[n] = '\0';
-  pclose(p);
+  char *out;
+  t_sma_said(&out, "info '%s'", name);
   sma_info_t in;
   memset(&in, 0, sizeof in);
   int rc = sma_collect(&in, name, SMA_COLLECT_DRY_RUN);
@@ -387,6 +381,7 @@ static void info_case(int named) {
             "`sma info` of a killed load's leftover claims \"`sma gc` keeps it\", "
             "yet gc would remove it (sma_collect dry run: %s):\n%s",
             rc == 0 ? "removable" : sma_strerror(rc), out);
+  free(out);
 }
 
 Test(load_interrupted, info_of_killed_load_does_not_claim_gc_keeps_it) { info_case(0); }

@@ -8,7 +8,6 @@
 #include "support.h"
 
 #include <criterion/criterion.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -240,31 +239,6 @@ Test(long_names, gc_judges_a_long_name_by_its_full_name) {
   sma_unlink(name);
 }
 
-#  if !defined(SMA_TEST_EMULATED) /* popen runs the command natively */
-/* Runs `sma ARGS` through the shell; returns its exit code and what it
- * printed on stdout (malloc'd) in *out if out is not NULL. */
-static int sma_cmd(char **out, const char *fmt, ...) {
-  char args[4096], cmd[4096 + 512];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(args, sizeof args, fmt, ap);
-  va_end(ap);
-  snprintf(cmd, sizeof cmd, "'%s' %s 2>&1", SMA_CLI, args);
-  FILE *p = popen(cmd, "r");
-  cr_assert_not_null(p);
-  size_t cap = 1 << 20, len = 0, n;
-  char *buf = malloc(cap);
-  cr_assert_not_null(buf);
-  while ((n = fread(buf + len, 1, cap - len - 1, p)) > 0) len += n;
-  buf[len] = '\0';
-  int status = pclose(p);
-  if (out != NULL)
-    *out = buf;
-  else
-    free(buf);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 /* The `sma` command with a 200-byte name: create, ls shows the full name,
  * info, rm. */
 Test(long_names, the_sma_command_takes_a_200_byte_name) {
@@ -274,27 +248,26 @@ Test(long_names, the_sma_command_takes_a_200_byte_name) {
   memcpy(name, stem, len);
   for (; len < 200; len++) name[len] = "abcdefghijklmnopqrstuvwxyz0123456789"[len % 36];
   name[len] = '\0';
-  cr_assert_eq(sma_cmd(&out, "create %s --shape 4,2 --dtype f4 --fill 1.5", name), 0, "%s", out);
+  cr_assert_eq(t_sma_said(&out, "create %s --shape 4,2 --dtype f4 --fill 1.5", name), 0, "%s", out);
   free(out);
-  cr_assert_eq(sma_cmd(&out, "ls --prefix %s", stem), 0, "%s", out);
+  cr_assert_eq(t_sma_said(&out, "ls --prefix %s", stem), 0, "%s", out);
   cr_expect_not_null(strstr(out, name), "ls:\n%s", out);
   free(out);
-  cr_assert_eq(sma_cmd(&out, "ls --json --prefix %s", stem), 0, "%s", out);
+  cr_assert_eq(t_sma_said(&out, "ls --json --prefix %s", stem), 0, "%s", out);
   char quoted[SMA_NAME_BUF + 2];
   snprintf(quoted, sizeof quoted, "\"%s\"", name);
   cr_expect_not_null(strstr(out, quoted), "ls --json:\n%s", out);
   free(out);
-  cr_assert_eq(sma_cmd(&out, "info %s", name), 0, "%s", out);
+  cr_assert_eq(t_sma_said(&out, "info %s", name), 0, "%s", out);
   cr_expect_not_null(strstr(out, name), "info:\n%s", out);
   free(out);
-  cr_assert_eq(sma_cmd(&out, "rm %s", name), 0, "%s", out);
+  cr_assert_eq(t_sma_said(&out, "rm %s", name), 0, "%s", out);
   free(out);
-  cr_expect(sma_cmd(&out, "info %s", name) != 0, "%s", out);
+  cr_expect(t_sma_said(&out, "info %s", name) != 0, "%s", out);
   free(out);
   cr_expect_eq(t_segment_exists(name), 0);
 }
-#  endif /* !SMA_TEST_EMULATED */
-#endif   /* !_WIN32 */
+#endif /* !_WIN32 */
 
 #if defined(SMA_FAULT_INJECTION) && !defined(_WIN32)
 /* Two names whose object names coincide (the test build keeps 2 bits of

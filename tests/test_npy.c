@@ -347,14 +347,14 @@ Test(npy, refused_files_leave_no_segment, .timeout = 120) { run_script("refuse",
 Test(npy, sma_save_to_an_unwritable_path_fails_and_leaves_no_file) {
   char name[SMA_NAME_BUF];
   sma_t *v, *a = make_grid(name, "", &v);
-  const char *argv[] = {SMA_CLI, "save", name, "/nonexistent-dir/x.npy", NULL};
-  cr_assert_eq(t_run_built(argv), 1);
+  const char *argv[] = {"save", name, "/nonexistent-dir/x.npy", NULL};
+  cr_assert_eq(t_sma_run(NULL, NULL, argv), 1);
   FILE *f = fopen("/nonexistent-dir/x.npy", "rb");
   cr_assert_null(f);
-  const char *missing[] = {SMA_CLI, "load", "/nonexistent-dir/x.npy", NULL};
-  cr_assert_eq(t_run_built(missing), 1);
-  const char *usage[] = {SMA_CLI, "save", name, NULL};
-  cr_assert_eq(t_run_built(usage), 2);
+  const char *missing[] = {"load", "/nonexistent-dir/x.npy", NULL};
+  cr_assert_eq(t_sma_run(NULL, NULL, missing), 1);
+  const char *usage[] = {"save", name, NULL};
+  cr_assert_eq(t_sma_run(NULL, NULL, usage), 2);
   sma_free(v);
   sma_unlink(name);
   sma_free(a);
@@ -461,8 +461,8 @@ Test(npy, a_load_killed_halfway_leaves_nothing_openable_and_gc_reclaims_it, .tim
   }
   /* Linux POSIX leaves nothing at all (the file was never named);
    * elsewhere a marked segment whose record names the dead loader. */
-  const char *gc[] = {SMA_CLI, "gc", "--prefix", name, NULL};
-  cr_assert_eq(t_run_built(gc), 0);
+  const char *gc[] = {"gc", "--prefix", name, NULL};
+  cr_assert_eq(t_sma_run(NULL, NULL, gc), 0);
   cr_assert_eq(t_segment_exists(name), 0, "gc left the killed load's segment");
 }
 #endif

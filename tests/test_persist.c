@@ -3,7 +3,6 @@
  * removes them, while a transient segment of a gone creator is still
  * collected. Creators are real processes that have exited; the `sma`
  * command is run as a user runs it. */
-#include "process_services.h"
 #include "sma.h"
 #include "support.h"
 
@@ -15,10 +14,6 @@
 #  include <fcntl.h>
 #  include <sys/wait.h>
 #  include <unistd.h>
-#endif
-
-#ifndef SMA_CLI
-#  error "SMA_CLI must name the sma executable"
 #endif
 
 Test(persist, the_flag_is_recorded_and_reported_by_info) {
@@ -94,32 +89,6 @@ Test(persist, gc_keeps_a_dead_creators_persistent_segment_and_collects_a_transie
   cr_assert_eq(sma_unlink(keep), 0);
 }
 
-/* Runs the `sma` command with stdout to a temporary file and returns
- * that output (malloc'ed) and the exit code. */
-static char *sma_output(int *code, const char *const *args) {
-  const char *argv[16], *emulated[24];
-  size_t n = 0;
-  argv[n++] = SMA_CLI;
-  for (size_t i = 0; args[i] != NULL && n < 15; i++) argv[n++] = args[i];
-  argv[n] = NULL;
-  char path[] = "/tmp/smatest-persist-XXXXXX";
-  int fd = mkstemp(path);
-  cr_assert_geq(fd, 0);
-  unlink(path);
-  fflush(stdout);
-  int saved = dup(1);
-  dup2(fd, 1);
-  *code = proc_run(proc_argv(argv, emulated, sizeof emulated / sizeof *emulated));
-  dup2(saved, 1);
-  close(saved);
-  off_t len = lseek(fd, 0, SEEK_END);
-  char *out = calloc(1, (size_t)len + 1);
-  cr_assert_not_null(out);
-  cr_assert_eq(pread(fd, out, (size_t)len, 0), len);
-  close(fd);
-  return out;
-}
-
 static size_t put(const void *buf, size_t n, void *file) { return fwrite(buf, 1, n, file); }
 
 /* A .npy file of 6 float64 (0..5) at `path`, written by the library. */
@@ -155,19 +124,19 @@ Test(persist, sma_load_then_gc_keeps_the_dataset_and_lists_it_as_persistent, .ti
   close(fd);
   write_npy(path, scratch);
 
-  int code;
-  char *out = sma_output(&code, (const char *const[]){"load", path, name, NULL});
+  char *out;
+  int code = t_sma(&out, "load %s %s", path, name);
   cr_assert_eq(code, 0, "%s", out);
   cr_assert_not_null(strstr(out, "persistent"), "load says it is persistent: %s", out);
   free(out);
-  out = sma_output(&code, (const char *const[]){"load", path, transient, "--transient", NULL});
+  code = t_sma(&out, "load %s %s --transient", path, transient);
   cr_assert_eq(code, 0, "%s", out);
   cr_assert_not_null(strstr(out, "transient"), "%s", out);
   free(out);
   unlink(path);
 
   /* Both creators (the two `sma load` processes) have exited. */
-  out = sma_output(&code, (const char *const[]){"gc", "--prefix", name, NULL});
+  code = t_sma(&out, "gc --prefix %s", name);
   cr_assert_eq(code, 0, "%s", out);
   cr_assert_eq(t_segment_exists(name), 1, "gc removed the loaded dataset: %s", out);
   char why[SMA_NAME_BUF + 64];
@@ -178,21 +147,21 @@ Test(persist, sma_load_then_gc_keeps_the_dataset_and_lists_it_as_persistent, .ti
   cr_assert_eq(sma_info_get(&in, name), 0);
   cr_assert_eq(in.persistent, 1);
 
-  out = sma_output(&code, (const char *const[]){"ls", "--json", "--prefix", name, NULL});
+  code = t_sma(&out, "ls --json --prefix %s", name);
   cr_assert_eq(code, 0);
   cr_assert_not_null(strstr(out, "\"persistent\": true"), "ls lists it as persistent: %s", out);
   free(out);
-  out = sma_output(&code, (const char *const[]){"info", name, NULL});
+  code = t_sma(&out, "info %s", name);
   cr_assert_eq(code, 0);
   cr_assert_not_null(strstr(out, "persistent:    yes"), "%s", out);
   free(out);
 
-  out = sma_output(&code, (const char *const[]){"gc", "--prefix", transient, NULL});
+  code = t_sma(&out, "gc --prefix %s", transient);
   cr_assert_eq(code, 0, "%s", out);
   cr_assert_eq(t_segment_exists(transient), 0, "a transient load is still collected: %s", out);
   free(out);
 
-  out = sma_output(&code, (const char *const[]){"rm", name, NULL});
+  code = t_sma(&out, "rm %s", name);
   cr_assert_eq(code, 0, "`sma rm` removes it: %s", out);
   free(out);
   cr_assert_eq(t_segment_exists(name), 0);

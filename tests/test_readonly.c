@@ -365,11 +365,11 @@ Test(readonly, read_commands_work_for_a_reader) {
     char *out = NULL;
     int rc;
     if (strcmp(cmd, "ls") == 0)
-      rc = t_shell_as(READER, GROUP, &out, "'%s' ls", SMA_CLI);
+      rc = t_sma_as(READER, GROUP, &out, "ls");
     else if (strcmp(cmd, "save") == 0)
-      rc = t_shell_as(READER, GROUP, &out, "'%s' save '%s' '%s'", SMA_CLI, name, npy);
+      rc = t_sma_as(READER, GROUP, &out, "save '%s' '%s'", name, npy);
     else
-      rc = t_shell_as(READER, GROUP, &out, "'%s' %s '%s'", SMA_CLI, cmd, name);
+      rc = t_sma_as(READER, GROUP, &out, "%s '%s'", cmd, name);
     cr_assert_neq(out, NULL);
     cr_assert_eq(rc, 0, "sma %s as uid %d: exit %d: %s", cmd, READER, rc, out);
     /* Where listing goes through a per-user index (macOS), `sma ls` shows
@@ -391,7 +391,7 @@ Test(readonly, read_commands_work_for_a_reader) {
 
   /* Outside the group, the same commands are refused. */
   char *out = NULL;
-  int rc = t_shell_as(READER, READER, &out, "'%s' info '%s'", SMA_CLI, name);
+  int rc = t_sma_as(READER, READER, &out, "info '%s'", name);
   cr_assert_neq(rc, 0, "sma info outside the group: %s", out);
   free(out);
   cr_assert_eq(sma_unlink(name), 0);
