@@ -12,6 +12,7 @@
 
 #if !defined(_WIN32)
 #  include <pthread.h>
+#  include <unistd.h>
 #endif
 
 typedef struct held {
@@ -43,6 +44,19 @@ static double load_held(const config_t *c, void *ctx) {
   double t = (proc_now() - t0) / n;
   sma_free(tile);
   return t;
+}
+
+/* Five bare system calls (getppid, which no C library caches): a load +
+ * close of a mapped segment makes five (geteuid, getpid twice, fstatat,
+ * pread), so this row says how much of its time is the calls' entry and
+ * exit on this machine, whatever the load. */
+static double five_system_calls(const config_t *c, void *ctx) {
+  (void)ctx;
+  int n = c->iters * 10;
+  double t0 = proc_now();
+  for (int i = 0; i < n; i++)
+    for (int k = 0; k < 5; k++) (void)getppid();
+  return (proc_now() - t0) / n;
 }
 
 /* The floor of a cold attach, as attach.c's row (floor.h). */
@@ -180,7 +194,11 @@ int bench_maps(const config_t *c, const char *name) {
       snprintf(note, sizeof note, "cold attach floor (open+size+map+unmap+close); goal ≤ 2 µs: %s",
                a * 1e6 <= 2 ? "met" : "missed");
       row(what, a * 1e6, b * 1e6, "µs", 0, note);
+      rc = compare(c, load_held, &h, five_system_calls, NULL, &a, &b);
     }
+    if (rc == 0)
+      row("load+close of a mapped segment vs five bare system calls (getppid)", a * 1e6, b * 1e6,
+          "µs", 0, "as many system calls as the load + close makes, doing nothing");
   }
   /* The control row is the machine's own scaling of the same sums: where
    * it is far below 2 (no second free core), so is the row above it. */
