@@ -586,6 +586,9 @@ static void exec_captured(const char *const *argv, const t_sma_opts_t *o, int ou
     if (strchr(*e, '=') != NULL ? putenv((char *)*e) != 0 : unsetenv(*e) != 0) _exit(126);
   if (o->in_child != NULL && o->in_child(o->user) != 0) _exit(96);
   if (o->as_user && t_become(o->uid, o->gid) != 0) _exit(97);
+  /* Out of the test's process group, it must still end with the test; set
+   * after t_become(), since a change of uid clears it. */
+  t_die_with_parent();
   execvp(argv[0], (char *const *)argv);
   _exit(127);
 }
@@ -618,13 +621,15 @@ static int collect(pid_t child, int fds[2], capture_t *out, capture_t *err, cons
     if (!reaped) {
       int ws;
       pid_t r = waitpid(child, &ws, WNOHANG);
-      if (r == child) reaped = 1, status = status_of(ws);
+      if (r == child) reaped = 1, status = status_of(ws), quiet_ms = 0; /* then read what is left */
     }
     if (reaped && quiet_ms >= 1000) break;
     if (time(NULL) >= deadline) {
       kill(-child, SIGKILL);
-      kill(child, SIGKILL);
-      if (!reaped) waitpid(child, NULL, 0);
+      if (!reaped) {
+        kill(child, SIGKILL); /* reaped, its pid may be another's by now */
+        waitpid(child, NULL, 0);
+      }
       status = T_SMA_TIMED_OUT;
       break;
     }
@@ -680,7 +685,10 @@ int t_sma_run(t_sma_run_t *run, const t_sma_opts_t *opts, const char *const *arg
   size_t n = 0;
   argv[n++] = sma_path();
   for (size_t i = 0; args[i] != NULL; i++) {
-    if (n == MAX_ARGS) return -1; /* cut: it would run something else */
+    if (n == MAX_ARGS) { /* cut: it would run something else */
+      if (run != NULL) *run = (t_sma_run_t){-1, calloc(1, 1), calloc(1, 1), 0, 0};
+      return -1;
+    }
     argv[n++] = args[i];
   }
   argv[n] = NULL;

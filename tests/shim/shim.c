@@ -109,14 +109,17 @@ static long elapsed_ms(const struct timespec *since) {
   return (long)(now.tv_sec - since->tv_sec) * 1000 + (now.tv_nsec - since->tv_nsec) / 1000000;
 }
 
-/* Waits for the test's process for at most limit_ms; 1 once it has ended. */
-static int reap_within(pid_t child, int *status, unsigned limit_ms) {
+/* Waits for the test's process for at most limit_ms, leaving it unreaped
+ * (its pid, and so its group's id, cannot be taken meanwhile); 1 once it
+ * has ended. */
+static int ended_within(pid_t child, unsigned limit_ms) {
   struct timespec start;
   clock_gettime(CLOCK_MONOTONIC, &start);
   while (elapsed_ms(&start) < (long)limit_ms) {
-    pid_t got = waitpid(child, status, WNOHANG);
-    if (got == child) return 1;
-    if (got < 0 && errno != EINTR) return 0;
+    siginfo_t info;
+    info.si_pid = 0;
+    if (waitid(P_PID, (id_t)child, &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == child)
+      return 1;
     struct timespec pause = {0, 2000000};
     nanosleep(&pause, NULL);
   }
@@ -138,13 +141,11 @@ static long spawn_one(const char *self, const char *id, unsigned limit_ms) {
     _exit(run_one(id));
   }
   setpgid(child, child); /* also here, so that the group exists before either goes on */
+  int ended = ended_within(child, limit_ms);
+  kill(-child, SIGKILL); /* what the test left behind, or the hung test */
   int status = 0;
-  int ended = reap_within(child, &status, limit_ms);
-  kill(-child, SIGKILL);
-  if (!ended) {
-    while (waitpid(child, &status, 0) < 0 && errno == EINTR) {}
-    return -1;
-  }
+  while (waitpid(child, &status, 0) < 0 && errno == EINTR) {}
+  if (!ended) return -1;
   return WIFEXITED(status) ? verdict(WEXITSTATUS(status)) : -1;
 }
 
