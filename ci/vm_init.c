@@ -77,6 +77,10 @@ int main(void) {
   mount_or_say("proc", "/proc");
   mount_or_say("devtmpfs", "/dev");
   mount_or_say("tmpfs", "/dev/shm");
+  /* What udev and a normal boot leave: `sma load /dev/stdin` needs it. */
+  symlink("/proc/self/fd/0", "/dev/stdin");
+  symlink("/proc/self/fd/1", "/dev/stdout");
+  symlink("/proc/self/fd/2", "/dev/stderr");
   mkdir("/tmp", 01777); /* the initramfs is writable; a tmpfs here would
                            hide a build tree that lives under /tmp */
   setenv("PATH", "/usr/bin:/bin", 1);

@@ -54,7 +54,7 @@ echo "vm: $(wc -l < "$vm/root/manifest") tests of $build"
 while IFS= read -r f; do
   mkdir -p "$vm/root$(dirname "$f")" && cp "$f" "$vm/root$f"
 done < <(find "$build" -path "$vm" -prune -o -path '*/CMakeFiles' -prune -o -type f -perm -u+x -print)
-for f in "$src/docs/python.md" "$src"/tests/data/*; do
+for f in "$src/docs/python.md" "$src/docs/sma.1" "$src"/tests/data/*; do
   mkdir -p "$vm/root$(dirname "$f")" && cp "$f" "$vm/root$f"
 done
 "$triple-gcc" -static -O2 -std=c11 -Wall -Wextra -Wpedantic -Werror "$src/ci/vm_init.c" -o "$vm/root/init"
