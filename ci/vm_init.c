@@ -83,6 +83,8 @@ int main(void) {
   symlink("/proc/self/fd/2", "/dev/stderr");
   mkdir("/tmp", 01777); /* the initramfs is writable; a tmpfs here would
                            hide a build tree that lives under /tmp */
+  chmod("/tmp", 01777); /* mkdir's mode went through the umask (01755): other
+                           users' files (readonly's reader saves there) */
   setenv("PATH", "/usr/bin:/bin", 1);
   setenv("HOME", "/tmp", 1);
   setenv("SMA_PRIVATE_IPC", "1", 1); /* the VM is the tests' namespace */
