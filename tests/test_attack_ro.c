@@ -258,15 +258,13 @@ static void *cache_hammer(void *arg) {
 #    endif
 
 static int child_blocked(pid_t pid) {
-  struct timespec start, now;
-  clock_gettime(CLOCK_MONOTONIC, &start);
+  double start = t_now();
   for (;;) {
     int st;
     pid_t got = waitpid(pid, &st, WNOHANG);
     if (got == pid) return WIFSIGNALED(st) && WTERMSIG(st) == SIGALRM;
     if (got < 0) return 0;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    if (now.tv_sec - start.tv_sec > 13) {
+    if (t_now() - start > 13) {
       kill(pid, SIGKILL);
       waitpid(pid, &st, 0);
       return 1;
