@@ -85,6 +85,21 @@ void t_stop(long pid) {
   waitpid((pid_t)pid, NULL, 0);
 }
 
+int t_wait_bounded(long pid, double seconds) {
+  double start = t_now();
+  for (;;) {
+    int status;
+    pid_t got = waitpid((pid_t)pid, &status, WNOHANG);
+    if (got == (pid_t)pid) return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    if (got < 0 && errno != EINTR) return -1;
+    if (t_now() - start > seconds) {
+      t_stop(pid);
+      return T_OVERDUE;
+    }
+    t_sleep_ms(2);
+  }
+}
+
 int t_shell_as(int uid, unsigned gid, char **out, const char *fmt, ...) {
   char cmd[2048];
   va_list ap;

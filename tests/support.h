@@ -169,6 +169,14 @@ void t_die_with_parent(void);
 /* Kills a child with SIGKILL and reaps it. Not on Windows. */
 void t_stop(long pid);
 
+/* Reaps a child, killing it first (SIGKILL) if it has not ended within
+ * `seconds`: a child's own alarm() is not enough where it can block with
+ * every signal blocked (qemu-user's own locks). Returns its exit code,
+ * 128 + the signal that ended it, T_OVERDUE if it was killed for being
+ * late, or -1 if it could not be waited for. Not on Windows. */
+enum { T_OVERDUE = 1000 };
+int t_wait_bounded(long pid, double seconds);
+
 /* Runs fn(arg) on n threads at once and waits for all; returns the number
  * of threads whose fn returned nonzero (or that could not start). */
 int t_run_threads(int n, int (*fn)(void *arg, int index), void *arg);

@@ -257,20 +257,10 @@ static void *cache_hammer(void *arg) {
 #      define T_CLANG_SANITIZED 0
 #    endif
 
+/* Whether a child blocked: ended by its alarm(3), or still there 13 s on. */
 static int child_blocked(pid_t pid) {
-  double start = t_now();
-  for (;;) {
-    int st;
-    pid_t got = waitpid(pid, &st, WNOHANG);
-    if (got == pid) return WIFSIGNALED(st) && WTERMSIG(st) == SIGALRM;
-    if (got < 0) return 0;
-    if (t_now() - start > 13) {
-      kill(pid, SIGKILL);
-      waitpid(pid, &st, 0);
-      return 1;
-    }
-    t_sleep_ms(1);
-  }
+  int code = t_wait_bounded(pid, 13);
+  return code == T_OVERDUE || code == 128 + SIGALRM;
 }
 
 Test(attack_ro, raw_fork_child_with_loading_threads_does_not_deadlock, .timeout = 180) {

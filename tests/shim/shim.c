@@ -8,6 +8,7 @@
 #endif
 #include "criterion/criterion.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #if defined(_WIN32)
@@ -42,21 +43,42 @@ void shim_register(shim_test_t *test) {
   *p = test;
 }
 
-void shim_fail(const char *file, int line, const char *expr) {
-  printf("[----] %s:%d: Assertion failed: %s\n", file, line, expr);
+/* Prints one report line: what happened, where, and the test's message. */
+static void report(const char *file, int line, const char *what, const char *fmt, va_list ap) {
+  printf("[----] %s:%d: %s", file, line, what);
+  if (fmt != NULL) {
+    printf(": ");
+    vprintf(fmt, ap);
+  }
+  printf("\n");
   fflush(stdout);
+}
+
+void shim_fail(const char *file, int line, const char *expr, const char *fmt, ...) {
+  char what[512];
+  snprintf(what, sizeof what, "Assertion failed: %s", expr);
+  va_list ap;
+  va_start(ap, fmt);
+  report(file, line, what, fmt, ap);
+  va_end(ap);
   exit(EXIT_FAIL);
 }
 
-void shim_expect_failed(const char *file, int line, const char *expr) {
-  printf("[----] %s:%d: Expectation failed: %s\n", file, line, expr);
-  fflush(stdout);
+void shim_expect_failed(const char *file, int line, const char *expr, const char *fmt, ...) {
+  char what[512];
+  snprintf(what, sizeof what, "Expectation failed: %s", expr);
+  va_list ap;
+  va_start(ap, fmt);
+  report(file, line, what, fmt, ap);
+  va_end(ap);
   expect_failed = 1;
 }
 
-void shim_skip(const char *file, int line) {
-  printf("[----] %s:%d: test skipped\n", file, line);
-  fflush(stdout);
+void shim_skip(const char *file, int line, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  report(file, line, "test skipped", fmt, ap);
+  va_end(ap);
   exit(EXIT_SKIP);
 }
 
