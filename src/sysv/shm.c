@@ -424,11 +424,12 @@ int sma__os_create(const char *name, size_t size, unsigned flags, const unsigned
       return fail(EEXIST, 1, os_err); /* the name's, or may be: taken */
     free_probe[i] = p.kind == PROBE_FREE;
   }
-  int mine;
+  int mine = -1;
   char intent[32];
   write_intent(name, intent); /* before any shmget: gc's evidence */
   SMA__PAUSE_AT("intent");    /* tests: intent written, nothing created */
   int e = claim_probe(name, size, flags, free_probe, record, seg, &mine);
+  if (e == 0 && mine < 0) e = EIO; /* a failed call that left errno 0 */
   if (e != 0) {
     sma__intent_drop(intent);
     return fail(e, 1, os_err);
