@@ -1,7 +1,7 @@
 """Shared fixtures: unique segment names (removed after each test), the C
 side's programs (SMA_CLI: the `sma` command; SMA_EXAMPLE: sma_example;
-tests needing them skip without), and a way to run Python children that
-import this very package."""
+tests needing them skip without, and fail when one is given but missing),
+and a way to run Python children that import this very package."""
 import os
 import subprocess
 import sys

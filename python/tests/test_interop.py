@@ -20,10 +20,22 @@ PYTHON_DOC = os.path.join(os.path.dirname(__file__), "..", "..", "docs", "python
 
 def c_program(path, what):
     """A C program of the same library build as the binding (its backend
-    must match), or skip."""
-    if not path or not os.path.exists(path):
+    must match): skip when none is given; a program that is given but
+    missing fails (a build that moved it would otherwise turn these tests
+    into quiet skips)."""
+    if not path:
         pytest.skip("%s not given (SMA_CLI / SMA_EXAMPLE)" % what)
+    if not os.path.exists(path):
+        pytest.fail("%s is given as %s, which does not exist" % (what, path))
     return path
+
+
+def test_a_given_c_program_that_is_missing_fails_rather_than_skips(tmp_path):
+    missing = str(tmp_path / "no-such-sma")
+    with pytest.raises(pytest.fail.Exception, match="does not exist"):
+        c_program(missing, "the sma command")
+    with pytest.raises(pytest.skip.Exception):
+        c_program(None, "the sma command")
 
 
 def cli(*args, check=True):
