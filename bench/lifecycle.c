@@ -84,7 +84,8 @@ int bench_lifecycle(const config_t *c, const char *name, const char *raw_name) {
       "same calls on the OS, memory reserved as libsma does");
   if (!floor_sizes_unreserved()) return 0;
   if (compare(c, life_sma, &life_lazy, life_floor, &lazy, &a, &b) != 0) return fail("lifecycle", 0);
-  row("lifecycle with SMA_CREATE_NORESERVE, 1 MiB", a * 1e6, b * 1e6, "µs", 1.10,
+  /* Issue 27 §3's goal for a NORESERVE create: 1.25× the floor. */
+  row("lifecycle with SMA_CREATE_NORESERVE, 1 MiB", a * 1e6, b * 1e6, "µs", 1.25,
       "shm_open+ftruncate+mmap (no reservation)");
   return 0;
 }
