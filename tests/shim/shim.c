@@ -43,9 +43,11 @@ void shim_register(shim_test_t *test) {
   *p = test;
 }
 
-/* Prints one report line: what happened, where, and the test's message. */
-static void report(const char *file, int line, const char *what, const char *fmt, va_list ap) {
-  printf("[----] %s:%d: %s", file, line, what);
+/* Prints one report line: what happened (what, then expr), where, and the
+ * test's message. */
+static void report(const char *file, int line, const char *what, const char *expr, const char *fmt,
+                   va_list ap) {
+  printf("[----] %s:%d: %s%s", file, line, what, expr);
   if (fmt != NULL) {
     printf(": ");
     vprintf(fmt, ap);
@@ -55,21 +57,17 @@ static void report(const char *file, int line, const char *what, const char *fmt
 }
 
 void shim_fail(const char *file, int line, const char *expr, const char *fmt, ...) {
-  char what[512];
-  snprintf(what, sizeof what, "Assertion failed: %s", expr);
   va_list ap;
   va_start(ap, fmt);
-  report(file, line, what, fmt, ap);
+  report(file, line, "Assertion failed: ", expr, fmt, ap);
   va_end(ap);
   exit(EXIT_FAIL);
 }
 
 void shim_expect_failed(const char *file, int line, const char *expr, const char *fmt, ...) {
-  char what[512];
-  snprintf(what, sizeof what, "Expectation failed: %s", expr);
   va_list ap;
   va_start(ap, fmt);
-  report(file, line, what, fmt, ap);
+  report(file, line, "Expectation failed: ", expr, fmt, ap);
   va_end(ap);
   expect_failed = 1;
 }
@@ -77,7 +75,7 @@ void shim_expect_failed(const char *file, int line, const char *expr, const char
 void shim_skip(const char *file, int line, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  report(file, line, "test skipped", fmt, ap);
+  report(file, line, "test skipped", "", fmt, ap);
   va_end(ap);
   exit(EXIT_SKIP);
 }
