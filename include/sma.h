@@ -85,8 +85,15 @@
  *    makes malloc() safe there (for instance while no other thread of the
  *    parent can be inside malloc()); otherwise exec or use fork(). A raw
  *    clone(CLONE_NEWPID) of a pid 1 (a container's first process) is pid
- *    1 too: the lock's tag then also holds the owner's pid namespace, read
- *    at each take (one stat, for pid 1 only). (A raw clone() after setns()
+ *    1 too: on Linux 5.3 and later a pid 1 that owns the lock keeps a
+ *    pidfd of itself (one descriptor, close-on-exec, for the process's
+ *    life), and each take asks it whether the caller can see the owner
+ *    (pidfd_send_signal() with signal 0, which sends nothing): the owner
+ *    can, a raw clone in a new pid namespace cannot. Where pidfds are
+ *    missing, or the program closed that descriptor, the lock's tag holds
+ *    the owner's pid namespace, read at each take (one stat of /proc, for
+ *    pid 1 only; with no /proc mounted such a pid 1 bypasses the cache).
+ *    (A raw clone() after setns()
  *    into another pid namespace that gets its parent's pid number there is
  *    not told apart from its parent.) A child that shares its parent's
  *    memory (vfork(), clone(CLONE_VM)) shares its caches and lock: as

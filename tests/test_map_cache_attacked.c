@@ -10,6 +10,8 @@
 #  include <errno.h>
 #  include <sched.h>
 #  include <signal.h>
+#  include <sys/mount.h>
+#  include <sys/stat.h>
 #  include <sys/syscall.h>
 #  include <sys/wait.h>
 #  include <unistd.h>
@@ -172,6 +174,60 @@ Test(map_cache_attacked, gc_keeps_the_segment_of_a_live_creator_made_by_raw_clon
                "sma_collect() of a segment whose creator runs (pid 2 of another pid "
                "namespace) gave %s: it was removed",
                sma_err_name(rc));
+}
+
+/* Pid 1 of a pid namespace with no /proc (a container that mounts none):
+ * in the new pid and mount namespaces, /proc hidden under an empty tmpfs.
+ * Its loads of one segment must share one mapping (before, the stat of
+ * /proc/self/ns/pid could not answer whether it owned the cache's lock,
+ * and unknown was no: every load mapped afresh); a child it makes without
+ * at-fork handlers in a new pid namespace of its own, pid 1 there too,
+ * must still map afresh (the pidfd tells them apart). Exit codes: 0 as
+ * promised, 20 the owner's loads did not share, 21 the child used its
+ * parent's cache, 77 no namespaces, others a failed step. */
+static int pid1_without_proc(const char *name) {
+  if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+      mount("none", "/proc", "tmpfs", 0, NULL) != 0)
+    return 77;
+  struct stat st;
+  if (getpid() != 1 || stat("/proc/self/ns/pid", &st) == 0) return 10;
+  if (make_segment(name) != 0) return 11;
+  sma_t *held, *again;
+  if (sma_open(&held, name, NULL, 0) != 0 || sma_open(&again, name, NULL, 0) != 0) return 12;
+  int shared = sma_data(held) == sma_data(again);
+  sma_free(again);
+  if (!shared) return 20;
+  if (unshare(CLONE_NEWPID) != 0) return 77; /* for the next child only */
+  pid_t c = fork_without_handlers();
+  if (c == 0) {
+    sma_t *mine;
+    if (getpid() != 1 || sma_open(&mine, name, NULL, 0) != 0) _exit(3);
+    _exit(sma_data(mine) == sma_data(held) ? 21 : 0);
+  }
+  int code = c < 0 ? 13 : t_wait_bounded(c, 30);
+  sma_free(held);
+  sma_unlink(name);
+  return code;
+}
+
+Test(map_cache_attacked, pid1_without_proc_shares_mappings_and_its_raw_clone_does_not) {
+  if (geteuid() != 0) cr_skip_test("needs root for unshare(CLONE_NEWPID | CLONE_NEWNS)");
+  char name[SMA_NAME_BUF];
+  t_name(name, sizeof name, "pid1np");
+  pid_t outer = fork(); /* keeps the test process out of the namespaces */
+  cr_assert_neq(outer, -1);
+  if (outer == 0) {
+    if (unshare(CLONE_NEWPID | CLONE_NEWNS) != 0) _exit(77);
+    pid_t init = fork();
+    if (init == 0) _exit(pid1_without_proc(name));
+    _exit(init < 0 ? 14 : t_wait_bounded(init, 60));
+  }
+  int code = t_wait_bounded(outer, 90);
+  sma_unlink(name);
+  if (code == 77) cr_skip_test("no private pid and mount namespaces here");
+  cr_assert_neq(code, 20, "pid 1 without /proc mapped each load of one segment afresh");
+  cr_assert_neq(code, 21, "pid 1's raw clone in a new pid namespace used its parent's cache");
+  cr_assert_eq(code, 0, "a step failed (exit code %d)", code);
 }
 #endif
 
