@@ -17,6 +17,8 @@
 #include "bench.h"
 #include "process_services.h"
 
+#include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +50,16 @@ static void machine(void) {
   unsigned version = sma_version(); /* MAJOR*10000 + MINOR*100 + PATCH */
   printf("; libsma %u.%u.%u, %s backend\n\n", version / 10000, version / 100 % 100, version % 100,
          sma_backend());
+}
+
+/* A whole number in [1, max], nothing after it; 0 for anything else
+ * (then the usage message). */
+static size_t count_arg(const char *v, size_t max) {
+  char *end;
+  errno = 0;
+  unsigned long long n = strtoull(v, &end, 10);
+  if (v[0] < '0' || v[0] > '9' || *end != '\0' || errno != 0 || n == 0 || n > max) return 0;
+  return (size_t)n;
 }
 
 static int usage(void) {
@@ -116,17 +128,17 @@ int main(int argc, char **argv) {
     if (v == NULL) return usage();
     i++;
     if (strcmp(argv[i - 1], "--reps") == 0)
-      c.reps = atoi(v);
+      c.reps = (int)count_arg(v, MAX_REPS);
     else if (strcmp(argv[i - 1], "--iters") == 0)
-      c.iters = atoi(v);
+      c.iters = (int)count_arg(v, 1000000);
     else if (strcmp(argv[i - 1], "--touch-mb") == 0)
-      c.touch_bytes = (size_t)atoi(v) << 20;
+      c.touch_bytes = count_arg(v, SIZE_MAX >> 21) << 20;
     else if (strcmp(argv[i - 1], "--handoff-mb") == 0)
-      c.handoff_bytes = (size_t)atoi(v) << 20;
+      c.handoff_bytes = count_arg(v, SIZE_MAX >> 21) << 20;
     else if (strcmp(argv[i - 1], "--demo-size") == 0)
-      c.demo_size = (size_t)atoi(v);
+      c.demo_size = count_arg(v, 1 << 20);
     else if (strcmp(argv[i - 1], "--tile-side") == 0)
-      c.tile_side = (size_t)atoi(v);
+      c.tile_side = count_arg(v, 1 << 20);
     else if (strcmp(argv[i - 1], "--only") == 0)
       c.only = v;
     else if (strcmp(argv[i - 1], "--python") == 0)
@@ -136,8 +148,8 @@ int main(int argc, char **argv) {
     else
       return usage();
   }
-  if (c.reps < 1 || c.reps > MAX_REPS || c.iters < 1 || c.touch_bytes == 0 || c.tile_side < TILE ||
-      c.tile_side % TILE != 0)
+  if (c.reps < 1 || c.iters < 1 || c.touch_bytes == 0 || c.handoff_bytes == 0 || c.demo_size == 0 ||
+      c.tile_side < TILE || c.tile_side % TILE != 0)
     return usage();
   char self[4096];
   if (proc_self_path(self, sizeof self, argv[0]) != 0) return fail("own path", 0);
