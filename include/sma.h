@@ -63,41 +63,39 @@
  *    Reading the environment (SMA_MAP_CACHE, TMPDIR) is getenv(), as unsafe
  *    as any against a concurrent setenv() in another thread.
  *  - fork(): any thread may fork while others are inside libsma, and the
- *    child may use the library at once: at-fork handlers (registered at
- *    the library's first use of them) hold the mapping cache's lock
- *    across the fork, so the child's table is consistent and never locked
- *    by a thread it lacks, and make the child read its pid namespace and
- *    start time afresh. The child keeps the arrays it inherited loaded (their
- *    mappings are its own too); it must not use an object that another
- *    thread of the parent was changing during the fork. A child made by a
- *    raw clone() or _Fork() runs no handler, and libsma never waits there
- *    for a lock of its own that a thread of the parent may have held: the
- *    pid tags above keep it from using its parent's caches, and the
- *    mapping cache's lock is tagged with the pid of the process that owns
- *    it (checked, an atomic read, before the lock is taken), so such a
- *    child bypasses the cache: its loads map afresh, and closing an array
- *    it inherited loaded leaves the mapping shared with its other
- *    inherited arrays in place (freed when it exits or execs). libsma
- *    does call malloc(), free() and, for a read-only open that meets a
- *    lease, fopen(): POSIX promises such a child only async-signal-safe
- *    functions, and glibc resets its malloc's locks in fork() but not in
- *    _Fork(), so a _Fork() child may use libsma only where its C library
- *    makes malloc() safe there (for instance while no other thread of the
- *    parent can be inside malloc()); otherwise exec or use fork(). A raw
- *    clone(CLONE_NEWPID) of a pid 1 (a container's first process) is pid
- *    1 too: on Linux 5.3 and later a pid 1 that owns the lock keeps a
- *    pidfd of itself (one descriptor, close-on-exec, for the process's
- *    life), and each take asks it whether the caller can see the owner
- *    (pidfd_send_signal() with signal 0, which sends nothing): the owner
- *    can, a raw clone in a new pid namespace cannot. Where pidfds are
- *    missing, or the program closed that descriptor, the lock's tag holds
- *    the owner's pid namespace, read at each take (one stat of /proc, for
- *    pid 1 only; with no /proc mounted such a pid 1 bypasses the cache).
- *    (A raw clone() after setns()
- *    into another pid namespace that gets its parent's pid number there is
- *    not told apart from its parent.) A child that shares its parent's
- *    memory (vfork(), clone(CLONE_VM)) shares its caches and lock: as
- *    POSIX says of vfork(), it may only exec or _exit.
+ *    child may use the library at once: at-fork handlers (registered at the
+ *    library's first use of them) hold the mapping cache's lock across the
+ *    fork, so the child's table is consistent and never locked by a thread
+ *    it lacks, and make the child read its pid namespace and start time
+ *    afresh. The child keeps the arrays it inherited loaded (their mappings
+ *    are its own too); it must not use an object that another thread of the
+ *    parent was changing during the fork. A child made by a raw clone() or
+ *    _Fork() runs no handler, and libsma never waits there (nor in its
+ *    at-fork handlers, should it fork() in turn) for a lock of its own that
+ *    a thread of the parent may have held: the pid tags above keep it from
+ *    using its parent's caches, and the mapping cache's lock is tagged with
+ *    the pid of the process that owns it (checked, an atomic read, before
+ *    the lock is taken), so such a child, and any child it forks, bypasses
+ *    the cache: its loads map afresh, and closing an array it inherited
+ *    loaded leaves the mapping shared with its other inherited arrays in
+ *    place (freed when it exits or execs). libsma does call malloc(),
+ *    free() and, for a read-only open that meets a lease, fopen(): POSIX
+ *    promises such a child only async-signal-safe functions, and glibc
+ *    resets its malloc's locks in fork() but not in _Fork(), so a _Fork()
+ *    child may use libsma only where its C library makes malloc() safe
+ *    there (for instance while no other thread of the parent can be inside
+ *    malloc()); otherwise exec or use fork(). A raw clone(CLONE_NEWPID) of
+ *    a pid 1 (a container's first process) is pid 1 too: on Linux 4.14 and
+ *    later a pid 1 that owns the lock marks itself in a page of its own
+ *    (one page, for the process's life) that every fork-style copy of the
+ *    process gets zeroed (MADV_WIPEONFORK), and each take reads the mark.
+ *    Where the kernel has no such page, the lock's tag holds the owner's
+ *    pid namespace, read at each take (one stat of /proc, for pid 1 only;
+ *    with no /proc mounted such a pid 1 bypasses the cache). (A raw clone()
+ *    after setns() into another pid namespace that gets its parent's pid
+ *    number there is not told apart from its parent.) A child that shares
+ *    its parent's memory (vfork(), clone(CLONE_VM)) shares its caches and
+ *    lock: as POSIX says of vfork(), it may only exec or _exit.
  *
  * The mapping cache: loads of one segment in one process share one
  * mapping (sma_load(), sma_open()), so loading many slices of one array

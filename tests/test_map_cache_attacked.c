@@ -182,7 +182,7 @@ Test(map_cache_attacked, gc_keeps_the_segment_of_a_live_creator_made_by_raw_clon
  * /proc/self/ns/pid could not answer whether it owned the cache's lock,
  * and unknown was no: every load mapped afresh); a child it makes without
  * at-fork handlers in a new pid namespace of its own, pid 1 there too,
- * must still map afresh (the pidfd tells them apart). Exit codes: 0 as
+ * must still map afresh (its zeroed mark tells them apart). Exit codes: 0 as
  * promised, 20 the owner's loads did not share, 21 the child used its
  * parent's cache, 77 no namespaces, others a failed step. */
 static int pid1_without_proc(const char *name) {

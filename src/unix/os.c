@@ -8,10 +8,10 @@
 #include "os.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,10 +22,7 @@
 #  include <sys/random.h> /* getentropy */
 #endif
 #if defined(__linux__)
-#  include <sys/syscall.h> /* pidfd_open, pidfd_send_signal (Linux 5.1, 5.3) */
-#  if defined(SYS_pidfd_open) && defined(SYS_pidfd_send_signal)
-#    define SMA_HAVE_PIDFD 1
-#  endif
+#  include <sys/mman.h> /* MADV_WIPEONFORK (Linux 4.14) */
 #endif
 
 void sma__unix_caps(sma_caps_t *caps) {
@@ -204,9 +201,10 @@ void sma__os_boot_id(unsigned char id[16]) {
  * made while another thread holds the lock: nothing here ever waits in
  * such a child. The lock is tagged with the pid of the process that owns
  * it, read (an atomic) before the lock is taken, and a process that is
- * not the owner does not take it (sma__os_maps_lock() refuses); the
- * handlers are registered without pthread_once, which could be copied
- * mid-call. */
+ * not the owner does not take it (sma__os_maps_lock() refuses), not even
+ * when it forks (before_fork() takes it only in the owner; the children of
+ * such a copy never use the table either); the handlers are registered
+ * without pthread_once, which could be copied mid-call. */
 static pthread_mutex_t maps_lock = PTHREAD_MUTEX_INITIALIZER;
 /* 0: none yet; else the pid of the process whose lock it is: the first to
  * take it, or the child of a fork() that ran the handlers. */
@@ -217,10 +215,12 @@ static atomic_uint_fast64_t maps_owner;
 static atomic_uint_fast64_t maps_owner_ns;
 /* 0 not registered, 1 being registered, 2 registered, 3 failed (ENOMEM). */
 static atomic_int handlers_state;
-/* With maps_owner 1 (Linux): a pidfd of the owner, + 1 (0: none). It
+/* With maps_owner 1 (Linux): the owner's mark, a page of its own that
+ * every fork-style copy of the process (fork, _Fork, a raw clone without
+ * CLONE_VM) gets zeroed (MADV_WIPEONFORK), holding 1 in the owner. It
  * spares pid 1 the stat of /proc/self/ns/pid (a path walk, ~10 us) at
- * each take; see pidfd_says_owner(). */
-static atomic_int owner_pidfd;
+ * each take. NULL: none (the stat decides). */
+static _Atomic(atomic_int *) owner_mark;
 
 /* 0: not known; else the inode of /proc/self/ns/pid. */
 static atomic_uint_fast64_t pidns_cache;
@@ -259,53 +259,67 @@ static void cache_put(atomic_uint_fast64_t *cache, uint64_t v) {
 
 static uint64_t read_pidns(void);
 
-/* Pid 1 keeps a pidfd of itself as it claims the lock (pidfd_open sets
- * close-on-exec). Without pidfds (before Linux 5.3, or refused by a
- * seccomp filter) the stat decides alone. */
-static void keep_owner_pidfd(void) {
-#if defined(SMA_HAVE_PIDFD)
-  long fd = syscall(SYS_pidfd_open, (long)getpid(), 0L);
-  if (fd < 0 || fd >= INT_MAX) return;
-  int none = 0;
-  if (!atomic_compare_exchange_strong(&owner_pidfd, &none, (int)fd + 1)) close((int)fd);
+/* Pid 1 marks itself as it claims the lock: a page that a fork-style
+ * copy of it gets zeroed, so a raw clone(CLONE_NEWPID) of it, pid 1 too,
+ * finds no mark. Where the kernel has no MADV_WIPEONFORK, no mark: the
+ * stat decides. A child sharing the memory (vfork, CLONE_VM) shares the
+ * mark, as it shares the lock: sma.h lets it only exec or _exit. */
+static void mark_owner(void) {
+#if defined(__linux__) && defined(MADV_WIPEONFORK)
+  atomic_int *mark = atomic_load_explicit(&owner_mark, memory_order_acquire);
+  if (mark == NULL) {
+    long page = sysconf(_SC_PAGESIZE);
+    size_t size = page > 0 ? (size_t)page : 4096;
+    void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return;
+    if (madvise(p, size, MADV_WIPEONFORK) != 0) {
+      munmap(p, size);
+      return;
+    }
+    atomic_int *none = NULL;
+    if (!atomic_compare_exchange_strong(&owner_mark, &none, (atomic_int *)p)) munmap(p, size);
+    mark = atomic_load_explicit(&owner_mark, memory_order_acquire);
+  }
+  atomic_store_explicit(mark, 1, memory_order_release);
 #endif
 }
 
-/* In a child at fork: the pidfd it inherited is its parent's. */
-static void forget_owner_pidfd(void) {
-  int fd = atomic_exchange(&owner_pidfd, 0) - 1;
-  if (fd >= 0) close(fd);
+/* Is the caller pid 1's owner? 1 yes; 0 no (a fork-style copy: its mark
+ * was zeroed); -1 the mark cannot tell (none was made). */
+static int mark_says_owner(void) {
+  atomic_int *mark = atomic_load_explicit(&owner_mark, memory_order_acquire);
+  if (mark == NULL) return -1;
+  return atomic_load_explicit(mark, memory_order_acquire) == 1;
 }
 
-/* Is the caller pid 1's owner? 1 yes, 0 no, -1 the pidfd cannot tell.
- * pidfd_send_signal() with signal 0 sends nothing, and refuses (EINVAL) a
- * process outside the caller's pid namespace and its descendants: the
- * owner sees itself; a raw clone(CLONE_NEWPID) of it, pid 1 of a new
- * namespace that cannot see its parent, is refused. A descriptor that is
- * no pidfd any more (the program closed it, EBADF) cannot tell. */
-static int pidfd_says_owner(void) {
-#if defined(SMA_HAVE_PIDFD)
-  int fd = atomic_load_explicit(&owner_pidfd, memory_order_acquire) - 1;
-  if (fd < 0) return -1;
-  if (syscall(SYS_pidfd_send_signal, fd, 0, NULL, 0U) == 0) return 1;
-  return errno == EINVAL || errno == ESRCH ? 0 : -1;
-#else
-  return -1;
-#endif
-}
+static int take_if_owner(void);
 
-static void before_fork(void) { pthread_mutex_lock(&maps_lock); }
-static void after_fork_parent(void) { pthread_mutex_unlock(&maps_lock); }
+/* Whether this thread's fork() took the lock in before_fork(): only the
+ * owner does. A copy made by _Fork() or a raw clone() that forks must
+ * not wait for a lock a thread of its parent may have held. */
+static _Thread_local int fork_took_lock;
+/* maps_owner of a child forked by a process that did not own the table:
+ * no pid, so the table (another process's copy, maybe mid-update) is
+ * never used there and never claimed afresh. */
+#define MAPS_DISOWNED UINT64_MAX
+
+static void before_fork(void) { fork_took_lock = take_if_owner() == 0; }
+static void after_fork_parent(void) {
+  if (fork_took_lock) pthread_mutex_unlock(&maps_lock);
+}
 static void after_fork_child(void) {
   /* A child made after unshare(CLONE_NEWPID), or after setns() into
    * another pid namespace, lives in a namespace its parent does not, and
    * may even have its parent's pid there: only a fresh look is right. */
   atomic_store_explicit(&pidns_cache, 0, memory_order_relaxed);
   atomic_store_explicit(&start_cache, 0, memory_order_relaxed);
+  if (!fork_took_lock) {
+    atomic_store_explicit(&maps_owner, MAPS_DISOWNED, memory_order_release);
+    return;
+  }
   /* The lock, held across the fork by before_fork(), is this child's now. */
   uint64_t me = (uint64_t)getpid();
-  forget_owner_pidfd();
-  if (me == 1) keep_owner_pidfd();
+  if (me == 1) mark_owner(); /* its page was zeroed by the fork */
   atomic_store_explicit(&maps_owner_ns, me == 1 ? read_pidns() : 0, memory_order_relaxed);
   atomic_store_explicit(&maps_owner, me, memory_order_release);
   pthread_mutex_unlock(&maps_lock);
@@ -324,33 +338,39 @@ static int fork_safe(void) {
 }
 
 /* Is this pid 1 the owner, not a raw clone of it into a new pid
- * namespace? Its pidfd says (a call without a path), else its pid
- * namespace (maps_owner_ns, a stat); unknown (neither: no /proc) is no. */
+ * namespace? Its mark says (a memory read), else its pid namespace
+ * (maps_owner_ns, a stat); unknown (neither: no /proc) is no. */
 static int owner_pidns_is_mine(void) {
-  int said = pidfd_says_owner();
+  int said = mark_says_owner();
   if (said >= 0) return said;
   uint64_t ns = read_pidns();
   return ns != 0 && ns != SMA__PIDNS_UNKNOWN &&
          ns == atomic_load_explicit(&maps_owner_ns, memory_order_acquire);
 }
 
-int sma__os_maps_lock(void) {
-  fork_safe();
+/* Takes the lock if this process owns it (claiming it at first use);
+ * SMA_EINUSE without waiting otherwise. */
+static int take_if_owner(void) {
   uint64_t me = (uint64_t)getpid();
   uint_fast64_t owner = atomic_load_explicit(&maps_owner, memory_order_acquire);
   /* First use: this process claims the lock before it ever takes it, so a
    * child copied after the claim sees it as another's. */
   if (owner == 0) {
-    if (me == 1) atomic_store_explicit(&maps_owner_ns, read_pidns(), memory_order_release);
-    if (atomic_compare_exchange_strong(&maps_owner, &owner, me)) {
-      owner = me;
-      if (me == 1) keep_owner_pidfd();
+    if (me == 1) {
+      atomic_store_explicit(&maps_owner_ns, read_pidns(), memory_order_release);
+      mark_owner();
     }
+    if (atomic_compare_exchange_strong(&maps_owner, &owner, me)) owner = me;
   }
   if (owner != me) return SMA_EINUSE; /* a child that ran no at-fork handler */
   if (me == 1 && !owner_pidns_is_mine()) return SMA_EINUSE;
   pthread_mutex_lock(&maps_lock);
   return 0;
+}
+
+int sma__os_maps_lock(void) {
+  fork_safe();
+  return take_if_owner();
 }
 
 void sma__os_maps_unlock(void) { pthread_mutex_unlock(&maps_lock); }
