@@ -705,6 +705,7 @@ static int status_of(int wstatus) {
  * nothing more came for a second: a worker it left may hold them), and
  * reaps it; kills its group at the deadline. */
 static int wait_captured(const t_sma_job_t *job, job_state_t *s) {
+  enum { LEFT_OVER_S = 5 };
   const t_sma_opts_t *o = &s->opts;
   pid_t child = (pid_t)job->pid;
   int *fds = s->fds;
@@ -714,7 +715,12 @@ static int wait_captured(const t_sma_job_t *job, job_state_t *s) {
     if (!reaped) {
       int ws;
       pid_t r = waitpid(child, &ws, WNOHANG);
-      if (r == child) reaped = 1, status = status_of(ws), quiet_ms = 0; /* then read what is left */
+      if (r == child) { /* then read what is left */
+        reaped = 1, status = status_of(ws), quiet_ms = 0;
+        /* It ended by itself, maybe before a late t_sma_wait(): not timed
+         * out, whatever its time; what it left gets a few seconds. */
+        if (t_now() + LEFT_OVER_S > s->deadline) s->deadline = t_now() + LEFT_OVER_S;
+      }
     }
     if (reaped && quiet_ms >= 1000) break;
     if (t_now() >= s->deadline) {

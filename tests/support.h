@@ -123,9 +123,13 @@ typedef struct t_sma_job {
 /* Starts `sma ARGS...` as t_sma_run() does, without waiting: 0, or -1 if
  * it could not be started (then *job needs no t_sma_wait()). Its output
  * is read only by t_sma_wait(): a command that prints more than a pipe's
- * buffer (64 KiB) meanwhile waits for it. The timeout counts from here;
- * opts' callbacks and env are used before this returns, except on_line,
- * which t_sma_wait() calls. */
+ * buffer (64 KiB) meanwhile waits for it. The timeout counts from here
+ * and is enforced by t_sma_wait(): a command that ended by itself before
+ * a late wait keeps its own status. opts' callbacks and env are used
+ * before this returns, except on_line, which t_sma_wait() calls. A write
+ * to stdin_fd once the command ended raises SIGPIPE unless the test
+ * ignores it; a child the test forks (without exec) meanwhile holds
+ * stdin_fd open too. */
 int t_sma_start(t_sma_job_t *job, const t_sma_opts_t *opts, const char *const *args);
 
 /* Ends the input of a job started with feed_stdin (its stdin_fd becomes
