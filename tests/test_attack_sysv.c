@@ -33,10 +33,6 @@ Test(attack_sysv, linux_only) { cr_skip_test("System V namespaces and SHM_STAT_A
 #  include <sys/shm.h>
 #  include <unistd.h>
 
-#  ifndef SMA_CLI
-#    error "SMA_CLI must name the sma executable"
-#  endif
-
 enum { USER_A = 65534, SHARED_GID = 65534 };
 
 static void private_namespaces(void) {

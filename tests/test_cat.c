@@ -14,10 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#ifndef SMA_CLI
-#  error "SMA_CLI must name the sma executable"
-#endif
-
 /* ---- running `sma cat` on an array made here --------------------------------- */
 
 /* A 1-d segment of `n` elements of `dtype` holding `bytes` (native order). */

@@ -29,10 +29,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifndef SMA_CLI
-#  error "SMA_CLI must name the sma executable"
-#endif
-
 /* Two users other than root, sharing one group (no /etc/passwd entry is
  * needed to run as a uid). */
 enum { USER_A = 65534, USER_B = 65533, SHARED_GID = 65534 };

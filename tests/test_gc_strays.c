@@ -34,10 +34,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifndef SMA_CLI
-#  error "SMA_CLI must name the sma executable"
-#endif
-
 enum { USER_A = 65534, SHARED_GID = 65534 };
 
 #define run_as(uid, out, ...) t_shell_as(uid, SHARED_GID, out, __VA_ARGS__)

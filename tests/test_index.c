@@ -19,10 +19,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifndef SMA_CLI
-#  error "SMA_CLI must name the sma executable"
-#endif
-
 enum { VICTIM = 65534, ATTACKER = 65533, GID = 65534, FILES = 300 };
 
 static void need_index_and_root(void) {
