@@ -36,9 +36,6 @@ Test(attack_sysv, linux_only) { cr_skip_test("System V namespaces and SHM_STAT_A
 enum { USER_A = 65534, SHARED_GID = 65534 };
 
 static void private_namespaces(void) {
-#  if defined(SMA_TEST_EMULATED)
-  cr_skip_test("the shell would run the emulated sma command natively");
-#  endif
   if (strcmp(sma_backend(), "sysv") != 0) cr_skip_test("System V only");
   if (!t_caps().proves_unused) cr_skip_test("gc cannot prove anything here");
   if (getuid() != 0) cr_skip_test("needs root for private namespaces and uid 65534");
