@@ -74,6 +74,10 @@ int t_become(unsigned uid, unsigned gid) {
   return setgroups(1, groups) == 0 && setgid((gid_t)gid) == 0 && setuid((uid_t)uid) == 0 ? 0 : -1;
 }
 
+void t_become_or_exit(int uid, unsigned gid) {
+  if (uid >= 0 && t_become((unsigned)uid, gid) != 0) _exit(97);
+}
+
 void t_die_with_parent(void) {
 #  if defined(__linux__)
   prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -115,7 +119,7 @@ int t_shell_as(int uid, unsigned gid, char **out, const char *fmt, ...) {
     dup2(pipefd[1], STDERR_FILENO);
     close(pipefd[0]);
     close(pipefd[1]);
-    if (uid >= 0 && t_become((unsigned)uid, gid) != 0) _exit(97);
+    t_become_or_exit(uid, gid);
     execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
     _exit(127);
   }
@@ -205,6 +209,8 @@ sma_caps_t t_caps(void) {
   sma_caps_get(&c);
   return c;
 }
+
+int t_posix_backend(void) { return strcmp(sma_backend(), "posix") == 0; }
 
 /* The OS object's name of the segment `name` (a digest where the OS's
  * limit is shorter: src/os_name.c), or name itself if it has none. */
@@ -479,7 +485,72 @@ static void feed_lines(line_feed_t *f, const t_sma_opts_t *o, long pid, const ch
 
 /* The `sma` command's path. On Windows the build tree's path is used as
  * it is: Wine maps it through its Z: drive. */
-static const char *sma_path(void) { return SMA_CLI; }
+static const char *const sma_alone[] = {SMA_CLI, NULL};
+
+const char *const *t_sma_command(const char **buf, size_t cap) {
+  return proc_argv(sma_alone, buf, cap);
+}
+
+int t_run_script(const char *const *argv) {
+  enum { MAX_WORDS = 64 };
+  const char *all[MAX_WORDS + 1], *emulated[8];
+  size_t n = 0;
+  for (const char *const *w = argv; *w != NULL; w++) {
+    if (n == MAX_WORDS) return -1; /* cut: it would run something else */
+    all[n++] = *w;
+  }
+  for (const char *const *w = t_sma_command(emulated, 8); *w != NULL; w++) {
+    if (n == MAX_WORDS) return -1;
+    all[n++] = *w;
+  }
+  all[n] = NULL;
+  return proc_run(all);
+}
+
+#if !defined(_WIN32)
+int t_run_private_script(const char *preamble, const char *script) {
+#  if !defined(__linux__)
+  (void)preamble, (void)script;
+  return 77;
+#  else
+  if (geteuid() != 0) return 77;
+  /* Where there is no bash (the s390x VM's busybox), skipped as 77 too. */
+  if (access("/bin/bash", X_OK) != 0 && access("/usr/bin/bash", X_OK) != 0) return 77;
+  char path[] = "/tmp/sma_private_script_XXXXXX";
+  int fd = mkstemp(path);
+  FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+  if (f == NULL) {
+    if (fd >= 0) close(fd), unlink(path);
+    return 77;
+  }
+  /* $* of `bash PATH WORDS...`: the words t_run_script() adds. */
+  int written = fprintf(f, "SMA=\"$*\"; export SMA\n%s\n%s\n", preamble, script) > 0;
+  if (fclose(f) != 0 || !written) {
+    unlink(path);
+    return 77;
+  }
+  /* bash stays pid 1 (`; true` would keep it; the script's own `exit`
+   * ends the namespace and its processes with it). */
+  const char *argv[] = {"unshare", "-m", "-i", "-p", "-f", "--mount-proc", "bash", path, NULL};
+  int rc = t_run_script(argv);
+  unlink(path);
+  return rc < 0 ? 1 : rc;
+#  endif
+}
+#endif
+
+/* What a started job keeps until t_sma_wait(). */
+typedef struct job_state {
+  t_sma_opts_t opts; /* the caller's, copied */
+  double deadline;   /* t_now() at which it is killed */
+  capture_t out, err;
+#if defined(_WIN32)
+  proc_t p;
+  HANDLE out_r, err_r;
+#else
+  int fds[2]; /* read ends of its stdout and stderr */
+#endif
+} job_state_t;
 
 #if defined(_WIN32)
 /* Moves what the pipe holds now into c (never blocks); 0 at its end. */
@@ -544,57 +615,62 @@ static void restore_env(const saved_env_t *saved) {
     SetEnvironmentVariableA(saved->name[i], saved->had[i] ? saved->value[i] : NULL);
 }
 
-static int run_captured(const char *const *argv, const t_sma_opts_t *o, capture_t *out,
-                        capture_t *err) {
-  if (o->as_user || o->in_child != NULL) return -1; /* POSIX only */
+static int start_captured(const char *const *argv, job_state_t *s, t_sma_job_t *job) {
+  const t_sma_opts_t *o = &s->opts;
+  if (o->as_user || o->in_child != NULL || o->feed_stdin) return -1; /* POSIX only */
   SECURITY_ATTRIBUTES inherit = {sizeof inherit, NULL, TRUE};
-  HANDLE out_r, out_w, err_r, err_w;
-  if (!CreatePipe(&out_r, &out_w, &inherit, 0)) return -1;
-  if (!CreatePipe(&err_r, &err_w, &inherit, 0)) {
-    CloseHandle(out_r), CloseHandle(out_w);
+  HANDLE out_w, err_w;
+  if (!CreatePipe(&s->out_r, &out_w, &inherit, 0)) return -1;
+  if (!CreatePipe(&s->err_r, &err_w, &inherit, 0)) {
+    CloseHandle(s->out_r), CloseHandle(out_w);
     return -1;
   }
-  SetHandleInformation(out_r, HANDLE_FLAG_INHERIT, 0);
-  SetHandleInformation(err_r, HANDLE_FLAG_INHERIT, 0);
-  proc_t p;
+  SetHandleInformation(s->out_r, HANDLE_FLAG_INHERIT, 0);
+  SetHandleInformation(s->err_r, HANDLE_FLAG_INHERIT, 0);
   static saved_env_t saved; /* large: off the stack */
-  int started = apply_env(o->env, &saved) == 0 && spawn_captured(&p, argv, out_w, err_w) == 0;
+  int started = apply_env(o->env, &saved) == 0 && spawn_captured(&s->p, argv, out_w, err_w) == 0;
   restore_env(&saved);
   CloseHandle(out_w), CloseHandle(err_w);
-  int status = -1;
-  if (started && o->during != NULL) o->during(o->user, (long)p.pid);
-  if (started) {
-    line_feed_t feed = {{0}, 0};
-    unsigned limit_ms = (o->timeout_s ? o->timeout_s : T_SMA_TIMEOUT_S) * 1000u, waited = 0;
-    int out_open = 1, err_open = 1, code;
-    char how[32];
-    for (;;) {
-      if (out_open) out_open = drain_pipe(out_r, out, &feed, o, (long)p.pid);
-      if (err_open) err_open = drain_pipe(err_r, err, NULL, o, (long)p.pid);
-      if (!out_open && !err_open && proc_poll(&p, &code, how, sizeof how)) {
-        status = code;
-        break;
-      }
-      if (waited >= limit_ms) {
-        proc_kill(&p);
-        status = T_SMA_TIMED_OUT;
-        break;
-      }
-      Sleep(5);
-      waited += 5;
-    }
-    feed_lines(&feed, o, (long)p.pid, "", 0, 1);
+  if (!started) {
+    CloseHandle(s->out_r), CloseHandle(s->err_r);
+    return -1;
   }
-  CloseHandle(out_r), CloseHandle(err_r);
+  job->pid = (long)s->p.pid;
+  return 0;
+}
+
+static int wait_captured(const t_sma_job_t *job, job_state_t *s) {
+  const t_sma_opts_t *o = &s->opts;
+  line_feed_t feed = {{0}, 0};
+  int status, out_open = 1, err_open = 1, code;
+  char how[32];
+  for (;;) {
+    if (out_open) out_open = drain_pipe(s->out_r, &s->out, &feed, o, job->pid);
+    if (err_open) err_open = drain_pipe(s->err_r, &s->err, NULL, o, job->pid);
+    if (!out_open && !err_open && proc_poll(&s->p, &code, how, sizeof how)) {
+      status = code;
+      break;
+    }
+    if (t_now() >= s->deadline) {
+      proc_kill(&s->p);
+      status = T_SMA_TIMED_OUT;
+      break;
+    }
+    Sleep(5);
+  }
+  feed_lines(&feed, o, job->pid, "", 0, 1);
+  CloseHandle(s->out_r), CloseHandle(s->err_r);
   return status;
 }
 #else
 /* In the forked child: its own process group, the pipes as stdout and
- * stderr, /dev/null as stdin, the user asked for; then the command. */
-static void exec_captured(const char *const *argv, const t_sma_opts_t *o, int out_w, int err_w) {
+ * stderr, in_r (or /dev/null) as stdin, the user asked for; then the
+ * command. */
+static void exec_captured(const char *const *argv, const t_sma_opts_t *o, int in_r, int out_w,
+                          int err_w) {
   setpgid(0, 0);
-  int nul = open("/dev/null", O_RDONLY);
-  if (nul < 0 || dup2(nul, STDIN_FILENO) < 0 || dup2(out_w, STDOUT_FILENO) < 0 ||
+  int in = in_r >= 0 ? in_r : open("/dev/null", O_RDONLY);
+  if (in < 0 || dup2(in, STDIN_FILENO) < 0 || dup2(out_w, STDOUT_FILENO) < 0 ||
       dup2(err_w, STDERR_FILENO) < 0)
     _exit(126);
   for (const char *const *e = o->env; e != NULL && *e != NULL; e++)
@@ -628,18 +704,26 @@ static int status_of(int wstatus) {
 /* Reads both pipes until both end (or, once the command exited, until
  * nothing more came for a second: a worker it left may hold them), and
  * reaps it; kills its group at the deadline. */
-static int collect(pid_t child, int fds[2], capture_t *out, capture_t *err, const t_sma_opts_t *o) {
+static int wait_captured(const t_sma_job_t *job, job_state_t *s) {
+  enum { LEFT_OVER_S = 5 };
+  const t_sma_opts_t *o = &s->opts;
+  pid_t child = (pid_t)job->pid;
+  int *fds = s->fds;
   line_feed_t feed = {{0}, 0};
-  time_t deadline = time(NULL) + (time_t)(o->timeout_s ? o->timeout_s : T_SMA_TIMEOUT_S);
   int status = -1, reaped = 0, quiet_ms = 0;
   while (fds[0] >= 0 || fds[1] >= 0 || !reaped) {
     if (!reaped) {
       int ws;
       pid_t r = waitpid(child, &ws, WNOHANG);
-      if (r == child) reaped = 1, status = status_of(ws), quiet_ms = 0; /* then read what is left */
+      if (r == child) { /* then read what is left */
+        reaped = 1, status = status_of(ws), quiet_ms = 0;
+        /* It ended by itself, maybe before a late t_sma_wait(): not timed
+         * out, whatever its time; what it left gets a few seconds. */
+        if (t_now() + LEFT_OVER_S > s->deadline) s->deadline = t_now() + LEFT_OVER_S;
+      }
     }
     if (reaped && quiet_ms >= 1000) break;
-    if (time(NULL) >= deadline) {
+    if (t_now() >= s->deadline) {
       kill(-child, SIGKILL);
       if (!reaped) {
         kill(child, SIGKILL); /* reaped, its pid may be another's by now */
@@ -653,7 +737,7 @@ static int collect(pid_t child, int fds[2], capture_t *out, capture_t *err, cons
     int ready = poll(pf, 2, wait_ms);
     quiet_ms = ready > 0 ? 0 : quiet_ms + wait_ms;
     if (ready <= 0) continue;
-    capture_t *to[2] = {out, err};
+    capture_t *to[2] = {&s->out, &s->err};
     for (int i = 0; i < 2; i++) {
       if (fds[i] < 0 || pf[i].revents == 0) continue;
       if (!read_pipe(fds[i], to[i], i == 0 ? &feed : NULL, o, (long)child)) {
@@ -668,58 +752,120 @@ static int collect(pid_t child, int fds[2], capture_t *out, capture_t *err, cons
   return status;
 }
 
-static int run_captured(const char *const *argv, const t_sma_opts_t *o, capture_t *out,
-                        capture_t *err) {
-  int po[2], pe[2];
-  if (pipe(po) != 0) return -1;
-  if (pipe(pe) != 0) {
-    close(po[0]), close(po[1]);
+static void close_all(const int *fds, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (fds[i] >= 0) close(fds[i]);
+}
+
+static int start_captured(const char *const *argv, job_state_t *s, t_sma_job_t *job) {
+  int fd[6] = {-1, -1, -1, -1, -1, -1}; /* stdout, stderr, stdin: read end, write end */
+  if (pipe(fd) != 0 || pipe(fd + 2) != 0 || (s->opts.feed_stdin && pipe(fd + 4) != 0)) {
+    close_all(fd, 6);
     return -1;
   }
+  /* Kept from every child (this one's command, and those started while it
+   * runs): a command that held its own input's write end would never see
+   * that input end. */
+  fcntl(fd[0], F_SETFD, FD_CLOEXEC), fcntl(fd[2], F_SETFD, FD_CLOEXEC);
+  if (fd[5] >= 0) fcntl(fd[5], F_SETFD, FD_CLOEXEC);
   pid_t child = fork();
-  if (child == 0) exec_captured(argv, o, po[1], pe[1]);
-  close(po[1]), close(pe[1]);
+  if (child == 0) exec_captured(argv, &s->opts, fd[4], fd[1], fd[3]);
+  int child_ends[3] = {fd[1], fd[3], fd[4]};
+  close_all(child_ends, 3);
   if (child < 0) {
-    close(po[0]), close(pe[0]);
+    int ours[3] = {fd[0], fd[2], fd[5]};
+    close_all(ours, 3);
     return -1;
   }
   setpgid(child, child); /* also here: no race with a signal sent at once */
-  /* Not inherited by commands that callbacks run meanwhile. */
-  fcntl(po[0], F_SETFD, FD_CLOEXEC), fcntl(pe[0], F_SETFD, FD_CLOEXEC);
-  if (o->during != NULL) o->during(o->user, (long)child);
-  int fds[2] = {po[0], pe[0]};
-  return collect(child, fds, out, err, o);
+  s->fds[0] = fd[0], s->fds[1] = fd[2];
+  job->pid = (long)child;
+  job->stdin_fd = fd[5];
+  return 0;
 }
 #endif
 
-int t_sma_run(t_sma_run_t *run, const t_sma_opts_t *opts, const char *const *args) {
-  static const t_sma_opts_t defaults;
-  const t_sma_opts_t *o = opts != NULL ? opts : &defaults;
+/* The words that run `sma ARGS`: opts' wrapper, the emulator if any, the
+ * command and its arguments. -1 where they do not fit in cap entries
+ * (cut, it would run something else). */
+static int command_line(const t_sma_opts_t *o, const char *const *args, const char **argv,
+                        size_t cap) {
   enum { MAX_ARGS = 64 };
-  const char *argv[MAX_ARGS + 1], *emulated[MAX_ARGS + 8];
-  size_t n = 0;
-  argv[n++] = sma_path();
+  const char *own[MAX_ARGS + 1], *emulated[MAX_ARGS + 8];
+  size_t n = 0, k = 0;
+  own[n++] = SMA_CLI;
   for (size_t i = 0; args[i] != NULL; i++) {
-    if (n == MAX_ARGS) { /* cut: it would run something else */
-      if (run != NULL) *run = (t_sma_run_t){-1, calloc(1, 1), calloc(1, 1), 0, 0};
-      return -1;
-    }
-    argv[n++] = args[i];
+    if (n == MAX_ARGS) return -1;
+    own[n++] = args[i];
   }
-  argv[n] = NULL;
-  capture_t out = {malloc(T_SMA_OUTPUT_MAX + 1), 0, 0}, err = {malloc(T_SMA_OUTPUT_MAX + 1), 0, 0};
-  if (out.text != NULL) out.text[0] = '\0';
-  if (err.text != NULL) err.text[0] = '\0';
-  int status = out.text != NULL && err.text != NULL
-                   ? run_captured(proc_argv(argv, emulated, sizeof emulated / sizeof *emulated), o,
-                                  &out, &err)
-                   : -1;
-  if (run == NULL) {
-    free(out.text), free(err.text);
-    return status;
+  own[n] = NULL;
+  const char *const *cmd = proc_argv(own, emulated, sizeof emulated / sizeof *emulated);
+  for (const char *const *w = o->wrapper; w != NULL && *w != NULL; w++) {
+    if (k + 1 >= cap) return -1;
+    argv[k++] = *w;
   }
-  *run = (t_sma_run_t){status, out.text, err.text, out.cut, err.cut};
+  for (const char *const *w = cmd; *w != NULL; w++) {
+    if (k + 1 >= cap) return -1;
+    argv[k++] = *w;
+  }
+  argv[k] = NULL;
+  return 0;
+}
+
+int t_sma_start(t_sma_job_t *job, const t_sma_opts_t *opts, const char *const *args) {
+  static const t_sma_opts_t defaults;
+  *job = (t_sma_job_t){-1, -1, NULL};
+  job_state_t *s = calloc(1, sizeof *s);
+  if (s == NULL) return -1;
+  s->opts = opts != NULL ? *opts : defaults;
+  s->deadline = t_now() + (s->opts.timeout_s ? s->opts.timeout_s : T_SMA_TIMEOUT_S);
+  s->out = (capture_t){calloc(1, T_SMA_OUTPUT_MAX + 1), 0, 0};
+  s->err = (capture_t){calloc(1, T_SMA_OUTPUT_MAX + 1), 0, 0};
+  const char *argv[96];
+  if (s->out.text == NULL || s->err.text == NULL ||
+      command_line(&s->opts, args, argv, sizeof argv / sizeof *argv) != 0 ||
+      start_captured(argv, s, job) != 0) {
+    free(s->out.text), free(s->err.text), free(s);
+    *job = (t_sma_job_t){-1, -1, NULL};
+    return -1;
+  }
+  job->priv = s;
+  return 0;
+}
+
+void t_sma_end_input(t_sma_job_t *job) {
+#if !defined(_WIN32)
+  if (job->stdin_fd >= 0) close(job->stdin_fd);
+#endif
+  job->stdin_fd = -1;
+}
+
+/* A run that did not start: status -1, nothing printed. */
+static int not_run(t_sma_run_t *run) {
+  if (run != NULL) *run = (t_sma_run_t){-1, calloc(1, 1), calloc(1, 1), 0, 0};
+  return -1;
+}
+
+int t_sma_wait(t_sma_job_t *job, t_sma_run_t *run) {
+  job_state_t *s = job->priv;
+  if (s == NULL) return not_run(run);
+  t_sma_end_input(job);
+  int status = wait_captured(job, s);
+  if (run != NULL)
+    *run = (t_sma_run_t){status, s->out.text, s->err.text, s->out.cut, s->err.cut};
+  else
+    free(s->out.text), free(s->err.text);
+  free(s);
+  job->priv = NULL;
   return status;
+}
+
+int t_sma_run(t_sma_run_t *run, const t_sma_opts_t *opts, const char *const *args) {
+  t_sma_job_t job;
+  if (opts != NULL && opts->feed_stdin) return not_run(run); /* nobody would feed it */
+  if (t_sma_start(&job, opts, args) != 0) return not_run(run);
+  if (opts != NULL && opts->during != NULL) opts->during(opts->user, job.pid);
+  return t_sma_wait(&job, run);
 }
 
 /* Splits line in place into words (see t_sma_line); NULL-terminated. */

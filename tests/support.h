@@ -92,6 +92,15 @@ typedef struct t_sma_opts {
   /* Environment changes for the command only: "NAME=value" sets, "NAME"
    * removes; NULL-terminated (NULL: none). */
   const char *const *env;
+  /* A command that runs `sma` (POSIX: `unshare -p -f --mount-proc`,
+   * `setpriv ...`): its words, NULL-terminated, put before the `sma`
+   * command (and its emulator). NULL: none. The timeout kills the
+   * wrapper's process group, which its children share unless they leave
+   * it. Its own status is the run's. */
+  const char *const *wrapper;
+  /* 1: the command's standard input is a pipe the caller writes through
+   * t_sma_job_t's stdin_fd (t_sma_start() only; POSIX). 0: empty. */
+  int feed_stdin;
 } t_sma_opts_t;
 /* Below the Criterion stand-in's default bound on a test (120 s), so that
  * a command that blocks fails its test with T_SMA_TIMED_OUT. */
@@ -100,6 +109,58 @@ enum { T_SMA_TIMEOUT_S = 90 };
 /* Runs `sma ARGS...` (args: NULL-terminated, without the program) and
  * fills *run (NULL: the output is dropped). Returns run's status. */
 int t_sma_run(t_sma_run_t *run, const t_sma_opts_t *opts, const char *const *args);
+
+/* A run of the `sma` command started in the background by t_sma_start()
+ * and collected by t_sma_wait(), for a test that acts while it runs (two
+ * commands paused at once, input fed piece by piece). The caller owns the
+ * struct; priv is the runner's. */
+typedef struct t_sma_job {
+  long pid;     /* the process started (the wrapper's or emulator's, if any) */
+  int stdin_fd; /* with feed_stdin: the write end of its standard input, else -1 */
+  void *priv;
+} t_sma_job_t;
+
+/* Starts `sma ARGS...` as t_sma_run() does, without waiting: 0, or -1 if
+ * it could not be started (then *job needs no t_sma_wait()). Its output
+ * is read only by t_sma_wait(): a command that prints more than a pipe's
+ * buffer (64 KiB) meanwhile waits for it. The timeout counts from here
+ * and is enforced by t_sma_wait(): a command that ended by itself before
+ * a late wait keeps its own status. opts' callbacks and env are used
+ * before this returns, except on_line, which t_sma_wait() calls. A write
+ * to stdin_fd once the command ended raises SIGPIPE unless the test
+ * ignores it; a child the test forks (without exec) meanwhile holds
+ * stdin_fd open too. */
+int t_sma_start(t_sma_job_t *job, const t_sma_opts_t *opts, const char *const *args);
+
+/* Ends the input of a job started with feed_stdin (its stdin_fd becomes
+ * -1); nothing if it has none. */
+void t_sma_end_input(t_sma_job_t *job);
+
+/* Ends the input (t_sma_end_input()), reads the job's output until it
+ * exits (killing its group at its timeout), reaps it and fills *run
+ * (NULL: the output is dropped) as t_sma_run() does. Returns run's
+ * status. Every started job must be waited for exactly once, also one the
+ * caller killed. */
+int t_sma_wait(t_sma_job_t *job, t_sma_run_t *run);
+
+/* The words that start this build's `sma` command (the emulator, if any,
+ * then its path), NULL-terminated, in buf (cap entries): for a script
+ * that runs `sma` itself. */
+const char *const *t_sma_command(const char **buf, size_t cap);
+
+/* Runs a script that runs `sma` itself: argv (argv[0] a program of the
+ * host, such as python3 or unshare) followed by the words of
+ * t_sma_command(); its standard streams are the test's. Its exit code, or
+ * -1 if it could not be started or did not exit. */
+int t_run_script(const char *const *argv);
+
+/* Runs a bash script, preamble then script, as pid 1 of fresh mount, IPC
+ * and pid namespaces (unshare -m -i -p -f --mount-proc: its exit ends
+ * them and every process in them), through t_run_script(): $SMA holds the
+ * words that start the `sma` command. Its exit code; 77 where it cannot be
+ * set up (not root, no bash, not Linux, no temporary file), 1 if it did
+ * not exit. Not on Windows. */
+int t_run_private_script(const char *preamble, const char *script);
 
 /* t_sma_run() with the arguments printf(fmt, ...) split into words at
  * spaces and tabs; '...' quotes a word as in the shell (no other shell
@@ -186,6 +247,10 @@ int t_run_threads(int n, int (*fn)(void *arg, int index), void *arg);
  * Windows. */
 int t_become(unsigned uid, unsigned gid);
 
+/* In a forked child: t_become(uid, gid), or _exit(97) where the kernel
+ * refuses; uid -1 stays as it is. Not on Windows. */
+void t_become_or_exit(int uid, unsigned gid);
+
 /* Runs the shell command printf(fmt, ...) as uid with gid as its only
  * group (uid -1: as we are); returns its exit code (-1 if it could not be
  * run or did not exit), and its stdout and stderr in *out (malloc'd) if
@@ -227,6 +292,10 @@ uint32_t t_sysv_key(const char *name, unsigned probe);
 
 /* The backend's capabilities. */
 sma_caps_t t_caps(void);
+
+/* 1 where this build's backend is POSIX shared memory (named objects of
+ * /dev/shm), 0 elsewhere (System V, Windows). */
+int t_posix_backend(void);
 
 /* Skips the calling test (Criterion's cr_skip_test) where a capability it
  * exercises is absent, with the one reason given for it everywhere. */

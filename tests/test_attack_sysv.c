@@ -33,16 +33,9 @@ Test(attack_sysv, linux_only) { cr_skip_test("System V namespaces and SHM_STAT_A
 #  include <sys/shm.h>
 #  include <unistd.h>
 
-#  ifndef SMA_CLI
-#    error "SMA_CLI must name the sma executable"
-#  endif
-
 enum { USER_A = 65534, SHARED_GID = 65534 };
 
 static void private_namespaces(void) {
-#  if defined(SMA_TEST_EMULATED)
-  cr_skip_test("the shell would run the emulated sma command natively");
-#  endif
   if (strcmp(sma_backend(), "sysv") != 0) cr_skip_test("System V only");
   if (!t_caps().proves_unused) cr_skip_test("gc cannot prove anything here");
   if (getuid() != 0) cr_skip_test("needs root for private namespaces and uid 65534");
@@ -178,7 +171,7 @@ Test(attack_sysv, another_users_mode_000_segment_does_not_hold_a_name) {
   pid_t child = fork();
   cr_assert_neq(child, -1);
   if (child == 0) {
-    if (t_become(USER_A, SHARED_GID) != 0) _exit(97);
+    t_become_or_exit(USER_A, SHARED_GID);
     int id = shmget((key_t)t_sysv_key(name, 1), 4096, IPC_CREAT | IPC_EXCL | 0);
     _exit(write(pipefd[1], &id, sizeof id) == sizeof id ? 0 : 1);
   }
@@ -198,18 +191,22 @@ Test(attack_sysv, another_users_mode_000_segment_does_not_hold_a_name) {
   shmctl(planted, IPC_RMID, NULL);
 }
 
-/* Starts, as uid 65534, `sma gc` paused for 60 s at its revocation; its pid. */
-static pid_t paused_gc(void) {
-  char *out;
-  int rc = t_shell_as(USER_A, SHARED_GID, &out,
-                      "SMA_FAULT_PAUSE_AT=revoked SMA_FAULT_PAUSE_MS=60000 '%s' gc "
-                      ">/dev/null 2>&1 </dev/null & echo $!",
-                      SMA_CLI);
-  cr_assert_eq(rc, 0, "%s", out);
-  pid_t pid = (pid_t)atol(out);
-  free(out);
-  cr_assert_gt(pid, 0);
-  return pid;
+/* Starts, as uid 65534, `sma gc` paused for 60 s at its revocation, in
+ * the background (t_sma_wait() collects it). */
+static t_sma_job_t paused_gc(void) {
+  static const char *const env[] = {"SMA_FAULT_PAUSE_AT=revoked", "SMA_FAULT_PAUSE_MS=60000", NULL};
+  t_sma_opts_t opts = {.as_user = 1, .uid = USER_A, .gid = SHARED_GID, .env = env};
+  static const char *const gc[] = {"gc", NULL};
+  t_sma_job_t job;
+  cr_assert_eq(t_sma_start(&job, &opts, gc), 0, "sma gc started");
+  cr_assert_gt(job.pid, 0);
+  return job;
+}
+
+/* Kills a paused gc and reaps it. */
+static void stop_gc(t_sma_job_t *gc) {
+  kill((pid_t)gc->pid, SIGKILL);
+  t_sma_wait(gc, NULL);
 }
 
 static int mode_of(int id) {
@@ -242,12 +239,12 @@ Test(attack_sysv, a_stale_revocation_does_not_restore_a_new_segment_with_the_sam
   make_stray(USER_A, name);
   struct shmid_ds ds;
   int x = segment_at(name, &ds);
-  pid_t gc1 = paused_gc();
+  t_sma_job_t gc1 = paused_gc();
   wait_mode(x, 0);
   cr_assert_eq(shmctl(x, IPC_RMID, NULL), 0, "root's ipcrm");
   FILE *f = fopen("/proc/sys/kernel/shm_next_id", "w");
   if (f == NULL || fprintf(f, "%d\n", x) < 0 || fclose(f) != 0) {
-    kill(gc1, SIGKILL);
+    stop_gc(&gc1);
     cr_skip_test("kernel.shm_next_id cannot be set here");
   }
   char *out;
@@ -257,18 +254,17 @@ Test(attack_sysv, a_stale_revocation_does_not_restore_a_new_segment_with_the_sam
   free(out);
   int y = segment_at(name, &ds);
   if (y != x) {
-    kill(gc1, SIGKILL);
+    stop_gc(&gc1);
     cr_skip_test("the kernel did not hand out shmid %d again (%d)", x, y);
   }
   cr_assert_eq(mode_of(y), 0600, "the re-created, published segment");
-  pid_t gc2 = paused_gc();
+  t_sma_job_t gc2 = paused_gc();
   wait_mode(y, 0); /* gc2 revoked it and is paused, alive */
-  kill(gc1, SIGKILL);
-  for (int i = 0; i < 100 && kill(gc1, 0) == 0; i++) usleep(10000);
+  stop_gc(&gc1);   /* gone, reaped */
   usleep(100000);
   rc = t_sma_as(USER_A, SHARED_GID, &out, "ls");
   int after = mode_of(y);
-  kill(gc2, SIGKILL);
+  stop_gc(&gc2);
   cr_expect_eq(rc, 0, "%s", out);
   free(out);
   cr_expect_eq(after, 0,

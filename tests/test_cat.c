@@ -5,7 +5,6 @@
  * prints for them (written down here, so they run where no NumPy is, as
  * under qemu and Wine), and tests/cat_digits.py, which compares `sma cat`
  * with the str() of the installed NumPy over random arrays. */
-#include "process_services.h"
 #include "sma.h"
 #include "support.h"
 
@@ -14,10 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#ifndef SMA_CLI
-#  error "SMA_CLI must name the sma executable"
-#endif
 
 /* ---- running `sma cat` on an array made here --------------------------------- */
 
@@ -138,13 +133,8 @@ Test(cat, prints_numpys_str_of_random_float_and_complex_arrays, .timeout = 600) 
   need_numpy();
   char prefix[SMA_NAME_BUF];
   t_name(prefix, sizeof prefix, "catd");
-  const char *sma[] = {SMA_CLI, NULL}, *emulated[8];
-  const char *const *cmd = proc_argv(sma, emulated, sizeof emulated / sizeof *emulated);
-  const char *argv[16] = {SMA_PYTHON, SMA_CAT_DIGITS_SCRIPT, prefix, VALUES_PER_DTYPE};
-  size_t n = 4;
-  for (size_t i = 0; cmd[i] != NULL && n < 15; i++) argv[n++] = cmd[i];
-  argv[n] = NULL;
-  cr_assert_eq(t_run(argv), 0,
+  const char *argv[] = {SMA_PYTHON, SMA_CAT_DIGITS_SCRIPT, prefix, VALUES_PER_DTYPE, NULL};
+  cr_assert_eq(t_run_script(argv), 0,
                "tests/cat_digits.py found arrays that sma cat prints "
                "unlike NumPy (its output shows them)");
 }

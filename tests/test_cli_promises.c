@@ -22,8 +22,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int is_posix(void) { return strcmp(sma_backend(), "posix") == 0; }
-
 static sma_t *make(const char *name, size_t ndim, const size_t *shape, sma_dtype_t dtype) {
   sma_t *a;
   cr_assert_eq(
@@ -139,7 +137,7 @@ Test(cli_promises, demo_worker_refuses_a_progress_view_too_small_for_the_counter
  * program (no record), whose mapping ends right after its last byte: the
  * counter was written 7 bytes past the end of the mapping (SIGSEGV). */
 Test(cli_promises, demo_worker_never_writes_past_a_record_less_segment) {
-  if (!is_posix()) cr_skip_test("makes a segment without libsma through shm_open");
+  if (!t_posix_backend()) cr_skip_test("makes a segment without libsma through shm_open");
   job_t j;
   job_make(&j);
   char name[SMA_NAME_BUF], path[SMA_NAME_BUF + 2], d[SMA_DESCRIPTOR_MAX];
@@ -209,7 +207,7 @@ Test(cli_promises, save_refuses_the_segment_s_own_file) {
   sma_t *a = counting_segment(name, sizeof name, "pr-save");
   snprintf(own, sizeof own, "/dev/shm/%s", name);
   struct stat st;
-  if (!is_posix() || stat(own, &st) != 0) {
+  if (!t_posix_backend() || stat(own, &st) != 0) {
     sma_unlink(name), sma_free(a);
     cr_skip_test("segments are not files under /dev/shm here");
   }
@@ -291,7 +289,7 @@ static int make_not_segment(size_t i, char *name, size_t cap) {
   char path[SMA_NAME_BUF + 16];
   snprintf(path, sizeof path, "/dev/shm/%s", name);
   struct stat st;
-  if (!is_posix() || stat("/dev/shm", &st) != 0) return -1;
+  if (!t_posix_backend() || stat("/dev/shm", &st) != 0) return -1;
   if (i >= 2 && !t_caps().can_list) return 1;
   switch (i) {
   case 0: cr_assert_eq(symlink("/etc/passwd", path), 0); break;
@@ -360,7 +358,7 @@ Test(cli_promises, a_failure_not_of_the_os_leaves_no_os_reason) {
   const char *names[] = {name, "bad/name"};
   cr_expect_eq(sma_clear_buffers(names, 2), SMA_ENOENT);
   cr_expect_eq(sma_last_os_error(), T_OS_ENOENT, "the first failure's reason");
-  if (is_posix()) { /* a plain file: a segment without a record */
+  if (t_posix_backend()) { /* a plain file: a segment without a record */
     char path[SMA_NAME_BUF + 16];
     snprintf(path, sizeof path, "/dev/shm/%s", name);
     int fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);

@@ -7,25 +7,14 @@
  * `ls --json` parsed with cJSON). Under Wine and qemu, without cJSON, ctest's
  * cli_demo runs its self-check instead. */
 #include "sma.h"
+#include "sma_listed.h"
 #include "support.h"
 
 #include <criterion/criterion.h>
-#include <cjson/cJSON.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* How many segments `sma ls` lists under prefix. */
-static int leftovers(const char *prefix) {
-  char *out;
-  t_sma(&out, "ls --json --prefix %s", prefix);
-  cJSON *list = cJSON_Parse(out);
-  int n = cJSON_GetArraySize(list);
-  cJSON_Delete(list);
-  free(out);
-  return n;
-}
 
 /* The demo's size, scaled down where the OS's segment limit (System V's
  * shmmax, 4 MiB by default on macOS) cannot hold two 1024^2 float32
@@ -52,7 +41,7 @@ Test(demo, self_check_with_1_2_4_workers) {
                      "--prefix %s",
                      prefix),
                0);
-  cr_assert_eq(leftovers(prefix), 0);
+  cr_assert_eq(t_sma_listed(prefix), 0);
 }
 
 /* Under System V limits too small for the job (macOS's default shmmax
@@ -101,7 +90,7 @@ static void kill_worker_1(void *user, long pid, const char *line) {
   (void)pid;
   demo_watch_t *w = user;
   if (w->victim != 0 || sscanf(line, "worker 1 pid %ld", &w->victim) != 1) return;
-  w->segments_seen = leftovers(w->prefix);
+  w->segments_seen = t_sma_listed(w->prefix);
   kill((pid_t)w->victim, SIGKILL);
 }
 
@@ -113,7 +102,7 @@ Test(demo, cleans_up_when_a_worker_is_killed) {
   cr_assert_gt(watch.victim, 0, "the demo named its workers");
   cr_assert_gt(watch.segments_seen, 0, "segments exist while it runs");
   cr_assert_eq(status, 1, "exit 1 on a dead worker");
-  cr_assert_eq(leftovers(prefix), 0, "no segment left");
+  cr_assert_eq(t_sma_listed(prefix), 0, "no segment left");
 }
 
 /* Sends SIGINT to the demo's process group once both workers started:
@@ -132,7 +121,7 @@ Test(demo, cleans_up_on_ctrl_c) {
   int status = run_watched_demo(interrupt_when_both_started, &watch);
   cr_assert_eq(watch.workers_started, 2);
   cr_assert_eq(status, 130, "exit 130");
-  cr_assert_eq(leftovers(prefix), 0, "no segment left");
+  cr_assert_eq(t_sma_listed(prefix), 0, "no segment left");
 }
 
 /* Regression: the demo's internal worker command trusted its row numbers

@@ -29,18 +29,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifndef SMA_CLI
-#  error "SMA_CLI must name the sma executable"
-#endif
-
 /* Two users other than root, sharing one group (no /etc/passwd entry is
  * needed to run as a uid). */
 enum { USER_A = 65534, USER_B = 65533, SHARED_GID = 65534 };
-
-/* In a child: becomes uid (-1: stays as it is) with the shared group. */
-static void become(int uid) {
-  if (uid >= 0 && t_become((unsigned)uid, SHARED_GID) != 0) _exit(97);
-}
 
 #define run_as(uid, out, ...) t_shell_as(uid, SHARED_GID, out, __VA_ARGS__)
 
@@ -50,7 +41,7 @@ static void create_orphan(const char *name, int uid, unsigned flags) {
   pid_t child = fork();
   cr_assert_neq(child, -1);
   if (child == 0) {
-    become(uid);
+    t_become_or_exit(uid, SHARED_GID);
     size_t shape[1] = {64};
     sma_t *a;
     if (sma_new(&a,
@@ -74,7 +65,7 @@ static pid_t spawn_holder(const char *name, int uid, int (*setup)(const char *, 
   pid_t child = fork();
   cr_assert_neq(child, -1);
   if (child == 0) {
-    become(uid);
+    t_become_or_exit(uid, SHARED_GID);
     t_die_with_parent(); /* never outlives a failed test */
     if (setup(name, marked) != 0 || write(ready[1], "x", 1) != 1) _exit(1);
     pause();
@@ -155,8 +146,6 @@ static int gc_as_soon(int uid, const char *name, char *said, size_t cap) {
   return rc;
 }
 
-static int posix_only(void) { return strcmp(sma_backend(), "posix") == 0; }
-
 /* Regression: user B maps user A's group segment. A cannot read B's
  * /proc/PID/maps, so the old count said 0 attached and A's gc removed a
  * segment in use. Unknown is not zero: info says unknown (null), gc keeps
@@ -164,7 +153,7 @@ static int posix_only(void) { return strcmp(sma_backend(), "posix") == 0; }
 Test(gc, a_mapper_the_user_cannot_examine_keeps_the_segment) {
   T_NEED_GC_PROOF();
   if (getuid() != 0) cr_skip_test("needs root to act as two other uids");
-  if (!posix_only()) cr_skip_test("System V's attach count is the kernel's own");
+  if (!t_posix_backend()) cr_skip_test("System V's attach count is the kernel's own");
   char name[SMA_NAME_BUF];
   t_name(name, sizeof name, "gc-unseen");
   create_orphan(name, USER_A, SMA_CREATE_GROUP);
@@ -205,16 +194,17 @@ Test(gc, a_pid_namespace_does_not_make_host_processes_dead) {
   cr_assert_eq(sma_create(mine, 0), 0); /* creator alive: this process */
   create_orphan(held, -1, 0);
   cr_assert_eq(sma_open(&holding, held, NULL, 0), 0); /* mapped from the host */
-  char *out;
-  int rc = run_as(-1, &out, "unshare -p -f --mount-proc '%s' gc --prefix smatest-", SMA_CLI);
-  cr_assert_eq(rc, 0, "%s", out);
-  free(out);
+  static const char *const in_pidns[] = {"unshare", "-p", "-f", "--mount-proc", NULL};
+  t_sma_opts_t opts = {.wrapper = in_pidns};
+  t_sma_run_t run;
+  int rc = t_sma_line(&run, &opts, "gc --prefix smatest-");
+  cr_assert_eq(rc, 0, "%s%s", run.out, run.err);
+  t_sma_run_free(&run);
   cr_expect_eq(t_segment_exists(live), 1, "a live host creator's segment survives");
   cr_expect_eq(t_segment_exists(held), 1, "a segment a host process maps survives");
-  cr_assert_eq(run_as(-1, &out, "unshare -p -f --mount-proc '%s' info --json %s", SMA_CLI, live),
-               0);
-  cJSON *info = cJSON_Parse(out);
-  free(out);
+  cr_assert_eq(t_sma_line(&run, &opts, "info --json %s", live), 0, "%s", run.err);
+  cJSON *info = cJSON_Parse(run.out);
+  t_sma_run_free(&run);
   cr_expect(cJSON_IsNull(cJSON_GetObjectItem(info, "creator_alive")),
             "a creator of another pid namespace is unknown there");
   cJSON_Delete(info);
@@ -363,7 +353,7 @@ static void hold_then_create(void *user, long gc) {
 
 Test(gc, a_create_while_gc_examines_a_name_gets_eexist_and_the_held_segment_stays_named) {
   T_NEED_GC_PROOF();
-  if (!posix_only()) cr_skip_test("System V: issue 23 item 2's last part, not done here");
+  if (!t_posix_backend()) cr_skip_test("System V: issue 23 item 2's last part, not done here");
   char name[SMA_NAME_BUF], out[4096];
   t_name(name, sizeof name, "gc-held-create");
   create_filled_orphan(name);
@@ -391,7 +381,7 @@ static void signal_at_second_pause(void *user, long gc) {
  * named and whole, and the next gc removes it. */
 static void killed_gc_leaves_nothing(int sig, const char *tag) {
   T_NEED_GC_PROOF();
-  if (!posix_only()) cr_skip_test("System V: issue 23 item 2's last part, not done here");
+  if (!t_posix_backend()) cr_skip_test("System V: issue 23 item 2's last part, not done here");
   char name[SMA_NAME_BUF], out[4096];
   t_name(name, sizeof name, tag);
   create_filled_orphan(name);
@@ -448,7 +438,7 @@ static void create_and_open_when_leased(void *user, long gc) {
  * broken) and keeps the segment, which the open then gets, still named. */
 Test(gc, an_open_that_waits_for_gc_keeps_the_segment) {
   T_NEED_GC_PROOF();
-  if (!posix_only()) cr_skip_test("leases are POSIX (file) objects' only");
+  if (!t_posix_backend()) cr_skip_test("leases are POSIX (file) objects' only");
   char name[SMA_NAME_BUF], out[4096];
   t_name(name, sizeof name, "gc-open-waits");
   create_filled_orphan(name);
@@ -512,7 +502,7 @@ Test(gc, collect_removes_only_orphans) {
  * and inode, is what counts now. */
 Test(gc, a_file_named_like_the_segment_does_not_pin_it) {
   T_NEED_GC_PROOF();
-  if (!posix_only()) cr_skip_test("maps lines name POSIX segments only");
+  if (!t_posix_backend()) cr_skip_test("maps lines name POSIX segments only");
   char name[SMA_NAME_BUF], dir[4096], file[4096 + SMA_NAME_BUF];
   t_name(name, sizeof name, "gc-pin");
   create_orphan(name, -1, 0);
@@ -595,7 +585,7 @@ static void open_while_paused(const char *args_fmt, const char *name) {
 
 Test(gc, ls_and_info_never_block_an_open) {
   T_NEED_GC_PROOF();
-  if (!posix_only()) cr_skip_test("leases are POSIX (file) objects' only");
+  if (!t_posix_backend()) cr_skip_test("leases are POSIX (file) objects' only");
   char name[SMA_NAME_BUF];
   t_name(name, sizeof name, "lookers");
   create_orphan(name, -1, 0); /* nobody holds it, so a lease would be granted */

@@ -19,26 +19,9 @@ Test(gc_attacked, linux_only) { cr_skip_test("Linux namespaces only"); }
 /* Runs `script` (bash, $SMA and $CREATOR set) as pid 1 of fresh mount,
  * IPC and pid namespaces with private /dev/shm and /tmp; its exit code. */
 static int run_private(const char *script) {
-  if (geteuid() != 0) return 77;
-  /* Where there is no bash (the s390x VM's busybox), skipped as 77 too. */
-  if (access("/bin/bash", X_OK) != 0 && access("/usr/bin/bash", X_OK) != 0) return 77;
-  char path[] = "/tmp/attack_gc_XXXXXX";
-  int fd = mkstemp(path);
-  if (fd < 0) return 77;
-  FILE *f = fdopen(fd, "w");
-  fprintf(f,
-          "export SMA='%s' CREATOR='%s'\n"
-          "mount -t tmpfs tmpfs /dev/shm || exit 77\n"
-          "%s\n",
-          SMA_CLI, SMA_ATTACK_CREATOR, script);
-  fclose(f);
-  char cmd[512];
-  /* bash stays pid 1 (`; true` would keep it; the script's own `exit`
-   * ends the namespace and its processes with it). */
-  snprintf(cmd, sizeof cmd, "unshare -m -i -p -f --mount-proc bash %s 2>&1", path);
-  int st = system(cmd);
-  unlink(path);
-  return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
+  return t_run_private_script("export CREATOR='" SMA_ATTACK_CREATOR "'\n"
+                              "mount -t tmpfs tmpfs /dev/shm || exit 77",
+                              script);
 }
 
 /* The /proc a gc reads belongs to another pid namespace than its own (a

@@ -41,27 +41,16 @@ enum { OWNER = 65534 };
  * segments) as pid 1 of fresh mount, IPC and pid namespaces; its exit
  * code (0 held, 1 broke, 77 could not be set up). */
 static int run_private(const char *script) {
-  if (geteuid() != 0) return 77;
-  char path[] = "/tmp/gc_revoked_XXXXXX";
-  int fd = mkstemp(path);
-  if (fd < 0) return 77;
-  FILE *f = fdopen(fd, "w");
-  fprintf(f,
-          "export SMA='%s'\n"
-          "mount -t tmpfs tmpfs /dev/shm || exit 77\n"
-          "mkdir /dev/shm/.u && chown %d:%d /dev/shm/.u || exit 77\n"
-          "U='setpriv --reuid %d --regid %d --clear-groups env TMPDIR=/dev/shm/.u'\n"
-          "MODE0() { ipcs -m | awk 'NR > 3 && NF >= 6 && $4 == \"0\" {f = 1} END {exit !f}'; }\n"
-          "SEGS() { ipcs -m | awk 'NR > 3 && NF >= 6' | wc -l; }\n"
-          "revoked() { for i in $(seq 50); do MODE0 && return 0; sleep 0.1; done; return 1; }\n"
-          "%s\n",
-          SMA_CLI, OWNER, OWNER, OWNER, OWNER, script);
-  fclose(f);
-  char cmd[512];
-  snprintf(cmd, sizeof cmd, "unshare -m -i -p -f --mount-proc bash %s 2>&1", path);
-  int st = system(cmd);
-  unlink(path);
-  return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
+  char preamble[1024];
+  snprintf(preamble, sizeof preamble,
+           "mount -t tmpfs tmpfs /dev/shm || exit 77\n"
+           "mkdir /dev/shm/.u && chown %d:%d /dev/shm/.u || exit 77\n"
+           "U='setpriv --reuid %d --regid %d --clear-groups env TMPDIR=/dev/shm/.u'\n"
+           "MODE0() { ipcs -m | awk 'NR > 3 && NF >= 6 && $4 == \"0\" {f = 1} END {exit !f}'; }\n"
+           "SEGS() { ipcs -m | awk 'NR > 3 && NF >= 6' | wc -l; }\n"
+           "revoked() { for i in $(seq 50); do MODE0 && return 0; sleep 0.1; done; return 1; }",
+           OWNER, OWNER, OWNER, OWNER);
+  return t_run_private_script(preamble, script);
 }
 
 /* No kill at all: a non-root owner's gc removes an orphan. At mode 0 its

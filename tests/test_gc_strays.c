@@ -34,20 +34,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifndef SMA_CLI
-#  error "SMA_CLI must name the sma executable"
-#endif
-
 enum { USER_A = 65534, SHARED_GID = 65534 };
-
-static int posix_only(void) { return strcmp(sma_backend(), "posix") == 0; }
 
 #define run_as(uid, out, ...) t_shell_as(uid, SHARED_GID, out, __VA_ARGS__)
 
 /* System V strays are found by key, not by a --prefix of the test's: the
  * test gets an IPC namespace of its own. */
 static void private_sysv(void) {
-  if (!posix_only() && t_private_ipc() != 0)
+  if (!t_posix_backend() && t_private_ipc() != 0)
     cr_skip_test("needs a private IPC namespace (unshare -i)");
 }
 
@@ -74,7 +68,7 @@ static void myscript_survives_gc_as(int uid) {
 
 Test(gc_strays, another_programs_executable_shm_file_survives_gc) {
   T_NEED_GC_PROOF();
-  if (!posix_only()) cr_skip_test("a /dev/shm file is a POSIX object");
+  if (!t_posix_backend()) cr_skip_test("a /dev/shm file is a POSIX object");
   myscript_survives_gc_as(-1);
   if (getuid() == 0) myscript_survives_gc_as(USER_A); /* an ordinary user's own file */
 }
@@ -108,7 +102,7 @@ static int segment_alive(int id) {
  * creator exited, as System V segments are meant to) was removed by gc. */
 Test(gc_strays, another_programs_sysv_segment_survives_gc) {
   T_NEED_GC_PROOF();
-  if (posix_only()) cr_skip_test("System V segments only");
+  if (t_posix_backend()) cr_skip_test("System V segments only");
   private_sysv();
   char name[SMA_NAME_BUF];
   t_name(name, sizeof name, "foreign");
@@ -196,7 +190,7 @@ static pid_t paused_creator(const char *name, const char *where) {
     if (sma_new(&a, &(sma_array_desc_t){
                         .name = name, .ndim = 1, .shape = shape, .dtype = SMA_UINT8}) != 0)
       _exit(1);
-    if (posix_only()) sma__fault_arm(1); /* O_TMPFILE "unsupported" */
+    if (t_posix_backend()) sma__fault_arm(1); /* O_TMPFILE "unsupported" */
     _exit(sma_create(a, 0) == 0 ? 0 : 2);
   }
   return creator;
@@ -216,7 +210,7 @@ Test(gc_strays, a_creator_killed_after_its_intent_leaves_nothing_after_gc) {
   int waited = 0;
   while (intents_naming(name) == 0 && waited++ < 500) t_sleep_ms(10);
   cr_assert_eq(intents_naming(name), 1, "the creator wrote its intent and paused");
-  int foreign = posix_only() ? -1 : foreign_segment((key_t)t_sysv_key(name, 0));
+  int foreign = t_posix_backend() ? -1 : foreign_segment((key_t)t_sysv_key(name, 0));
   cr_assert_eq(strays_of(name, 0).found, 0, "nothing was created");
   cr_assert_eq(intents_naming(name), 1, "a live creator's intent is kept");
   t_stop(creator);
@@ -264,7 +258,7 @@ Test(gc_strays, a_creator_killed_after_its_create_is_collected) {
   free(out);
   cr_assert_eq(strays_of(name, SMA_COLLECT_DRY_RUN).found, 0, "gc removed it");
   cr_assert_eq(intents_naming(name), 0, "and dropped the intent");
-  if (!posix_only()) cr_assert_eq(t_sysv_segments_of((long)creator), 0, "no segment left");
+  if (!t_posix_backend()) cr_assert_eq(t_sysv_segments_of((long)creator), 0, "no segment left");
 }
 
 #endif /* SMA_FAULT_INJECTION */

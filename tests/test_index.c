@@ -19,15 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifndef SMA_CLI
-#  error "SMA_CLI must name the sma executable"
-#endif
-
 enum { VICTIM = 65534, ATTACKER = 65533, GID = 65534, FILES = 300 };
-
-static void become(uid_t uid) {
-  if (t_become(uid, GID) != 0) _exit(97);
-}
 
 static void need_index_and_root(void) {
   char path[4096];
@@ -68,7 +60,7 @@ static int victim_create_and_list(const char *tmpdir, const char *name, mode_t m
   pid_t child = fork();
   cr_assert_neq(child, -1);
   if (child == 0) {
-    become(VICTIM);
+    t_become_or_exit(VICTIM, GID);
     setenv("TMPDIR", tmpdir, 1);
     umask(mask);
     size_t shape[1] = {4096};
@@ -114,7 +106,7 @@ Test(index, a_squatted_directory_is_reported) {
     snprintf(dir, sizeof dir, "%s/libsma-%d", tmp, VICTIM);
     pid_t squatter = fork();
     if (squatter == 0) {
-      become(ATTACKER);
+      t_become_or_exit(ATTACKER, GID);
       if (as_file) {
         FILE *f = fopen(dir, "w");
         _exit(f != NULL && fclose(f) == 0 ? 0 : 1);
@@ -160,7 +152,7 @@ Test(index, an_entry_whose_segment_cannot_be_opened_is_kept) {
     pid_t child = fork();
     cr_assert_neq(child, -1);
     if (child == 0) {
-      become(VICTIM);
+      t_become_or_exit(VICTIM, GID);
       setenv("TMPDIR", tmp, 1);
       if (round == 0) { /* the victim's index, holding the name */
         char own[SMA_NAME_BUF];
@@ -233,7 +225,7 @@ Test(index, a_directory_swapped_for_a_symlink_redirects_nothing) {
 
   pid_t attacker = fork();
   if (attacker == 0) {
-    become(ATTACKER);
+    t_become_or_exit(ATTACKER, GID);
 #if defined(RENAME_EXCHANGE)
     /* Swap the directory and a symlink atomically, as fast as it can,
      * until killed: the path is never missing, only alternating. */
@@ -249,7 +241,7 @@ Test(index, a_directory_swapped_for_a_symlink_redirects_nothing) {
   }
   pid_t victim = fork();
   if (victim == 0) {
-    become(VICTIM);
+    t_become_or_exit(VICTIM, GID);
     setenv("TMPDIR", tmp, 1);
     struct timespec start, now;
     clock_gettime(CLOCK_MONOTONIC, &start);

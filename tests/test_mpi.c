@@ -99,11 +99,13 @@ Test(mpi, a_rank_killed_mid_job_hangs_no_rank_and_gc_reclaims_its_segments, .tim
     cr_assert_eq(segments_named(prefix), 0);
     cr_skip_test("this build's gc cannot prove a segment unused: removed with sma_unlink");
   }
-  const char *gc[] = {SMA_CLI, "gc", "--prefix", prefix, NULL};
+  const char *gc[] = {"gc", "--prefix", prefix, NULL};
   /* Killed ranks may take a moment to be reaped: gc keeps a live
    * creator's segments, so it is run again until they are gone. */
   for (int tries = 0; tries < 50 && segments_named(prefix) > 0; tries++) {
-    cr_assert_eq(t_run(gc), 0);
+    t_sma_run_t run;
+    cr_assert_eq(t_sma_run(&run, NULL, gc), 0, "%s", run.err);
+    t_sma_run_free(&run);
     if (segments_named(prefix) > 0) proc_sleep_ms(100);
   }
   cr_assert_eq(segments_named(prefix), 0, "sma gc reclaimed every segment of the killed job");

@@ -4,7 +4,6 @@
  * `sma save`, `sma load` and `sma cat` against real NumPy
  * (tests/npy_interop.py), which needs only files, so it runs on every
  * backend. */
-#include "process_services.h"
 #include "sma.h"
 #include "support.h"
 
@@ -13,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #if !defined(_WIN32)
-#  include <fcntl.h>
 #  include <signal.h>
 #  include <unistd.h>
 #endif
@@ -320,13 +318,8 @@ static void run_script(const char *mode, const char *tag) {
   need_numpy();
   char prefix[SMA_NAME_BUF];
   t_name(prefix, sizeof prefix, tag);
-  const char *sma[] = {SMA_CLI, NULL}, *emulated[8];
-  const char *const *cmd = proc_argv(sma, emulated, sizeof emulated / sizeof *emulated);
-  const char *argv[16] = {SMA_PYTHON, SMA_NPY_SCRIPT, mode, prefix, t_native("<")};
-  size_t n = 5;
-  for (size_t i = 0; cmd[i] != NULL && n < 15; i++) argv[n++] = cmd[i];
-  argv[n] = NULL;
-  cr_assert_eq(t_run(argv), 0, "tests/npy_interop.py %s failed (its output says why)", mode);
+  const char *argv[] = {SMA_PYTHON, SMA_NPY_SCRIPT, mode, prefix, t_native("<"), NULL};
+  cr_assert_eq(t_run_script(argv), 0, "tests/npy_interop.py %s failed (its output says why)", mode);
 }
 
 /* np.save -> sma load -> sma cat (== str()) and sma save (== np.save's
@@ -366,8 +359,7 @@ Test(npy, sma_save_to_an_unwritable_path_fails_and_leaves_no_file) {
  * the test decides how far the load has got: a write returns only once
  * the loader has taken all but a pipe's buffer (64 KiB) of it. */
 typedef struct feed {
-  proc_t loader;
-  int pipe;            /* write end */
+  t_sma_job_t loader;  /* fed through its stdin_fd */
   unsigned char *file; /* the whole .npy: float64 ones */
   size_t len, sent;
 } feed_t;
@@ -385,27 +377,24 @@ static void feed_start(feed_t *f, const char *name) {
   f->len = make_file(f->file, sizeof ones + 256, header, ones, sizeof ones);
   f->sent = 0;
   signal(SIGPIPE, SIG_IGN); /* a loader that dies must fail a write, not the test */
-  int fds[2];
-  cr_assert_eq(pipe(fds), 0);
-  fcntl(fds[1], F_SETFD, FD_CLOEXEC);
-  const char *argv[] = {SMA_CLI, "load", "/dev/stdin", name, NULL}, *emulated[8];
-  cr_assert_eq(proc_spawn(&f->loader, proc_argv(argv, emulated, 8), fds[0]), 0);
-  close(fds[0]);
-  f->pipe = fds[1];
+  const char *args[] = {"load", "/dev/stdin", name, NULL};
+  t_sma_opts_t opts = {.feed_stdin = 1};
+  cr_assert_eq(t_sma_start(&f->loader, &opts, args), 0);
 }
 
 /* Sends the file up to byte `upto`. */
 static void feed_to(feed_t *f, size_t upto) {
   while (f->sent < upto) {
-    ssize_t w = write(f->pipe, f->file + f->sent, upto - f->sent);
+    ssize_t w = write(f->loader.stdin_fd, f->file + f->sent, upto - f->sent);
     cr_assert_gt(w, 0, "the loader stopped reading");
     f->sent += (size_t)w;
   }
 }
 
-static void feed_end(feed_t *f) {
-  close(f->pipe);
+/* Ends the input, collects the loader: its status (run: what it said). */
+static int feed_end(feed_t *f, t_sma_run_t *run) {
   free(f->file);
+  return t_sma_wait(&f->loader, run);
 }
 
 /* What a reader must get while a load runs: no such name (Linux: the
@@ -436,8 +425,9 @@ Test(npy, a_reader_during_a_load_sees_no_array_until_all_of_it_is_in, .timeout =
     assert_not_openable(name, when);
   }
   feed_to(&f, f.len);
-  cr_assert_eq(proc_wait(&f.loader), 0, "the load failed");
-  feed_end(&f);
+  t_sma_run_t run;
+  cr_assert_eq(feed_end(&f, &run), 0, "the load failed: %s", run.err);
+  t_sma_run_free(&run);
   sma_t *r = NULL;
   cr_assert_eq(sma_open(&r, name, NULL, 0), 0);
   cr_assert_eq(t_count_not(sma_view_get(r), 1.0), 0);
@@ -452,8 +442,8 @@ Test(npy, a_load_killed_halfway_leaves_nothing_openable_and_gc_reclaims_it, .tim
   feed_start(&f, name);
   feed_to(&f, f.len / 2); /* the loader is filling the new segment */
   assert_not_openable(name, "halfway");
-  proc_kill(&f.loader);
-  feed_end(&f);
+  kill((pid_t)f.loader.pid, SIGKILL);
+  feed_end(&f, NULL);
   assert_not_openable(name, "after the loader was killed");
   if (!t_caps().proves_unused) { /* gc keeps everything here: clean up */
     sma_unlink(name);

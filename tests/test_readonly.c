@@ -347,9 +347,6 @@ Test(readonly, a_group_member_who_may_only_read_can_attach) {
 
 /* The commands that only read work on a segment the user may only read. */
 Test(readonly, read_commands_work_for_a_reader) {
-#  if defined(SMA_TEST_EMULATED)
-  cr_skip_test("the shell would run the emulated sma command natively (exec format error)");
-#  endif
   need_root();
   need_group_backend();
   char name[SMA_NAME_BUF];
