@@ -3,6 +3,7 @@
 #  include <sched.h>
 #  include <sys/mount.h>
 #  include <sys/prctl.h>
+#  include <sys/syscall.h>
 #endif
 #include "support.h"
 
@@ -172,6 +173,32 @@ int t_private_ipc(void) {
 #if defined(__linux__)
   return unshare(CLONE_NEWIPC) == 0 ? 0 : -1;
 #else
+  return -1;
+#endif
+}
+
+long t_raw_clone_newpid(void) {
+#if defined(__linux__) && (defined(__s390__) || defined(__CRIS__))
+  /* These take clone's stack first and its flags second (a child given a
+   * stack of its flags segfaults, and the parent's waitpid() says ECHILD). */
+  return syscall(SYS_clone, NULL, (long)(SIGCHLD | CLONE_NEWPID), NULL, NULL, NULL);
+#elif defined(__linux__)
+  return syscall(SYS_clone, (long)(SIGCHLD | CLONE_NEWPID), NULL, NULL, NULL, NULL);
+#else
+  errno = ENOSYS;
+  return -1;
+#endif
+}
+
+long t_fork_without_handlers(void) {
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
+  return _Fork();
+#elif defined(__linux__) && (defined(__s390__) || defined(__CRIS__))
+  return syscall(SYS_clone, NULL, (long)SIGCHLD, NULL, NULL, NULL);
+#elif defined(__linux__)
+  return syscall(SYS_clone, (long)SIGCHLD, NULL, NULL, NULL, NULL);
+#else
+  errno = ENOSYS;
   return -1;
 #endif
 }

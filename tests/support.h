@@ -281,6 +281,17 @@ const char *t_native(const char *le);
  * sight there. 0, or -1 where the machine cannot give one. */
 int t_private_ipc(void);
 
+/* Linux: clone(SIGCHLD | CLONE_NEWPID) as a raw system call, a fork-like
+ * child in a new pid namespace (pid 1 there) that runs no at-fork handler,
+ * as container runtimes make. Returns as fork() does; -1 with errno where
+ * the kernel or an emulator refuses (qemu-user: EINVAL), or elsewhere. */
+long t_raw_clone_newpid(void);
+
+/* Linux: a fork-like child that runs no at-fork handler (glibc's _Fork(),
+ * else a raw clone(SIGCHLD)), as Go and some language runtimes make.
+ * Returns as fork() does. */
+long t_fork_without_handlers(void);
+
 /* The 64-bit FNV-1a hash of a name, by which src/os_name.c digests a name
  * longer than the OS allows (computed here independently, so a change
  * there is caught). */

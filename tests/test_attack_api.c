@@ -45,18 +45,6 @@ static void on_alarm(int sig) {
   _exit(9); /* pid 1 of a namespace ignores a default-action SIGALRM */
 }
 
-/* clone(SIGCHLD | CLONE_NEWPID) as a raw system call: a fork-like child in
- * a new pid namespace, no at-fork handler run. s390x takes clone's stack
- * first and its flags second (the child segfaulted on a stack of its
- * flags, and the parent's waitpid() said ECHILD). */
-static long raw_clone_newpid(void) {
-#  if defined(__s390__) || defined(__CRIS__)
-  return syscall(SYS_clone, NULL, (long)(SIGCHLD | CLONE_NEWPID), NULL, NULL, NULL);
-#  else
-  return syscall(SYS_clone, (long)(SIGCHLD | CLONE_NEWPID), NULL, NULL, NULL, NULL);
-#  endif
-}
-
 /* Runs as pid 1 of a new pid namespace (a raw clone child of the test,
  * made before the test process touched the library). Returns the number
  * of its own raw-clone (CLONE_NEWPID) children that hung. */
@@ -99,7 +87,7 @@ static int init_role(void) {
   for (int i = 0; i < 3; i++) pthread_create(&t[i], NULL, spinner, NULL);
   int hung = 0;
   for (int i = 0; i < 200 && hung == 0; i++) {
-    long pid = raw_clone_newpid();
+    long pid = t_raw_clone_newpid();
     if (pid == 0) {
       signal(SIGALRM, on_alarm);
       alarm(3);
@@ -139,7 +127,7 @@ __attribute__((constructor)) static void pid1_role_entry(void) {
 
 Test(attack_api, pid1_raw_clone_newpid_child_while_lock_held_does_not_deadlock, .timeout = 120) {
   t_name(spin_name, sizeof spin_name, "pid1");
-  long pid = raw_clone_newpid();
+  long pid = t_raw_clone_newpid();
   if (pid < 0 && (errno == EPERM || errno == EINVAL || errno == ENOSPC))
     cr_skip_test("no CLONE_NEWPID here (errno %d)", errno);
   cr_assert_geq(pid, 0);

@@ -48,16 +48,6 @@ enum { R_HELD = 0, R_BROKEN = 1, R_SKIP = 77, R_SETUP = 100, R_NOT_PID1 = 101 };
 
 static char seg_name[64];
 
-/* clone(SIGCHLD | CLONE_NEWPID) as a raw system call (no at-fork handler);
- * s390x takes the stack first. */
-static long raw_clone_newpid(void) {
-#    if defined(__s390__) || defined(__CRIS__)
-  return syscall(SYS_clone, NULL, (long)(SIGCHLD | CLONE_NEWPID), NULL, NULL, NULL);
-#    else
-  return syscall(SYS_clone, (long)(SIGCHLD | CLONE_NEWPID), NULL, NULL, NULL, NULL);
-#    endif
-}
-
 /* The number of the library's pidfd (the only pidfd the role holds), or -1. */
 static int library_pidfd(void) {
   DIR *d = opendir("/proc/self/fd");
@@ -140,7 +130,7 @@ static int role_table(void) {
     teardown(held);
     return rc;
   }
-  long pid = raw_clone_newpid();
+  long pid = t_raw_clone_newpid();
   if (pid == 0) {
     if (own_pidfd_at(no) != 0) _exit(R_SKIP);
     sma_t *a;
@@ -163,24 +153,17 @@ static void *spinner(void *arg) {
   }
   return NULL;
 }
-static void on_alarm(int sig) {
-  (void)sig;
-  _exit(9); /* pid 1 ignores a default-action SIGALRM */
-}
+/* A long table, the spun segment at its far end (a wide window for a copy
+ * made while a thread holds the lock), and three threads that load and
+ * close the segment in a loop until stop_busy_table(). */
+enum { NFILL = 400 };
+static sma_t *fill[NFILL];
+static int nfill;
+static pthread_t spinners[3];
 
-static int role_deadlock(void) {
-  sma_t *held = NULL;
-  int no = -1, rc = setup(&held, &no);
-  if (rc != 0) {
-    teardown(held);
-    return rc;
-  }
-  /* A long table, the spun segment at its far end: a wide window. */
-  enum { NFILL = 400 };
-  static sma_t *fill[NFILL];
-  int nfill = 0;
+static void start_busy_table(void) {
   size_t shape[1] = {64};
-  for (; nfill < NFILL; nfill++) {
+  for (nfill = 0; nfill < NFILL; nfill++) {
     char n[96];
     snprintf(n, sizeof n, "%s-f%d", seg_name, nfill);
     if (sma_new(&fill[nfill],
@@ -195,11 +178,35 @@ static int role_deadlock(void) {
       break;
     }
   }
-  pthread_t t[3];
-  for (int i = 0; i < 3; i++) pthread_create(&t[i], NULL, spinner, NULL);
+  for (int i = 0; i < 3; i++) pthread_create(&spinners[i], NULL, spinner, NULL);
+}
+
+static void stop_busy_table(void) {
+  atomic_store(&spin_stop, 1);
+  for (int i = 0; i < 3; i++) pthread_join(spinners[i], NULL);
+  for (int i = 0; i < nfill; i++) {
+    sma_close(fill[i]);
+    sma_unlink(sma_name(fill[i]));
+    sma_free(fill[i]);
+  }
+}
+
+static void on_alarm(int sig) {
+  (void)sig;
+  _exit(9); /* pid 1 ignores a default-action SIGALRM */
+}
+
+static int role_deadlock(void) {
+  sma_t *held = NULL;
+  int no = -1, rc = setup(&held, &no);
+  if (rc != 0) {
+    teardown(held);
+    return rc;
+  }
+  start_busy_table();
   int hung = 0;
   for (int i = 0; i < 300 && hung == 0; i++) {
-    long pid = raw_clone_newpid();
+    long pid = t_raw_clone_newpid();
     if (pid == 0) {
       signal(SIGALRM, on_alarm);
       alarm(3);
@@ -213,13 +220,7 @@ static int role_deadlock(void) {
     int st = t_wait_bounded(pid, 10);
     if (st == 9 || st == T_OVERDUE) hung++;
   }
-  atomic_store(&spin_stop, 1);
-  for (int i = 0; i < 3; i++) pthread_join(t[i], NULL);
-  for (int i = 0; i < nfill; i++) {
-    sma_close(fill[i]);
-    sma_unlink(sma_name(fill[i]));
-    sma_free(fill[i]);
-  }
+  stop_busy_table();
   teardown(held);
   return hung > 0 ? R_BROKEN : R_HELD;
 }
@@ -319,31 +320,12 @@ static int role_fork_in_raw_child(void) {
     return R_SKIP;
   }
   if (sma_open(&held, seg_name, NULL, 0) != 0) return R_SETUP;
-  enum { NFILL = 400 };
-  static sma_t *fill[NFILL];
-  int nfill = 0;
-  for (; nfill < NFILL; nfill++) {
-    char n[96];
-    snprintf(n, sizeof n, "%s-f%d", seg_name, nfill);
-    if (sma_new(&fill[nfill],
-                &(sma_array_desc_t){.name = n, .ndim = 1, .shape = shape, .dtype = SMA_UINT8}) != 0)
-      break;
-    if (sma_create(fill[nfill], 0) != 0) {
-      sma_free(fill[nfill]);
-      break;
-    }
-    if (sma_close(fill[nfill]) != 0 || sma_load(fill[nfill]) != 0) {
-      nfill++;
-      break;
-    }
-  }
-  pthread_t t[3];
-  for (int i = 0; i < 3; i++) pthread_create(&t[i], NULL, spinner, NULL);
+  start_busy_table();
   int hung_in_libsma = 0;
   for (int i = 0; i < 300 && hung_in_libsma == 0; i++) {
     int p[2];
     if (pipe(p) != 0) break;
-    long pid = syscall(SYS_clone, (long)SIGCHLD, NULL, NULL, NULL, NULL); /* no handler */
+    long pid = t_fork_without_handlers();
     if (pid == 0) {
       reached_fd = p[1];
       pid_t g = fork(); /* the daemon's double fork */
@@ -361,13 +343,7 @@ static int role_fork_in_raw_child(void) {
     if (st == T_OVERDUE && read(p[0], &c, 1) != 1) hung_in_libsma++;
     close(p[0]);
   }
-  atomic_store(&spin_stop, 1);
-  for (int i = 0; i < 3; i++) pthread_join(t[i], NULL);
-  for (int i = 0; i < nfill; i++) {
-    sma_close(fill[i]);
-    sma_unlink(sma_name(fill[i]));
-    sma_free(fill[i]);
-  }
+  stop_busy_table();
   teardown(held);
   return hung_in_libsma > 0 ? R_BROKEN : R_HELD;
 }
@@ -390,7 +366,7 @@ __attribute__((constructor)) static void pid1_role_entry(void) {
  * load claims the lock). Returns its exit code (skips where it cannot). */
 static int run_as_pid1(const char *role, const char *tag, double seconds) {
   t_name(seg_name, sizeof seg_name, tag);
-  long pid = raw_clone_newpid();
+  long pid = t_raw_clone_newpid();
   if (pid < 0 && (errno == EPERM || errno == EINVAL || errno == ENOSPC))
     cr_skip_test("no CLONE_NEWPID here (errno %d)", errno);
   cr_assert_geq(pid, 0);

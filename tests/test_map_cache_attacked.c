@@ -16,25 +16,7 @@
 #  include <sys/wait.h>
 #  include <unistd.h>
 
-/* A child made without the at-fork handlers (glibc's _Fork(), a raw clone
- * as Go, container runtimes and some language runtimes make) in a new pid
- * namespace must record its own pid namespace: before issue 27 every
- * create stat'ed /proc/self/ns/pid; now the parent's cached value leaks
- * into the child, so the creator seems to live in the caller's namespace
- * with a pid that means another process there (here pid 1, "alive";
- * elsewhere a dead pid, so sma_collect() would take a live creator's
- * segment for an orphan). Expected: creator_alive -1 (other namespace). */
-static pid_t fork_without_handlers(void) {
-#  if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
-  return _Fork(); /* glibc's own fork without the at-fork handlers */
-#  elif defined(__s390__) || defined(__CRIS__)
-  /* These take clone's stack first and its flags second. */
-  return (pid_t)syscall(SYS_clone, 0, SIGCHLD, 0, 0, 0);
-#  else
-  return (pid_t)syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
-#  endif
-}
-
+/* Creates a small segment and closes it (the segment stays). */
 static int make_segment(const char *name) {
   size_t shape[1] = {16};
   sma_t *a;
@@ -46,6 +28,14 @@ static int make_segment(const char *name) {
   return rc;
 }
 
+/* A child made without the at-fork handlers (glibc's _Fork(), a raw clone
+ * as Go, container runtimes and some language runtimes make) in a new pid
+ * namespace must record its own pid namespace: before issue 27 every
+ * create stat'ed /proc/self/ns/pid; now the parent's cached value leaks
+ * into the child, so the creator seems to live in the caller's namespace
+ * with a pid that means another process there (here pid 1, "alive";
+ * elsewhere a dead pid, so sma_collect() would take a live creator's
+ * segment for an orphan). Expected: creator_alive -1 (other namespace). */
 Test(map_cache_attacked, raw_clone_child_in_new_pidns_records_its_own_pidns) {
   if (geteuid() != 0) cr_skip_test("needs root for unshare(CLONE_NEWPID)");
   char name[SMA_NAME_BUF], warm[SMA_NAME_BUF];
@@ -63,7 +53,7 @@ Test(map_cache_attacked, raw_clone_child_in_new_pidns_records_its_own_pidns) {
     if (make_segment(warm) != 0) _exit(5);
     sma_unlink(warm);
     if (unshare(CLONE_NEWPID) != 0) _exit(77);
-    pid_t c = fork_without_handlers();
+    pid_t c = (pid_t)t_fork_without_handlers();
     if (c == 0) { /* pid 1 of the new namespace */
       if (make_segment(name) != 0) _exit(3);
       pid_t zero = 0;
@@ -136,10 +126,10 @@ Test(map_cache_attacked, gc_keeps_the_segment_of_a_live_creator_made_by_raw_clon
     if (unshare(CLONE_NEWPID) != 0) _exit(77);
     int ready[2];
     if (pipe(ready) != 0) _exit(6);
-    pid_t c = fork_without_handlers(); /* pid 1 of B */
+    pid_t c = (pid_t)t_fork_without_handlers(); /* pid 1 of B */
     if (c < 0) _exit(7);
     if (c == 0) {
-      pid_t g = fork_without_handlers(); /* pid 2 of B */
+      pid_t g = (pid_t)t_fork_without_handlers(); /* pid 2 of B */
       if (g == 0) {
         if (make_segment(name) == 0 && write(ready[1], "x", 1) == 1) pause();
         _exit(3);
@@ -198,7 +188,7 @@ static int pid1_without_proc(const char *name) {
   sma_free(again);
   if (!shared) return 20;
   if (unshare(CLONE_NEWPID) != 0) return 77; /* for the next child only */
-  pid_t c = fork_without_handlers();
+  pid_t c = (pid_t)t_fork_without_handlers();
   if (c == 0) {
     sma_t *mine;
     if (getpid() != 1 || sma_open(&mine, name, NULL, 0) != 0) _exit(3);
