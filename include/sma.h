@@ -85,17 +85,21 @@
  *    child may use libsma only where its C library makes malloc() safe
  *    there (for instance while no other thread of the parent can be inside
  *    malloc()); otherwise exec or use fork(). A raw clone(CLONE_NEWPID) of
- *    a pid 1 (a container's first process) is pid 1 too: on Linux 4.14 and
- *    later a pid 1 that owns the lock marks itself in a page of its own
- *    (one page, for the process's life) that every fork-style copy of the
- *    process gets zeroed (MADV_WIPEONFORK), and each take reads the mark.
- *    Where the kernel has no such page, the lock's tag holds the owner's
- *    pid namespace, read at each take (one stat of /proc, for pid 1 only;
- *    with no /proc mounted such a pid 1 bypasses the cache). (A raw clone()
- *    after setns() into another pid namespace that gets its parent's pid
- *    number there is not told apart from its parent.) A child that shares
- *    its parent's memory (vfork(), clone(CLONE_VM)) shares its caches and
- *    lock: as POSIX says of vfork(), it may only exec or _exit.
+ *    a pid 1 (a container's first process) is pid 1 too: the lock's tag
+ *    then also holds the owner's pid namespace, read at each take (one stat
+ *    of /proc, for pid 1 only; with no /proc mounted such a pid 1 bypasses
+ *    the cache). A new pid namespace numbers its processes afresh, so a raw
+ *    clone of such a clone may even get the owner's pid number: on Linux
+ *    4.14 and later the owner also marks itself in a page of its own (one
+ *    page, for the process's life) that every fork-style copy gets zeroed
+ *    (MADV_WIPEONFORK), and a take without the mark is refused. Without the
+ *    mark (an older kernel; an emulator such as qemu-user, which accepts
+ *    the advice and ignores it; a program that undoes it with
+ *    MADV_KEEPONFORK) a raw clone that gets its owner's pid number, in a
+ *    new pid namespace or after setns(), is not told apart from its owner.
+ *    A child that shares its parent's memory (vfork(), clone(CLONE_VM))
+ *    shares its caches and lock: as POSIX says of vfork(), it may only exec
+ *    or _exit.
  *
  * The mapping cache: loads of one segment in one process share one
  * mapping (sma_load(), sma_open()), so loading many slices of one array

@@ -13,11 +13,12 @@
  *    it had loaded never released theirs;
  *  - a fork() child of a pid 1 owner closed that number at the fork,
  *    whatever the program put there after closing the pidfd (a pipe here).
- * Now the owner's mark is a page that a fork-style copy gets zeroed, and
- * the library keeps no descriptor for it: each test holds for any
- * mechanism (where there is no library pidfd, the program's descriptors
- * land where they land). Plus one defect older than the change: a raw
- * clone() child that calls fork() hung in libsma's prepare handler. */
+ * It was withdrawn: pid 1 is told from such a clone by the stat of its
+ * pid namespace again, and the library keeps no descriptor for it. Each
+ * test holds for any mechanism (where there is no library pidfd, the
+ * program's descriptors land where they land). Plus one defect older than
+ * the change: a raw clone() child that calls fork() hung in libsma's
+ * prepare handler. */
 #define _GNU_SOURCE
 #include "sma.h"
 #include "support.h"

@@ -215,11 +215,15 @@ static atomic_uint_fast64_t maps_owner;
 static atomic_uint_fast64_t maps_owner_ns;
 /* 0 not registered, 1 being registered, 2 registered, 3 failed (ENOMEM). */
 static atomic_int handlers_state;
-/* With maps_owner 1 (Linux): the owner's mark, a page of its own that
- * every fork-style copy of the process (fork, _Fork, a raw clone without
- * CLONE_VM) gets zeroed (MADV_WIPEONFORK), holding 1 in the owner. It
- * spares pid 1 the stat of /proc/self/ns/pid (a path walk, ~10 us) at
- * each take. NULL: none (the stat decides). */
+/* The owner's mark (Linux): a page of its own holding 1, which every
+ * fork-style copy of the process (fork, _Fork, a raw clone without
+ * CLONE_VM) gets zeroed (MADV_WIPEONFORK). A pid namespace numbers its
+ * processes afresh, so a copy made without handlers may get its owner's
+ * pid number there (a raw clone of a raw clone(CLONE_NEWPID)): the pid
+ * tag alone would take it for the owner. NULL: no mark (the kernel or an
+ * emulator cannot make one); the pid tag, and for pid 1 its namespace,
+ * decide. The mark only ever refuses: qemu-user accepts the advice and
+ * does nothing, and a program may undo it (MADV_KEEPONFORK). */
 static _Atomic(atomic_int *) owner_mark;
 
 /* 0: not known; else the inode of /proc/self/ns/pid. */
@@ -259,11 +263,8 @@ static void cache_put(atomic_uint_fast64_t *cache, uint64_t v) {
 
 static uint64_t read_pidns(void);
 
-/* Pid 1 marks itself as it claims the lock: a page that a fork-style
- * copy of it gets zeroed, so a raw clone(CLONE_NEWPID) of it, pid 1 too,
- * finds no mark. Where the kernel has no MADV_WIPEONFORK, no mark: the
- * stat decides. A child sharing the memory (vfork, CLONE_VM) shares the
- * mark, as it shares the lock: sma.h lets it only exec or _exit. */
+/* Marks this process as the lock's owner: at its claim, and in a child
+ * at fork (its page was zeroed). Where no page can be made, no mark. */
 static void mark_owner(void) {
 #if defined(__linux__) && defined(MADV_WIPEONFORK)
   atomic_int *mark = atomic_load_explicit(&owner_mark, memory_order_acquire);
@@ -284,12 +285,11 @@ static void mark_owner(void) {
 #endif
 }
 
-/* Is the caller pid 1's owner? 1 yes; 0 no (a fork-style copy: its mark
- * was zeroed); -1 the mark cannot tell (none was made). */
-static int mark_says_owner(void) {
+/* Whether the caller's mark, if it has one, is intact: 0 for a
+ * fork-style copy of the owner, which finds its page zeroed. */
+static int mark_intact(void) {
   atomic_int *mark = atomic_load_explicit(&owner_mark, memory_order_acquire);
-  if (mark == NULL) return -1;
-  return atomic_load_explicit(mark, memory_order_acquire) == 1;
+  return mark == NULL || atomic_load_explicit(mark, memory_order_acquire) == 1;
 }
 
 static int take_if_owner(void);
@@ -319,7 +319,7 @@ static void after_fork_child(void) {
   }
   /* The lock, held across the fork by before_fork(), is this child's now. */
   uint64_t me = (uint64_t)getpid();
-  if (me == 1) mark_owner(); /* its page was zeroed by the fork */
+  mark_owner(); /* its page was zeroed by the fork */
   atomic_store_explicit(&maps_owner_ns, me == 1 ? read_pidns() : 0, memory_order_relaxed);
   atomic_store_explicit(&maps_owner, me, memory_order_release);
   pthread_mutex_unlock(&maps_lock);
@@ -337,12 +337,11 @@ static int fork_safe(void) {
   return s == 2;
 }
 
-/* Is this pid 1 the owner, not a raw clone of it into a new pid
- * namespace? Its mark says (a memory read), else its pid namespace
- * (maps_owner_ns, a stat); unknown (neither: no /proc) is no. */
+/* Is this pid 1 the owner (maps_owner_ns), not a raw clone of it into a
+ * new pid namespace? Unknown (no /proc) is no. A stat per take, for pid 1
+ * only (a container's first process): the mark cannot be trusted to tell,
+ * since it only ever refuses (see owner_mark). */
 static int owner_pidns_is_mine(void) {
-  int said = mark_says_owner();
-  if (said >= 0) return said;
   uint64_t ns = read_pidns();
   return ns != 0 && ns != SMA__PIDNS_UNKNOWN &&
          ns == atomic_load_explicit(&maps_owner_ns, memory_order_acquire);
@@ -356,13 +355,12 @@ static int take_if_owner(void) {
   /* First use: this process claims the lock before it ever takes it, so a
    * child copied after the claim sees it as another's. */
   if (owner == 0) {
-    if (me == 1) {
-      atomic_store_explicit(&maps_owner_ns, read_pidns(), memory_order_release);
-      mark_owner();
-    }
+    if (me == 1) atomic_store_explicit(&maps_owner_ns, read_pidns(), memory_order_release);
+    mark_owner();
     if (atomic_compare_exchange_strong(&maps_owner, &owner, me)) owner = me;
   }
-  if (owner != me) return SMA_EINUSE; /* a child that ran no at-fork handler */
+  if (owner != me) return SMA_EINUSE;    /* a child that ran no at-fork handler */
+  if (!mark_intact()) return SMA_EINUSE; /* such a child with the owner's pid number */
   if (me == 1 && !owner_pidns_is_mine()) return SMA_EINUSE;
   pthread_mutex_lock(&maps_lock);
   return 0;
