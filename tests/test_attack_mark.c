@@ -24,15 +24,6 @@
 
 enum { SKIP = 77, SHARED = 10, HUNG = 20 };
 
-/* A copy made without at-fork handlers (a raw clone, as _Fork()). */
-static pid_t raw_clone(unsigned long flags) {
-#  if defined(__s390x__)
-  return (pid_t)syscall(SYS_clone, 0, flags | SIGCHLD, 0, 0, 0);
-#  else
-  return (pid_t)syscall(SYS_clone, flags | SIGCHLD, 0, 0, 0, 0);
-#  endif
-}
-
 static int status_code(pid_t pid) {
   int st;
   if (pid < 0 || waitpid(pid, &st, 0) != pid) return -1;
@@ -89,13 +80,13 @@ static int grandchild_with_owner_pid(int hold) {
   void *addr = sma_data(a);
   pid_t owner = getpid();
   if (hold && sma__os_maps_lock() != 0) return 5; /* a thread of ours holds it */
-  pid_t c = raw_clone(CLONE_NEWPID);
+  pid_t c = (pid_t)t_raw_clone_newpid();
   if (c == 0) { /* pid 1 of a new namespace: bypasses, as promised */
     FILE *f = fopen("/proc/sys/kernel/ns_last_pid", "w");
     if (f == NULL) _exit(SKIP);
     fprintf(f, "%ld", (long)owner - 1);
     if (fclose(f) != 0) _exit(SKIP);
-    pid_t g = raw_clone(0); /* as _Fork() */
+    pid_t g = (pid_t)t_fork_without_handlers();
     if (g == 0) _exit(getpid() != owner ? SKIP : copy_loads(name, addr));
     _exit(status_code(g));
   }
@@ -152,7 +143,7 @@ static int pid1_owner(int mode) { /* mode bit 0: hold the lock; bit 1: keep-on-f
   if (mode & 2) keep_on_fork_everywhere();
   if (unshare(CLONE_NEWPID) != 0) return SKIP;
   if ((mode & 1) && sma__os_maps_lock() != 0) return 5;
-  pid_t c = raw_clone(0);
+  pid_t c = (pid_t)t_fork_without_handlers();
   if (c == 0) _exit(getpid() != 1 ? SKIP : copy_loads(name, addr));
   if (mode & 1) sma__os_maps_unlock();
   int rc = c < 0 ? SKIP : status_code(c);
