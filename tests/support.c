@@ -295,6 +295,13 @@ int t_segment_exists(const char *name) {
   return 1;
 }
 
+int t_segment_absent(const char *name) {
+#if defined(_WIN32)
+  for (int waited = 0; waited < 2000 && t_segment_exists(name); waited += 10) t_sleep_ms(10);
+#endif
+  return !t_segment_exists(name);
+}
+
 int t_run(const char *const *argv) { return proc_run(argv); }
 
 const char *const t_tricky_args[] = {

@@ -26,6 +26,14 @@ unsigned long t_pid(void);
 /* 1 if a segment with this name exists, 0 if not (asks the backend). */
 int t_segment_exists(const char *name);
 
+/* 1 once no segment has this name, 0 if one still does. Windows deletes a
+ * section when its last reference goes, and under Wine that release
+ * sometimes trails the last CloseHandle() by a few milliseconds (seen
+ * about once in a thousand closes, never in a plain API loop; nothing in
+ * libsma runs in the background to hold it): there the check is repeated
+ * for up to 2 s. Elsewhere it asks once. */
+int t_segment_absent(const char *name);
+
 /* Starts the helper executable with the given arguments (NULL-terminated,
  * not including the program), waits for it and returns its exit code,
  * or -1 if it could not be started or did not exit normally. */

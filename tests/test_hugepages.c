@@ -200,7 +200,7 @@ Test(hugepages, posix_full_dev_shm_with_huge_pages_is_enospc) {
   int rc;
   sma_t *a = create("full", 16 * MIB, SMA_CREATE_HUGEPAGES, &rc);
   cr_assert_eq(rc, SMA_ENOSPC, "%s", sma_err_name(rc));
-  cr_assert_eq(t_segment_exists(sma_name(a)), 0, "nothing left");
+  cr_assert(t_segment_absent(sma_name(a)), "nothing left");
   sma_free(a);
 }
 

@@ -36,6 +36,7 @@ Test(info, reports_the_record_and_the_os_state) {
   if (in.attached >= 0) cr_assert_eq(in.attached, 0);
   cr_assert_eq(sma_unlink(name), 0);
   sma_free(a);
+  cr_assert(t_segment_absent(name));
   cr_assert_eq(sma_info_get(&in, name), SMA_ENOENT);
   cr_assert_eq(sma_info_get(&in, NULL), SMA_EINVAL);
   cr_assert_eq(sma_info_get(&in, "a/b"), SMA_ENAME);
