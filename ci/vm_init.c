@@ -32,10 +32,19 @@ static void mount_or_say(const char *type, const char *dir) {
     printf("vm-init: mount %s on %s: %s\n", type, dir, strerror(errno));
 }
 
-/* Runs argv in dir; 1 if it exited 0 within the limit. */
+static double seconds_since(const struct timespec *start) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return (double)(now.tv_sec - start->tv_sec) + (double)(now.tv_nsec - start->tv_nsec) / 1e9;
+}
+
+/* Runs argv in dir; 1 if it exited 0 within the limit. It says how long
+ * the test took, so that the slow ones can be seen. */
 static int run(const char *name, const char *dir, char **argv) {
   printf("\n==== vm: %s\n", name);
   fflush(stdout);
+  struct timespec start;
+  clock_gettime(CLOCK_MONOTONIC, &start);
   pid_t pid = fork();
   if (pid == 0) {
     if (chdir(dir) != 0) _exit(126);
@@ -56,9 +65,9 @@ static int run(const char *name, const char *dir, char **argv) {
     nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL);
   }
   int ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
-  printf("vm-init: %s %s (%s %d)\n", name, ok ? "passed" : "FAILED",
+  printf("vm-init: %s %s (%s %d) after %.1f s\n", name, ok ? "passed" : "FAILED",
          WIFEXITED(status) ? "exit" : "signal",
-         WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+         WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status), seconds_since(&start));
   return ok;
 }
 

@@ -152,7 +152,7 @@ Test(hardening, noreserve_on_full_dev_shm_is_enospc_and_leaves_nothing) {
   fill_dev_shm();
   int rc = in_child(create_noreserve, "noreserve");
   cr_assert_eq(rc, 0, "child: %d (135 is SIGBUS)", rc);
-  cr_assert_eq(t_segment_exists("noreserve"), 0, "nothing left behind");
+  cr_assert(t_segment_absent("noreserve"), "nothing left behind");
   DIR *d = opendir("/dev/shm");
   int entries = 0;
   struct dirent *e;
@@ -287,10 +287,17 @@ static void race(int n, const char *const *names, int *won, int *lost, int *bad)
 }
 
 /* Regression: 8 processes creating one name at the same instant often
- * ended with two segments carrying it. Exactly one must win. */
+ * ended with two segments carrying it. Exactly one must win. 300 rounds
+ * natively; 60 under an emulator, where 2,400 emulated forks took minutes
+ * (the native System V builds run the full count). */
+#  if defined(SMA_TEST_EMULATED) || defined(SMA_TEST_ON_EMULATED_KERNEL)
+enum { RACE_ROUNDS = 60 };
+#  else
+enum { RACE_ROUNDS = 300 };
+#  endif
 Test(hardening, sysv_racing_creators_exactly_one_wins, .timeout = 900) {
   private_ipc();
-  int rounds = 300, doubled = 0, no_winner = 0;
+  int rounds = RACE_ROUNDS, doubled = 0, no_winner = 0;
   for (int r = 0; r < rounds; r++) {
     char name[SMA_NAME_BUF];
     t_name(name, sizeof name, "race");

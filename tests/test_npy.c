@@ -327,9 +327,18 @@ static void run_script(const char *mode, const char *tag) {
 
 /* np.save -> sma load -> sma cat (== str()) and sma save (== np.save's
  * bytes, np.load equal): every dtype, 0-d to 4-d, empty arrays, C and
- * Fortran order, both byte orders. */
+ * Fortran order, both byte orders. Under qemu-user and the sanitizers,
+ * where each of the thousand `sma` runs starts ten times slower, every
+ * dtype in every order and byte order still runs, in three of the seven
+ * shapes (0-d, 4-d, empty 2-d: tests/npy_interop.py); the unsanitized
+ * native builds run them all. */
+#if defined(SMA_TEST_EMULATED) || defined(SMA_TEST_SANITIZED)
+#  define ROUNDTRIP_MODE "roundtrip-few-shapes"
+#else
+#  define ROUNDTRIP_MODE "roundtrip"
+#endif
 Test(npy, numpy_files_round_trip_through_sma_for_every_dtype, .timeout = 900) {
-  run_script("roundtrip", "npyrt");
+  run_script(ROUNDTRIP_MODE, "npyrt");
 }
 
 Test(npy, saved_slices_with_negative_steps_are_numpys_slices, .timeout = 120) {
