@@ -1,0 +1,137 @@
+/* Attacks on the mapping cache's lock as it finally stands (src/unix/os.c:
+ * sma__os_maps_lock(), take_if_owner(), the at-fork handlers, the pid-1
+ * stat of /proc/self/ns/pid, the MADV_WIPEONFORK mark) and src/map_cache.c.
+ * Each test is a defect reproduced by an outside attacker; real namespaces
+ * (unshare), real children; skipped where the machine gives none (not
+ * root, not Linux, not the posix backend). */
+#include "sma.h"
+#include "support.h"
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__linux__)
+#  include <errno.h>
+#  include <sched.h>
+#  include <signal.h>
+#  include <sys/mount.h>
+#  include <sys/stat.h>
+#  include <sys/wait.h>
+#  include <unistd.h>
+
+#  ifndef CLONE_NEWPID
+#    define CLONE_NEWPID 0x20000000
+#  endif
+#  ifndef CLONE_NEWNS
+#    define CLONE_NEWNS 0x00020000
+#  endif
+int unshare(int flags); /* <sched.h> declares it only under _GNU_SOURCE */
+
+enum { SKIP = 77 };
+
+/* How many lines of /proc/self/maps map the /dev/shm file `name`; -1
+ * without /proc. */
+static int mappings_of(const char *name) {
+  FILE *f = fopen("/proc/self/maps", "r");
+  if (f == NULL) return -1;
+  char line[1024], want[SMA_NAME_BUF + 16];
+  snprintf(want, sizeof want, "/dev/shm/%s", name);
+  int n = 0;
+  while (fgets(line, sizeof line, f) != NULL) {
+    char *p = strstr(line, want);
+    if (p != NULL && (p[strlen(want)] == '\n' || p[strlen(want)] == ' ')) n++;
+  }
+  fclose(f);
+  return n;
+}
+
+/* A 64 KiB uint8 array `name`, made (create != 0) or loaded; NULL on failure. */
+static sma_t *array_of(const char *name, int create) {
+  size_t shape[1] = {1u << 16};
+  sma_t *a;
+  if (sma_new(&a, &(sma_array_desc_t){.name = name, .ndim = 1, .shape = shape,
+                                      .dtype = SMA_UINT8}) != 0)
+    return NULL;
+  if ((create ? sma_create(a, 0) : sma_load(a)) != 0) {
+    sma_free(a);
+    return NULL;
+  }
+  return a;
+}
+
+/* Runs fn in a forked child (private mount namespace, own /dev/shm and
+ * /tmp); its exit status (SKIP: the machine cannot). */
+static int in_child(int (*fn)(void)) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    alarm(60);
+    if (t_private_dev_shm("size=16m") != 0) _exit(SKIP);
+    _exit(fn());
+  }
+  int status;
+  if (pid < 0 || waitpid(pid, &status, 0) != pid) return -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* Runs fn as pid 1 of a new pid namespace (forked with handlers after
+ * unshare(CLONE_NEWPID)); its exit status. */
+static int as_pid1(int (*fn)(void)) {
+  if (unshare(CLONE_NEWPID) != 0) return SKIP;
+  pid_t pid = fork();
+  if (pid == 0) _exit(getpid() == 1 ? fn() : SKIP);
+  int status;
+  if (pid < 0 || waitpid(pid, &status, 0) != pid) return 90;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static void need_posix(void) {
+  if (strcmp(sma_backend(), "posix") != 0) cr_skip_test("counts /dev/shm mappings: posix only");
+}
+
+/* ---- 1. A pid 1 that loses /proc while it holds loads ------------------
+ * Promise (sma.h): every close releases what its load held; no mapping
+ * is leaked once every array is closed. A pid 1 proves it owns the cache
+ * by a stat of /proc/self/ns/pid at each take of the lock, including the
+ * take in release(): once /proc is gone (unmounted, hidden, a chroot or a
+ * mount namespace without it) every close of an array it loaded through
+ * the cache is refused the lock and returns 0 without dropping its
+ * reference, so the shared mapping is never unmapped, not even after
+ * /proc comes back (the table still counts the closed loads). */
+static int pid1_loses_proc(void) {
+  char name[SMA_NAME_BUF];
+  t_name(name, sizeof name, "atk-lock-p1");
+  sma_t *creator = array_of(name, 1);
+  if (creator == NULL) return 2;
+  int base = mappings_of(name);
+  if (base < 0) return SKIP;
+  sma_t *a = array_of(name, 0), *b = array_of(name, 0);
+  if (a == NULL || b == NULL) return 3;
+  if (sma_data(a) != sma_data(b)) return SKIP; /* no cache here */
+  if (mappings_of(name) != base + 1) return 4;
+  if (mount("tmpfs", "/proc", "tmpfs", 0, "size=1m") != 0) return SKIP;
+  int ra = sma_close(a), rb = sma_close(b);
+  sma_free(a);
+  sma_free(b);
+  if (umount("/proc") != 0) return 5;
+  if (ra != 0 || rb != 0) return 6;
+  int left = mappings_of(name) - base; /* /proc is back: look */
+  sma_free(creator);
+  sma_unlink(name);
+  return left == 0 ? 0 : 10 + left; /* 11: the shared mapping outlives every close */
+}
+
+static int pid1_loses_proc_run(void) { return as_pid1(pid1_loses_proc); }
+
+Test(attack_lock, pid1_that_loses_proc_releases_its_mappings_on_close) {
+  need_posix();
+  int rc = in_child(pid1_loses_proc_run);
+  if (rc == SKIP) cr_skip_test("needs root, pid and mount namespaces");
+  cr_assert_eq(rc, 0, "step %d: %s", rc,
+               rc > 10 ? "the mapping stayed after every array was closed" : "setup");
+}
+
+#else
+Test(attack_lock, needs_linux) { cr_skip_test("pid namespaces and /proc are Linux's"); }
+#endif
