@@ -14,6 +14,7 @@
 
 #if defined(__linux__)
 #  include <errno.h>
+#  include <pthread.h>
 #  include <sched.h>
 #  include <signal.h>
 #  include <sys/mount.h>
@@ -130,6 +131,66 @@ Test(attack_lock, pid1_that_loses_proc_releases_its_mappings_on_close) {
   if (rc == SKIP) cr_skip_test("needs root, pid and mount namespaces");
   cr_assert_eq(rc, 0, "step %d: %s", rc,
                rc > 10 ? "the mapping stayed after every array was closed" : "setup");
+}
+
+/* ---- 2. A program's own at-fork handler that calls libsma ---------------
+ * Promise (sma.h): the library never deadlocks; any thread may fork while
+ * others are inside libsma. libsma's prepare handler (before_fork) holds
+ * the mapping cache's lock, a plain mutex, across the fork. POSIX runs
+ * prepare handlers in the reverse order of their registration and parent
+ * handlers in order, so a handler the program registered before libsma's
+ * first use runs its prepare part after libsma has taken the lock, and its
+ * parent part before libsma lets it go: a sma_close() (or a load) there
+ * waits on the lock its own thread holds, and fork() never returns. */
+static sma_t *handler_drops; /* closed by the program's handler */
+static void program_handler(void) {
+  if (handler_drops != NULL) {
+    sma_close(handler_drops);
+    sma_free(handler_drops);
+    handler_drops = NULL;
+  }
+}
+
+static int fork_with_program_handler(int in_prepare) {
+  /* Registered before this process first uses libsma. */
+  if (pthread_atfork(in_prepare ? program_handler : NULL, in_prepare ? NULL : program_handler,
+                     NULL) != 0)
+    return SKIP;
+  char name[SMA_NAME_BUF];
+  t_name(name, sizeof name, "atk-lock-atfork");
+  sma_t *creator = array_of(name, 1);
+  if (creator == NULL) return 2;
+  sma_t *kept = array_of(name, 0);
+  handler_drops = array_of(name, 0);
+  if (kept == NULL || handler_drops == NULL) return 3;
+  alarm(5); /* a fork that never returns ends here, by SIGALRM */
+  pid_t pid = fork();
+  if (pid == 0) _exit(0);
+  alarm(0);
+  if (pid < 0 || waitpid(pid, NULL, 0) != pid) return 4;
+  sma_free(kept);
+  sma_free(creator);
+  sma_unlink(name);
+  return 0;
+}
+
+static int prepare_handler_run(void) { return fork_with_program_handler(1); }
+static int parent_handler_run(void) { return fork_with_program_handler(0); }
+
+Test(attack_lock, a_prepare_handler_registered_first_may_close_an_array) {
+  int rc = in_child(prepare_handler_run);
+  if (rc == SKIP) cr_skip_test("needs a private /dev/shm (root)");
+  cr_assert_eq(rc, 0, "%s (status %d)",
+               rc == 128 + SIGALRM ? "fork() deadlocked in the program's prepare handler" : "setup",
+               rc);
+}
+
+Test(attack_lock, a_parent_handler_registered_first_may_close_an_array) {
+  int rc = in_child(parent_handler_run);
+  if (rc == SKIP) cr_skip_test("needs a private /dev/shm (root)");
+  cr_assert_eq(rc, 0, "%s (status %d)",
+               rc == 128 + SIGALRM ? "fork() deadlocked in the program's parent handler" : "setup",
+               rc);
 }
 
 #else
