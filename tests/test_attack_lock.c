@@ -133,6 +133,55 @@ Test(attack_lock, pid1_that_loses_proc_releases_its_mappings_on_close) {
                rc > 10 ? "the mapping stayed after every array was closed" : "setup");
 }
 
+/* The same on System V, where the leaked attach is worse: the segment,
+ * removed by sma_unlink(), stays in the kernel (key 0, nattch 1) for as
+ * long as the pid 1 (a container's first process) lives. Counts the
+ * segments of a private IPC namespace in /proc/sysvipc/shm. */
+static int sysv_segments_here(void) {
+  FILE *f = fopen("/proc/sysvipc/shm", "r");
+  if (f == NULL) return -1;
+  char line[512];
+  int n = -1; /* the header */
+  while (fgets(line, sizeof line, f) != NULL) n++;
+  fclose(f);
+  return n;
+}
+
+static int pid1_loses_proc_sysv(void) {
+  if (t_private_ipc() != 0) return SKIP;
+  char name[SMA_NAME_BUF];
+  t_name(name, sizeof name, "atk-lock-p1v");
+  sma_t *creator = array_of(name, 1);
+  if (creator == NULL) return 2;
+  sma_t *a = array_of(name, 0), *b = array_of(name, 0);
+  if (a == NULL || b == NULL) return 3;
+  if (sma_data(a) != sma_data(b)) return SKIP; /* no cache here */
+  if (mount("tmpfs", "/proc", "tmpfs", 0, "size=1m") != 0) return SKIP;
+  int ra = sma_close(a), rb = sma_close(b);
+  sma_free(a);
+  sma_free(b);
+  if (umount("/proc") != 0) return 5;
+  if (ra != 0 || rb != 0) return 6;
+  sma_free(creator);
+  if (sma_unlink(name) != 0) return 7;
+  int left = sysv_segments_here();
+  if (left < 0) return SKIP;
+  return left == 0 ? 0 : 10 + left; /* 11: the removed segment stays attached */
+}
+
+static int pid1_loses_proc_sysv_run(void) { return as_pid1(pid1_loses_proc_sysv); }
+
+Test(attack_lock, pid1_that_loses_proc_detaches_a_removed_sysv_segment) {
+#  if !defined(SMA_BACKEND_sysv)
+  cr_skip_test("System V backend only");
+#  endif
+  int rc = in_child(pid1_loses_proc_sysv_run);
+  if (rc == SKIP) cr_skip_test("needs root, pid, mount and IPC namespaces");
+  cr_assert_eq(rc, 0, "step %d: %s", rc,
+               rc > 10 ? "the removed segment stayed attached after every array was closed"
+                       : "setup");
+}
+
 /* ---- 2. A program's own at-fork handler that calls libsma ---------------
  * Promise (sma.h): the library never deadlocks; any thread may fork while
  * others are inside libsma. libsma's prepare handler (before_fork) holds
