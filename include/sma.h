@@ -67,39 +67,44 @@
  *    library's first use of them) hold the mapping cache's lock across the
  *    fork, so the child's table is consistent and never locked by a thread
  *    it lacks, and make the child read its pid namespace and start time
- *    afresh. The child keeps the arrays it inherited loaded (their mappings
- *    are its own too); it must not use an object that another thread of the
- *    parent was changing during the fork. A child made by a raw clone() or
- *    _Fork() runs no handler, and libsma never waits there (nor in its
- *    at-fork handlers, should it fork() in turn) for a lock of its own that
- *    a thread of the parent may have held: the pid tags above keep it from
- *    using its parent's caches, and the mapping cache's lock is tagged with
- *    the pid of the process that owns it (checked, an atomic read, before
- *    the lock is taken), so such a child, and any child it forks, bypasses
- *    the cache: its loads map afresh, and closing an array it inherited
- *    loaded leaves the mapping shared with its other inherited arrays in
- *    place (freed when it exits or execs). libsma does call malloc(),
- *    free() and, for a read-only open that meets a lease, fopen(): POSIX
- *    promises such a child only async-signal-safe functions, and glibc
- *    resets its malloc's locks in fork() but not in _Fork(), so a _Fork()
- *    child may use libsma only where its C library makes malloc() safe
- *    there (for instance while no other thread of the parent can be inside
- *    malloc()); otherwise exec or use fork(). A raw clone(CLONE_NEWPID) of
- *    a pid 1 (a container's first process) is pid 1 too: the lock's tag
- *    then also holds the owner's pid namespace, read at each take (one stat
- *    of /proc, for pid 1 only; with no /proc mounted such a pid 1 bypasses
- *    the cache). A new pid namespace numbers its processes afresh, so a raw
- *    clone of such a clone may even get the owner's pid number: on Linux
- *    4.14 and later the owner also marks itself in a page of its own (one
- *    page, for the process's life) that every fork-style copy gets zeroed
- *    (MADV_WIPEONFORK), and a take without the mark is refused. Without the
- *    mark (an older kernel; an emulator such as qemu-user, which accepts
- *    the advice and ignores it; a program that undoes it with
- *    MADV_KEEPONFORK) a raw clone that gets its owner's pid number, in a
- *    new pid namespace or after setns(), is not told apart from its owner.
- *    A child that shares its parent's memory (vfork(), clone(CLONE_VM))
- *    shares its caches and lock: as POSIX says of vfork(), it may only exec
- *    or _exit.
+ *    afresh. The program's own at-fork handlers may call libsma, whether
+ *    registered before or after libsma's. The child keeps the arrays it
+ *    inherited loaded (their mappings are its own too); it must not use an
+ *    object that another thread of the parent was changing during the fork.
+ *    A child made by a raw clone() or _Fork() runs no handler, and libsma
+ *    never waits there (nor in its at-fork handlers, should it fork() in
+ *    turn) for a lock of its own that a thread of the parent may have held:
+ *    the pid tags above keep it from using its parent's caches, and the
+ *    mapping cache's lock is tagged with the pid of the process that owns it
+ *    (checked, an atomic read, before the lock is taken), so such a child,
+ *    and any child it forks, bypasses the cache: its loads map afresh, and
+ *    closing an array it inherited loaded leaves the mapping shared with its
+ *    other inherited arrays in place (freed when it exits or execs). libsma
+ *    does call malloc(), free() and, for a read-only open that meets a
+ *    lease, fopen(): POSIX promises such a child only async-signal-safe
+ *    functions, and glibc resets its malloc's locks in fork() but not in
+ *    _Fork(), so a _Fork() child may use libsma only where its C library
+ *    makes malloc() safe there (for instance while no other thread of the
+ *    parent can be inside malloc()); otherwise exec or use fork(). A raw
+ *    clone(CLONE_NEWPID) of a pid 1 (a container's first process) is pid 1
+ *    too: the lock's tag then also holds the owner's pid namespace, read at
+ *    each take (one stat of /proc, for pid 1 only; with no /proc mounted
+ *    such a pid 1 bypasses the cache, and its closes still release what its
+ *    earlier loads held, taking the lock if it is free within about 10 ms).
+ *    A new pid namespace numbers its processes afresh, so a raw clone of
+ *    such a clone may even get the owner's pid number: on Linux 4.14 and
+ *    later the owner also marks itself in a page of its own (one page, for
+ *    the process's life) that every fork-style copy gets zeroed
+ *    (MADV_WIPEONFORK), and a take without the mark is refused; where the
+ *    kernel has marks but the page cannot be had (no memory, RLIMIT_AS), the
+ *    process does not own the cache until it can (its loads map afresh).
+ *    Without the mark (an older kernel; an emulator such as qemu-user, which
+ *    accepts the advice and ignores it; a program that undoes it with
+ *    MADV_KEEPONFORK) a raw clone that gets its owner's pid number (in a new
+ *    pid namespace, after setns(), or once the owner has exited and its
+ *    number is reused) is not told apart from its owner. A child that shares
+ *    its parent's memory (vfork(), clone(CLONE_VM)) shares its caches and
+ *    lock: as POSIX says of vfork(), it may only exec or _exit.
  *
  * The mapping cache: loads of one segment in one process share one
  * mapping (sma_load(), sma_open()), so loading many slices of one array

@@ -119,7 +119,7 @@ static int check_held(const sma__map_t *m, const char *name, sma__record_t *rec,
 }
 
 static void release(sma__map_t *m, int *os_err, int *rc) {
-  if (sma__os_maps_lock() != 0) return; /* the parent's table: kept as is */
+  if (sma__os_maps_lock_to_release() != 0) return; /* the parent's table: kept as is */
   bool last = --m->refs == 0;
   if (last) {
     for (sma__map_t **p = &maps; *p != NULL; p = &(*p)->next)

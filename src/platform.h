@@ -177,6 +177,12 @@ int sma__os_identify(const char *name, int readonly, uint64_t ident[2], size_t *
  * thread of its parent held the lock. Then the caller must not touch the
  * table (the cache is bypassed). */
 int sma__os_maps_lock(void);
+/* As sma__os_maps_lock(), for a release (dropping a load's reference):
+ * where the backend cannot tell whether this process owns the table (a
+ * Linux pid 1 without /proc), it takes the lock if it is free within a
+ * bounded wait, so that an owner's closes still release; a copy finds it
+ * free only if its table is consistent. */
+int sma__os_maps_lock_to_release(void);
 void sma__os_maps_unlock(void);
 
 /* Copies n bytes at `offset` of an opened segment into buf through a call

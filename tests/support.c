@@ -302,6 +302,26 @@ int t_segment_absent(const char *name) {
   return !t_segment_exists(name);
 }
 
+int t_shm_mappings(const char *name) {
+#if defined(__linux__)
+  FILE *f = fopen("/proc/self/maps", "r");
+  if (f == NULL) return -1;
+  char line[1024], want[SMA_NAME_BUF + 16];
+  snprintf(want, sizeof want, "/dev/shm/%s", name);
+  size_t len = strlen(want);
+  int n = 0;
+  while (fgets(line, sizeof line, f) != NULL) {
+    char *p = strstr(line, want);
+    n += p != NULL && (p[len] == '\n' || p[len] == ' ');
+  }
+  fclose(f);
+  return n;
+#else
+  (void)name;
+  return -1;
+#endif
+}
+
 int t_run(const char *const *argv) { return proc_run(argv); }
 
 const char *const t_tricky_args[] = {

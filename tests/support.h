@@ -34,6 +34,11 @@ int t_segment_exists(const char *name);
  * for up to 2 s. Elsewhere it asks once. */
 int t_segment_absent(const char *name);
 
+/* How many lines of /proc/self/maps map the /dev/shm file `name` (the name
+ * itself, not a longer one it begins); -1 where that cannot be read (no
+ * /proc, not Linux). */
+int t_shm_mappings(const char *name);
+
 /* Starts the helper executable with the given arguments (NULL-terminated,
  * not including the program), waits for it and returns its exit code,
  * or -1 if it could not be started or did not exit normally. */

@@ -32,28 +32,12 @@ int unshare(int flags); /* <sched.h> declares it only under _GNU_SOURCE */
 
 enum { SKIP = 77 };
 
-/* How many lines of /proc/self/maps map the /dev/shm file `name`; -1
- * without /proc. */
-static int mappings_of(const char *name) {
-  FILE *f = fopen("/proc/self/maps", "r");
-  if (f == NULL) return -1;
-  char line[1024], want[SMA_NAME_BUF + 16];
-  snprintf(want, sizeof want, "/dev/shm/%s", name);
-  int n = 0;
-  while (fgets(line, sizeof line, f) != NULL) {
-    char *p = strstr(line, want);
-    if (p != NULL && (p[strlen(want)] == '\n' || p[strlen(want)] == ' ')) n++;
-  }
-  fclose(f);
-  return n;
-}
-
 /* A 64 KiB uint8 array `name`, made (create != 0) or loaded; NULL on failure. */
 static sma_t *array_of(const char *name, int create) {
   size_t shape[1] = {1u << 16};
   sma_t *a;
-  if (sma_new(&a, &(sma_array_desc_t){.name = name, .ndim = 1, .shape = shape,
-                                      .dtype = SMA_UINT8}) != 0)
+  if (sma_new(&a, &(sma_array_desc_t){
+                      .name = name, .ndim = 1, .shape = shape, .dtype = SMA_UINT8}) != 0)
     return NULL;
   if ((create ? sma_create(a, 0) : sma_load(a)) != 0) {
     sma_free(a);
@@ -105,19 +89,19 @@ static int pid1_loses_proc(void) {
   t_name(name, sizeof name, "atk-lock-p1");
   sma_t *creator = array_of(name, 1);
   if (creator == NULL) return 2;
-  int base = mappings_of(name);
+  int base = t_shm_mappings(name);
   if (base < 0) return SKIP;
   sma_t *a = array_of(name, 0), *b = array_of(name, 0);
   if (a == NULL || b == NULL) return 3;
   if (sma_data(a) != sma_data(b)) return SKIP; /* no cache here */
-  if (mappings_of(name) != base + 1) return 4;
+  if (t_shm_mappings(name) != base + 1) return 4;
   if (mount("tmpfs", "/proc", "tmpfs", 0, "size=1m") != 0) return SKIP;
   int ra = sma_close(a), rb = sma_close(b);
   sma_free(a);
   sma_free(b);
   if (umount("/proc") != 0) return 5;
   if (ra != 0 || rb != 0) return 6;
-  int left = mappings_of(name) - base; /* /proc is back: look */
+  int left = t_shm_mappings(name) - base; /* /proc is back: look */
   sma_free(creator);
   sma_unlink(name);
   return left == 0 ? 0 : 10 + left; /* 11: the shared mapping outlives every close */
@@ -360,6 +344,10 @@ static int pid_reuse_init(void) {
 static int pid_reuse_run(void) { return as_pid1(pid_reuse_init); }
 
 Test(attack_lock, a_raw_clone_with_its_dead_owners_pid_does_not_use_the_table) {
+#  if defined(SMA_TEST_EMULATED)
+  cr_skip_test("qemu-user ignores MADV_WIPEONFORK: without the mark, a copy that gets its "
+               "owner's pid number is not told apart (a documented limit, sma.h)");
+#  endif
   int rc = in_child(pid_reuse_run);
   if (rc == SKIP) cr_skip_test("needs root, pid namespaces, ns_last_pid, the cache");
   cr_assert_eq(rc, 0, "step %d: %s", rc,

@@ -59,18 +59,8 @@ static sma_t *load(const char *name, const sma_slice_t *slice, size_t nslice) {
 /* Whether /proc/self/maps shows a mapping of the /dev/shm file `name`: 1
  * yes, 0 no, -1 cannot tell (no /proc, not Linux). */
 static int mapped_here(const char *name) {
-  FILE *f = fopen("/proc/self/maps", "r");
-  if (f == NULL) return -1;
-  char line[1024], want[SMA_NAME_BUF + 16];
-  snprintf(want, sizeof want, "/dev/shm/%s", name);
-  int found = 0;
-  while (!found && fgets(line, sizeof line, f) != NULL) {
-    char *p = strstr(line, want);
-    /* the name itself, not a longer one it begins ("x" vs "x2") */
-    found = p != NULL && (p[strlen(want)] == '\n' || p[strlen(want)] == ' ');
-  }
-  fclose(f);
-  return found;
+  int n = t_shm_mappings(name);
+  return n > 0 ? 1 : n;
 }
 
 static void need_maps(void) {

@@ -264,24 +264,32 @@ static void cache_put(atomic_uint_fast64_t *cache, uint64_t v) {
 static uint64_t read_pidns(void);
 
 /* Marks this process as the lock's owner: at its claim, and in a child
- * at fork (its page was zeroed). Where no page can be made, no mark. */
-static void mark_owner(void) {
+ * at fork (its page was zeroed). 1 marked; 0 where this kernel (before
+ * 4.14) has no MADV_WIPEONFORK, so no process has a mark (documented);
+ * -1 where it has but the page cannot be had now (no memory, RLIMIT_AS):
+ * then the process must not own the lock, or a copy of it that gets its
+ * pid number (pid reuse, a new namespace) would pass for it. */
+static int mark_owner(void) {
 #if defined(__linux__) && defined(MADV_WIPEONFORK)
   atomic_int *mark = atomic_load_explicit(&owner_mark, memory_order_acquire);
   if (mark == NULL) {
     long page = sysconf(_SC_PAGESIZE);
     size_t size = page > 0 ? (size_t)page : 4096;
     void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED) return;
+    if (p == MAP_FAILED) return -1;
     if (madvise(p, size, MADV_WIPEONFORK) != 0) {
+      int unknown_advice = errno == EINVAL;
       munmap(p, size);
-      return;
+      return unknown_advice ? 0 : -1;
     }
     atomic_int *none = NULL;
     if (!atomic_compare_exchange_strong(&owner_mark, &none, (atomic_int *)p)) munmap(p, size);
     mark = atomic_load_explicit(&owner_mark, memory_order_acquire);
   }
   atomic_store_explicit(mark, 1, memory_order_release);
+  return 1;
+#else
+  return 0;
 #endif
 }
 
@@ -292,20 +300,29 @@ static int mark_intact(void) {
   return mark == NULL || atomic_load_explicit(mark, memory_order_acquire) == 1;
 }
 
-static int take_if_owner(void);
+static int take_if_owner(int releasing);
 
-/* Whether this thread's fork() took the lock in before_fork(): only the
- * owner does. A copy made by _Fork() or a raw clone() that forks must
- * not wait for a lock a thread of its parent may have held. */
+/* Whether this thread's fork() holds the lock, from before_fork() to the
+ * handler after it: only the owner's does. A copy made by _Fork() or a raw
+ * clone() that forks must not wait for a lock a thread of its parent may
+ * have held. */
 static _Thread_local int fork_took_lock;
+/* Takes by this thread while its fork() holds the lock: a handler the
+ * program registered before libsma's runs its prepare part after
+ * before_fork() and its parent and child parts before libsma's, and may
+ * call libsma; the lock is its thread's already, so such a take counts
+ * here instead of waiting on itself. */
+static _Thread_local int takes_within_fork;
 /* maps_owner of a child forked by a process that did not own the table:
  * no pid, so the table (another process's copy, maybe mid-update) is
  * never used there and never claimed afresh. */
 #define MAPS_DISOWNED UINT64_MAX
 
-static void before_fork(void) { fork_took_lock = take_if_owner() == 0; }
+static void before_fork(void) { fork_took_lock = take_if_owner(0) == 0; }
 static void after_fork_parent(void) {
-  if (fork_took_lock) pthread_mutex_unlock(&maps_lock);
+  if (!fork_took_lock) return;
+  fork_took_lock = 0;
+  pthread_mutex_unlock(&maps_lock);
 }
 static void after_fork_child(void) {
   /* A child made after unshare(CLONE_NEWPID), or after setns() into
@@ -317,11 +334,14 @@ static void after_fork_child(void) {
     atomic_store_explicit(&maps_owner, MAPS_DISOWNED, memory_order_release);
     return;
   }
-  /* The lock, held across the fork by before_fork(), is this child's now. */
+  /* The lock, held across the fork by before_fork(), is this child's now,
+   * unless it cannot be marked as its owner (its page was zeroed by the
+   * fork; a new one only where the parent had none). */
   uint64_t me = (uint64_t)getpid();
-  mark_owner(); /* its page was zeroed by the fork */
+  uint64_t owner = mark_owner() < 0 ? MAPS_DISOWNED : me;
   atomic_store_explicit(&maps_owner_ns, me == 1 ? read_pidns() : 0, memory_order_relaxed);
-  atomic_store_explicit(&maps_owner, me, memory_order_release);
+  atomic_store_explicit(&maps_owner, owner, memory_order_release);
+  fork_took_lock = 0;
   pthread_mutex_unlock(&maps_lock);
 }
 
@@ -337,41 +357,87 @@ static int fork_safe(void) {
   return s == 2;
 }
 
+/* Who owns the lock, as this process can tell. */
+typedef enum { NOT_OWNER, OWNER, UNPROVEN } ownership_t;
+
 /* Is this pid 1 the owner (maps_owner_ns), not a raw clone of it into a
- * new pid namespace? Unknown (no /proc) is no. A stat per take, for pid 1
- * only (a container's first process): the mark cannot be trusted to tell,
- * since it only ever refuses (see owner_mark). */
-static int owner_pidns_is_mine(void) {
+ * new pid namespace? A stat per take, for pid 1 only (a container's first
+ * process): the mark cannot be trusted to tell, since it only ever refuses
+ * (see owner_mark). Without /proc, now or at the claim, it cannot tell. */
+static ownership_t pid1_ownership(void) {
   uint64_t ns = read_pidns();
-  return ns != 0 && ns != SMA__PIDNS_UNKNOWN &&
-         ns == atomic_load_explicit(&maps_owner_ns, memory_order_acquire);
+  uint64_t owner_ns = atomic_load_explicit(&maps_owner_ns, memory_order_acquire);
+  if (ns == 0 || ns == SMA__PIDNS_UNKNOWN || owner_ns == 0 || owner_ns == SMA__PIDNS_UNKNOWN)
+    return UNPROVEN;
+  return ns == owner_ns ? OWNER : NOT_OWNER;
 }
 
-/* Takes the lock if this process owns it (claiming it at first use);
- * SMA_EINUSE without waiting otherwise. */
-static int take_if_owner(void) {
+/* Whether this process owns the lock, claiming it at first use. */
+static ownership_t ownership(void) {
   uint64_t me = (uint64_t)getpid();
   uint_fast64_t owner = atomic_load_explicit(&maps_owner, memory_order_acquire);
   /* First use: this process claims the lock before it ever takes it, so a
-   * child copied after the claim sees it as another's. */
+   * child copied after the claim sees it as another's. Not without its
+   * mark where marks exist: claimed again at a later take. */
   if (owner == 0) {
     if (me == 1) atomic_store_explicit(&maps_owner_ns, read_pidns(), memory_order_release);
-    mark_owner();
+    if (mark_owner() < 0) return NOT_OWNER;
     if (atomic_compare_exchange_strong(&maps_owner, &owner, me)) owner = me;
   }
-  if (owner != me) return SMA_EINUSE;    /* a child that ran no at-fork handler */
-  if (!mark_intact()) return SMA_EINUSE; /* such a child with the owner's pid number */
-  if (me == 1 && !owner_pidns_is_mine()) return SMA_EINUSE;
-  pthread_mutex_lock(&maps_lock);
+  if (owner != me) return NOT_OWNER;    /* a child that ran no at-fork handler */
+  if (!mark_intact()) return NOT_OWNER; /* such a child with the owner's pid number */
+  return me == 1 ? pid1_ownership() : OWNER;
+}
+
+/* For a release where ownership cannot be proven: the lock if it is free
+ * within about 10 ms, else 0. The owner (a pid 1 that lost /proc) then
+ * still drops what its loads held; its other threads hold the lock only
+ * for a table operation, and as it cannot prove ownership it loads nothing
+ * through the table meanwhile. A copy of the owner that passes every other
+ * check finds the lock free only if no thread held it when it was copied:
+ * its copy of the table is then consistent and its own, as are the
+ * mappings it names; if the lock was copied held, it gives up (nothing
+ * released) rather than wait for a thread it lacks. */
+static int take_within_bound(void) {
+  for (int tries = 0; tries < 1000; tries++) {
+    if (pthread_mutex_trylock(&maps_lock) == 0) return 1;
+    nanosleep(&(struct timespec){0, 10 * 1000}, NULL);
+  }
   return 0;
+}
+
+/* Takes the lock if this process owns it (claiming it at first use), or,
+ * releasing, if it cannot tell and the lock is free; SMA_EINUSE without
+ * waiting otherwise. */
+static int take_if_owner(int releasing) {
+  if (fork_took_lock) { /* a handler of the program, within this thread's fork */
+    takes_within_fork++;
+    return 0;
+  }
+  switch (ownership()) {
+  case OWNER: pthread_mutex_lock(&maps_lock); return 0;
+  case UNPROVEN: return releasing && take_within_bound() ? 0 : SMA_EINUSE;
+  default: return SMA_EINUSE;
+  }
 }
 
 int sma__os_maps_lock(void) {
   fork_safe();
-  return take_if_owner();
+  return take_if_owner(0);
 }
 
-void sma__os_maps_unlock(void) { pthread_mutex_unlock(&maps_lock); }
+int sma__os_maps_lock_to_release(void) {
+  fork_safe();
+  return take_if_owner(1);
+}
+
+void sma__os_maps_unlock(void) {
+  if (takes_within_fork > 0) {
+    takes_within_fork--;
+    return;
+  }
+  pthread_mutex_unlock(&maps_lock);
+}
 
 static uint64_t read_pidns(void) {
 #if defined(__linux__)

@@ -29,6 +29,8 @@ int sma__os_maps_lock(void) {
   AcquireSRWLockExclusive(&maps_lock);
   return 0;
 }
+int sma__os_maps_lock_to_release(void) { return sma__os_maps_lock(); }
+
 void sma__os_maps_unlock(void) { ReleaseSRWLockExclusive(&maps_lock); }
 
 uint64_t sma__os_pid(void) { return (uint64_t)GetCurrentProcessId(); }
