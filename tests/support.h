@@ -20,6 +20,17 @@ void t_name(char *buf, size_t cap, const char *tag);
  * 13 random characters. Tags are short and unique per test. */
 void t_prefix(char *buf, size_t cap, const char *tag);
 
+/* How many rounds a loop that repeats a race or a load for confidence
+ * runs: `native` natively, a fifth of it (at least 1) where the suite runs
+ * under an emulator (qemu-user, or a kernel under qemu-system), where a
+ * round costs many times its native time. The native configurations run
+ * the full count. */
+#if defined(SMA_TEST_EMULATED) || defined(SMA_TEST_ON_EMULATED_KERNEL)
+#  define T_ROUNDS(native) ((native) / 5 > 0 ? (native) / 5 : 1)
+#else
+#  define T_ROUNDS(native) (native)
+#endif
+
 /* This process's id. */
 unsigned long t_pid(void);
 

@@ -86,7 +86,7 @@ static int init_role(void) {
   pthread_t t[3];
   for (int i = 0; i < 3; i++) pthread_create(&t[i], NULL, spinner, NULL);
   int hung = 0;
-  for (int i = 0; i < 200 && hung == 0; i++) {
+  for (int i = 0; i < T_ROUNDS(200) && hung == 0; i++) {
     long pid = t_raw_clone_newpid();
     if (pid == 0) {
       signal(SIGALRM, on_alarm);

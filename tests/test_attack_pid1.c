@@ -206,7 +206,7 @@ static int role_deadlock(void) {
   }
   start_busy_table();
   int hung = 0;
-  for (int i = 0; i < 300 && hung == 0; i++) {
+  for (int i = 0; i < T_ROUNDS(300) && hung == 0; i++) {
     long pid = t_raw_clone_newpid();
     if (pid == 0) {
       signal(SIGALRM, on_alarm);
@@ -323,7 +323,7 @@ static int role_fork_in_raw_child(void) {
   if (sma_open(&held, seg_name, NULL, 0) != 0) return R_SETUP;
   start_busy_table();
   int hung_in_libsma = 0;
-  for (int i = 0; i < 300 && hung_in_libsma == 0; i++) {
+  for (int i = 0; i < T_ROUNDS(300) && hung_in_libsma == 0; i++) {
     int p[2];
     if (pipe(p) != 0) break;
     long pid = t_fork_without_handlers();

@@ -287,17 +287,10 @@ static void race(int n, const char *const *names, int *won, int *lost, int *bad)
 }
 
 /* Regression: 8 processes creating one name at the same instant often
- * ended with two segments carrying it. Exactly one must win. 300 rounds
- * natively; 60 under an emulator, where 2,400 emulated forks took minutes
- * (the native System V builds run the full count). */
-#  if defined(SMA_TEST_EMULATED) || defined(SMA_TEST_ON_EMULATED_KERNEL)
-enum { RACE_ROUNDS = 60 };
-#  else
-enum { RACE_ROUNDS = 300 };
-#  endif
+ * ended with two segments carrying it. Exactly one must win. */
 Test(hardening, sysv_racing_creators_exactly_one_wins, .timeout = 900) {
   private_ipc();
-  int rounds = RACE_ROUNDS, doubled = 0, no_winner = 0;
+  int rounds = T_ROUNDS(300), doubled = 0, no_winner = 0;
   for (int r = 0; r < rounds; r++) {
     char name[SMA_NAME_BUF];
     t_name(name, sizeof name, "race");

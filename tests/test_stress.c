@@ -50,7 +50,7 @@ static int count_stress(const sma_info_t *in, void *user) {
 
 Test(stress, processes_create_write_check_unlink, .timeout = 600) {
   proc_job_t job;
-  job.cycles = 1000 * scale();
+  job.cycles = T_ROUNDS(1000) * scale();
   for (int p = 0; p < PROCS; p++)
     snprintf(job.files[p], sizeof job.files[p], "stress-%d-%d.txt", (int)t_pid(), p);
   cr_assert_eq(t_run_threads(PROCS, run_one_process, &job), 0,
@@ -95,7 +95,7 @@ static int build_many(void *arg, int index) {
 }
 
 Test(stress, threads_build_unique_names, .timeout = 600) {
-  name_job_t job = {100000 * scale(), NULL};
+  name_job_t job = {T_ROUNDS(100000) * scale(), NULL};
   size_t total = (size_t)THREADS * (size_t)job.per_thread;
   job.names = calloc(total, SLOT);
   cr_assert_not_null(job.names);
