@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The README's test command. With no argument: installs what the build
 # needs (ci/install_deps.sh: Debian, as root), then builds and runs every
-# test configuration below, in order, stopping at the first failure.
+# test configuration below, in order, stopping at the first failure; the
+# two that share nothing with the others (the s390x VM, Wine) run beside
+# them (see `beside` at the end).
 #
 #   bash ci/test.sh               # everything (what .ci/run does)
 #   bash ci/test.sh --list        # the configurations, one a line
@@ -406,18 +408,57 @@ case "${1:-}" in
   --list) printf '%s\n' "${configs[@]}"; exit 0 ;;
   -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 esac
-if [ $# -eq 0 ]; then
-  step "install build and test dependencies"
-  bash ci/install_deps.sh
-  set -- "${configs[@]}"
+# Configurations that share nothing with the others run beside them in a
+# full run: the s390x VM has a kernel of its own, and Wine its own
+# namespace of sections and its own prefix (no /dev/shm names, System V
+# segments or libsma index of the host's). On 2 cores the native suites
+# leave about half the CPU idle (children waited for, the MPI tests run
+# one at a time), which these two fill. Their output is printed, in one
+# piece, once the others are done.
+beside=(s390x-sysv mingw-win32)
+
+# run_configs NAME...: runs each in turn, stopping at the first failure,
+# then prints each one's wall time (the run's budget, CI: 30 min on 2
+# cores, can be seen and kept).
+run_configs() {
+  local name started timings=()
+  for name in "$@"; do
+    started=$SECONDS
+    run_config "$name"
+    timings+=("$(printf '%5d s  %s' $((SECONDS - started)) "$name")")
+  done
+  step "wall time per configuration: $*"
+  printf '%s\n' "${timings[@]}"
+}
+
+if [ $# -gt 0 ]; then
+  run_configs "$@"
+  step "passed: $* ($SECONDS s in all)"
+  exit 0
 fi
-# Each configuration's wall time, so that the run's budget (CI: 30 min on
-# 2 cores) can be seen and kept.
-timings=()
-for name in "$@"; do
-  started=$SECONDS
-  run_config "$name"
-  timings+=("$(printf '%5d s  %s' $((SECONDS - started)) "$name")")
+
+step "install build and test dependencies"
+bash ci/install_deps.sh
+mkdir -p "$root"
+beside_log=$root/beside.log
+step "${beside[*]}: started beside the others (their output follows theirs)"
+set -m # the lane gets a process group of its own, ended with the run
+run_configs "${beside[@]}" < /dev/null > "$beside_log" 2>&1 &
+beside_pid=$!
+set +m
+trap 'kill -- "-$beside_pid" 2>/dev/null || true' EXIT
+rest=()
+for name in "${configs[@]}"; do
+  [[ " ${beside[*]} " == *" $name "* ]] || rest+=("$name")
 done
-step "passed: $* (wall time per configuration below, $SECONDS s in all)"
-printf '%s\n' "${timings[@]}"
+run_configs "${rest[@]}"
+beside_rc=0
+wait "$beside_pid" || beside_rc=$?
+trap - EXIT
+step "${beside[*]}: what they printed"
+cat "$beside_log"
+if [ "$beside_rc" -ne 0 ]; then
+  step "FAILED: ${beside[*]} (exit $beside_rc; their output above)"
+  exit "$beside_rc"
+fi
+step "passed: every configuration ($SECONDS s in all)"
