@@ -87,6 +87,18 @@ static void need_posix(void) {
  * the cache is refused the lock and returns 0 without dropping its
  * reference, so the shared mapping is never unmapped, not even after
  * /proc comes back (the table still counts the closed loads). */
+/* Closes and frees a and b, two loads sharing one mapping, while an
+ * empty tmpfs hides /proc, then shows /proc again: 0, SKIP where /proc
+ * cannot be hidden, 5 if it cannot be shown again, 6 if a close failed. */
+static int close_both_without_proc(sma_t *a, sma_t *b) {
+  if (mount("tmpfs", "/proc", "tmpfs", 0, "size=1m") != 0) return SKIP;
+  int ra = sma_close(a), rb = sma_close(b);
+  sma_free(a);
+  sma_free(b);
+  if (umount("/proc") != 0) return 5;
+  return ra != 0 || rb != 0 ? 6 : 0;
+}
+
 static int pid1_loses_proc(void) {
   char name[SMA_NAME_BUF];
   t_name(name, sizeof name, "atk-lock-p1");
@@ -98,12 +110,8 @@ static int pid1_loses_proc(void) {
   if (a == NULL || b == NULL) return 3;
   if (sma_data(a) != sma_data(b)) return SKIP; /* no cache here */
   if (t_shm_mappings(name) != base + 1) return 4;
-  if (mount("tmpfs", "/proc", "tmpfs", 0, "size=1m") != 0) return SKIP;
-  int ra = sma_close(a), rb = sma_close(b);
-  sma_free(a);
-  sma_free(b);
-  if (umount("/proc") != 0) return 5;
-  if (ra != 0 || rb != 0) return 6;
+  int rc = close_both_without_proc(a, b);
+  if (rc != 0) return rc;
   int left = t_shm_mappings(name) - base; /* /proc is back: look */
   sma_free(creator);
   sma_unlink(name);
@@ -143,12 +151,8 @@ static int pid1_loses_proc_sysv(void) {
   sma_t *a = array_of(name, 0), *b = array_of(name, 0);
   if (a == NULL || b == NULL) return 3;
   if (sma_data(a) != sma_data(b)) return SKIP; /* no cache here */
-  if (mount("tmpfs", "/proc", "tmpfs", 0, "size=1m") != 0) return SKIP;
-  int ra = sma_close(a), rb = sma_close(b);
-  sma_free(a);
-  sma_free(b);
-  if (umount("/proc") != 0) return 5;
-  if (ra != 0 || rb != 0) return 6;
+  int rc = close_both_without_proc(a, b);
+  if (rc != 0) return rc;
   sma_free(creator);
   if (sma_unlink(name) != 0) return 7;
   int left = sysv_segments_here();
