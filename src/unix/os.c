@@ -399,11 +399,16 @@ static ownership_t ownership(void) {
  * mappings it names; if the lock was copied held, it gives up (nothing
  * released) rather than wait for a thread it lacks. */
 static int take_within_bound(void) {
-  for (int tries = 0; tries < 1000; tries++) {
+  struct timespec start, now;
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  for (;;) {
     if (pthread_mutex_trylock(&maps_lock) == 0) return 1;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    int64_t waited_ns =
+        (int64_t)(now.tv_sec - start.tv_sec) * 1000000000 + (now.tv_nsec - start.tv_nsec);
+    if (waited_ns >= 10 * 1000 * 1000) return 0;
     nanosleep(&(struct timespec){0, 10 * 1000}, NULL);
   }
-  return 0;
 }
 
 /* Takes the lock if this process owns it (claiming it at first use), or,
