@@ -3,6 +3,7 @@
 #  include <sched.h>
 #  include <sys/mount.h>
 #  include <sys/prctl.h>
+#  include <sys/stat.h> /* mkdir */
 #  include <sys/syscall.h>
 #endif
 #include "support.h"
@@ -203,14 +204,51 @@ long t_fork_without_handlers(void) {
 #endif
 }
 
+#if defined(__linux__)
+/* "/tmp/<first component>" of `path` in `top` if path lies under /tmp
+ * and that directory exists, else "". */
+static void top_under_tmp(const char *path, char *top, size_t cap) {
+  top[0] = '\0';
+  if (strncmp(path, "/tmp/", 5) != 0 || path[5] == '\0' || path[5] == '/') return;
+  size_t len = 5 + strcspn(path + 5, "/");
+  struct stat st;
+  if (len < cap) snprintf(top, cap, "%.*s", (int)len, path);
+  if (stat(top, &st) != 0 || !S_ISDIR(st.st_mode)) top[0] = '\0';
+}
+
+/* Keeps the tree `top` (a directory right under /tmp) in reach through
+ * the fresh tmpfs that is about to cover /tmp: a bind mount of it parked
+ * in the private /dev/shm, then moved to the same path on the new /tmp.
+ * The parking directory is removed, so /dev/shm holds nothing of it. */
+static int park_tree(const char *top, const char *parked) {
+  return mkdir(parked, 0700) != 0 || mount(top, parked, NULL, MS_BIND | MS_REC, NULL) != 0 ? -1 : 0;
+}
+
+static int unpark_tree(const char *top, const char *parked) {
+  if (mkdir(top, 0755) != 0 || mount(parked, top, NULL, MS_MOVE, NULL) != 0) return -1;
+  return rmdir(parked);
+}
+#endif
+
 int t_private_dev_shm(const char *opts) {
 #if defined(__linux__)
-  char full[96];
+  /* The build tree (the helper, the sma command, the scripts) may itself
+   * live under /tmp, as in a clone made there: a test that runs a program
+   * of the tree by its path must still find it. */
+  char full[96], keep[2][256], cwd[4096];
   snprintf(full, sizeof full, "%s,mode=1777", opts);
+  top_under_tmp(SMA_TEST_HELPER, keep[0], sizeof keep[0]);
+  top_under_tmp(getcwd(cwd, sizeof cwd) ? cwd : "", keep[1], sizeof keep[1]);
+  if (strcmp(keep[0], keep[1]) == 0) keep[1][0] = '\0';
+  static const char *parked[2] = {"/dev/shm/.t-tree-0", "/dev/shm/.t-tree-1"};
   if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
-      mount("tmpfs", "/dev/shm", "tmpfs", 0, full) != 0 ||
-      mount("tmpfs", "/tmp", "tmpfs", 0, "size=4m,mode=1777") != 0)
+      mount("tmpfs", "/dev/shm", "tmpfs", 0, full) != 0)
     return -1;
+  for (int i = 0; i < 2; i++)
+    if (keep[i][0] && park_tree(keep[i], parked[i]) != 0) return -1;
+  if (mount("tmpfs", "/tmp", "tmpfs", 0, "size=4m,mode=1777") != 0) return -1;
+  for (int i = 0; i < 2; i++)
+    if (keep[i][0] && unpark_tree(keep[i], parked[i]) != 0) return -1;
   return 0;
 #else
   (void)opts;

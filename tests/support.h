@@ -285,8 +285,10 @@ int t_shell_as(int uid, unsigned gid, char **out, const char *fmt, ...);
  * over /dev/shm (tmpfs options `opts`, e.g. "size=8m") and another over
  * /tmp, as in a container: the per-user index under /tmp is then private
  * too, so listing there never prunes the index entries of tests running
- * outside. 0, or -1 where the machine cannot give one (not root, not
- * Linux). */
+ * outside. A build tree under /tmp (the helper's directory or the working
+ * directory, as in a clone made in /tmp) stays at its path on the new
+ * /tmp, so the programs of the tree still run by their paths. 0, or -1
+ * where the machine cannot give one (not root, not Linux). */
 int t_private_dev_shm(const char *opts);
 
 /* How many System V segments of this IPC namespace process `pid`
