@@ -1002,6 +1002,10 @@ enum sma_collect_flags {
  * sma_list() callback (`sma gc`), the attach count is the walk's reading (sma_list()), which can be
  * stale; a segment mapped since is still kept, by the lease (or the kernel's count) at the removal,
  * which is taken at that moment whatever the walk read.
+ * A creator is told from a later process given its pid by its start time,
+ * which Linux counts in clock ticks (10 ms): a pid given again within the
+ * tick in which the creator started cannot be told from the creator, so
+ * the segment is kept (creator_alive 1) for as long as that process runs.
  * A persistent segment (info->persistent, SMA_CREATE_PERSIST) is always
  * kept (SMA_EINUSE), once published: one still marked being created
  * (info->creating) whose creator is gone is an interrupted create, judged
