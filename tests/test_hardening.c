@@ -349,13 +349,13 @@ static void colliding_names(char *a, char *b, size_t cap) {
 
 /* Regression: a creator that lost a free key to another name at the same
  * instant got SMA_EEXIST for a name that did not exist. */
-Test(hardening, sysv_colliding_names_both_created) {
+Test(hardening, sysv_colliding_names_both_created, .timeout = 600) {
   private_ipc();
   char a[SMA_NAME_BUF], b[SMA_NAME_BUF];
   colliding_names(a, b, sizeof a);
   cr_assert_eq(documented_key(a, 0), documented_key(b, 0));
-  int failed = 0;
-  for (int r = 0; r < 200; r++) {
+  int failed = 0, rounds = T_ROUNDS(200);
+  for (int r = 0; r < rounds; r++) {
     const char *names[2] = {a, b};
     int won, lost, bad;
     race(2, names, &won, &lost, &bad);
@@ -363,7 +363,7 @@ Test(hardening, sysv_colliding_names_both_created) {
     sma_unlink(a);
     sma_unlink(b);
   }
-  cr_assert_eq(failed, 0, "%d of 200 rounds refused a free name", failed);
+  cr_assert_eq(failed, 0, "%d of %d rounds refused a free name", failed, rounds);
 }
 
 /* A segment for `name` at probe `probe`, made by uid 65534 with `mode`
