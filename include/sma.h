@@ -63,14 +63,19 @@
  *    Reading the environment (SMA_MAP_CACHE, TMPDIR) is getenv(), as unsafe
  *    as any against a concurrent setenv() in another thread.
  *  - fork(): any thread may fork while others are inside libsma, and the
- *    child may use the library at once: at-fork handlers (registered at the
- *    library's first use of them) hold the mapping cache's lock across the
- *    fork, so the child's table is consistent and never locked by a thread
- *    it lacks, and make the child read its pid namespace and start time
- *    afresh. The program's own at-fork handlers may call libsma, whether
- *    registered before or after libsma's. The child keeps the arrays it
- *    inherited loaded (their mappings are its own too); it must not use an
- *    object that another thread of the parent was changing during the fork.
+ *    child may use the library at once: libsma's at-fork handlers
+ *    (registered at the library's first use of them) hold no lock across
+ *    the fork; the child makes its copy of the mapping cache its own if no
+ *    thread of the parent was changing it at that instant (its copy of the
+ *    cache's lock is free), and otherwise bypasses the cache (as a raw
+ *    clone does, below); it reads its pid namespace and start time afresh.
+ *    The program's own at-fork handlers, and threads they hand work to, may
+ *    call libsma, whether registered before or after libsma's, and may fork
+ *    again; a close made in a child before libsma's child handler has run
+ *    (by a handler registered before libsma's) is settled at the child's
+ *    next load or close. The child keeps the arrays it inherited loaded
+ *    (their mappings are its own too); it must not use an object that
+ *    another thread of the parent was changing during the fork.
  *    A child made by a raw clone() or _Fork() runs no handler, and libsma
  *    never waits there (nor in its at-fork handlers, should it fork() in
  *    turn) for a lock of its own that a thread of the parent may have held:
@@ -90,7 +95,8 @@
  *    too: the lock's tag then also holds the owner's pid namespace, read at
  *    each take (one stat of /proc, for pid 1 only; with no /proc mounted
  *    such a pid 1 bypasses the cache, and its closes still release what its
- *    earlier loads held, taking the lock if it is free within about 10 ms).
+ *    earlier loads held: a close that finds the cache's lock busy leaves
+ *    its release to the thread holding it, never waiting).
  *    A new pid namespace numbers its processes afresh, so a raw clone of
  *    such a clone may even get the owner's pid number: on Linux 4.14 and
  *    later the owner also marks itself in a page of its own (one page, for

@@ -30,6 +30,17 @@
  * waiting), and the child then works as without the cache: its loads map
  * afresh, and the closes of arrays it inherited loaded leave their shared
  * mappings alone (they live until it exits or execs).
+ *
+ * A release that is refused the lock is not dropped: it is deferred (a
+ * count on the mapping, and the mapping on a lock-free list), and whoever
+ * holds the lock settles every deferred release before letting it go,
+ * then looks again once it is free. The backend refuses a release where
+ * it cannot tell whether the table is this process's and the lock is
+ * busy (a pid 1 that lost /proc, whose other threads hold it), and a
+ * fork() child's handler registered before libsma's runs while the child
+ * is not yet its table's owner: in both the reference is settled by the
+ * next holder, not leaked. In a copy that never owns the table, nothing
+ * ever settles it: that copy's mappings live until it exits, as above.
  */
 #include "map_cache.h"
 
@@ -41,6 +52,10 @@ struct sma__map {
   sma__map_t *next;
   sma__os_segment_t seg; /* the mapping, shared; seg.ident is the key */
   size_t refs;           /* loads holding it; under the lock */
+  /* Releases refused the lock, not yet taken off refs; on the deferred
+   * list (by deferred_next) while not 0. */
+  atomic_size_t deferred_drops;
+  sma__map_t *deferred_next;
   /* What the record check gave when the mapping was made (immutable). */
   int record_rc; /* 0 or SMA_ENORECORD */
   sma__record_t rec;
@@ -53,6 +68,8 @@ static sma__map_t *maps; /* under sma__os_maps_lock() */
  * call, which could only miss, and opens at once. A stale read costs only
  * that call or its saving: the open path looks the object up again. */
 static atomic_size_t held_count;
+/* Mappings with deferred releases (a lock-free stack, emptied whole). */
+static _Atomic(sma__map_t *) deferred;
 
 /* SMA_MAP_CACHE=0 in the environment turns the cache off (read once per
  * process): every load then maps the segment afresh, as before 0.2. */
@@ -118,18 +135,75 @@ static int check_held(const sma__map_t *m, const char *name, sma__record_t *rec,
   return check_name(rc, rec, name);
 }
 
-static void release(sma__map_t *m, int *os_err, int *rc) {
-  if (sma__os_maps_lock_to_release() != 0) return; /* the parent's table: kept as is */
-  bool last = --m->refs == 0;
-  if (last) {
-    for (sma__map_t **p = &maps; *p != NULL; p = &(*p)->next)
-      if (*p == m) {
-        *p = m->next;
-        break;
-      }
-    atomic_fetch_sub_explicit(&held_count, 1, memory_order_relaxed);
+/* Drops `n` references of m; whether the last went (m is then out of the
+ * table, for the caller to close). Under the lock. */
+static bool drop_refs(sma__map_t *m, size_t n) {
+  m->refs -= n < m->refs ? n : m->refs;
+  if (m->refs != 0) return false;
+  for (sma__map_t **p = &maps; *p != NULL; p = &(*p)->next)
+    if (*p == m) {
+      *p = m->next;
+      break;
+    }
+  atomic_fetch_sub_explicit(&held_count, 1, memory_order_relaxed);
+  return true;
+}
+
+/* Records a release that was refused the lock. Only the first deferred
+ * release of a mapping puts it on the list: one that settles it reads its
+ * link before taking its count, so a later push never meets a reader. */
+static void defer_release(sma__map_t *m) {
+  if (atomic_fetch_add_explicit(&m->deferred_drops, 1, memory_order_acq_rel) != 0) return;
+  sma__map_t *head = atomic_load_explicit(&deferred, memory_order_acquire);
+  do m->deferred_next = head;
+  while (!atomic_compare_exchange_weak_explicit(&deferred, &head, m, memory_order_acq_rel,
+                                                memory_order_acquire));
+}
+
+/* Applies every deferred release; the mappings whose last reference went,
+ * out of the table and chained by next. Under the lock. */
+static sma__map_t *settle_deferred(void) {
+  sma__map_t *closing = NULL;
+  if (atomic_load_explicit(&deferred, memory_order_acquire) == NULL) return NULL; /* the norm */
+  sma__map_t *m = atomic_exchange_explicit(&deferred, NULL, memory_order_acq_rel);
+  while (m != NULL) {
+    sma__map_t *next = m->deferred_next;
+    size_t n = atomic_exchange_explicit(&m->deferred_drops, 0, memory_order_acq_rel);
+    if (drop_refs(m, n)) {
+      m->next = closing;
+      closing = m;
+    }
+    m = next;
   }
-  sma__os_maps_unlock();
+  return closing;
+}
+
+/* Lets the lock go, settling deferred releases first and again while one
+ * arrives and the lock can be had, so that none is left behind by the
+ * last holder; the mappings they free are closed outside the lock. */
+static void unlock_and_settle(void) {
+  do {
+    sma__map_t *closing = settle_deferred();
+    sma__os_maps_unlock();
+    while (closing != NULL) {
+      sma__map_t *next = closing->next;
+      int ignored;
+      sma__os_close(&closing->seg, &ignored);
+      free(closing);
+      closing = next;
+    }
+  } while (atomic_load_explicit(&deferred, memory_order_acquire) != NULL &&
+           sma__os_maps_lock_to_release() == 0);
+}
+
+static void release(sma__map_t *m, int *os_err, int *rc) {
+  if (sma__os_maps_lock_to_release() != 0) {
+    defer_release(m); /* settled by the lock's holder, or by this look */
+    if (sma__os_maps_lock_to_release() == 0) unlock_and_settle();
+    return;
+  }
+  bool last = drop_refs(m, 1);
+  unlock_and_settle();
   if (!last) return;
   int close_rc = sma__os_close(&m->seg, os_err); /* outside the lock: munmap is slow */
   if (rc != NULL) *rc = close_rc;
@@ -169,7 +243,7 @@ static int open_new(const char *name, const char *os_name, int readonly, sma__os
     maps = m;
     atomic_fetch_add_explicit(&held_count, 1, memory_order_relaxed);
   }
-  sma__os_maps_unlock();
+  unlock_and_settle();
   if (held != NULL) {
     int ignored;
     sma__os_close(seg, &ignored);
@@ -199,7 +273,7 @@ int sma__map_open(const char *name, int readonly, sma__os_segment_t *seg, sma__r
   if (rc != 0) return rc;
   if (sma__os_maps_lock() != 0) return sma__segment_open(name, readonly, seg, rec, os_err);
   sma__map_t *m = find_and_hold(ident, size, readonly);
-  sma__os_maps_unlock();
+  unlock_and_settle();
   if (m == NULL) return open_new(name, os_name, readonly, seg, rec, map, os_err);
   rc = check_held(m, name, rec, os_err);
   if (rc != 0 && rc != SMA_ENORECORD) {

@@ -168,20 +168,21 @@ int sma__os_identify(const char *name, int readonly, uint64_t ident[2], size_t *
                      int *os_err);
 
 /* The process-wide lock of the mapping cache. Not recursive; held only
- * for table operations, never across an OS call that may block. The
- * backend keeps it consistent across fork() (taken before, released in
- * parent and child after, so a child never inherits it held). Returns 0
- * with the lock taken, or SMA_EINUSE without waiting where the lock and
- * the table are another process's: a child made by _Fork() or a raw
- * clone(), which ran no at-fork handler and may have been copied while a
- * thread of its parent held the lock. Then the caller must not touch the
- * table (the cache is bypassed). */
+ * for table operations, never across an OS call that may block, nor
+ * across fork(): a fork() child owns its copy of the table only if it
+ * found the lock free (the table consistent), else it is disowned.
+ * Returns 0 with the lock taken, or SMA_EINUSE without waiting where the
+ * lock and the table are not (or not yet) this process's: a child made by
+ * _Fork() or a raw clone(), which ran no at-fork handler and may have
+ * been copied while a thread of its parent held the lock, its fork()
+ * children, and a fork() child before its at-fork handler ran. Then the
+ * caller must not touch the table (the cache is bypassed). */
 int sma__os_maps_lock(void);
 /* As sma__os_maps_lock(), for a release (dropping a load's reference):
  * where the backend cannot tell whether this process owns the table (a
- * Linux pid 1 without /proc), it takes the lock if it is free within a
- * bounded wait, so that an owner's closes still release; a copy finds it
- * free only if its table is consistent. */
+ * Linux pid 1 without /proc), it takes the lock if it is free now, never
+ * waiting (a copy finds it free only if its table is consistent); refused,
+ * the caller defers the release to the lock's next holder. */
 int sma__os_maps_lock_to_release(void);
 void sma__os_maps_unlock(void);
 

@@ -1058,3 +1058,66 @@ void t_sma_run_free(t_sma_run_t *run) {
   free(run->err);
   run->out = run->err = NULL;
 }
+
+sma_t *t_bytes_array(const char *name, size_t n, int create) {
+  size_t shape[1] = {n};
+  sma_t *a;
+  if (sma_new(&a, &(sma_array_desc_t){
+                      .name = name, .ndim = 1, .shape = shape, .dtype = SMA_UINT8}) != 0)
+    return NULL;
+  if ((create ? sma_create(a, 0) : sma_load(a)) != 0) {
+    sma_free(a);
+    return NULL;
+  }
+  return a;
+}
+
+#if defined(__linux__)
+/* A child's exit status as the runners above report it. */
+static int exit_status_of(pid_t pid, int if_lost) {
+  int status;
+  if (pid < 0 || waitpid(pid, &status, 0) != pid) return if_lost;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+#endif
+
+int t_in_private_child(int (*fn)(void), const char *shm_opts, unsigned seconds) {
+#if defined(__linux__)
+  pid_t pid = fork();
+  if (pid == 0) {
+    alarm(seconds);
+    if (t_private_dev_shm(shm_opts) != 0) _exit(T_SKIP);
+    if (strcmp(sma_backend(), "sysv") == 0 && t_private_ipc() != 0) _exit(T_SKIP);
+    _exit(fn());
+  }
+  return exit_status_of(pid, -1);
+#else
+  (void)fn;
+  (void)shm_opts;
+  (void)seconds;
+  return T_SKIP;
+#endif
+}
+
+int t_as_pid1(int (*fn)(void)) {
+#if defined(__linux__)
+  if (unshare(CLONE_NEWPID) != 0) return T_SKIP;
+  pid_t pid = fork();
+  if (pid == 0) _exit(getpid() == 1 ? fn() : T_SKIP);
+  return exit_status_of(pid, 90);
+#else
+  (void)fn;
+  return T_SKIP;
+#endif
+}
+
+long t_vm_size(void) {
+  FILE *f = fopen("/proc/self/status", "r");
+  if (f == NULL) return -1;
+  char line[256];
+  long kb = -1;
+  while (fgets(line, sizeof line, f) != NULL)
+    if (strncmp(line, "VmSize:", 7) == 0) kb = atol(line + 7);
+  fclose(f);
+  return kb < 0 ? -1 : kb * 1024;
+}

@@ -307,6 +307,30 @@ const char *t_native(const char *le);
  * sight there. 0, or -1 where the machine cannot give one. */
 int t_private_ipc(void);
 
+/* The exit code of a test's child or script that could not set up its
+ * scenario on this machine (the test then skips). */
+enum { T_SKIP = 77 };
+
+/* A one-dimensional uint8 array of `n` elements named `name`, created
+ * (create != 0) or loaded; NULL on failure. */
+sma_t *t_bytes_array(const char *name, size_t n, int create);
+
+/* Linux: this process's address space in bytes (VmSize of
+ * /proc/self/status); -1 where it cannot be read. */
+long t_vm_size(void);
+
+/* Linux: runs fn in a forked child moved by t_private_dev_shm(shm_opts)
+ * (and, on System V, t_private_ipc()) into a /dev/shm, /tmp and IPC
+ * namespace of its own, ended by SIGALRM after `seconds`. Its exit
+ * status: fn's, T_SKIP where the machine cannot, 128 + the signal that
+ * ended it, -1 if it could not be waited for. T_SKIP elsewhere. */
+int t_in_private_child(int (*fn)(void), const char *shm_opts, unsigned seconds);
+
+/* Linux: runs fn as pid 1 of a new pid namespace (unshare(CLONE_NEWPID),
+ * then a fork() with its handlers); its exit status as
+ * t_in_private_child()'s (90 if it could not be waited for). */
+int t_as_pid1(int (*fn)(void));
+
 /* Linux: clone(SIGCHLD | CLONE_NEWPID) as a raw system call, a fork-like
  * child in a new pid namespace (pid 1 there) that runs no at-fork handler,
  * as container runtimes make. Returns as fork() does; -1 with errno where

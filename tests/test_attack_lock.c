@@ -30,49 +30,18 @@
 #  endif
 int unshare(int flags); /* <sched.h> declares it only under _GNU_SOURCE */
 
-enum { SKIP = 77 };
+enum { SKIP = T_SKIP };
 
 /* A 64 KiB uint8 array `name`, made (create != 0) or loaded; NULL on failure. */
 static sma_t *array_of(const char *name, int create) {
-  size_t shape[1] = {1u << 16};
-  sma_t *a;
-  if (sma_new(&a, &(sma_array_desc_t){
-                      .name = name, .ndim = 1, .shape = shape, .dtype = SMA_UINT8}) != 0)
-    return NULL;
-  if ((create ? sma_create(a, 0) : sma_load(a)) != 0) {
-    sma_free(a);
-    return NULL;
-  }
-  return a;
+  return t_bytes_array(name, 1u << 16, create);
 }
 
 /* Runs fn in a forked child (private mount namespace, own /dev/shm and
  * /tmp; on System V its own IPC namespace too, since a segment outlives a
  * creator that exits holding it, as one test's owner does); its exit
  * status (SKIP: the machine cannot). */
-static int in_child(int (*fn)(void)) {
-  pid_t pid = fork();
-  if (pid == 0) {
-    alarm(60);
-    if (t_private_dev_shm("size=16m") != 0) _exit(SKIP);
-    if (strcmp(sma_backend(), "sysv") == 0 && t_private_ipc() != 0) _exit(SKIP);
-    _exit(fn());
-  }
-  int status;
-  if (pid < 0 || waitpid(pid, &status, 0) != pid) return -1;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
-/* Runs fn as pid 1 of a new pid namespace (forked with handlers after
- * unshare(CLONE_NEWPID)); its exit status. */
-static int as_pid1(int (*fn)(void)) {
-  if (unshare(CLONE_NEWPID) != 0) return SKIP;
-  pid_t pid = fork();
-  if (pid == 0) _exit(getpid() == 1 ? fn() : SKIP);
-  int status;
-  if (pid < 0 || waitpid(pid, &status, 0) != pid) return 90;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
+static int in_child(int (*fn)(void)) { return t_in_private_child(fn, "size=16m", 60); }
 
 static void need_posix(void) {
   if (strcmp(sma_backend(), "posix") != 0) cr_skip_test("counts /dev/shm mappings: posix only");
@@ -118,7 +87,7 @@ static int pid1_loses_proc(void) {
   return left == 0 ? 0 : 10 + left; /* 11: the shared mapping outlives every close */
 }
 
-static int pid1_loses_proc_run(void) { return as_pid1(pid1_loses_proc); }
+static int pid1_loses_proc_run(void) { return t_as_pid1(pid1_loses_proc); }
 
 Test(attack_lock, pid1_that_loses_proc_releases_its_mappings_on_close) {
   need_posix();
@@ -160,7 +129,7 @@ static int pid1_loses_proc_sysv(void) {
   return left == 0 ? 0 : 10 + left; /* 11: the removed segment stays attached */
 }
 
-static int pid1_loses_proc_sysv_run(void) { return as_pid1(pid1_loses_proc_sysv); }
+static int pid1_loses_proc_sysv_run(void) { return t_as_pid1(pid1_loses_proc_sysv); }
 
 Test(attack_lock, pid1_that_loses_proc_detaches_a_removed_sysv_segment) {
 #  if !defined(SMA_BACKEND_sysv)
@@ -252,19 +221,6 @@ Test(attack_lock, a_parent_handler_registered_first_may_close_an_array) {
 #  include <fcntl.h>
 #  include <sys/resource.h>
 
-#  if !defined(SMA_TEST_EMULATED)
-static long vm_size(void) {
-  FILE *f = fopen("/proc/self/status", "r");
-  if (f == NULL) return -1;
-  char line[256];
-  long kb = -1;
-  while (fgets(line, sizeof line, f) != NULL)
-    if (strncmp(line, "VmSize:", 7) == 0) kb = atol(line + 7);
-  fclose(f);
-  return kb < 0 ? -1 : kb * 1024;
-}
-#  endif
-
 /* The owner, pid 2 of a fresh pid namespace: claims with no mark, holds a
  * cached load, leaves a raw clone behind and exits. Writes one byte of
  * verdict to `out` from its grandchild. */
@@ -278,7 +234,7 @@ static void reuse_owner(int out) {
   }
 #  if !defined(SMA_TEST_EMULATED) /* qemu-user makes no mark anyway */
   struct rlimit old, tight;
-  long vm = vm_size();
+  long vm = t_vm_size();
   if (vm > 0 && getrlimit(RLIMIT_AS, &old) == 0) {
     tight = old;
     tight.rlim_cur = (rlim_t)vm; /* not one more page */
@@ -348,7 +304,7 @@ static int pid_reuse_init(void) {
   }
 }
 
-static int pid_reuse_run(void) { return as_pid1(pid_reuse_init); }
+static int pid_reuse_run(void) { return t_as_pid1(pid_reuse_init); }
 
 Test(attack_lock, a_raw_clone_with_its_dead_owners_pid_does_not_use_the_table) {
 #  if defined(SMA_TEST_EMULATED)

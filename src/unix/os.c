@@ -191,20 +191,26 @@ void sma__os_boot_id(unsigned char id[16]) {
 }
 
 /* ---- state that fork() must see consistent -------------------------------
- * The mapping cache's lock, and the pid namespace cache below. One set
- * of at-fork handlers, registered once: the lock is taken before fork and
- * released in parent and child (so a child never inherits it held by a
- * thread that does not exist there; the child's copy of the table is
- * consistent and its mappings and descriptors are inherited, so it keeps
- * using them), and the child forgets the pid namespace.
+ * The mapping cache's lock, and the pid namespace cache below. The lock is
+ * never held across a fork: a program's own at-fork handlers, and threads
+ * they hand work to, may call libsma in any phase of a fork (holding the
+ * lock there deadlocked them, or a fork made inside a handler, which runs
+ * the handlers again). Instead the child's handler looks at its copy of
+ * the lock: found free, no thread was inside a table operation when the
+ * process was copied (every change to the table is made under the lock,
+ * and a copy holds each thread's writes up to one instant), so the copied
+ * table is consistent, names mappings the child inherited, and is the
+ * child's own; found held, its holder is a thread the child lacks and the
+ * table may be mid-change: the child is disowned and bypasses the cache.
+ * The child also forgets the pid namespace.
  * A child made by _Fork() or a raw clone() runs no handler, and may be
  * made while another thread holds the lock: nothing here ever waits in
  * such a child. The lock is tagged with the pid of the process that owns
  * it, read (an atomic) before the lock is taken, and a process that is
- * not the owner does not take it (sma__os_maps_lock() refuses), not even
- * when it forks (before_fork() takes it only in the owner; the children of
- * such a copy never use the table either); the handlers are registered
- * without pthread_once, which could be copied mid-call. */
+ * not the owner does not take it (sma__os_maps_lock() refuses), and the
+ * fork() children of such a copy never use the table either; the
+ * handlers are registered without pthread_once, which could be copied
+ * mid-call. */
 static pthread_mutex_t maps_lock = PTHREAD_MUTEX_INITIALIZER;
 /* 0: none yet; else the pid of the process whose lock it is: the first to
  * take it, or the child of a fork() that ran the handlers. */
@@ -300,49 +306,55 @@ static int mark_intact(void) {
   return mark == NULL || atomic_load_explicit(mark, memory_order_acquire) == 1;
 }
 
-static int take_if_owner(int releasing);
+/* Who owns the lock, as this process can tell. */
+typedef enum { NOT_OWNER, OWNER, UNPROVEN } ownership_t;
 
-/* Whether this thread's fork() holds the lock, from before_fork() to the
- * handler after it: only the owner's does. A copy made by _Fork() or a raw
- * clone() that forks must not wait for a lock a thread of its parent may
- * have held. */
-static _Thread_local int fork_took_lock;
-/* Takes by this thread while its fork() holds the lock: a handler the
- * program registered before libsma's runs its prepare part after
- * before_fork() and its parent and child parts before libsma's, and may
- * call libsma; the lock is its thread's already, so such a take counts
- * here instead of waiting on itself. */
-static _Thread_local int takes_within_fork;
-/* maps_owner of a child forked by a process that did not own the table:
- * no pid, so the table (another process's copy, maybe mid-update) is
- * never used there and never claimed afresh. */
+static ownership_t ownership(void);
+
+/* Whether the process this thread is forking owns the table, or cannot
+ * tell (a pid 1 without /proc): pushed by before_fork(), popped after the
+ * fork in parent and child (whose only thread is the forking one). A
+ * stack, since a program's handler may fork again within a fork: in a
+ * child, a handler registered before libsma's runs, and may fork, before
+ * libsma's child handler reads what the outer fork pushed. A copy made by
+ * _Fork() in a handler pops nothing; the stack wraps, and its top stays
+ * right. A copy of the owner that forks (it ran no handler when it was
+ * made) is not the owner: its children never use the table. */
+enum { FORK_NESTING = 8 };
+static _Thread_local unsigned char forked_by_owner[FORK_NESTING];
+static _Thread_local unsigned forks_under_way;
+/* maps_owner of a child that must not use its copied table (see above):
+ * no pid, so it is never used there and never claimed afresh. */
 #define MAPS_DISOWNED UINT64_MAX
 
-static void before_fork(void) { fork_took_lock = take_if_owner(0) == 0; }
-static void after_fork_parent(void) {
-  if (!fork_took_lock) return;
-  fork_took_lock = 0;
-  pthread_mutex_unlock(&maps_lock);
+static void before_fork(void) {
+  forked_by_owner[forks_under_way % FORK_NESTING] = ownership() != NOT_OWNER;
+  forks_under_way++;
 }
+/* Pops what before_fork() pushed for the fork that just ended. */
+static int fork_ended_by_owner(void) {
+  if (forks_under_way == 0) return 0;
+  forks_under_way--;
+  return forked_by_owner[forks_under_way % FORK_NESTING];
+}
+static void after_fork_parent(void) { (void)fork_ended_by_owner(); }
 static void after_fork_child(void) {
   /* A child made after unshare(CLONE_NEWPID), or after setns() into
    * another pid namespace, lives in a namespace its parent does not, and
    * may even have its parent's pid there: only a fresh look is right. */
   atomic_store_explicit(&pidns_cache, 0, memory_order_relaxed);
   atomic_store_explicit(&start_cache, 0, memory_order_relaxed);
-  if (!fork_took_lock) {
-    atomic_store_explicit(&maps_owner, MAPS_DISOWNED, memory_order_release);
-    return;
-  }
-  /* The lock, held across the fork by before_fork(), is this child's now,
-   * unless it cannot be marked as its owner (its page was zeroed by the
-   * fork; a new one only where the parent had none). */
   uint64_t me = (uint64_t)getpid();
-  uint64_t owner = mark_owner() < 0 ? MAPS_DISOWNED : me;
+  uint64_t owner = MAPS_DISOWNED;
+  /* The copied lock free: the copied table is consistent and this
+   * child's, unless it cannot be marked as its owner (its page was zeroed
+   * by the fork; a new one only where the parent had none). */
+  if (fork_ended_by_owner() && pthread_mutex_trylock(&maps_lock) == 0) {
+    if (mark_owner() >= 0) owner = me;
+    pthread_mutex_unlock(&maps_lock);
+  }
   atomic_store_explicit(&maps_owner_ns, me == 1 ? read_pidns() : 0, memory_order_relaxed);
   atomic_store_explicit(&maps_owner, owner, memory_order_release);
-  fork_took_lock = 0;
-  pthread_mutex_unlock(&maps_lock);
 }
 
 /* Registers the at-fork handlers once; whether they are in place. A
@@ -356,9 +368,6 @@ static int fork_safe(void) {
   }
   return s == 2;
 }
-
-/* Who owns the lock, as this process can tell. */
-typedef enum { NOT_OWNER, OWNER, UNPROVEN } ownership_t;
 
 /* Is this pid 1 the owner (maps_owner_ns), not a raw clone of it into a
  * new pid namespace? A stat per take, for pid 1 only (a container's first
@@ -389,39 +398,20 @@ static ownership_t ownership(void) {
   return me == 1 ? pid1_ownership() : OWNER;
 }
 
-/* For a release where ownership cannot be proven: the lock if it is free
- * within about 10 ms, else 0. The owner (a pid 1 that lost /proc) then
- * still drops what its loads held; its other threads hold the lock only
- * for a table operation, and as it cannot prove ownership it loads nothing
- * through the table meanwhile. A copy of the owner that passes every other
- * check finds the lock free only if no thread held it when it was copied:
- * its copy of the table is then consistent and its own, as are the
- * mappings it names; if the lock was copied held, it gives up (nothing
- * released) rather than wait for a thread it lacks. */
-static int take_within_bound(void) {
-  struct timespec start, now;
-  clock_gettime(CLOCK_MONOTONIC, &start);
-  for (;;) {
-    if (pthread_mutex_trylock(&maps_lock) == 0) return 1;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    int64_t waited_ns =
-        (int64_t)(now.tv_sec - start.tv_sec) * 1000000000 + (now.tv_nsec - start.tv_nsec);
-    if (waited_ns >= 10 * 1000 * 1000) return 0;
-    nanosleep(&(struct timespec){0, 10 * 1000}, NULL);
-  }
-}
-
 /* Takes the lock if this process owns it (claiming it at first use), or,
- * releasing, if it cannot tell and the lock is free; SMA_EINUSE without
- * waiting otherwise. */
+ * releasing, if it cannot tell and the lock is free now; SMA_EINUSE
+ * without waiting otherwise. Where ownership cannot be proven (a pid 1
+ * that lost /proc), the owner's other threads hold the lock only for a
+ * table operation, and the release they keep from it is left to them
+ * (the cache settles it at their unlock); a copy of the owner that passes
+ * every other check finds the lock free only if no thread held it when
+ * it was copied: its copy of the table is then consistent and its own, as
+ * are the mappings it names; if the lock was copied held, it never waits
+ * for a thread it lacks. */
 static int take_if_owner(int releasing) {
-  if (fork_took_lock) { /* a handler of the program, within this thread's fork */
-    takes_within_fork++;
-    return 0;
-  }
   switch (ownership()) {
   case OWNER: pthread_mutex_lock(&maps_lock); return 0;
-  case UNPROVEN: return releasing && take_within_bound() ? 0 : SMA_EINUSE;
+  case UNPROVEN: return releasing && pthread_mutex_trylock(&maps_lock) == 0 ? 0 : SMA_EINUSE;
   default: return SMA_EINUSE;
   }
 }
@@ -436,13 +426,7 @@ int sma__os_maps_lock_to_release(void) {
   return take_if_owner(1);
 }
 
-void sma__os_maps_unlock(void) {
-  if (takes_within_fork > 0) {
-    takes_within_fork--;
-    return;
-  }
-  pthread_mutex_unlock(&maps_lock);
-}
+void sma__os_maps_unlock(void) { pthread_mutex_unlock(&maps_lock); }
 
 static uint64_t read_pidns(void) {
 #if defined(__linux__)
