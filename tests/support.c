@@ -4,6 +4,7 @@
 #  include <sys/mount.h>
 #  include <sys/prctl.h>
 #  include <sys/stat.h> /* mkdir */
+#  include <sys/statvfs.h>
 #  include <sys/syscall.h>
 #endif
 #include "support.h"
@@ -765,6 +766,10 @@ static void exec_captured(const char *const *argv, const t_sma_opts_t *o, int in
   if (in < 0 || dup2(in, STDIN_FILENO) < 0 || dup2(out_w, STDOUT_FILENO) < 0 ||
       dup2(err_w, STDERR_FILENO) < 0)
     _exit(126);
+  /* Another user cannot use this user's $TMPDIR where it is private (as
+   * pam_tmpdir's /tmp/user/0, 0700): it gets the default unless env names
+   * one. */
+  if (o->as_user && unsetenv("TMPDIR") != 0) _exit(126);
   for (const char *const *e = o->env; e != NULL && *e != NULL; e++)
     if (strchr(*e, '=') != NULL ? putenv((char *)*e) != 0 : unsetenv(*e) != 0) _exit(126);
   if (o->in_child != NULL && o->in_child(o->user) != 0) _exit(96);
@@ -1120,4 +1125,14 @@ long t_vm_size(void) {
     if (strncmp(line, "VmSize:", 7) == 0) kb = atol(line + 7);
   fclose(f);
   return kb < 0 ? -1 : kb * 1024;
+}
+
+long long t_dev_shm_free(void) {
+#if defined(__linux__)
+  struct statvfs fs;
+  if (statvfs("/dev/shm", &fs) != 0) return -1;
+  return (long long)fs.f_bavail * (long long)fs.f_frsize;
+#else
+  return -1;
+#endif
 }

@@ -315,6 +315,10 @@ enum { T_SKIP = 77 };
  * (create != 0) or loaded; NULL on failure. */
 sma_t *t_bytes_array(const char *name, size_t n, int create);
 
+/* Bytes free in /dev/shm for an unprivileged user; -1 where there is no
+ * /dev/shm to ask (Windows, macOS). */
+long long t_dev_shm_free(void);
+
 /* Linux: this process's address space in bytes (VmSize of
  * /proc/self/status); -1 where it cannot be read. */
 long t_vm_size(void);

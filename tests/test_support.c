@@ -11,6 +11,7 @@
 #if defined(__linux__)
 #  include <dirent.h>
 #  include <sched.h>
+#  include <stdlib.h>
 #  include <string.h>
 #  include <sys/mount.h>
 #  include <sys/stat.h>
@@ -51,5 +52,23 @@ Test(support, private_dev_shm_keeps_a_build_tree_under_tmp_in_reach) {
   cr_assert(seen.st_dev == tree.st_dev && seen.st_ino == tree.st_ino, "and it is the same tree");
   cr_assert_neq(stat("/tmp/smatest-outside", &seen), 0, "the rest of /tmp is fresh");
   cr_assert_eq(entries_in("/dev/shm"), 0, "the private /dev/shm is empty");
+}
+
+/* Regression: with a TMPDIR private to root (pam_tmpdir's /tmp/user/0,
+ * 0700), `sma` run as another user inherited it and failed on its
+ * per-user index ("not this user's own", EACCES): gc, gc_strays and the
+ * leftover check failed. Another user's run gets the default TMPDIR. */
+Test(support, another_user_does_not_inherit_a_private_tmpdir) {
+  if (getuid() != 0) cr_skip_test("needs root to run as a second uid");
+  if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+    cr_skip_test("needs a private mount namespace");
+  cr_assert_eq(mount("tmpfs", "/tmp", "tmpfs", 0, "size=1m,mode=1777"), 0);
+  cr_assert_eq(mkdir("/tmp/user", 0711), 0);
+  cr_assert_eq(mkdir("/tmp/user/0", 0700), 0);
+  cr_assert_eq(setenv("TMPDIR", "/tmp/user/0", 1), 0);
+  char *said = NULL;
+  int rc = t_sma_as(65534, 65534, &said, "gc --dry-run");
+  cr_assert_eq(rc, 0, "sma gc as uid 65534 with root's private TMPDIR: %s", said ? said : "");
+  free(said);
 }
 #endif
