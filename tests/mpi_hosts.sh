@@ -346,13 +346,24 @@ run_world() {
   echo "$world_pid $(start_time "$world_pid")" >> "$tmp/worlds"
 }
 
+# The namespaces of every process that runs: not of a zombie, which runs
+# nothing (where pid 1 does not reap, as a container job's `tail -f
+# /dev/null`, a killed world's processes stay as zombies).
+namespaces_in_use() {
+  local p s
+  for p in /proc/[0-9]*; do
+    read -r s < "$p/stat" 2>/dev/null || continue
+    s=${s##*) }
+    [[ ${s%% *} == Z ]] || find "$p/ns" -maxdepth 1 -type l -printf '%l\n' 2>/dev/null
+  done
+}
+
 # Nothing of a world is left: no process in any of its namespaces, no
 # interface or segment of it out here.
 nothing_left() {
   local dir=$1 left
   for _ in $(seq 100); do
-    left=$(find /proc/[0-9]*/ns -maxdepth 1 -type l -printf '%l\n' 2>/dev/null | sort -u |
-           comm -12 - <(sort -u "$dir/namespaces"))
+    left=$(namespaces_in_use | sort -u | comm -12 - <(sort -u "$dir/namespaces"))
     [[ -z $left ]] && break
     sleep 0.1
   done
