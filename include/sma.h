@@ -67,15 +67,19 @@
  *    (registered at the library's first use of them) hold no lock across
  *    the fork; the child makes its copy of the mapping cache its own if no
  *    thread of the parent was changing it at that instant (its copy of the
- *    cache's lock is free), and otherwise bypasses the cache (as a raw
- *    clone does, below); it reads its pid namespace and start time afresh.
+ *    cache's lock is free) and every descriptor the cache names came with
+ *    the copy (one fstat each: the kernel copies descriptors a moment
+ *    before memory), and otherwise bypasses the cache (as a raw clone
+ *    does, below); it reads its pid namespace and start time afresh.
  *    The program's own at-fork handlers, and threads they hand work to, may
  *    call libsma, whether registered before or after libsma's, and may fork
- *    again; a close made in a child before libsma's child handler has run
- *    (by a handler registered before libsma's) is settled at the child's
- *    next load or close. The child keeps the arrays it inherited loaded
- *    (their mappings are its own too); it must not use an object that
- *    another thread of the parent was changing during the fork.
+ *    again (a child at the end of a chain of more than 32 forks nested in
+ *    handlers bypasses the cache); a close made in a child before libsma's
+ *    child handler has run (by a handler registered before libsma's, or a
+ *    thread it started) is settled by that handler. The child keeps the
+ *    arrays it inherited loaded (their mappings are its own too); it must
+ *    not use an object that another thread of the parent was changing during
+ *    the fork.
  *    A child made by a raw clone() or _Fork() runs no handler, and libsma
  *    never waits there (nor in its at-fork handlers, should it fork() in
  *    turn) for a lock of its own that a thread of the parent may have held:

@@ -39,8 +39,8 @@
  * busy (a pid 1 that lost /proc, whose other threads hold it), and a
  * fork() child's handler registered before libsma's runs while the child
  * is not yet its table's owner: in both the reference is settled by the
- * next holder, not leaked. In a copy that never owns the table, nothing
- * ever settles it: that copy's mappings live until it exits, as above.
+ * next holder (in the child: libsma's own child handler), not leaked. In a copy that never owns the
+ * table, nothing ever settles it: that copy's mappings live until it exits, as above.
  */
 #include "map_cache.h"
 
@@ -180,11 +180,16 @@ static sma__map_t *settle_deferred(void) {
 
 /* Lets the lock go, settling deferred releases first and again while one
  * arrives and the lock can be had, so that none is left behind by the
- * last holder; the mappings they free are closed outside the lock. */
-static void unlock_and_settle(void) {
+ * last holder; the mappings they free are closed outside the lock. The
+ * fence pairs with the one in release(): a releaser that pushes and then
+ * finds the lock held, and a holder that lets it go and then finds the
+ * list empty, cannot both happen (a store then a load on each side, which
+ * only sequentially consistent fences keep in order). */
+void sma__maps_unlock_and_settle(void) {
   do {
     sma__map_t *closing = settle_deferred();
     sma__os_maps_unlock();
+    atomic_thread_fence(memory_order_seq_cst);
     while (closing != NULL) {
       sma__map_t *next = closing->next;
       int ignored;
@@ -196,14 +201,21 @@ static void unlock_and_settle(void) {
            sma__os_maps_lock_to_release() == 0);
 }
 
+int sma__maps_intact(void) {
+  for (const sma__map_t *m = maps; m != NULL; m = m->next)
+    if (!sma__os_segment_intact(&m->seg)) return 0;
+  return 1;
+}
+
 static void release(sma__map_t *m, int *os_err, int *rc) {
   if (sma__os_maps_lock_to_release() != 0) {
     defer_release(m); /* settled by the lock's holder, or by this look */
-    if (sma__os_maps_lock_to_release() == 0) unlock_and_settle();
+    atomic_thread_fence(memory_order_seq_cst);
+    if (sma__os_maps_lock_to_release() == 0) sma__maps_unlock_and_settle();
     return;
   }
   bool last = drop_refs(m, 1);
-  unlock_and_settle();
+  sma__maps_unlock_and_settle();
   if (!last) return;
   int close_rc = sma__os_close(&m->seg, os_err); /* outside the lock: munmap is slow */
   if (rc != NULL) *rc = close_rc;
@@ -243,7 +255,7 @@ static int open_new(const char *name, const char *os_name, int readonly, sma__os
     maps = m;
     atomic_fetch_add_explicit(&held_count, 1, memory_order_relaxed);
   }
-  unlock_and_settle();
+  sma__maps_unlock_and_settle();
   if (held != NULL) {
     int ignored;
     sma__os_close(seg, &ignored);
@@ -273,7 +285,7 @@ int sma__map_open(const char *name, int readonly, sma__os_segment_t *seg, sma__r
   if (rc != 0) return rc;
   if (sma__os_maps_lock() != 0) return sma__segment_open(name, readonly, seg, rec, os_err);
   sma__map_t *m = find_and_hold(ident, size, readonly);
-  unlock_and_settle();
+  sma__maps_unlock_and_settle();
   if (m == NULL) return open_new(name, os_name, readonly, seg, rec, map, os_err);
   rc = check_held(m, name, rec, os_err);
   if (rc != 0 && rc != SMA_ENORECORD) {

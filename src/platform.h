@@ -65,6 +65,18 @@ typedef struct sma__os_segment {
 void sma__intent_write(const char *object, char entry[32]);
 void sma__intent_drop(char entry[32]);
 
+/* The mapping cache (src/map_cache.c), for a fork() child's handler that
+ * took the cache's lock (free in the child's copy) to make the copied
+ * table its own. sma__maps_intact(): whether every mapping the table
+ * names is whole in this process (sma__os_segment_intact()); if not, the
+ * child must not use it. sma__maps_unlock_and_settle(): lets the lock go
+ * after settling the releases deferred while it was refused (a close made
+ * by a program's handler registered before libsma's, or by a thread it
+ * started), rather than leaving them for a later load that may never
+ * come. */
+int sma__maps_intact(void);
+void sma__maps_unlock_and_settle(void);
+
 /* The metadata record (src/record.c; bytes in docs/format.md) is common
  * code's: a backend only stores the SMA__RECORD_SIZE bytes it is given
  * at the end of a new segment (create()), and reads back the name a
@@ -185,6 +197,13 @@ int sma__os_maps_lock(void);
  * the caller defers the release to the lock's next holder. */
 int sma__os_maps_lock_to_release(void);
 void sma__os_maps_unlock(void);
+/* Whether seg's handle still names its object (seg->ident) in this
+ * process: a fork() child's descriptors are copied a moment before its
+ * memory, so a segment another thread opened in between is in the child's
+ * copy of the mapping cache but not among its descriptors (or its number
+ * names another file). Backends whose handle is no descriptor (System V's
+ * shmid, Windows) answer 1. */
+int sma__os_segment_intact(const sma__os_segment_t *seg);
 
 /* Copies n bytes at `offset` of an opened segment into buf through a call
  * that returns an error rather than raising SIGBUS where the segment may

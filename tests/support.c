@@ -1136,3 +1136,14 @@ long long t_dev_shm_free(void) {
   return -1;
 #endif
 }
+
+int t_segment_mappings(const char *name) {
+  if (strcmp(sma_backend(), "sysv") != 0) return t_shm_mappings(name);
+  FILE *f = fopen("/proc/self/maps", "r");
+  if (f == NULL) return -1;
+  char line[1024];
+  int n = 0;
+  while (fgets(line, sizeof line, f) != NULL) n += strstr(line, "/SYSV") != NULL;
+  fclose(f);
+  return n;
+}

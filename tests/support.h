@@ -20,6 +20,28 @@ void t_name(char *buf, size_t cap, const char *tag);
  * 13 random characters. Tags are short and unique per test. */
 void t_prefix(char *buf, size_t cap, const char *tag);
 
+/* T_SKIP_FORK_BESIDE_THREADS_UNDER_ASAN(): skips a test that forks while
+ * other threads allocate, under AddressSanitizer: its allocator (clang 14
+ * and GCC 12's runtimes) registers no at-fork handler, so a child forked
+ * while another thread holds one of its locks hangs in its first malloc
+ * (seen: a child blocked in SizeClassAllocator64::GetFromAllocator, with
+ * libsma's lock free). glibc's malloc, which the other builds use, resets
+ * its locks in the child. */
+#if defined(__SANITIZE_ADDRESS__)
+#  define T_ASAN 1
+#elif defined(__has_feature)
+#  if __has_feature(address_sanitizer)
+#    define T_ASAN 1
+#  endif
+#endif
+#if defined(T_ASAN)
+#  define T_SKIP_FORK_BESIDE_THREADS_UNDER_ASAN()                                                  \
+    cr_skip_test("AddressSanitizer's allocator has no at-fork handler: a child forked beside "     \
+                 "allocating threads can hang in malloc")
+#else
+#  define T_SKIP_FORK_BESIDE_THREADS_UNDER_ASAN() ((void)0)
+#endif
+
 /* How many rounds a loop that repeats a race or a load for confidence
  * runs: `native` natively, a fifth of it (at least 1) where the suite runs
  * under an emulator (qemu-user, or a kernel under qemu-system), where a
@@ -318,6 +340,12 @@ sma_t *t_bytes_array(const char *name, size_t n, int create);
 /* Bytes free in /dev/shm for an unprivileged user; -1 where there is no
  * /dev/shm to ask (Windows, macOS). */
 long long t_dev_shm_free(void);
+
+/* Linux: how many mappings of segments this process has: of the /dev/shm
+ * file of `name` on POSIX (t_shm_mappings), of any System V segment
+ * ("/SYSV" lines of /proc/self/maps) on System V; -1 where that cannot be
+ * read. */
+int t_segment_mappings(const char *name);
 
 /* Linux: this process's address space in bytes (VmSize of
  * /proc/self/status); -1 where it cannot be read. */

@@ -58,16 +58,8 @@ static int in_child(int (*fn)(void)) { return t_in_private_child(fn, "size=64m",
 /* Waits for pid at most `seconds`; its status as in_child(), or 124 if it
  * did not end in time (it is then killed). */
 static int wait_bounded(pid_t pid, int seconds) {
-  for (int i = 0; i < seconds * 100; i++) {
-    int status;
-    pid_t r = waitpid(pid, &status, WNOHANG);
-    if (r == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    if (r < 0) return -1;
-    t_sleep_ms(10);
-  }
-  kill(pid, SIGKILL);
-  waitpid(pid, NULL, 0);
-  return 124;
+  int rc = t_wait_bounded(pid, seconds);
+  return rc == T_OVERDUE ? 124 : rc;
 }
 
 /* Loads and closes `name` `rounds` times, keeping one load of it meanwhile
@@ -88,16 +80,7 @@ static int cycles(const char *name, int rounds) {
 /* Mappings of `name` in this process: /dev/shm/<name> lines of
  * /proc/self/maps (posix), or every System V attach ("/SYSV" lines: the
  * tests' IPC namespace holds only their own segments); -1 unknown. */
-static int mappings_of(const char *name) {
-  if (strcmp(sma_backend(), "sysv") != 0) return t_shm_mappings(name);
-  FILE *f = fopen("/proc/self/maps", "r");
-  if (f == NULL) return -1;
-  char line[1024];
-  int n = 0;
-  while (fgets(line, sizeof line, f) != NULL) n += strstr(line, "/SYSV") != NULL;
-  fclose(f);
-  return n;
-}
+static int mappings_of(const char *name) { return t_segment_mappings(name); }
 
 /* ---- 1. fork() from within a program's own at-fork handler ----------------
  * Promise (sma.h): "The program's own at-fork handlers may call libsma,
@@ -723,6 +706,7 @@ static int fork_storm(void) {
 }
 
 Test(attack_lock2, held_fork_storm_with_handlers_that_load_and_close, .timeout = 100) {
+  T_SKIP_FORK_BESIDE_THREADS_UNDER_ASAN();
   int rc = in_child(fork_storm);
   if (rc == SKIP) cr_skip_test("needs a private /dev/shm (root)");
   cr_assert_eq(rc, 0, "status %d", rc);

@@ -291,6 +291,7 @@ enum { FORK_ROUNDS = 20 };
 enum { FORK_ROUNDS = 100 };
 #  endif
 Test(map_cache, fork_while_threads_load_never_hangs_a_child, .timeout = 600) {
+  T_SKIP_FORK_BESIDE_THREADS_UNDER_ASAN();
 #  if defined(SMA_TEST_EMULATED)
   cr_skip_test("qemu-user: a fork() beside running threads can block in qemu's own locks");
 #  endif

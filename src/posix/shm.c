@@ -610,6 +610,13 @@ int sma__os_huge_mapped(const sma__os_segment_t *seg) {
 #endif
 }
 
+int sma__os_segment_intact(const sma__os_segment_t *seg) {
+  struct stat st;
+  if (seg->handle < 0) return 1; /* nothing of it is a descriptor */
+  return fstat((int)seg->handle, &st) == 0 && (uint64_t)st.st_dev == seg->ident[0] &&
+         (uint64_t)st.st_ino == seg->ident[1];
+}
+
 int sma__os_close(sma__os_segment_t *seg, int *os_err) {
   int e = 0;
   if (seg->addr != NULL && munmap(seg->addr, seg->size) != 0) e = errno;

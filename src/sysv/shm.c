@@ -506,6 +506,11 @@ int sma__os_huge_mapped(const sma__os_segment_t *seg) {
   return kb < 0 ? -1 : (size_t)kb * 1024 > sma__caps().granularity;
 }
 
+int sma__os_segment_intact(const sma__os_segment_t *seg) {
+  (void)seg; /* a shmid is the kernel's, not a descriptor of the process */
+  return 1;
+}
+
 int sma__os_close(sma__os_segment_t *seg, int *os_err) {
   int e = 0;
   if (seg->addr != NULL && detach(seg->addr, seg->size) != 0) e = errno;

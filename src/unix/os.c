@@ -318,9 +318,12 @@ static ownership_t ownership(void);
  * child, a handler registered before libsma's runs, and may fork, before
  * libsma's child handler reads what the outer fork pushed. A copy made by
  * _Fork() in a handler pops nothing; the stack wraps, and its top stays
- * right. A copy of the owner that forks (it ran no handler when it was
+ * right. Forks nested deeper than FORK_NESTING within handlers lose the
+ * outermost verdicts: those children are disowned, the safe side (they
+ * bypass the cache; a pushed 1 only ever overwrites in an owner). A copy
+ * of the owner that forks (it ran no handler when it was
  * made) is not the owner: its children never use the table. */
-enum { FORK_NESTING = 8 };
+enum { FORK_NESTING = 32 };
 static _Thread_local unsigned char forked_by_owner[FORK_NESTING];
 static _Thread_local unsigned forks_under_way;
 /* maps_owner of a child that must not use its copied table (see above):
@@ -345,16 +348,26 @@ static void after_fork_child(void) {
   atomic_store_explicit(&pidns_cache, 0, memory_order_relaxed);
   atomic_store_explicit(&start_cache, 0, memory_order_relaxed);
   uint64_t me = (uint64_t)getpid();
-  uint64_t owner = MAPS_DISOWNED;
   /* The copied lock free: the copied table is consistent and this
-   * child's, unless it cannot be marked as its owner (its page was zeroed
-   * by the fork; a new one only where the parent had none). */
-  if (fork_ended_by_owner() && pthread_mutex_trylock(&maps_lock) == 0) {
-    if (mark_owner() >= 0) owner = me;
-    pthread_mutex_unlock(&maps_lock);
+   * child's, unless a mapping it names lacks its descriptor here (the
+   * kernel copies descriptors before memory: another thread may have
+   * opened and shared a segment in between), or the child cannot be
+   * marked as its owner (its page was zeroed by the fork; a new one only
+   * where the parent had none). */
+  if (!fork_ended_by_owner() || pthread_mutex_trylock(&maps_lock) != 0) {
+    atomic_store_explicit(&maps_owner, MAPS_DISOWNED, memory_order_release);
+    return;
   }
+  uint64_t owner = sma__maps_intact() && mark_owner() >= 0 ? me : MAPS_DISOWNED;
   atomic_store_explicit(&maps_owner_ns, me == 1 ? read_pidns() : 0, memory_order_relaxed);
   atomic_store_explicit(&maps_owner, owner, memory_order_release);
+  /* Closes made before this handler ran (by the program's handlers
+   * registered first, or threads they started) were deferred: settled
+   * now, the table being the child's. */
+  if (owner == me)
+    sma__maps_unlock_and_settle();
+  else
+    pthread_mutex_unlock(&maps_lock);
 }
 
 /* Registers the at-fork handlers once; whether they are in place. A

@@ -321,6 +321,11 @@ int sma__os_huge_mapped(const sma__os_segment_t *seg) {
   return -1;
 }
 
+int sma__os_segment_intact(const sma__os_segment_t *seg) {
+  (void)seg; /* no fork() */
+  return 1;
+}
+
 int sma__os_close(sma__os_segment_t *seg, int *os_err) {
   DWORD e = 0;
   if (seg->addr != NULL && !UnmapViewOfFile(seg->addr)) e = GetLastError();
