@@ -11,6 +11,7 @@
 #if defined(__linux__)
 #  include <dirent.h>
 #  include <sched.h>
+#  include <stdio.h>
 #  include <stdlib.h>
 #  include <string.h>
 #  include <sys/mount.h>
@@ -57,18 +58,24 @@ Test(support, private_dev_shm_keeps_a_build_tree_under_tmp_in_reach) {
 /* Regression: with a TMPDIR private to root (pam_tmpdir's /tmp/user/0,
  * 0700), `sma` run as another user inherited it and failed on its
  * per-user index ("not this user's own", EACCES): gc, gc_strays and the
- * leftover check failed. Another user's run gets the default TMPDIR. */
+ * leftover check failed. Another user's run gets the default TMPDIR. The
+ * directories are made in the machine's /tmp (no tmpfs over it: a build
+ * tree under /tmp must stay in reach) and removed after. */
 Test(support, another_user_does_not_inherit_a_private_tmpdir) {
   if (getuid() != 0) cr_skip_test("needs root to run as a second uid");
-  if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
-    cr_skip_test("needs a private mount namespace");
-  cr_assert_eq(mount("tmpfs", "/tmp", "tmpfs", 0, "size=1m,mode=1777"), 0);
-  cr_assert_eq(mkdir("/tmp/user", 0711), 0);
-  cr_assert_eq(mkdir("/tmp/user/0", 0700), 0);
-  cr_assert_eq(setenv("TMPDIR", "/tmp/user/0", 1), 0);
+  char outer[] = "/tmp/smatest-tmpdir-XXXXXX", inner[64];
+  cr_assert_not_null(mkdtemp(outer));
+  snprintf(inner, sizeof inner, "%s/0", outer);
+  cr_assert_eq(chmod(outer, 0711), 0);
+  cr_assert_eq(mkdir(inner, 0700), 0);
+  cr_assert_eq(setenv("TMPDIR", inner, 1), 0);
   char *said = NULL;
   int rc = t_sma_as(65534, 65534, &said, "gc --dry-run");
-  cr_assert_eq(rc, 0, "sma gc as uid 65534 with root's private TMPDIR: %s", said ? said : "");
+  unsetenv("TMPDIR");
+  rmdir(inner);
+  rmdir(outer);
+  cr_assert_eq(rc, 0, "sma gc as uid 65534 with root's private TMPDIR: exit %d: %s", rc,
+               said ? said : "");
   free(said);
 }
 #endif
