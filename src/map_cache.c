@@ -39,8 +39,9 @@
  * busy (a pid 1 that lost /proc, whose other threads hold it), and a
  * fork() child's handler registered before libsma's runs while the child
  * is not yet its table's owner: in both the reference is settled by the
- * next holder (in the child: libsma's own child handler), not leaked. In a copy that never owns the
- * table, nothing ever settles it: that copy's mappings live until it exits, as above.
+ * next holder (in the child: libsma's own child handler), not leaked. In
+ * a copy that never owns the table, nothing ever settles it: that copy's
+ * mappings live until it exits, as above.
  */
 #include "map_cache.h"
 
