@@ -92,12 +92,18 @@ void t_stop(long pid) {
   waitpid((pid_t)pid, NULL, 0);
 }
 
+/* A waitpid() status as the runners report it: the exit code, or 128 +
+ * the signal that ended the process. */
+static int status_code(int status) {
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
 int t_wait_bounded(long pid, double seconds) {
   double start = t_now();
   for (;;) {
     int status;
     pid_t got = waitpid((pid_t)pid, &status, WNOHANG);
-    if (got == (pid_t)pid) return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    if (got == (pid_t)pid) return status_code(status);
     if (got < 0 && errno != EINTR) return -1;
     if (t_now() - start > seconds) {
       t_stop(pid);
@@ -1078,11 +1084,11 @@ sma_t *t_bytes_array(const char *name, size_t n, int create) {
 }
 
 #if defined(__linux__)
-/* A child's exit status as the runners above report it. */
+/* Waits for pid; its status_code(), or if_lost. */
 static int exit_status_of(pid_t pid, int if_lost) {
   int status;
   if (pid < 0 || waitpid(pid, &status, 0) != pid) return if_lost;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return status_code(status);
 }
 #endif
 
@@ -1137,13 +1143,16 @@ long long t_dev_shm_free(void) {
 #endif
 }
 
-int t_segment_mappings(const char *name) {
-  if (strcmp(sma_backend(), "sysv") != 0) return t_shm_mappings(name);
+int t_maps_lines_with(const char *text) {
   FILE *f = fopen("/proc/self/maps", "r");
   if (f == NULL) return -1;
   char line[1024];
   int n = 0;
-  while (fgets(line, sizeof line, f) != NULL) n += strstr(line, "/SYSV") != NULL;
+  while (fgets(line, sizeof line, f) != NULL) n += strstr(line, text) != NULL;
   fclose(f);
   return n;
+}
+
+int t_segment_mappings(const char *name) {
+  return strcmp(sma_backend(), "sysv") != 0 ? t_shm_mappings(name) : t_maps_lines_with("/SYSV");
 }

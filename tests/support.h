@@ -347,6 +347,10 @@ long long t_dev_shm_free(void);
  * read. */
 int t_segment_mappings(const char *name);
 
+/* Linux: how many lines of /proc/self/maps hold `text`; -1 where it
+ * cannot be read. */
+int t_maps_lines_with(const char *text);
+
 /* Linux: this process's address space in bytes (VmSize of
  * /proc/self/status); -1 where it cannot be read. */
 long t_vm_size(void);

@@ -277,14 +277,7 @@ static atomic_int bounded_go, bounded_stop, bounded_failed;
 /* Every System V attach, or every /dev/shm mapping, of this process (the
  * test's /dev/shm and IPC namespace are its own); -1 unknown. */
 static int all_mappings(void) {
-  FILE *f = fopen("/proc/self/maps", "r");
-  if (f == NULL) return -1;
-  const char *want = strcmp(sma_backend(), "sysv") == 0 ? "/SYSV" : "/dev/shm/";
-  char line[1024];
-  int n = 0;
-  while (fgets(line, sizeof line, f) != NULL) n += strstr(line, want) != NULL;
-  fclose(f);
-  return n;
+  return t_maps_lines_with(strcmp(sma_backend(), "sysv") == 0 ? "/SYSV" : "/dev/shm/");
 }
 
 static void *closer(void *arg) {

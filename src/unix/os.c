@@ -321,8 +321,8 @@ static ownership_t ownership(void);
  * right. Forks nested deeper than FORK_NESTING within handlers lose the
  * outermost verdicts: those children are disowned, the safe side (they
  * bypass the cache; a pushed 1 only ever overwrites in an owner). A copy
- * of the owner that forks (it ran no handler when it was
- * made) is not the owner: its children never use the table. */
+ * of the owner that forks (it ran no handler when it was made) is not the
+ * owner: its children never use the table. */
 enum { FORK_NESTING = 32 };
 static _Thread_local unsigned char forked_by_owner[FORK_NESTING];
 static _Thread_local unsigned forks_under_way;
