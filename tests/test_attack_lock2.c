@@ -699,7 +699,7 @@ static int fork_storm(void) {
 }
 
 Test(attack_lock2, held_fork_storm_with_handlers_that_load_and_close, .timeout = 100) {
-  T_SKIP_FORK_BESIDE_THREADS_UNDER_ASAN();
+  T_SKIP_IF_FORKED_CHILD_CANNOT_ALLOCATE();
 #  if defined(SMA_TEST_EMULATED)
   cr_skip_test("qemu-user: a fork() beside running threads can block in qemu's own locks");
 #  endif
