@@ -126,6 +126,7 @@ __attribute__((constructor)) static void pid1_role_entry(void) {
 }
 
 Test(attack_api, pid1_raw_clone_newpid_child_while_lock_held_does_not_deadlock, .timeout = 120) {
+  T_SKIP_IF_FORKED_CHILD_CANNOT_ALLOCATE();
   t_name(spin_name, sizeof spin_name, "pid1");
   long pid = t_raw_clone_newpid();
   if (pid < 0 && (errno == EPERM || errno == EINVAL || errno == ENOSPC))

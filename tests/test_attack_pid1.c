@@ -396,6 +396,7 @@ Test(attack_pid1, raw_clone_child_holding_a_pidfd_of_its_own_at_the_owners_numbe
 }
 
 Test(attack_pid1, raw_clone_child_holding_a_pidfd_of_its_own_does_not_deadlock, .timeout = 150) {
+  T_SKIP_IF_FORKED_CHILD_CANNOT_ALLOCATE();
   int st = run_as_pid1("deadlock", "p1dl", 130);
   cr_assert_eq(st, R_HELD,
                "a raw clone(CLONE_NEWPID) child of a pid-1 owner whose threads load in a loop, "
