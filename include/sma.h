@@ -64,8 +64,10 @@
  *    as any against a concurrent setenv() in another thread.
  *  - fork(): any thread may fork while others are inside libsma, and the
  *    child may use the library at once: libsma's at-fork handlers
- *    (registered at the library's first use of them) hold no lock across
- *    the fork; the child makes its copy of the mapping cache its own if no
+ *    (registered when the library is loaded, so that a first call made
+ *    while another thread forks, or from a program's own at-fork handler,
+ *    never meets a fork that runs none of them) hold no lock across the
+ *    fork; the child makes its copy of the mapping cache its own if no
  *    thread of the parent was changing it at that instant (its copy of the
  *    cache's lock is free) and every descriptor the cache names came with
  *    the copy (one fstat each: the kernel copies descriptors a moment

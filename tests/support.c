@@ -72,6 +72,45 @@ int t_last_os_error(void) {
 }
 
 #if !defined(_WIN32)
+/* Handler slots registered before libsma's: a constructor of priority 101
+ * runs before the unprioritised one of libsma's (in the same executable:
+ * tests link libsma's objects statically, whichever the build). */
+typedef struct {
+  void (*prepare)(void);
+  void (*parent)(void);
+  void (*child)(void);
+} handler_slot_t;
+enum { FIRST_SLOTS = 4 };
+static handler_slot_t first_slots[FIRST_SLOTS];
+static int first_slots_used;
+static int first_slots_registered;
+#  define T_FIRST_SLOT(i)                                                                          \
+    static void slot_prepare_##i(void) {                                                           \
+      if (first_slots[i].prepare != NULL) first_slots[i].prepare();                                \
+    }                                                                                              \
+    static void slot_parent_##i(void) {                                                            \
+      if (first_slots[i].parent != NULL) first_slots[i].parent();                                  \
+    }                                                                                              \
+    static void slot_child_##i(void) {                                                             \
+      if (first_slots[i].child != NULL) first_slots[i].child();                                    \
+    }
+T_FIRST_SLOT(0)
+T_FIRST_SLOT(1)
+T_FIRST_SLOT(2)
+T_FIRST_SLOT(3)
+__attribute__((constructor(101))) static void register_first_slots(void) {
+  first_slots_registered = pthread_atfork(slot_prepare_0, slot_parent_0, slot_child_0) == 0 &&
+                           pthread_atfork(slot_prepare_1, slot_parent_1, slot_child_1) == 0 &&
+                           pthread_atfork(slot_prepare_2, slot_parent_2, slot_child_2) == 0 &&
+                           pthread_atfork(slot_prepare_3, slot_parent_3, slot_child_3) == 0;
+}
+
+int t_atfork_first(void (*prepare)(void), void (*parent)(void), void (*child)(void)) {
+  if (!first_slots_registered || first_slots_used == FIRST_SLOTS) return -1;
+  first_slots[first_slots_used++] = (handler_slot_t){prepare, parent, child};
+  return 0;
+}
+
 int t_become(unsigned uid, unsigned gid) {
   gid_t groups[1] = {(gid_t)gid};
   return setgroups(1, groups) == 0 && setgid((gid_t)gid) == 0 && setuid((uid_t)uid) == 0 ? 0 : -1;

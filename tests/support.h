@@ -365,6 +365,13 @@ int t_maps_lines_with(const char *text);
  * /proc/self/status); -1 where it cannot be read. */
 long t_vm_size(void);
 
+/* POSIX: registers at-fork handlers that come before libsma's in the C
+ * library's list, as pthread_atfork() would in a program that registered
+ * them before libsma was loaded (libsma registers its own when it is
+ * loaded): their prepare part runs after libsma's, their parent and child
+ * parts before. Up to 4 per process; 0, or -1 when none is left. */
+int t_atfork_first(void (*prepare)(void), void (*parent)(void), void (*child)(void));
+
 /* Linux: runs fn in a forked child moved by t_private_dev_shm(shm_opts)
  * (and, on System V, t_private_ipc()) into a /dev/shm, /tmp and IPC
  * namespace of its own, ended by SIGALRM after `seconds`. Its exit

@@ -162,7 +162,7 @@ static void program_handler(void) {
 
 static int fork_with_program_handler(int in_prepare) {
   /* Registered before this process first uses libsma. */
-  if (pthread_atfork(in_prepare ? program_handler : NULL, in_prepare ? NULL : program_handler,
+  if (t_atfork_first(in_prepare ? program_handler : NULL, in_prepare ? NULL : program_handler,
                      NULL) != 0)
     return SKIP;
   char name[SMA_NAME_BUF];

@@ -165,7 +165,7 @@ static int nested_fork_at(int where) {
   if (pipe(p) != 0) return NEST_SETUP;
   fcntl(p[0], F_SETFL, O_NONBLOCK); /* a verdict never written reads as none */
   inner_child_out = p[1];
-  if (pthread_atfork(nest_prepare, nest_parent, nest_child) != 0) return SKIP;
+  if (t_atfork_first(nest_prepare, nest_parent, nest_child) != 0) return SKIP;
   t_name(nest_name, sizeof nest_name, "atk-lock2-nest");
   sma_t *creator = array_of(nest_name, 1);
   if (creator == NULL) return NEST_SETUP;
@@ -506,7 +506,7 @@ static int fork_without_handlers_in_prepare(void) {
   int p[2];
   if (pipe(p) != 0) return NEST_SETUP;
   copy_out = p[1];
-  if (pthread_atfork(copy_in_prepare, NULL, NULL) != 0) return SKIP; /* before libsma's */
+  if (t_atfork_first(copy_in_prepare, NULL, NULL) != 0) return SKIP; /* before libsma's */
   t_name(copy_name, sizeof copy_name, "atk-lock2-copy");
   sma_t *creator = array_of(copy_name, 1);
   if (creator == NULL) return NEST_SETUP;
@@ -562,7 +562,7 @@ static void child_handler_with_worker(void) {
 }
 
 static int worker_in_child_handler(void) {
-  if (pthread_atfork(NULL, NULL, child_handler_with_worker) != 0) return SKIP; /* first */
+  if (t_atfork_first(NULL, NULL, child_handler_with_worker) != 0) return SKIP; /* first */
   char name[SMA_NAME_BUF];
   t_name(name, sizeof name, "atk-lock2-worker");
   sma_t *creator = array_of(name, 1);
@@ -613,7 +613,7 @@ static void parent_handler_with_worker(void) {
   if (pthread_create(&t, NULL, close_it, NULL) == 0) pthread_join(t, NULL);
 }
 static int worker_in_parent_handler(void) {
-  if (pthread_atfork(NULL, parent_handler_with_worker, NULL) != 0) return SKIP; /* first */
+  if (t_atfork_first(NULL, parent_handler_with_worker, NULL) != 0) return SKIP; /* first */
   char name[SMA_NAME_BUF];
   t_name(name, sizeof name, "atk-lock2-pworker");
   sma_t *creator = array_of(name, 1);
@@ -667,7 +667,7 @@ static void *storm_thread(void *arg) {
   return NULL;
 }
 static int fork_storm(void) {
-  if (pthread_atfork(storm_handler, storm_handler, storm_handler) != 0) return SKIP; /* before */
+  if (t_atfork_first(storm_handler, storm_handler, storm_handler) != 0) return SKIP; /* before */
   t_name(storm_name, sizeof storm_name, "atk-lock2-storm");
   sma_t *creator = array_of(storm_name, 1);
   if (creator == NULL) return 2;

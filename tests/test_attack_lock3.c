@@ -58,7 +58,7 @@ static void close_in_child_handler(void) {
 
 static int settle_by_a_load; /* the control: the child loads and closes once more */
 static int last_close_in_child_handler(void) {
-  if (pthread_atfork(NULL, NULL, close_in_child_handler) != 0) return SKIP; /* first */
+  if (t_atfork_first(NULL, NULL, close_in_child_handler) != 0) return SKIP; /* first */
   char name[SMA_NAME_BUF];
   t_name(name, sizeof name, "atk-lock3-last");
   sma_t *creator = array_of(name, 1);
@@ -140,7 +140,7 @@ static void chain_child(void) {
 
 static int chain_of_forks(int max) {
   chain_max = max;
-  if (pthread_atfork(NULL, NULL, chain_child) != 0) return SKIP; /* first */
+  if (t_atfork_first(NULL, NULL, chain_child) != 0) return SKIP; /* first */
   char name[SMA_NAME_BUF];
   t_name(name, sizeof name, "atk-lock3-chain");
   sma_t *creator = array_of(name, 1);
@@ -212,7 +212,7 @@ static void close_inherited_descriptors(void) {
 }
 static int child_without_its_descriptors(void) {
   /* Before libsma's first use: its child handler runs after this one. */
-  if (pthread_atfork(NULL, NULL, close_inherited_descriptors) != 0) return SKIP;
+  if (t_atfork_first(NULL, NULL, close_inherited_descriptors) != 0) return SKIP;
   char name[SMA_NAME_BUF];
   t_name(name, sizeof name, "atk-lock3-fds");
   sma_t *creator = array_of(name, 1), *held = array_of(name, 0);

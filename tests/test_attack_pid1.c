@@ -308,7 +308,7 @@ static void reached(void) {
 }
 
 static int role_fork_in_raw_child(void) {
-  if (pthread_atfork(reached, NULL, NULL) != 0) return R_SETUP; /* before libsma's */
+  if (t_atfork_first(reached, NULL, NULL) != 0) return R_SETUP; /* before libsma's */
   sma_t *held = NULL;
   size_t shape[1] = {64};
   if (sma_new(&creator,

@@ -219,8 +219,13 @@ static atomic_uint_fast64_t maps_owner;
  * namespace's first process, so a raw clone(CLONE_NEWPID) of a pid 1 is
  * pid 1 too, and only its namespace tells it from its parent. */
 static atomic_uint_fast64_t maps_owner_ns;
-/* 0 not registered, 1 being registered, 2 registered, 3 failed (ENOMEM). */
-static atomic_int handlers_state;
+/* The at-fork handlers' registration: (pid << 2) | step, the pid of the
+ * process that made the last step. A fork() copies it: a child copied
+ * while another thread was registering (its fork held the C library's
+ * at-fork lock, which pthread_atfork() waits for) has no handlers in its
+ * own list, and finds another process's pid beside REGISTERING. */
+enum { HANDLERS_NONE, HANDLERS_REGISTERING, HANDLERS_REGISTERED, HANDLERS_FAILED };
+static atomic_uint_fast64_t handlers;
 /* The owner's mark (Linux): a page of its own holding 1, which every
  * fork-style copy of the process (fork, _Fork, a raw clone without
  * CLONE_VM) gets zeroed (MADV_WIPEONFORK). A pid namespace numbers its
@@ -312,7 +317,8 @@ typedef enum { NOT_OWNER, OWNER, UNPROVEN } ownership_t;
 static ownership_t ownership(void);
 
 /* Whether the process this thread is forking owns the table, or cannot
- * tell (a pid 1 without /proc): pushed by before_fork(), popped after the
+ * tell (a pid 1 without /proc), or has not claimed it yet (the handlers
+ * are registered at load): pushed by before_fork(), popped after the
  * fork in parent and child (whose only thread is the forking one). A
  * stack, since a program's handler may fork again within a fork: in a
  * child, a handler registered before libsma's runs, and may fork, before
@@ -324,23 +330,32 @@ static ownership_t ownership(void);
  * of the owner that forks (it ran no handler when it was made) is not the
  * owner: its children never use the table. */
 enum { FORK_NESTING = 32 };
-static _Thread_local unsigned char forked_by_owner[FORK_NESTING];
+static _Thread_local unsigned char fork_verdicts[FORK_NESTING];
 static _Thread_local unsigned forks_under_way;
 /* maps_owner of a child that must not use its copied table (see above):
  * no pid, so it is never used there and never claimed afresh. */
 #define MAPS_DISOWNED UINT64_MAX
 
+/* What before_fork() found: the forking process had not claimed the lock
+ * yet (it never used the cache, and must not claim it just by forking),
+ * is not its owner, or owns it (or cannot tell: a pid 1 without /proc). */
+enum { FORKED_UNCLAIMED, FORKED_BY_OTHER, FORKED_BY_OWNER };
+
 static void before_fork(void) {
-  forked_by_owner[forks_under_way % FORK_NESTING] = ownership() != NOT_OWNER;
+  unsigned char verdict = atomic_load_explicit(&maps_owner, memory_order_acquire) == 0
+                              ? FORKED_UNCLAIMED
+                          : ownership() != NOT_OWNER ? FORKED_BY_OWNER
+                                                     : FORKED_BY_OTHER;
+  fork_verdicts[forks_under_way % FORK_NESTING] = verdict;
   forks_under_way++;
 }
 /* Pops what before_fork() pushed for the fork that just ended. */
-static int fork_ended_by_owner(void) {
-  if (forks_under_way == 0) return 0;
+static int fork_verdict(void) {
+  if (forks_under_way == 0) return FORKED_BY_OTHER;
   forks_under_way--;
-  return forked_by_owner[forks_under_way % FORK_NESTING];
+  return fork_verdicts[forks_under_way % FORK_NESTING];
 }
-static void after_fork_parent(void) { (void)fork_ended_by_owner(); }
+static void after_fork_parent(void) { (void)fork_verdict(); }
 static void after_fork_child(void) {
   /* A child made after unshare(CLONE_NEWPID), or after setns() into
    * another pid namespace, lives in a namespace its parent does not, and
@@ -348,13 +363,27 @@ static void after_fork_child(void) {
   atomic_store_explicit(&pidns_cache, 0, memory_order_relaxed);
   atomic_store_explicit(&start_cache, 0, memory_order_relaxed);
   uint64_t me = (uint64_t)getpid();
+  /* This handler ran: the handlers are in this child's list. */
+  atomic_store_explicit(&handlers, me << 2 | HANDLERS_REGISTERED, memory_order_release);
+  int verdict = fork_verdict();
+  /* Not claimed when the fork began. Still not claimed in the copy: the
+   * table is empty, and the child claims the lock at its own first use.
+   * Claimed since, by the parent (a program's prepare handler that runs
+   * after libsma's and is the first to use it, or another thread): only
+   * the parent can have changed it from none to its own pid, and the
+   * parent owns its table, as below. */
+  if (verdict == FORKED_UNCLAIMED) {
+    uint64_t owner = atomic_load_explicit(&maps_owner, memory_order_acquire);
+    if (owner == 0) return;
+    verdict = owner == (uint64_t)getppid() ? FORKED_BY_OWNER : FORKED_BY_OTHER;
+  }
   /* The copied lock free: the copied table is consistent and this
    * child's, unless a mapping it names lacks its descriptor here (the
    * kernel copies descriptors before memory: another thread may have
    * opened and shared a segment in between), or the child cannot be
    * marked as its owner (its page was zeroed by the fork; a new one only
    * where the parent had none). */
-  if (!fork_ended_by_owner() || pthread_mutex_trylock(&maps_lock) != 0) {
+  if (verdict != FORKED_BY_OWNER || pthread_mutex_trylock(&maps_lock) != 0) {
     atomic_store_explicit(&maps_owner, MAPS_DISOWNED, memory_order_release);
     return;
   }
@@ -370,17 +399,34 @@ static void after_fork_child(void) {
     pthread_mutex_unlock(&maps_lock);
 }
 
-/* Registers the at-fork handlers once; whether they are in place. A
- * thread that finds another registering them goes on without (1): it
- * never waits, so neither does a _Fork() child copied mid-registration. */
+/* Registers the at-fork handlers once per process; whether they are in
+ * place. A thread that finds another thread registering them goes on
+ * without: it never waits, so neither does a _Fork() child copied
+ * mid-registration. A process copied mid-registration by a fork() has no
+ * handlers, and registers its own. */
 static int fork_safe(void) {
-  int s = atomic_load_explicit(&handlers_state, memory_order_acquire);
-  if (s == 0 && atomic_compare_exchange_strong(&handlers_state, &s, 1)) {
-    s = pthread_atfork(before_fork, after_fork_parent, after_fork_child) == 0 ? 2 : 3;
-    atomic_store_explicit(&handlers_state, s, memory_order_release);
-  }
-  return s == 2;
+  uint64_t h = atomic_load_explicit(&handlers, memory_order_acquire);
+  if ((h & 3) == HANDLERS_REGISTERED) return 1;
+  uint64_t me = (uint64_t)getpid();
+  int copied_mid_way = (h & 3) == HANDLERS_REGISTERING && h >> 2 != me;
+  if (((h & 3) != HANDLERS_NONE && !copied_mid_way) ||
+      !atomic_compare_exchange_strong(&handlers, &h, me << 2 | HANDLERS_REGISTERING))
+    return 0;
+  int step = pthread_atfork(before_fork, after_fork_parent, after_fork_child) == 0
+                 ? HANDLERS_REGISTERED
+                 : HANDLERS_FAILED;
+  atomic_store_explicit(&handlers, me << 2 | (uint64_t)step, memory_order_release);
+  return step == HANDLERS_REGISTERED;
 }
+
+/* The handlers are registered when the library is loaded, before any of
+ * its use: a first use inside the program's own prepare handler, or in a
+ * thread while another forks, would otherwise register them during that
+ * fork, whose child then runs none of them and could never own its copy
+ * of the cache. Registered at first use where there are no constructors. */
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((constructor)) static void register_handlers_at_load(void) { (void)fork_safe(); }
+#endif
 
 /* Is this pid 1 the owner (maps_owner_ns), not a raw clone of it into a
  * new pid namespace? A stat per take, for pid 1 only (a container's first
