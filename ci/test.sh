@@ -17,13 +17,25 @@ cd "$(dirname "$0")/.."
 root=${SMA_BUILD_ROOT:-build-ci}
 # Tests run the built programs as other users (uids 65534, 65533, 1000),
 # who must reach the build trees: a clone under /root (0700 on Debian) or
-# made under umask 077 is closed to them, and then the trees go under
-# /var/tmp instead (one directory per clone). Files made here are readable.
+# made under umask 077 is closed to them. Tests also hand build paths to
+# LD_PRELOAD, pkg-config and mpirun's command lines, which split a path at
+# a space. In either case the trees go under /var/tmp instead (one
+# directory per clone). Files made here are readable.
 umask 022
-if [ -z "${SMA_BUILD_ROOT+set}" ] && [ "$(id -u)" = 0 ] &&
-  ! setpriv --reuid=65534 --regid=65534 --clear-groups test -x "$PWD" 2>/dev/null; then
+build_trees_elsewhere() {
+  [ -z "${SMA_BUILD_ROOT+set}" ] || return 1
+  case $PWD in *[!A-Za-z0-9/._+-]*)
+    echo "its path has characters that command lines split on"; return 0 ;;
+  esac
+  if [ "$(id -u)" = 0 ] &&
+    ! setpriv --reuid=65534 --regid=65534 --clear-groups test -x "$PWD" 2>/dev/null; then
+    echo "other users cannot reach it"; return 0
+  fi
+  return 1
+}
+if why=$(build_trees_elsewhere); then
   root=/var/tmp/libsma-build-ci-$(printf '%s' "$PWD" | sha256sum | cut -c1-12)
-  echo "ci/test.sh: other users cannot reach $PWD: the build trees go under $root" >&2
+  echo "ci/test.sh: $PWD: $why: the build trees go under $root" >&2
 fi
 jobs=$(nproc 2>/dev/null || echo 2)
 

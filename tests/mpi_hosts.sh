@@ -274,6 +274,9 @@ world_teardown() {
 world() {
   state=$out/state
   mkdir -p "$state"
+  # Open MPI splits plm_rsh_agent at spaces, as a command line: a copy
+  # where the clone's path (which may hold one) is not part of it.
+  cp "$agent" "$state/agent.sh" && agent=$state/agent.sh || exit 1
   trap 'world_teardown' EXIT
   trap 'exit 130' INT TERM
   for ns in net mnt pid; do readlink "/proc/self/ns/$ns"; done >> "$out/namespaces"
