@@ -82,6 +82,11 @@
  *    arrays it inherited loaded (their mappings are its own too); it must
  *    not use an object that another thread of the parent was changing during
  *    the fork.
+ *    A library loaded while another thread forks (dlopen() of libsma, or
+ *    of a library that needs it) has its handlers registered during that
+ *    fork, which runs none of them: that fork's child, or the children it
+ *    forks in turn, may bypass the cache as below (correct, with every
+ *    load mapped afresh); load libsma before starting threads that fork.
  *    A child made by a raw clone() or _Fork() runs no handler, and libsma
  *    never waits there (nor in its at-fork handlers, should it fork() in
  *    turn) for a lock of its own that a thread of the parent may have held:

@@ -220,10 +220,10 @@ static atomic_uint_fast64_t maps_owner;
  * pid 1 too, and only its namespace tells it from its parent. */
 static atomic_uint_fast64_t maps_owner_ns;
 /* The at-fork handlers' registration: (pid << 2) | step, the pid of the
- * process that made the last step. A fork() copies it: a child copied
- * while another thread was registering (its fork held the C library's
- * at-fork lock, which pthread_atfork() waits for) has no handlers in its
- * own list, and finds another process's pid beside REGISTERING. */
+ * process that made the last step. Every copy of the process copies it:
+ * one made while another thread was registering them (only a library
+ * loaded by dlopen() in one thread while another forks) finds another
+ * process's pid beside REGISTERING (see fork_safe()). */
 enum { HANDLERS_NONE, HANDLERS_REGISTERING, HANDLERS_REGISTERED, HANDLERS_FAILED };
 static atomic_uint_fast64_t handlers;
 /* The owner's mark (Linux): a page of its own holding 1, which every
@@ -318,19 +318,24 @@ static ownership_t ownership(void);
 
 /* Whether the process this thread is forking owns the table, or cannot
  * tell (a pid 1 without /proc), or has not claimed it yet (the handlers
- * are registered at load): pushed by before_fork(), popped after the
- * fork in parent and child (whose only thread is the forking one). A
+ * are registered at load), and its pid: pushed by before_fork(), popped
+ * after the fork in parent and child (whose only thread is the forking
+ * one). The child compares its copy of the owner with that pid, not with
+ * getppid(), which is 0 in a child made in a new pid namespace. A
  * stack, since a program's handler may fork again within a fork: in a
  * child, a handler registered before libsma's runs, and may fork, before
  * libsma's child handler reads what the outer fork pushed. A copy made by
  * _Fork() in a handler pops nothing; the stack wraps, and its top stays
  * right. Forks nested deeper than FORK_NESTING within handlers lose the
- * outermost verdicts: those children are disowned, the safe side (they
- * bypass the cache; a pushed 1 only ever overwrites in an owner). A copy
- * of the owner that forks (it ran no handler when it was made) is not the
- * owner: its children never use the table. */
+ * outermost records: those children are disowned, the safe side (they
+ * bypass the cache). A copy of the owner that forks (it ran no handler
+ * when it was made) is not the owner: its children never use the table. */
 enum { FORK_NESTING = 32 };
-static _Thread_local unsigned char fork_verdicts[FORK_NESTING];
+typedef struct {
+  uint64_t forker; /* getpid() of the process that forked */
+  unsigned char verdict;
+} fork_record_t;
+static _Thread_local fork_record_t fork_records[FORK_NESTING];
 static _Thread_local unsigned forks_under_way;
 /* maps_owner of a child that must not use its copied table (see above):
  * no pid, so it is never used there and never claimed afresh. */
@@ -346,16 +351,17 @@ static void before_fork(void) {
                               ? FORKED_UNCLAIMED
                           : ownership() != NOT_OWNER ? FORKED_BY_OWNER
                                                      : FORKED_BY_OTHER;
-  fork_verdicts[forks_under_way % FORK_NESTING] = verdict;
+  fork_records[forks_under_way % FORK_NESTING] =
+      (fork_record_t){.forker = (uint64_t)getpid(), .verdict = verdict};
   forks_under_way++;
 }
 /* Pops what before_fork() pushed for the fork that just ended. */
-static int fork_verdict(void) {
-  if (forks_under_way == 0) return FORKED_BY_OTHER;
+static fork_record_t fork_record(void) {
+  if (forks_under_way == 0) return (fork_record_t){.forker = 0, .verdict = FORKED_BY_OTHER};
   forks_under_way--;
-  return fork_verdicts[forks_under_way % FORK_NESTING];
+  return fork_records[forks_under_way % FORK_NESTING];
 }
-static void after_fork_parent(void) { (void)fork_verdict(); }
+static void after_fork_parent(void) { (void)fork_record(); }
 static void after_fork_child(void) {
   /* A child made after unshare(CLONE_NEWPID), or after setns() into
    * another pid namespace, lives in a namespace its parent does not, and
@@ -365,17 +371,26 @@ static void after_fork_child(void) {
   uint64_t me = (uint64_t)getpid();
   /* This handler ran: the handlers are in this child's list. */
   atomic_store_explicit(&handlers, me << 2 | HANDLERS_REGISTERED, memory_order_release);
-  int verdict = fork_verdict();
+  fork_record_t fork = fork_record();
+  uint64_t owner = atomic_load_explicit(&maps_owner, memory_order_acquire);
+  int verdict = fork.verdict;
   /* Not claimed when the fork began. Still not claimed in the copy: the
    * table is empty, and the child claims the lock at its own first use.
-   * Claimed since, by the parent (a program's prepare handler that runs
-   * after libsma's and is the first to use it, or another thread): only
-   * the parent can have changed it from none to its own pid, and the
-   * parent owns its table, as below. */
+   * Claimed by the child itself, by a child handler registered before
+   * libsma's: it could claim only a copy found unclaimed, so empty, and
+   * has kept it consistent since, taking the lock as its owner. Claimed
+   * by the parent (a program's prepare handler that runs after libsma's
+   * and is the first to use it, or another thread): the parent owns its
+   * table, as below. A pid 1 forking into a new pid namespace makes a
+   * pid 1 there: its own claim or its parent's, the checks below hold
+   * for either. */
   if (verdict == FORKED_UNCLAIMED) {
-    uint64_t owner = atomic_load_explicit(&maps_owner, memory_order_acquire);
     if (owner == 0) return;
-    verdict = owner == (uint64_t)getppid() ? FORKED_BY_OWNER : FORKED_BY_OTHER;
+    if (owner == me && owner != fork.forker) {
+      if (pthread_mutex_trylock(&maps_lock) == 0) sma__maps_unlock_and_settle();
+      return;
+    }
+    verdict = owner == fork.forker ? FORKED_BY_OWNER : FORKED_BY_OTHER;
   }
   /* The copied lock free: the copied table is consistent and this
    * child's, unless a mapping it names lacks its descriptor here (the
@@ -387,7 +402,7 @@ static void after_fork_child(void) {
     atomic_store_explicit(&maps_owner, MAPS_DISOWNED, memory_order_release);
     return;
   }
-  uint64_t owner = sma__maps_intact() && mark_owner() >= 0 ? me : MAPS_DISOWNED;
+  owner = sma__maps_intact() && mark_owner() >= 0 ? me : MAPS_DISOWNED;
   atomic_store_explicit(&maps_owner_ns, me == 1 ? read_pidns() : 0, memory_order_relaxed);
   atomic_store_explicit(&maps_owner, owner, memory_order_release);
   /* Closes made before this handler ran (by the program's handlers
@@ -401,15 +416,17 @@ static void after_fork_child(void) {
 
 /* Registers the at-fork handlers once per process; whether they are in
  * place. A thread that finds another thread registering them goes on
- * without: it never waits, so neither does a _Fork() child copied
- * mid-registration. A process copied mid-registration by a fork() has no
- * handlers, and registers its own. */
+ * without: it never waits. Nor does a copy of the process made while one
+ * of its threads was registering them (the pid beside REGISTERING is
+ * another's): it has none, and never registers its own, since a copy
+ * made by _Fork() or a raw clone() may hold the C library's at-fork lock
+ * copied held, and pthread_atfork() would wait for it forever. Such a
+ * copy, and its fork() children, bypass the mapping cache (sma.h). */
 static int fork_safe(void) {
   uint64_t h = atomic_load_explicit(&handlers, memory_order_acquire);
   if ((h & 3) == HANDLERS_REGISTERED) return 1;
   uint64_t me = (uint64_t)getpid();
-  int copied_mid_way = (h & 3) == HANDLERS_REGISTERING && h >> 2 != me;
-  if (((h & 3) != HANDLERS_NONE && !copied_mid_way) ||
+  if ((h & 3) != HANDLERS_NONE ||
       !atomic_compare_exchange_strong(&handlers, &h, me << 2 | HANDLERS_REGISTERING))
     return 0;
   int step = pthread_atfork(before_fork, after_fork_parent, after_fork_child) == 0
